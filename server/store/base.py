@@ -1,0 +1,151 @@
+"""The storage seam: records and the `Store` protocol every backend implements.
+
+Two implementations: `MemoryStore` (the in-memory twin, for tests and benchmarks) and `SqlStore`
+(SQLAlchemy async: SQLite by default, PostgreSQL via asyncpg). One contract suite
+(`tests/test_store_contract.py`) runs against every implementation.
+
+Update log design: `seq` is a single store-wide increasing integer (an autoincrement key), so several
+processes can append to the same board without coordinating; per board, seq order is append order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRecord:
+    id: str
+    title: str
+    join_code: str
+    created_at: float
+    # Facilitator-controlled settings (groups, languages, vote budget, ...): plain JSON.
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRecord:
+    id: str
+    board_id: str
+    name: str
+    group: str | None
+    lang: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    """An accepted update about to be appended to a board's log."""
+
+    ts: float
+    actor: str  # participant id, "facilitator", "server", ...
+    data: bytes
+    # Note ids this update creates: the store records actor as their author in the same transaction,
+    # so the doc itself need not carry authors (anonymous boards stay anonymous).
+    created_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    seq: int
+    ts: float
+    actor: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """A keyframe: the full document state (a v1 update) after every update up to `seq`."""
+
+    seq: int
+    ts: float
+    state: bytes
+
+
+class StoreError(Exception):
+    """A store operation failed for a reason the caller can report (not a bug)."""
+
+
+class DuplicateJoinCode(StoreError):
+    pass
+
+
+class VoteRefused(StoreError):
+    """A vote broke a rule; `code` is one of: "budget", "max_per_note", "none_to_remove"."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class VoteTally:
+    mine: int  # this participant's dots on the note after the change
+    remaining: int  # this participant's unspent dots
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRecord:
+    participant_id: str
+    note_id: str
+    count: int
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and make sure the schema exists (migrations for SQL)."""
+
+    async def close(self) -> None: ...
+
+    # Boards and participants
+    async def create_board(self, board: BoardRecord) -> None:
+        """Raises DuplicateJoinCode if the join code is taken."""
+
+    async def get_board(self, board_id: str) -> BoardRecord | None: ...
+
+    async def get_board_by_code(self, join_code: str) -> BoardRecord | None: ...
+
+    async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None: ...
+
+    async def add_participant(self, participant: ParticipantRecord) -> None: ...
+
+    async def get_participant(self, participant_id: str) -> ParticipantRecord | None: ...
+
+    async def list_participants(self, board_id: str) -> list[ParticipantRecord]: ...
+
+    # The update log
+    async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
+        """Append all updates in ONE transaction (group commit); return their seqs, in order."""
+
+    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        """The latest keyframe (if any) and every update after it, in seq order."""
+
+    async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None: ...
+
+    async def note_authors(self, board_id: str) -> dict[str, str]:
+        """note id -> actor that created it."""
+
+    # Dot voting: atomic under concurrency (SQL: one transaction with a row lock / BEGIN IMMEDIATE)
+    async def cast_vote(
+        self,
+        board_id: str,
+        participant_id: str,
+        note_id: str,
+        delta: int,
+        budget: int,
+        max_per_note: int,
+    ) -> VoteTally:
+        """Add (+1) or take back (-1) one dot. Raises VoteRefused. Never exceeds budget/max."""
+
+    async def votes_of(self, board_id: str, participant_id: str) -> dict[str, int]: ...
+
+    async def all_votes(self, board_id: str) -> list[VoteRecord]:
+        """Every (participant, note, count>0)."""
+
+    async def updates_after(
+        self, board_id: str, after_seq: int, limit: int | None = None
+    ) -> list[UpdateRecord]:
+        """Updates with seq > after_seq, in seq order (catch-up and replay)."""
