@@ -1,0 +1,202 @@
+"""`MemoryStore`: the in-memory twin of `SqlStore`, for tests, benchmarks and `memory://`.
+
+It follows the same contract as the SQL store (tests/test_store_contract.py runs against both),
+including the error cases: a duplicate join code, an unknown board or participant, refused votes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import copy
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from server.store.base import (
+    BoardRecord,
+    DuplicateJoinCode,
+    NewUpdate,
+    ParticipantRecord,
+    SnapshotRecord,
+    StoreError,
+    UpdateRecord,
+    VoteRecord,
+    VoteRefused,
+    VoteTally,
+)
+
+
+def _board_copy(board: BoardRecord) -> BoardRecord:
+    # Records are frozen but `settings` is a mutable dict: copy it at the boundary so neither the
+    # caller nor the store can change the other's data behind its back (as with the SQL store).
+    return BoardRecord(
+        id=board.id,
+        title=board.title,
+        join_code=board.join_code,
+        created_at=board.created_at,
+        settings=copy.deepcopy(board.settings),
+    )
+
+
+class MemoryStore:
+    """Every `Store` method over plain dicts; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._boards: dict[str, BoardRecord] = {}
+        self._board_by_code: dict[str, str] = {}
+        self._participants: dict[str, ParticipantRecord] = {}
+        # Per board, in seq order (seqs are store-wide and increasing: appending keeps them sorted).
+        self._updates: dict[str, list[UpdateRecord]] = {}
+        self._snapshots: dict[str, dict[int, SnapshotRecord]] = {}
+        self._authors: dict[str, dict[str, str]] = {}
+        # (board, participant) -> note -> count > 0
+        self._votes: dict[tuple[str, str], dict[str, int]] = {}
+        self._seq = itertools.count(1)
+        # The bodies below have no await inside, so they are atomic on one event loop already; the
+        # lock keeps them atomic if one ever gains an await (and says which operations must be).
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # Boards and participants
+
+    async def create_board(self, board: BoardRecord) -> None:
+        async with self._lock:
+            if board.join_code in self._board_by_code:
+                raise DuplicateJoinCode(f"join code {board.join_code!r} is taken")
+            if board.id in self._boards:
+                raise StoreError(f"board {board.id!r} already exists")
+            self._boards[board.id] = _board_copy(board)
+            self._board_by_code[board.join_code] = board.id
+
+    async def get_board(self, board_id: str) -> BoardRecord | None:
+        board = self._boards.get(board_id)
+        return None if board is None else _board_copy(board)
+
+    async def get_board_by_code(self, join_code: str) -> BoardRecord | None:
+        board_id = self._board_by_code.get(join_code)
+        return None if board_id is None else await self.get_board(board_id)
+
+    async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None:
+        async with self._lock:
+            board = self._boards.get(board_id)
+            if board is None:
+                raise StoreError(f"unknown board {board_id!r}")
+            self._boards[board_id] = _board_copy(
+                BoardRecord(board.id, board.title, board.join_code, board.created_at, settings)
+            )
+
+    async def add_participant(self, participant: ParticipantRecord) -> None:
+        async with self._lock:
+            if participant.board_id not in self._boards:
+                raise StoreError(f"unknown board {participant.board_id!r}")
+            if participant.id in self._participants:
+                raise StoreError(f"participant {participant.id!r} already exists")
+            self._participants[participant.id] = participant
+
+    async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
+        return self._participants.get(participant_id)
+
+    async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
+        found = [p for p in self._participants.values() if p.board_id == board_id]
+        # Same order as the SQL store: by join time, then id for ties.
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    # The update log
+
+    async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
+        async with self._lock:
+            log = self._updates.setdefault(board_id, [])
+            authors = self._authors.setdefault(board_id, {})
+            seqs: list[int] = []
+            for update in updates:
+                seq = next(self._seq)
+                log.append(
+                    UpdateRecord(seq=seq, ts=update.ts, actor=update.actor, data=update.data)
+                )
+                for note_id in update.created_notes:
+                    # First author wins, as with the SQL store's ON CONFLICT DO NOTHING.
+                    authors.setdefault(note_id, update.actor)
+                seqs.append(seq)
+            return seqs
+
+    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        snapshots = self._snapshots.get(board_id)
+        snapshot = snapshots[max(snapshots)] if snapshots else None
+        tail = await self.updates_after(board_id, snapshot.seq if snapshot else 0)
+        return snapshot, tail
+
+    async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
+        # A keyframe at a given seq is the same state whoever writes it: keep the first one.
+        self._snapshots.setdefault(board_id, {}).setdefault(snapshot.seq, snapshot)
+
+    async def note_authors(self, board_id: str) -> dict[str, str]:
+        return dict(self._authors.get(board_id, {}))
+
+    async def updates_after(
+        self, board_id: str, after_seq: int, limit: int | None = None
+    ) -> list[UpdateRecord]:
+        log = self._updates.get(board_id, [])
+        start = bisect.bisect_right(log, after_seq, key=lambda u: u.seq)
+        end = len(log) if limit is None else start + max(limit, 0)
+        return log[start:end]
+
+    # Dot voting
+
+    async def cast_vote(
+        self,
+        board_id: str,
+        participant_id: str,
+        note_id: str,
+        delta: int,
+        budget: int,
+        max_per_note: int,
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._lock:
+            participant = self._participants.get(participant_id)
+            if participant is None or participant.board_id != board_id:
+                raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+            mine = self._votes.setdefault((board_id, participant_id), {})
+            count = mine.get(note_id, 0)
+            check_vote(delta, count, sum(mine.values()), budget, max_per_note)
+            if count + delta:
+                mine[note_id] = count + delta
+            else:
+                del mine[note_id]
+            return VoteTally(mine=count + delta, remaining=budget - sum(mine.values()))
+
+    async def votes_of(self, board_id: str, participant_id: str) -> dict[str, int]:
+        return dict(self._votes.get((board_id, participant_id), {}))
+
+    async def all_votes(self, board_id: str) -> list[VoteRecord]:
+        return sorted(
+            (
+                VoteRecord(participant_id=pid, note_id=note_id, count=count)
+                for (bid, pid), mine in self._votes.items()
+                if bid == board_id
+                for note_id, count in mine.items()
+            ),
+            key=lambda v: (v.participant_id, v.note_id),
+        )
+
+
+def check_vote(delta: int, mine: int, spent: int, budget: int, max_per_note: int) -> None:
+    """Raise VoteRefused if adding `delta` to `mine` (of `spent` dots in all) breaks a rule.
+
+    Shared by both stores: the rules and their order (budget, then max_per_note) live in one place.
+    """
+    if delta < 0:
+        if mine <= 0:
+            raise VoteRefused("none_to_remove", "no dot of yours on this note to take back")
+        return
+    if spent + delta > budget:
+        raise VoteRefused("budget", f"all {budget} of your dots are spent")
+    if mine + delta > max_per_note:
+        raise VoteRefused("max_per_note", f"at most {max_per_note} dots per note")

@@ -1,0 +1,517 @@
+"""`SqlStore`: the `Store` over SQLAlchemy 2 async Core; SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+Transactions, and why:
+- Writes go through `_write()`. On SQLite that is `BEGIN IMMEDIATE`: the write lock is taken up
+  front, so a read-then-write transaction (a vote) cannot interleave with another writer, and waits
+  go through `busy_timeout` instead of failing with SQLITE_BUSY when a deferred transaction tries to
+  upgrade. Writers of one process also queue on an asyncio lock first: SQLite serializes them
+  anyway, and queueing on the event loop avoids the busy handler's sleep-and-retry (1-100 ms steps).
+- Reads use a plain deferred transaction: in WAL mode readers and the writer never block each other.
+- `append_updates` on PostgreSQL takes a per-board advisory transaction lock before inserting.
+  Sequence values are handed out at INSERT time but become visible at COMMIT, so two processes
+  appending to one board could commit seq 11 before seq 10, and a reader catching up with
+  `updates_after(10)` would never see 10. Under the lock, per-board seq order is commit order.
+- `cast_vote` on PostgreSQL locks the participant row (SELECT ... FOR UPDATE) before reading their
+  dots, so concurrent votes of one participant are serialized while everyone else's proceed.
+
+The schema is created by Alembic (server/migrations), run from `open()`; the tables below only
+describe it for queries and must stay in step with the migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from server.store.base import (
+    BoardRecord,
+    DuplicateJoinCode,
+    NewUpdate,
+    ParticipantRecord,
+    SnapshotRecord,
+    StoreError,
+    UpdateRecord,
+    VoteRecord,
+    VoteTally,
+)
+from server.store.memory import check_vote
+
+DEFAULT_URL = "sqlite+aiosqlite:///./cobord.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option read by the SQLite "begin" hook: which BEGIN to emit.
+_BEGIN_OPTION = "cobord_sqlite_begin"
+
+metadata = sa.MetaData()
+
+# SQLite only makes INTEGER PRIMARY KEY (not BIGINT) the rowid alias that autoincrements.
+_SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+boards = sa.Table(
+    "boards",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("title", sa.String, nullable=False),
+    sa.Column("join_code", sa.String, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("settings", _JSON_TYPE, nullable=False),
+    sa.UniqueConstraint("join_code", name="uq_boards_join_code"),
+)
+participants = sa.Table(
+    "participants",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("group_name", sa.String),
+    sa.Column("lang", sa.String),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Index("ix_participants_board", "board_id"),
+)
+update_log = sa.Table(
+    "updates",
+    metadata,
+    sa.Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("board_id", sa.String, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index("ix_updates_board_seq", "board_id", "seq"),
+    sqlite_autoincrement=True,
+)
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("board_id", sa.String, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("state", sa.LargeBinary, nullable=False),
+)
+note_authors = sa.Table(
+    "note_authors",
+    metadata,
+    sa.Column("board_id", sa.String, primary_key=True),
+    sa.Column("note_id", sa.String, primary_key=True),
+    sa.Column("actor", sa.String, nullable=False),
+)
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
+    sa.Column("note_id", sa.String, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+
+def normalize_url(url: str) -> URL:
+    """Pick the async driver: `postgres(ql)://` -> asyncpg, `sqlite://` -> aiosqlite."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Take BEGIN away from the sqlite3 driver (it skips it before SELECTs, breaking read-then-write
+    # transactions); `_on_sqlite_begin` emits it instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",  # readers and the writer do not block each other
+        "PRAGMA synchronous=NORMAL",  # WAL stays consistent; a power cut may lose the last commits
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA foreign_keys=ON",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: URL) -> AsyncEngine:
+    engine = create_async_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        sa.event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _alembic_config(url: URL) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation: a literal % in a password must be doubled.
+    cfg.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return cfg
+
+
+def _upgrade_sync(connection: Connection, cfg: Config) -> None:
+    # env.py uses this connection (and its open transaction) instead of making its own engine.
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+async def _upgrade_engine(engine: AsyncEngine) -> None:
+    writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+    async with writer.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Several processes starting together must not run the migrations twice.
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('cobord:migrate'))"))
+        await conn.run_sync(_upgrade_sync, _alembic_config(engine.url))
+
+
+async def upgrade(url: str) -> None:
+    """Bring the database at `url` to the newest schema (`cobord db upgrade`)."""
+    engine = make_engine(normalize_url(url))
+    try:
+        await _upgrade_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+def _board(row: sa.Row[Any]) -> BoardRecord:
+    return BoardRecord(
+        id=row.id,
+        title=row.title,
+        join_code=row.join_code,
+        created_at=row.created_at,
+        settings=row.settings,
+    )
+
+
+def _participant(row: sa.Row[Any]) -> ParticipantRecord:
+    return ParticipantRecord(
+        id=row.id,
+        board_id=row.board_id,
+        name=row.name,
+        group=row.group_name,
+        lang=row.lang,
+        created_at=row.created_at,
+    )
+
+
+class SqlStore:
+    """The `Store` over a SQL database; call `open()` before use and `close()` after."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self._url = normalize_url(url)
+        self._engine: AsyncEngine | None = None
+        self._writer: AsyncEngine | None = None
+        self._write_lock: asyncio.Lock | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self._url.get_backend_name()
+
+    async def open(self) -> None:
+        engine = make_engine(self._url)
+        try:
+            await _upgrade_engine(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._engine = engine
+        # Same pool; only the BEGIN emitted on SQLite differs.
+        self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = self._writer = None
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        if self._engine is None:
+            raise StoreError("store is not open")
+        async with self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, committed on exit (rolled back on error)."""
+        if self._writer is None:
+            raise StoreError("store is not open")
+        async with self._write_lock or contextlib.nullcontext(), self._writer.begin() as conn:
+            yield conn
+
+    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+        # Both dialects' INSERT have the same ON CONFLICT API.
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # Boards and participants
+
+    async def create_board(self, board: BoardRecord) -> None:
+        row = {
+            "id": board.id,
+            "title": board.title,
+            "join_code": board.join_code,
+            "created_at": board.created_at,
+            "settings": board.settings,
+        }
+        try:
+            async with self._write() as conn:
+                await conn.execute(boards.insert(), row)
+        except IntegrityError as error:
+            # Tell the two unique keys apart without parsing driver-specific messages.
+            if await self.get_board_by_code(board.join_code) is not None:
+                raise DuplicateJoinCode(f"join code {board.join_code!r} is taken") from error
+            raise StoreError(f"board {board.id!r} already exists") from error
+
+    async def get_board(self, board_id: str) -> BoardRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(boards.select().where(boards.c.id == board_id))).first()
+        return None if row is None else _board(row)
+
+    async def get_board_by_code(self, join_code: str) -> BoardRecord | None:
+        query = boards.select().where(boards.c.join_code == join_code)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _board(row)
+
+    async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None:
+        query = boards.update().where(boards.c.id == board_id).values(settings=settings)
+        async with self._write() as conn:
+            result = await conn.execute(query)
+        if result.rowcount == 0:
+            raise StoreError(f"unknown board {board_id!r}")
+
+    async def add_participant(self, participant: ParticipantRecord) -> None:
+        row = {
+            "id": participant.id,
+            "board_id": participant.board_id,
+            "name": participant.name,
+            "group_name": participant.group,
+            "lang": participant.lang,
+            "created_at": participant.created_at,
+        }
+        try:
+            async with self._write() as conn:
+                await conn.execute(participants.insert(), row)
+        except IntegrityError as error:
+            raise StoreError(
+                f"participant {participant.id!r} exists or board {participant.board_id!r} does not"
+            ) from error
+
+    async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
+        query = participants.select().where(participants.c.id == participant_id)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _participant(row)
+
+    async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
+        query = (
+            participants.select()
+            .where(participants.c.board_id == board_id)
+            .order_by(participants.c.created_at, participants.c.id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_participant(row) for row in rows]
+
+    # The update log
+
+    async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
+        if not updates:
+            return []
+        rows = [
+            {"board_id": board_id, "ts": u.ts, "actor": u.actor, "data": u.data} for u in updates
+        ]
+        # Reversed: the batch's first creator of a note wins, as ON CONFLICT DO NOTHING does across
+        # batches.
+        authors = {n: u.actor for u in reversed(updates) for n in u.created_notes}
+        async with self._write() as conn:
+            seqs = await self._insert_updates(conn, board_id, rows)
+            if authors:
+                await conn.execute(
+                    self._insert(note_authors).on_conflict_do_nothing(),
+                    [
+                        {"board_id": board_id, "note_id": note_id, "actor": actor}
+                        for note_id, actor in authors.items()
+                    ],
+                )
+        return seqs
+
+    async def _insert_updates(
+        self, conn: AsyncConnection, board_id: str, rows: list[dict[str, Any]]
+    ) -> list[int]:
+        if self.dialect == "postgresql":
+            # Per-board seq order must be commit order (see the module docstring).
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:board, 0))"),
+                {"board": board_id},
+            )
+            # One multi-row INSERT; the sentinel ordering makes RETURNING follow parameter order.
+            insert = update_log.insert().returning(update_log.c.seq, sort_by_parameter_order=True)
+            return list((await conn.execute(insert, rows)).scalars())
+        # SQLAlchemy cannot batch an ordered RETURNING on SQLite and would send one INSERT per row.
+        # Instead: one executemany, then read the seqs back. Under BEGIN IMMEDIATE nobody else
+        # writes until we commit and AUTOINCREMENT hands out increasing seqs in insertion order, so
+        # this batch is exactly the board's newest len(rows) rows.
+        await conn.execute(update_log.insert(), rows)
+        newest = (
+            sa.select(update_log.c.seq)
+            .where(update_log.c.board_id == board_id)
+            .order_by(update_log.c.seq.desc())
+            .limit(len(rows))
+        )
+        return sorted((await conn.execute(newest)).scalars())
+
+    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        latest = (
+            snapshots.select()
+            .where(snapshots.c.board_id == board_id)
+            .order_by(snapshots.c.seq.desc())
+            .limit(1)
+        )
+        # One read transaction: on SQLite both queries see the same database state.
+        async with self._read() as conn:
+            row = (await conn.execute(latest)).first()
+            snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
+            tail = await self._updates_after(conn, board_id, snapshot.seq if snapshot else 0, None)
+        return snapshot, tail
+
+    async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
+        row = {
+            "board_id": board_id,
+            "seq": snapshot.seq,
+            "ts": snapshot.ts,
+            "state": snapshot.state,
+        }
+        # A keyframe at a given seq is the same state whoever writes it: keep the first one.
+        async with self._write() as conn:
+            await conn.execute(self._insert(snapshots).on_conflict_do_nothing(), row)
+
+    async def note_authors(self, board_id: str) -> dict[str, str]:
+        query = sa.select(note_authors.c.note_id, note_authors.c.actor).where(
+            note_authors.c.board_id == board_id
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {row.note_id: row.actor for row in rows}
+
+    async def updates_after(
+        self, board_id: str, after_seq: int, limit: int | None = None
+    ) -> list[UpdateRecord]:
+        async with self._read() as conn:
+            return await self._updates_after(conn, board_id, after_seq, limit)
+
+    @staticmethod
+    async def _updates_after(
+        conn: AsyncConnection, board_id: str, after_seq: int, limit: int | None
+    ) -> list[UpdateRecord]:
+        query = (
+            sa.select(update_log.c.seq, update_log.c.ts, update_log.c.actor, update_log.c.data)
+            .where(update_log.c.board_id == board_id, update_log.c.seq > after_seq)
+            .order_by(update_log.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(max(limit, 0))
+        rows = (await conn.execute(query)).all()
+        return [UpdateRecord(seq, ts, actor, bytes(data)) for seq, ts, actor, data in rows]
+
+    # Dot voting
+
+    async def cast_vote(
+        self,
+        board_id: str,
+        participant_id: str,
+        note_id: str,
+        delta: int,
+        budget: int,
+        max_per_note: int,
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._write() as conn:
+            # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite, which does not render FOR
+            # UPDATE) serializes this participant's votes from here to COMMIT.
+            await self._lock_participant(conn, board_id, participant_id)
+            spent, mine = await self._dots(conn, board_id, participant_id, note_id)
+            check_vote(delta, mine, spent, budget, max_per_note)
+            await self._set_dots(conn, board_id, participant_id, note_id, mine, mine + delta)
+        return VoteTally(mine=mine + delta, remaining=budget - spent - delta)
+
+    @staticmethod
+    async def _lock_participant(conn: AsyncConnection, board_id: str, participant_id: str) -> None:
+        query = (
+            sa.select(participants.c.id)
+            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
+            .with_for_update()
+        )
+        if (await conn.execute(query)).first() is None:
+            raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+
+    @staticmethod
+    async def _dots(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
+    ) -> tuple[int, int]:
+        """(all dots of the participant, their dots on this note), in one query."""
+        on_note = sa.case((votes.c.note_id == note_id, votes.c.count), else_=0)
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(votes.c.count), 0),
+            sa.func.coalesce(sa.func.sum(on_note), 0),
+        ).where(votes.c.board_id == board_id, votes.c.participant_id == participant_id)
+        spent, mine = (await conn.execute(query)).one()
+        return int(spent), int(mine)
+
+    @staticmethod
+    async def _set_dots(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str, old: int, new: int
+    ) -> None:
+        # Under the participant lock nobody else writes these rows, so the plain statement that fits
+        # is enough (no upsert race), and rows never hold 0.
+        key = (
+            (votes.c.board_id == board_id)
+            & (votes.c.participant_id == participant_id)
+            & (votes.c.note_id == note_id)
+        )
+        if old == 0:
+            values = {"board_id": board_id, "participant_id": participant_id, "note_id": note_id}
+            await conn.execute(votes.insert().values(count=new, **values))
+        elif new == 0:
+            await conn.execute(votes.delete().where(key))
+        else:
+            await conn.execute(votes.update().where(key).values(count=new))
+
+    async def votes_of(self, board_id: str, participant_id: str) -> dict[str, int]:
+        query = sa.select(votes.c.note_id, votes.c.count).where(
+            votes.c.board_id == board_id,
+            votes.c.participant_id == participant_id,
+            votes.c.count > 0,
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {note_id: count for note_id, count in rows}
+
+    async def all_votes(self, board_id: str) -> list[VoteRecord]:
+        query = (
+            sa.select(votes.c.participant_id, votes.c.note_id, votes.c.count)
+            .where(votes.c.board_id == board_id, votes.c.count > 0)
+            .order_by(votes.c.participant_id, votes.c.note_id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [VoteRecord(pid, note_id, count) for pid, note_id, count in rows]
