@@ -1,0 +1,553 @@
+"""One contract for every `Store`: the in-memory twin, SQLite (a file per test) and PostgreSQL.
+
+PostgreSQL: a fresh, uniquely named database is created from the `postgres` database for the test
+session and dropped at the end; without a server the PostgreSQL leg is skipped locally (and fails
+under CI=true, see tests.support).
+
+`open_store()` opens one more handle on the same database: for the SQL stores that is an independent
+engine and connection pool, the way another server process would connect, so the concurrency tests
+exercise real concurrent database sessions. The memory store has no such thing; its handles are the
+same instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pycrdt import Doc, Map
+from support import service_missing  # tests/ is on sys.path (rootdir-relative, no package)
+
+from server.store import (
+    BoardRecord,
+    DuplicateJoinCode,
+    MemoryStore,
+    NewUpdate,
+    ParticipantRecord,
+    SnapshotRecord,
+    SqlStore,
+    Store,
+    StoreError,
+    UpdateRecord,
+    VoteRecord,
+    VoteRefused,
+    VoteTally,
+    make_store,
+    upgrade,
+)
+from server.store.sql import normalize_url
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+
+OpenStore = Callable[[], Awaitable[Store]]
+
+
+# Fixtures
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database for this session (never the shared `test` one), dropped at the end."""
+    name = f"cobord_contract_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        service_missing(f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable: {error!r}")
+    yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    # FORCE: a test that failed half-way may have left a connection behind.
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    # A sync fixture: the PostgreSQL one runs its own event loop, outside the test's.
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'cobord.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def open_store(store_url: str) -> AsyncIterator[OpenStore]:
+    """Open handles on the test's database; all are closed (engines disposed) at teardown."""
+    opened: list[Store] = []
+    memory = MemoryStore() if store_url == "memory://" else None
+
+    async def open_one() -> Store:
+        store = memory or make_store(store_url)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(open_store: OpenStore) -> Store:
+    return await open_store()
+
+
+# Helpers
+
+_counter = itertools.count()
+
+
+def _uid(prefix: str) -> str:
+    # Unique across the whole session: the PostgreSQL database is shared by every test.
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def new_board(store: Store, **settings: Any) -> BoardRecord:
+    board = BoardRecord(
+        id=_uid("board"),
+        title="Quartier 2030",
+        join_code=uuid.uuid4().hex[:6].upper(),
+        created_at=1000.0 + next(_counter),
+        settings=settings,
+    )
+    await store.create_board(board)
+    return board
+
+
+async def new_participant(store: Store, board_id: str, group: str | None = "res") -> str:
+    participant = ParticipantRecord(
+        id=_uid("p"),
+        board_id=board_id,
+        name="Awa",
+        group=group,
+        lang="fr",
+        created_at=2000.0 + next(_counter),
+    )
+    await store.add_participant(participant)
+    return participant.id
+
+
+def batch(n: int, actor: str = "p1", start: int = 0) -> list[NewUpdate]:
+    return [NewUpdate(ts=100.0 + i, actor=actor, data=b"u%d" % i) for i in range(start, start + n)]
+
+
+# Boards and participants
+
+
+async def test_board_by_id_and_by_code(store: Store) -> None:
+    board = await new_board(store, groups=["résident·e", "asso"], budget=5)
+    assert await store.get_board(board.id) == board
+    assert await store.get_board_by_code(board.join_code) == board
+    assert await store.get_board(_uid("missing")) is None
+    assert await store.get_board_by_code("NOPE00") is None
+
+
+async def test_duplicate_join_code_is_refused(store: Store) -> None:
+    board = await new_board(store)
+    twin = BoardRecord(_uid("board"), "other", board.join_code, 1.0, {})
+    with pytest.raises(DuplicateJoinCode):
+        await store.create_board(twin)
+    assert await store.get_board(twin.id) is None
+    # A reused board id is an error too, but not a join-code clash.
+    same_id = BoardRecord(board.id, "other", "ZZ" + board.join_code[:4], 1.0, {})
+    with pytest.raises(StoreError) as caught:
+        await store.create_board(same_id)
+    assert not isinstance(caught.value, DuplicateJoinCode)
+
+
+async def test_update_board_settings(store: Store) -> None:
+    board = await new_board(store, budget=3)
+    settings = {"budget": 5, "groups": ["bewoner", "habitant·e"], "nested": {"live": True}}
+    await store.update_board_settings(board.id, settings)
+    settings["budget"] = 99  # the store keeps its own copy
+    updated = await store.get_board(board.id)
+    assert updated is not None
+    assert updated.settings == {
+        "budget": 5,
+        "groups": ["bewoner", "habitant·e"],
+        "nested": {"live": True},
+    }
+    assert (updated.title, updated.join_code) == (board.title, board.join_code)
+    with pytest.raises(StoreError):
+        await store.update_board_settings(_uid("missing"), {})
+
+
+async def test_participants(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    first = await new_participant(store, board.id, group="résident·e")
+    second = await new_participant(store, board.id, group=None)
+    await new_participant(store, other.id)
+
+    got = await store.get_participant(second)
+    assert got is not None
+    assert (got.board_id, got.group, got.lang, got.name) == (board.id, None, "fr", "Awa")
+    assert [p.id for p in await store.list_participants(board.id)] == [first, second]
+    assert await store.get_participant(_uid("missing")) is None
+    assert await store.list_participants(_uid("missing")) == []
+
+    with pytest.raises(StoreError):  # unknown board
+        await store.add_participant(ParticipantRecord(_uid("p"), _uid("b"), "x", None, None, 1.0))
+    with pytest.raises(StoreError):  # id taken
+        await store.add_participant(ParticipantRecord(first, board.id, "x", None, None, 1.0))
+
+
+# The update log
+
+
+async def test_append_keeps_order_and_seqs_increase(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    first = await store.append_updates(board.id, batch(5))
+    between = await store.append_updates(other.id, batch(2))
+    second = await store.append_updates(board.id, batch(3, actor="facilitator", start=5))
+
+    assert len(first) == 5 and len(second) == 3
+    # Store-wide: one increasing sequence across boards.
+    assert first + between + second == sorted(set(first + between + second))
+    snapshot, log = await store.load(board.id)
+    assert snapshot is None
+    assert log == [
+        UpdateRecord(seq, 100.0 + i, "p1" if i < 5 else "facilitator", b"u%d" % i)
+        for i, seq in enumerate(first + second)
+    ]
+    assert [u.seq for u in (await store.load(other.id))[1]] == between
+    assert await store.append_updates(board.id, []) == []
+
+
+async def test_a_batch_is_one_transaction_with_few_statements(store: Store) -> None:
+    if isinstance(store, MemoryStore):
+        pytest.skip("no transactions to count in memory")
+    board = await new_board(store)
+    commits: list[object] = []
+    statements: list[str] = []
+
+    def on_commit(conn: sa.Connection) -> None:
+        commits.append(conn)
+
+    def on_statement(conn: sa.Connection, cursor: Any, sql: str, *args: Any) -> None:
+        statements.append(sql)
+
+    sa.event.listen(sa.Engine, "commit", on_commit)
+    sa.event.listen(sa.Engine, "before_cursor_execute", on_statement)
+    try:
+        updates = [
+            NewUpdate(ts=1.0, actor="p1", data=b"x%d" % i, created_notes=(f"n{i}",))
+            for i in range(50)
+        ]
+        seqs = await store.append_updates(board.id, updates)
+    finally:
+        sa.event.remove(sa.Engine, "commit", on_commit)
+        sa.event.remove(sa.Engine, "before_cursor_execute", on_statement)
+
+    assert len(seqs) == 50
+    assert len(commits) == 1  # group commit: one per batch, not per update
+    # BEGIN / lock, the INSERT, reading seqs back or not, the authors: not one per update.
+    assert len(statements) <= 4, statements
+    assert len(await store.note_authors(board.id)) == 50
+
+
+async def test_load_is_latest_snapshot_plus_tail(store: Store) -> None:
+    board = await new_board(store)
+    seqs = await store.append_updates(board.id, batch(3))
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
+    seqs += await store.append_updates(board.id, batch(2, start=3))
+    # An older keyframe saved later does not win: the latest is the highest seq.
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 4.0, b"state-1"))
+    # Saving the same keyframe again is harmless.
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
+
+    snapshot, tail = await store.load(board.id)
+    assert snapshot == SnapshotRecord(seqs[1], 5.0, b"state-2")
+    assert [u.seq for u in tail] == seqs[2:]
+    assert [u.data for u in tail] == [b"u2", b"u3", b"u4"]
+
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[-1], 6.0, b"state-5"))
+    assert await store.load(board.id) == (SnapshotRecord(seqs[-1], 6.0, b"state-5"), [])
+    assert await store.load(_uid("missing")) == (None, [])
+
+
+async def test_note_authors(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    await store.append_updates(
+        board.id,
+        [
+            NewUpdate(1.0, "p1", b"a", created_notes=("n1", "n2")),
+            NewUpdate(2.0, "p2", b"b"),
+            NewUpdate(3.0, "p2", b"c", created_notes=("n3", "n1")),  # n1 again: first author wins
+        ],
+    )
+    await store.append_updates(board.id, [NewUpdate(4.0, "p3", b"d", created_notes=("n2",))])
+    await store.append_updates(other.id, [NewUpdate(5.0, "p9", b"e", created_notes=("n1",))])
+    assert await store.note_authors(board.id) == {"n1": "p1", "n2": "p1", "n3": "p2"}
+    assert await store.note_authors(other.id) == {"n1": "p9"}
+    assert await store.note_authors(_uid("missing")) == {}
+
+
+async def test_updates_after(store: Store) -> None:
+    board = await new_board(store)
+    seqs = await store.append_updates(board.id, batch(6))
+    assert [u.seq for u in await store.updates_after(board.id, 0)] == seqs
+    assert [u.seq for u in await store.updates_after(board.id, seqs[2])] == seqs[3:]
+    assert [u.seq for u in await store.updates_after(board.id, seqs[0], limit=2)] == seqs[1:3]
+    assert await store.updates_after(board.id, seqs[-1]) == []
+    assert await store.updates_after(board.id, 0, limit=0) == []
+
+
+async def test_concurrent_appends_from_two_handles(open_store: OpenStore) -> None:
+    handles = [await open_store(), await open_store()]
+    board = await new_board(handles[0])
+    results = await asyncio.gather(
+        *(
+            handles[i % 2].append_updates(board.id, batch(3, actor=f"p{i}", start=3 * i))
+            for i in range(20)
+        )
+    )
+    seqs = [seq for result in results for seq in result]
+    assert len(set(seqs)) == 60
+    assert all(result == sorted(result) for result in results)
+    _, log = await handles[1].load(board.id)
+    assert [u.seq for u in log] == sorted(seqs)
+    # Each batch's updates stay in their order, under their seqs.
+    by_seq = {u.seq: u.data for u in log}
+    for i, result in enumerate(results):
+        assert [by_seq[seq] for seq in result] == [b"u%d" % j for j in range(3 * i, 3 * i + 3)]
+
+
+# Votes
+
+
+async def test_vote_budget_and_max_per_note(store: Store) -> None:
+    board = await new_board(store)
+    me = await new_participant(store, board.id)
+
+    async def vote(note: str, delta: int = 1) -> VoteTally:
+        return await store.cast_vote(board.id, me, note, delta, budget=3, max_per_note=2)
+
+    assert await vote("a") == VoteTally(mine=1, remaining=2)
+    assert await vote("a") == VoteTally(mine=2, remaining=1)
+    with pytest.raises(VoteRefused) as refused:
+        await vote("a")
+    assert refused.value.code == "max_per_note"
+    assert await vote("b") == VoteTally(mine=1, remaining=0)
+    with pytest.raises(VoteRefused) as refused:
+        await vote("c")
+    assert refused.value.code == "budget"
+    assert await store.votes_of(board.id, me) == {"a": 2, "b": 1}
+
+
+async def test_vote_take_back_and_none_to_remove(store: Store) -> None:
+    board = await new_board(store)
+    me = await new_participant(store, board.id)
+    other = await new_participant(store, board.id)
+
+    async def vote(who: str, note: str, delta: int) -> VoteTally:
+        return await store.cast_vote(board.id, who, note, delta, budget=2, max_per_note=2)
+
+    with pytest.raises(VoteRefused) as refused:
+        await vote(me, "a", -1)
+    assert refused.value.code == "none_to_remove"
+    await vote(me, "a", 1)
+    await vote(me, "b", 1)
+    await vote(other, "a", 1)
+    assert await vote(me, "b", -1) == VoteTally(mine=0, remaining=1)
+    with pytest.raises(VoteRefused) as refused:
+        await vote(me, "b", -1)
+    assert refused.value.code == "none_to_remove"
+    # The dot taken back can be spent again.
+    assert await vote(me, "a", 1) == VoteTally(mine=2, remaining=0)
+
+    assert await store.votes_of(board.id, me) == {"a": 2}
+    assert sorted(await store.all_votes(board.id), key=lambda v: v.participant_id) == sorted(
+        [VoteRecord(me, "a", 2), VoteRecord(other, "a", 1)], key=lambda v: v.participant_id
+    )
+
+
+async def test_lowered_budget_refuses_more_but_allows_taking_back(store: Store) -> None:
+    board = await new_board(store)
+    me = await new_participant(store, board.id)
+    for note in "abc":
+        await store.cast_vote(board.id, me, note, 1, budget=3, max_per_note=1)
+    with pytest.raises(VoteRefused) as refused:
+        await store.cast_vote(board.id, me, "d", 1, budget=2, max_per_note=1)
+    assert refused.value.code == "budget"
+    tally = await store.cast_vote(board.id, me, "a", -1, budget=2, max_per_note=1)
+    assert tally == VoteTally(mine=0, remaining=0)
+
+
+async def test_vote_needs_a_participant_of_the_board(store: Store) -> None:
+    board = await new_board(store)
+    elsewhere = await new_participant(store, (await new_board(store)).id)
+    for who in (_uid("ghost"), elsewhere):
+        with pytest.raises(StoreError):
+            await store.cast_vote(board.id, who, "a", 1, budget=3, max_per_note=1)
+    assert await store.all_votes(board.id) == []
+
+
+async def test_concurrent_votes_never_exceed_the_budget(open_store: OpenStore) -> None:
+    # Three handles = three engines: real concurrent sessions racing on the same participant.
+    handles = [await open_store() for _ in range(3)]
+    board = await new_board(handles[0])
+    me = await new_participant(handles[0], board.id)
+
+    results = await asyncio.gather(
+        *(
+            handles[i % 3].cast_vote(board.id, me, f"note-{i}", 1, budget=3, max_per_note=1)
+            for i in range(50)
+        ),
+        return_exceptions=True,
+    )
+    tallies = [r for r in results if isinstance(r, VoteTally)]
+    refusals = [r for r in results if isinstance(r, VoteRefused)]
+    assert len(tallies) == 3 and len(refusals) == 47, results
+    assert {r.code for r in refusals} == {"budget"}
+    assert sorted(t.remaining for t in tallies) == [0, 1, 2]
+    assert sum((await handles[2].votes_of(board.id, me)).values()) == 3
+
+
+async def test_concurrent_votes_never_exceed_max_per_note(open_store: OpenStore) -> None:
+    handles = [await open_store() for _ in range(3)]
+    board = await new_board(handles[0])
+    me = await new_participant(handles[0], board.id)
+
+    results = await asyncio.gather(
+        *(
+            handles[i % 3].cast_vote(board.id, me, "same", 1, budget=10, max_per_note=2)
+            for i in range(30)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, VoteTally) for r in results) == 2, results
+    assert {r.code for r in results if isinstance(r, VoteRefused)} == {"max_per_note"}
+    assert await handles[1].votes_of(board.id, me) == {"same": 2}
+
+
+# Construction and migrations (not per backend)
+
+
+def test_make_store_picks_the_implementation() -> None:
+    assert isinstance(make_store("memory://"), MemoryStore)
+    assert isinstance(make_store(None), SqlStore)
+    assert isinstance(make_store("sqlite+aiosqlite:///x.db"), SqlStore)
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgres://u:p@db:5432/cobord", "postgresql+asyncpg"),
+        ("postgresql://u:p@db/cobord", "postgresql+asyncpg"),
+        ("postgresql+asyncpg://u@db/cobord", "postgresql+asyncpg"),
+        ("sqlite:///./cobord.db", "sqlite+aiosqlite"),
+        ("sqlite+aiosqlite:///./cobord.db", "sqlite+aiosqlite"),
+    ],
+)
+def test_urls_get_the_async_driver(url: str, driver: str) -> None:
+    normalized = normalize_url(url)
+    assert normalized.drivername == driver
+    assert normalized.database == sa.make_url(url).database
+
+
+async def test_upgrade_then_open_and_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    await upgrade(url)
+    await upgrade(url)  # at head already: nothing to do
+    for _ in range(2):  # open() upgrades again, harmlessly, and data survives reopening
+        store = SqlStore(url)
+        await store.open()
+        with contextlib.suppress(DuplicateJoinCode):
+            await store.create_board(BoardRecord("b", "t", "CODE42", 1.0, {}))
+        assert await store.get_board_by_code("CODE42") is not None
+        await store.close()
+
+
+# Property: a keyframe plus its tail is the same document as the whole log
+
+NOTE_IDS = ["n1", "n2", "n3"]
+ops = st.one_of(
+    st.tuples(st.just("put"), st.sampled_from(NOTE_IDS), st.text(max_size=8)),
+    st.tuples(st.just("edit"), st.sampled_from(NOTE_IDS), st.text(max_size=8)),
+    st.tuples(st.just("cluster"), st.sampled_from(NOTE_IDS), st.sampled_from(["c1", "c2", ""])),
+    st.tuples(st.just("delete"), st.sampled_from(NOTE_IDS), st.just("")),
+)
+
+
+def _apply(doc: Doc[Any], op: tuple[str, str, str]) -> bytes:
+    """Make one change on `doc`, return it as a v1 update."""
+    kind, note_id, value = op
+    notes = doc.get("notes", type=Map)
+    before = doc.get_state()
+    with doc.transaction():
+        if kind == "put":
+            notes[note_id] = Map({"text": value, "cluster": None})
+        elif kind == "delete" and note_id in notes:
+            del notes[note_id]
+        elif note_id in notes:
+            notes[note_id]["text" if kind == "edit" else "cluster"] = value or None
+    return doc.get_update(before)
+
+
+def _notes(*updates: bytes) -> dict[str, Any]:
+    doc: Doc[Any] = Doc()
+    notes = doc.get("notes", type=Map)
+    for update in updates:
+        doc.apply_update(update)
+    return notes.to_py() or {}
+
+
+async def _snapshot_plus_tail(
+    changes: list[bytes], split: int, batch_size: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    store = MemoryStore()
+    await store.open()
+    seqs: list[int] = []
+    for start in range(0, len(changes), batch_size):
+        chunk = changes[start : start + batch_size]
+        seqs += await store.append_updates("b", [NewUpdate(1.0, "p", data) for data in chunk])
+    if split:
+        keyframe: Doc[Any] = Doc()
+        for data in changes[:split]:
+            keyframe.apply_update(data)
+        await store.save_snapshot("b", SnapshotRecord(seqs[split - 1], 2.0, keyframe.get_update()))
+    snapshot, tail = await store.load("b")
+    loaded = _notes(*([snapshot.state] if snapshot else []), *(u.data for u in tail))
+    replayed = _notes(*(u.data for u in await store.updates_after("b", 0)))
+    await store.close()
+    return loaded, replayed
+
+
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    changes=st.lists(ops, min_size=1, max_size=25),
+    split_at=st.floats(min_value=0, max_value=1),
+    batch_size=st.integers(min_value=1, max_value=5),
+)
+def test_snapshot_plus_tail_equals_full_replay(
+    changes: list[tuple[str, str, str]], split_at: float, batch_size: int
+) -> None:
+    source: Doc[Any] = Doc()
+    updates = [_apply(source, op) for op in changes]
+    split = round(split_at * len(updates))
+    loaded, replayed = asyncio.run(_snapshot_plus_tail(updates, split, batch_size))
+    assert loaded == replayed == (source.get("notes", type=Map).to_py() or {})
