@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 MESSAGE_SYNC = 0
@@ -255,3 +256,20 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
         vector[client] = reader.var_uint()
     reader.expect_end()
     return vector
+
+
+# ---------------------------------------------------------------------------- close codes
+
+
+class CloseCode(IntEnum):
+    """Every WebSocket close code the server uses: one table, one place."""
+
+    GOING_AWAY = 1001  # server shutting down: reconnect later
+    INTERNAL_ERROR = 1011  # no internals in the reason
+    MALFORMED = 4400
+    UNAUTHORIZED = 4401  # missing or invalid token
+    FORBIDDEN = 4403  # token of another board, or too many refused updates
+    UNKNOWN_BOARD = 4404
+    TOO_SLOW = 4408  # outbound queue full
+    TOO_LARGE = 4413
+    RATE_LIMITED = 4429

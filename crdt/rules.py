@@ -1,0 +1,186 @@
+"""Who may change what in a board: one table, checked for every incoming update.
+
+`check(actor, changes, board)` returns None (allowed) or a `Refusal`. The table maps a role and a
+kind of change — (root, action) with action "create", "replace", "delete" or "set:<field>" — to the
+conditions that must all hold. A change with no entry is refused. Lookup falls back from
+(root, action) to (root, "*") to ("*", "*").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from crdt.schema import CLUSTERS, META, NOTES, RESULTS
+from crdt.shadow import Change
+
+Role = Literal["viewer", "participant", "facilitator", "server"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    role: Role
+    id: str  # participant id, or the role name for facilitator / viewer / server
+
+
+@dataclass(slots=True)
+class BoardState:
+    """What the rules need to know about a board, kept up to date by the room."""
+
+    settings: Mapping[str, Any]
+    note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
+    notes_by_actor: dict[str, int] = field(default_factory=dict)
+
+    def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
+        for note_id in note_ids:
+            self.note_authors[note_id] = actor_id
+        self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str  # a short English sentence, sent to the client in the auth message
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    actor: Actor
+    change: Change
+    board: BoardState
+    new_notes: int  # notes this whole update creates (for the quota)
+
+
+# A condition returns None when it holds, else the reason for refusing.
+Condition = Callable[[_Context], str | None]
+
+
+def board_open(ctx: _Context) -> str | None:
+    return "the board is locked" if ctx.board.settings.get("locked") else None
+
+
+def writing_public(ctx: _Context) -> str | None:
+    if ctx.board.settings.get("private_writing"):
+        return "private writing is on: notes stay on your device until the facilitator reveals"
+    return None
+
+
+def fresh_note(ctx: _Context) -> str | None:
+    return "that note id was already used" if ctx.change.item in ctx.board.note_authors else None
+
+
+def own_note(ctx: _Context) -> str | None:
+    if ctx.board.note_authors.get(ctx.change.item or "") != ctx.actor.id:
+        return "you can only change or delete notes you wrote"
+    return None
+
+
+def known_note(ctx: _Context) -> str | None:
+    return None if ctx.change.item in ctx.board.note_authors else "no such note"
+
+
+def _text_limit(ctx: _Context, text: Any) -> str | None:
+    if not isinstance(text, str):
+        return "a note's text must be a string"
+    limit = int(ctx.board.settings.get("max_note_length", 280))
+    return f"a note holds at most {limit} characters" if len(text) > limit else None
+
+
+def text_within_limit(ctx: _Context) -> str | None:
+    return _text_limit(ctx, ctx.change.value)
+
+
+def valid_new_note(ctx: _Context) -> str | None:
+    note = ctx.change.value
+    if not isinstance(note, dict):
+        return "a note must be a map"
+    if "author" in note and ctx.board.settings.get("anonymous"):
+        return "this board is anonymous: notes carry no author"
+    return _text_limit(ctx, note.get("text", ""))
+
+
+def not_anonymous(ctx: _Context) -> str | None:
+    return "this board is anonymous: notes carry no author" if ctx.board.settings.get(
+        "anonymous"
+    ) else None
+
+
+def within_note_quota(ctx: _Context) -> str | None:
+    limit = int(ctx.board.settings.get("max_notes_per_participant", 50))
+    posted = ctx.board.notes_by_actor.get(ctx.actor.id, 0)
+    return f"at most {limit} notes per person" if posted + ctx.new_notes > limit else None
+
+
+ALLOWED: Final[tuple[Condition, ...]] = ()
+
+_MOVE: Final = (board_open, known_note)
+_OWN_EDIT: Final = (board_open, known_note, own_note)
+_CLUSTER_EDIT: Final = (board_open,)
+
+RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
+    "viewer": {},
+    "participant": {
+        (NOTES, "create"): (board_open, writing_public, fresh_note, valid_new_note,
+                            within_note_quota),
+        (NOTES, "delete"): _OWN_EDIT,
+        (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
+        (NOTES, "set:color"): _OWN_EDIT,
+        (NOTES, "set:lang"): _OWN_EDIT,
+        (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
+        (NOTES, "set:x"): _MOVE,
+        (NOTES, "set:y"): _MOVE,
+        (NOTES, "set:cluster"): _MOVE,
+        (CLUSTERS, "create"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:title"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:x"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:y"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:color"): _CLUSTER_EDIT,
+    },
+    "facilitator": {
+        (NOTES, "create"): (fresh_note, valid_new_note),
+        (RESULTS, "*"): (lambda ctx: "results are written by the server only",),
+        ("*", "*"): ALLOWED,
+    },
+    "server": {
+        (META, "*"): ALLOWED,
+        (RESULTS, "*"): ALLOWED,
+    },
+}
+
+_NOT_ALLOWED: Final[Mapping[Role, str]] = {
+    "viewer": "viewers cannot change the board",
+    "participant": "participants cannot make this change",
+    "facilitator": "facilitators cannot make this change",
+    "server": "the server cannot make this change",
+}
+
+
+def kind_of(change: Change) -> str:
+    return f"set:{change.field}" if change.action == "set" else change.action
+
+
+def conditions_for(role: Role, change: Change) -> tuple[Condition, ...] | None:
+    table = RULES[role]
+    kind = kind_of(change)
+    for key in ((change.root, kind), (change.root, "*"), ("*", "*")):
+        if key in table:
+            return table[key]
+    return None
+
+
+def check(actor: Actor, changes: Sequence[Change], board: BoardState) -> Refusal | None:
+    new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
+    for change in changes:
+        conditions = conditions_for(actor.role, change)
+        if conditions is None:
+            return Refusal(_NOT_ALLOWED[actor.role])
+        ctx = _Context(actor, change, board, new_notes)
+        for condition in conditions:
+            reason = condition(ctx)
+            if reason is not None:
+                return Refusal(reason)
+    return None
+
+
+def created_notes(changes: Sequence[Change]) -> list[str]:
+    return [c.item for c in changes if c.root == NOTES and c.action == "create" and c.item]

@@ -1,0 +1,148 @@
+"""The board document: the one place that knows its shape (documented for JS in docs/schema.md).
+
+Root maps of the Yjs doc:
+  notes     note id    -> Map {text, x, y, color, cluster, lang, createdAt, author?}
+  clusters  cluster id -> Map {title, x, y, color}
+  meta      title, phase, timer, settings           (facilitator and server only)
+  results   data, updatedAt                          (server only)
+Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
+they change as a whole, and plain values keep the JS side simple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from pycrdt import Doc, Map
+
+NOTES: Final = "notes"
+CLUSTERS: Final = "clusters"
+META: Final = "meta"
+RESULTS: Final = "results"
+ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS)
+
+NOTE_FIELDS: Final = frozenset(
+    {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author"}
+)
+CLUSTER_FIELDS: Final = frozenset({"title", "x", "y", "color"})
+
+Phase = Literal["ideate", "cluster", "vote", "results"]
+PHASES: Final[tuple[Phase, ...]] = ("ideate", "cluster", "vote", "results")
+VotesVisibility = Literal["hidden", "live", "revealed"]
+
+# Every board starts with these; PATCH /settings changes them. Kept in meta.settings and in the
+# boards table (the table is the source of truth, meta mirrors it for the clients).
+DEFAULT_SETTINGS: Final[dict[str, Any]] = {
+    "vote_budget": 3,
+    "max_votes_per_note": 3,
+    "anonymous": False,
+    "votes_visibility": "hidden",
+    "locked": False,
+    "private_writing": False,
+    "groups": [],
+    "languages": ["fr", "nl", "en"],
+    "max_note_length": 280,
+    "max_notes_per_participant": 50,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: str
+    text: str
+    x: float
+    y: float
+    color: str
+    cluster: str | None
+    lang: str | None
+    created_at: float | None
+    author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    id: str
+    title: str
+    x: float
+    y: float
+    color: str
+
+
+class Board:
+    """Typed access to a board document (reading, and the server's own writes to meta/results)."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.notes_map: Map[Any] = doc.get(NOTES, type=Map)
+        self.clusters_map: Map[Any] = doc.get(CLUSTERS, type=Map)
+        self.meta: Map[Any] = doc.get(META, type=Map)
+        self.results: Map[Any] = doc.get(RESULTS, type=Map)
+
+    def notes(self) -> Iterator[Note]:
+        for note_id, value in self.notes_map.items():
+            if isinstance(value, Map):
+                yield note_from_py(note_id, value.to_py())
+
+    def clusters(self) -> Iterator[Cluster]:
+        for cluster_id, value in self.clusters_map.items():
+            if isinstance(value, Map):
+                data = value.to_py()
+                yield Cluster(
+                    id=cluster_id,
+                    title=_str(data.get("title")),
+                    x=_num(data.get("x")),
+                    y=_num(data.get("y")),
+                    color=_str(data.get("color")),
+                )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON projection of the whole board (tests, results, exports)."""
+        return {
+            NOTES: {note.id: _note_json(note) for note in self.notes()},
+            CLUSTERS: {
+                c.id: {"title": c.title, "x": c.x, "y": c.y, "color": c.color}
+                for c in self.clusters()
+            },
+            META: self.meta.to_py() or {},
+            RESULTS: self.results.to_py() or {},
+        }
+
+
+def note_from_py(note_id: str, data: dict[str, Any]) -> Note:
+    cluster = data.get("cluster")
+    return Note(
+        id=note_id,
+        text=_str(data.get("text")),
+        x=_num(data.get("x")),
+        y=_num(data.get("y")),
+        color=_str(data.get("color")),
+        cluster=cluster if isinstance(cluster, str) and cluster else None,
+        lang=data.get("lang") if isinstance(data.get("lang"), str) else None,
+        created_at=_num(data.get("createdAt")) if data.get("createdAt") is not None else None,
+        author=data.get("author") if isinstance(data.get("author"), str) else None,
+    )
+
+
+def _note_json(note: Note) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "text": note.text,
+        "x": note.x,
+        "y": note.y,
+        "color": note.color,
+        "cluster": note.cluster,
+        "lang": note.lang,
+        "createdAt": note.created_at,
+    }
+    if note.author is not None:
+        out["author"] = note.author
+    return out
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

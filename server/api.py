@@ -1,0 +1,453 @@
+"""The HTTP API (JSON). Every error is {"error": code, "message": text} with a 4xx status.
+
+Things that must be secret or atomic go here, not through the CRDT: joining, votes, phase and
+settings changes (written into the doc's `meta` by the server), results.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt import schema
+from crdt.results import compute_results
+from server.hub import Hub, UnknownBoard
+from server.rooms import Room
+from server.store.base import (
+    BoardRecord,
+    DuplicateJoinCode,
+    ParticipantRecord,
+    Store,
+    VoteRefused,
+)
+from server.tokens import InvalidToken, TokenClaims, TokenSigner
+
+# No look-alikes: no 0/O, 1/I/L.
+JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+LANGUAGES = ("fr", "nl", "en")
+MAX_TITLE = 200
+MAX_NAME = 60
+MAX_GROUPS = 20
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _handles_errors(handler: Handler) -> Handler:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc)
+
+    return wrapped
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        signer: TokenSigner,
+        online: Callable[[str], dict[str, int]],
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.signer = signer
+        self.online = online
+
+    def routes(self) -> list[Route]:
+        h = _handles_errors
+        return [
+            Route("/healthz", h(self.healthz), methods=["GET"]),
+            Route("/api/boards", h(self.create_board), methods=["POST"]),
+            Route("/api/join", h(self.join), methods=["POST"]),
+            Route("/api/join/{code}", h(self.join_info), methods=["GET"]),
+            Route("/api/boards/{board_id}", h(self.get_board), methods=["GET"]),
+            Route("/api/boards/{board_id}/settings", h(self.patch_settings), methods=["PATCH"]),
+            Route("/api/boards/{board_id}/phase", h(self.set_phase), methods=["POST"]),
+            Route("/api/boards/{board_id}/timer", h(self.set_timer), methods=["POST"]),
+            Route("/api/boards/{board_id}/participants", h(self.participants), methods=["GET"]),
+            Route("/api/boards/{board_id}/votes", h(self.vote), methods=["POST"]),
+            Route("/api/boards/{board_id}/votes/mine", h(self.my_votes), methods=["GET"]),
+            Route("/api/boards/{board_id}/results", h(self.results), methods=["GET"]),
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _board(self, board_id: str) -> BoardRecord:
+        board = await self.store.get_board(board_id)
+        if board is None:
+            raise ApiError(404, "unknown_board", "No board with this id.")
+        return board
+
+    async def _auth(self, request: Request, *roles: str) -> tuple[BoardRecord, TokenClaims]:
+        """The board of the URL and the caller's verified token; 401/403/404 otherwise."""
+        board_id = request.path_params["board_id"]
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
+        try:
+            claims = self.signer.verify(token.strip())
+        except InvalidToken as exc:
+            raise ApiError(401, "unauthorized", "Invalid token.") from exc
+        board = await self._board(board_id)
+        if claims.board_id != board_id:
+            raise ApiError(403, "forbidden", "This token belongs to another board.")
+        if roles and claims.role not in roles:
+            raise ApiError(403, "forbidden", f"Only a {' or '.join(roles)} can do this.")
+        return board, claims
+
+    async def _with_room(self, board_id: str, change: Callable[[Room], Any]) -> Any:
+        try:
+            room = await self.hub.acquire(board_id)
+        except UnknownBoard as exc:
+            raise ApiError(404, "unknown_board", "No board with this id.") from exc
+        try:
+            return change(room)
+        finally:
+            self.hub.release(room)
+
+    async def _save_settings(self, board: BoardRecord, settings: dict[str, Any]) -> BoardRecord:
+        await self.store.update_board_settings(board.id, settings)
+        board = replace(board, settings=settings)
+        meta = meta_of(board)
+
+        def write(room: Room) -> None:
+            room.board.settings = {**schema.DEFAULT_SETTINGS, **settings}
+            room.apply_server_change(lambda doc: _write_meta(doc, meta))
+            if settings.get("votes_visibility") == "hidden":
+                room.apply_server_change(lambda doc: doc.results.clear())
+
+        await self._with_room(board.id, write)
+        return board
+
+    # ------------------------------------------------------------------ boards and joining
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def create_board(self, request: Request) -> Response:
+        body = await _json(request)
+        title = _text(body, "title", MAX_TITLE, required=True)
+        groups = _groups(body.get("groups", []))
+        languages = _languages(body.get("languages", list(LANGUAGES)))
+        settings = {**schema.DEFAULT_SETTINGS, "groups": groups, "languages": languages,
+                    "phase": "ideate", "timer": None}
+        board_id = secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")
+        for _ in range(10):
+            code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+            record = BoardRecord(board_id, title, code, time.time(), settings)
+            try:
+                await self.store.create_board(record)
+                break
+            except DuplicateJoinCode:
+                continue
+        else:
+            raise ApiError(503, "no_code", "Could not find a free join code; try again.")
+        await self._with_room(
+            board_id, lambda room: room.apply_server_change(
+                lambda doc: _write_meta(doc, meta_of(record)))
+        )
+        return JSONResponse(
+            {
+                "id": board_id,
+                "title": title,
+                "join_code": code,
+                "facilitator_token": self.signer.issue(TokenClaims(board_id, "facilitator")),
+                "viewer_token": self.signer.issue(TokenClaims(board_id, "viewer")),
+            },
+            status_code=201,
+        )
+
+    async def join_info(self, request: Request) -> Response:
+        board = await self._board_by_code(request.path_params["code"])
+        return JSONResponse({"board_id": board.id, "title": board.title,
+                             "groups": board.settings.get("groups", []),
+                             "languages": board.settings.get("languages", list(LANGUAGES))})
+
+    async def _board_by_code(self, code: Any) -> BoardRecord:
+        if not isinstance(code, str) or not code.strip():
+            raise ApiError(400, "bad_request", "'code' must be the board's 6-character code.")
+        board = await self.store.get_board_by_code(code.strip().upper())
+        if board is None:
+            raise ApiError(404, "unknown_code", "No board has this code. Check it with the host.")
+        return board
+
+    async def join(self, request: Request) -> Response:
+        body = await _json(request)
+        board = await self._board_by_code(body.get("code"))
+        name = _text(body, "name", MAX_NAME, required=True)
+        groups = board.settings.get("groups", [])
+        group = body.get("group")
+        if group is not None and (not isinstance(group, str) or (groups and group not in groups)):
+            raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
+        lang = body.get("lang")
+        if lang is not None and lang not in LANGUAGES:
+            raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")
+        participant = ParticipantRecord(
+            secrets.token_urlsafe(9), board.id, name, group or None, lang, time.time()
+        )
+        await self.store.add_participant(participant)
+        token = self.signer.issue(TokenClaims(board.id, "participant", participant.id))
+        return JSONResponse(
+            {"board_id": board.id, "participant_id": participant.id, "token": token},
+            status_code=201,
+        )
+
+    async def get_board(self, request: Request) -> Response:
+        board, claims = await self._auth(request)
+        participants = await self.store.list_participants(board.id)
+        me = next((p for p in participants if p.id == claims.participant_id), None)
+        return JSONResponse(
+            {
+                "id": board.id,
+                "title": board.title,
+                "join_code": board.join_code if claims.role == "facilitator" else None,
+                "groups": board.settings.get("groups", []),
+                "languages": board.settings.get("languages", list(LANGUAGES)),
+                "participants": [
+                    {"participant_id": p.id, "name": p.name, "group": p.group, "lang": p.lang}
+                    for p in participants
+                ],
+                "settings": public_settings(board.settings),
+                "phase": board.settings.get("phase", "ideate"),
+                "you": {
+                    "role": claims.role,
+                    "participant_id": claims.participant_id,
+                    "name": me.name if me else None,
+                },
+            }
+        )
+
+    # ------------------------------------------------------------------ facilitator
+
+    async def patch_settings(self, request: Request) -> Response:
+        board, _ = await self._auth(request, "facilitator")
+        body = await _json(request)
+        changes = validate_settings(body)
+        board = await self._save_settings(board, {**board.settings, **changes})
+        await self._publish_results_if_visible(board)
+        return JSONResponse(public_settings(board.settings))
+
+    async def set_phase(self, request: Request) -> Response:
+        board, _ = await self._auth(request, "facilitator")
+        body = await _json(request)
+        phase = body.get("phase")
+        if phase not in schema.PHASES:
+            raise ApiError(422, "bad_phase", f"'phase' must be one of: {', '.join(schema.PHASES)}.")
+        await self._save_settings(board, {**board.settings, "phase": phase})
+        return JSONResponse({"phase": phase})
+
+    async def set_timer(self, request: Request) -> Response:
+        board, _ = await self._auth(request, "facilitator")
+        body = await _json(request)
+        seconds = body.get("seconds")
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= 86400:
+            raise ApiError(422, "bad_seconds", "'seconds' must be an integer from 0 to 86400.")
+        timer = None if seconds == 0 else {"endsAt": int(time.time() * 1000) + seconds * 1000,
+                                           "seconds": seconds}
+        await self._save_settings(board, {**board.settings, "timer": timer})
+        return JSONResponse({"timer": timer})
+
+    async def participants(self, request: Request) -> Response:
+        board, _ = await self._auth(request, "facilitator")
+        people = await self.store.list_participants(board.id)
+        authors = await self.store.note_authors(board.id)
+        votes = await self.store.all_votes(board.id)
+        online = self.online(board.id)
+        notes_by: dict[str, int] = {}
+        for actor in authors.values():
+            notes_by[actor] = notes_by.get(actor, 0) + 1
+        votes_by: dict[str, int] = {}
+        for vote in votes:
+            votes_by[vote.participant_id] = votes_by.get(vote.participant_id, 0) + vote.count
+        return JSONResponse([
+            {"participant_id": p.id, "name": p.name, "group": p.group, "lang": p.lang,
+             "online": online.get(p.id, 0) > 0, "notes": notes_by.get(p.id, 0),
+             "votes": votes_by.get(p.id, 0)}
+            for p in people
+        ])
+
+    # ------------------------------------------------------------------ votes and results
+
+    async def vote(self, request: Request) -> Response:
+        board, claims = await self._auth(request, "participant")
+        body = await _json(request)
+        note_id, delta = body.get("note_id"), body.get("delta")
+        if not isinstance(note_id, str) or delta not in (1, -1) or isinstance(delta, bool):
+            raise ApiError(422, "bad_vote", "Send {'note_id': str, 'delta': 1 or -1}.")
+        settings = board.settings
+        if settings.get("phase") != "vote":
+            raise ApiError(409, "not_voting", "Voting is not open right now.")
+        if settings.get("locked"):
+            raise ApiError(409, "locked", "The board is locked.")
+        exists = await self._with_room(board.id, lambda room: room.has_note(note_id))
+        if not exists:
+            raise ApiError(404, "unknown_note", "No note with this id on this board.")
+        assert claims.participant_id is not None
+        try:
+            tally = await self.store.cast_vote(
+                board.id, claims.participant_id, note_id, delta,
+                int(settings.get("vote_budget", 3)), int(settings.get("max_votes_per_note", 3)),
+            )
+        except VoteRefused as exc:
+            raise ApiError(409, exc.code, exc.message) from exc
+        await self._publish_results_if_visible(board)
+        return JSONResponse({"note_id": note_id, "mine": tally.mine, "remaining": tally.remaining})
+
+    async def my_votes(self, request: Request) -> Response:
+        board, claims = await self._auth(request, "participant")
+        assert claims.participant_id is not None
+        votes = await self.store.votes_of(board.id, claims.participant_id)
+        budget = int(board.settings.get("vote_budget", 3))
+        return JSONResponse({"votes": votes, "budget": budget,
+                             "remaining": max(0, budget - sum(votes.values()))})
+
+    async def results(self, request: Request) -> Response:
+        board, claims = await self._auth(request)
+        visible = board.settings.get("votes_visibility") in ("live", "revealed")
+        if claims.role != "facilitator" and not visible:
+            raise ApiError(403, "not_revealed", "The facilitator has not revealed the votes yet.")
+        return JSONResponse(await self._compute_results(board))
+
+    async def _compute_results(self, board: BoardRecord) -> dict[str, Any]:
+        people = await self.store.list_participants(board.id)
+        votes = await self.store.all_votes(board.id)
+
+        def read(room: Room) -> tuple[dict[str, Any], dict[str, Any]]:
+            view = schema.Board(room.doc)
+            notes = {n.id: {"text": n.text, "cluster": n.cluster} for n in view.notes()}
+            clusters = {c.id: {"title": c.title} for c in view.clusters()}
+            return notes, clusters
+
+        notes, clusters = await self._with_room(board.id, read)
+        return compute_results(
+            [(p.id, p.group) for p in people],
+            [(v.participant_id, v.note_id, v.count) for v in votes],
+            notes,
+            clusters,
+            board.settings.get("groups", []),
+        )
+
+    async def _publish_results_if_visible(self, board: BoardRecord) -> None:
+        if board.settings.get("votes_visibility") not in ("live", "revealed"):
+            return
+        data = await self._compute_results(board)
+        stamp = int(time.time() * 1000)
+
+        def write(doc: schema.Board) -> None:
+            doc.results["data"] = data
+            doc.results["updatedAt"] = stamp
+
+        await self._with_room(board.id, lambda room: room.apply_server_change(write))
+
+
+# ---------------------------------------------------------------------- settings and meta
+
+SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
+    "vote_budget": lambda v: _int_between(v, 0, 100),
+    "max_votes_per_note": lambda v: _int_between(v, 1, 100),
+    "anonymous": lambda v: isinstance(v, bool),
+    "votes_visibility": lambda v: v in ("hidden", "live", "revealed"),
+    "locked": lambda v: isinstance(v, bool),
+    "private_writing": lambda v: isinstance(v, bool),
+    "groups": lambda v: _groups_ok(v),
+    "languages": lambda v: isinstance(v, list) and bool(v) and all(x in LANGUAGES for x in v),
+    "max_note_length": lambda v: _int_between(v, 1, 5000),
+    "max_notes_per_participant": lambda v: _int_between(v, 1, 1000),
+}
+
+
+def validate_settings(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(SETTING_TYPES))
+    if unknown:
+        raise ApiError(422, "unknown_setting", f"Unknown settings: {', '.join(unknown)}.")
+    for key, value in body.items():
+        if not SETTING_TYPES[key](value):
+            raise ApiError(422, "bad_setting", f"Invalid value for '{key}'.")
+    return dict(body)
+
+
+def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {key: settings.get(key, schema.DEFAULT_SETTINGS.get(key)) for key in SETTING_TYPES}
+
+
+def meta_of(board: BoardRecord) -> dict[str, Any]:
+    return {
+        "title": board.title,
+        "phase": board.settings.get("phase", "ideate"),
+        "timer": board.settings.get("timer"),
+        "settings": public_settings(board.settings),
+    }
+
+
+def _write_meta(doc: schema.Board, meta: dict[str, Any]) -> None:
+    current = doc.meta.to_py() or {}
+    for key, value in meta.items():
+        if current.get(key) != value:
+            doc.meta[key] = value
+
+
+def _int_between(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _groups_ok(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) <= MAX_GROUPS
+            and all(isinstance(g, str) and 0 < len(g.strip()) <= MAX_NAME for g in value))
+
+
+def _groups(value: Any) -> list[str]:
+    if not _groups_ok(value):
+        raise ApiError(422, "bad_groups", f"'groups' must be a list of up to {MAX_GROUPS} names.")
+    return [g.strip() for g in value]
+
+
+def _languages(value: Any) -> list[str]:
+    if not SETTING_TYPES["languages"](value):
+        raise ApiError(422, "bad_languages", "'languages' must be a non-empty subset of fr, nl, en.")
+    return list(value)
+
+
+def _text(body: dict[str, Any], key: str, limit: int, required: bool = False) -> str:
+    value = body.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422 if key in body else 400, f"bad_{key}", f"'{key}' must be a non-empty text.")
+    if len(value) > limit:
+        raise ApiError(422, f"bad_{key}", f"'{key}' is limited to {limit} characters.")
+    return value.strip()
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "bad_json", "The request body must be a JSON object.") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "The request body must be a JSON object.")
+    return body
+

@@ -1,0 +1,60 @@
+"""The composition root: settings -> store, hub, routes; resources live in the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from server.api import Api
+from server.hub import Hub
+from server.settings import Settings
+from server.store import make_store
+from server.tokens import TokenSigner
+from server.ws import BoardSocket
+
+log = logging.getLogger("cobord")
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    store = make_store(settings.database_url)
+    hub = Hub(store, settings)
+    signer = TokenSigner(settings.secret_key)
+    socket = BoardSocket(hub, signer, settings)
+    api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            yield
+        finally:
+            await hub.close()  # commit what is queued, final keyframes
+            await store.close()
+
+    async def index(request: object) -> Response:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    routes = [
+        *api.routes(),
+        WebSocketRoute("/ws/{board_id}", socket),
+        Route("/", index),
+        Route("/j/{code}", index),
+        Route("/b/{board_id}", index),
+        Route("/b/{board_id}/{view}", index),
+        Mount("/", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.store = store
+    return app

@@ -1,0 +1,132 @@
+"""The set of live rooms: load on first use, unload when idle, flush everything on shutdown.
+
+Loading is single-flight per board: clients that join a board while it loads all wait for the
+same load (pycrdt-websocket's start lock hangs every joiner but the first). Every room task is
+owned here; `close()` stops them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.rooms import Room, board_state_from
+from server.settings import Settings
+from server.store.base import Store
+
+log = logging.getLogger("cobord.hub")
+
+
+class UnknownBoard(Exception):
+    pass
+
+
+class Hub:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.rooms: dict[str, Room] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}  # board id -> handlers holding the room
+        self._unload_timers: dict[str, asyncio.TimerHandle] = {}
+        self._unloads: set[asyncio.Task[None]] = set()
+
+    def _lock(self, board_id: str) -> asyncio.Lock:
+        lock = self._locks.get(board_id)
+        if lock is None:
+            lock = self._locks[board_id] = asyncio.Lock()
+        return lock
+
+    async def acquire(self, board_id: str) -> Room:
+        """The live room of a board, loading it if needed. Pair with `release`."""
+        self._cancel_unload(board_id)
+        self._users[board_id] = self._users.get(board_id, 0) + 1
+        try:
+            return await self._get(board_id)
+        except BaseException:
+            self.release_id(board_id)
+            raise
+
+    async def _get(self, board_id: str) -> Room:
+        room = self.rooms.get(board_id)
+        if room is not None and not room.failed:
+            return room
+        async with self._lock(board_id):
+            room = self.rooms.get(board_id)
+            if room is not None and room.failed:
+                await self._drop(board_id)
+                room = None
+            if room is None:
+                room = await self._load(board_id)
+                self.rooms[board_id] = room
+            return room
+
+    async def _load(self, board_id: str) -> Room:
+        board = await self.store.get_board(board_id)
+        if board is None:
+            raise UnknownBoard(board_id)
+        snapshot, tail = await self.store.load(board_id)
+        authors = await self.store.note_authors(board_id)
+        room = Room(board_id, self.store, self.settings, board_state_from(board.settings, authors))
+        room.load(snapshot, tail)
+        room.start()
+        log.info("board %s loaded (%d updates after keyframe)", board_id, len(tail))
+        return room
+
+    def release(self, room: Room) -> None:
+        self.release_id(room.board_id)
+
+    def release_id(self, board_id: str) -> None:
+        users = self._users.get(board_id, 0) - 1
+        if users > 0:
+            self._users[board_id] = users
+            return
+        self._users.pop(board_id, None)
+        if board_id in self.rooms:
+            loop = asyncio.get_running_loop()
+            self._unload_timers[board_id] = loop.call_later(
+                self.settings.idle_unload_seconds, self._start_unload, board_id
+            )
+
+    def _cancel_unload(self, board_id: str) -> None:
+        timer = self._unload_timers.pop(board_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _start_unload(self, board_id: str) -> None:
+        self._unload_timers.pop(board_id, None)
+        task = asyncio.create_task(self._unload(board_id), name=f"unload:{board_id}")
+        self._unloads.add(task)
+        task.add_done_callback(self._unloads.discard)
+
+    async def _unload(self, board_id: str) -> None:
+        async with self._lock(board_id):
+            if self._users.get(board_id):
+                return  # someone joined while we waited for the lock
+            await self._drop(board_id)
+        # No await since the check above, and joiners count themselves in `_users` before they
+        # take the lock: nobody waits on it, so it can go.
+        if not self._users.get(board_id):
+            self._locks.pop(board_id, None)
+
+    async def _drop(self, board_id: str) -> None:
+        room = self.rooms.pop(board_id, None)
+        if room is not None:
+            await room.stop()
+            log.info("board %s unloaded", board_id)
+
+    async def unload_idle_now(self) -> None:
+        """Unload every room nobody holds (tests and the memory benchmark)."""
+        for board_id in list(self._unload_timers):
+            self._cancel_unload(board_id)
+            await self._unload(board_id)
+
+    async def close(self) -> None:
+        """Graceful shutdown: commit everything queued and write final keyframes."""
+        for timer in self._unload_timers.values():
+            timer.cancel()
+        self._unload_timers.clear()
+        for task in list(self._unloads):
+            await task
+        for board_id in list(self.rooms):
+            await self._drop(board_id)

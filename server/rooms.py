@@ -1,0 +1,336 @@
+"""Live boards: one pycrdt Doc per board, its connections, validation, persistence and fan-out.
+
+The path of an incoming update (all in `Room.receive`, synchronous, no await):
+  1. apply it to the shadow doc and read what it changes (crdt.shadow);
+  2. check the rules for the sender's role (crdt.rules); refused -> rebuild the shadow, tell the
+     sender (auth permission-denied), never store or relay it;
+  3. queue it for the room's committer task.
+The committer (one task per room) takes everything queued, commits it in ONE transaction (group
+commit), and only then applies it to the real doc and sends ONE merged Update frame, encoded once,
+to every connection's outbox. Persist before broadcast: nothing a client received can be lost.
+The real doc holds committed state only, so a joiner's SyncStep2 never shows uncommitted data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Doc, Map, merge_updates
+
+from crdt import protocol, rules, schema
+from crdt.protocol import CloseCode
+from crdt.rules import Actor, BoardState
+from crdt.shadow import PendingUpdate, ShadowDoc
+from server.outbox import Outbox
+from server.settings import Settings
+from server.store.base import NewUpdate, SnapshotRecord, Store
+
+log = logging.getLogger("cobord.rooms")
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Connection:
+    """One WebSocket client of a room."""
+
+    __slots__ = ("actor", "awareness_ids", "outbox", "refusals", "tokens", "tokens_at")
+
+    def __init__(self, actor: Actor, outbox: Outbox) -> None:
+        self.actor = actor
+        self.outbox = outbox
+        self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
+        self.refusals = 0  # refused updates in a row
+        self.tokens = 0.0  # rate limit bucket
+        self.tokens_at = 0.0
+
+    def close(self, code: int, reason: str) -> None:
+        self.outbox.close(code, reason)
+
+
+@dataclass(slots=True)
+class _Accepted:
+    sender: Connection | None
+    actor_id: str
+    data: bytes
+    created_notes: tuple[str, ...]
+    ts: float = field(default_factory=time.time)
+
+
+class Room:
+    def __init__(self, board_id: str, store: Store, settings: Settings, board: BoardState) -> None:
+        self.board_id = board_id
+        self.store = store
+        self.settings = settings
+        self.board = board
+        self.doc = Doc()
+        for root in schema.ROOTS:
+            self.doc.get(root, type=Map)
+        self.shadow = ShadowDoc(roots=schema.ROOTS)
+        self.connections: set[Connection] = set()
+        # awareness client id -> (clock, state JSON); the server's own state is never set
+        self.awareness: dict[int, tuple[int, Any]] = {}
+        self._pending: list[_Accepted] = []
+        self._wake = asyncio.Event()
+        self._capacity = asyncio.Event()
+        self._capacity.set()
+        self._committer: asyncio.Task[None] | None = None
+        self._failed = False
+        self.last_seq = 0
+        self.snapshot_seq = 0
+        self.updates_since_snapshot = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    def load(self, snapshot: SnapshotRecord | None, tail: list[Any]) -> None:
+        with self.doc.transaction(origin="load"):
+            if snapshot is not None:
+                self.doc.apply_update(snapshot.state)
+                self.snapshot_seq = self.last_seq = snapshot.seq
+            for record in tail:
+                self.doc.apply_update(record.data)
+                self.last_seq = record.seq
+        self.updates_since_snapshot = len(tail)
+        self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+
+    def start(self) -> None:
+        self._committer = asyncio.create_task(self._commit_loop(), name=f"commit:{self.board_id}")
+
+    async def stop(self) -> None:
+        """Commit what is queued, write a final keyframe, stop the committer."""
+        if self._committer is not None:
+            self._wake.set()
+            await self._flush()
+            self._committer.cancel()
+            try:
+                await self._committer
+            except asyncio.CancelledError:
+                pass
+            self._committer = None
+        if self.updates_since_snapshot and not self._failed:
+            await self._snapshot()
+
+    # ------------------------------------------------------------------ connections
+
+    def join(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        conn.outbox.put(protocol.encode(protocol.SyncStep1(self.doc.get_state())))
+        if self.awareness:
+            conn.outbox.put(self._awareness_frame(list(self.awareness)))
+
+    def leave(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        gone = [cid for cid in conn.awareness_ids if cid in self.awareness]
+        if gone:
+            states = []
+            for cid in gone:
+                clock, _ = self.awareness.pop(cid)
+                states.append(protocol.AwarenessState(cid, clock + 1, None))
+            frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
+            self._broadcast(frame, exclude=conn)
+
+    @property
+    def empty(self) -> bool:
+        return not self.connections
+
+    async def wait_capacity(self) -> None:
+        """Readers call this before each message: backpressure when commits fall behind."""
+        if not self._capacity.is_set():
+            await self._capacity.wait()
+
+    # ------------------------------------------------------------------ incoming messages
+
+    def receive(self, conn: Connection, frame: bytes) -> None:
+        """Handle one frame from `conn`. Never raises for bad input: closes `conn` instead."""
+        try:
+            message = protocol.decode(frame)
+        except protocol.ProtocolError as exc:
+            conn.close(CloseCode.MALFORMED, f"malformed message: {exc}")
+            return
+        match message:
+            case protocol.SyncStep1(state_vector=sv):
+                try:
+                    update = self.doc.get_update(sv)
+                except ValueError:
+                    conn.close(CloseCode.MALFORMED, "malformed state vector")
+                    return
+                conn.outbox.put(protocol.encode(protocol.SyncStep2(update)))
+            case protocol.SyncStep2(update=update) | protocol.Update(update=update):
+                self._receive_update(conn, update)
+            case protocol.Awareness(payload=payload):
+                self._receive_awareness(conn, frame, payload)
+            case protocol.QueryAwareness():
+                if self.awareness:
+                    conn.outbox.put(self._awareness_frame(list(self.awareness)))
+            case protocol.Auth():
+                conn.close(CloseCode.MALFORMED, "auth messages go from server to client")
+
+    def _receive_update(self, conn: Connection, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return  # e.g. the SyncStep2 answer of a client that has nothing new
+        if conn.actor.role == "viewer":
+            self._refuse(conn, "viewers cannot change the board", rebuild=False)
+            return
+        try:
+            changes = self.shadow.apply(update)
+        except PendingUpdate as exc:
+            self._refuse(conn, str(exc))
+            return
+        except (ValueError, RuntimeError):
+            self._rebuild_shadow()
+            conn.close(CloseCode.MALFORMED, "malformed update")
+            return
+        refusal = rules.check(conn.actor, changes, self.board)
+        if refusal is not None:
+            self._refuse(conn, refusal.reason)
+            return
+        conn.refusals = 0
+        created = rules.created_notes(changes)
+        if created:
+            self.board.record_created(created, conn.actor.id)
+        self._enqueue(_Accepted(conn, conn.actor.id, update, tuple(created)))
+
+    def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
+        """A change made by the server itself (meta, results): same log, same fan-out."""
+        shadow_board = schema.Board(self.shadow.doc)
+        state = self.shadow.doc.get_state()
+        change(shadow_board)
+        update = self.shadow.doc.get_update(state)
+        if update != EMPTY_UPDATE:
+            self._enqueue(_Accepted(None, "server", update, ()))
+
+    def _enqueue(self, accepted: _Accepted) -> None:
+        self._pending.append(accepted)
+        if len(self._pending) >= self.settings.max_pending_updates:
+            self._capacity.clear()
+        self._wake.set()
+
+    def _refuse(self, conn: Connection, reason: str, rebuild: bool = True) -> None:
+        if rebuild:
+            self._rebuild_shadow()
+        conn.refusals += 1
+        conn.outbox.put(protocol.encode(protocol.Auth(reason)))
+        if conn.refusals >= self.settings.max_refusals:
+            conn.close(CloseCode.FORBIDDEN, "too many refused changes")
+
+    def _rebuild_shadow(self) -> None:
+        """The shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
+        shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+        for accepted in self._pending:
+            shadow.apply(accepted.data)
+        self.shadow = shadow
+
+    def _receive_awareness(self, conn: Connection, frame: bytes, payload: bytes) -> None:
+        try:
+            states = protocol.decode_awareness(payload)
+        except protocol.ProtocolError as exc:
+            conn.close(CloseCode.MALFORMED, f"malformed awareness: {exc}")
+            return
+        owned_elsewhere = False
+        for entry in states:
+            if entry.client_id not in conn.awareness_ids:
+                if entry.client_id in self.awareness:
+                    owned_elsewhere = True  # another connection speaks for this id: ignore it
+                    continue
+                conn.awareness_ids.add(entry.client_id)
+            current = self.awareness.get(entry.client_id)
+            if current is not None and entry.clock < current[0]:
+                continue
+            if entry.state is None:
+                self.awareness.pop(entry.client_id, None)
+                conn.awareness_ids.discard(entry.client_id)
+            else:
+                self.awareness[entry.client_id] = (entry.clock, entry.state)
+        if owned_elsewhere:
+            mine = [s for s in states if s.client_id in conn.awareness_ids or s.state is None]
+            frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(mine)))
+        self._broadcast(frame, exclude=conn)
+
+    def _awareness_frame(self, client_ids: list[int]) -> bytes:
+        states = [
+            protocol.AwarenessState(cid, *self.awareness[cid])
+            for cid in client_ids
+            if cid in self.awareness
+        ]
+        return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
+
+    def _broadcast(self, frame: bytes, exclude: Connection | None = None) -> None:
+        for conn in self.connections:
+            if conn is not exclude:
+                conn.outbox.put(frame)
+
+    # ------------------------------------------------------------------ group commit
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._pending:
+                await self._commit_batch()
+
+    async def _flush(self) -> None:
+        while self._pending and not self._failed:
+            await self._commit_batch()
+
+    async def _commit_batch(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            seqs = await self.store.append_updates(
+                self.board_id,
+                [NewUpdate(a.ts, a.actor_id, a.data, a.created_notes) for a in batch],
+            )
+        except Exception:
+            # Nothing of this batch reached anyone. Close every client so they resync against
+            # the store, and stop serving this board from memory.
+            log.exception("board %s: commit failed; closing its connections", self.board_id)
+            self._failed = True
+            for conn in list(self.connections):
+                conn.close(CloseCode.INTERNAL_ERROR, "storage error: please reconnect")
+            return
+        finally:
+            self._capacity.set()
+        self.last_seq = seqs[-1]
+        self.updates_since_snapshot += len(batch)
+        with self.doc.transaction(origin="commit"):
+            for accepted in batch:
+                self.doc.apply_update(accepted.data)
+        data = batch[0].data if len(batch) == 1 else merge_updates(*(a.data for a in batch))
+        senders = {a.sender for a in batch}
+        # The sender already has its own update; with several senders, the merged frame goes to all.
+        exclude = batch[0].sender if len(senders) == 1 else None
+        self._broadcast(protocol.encode(protocol.Update(data)), exclude=exclude)
+        if self.updates_since_snapshot >= self.settings.snapshot_every:
+            await self._snapshot()
+
+    async def _snapshot(self) -> None:
+        snapshot = SnapshotRecord(self.last_seq, time.time(), self.doc.get_update())
+        try:
+            await self.store.save_snapshot(self.board_id, snapshot)
+        except Exception:
+            log.exception("board %s: keyframe at seq %s failed", self.board_id, self.last_seq)
+            return
+        self.snapshot_seq = self.last_seq
+        self.updates_since_snapshot = 0
+
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
+    def has_note(self, note_id: str) -> bool:
+        return note_id in self.doc.get(schema.NOTES, type=Map)
+
+
+def board_state_from(settings: dict[str, Any], note_authors: dict[str, str]) -> BoardState:
+    state = BoardState(settings={**schema.DEFAULT_SETTINGS, **settings})
+    for note_id, actor in note_authors.items():
+        state.record_created([note_id], actor)
+    return state
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

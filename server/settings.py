@@ -1,0 +1,80 @@
+"""Settings from the environment (then defaults). Only server/app.py and the CLI read them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+log = logging.getLogger("cobord")
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cobord.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Limits (every buffer has a bound)
+    max_message_bytes: int = 2 * 1024 * 1024  # larger frames: close 4413
+    outbox_max_messages: int = 2048  # per connection; overflow: close 4408
+    outbox_max_bytes: int = 32 * 1024 * 1024
+    max_pending_updates: int = 5000  # per board, accepted but not yet committed: readers wait
+    rate_per_second: float = 200.0  # messages per connection; 0 disables; over: close 4429
+    rate_burst: float = 2000.0
+    max_refusals: int = 10  # refused updates in a row before close 4403
+    # Persistence
+    snapshot_every: int = 500  # updates between keyframes
+    idle_unload_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        d = cls()  # the defaults
+        settings = cls(
+            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY", ""),
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT", "8000")),
+            max_message_bytes=int(env.get("COBORD_MAX_MESSAGE_BYTES", d.max_message_bytes)),
+            outbox_max_messages=int(
+                env.get("COBORD_OUTBOX_MAX_MESSAGES", d.outbox_max_messages)
+            ),
+            rate_per_second=float(env.get("COBORD_RATE_PER_SECOND", d.rate_per_second)),
+            rate_burst=float(env.get("COBORD_RATE_BURST", d.rate_burst)),
+            snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
+            idle_unload_seconds=float(
+                env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)
+            ),
+        )
+        settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=_local_secret(settings.database_url))
+        return settings
+
+
+def _local_secret(database_url: str) -> str:
+    """No SECRET_KEY: keep a generated one beside the SQLite file so tokens survive restarts."""
+    path = Path(sqlite_path(database_url) or "cobord.db").with_suffix(".secret")
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        key = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    log.warning("SECRET_KEY is not set: using the generated key in %s", path)
+    return key
+
+
+def sqlite_path(database_url: str) -> str | None:
+    prefix = "sqlite+aiosqlite:///"
+    if database_url.startswith(prefix):
+        return database_url[len(prefix) :] or None
+    return None

@@ -1,0 +1,72 @@
+"""Signed access tokens: HMAC-SHA256 over (board, role, participant) with SECRET_KEY.
+
+A token names its board, so it is useless on any other board. Facilitator and viewer tokens are
+deterministic per board (the API can hand them out again); participant tokens name the participant.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Literal, cast
+
+TokenRole = Literal["facilitator", "participant", "viewer"]
+ROLES: tuple[TokenRole, ...] = ("facilitator", "participant", "viewer")
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    board_id: str
+    role: TokenRole
+    participant_id: str | None = None
+
+    @property
+    def actor_id(self) -> str:
+        return self.participant_id or self.role
+
+
+class TokenSigner:
+    def __init__(self, secret_key: str) -> None:
+        self._key = hashlib.sha256(b"cobord-token:" + secret_key.encode()).digest()
+
+    def issue(self, claims: TokenClaims) -> str:
+        payload = {"b": claims.board_id, "r": claims.role}
+        if claims.participant_id is not None:
+            payload["p"] = claims.participant_id
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._sign(body))}"
+
+    def verify(self, token: str) -> TokenClaims:
+        body, _, signature = token.partition(".")
+        try:
+            expected = self._sign(body)
+            if not hmac.compare_digest(_unb64(signature), expected):
+                raise InvalidToken("bad signature")
+            payload = json.loads(_unb64(body))
+            role = payload["r"]
+            if role not in ROLES or not isinstance(payload["b"], str):
+                raise InvalidToken("bad claims")
+            participant = payload.get("p")
+            if (role == "participant") != isinstance(participant, str):
+                raise InvalidToken("bad claims")
+            return TokenClaims(payload["b"], cast(TokenRole, role), participant)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidToken("malformed token") from exc
+
+    def _sign(self, body: str) -> bytes:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

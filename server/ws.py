@@ -1,0 +1,139 @@
+"""`/ws/{board_id}?token=…`: the y-websocket endpoint, as a raw ASGI app.
+
+Raw ASGI rather than Starlette's WebSocket wrapper: the hot path (one send per delivery) then costs
+one reused dict and one await (bench/floor.md: the wrapper adds ~2 µs per delivery).
+The handler task reads; the connection's Outbox task writes; both end with the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from crdt.protocol import CloseCode
+from crdt.rules import Actor
+from server.hub import Hub, UnknownBoard
+from server.outbox import Outbox
+from server.rooms import Connection, Room
+from server.settings import Settings
+from server.tokens import InvalidToken, TokenSigner
+
+log = logging.getLogger("cobord.ws")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+CLOSE_WAIT_SECONDS = 10.0  # how long a closing connection may take to flush its outbox
+
+
+class BoardSocket:
+    def __init__(self, hub: Hub, signer: TokenSigner, settings: Settings) -> None:
+        self.hub = hub
+        self.signer = signer
+        self.settings = settings
+        self.online: dict[str, dict[str, int]] = {}  # board id -> actor id -> open connections
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        board_id = scope["path_params"]["board_id"]
+        actor, problem = self._authenticate(scope, board_id)
+        if actor is None:
+            await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
+            return
+        try:
+            room = await self.hub.acquire(board_id)
+        except UnknownBoard:
+            await send({"type": "websocket.close", "code": CloseCode.UNKNOWN_BOARD,
+                        "reason": "unknown board"})
+            return
+        try:
+            await self._serve(room, actor, receive, send)
+        finally:
+            self.hub.release(room)
+
+    def _authenticate(self, scope: Scope, board_id: str) -> tuple[Actor | None, tuple[int, str]]:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [""])[0]
+        if not token:
+            return None, (CloseCode.UNAUTHORIZED, "missing token")
+        try:
+            claims = self.signer.verify(token)
+        except InvalidToken:
+            return None, (CloseCode.UNAUTHORIZED, "invalid token")
+        if claims.board_id != board_id:
+            return None, (CloseCode.FORBIDDEN, "token of another board")
+        return Actor(claims.role, claims.actor_id), (0, "")
+
+    async def _serve(self, room: Room, actor: Actor, receive: Receive, send: Send) -> None:
+        settings = self.settings
+        outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes)
+        conn = Connection(actor, outbox)
+        writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
+        self._count_online(room.board_id, actor.id, +1)
+        room.join(conn)
+        try:
+            await self._read(room, conn, receive)
+        except Exception:
+            log.exception("board %s: connection handler failed", room.board_id)
+            conn.close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            room.leave(conn)
+            self._count_online(room.board_id, actor.id, -1)
+            if not outbox.closed:
+                outbox.close(CloseCode.GOING_AWAY, "")
+            try:
+                await asyncio.wait_for(writer, CLOSE_WAIT_SECONDS)
+            except TimeoutError:
+                pass  # wait_for cancelled the writer: the peer is gone or stuck
+
+    async def _read(self, room: Room, conn: Connection, receive: Receive) -> None:
+        settings = self.settings
+        limit = settings.max_message_bytes
+        rate, burst = settings.rate_per_second, settings.rate_burst
+        conn.tokens, conn.tokens_at = burst, time.monotonic()
+        outbox = conn.outbox
+        while not outbox.closed:
+            await room.wait_capacity()
+            event = await receive()
+            kind = event["type"]
+            if kind == "websocket.disconnect":
+                outbox.close(CloseCode.GOING_AWAY, "")
+                return
+            frame = event.get("bytes")
+            if frame is None:
+                conn.close(CloseCode.MALFORMED, "text frames are not part of the protocol")
+                return
+            if len(frame) > limit:
+                conn.close(CloseCode.TOO_LARGE, f"message over {limit} bytes")
+                return
+            if rate > 0 and not _take_token(conn, rate, burst):
+                conn.close(CloseCode.RATE_LIMITED, "too many messages: slow down")
+                return
+            room.receive(conn, frame)
+
+    def _count_online(self, board_id: str, actor_id: str, delta: int) -> None:
+        board = self.online.setdefault(board_id, {})
+        count = board.get(actor_id, 0) + delta
+        if count > 0:
+            board[actor_id] = count
+        else:
+            board.pop(actor_id, None)
+            if not board:
+                self.online.pop(board_id, None)
+
+
+def _take_token(conn: Connection, rate: float, burst: float) -> bool:
+    now = time.monotonic()
+    conn.tokens = min(burst, conn.tokens + (now - conn.tokens_at) * rate)
+    conn.tokens_at = now
+    if conn.tokens < 1.0:
+        return False
+    conn.tokens -= 1.0
+    return True

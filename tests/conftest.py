@@ -1,0 +1,122 @@
+"""Real servers for the tests: `cobord serve` in a subprocess on a free port, real SQLite files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """One `cobord serve` process. `kill()` is SIGKILL (a crash); `start()` runs it again."""
+
+    def __init__(self, database_url: str, env: dict[str, str], log_path: Path) -> None:
+        self.database_url = database_url
+        self.env = env
+        self.port = free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self) -> None:
+        env = {**os.environ, "SECRET_KEY": "test-secret", **self.env}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+             "--database-url", self.database_url, "--log-level", "info"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        ready = threading.Event()
+        # A thread copies the server's output to its log file (so the pipe never fills) and
+        # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
+        threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True).start()
+        if not ready.wait(START_TIMEOUT) or self.proc.poll() is not None:
+            raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def _pump(self, proc: subprocess.Popen[bytes], ready: threading.Event) -> None:
+        assert proc.stdout is not None
+        with self.log_path.open("ab") as log:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                if b"Uvicorn running on" in line:
+                    ready.set()
+        ready.set()  # exited: let start() see it
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def create_board(self, **body: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.http}/api/boards", json={"title": "Test", **body})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def join(self, code: str, name: str = "Ana", **body: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.http}/api/join", json={"code": code, "name": name, **body})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def url(self, board_id: str, token: str) -> str:
+        return f"{self.ws}/{board_id}?token={token}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A shared server for tests that do not restart or reconfigure it."""
+    folder = tmp_path_factory.mktemp("server")
+    proc = ServerProcess(f"sqlite+aiosqlite:///{folder}/cobord.db", {}, folder / "server.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Any]:
+    """Start a dedicated server with extra environment (limits), stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def make(database_url: str | None = None, **env: str) -> ServerProcess:
+        url = database_url or f"sqlite+aiosqlite:///{tmp_path}/cobord-{len(started)}.db"
+        proc = ServerProcess(url, env, tmp_path / f"server-{len(started)}.log")
+        proc.start()
+        started.append(proc)
+        return proc
+
+    yield make
+    for proc in started:
+        proc.stop()

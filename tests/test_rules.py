@@ -1,0 +1,179 @@
+"""The rules table, without a server: a shadow doc turns real updates into changes, rules decide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pycrdt import Doc, Map, Text
+
+from crdt import rules, schema
+from crdt.rules import Actor, BoardState
+from crdt.shadow import Change, PendingUpdate, ShadowDoc
+
+ANA = Actor("participant", "ana")
+BOB = Actor("participant", "bob")
+FACILITATOR = Actor("facilitator", "facilitator")
+VIEWER = Actor("viewer", "viewer")
+SERVER = Actor("server", "server")
+
+
+class Board:
+    """A client doc, the server's shadow and the rules' board state, kept in step."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.client = Doc()
+        self.shadow = ShadowDoc(roots=schema.ROOTS)
+        self.state = BoardState(settings={**schema.DEFAULT_SETTINGS, **settings})
+        self.accepted: list[bytes] = []
+
+    def attempt(self, actor: Actor, edit: Callable[[Doc], None]) -> str | None:
+        before = self.client.get_state()
+        with self.client.transaction():
+            edit(self.client)
+        update = self.client.get_update(before)
+        changes = self.shadow.apply(update)
+        refusal = rules.check(actor, changes, self.state)
+        if refusal is None:
+            self.state.record_created(rules.created_notes(changes), actor.id)
+            self.accepted.append(update)
+            return None
+        # Refused: like the server, rebuild the shadow from what was accepted (and the client too).
+        self.client = Doc()
+        self.shadow = ShadowDoc(roots=schema.ROOTS)
+        for accepted in self.accepted:
+            self.client.apply_update(accepted)
+            self.shadow.apply(accepted)
+        return refusal.reason
+
+
+def note(note_id: str, text: str = "idea", **fields: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        doc.get("notes", type=Map)[note_id] = Map({"text": text, "x": 0.0, "y": 0.0, **fields})
+
+    return edit
+
+
+def set_field(root: str, item: str, key: str, value: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        doc.get(root, type=Map)[item][key] = value
+
+    return edit
+
+
+def allowed(board: Board, actor: Actor, edit: Callable[[Doc], None]) -> None:
+    assert board.attempt(actor, edit) is None
+
+
+def test_participant_creates_and_edits_own_note_but_not_others() -> None:
+    board = Board()
+    allowed(board, ANA, note("n1"))
+    allowed(board, ANA, set_field("notes", "n1", "text", "better idea"))
+    assert board.attempt(BOB, set_field("notes", "n1", "text", "mine now")) == (
+        "you can only change or delete notes you wrote")
+
+
+def test_anyone_moves_any_note_into_any_cluster() -> None:
+    board = Board()
+    allowed(board, ANA, note("n1"))
+    allowed(board, BOB, set_field("notes", "n1", "x", 40.0))
+    allowed(board, BOB, lambda d: d.get("clusters", type=Map).__setitem__(
+        "c1", Map({"title": "Housing", "x": 0.0, "y": 0.0, "color": "blue"})))
+    allowed(board, BOB, set_field("notes", "n1", "cluster", "c1"))
+    allowed(board, ANA, set_field("clusters", "c1", "title", "Logement"))
+
+
+def test_delete_only_own_note() -> None:
+    board = Board()
+    allowed(board, ANA, note("n1"))
+    assert board.attempt(BOB, lambda d: d.get("notes", type=Map).pop("n1")) is not None
+    allowed(board, ANA, lambda d: d.get("notes", type=Map).pop("n1"))
+
+
+def test_note_ids_are_never_reused() -> None:
+    state = BoardState(settings=schema.DEFAULT_SETTINGS)
+    state.record_created(["n1"], "ana")
+    create = Change("notes", "create", "n1", None, {"text": "x"})
+    assert rules.check(BOB, [create], state) is not None
+
+
+@pytest.mark.parametrize("actor", [ANA, FACILITATOR])
+def test_results_belong_to_the_server(actor: Actor) -> None:
+    board = Board()
+    assert board.attempt(actor, lambda d: d.get("results", type=Map).__setitem__("data", 1))
+    assert rules.check(SERVER, [Change("results", "set", "data", None, 1)],
+                       board.state) is None
+
+
+def test_participants_never_touch_meta() -> None:
+    board = Board()
+    assert board.attempt(ANA, lambda d: d.get("meta", type=Map).__setitem__("phase", "vote"))
+    allowed(board, FACILITATOR, lambda d: d.get("meta", type=Map).__setitem__("phase", "vote"))
+
+
+def test_viewer_changes_nothing() -> None:
+    board = Board()
+    assert board.attempt(VIEWER, note("n1")) == "viewers cannot change the board"
+
+
+def test_locked_board_refuses_participants_even_moves() -> None:
+    board = Board()
+    allowed(board, ANA, note("n1"))
+    board.state.settings = {**board.state.settings, "locked": True}
+    assert board.attempt(ANA, set_field("notes", "n1", "x", 5.0)) == "the board is locked"
+    assert board.attempt(BOB, note("n2")) == "the board is locked"
+
+
+def test_private_writing_keeps_new_notes_off_the_board() -> None:
+    board = Board(private_writing=True)
+    reason = board.attempt(ANA, note("n1"))
+    assert reason is not None and reason.startswith("private writing is on")
+
+
+def test_text_length_limit_on_create_and_edit() -> None:
+    board = Board(max_note_length=10)
+    assert board.attempt(ANA, note("n1", "x" * 11)) == "a note holds at most 10 characters"
+    allowed(board, ANA, note("n2", "x" * 10))
+    assert board.attempt(ANA, set_field("notes", "n2", "text", "y" * 11)) is not None
+
+
+def test_notes_per_person_limit_counts_notes_in_one_update() -> None:
+    board = Board(max_notes_per_participant=2)
+
+    def two(doc: Doc) -> None:
+        note("a")(doc)
+        note("b")(doc)
+
+    allowed(board, ANA, two)
+    assert board.attempt(ANA, note("c")) == "at most 2 notes per person"
+    allowed(board, BOB, note("d"))
+
+
+def test_anonymous_board_refuses_authors() -> None:
+    board = Board(anonymous=True)
+    assert board.attempt(ANA, note("n1", author="Ana")) is not None
+    allowed(board, ANA, note("n2"))
+
+
+def test_unknown_roots_and_nested_types_are_seen() -> None:
+    board = Board()
+    # A participant may not create other root types (storage abuse, invisible content).
+    assert board.attempt(ANA, lambda d: d.get("votes", type=Map).__setitem__("k", 1)) is not None
+    allowed(board, FACILITATOR, lambda d: d.get("votes", type=Map).__setitem__("k", 1))
+    # A note whose body is a Y.Text: editing it is an edit of the text field.
+    allowed(board, ANA, lambda d: d.get("notes", type=Map).__setitem__(
+        "t1", Map({"body": Text("hi")})))
+    assert board.attempt(BOB, lambda d: d.get("notes", type=Map)["t1"]["body"].__iadd__("!"))
+
+
+def test_update_with_missing_dependencies_is_refused() -> None:
+    source = Doc()
+    notes = source.get("notes", type=Map)
+    notes["n1"] = Map({"text": "a"})
+    state = source.get_state()
+    notes["n1"]["text"] = "b"
+    second = source.get_update(state)
+    shadow = ShadowDoc(roots=schema.ROOTS)
+    with pytest.raises(PendingUpdate):
+        shadow.apply(second)
