@@ -67,12 +67,6 @@ class ClusterResult(TypedDict):
     divisive: bool
 
 
-class Results(TypedDict):
-    groups: dict[str, GroupSummary]
-    notes: list[NoteResult]
-    clusters: list[ClusterResult]
-
-
 @dataclass(frozen=True, slots=True)
 class _Electorate:
     group_of: dict[str, str]  # participant -> group name
@@ -95,8 +89,12 @@ def compute_results(
     notes: Mapping[str, Mapping[str, Any]],
     clusters: Mapping[str, Mapping[str, Any]],
     groups: Sequence[str],
-) -> Results:
-    """Results of a dot vote; see the module docstring for the definitions."""
+) -> dict[str, Any]:
+    """Results of a dot vote; see the module docstring for the definitions.
+
+    Shape: {"groups": {name: GroupSummary}, "notes": [NoteResult], "clusters": [ClusterResult]},
+    plain JSON-ready dicts (a plain dict return type, so callers can pass it on as JSON).
+    """
     group_of = {pid: group or NO_GROUP for pid, group in participants}
     dots = _count_dots(votes, group_of, notes)
     electorate = _electorate(group_of, groups, dots)
@@ -119,11 +117,12 @@ def compute_results(
         )
         for cluster_id, cluster in clusters.items()
     ]
+    group_summaries: dict[str, GroupSummary] = {
+        g: {"participants": electorate.participants[g], "voters": electorate.voters[g]}
+        for g in electorate.order
+    }
     return {
-        "groups": {
-            g: {"participants": electorate.participants[g], "voters": electorate.voters[g]}
-            for g in electorate.order
-        },
+        "groups": group_summaries,
         "notes": [r for _, r in sorted(note_results, key=lambda pair: pair[0])],
         "clusters": [r for _, r in sorted(cluster_results, key=lambda pair: pair[0])],
     }
