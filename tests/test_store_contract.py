@@ -26,7 +26,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map
-from support import service_missing  # tests/ is on sys.path (rootdir-relative, no package)
 
 from server.store import (
     BoardRecord,
@@ -46,6 +45,7 @@ from server.store import (
     upgrade,
 )
 from server.store.sql import normalize_url
+from tests.support import service_missing
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 
@@ -232,6 +232,15 @@ async def test_append_keeps_order_and_seqs_increase(store: Store) -> None:
     ]
     assert [u.seq for u in (await store.load(other.id))[1]] == between
     assert await store.append_updates(board.id, []) == []
+
+
+async def test_a_large_batch_keeps_its_order(store: Store) -> None:
+    # More rows than one multi-row INSERT takes (SQLAlchemy's insertmanyvalues pages: 1000 rows).
+    board = await new_board(store)
+    seqs = await store.append_updates(board.id, batch(2500))
+    assert seqs == sorted(set(seqs))
+    _, log = await store.load(board.id)
+    assert [(u.seq, u.data) for u in log] == [(seq, b"u%d" % i) for i, seq in enumerate(seqs)]
 
 
 async def test_a_batch_is_one_transaction_with_few_statements(store: Store) -> None:

@@ -366,18 +366,13 @@ class SqlStore:
             # One multi-row INSERT; the sentinel ordering makes RETURNING follow parameter order.
             insert = update_log.insert().returning(update_log.c.seq, sort_by_parameter_order=True)
             return list((await conn.execute(insert, rows)).scalars())
-        # SQLAlchemy cannot batch an ordered RETURNING on SQLite and would send one INSERT per row.
-        # Instead: one executemany, then read the seqs back. Under BEGIN IMMEDIATE nobody else
-        # writes until we commit and AUTOINCREMENT hands out increasing seqs in insertion order, so
-        # this batch is exactly the board's newest len(rows) rows.
-        await conn.execute(update_log.insert(), rows)
-        newest = (
-            sa.select(update_log.c.seq)
-            .where(update_log.c.board_id == board_id)
-            .order_by(update_log.c.seq.desc())
-            .limit(len(rows))
-        )
-        return sorted((await conn.execute(newest)).scalars())
+        # SQLAlchemy cannot batch an ordered RETURNING on SQLite (it would send one INSERT per
+        # row), but it does batch an unordered one into multi-row VALUES. Those insert their rows in
+        # order, and under BEGIN IMMEDIATE (nobody else writes until we commit) AUTOINCREMENT hands
+        # out increasing seqs: whatever order RETURNING reports them in, sorted seqs are in
+        # parameter order.
+        insert = update_log.insert().returning(update_log.c.seq)
+        return sorted((await conn.execute(insert, rows)).scalars())
 
     async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
         latest = (
