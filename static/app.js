@@ -1,0 +1,29 @@
+// Entry point: a tiny router on location.pathname. The server serves index.html for
+//   /            home (create / join with a code)
+//   /j/{code}    join screen (what the QR code opens)
+//   /b/{id}      the board (?view=outline for the list view)
+//   /b/{id}/present  projector view
+import { initLang } from "./i18n.js";
+
+const root = document.getElementById("app");
+
+async function route() {
+  initLang();
+  const path = location.pathname;
+  let m;
+  if ((m = path.match(/^\/j\/([^/]+)\/?$/))) {
+    const { renderJoin } = await import("./join.js");
+    renderJoin(root, decodeURIComponent(m[1]));
+  } else if ((m = path.match(/^\/b\/([^/]+)\/present\/?$/))) {
+    const { renderPresent } = await import("./present.js");
+    renderPresent(root, decodeURIComponent(m[1]));
+  } else if ((m = path.match(/^\/b\/([^/]+)\/?$/))) {
+    const { renderBoard } = await import("./board.js");
+    renderBoard(root, decodeURIComponent(m[1]));
+  } else {
+    const { renderHome } = await import("./home.js");
+    renderHome(root);
+  }
+}
+
+route();

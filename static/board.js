@@ -1,0 +1,786 @@
+// The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
+import { h, clear, fill, api, store, keys, newId, now, groupShape } from "./util.js";
+import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
+import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
+import { Session } from "./session.js";
+import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
+import { outlineView } from "./outline.js";
+import { resultsView } from "./results.js";
+import { FacilitatorPanel } from "./panel.js";
+import { rememberBoard } from "./home.js";
+
+export const COLORS = ["yellow", "pink", "blue", "green", "orange", "purple"];
+const PHASES = ["ideate", "cluster", "vote", "results"];
+
+export async function renderBoard(root, boardId) {
+  const token = store.get(keys.token(boardId));
+  if (!token) return noAccess(root, boardId);
+  let info;
+  try {
+    info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) return noAccess(root, boardId);
+    if (e.status === 404) return message(root, t("board_not_found"));
+    // Offline at load: still open the board from what we know; the provider will sync later.
+    info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: "participant" }, offlineAtLoad: true };
+  }
+  rememberBoard(boardId, info.title || boardId);
+  const app = new BoardApp(root, boardId, token, info);
+  window.__cobord = app; // handy for debugging and the browser tests
+}
+
+function noAccess(root, boardId) {
+  const code = store.get(keys.joinCode(boardId));
+  if (code) {
+    location.replace(`/j/${encodeURIComponent(code)}`);
+    return;
+  }
+  message(root, t("board_no_access"));
+}
+
+function message(root, text) {
+  clear(root);
+  root.append(
+    h("div", { class: "page" }, h("header", { class: "page-head" }, h("a", { class: "brand", href: "/" }, t("app_name")), langSwitcher()),
+      h("main", { class: "join" }, h("div", { class: "card" }, h("p", { role: "alert" }, text), h("a", { class: "btn", href: "/" }, t("back_home"))))),
+  );
+}
+
+class BoardApp {
+  constructor(root, boardId, token, info) {
+    this.root = root;
+    this.id = boardId;
+    this.token = token;
+    this.info = info;
+    this.role = (info.you && info.you.role) || "participant";
+    this.me = info.you || {};
+    const params = new URLSearchParams(location.search);
+    this.view = ["outline", "results"].includes(params.get("view")) ? params.get("view") : "canvas";
+    this.votes = { mine: {}, remaining: null, budget: null };
+    this.httpResults = null;
+    this.seenNotes = null; // ids already on screen, to announce new ones
+    this.lastPhase = null;
+    this.lastPrivate = null;
+    this.online = navigator.onLine;
+    this.status = "connecting";
+    this.pendingReplayed = new Set();
+    this.panelOpen = false;
+
+    this.session = new Session(boardId, token, {
+      onChange: (ev) => this.onDocChange(ev),
+      onStatus: (s) => {
+        this.status = s;
+        this.renderStatus();
+        if (s === "connected") this.refreshVotes();
+      },
+      onDenied: () => toast(t("resyncing"), "warn"),
+      onResync: () => {
+        this.seenNotes = null;
+        this.canvas.reset();
+      },
+    });
+    this.session.setUser({ name: this.me.name || (this.role === "facilitator" ? t("facilitator_role") : ""), group: this.myGroup(), role: this.role, lang: getLang() });
+
+    window.addEventListener("online", () => { this.online = true; this.renderStatus(); });
+    window.addEventListener("offline", () => { this.online = false; this.renderStatus(); });
+    window.addEventListener("popstate", () => {
+      const v = new URLSearchParams(location.search).get("view");
+      this.setView(["outline", "results"].includes(v) ? v : "canvas", false);
+    });
+    onLangChange(() => {
+      this.session.setUser({ ...this.session.localUser, lang: getLang() });
+      this.build();
+    });
+    this.canvas = new Canvas(this);
+    this.panel = this.role === "facilitator" ? new FacilitatorPanel(this) : null;
+    this.build();
+    this.refreshVotes();
+    setInterval(() => this.tick(), 1000);
+  }
+
+  // ---------- identity and permissions ----------
+  myGroup() {
+    const p = (this.info.participants || []).find((x) => x.participant_id && x.participant_id === this.me.participant_id);
+    return (p && p.group) || store.get(`cobord:group:${this.id}`) || "";
+  }
+  groups() {
+    const s = this.session.settings();
+    return (s.groups && s.groups.length ? s.groups : this.info.groups) || [];
+  }
+  languages() {
+    const s = this.session.settings();
+    const l = (s.languages && s.languages.length ? s.languages : this.info.languages) || [];
+    return l.length ? l : ["fr", "nl", "en"];
+  }
+  isFacilitator() {
+    return this.role === "facilitator";
+  }
+  canEditBoard() {
+    if (this.role === "viewer") return false;
+    return this.isFacilitator() || !this.session.settings().locked;
+  }
+  /** While private writing is on, a participant's new notes are drafts on the device. */
+  draftMode() {
+    return this.role === "participant" && this.session.settings().private_writing;
+  }
+  mine() {
+    return new Set(store.get(keys.mine(this.id), []));
+  }
+  isMine(noteId) {
+    return this.mine().has(noteId);
+  }
+  canEditNote(noteId) {
+    return this.canEditBoard() && (this.isFacilitator() || this.isMine(noteId));
+  }
+  canVote() {
+    return this.role === "participant" && this.session.phase() === "vote" && !this.session.settings().locked;
+  }
+
+  // ---------- layout ----------
+  build() {
+    clear(this.root);
+    document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
+    this.topbar = h("header", { class: "topbar" });
+    this.banners = h("div", { class: "banners" });
+    this.mainEl = h("main", { class: `board-main view-${this.view}`, id: "board-main", tabindex: "-1" });
+    this.fab = h(
+      "button",
+      { type: "button", class: "fab", "aria-label": t("add_note"), title: t("add_note"), onclick: () => this.openComposer() },
+      h("span", { "aria-hidden": "true" }, "+"),
+    );
+    this.draftsEl = h("section", { class: "drafts", "aria-labelledby": "drafts-h" });
+    this.root.append(h("div", { class: "board-app" }, this.topbar, this.banners, this.mainEl, this.draftsEl, this.fab));
+    if (this.panel) this.root.append(this.panel.el);
+    this.seenNotes = null;
+    this.renderAll();
+  }
+
+  setView(view, push = true) {
+    this.view = view;
+    if (push) {
+      const url = new URL(location.href);
+      if (view === "canvas") url.searchParams.delete("view");
+      else url.searchParams.set("view", view);
+      history.pushState(null, "", url);
+    }
+    this.mainEl.className = `board-main view-${this.view}`;
+    this.renderAll();
+    this.mainEl.focus({ preventScroll: true });
+  }
+
+  onDocChange(ev) {
+    if (this._raf) return;
+    this._raf = requestAnimationFrame(() => {
+      this._raf = 0;
+      this.afterDocChange();
+      this.renderAll();
+    });
+    void ev;
+  }
+
+  /** Side effects of remote state: announce new notes, publish drafts, reload votes on phase change. */
+  afterDocChange() {
+    const s = this.session;
+    const ids = new Set();
+    s.notes.forEach((_, id) => ids.add(id));
+    if (this.seenNotes && s.synced) {
+      const mine = this.mine();
+      for (const n of s.noteList()) {
+        if (!this.seenNotes.has(n.id) && !mine.has(n.id)) announce(t("note_new_announce", { text: n.text }));
+      }
+    }
+    if (s.synced) this.seenNotes = ids;
+    const phase = s.phase();
+    if (this.lastPhase !== null && phase !== this.lastPhase) this.refreshVotes();
+    this.lastPhase = phase;
+    const priv = s.settings().private_writing;
+    if (s.synced) {
+      if (!priv) this.publishDrafts();
+      this.lastPrivate = priv;
+      this.replayPending();
+    }
+    const title = s.metaValue("title", this.info.title);
+    if (title) document.title = `${title} — ${t("app_name")}`;
+  }
+
+  renderAll() {
+    this.renderTopbar();
+    this.renderStatus();
+    this.renderMain();
+    this.renderDrafts();
+    const canPost = this.canEditBoard() && this.role !== "viewer" && this.view !== "results";
+    this.fab.hidden = !canPost;
+    if (this.panel) this.panel.render();
+  }
+
+  renderTopbar() {
+    const s = this.session;
+    const settings = s.settings();
+    const phase = s.phase();
+    const title = s.metaValue("title", this.info.title) || "";
+    const presence = s.presence();
+    const views = [["canvas", t("view_canvas")], ["outline", t("view_outline")]];
+    if (this.resultsAvailable()) views.push(["results", t("results_heading")]);
+    this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
+    const budget = this.votes.budget ?? settings.vote_budget;
+    const remaining = this.votes.remaining ?? budget;
+    fill(this.topbar, 
+      h(
+        "div",
+        { class: "topbar-row" },
+        h("a", { class: "brand brand-small", href: "/", "aria-label": `${t("app_name")} — ${t("back_home")}` }, "C"),
+        h("h1", { class: "board-title" }, title),
+        h(
+          "button",
+          { type: "button", class: "chip chip-btn", onclick: () => this.openPresence() },
+          t("here_count", { n: presence.length }),
+        ),
+        langSwitcher({ compact: true }),
+      ),
+      h(
+        "div",
+        { class: "topbar-row topbar-row2" },
+        h("span", { class: `chip chip-phase phase-${phase}` }, h("span", { class: "sr-only" }, `${t("phase_label")}: `), t(`phase_${phase}`)),
+        this.timerEl,
+        this.role === "participant" && (phase === "vote" || Object.keys(this.votes.mine).length)
+          ? h("span", { class: "chip chip-votes", id: "votes-left", title: t("votes_left", { left: remaining, budget }) }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, t("votes_left", { left: remaining, budget })))
+          : null,
+        h(
+          "nav",
+          { class: "view-tabs", "aria-label": t("view_switch") },
+          views.map(([v, label]) =>
+            h("button", { type: "button", class: `tab tab-${v}`, "aria-pressed": String(this.view === v), onclick: () => this.setView(v) }, label),
+          ),
+        ),
+        this.panel
+          ? h("button", { type: "button", class: "btn btn-small btn-accent", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
+          : null,
+      ),
+    );
+    this.renderTimer();
+  }
+
+  togglePanel(open = !this.panelOpen) {
+    this.panelOpen = open;
+    this.panel.setOpen(open);
+    this.renderTopbar();
+  }
+
+  tick() {
+    this.renderTimer();
+  }
+
+  renderTimer() {
+    if (!this.timerEl) return;
+    const timer = this.session.timer();
+    if (!timer || !timer.endsAt) {
+      this.timerEl.hidden = true;
+      return;
+    }
+    this.timerEl.hidden = false;
+    const left = Math.max(0, Math.round((timer.endsAt - now()) / 1000));
+    const text = left > 0 ? `⏱ ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `⏱ ${t("timer_done")}`;
+    if (this.timerEl.textContent !== text) this.timerEl.textContent = text;
+    this.timerEl.classList.toggle("chip-urgent", left <= 30);
+  }
+
+  renderStatus() {
+    const s = this.session.settings();
+    const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
+    const items = [];
+    if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner"), "alert"]);
+    if (this.status === "connected") this._wasConnected = true;
+    if (s.locked) items.push(["locked", t("locked_banner")]);
+    if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
+    const sig = items.map((i) => i[0]).join(",") + getLang();
+    if (sig === this._bannerSig) return;
+    this._bannerSig = sig;
+    fill(this.banners, items.map(([k, text]) => h("p", { class: `banner banner-${k}`, role: k === "offline" ? "alert" : "status" }, text)));
+    document.body.classList.toggle("is-offline", offline);
+  }
+
+  renderMain() {
+    if (this.view !== "canvas") this.canvas.detach();
+    if (this.view === "canvas") {
+      if (!this.canvas.attached) {
+        clear(this.mainEl);
+        this.mainEl.append(this.canvas.el);
+        this.canvas.attach();
+      }
+      this.canvas.render();
+    } else if (this.view === "outline") {
+      const active = document.activeElement;
+      const focusKey = active && active.dataset ? active.dataset.fk : null;
+      const addText = this.mainEl.querySelector("#outline-new-text");
+      const keep = addText ? addText.value : "";
+      fill(this.mainEl, outlineView(this));
+      if (keep) this.mainEl.querySelector("#outline-new-text").value = keep;
+      if (focusKey) {
+        const el = this.mainEl.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`);
+        if (el) el.focus({ preventScroll: true });
+      }
+    } else {
+      fill(this.mainEl, this.resultsPane());
+    }
+  }
+
+  // ---------- results ----------
+  resultsAvailable() {
+    if (this.isFacilitator()) return true;
+    const vis = this.session.settings().votes_visibility;
+    return !!this.session.resultsData() && (vis === "revealed" || vis === "live" || this.session.phase() === "results");
+  }
+  resultsPane() {
+    const fromDoc = this.session.resultsData();
+    const r = fromDoc || this.httpResults;
+    if (!r) {
+      this.fetchResults();
+      return h("section", { class: "results" }, h("h2", null, t("results_heading")), h("p", null, t("results_hidden")));
+    }
+    if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
+    const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
+    return resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+  }
+  async fetchResults(throttled = false) {
+    if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 5000)) return;
+    this._fetchingResults = true;
+    try {
+      const data = await api("GET", `/api/boards/${this.id}/results`, { token: this.token });
+      this.httpResults = { data, updatedAt: Date.now() };
+      this._resultsAt = Date.now();
+      if (this.view === "results") this.renderMain();
+      if (this.panel) this.panel.render(true);
+    } catch {
+      /* 403 until revealed: the hint stays */
+    } finally {
+      this._fetchingResults = false;
+    }
+  }
+
+  // ---------- votes ----------
+  async refreshVotes() {
+    if (this.role !== "participant") return;
+    try {
+      const r = await api("GET", `/api/boards/${this.id}/votes/mine`, { token: this.token });
+      this.votes = { mine: r.votes || {}, remaining: r.remaining, budget: r.budget };
+      this.renderTopbar();
+      this.renderMain();
+    } catch {
+      /* offline or not available yet */
+    }
+  }
+  async vote(noteId, delta) {
+    if (!this.canVote()) {
+      toast(t("vote_closed"), "warn");
+      return;
+    }
+    try {
+      const r = await api("POST", `/api/boards/${this.id}/votes`, { token: this.token, body: { note_id: noteId, delta } });
+      this.votes.mine = { ...this.votes.mine, [r.note_id]: r.mine };
+      if (!r.mine) delete this.votes.mine[r.note_id];
+      this.votes.remaining = r.remaining;
+      if (this.votes.budget === null) this.votes.budget = this.session.settings().vote_budget;
+      const budget = this.votes.budget;
+      announce(t("votes_left", { left: r.remaining, budget }));
+      this.renderTopbar();
+      this.renderMain();
+    } catch (e) {
+      if (e.status === 409) toast(this.session.phase() === "vote" ? t("vote_over") : t("vote_closed"), "warn");
+      else toast(errorText(e), "error");
+      this.refreshVotes();
+    }
+  }
+  myVotes(noteId) {
+    return this.votes.mine[noteId] || 0;
+  }
+  /** Total dots on a note when the results are visible to us (live / revealed / facilitator). */
+  totalVotes(noteId) {
+    const r = this.session.resultsData() || this.httpResults;
+    if (!r || !r.data || !Array.isArray(r.data.notes)) return null;
+    const n = r.data.notes.find((x) => x.note_id === noteId);
+    return n ? n.total : 0;
+  }
+
+  // ---------- notes ----------
+  /** Where a new note goes: inside the cluster being looked at, else the free spot nearest the view. */
+  placeNote(clusterId) {
+    if (clusterId) return this.canvas.freeSpotInCluster(clusterId);
+    return this.canvas.freeSpotNear(this.canvas.viewCenter());
+  }
+
+  postNote({ text, color, lang, cluster }) {
+    text = text.trim();
+    if (!text) return null;
+    const s = this.session;
+    const max = s.settings().max_note_length || 280;
+    text = text.slice(0, max);
+    if (this.draftMode()) {
+      const drafts = store.get(keys.drafts(this.id), []);
+      drafts.push({ id: newId(), text, color, lang, cluster: cluster || "", createdAt: Date.now() });
+      store.set(keys.drafts(this.id), drafts);
+      toast(t("only_on_device"));
+      this.renderDrafts();
+      return null;
+    }
+    if (!this.canEditBoard()) {
+      toast(t("cannot_post_locked"), "warn");
+      return null;
+    }
+    const id = newId();
+    const pos = this.placeNote(cluster);
+    const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now() };
+    if (!s.settings().anonymous && this.me.name) fields.author = this.me.name;
+    this.rememberMine(id);
+    const pending = store.get(keys.pending(this.id), []);
+    pending.push({ id, ...fields });
+    store.set(keys.pending(this.id), pending.slice(-50));
+    this.pendingReplayed.add(id);
+    s.addNote(id, fields);
+    announce(t("note_posted"));
+    this.canvas.reveal(pos, id);
+    return id;
+  }
+
+  rememberMine(id) {
+    const mine = store.get(keys.mine(this.id), []);
+    if (!mine.includes(id)) mine.push(id);
+    store.set(keys.mine(this.id), mine);
+  }
+
+  /**
+   * Notes posted on this device that the server had not confirmed when the page closed (offline reload):
+   * after a fresh sync, the ones missing from the doc are posted again; the ones present are confirmed.
+   */
+  replayPending() {
+    const pending = store.get(keys.pending(this.id), []);
+    if (!pending.length) return;
+    const s = this.session;
+    const keep = [];
+    for (const p of pending) {
+      if (s.notes.has(p.id)) {
+        if (!this.pendingReplayed.has(p.id)) continue; // came back from the server: confirmed
+        keep.push(p); // posted in this page session: confirmed on the next load
+        continue;
+      }
+      if (this.pendingReplayed.has(p.id) || !this.canEditBoard() || this.draftMode()) {
+        keep.push(p);
+        continue;
+      }
+      this.pendingReplayed.add(p.id);
+      const { id, ...fields } = p;
+      s.addNote(id, fields);
+      keep.push(p);
+    }
+    store.set(keys.pending(this.id), keep);
+  }
+
+  publishDrafts() {
+    const drafts = store.get(keys.drafts(this.id), []);
+    if (!drafts.length || !this.canEditBoard() || this.role === "viewer") return;
+    store.set(keys.drafts(this.id), []);
+    for (const d of drafts) this.postNote({ text: d.text, color: d.color, lang: d.lang, cluster: d.cluster });
+    toast(t("drafts_published"));
+    this.renderDrafts();
+  }
+
+  deleteNote(id) {
+    if (!this.canEditNote(id)) return;
+    this.session.deleteNote(id);
+  }
+
+  moveToCluster(noteId, clusterId) {
+    const s = this.session;
+    const note = s.notes.get(noteId);
+    if (!note || !this.canEditBoard()) return;
+    const pos = clusterId ? this.canvas.freeSpotInCluster(clusterId, noteId) : this.canvas.freeSpotOutside(noteId);
+    s.updateNote(noteId, { cluster: clusterId || "", x: pos.x, y: pos.y });
+    const c = clusterId ? s.clusterList().find((x) => x.id === clusterId) : null;
+    announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") }));
+  }
+
+  createCluster(title, at) {
+    if (!this.canEditBoard()) return null;
+    const id = newId();
+    const pos = at || this.canvas.freeClusterSpot();
+    this.session.addCluster(id, { title: title || "", x: pos.x, y: pos.y, color: "" });
+    return id;
+  }
+
+  mergeCluster(fromId, intoId) {
+    const s = this.session;
+    const members = s.noteList().filter((n) => n.cluster === fromId);
+    s.batch(() => {
+      for (const n of members) {
+        const pos = this.canvas.freeSpotInCluster(intoId, n.id);
+        s.updateNote(n.id, { cluster: intoId, x: pos.x, y: pos.y });
+        this.canvas.reserve(pos);
+      }
+      if (this.isFacilitator()) s.clusters.delete(fromId);
+    });
+    this.canvas.clearReserved();
+  }
+
+  // ---------- sheets ----------
+  openComposer(existing = null, presetCluster = null) {
+    const s = this.session;
+    const settings = s.settings();
+    const max = settings.max_note_length || 280;
+    const langs = this.languages();
+    let color = existing ? existing.color : store.get(keys.noteColor, "yellow");
+    let lang = existing ? existing.lang || getLang() : langs.includes(getLang()) ? getLang() : langs[0];
+    const lookingAt = presetCluster ?? (existing ? existing.cluster : this.view === "canvas" ? this.canvas.clusterAtViewCenter() : "");
+    openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
+      const text = h("textarea", { id: "composer-text", rows: 4, maxLength: max, placeholder: t("composer_ph"), required: true });
+      text.value = existing ? existing.text : "";
+      const count = h("p", { class: "help", "aria-live": "off" });
+      const upd = () => (count.textContent = t("composer_chars", { n: max - text.value.length }));
+      text.addEventListener("input", upd);
+      upd();
+      text.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+      });
+      const swatches = h(
+        "div",
+        { class: "swatches", role: "radiogroup", "aria-label": t("composer_color") },
+        COLORS.map((c) =>
+          h(
+            "label",
+            { class: `swatch note-${c}` },
+            h("input", { type: "radio", name: "color", value: c, checked: c === color, onchange: () => (color = c) }),
+            h("span", null, t(`color_${c}`)),
+          ),
+        ),
+      );
+      const langSel = h("select", { name: "lang", onchange: (e) => (lang = e.target.value) }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
+      const clusters = s.clusterList();
+      const clusterSel = clusters.length
+        ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, c.title || t("cluster_untitled"))))
+        : null;
+      const draft = !existing && this.draftMode();
+      const form = h(
+        "form",
+        {
+          class: "composer",
+          onsubmit: (e) => {
+            e.preventDefault();
+            const value = text.value.trim();
+            if (!value) return text.focus();
+            store.set(keys.noteColor, color);
+            const cl = clusterSel ? clusterSel.value : "";
+            if (existing) {
+              if (existing.draft) {
+                const drafts = store.get(keys.drafts(this.id), []).map((d) => (d.id === existing.id ? { ...d, text: value, color, lang, cluster: cl } : d));
+                store.set(keys.drafts(this.id), drafts);
+                this.renderDrafts();
+              } else {
+                this.session.updateNote(existing.id, { text: value, color, lang });
+                if (clusterSel && cl !== existing.cluster) this.moveToCluster(existing.id, cl);
+              }
+            } else {
+              this.postNote({ text: value, color, lang, cluster: cl });
+            }
+            close();
+          },
+        },
+        field(t("composer_text_label"), text),
+        count,
+        h("fieldset", { class: "field" }, h("legend", null, t("composer_color")), swatches),
+        h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
+        draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", class: "btn", onclick: close }, t("cancel")),
+          h("button", { type: "submit", class: "btn btn-primary btn-big" }, existing ? t("save") : draft ? t("composer_keep") : t("composer_send")),
+        ),
+      );
+      return form;
+    });
+  }
+
+  /** Tap on a note: its actions (vote, edit, delete, move). Works the same on phone and desktop. */
+  openNoteSheet(noteId) {
+    const s = this.session;
+    const note = s.noteList().find((n) => n.id === noteId);
+    if (!note) return;
+    openSheet(t("note_actions"), (close) => {
+      const body = h("div", { class: "note-sheet" });
+      body.append(
+        h("div", { class: `note-preview note-${note.color}` }, h("p", { lang: note.lang || undefined }, note.text), noteMeta(this, note)),
+      );
+      if (this.canVote() || this.myVotes(note.id)) body.append(voteControls(this, note, { big: true }));
+      if (this.canEditBoard()) {
+        const clusters = s.clusterList();
+        if (clusters.length) {
+          const sel = h("select", { name: "move" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === note.cluster }, c.title || t("cluster_untitled"))));
+          body.append(
+            h(
+              "div",
+              { class: "field-row" },
+              field(t("note_move_to"), sel),
+              h("button", { type: "button", class: "btn", onclick: () => { this.moveToCluster(note.id, sel.value); close(); } }, t("note_move_to")),
+            ),
+          );
+        }
+      }
+      if (this.canEditNote(note.id)) {
+        body.append(
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", class: "btn btn-danger", onclick: () => { if (confirm(t("confirm_delete"))) { this.deleteNote(note.id); close(); } } }, t("delete")),
+            h("button", { type: "button", class: "btn btn-primary", onclick: () => { close(); this.openComposer(note); } }, t("edit")),
+          ),
+        );
+      }
+      return body;
+    });
+  }
+
+  openClusterSheet(clusterId) {
+    const s = this.session;
+    const c = s.clusterList().find((x) => x.id === clusterId);
+    if (!c || !this.canEditBoard()) return;
+    openSheet(t("cluster_rename"), (close) => {
+      const input = h("input", { type: "text", maxLength: 80, value: c.title });
+      const others = s.clusterList().filter((x) => x.id !== clusterId);
+      const mergeSel = others.length ? h("select", null, others.map((o) => h("option", { value: o.id }, o.title || t("cluster_untitled")))) : null;
+      return h(
+        "div",
+        null,
+        h(
+          "form",
+          { onsubmit: (e) => { e.preventDefault(); s.updateCluster(clusterId, { title: input.value.trim() }); close(); } },
+          field(t("cluster_title_label"), input),
+          h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, t("save"))),
+        ),
+        mergeSel
+          ? h(
+              "div",
+              { class: "field-row" },
+              field(t("cluster_merge_into"), mergeSel),
+              h("button", { type: "button", class: "btn", onclick: () => { this.mergeCluster(clusterId, mergeSel.value); close(); } }, t("cluster_merge_btn")),
+            )
+          : null,
+      );
+    });
+  }
+
+  openNewCluster(at = null) {
+    openSheet(t("new_cluster"), (close) => {
+      const input = h("input", { type: "text", maxLength: 80, id: "new-cluster-title" });
+      return h(
+        "form",
+        { onsubmit: (e) => { e.preventDefault(); const id = this.createCluster(input.value.trim(), at); if (id && this.view === "canvas") this.canvas.revealCluster(id); close(); } },
+        field(t("cluster_title_label"), input),
+        h("div", { class: "actions" }, h("button", { type: "button", class: "btn", onclick: close }, t("cancel")), h("button", { type: "submit", class: "btn btn-primary" }, t("save"))),
+      );
+    });
+  }
+
+  openPresence() {
+    const list = this.session.presence();
+    const groups = this.groups();
+    const byGroup = new Map();
+    for (const p of list) {
+      const key = p.role === "facilitator" ? `§${t("facilitator_role")}` : p.group || "";
+      if (!byGroup.has(key)) byGroup.set(key, []);
+      byGroup.get(key).push(p);
+    }
+    openSheet(t("presence_heading"), () =>
+      h(
+        "div",
+        { class: "presence" },
+        [...byGroup.entries()].map(([g, people]) =>
+          h(
+            "section",
+            null,
+            h("h3", null, g.startsWith("§") ? g.slice(1) : h("span", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group")), ` (${fmtNumber(people.length)})`),
+            h("ul", null, people.map((p) => h("li", null, p.name || "—", p.self ? ` (${t("presence_you")})` : "", p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null))),
+          ),
+        ),
+      ),
+    );
+  }
+
+  renderDrafts() {
+    const drafts = store.get(keys.drafts(this.id), []);
+    const el = this.draftsEl;
+    if (!drafts.length) {
+      el.hidden = true;
+      clear(el);
+      return;
+    }
+    el.hidden = false;
+    fill(el, 
+      h("h2", { id: "drafts-h" }, t("drafts_heading", { n: drafts.length }), h("span", { class: "device-only" }, t("only_on_device"))),
+      h(
+        "ul",
+        { class: "draft-list" },
+        drafts.map((d) =>
+          h(
+            "li",
+            { class: `draft note-${d.color}` },
+            h("p", { lang: d.lang }, d.text),
+            h(
+              "div",
+              { class: "draft-actions" },
+              h("button", { type: "button", class: "btn btn-small", onclick: () => this.openComposer({ ...d, draft: true }) }, t("edit")),
+              h("button", { type: "button", class: "btn btn-small btn-danger", onclick: () => { store.set(keys.drafts(this.id), store.get(keys.drafts(this.id), []).filter((x) => x.id !== d.id)); this.renderDrafts(); } }, t("delete")),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+}
+
+/** "by Name · FR" line, with "your note" marker. */
+export function noteMeta(app, note) {
+  const parts = [];
+  if (note.author) parts.push(t("note_by", { name: note.author }));
+  if (app.isMine(note.id)) parts.push(t("note_yours"));
+  return h(
+    "p",
+    { class: "note-meta" },
+    h("span", { class: "who" }, parts.join(" · ")),
+    note.lang ? h("abbr", { class: "tag", title: langName(note.lang), lang: note.lang }, note.lang.toUpperCase()) : null,
+  );
+}
+
+/** [− take back] n [+ add] with accessible names, plus the total when votes are visible. */
+export function voteControls(app, note, { big = false } = {}) {
+  const mine = app.myVotes(note.id);
+  const can = app.canVote();
+  const total = app.totalVotes(note.id);
+  if (app.role !== "participant") {
+    return total === null ? null : h("p", { class: "votes" }, h("span", { class: "total-dots" }, "● ", t("total_dots", { n: total })));
+  }
+  const short = note.text.length > 60 ? `${note.text.slice(0, 57)}…` : note.text;
+  return h(
+    "div",
+    { class: `votes${big ? " votes-big" : ""}` },
+    h("button", {
+      type: "button",
+      class: "vote-btn vote-remove",
+      "data-fk": `vr:${note.id}`,
+      disabled: !can || mine === 0,
+      "aria-label": t("vote_remove_on", { text: short }),
+      title: t("vote_remove"),
+      onclick: (e) => { e.stopPropagation(); app.vote(note.id, -1); },
+    }, "−"),
+    h("span", { class: "my-dots", "aria-label": t("your_dots", { n: mine }) }, "●".repeat(Math.min(mine, 5)) || "○", mine > 5 ? fmtNumber(mine) : ""),
+    h("button", {
+      type: "button",
+      class: "vote-btn vote-add",
+      "data-fk": `va:${note.id}`,
+      disabled: !can || app.votes.remaining === 0,
+      "aria-label": t("vote_add_on", { text: short }),
+      title: t("vote_add"),
+      onclick: (e) => { e.stopPropagation(); app.vote(note.id, 1); },
+    }, "+●"),
+    total !== null ? h("span", { class: "total-dots", title: t("total_dots", { n: total }) }, h("span", { "aria-hidden": "true" }, `Σ ${fmtNumber(total)}`), h("span", { class: "sr-only" }, t("total_dots", { n: total }))) : null,
+  );
+}
+
+export { PHASES, NOTE_W, NOTE_H };

@@ -1,0 +1,587 @@
+// The canvas view: one transformed "world" layer (GPU pan/zoom), notes and cluster frames keyed by id.
+// Gestures: one finger / mouse drag on the background pans; two fingers pinch-zoom; wheel zooms;
+// a note is dragged with the mouse directly, with a finger after a long press (so a finger on a note
+// can still pan a crowded board). Dropping a note inside a cluster frame files it there.
+import { h, clear, fill, store, debounce } from "./util.js";
+import { t, fmtNumber } from "./i18n.js";
+import { noteMeta, voteControls } from "./board.js";
+
+export const NOTE_W = 200;
+export const NOTE_H = 140;
+const GRID_X = 220;
+const GRID_Y = 160;
+const PAD = 20;
+const HEAD = 56;
+const CL_MIN_W = 2 * GRID_X + PAD;
+const CL_MIN_H = HEAD + GRID_Y + PAD;
+const MIN_SCALE = 0.15;
+const MAX_SCALE = 2.5;
+const LONG_PRESS_MS = 350;
+
+export class Canvas {
+  constructor(app) {
+    this.app = app;
+    this.attached = false;
+    this.noteEls = new Map();
+    this.clusterEls = new Map();
+    this.reserved = [];
+    const saved = store.get(`cobord:view:${app.id}`);
+    this.view = saved && Number.isFinite(saved.s) ? saved : { x: 20, y: 20, s: 1 };
+    this.fitted = !!saved;
+    this.size = { w: window.innerWidth || 390, h: (window.innerHeight || 800) - 120 };
+    this.saveView = debounce(() => store.set(`cobord:view:${app.id}`, this.view), 400);
+
+    this.clustersLayer = h("div", { class: "layer layer-clusters" });
+    this.notesLayer = h("div", { class: "layer layer-notes" });
+    this.world = h("div", { class: "world" }, this.clustersLayer, this.notesLayer);
+    this.empty = h("p", { class: "canvas-empty" });
+    this.tools = h("div", { class: "canvas-tools" });
+    this.viewport = h("div", { class: "viewport", "aria-label": t("view_canvas"), role: "region" }, this.world);
+    this.el = h("div", { class: "canvas" }, this.viewport, this.empty, this.tools);
+    this.bindGestures();
+    this.applyView();
+  }
+
+  attach() {
+    this.attached = true;
+    this.measure();
+    if (!this._ro && "ResizeObserver" in window) {
+      this._ro = new ResizeObserver(() => this.measure());
+    }
+    if (this._ro) this._ro.observe(this.viewport);
+  }
+  detach() {
+    if (!this.attached) return;
+    this.attached = false;
+    if (this._ro) this._ro.disconnect();
+  }
+  reset() {
+    clear(this.notesLayer);
+    clear(this.clustersLayer);
+    this.noteEls.clear();
+    this.clusterEls.clear();
+  }
+  measure() {
+    const r = this.viewport.getBoundingClientRect();
+    if (r.width > 0) this.size = { w: r.width, h: r.height };
+  }
+
+  // ---------- coordinates ----------
+  applyView() {
+    const { x, y, s } = this.view;
+    this.world.style.transform = `translate3d(${x}px, ${y}px, 0) scale(${s})`;
+    this.el.style.setProperty("--zoom", String(s));
+    this.saveView();
+  }
+  scheduleView() {
+    if (this._viewRaf) return;
+    this._viewRaf = requestAnimationFrame(() => {
+      this._viewRaf = 0;
+      this.applyView();
+    });
+  }
+  toWorld(px, py) {
+    const r = this.viewport.getBoundingClientRect();
+    return { x: (px - r.left - this.view.x) / this.view.s, y: (py - r.top - this.view.y) / this.view.s };
+  }
+  viewCenter() {
+    return { x: (this.size.w / 2 - this.view.x) / this.view.s, y: (this.size.h / 2 - this.view.y) / this.view.s };
+  }
+  zoomAt(px, py, factor) {
+    const r = this.viewport.getBoundingClientRect();
+    const s = clamp(this.view.s * factor, MIN_SCALE, MAX_SCALE);
+    const k = s / this.view.s;
+    const cx = px - r.left;
+    const cy = py - r.top;
+    this.view = { x: cx - (cx - this.view.x) * k, y: cy - (cy - this.view.y) * k, s };
+    this.scheduleView();
+  }
+  zoomBy(factor) {
+    const r = this.viewport.getBoundingClientRect();
+    this.zoomAt(r.left + r.width / 2, r.top + r.height / 2, factor);
+  }
+  fitAll() {
+    const b = this.contentBounds();
+    this.measure();
+    if (!b) {
+      this.view = { x: 20, y: 20, s: 1 };
+    } else {
+      const m = 24;
+      const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), MIN_SCALE, 1);
+      this.view = { s, x: (this.size.w - b.w * s) / 2 - b.x * s, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
+    }
+    this.applyView();
+  }
+  /** Make a world point visible (pan only), e.g. a note just posted. */
+  reveal(pos, noteId) {
+    const { x, y, s } = this.view;
+    const sx = pos.x * s + x;
+    const sy = pos.y * s + y;
+    if (sx < 0 || sy < 0 || sx + NOTE_W * s > this.size.w || sy + NOTE_H * s > this.size.h) {
+      this.view = { s, x: this.size.w / 2 - (pos.x + NOTE_W / 2) * s, y: this.size.h / 2 - (pos.y + NOTE_H / 2) * s };
+      this.applyView();
+    }
+    this.flashId = noteId;
+  }
+  revealCluster(id) {
+    const c = this.app.session.clusterList().find((x) => x.id === id);
+    if (c) this.reveal({ x: c.x + PAD, y: c.y + HEAD }, null);
+  }
+
+  // ---------- geometry ----------
+  frames(notes, clusters) {
+    const byCluster = new Map();
+    for (const n of notes) {
+      if (!n.cluster) continue;
+      if (!byCluster.has(n.cluster)) byCluster.set(n.cluster, []);
+      byCluster.get(n.cluster).push(n);
+    }
+    const frames = new Map();
+    for (const c of clusters) {
+      let x0 = c.x;
+      let y0 = c.y;
+      let x1 = c.x + CL_MIN_W;
+      let y1 = c.y + CL_MIN_H;
+      for (const n of byCluster.get(c.id) || []) {
+        x0 = Math.min(x0, n.x - PAD);
+        y0 = Math.min(y0, n.y - HEAD);
+        x1 = Math.max(x1, n.x + NOTE_W + PAD);
+        y1 = Math.max(y1, n.y + NOTE_H + PAD);
+      }
+      frames.set(c.id, { x: x0, y: y0, w: x1 - x0, h: y1 - y0, count: (byCluster.get(c.id) || []).length });
+    }
+    return frames;
+  }
+  occupied(skipId) {
+    const s = this.app.session;
+    const notes = s.noteList();
+    const rects = notes.filter((n) => n.id !== skipId).map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H }));
+    return { notes: rects.concat(this.reserved), frames: [...this.frames(notes.filter((n) => n.id !== skipId), s.clusterList()).values()] };
+  }
+  reserve(pos) {
+    this.reserved.push({ x: pos.x, y: pos.y, w: NOTE_W, h: NOTE_H });
+  }
+  clearReserved() {
+    this.reserved = [];
+  }
+  freeSpotNear(center, skipId) {
+    const occ = this.occupied(skipId);
+    const cx = Math.round((center.x - NOTE_W / 2) / GRID_X);
+    const cy = Math.round((center.y - NOTE_H / 2) / GRID_Y);
+    for (let r = 0; r < 60; r++) {
+      // Ring r around the centre cell, nearest first; rows before columns reads naturally.
+      const cells = [];
+      for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) === r) cells.push([dx, dy]);
+      cells.sort((a, b) => Math.hypot(a[0] * GRID_X, a[1] * GRID_Y) - Math.hypot(b[0] * GRID_X, b[1] * GRID_Y));
+      for (const [dx, dy] of cells) {
+        const rect = { x: (cx + dx) * GRID_X, y: (cy + dy) * GRID_Y, w: NOTE_W, h: NOTE_H };
+        if (!occ.notes.some((o) => hit(o, rect)) && !occ.frames.some((f) => hit(f, rect, 8))) return { x: rect.x, y: rect.y };
+      }
+    }
+    return { x: center.x, y: center.y };
+  }
+  freeSpotOutside(skipId) {
+    return this.freeSpotNear(this.viewCenter(), skipId);
+  }
+  freeSpotInCluster(clusterId, skipId) {
+    const c = this.app.session.clusterList().find((x) => x.id === clusterId);
+    if (!c) return this.freeSpotNear(this.viewCenter(), skipId);
+    const occ = this.occupied(skipId);
+    for (let row = 0; row < 100; row++) {
+      for (let col = 0; col < 2; col++) {
+        const rect = { x: c.x + PAD + col * GRID_X, y: c.y + HEAD + row * GRID_Y, w: NOTE_W, h: NOTE_H };
+        if (!occ.notes.some((o) => hit(o, rect))) return { x: rect.x, y: rect.y };
+      }
+    }
+    return { x: c.x + PAD, y: c.y + HEAD };
+  }
+  freeClusterSpot() {
+    const occ = this.occupied(null);
+    const center = this.viewCenter();
+    const stepX = CL_MIN_W + 40;
+    const stepY = CL_MIN_H + 40;
+    for (let r = 0; r < 30; r++) {
+      for (let dy = -r; dy <= r; dy++) {
+        for (let dx = -r; dx <= r; dx++) {
+          if (Math.max(Math.abs(dx), Math.abs(dy)) !== r) continue;
+          const rect = { x: Math.round(center.x - CL_MIN_W / 2 + dx * stepX), y: Math.round(center.y - CL_MIN_H / 2 + dy * stepY), w: CL_MIN_W, h: CL_MIN_H };
+          if (!occ.notes.some((o) => hit(o, rect, 10)) && !occ.frames.some((f) => hit(f, rect, 20))) return { x: rect.x, y: rect.y };
+        }
+      }
+    }
+    return { x: center.x, y: center.y };
+  }
+  clusterAt(p) {
+    const s = this.app.session;
+    const frames = this.frames(s.noteList(), s.clusterList());
+    let found = "";
+    for (const [id, f] of frames) if (p.x >= f.x && p.x <= f.x + f.w && p.y >= f.y && p.y <= f.y + f.h) found = id;
+    return found;
+  }
+  clusterAtViewCenter() {
+    return this.clusterAt(this.viewCenter());
+  }
+  contentBounds() {
+    const s = this.app.session;
+    const notes = s.noteList();
+    const frames = [...this.frames(notes, s.clusterList()).values()];
+    const rects = notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H })).concat(frames);
+    if (!rects.length) return null;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const r of rects) {
+      x0 = Math.min(x0, r.x); y0 = Math.min(y0, r.y);
+      x1 = Math.max(x1, r.x + r.w); y1 = Math.max(y1, r.y + r.h);
+    }
+    return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  }
+
+  // ---------- rendering ----------
+  render() {
+    const app = this.app;
+    const s = app.session;
+    const notes = s.noteList();
+    const clusters = s.clusterList();
+    const frames = this.frames(notes, clusters);
+    const canEdit = app.canEditBoard();
+    const phase = s.phase();
+    const showVotes = phase === "vote" || phase === "results" || app.totalVotes("") !== null;
+    const lang = document.documentElement.lang;
+
+    // clusters
+    const seenC = new Set();
+    for (const c of clusters) {
+      seenC.add(c.id);
+      const f = frames.get(c.id);
+      const sig = [c.title, f.x, f.y, f.w, f.h, f.count, canEdit, lang].join("|");
+      let el = this.clusterEls.get(c.id);
+      if (!el) {
+        el = h("section", { class: "cluster", dataset: { id: c.id } });
+        this.clusterEls.set(c.id, el);
+        this.clustersLayer.append(el);
+      }
+      if (el._sig !== sig) {
+        el._sig = sig;
+        el.style.transform = `translate(${f.x}px, ${f.y}px)`;
+        el.style.width = `${f.w}px`;
+        el.style.height = `${f.h}px`;
+        const title = c.title || t("cluster_untitled");
+        fill(el, 
+          h(
+            "header",
+            { class: "cluster-head" },
+            h("button", { type: "button", class: "cluster-title", disabled: !canEdit, dataset: { clusterId: c.id }, "aria-label": `${title} — ${t("cluster_rename")}` }, title),
+            h("span", { class: "cluster-count" }, t("notes_count", { n: f.count })),
+          ),
+        );
+      }
+    }
+    for (const [id, el] of this.clusterEls) if (!seenC.has(id)) { el.remove(); this.clusterEls.delete(id); }
+
+    // notes
+    const seen = new Set();
+    const mine = app.mine();
+    for (const n of notes) {
+      seen.add(n.id);
+      const my = app.myVotes(n.id);
+      const total = app.totalVotes(n.id);
+      const sig = [n.text, n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, lang].join("|");
+      let el = this.noteEls.get(n.id);
+      if (!el) {
+        el = h("article", { class: "note", dataset: { id: n.id } });
+        this.noteEls.set(n.id, el);
+        this.notesLayer.append(el);
+      }
+      if (el._sig !== sig) {
+        el._sig = sig;
+        el.className = `note note-${n.color}${mine.has(n.id) ? " is-mine" : ""}`;
+        el.style.transform = `translate(${n.x}px, ${n.y}px)`;
+        fill(el, 
+          h("button", { type: "button", class: "note-open", dataset: { noteId: n.id }, lang: n.lang || undefined }, h("span", null, n.text)),
+          noteMeta(app, n),
+          showVotes ? voteControls(app, n) : null,
+        );
+      }
+      if (this.flashId === n.id) {
+        this.flashId = null;
+        el.classList.add("flash");
+        setTimeout(() => el.classList.remove("flash"), 1600);
+      }
+    }
+    for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
+
+    this.empty.textContent = notes.length ? "" : t("empty_board");
+    this.empty.hidden = notes.length > 0;
+    this.renderTools(canEdit);
+    if (!this.fitted && s.synced) {
+      this.fitted = true;
+      if (notes.length) this.fitAll();
+    }
+  }
+
+  renderTools(canEdit) {
+    const sig = `${canEdit}|${document.documentElement.lang}`;
+    if (this.tools._sig === sig) return;
+    this.tools._sig = sig;
+    fill(this.tools, 
+      h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1 / 1.25), "aria-label": t("zoom_out"), title: t("zoom_out") }, "−"),
+      h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1.25), "aria-label": t("zoom_in"), title: t("zoom_in") }, "+"),
+      h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll() }, "⤢ ", t("fit_all")),
+      canEdit ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster")) : null,
+    );
+  }
+
+  // ---------- gestures ----------
+  bindGestures() {
+    const vp = this.viewport;
+    const pointers = new Map(); // id -> {x, y}
+    let mode = null; // "pan" | "pinch" | "press" | "drag" | "cluster"
+    let start = null;
+    let pressTimer = 0;
+    let drag = null;
+
+    const noteElFrom = (target) => target.closest && target.closest(".note");
+    const clusterHeadFrom = (target) => target.closest && target.closest(".cluster-head");
+
+    const beginDrag = (kind, el, id, p) => {
+      const s = this.app.session;
+      if (kind === "note") {
+        const n = s.notes.get(id);
+        if (!n) return false;
+        drag = { kind, el, id, ox: n.get("x"), oy: n.get("y"), px: p.x, py: p.y, moved: false };
+      } else {
+        const c = s.clusterList().find((x) => x.id === id);
+        if (!c) return false;
+        const members = s.noteList().filter((n) => n.cluster === id);
+        drag = { kind, el, id, ox: c.x, oy: c.y, px: p.x, py: p.y, members, moved: false };
+      }
+      el.classList.add("dragging");
+      mode = "drag";
+      return true;
+    };
+
+    vp.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 && e.pointerType === "mouse") return;
+      pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pointers.size === 2) {
+        clearTimeout(pressTimer);
+        if (drag) this.cancelDrag(drag), (drag = null);
+        const [a, b] = [...pointers.values()];
+        start = { dist: Math.hypot(a.x - b.x, a.y - b.y), mid: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 }, view: { ...this.view } };
+        mode = "pinch";
+        return;
+      }
+      if (pointers.size > 2) return;
+      start = { x: e.clientX, y: e.clientY, view: { ...this.view }, target: e.target, pointerType: e.pointerType };
+      const noteEl = noteElFrom(e.target);
+      const head = clusterHeadFrom(e.target);
+      const canEdit = this.app.canEditBoard();
+      if (e.target.closest && e.target.closest(".votes")) {
+        mode = "tap";
+        return;
+      }
+      if (canEdit && (noteEl || head)) {
+        const kind = noteEl ? "note" : "cluster";
+        const el = noteEl || head.parentElement;
+        const id = el.dataset.id;
+        start.drag = { kind, el, id };
+        if (e.pointerType === "mouse" || e.pointerType === "pen") {
+          mode = "press-mouse";
+        } else {
+          mode = "press";
+          pressTimer = setTimeout(() => {
+            if (mode === "press" && beginDrag(kind, el, id, this.toWorld(start.x, start.y))) {
+              if (navigator.vibrate) navigator.vibrate(15);
+            }
+          }, LONG_PRESS_MS);
+        }
+      } else {
+        mode = noteEl || head ? "press" : "pan";
+      }
+      try {
+        vp.setPointerCapture(e.pointerId);
+      } catch {
+        /* synthetic events */
+      }
+    });
+
+    vp.addEventListener("pointermove", (e) => {
+      if (!pointers.has(e.pointerId)) return;
+      pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (mode === "pinch" && pointers.size >= 2) {
+        const [a, b] = [...pointers.values()];
+        const dist = Math.hypot(a.x - b.x, a.y - b.y);
+        const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+        const r = vp.getBoundingClientRect();
+        const s = clamp(start.view.s * (dist / (start.dist || 1)), MIN_SCALE, MAX_SCALE);
+        const k = s / start.view.s;
+        const sx = start.mid.x - r.left;
+        const sy = start.mid.y - r.top;
+        this.view = { s, x: mid.x - r.left - (sx - start.view.x) * k, y: mid.y - r.top - (sy - start.view.y) * k };
+        this.scheduleView();
+        return;
+      }
+      if (!start) return;
+      const dx = e.clientX - start.x;
+      const dy = e.clientY - start.y;
+      const far = Math.hypot(dx, dy) > (e.pointerType === "mouse" ? 4 : 10);
+      if (mode === "press-mouse" && far) {
+        beginDrag(start.drag.kind, start.drag.el, start.drag.id, this.toWorld(start.x, start.y));
+      } else if (mode === "press" && far) {
+        clearTimeout(pressTimer);
+        mode = "pan";
+      } else if (mode === "tap" && far) {
+        mode = "pan";
+      }
+      if (mode === "pan") {
+        this.view = { ...this.view, x: start.view.x + dx, y: start.view.y + dy };
+        this.scheduleView();
+      } else if (mode === "drag" && drag) {
+        const p = this.toWorld(e.clientX, e.clientY);
+        drag.moved = true;
+        drag.nx = Math.round(drag.ox + p.x - drag.px);
+        drag.ny = Math.round(drag.oy + p.y - drag.py);
+        if (drag.kind === "note") {
+          drag.el.style.transform = `translate(${drag.nx}px, ${drag.ny}px)`;
+          const target = this.clusterAt({ x: drag.nx + NOTE_W / 2, y: drag.ny + NOTE_H / 2 });
+          for (const [id, el] of this.clusterEls) el.classList.toggle("drop-target", id === target);
+        } else {
+          const ddx = drag.nx - drag.ox;
+          const ddy = drag.ny - drag.oy;
+          drag.el.style.translate = `${ddx}px ${ddy}px`;
+          for (const n of drag.members) {
+            const el = this.noteEls.get(n.id);
+            if (el) el.style.translate = `${ddx}px ${ddy}px`;
+          }
+        }
+        this.autoPan(e);
+      }
+    });
+
+    const end = (e) => {
+      if (!pointers.has(e.pointerId)) return;
+      pointers.delete(e.pointerId);
+      clearTimeout(pressTimer);
+      if (mode === "pinch") {
+        if (pointers.size === 1) {
+          const [p] = [...pointers.values()];
+          start = { x: p.x, y: p.y, view: { ...this.view } };
+          mode = "pan";
+        } else if (pointers.size === 0) mode = null;
+        return;
+      }
+      if (pointers.size > 0) return;
+      if (mode === "drag" && drag) {
+        if (drag.moved && e.type !== "pointercancel") this.drop(drag);
+        else this.cancelDrag(drag);
+        drag = null;
+      } else if ((mode === "press" || mode === "press-mouse" || (mode === "pan" && start && Math.hypot(e.clientX - start.x, e.clientY - start.y) < 4)) && e.type === "pointerup") {
+        this.tap(start.target);
+      }
+      mode = null;
+      start = null;
+    };
+    vp.addEventListener("pointerup", end);
+    vp.addEventListener("pointercancel", end);
+
+    vp.addEventListener(
+      "wheel",
+      (e) => {
+        e.preventDefault();
+        if (e.ctrlKey || !e.deltaX) {
+          const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
+          this.zoomAt(e.clientX, e.clientY, factor);
+        } else {
+          this.view = { ...this.view, x: this.view.x - e.deltaX, y: this.view.y - e.deltaY };
+          this.scheduleView();
+        }
+      },
+      { passive: false },
+    );
+
+    // Keyboard activation of the note / cluster buttons (clicks from the pointer are handled by tap()).
+    vp.addEventListener("click", (e) => {
+      if (e.detail !== 0) return; // pointer click: already handled
+      this.tap(e.target);
+    });
+    vp.addEventListener("keydown", (e) => {
+      if (e.target !== vp) return;
+      const step = 60;
+      const keysMap = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+      if (keysMap[e.key]) {
+        this.view = { ...this.view, x: this.view.x + keysMap[e.key][0], y: this.view.y + keysMap[e.key][1] };
+        this.scheduleView();
+        e.preventDefault();
+      } else if (e.key === "+" || e.key === "=") this.zoomBy(1.25);
+      else if (e.key === "-") this.zoomBy(0.8);
+    });
+    vp.tabIndex = 0;
+  }
+
+  tap(target) {
+    if (!target || !target.closest) return;
+    if (target.closest(".votes")) return; // vote buttons handle their own click
+    const open = target.closest(".note");
+    if (open) return this.app.openNoteSheet(open.dataset.id);
+    const title = target.closest(".cluster-title");
+    if (title && !title.disabled) return this.app.openClusterSheet(title.dataset.clusterId);
+  }
+
+  autoPan(e) {
+    const r = this.viewport.getBoundingClientRect();
+    const edge = 40;
+    let dx = 0, dy = 0;
+    if (e.clientX < r.left + edge) dx = 12;
+    else if (e.clientX > r.right - edge) dx = -12;
+    if (e.clientY < r.top + edge) dy = 12;
+    else if (e.clientY > r.bottom - edge) dy = -12;
+    if (dx || dy) {
+      this.view = { ...this.view, x: this.view.x + dx, y: this.view.y + dy };
+      this.scheduleView();
+    }
+  }
+
+  cancelDrag(drag) {
+    drag.el.classList.remove("dragging");
+    drag.el.style.translate = "";
+    if (drag.kind === "note") drag.el._sig = null;
+    if (drag.members) for (const n of drag.members) { const el = this.noteEls.get(n.id); if (el) el.style.translate = ""; }
+    for (const el of this.clusterEls.values()) el.classList.remove("drop-target");
+    this.render();
+  }
+
+  drop(drag) {
+    const app = this.app;
+    const s = app.session;
+    for (const el of this.clusterEls.values()) el.classList.remove("drop-target");
+    drag.el.classList.remove("dragging");
+    if (!app.canEditBoard()) return this.cancelDrag(drag);
+    if (drag.kind === "note") {
+      const cluster = this.clusterAt({ x: drag.nx + NOTE_W / 2, y: drag.ny + NOTE_H / 2 });
+      const before = s.notes.get(drag.id);
+      const was = before ? before.get("cluster") || "" : "";
+      s.updateNote(drag.id, { x: drag.nx, y: drag.ny, cluster });
+      if (cluster !== was) {
+        const c = s.clusterList().find((x) => x.id === cluster);
+        import("./ui.js").then(({ announce }) => announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") })));
+      }
+    } else {
+      const ddx = drag.nx - drag.ox;
+      const ddy = drag.ny - drag.oy;
+      drag.el.style.translate = "";
+      for (const n of drag.members) { const el = this.noteEls.get(n.id); if (el) el.style.translate = ""; }
+      s.batch(() => {
+        s.updateCluster(drag.id, { x: drag.nx, y: drag.ny });
+        for (const n of drag.members) s.updateNote(n.id, { x: n.x + ddx, y: n.y + ddy });
+      });
+    }
+  }
+}
+
+function clamp(v, a, b) {
+  return Math.max(a, Math.min(b, v));
+}
+function hit(a, b, margin = 0) {
+  return a.x < b.x + b.w + margin && b.x < a.x + a.w + margin && a.y < b.y + b.h + margin && b.y < a.y + a.h + margin;
+}
+
+export { fmtNumber };

@@ -1,0 +1,153 @@
+// Join: what the QR code / share link opens. One screen: name, group, language -> board.
+import { h, clear, api, store, keys, groupShape } from "./util.js";
+import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
+import { langSwitcher, field, errorText } from "./ui.js";
+import { rememberBoard } from "./home.js";
+
+export async function renderJoin(root, code) {
+  const state = { info: null, error: null, name: store.get("cobord:name", ""), group: null, busy: false };
+  const draw = () => {
+    clear(root);
+    root.append(joinView(state, code, draw));
+  };
+  onLangChange(draw);
+  draw();
+  try {
+    state.info = await api("GET", `/api/join/${encodeURIComponent(code)}`);
+    // Already joined this board on this device: straight to the board.
+    if (store.get(keys.token(state.info.board_id))) {
+      location.replace(`/b/${encodeURIComponent(state.info.board_id)}`);
+      return;
+    }
+    // Offer only the board's languages; keep the interface language if it is one of them.
+    const langs = state.info.languages && state.info.languages.length ? state.info.languages : LANGS;
+    if (!langs.includes(getLang())) setLang(langs[0]);
+  } catch (e) {
+    state.error = e.status === 404 ? t("join_unknown_code") : errorText(e);
+  }
+  draw();
+}
+
+function joinView(state, code, redraw) {
+  const info = state.info;
+  document.title = info ? `${info.title} — ${t("app_name")}` : t("app_name");
+  const head = h(
+    "header",
+    { class: "page-head" },
+    h("a", { class: "brand", href: "/" }, t("app_name")),
+    langSwitcher(),
+  );
+  if (!info) {
+    return h(
+      "div",
+      { class: "page" },
+      head,
+      h(
+        "main",
+        { class: "join" },
+        state.error
+          ? h("div", { class: "card" }, h("h1", null, code), h("p", { role: "alert" }, state.error), h("a", { class: "btn", href: "/" }, t("back_home")))
+          : h("p", { class: "loading" }, t("loading")),
+      ),
+    );
+  }
+  const err = h("p", { class: "form-error", role: "alert" });
+  const name = h("input", {
+    type: "text",
+    name: "name",
+    autocomplete: "nickname",
+    maxLength: 40,
+    required: true,
+    value: state.name,
+    oninput: (e) => (state.name = e.target.value),
+  });
+  const groups = info.groups || [];
+  const groupField = groups.length
+    ? h(
+        "fieldset",
+        { class: "field" },
+        h("legend", null, t("join_group_label")),
+        h(
+          "div",
+          { class: "choices" },
+          groups.map((g) =>
+            h(
+              "label",
+              { class: "choice" },
+              h("input", {
+                type: "radio",
+                name: "group",
+                value: g,
+                checked: state.group === g,
+                onchange: () => (state.group = g),
+              }),
+              h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)),
+              h("span", null, g),
+            ),
+          ),
+        ),
+      )
+    : null;
+  const langs = info.languages && info.languages.length ? info.languages : LANGS;
+  const langField = h(
+    "fieldset",
+    { class: "field" },
+    h("legend", null, t("join_lang_label")),
+    h(
+      "div",
+      { class: "choices choices-row" },
+      langs.map((code) =>
+        h(
+          "label",
+          { class: "choice", lang: code },
+          h("input", { type: "radio", name: "lang", value: code, checked: getLang() === code, onchange: () => setLang(code) }),
+          h("span", null, langName(code)),
+        ),
+      ),
+    ),
+  );
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block btn-big", disabled: state.busy }, t("join_btn"));
+  const form = h(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        err.textContent = "";
+        const n = state.name.trim();
+        if (!n) {
+          err.textContent = t("join_name_required");
+          name.focus();
+          return;
+        }
+        if (groups.length && !state.group) {
+          err.textContent = t("join_group_required");
+          return;
+        }
+        state.busy = true;
+        submit.disabled = true;
+        try {
+          const body = { code, name: n, lang: getLang() };
+          if (state.group) body.group = state.group;
+          const res = await api("POST", "/api/join", { body });
+          store.set(keys.token(res.board_id), res.token);
+          store.set(keys.joinCode(res.board_id), code);
+          store.set("cobord:name", n);
+          rememberBoard(res.board_id, info.title);
+          location.assign(`/b/${encodeURIComponent(res.board_id)}`);
+        } catch (ex) {
+          state.busy = false;
+          submit.disabled = false;
+          err.textContent = ex.status === 404 ? t("join_unknown_code") : errorText(ex);
+        }
+      },
+    },
+    h("h1", null, t("join_heading", { title: info.title })),
+    field(t("join_name_label"), name, t("join_name_help")),
+    groupField,
+    langField,
+    err,
+    submit,
+  );
+  return h("div", { class: "page" }, head, h("main", { class: "join" }, form));
+}

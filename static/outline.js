@@ -1,0 +1,115 @@
+// The outline view: clusters and notes as lists. Everything the canvas does, by keyboard and screen reader:
+// post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
+import { h } from "./util.js";
+import { t, getLang, langName, fmtNumber } from "./i18n.js";
+import { noteMeta, voteControls, COLORS } from "./board.js";
+import { field } from "./ui.js";
+import { store, keys } from "./util.js";
+
+export function outlineView(app) {
+  const s = app.session;
+  const notes = s.noteList();
+  const clusters = s.clusterList();
+  const canEdit = app.canEditBoard();
+  const showVotes = ["vote", "results"].includes(s.phase()) || Object.keys(app.votes.mine).length > 0;
+  const wrap = h("div", { class: "outline" });
+
+  if (canEdit && app.role !== "viewer") wrap.append(addForm(app, clusters));
+  if (app.role === "participant" && s.phase() === "vote") {
+    const budget = app.votes.budget ?? s.settings().vote_budget;
+    wrap.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { left: app.votes.remaining ?? budget, budget })));
+  }
+
+  const sections = clusters.map((c) => ({ id: c.id, title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) }));
+  const known = new Set(clusters.map((c) => c.id));
+  sections.push({ id: "", title: t("no_cluster"), notes: notes.filter((n) => !n.cluster || !known.has(n.cluster)) });
+
+  for (const sec of sections) {
+    if (!sec.id && !sec.notes.length && clusters.length) continue;
+    const hid = `ol-${sec.id || "none"}`;
+    wrap.append(
+      h(
+        "section",
+        { class: "ol-cluster", "aria-labelledby": hid },
+        h(
+          "div",
+          { class: "ol-head" },
+          h("h2", { id: hid }, sec.title, " ", h("span", { class: "count" }, `(${t("notes_count", { n: sec.notes.length })})`)),
+          sec.id && canEdit
+            ? h("button", { type: "button", class: "btn btn-small", "data-fk": `cr:${sec.id}`, onclick: () => app.openClusterSheet(sec.id) }, t("cluster_rename"))
+            : null,
+        ),
+        sec.notes.length
+          ? h("ul", { class: "ol-notes" }, sec.notes.map((n) => noteItem(app, n, clusters, canEdit, showVotes)))
+          : h("p", { class: "muted" }, notes.length ? "—" : t("empty_board")),
+      ),
+    );
+  }
+  if (canEdit) {
+    wrap.append(h("p", null, h("button", { type: "button", class: "btn", "data-fk": "new-cluster", onclick: () => app.openNewCluster() }, "▭ ", t("new_cluster"))));
+  }
+  return wrap;
+}
+
+function noteItem(app, n, clusters, canEdit, showVotes) {
+  const li = h("li", { class: `ol-note note-${n.color}` });
+  li.append(h("p", { class: "ol-text", lang: n.lang || undefined }, n.text), noteMeta(app, n));
+  if (showVotes) li.append(voteControls(app, n));
+  const actions = h("div", { class: "ol-actions" });
+  if (canEdit && clusters.length) {
+    const id = `mv-${n.id}`;
+    const sel = h(
+      "select",
+      { id, "data-fk": `ms:${n.id}` },
+      h("option", { value: "" }, t("no_cluster")),
+      clusters.map((c) => h("option", { value: c.id, selected: c.id === n.cluster }, c.title || t("cluster_untitled"))),
+    );
+    actions.append(
+      h("label", { for: id, class: "sr-only" }, `${t("note_move_to")}: ${n.text.slice(0, 60)}`),
+      sel,
+      h("button", { type: "button", class: "btn btn-small", "data-fk": `mb:${n.id}`, onclick: () => app.moveToCluster(n.id, sel.value) }, t("note_move_to")),
+    );
+  }
+  if (app.canEditNote(n.id)) {
+    actions.append(
+      h("button", { type: "button", class: "btn btn-small", "data-fk": `ed:${n.id}`, onclick: () => app.openComposer(n) }, t("edit"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
+      h("button", { type: "button", class: "btn btn-small btn-danger", "data-fk": `dl:${n.id}`, onclick: () => { if (confirm(t("confirm_delete"))) app.deleteNote(n.id); } }, t("delete"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
+    );
+  }
+  if (actions.childNodes.length) li.append(actions);
+  return li;
+}
+
+function addForm(app, clusters) {
+  const s = app.session;
+  const max = s.settings().max_note_length || 280;
+  const langs = app.languages();
+  const text = h("textarea", { id: "outline-new-text", rows: 2, maxLength: max, placeholder: t("composer_ph"), "data-fk": "new-text" });
+  const langSel = h("select", { id: "outline-new-lang" }, langs.map((l) => h("option", { value: l, selected: l === getLang() }, langName(l))));
+  const clusterSel = clusters.length
+    ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, c.title || t("cluster_untitled"))))
+    : null;
+  const draft = app.draftMode();
+  const form = h(
+    "form",
+    {
+      class: "ol-add card",
+      "aria-labelledby": "ol-add-h",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const v = text.value.trim();
+        if (!v) return text.focus();
+        const color = store.get(keys.noteColor, COLORS[0]);
+        app.postNote({ text: v, color, lang: langSel.value, cluster: clusterSel ? clusterSel.value : "" });
+        text.value = "";
+        text.focus();
+      },
+    },
+    h("h2", { id: "ol-add-h" }, t("add_note")),
+    field(t("composer_text_label"), text, t("composer_chars", { n: fmtNumber(max) })),
+    h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
+    draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
+    h("button", { type: "submit", class: "btn btn-primary", "data-fk": "new-submit" }, draft ? t("composer_keep") : t("composer_send")),
+  );
+  return form;
+}

@@ -1,0 +1,294 @@
+// Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
+import { h, clear, fill, api, store, keys, groupShape } from "./util.js";
+import { t, fmtNumber } from "./i18n.js";
+import { toast, errorText, field } from "./ui.js";
+import { qrcode } from "/vendor/yjs.bundle.js";
+import { resultsView } from "./results.js";
+
+const PHASES = ["ideate", "cluster", "vote", "results"];
+
+export class FacilitatorPanel {
+  constructor(app) {
+    this.app = app;
+    this.open = false;
+    this.participants = null;
+    this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
+    this._poll = 0;
+  }
+
+  setOpen(open) {
+    this.open = open;
+    this.el.hidden = !open;
+    document.body.classList.toggle("panel-open", open);
+    clearInterval(this._poll);
+    if (open) {
+      this.loadParticipants();
+      this.app.fetchResults();
+      this._poll = setInterval(() => {
+        this.loadParticipants();
+        this.app.fetchResults(true);
+      }, 5000);
+      this.render(true);
+      const head = this.el.querySelector("h2");
+      if (head) head.focus();
+    }
+  }
+
+  joinCode() {
+    return this.app.info.join_code || store.get(keys.joinCode(this.app.id)) || "";
+  }
+
+  async loadParticipants() {
+    try {
+      this.participants = await api("GET", `/api/boards/${this.app.id}/participants`, { token: this.app.token });
+      this.render(true);
+    } catch {
+      /* keep the last list */
+    }
+  }
+
+  async call(method, path, body) {
+    try {
+      await api(method, `/api/boards/${this.app.id}${path}`, { token: this.app.token, body });
+      return true;
+    } catch (e) {
+      toast(errorText(e), "error");
+      return false;
+    }
+  }
+  setting(patch) {
+    return this.call("PATCH", "/settings", patch);
+  }
+
+  /** Rebuilt only when something it shows changed (keeps focus and typed values stable). */
+  render(force = false) {
+    if (!this.open) return;
+    const s = this.app.session;
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length]);
+    if (!force && sig === this._sig) return;
+    if (this.el.contains(document.activeElement) && document.activeElement.matches("input[type=number], input[type=text]")) {
+      // Don't yank a field from under the facilitator's fingers; refresh on blur.
+      document.activeElement.addEventListener("blur", () => this.render(true), { once: true });
+      return;
+    }
+    this._sig = sig;
+    const focusKey = document.activeElement && this.el.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    const scroll = this.el.scrollTop;
+    fill(this.el, this.build());
+    this.el.scrollTop = scroll;
+    if (focusKey) {
+      const el = this.el.querySelector(`[data-fk="${focusKey}"]`);
+      if (el) el.focus();
+    }
+  }
+
+  build() {
+    const app = this.app;
+    const s = app.session;
+    const settings = s.settings();
+    const phase = s.phase();
+    const code = this.joinCode();
+    const link = code ? `${location.origin}/j/${encodeURIComponent(code)}` : "";
+    const frag = document.createDocumentFragment();
+
+    frag.append(
+      h(
+        "div",
+        { class: "panel-head" },
+        h("h2", { id: "panel-h", tabindex: "-1" }, t("panel_heading")),
+        h("button", { type: "button", class: "icon-btn", "aria-label": t("close"), onclick: () => app.togglePanel(false) }, "✕"),
+      ),
+    );
+
+    // Join: big QR + code
+    const join = h("section", { class: "panel-sec", "aria-labelledby": "p-join" }, h("h3", { id: "p-join" }, t("panel_join")));
+    if (code) {
+      join.append(
+        h("div", { class: "qr", role: "img", "aria-label": `QR: ${link}` }, qrSvg(link)),
+        h("p", { class: "join-code" }, h("span", { class: "muted" }, t("panel_join_code"), " "), h("strong", { class: "code" }, code)),
+        h("p", { class: "join-link" }, link),
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", class: "btn btn-small", onclick: async () => { try { await navigator.clipboard.writeText(link); toast(t("panel_copied")); } catch { toast(link); } } }, t("panel_copy_link")),
+          h("a", { class: "btn btn-small", href: `/b/${encodeURIComponent(app.id)}/present`, target: "_blank", rel: "noopener" }, t("panel_present")),
+        ),
+      );
+    }
+    frag.append(join);
+
+    // Phases
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-phase" },
+        h("h3", { id: "p-phase" }, t("panel_phase")),
+        h(
+          "div",
+          { class: "segmented", role: "group", "aria-labelledby": "p-phase" },
+          PHASES.map((p, i) =>
+            h("button", { type: "button", class: "seg", "data-fk": `ph:${p}`, "aria-pressed": String(p === phase), onclick: () => this.call("POST", "/phase", { phase: p }) }, `${i + 1}. ${t(`phase_${p}`)}`),
+          ),
+        ),
+      ),
+    );
+
+    // Timer
+    const minutes = h("input", { type: "number", min: 1, max: 120, value: "5", inputMode: "numeric", class: "input-small", "data-fk": "tm" });
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-timer" },
+        h("h3", { id: "p-timer" }, t("panel_timer")),
+        h(
+          "div",
+          { class: "field-row" },
+          field(t("panel_timer_minutes"), minutes),
+          h("button", { type: "button", class: "btn btn-primary", "data-fk": "tm-start", onclick: () => this.call("POST", "/timer", { seconds: Math.round(Number(minutes.value || 0) * 60) }) }, t("panel_timer_start")),
+          h("button", { type: "button", class: "btn", "data-fk": "tm-stop", disabled: !s.timer(), onclick: () => this.call("POST", "/timer", { seconds: 0 }) }, t("panel_timer_stop")),
+        ),
+        h("div", { class: "presets" }, [1, 3, 5, 10].map((m) => h("button", { type: "button", class: "btn btn-small", "data-fk": `tp:${m}`, onclick: () => this.call("POST", "/timer", { seconds: m * 60 }) }, `${fmtNumber(m)} min`))),
+      ),
+    );
+
+    // Controls
+    const toggle = (key, label) =>
+      h(
+        "label",
+        { class: "switch" },
+        h("input", { type: "checkbox", role: "switch", "data-fk": `sw:${key}`, checked: !!settings[key], onchange: (e) => this.setting({ [key]: e.target.checked }) }),
+        h("span", null, label),
+      );
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-ctl" },
+        h("h3", { id: "p-ctl" }, t("panel_controls")),
+        toggle("locked", t("panel_lock")),
+        toggle("private_writing", t("panel_private")),
+        toggle("anonymous", t("panel_anonymous")),
+      ),
+    );
+
+    // Votes
+    const budget = h("input", { type: "number", min: 1, max: 50, value: String(settings.vote_budget), class: "input-small", "data-fk": "vb", onchange: (e) => this.setting({ vote_budget: Number(e.target.value) }) });
+    const perNote = h("input", { type: "number", min: 1, max: 50, value: String(settings.max_votes_per_note), class: "input-small", "data-fk": "vm", onchange: (e) => this.setting({ max_votes_per_note: Number(e.target.value) }) });
+    const vis = h(
+      "select",
+      { "data-fk": "vv", onchange: (e) => this.setting({ votes_visibility: e.target.value }) },
+      ["hidden", "live", "revealed"].map((v) => h("option", { value: v, selected: settings.votes_visibility === v }, t(`vis_${v}`))),
+    );
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-votes" },
+        h("h3", { id: "p-votes" }, t("panel_votes")),
+        h("div", { class: "field-row" }, field(t("panel_budget"), budget), field(t("panel_max_per_note"), perNote)),
+        field(t("panel_visibility"), vis),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-accent btn-block",
+            id: "reveal-votes",
+            "data-fk": "reveal",
+            disabled: settings.votes_visibility === "revealed",
+            onclick: () => this.setting({ votes_visibility: "revealed" }),
+          },
+          t("panel_reveal"),
+        ),
+      ),
+    );
+
+    // Participants by group, quiet ones first
+    frag.append(this.participantsSection());
+
+    // Results
+    const r = s.resultsData() || app.httpResults;
+    const titles = new Map(s.clusterList().map((c) => [c.id, c.title]));
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec" },
+        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) }) : h("p", null, t("results_none")),
+        h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
+      ),
+    );
+    return frag;
+  }
+
+  participantsSection() {
+    const app = this.app;
+    const groups = app.groups();
+    const list = this.participants || [];
+    const online = new Set(app.session.presence().map((p) => p.name));
+    const sec = h("section", { class: "panel-sec", "aria-labelledby": "p-people" }, h("h3", { id: "p-people" }, t("panel_participants"), ` (${fmtNumber(list.length)})`));
+    if (!list.length) {
+      sec.append(h("p", { class: "muted" }, t("panel_nobody")));
+      return sec;
+    }
+    const byGroup = new Map();
+    for (const g of groups) byGroup.set(g, []);
+    for (const p of list) {
+      const g = p.group || "";
+      if (!byGroup.has(g)) byGroup.set(g, []);
+      byGroup.get(g).push(p);
+    }
+    for (const [g, people] of byGroup) {
+      if (!people.length) continue;
+      const quiet = people.filter((p) => !p.notes && !p.votes);
+      people.sort((a, b) => (a.notes || 0) + (a.votes || 0) - ((b.notes || 0) + (b.votes || 0)));
+      sec.append(
+        h(
+          "div",
+          { class: "people-group" },
+          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group"), ` (${fmtNumber(people.length)})`,
+            quiet.length ? h("span", { class: "badge badge-quiet" }, `${t("panel_not_contributed")}: ${fmtNumber(quiet.length)}`) : null),
+          h(
+            "ul",
+            { class: "people" },
+            people.map((p) => {
+              const isOnline = p.online ?? online.has(p.name);
+              const silent = !p.notes && !p.votes;
+              return h(
+                "li",
+                { class: silent ? "is-quiet" : "" },
+                h("span", { class: `dot ${isOnline ? "on" : "off"}`, "aria-hidden": "true" }),
+                h("span", { class: "sr-only" }, isOnline ? t("panel_online") : t("panel_offline")),
+                h("span", { class: "pname" }, p.name),
+                p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null,
+                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, t("panel_contributed", { notes: p.notes || 0, votes: p.votes || 0 })),
+              );
+            }),
+          ),
+        ),
+      );
+    }
+    return sec;
+  }
+}
+
+/** QR code as inline SVG (crisp at any size, works offline). */
+export function qrSvg(text) {
+  const qr = qrcode(0, "M");
+  qr.addData(text);
+  qr.make();
+  const n = qr.getModuleCount();
+  const q = 4; // quiet zone
+  let d = "";
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + q} ${r + q}h1v1h-1z`;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${n + 2 * q} ${n + 2 * q}`);
+  svg.setAttribute("shape-rendering", "crispEdges");
+  svg.setAttribute("aria-hidden", "true");
+  const bg = document.createElementNS(ns, "rect");
+  bg.setAttribute("width", "100%");
+  bg.setAttribute("height", "100%");
+  bg.setAttribute("fill", "#fff");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("fill", "#000");
+  svg.append(bg, path);
+  return svg;
+}

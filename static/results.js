@@ -1,0 +1,88 @@
+// Results: consensus ranking with per-group bars; divisive ideas shown apart (dissent stays visible).
+import { h, groupShape } from "./util.js";
+import { t, fmtPercent, fmtTime } from "./i18n.js";
+
+/**
+ * data: {groups: {name: {participants, voters}}, notes: [{note_id, text, cluster, total, by_group, consensus, divisive}],
+ *        clusters: [{cluster_id, title, ...same}]}  (server order = consensus ranking)
+ */
+export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (id) => id } = {}) {
+  if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total)) {
+    return h("section", { class: "results", "aria-labelledby": "res-h" }, h("h2", { id: "res-h" }, t("results_heading")), h("p", null, t("results_none")));
+  }
+  const groupNames = orderedGroups(data, groups);
+  const voted = data.notes.filter((n) => n.total > 0);
+  const consensus = voted.filter((n) => !n.divisive);
+  const divisive = voted.filter((n) => n.divisive);
+  const clusters = (data.clusters || []).filter((c) => c.total > 0);
+  return h(
+    "section",
+    { class: `results${big ? " results-big" : ""}`, "aria-labelledby": "res-h" },
+    h("h2", { id: "res-h" }, t("results_heading")),
+    updatedAt ? h("p", { class: "muted" }, t("results_updated", { time: fmtTime(updatedAt) })) : null,
+    h(
+      "section",
+      { class: "res-block", "aria-labelledby": "res-cons-h" },
+      h("h3", { id: "res-cons-h" }, t("results_consensus")),
+      h("p", { class: "help" }, t("results_consensus_help")),
+      h("ol", { class: "res-list" }, consensus.map((n) => resultItem(n, n.text, groupNames, groups))),
+    ),
+    divisive.length
+      ? h(
+          "section",
+          { class: "res-block res-divisive", "aria-labelledby": "res-div-h" },
+          h("h3", { id: "res-div-h" }, t("results_divisive")),
+          h("p", { class: "help" }, t("results_divisive_help")),
+          h("ul", { class: "res-list" }, divisive.map((n) => resultItem(n, n.text, groupNames, groups))),
+        )
+      : null,
+    clusters.length
+      ? h(
+          "section",
+          { class: "res-block", "aria-labelledby": "res-cl-h" },
+          h("h3", { id: "res-cl-h" }, t("results_clusters")),
+          h("ol", { class: "res-list" }, clusters.map((c) => resultItem(c, c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"), groupNames, groups))),
+        )
+      : null,
+  );
+}
+
+function orderedGroups(data, groups) {
+  const names = Object.keys(data.groups || {});
+  const known = groups.filter((g) => names.includes(g));
+  return known.concat(names.filter((g) => !known.includes(g)));
+}
+
+function resultItem(item, title, groupNames, groups) {
+  const by = item.by_group || {};
+  return h(
+    "li",
+    { class: `res-item${item.divisive ? " is-divisive" : ""}` },
+    h(
+      "div",
+      { class: "res-title" },
+      h("span", { class: "res-text" }, title),
+      h("span", { class: "res-total" }, t("results_total", { n: item.total || 0 })),
+      h("span", { class: "res-score" }, t("results_score", { pct: fmtPercent(item.consensus || 0) })),
+    ),
+    h(
+      "ul",
+      { class: "bars" },
+      groupNames.map((g) => {
+        const s = by[g] || { dots: 0, voters: 0, share: 0 };
+        const pct = Math.max(0, Math.min(1, s.share || 0));
+        return h(
+          "li",
+          { class: "bar-row" },
+          h("span", { class: "bar-label" }, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g),
+          h(
+            "span",
+            { class: "bar", role: "img", "aria-label": t("results_group_bar", { group: g, dots: s.dots || 0, voters: s.voters || 0, pct: fmtPercent(pct) }) },
+            h("span", { class: "bar-fill", style: { width: `${(pct * 100).toFixed(1)}%` } }),
+          ),
+          h("span", { class: "bar-value", "aria-hidden": "true" }, fmtPercent(pct)),
+        );
+      }),
+    ),
+  );
+}

@@ -1,0 +1,226 @@
+// The live board document: Yjs doc + y-websocket provider, schema accessors, resync after refusal.
+// Schema (mirrors crdt/ on the server):
+//   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?}>
+//   clusters: Y.Map<clusterId, Y.Map{title, x, y, color}>
+//   meta:     Y.Map{title, phase, timer: {endsAt, seconds}|null, settings: {...}}   (server only)
+//   results:  Y.Map{data, updatedAt}                                             (server only)
+import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
+
+export { Y };
+
+export const DEFAULT_SETTINGS = {
+  vote_budget: 3,
+  max_votes_per_note: 3,
+  anonymous: false,
+  votes_visibility: "hidden",
+  locked: false,
+  private_writing: false,
+  groups: [],
+  languages: ["fr", "nl", "en"],
+  max_note_length: 280,
+};
+
+/**
+ * A live connection that can be rebuilt from scratch (new doc + provider) when the server refuses one of
+ * our edits: the refused change only exists locally and would otherwise linger.
+ * Listeners: onChange() after any doc change, onStatus(status), onResync().
+ */
+export class Session {
+  constructor(boardId, token, { onChange, onStatus, onResync, onDenied } = {}) {
+    this.boardId = boardId;
+    this.token = token;
+    this.onChange = onChange || (() => {});
+    this.onStatus = onStatus || (() => {});
+    this.onResync = onResync || (() => {});
+    this.onDenied = onDenied || (() => {});
+    this.status = "connecting";
+    this.synced = false;
+    this.localUser = null;
+    this._lastResync = 0;
+    this._connect();
+  }
+
+  _connect() {
+    const doc = new Y.Doc();
+    this.doc = doc;
+    this.notes = doc.getMap("notes");
+    this.clusters = doc.getMap("clusters");
+    this.meta = doc.getMap("meta");
+    this.results = doc.getMap("results");
+    const url = location.origin.replace(/^http/, "ws") + "/ws";
+    const provider = new WebsocketProvider(url, this.boardId, doc, {
+      params: { token: this.token },
+      maxBackoffTime: 4000,
+      disableBc: true,
+    });
+    this.provider = provider;
+    this.awareness = provider.awareness;
+    if (this.localUser) this.awareness.setLocalStateField("user", this.localUser);
+    onPermissionDenied(provider, (reason) => {
+      if (provider !== this.provider) return;
+      this.onDenied(reason);
+      this.resync();
+    });
+    provider.on("status", ({ status }) => {
+      if (provider !== this.provider) return;
+      this.status = status;
+      this.onStatus(status);
+    });
+    provider.on("sync", (synced) => {
+      if (provider !== this.provider) return;
+      this.synced = synced;
+      this.onStatus(this.status);
+      if (synced) this.onChange({ synced: true });
+    });
+    provider.on("closed", () => {
+      if (provider !== this.provider) return;
+      this.status = "closed";
+      this.onStatus("closed");
+    });
+    doc.on("update", (_u, origin) => {
+      if (doc !== this.doc) return;
+      this.onChange({ remote: origin === provider });
+    });
+    this.awareness.on("change", () => {
+      if (provider !== this.provider) return;
+      this.onChange({ awareness: true });
+    });
+  }
+
+  /** Drop the local doc and reconnect fresh (at most every 2 s, so a refusal loop cannot spin). */
+  resync() {
+    const wait = Math.max(0, this._lastResync + 2000 - Date.now());
+    clearTimeout(this._resyncTimer);
+    this._resyncTimer = setTimeout(() => {
+      this._lastResync = Date.now();
+      const old = this.provider;
+      const oldDoc = this.doc;
+      this.provider = null;
+      old.destroy();
+      oldDoc.destroy();
+      this.synced = false;
+      this._connect();
+      this.onResync();
+      this.onChange({ resync: true });
+    }, wait);
+  }
+
+  setUser(user) {
+    this.localUser = user;
+    this.awareness.setLocalStateField("user", user);
+  }
+
+  destroy() {
+    clearTimeout(this._resyncTimer);
+    if (this.provider) this.provider.destroy();
+    this.doc.destroy();
+  }
+
+  // ---- reading ----
+  metaValue(key, fallback) {
+    const v = this.meta.get(key);
+    return v === undefined ? fallback : v;
+  }
+  settings() {
+    return { ...DEFAULT_SETTINGS, ...(toPlain(this.meta.get("settings")) || {}) };
+  }
+  phase() {
+    return this.metaValue("phase", "ideate");
+  }
+  timer() {
+    return toPlain(this.meta.get("timer")) || null;
+  }
+  resultsData() {
+    const data = this.results.get("data");
+    return data ? { data: toPlain(data), updatedAt: this.results.get("updatedAt") || null } : null;
+  }
+  noteList() {
+    const out = [];
+    this.notes.forEach((m, id) => {
+      if (!(m instanceof Y.Map)) return;
+      out.push(readNote(id, m));
+    });
+    out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    return out;
+  }
+  clusterList() {
+    const out = [];
+    this.clusters.forEach((m, id) => {
+      if (!(m instanceof Y.Map)) return;
+      out.push({ id, title: str(m.get("title")), x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
+    });
+    out.sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : 1));
+    return out;
+  }
+  presence() {
+    const out = [];
+    this.awareness.getStates().forEach((state, clientId) => {
+      if (state && state.user) out.push({ clientId, self: clientId === this.doc.clientID, ...state.user });
+    });
+    return out;
+  }
+
+  // ---- writing (all in transactions so each action is one update) ----
+  addNote(id, fields) {
+    this.doc.transact(() => {
+      const m = new Y.Map();
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) m.set(k, v);
+      this.notes.set(id, m);
+    });
+  }
+  updateNote(id, fields) {
+    const m = this.notes.get(id);
+    if (!(m instanceof Y.Map)) return;
+    this.doc.transact(() => {
+      for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
+    });
+  }
+  deleteNote(id) {
+    this.doc.transact(() => this.notes.delete(id));
+  }
+  addCluster(id, fields) {
+    this.doc.transact(() => {
+      const m = new Y.Map();
+      for (const [k, v] of Object.entries(fields)) m.set(k, v);
+      this.clusters.set(id, m);
+    });
+  }
+  updateCluster(id, fields) {
+    const m = this.clusters.get(id);
+    if (!(m instanceof Y.Map)) return;
+    this.doc.transact(() => {
+      for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
+    });
+  }
+  /** Several note moves + cluster changes as one update. */
+  batch(fn) {
+    this.doc.transact(fn);
+  }
+}
+
+function readNote(id, m) {
+  return {
+    id,
+    text: str(m.get("text")),
+    x: num(m.get("x")),
+    y: num(m.get("y")),
+    color: str(m.get("color")) || "yellow",
+    cluster: str(m.get("cluster")),
+    lang: str(m.get("lang")),
+    createdAt: num(m.get("createdAt")),
+    author: m.get("author") === undefined ? null : str(m.get("author")),
+  };
+}
+
+function str(v) {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+}
+function num(v) {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : 0;
+}
+/** meta values may be plain JSON (set by the server as JSON objects) or nested Y.Maps. */
+export function toPlain(v) {
+  if (v instanceof Y.Map || v instanceof Y.Array) return v.toJSON();
+  return v;
+}

@@ -1,0 +1,112 @@
+// Shared widgets: language switch, toasts, polite announcements, modal sheets.
+import { h, clear } from "./util.js";
+import { LANGS, getLang, setLang, t, langName } from "./i18n.js";
+
+/** A compact FR / NL / EN switch (buttons, aria-pressed). */
+export function langSwitcher({ compact = false } = {}) {
+  if (compact) {
+    return h(
+      "select",
+      { class: "lang-select", "aria-label": t("lang_switch"), onchange: (e) => setLang(e.target.value) },
+      LANGS.map((code) => h("option", { value: code, selected: code === getLang(), lang: code }, `${code.toUpperCase()} · ${langName(code)}`)),
+    );
+  }
+  const nav = h("div", { class: "lang-switch", role: "group", "aria-label": t("lang_switch") });
+  for (const code of LANGS) {
+    nav.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "lang-btn",
+          lang: code,
+          "aria-pressed": String(code === getLang()),
+          "aria-label": langName(code),
+          onclick: () => setLang(code),
+        },
+        code.toUpperCase(),
+      ),
+    );
+  }
+  return nav;
+}
+
+let liveRegion = null;
+let toastBox = null;
+
+/** Screen-reader announcement (polite live region, visually hidden). */
+export function announce(text) {
+  if (!liveRegion || !liveRegion.isConnected) {
+    liveRegion = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "false", id: "announcer" });
+    document.body.append(liveRegion);
+  }
+  const p = h("p", null, text);
+  liveRegion.append(p);
+  // Keep the region short; old messages were read already.
+  while (liveRegion.childNodes.length > 5) liveRegion.firstChild.remove();
+}
+
+/** Visible transient message (also announced through role=status). */
+export function toast(text, kind = "info") {
+  if (!toastBox || !toastBox.isConnected) {
+    toastBox = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+    document.body.append(toastBox);
+  }
+  const el = h("p", { class: `toast toast-${kind}` }, text);
+  toastBox.append(el);
+  setTimeout(() => el.remove(), 4000);
+}
+
+/**
+ * A modal sheet (full width on phones, centred card on larger screens), built on <dialog>.
+ * build(close) returns the content; returns {dialog, close}.
+ */
+export function openSheet(title, build, { onClose, wide = false } = {}) {
+  const titleId = `sheet-title-${Math.random().toString(36).slice(2, 8)}`;
+  const dialog = h("dialog", { class: `sheet${wide ? " sheet-wide" : ""}`, "aria-labelledby": titleId });
+  const close = () => {
+    if (dialog.open) dialog.close();
+  };
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (onClose) onClose();
+  });
+  dialog.addEventListener("click", (e) => {
+    if (e.target === dialog) close(); // backdrop
+  });
+  const header = h(
+    "div",
+    { class: "sheet-head" },
+    h("h2", { id: titleId }, title),
+    h("button", { type: "button", class: "icon-btn", "aria-label": t("close"), onclick: close }, "✕"),
+  );
+  const body = h("div", { class: "sheet-body" });
+  dialog.append(header, body);
+  body.append(build(close));
+  document.body.append(dialog);
+  dialog.showModal();
+  const first = body.querySelector("textarea, input:not([type=hidden]), select");
+  if (first) first.focus();
+  return { dialog, close };
+}
+
+export function errorText(e) {
+  if (e && e.status === 0) return t("error_network");
+  return (e && e.message) || t("error_generic");
+}
+
+export function field(labelText, input, help) {
+  const id = input.id || `f-${Math.random().toString(36).slice(2, 8)}`;
+  input.id = id;
+  const helpId = help ? `${id}-help` : null;
+  if (helpId) input.setAttribute("aria-describedby", helpId);
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, labelText),
+    input,
+    help ? h("p", { class: "help", id: helpId }, help) : null,
+  );
+}
+
+export { clear };

@@ -1,0 +1,146 @@
+// Small shared helpers: DOM building, local storage keys, ids, HTTP API.
+
+/** Create an element: h("button", {class: "x", onclick: f}, "text", child) */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+      else if (k === "class") el.className = v;
+      else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+      else if (k === "dataset") Object.assign(el.dataset, v);
+      else if (k in el && typeof v !== "string") el[k] = v;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+/** Replace an element's children (null / false children are skipped, unlike Element.append). */
+export function fill(el, ...children) {
+  clear(el);
+  append(el, children);
+  return el;
+}
+
+// ---- local storage (never throws: private mode / quota) ----
+export const store = {
+  get(key, fallback = null) {
+    try {
+      const v = localStorage.getItem(key);
+      return v === null ? fallback : JSON.parse(v);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      /* storage full or disabled: the app still works for this session */
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      /* ignore */
+    }
+  },
+};
+
+export const keys = {
+  token: (board) => `cobord:token:${board}`,
+  viewer: (board) => `cobord:viewer:${board}`,
+  joinCode: (board) => `cobord:code:${board}`,
+  mine: (board) => `cobord:mine:${board}`,
+  drafts: (board) => `cobord:drafts:${board}`,
+  pending: (board) => `cobord:pending:${board}`,
+  lang: "cobord:lang",
+  noteColor: "cobord:color",
+};
+
+/** A fresh random id. crypto.randomUUID only exists on secure origins (https, localhost). */
+export function newId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Server clock minus local clock (ms), learnt from the Date header; keeps timers honest. */
+export let clockOffset = 0;
+
+export async function api(method, path, { token, body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "network", e.message);
+  }
+  const date = res.headers.get("Date");
+  if (date) {
+    const server = Date.parse(date);
+    // The header has 1 s resolution: only correct clearly wrong local clocks.
+    if (!Number.isNaN(server) && Math.abs(server - Date.now()) > 2000) clockOffset = server - Date.now();
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, data && data.error, data && data.message);
+  return data;
+}
+
+export function now() {
+  return Date.now() + clockOffset;
+}
+
+/** Visual + non-colour signal for a group: a shape chosen by its index in the board's list. */
+const SHAPES = ["●", "▲", "■", "◆", "★", "⬟", "✚", "⬢"];
+export function groupShape(groups, name) {
+  const i = groups ? groups.indexOf(name) : -1;
+  return i < 0 ? "○" : SHAPES[i % SHAPES.length];
+}
+
+export function debounce(fn, ms) {
+  let t = 0;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}
