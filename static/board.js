@@ -219,8 +219,6 @@ class BoardApp {
     const phase = s.phase();
     const title = s.metaValue("title", this.info.title) || "";
     const presence = s.presence();
-    const views = [["canvas", t("view_canvas")], ["outline", t("view_outline")]];
-    if (this.resultsAvailable()) views.push(["results", t("results_heading")]);
     this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
     const budget = this.votes.budget ?? settings.vote_budget;
     const remaining = this.votes.remaining ?? budget;
@@ -248,9 +246,12 @@ class BoardApp {
         h(
           "nav",
           { class: "view-tabs", "aria-label": t("view_switch") },
-          views.map(([v, label]) =>
-            h("button", { type: "button", class: `tab tab-${v}`, "aria-pressed": String(this.view === v), onclick: () => this.setView(v) }, label),
-          ),
+          this.view === "canvas"
+            ? h("button", { type: "button", class: "tab tab-outline", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
+            : h("button", { type: "button", class: "tab tab-canvas", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
+          this.resultsAvailable() && this.view !== "results"
+            ? h("button", { type: "button", class: "tab tab-results", onclick: () => this.setView("results") }, t("results_heading"))
+            : null,
         ),
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))

@@ -7,9 +7,9 @@ import { t, fmtNumber } from "./i18n.js";
 import { noteMeta, voteControls } from "./board.js";
 
 export const NOTE_W = 200;
-export const NOTE_H = 140;
+export const NOTE_H = 150;
 const GRID_X = 220;
-const GRID_Y = 160;
+const GRID_Y = 170;
 const PAD = 20;
 const HEAD = 56;
 const CL_MIN_W = 2 * GRID_X + PAD;
@@ -22,6 +22,7 @@ export class Canvas {
   constructor(app) {
     this.app = app;
     this.attached = false;
+    this.lastInteraction = 0;
     this.noteEls = new Map();
     this.clusterEls = new Map();
     this.reserved = [];
@@ -183,17 +184,29 @@ export class Canvas {
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);
   }
-  freeSpotInCluster(clusterId, skipId) {
+  /** A free slot of a cluster's 2-column grid: the first one, or the one nearest `near`. */
+  freeSpotInCluster(clusterId, skipId, near = null) {
     const c = this.app.session.clusterList().find((x) => x.id === clusterId);
     if (!c) return this.freeSpotNear(this.viewCenter(), skipId);
     const occ = this.occupied(skipId);
-    for (let row = 0; row < 100; row++) {
+    let best = null;
+    let bestD = Infinity;
+    let freeRows = 0;
+    for (let row = 0; row < 200 && freeRows < 2; row++) {
+      let rowFree = true;
       for (let col = 0; col < 2; col++) {
         const rect = { x: c.x + PAD + col * GRID_X, y: c.y + HEAD + row * GRID_Y, w: NOTE_W, h: NOTE_H };
-        if (!occ.notes.some((o) => hit(o, rect))) return { x: rect.x, y: rect.y };
+        if (occ.notes.some((o) => hit(o, rect))) {
+          rowFree = false;
+          continue;
+        }
+        if (!near) return { x: rect.x, y: rect.y };
+        const d = Math.hypot(rect.x + NOTE_W / 2 - near.x, rect.y + NOTE_H / 2 - near.y);
+        if (d < bestD) (bestD = d), (best = { x: rect.x, y: rect.y });
       }
+      if (rowFree) freeRows++;
     }
-    return { x: c.x + PAD, y: c.y + HEAD };
+    return best || { x: c.x + PAD, y: c.y + HEAD };
   }
   freeClusterSpot() {
     const occ = this.occupied(null);
@@ -244,7 +257,7 @@ export class Canvas {
     const frames = this.frames(notes, clusters);
     const canEdit = app.canEditBoard();
     const phase = s.phase();
-    const showVotes = phase === "vote" || phase === "results" || app.totalVotes("") !== null;
+    const showVotes = phase === "vote" || phase === "results" || (app.session.resultsData() !== null && app.resultsAvailable());
     const lang = document.documentElement.lang;
 
     // clusters
@@ -315,18 +328,29 @@ export class Canvas {
     if (!this.fitted && s.synced) {
       this.fitted = true;
       if (notes.length) this.fitAll();
+    } else if (notes.length && Date.now() - this.lastInteraction > 4000 && !this.anyNoteVisible(notes)) {
+      // Everything moved away (someone re-arranged the board): bring it back rather than show emptiness.
+      this.fitAll();
     }
   }
 
+  anyNoteVisible(notes) {
+    const { x, y, s } = this.view;
+    const view = { x: -x / s, y: -y / s, w: this.size.w / s, h: this.size.h / s };
+    return notes.some((n) => hit(view, { x: n.x, y: n.y, w: NOTE_W, h: NOTE_H }));
+  }
+
   renderTools(canEdit) {
-    const sig = `${canEdit}|${document.documentElement.lang}`;
+    const sig = `${canEdit}|${document.documentElement.lang}|${this.app.session.phase()}`;
     if (this.tools._sig === sig) return;
     this.tools._sig = sig;
     fill(this.tools, 
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1 / 1.25), "aria-label": t("zoom_out"), title: t("zoom_out") }, "−"),
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1.25), "aria-label": t("zoom_in"), title: t("zoom_in") }, "+"),
       h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll() }, "⤢ ", t("fit_all")),
-      canEdit ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster")) : null,
+      canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
+        ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
+        : null,
     );
   }
 
@@ -360,6 +384,7 @@ export class Canvas {
     };
 
     vp.addEventListener("pointerdown", (e) => {
+      this.lastInteraction = Date.now();
       if (e.button !== 0 && e.pointerType === "mouse") return;
       pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
       if (pointers.size === 2) {
@@ -487,6 +512,7 @@ export class Canvas {
       "wheel",
       (e) => {
         e.preventDefault();
+        this.lastInteraction = Date.now();
         if (e.ctrlKey || !e.deltaX) {
           const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
           this.zoomAt(e.clientX, e.clientY, factor);
@@ -556,10 +582,14 @@ export class Canvas {
     drag.el.classList.remove("dragging");
     if (!app.canEditBoard()) return this.cancelDrag(drag);
     if (drag.kind === "note") {
-      const cluster = this.clusterAt({ x: drag.nx + NOTE_W / 2, y: drag.ny + NOTE_H / 2 });
+      const center = { x: drag.nx + NOTE_W / 2, y: drag.ny + NOTE_H / 2 };
+      const cluster = this.clusterAt(center);
       const before = s.notes.get(drag.id);
       const was = before ? before.get("cluster") || "" : "";
-      s.updateNote(drag.id, { x: drag.nx, y: drag.ny, cluster });
+      // Snap to the nearest free slot: a note dropped on another never hides it (no silent stacks).
+      const pos = cluster ? this.freeSpotInCluster(cluster, drag.id, center) : this.freeSpotNear(center, drag.id);
+      drag.el._sig = null;
+      s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {
         const c = s.clusterList().find((x) => x.id === cluster);
         import("./ui.js").then(({ announce }) => announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") })));

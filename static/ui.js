@@ -8,7 +8,7 @@ export function langSwitcher({ compact = false } = {}) {
     return h(
       "select",
       { class: "lang-select", "aria-label": t("lang_switch"), onchange: (e) => setLang(e.target.value) },
-      LANGS.map((code) => h("option", { value: code, selected: code === getLang(), lang: code }, `${code.toUpperCase()} · ${langName(code)}`)),
+      LANGS.map((code) => h("option", { value: code, selected: code === getLang(), lang: code, label: code.toUpperCase() }, langName(code))),
     );
   }
   const nav = h("div", { class: "lang-switch", role: "group", "aria-label": t("lang_switch") });

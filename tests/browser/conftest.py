@@ -1,0 +1,190 @@
+"""Fixtures for the browser tests: a real `cobord serve` on a free port with a temporary SQLite file,
+headless Debian Chromium through Playwright, and a phone and a desktop context.
+
+Screenshots of each step go to tests/artifacts/ (git-ignored): look at them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "has_touch": True,
+    "is_mobile": True,
+    "locale": "fr-BE",
+}
+DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "nl-BE"}
+START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, base: str, proc: subprocess.Popen[bytes]) -> None:
+        self.base = base
+        self.proc = proc
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return json.loads(res.read() or b"null")
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll /healthz until it answers: bounded by a deadline, paced by connection attempts."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"cobord serve exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as res:
+                if res.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            # Not listening yet: block on a socket connect (not a sleep) before retrying.
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                try:
+                    sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+                except OSError:
+                    pass
+    raise RuntimeError(f"cobord serve did not become healthy: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("browser-server")
+    port = free_port()
+    log = folder / "server.log"
+    env = {**os.environ, "SECRET_KEY": "browser-test-secret"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+             "--database-url", f"sqlite+aiosqlite:///{folder}/cobord.db", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, log)
+        yield Server(base, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("the playwright Python package is missing")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Errors(list[str]):
+    """Uncaught page errors of a context: a test asserts it stays empty."""
+
+
+def _context(browser: Any, options: dict[str, Any], name: str) -> Any:
+    ctx = browser.new_context(**options)
+    ctx.set_default_timeout(10_000)
+    errors = Errors()
+    ctx.on("weberror", lambda e: errors.append(f"{name}: {e.error}"))
+    ctx.errors = errors  # type: ignore[attr-defined]
+    return ctx
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    ctx = _context(browser, PHONE, "phone")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Iterator[Any]:
+    ctx = _context(browser, DESKTOP, "desktop")
+    yield ctx
+    ctx.close()
+
+
+def shot(page: Any, name: str, full_page: bool = False) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+AXE = ROOT / "client" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_path() -> Path:
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            service_missing("axe-core is not installed and npm is missing (cd client && npm ci)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT / "client", check=False,
+                       capture_output=True, timeout=300)
+        if not AXE.exists():
+            service_missing("npm ci in client/ failed: axe-core unavailable")
+    return AXE
+
+
+def run_axe(page: Any, axe: Path) -> list[dict[str, Any]]:
+    """Serious and critical WCAG A/AA violations on the current page."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+        }"""
+    )
+    return list(result)

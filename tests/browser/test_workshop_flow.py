@@ -1,0 +1,153 @@
+"""A whole workshop in two real browsers: the facilitator on a laptop (nl-BE), a participant on a phone
+(fr-BE, touch). Screenshots of every step land in tests/artifacts/flow-*.png."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot
+
+pytestmark = pytest.mark.browser
+
+
+def create_board_in_ui(desktop_page: Any, base: str, title: str) -> tuple[str, str]:
+    page = desktop_page
+    page.goto(base + "/")
+    page.fill("input[name=title]", title)
+    page.fill("textarea[name=groups]", "Bewoner\nOnderzoeker")
+    page.click("form:has(input[name=title]) button[type=submit]")
+    page.wait_for_url(re.compile(r"/b/[^/?]+$"))
+    board_id = page.url.rsplit("/", 1)[1]
+    code = page.evaluate(f"JSON.parse(localStorage.getItem('cobord:code:{board_id}'))")
+    return board_id, code
+
+
+def join_on_phone(phone_page: Any, base: str, code: str, name: str) -> None:
+    page = phone_page
+    page.goto(f"{base}/j/{code}")
+    page.fill("input[name=name]", name)
+    page.locator("label.choice", has_text="Bewoner").click()
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/b/"))
+    expect(page.locator(".fab")).to_be_visible()
+
+
+def post_on_phone(page: Any, text: str) -> None:
+    page.locator(".fab").tap()
+    page.fill("#composer-text", text)
+    page.locator(".composer button[type=submit]").tap()
+    expect(page.locator(".note", has_text=text)).to_be_visible()
+
+
+def drag(page: Any, source: Any, target: Any) -> None:
+    a = source.bounding_box()
+    b = target.bounding_box()
+    page.mouse.move(a["x"] + 40, a["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
+    base = cobord_server.base
+    fac = desktop.new_page()
+    board_id, code = create_board_in_ui(fac, base, "Place du quartier / Buurtplein")
+    expect(fac.locator(".board-title")).to_have_text("Place du quartier / Buurtplein")
+    shot(fac, "flow-01-desktop-board-created")
+
+    ph = phone.new_page()
+    join_on_phone(ph, base, code, "Amina")
+    shot(ph, "flow-02-phone-joined")
+
+    post_on_phone(ph, "Plus de bancs à l'ombre")
+    post_on_phone(ph, "Un potager partagé")
+    shot(ph, "flow-03-phone-two-notes")
+
+    # The desktop sees both notes live.
+    expect(fac.locator(".note")).to_have_count(2)
+    expect(fac.locator(".note", has_text="potager")).to_be_visible()
+    shot(fac, "flow-04-desktop-sees-notes")
+
+    # Facilitator: clustering phase, one cluster, both notes dragged into it.
+    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    fac.locator("button[data-fk='ph:cluster']").click()
+    expect(fac.locator(".chip-phase")).to_contain_text("Groeperen")
+    fac.get_by_role("button", name=re.compile("Begeleiding")).click()  # close the panel
+    fac.get_by_role("button", name=re.compile("Nieuwe ideeëngroep")).click()
+    fac.fill("#new-cluster-title", "Groen")
+    fac.keyboard.press("Enter")
+    cluster = fac.locator(".cluster", has_text="Groen")
+    expect(cluster).to_be_visible()
+    drag(fac, fac.locator(".note", has_text="potager"), cluster)
+    expect(cluster).to_contain_text("1 notitie")
+    drag(fac, fac.locator(".note", has_text="bancs"), fac.locator(".cluster", has_text="Groen"))
+    expect(fac.locator(".cluster", has_text="Groen")).to_contain_text("2 notities")
+    shot(fac, "flow-05-desktop-clustered")
+    # ... and the phone sees the cluster with its notes.
+    expect(ph.locator(".cluster", has_text="Groen")).to_contain_text("2 notes")
+    shot(ph, "flow-06-phone-sees-cluster")
+
+    # Voting phase: the phone spends one dot, sees "2 of 3 left", takes it back, spends two.
+    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    fac.locator("button[data-fk='ph:vote']").click()
+    votes_left = ph.locator("#votes-left")
+    expect(votes_left).to_contain_text("3 sur 3")
+    potager = ph.locator(".note", has_text="potager")
+    potager.locator(".vote-add").tap()
+    expect(votes_left).to_contain_text("2 sur 3")
+    potager.locator(".vote-remove").tap()
+    expect(votes_left).to_contain_text("3 sur 3")
+    potager.locator(".vote-add").tap()
+    expect(votes_left).to_contain_text("2 sur 3")
+    potager.locator(".vote-add").tap()
+    expect(votes_left).to_contain_text("1 sur 3")
+    ph.locator(".note", has_text="bancs").locator(".vote-add").tap()
+    expect(votes_left).to_contain_text("0 sur 3")
+    shot(ph, "flow-07-phone-voted")
+
+    # Reveal; results phase: both see per-group bars and the ranking.
+    fac.locator("#reveal-votes").click()
+    fac.locator("button[data-fk='ph:results']").click()
+    expect(fac.locator(".panel .res-item").first).to_contain_text("potager")
+    shot(fac, "flow-08-desktop-results")
+    ph.locator("button.tab-results").tap()
+    first = ph.locator(".res-item").first
+    expect(first).to_contain_text("Un potager partagé")
+    expect(first).to_contain_text("2 gommettes")
+    expect(first.locator(".bar-row", has_text="Bewoner")).to_contain_text("100")
+    shot(ph, "flow-09-phone-results", full_page=True)
+
+    # The projector view (viewer token kept by the facilitator's browser) shows the results big.
+    proj = desktop.new_page()
+    proj.goto(f"{base}/b/{board_id}/present")
+    expect(proj.locator(".results-big .res-item").first).to_contain_text("potager")
+    expect(proj.locator("button")).to_have_count(0)
+    shot(proj, "flow-10-projector-results")
+
+    assert not phone.errors, phone.errors
+    assert not desktop.errors, desktop.errors
+
+
+def test_token_survives_reload_and_language_switch(cobord_server: Any, phone: Any) -> None:
+    base = cobord_server.base
+    board = cobord_server.api("POST", "/api/boards", {"title": "Reload", "groups": ["Bewoner"]})
+    ph = phone.new_page()
+    join_on_phone(ph, base, board["join_code"], "Jef")
+    ph.reload()
+    expect(ph.locator(".fab")).to_be_visible()
+    # Opening the join link again on the same phone goes straight to the board.
+    ph.goto(f"{base}/j/{board['join_code']}")
+    ph.wait_for_url(re.compile(r"/b/"))
+    expect(ph.locator(".fab")).to_be_visible()
+    # Language switch at any time: the whole interface follows.
+    ph.select_option("select.lang-select", "nl")
+    expect(ph.locator(".chip-phase")).to_contain_text("Ideeën")
+    expect(ph.locator("html")).to_have_attribute("lang", "nl")
+    ph.select_option("select.lang-select", "en")
+    expect(ph.locator(".chip-phase")).to_contain_text("Ideas")
+    shot(ph, "flow-11-phone-english")
+    assert not phone.errors, phone.errors
