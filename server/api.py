@@ -6,6 +6,7 @@ settings changes (written into the doc's `meta` by the server), results.
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from crdt import schema
 from crdt.results import compute_results
 from server.hub import Hub, UnknownBoard
-from server.rooms import Room
+from server.rooms import Room, StorageFailed
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
@@ -119,13 +120,17 @@ class Api:
             raise ApiError(403, "forbidden", f"Only a {' or '.join(roles)} can do this.")
         return board, claims
 
-    async def _with_room(self, board_id: str, change: Callable[[Room], Any]) -> Any:
+    async def _with_room(self, board_id: str, use: Callable[[Room], Any]) -> Any:
+        """Run `use(room)` on the live board (loading it if needed); await it if it is async."""
         try:
             room = await self.hub.acquire(board_id)
         except UnknownBoard as exc:
             raise ApiError(404, "unknown_board", "No board with this id.") from exc
         try:
-            return change(room)
+            result = use(room)
+            return await result if inspect.isawaitable(result) else result
+        except StorageFailed as exc:
+            raise ApiError(503, "storage_error", "Saving failed; please try again.") from exc
         finally:
             self.hub.release(room)
 
@@ -134,11 +139,11 @@ class Api:
         board = replace(board, settings=settings)
         meta = meta_of(board)
 
-        def write(room: Room) -> None:
+        async def write(room: Room) -> None:
             room.board.settings = {**schema.DEFAULT_SETTINGS, **settings}
-            room.apply_server_change(lambda doc: _write_meta(doc, meta))
+            await room.apply_server_change(lambda doc: _write_meta(doc, meta))
             if settings.get("votes_visibility") == "hidden":
-                room.apply_server_change(lambda doc: doc.results.clear())
+                await room.apply_server_change(lambda doc: doc.results.clear())
 
         await self._with_room(board.id, write)
         return board

@@ -50,8 +50,8 @@ def serve_forever(settings: Settings, log_level: str = "info") -> None:
         log_level=log_level,
         # Each connection would compress each update again (x2.5 CPU, bench/floor.md): off.
         ws_per_message_deflate=False,
-        # Our own limit answers 4413 with a reason; uvicorn's must sit above it.
-        ws_max_size=settings.max_message_bytes * 2,
+        # Our own limit answers 4413 with a reason; uvicorn's (1009, no reason) sits well above it.
+        ws_max_size=settings.max_message_bytes + 1024 * 1024,
         timeout_graceful_shutdown=10,
         access_log=False,
     )

@@ -14,7 +14,6 @@ The real doc holds committed state only, so a joiner's SyncStep2 never shows unc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +33,13 @@ from server.store.base import NewUpdate, SnapshotRecord, Store
 log = logging.getLogger("cobord.rooms")
 
 EMPTY_UPDATE = b"\x00\x00"
+# Updates committed together go out as one merged frame, up to this size (then several frames),
+# so a burst never becomes one frame larger than clients accept.
+MERGED_FRAME_BYTES = 256 * 1024
+
+
+class StorageFailed(Exception):
+    """The board's store failed: the room stopped serving it from memory."""
 
 
 class Connection:
@@ -60,6 +66,7 @@ class _Accepted:
     data: bytes
     created_notes: tuple[str, ...]
     ts: float = field(default_factory=time.time)
+    committed: asyncio.Future[None] | None = None  # for server changes: resolved once durable
 
 
 class Room:
@@ -75,7 +82,8 @@ class Room:
         self.connections: set[Connection] = set()
         # awareness client id -> (clock, state JSON); the server's own state is never set
         self.awareness: dict[int, tuple[int, Any]] = {}
-        self._pending: list[_Accepted] = []
+        self._pending: list[_Accepted] = []  # accepted, waiting for the next commit
+        self._committing: list[_Accepted] = []  # in the commit under way
         self._wake = asyncio.Event()
         self._capacity = asyncio.Event()
         self._capacity.set()
@@ -195,14 +203,18 @@ class Room:
             self.board.record_created(created, conn.actor.id)
         self._enqueue(_Accepted(conn, conn.actor.id, update, tuple(created)))
 
-    def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
-        """A change made by the server itself (meta, results): same log, same fan-out."""
+    async def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
+        """A change made by the server itself (meta, results): same log, same fan-out.
+        Returns once it is committed and sent."""
         shadow_board = schema.Board(self.shadow.doc)
         state = self.shadow.doc.get_state()
         change(shadow_board)
         update = self.shadow.doc.get_update(state)
-        if update != EMPTY_UPDATE:
-            self._enqueue(_Accepted(None, "server", update, ()))
+        if update == EMPTY_UPDATE:
+            return
+        committed = asyncio.get_running_loop().create_future()
+        self._enqueue(_Accepted(None, "server", update, (), committed=committed))
+        await committed
 
     def _enqueue(self, accepted: _Accepted) -> None:
         self._pending.append(accepted)
@@ -221,7 +233,7 @@ class Room:
     def _rebuild_shadow(self) -> None:
         """The shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
         shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
-        for accepted in self._pending:
+        for accepted in (*self._committing, *self._pending):
             shadow.apply(accepted.data)
         self.shadow = shadow
 
@@ -279,6 +291,7 @@ class Room:
 
     async def _commit_batch(self) -> None:
         batch, self._pending = self._pending, []
+        self._committing = batch
         try:
             seqs = await self.store.append_updates(
                 self.board_id,
@@ -291,6 +304,9 @@ class Room:
             self._failed = True
             for conn in list(self.connections):
                 conn.close(CloseCode.INTERNAL_ERROR, "storage error: please reconnect")
+            for accepted in batch:
+                if accepted.committed is not None:
+                    accepted.committed.set_exception(StorageFailed(self.board_id))
             return
         finally:
             self._capacity.set()
@@ -299,11 +315,16 @@ class Room:
         with self.doc.transaction(origin="commit"):
             for accepted in batch:
                 self.doc.apply_update(accepted.data)
-        data = batch[0].data if len(batch) == 1 else merge_updates(*(a.data for a in batch))
-        senders = {a.sender for a in batch}
-        # The sender already has its own update; with several senders, the merged frame goes to all.
-        exclude = batch[0].sender if len(senders) == 1 else None
-        self._broadcast(protocol.encode(protocol.Update(data)), exclude=exclude)
+        self._committing = []
+        for chunk in _chunks(batch, MERGED_FRAME_BYTES):
+            data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))
+            senders = {a.sender for a in chunk}
+            # A sender has its own update already; a frame merged from several senders goes to all.
+            exclude = chunk[0].sender if len(senders) == 1 else None
+            self._broadcast(protocol.encode(protocol.Update(data)), exclude=exclude)
+        for accepted in batch:
+            if accepted.committed is not None and not accepted.committed.done():
+                accepted.committed.set_result(None)
         if self.updates_since_snapshot >= self.settings.snapshot_every:
             await self._snapshot()
 
@@ -325,12 +346,21 @@ class Room:
         return note_id in self.doc.get(schema.NOTES, type=Map)
 
 
+def _chunks(batch: list[_Accepted], max_bytes: int) -> list[list[_Accepted]]:
+    chunks: list[list[_Accepted]] = [[]]
+    size = 0
+    for accepted in batch:
+        if chunks[-1] and size + len(accepted.data) > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(accepted)
+        size += len(accepted.data)
+    return chunks
+
+
 def board_state_from(settings: dict[str, Any], note_authors: dict[str, str]) -> BoardState:
     state = BoardState(settings={**schema.DEFAULT_SETTINGS, **settings})
     for note_id, actor in note_authors.items():
         state.record_created([note_id], actor)
     return state
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

@@ -53,7 +53,8 @@ class ServerProcess:
         ready = threading.Event()
         # A thread copies the server's output to its log file (so the pipe never fills) and
         # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
-        threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True)
+        self._pump_thread.start()
         if not ready.wait(START_TIMEOUT) or self.proc.poll() is not None:
             raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
@@ -65,12 +66,14 @@ class ServerProcess:
                 log.flush()
                 if b"Uvicorn running on" in line:
                     ready.set()
+        proc.stdout.close()
         ready.set()  # exited: let start() see it
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self._pump_thread.join(timeout=10)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -80,6 +83,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self._pump_thread.join(timeout=10)
 
     def create_board(self, **body: Any) -> dict[str, Any]:
         response = httpx.post(f"{self.http}/api/boards", json={"title": "Test", **body})

@@ -35,9 +35,11 @@ class YClient:
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self, wait_synced: bool = True, **kwargs: Any) -> YClient:
+        kwargs.setdefault("max_size", None)  # merged frames can be large; browsers have no limit
         self.ws = await websockets.connect(self.url, compression=None, **kwargs)
         self._reader = asyncio.create_task(self._read())
-        await self.send(protocol.SyncStep1(self.doc.get_state()))
+        with contextlib.suppress(websockets.ConnectionClosed):  # e.g. closed for a bad token
+            await self.send(protocol.SyncStep1(self.doc.get_state()))
         if wait_synced:
             await self.wait_until(lambda: self.synced or self.close_code is not None)
         return self
