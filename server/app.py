@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -44,9 +44,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
 
+    async def metrics(request: object) -> Response:
+        connections = sum(len(room.connections) for room in hub.rooms.values())
+        text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    async def readyz(request: object) -> Response:
+        return JSONResponse({"status": "ready"})
+
     routes = [
         *api.routes(),
         WebSocketRoute("/ws/{board_id}", socket),
+        Route("/metrics", metrics),
+        Route("/readyz", readyz),
         Route("/", index),
         Route("/j/{code}", index),
         Route("/b/{board_id}", index),

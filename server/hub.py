@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from server.metrics import Metrics
 from server.rooms import Room, board_state_from
 from server.settings import Settings
 from server.store.base import Store
@@ -22,8 +23,9 @@ class UnknownBoard(Exception):
 
 
 class Hub:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.settings = settings
         self.rooms: dict[str, Room] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -67,7 +69,10 @@ class Hub:
             raise UnknownBoard(board_id)
         snapshot, tail = await self.store.load(board_id)
         authors = await self.store.note_authors(board_id)
-        room = Room(board_id, self.store, self.settings, board_state_from(board.settings, authors))
+        room = Room(
+            board_id, self.store, self.settings, board_state_from(board.settings, authors),
+            self.metrics,
+        )
         room.load(snapshot, tail)
         room.start()
         log.info("board %s loaded (%d updates after keyframe)", board_id, len(tail))

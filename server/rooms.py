@@ -26,6 +26,7 @@ from crdt import protocol, rules, schema
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import PendingUpdate, ShadowDoc
+from server.metrics import Metrics
 from server.outbox import Outbox
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store
@@ -70,8 +71,11 @@ class _Accepted:
 
 
 class Room:
-    def __init__(self, board_id: str, store: Store, settings: Settings, board: BoardState) -> None:
+    def __init__(
+        self, board_id: str, store: Store, settings: Settings, board: BoardState, metrics: Metrics
+    ) -> None:
         self.board_id = board_id
+        self.metrics = metrics
         self.store = store
         self.settings = settings
         self.board = board
@@ -226,6 +230,7 @@ class Room:
         if rebuild:
             self._rebuild_shadow()
         conn.refusals += 1
+        self.metrics.updates_refused += 1
         conn.outbox.put(protocol.encode(protocol.Auth(reason)))
         if conn.refusals >= self.settings.max_refusals:
             conn.close(CloseCode.FORBIDDEN, "too many refused changes")
@@ -292,6 +297,7 @@ class Room:
     async def _commit_batch(self) -> None:
         batch, self._pending = self._pending, []
         self._committing = batch
+        started = time.perf_counter()
         try:
             seqs = await self.store.append_updates(
                 self.board_id,
@@ -310,6 +316,11 @@ class Room:
             return
         finally:
             self._capacity.set()
+        metrics = self.metrics
+        metrics.commit_seconds.append(time.perf_counter() - started)
+        metrics.commit_sizes.append(len(batch))
+        metrics.commits += 1
+        metrics.updates_accepted += len(batch)
         self.last_seq = seqs[-1]
         self.updates_since_snapshot += len(batch)
         with self.doc.transaction(origin="commit"):

@@ -78,6 +78,8 @@ class BoardSocket:
         writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
         self._count_online(room.board_id, actor.id, +1)
         room.join(conn)
+        metrics = self.hub.metrics
+        metrics.connections_opened += 1
         try:
             await self._read(room, conn, receive)
         except Exception:
@@ -88,6 +90,7 @@ class BoardSocket:
             self._count_online(room.board_id, actor.id, -1)
             if not outbox.closed:
                 outbox.close(CloseCode.GOING_AWAY, "")
+            metrics.closed(outbox.close_code or CloseCode.GOING_AWAY)
             try:
                 await asyncio.wait_for(writer, CLOSE_WAIT_SECONDS)
             except TimeoutError:

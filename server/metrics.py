@@ -1,0 +1,52 @@
+"""Process metrics in the Prometheus text format (`GET /metrics`), without a dependency.
+
+Counters are plain integers bumped on the hot path; commit latency keeps the last
+`LATENCY_WINDOW` samples (a bounded ring) and reports quantiles as a Prometheus summary.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+LATENCY_WINDOW = 10_000
+
+
+@dataclass
+class Metrics:
+    updates_accepted: int = 0
+    updates_refused: int = 0
+    commits: int = 0
+    connections_opened: int = 0
+    connections_closed: dict[int, int] = field(default_factory=dict)  # close code -> count
+    commit_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    commit_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+
+    def closed(self, code: int) -> None:
+        self.connections_closed[code] = self.connections_closed.get(code, 0) + 1
+
+    def render(self, rooms: int, connections: int) -> str:
+        lines = [
+            "# TYPE cobord_rooms_loaded gauge", f"cobord_rooms_loaded {rooms}",
+            "# TYPE cobord_connections gauge", f"cobord_connections {connections}",
+            "# TYPE cobord_connections_opened_total counter",
+            f"cobord_connections_opened_total {self.connections_opened}",
+            "# TYPE cobord_connections_closed_total counter",
+            *(f'cobord_connections_closed_total{{code="{code}"}} {count}'
+              for code, count in sorted(self.connections_closed.items())),
+            "# TYPE cobord_updates_accepted_total counter",
+            f"cobord_updates_accepted_total {self.updates_accepted}",
+            "# TYPE cobord_updates_refused_total counter",
+            f"cobord_updates_refused_total {self.updates_refused}",
+            "# TYPE cobord_commits_total counter", f"cobord_commits_total {self.commits}",
+            "# TYPE cobord_commit_seconds summary",
+        ]
+        samples = sorted(self.commit_seconds)
+        for q in (0.5, 0.9, 0.99, 1.0):
+            value = samples[min(len(samples) - 1, int(q * len(samples)))] if samples else 0.0
+            lines.append(f'cobord_commit_seconds{{quantile="{q}"}} {value:.6f}')
+        lines.append(f"cobord_commit_seconds_count {len(samples)}")
+        sizes = self.commit_sizes
+        mean = sum(sizes) / len(sizes) if sizes else 0.0
+        lines += ["# TYPE cobord_commit_batch_mean gauge", f"cobord_commit_batch_mean {mean:.2f}"]
+        return "\n".join(lines) + "\n"
