@@ -222,17 +222,22 @@ class BoardApp {
     this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
     const budget = this.votes.budget ?? settings.vote_budget;
     const remaining = this.votes.remaining ?? budget;
-    fill(this.topbar, 
+    const votesLeft = t("votes_left", { left: remaining, budget });
+    fill(
+      this.topbar,
       h(
         "div",
         { class: "topbar-row" },
         h("a", { class: "brand brand-small", href: "/", "aria-label": `${t("app_name")} — ${t("back_home")}` }, "C"),
         h("h1", { class: "board-title" }, title),
         h(
-          "button",
-          { type: "button", class: "chip chip-btn", onclick: () => this.openPresence() },
-          t("here_count", { n: presence.length }),
+          "nav",
+          { class: "view-tabs", "aria-label": t("view_switch") },
+          this.view === "canvas"
+            ? h("button", { type: "button", class: "tab tab-outline", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
+            : h("button", { type: "button", class: "tab tab-canvas", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
         ),
+        h("button", { type: "button", class: "chip chip-btn", onclick: () => this.openPresence() }, t("here_count", { n: presence.length })),
         langSwitcher({ compact: true }),
       ),
       h(
@@ -240,19 +245,12 @@ class BoardApp {
         { class: "topbar-row topbar-row2" },
         h("span", { class: `chip chip-phase phase-${phase}` }, h("span", { class: "sr-only" }, `${t("phase_label")}: `), t(`phase_${phase}`)),
         this.timerEl,
-        this.role === "participant" && (phase === "vote" || Object.keys(this.votes.mine).length)
-          ? h("span", { class: "chip chip-votes", id: "votes-left", title: t("votes_left", { left: remaining, budget }) }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, t("votes_left", { left: remaining, budget })))
+        this.role === "participant" && phase === "vote"
+          ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
-        h(
-          "nav",
-          { class: "view-tabs", "aria-label": t("view_switch") },
-          this.view === "canvas"
-            ? h("button", { type: "button", class: "tab tab-outline", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
-            : h("button", { type: "button", class: "tab tab-canvas", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
-          this.resultsAvailable() && this.view !== "results"
-            ? h("button", { type: "button", class: "tab tab-results", onclick: () => this.setView("results") }, t("results_heading"))
-            : null,
-        ),
+        this.resultsAvailable() && this.view !== "results"
+          ? h("button", { type: "button", class: "tab tab-results", onclick: () => this.setView("results") }, t("results_heading"))
+          : null,
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
           : null,

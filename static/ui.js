@@ -21,7 +21,7 @@ export function langSwitcher({ compact = false } = {}) {
           class: "lang-btn",
           lang: code,
           "aria-pressed": String(code === getLang()),
-          "aria-label": langName(code),
+          "aria-label": `${code.toUpperCase()} — ${langName(code)}`,
           onclick: () => setLang(code),
         },
         code.toUpperCase(),
