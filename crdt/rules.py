@@ -100,9 +100,11 @@ def valid_new_note(ctx: _Context) -> str | None:
 
 
 def not_anonymous(ctx: _Context) -> str | None:
-    return "this board is anonymous: notes carry no author" if ctx.board.settings.get(
-        "anonymous"
-    ) else None
+    return (
+        "this board is anonymous: notes carry no author"
+        if ctx.board.settings.get("anonymous")
+        else None
+    )
 
 
 def within_note_quota(ctx: _Context) -> str | None:
@@ -120,8 +122,13 @@ _CLUSTER_EDIT: Final = (board_open,)
 RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
     "viewer": {},
     "participant": {
-        (NOTES, "create"): (board_open, writing_public, fresh_note, valid_new_note,
-                            within_note_quota),
+        (NOTES, "create"): (
+            board_open,
+            writing_public,
+            fresh_note,
+            valid_new_note,
+            within_note_quota,
+        ),
         (NOTES, "delete"): _OWN_EDIT,
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
         (NOTES, "set:color"): _OWN_EDIT,

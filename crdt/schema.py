@@ -73,7 +73,7 @@ class Cluster:
 class Board:
     """Typed access to a board document (reading, and the server's own writes to meta/results)."""
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc[Any]) -> None:
         self.doc = doc
         self.notes_map: Map[Any] = doc.get(NOTES, type=Map)
         self.clusters_map: Map[Any] = doc.get(CLUSTERS, type=Map)
@@ -83,12 +83,12 @@ class Board:
     def notes(self) -> Iterator[Note]:
         for note_id, value in self.notes_map.items():
             if isinstance(value, Map):
-                yield note_from_py(note_id, value.to_py())
+                yield note_from_py(note_id, value.to_py() or {})
 
     def clusters(self) -> Iterator[Cluster]:
         for cluster_id, value in self.clusters_map.items():
             if isinstance(value, Map):
-                data = value.to_py()
+                data = value.to_py() or {}
                 yield Cluster(
                     id=cluster_id,
                     title=_str(data.get("title")),

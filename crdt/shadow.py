@@ -37,7 +37,7 @@ class PendingUpdate(Exception):
 class ShadowDoc:
     def __init__(self, state: bytes | None = None, roots: tuple[str, ...] = ()) -> None:
         """`roots`: root maps to observe even before they exist (the schema's roots)."""
-        self.doc: Doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self._observed: set[str] = set()
         # pycrdt drops a subscription when its shared-type object is garbage collected: keep both.
         self._keep_alive: list[Any] = []
@@ -62,7 +62,7 @@ class ShadowDoc:
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
     def _observe_new_roots(self) -> list[str]:
-        new = [name for name in self.doc.keys() if name not in self._observed]
+        new = [name for name in self.doc.keys() if name not in self._observed]  # noqa: SIM118 (Doc is not a dict)
         for name in new:
             # Untyped roots (created by a peer) are observed as maps: for other kinds the event
             # still fires, with no keys, which is enough to know the root was touched.

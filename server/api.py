@@ -158,8 +158,13 @@ class Api:
         title = _text(body, "title", MAX_TITLE, required=True)
         groups = _groups(body.get("groups", []))
         languages = _languages(body.get("languages", list(LANGUAGES)))
-        settings = {**schema.DEFAULT_SETTINGS, "groups": groups, "languages": languages,
-                    "phase": "ideate", "timer": None}
+        settings = {
+            **schema.DEFAULT_SETTINGS,
+            "groups": groups,
+            "languages": languages,
+            "phase": "ideate",
+            "timer": None,
+        }
         board_id = secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")
         for _ in range(10):
             code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
@@ -172,8 +177,8 @@ class Api:
         else:
             raise ApiError(503, "no_code", "Could not find a free join code; try again.")
         await self._with_room(
-            board_id, lambda room: room.apply_server_change(
-                lambda doc: _write_meta(doc, meta_of(record)))
+            board_id,
+            lambda room: room.apply_server_change(lambda doc: _write_meta(doc, meta_of(record))),
         )
         return JSONResponse(
             {
@@ -188,9 +193,14 @@ class Api:
 
     async def join_info(self, request: Request) -> Response:
         board = await self._board_by_code(request.path_params["code"])
-        return JSONResponse({"board_id": board.id, "title": board.title,
-                             "groups": board.settings.get("groups", []),
-                             "languages": board.settings.get("languages", list(LANGUAGES))})
+        return JSONResponse(
+            {
+                "board_id": board.id,
+                "title": board.title,
+                "groups": board.settings.get("groups", []),
+                "languages": board.settings.get("languages", list(LANGUAGES)),
+            }
+        )
 
     async def _board_by_code(self, code: Any) -> BoardRecord:
         if not isinstance(code, str) or not code.strip():
@@ -271,8 +281,11 @@ class Api:
         seconds = body.get("seconds")
         if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= 86400:
             raise ApiError(422, "bad_seconds", "'seconds' must be an integer from 0 to 86400.")
-        timer = None if seconds == 0 else {"endsAt": int(time.time() * 1000) + seconds * 1000,
-                                           "seconds": seconds}
+        timer = (
+            None
+            if seconds == 0
+            else {"endsAt": int(time.time() * 1000) + seconds * 1000, "seconds": seconds}
+        )
         await self._save_settings(board, {**board.settings, "timer": timer})
         return JSONResponse({"timer": timer})
 
@@ -288,12 +301,20 @@ class Api:
         votes_by: dict[str, int] = {}
         for vote in votes:
             votes_by[vote.participant_id] = votes_by.get(vote.participant_id, 0) + vote.count
-        return JSONResponse([
-            {"participant_id": p.id, "name": p.name, "group": p.group, "lang": p.lang,
-             "online": online.get(p.id, 0) > 0, "notes": notes_by.get(p.id, 0),
-             "votes": votes_by.get(p.id, 0)}
-            for p in people
-        ])
+        return JSONResponse(
+            [
+                {
+                    "participant_id": p.id,
+                    "name": p.name,
+                    "group": p.group,
+                    "lang": p.lang,
+                    "online": online.get(p.id, 0) > 0,
+                    "notes": notes_by.get(p.id, 0),
+                    "votes": votes_by.get(p.id, 0),
+                }
+                for p in people
+            ]
+        )
 
     # ------------------------------------------------------------------ votes and results
 
@@ -314,8 +335,12 @@ class Api:
         assert claims.participant_id is not None
         try:
             tally = await self.store.cast_vote(
-                board.id, claims.participant_id, note_id, delta,
-                int(settings.get("vote_budget", 3)), int(settings.get("max_votes_per_note", 3)),
+                board.id,
+                claims.participant_id,
+                note_id,
+                delta,
+                int(settings.get("vote_budget", 3)),
+                int(settings.get("max_votes_per_note", 3)),
             )
         except VoteRefused as exc:
             raise ApiError(409, exc.code, exc.message) from exc
@@ -327,8 +352,9 @@ class Api:
         assert claims.participant_id is not None
         votes = await self.store.votes_of(board.id, claims.participant_id)
         budget = int(board.settings.get("vote_budget", 3))
-        return JSONResponse({"votes": votes, "budget": budget,
-                             "remaining": max(0, budget - sum(votes.values()))})
+        return JSONResponse(
+            {"votes": votes, "budget": budget, "remaining": max(0, budget - sum(votes.values()))}
+        )
 
     async def results(self, request: Request) -> Response:
         board, claims = await self._auth(request)
@@ -420,8 +446,11 @@ def _int_between(value: Any, low: int, high: int) -> bool:
 
 
 def _groups_ok(value: Any) -> bool:
-    return (isinstance(value, list) and len(value) <= MAX_GROUPS
-            and all(isinstance(g, str) and 0 < len(g.strip()) <= MAX_NAME for g in value))
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_GROUPS
+        and all(isinstance(g, str) and 0 < len(g.strip()) <= MAX_NAME for g in value)
+    )
 
 
 def _groups(value: Any) -> list[str]:
@@ -432,7 +461,9 @@ def _groups(value: Any) -> list[str]:
 
 def _languages(value: Any) -> list[str]:
     if not SETTING_TYPES["languages"](value):
-        raise ApiError(422, "bad_languages", "'languages' must be a non-empty subset of fr, nl, en.")
+        raise ApiError(
+            422, "bad_languages", "'languages' must be a non-empty subset of fr, nl, en."
+        )
     return list(value)
 
 
@@ -441,7 +472,9 @@ def _text(body: dict[str, Any], key: str, limit: int, required: bool = False) ->
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value.strip():
-        raise ApiError(422 if key in body else 400, f"bad_{key}", f"'{key}' must be a non-empty text.")
+        raise ApiError(
+            422 if key in body else 400, f"bad_{key}", f"'{key}' must be a non-empty text."
+        )
     if len(value) > limit:
         raise ApiError(422, f"bad_{key}", f"'{key}' is limited to {limit} characters.")
     return value.strip()
@@ -455,4 +488,3 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")
     return body
-

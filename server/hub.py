@@ -70,7 +70,10 @@ class Hub:
         snapshot, tail = await self.store.load(board_id)
         authors = await self.store.note_authors(board_id)
         room = Room(
-            board_id, self.store, self.settings, board_state_from(board.settings, authors),
+            board_id,
+            self.store,
+            self.settings,
+            board_state_from(board.settings, authors),
             self.metrics,
         )
         room.load(snapshot, tail)

@@ -27,18 +27,23 @@ class Metrics:
 
     def render(self, rooms: int, connections: int) -> str:
         lines = [
-            "# TYPE cobord_rooms_loaded gauge", f"cobord_rooms_loaded {rooms}",
-            "# TYPE cobord_connections gauge", f"cobord_connections {connections}",
+            "# TYPE cobord_rooms_loaded gauge",
+            f"cobord_rooms_loaded {rooms}",
+            "# TYPE cobord_connections gauge",
+            f"cobord_connections {connections}",
             "# TYPE cobord_connections_opened_total counter",
             f"cobord_connections_opened_total {self.connections_opened}",
             "# TYPE cobord_connections_closed_total counter",
-            *(f'cobord_connections_closed_total{{code="{code}"}} {count}'
-              for code, count in sorted(self.connections_closed.items())),
+            *(
+                f'cobord_connections_closed_total{{code="{code}"}} {count}'
+                for code, count in sorted(self.connections_closed.items())
+            ),
             "# TYPE cobord_updates_accepted_total counter",
             f"cobord_updates_accepted_total {self.updates_accepted}",
             "# TYPE cobord_updates_refused_total counter",
             f"cobord_updates_refused_total {self.updates_refused}",
-            "# TYPE cobord_commits_total counter", f"cobord_commits_total {self.commits}",
+            "# TYPE cobord_commits_total counter",
+            f"cobord_commits_total {self.commits}",
             "# TYPE cobord_commit_seconds summary",
         ]
         samples = sorted(self.commit_seconds)

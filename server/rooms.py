@@ -14,6 +14,7 @@ The real doc holds committed state only, so a joiner's SyncStep2 never shows unc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -79,7 +80,7 @@ class Room:
         self.store = store
         self.settings = settings
         self.board = board
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         for root in schema.ROOTS:
             self.doc.get(root, type=Map)
         self.shadow = ShadowDoc(roots=schema.ROOTS)
@@ -119,10 +120,8 @@ class Room:
             self._wake.set()
             await self._flush()
             self._committer.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
-            except asyncio.CancelledError:
-                pass
             self._committer = None
         if self.updates_since_snapshot and not self._failed:
             await self._snapshot()
@@ -236,7 +235,7 @@ class Room:
             conn.close(CloseCode.FORBIDDEN, "too many refused changes")
 
     def _rebuild_shadow(self) -> None:
-        """The shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
+        """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
         shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
         for accepted in (*self._committing, *self._pending):
             shadow.apply(accepted.data)
@@ -374,4 +373,3 @@ def board_state_from(settings: dict[str, Any], note_authors: dict[str, str]) -> 
     for note_id, actor in note_authors.items():
         state.record_created([note_id], actor)
     return state
-

@@ -43,15 +43,11 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             port=int(env.get("PORT", "8000")),
             max_message_bytes=int(env.get("COBORD_MAX_MESSAGE_BYTES", d.max_message_bytes)),
-            outbox_max_messages=int(
-                env.get("COBORD_OUTBOX_MAX_MESSAGES", d.outbox_max_messages)
-            ),
+            outbox_max_messages=int(env.get("COBORD_OUTBOX_MAX_MESSAGES", d.outbox_max_messages)),
             rate_per_second=float(env.get("COBORD_RATE_PER_SECOND", d.rate_per_second)),
             rate_burst=float(env.get("COBORD_RATE_BURST", d.rate_burst)),
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
-            idle_unload_seconds=float(
-                env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)
-            ),
+            idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         if not settings.secret_key:

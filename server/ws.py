@@ -8,6 +8,7 @@ The handler task reads; the connection's Outbox task writes; both end with the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -50,8 +51,13 @@ class BoardSocket:
         try:
             room = await self.hub.acquire(board_id)
         except UnknownBoard:
-            await send({"type": "websocket.close", "code": CloseCode.UNKNOWN_BOARD,
-                        "reason": "unknown board"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CloseCode.UNKNOWN_BOARD,
+                    "reason": "unknown board",
+                }
+            )
             return
         try:
             await self._serve(room, actor, receive, send)
@@ -91,10 +97,9 @@ class BoardSocket:
             if not outbox.closed:
                 outbox.close(CloseCode.GOING_AWAY, "")
             metrics.closed(outbox.close_code or CloseCode.GOING_AWAY)
-            try:
+            # On timeout wait_for cancels the writer: the peer is gone or stuck.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(writer, CLOSE_WAIT_SECONDS)
-            except TimeoutError:
-                pass  # wait_for cancelled the writer: the peer is gone or stuck
 
     async def _read(self, room: Room, conn: Connection, receive: Receive) -> None:
         settings = self.settings

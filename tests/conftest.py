@@ -46,14 +46,29 @@ class ServerProcess:
     def start(self) -> None:
         env = {**os.environ, "SECRET_KEY": "test-secret", **self.env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
-             "--database-url", self.database_url, "--log-level", "info"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+                "--log-level",
+                "info",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         ready = threading.Event()
         # A thread copies the server's output to its log file (so the pipe never fills) and
         # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
-        self._pump_thread = threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True)
+        self._pump_thread = threading.Thread(
+            target=self._pump, args=(self.proc, ready), daemon=True
+        )
         self._pump_thread.start()
         if not ready.wait(START_TIMEOUT) or self.proc.poll() is not None:
             raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")

@@ -58,8 +58,11 @@ def test_join_by_code(server: ServerProcess) -> None:
     me = httpx.get(f"{server.http}/api/boards/{board['id']}", headers=auth(joined["token"]))
     assert me.status_code == 200
     body = me.json()
-    assert body["you"] == {"role": "participant", "participant_id": joined["participant_id"],
-                           "name": "Fatima"}
+    assert body["you"] == {
+        "role": "participant",
+        "participant_id": joined["participant_id"],
+        "name": "Fatima",
+    }
     assert [p["name"] for p in body["participants"]] == ["Fatima"]
 
 
@@ -75,8 +78,9 @@ def test_join_by_code(server: ServerProcess) -> None:
 )
 def test_join_errors(server: ServerProcess, body: dict[str, Any], status: int) -> None:
     board = server.create_board(groups=["a"])
-    body = {k: (v.format(code=board["join_code"]) if isinstance(v, str) else v)
-            for k, v in body.items()}
+    body = {
+        k: (v.format(code=board["join_code"]) if isinstance(v, str) else v) for k, v in body.items()
+    }
     response = httpx.post(f"{server.http}/api/join", json=body)
     assert response.status_code == status, response.text
     assert response.json()["message"]
@@ -88,8 +92,12 @@ def test_board_access_needs_the_right_token(server: ServerProcess) -> None:
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers=auth("garbage")).status_code == 401
     assert httpx.get(url, headers=auth(other["facilitator_token"])).status_code == 403
-    assert httpx.get(f"{server.http}/api/boards/nope",
-                     headers=auth(board["facilitator_token"])).status_code == 404
+    assert (
+        httpx.get(
+            f"{server.http}/api/boards/nope", headers=auth(board["facilitator_token"])
+        ).status_code
+        == 404
+    )
     ok = httpx.get(url, headers=auth(board["viewer_token"]))
     assert ok.status_code == 200 and ok.json()["you"]["role"] == "viewer"
 
@@ -106,20 +114,28 @@ async def test_facilitator_commands_reach_every_client_live(server: ServerProces
         r = await http.post(f"/api/boards/{board['id']}/timer", json={"seconds": 300}, headers=fac)
         assert r.status_code == 200 and r.json()["timer"]["seconds"] == 300
         await watcher.wait_until(lambda: (meta.get("timer") or {}).get("seconds") == 300)
-        r = await http.patch(f"/api/boards/{board['id']}/settings",
-                             json={"locked": True, "vote_budget": 5}, headers=fac)
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings",
+            json={"locked": True, "vote_budget": 5},
+            headers=fac,
+        )
         assert r.status_code == 200 and r.json()["locked"] is True
         await watcher.wait_until(lambda: (meta.get("settings") or {}).get("vote_budget") == 5)
         # Only the facilitator may steer, and bad values are refused with a message.
         participant = server.join(board["join_code"])
-        r = await http.post(f"/api/boards/{board['id']}/phase", json={"phase": "ideate"},
-                            headers=auth(participant["token"]))
+        r = await http.post(
+            f"/api/boards/{board['id']}/phase",
+            json={"phase": "ideate"},
+            headers=auth(participant["token"]),
+        )
         assert r.status_code == 403
-        r = await http.post(f"/api/boards/{board['id']}/phase", json={"phase": "party"},
-                            headers=fac)
+        r = await http.post(
+            f"/api/boards/{board['id']}/phase", json={"phase": "party"}, headers=fac
+        )
         assert r.status_code == 422
-        r = await http.patch(f"/api/boards/{board['id']}/settings", json={"colour": "red"},
-                             headers=fac)
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings", json={"colour": "red"}, headers=fac
+        )
         assert r.status_code == 422 and "colour" in r.json()["message"]
     await watcher.close()
 
@@ -170,8 +186,9 @@ async def test_votes_budget_max_and_take_back(server: ServerProcess) -> None:
         assert r.status_code == 422
         mine = await http.get(f"{url}/mine", headers=voter)
         assert mine.json() == {"votes": {"a": 1, "b": 1}, "budget": 3, "remaining": 1}
-        r = await http.post(url, json={"note_id": "a", "delta": 1},
-                            headers=auth(board["facilitator_token"]))
+        r = await http.post(
+            url, json={"note_id": "a", "delta": 1}, headers=auth(board["facilitator_token"])
+        )
         assert r.status_code == 403
 
 
@@ -185,10 +202,12 @@ async def test_fifty_simultaneous_votes_with_a_budget_of_three_give_three(
     voter = auth(server.join(board["join_code"])["token"])
     url = f"{server.http}/api/boards/{board['id']}/votes"
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=50)) as http:
-        responses = await asyncio.gather(*(
-            http.post(url, json={"note_id": ids[i % 10], "delta": 1}, headers=voter)
-            for i in range(50)
-        ))
+        responses = await asyncio.gather(
+            *(
+                http.post(url, json={"note_id": ids[i % 10], "delta": 1}, headers=voter)
+                for i in range(50)
+            )
+        )
         assert sorted(r.status_code for r in responses).count(200) == 3
         assert all(r.status_code in (200, 409) for r in responses)
         mine = (await http.get(f"{url}/mine", headers=voter)).json()
@@ -203,17 +222,25 @@ async def test_votes_stay_secret_until_revealed(server: ServerProcess) -> None:
     watcher = await YClient(server.url(board["id"], voter["token"])).connect()
     results_map = watcher.doc.get("results", type=Map)
     async with httpx.AsyncClient(base_url=server.http) as http:
-        r = await http.post(f"/api/boards/{board['id']}/votes", json={"note_id": "a", "delta": 1},
-                            headers=auth(voter["token"]))
+        r = await http.post(
+            f"/api/boards/{board['id']}/votes",
+            json={"note_id": "a", "delta": 1},
+            headers=auth(voter["token"]),
+        )
         assert r.status_code == 200
         r = await http.get(f"/api/boards/{board['id']}/results", headers=auth(voter["token"]))
         assert r.status_code == 403 and r.json()["error"] == "not_revealed"
-        assert (await http.get(f"/api/boards/{board['id']}/results",
-                               headers=auth(board["facilitator_token"]))).status_code == 200
+        assert (
+            await http.get(
+                f"/api/boards/{board['id']}/results", headers=auth(board["facilitator_token"])
+            )
+        ).status_code == 200
         assert results_map.to_py() in (None, {})  # nothing about votes in the shared doc
-        r = await http.patch(f"/api/boards/{board['id']}/settings",
-                             json={"votes_visibility": "revealed"},
-                             headers=auth(board["facilitator_token"]))
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings",
+            json={"votes_visibility": "revealed"},
+            headers=auth(board["facilitator_token"]),
+        )
         assert r.status_code == 200
         await watcher.wait_until(lambda: "data" in (results_map.to_py() or {}))
         data = results_map.to_py()["data"]
@@ -232,8 +259,9 @@ async def test_participants_view_for_the_facilitator(server: ServerProcess) -> N
     viewer = await YClient(server.url(board["id"], board["viewer_token"])).connect()
     await viewer.wait_until(lambda: "mine" in viewer.notes())
     async with httpx.AsyncClient(base_url=server.http) as http:
-        r = await http.get(f"/api/boards/{board['id']}/participants",
-                           headers=auth(board["facilitator_token"]))
+        r = await http.get(
+            f"/api/boards/{board['id']}/participants", headers=auth(board["facilitator_token"])
+        )
     people = {p["name"]: p for p in r.json()}
     assert people["Active"]["notes"] == 1 and people["Active"]["online"] is True
     assert people["Quiet"]["notes"] == 0 and people["Quiet"]["online"] is False

@@ -71,15 +71,21 @@ def test_participant_creates_and_edits_own_note_but_not_others() -> None:
     allowed(board, ANA, note("n1"))
     allowed(board, ANA, set_field("notes", "n1", "text", "better idea"))
     assert board.attempt(BOB, set_field("notes", "n1", "text", "mine now")) == (
-        "you can only change or delete notes you wrote")
+        "you can only change or delete notes you wrote"
+    )
 
 
 def test_anyone_moves_any_note_into_any_cluster() -> None:
     board = Board()
     allowed(board, ANA, note("n1"))
     allowed(board, BOB, set_field("notes", "n1", "x", 40.0))
-    allowed(board, BOB, lambda d: d.get("clusters", type=Map).__setitem__(
-        "c1", Map({"title": "Housing", "x": 0.0, "y": 0.0, "color": "blue"})))
+    allowed(
+        board,
+        BOB,
+        lambda d: d.get("clusters", type=Map).__setitem__(
+            "c1", Map({"title": "Housing", "x": 0.0, "y": 0.0, "color": "blue"})
+        ),
+    )
     allowed(board, BOB, set_field("notes", "n1", "cluster", "c1"))
     allowed(board, ANA, set_field("clusters", "c1", "title", "Logement"))
 
@@ -102,8 +108,7 @@ def test_note_ids_are_never_reused() -> None:
 def test_results_belong_to_the_server(actor: Actor) -> None:
     board = Board()
     assert board.attempt(actor, lambda d: d.get("results", type=Map).__setitem__("data", 1))
-    assert rules.check(SERVER, [Change("results", "set", "data", None, 1)],
-                       board.state) is None
+    assert rules.check(SERVER, [Change("results", "set", "data", None, 1)], board.state) is None
 
 
 def test_participants_never_touch_meta() -> None:
@@ -162,8 +167,9 @@ def test_unknown_roots_and_nested_types_are_seen() -> None:
     assert board.attempt(ANA, lambda d: d.get("votes", type=Map).__setitem__("k", 1)) is not None
     allowed(board, FACILITATOR, lambda d: d.get("votes", type=Map).__setitem__("k", 1))
     # A note whose body is a Y.Text: editing it is an edit of the text field.
-    allowed(board, ANA, lambda d: d.get("notes", type=Map).__setitem__(
-        "t1", Map({"body": Text("hi")})))
+    allowed(
+        board, ANA, lambda d: d.get("notes", type=Map).__setitem__("t1", Map({"body": Text("hi")}))
+    )
     assert board.attempt(BOB, lambda d: d.get("notes", type=Map)["t1"]["body"].__iadd__("!"))
 
 

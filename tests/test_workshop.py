@@ -41,17 +41,25 @@ class Workshop:
         self.bob = await YClient(server.url(self.id, self.bob_join["token"])).connect()
         self.viewer = await YClient(server.url(self.id, self.board["viewer_token"])).connect()
         self.facilitator = await YClient(
-            server.url(self.id, self.board["facilitator_token"])).connect()
+            server.url(self.id, self.board["facilitator_token"])
+        ).connect()
         await self.ana.change(add_note("ana-note", "first idea"))
         for client in (self.bob, self.viewer, self.facilitator):
             await client.wait_until(lambda c=client: "ana-note" in c.notes())
         if self.settings:
-            r = httpx.patch(f"{server.http}/api/boards/{self.id}/settings", json=self.settings,
-                            headers={"Authorization": f"Bearer {self.board['facilitator_token']}"})
+            async with httpx.AsyncClient() as http:
+                r = await http.patch(
+                    f"{server.http}/api/boards/{self.id}/settings",
+                    json=self.settings,
+                    headers={"Authorization": f"Bearer {self.board['facilitator_token']}"},
+                )
             assert r.status_code == 200, r.text
             await self.bob.wait_until(
-                lambda: all(self.bob.doc.get("meta", type=Map).get("settings", {}).get(k) == v
-                            for k, v in self.settings.items()))
+                lambda: all(
+                    self.bob.doc.get("meta", type=Map).get("settings", {}).get(k) == v
+                    for k, v in self.settings.items()
+                )
+            )
         return self
 
     async def sync_point(self, marker: str) -> None:
@@ -77,25 +85,52 @@ def set_in(root: str, *path: str, value: Any) -> Callable[[Doc], None]:
 
 FORBIDDEN: dict[str, tuple[dict[str, Any], str, Callable[[Doc], None], str]] = {
     # name: (board settings, who, edit, expected reason fragment)
-    "edit another's note": ({}, "bob", set_in("notes", "ana-note", "text", value="FORBIDDEN-1"),
-                            "notes you wrote"),
-    "recolour another's note": ({}, "bob", set_in("notes", "ana-note", "color", value="FORBID-2"),
-                                "notes you wrote"),
-    "delete another's note": ({}, "bob", lambda d: d.get("notes", type=Map).pop("ana-note"),
-                              "notes you wrote"),
+    "edit another's note": (
+        {},
+        "bob",
+        set_in("notes", "ana-note", "text", value="FORBIDDEN-1"),
+        "notes you wrote",
+    ),
+    "recolour another's note": (
+        {},
+        "bob",
+        set_in("notes", "ana-note", "color", value="FORBID-2"),
+        "notes you wrote",
+    ),
+    "delete another's note": (
+        {},
+        "bob",
+        lambda d: d.get("notes", type=Map).pop("ana-note"),
+        "notes you wrote",
+    ),
     "write meta": ({}, "bob", set_in("meta", "phase", value="FORBIDDEN-3"), "cannot make"),
     "write results": ({}, "bob", set_in("results", "data", value="FORBIDDEN-4"), "cannot make"),
     "post while locked": ({"locked": True}, "bob", add_note("FORBIDDEN-5", "x"), "locked"),
-    "move while locked": ({"locked": True}, "bob", set_in("notes", "ana-note", "x", value=99.0),
-                          "locked"),
-    "post during private writing": ({"private_writing": True}, "bob",
-                                    add_note("FORBIDDEN-6", "x"), "private writing"),
-    "post over the text limit": ({"max_note_length": 20}, "bob",
-                                 add_note("FORBIDDEN-7", "y" * 21), "at most 20"),
+    "move while locked": (
+        {"locked": True},
+        "bob",
+        set_in("notes", "ana-note", "x", value=99.0),
+        "locked",
+    ),
+    "post during private writing": (
+        {"private_writing": True},
+        "bob",
+        add_note("FORBIDDEN-6", "x"),
+        "private writing",
+    ),
+    "post over the text limit": (
+        {"max_note_length": 20},
+        "bob",
+        add_note("FORBIDDEN-7", "y" * 21),
+        "at most 20",
+    ),
     "viewer posts": ({}, "viewer", add_note("FORBIDDEN-8", "x"), "viewers"),
-    "post with an author on an anonymous board": ({"anonymous": True}, "bob",
-                                                  add_note("FORBIDDEN-9", "x", author="Bob"),
-                                                  "anonymous"),
+    "post with an author on an anonymous board": (
+        {"anonymous": True},
+        "bob",
+        add_note("FORBIDDEN-9", "x", author="Bob"),
+        "anonymous",
+    ),
 }
 
 
@@ -133,14 +168,18 @@ async def test_allowed_actions_pass(server: ServerProcess) -> None:
     workshop = await Workshop(server).start()
     bob, ana = workshop.bob, workshop.ana
     await bob.change(set_in("notes", "ana-note", "x", value=120.0))  # move any note
-    await bob.change(lambda d: d.get("clusters", type=Map).__setitem__(
-        "c1", Map({"title": "Mobilité", "x": 0.0, "y": 0.0, "color": "blue"})))
+    await bob.change(
+        lambda d: d.get("clusters", type=Map).__setitem__(
+            "c1", Map({"title": "Mobilité", "x": 0.0, "y": 0.0, "color": "blue"})
+        )
+    )
     await bob.change(set_in("notes", "ana-note", "cluster", value="c1"))
     await ana.wait_until(lambda: "c1" in ana.doc.get("clusters", type=Map))
     await ana.change(set_in("clusters", "c1", "title", value="Mobiliteit"))
     await ana.change(set_in("notes", "ana-note", "text", value="Ana's better idea"))
     await workshop.viewer.wait_until(
-        lambda: workshop.viewer.notes()["ana-note"].get("text") == "Ana's better idea")
+        lambda: workshop.viewer.notes()["ana-note"].get("text") == "Ana's better idea"
+    )
     note = workshop.viewer.notes()["ana-note"]
     assert note["x"] == 120.0 and note["cluster"] == "c1"
     clusters = workshop.viewer.doc.get("clusters", type=Map).to_py()
@@ -156,9 +195,14 @@ async def test_anonymous_board_carries_no_participant_identity(server: ServerPro
     await workshop.bob.change(add_note("bob-note", "anonymous idea"))
     await workshop.sync_point("after")
     everything = repr(workshop.viewer.doc.get("notes", type=Map).to_py()) + repr(
-        workshop.viewer.doc.get("meta", type=Map).to_py())
-    for secret in ("Ana", "Bob", workshop.ana_join["participant_id"],
-                   workshop.bob_join["participant_id"]):
+        workshop.viewer.doc.get("meta", type=Map).to_py()
+    )
+    for secret in (
+        "Ana",
+        "Bob",
+        workshop.ana_join["participant_id"],
+        workshop.bob_join["participant_id"],
+    ):
         assert secret not in everything
     stored = b"".join(stored_updates(server, workshop.id))
     for secret in (workshop.ana_join["participant_id"], workshop.bob_join["participant_id"]):

@@ -80,10 +80,16 @@ async def test_viewer_updates_are_refused_and_never_relayed(server: ServerProces
     [
         (lambda b, other: "", CloseCode.UNAUTHORIZED, "missing token"),
         (lambda b, other: "garbage", CloseCode.UNAUTHORIZED, "invalid token"),
-        (lambda b, other: b["facilitator_token"][:-3] + "abc", CloseCode.UNAUTHORIZED,
-         "invalid token"),
-        (lambda b, other: other["facilitator_token"], CloseCode.FORBIDDEN,
-         "token of another board"),
+        (
+            lambda b, other: b["facilitator_token"][:-3] + "abc",
+            CloseCode.UNAUTHORIZED,
+            "invalid token",
+        ),
+        (
+            lambda b, other: other["facilitator_token"],
+            CloseCode.FORBIDDEN,
+            "token of another board",
+        ),
     ],
 )
 async def test_bad_tokens_are_closed_with_a_code_and_reason(
@@ -166,8 +172,9 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     writer = await connect(server, board, board["facilitator_token"])
     reader = await connect(server, board, board["viewer_token"])
     # The slow client stops reading: websockets stops reading the socket once 1 frame is queued.
-    slow = await websockets.connect(server.url(board["id"], board["viewer_token"]),
-                                    max_queue=1, compression=None, max_size=None)
+    slow = await websockets.connect(
+        server.url(board["id"], board["viewer_token"]), max_queue=1, compression=None, max_size=None
+    )
     # 30 MB: more than the kernel's socket buffers on both sides can absorb, so the server's
     # transport pauses and the slow client's outbox (50 frames) overflows.
     payload = "x" * 100_000
@@ -202,7 +209,8 @@ async def test_crash_loses_nothing_any_client_saw(make_server: Any) -> None:
             await writer.change(add_note(f"n{sent}", f"idea {sent}"))
             sent += 1
             # Keep at most 20 notes in flight, so updates are mid-stream when the kill comes.
-            await observer.wait_until(lambda: len(observer.notes()) >= sent - 20)
+            in_flight_limit = sent - 20
+            await observer.wait_until(lambda n=in_flight_limit: len(observer.notes()) >= n)
 
     task = asyncio.create_task(stream())
     await observer.wait_until(lambda: len(observer.notes()) >= 200)
@@ -227,8 +235,9 @@ async def test_state_after_reload_equals_replay_of_every_update(make_server: Any
     for i in range(30):
         await client.change(add_note(f"n{i}", f"idea {i}"))
         if i % 3 == 0:
-            await client.change(lambda d, i=i: d.get("notes", type=Map)[f"n{i}"].__setitem__(
-                "x", float(i)))
+            await client.change(
+                lambda d, i=i: d.get("notes", type=Map)[f"n{i}"].__setitem__("x", float(i))
+            )
     await client.change(lambda d: d.get("notes", type=Map).pop("n5"))
     expected = client.notes()
     marker = await connect(server, board, board["viewer_token"])
@@ -244,8 +253,9 @@ async def test_state_after_reload_equals_replay_of_every_update(make_server: Any
 async def test_stock_sync_handshake_bytes(server: ServerProcess) -> None:
     """What the stock y-websocket provider sends, byte for byte: step1 first, then updates."""
     board = server.create_board()
-    async with websockets.connect(server.url(board["id"], board["facilitator_token"]),
-                                  compression=None) as ws:
+    async with websockets.connect(
+        server.url(board["id"], board["facilitator_token"]), compression=None
+    ) as ws:
         first = protocol.decode(await ws.recv())
         assert isinstance(first, protocol.SyncStep1)
         doc = Doc()

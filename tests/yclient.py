@@ -122,8 +122,16 @@ class YClient:
 def add_note(note_id: str, text: str, **fields: Any) -> Callable[[Doc], None]:
     def edit(doc: Doc) -> None:
         doc.get("notes", type=Map)[note_id] = Map(
-            {"text": text, "x": 0.0, "y": 0.0, "color": "yellow", "cluster": "", "lang": "en",
-             "createdAt": 0.0, **fields}
+            {
+                "text": text,
+                "x": 0.0,
+                "y": 0.0,
+                "color": "yellow",
+                "cluster": "",
+                "lang": "en",
+                "createdAt": 0.0,
+                **fields,
+            }
         )
 
     return edit
