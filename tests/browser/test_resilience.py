@@ -1,0 +1,60 @@
+"""The client recovers from a refused edit, and its dictionary is complete in FR, NL and EN."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import join, new_board, open_board
+
+pytestmark = pytest.mark.browser
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def test_refused_edit_is_rolled_back(cobord_server: Any, phone: Any, desktop: Any) -> None:
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    amina = open_board(phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"])
+    amina.locator(".fab").tap()
+    amina.fill("#composer-text", "Texte d'Amina")
+    amina.locator(".composer button[type=submit]").tap()
+
+    bram = open_board(desktop, base, board["id"], join(cobord_server, board["join_code"], "Bram", lang="nl")["token"])
+    note = bram.locator(".note", has_text="Texte d'Amina")
+    expect(note).to_be_visible()
+    # The UI offers no edit on someone else's note; force one through the document as a bad client would.
+    note_id = note.get_attribute("data-id")
+    bram.evaluate("(id) => window.__cobord.session.updateNote(id, {text: 'piraté'})", note_id)
+    expect(bram.locator(".note", has_text="piraté")).to_be_visible()
+    # The server refuses it: the client resyncs from scratch and shows the real text again.
+    expect(bram.locator(".note", has_text="Texte d'Amina")).to_be_visible(timeout=15_000)
+    expect(bram.locator(".note", has_text="piraté")).to_have_count(0)
+    expect(amina.locator(".note", has_text="piraté")).to_have_count(0)
+    # ... and the client still works after the resync.
+    bram.locator(".fab").click()
+    bram.fill("#composer-text", "Na de resync")
+    bram.locator(".composer button[type=submit]").click()
+    expect(amina.locator(".note", has_text="Na de resync")).to_be_visible()
+    assert not desktop.errors, desktop.errors
+
+
+def test_dictionary_complete(cobord_server: Any, desktop: Any) -> None:
+    page = desktop.new_page()
+    page.goto(cobord_server.base + "/")
+    dictionary = page.evaluate(
+        "async () => { const m = await import('/i18n.js'); return m.DICTIONARY; }"
+    )
+    fr, nl, en = (set(dictionary[lang]) for lang in ("fr", "nl", "en"))
+    assert fr == nl == en, {"only fr": fr - en, "only nl": nl - en, "only en": en - fr}
+    for lang in ("fr", "nl", "en"):
+        empty = [k for k, v in dictionary[lang].items() if not str(v).strip()]
+        assert not empty, (lang, empty)
+    used: set[str] = set()
+    for path in (p for p in STATIC.glob("*.js") if p.name != "i18n.js"):
+        used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", path.read_text()))
+    missing = sorted(k for k in used if k not in en)
+    assert not missing, missing
