@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from tests.support import service_missing
+
 ROOT = Path(__file__).resolve().parent.parent
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 START_TIMEOUT = 20.0
 
 
@@ -139,3 +145,26 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
     yield make
     for proc in started:
         proc.stop()
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database for this session (never the shared `test` one), dropped at the end."""
+    name = f"cobord_contract_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        service_missing(f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable: {error!r}")
+    yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    # FORCE: a test that failed half-way may have left a connection behind.
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -270,3 +270,25 @@ async def test_stock_sync_handshake_bytes(server: ServerProcess) -> None:
 def test_healthz(server: ServerProcess) -> None:
     assert httpx.get(f"{server.http}/healthz").json() == {"status": "ok"}
     assert json.loads(httpx.get(f"{server.http}/healthz").text)["status"] == "ok"
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_clients_converge_and_a_crash_loses_nothing(
+    make_server: Any, pg_url: str
+) -> None:
+    server = make_server(database_url=pg_url)
+    board = server.create_board()
+    writer = await connect(server, board, board["facilitator_token"])
+    participant = await connect(server, board, server.join(board["join_code"])["token"])
+    observer = await connect(server, board, board["viewer_token"])
+    await participant.change(add_note("p", "from a participant"))
+    for i in range(100):
+        await writer.change(add_note(f"n{i}", f"idea {i}"))
+    await observer.wait_until(lambda: len(observer.notes()) == 101)
+    server.kill()
+    await observer.wait_closed()
+    seen = observer.notes()
+    server.start()
+    after = await connect(server, board, board["viewer_token"])
+    assert after.notes() == seen
+    await after.close()
