@@ -124,7 +124,8 @@ class BoardApp {
     return this.role === "participant" && this.session.settings().private_writing;
   }
   mine() {
-    return new Set(store.get(keys.mine(this.id), []));
+    if (!this._mine) this._mine = new Set(store.get(keys.mine(this.id), []));
+    return this._mine;
   }
   isMine(noteId) {
     return this.mine().has(noteId);
@@ -191,7 +192,22 @@ class BoardApp {
     }
     if (s.synced) this.seenNotes = ids;
     const phase = s.phase();
-    if (this.lastPhase !== null && phase !== this.lastPhase) this.refreshVotes();
+    if (this.lastPhase !== null && phase !== this.lastPhase) {
+      this.refreshVotes();
+      if (phase === "results" && this.role === "participant") this._goResults = true;
+    }
+    if (this._goResults && this.resultsAvailable()) {
+      // The facilitator moved to the results: show them (the board stays one tap away).
+      this._goResults = false;
+      if (this.view !== "results") {
+        toast(t("results_now"));
+        this.view = "results";
+        const url = new URL(location.href);
+        url.searchParams.set("view", "results");
+        history.pushState(null, "", url);
+        this.mainEl.className = `board-main view-${this.view}`;
+      }
+    }
     this.lastPhase = phase;
     const priv = s.settings().private_writing;
     if (s.synced) {
@@ -278,7 +294,7 @@ class BoardApp {
     }
     this.timerEl.hidden = false;
     const left = Math.max(0, Math.round((timer.endsAt - now()) / 1000));
-    const text = left > 0 ? `⏱ ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `⏱ ${t("timer_done")}`;
+    const text = left > 0 ? `◷ ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `◷ ${t("timer_done")}`;
     if (this.timerEl.textContent !== text) this.timerEl.textContent = text;
     this.timerEl.classList.toggle("chip-urgent", left <= 30);
   }
@@ -384,8 +400,7 @@ class BoardApp {
       this.renderTopbar();
       this.renderMain();
     } catch (e) {
-      if (e.status === 409) toast(this.session.phase() === "vote" ? t("vote_over") : t("vote_closed"), "warn");
-      else toast(errorText(e), "error");
+      toast(errorText(e), e.status === 409 ? "warn" : "error");
       this.refreshVotes();
     }
   }
@@ -444,6 +459,7 @@ class BoardApp {
     const mine = store.get(keys.mine(this.id), []);
     if (!mine.includes(id)) mine.push(id);
     store.set(keys.mine(this.id), mine);
+    this._mine = new Set(mine);
   }
 
   /**
@@ -659,6 +675,24 @@ class BoardApp {
               { class: "field-row" },
               field(t("cluster_merge_into"), mergeSel),
               h("button", { type: "button", class: "btn", onclick: () => { this.mergeCluster(clusterId, mergeSel.value); close(); } }, t("cluster_merge_btn")),
+            )
+          : null,
+        this.isFacilitator()
+          ? h(
+              "div",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "btn btn-danger",
+                onclick: () => {
+                  // Its notes stay on the board, unclustered.
+                  s.batch(() => {
+                    for (const n of s.noteList()) if (n.cluster === clusterId) s.updateNote(n.id, { cluster: "" });
+                    s.clusters.delete(clusterId);
+                  });
+                  close();
+                },
+              }, t("cluster_delete")),
             )
           : null,
       );

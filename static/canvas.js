@@ -500,7 +500,9 @@ export class Canvas {
         else this.cancelDrag(drag);
         drag = null;
       } else if ((mode === "press" || mode === "press-mouse" || (mode === "pan" && start && Math.hypot(e.clientX - start.x, e.clientY - start.y) < 4)) && e.type === "pointerup") {
-        this.tap(start.target);
+        // Act on the click that follows, not now: a sheet opened on pointerup would catch that click
+        // on its backdrop and close at once (the "ghost click").
+        this._tap = { target: start.target, at: Date.now() };
       }
       mode = null;
       start = null;
@@ -526,8 +528,10 @@ export class Canvas {
 
     // Keyboard activation of the note / cluster buttons (clicks from the pointer are handled by tap()).
     vp.addEventListener("click", (e) => {
-      if (e.detail !== 0) return; // pointer click: already handled
-      this.tap(e.target);
+      const pending = this._tap;
+      this._tap = null;
+      if (pending && Date.now() - pending.at < 1000) this.tap(pending.target);
+      else if (e.detail === 0) this.tap(e.target); // keyboard activation of a note / cluster button
     });
     vp.addEventListener("keydown", (e) => {
       if (e.target !== vp) return;

@@ -134,6 +134,7 @@ function joinView(state, code, redraw) {
           const res = await api("POST", "/api/join", { body });
           store.set(keys.token(res.board_id), res.token);
           store.set(keys.joinCode(res.board_id), code);
+          if (state.group) store.set(`cobord:group:${res.board_id}`, state.group);
           store.set("cobord:name", n);
           rememberBoard(res.board_id, info.title);
           location.assign(`/b/${encodeURIComponent(res.board_id)}`);

@@ -71,8 +71,13 @@ export function openSheet(title, build, { onClose, wide = false } = {}) {
     dialog.remove();
     if (onClose) onClose();
   });
+  const openedAt = Date.now();
   dialog.addEventListener("click", (e) => {
-    if (e.target === dialog) close(); // backdrop
+    // Backdrop click closes; but not the click that may trail the gesture that opened the sheet.
+    if (e.target !== dialog || Date.now() - openedAt < 400) return;
+    const r = dialog.getBoundingClientRect();
+    const inside = e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+    if (!inside) close();
   });
   const header = h(
     "div",
@@ -90,9 +95,28 @@ export function openSheet(title, build, { onClose, wide = false } = {}) {
   return { dialog, close };
 }
 
+// Server error codes -> dictionary keys (server messages are English: never shown as such).
+const ERROR_KEYS = {
+  network: "error_network",
+  locked: "cannot_post_locked",
+  not_voting: "vote_closed",
+  budget: "vote_budget_spent",
+  max_per_note: "vote_max_per_note",
+  none_to_remove: "vote_none_to_remove",
+  unknown_code: "join_unknown_code",
+  unknown_board: "board_not_found",
+  unauthorized: "board_no_access",
+  forbidden: "error_forbidden",
+  not_revealed: "results_hidden",
+  bad_title: "error_title_required",
+  bad_name: "join_name_required",
+  bad_group: "join_group_required",
+};
+
 export function errorText(e) {
   if (e && e.status === 0) return t("error_network");
-  return (e && e.message) || t("error_generic");
+  const key = e && ERROR_KEYS[e.code];
+  return key ? t(key) : t("error_generic");
 }
 
 export function field(labelText, input, help) {

@@ -62,14 +62,33 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     ph = phone.new_page()
     join_on_phone(ph, base, code, "Amina")
     shot(ph, "flow-02-phone-joined")
+    # A second participant, from another group, joins (by the API: a second phone is not needed).
+    rik = cobord_server.api("POST", "/api/join", {"code": code, "name": "Rik", "group": "Onderzoeker", "lang": "nl"})
+
+    # The facilitator sees who has not contributed yet, by group, and starts a 3-minute timer.
+    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    expect(fac.locator(".people li", has_text="Amina").locator(".badge-quiet")).to_be_visible()
+    expect(fac.locator(".people li", has_text="Rik").locator(".badge-quiet")).to_be_visible()
+    fac.locator("button[data-fk='tp:3']").click()
+    expect(ph.locator(".chip-timer")).to_contain_text(re.compile(r"[23]:\d\d"))
+    fac.locator("#p-people").scroll_into_view_if_needed()
+    shot(fac, "flow-02b-desktop-panel-participants")
+    fac.get_by_role("button", name=re.compile("Begeleiding")).click()  # close the panel
 
     post_on_phone(ph, "Plus de bancs à l'ombre")
     post_on_phone(ph, "Un potager partagé")
     shot(ph, "flow-03-phone-two-notes")
+    # Edit one's own note: tap it, "Modifier", change the text, save.
+    ph.locator(".note", has_text="bancs").locator(".note-open").tap()
+    ph.get_by_role("button", name="Modifier").tap()
+    ph.fill("#composer-text", "Plus de bancs à l'ombre des arbres")
+    ph.locator(".composer button[type=submit]").tap()
+    expect(ph.locator(".note", has_text="des arbres")).to_be_visible()
 
     # The desktop sees both notes live.
     expect(fac.locator(".note")).to_have_count(2)
     expect(fac.locator(".note", has_text="potager")).to_be_visible()
+    expect(fac.locator(".note", has_text="des arbres")).to_be_visible()
     shot(fac, "flow-04-desktop-sees-notes")
 
     # Facilitator: clustering phase, one cluster, both notes dragged into it.
@@ -108,23 +127,31 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     ph.locator(".note", has_text="bancs").locator(".vote-add").tap()
     expect(votes_left).to_contain_text("0 sur 3")
     shot(ph, "flow-07-phone-voted")
+    # Rik (researcher) backs only the benches: the garden becomes divisive, the benches a consensus.
+    bancs_id = ph.locator(".note", has_text="bancs").get_attribute("data-id")
+    cobord_server.api("POST", f"/api/boards/{board_id}/votes", {"note_id": bancs_id, "delta": 1}, token=rik["token"])
 
     # Reveal; results phase: both see per-group bars and the ranking.
     fac.locator("#reveal-votes").click()
     fac.locator("button[data-fk='ph:results']").click()
-    expect(fac.locator(".panel .res-item").first).to_contain_text("potager")
+    expect(fac.locator(".panel .res-item").first).to_contain_text("bancs")
+    expect(fac.locator(".panel .res-divisive")).to_contain_text("potager")
     shot(fac, "flow-08-desktop-results")
-    ph.locator("button.tab-results").tap()
+    # The phone switches to the results by itself when the facilitator moves to the results phase.
     first = ph.locator(".res-item").first
-    expect(first).to_contain_text("Un potager partagé")
+    expect(first).to_contain_text("Plus de bancs")
     expect(first).to_contain_text("2 gommettes")
     expect(first.locator(".bar-row", has_text="Bewoner")).to_contain_text("100")
+    expect(first.locator(".bar-row", has_text="Onderzoeker")).to_contain_text("100")
+    divisive = ph.locator(".res-divisive")
+    expect(divisive).to_contain_text("Un potager partagé")
+    expect(divisive.locator(".bar-row", has_text="Onderzoeker")).to_contain_text("0")
     shot(ph, "flow-09-phone-results", full_page=True)
 
     # The projector view (viewer token kept by the facilitator's browser) shows the results big.
     proj = desktop.new_page()
     proj.goto(f"{base}/b/{board_id}/present")
-    expect(proj.locator(".results-big .res-item").first).to_contain_text("potager")
+    expect(proj.locator(".results-big .res-item").first).to_contain_text("bancs")
     expect(proj.locator("button")).to_have_count(0)
     shot(proj, "flow-10-projector-results")
 
