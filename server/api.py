@@ -140,7 +140,7 @@ class Api:
         meta = meta_of(board)
 
         async def write(room: Room) -> None:
-            room.board.settings = {**schema.DEFAULT_SETTINGS, **settings}
+            # The room's rules pick the new settings up from `meta` once this is committed.
             await room.apply_server_change(lambda doc: _write_meta(doc, meta))
             if settings.get("votes_visibility") == "hidden":
                 await room.apply_server_change(lambda doc: doc.results.clear())

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.api import Api
+from server.fanout import make_fanout
 from server.hub import Hub
 from server.settings import Settings
 from server.store import make_store
@@ -27,7 +28,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     store = make_store(settings.database_url)
-    hub = Hub(store, settings)
+    hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
     api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        await hub.start()
         try:
             yield
         finally:

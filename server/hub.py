@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.metrics import Metrics
-from server.rooms import Room, board_state_from
+from server.rooms import Room, RoomServices, board_state_from
 from server.settings import Settings
 from server.store.base import Store
+
+# Fan-out messages that arrive while their board loads wait here (then are applied: idempotent).
+LOADING_BUFFER_MAX = 1000
 
 log = logging.getLogger("cobord.hub")
 
@@ -23,9 +27,19 @@ class UnknownBoard(Exception):
 
 
 class Hub:
-    def __init__(self, store: Store, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        fanout: Fanout | None = None,
+    ) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
+        self.fanout = fanout or MemoryFanout()
+        self.services = RoomServices(store, settings, self.metrics, self.fanout)
+        self._loading: dict[str, list[FanoutMessage]] = {}
+        self._catch_ups: set[asyncio.Task[None]] = set()
         self.settings = settings
         self.rooms: dict[str, Room] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -63,20 +77,28 @@ class Hub:
                 self.rooms[board_id] = room
             return room
 
+    async def start(self) -> None:
+        await self.fanout.start(self._deliver, self._resync)
+
     async def _load(self, board_id: str) -> Room:
         board = await self.store.get_board(board_id)
         if board is None:
             raise UnknownBoard(board_id)
-        snapshot, tail = await self.store.load(board_id)
-        authors = await self.store.note_authors(board_id)
-        room = Room(
-            board_id,
-            self.store,
-            self.settings,
-            board_state_from(board.settings, authors),
-            self.metrics,
-        )
+        # Subscribe first, then read the log: whatever another process commits after our read
+        # reaches us through the subscription (buffered until the room exists).
+        self._loading[board_id] = []
+        try:
+            await self.fanout.subscribe(board_id)
+            snapshot, tail = await self.store.load(board_id)
+            authors = await self.store.note_authors(board_id)
+        except BaseException:
+            self._loading.pop(board_id, None)
+            await self.fanout.unsubscribe(board_id)
+            raise
+        room = Room(board_id, self.services, board_state_from(board.settings, authors))
         room.load(snapshot, tail)
+        for message in self._loading.pop(board_id):
+            room.receive_remote(message)
         room.start()
         log.info("board %s loaded (%d updates after keyframe)", board_id, len(tail))
         return room
@@ -121,7 +143,29 @@ class Hub:
         room = self.rooms.pop(board_id, None)
         if room is not None:
             await room.stop()
+            await self.fanout.unsubscribe(board_id)
             log.info("board %s unloaded", board_id)
+
+    def _deliver(self, board_id: str, message: FanoutMessage) -> None:
+        room = self.rooms.get(board_id)
+        if room is not None:
+            room.receive_remote(message)
+            return
+        buffer = self._loading.get(board_id)
+        if buffer is not None and len(buffer) < LOADING_BUFFER_MAX:
+            buffer.append(message)
+
+    def _resync(self) -> None:
+        """Fan-out had a gap: every live room reads what it missed from the log."""
+        for room in list(self.rooms.values()):
+            task = asyncio.create_task(room.catch_up(), name=f"catch-up:{room.board_id}")
+            self._catch_ups.add(task)
+            task.add_done_callback(self._catch_up_done)
+
+    def _catch_up_done(self, task: asyncio.Task[None]) -> None:
+        self._catch_ups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("catch-up failed", exc_info=task.exception())
 
     async def unload_idle_now(self) -> None:
         """Unload every room nobody holds (tests and the memory benchmark)."""
@@ -136,5 +180,8 @@ class Hub:
         self._unload_timers.clear()
         for task in list(self._unloads):
             await task
+        for task in list(self._catch_ups):
+            task.cancel()
         for board_id in list(self.rooms):
             await self._drop(board_id)
+        await self.fanout.close()

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from crdt import protocol, rules, schema
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import PendingUpdate, ShadowDoc
+from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
 from server.settings import Settings
@@ -38,6 +40,7 @@ EMPTY_UPDATE = b"\x00\x00"
 # Updates committed together go out as one merged frame, up to this size (then several frames),
 # so a burst never becomes one frame larger than clients accept.
 MERGED_FRAME_BYTES = 256 * 1024
+OUTGOING_FANOUT_MAX = 10_000
 
 
 class StorageFailed(Exception):
@@ -71,18 +74,33 @@ class _Accepted:
     committed: asyncio.Future[None] | None = None  # for server changes: resolved once durable
 
 
+@dataclass(frozen=True, slots=True)
+class RoomServices:
+    """What every room shares: chosen once by the composition root."""
+
+    store: Store
+    settings: Settings
+    metrics: Metrics
+    fanout: Fanout
+
+
 class Room:
-    def __init__(
-        self, board_id: str, store: Store, settings: Settings, board: BoardState, metrics: Metrics
-    ) -> None:
+    def __init__(self, board_id: str, services: RoomServices, board: BoardState) -> None:
         self.board_id = board_id
-        self.metrics = metrics
-        self.store = store
-        self.settings = settings
+        self.services = services
+        self.metrics = services.metrics
+        self.store = services.store
+        self.settings = services.settings
+        self.fanout = services.fanout
         self.board = board
         self.doc: Doc[Any] = Doc()
         for root in schema.ROOTS:
             self.doc.get(root, type=Map)
+        # The rules read the settings the server wrote into `meta` (on every process alike).
+        meta: Map[Any] = self.doc.get(schema.META, type=Map)
+        # (Reading the doc inside an observer would re-enter its transaction: just mark it.)
+        self._meta_changed = False
+        self._meta_subscription = (meta, meta.observe(self._on_meta_change))
         self.shadow = ShadowDoc(roots=schema.ROOTS)
         self.connections: set[Connection] = set()
         # awareness client id -> (clock, state JSON); the server's own state is never set
@@ -93,6 +111,11 @@ class Room:
         self._capacity = asyncio.Event()
         self._capacity.set()
         self._committer: asyncio.Task[None] | None = None
+        # Messages for the other processes, published in order by one task (bounded: if Redis
+        # stalls, the oldest awareness frames are dropped; updates are in the log anyway).
+        self._outgoing: deque[FanoutMessage] = deque(maxlen=OUTGOING_FANOUT_MAX)
+        self._outgoing_ready = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
         self._failed = False
         self.last_seq = 0
         self.snapshot_seq = 0
@@ -110,9 +133,23 @@ class Room:
                 self.last_seq = record.seq
         self.updates_since_snapshot = len(tail)
         self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+        self._refresh_settings()
+
+    def _on_meta_change(self, _event: object) -> None:
+        self._meta_changed = True
+
+    def _refresh_settings(self) -> None:
+        """After a transaction on the real doc: take the settings the server wrote into meta."""
+        if not self._meta_changed:
+            return
+        self._meta_changed = False
+        settings = self.doc.get(schema.META, type=Map).get("settings")
+        if isinstance(settings, dict):
+            self.board.settings = {**schema.DEFAULT_SETTINGS, **settings}
 
     def start(self) -> None:
         self._committer = asyncio.create_task(self._commit_loop(), name=f"commit:{self.board_id}")
+        self._publisher = asyncio.create_task(self._publish_loop(), name=f"fanout:{self.board_id}")
 
     async def stop(self) -> None:
         """Commit what is queued, write a final keyframe, stop the committer."""
@@ -123,6 +160,11 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
             self._committer = None
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            self._publisher = None
         if self.updates_since_snapshot and not self._failed:
             await self._snapshot()
 
@@ -144,6 +186,7 @@ class Room:
                 states.append(protocol.AwarenessState(cid, clock + 1, None))
             frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
             self._broadcast(frame, exclude=conn)
+            self._publish(FanoutMessage(self.fanout.instance_id, "awareness", frame))
 
     @property
     def empty(self) -> bool:
@@ -266,6 +309,7 @@ class Room:
             mine = [s for s in states if s.client_id in conn.awareness_ids or s.state is None]
             frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(mine)))
         self._broadcast(frame, exclude=conn)
+        self._publish(FanoutMessage(self.fanout.instance_id, "awareness", frame))
 
     def _awareness_frame(self, client_ids: list[int]) -> bytes:
         states = [
@@ -279,6 +323,70 @@ class Room:
         for conn in self.connections:
             if conn is not exclude:
                 conn.outbox.put(frame)
+
+    # ------------------------------------------------------------------ other processes
+
+    def receive_remote(self, message: FanoutMessage) -> None:
+        """A frame another process committed (update) or received (awareness): apply and relay.
+        Never stored, never republished."""
+        try:
+            decoded = protocol.decode(message.frame)
+        except protocol.ProtocolError:
+            log.warning("board %s: malformed frame from instance %s", self.board_id, message.origin)
+            return
+        if isinstance(decoded, protocol.Update) and message.kind == "update":
+            self.apply_remote_updates([decoded.update], message.last_seq)
+            for note_id, actor in message.created:
+                self.board.record_created([note_id], actor)
+            self._broadcast(message.frame)
+        elif isinstance(decoded, protocol.Awareness) and message.kind == "awareness":
+            try:
+                states = protocol.decode_awareness(decoded.payload)
+            except protocol.ProtocolError:
+                return
+            for entry in states:
+                current = self.awareness.get(entry.client_id)
+                if current is not None and entry.clock < current[0]:
+                    continue
+                if entry.state is None:
+                    self.awareness.pop(entry.client_id, None)
+                else:
+                    self.awareness[entry.client_id] = (entry.clock, entry.state)
+            self._broadcast(message.frame)
+
+    def apply_remote_updates(self, updates: list[bytes], last_seq: int) -> None:
+        """Committed elsewhere: into the real doc and the shadow (idempotent: Yjs ignores what it
+        has). The shadow skips the missing-dependency check: the other process checked."""
+        with self.doc.transaction(origin="fanout"):
+            for update in updates:
+                self.doc.apply_update(update)
+        self._refresh_settings()
+        for update in updates:
+            self.shadow.doc.apply_update(update)
+        self.last_seq = max(self.last_seq, last_seq)
+
+    async def catch_up(self) -> None:
+        """After a fan-out gap: read what other processes committed since our last seq."""
+        records = await self.store.updates_after(self.board_id, self.last_seq)
+        if records:
+            self.apply_remote_updates([r.data for r in records], records[-1].seq)
+            authors = await self.store.note_authors(self.board_id)
+            for note_id, actor in authors.items():
+                if note_id not in self.board.note_authors:
+                    self.board.record_created([note_id], actor)
+            merged = merge_updates(*(r.data for r in records))
+            self._broadcast(protocol.encode(protocol.Update(merged)))
+
+    def _publish(self, message: FanoutMessage) -> None:
+        self._outgoing.append(message)
+        self._outgoing_ready.set()
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await self._outgoing_ready.wait()
+            self._outgoing_ready.clear()
+            while self._outgoing:
+                await self.fanout.publish(self.board_id, self._outgoing.popleft())
 
     # ------------------------------------------------------------------ group commit
 
@@ -325,13 +433,18 @@ class Room:
         with self.doc.transaction(origin="commit"):
             for accepted in batch:
                 self.doc.apply_update(accepted.data)
+        self._refresh_settings()
         self._committing = []
+        instance = self.fanout.instance_id
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
             data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))
             senders = {a.sender for a in chunk}
             # A sender has its own update already; a frame merged from several senders goes to all.
             exclude = chunk[0].sender if len(senders) == 1 else None
-            self._broadcast(protocol.encode(protocol.Update(data)), exclude=exclude)
+            frame = protocol.encode(protocol.Update(data))
+            self._broadcast(frame, exclude=exclude)
+            created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
+            self._publish(FanoutMessage(instance, "update", frame, self.last_seq, created))
         for accepted in batch:
             if accepted.committed is not None and not accepted.committed.done():
                 accepted.committed.set_result(None)
@@ -339,13 +452,24 @@ class Room:
             await self._snapshot()
 
     async def _snapshot(self) -> None:
-        snapshot = SnapshotRecord(self.last_seq, time.time(), self.doc.get_update())
+        """Write a keyframe built from the log itself (latest keyframe + tail, as committed), not
+        from the live doc: with several processes the live doc may lack a committed update that is
+        still on its way through Redis, and a keyframe must never drop one."""
         try:
-            await self.store.save_snapshot(self.board_id, snapshot)
+            previous, tail = await self.store.load(self.board_id)
+            if not tail:
+                return
+            doc: Doc[Any] = Doc()
+            if previous is not None:
+                doc.apply_update(previous.state)
+            for record in tail:
+                doc.apply_update(record.data)
+            keyframe = SnapshotRecord(tail[-1].seq, time.time(), doc.get_update())
+            await self.store.save_snapshot(self.board_id, keyframe)
         except Exception:
-            log.exception("board %s: keyframe at seq %s failed", self.board_id, self.last_seq)
+            log.exception("board %s: keyframe failed", self.board_id)
             return
-        self.snapshot_seq = self.last_seq
+        self.snapshot_seq = keyframe.seq
         self.updates_since_snapshot = 0
 
     @property
