@@ -115,11 +115,19 @@ export class Canvas {
   }
   /** Make a world point visible (pan only), e.g. a note just posted. */
   reveal(pos, noteId) {
+    // Pan as little as needed (keeps what was on screen, and the grid columns, where they were).
     const { x, y, s } = this.view;
+    const m = 16;
+    let nx = x;
+    let ny = y;
     const sx = pos.x * s + x;
     const sy = pos.y * s + y;
-    if (sx < 0 || sy < 0 || sx + NOTE_W * s > this.size.w || sy + NOTE_H * s > this.size.h) {
-      this.view = { s, x: this.size.w / 2 - (pos.x + NOTE_W / 2) * s, y: this.size.h / 2 - (pos.y + NOTE_H / 2) * s };
+    if (sx < m) nx += m - sx;
+    else if (sx + NOTE_W * s > this.size.w - m) nx -= sx + NOTE_W * s - (this.size.w - m);
+    if (sy < m) ny += m - sy;
+    else if (sy + NOTE_H * s > this.size.h - 90) ny -= sy + NOTE_H * s - (this.size.h - 90); // clear of the "+"
+    if (nx !== x || ny !== y) {
+      this.view = { s, x: nx, y: ny };
       this.applyView();
     }
     this.flashId = noteId;
@@ -165,10 +173,42 @@ export class Canvas {
   clearReserved() {
     this.reserved = [];
   }
-  freeSpotNear(center, skipId) {
+  freeSpotNear(center, skipId, { visibleFirst = true } = {}) {
     const occ = this.occupied(skipId);
     const cx = Math.round((center.x - NOTE_W / 2) / GRID_X);
     const cy = Math.round((center.y - NOTE_H / 2) / GRID_Y);
+    if (visibleFirst) {
+      // Prefer a free cell that is entirely on screen (a phone shows one column): the new note is
+      // seen where it lands, without panning.
+      const { x, y, s } = this.view;
+      const view = { x: -x / s, y: -y / s, w: this.size.w / s, h: this.size.h / s };
+      const inView = (r) => r.x >= view.x && r.y >= view.y && r.x + r.w <= view.x + view.w && r.y + r.h <= view.y + view.h;
+      for (let r = 0; r < 12; r++) {
+        const cells = [];
+        for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) === r) cells.push([dx, dy]);
+        cells.sort((a, b) => Math.hypot(a[0] * GRID_X, a[1] * GRID_Y) - Math.hypot(b[0] * GRID_X, b[1] * GRID_Y));
+        for (const [dx, dy] of cells) {
+          const rect = { x: (cx + dx) * GRID_X, y: (cy + dy) * GRID_Y, w: NOTE_W, h: NOTE_H };
+          if (inView(rect) && !occ.notes.some((o) => hit(o, rect)) && !occ.frames.some((f) => hit(f, rect, 8))) return { x: rect.x, y: rect.y };
+        }
+      }
+      // Then a free cell in a column that is on screen (above or below): the view only scrolls
+      // vertically to show it, the way a phone user expects.
+      let best = null;
+      let bestD = Infinity;
+      for (let col = Math.ceil(view.x / GRID_X); (col * GRID_X + NOTE_W) <= view.x + view.w; col++) {
+        for (let dy = 0; dy < 80; dy++) {
+          for (const row of dy ? [cy - dy, cy + dy] : [cy]) {
+            const rect = { x: col * GRID_X, y: row * GRID_Y, w: NOTE_W, h: NOTE_H };
+            if (occ.notes.some((o) => hit(o, rect)) || occ.frames.some((f) => hit(f, rect, 8))) continue;
+            const d = Math.hypot(rect.x + NOTE_W / 2 - center.x, rect.y + NOTE_H / 2 - center.y);
+            if (d < bestD) (bestD = d), (best = { x: rect.x, y: rect.y });
+          }
+          if (best) break;
+        }
+      }
+      if (best) return best;
+    }
     for (let r = 0; r < 60; r++) {
       // Ring r around the centre cell, nearest first; rows before columns reads naturally.
       const cells = [];
@@ -591,7 +631,7 @@ export class Canvas {
       const before = s.notes.get(drag.id);
       const was = before ? before.get("cluster") || "" : "";
       // Snap to the nearest free slot: a note dropped on another never hides it (no silent stacks).
-      const pos = cluster ? this.freeSpotInCluster(cluster, drag.id, center) : this.freeSpotNear(center, drag.id);
+      const pos = cluster ? this.freeSpotInCluster(cluster, drag.id, center) : this.freeSpotNear(center, drag.id, { visibleFirst: false });
       drag.el._sig = null;
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {

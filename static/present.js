@@ -74,13 +74,13 @@ function view(session, boardId, info) {
     if (loose.length || !cols.length) cols.push({ title: clusters.length ? t("no_cluster") : "", notes: loose });
     body = h(
       "div",
-      { class: "present-cols" },
+      { class: `present-cols${notes.length > 24 ? " dense" : ""}` },
       notes.length
         ? cols.map((c) =>
             h(
               "section",
-              { class: "present-col" },
-              c.title ? h("h2", null, c.title, h("span", { class: "count" }, ` ${fmtNumber(c.notes.length)}`)) : null,
+              { class: `present-col${cols.length === 1 ? " single" : ""}` },
+              c.title ? h("h2", null, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`)) : null,
               h("ul", null, c.notes.map((n) => h("li", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, n.text))),
             ),
           )
