@@ -41,6 +41,10 @@ EMPTY_UPDATE = b"\x00\x00"
 # so a burst never becomes one frame larger than clients accept.
 MERGED_FRAME_BYTES = 256 * 1024
 OUTGOING_FANOUT_MAX = 10_000
+# A browser tab speaks for one awareness client id (a few after reloads); a state is a cursor, a
+# name, a colour. Bounds keep one connection from filling the server's awareness table.
+MAX_AWARENESS_IDS = 8
+MAX_AWARENESS_BYTES = 64 * 1024
 
 
 class StorageFailed(Exception):
@@ -285,6 +289,9 @@ class Room:
         self.shadow = shadow
 
     def _receive_awareness(self, conn: Connection, frame: bytes, payload: bytes) -> None:
+        if len(payload) > MAX_AWARENESS_BYTES:
+            conn.close(CloseCode.TOO_LARGE, f"awareness over {MAX_AWARENESS_BYTES} bytes")
+            return
         try:
             states = protocol.decode_awareness(payload)
         except protocol.ProtocolError as exc:
@@ -296,6 +303,9 @@ class Room:
                 if entry.client_id in self.awareness:
                     owned_elsewhere = True  # another connection speaks for this id: ignore it
                     continue
+                if len(conn.awareness_ids) >= MAX_AWARENESS_IDS:
+                    conn.close(CloseCode.MALFORMED, "too many awareness client ids")
+                    return
                 conn.awareness_ids.add(entry.client_id)
             current = self.awareness.get(entry.client_id)
             if current is not None and entry.clock < current[0]:

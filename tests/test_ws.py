@@ -58,6 +58,19 @@ async def test_awareness_is_relayed_and_removed_on_disconnect(server: ServerProc
     await c.close()
 
 
+async def test_awareness_floods_are_bounded(server: ServerProcess) -> None:
+    board = server.create_board()
+    many = await connect(server, board, board["viewer_token"])
+    states = [protocol.AwarenessState(1000 + i, 1, {"i": i}) for i in range(9)]
+    await many.send(protocol.Awareness(protocol.encode_awareness(states)))
+    assert await many.wait_closed() == CloseCode.MALFORMED
+    assert many.close_reason == "too many awareness client ids"
+    big = await connect(server, board, board["viewer_token"])
+    huge = protocol.AwarenessState(5, 1, {"blob": "x" * 70_000})
+    await big.send(protocol.Awareness(protocol.encode_awareness([huge])))
+    assert await big.wait_closed() == CloseCode.TOO_LARGE
+
+
 async def test_viewer_updates_are_refused_and_never_relayed(server: ServerProcess) -> None:
     board = server.create_board()
     viewer = await connect(server, board, board["viewer_token"])
