@@ -96,6 +96,10 @@ class BoardApp {
     this.build();
     this.refreshVotes();
     setInterval(() => this.tick(), 1000);
+    if (this.panel && store.get("cobord:justCreated") === boardId) {
+      store.remove("cobord:justCreated");
+      this.togglePanel(true);
+    }
   }
 
   // ---------- identity and permissions ----------
@@ -139,6 +143,7 @@ class BoardApp {
 
   // ---------- layout ----------
   build() {
+    if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
     this.topbar = h("header", { class: "topbar" });
@@ -303,7 +308,8 @@ class BoardApp {
     const s = this.session.settings();
     const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
     const items = [];
-    if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner"), "alert"]);
+    if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + t("board_no_access")]);
+    else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
     if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
@@ -439,6 +445,16 @@ class BoardApp {
     if (!this.canEditBoard()) {
       toast(t("cannot_post_locked"), "warn");
       return null;
+    }
+    const limit = s.settings().max_notes_per_participant;
+    if (this.role === "participant" && limit) {
+      const mine = this.mine();
+      let count = 0;
+      s.notes.forEach((_, nid) => { if (mine.has(nid)) count++; });
+      if (count >= limit) {
+        toast(t("note_limit", { n: limit }), "warn");
+        return null;
+      }
     }
     const id = newId();
     const pos = this.placeNote(cluster);

@@ -85,6 +85,7 @@ function homeView(state, redraw) {
           if (board.viewer_token) store.set(keys.viewer(board.id), board.viewer_token);
           if (board.join_code) store.set(keys.joinCode(board.id), board.join_code);
           rememberBoard(board.id, board.title);
+          store.set("cobord:justCreated", board.id); // the board opens with the panel (QR code) shown
           if (state.budget && state.budget !== 3) {
             try {
               await api("PATCH", `/api/boards/${board.id}/settings`, {

@@ -187,6 +187,7 @@ const D = {
     cluster_delete: "Supprimer le groupe d’idées",
     results_now: "Les résultats sont là.",
     timer_started: "Minuteur : {min} min",
+    note_limit: "Vous avez atteint la limite de {n} notes.",
   },
   nl: {
     app_name: "Cobord",
@@ -360,6 +361,7 @@ const D = {
     cluster_delete: "Ideeëngroep verwijderen",
     results_now: "De resultaten zijn er.",
     timer_started: "Timer: {min} min",
+    note_limit: "U hebt de limiet van {n} notities bereikt.",
   },
   en: {
     app_name: "Cobord",
@@ -533,6 +535,7 @@ const D = {
     cluster_delete: "Delete the idea cluster",
     results_now: "The results are in.",
     timer_started: "Timer: {min} min",
+    note_limit: "You have reached the limit of {n} notes.",
   },
 };
 

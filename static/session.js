@@ -8,6 +8,8 @@ import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js"
 
 export { Y };
 
+const RETRY_CODES = new Set([4408, 4429]);
+
 export const DEFAULT_SETTINGS = {
   vote_budget: 3,
   max_votes_per_note: 3,
@@ -18,6 +20,7 @@ export const DEFAULT_SETTINGS = {
   groups: [],
   languages: ["fr", "nl", "en"],
   max_note_length: 280,
+  max_notes_per_participant: 50,
 };
 
 /**
@@ -52,6 +55,8 @@ export class Session {
       params: { token: this.token },
       maxBackoffTime: 4000,
       disableBc: true,
+      // 4408 (too slow) and 4429 (rate limited) mean "come back": only the other 44xx are final.
+      shouldReconnect: (event) => RETRY_CODES.has(event.code) || !(event.code >= 4400 && event.code < 4500),
     });
     this.provider = provider;
     this.awareness = provider.awareness;
@@ -72,8 +77,14 @@ export class Session {
       this.onStatus(this.status);
       if (synced) this.onChange({ synced: true });
     });
-    provider.on("closed", () => {
+    provider.on("closed", ({ code }) => {
       if (provider !== this.provider) return;
+      if (code === 4403) {
+        // Too many refused changes in a row: start again from the server's state.
+        this.resync();
+        return;
+      }
+      this.closeCode = code;
       this.status = "closed";
       this.onStatus("closed");
     });

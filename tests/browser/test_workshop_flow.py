@@ -14,6 +14,14 @@ from tests.browser.conftest import shot
 pytestmark = pytest.mark.browser
 
 
+def panel(page: Any, open_: bool) -> None:
+    """Open or close the facilitator panel (its button says whether it is expanded)."""
+    button = page.locator("button[aria-controls=fac-panel]")
+    if (button.get_attribute("aria-expanded") == "true") != open_:
+        button.click()
+    expect(page.locator("#fac-panel")).to_be_visible() if open_ else expect(page.locator("#fac-panel")).to_be_hidden()
+
+
 def create_board_in_ui(desktop_page: Any, base: str, title: str) -> tuple[str, str]:
     page = desktop_page
     page.goto(base + "/")
@@ -57,6 +65,9 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     fac = desktop.new_page()
     board_id, code = create_board_in_ui(fac, base, "Place du quartier / Buurtplein")
     expect(fac.locator(".board-title")).to_have_text("Place du quartier / Buurtplein")
+    # A new board opens with the facilitator panel: QR code and join code ready to project.
+    expect(fac.locator("#fac-panel .qr svg")).to_be_visible()
+    expect(fac.locator("#fac-panel .join-code")).to_contain_text(code)
     shot(fac, "flow-01-desktop-board-created")
 
     ph = phone.new_page()
@@ -66,14 +77,14 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     rik = cobord_server.api("POST", "/api/join", {"code": code, "name": "Rik", "group": "Onderzoeker", "lang": "nl"})
 
     # The facilitator sees who has not contributed yet, by group, and starts a 3-minute timer.
-    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    panel(fac, True)
     expect(fac.locator(".people li", has_text="Amina").locator(".badge-quiet")).to_be_visible()
     expect(fac.locator(".people li", has_text="Rik").locator(".badge-quiet")).to_be_visible()
     fac.locator("button[data-fk='tp:3']").click()
     expect(ph.locator(".chip-timer")).to_contain_text(re.compile(r"[23]:\d\d"))
     fac.locator("#p-people").scroll_into_view_if_needed()
     shot(fac, "flow-02b-desktop-panel-participants")
-    fac.get_by_role("button", name=re.compile("Begeleiding")).click()  # close the panel
+    panel(fac, False)
 
     post_on_phone(ph, "Plus de bancs à l'ombre")
     post_on_phone(ph, "Un potager partagé")
@@ -92,10 +103,10 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     shot(fac, "flow-04-desktop-sees-notes")
 
     # Facilitator: clustering phase, one cluster, both notes dragged into it.
-    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    panel(fac, True)
     fac.locator("button[data-fk='ph:cluster']").click()
     expect(fac.locator(".chip-phase")).to_contain_text("Groeperen")
-    fac.get_by_role("button", name=re.compile("Begeleiding")).click()  # close the panel
+    panel(fac, False)
     fac.get_by_role("button", name=re.compile("Nieuwe ideeëngroep")).click()
     fac.fill("#new-cluster-title", "Groen")
     fac.keyboard.press("Enter")
@@ -111,7 +122,7 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     shot(ph, "flow-06-phone-sees-cluster")
 
     # Voting phase: the phone spends one dot, sees "2 of 3 left", takes it back, spends two.
-    fac.get_by_role("button", name=re.compile("Begeleiding")).click()
+    panel(fac, True)
     fac.locator("button[data-fk='ph:vote']").click()
     votes_left = ph.locator("#votes-left")
     expect(votes_left).to_contain_text("3 sur 3")
@@ -176,5 +187,7 @@ def test_token_survives_reload_and_language_switch(cobord_server: Any, phone: An
     expect(ph.locator("html")).to_have_attribute("lang", "nl")
     ph.select_option("select.lang-select", "en")
     expect(ph.locator(".chip-phase")).to_contain_text("Ideas")
+    expect(ph.locator(".viewport")).to_be_visible()
+    expect(ph.locator(".canvas-tools")).to_contain_text("Fit all")
     shot(ph, "flow-11-phone-english")
     assert not phone.errors, phone.errors
