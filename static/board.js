@@ -19,7 +19,10 @@ export async function renderBoard(root, boardId) {
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
-    if (e.status === 401 || e.status === 403) return noAccess(root, boardId);
+    if (e.status === 401 || e.status === 403) {
+      store.remove(keys.token(boardId)); // stale: join again rather than loop between /j and /b
+      return noAccess(root, boardId);
+    }
     if (e.status === 404) return message(root, t("board_not_found"));
     // Offline at load: still open the board from what we know; the provider will sync later.
     info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: "participant" }, offlineAtLoad: true };
