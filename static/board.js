@@ -75,6 +75,11 @@ class BoardApp {
         this.status = s;
         this.renderStatus();
         if (s === "connected") this.refreshVotes();
+        if (this.session && this.session.synced) {
+          // Back online and synced: what was posted meanwhile went out with the sync.
+          const ids = store.get(keys.pending(this.id), []).map((x) => x.id);
+          if (ids.length) this.confirmSoon(ids);
+        }
       },
       onDenied: () => toast(t("resyncing"), "warn"),
       onResync: () => {
@@ -178,13 +183,21 @@ class BoardApp {
   }
 
   onDocChange(ev) {
+    // Awareness (presence) changes every few seconds per person: they only touch the top bar and the
+    // panel, so a keyboard user's place in the outline is never rebuilt under them for that.
+    if (!(ev && ev.awareness)) this._docDirty = true;
     if (this._raf) return;
     this._raf = requestAnimationFrame(() => {
       this._raf = 0;
+      if (!this._docDirty) {
+        this.renderTopbar();
+        if (this.panel) this.panel.render();
+        return;
+      }
+      this._docDirty = false;
       this.afterDocChange();
       this.renderAll();
     });
-    void ev;
   }
 
   /** Side effects of remote state: announce new notes, publish drafts, reload votes on phase change. */
@@ -469,6 +482,7 @@ class BoardApp {
     store.set(keys.pending(this.id), pending.slice(-50));
     this.pendingReplayed.add(id);
     s.addNote(id, fields);
+    this.confirmSoon([id]);
     announce(t("note_posted"));
     this.canvas.reveal(pos, id);
     return id;
@@ -508,6 +522,19 @@ class BoardApp {
     store.set(keys.pending(this.id), keep);
   }
 
+  /**
+   * A posted note stays in the pending list until its bytes have left the socket while connected and
+   * synced (then the server has it, or refused it, which triggers a resync rather than a replay).
+   */
+  confirmSoon(ids) {
+    setTimeout(() => {
+      const p = this.session.provider;
+      if (!p || !p.wsconnected || !p.synced || !p.ws || p.ws.bufferedAmount > 0) return; // retried on reconnect
+      const set = new Set(ids);
+      store.set(keys.pending(this.id), store.get(keys.pending(this.id), []).filter((x) => !set.has(x.id)));
+    }, 1500);
+  }
+
   publishDrafts() {
     const drafts = store.get(keys.drafts(this.id), []);
     if (!drafts.length || !this.canEditBoard() || this.role === "viewer") return;
@@ -520,6 +547,7 @@ class BoardApp {
   deleteNote(id) {
     if (!this.canEditNote(id)) return;
     this.session.deleteNote(id);
+    store.set(keys.pending(this.id), store.get(keys.pending(this.id), []).filter((x) => x.id !== id));
   }
 
   moveToCluster(noteId, clusterId) {

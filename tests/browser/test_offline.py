@@ -71,3 +71,31 @@ def test_private_writing_drafts_stay_on_device(cobord_server: Any, phone: Any, d
     expect(ph.locator(".drafts")).to_be_hidden()
     shot(fac, "private-02-desktop-published")
     assert not phone.errors, phone.errors
+
+
+def test_note_written_offline_survives_closing_the_page(cobord_server: Any, phone: Any, desktop: Any) -> None:
+    """Nothing typed is lost: a note posted offline, page closed before the network came back, is sent
+    when the board is opened again."""
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    me = join(cobord_server, board["join_code"], "Fatou")
+    fac = open_board(desktop, base, board["id"], board["facilitator_token"])
+    ph = open_board(phone, base, board["id"], me["token"])
+    post(ph, "Livrée en ligne")
+    expect(fac.locator(".note", has_text="Livrée en ligne")).to_be_visible()
+    phone.set_offline(True)
+    expect(ph.locator(".banner-offline")).to_be_visible()
+    post(ph, "Perdue ? Non")
+    ph.close()
+    phone.set_offline(False)
+    ph = phone.new_page()
+    ph.goto(f"{base}/b/{board['id']}")
+    expect(fac.locator(".note", has_text="Perdue ? Non")).to_have_count(1, timeout=15_000)
+    expect(ph.locator(".note", has_text="Perdue ? Non")).to_have_count(1)
+    # Delivered notes are not posted twice on later visits.
+    ph.wait_for_function(f"() => (JSON.parse(localStorage.getItem('cobord:pending:{board['id']}')) || []).length === 0",
+                         timeout=15_000)
+    ph.reload()
+    expect(ph.locator(".note")).to_have_count(2)
+    expect(fac.locator(".note")).to_have_count(2)
+    assert not phone.errors, phone.errors
