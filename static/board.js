@@ -623,6 +623,7 @@ class BoardApp {
         "form",
         {
           class: "composer",
+          noValidate: true,
           onsubmit: (e) => {
             e.preventDefault();
             const value = text.value.trim();

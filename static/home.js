@@ -61,6 +61,7 @@ function homeView(state, redraw) {
     "form",
     {
       class: "card",
+      noValidate: true, // our own messages, in the interface language
       "aria-labelledby": "create-h",
       onsubmit: async (e) => {
         e.preventDefault();

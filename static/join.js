@@ -48,7 +48,21 @@ function joinView(state, code, redraw) {
         "main",
         { class: "join" },
         state.error
-          ? h("div", { class: "card" }, h("h1", null, code), h("p", { role: "alert" }, state.error), h("a", { class: "btn", href: "/" }, t("back_home")))
+          ? h(
+              "form",
+              {
+                class: "card",
+                onsubmit: (e) => {
+                  e.preventDefault();
+                  const c = e.target.elements.code.value.trim().replace(/\s+/g, "").toUpperCase();
+                  if (c) location.assign(`/j/${encodeURIComponent(c)}`);
+                },
+              },
+              h("h1", null, code),
+              h("p", { role: "alert" }, state.error),
+              field(t("home_code_label"), h("input", { type: "text", name: "code", class: "code-input", autocomplete: "off", autocapitalize: "characters", spellcheck: false, maxLength: 12, placeholder: t("home_code_ph") })),
+              h("div", { class: "actions" }, h("a", { class: "btn", href: "/" }, t("back_home")), h("button", { type: "submit", class: "btn btn-primary" }, t("home_join_btn"))),
+            )
           : h("p", { class: "loading" }, t("loading")),
       ),
     );
@@ -113,6 +127,7 @@ function joinView(state, code, redraw) {
     "form",
     {
       class: "card",
+      noValidate: true, // our own messages, in the interface language
       onsubmit: async (e) => {
         e.preventDefault();
         err.textContent = "";
