@@ -401,8 +401,13 @@ class Room:
     # ------------------------------------------------------------------ group commit
 
     async def _commit_loop(self) -> None:
+        window = self.settings.batch_window_ms / 1000
         while True:
             await self._wake.wait()
+            if window and len(self.connections) >= self.settings.batch_min_connections:
+                # A busy board: let the updates of the next few ms join this commit, so each
+                # client gets one merged frame (one writer wake-up) instead of several.
+                await asyncio.sleep(window)
             self._wake.clear()
             if self._pending:
                 await self._commit_batch()
