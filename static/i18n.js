@@ -188,6 +188,8 @@ const D = {
     results_now: "Les résultats sont là.",
     timer_started: "Minuteur : {min} min",
     note_limit: "Vous avez atteint la limite de {n} notes.",
+    minutes_short: "{n} min",
+    qr_label: "Code QR vers {link}",
   },
   nl: {
     app_name: "Cobord",
@@ -362,6 +364,8 @@ const D = {
     results_now: "De resultaten zijn er.",
     timer_started: "Timer: {min} min",
     note_limit: "U hebt de limiet van {n} notities bereikt.",
+    minutes_short: "{n} min",
+    qr_label: "QR-code naar {link}",
   },
   en: {
     app_name: "Cobord",
@@ -536,6 +540,8 @@ const D = {
     results_now: "The results are in.",
     timer_started: "Timer: {min} min",
     note_limit: "You have reached the limit of {n} notes.",
+    minutes_short: "{n} min",
+    qr_label: "QR code to {link}",
   },
 };
 

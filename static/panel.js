@@ -104,7 +104,7 @@ export class FacilitatorPanel {
     const join = h("section", { class: "panel-sec", "aria-labelledby": "p-join" }, h("h3", { id: "p-join" }, t("panel_join")));
     if (code) {
       join.append(
-        h("div", { class: "qr", role: "img", "aria-label": `QR: ${link}` }, qrSvg(link)),
+        h("div", { class: "qr", role: "img", "aria-label": t("qr_label", { link }) }, qrSvg(link)),
         h("p", { class: "join-code" }, h("span", { class: "muted" }, t("panel_join_code"), " "), h("strong", { class: "code" }, code)),
         h("p", { class: "join-link" }, link),
         h(
@@ -147,7 +147,7 @@ export class FacilitatorPanel {
           h("button", { type: "button", class: "btn btn-primary", "data-fk": "tm-start", onclick: () => this.call("POST", "/timer", { seconds: Math.round(Number(minutes.value || 0) * 60) }) }, t("panel_timer_start")),
           h("button", { type: "button", class: "btn", "data-fk": "tm-stop", disabled: !s.timer(), onclick: () => this.call("POST", "/timer", { seconds: 0 }) }, t("panel_timer_stop")),
         ),
-        h("div", { class: "presets" }, [1, 3, 5, 10].map((m) => h("button", { type: "button", class: "btn btn-small", "data-fk": `tp:${m}`, onclick: () => this.call("POST", "/timer", { seconds: m * 60 }) }, `${fmtNumber(m)} min`))),
+        h("div", { class: "presets" }, [1, 3, 5, 10].map((m) => h("button", { type: "button", class: "btn btn-small", "data-fk": `tp:${m}`, onclick: () => this.call("POST", "/timer", { seconds: m * 60 }) }, t("minutes_short", { n: m })))),
       ),
     );
 

@@ -74,10 +74,10 @@ function resultItem(item, title, groupNames, groups) {
         return h(
           "li",
           { class: "bar-row" },
-          h("span", { class: "bar-label" }, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g),
+          h("span", { class: "bar-label" }, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group")),
           h(
             "span",
-            { class: "bar", role: "img", "aria-label": t("results_group_bar", { group: g, dots: s.dots || 0, voters: s.voters || 0, pct: fmtPercent(pct) }) },
+            { class: "bar", role: "img", "aria-label": t("results_group_bar", { group: g || t("join_no_group"), dots: s.dots || 0, voters: s.voters || 0, pct: fmtPercent(pct) }) },
             h("span", { class: "bar-fill", style: { width: `${(pct * 100).toFixed(1)}%` } }),
           ),
           h("span", { class: "bar-value", "aria-hidden": "true" }, fmtPercent(pct)),
