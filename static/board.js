@@ -163,7 +163,7 @@ class BoardApp {
       h("span", { "aria-hidden": "true" }, "+"),
     );
     this.draftsEl = h("section", { class: "drafts", "aria-labelledby": "drafts-h" });
-    this.root.append(h("div", { class: "board-app" }, this.topbar, this.banners, this.mainEl, this.draftsEl, this.fab));
+    this.root.append(h("div", { class: "board-app" }, this.topbar, this.banners, this.draftsEl, this.mainEl, this.fab));
     if (this.panel) this.root.append(this.panel.el);
     this.seenNotes = null;
     this.renderAll();
