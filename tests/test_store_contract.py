@@ -267,6 +267,24 @@ async def test_load_is_latest_snapshot_plus_tail(store: Store) -> None:
     assert await store.load(_uid("missing")) == (None, [])
 
 
+async def test_load_until_a_time_is_the_state_then(store: Store) -> None:
+    board = await new_board(store)
+    times = [10.0, 20.0, 30.0, 40.0]
+    seqs = []
+    for i, ts in enumerate(times):
+        seqs += await store.append_updates(board.id, [NewUpdate(ts, "p1", f"u{i}".encode())])
+    # A keyframe covering u0..u1, written at t=25.
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 25.0, b"k1"))
+    assert await store.load(board.id, until_ts=5.0) == (None, [])
+    snapshot, tail = await store.load(board.id, until_ts=20.0)
+    assert snapshot is None and [u.data for u in tail] == [b"u0", b"u1"]  # keyframe is newer
+    snapshot, tail = await store.load(board.id, until_ts=35.0)
+    assert snapshot is not None and snapshot.state == b"k1"
+    assert [u.data for u in tail] == [b"u2"]
+    snapshot, tail = await store.load(board.id, until_ts=1e12)
+    assert snapshot is not None and [u.data for u in tail] == [b"u2", b"u3"]
+
+
 async def test_note_authors(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)

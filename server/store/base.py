@@ -121,8 +121,13 @@ class Store(Protocol):
     async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
         """Append all updates in ONE transaction (group commit); return their seqs, in order."""
 
-    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        """The latest keyframe (if any) and every update after it, in seq order."""
+    async def load(
+        self, board_id: str, until_ts: float | None = None
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        """The latest keyframe (if any) and every update after it, in seq order.
+
+        With `until_ts` (replay): the state as it was at that time — the latest keyframe written
+        at or before it (so everything it covers is older) and the updates after it up to it."""
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None: ...
 

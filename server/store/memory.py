@@ -125,10 +125,18 @@ class MemoryStore:
                 seqs.append(seq)
             return seqs
 
-    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        snapshots = self._snapshots.get(board_id)
-        snapshot = snapshots[max(snapshots)] if snapshots else None
+    async def load(
+        self, board_id: str, until_ts: float | None = None
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        candidates = [
+            s
+            for s in self._snapshots.get(board_id, {}).values()
+            if until_ts is None or s.ts <= until_ts
+        ]
+        snapshot = max(candidates, key=lambda s: s.seq) if candidates else None
         tail = await self.updates_after(board_id, snapshot.seq if snapshot else 0)
+        if until_ts is not None:
+            tail = [u for u in tail if u.ts <= until_ts]
         return snapshot, tail
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:

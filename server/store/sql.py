@@ -374,18 +374,19 @@ class SqlStore:
         insert = update_log.insert().returning(update_log.c.seq)
         return sorted((await conn.execute(insert, rows)).scalars())
 
-    async def load(self, board_id: str) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        latest = (
-            snapshots.select()
-            .where(snapshots.c.board_id == board_id)
-            .order_by(snapshots.c.seq.desc())
-            .limit(1)
-        )
+    async def load(
+        self, board_id: str, until_ts: float | None = None
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        latest = snapshots.select().where(snapshots.c.board_id == board_id)
+        if until_ts is not None:
+            latest = latest.where(snapshots.c.ts <= until_ts)
+        latest = latest.order_by(snapshots.c.seq.desc()).limit(1)
         # One read transaction: on SQLite both queries see the same database state.
         async with self._read() as conn:
             row = (await conn.execute(latest)).first()
             snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
-            tail = await self._updates_after(conn, board_id, snapshot.seq if snapshot else 0, None)
+            after = snapshot.seq if snapshot else 0
+            tail = await self._updates_after(conn, board_id, after, None, until_ts)
         return snapshot, tail
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
@@ -415,13 +416,18 @@ class SqlStore:
 
     @staticmethod
     async def _updates_after(
-        conn: AsyncConnection, board_id: str, after_seq: int, limit: int | None
+        conn: AsyncConnection,
+        board_id: str,
+        after_seq: int,
+        limit: int | None,
+        until_ts: float | None = None,
     ) -> list[UpdateRecord]:
-        query = (
-            sa.select(update_log.c.seq, update_log.c.ts, update_log.c.actor, update_log.c.data)
-            .where(update_log.c.board_id == board_id, update_log.c.seq > after_seq)
-            .order_by(update_log.c.seq)
-        )
+        query = sa.select(
+            update_log.c.seq, update_log.c.ts, update_log.c.actor, update_log.c.data
+        ).where(update_log.c.board_id == board_id, update_log.c.seq > after_seq)
+        if until_ts is not None:
+            query = query.where(update_log.c.ts <= until_ts)
+        query = query.order_by(update_log.c.seq)
         if limit is not None:
             query = query.limit(max(limit, 0))
         rows = (await conn.execute(query)).all()
