@@ -6,6 +6,7 @@ settings changes (written into the doc's `meta` by the server), results.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import inspect
 import secrets
@@ -77,6 +78,7 @@ class Api:
         self.hub = hub
         self.signer = signer
         self.online = online
+        self._settings_locks: dict[str, asyncio.Lock] = {}
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -140,9 +142,22 @@ class Api:
         finally:
             self.hub.release(room)
 
-    async def _save_settings(self, board: BoardRecord, settings: dict[str, Any]) -> BoardRecord:
-        await self.store.update_board_settings(board.id, settings)
-        board = replace(board, settings=settings)
+    async def _save_settings(self, board: BoardRecord, changes: dict[str, Any]) -> BoardRecord:
+        """Merge `changes` into the board's settings (read afresh under a per-board lock, so two
+        quick changes never undo each other), then mirror them into `meta`."""
+        lock = self._settings_locks.setdefault(board.id, asyncio.Lock())
+        async with lock:
+            board = await self._board(board.id)
+            settings = {**board.settings, **changes}
+            await self.store.update_board_settings(board.id, settings)
+            board = replace(board, settings=settings)
+            await self._write_meta(board)
+        if not lock.locked():
+            self._settings_locks.pop(board.id, None)
+        return board
+
+    async def _write_meta(self, board: BoardRecord) -> None:
+        settings = board.settings
         meta = meta_of(board)
 
         async def write(room: Room) -> None:
@@ -152,7 +167,6 @@ class Api:
                 await room.apply_server_change(lambda doc: doc.results.clear())
 
         await self._with_room(board.id, write)
-        return board
 
     # ------------------------------------------------------------------ boards and joining
 
@@ -268,7 +282,7 @@ class Api:
         board, _ = await self._auth(request, "facilitator")
         body = await _json(request)
         changes = validate_settings(body)
-        board = await self._save_settings(board, {**board.settings, **changes})
+        board = await self._save_settings(board, changes)
         await self._publish_results_if_visible(board)
         return JSONResponse(public_settings(board.settings))
 
@@ -278,7 +292,7 @@ class Api:
         phase = body.get("phase")
         if phase not in schema.PHASES:
             raise ApiError(422, "bad_phase", f"'phase' must be one of: {', '.join(schema.PHASES)}.")
-        await self._save_settings(board, {**board.settings, "phase": phase})
+        await self._save_settings(board, {"phase": phase})
         return JSONResponse({"phase": phase})
 
     async def set_timer(self, request: Request) -> Response:
@@ -292,7 +306,7 @@ class Api:
             if seconds == 0
             else {"endsAt": int(time.time() * 1000) + seconds * 1000, "seconds": seconds}
         )
-        await self._save_settings(board, {**board.settings, "timer": timer})
+        await self._save_settings(board, {"timer": timer})
         return JSONResponse({"timer": timer})
 
     async def participants(self, request: Request) -> Response:

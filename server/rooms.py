@@ -91,7 +91,6 @@ class RoomServices:
 class Room:
     def __init__(self, board_id: str, services: RoomServices, board: BoardState) -> None:
         self.board_id = board_id
-        self.services = services
         self.metrics = services.metrics
         self.store = services.store
         self.settings = services.settings

@@ -269,3 +269,28 @@ async def test_participants_view_for_the_facilitator(server: ServerProcess) -> N
     await client.close()
     await viewer.close()
     assert quiet["participant_id"] != active["participant_id"]
+
+
+async def test_concurrent_setting_changes_never_undo_each_other(server: ServerProcess) -> None:
+    board = server.create_board()
+    fac = auth(board["facilitator_token"])
+    changes = [
+        {"locked": True},
+        {"private_writing": True},
+        {"anonymous": True},
+        {"vote_budget": 7},
+        {"max_votes_per_note": 4},
+        {"votes_visibility": "live"},
+    ]
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        responses = await asyncio.gather(
+            *(
+                http.patch(f"/api/boards/{board['id']}/settings", json=change, headers=fac)
+                for change in changes
+            )
+        )
+        assert all(r.status_code == 200 for r in responses)
+        settings = (await http.get(f"/api/boards/{board['id']}", headers=fac)).json()["settings"]
+    for change in changes:
+        for key, value in change.items():
+            assert settings[key] == value
