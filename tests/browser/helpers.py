@@ -6,7 +6,7 @@ from typing import Any
 
 
 def open_board(context: Any, base: str, board_id: str, token: str, query: str = "") -> Any:
-    """Open a board in a context that holds `token` (as the home/join pages would have stored it)."""
+    """Open a board in a context holding `token` (as the home/join pages would have stored it)."""
     page = context.new_page()
     page.goto(base + "/")
     page.evaluate(
@@ -19,8 +19,18 @@ def open_board(context: Any, base: str, board_id: str, token: str, query: str = 
 
 
 def new_board(server: Any, **body: Any) -> dict[str, Any]:
-    return dict(server.api("POST", "/api/boards", {"title": "Atelier", "groups": ["Bewoner", "Onderzoeker"], **body}))
+    return dict(
+        server.api(
+            "POST",
+            "/api/boards",
+            {"title": "Atelier", "groups": ["Bewoner", "Onderzoeker"], **body},
+        )
+    )
 
 
-def join(server: Any, code: str, name: str, group: str = "Bewoner", lang: str = "fr") -> dict[str, Any]:
-    return dict(server.api("POST", "/api/join", {"code": code, "name": name, "group": group, "lang": lang}))
+def join(
+    server: Any, code: str, name: str, group: str = "Bewoner", lang: str = "fr"
+) -> dict[str, Any]:
+    return dict(
+        server.api("POST", "/api/join", {"code": code, "name": name, "group": group, "lang": lang})
+    )

@@ -1,16 +1,18 @@
-"""Measure the web client: payload, time to interactive on a throttled phone, frame times while panning.
+"""Measure the web client: payload, time to interactive on a throttled phone, frame times.
 
-    .venv/bin/python tests/browser/measure_client.py            # starts its own `cobord serve`
+    .venv/bin/python tests/browser/measure_client.py          # starts its own `cobord serve`
     .venv/bin/python tests/browser/measure_client.py --base http://127.0.0.1:8011
 
 Prints:
-  1. JS + CSS of the board page: raw bytes, gzip -9 bytes (what a compressing proxy sends), and what the
-     server actually transferred (CDP encodedDataLength).
-  2. Join link -> join form interactive, and join submit -> board interactive (synced, "+" usable), on a
-     phone profile: 390x844 touch, CPU throttled 4x, network ~"Fast 3G" (150 ms RTT, 1.6 Mbit/s down,
-     750 kbit/s up) via CDP Network.emulateNetworkConditions, empty cache. Median of N runs.
-  3. Frame times while panning a board of 500 notes with the mouse (desktop 1366x768), p50/p95/max,
-     from requestAnimationFrame deltas; then the same on the throttled phone profile (4x CPU, touch pan).
+  1. JS + CSS of the board page: raw bytes, gzip -9 bytes (what a compressing proxy sends), and
+     what the server actually transferred (CDP encodedDataLength).
+  2. Join link -> join form interactive, and join submit -> board interactive (synced, "+"
+     usable), on a phone profile: 390x844 touch, CPU throttled 4x, network ~"Fast 3G" (150 ms
+     RTT, 1.6 Mbit/s down, 750 kbit/s up) via CDP Network.emulateNetworkConditions, empty cache.
+     Median of N runs.
+  3. Frame times while panning a board of 500 notes with the mouse (desktop 1366x768),
+     p50/p95/max from requestAnimationFrame deltas; then on the throttled phone profile (4x CPU,
+     one-finger touch pan).
 """
 
 from __future__ import annotations
@@ -33,20 +35,40 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True,
-         "is_mobile": True, "locale": "fr-BE"}
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "has_touch": True,
+    "is_mobile": True,
+    "locale": "fr-BE",
+}
 DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "nl-BE"}
-FAST_3G = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 750e3 / 8}
+FAST_3G = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1.6e6 / 8,
+    "uploadThroughput": 750e3 / 8,
+}
 
 
 def api(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
-                                 headers=headers, method=method)
+    req = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers=headers,
+        method=method,
+    )
     with urllib.request.urlopen(req, timeout=10) as res:
         return json.loads(res.read() or b"null")
 
@@ -56,10 +78,24 @@ def start_server() -> tuple[str, subprocess.Popen[bytes]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     db = Path(tempfile.mkdtemp()) / "measure.db"
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-                             "--database-url", f"sqlite+aiosqlite:///{db}", "--log-level", "warning"],
-                            cwd=ROOT, env={**os.environ, "SECRET_KEY": "measure"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite+aiosqlite:///{db}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY": "measure"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -69,27 +105,32 @@ def start_server() -> tuple[str, subprocess.Popen[bytes]]:
         except OSError:
             with socket.socket() as s:
                 s.settimeout(0.2)
-                try:
-                    s.connect(("127.0.0.1", port))
-                except OSError:
-                    pass
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    time.sleep(0.05)  # refused at once: pace the poll
     proc.kill()
     raise SystemExit("server did not start")
 
 
 def payload(browser: Any, base: str, board: dict[str, Any]) -> dict[str, Any]:
-    """Every JS/CSS file the board page loads (participant view, facilitator panel modules included)."""
+    """Every JS/CSS file the board page loads (facilitator panel modules included)."""
     ctx = browser.new_context(**DESKTOP)
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
     sizes: dict[str, int] = {}
     urls: dict[str, str] = {}
-    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    cdp.on(
+        "Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"])
+    )
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+    )
     page.goto(base + "/")
-    page.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
-                  [board["id"], board["facilitator_token"]])
+    page.evaluate(
+        "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
+        [board["id"], board["facilitator_token"]],
+    )
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     urls.clear()
     sizes.clear()
@@ -114,15 +155,19 @@ def payload(browser: Any, base: str, board: dict[str, Any]) -> dict[str, Any]:
         "raw": sum(f[1] for f in files),
         "gzip": sum(f[2] for f in files),
         "transferred": transferred,
-        "all_static_gzip": sum(len(gzip.compress(p.read_bytes(), 9)) for p in STATIC.rglob("*")
-                               if p.suffix in (".js", ".css")),
+        "all_static_gzip": sum(
+            len(gzip.compress(p.read_bytes(), 9))
+            for p in STATIC.rglob("*")
+            if p.suffix in (".js", ".css")
+        ),
     }
 
 
 def throttle(ctx: Any, page: Any) -> Any:
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
-    # A fresh context starts with an empty cache (a first-time participant); what the join page fetched
+    # A fresh context starts with an empty cache (a first-time participant); what the join page
+    # fetched
     # stays cached for the board, as in a real browser.
     cdp.send("Network.emulateNetworkConditions", FAST_3G)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
@@ -145,20 +190,28 @@ def join_timing(browser: Any, base: str, code: str, runs: int) -> dict[str, floa
         page.locator("label.choice").first.click()
         t1 = time.perf_counter()
         page.click("button[type=submit]")
-        page.wait_for_function("() => window.__cobord && window.__cobord.session.synced "
-                               "&& !document.querySelector('.fab').hidden", timeout=60_000)
+        page.wait_for_function(
+            "() => window.__cobord && window.__cobord.session.synced "
+            "&& !document.querySelector('.fab').hidden",
+            timeout=60_000,
+        )
         to_board.append(time.perf_counter() - t1)
         ctx.close()
-    return {"join_form_s": statistics.median(to_form), "board_s": statistics.median(to_board),
-            "total_s": statistics.median(a + b for a, b in zip(to_form, to_board))}
+    return {
+        "join_form_s": statistics.median(to_form),
+        "board_s": statistics.median(to_board),
+        "total_s": statistics.median(a + b for a, b in zip(to_form, to_board, strict=True)),
+    }
 
 
 def fill_board(browser: Any, base: str, board: dict[str, Any], n: int) -> None:
     ctx = browser.new_context(**DESKTOP)
     page = ctx.new_page()
     page.goto(base + "/")
-    page.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
-                  [board["id"], board["facilitator_token"]])
+    page.evaluate(
+        "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
+        [board["id"], board["facilitator_token"]],
+    )
     page.goto(f"{base}/b/{board['id']}")
     page.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
     page.evaluate(
@@ -168,8 +221,10 @@ def fill_board(browser: Any, base: str, board: dict[str, Any], n: int) -> None:
           for (let k = 0; k < n; k += 50) {
             s.batch(() => {
               for (let i = k; i < Math.min(n, k + 50); i++) {
-                s.addNote('m-' + i, {text: 'Idée numéro ' + i + ' : plus de verdure et de bancs dans la rue',
-                  x: (i % 25) * 220, y: Math.floor(i / 25) * 170, color: colors[i % 6], cluster: '', lang: 'fr',
+                s.addNote('m-' + i, {
+                  text: 'Idée numéro ' + i + ' : plus de verdure et de bancs dans la rue',
+                  x: (i % 25) * 220, y: Math.floor(i / 25) * 170, color: colors[i % 6],
+                  cluster: '', lang: 'fr',
                   createdAt: Date.now()});
               }
             });
@@ -186,21 +241,34 @@ def fill_board(browser: Any, base: str, board: dict[str, Any], n: int) -> None:
 FRAME_PROBE = """() => {
   window.__frames = [];
   let last = performance.now();
-  const tick = (t) => { window.__frames.push(t - last); last = t; if (window.__probe) requestAnimationFrame(tick); };
+  const tick = (t) => {
+    window.__frames.push(t - last);
+    last = t;
+    if (window.__probe) requestAnimationFrame(tick);
+  };
   window.__probe = true;
   requestAnimationFrame(tick);
 }"""
 
 
-def pan_frames(browser: Any, base: str, board: dict[str, Any], token: str, phone: bool) -> dict[str, float]:
+def pan_frames(
+    browser: Any, base: str, board: dict[str, Any], token: str, phone: bool
+) -> dict[str, float]:
     ctx = browser.new_context(**(PHONE if phone else DESKTOP))
     page = ctx.new_page()
     page.goto(base + "/")
-    page.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))", [board["id"], token])
+    page.evaluate(
+        "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
+        [board["id"], token],
+    )
     page.goto(f"{base}/b/{board['id']}")
-    page.wait_for_function("() => window.__cobord && window.__cobord.session.synced "
-                           "&& document.querySelectorAll('.note').length >= 500")
-    page.evaluate("() => { const c = window.__cobord.canvas; c.view = {x: 0, y: 0, s: 1}; c.applyView(); }")
+    page.wait_for_function(
+        "() => window.__cobord && window.__cobord.session.synced "
+        "&& document.querySelectorAll('.note').length >= 500"
+    )
+    page.evaluate(
+        "() => { const c = window.__cobord.canvas; c.view = {x: 0, y: 0, s: 1}; c.applyView(); }"
+    )
     cdp = ctx.new_cdp_session(page)
     if phone:
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
@@ -210,11 +278,15 @@ def pan_frames(browser: Any, base: str, board: dict[str, Any], token: str, phone
     if phone:
         # One-finger pan through CDP touch events (what a thumb does).
         x, y = cx, cy
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
+        )
         for step in range(120):
             x = cx + 150 * __import__("math").sin(step / 10)
             y = cy - step * 4 % 300
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+            cdp.send(
+                "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
+            )
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     else:
         page.mouse.move(cx, cy)
@@ -225,8 +297,10 @@ def pan_frames(browser: Any, base: str, board: dict[str, Any], token: str, phone
     frames = page.evaluate("() => { window.__probe = false; return window.__frames.slice(2); }")
     ctx.close()
     frames.sort()
+
     def pct(p: float) -> float:
         return frames[min(len(frames) - 1, int(p * len(frames)))]
+
     return {"frames": len(frames), "p50_ms": pct(0.5), "p95_ms": pct(0.95), "max_ms": frames[-1]}
 
 
@@ -242,29 +316,50 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            board = api(base, "POST", "/api/boards", {"title": "Mesure", "groups": ["Bewoner", "Onderzoeker"]})
+            board = api(
+                base,
+                "POST",
+                "/api/boards",
+                {"title": "Mesure", "groups": ["Bewoner", "Onderzoeker"]},
+            )
             size = payload(browser, base, board)
             print("1. JS + CSS loaded by the board page (facilitator, panel open):")
             for path, raw, gz in size["files"]:
                 print(f"   {path:32s} {raw / 1024:7.1f} KiB raw {gz / 1024:7.1f} KiB gzip")
-            print(f"   total: {size['raw'] / 1024:.1f} KiB raw, {size['gzip'] / 1024:.1f} KiB gzip -9, "
-                  f"{size['transferred'] / 1024:.1f} KiB transferred by this server (headers included)")
+            print(
+                f"   total: {size['raw'] / 1024:.1f} KiB raw, "
+                f"{size['gzip'] / 1024:.1f} KiB gzip -9, "
+                f"{size['transferred'] / 1024:.1f} KiB transferred by this server (with headers)"
+            )
             print(f"   all of static/ (js+css) gzip: {size['all_static_gzip'] / 1024:.1f} KiB")
             timing = join_timing(browser, base, board["join_code"], args.runs)
-            print("2. Phone, CPU 4x slower, Fast 3G (150 ms RTT, 1.6 Mbit/s), empty cache, median of "
-                  f"{args.runs}:")
+            print(
+                "2. Phone, CPU 4x slower, Fast 3G (150 ms RTT, 1.6 Mbit/s), empty cache, median of "
+                f"{args.runs}:"
+            )
             print(f"   join link -> join form interactive: {timing['join_form_s']:.2f} s")
             print(f"   join submit -> board interactive (synced): {timing['board_s']:.2f} s")
             print(f"   total (without typing): {timing['total_s']:.2f} s")
             big = api(base, "POST", "/api/boards", {"title": "500 notes", "groups": ["Bewoner"]})
             fill_board(browser, base, big, 500)
             desk = pan_frames(browser, base, big, big["facilitator_token"], phone=False)
-            print(f"3. Panning 500 notes, desktop 1366x768, mouse: {desk['frames']} frames, "
-                  f"p50 {desk['p50_ms']:.1f} ms, p95 {desk['p95_ms']:.1f} ms, max {desk['max_ms']:.1f} ms")
-            me = api(base, "POST", "/api/join", {"code": big["join_code"], "name": "Pan", "group": "Bewoner"})
+            print(
+                f"3. Panning 500 notes, desktop 1366x768, mouse: {desk['frames']} frames, "
+                f"p50 {desk['p50_ms']:.1f} ms, p95 {desk['p95_ms']:.1f} ms, "
+                f"max {desk['max_ms']:.1f} ms"
+            )
+            me = api(
+                base,
+                "POST",
+                "/api/join",
+                {"code": big["join_code"], "name": "Pan", "group": "Bewoner"},
+            )
             ph = pan_frames(browser, base, big, me["token"], phone=True)
-            print(f"   phone 390x844, CPU 4x, touch: {ph['frames']} frames, p50 {ph['p50_ms']:.1f} ms, "
-                  f"p95 {ph['p95_ms']:.1f} ms, max {ph['max_ms']:.1f} ms")
+            print(
+                f"   phone 390x844, CPU 4x, touch: {ph['frames']} frames, "
+                f"p50 {ph['p50_ms']:.1f} ms, "
+                f"p95 {ph['p95_ms']:.1f} ms, max {ph['max_ms']:.1f} ms"
+            )
             browser.close()
     finally:
         if proc is not None:

@@ -1,5 +1,7 @@
-"""Accessibility: axe-core finds no serious or critical violation on the home, join, board, outline and
-results views; a keyboard-only participant posts, files a note in a cluster and votes from the outline
+"""Accessibility: axe-core finds no serious or critical violation on the home, join, board, outline
+and
+results views; a keyboard-only participant posts, files a note in a cluster and votes from the
+outline
 view; new notes from others are announced in a polite live region."""
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ def assert_no_violations(page: Any, axe: Path, where: str) -> None:
     assert violations == [], f"{where}: {violations}"
 
 
-def test_axe_home_join_board_outline(cobord_server: Any, phone: Any, desktop: Any, axe_path: Path) -> None:
+def test_axe_home_join_board_outline(
+    cobord_server: Any, phone: Any, desktop: Any, axe_path: Path
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
 
@@ -43,7 +47,12 @@ def test_axe_home_join_board_outline(cobord_server: Any, phone: Any, desktop: An
     assert_no_violations(ph, axe_path, "board canvas (phone)")
 
     fac = open_board(desktop, base, board["id"], board["facilitator_token"])
-    cobord_server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "vote"}, token=board["facilitator_token"])
+    cobord_server.api(
+        "POST",
+        f"/api/boards/{board['id']}/phase",
+        {"phase": "vote"},
+        token=board["facilitator_token"],
+    )
     fac.get_by_role("button", name="⚙ Begeleiding").click()
     expect(fac.locator(".panel")).to_be_visible()
     assert_no_violations(fac, axe_path, "board + facilitator panel (desktop)")
@@ -53,16 +62,22 @@ def test_axe_home_join_board_outline(cobord_server: Any, phone: Any, desktop: An
     assert_no_violations(ph, axe_path, "outline (phone)")
     shot(ph, "a11y-01-outline-phone")
 
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"votes_visibility": "revealed"},
-                      token=board["facilitator_token"])
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"votes_visibility": "revealed"},
+        token=board["facilitator_token"],
+    )
     ph.goto(f"{base}/b/{board['id']}?view=results")
     expect(ph.locator(".results")).to_be_visible()
     assert_no_violations(ph, axe_path, "results (phone)")
 
     proj = desktop.new_page()
     proj.goto(base + "/")
-    proj.evaluate("([id, t]) => localStorage.setItem('cobord:viewer:' + id, JSON.stringify(t))",
-                  [board["id"], board["viewer_token"]])
+    proj.evaluate(
+        "([id, t]) => localStorage.setItem('cobord:viewer:' + id, JSON.stringify(t))",
+        [board["id"], board["viewer_token"]],
+    )
     proj.goto(f"{base}/b/{board['id']}/present")
     expect(proj.locator(".present")).to_be_visible()
     assert_no_violations(proj, axe_path, "projector")
@@ -79,13 +94,15 @@ def tab_to(page: Any, selector: str, limit: int = 60) -> None:
 
 
 def test_keyboard_only_outline(cobord_server: Any, desktop: Any, phone: Any) -> None:
-    """Only the keyboard: Tab to the field, type, submit; move to a cluster; add and take back a dot."""
+    """Keyboard only: Tab to the field, type, submit; move to a cluster; add and take back a dot."""
     base = cobord_server.base
     board = new_board(cobord_server)
     ftoken = board["facilitator_token"]
     me = join(cobord_server, board["join_code"], "Lotte", lang="nl")
     page = open_board(desktop, base, board["id"], me["token"], "?view=outline")
-    other = open_board(phone, base, board["id"], join(cobord_server, board["join_code"], "Omar")["token"])
+    other = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Omar")["token"]
+    )
     expect(page.locator(".outline")).to_be_visible()
 
     # Post: focus the text field with the keyboard, type, Tab to "Publiceren", Enter.

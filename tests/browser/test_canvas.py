@@ -19,11 +19,17 @@ def view(page: Any) -> dict[str, float]:
 
 def test_pinch_pan_and_fit(cobord_server: Any, phone: Any) -> None:
     board = new_board(cobord_server)
-    ph = open_board(phone, cobord_server.base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"])
+    ph = open_board(
+        phone,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Amina")["token"],
+    )
     ph.evaluate(
         """() => { const s = window.__cobord.session;
-          s.batch(() => { for (let i = 0; i < 12; i++) s.addNote('p' + i, {text: 'Idée ' + i, x: (i % 4) * 220,
-            y: Math.floor(i / 4) * 170, color: 'green', cluster: '', lang: 'fr', createdAt: Date.now()}); }); }"""
+          s.batch(() => { for (let i = 0; i < 12; i++) s.addNote('p' + i, {text: 'Idée ' + i,
+            x: (i % 4) * 220, y: Math.floor(i / 4) * 170, color: 'green', cluster: '', lang: 'fr',
+            createdAt: Date.now()}); }); }"""
     )
     expect(ph.locator(".note")).to_have_count(12)
     cdp = phone.new_cdp_session(ph)
@@ -32,17 +38,29 @@ def test_pinch_pan_and_fit(cobord_server: Any, phone: Any) -> None:
 
     # One finger on the background pans.
     before = view(ph)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": cx, "y": cy + 250}]})
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": "touchStart", "touchPoints": [{"x": cx, "y": cy + 250}]},
+    )
     for i in range(1, 8):
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": cx - i * 10, "y": cy + 250 - i * 8}]})
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchMove", "touchPoints": [{"x": cx - i * 10, "y": cy + 250 - i * 8}]},
+        )
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     ph.wait_for_function("(x) => window.__cobord.canvas.view.x < x - 40", arg=before["x"])
 
     # Two fingers spreading apart zoom in.
     scale = view(ph)["s"]
+
     def two(kind: str, d: float) -> None:
-        points = [] if kind == "touchEnd" else [{"x": cx - d, "y": cy, "id": 1}, {"x": cx + d, "y": cy, "id": 2}]
+        points = (
+            []
+            if kind == "touchEnd"
+            else [{"x": cx - d, "y": cy, "id": 1}, {"x": cx + d, "y": cy, "id": 2}]
+        )
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
     two("touchStart", 40)
     for d in range(50, 130, 10):
         two("touchMove", d)
@@ -53,9 +71,11 @@ def test_pinch_pan_and_fit(cobord_server: Any, phone: Any) -> None:
     # "Fit all" brings every note on screen.
     ph.get_by_role("button", name="Tout voir").tap()
     ph.wait_for_function(
-        """() => [...document.querySelectorAll('.note')].every(n => { const r = n.getBoundingClientRect();
+        """() => [...document.querySelectorAll('.note')].every(n => {
+             const r = n.getBoundingClientRect();
              const v = document.querySelector('.viewport').getBoundingClientRect();
-             return r.left >= v.left - 1 && r.right <= v.right + 1 && r.top >= v.top - 1 && r.bottom <= v.bottom + 1; })"""
+             return r.left >= v.left - 1 && r.right <= v.right + 1
+                 && r.top >= v.top - 1 && r.bottom <= v.bottom + 1; })"""
     )
     shot(ph, "canvas-02-phone-fit-all")
     assert not phone.errors, phone.errors
@@ -77,13 +97,28 @@ def test_wheel_zoom_and_keyboard_pan(cobord_server: Any, desktop: Any) -> None:
 
 def test_locked_board_is_read_only_for_participants(cobord_server: Any, phone: Any) -> None:
     board = new_board(cobord_server)
-    ph = open_board(phone, cobord_server.base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"])
+    ph = open_board(
+        phone,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Amina")["token"],
+    )
     expect(ph.locator(".fab")).to_be_visible()
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"locked": True}, token=board["facilitator_token"])
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"locked": True},
+        token=board["facilitator_token"],
+    )
     expect(ph.locator(".banner-locked")).to_be_visible()
     expect(ph.locator(".fab")).to_be_hidden()
     shot(ph, "canvas-03-phone-locked")
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"locked": False}, token=board["facilitator_token"])
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"locked": False},
+        token=board["facilitator_token"],
+    )
     expect(ph.locator(".fab")).to_be_visible()
     expect(ph.locator(".banner-locked")).to_have_count(0)
     assert not phone.errors, phone.errors

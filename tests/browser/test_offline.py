@@ -1,5 +1,7 @@
-"""Weak networks: a phone that loses the network sees a banner, keeps posting, and its notes reach the
-other people when it comes back. Drafts written during private writing stay on the device (and survive
+"""Weak networks: a phone that loses the network sees a banner, keeps posting, and its notes reach
+the
+other people when it comes back. Drafts written during private writing stay on the device (and
+survive
 a reload) until the facilitator ends private writing."""
 
 from __future__ import annotations
@@ -45,11 +47,17 @@ def test_offline_note_reaches_desktop(cobord_server: Any, phone: Any, desktop: A
     assert not phone.errors, phone.errors
 
 
-def test_private_writing_drafts_stay_on_device(cobord_server: Any, phone: Any, desktop: Any) -> None:
+def test_private_writing_drafts_stay_on_device(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"private_writing": True},
-                      token=board["facilitator_token"])
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"private_writing": True},
+        token=board["facilitator_token"],
+    )
     me = join(cobord_server, board["join_code"], "Pieter", lang="nl")
     fac = open_board(desktop, base, board["id"], board["facilitator_token"])
     ph = open_board(phone, base, board["id"], me["token"])
@@ -65,16 +73,22 @@ def test_private_writing_drafts_stay_on_device(cobord_server: Any, phone: Any, d
     expect(fac.locator(".note")).to_have_count(0)
 
     # The facilitator ends private writing: the draft is published and reaches the desktop.
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"private_writing": False},
-                      token=board["facilitator_token"])
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"private_writing": False},
+        token=board["facilitator_token"],
+    )
     expect(fac.locator(".note", has_text="Brouillon secret")).to_be_visible()
     expect(ph.locator(".drafts")).to_be_hidden()
     shot(fac, "private-02-desktop-published")
     assert not phone.errors, phone.errors
 
 
-def test_note_written_offline_survives_closing_the_page(cobord_server: Any, phone: Any, desktop: Any) -> None:
-    """Nothing typed is lost: a note posted offline, page closed before the network came back, is sent
+def test_note_written_offline_survives_closing_the_page(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    """Nothing typed is lost: a note posted offline, page closed before the network is back, is sent
     when the board is opened again."""
     base = cobord_server.base
     board = new_board(cobord_server)
@@ -93,8 +107,11 @@ def test_note_written_offline_survives_closing_the_page(cobord_server: Any, phon
     expect(fac.locator(".note", has_text="Perdue ? Non")).to_have_count(1, timeout=15_000)
     expect(ph.locator(".note", has_text="Perdue ? Non")).to_have_count(1)
     # Delivered notes are not posted twice on later visits.
-    ph.wait_for_function(f"() => (JSON.parse(localStorage.getItem('cobord:pending:{board['id']}')) || []).length === 0",
-                         timeout=15_000)
+    ph.wait_for_function(
+        "(id) => (JSON.parse(localStorage.getItem('cobord:pending:' + id)) || []).length === 0",
+        arg=board["id"],
+        timeout=15_000,
+    )
     ph.reload()
     expect(ph.locator(".note")).to_have_count(2)
     expect(fac.locator(".note")).to_have_count(2)

@@ -18,15 +18,23 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 def test_refused_edit_is_rolled_back(cobord_server: Any, phone: Any, desktop: Any) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
-    amina = open_board(phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"])
+    amina = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"]
+    )
     amina.locator(".fab").tap()
     amina.fill("#composer-text", "Texte d'Amina")
     amina.locator(".composer button[type=submit]").tap()
 
-    bram = open_board(desktop, base, board["id"], join(cobord_server, board["join_code"], "Bram", lang="nl")["token"])
+    bram = open_board(
+        desktop,
+        base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Bram", lang="nl")["token"],
+    )
     note = bram.locator(".note", has_text="Texte d'Amina")
     expect(note).to_be_visible()
-    # The UI offers no edit on someone else's note; force one through the document as a bad client would.
+    # The UI offers no edit on someone else's note; force one through the document as a bad client
+    # would.
     note_id = note.get_attribute("data-id")
     bram.evaluate("(id) => window.__cobord.session.updateNote(id, {text: 'piraté'})", note_id)
     # (It may show for a frame or not at all: the refusal can arrive before the next paint.)
@@ -61,17 +69,27 @@ def test_dictionary_complete(cobord_server: Any, desktop: Any) -> None:
 
 
 def test_phone_long_press_drags_note_into_cluster(cobord_server: Any, phone: Any) -> None:
-    """One finger: a quick swipe on a note pans; a long press then a move files the note in a cluster."""
+    """One finger: a quick swipe on a note pans; a long press then a move files it in a cluster."""
     base = cobord_server.base
     board = new_board(cobord_server)
-    cobord_server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "cluster"}, token=board["facilitator_token"])
-    ph = open_board(phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"])
+    cobord_server.api(
+        "POST",
+        f"/api/boards/{board['id']}/phase",
+        {"phase": "cluster"},
+        token=board["facilitator_token"],
+    )
+    ph = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"]
+    )
     ph.evaluate("() => window.__cobord.createCluster('Mobilité', {x: 0, y: 400})")
     ph.evaluate(
         "() => window.__cobord.session.addNote('n-touch', {text: 'Des vélos partagés', x: 0, y: 0,"
         " color: 'blue', cluster: '', lang: 'fr', createdAt: Date.now()})"
     )
-    ph.evaluate("() => { const c = window.__cobord.canvas; c.view = {x: 40, y: 20, s: 0.8}; c.applyView(); }")
+    ph.evaluate(
+        "() => { const c = window.__cobord.canvas; c.view = {x: 40, y: 20, s: 0.8};"
+        " c.applyView(); }"
+    )
     note = ph.locator(".note", has_text="vélos")
     cluster = ph.locator(".cluster", has_text="Mobilité")
     expect(note).to_be_visible()
@@ -101,5 +119,8 @@ def test_phone_long_press_drags_note_into_cluster(cobord_server: Any, phone: Any
     touch("touchEnd", 0, 0)
     expect(cluster).to_contain_text("1 note")
     cluster_id = ph.evaluate("() => window.__cobord.session.clusterList()[0].id")
-    assert ph.evaluate("() => window.__cobord.session.notes.get('n-touch').get('cluster')") == cluster_id
+    assert (
+        ph.evaluate("() => window.__cobord.session.notes.get('n-touch').get('cluster')")
+        == cluster_id
+    )
     assert not phone.errors, phone.errors

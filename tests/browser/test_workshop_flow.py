@@ -1,4 +1,5 @@
-"""A whole workshop in two real browsers: the facilitator on a laptop (nl-BE), a participant on a phone
+"""A whole workshop in two real browsers: the facilitator on a laptop (nl-BE), a participant on a
+phone
 (fr-BE, touch). Screenshots of every step land in tests/artifacts/flow-*.png."""
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ def panel(page: Any, open_: bool) -> None:
     button = page.locator("button[aria-controls=fac-panel]")
     if (button.get_attribute("aria-expanded") == "true") != open_:
         button.click()
-    expect(page.locator("#fac-panel")).to_be_visible() if open_ else expect(page.locator("#fac-panel")).to_be_hidden()
+    expect(page.locator("#fac-panel")).to_be_visible() if open_ else expect(
+        page.locator("#fac-panel")
+    ).to_be_hidden()
 
 
 def create_board_in_ui(desktop_page: Any, base: str, title: str) -> tuple[str, str]:
@@ -74,7 +77,9 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     join_on_phone(ph, base, code, "Amina")
     shot(ph, "flow-02-phone-joined")
     # A second participant, from another group, joins (by the API: a second phone is not needed).
-    rik = cobord_server.api("POST", "/api/join", {"code": code, "name": "Rik", "group": "Onderzoeker", "lang": "nl"})
+    rik = cobord_server.api(
+        "POST", "/api/join", {"code": code, "name": "Rik", "group": "Onderzoeker", "lang": "nl"}
+    )
 
     # The facilitator sees who has not contributed yet, by group, and starts a 3-minute timer.
     panel(fac, True)
@@ -140,7 +145,12 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     shot(ph, "flow-07-phone-voted")
     # Rik (researcher) backs only the benches: the garden becomes divisive, the benches a consensus.
     bancs_id = ph.locator(".note", has_text="bancs").get_attribute("data-id")
-    cobord_server.api("POST", f"/api/boards/{board_id}/votes", {"note_id": bancs_id, "delta": 1}, token=rik["token"])
+    cobord_server.api(
+        "POST",
+        f"/api/boards/{board_id}/votes",
+        {"note_id": bancs_id, "delta": 1},
+        token=rik["token"],
+    )
 
     # Reveal; results phase: both see per-group bars and the ranking.
     fac.locator("#reveal-votes").click()
