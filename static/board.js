@@ -316,6 +316,10 @@ class BoardApp {
     this.timerEl.hidden = false;
     const left = Math.max(0, Math.round((timer.endsAt - now()) / 1000));
     const text = left > 0 ? `◷ ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : `◷ ${t("timer_done")}`;
+    if (left === 0 && this._timerAnnounced !== timer.endsAt) {
+      this._timerAnnounced = timer.endsAt;
+      if (timer.endsAt > now() - 5000) announce(t("timer_done"));
+    } else if (left > 0) this._timerAnnounced = null;
     if (this.timerEl.textContent !== text) this.timerEl.textContent = text;
     this.timerEl.classList.toggle("chip-urgent", left <= 30);
   }
@@ -328,11 +332,33 @@ class BoardApp {
     else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
+    const hintOff = sessionStorage.getItem("cobord:hint-off") === "1";
+    if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
     if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
     const sig = items.map((i) => i[0]).join(",") + getLang();
     if (sig === this._bannerSig) return;
     this._bannerSig = sig;
-    fill(this.banners, items.map(([k, text]) => h("p", { class: `banner banner-${k}`, role: k === "offline" ? "alert" : "status" }, text)));
+    fill(
+      this.banners,
+      items.map(([k, text]) =>
+        h(
+          "p",
+          { class: `banner banner-${k}`, role: k === "offline" ? "alert" : "status" },
+          text,
+          k === "hint"
+            ? h("button", {
+                type: "button",
+                class: "icon-btn banner-close",
+                "aria-label": t("close"),
+                onclick: () => {
+                  sessionStorage.setItem("cobord:hint-off", "1");
+                  this.renderStatus();
+                },
+              }, "✕")
+            : null,
+        ),
+      ),
+    );
     document.body.classList.toggle("is-offline", offline);
   }
 

@@ -368,9 +368,15 @@ export class Canvas {
     if (!this.fitted && s.synced) {
       this.fitted = true;
       if (notes.length) this.fitAll();
-    } else if (notes.length && Date.now() - this.lastInteraction > 4000 && !this.anyNoteVisible(notes)) {
-      // Everything moved away (someone re-arranged the board): bring it back rather than show emptiness.
-      this.fitAll();
+    } else if (notes.length && !this.anyNoteVisible(notes)) {
+      // Everything moved away (someone re-arranged the board): bring it back rather than show
+      // emptiness — but not under the fingers of someone who is panning right now.
+      const idle = Date.now() - this.lastInteraction;
+      if (idle > 4000) this.fitAll();
+      else {
+        clearTimeout(this._refit);
+        this._refit = setTimeout(() => this.attached && this.render(), 4100 - idle);
+      }
     }
   }
 
@@ -631,7 +637,11 @@ export class Canvas {
       const before = s.notes.get(drag.id);
       const was = before ? before.get("cluster") || "" : "";
       // Snap to the nearest free slot: a note dropped on another never hides it (no silent stacks).
-      const pos = cluster ? this.freeSpotInCluster(cluster, drag.id, center) : this.freeSpotNear(center, drag.id, { visibleFirst: false });
+      // Into a cluster: the next free slot in reading order (tidy); within the same cluster: the free
+      // slot nearest the drop point (re-ordering).
+      const pos = cluster
+        ? this.freeSpotInCluster(cluster, drag.id, cluster === was ? center : null)
+        : this.freeSpotNear(center, drag.id, { visibleFirst: false });
       drag.el._sig = null;
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {

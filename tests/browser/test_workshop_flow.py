@@ -124,6 +124,8 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     shot(fac, "flow-05-desktop-clustered")
     # ... and the phone sees the cluster with its notes.
     expect(ph.locator(".cluster", has_text="Groen")).to_contain_text("2 notes")
+    # The notes moved out of the phone's view: it brings them back by itself once the thumb rests.
+    expect(ph.locator(".cluster", has_text="Groen")).to_be_in_viewport()
     shot(ph, "flow-06-phone-sees-cluster")
 
     # Voting phase: the phone spends one dot, sees "2 of 3 left", takes it back, spends two.
