@@ -163,7 +163,9 @@ class BoardApp {
       h("span", { "aria-hidden": "true" }, "+"),
     );
     this.draftsEl = h("section", { class: "drafts", "aria-labelledby": "drafts-h" });
-    this.root.append(h("div", { class: "board-app" }, this.topbar, this.banners, this.draftsEl, this.mainEl, this.fab));
+    // Screen-reader and keyboard users land on a link to the list view (the canvas is visual).
+    const skip = h("a", { class: "skip-link", href: "?view=outline", onclick: (e) => { e.preventDefault(); this.setView("outline"); } }, t("skip_to_outline"));
+    this.root.append(h("div", { class: "board-app" }, skip, this.topbar, this.banners, this.draftsEl, this.mainEl, this.fab));
     if (this.panel) this.root.append(this.panel.el);
     this.seenNotes = null;
     this.renderAll();

@@ -190,6 +190,7 @@ const D = {
     note_limit: "Vous avez atteint la limite de {n} notes.",
     minutes_short: "{n} min",
     qr_label: "Code QR vers {link}",
+    skip_to_outline: "Aller à la vue en liste (clavier, lecteur d’écran)",
   },
   nl: {
     app_name: "Cobord",
@@ -366,6 +367,7 @@ const D = {
     note_limit: "U hebt de limiet van {n} notities bereikt.",
     minutes_short: "{n} min",
     qr_label: "QR-code naar {link}",
+    skip_to_outline: "Naar de lijstweergave (toetsenbord, schermlezer)",
   },
   en: {
     app_name: "Cobord",
@@ -542,6 +544,7 @@ const D = {
     note_limit: "You have reached the limit of {n} notes.",
     minutes_short: "{n} min",
     qr_label: "QR code to {link}",
+    skip_to_outline: "Go to the list view (keyboard, screen reader)",
   },
 };
 
