@@ -24,12 +24,22 @@ export async function renderBoard(root, boardId) {
       return noAccess(root, boardId);
     }
     if (e.status === 404) return message(root, t("board_not_found"));
-    // Offline at load: still open the board from what we know; the provider will sync later.
-    info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: "participant" }, offlineAtLoad: true };
+    // Server unreachable at load: still open the board from what we know; the provider syncs later.
+    info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: roleFromToken(token) }, offlineAtLoad: true };
   }
   rememberBoard(boardId, info.title || boardId);
   const app = new BoardApp(root, boardId, token, info);
   window.__cobord = app; // handy for debugging and the browser tests
+}
+
+/** Best effort, for display only (the server decides): our tokens carry {"r": role} before the dot. */
+function roleFromToken(token) {
+  try {
+    const payload = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")));
+    return ["facilitator", "participant", "viewer"].includes(payload.r) ? payload.r : "participant";
+  } catch {
+    return "participant";
+  }
 }
 
 function noAccess(root, boardId) {
