@@ -177,7 +177,8 @@ class BoardApp {
     const skip = h("a", { class: "skip-link", href: "?view=outline", onclick: (e) => { e.preventDefault(); this.setView("outline"); } }, t("skip_to_outline"));
     this.root.append(h("div", { class: "board-app" }, skip, this.topbar, this.banners, this.draftsEl, this.mainEl, this.fab));
     if (this.panel) this.root.append(this.panel.el);
-    this.seenNotes = null;
+    this._topSig = null;
+    this._bannerSig = null;
     this.renderAll();
   }
 
@@ -268,10 +269,16 @@ class BoardApp {
     const phase = s.phase();
     const title = s.metaValue("title", this.info.title) || "";
     const presence = s.presence();
-    this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
     const budget = this.votes.budget ?? settings.vote_budget;
     const remaining = this.votes.remaining ?? budget;
     const votesLeft = t("votes_left", { left: remaining, budget });
+    // Rebuilt only when something shown changed: presence heartbeats must not close the language
+    // menu or steal the focus of someone tabbing through the bar.
+    const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang()].join("|");
+    if (sig === this._topSig) return this.renderTimer();
+    this._topSig = sig;
+    const focused = this.topbar.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
     fill(
       this.topbar,
       h(
@@ -283,10 +290,10 @@ class BoardApp {
           "nav",
           { class: "view-tabs", "aria-label": t("view_switch") },
           this.view === "canvas"
-            ? h("button", { type: "button", class: "tab tab-outline", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
-            : h("button", { type: "button", class: "tab tab-canvas", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
+            ? h("button", { type: "button", class: "tab tab-outline", "data-fk": "view", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
+            : h("button", { type: "button", class: "tab tab-canvas", "data-fk": "view", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
         ),
-        h("button", { type: "button", class: "chip chip-btn", onclick: () => this.openPresence() }, t("here_count", { n: presence.length })),
+        h("button", { type: "button", class: "chip chip-btn", "data-fk": "presence", onclick: () => this.openPresence() }, t("here_count", { n: presence.length })),
         langSwitcher({ compact: true }),
       ),
       h(
@@ -298,13 +305,17 @@ class BoardApp {
           ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
         this.resultsAvailable() && this.view !== "results"
-          ? h("button", { type: "button", class: "tab tab-results", onclick: () => this.setView("results") }, t("results_heading"))
+          ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_heading"))
           : null,
         this.panel
-          ? h("button", { type: "button", class: "btn btn-small btn-accent", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
+          ? h("button", { type: "button", class: "btn btn-small btn-accent", "data-fk": "panel", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
           : null,
       ),
     );
+    if (focused) {
+      const el = this.topbar.querySelector(`[data-fk="${focused}"]`);
+      if (el) el.focus();
+    }
     this.renderTimer();
   }
 

@@ -7,7 +7,7 @@ export function langSwitcher({ compact = false } = {}) {
   if (compact) {
     return h(
       "select",
-      { class: "lang-select", "aria-label": t("lang_switch"), onchange: (e) => setLang(e.target.value) },
+      { class: "lang-select", "data-fk": "lang", "aria-label": t("lang_switch"), onchange: (e) => setLang(e.target.value) },
       LANGS.map((code) => h("option", { value: code, selected: code === getLang(), lang: code, label: code.toUpperCase() }, langName(code))),
     );
   }
