@@ -4,7 +4,7 @@ import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
-import { outlineView } from "./outline.js";
+import { renderOutline } from "./outline.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
@@ -396,12 +396,14 @@ class BoardApp {
       this.canvas.render();
     } else if (this.view === "outline") {
       const active = document.activeElement;
-      const focusKey = active && active.dataset ? active.dataset.fk : null;
-      const addText = this.mainEl.querySelector("#outline-new-text");
-      const keep = addText ? addText.value : "";
-      fill(this.mainEl, outlineView(this));
-      if (keep) this.mainEl.querySelector("#outline-new-text").value = keep;
-      if (focusKey) {
+      const focusKey = active && active.dataset && this.mainEl.contains(active) ? active.dataset.fk : null;
+      let wrap = this.mainEl.querySelector(":scope > .outline");
+      if (!wrap) {
+        wrap = h("div", { class: "outline" });
+        fill(this.mainEl, wrap);
+      }
+      renderOutline(this, wrap);
+      if (focusKey && !this.mainEl.contains(document.activeElement)) {
         const el = this.mainEl.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`);
         if (el) el.focus({ preventScroll: true });
       }

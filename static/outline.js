@@ -6,18 +6,43 @@ import { noteMeta, voteControls, COLORS } from "./board.js";
 import { field } from "./ui.js";
 import { store, keys } from "./util.js";
 
-export function outlineView(app) {
+/**
+ * Render the outline into `wrap` (a persistent div.outline). The "add a note" form is kept as long as
+ * its options do not change, so someone typing in it is never interrupted by others' activity; the
+ * lists below are rebuilt from cached items.
+ */
+export function renderOutline(app, wrap) {
   const s = app.session;
   const notes = s.noteList();
   const clusters = s.clusterList();
   const canEdit = app.canEditBoard();
   const showVotes = ["vote", "results"].includes(s.phase()) || Object.keys(app.votes.mine).length > 0;
-  const wrap = h("div", { class: "outline" });
 
-  if (canEdit && app.role !== "viewer") wrap.append(addForm(app, clusters));
+  const formSig = [canEdit && app.role !== "viewer", app.draftMode(), clusters.map((c) => `${c.id}:${c.title}`).join("|"),
+    app.languages().join(","), s.settings().max_note_length, document.documentElement.lang].join("\u0001");
+  let formSlot = wrap.querySelector(":scope > .ol-form-slot");
+  if (!formSlot) {
+    formSlot = h("div", { class: "ol-form-slot" });
+    wrap.prepend(formSlot);
+  }
+  if (formSlot._sig !== formSig) {
+    const old = formSlot.querySelector("#outline-new-text");
+    const typed = old ? old.value : "";
+    const hadFocus = formSlot.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    formSlot._sig = formSig;
+    formSlot.replaceChildren(...(canEdit && app.role !== "viewer" ? [addForm(app, clusters)] : []));
+    const text = formSlot.querySelector("#outline-new-text");
+    if (text && typed) text.value = typed;
+    if (hadFocus) {
+      const el = formSlot.querySelector(`[data-fk="${hadFocus}"]`);
+      if (el) el.focus();
+    }
+  }
+
+  const lists = h("div", { class: "ol-lists" });
   if (app.role === "participant" && s.phase() === "vote") {
     const budget = app.votes.budget ?? s.settings().vote_budget;
-    wrap.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { left: app.votes.remaining ?? budget, budget })));
+    lists.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { left: app.votes.remaining ?? budget, budget })));
   }
 
   const sections = clusters.map((c) => ({ id: c.id, title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) }));
@@ -27,7 +52,7 @@ export function outlineView(app) {
   for (const sec of sections) {
     if (!sec.id && !sec.notes.length && clusters.length) continue;
     const hid = `ol-${sec.id || "none"}`;
-    wrap.append(
+    lists.append(
       h(
         "section",
         { class: "ol-cluster", "aria-labelledby": hid },
@@ -46,9 +71,11 @@ export function outlineView(app) {
     );
   }
   if (canEdit) {
-    wrap.append(h("p", null, h("button", { type: "button", class: "btn", "data-fk": "new-cluster", onclick: () => app.openNewCluster() }, "▭ ", t("new_cluster"))));
+    lists.append(h("p", null, h("button", { type: "button", class: "btn", "data-fk": "new-cluster", onclick: () => app.openNewCluster() }, "▭ ", t("new_cluster"))));
   }
-  return wrap;
+  const oldLists = wrap.querySelector(":scope > .ol-lists");
+  if (oldLists) oldLists.replaceWith(lists);
+  else wrap.append(lists);
 }
 
 // Rebuilding 500 list items (each with a cluster <select>) costs ~300 ms on a slow phone: items are
@@ -107,6 +134,9 @@ function addForm(app, clusters) {
     ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, c.title || t("cluster_untitled"))))
     : null;
   const draft = app.draftMode();
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+  });
   const form = h(
     "form",
     {

@@ -124,3 +124,25 @@ def test_phone_long_press_drags_note_into_cluster(cobord_server: Any, phone: Any
         == cluster_id
     )
     assert not phone.errors, phone.errors
+
+
+def test_typing_in_outline_is_not_interrupted(cobord_server: Any, desktop: Any, phone: Any) -> None:
+    """Someone typing a note in the outline keeps focus and text while others post and vote."""
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    lotte = join(cobord_server, board["join_code"], "Lotte", lang="nl")
+    page = open_board(desktop, base, board["id"], lotte["token"], "?view=outline")
+    other = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Omar")["token"]
+    )
+    text = page.locator("#outline-new-text")
+    text.click()
+    page.keyboard.type("Een half ")
+    other.locator(".fab").tap()
+    other.fill("#composer-text", "Pendant ce temps")
+    other.locator(".composer button[type=submit]").tap()
+    expect(page.locator(".ol-note", has_text="Pendant ce temps")).to_be_visible()
+    expect(text).to_be_focused()
+    page.keyboard.type("idee")
+    expect(text).to_have_value("Een half idee")
+    assert not desktop.errors, desktop.errors
