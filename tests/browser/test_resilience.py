@@ -146,3 +146,29 @@ def test_typing_in_outline_is_not_interrupted(cobord_server: Any, desktop: Any, 
     page.keyboard.type("idee")
     expect(text).to_have_value("Een half idee")
     assert not desktop.errors, desktop.errors
+
+
+def test_anonymous_board_notes_carry_no_author(cobord_server: Any, phone: Any) -> None:
+    board = new_board(cobord_server)
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"anonymous": True},
+        token=board["facilitator_token"],
+    )
+    ph = open_board(
+        phone,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Nadia")["token"],
+    )
+    ph.locator(".fab").tap()
+    ph.fill("#composer-text", "Sans nom")
+    ph.locator(".composer button[type=submit]").tap()
+    note = ph.locator(".note", has_text="Sans nom")
+    expect(note).to_be_visible()
+    expect(note).not_to_contain_text("Nadia")
+    note_id = note.get_attribute("data-id")
+    assert (
+        ph.evaluate("(id) => window.__cobord.session.notes.get(id).has('author')", note_id) is False
+    )
