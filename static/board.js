@@ -886,7 +886,9 @@ export function voteControls(app, note, { big = false } = {}) {
   const can = app.canVote();
   const total = app.totalVotes(note.id);
   if (app.role !== "participant") {
-    return total === null ? null : h("p", { class: "votes" }, h("span", { class: "total-dots" }, "● ", t("total_dots", { n: total })));
+    if (total === null) return null;
+    const label = t("total_dots", { n: total });
+    return h("p", { class: "votes" }, h("span", { class: "total-dots", title: label }, h("span", { "aria-hidden": "true" }, `● ${fmtNumber(total)}`), h("span", { class: "sr-only" }, label)));
   }
   const short = note.text.length > 60 ? `${note.text.slice(0, 57)}…` : note.text;
   return h(

@@ -159,6 +159,9 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     fac.locator("button[data-fk='ph:results']").click()
     expect(fac.locator(".panel .res-item").first).to_contain_text("bancs")
     expect(fac.locator(".panel .res-divisive")).to_contain_text("potager")
+    panel(fac, False)
+    fac.locator("button.tab-results").click()
+    expect(fac.locator(".board-main .res-item").first).to_contain_text("bancs")
     shot(fac, "flow-08-desktop-results")
     # The phone switches to the results by itself when the facilitator moves to the results phase.
     first = ph.locator(".res-item").first
