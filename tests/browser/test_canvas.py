@@ -122,3 +122,39 @@ def test_locked_board_is_read_only_for_participants(cobord_server: Any, phone: A
     expect(ph.locator(".fab")).to_be_visible()
     expect(ph.locator(".banner-locked")).to_have_count(0)
     assert not phone.errors, phone.errors
+
+
+def test_drag_cluster_moves_its_notes_and_merge(cobord_server: Any, desktop: Any) -> None:
+    board = new_board(cobord_server)
+    page = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    a = page.evaluate("() => window.__cobord.createCluster('Mobilité', {x: 0, y: 0})")
+    b = page.evaluate("() => window.__cobord.createCluster('Verdure', {x: 0, y: 400})")
+    page.evaluate(
+        """(a) => { const app = window.__cobord; const s = app.session;
+          s.addNote('n1', {text: 'Vélos', x: 0, y: 600, color: 'blue', cluster: '', lang: 'fr',
+                           createdAt: Date.now()});
+          app.moveToCluster('n1', a); }""",
+        a,
+    )
+    page.evaluate("() => window.__cobord.canvas.fitAll()")
+    head = page.locator(".cluster", has_text="Mobilité").locator(".cluster-head")
+    expect(head).to_be_visible()
+    before = page.evaluate("() => window.__cobord.session.notes.get('n1').get('x')")
+    box = head.bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] + 180, box["y"] + 10, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "(x) => window.__cobord.session.notes.get('n1').get('x') > x + 50", arg=before
+    )
+    # Merge "Mobilité" into "Verdure" from the cluster's sheet.
+    page.locator(".cluster-title", has_text="Mobilité").click()
+    page.locator("dialog select").select_option(b)
+    page.get_by_role("button", name="Samenvoegen").click()
+    page.wait_for_function(
+        "(b) => window.__cobord.session.notes.get('n1').get('cluster') === b", arg=b
+    )
+    expect(page.locator(".cluster", has_text="Mobilité")).to_have_count(0)
+    expect(page.locator(".cluster", has_text="Verdure")).to_contain_text("1 notitie")
+    assert not desktop.errors, desktop.errors
