@@ -3,7 +3,8 @@
 // a note is dragged with the mouse directly, with a finger after a long press (so a finger on a note
 // can still pan a crowded board). Dropping a note inside a cluster frame files it there.
 import { h, clear, fill, store, debounce } from "./util.js";
-import { t, fmtNumber } from "./i18n.js";
+import { t } from "./i18n.js";
+import { announce } from "./ui.js";
 import { noteMeta, voteControls } from "./board.js";
 
 export const NOTE_W = 200;
@@ -646,7 +647,7 @@ export class Canvas {
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {
         const c = s.clusterList().find((x) => x.id === cluster);
-        import("./ui.js").then(({ announce }) => announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") })));
+        announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") }));
       }
     } else {
       const ddx = drag.nx - drag.ox;
@@ -667,5 +668,3 @@ function clamp(v, a, b) {
 function hit(a, b, margin = 0) {
   return a.x < b.x + b.w + margin && b.x < a.x + a.w + margin && a.y < b.y + b.h + margin && b.y < a.y + a.h + margin;
 }
-
-export { fmtNumber };

@@ -1,5 +1,5 @@
 // Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
-import { h, clear, fill, api, store, keys, groupShape } from "./util.js";
+import { h, fill, api, store, keys, groupShape } from "./util.js";
 import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrcode } from "/vendor/yjs.bundle.js";

@@ -1,6 +1,6 @@
 // Projector view: read-only, large type, high contrast, no controls. Shows how to join while ideas come in,
 // the notes by cluster, and the results once they are revealed.
-import { h, clear, fill, store, keys, now, groupShape, api } from "./util.js";
+import { h, fill, store, keys, now, groupShape, api } from "./util.js";
 import { t, onLangChange, fmtNumber } from "./i18n.js";
 import { Session } from "./session.js";
 import { resultsView } from "./results.js";

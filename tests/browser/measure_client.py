@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import socket
 import statistics
@@ -285,7 +286,7 @@ def pan_frames(
             "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
         )
         for step in range(120):
-            x = cx + 150 * __import__("math").sin(step / 10)
+            x = cx + 150 * math.sin(step / 10)
             y = cy - step * 4 % 300
             cdp.send(
                 "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
