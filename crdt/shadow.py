@@ -61,6 +61,13 @@ class ShadowDoc:
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
+    def close(self) -> None:
+        """Drop the observers: they live in yrs and hold this object, so without this a shadow
+        would never be freed (the cycle passes through Rust, out of the garbage collector's sight)."""
+        for root, subscription in self._keep_alive:
+            root.unobserve(subscription)
+        self._keep_alive.clear()
+
     def _observe_new_roots(self) -> list[str]:
         new = [name for name in self.doc.keys() if name not in self._observed]  # noqa: SIM118 (Doc is not a dict)
         for name in new:

@@ -172,6 +172,8 @@ class Hub:
         for board_id in list(self._unload_timers):
             self._cancel_unload(board_id)
             await self._unload(board_id)
+        for task in list(self._unloads):
+            await task
 
     async def close(self) -> None:
         """Graceful shutdown: commit everything queued and write final keyframes."""

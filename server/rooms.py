@@ -135,6 +135,7 @@ class Room:
                 self.doc.apply_update(record.data)
                 self.last_seq = record.seq
         self.updates_since_snapshot = len(tail)
+        self.shadow.close()
         self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
         self._refresh_settings()
 
@@ -170,6 +171,10 @@ class Room:
             self._publisher = None
         if self.updates_since_snapshot and not self._failed:
             await self._snapshot()
+        # Observers live in yrs and hold the room and its shadow: drop them, or neither is freed.
+        meta, subscription = self._meta_subscription
+        meta.unobserve(subscription)
+        self.shadow.close()
 
     # ------------------------------------------------------------------ connections
 
@@ -285,6 +290,7 @@ class Room:
         shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
         for accepted in (*self._committing, *self._pending):
             shadow.apply(accepted.data)
+        self.shadow.close()
         self.shadow = shadow
 
     def _receive_awareness(self, conn: Connection, frame: bytes, payload: bytes) -> None:
