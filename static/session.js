@@ -41,6 +41,12 @@ export class Session {
     this.localUser = null;
     this._lastResync = 0;
     this._connect();
+    // When the device says it lost the network, drop the socket at once (phones keep dead sockets for
+    // tens of seconds) and reconnect as soon as it is back, instead of waiting for a timeout.
+    this._offline = () => this.provider && this.provider.disconnect();
+    this._online = () => this.provider && this.provider.connect();
+    window.addEventListener("offline", this._offline);
+    window.addEventListener("online", this._online);
   }
 
   _connect() {
@@ -52,6 +58,7 @@ export class Session {
     this.results = doc.getMap("results");
     const url = location.origin.replace(/^http/, "ws") + "/ws";
     const provider = new WebsocketProvider(url, this.boardId, doc, {
+      connect: navigator.onLine !== false,
       params: { token: this.token },
       maxBackoffTime: 4000,
       disableBc: true,
@@ -123,6 +130,8 @@ export class Session {
 
   destroy() {
     clearTimeout(this._resyncTimer);
+    window.removeEventListener("offline", this._offline);
+    window.removeEventListener("online", this._online);
     if (this.provider) this.provider.destroy();
     this.doc.destroy();
   }

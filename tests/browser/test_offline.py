@@ -35,6 +35,8 @@ def test_offline_note_reaches_desktop(cobord_server: Any, phone: Any, desktop: A
 
     phone.set_offline(True)
     expect(ph.locator(".banner-offline")).to_be_visible()
+    # The socket is really down (Chromium's offline emulation alone would keep it open).
+    ph.wait_for_function("() => !window.__cobord.session.provider.wsconnected")
     post(ph, "Écrit hors ligne")
     expect(ph.locator(".note", has_text="Écrit hors ligne")).to_be_visible()
     shot(ph, "offline-01-phone-offline")
@@ -99,6 +101,7 @@ def test_note_written_offline_survives_closing_the_page(
     expect(fac.locator(".note", has_text="Livrée en ligne")).to_be_visible()
     phone.set_offline(True)
     expect(ph.locator(".banner-offline")).to_be_visible()
+    ph.wait_for_function("() => !window.__cobord.session.provider.wsconnected")
     post(ph, "Perdue ? Non")
     ph.close()
     phone.set_offline(False)
