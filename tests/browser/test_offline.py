@@ -72,6 +72,8 @@ def test_private_writing_drafts_stay_on_device(
     ph.reload()
     expect(ph.locator(".drafts")).to_contain_text("Brouillon secret")
     shot(ph, "private-01-phone-draft")
+    # Not in the shared document at all (so not on the server, not on other screens).
+    assert ph.evaluate("() => window.__cobord.session.notes.size") == 0
     expect(fac.locator(".note")).to_have_count(0)
 
     # The facilitator ends private writing: the draft is published and reaches the desktop.
