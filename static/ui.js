@@ -65,7 +65,12 @@ export function openSheet(title, build, { onClose, wide = false } = {}) {
   const titleId = `sheet-title-${Math.random().toString(36).slice(2, 8)}`;
   const dialog = h("dialog", { class: `sheet${wide ? " sheet-wide" : ""}`, "aria-labelledby": titleId });
   const close = () => {
-    if (dialog.open) dialog.close();
+    if (typeof dialog.close === "function") {
+      if (dialog.open) dialog.close();
+    } else {
+      dialog.remove();
+      if (onClose) onClose();
+    }
   };
   dialog.addEventListener("close", () => {
     dialog.remove();
@@ -89,7 +94,8 @@ export function openSheet(title, build, { onClose, wide = false } = {}) {
   dialog.append(header, body);
   body.append(build(close));
   document.body.append(dialog);
-  dialog.showModal();
+  if (typeof dialog.showModal === "function") dialog.showModal();
+  else dialog.setAttribute("open", ""); // very old browsers: an inline panel rather than nothing
   const first = body.querySelector("textarea, input:not([type=hidden]), select");
   if (first) first.focus();
   return { dialog, close };
