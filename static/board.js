@@ -293,7 +293,7 @@ class BoardApp {
             ? h("button", { type: "button", class: "tab tab-outline", "data-fk": "view", onclick: () => this.setView("outline") }, "☰ ", t("view_outline"))
             : h("button", { type: "button", class: "tab tab-canvas", "data-fk": "view", onclick: () => this.setView("canvas") }, "▦ ", t("view_canvas")),
         ),
-        h("button", { type: "button", class: "chip chip-btn", "data-fk": "presence", onclick: () => this.openPresence() }, t("here_count", { n: presence.length })),
+        h("button", { type: "button", class: "chip chip-btn", "data-fk": "presence", title: t("presence_heading"), onclick: () => this.openPresence() }, t("here_short", { n: presence.length })),
         langSwitcher({ compact: true }),
       ),
       h(
@@ -304,7 +304,7 @@ class BoardApp {
         this.role === "participant" && phase === "vote"
           ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
-        this.resultsAvailable() && this.view !== "results"
+        this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
           ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_heading"))
           : null,
         this.panel

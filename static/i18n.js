@@ -191,6 +191,7 @@ const D = {
     minutes_short: "{n} min",
     qr_label: "Code QR vers {link}",
     skip_to_outline: "Aller à la vue en liste (clavier, lecteur d’écran)",
+    here_short: "{n} ici",
   },
   nl: {
     app_name: "Cobord",
@@ -368,6 +369,7 @@ const D = {
     minutes_short: "{n} min",
     qr_label: "QR-code naar {link}",
     skip_to_outline: "Naar de lijstweergave (toetsenbord, schermlezer)",
+    here_short: "{n} hier",
   },
   en: {
     app_name: "Cobord",
@@ -545,6 +547,7 @@ const D = {
     minutes_short: "{n} min",
     qr_label: "QR code to {link}",
     skip_to_outline: "Go to the list view (keyboard, screen reader)",
+    here_short: "{n} here",
   },
 };
 
