@@ -643,7 +643,7 @@ class BoardApp {
     let lang = existing ? existing.lang || getLang() : langs.includes(getLang()) ? getLang() : langs[0];
     const lookingAt = presetCluster ?? (existing ? existing.cluster : this.view === "canvas" ? this.canvas.clusterAtViewCenter() : "");
     openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
-      const text = h("textarea", { id: "composer-text", rows: 4, maxLength: max, placeholder: t("composer_ph"), required: true });
+      const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, maxLength: max, placeholder: t("composer_ph"), required: true });
       text.value = existing ? existing.text : "";
       const count = h("p", { class: "help", "aria-live": "off" });
       const upd = () => (count.textContent = t("composer_chars", { n: max - text.value.length }));
