@@ -34,6 +34,19 @@ export class FacilitatorPanel {
     }
   }
 
+  /**
+   * The projector link carries the read-only viewer token (and the join code) in its #fragment, which
+   * never reaches a server: it works on the projector's own computer too.
+   */
+  presentUrl() {
+    const base = `/b/${encodeURIComponent(this.app.id)}/present`;
+    const viewer = store.get(keys.viewer(this.app.id));
+    if (!viewer) return base;
+    const frag = new URLSearchParams({ v: viewer });
+    if (this.joinCode()) frag.set("c", this.joinCode());
+    return `${base}#${frag}`;
+  }
+
   joinCode() {
     return this.app.info.join_code || store.get(keys.joinCode(this.app.id)) || "";
   }
@@ -111,7 +124,7 @@ export class FacilitatorPanel {
           "div",
           { class: "actions" },
           h("button", { type: "button", class: "btn btn-small", onclick: async () => { try { await navigator.clipboard.writeText(link); toast(t("panel_copied")); } catch { toast(link); } } }, t("panel_copy_link")),
-          h("a", { class: "btn btn-small", href: `/b/${encodeURIComponent(app.id)}/present`, target: "_blank", rel: "noopener" }, t("panel_present")),
+          h("a", { class: "btn btn-small", href: this.presentUrl(), target: "_blank", rel: "noopener" }, t("panel_present")),
         ),
       );
     }

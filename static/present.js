@@ -7,6 +7,13 @@ import { resultsView } from "./results.js";
 import { qrSvg } from "./panel.js";
 
 export async function renderPresent(root, boardId) {
+  // A projector link from the facilitator panel: #v=<viewer token>&c=<join code>. Keep, then hide it.
+  if (location.hash.length > 1) {
+    const frag = new URLSearchParams(location.hash.slice(1));
+    if (frag.get("v")) store.set(keys.viewer(boardId), frag.get("v"));
+    if (frag.get("c")) store.set(keys.joinCode(boardId), frag.get("c"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   const token = store.get(keys.viewer(boardId)) || store.get(keys.token(boardId));
   document.body.classList.add("present-mode");
   if (!token) {

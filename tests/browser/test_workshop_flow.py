@@ -174,12 +174,19 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(divisive.locator(".bar-row", has_text="Onderzoeker")).to_contain_text("0")
     shot(ph, "flow-09-phone-results", full_page=True)
 
-    # The projector view (viewer token kept by the facilitator's browser) shows the results big.
-    proj = desktop.new_page()
-    proj.goto(f"{base}/b/{board_id}/present")
+    # The projector view, opened from the panel's link on another computer (a fresh context: the
+    # read-only token travels in the link's #fragment), shows the results big.
+    panel(fac, True)
+    present_href = fac.locator("#fac-panel a", has_text="projector").get_attribute("href")
+    assert "#v=" in present_href
+    projector = desktop.browser.new_context(viewport={"width": 1366, "height": 768}, locale="nl-BE")
+    proj = projector.new_page()
+    proj.goto(base + present_href)
     expect(proj.locator(".results-big .res-item").first).to_contain_text("bancs")
     expect(proj.locator("button")).to_have_count(0)
+    assert "#" not in proj.url  # the token does not stay in the address bar
     shot(proj, "flow-10-projector-results")
+    projector.close()
 
     assert not phone.errors, phone.errors
     assert not desktop.errors, desktop.errors
