@@ -124,8 +124,10 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API runs its own event loop on this thread while it
+    # is started, which would break the asyncio tests collected after tests/browser/.
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
