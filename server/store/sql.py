@@ -47,6 +47,7 @@ from server.store.base import (
     VoteTally,
 )
 from server.store.memory import check_vote
+from server.store.sqlite_log import SqliteLogAppender
 
 DEFAULT_URL = "sqlite+aiosqlite:///./cobord.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -218,6 +219,7 @@ class SqlStore:
         self._engine: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
         self._write_lock: asyncio.Lock | None = None
+        self._appender: SqliteLogAppender | None = None  # SQLite files: one-hop group commits
 
     @property
     def dialect(self) -> str:
@@ -234,8 +236,14 @@ class SqlStore:
         # Same pool; only the BEGIN emitted on SQLite differs.
         self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        database = engine.url.database
+        if self.dialect == "sqlite" and database and database != ":memory:":
+            self._appender = SqliteLogAppender(database)
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
+            self._appender = None
         if self._engine is not None:
             await self._engine.dispose()
         self._engine = self._writer = None
@@ -341,6 +349,9 @@ class SqlStore:
         ]
         # Reversed: the batch's first creator of a note wins, as ON CONFLICT DO NOTHING does across
         # batches.
+        if self._appender is not None:
+            async with self._write_lock or contextlib.nullcontext():
+                return await self._appender.append(board_id, updates)
         authors = {n: u.actor for u in reversed(updates) for n in u.created_notes}
         async with self._write() as conn:
             seqs = await self._insert_updates(conn, board_id, rows)
