@@ -1,6 +1,5 @@
 """Fixtures for the browser tests: a real `cobord serve` on a free port with a temporary SQLite
-file,
-headless Debian Chromium through Playwright, and a phone and a desktop context.
+file, headless Debian Chromium through Playwright, and a phone and a desktop context.
 
 Screenshots of each step go to tests/artifacts/ (git-ignored): look at them.
 """
@@ -23,6 +22,14 @@ from typing import Any
 import pytest
 
 from tests.support import service_missing
+
+try:
+    from playwright.sync_api import expect as _expect
+
+    # Waits are on conditions; on a loaded CI machine one may take longer than Playwright's 5 s.
+    _expect.set_options(timeout=15_000)
+except ImportError:  # the `browser` fixture reports it (skip locally, fail under CI)
+    pass
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -126,8 +133,8 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    # Module scope, not session: Playwright's sync API runs its own event loop on this thread while it
-    # is started, which would break the asyncio tests collected after tests/browser/.
+    # Module scope, not session: Playwright's sync API runs its own event loop on this thread while
+    # it is started, which would break the asyncio tests collected after tests/browser/.
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
@@ -147,7 +154,7 @@ class Errors(list[str]):
 
 def _context(browser: Any, options: dict[str, Any], name: str) -> Any:
     ctx = browser.new_context(**options)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(15_000)
     errors = Errors()
     ctx.on("weberror", lambda e: errors.append(f"{name}: {e.error}"))
     ctx.errors = errors  # type: ignore[attr-defined]
