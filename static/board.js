@@ -97,6 +97,7 @@ class BoardApp {
         this.canvas.reset();
       },
     });
+    this.session.setFallback({ phase: info.phase, settings: info.settings, title: info.title });
     this.session.setUser({ name: this.me.name || (this.role === "facilitator" ? t("facilitator_role") : ""), group: this.myGroup(), role: this.role, lang: getLang() });
 
     window.addEventListener("online", () => { this.online = true; this.renderStatus(); });

@@ -141,11 +141,16 @@ export class Session {
     const v = this.meta.get(key);
     return v === undefined ? fallback : v;
   }
+  /** What the HTTP API said at load: used until the document has synced its own `meta`. */
+  setFallback({ phase, settings, title } = {}) {
+    this.fallback = { phase, settings, title };
+  }
   settings() {
-    return { ...DEFAULT_SETTINGS, ...(toPlain(this.meta.get("settings")) || {}) };
+    const fb = (this.fallback && this.fallback.settings) || {};
+    return { ...DEFAULT_SETTINGS, ...fb, ...(toPlain(this.meta.get("settings")) || {}) };
   }
   phase() {
-    return this.metaValue("phase", "ideate");
+    return this.metaValue("phase", (this.fallback && this.fallback.phase) || "ideate");
   }
   timer() {
     return toPlain(this.meta.get("timer")) || null;
