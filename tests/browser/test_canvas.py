@@ -140,10 +140,11 @@ def test_drag_cluster_moves_its_notes_and_merge(cobord_server: Any, desktop: Any
     head = page.locator(".cluster", has_text="Mobilité").locator(".cluster-head")
     expect(head).to_be_visible()
     before = page.evaluate("() => window.__cobord.session.notes.get('n1').get('x')")
-    box = head.bounding_box()
-    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 10)
+    # The cluster element is kept across renders (its header is rebuilt): measure the cluster.
+    box = page.locator(".cluster", has_text="Mobilité").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 8)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] + 180, box["y"] + 10, steps=8)
+    page.mouse.move(box["x"] + box["width"] + 180, box["y"] + 8, steps=8)
     page.mouse.up()
     page.wait_for_function(
         "(x) => window.__cobord.session.notes.get('n1').get('x') > x + 50", arg=before

@@ -87,7 +87,8 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(fac.locator(".people li", has_text="Rik").locator(".badge-quiet")).to_be_visible()
     fac.locator("button[data-fk='tp:3']").click()
     expect(ph.locator(".chip-timer")).to_contain_text(re.compile(r"[23]:\d\d"))
-    fac.locator("#p-people").scroll_into_view_if_needed()
+    # The panel re-renders as the participants list refreshes: scroll by id, not a held element.
+    fac.evaluate("() => document.getElementById('p-people').scrollIntoView()")
     shot(fac, "flow-02b-desktop-panel-participants")
     panel(fac, False)
 
