@@ -63,7 +63,8 @@ class ShadowDoc:
 
     def close(self) -> None:
         """Drop the observers: they live in yrs and hold this object, so without this a shadow
-        would never be freed (the cycle passes through Rust, out of the garbage collector's sight)."""
+        would never be freed (the cycle passes through Rust, out of the garbage collector's
+        sight)."""
         for root, subscription in self._keep_alive:
             root.unobserve(subscription)
         self._keep_alive.clear()
