@@ -259,7 +259,8 @@ class Api:
             {
                 "id": board.id,
                 "title": board.title,
-                "join_code": board.join_code if claims.role == "facilitator" else None,
+                # Everyone with a token may show the code (the projector draws the join QR code).
+                "join_code": board.join_code,
                 "groups": board.settings.get("groups", []),
                 "languages": board.settings.get("languages", list(LANGUAGES)),
                 "participants": [

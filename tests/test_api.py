@@ -100,6 +100,14 @@ def test_board_access_needs_the_right_token(server: ServerProcess) -> None:
     )
     ok = httpx.get(url, headers=auth(board["viewer_token"]))
     assert ok.status_code == 200 and ok.json()["you"]["role"] == "viewer"
+    assert ok.json()["join_code"] == board["join_code"]  # the projector shows the join QR code
+
+
+def test_the_web_client_is_served_compressed(server: ServerProcess) -> None:
+    for path in ("/", "/j/ABCDEF", "/app.js", "/vendor/yjs.bundle.js", "/style.css"):
+        response = httpx.get(f"{server.http}{path}", headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200, path
+    assert response.headers["content-encoding"] == "gzip"
 
 
 async def test_facilitator_commands_reach_every_client_live(server: ServerProcess) -> None:
