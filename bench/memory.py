@@ -13,7 +13,9 @@ COBORD_IDLE_UNLOAD_SECONDS=1 and reads /proc/PID/status (VmRSS now, VmHWM = life
                steady (the last keyframes are written after the gauge drops).
 glibc and CPython's allocator keep freed memory for reuse instead of returning it to the OS, so
 "unloaded" shows what the process still holds; a second cycle shows whether it is reused (flat)
-or leaked (growing). Prints a table and one JSON line (--out writes it too).
+or leaked (growing). --trim (an experiment, not what the server does): the server runs through
+bench/trim_launch.py, which calls gc.collect() + glibc malloc_trim(0) on SIGUSR1, sent after each
+unload. Prints a table and one JSON line (--out writes it too).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,15 +93,22 @@ async def settle(pid: int) -> None:
 
 
 class Server:
-    def __init__(self, src: Path, env: dict[str, str], folder: Path) -> None:
+    def __init__(self, src: Path, env: dict[str, str], folder: Path, trim: bool = False) -> None:
         self.port = free_port()
+        self.trim_ack = folder / "trim-ack"
+        self.trims = 0
+        if trim:  # the experiment: a launcher that trims on SIGUSR1 (bench/trim_launch.py)
+            self.trim_ack.mkdir()
+            env = {**env, "COBORD_TRIM_ACK": str(self.trim_ack)}
+            entry = [str(Path(__file__).resolve().parent / "trim_launch.py")]
+        else:
+            entry = ["-m", "server.cli"]
         self.http = f"http://127.0.0.1:{self.port}"
         self.log = (folder / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "server.cli",
+                *entry,
                 "serve",
                 "--port",
                 str(self.port),
@@ -124,6 +134,17 @@ class Server:
 
         await poll_until("server start", ready, START_TIMEOUT)
 
+    async def trim(self) -> None:
+        """--trim: gc.collect() + malloc_trim(0) in the server; wait for its acknowledgement."""
+        self.trims += 1
+        self.proc.send_signal(signal.SIGUSR1)
+        ack = self.trim_ack / str(self.trims)
+
+        async def done() -> bool:
+            return ack.exists()
+
+        await poll_until("malloc_trim acknowledged", done, START_TIMEOUT)
+
     async def metrics(self, client: httpx.AsyncClient) -> dict[str, Any]:
         return prom.summary((await client.get(f"{self.http}/metrics")).text)
 
@@ -142,7 +163,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     env = dict(kv.split("=", 1) for kv in args.env)
     env.setdefault("COBORD_IDLE_UNLOAD_SECONDS", "1")
     with tempfile.TemporaryDirectory(prefix="cobord-memory-") as tmp:
-        server = Server(Path(args.src), env, Path(tmp))
+        server = Server(Path(args.src), env, Path(tmp), trim=args.trim)
         pid = server.proc.pid
         try:
             async with httpx.AsyncClient(timeout=30) as http:
@@ -193,6 +214,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     t0 = time.monotonic()
                     await poll_until("rooms unloaded", unloaded, UNLOAD_TIMEOUT)
                     await settle(pid)
+                    if args.trim:
+                        await server.trim()
                     samples.append(
                         {
                             "at": f"cycle {cycle}: all unloaded",
@@ -210,6 +233,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "kind": "memory",
         "label": args.label,
         "env": env,
+        "trim_after_unload": args.trim,
         "boards": args.boards,
         "notes_per_board": args.notes,
         "cycles": args.cycles,
@@ -247,10 +271,20 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="K=V for the server")
     parser.add_argument("--src", default=str(ROOT), help="directory with the server code")
     parser.add_argument("--label", default="default")
+    parser.add_argument(
+        "--trim",
+        action="store_true",
+        help="experiment: run the server through bench/trim_launch.py and call gc.collect() + "
+        "malloc_trim(0) in it after each unload, before reading RSS",
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    print(f"memory ({args.label}; env {result['env']}): {args.boards} boards x {args.notes} notes")
+    trim = "; gc.collect + malloc_trim(0) after each unload" if args.trim else ""
+    print(
+        f"memory ({args.label}; env {result['env']}{trim}): "
+        f"{args.boards} boards x {args.notes} notes"
+    )
     print("| moment | VmRSS MiB | VmHWM MiB |")
     print("|---|---|---|")
     for s in result["samples"]:

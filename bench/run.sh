@@ -7,7 +7,8 @@
 # What it does (every server is fresh per case, bound to 127.0.0.1 on a free port, stopped by PID):
 #   1. copies $SHARED_BENCH (default ../shared/bench from the repo root) to bench/.work/harness
 #      (git-ignored) and runs `npm ci` there once (again only when its package-lock.json changes);
-#   2. takes the code to measure: by default a `git archive` of HEAD in bench/.work/src-<commit>
+#   2. takes the code to measure: by default a `git archive` of HEAD (or $BENCH_COMMIT) in
+#      bench/.work/src-<commit>
 #      (other people's uncommitted edits are not measured); BENCH_SOURCE=tree measures the
 #      working tree with `.venv/bin/cobord serve` instead;
 #   3. Cobord cases: `cobord serve` on SQLite (a fresh file in a temp dir, persistence on), a board
@@ -17,8 +18,9 @@
 #      (a fresh database per case, dropped afterwards). /metrics is scraped at the end of each case
 #      (group-commit latency, batch size) into results/<case>.metrics.json;
 #   4. the anchors with the shared run-matrix.sh (same harness copy, same sitting);
-#   5. bench/memory.py (100 boards x 200 notes, unload, RSS) with the default allocator and with
-#      MALLOC_ARENA_MAX=2 + MALLOC_TRIM_THRESHOLD_;
+#   5. bench/memory.py (100 boards x 200 notes, unload, RSS) with the default allocator, with
+#      MALLOC_ARENA_MAX=2 + MALLOC_TRIM_THRESHOLD_, and (an experiment, bench/trim_launch.py) with
+#      gc.collect() + malloc_trim(0) injected after each unload;
 #   6. PROFILE=1: one extra c200 run with py-spy attached (not used for the figures);
 #   7. bench/summarize.py -> results/summary.md.
 #
@@ -30,7 +32,7 @@
 # Env knobs [defaults]: SIZES [20 100 200] REPEAT [200 200] PG_SIZES [100 200] COLDLOAD [1] ANCHORS [1]
 #   ANCHOR_SETS ["yws hocuspocus:20 100 200:200;pycrdt:20 100:"] (servers:sizes:repeat; ...)
 #   MEMORY [1] PROFILE [0] RATE [1] DURATION [20] FULL [5] NOTES [10000] DRAIN [30] STALL [8]
-#   COLD_RUNS [5] BENCH_SOURCE [head|tree] SHARED_BENCH [../shared/bench] RESULTS [bench/results]
+#   COLD_RUNS [5] BENCH_SOURCE [head|tree] BENCH_COMMIT [HEAD] (with BENCH_SOURCE=head: which commit) SHARED_BENCH [../shared/bench] RESULTS [bench/results]
 #   CLEAN [1] (delete previous results first)  PG_DSN [postgres@127.0.0.1:5432]
 #   QUIET_WAIT [180] QUIET_CORES [0.3]: before each case (and each anchor set) wait up to
 #     QUIET_WAIT s for the other processes to use < QUIET_CORES cores; the harness records the
@@ -92,7 +94,7 @@ prepare_harness() {
 }
 
 prepare_anchor_venv() {
-  if [ ! -x "$HARNESS/.venv/bin/python" ] || ! "$HARNESS/.venv/bin/python" -c 'import pycrdt_websocket' 2>/dev/null; then
+  if [ ! -x "$HARNESS/.venv/bin/python" ] || ! "$HARNESS/.venv/bin/python" -c 'import pycrdt.websocket' 2>/dev/null; then
     log "pycrdt anchor venv in $HARNESS/.venv"
     (cd "$HARNESS" && python3 -m venv .venv && .venv/bin/pip install -q -r servers/requirements.txt) ||
       die "could not install the pycrdt anchor's requirements"
@@ -106,11 +108,11 @@ prepare_source() {
     COMMIT="$(git -C "$ROOT" rev-parse HEAD)+worktree"
     return
   fi
-  COMMIT="$(git -C "$ROOT" rev-parse HEAD)"
+  COMMIT="$(git -C "$ROOT" rev-parse "${BENCH_COMMIT:-HEAD}")" || die "unknown commit $BENCH_COMMIT"
   SRC="$WORK/src-${COMMIT:0:12}"
   if [ ! -d "$SRC/server" ]; then
     rm -rf "$SRC.tmp" && mkdir -p "$SRC.tmp"
-    git -C "$ROOT" archive HEAD | tar -x -C "$SRC.tmp" || die "git archive failed"
+    git -C "$ROOT" archive "$COMMIT" | tar -x -C "$SRC.tmp" || die "git archive failed"
     mv "$SRC.tmp" "$SRC"
   fi
 }
@@ -249,6 +251,8 @@ T0=$(date +%s)
 prepare_harness
 prepare_source
 log "measuring cobord $COMMIT from $SRC"
+SITTING_FILE=sitting.json  # CLEAN=0 (re-running some cases into the same folder) keeps it
+[ "$CLEAN" = 1 ] || [ ! -e "$RESULTS/sitting.json" ] || SITTING_FILE="sitting-rerun-$(date -u +%H%M%S).json"
 if [ "$CLEAN" = 1 ]; then
   find "$RESULTS" -maxdepth 1 -type f \( -name '*.json' -o -name '*.txt' -o -name '*.raw' -o -name '*.log' -o -name '*.md' \) -delete
 fi
@@ -256,8 +260,8 @@ fi
   echo "{\"kind\":\"sitting\",\"started_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"cobord_commit\":\"$COMMIT\","
   echo "\"node\":\"$(node --version)\",\"python\":\"$("$PY" -c 'import platform; print(platform.python_version())')\","
   echo "\"nproc\":$(nproc),\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
-} | tr -d '\n' >"$RESULTS/sitting.json"
-echo >>"$RESULTS/sitting.json"
+} | tr -d '\n' >"$RESULTS/$SITTING_FILE"
+echo >>"$RESULTS/$SITTING_FILE"
 
 for n in $SIZES; do
   # shellcheck disable=SC2046
@@ -306,6 +310,10 @@ if [ "$MEMORY" = 1 ]; then
   "$PY" "$BENCH/memory.py" --src "$SRC" --label arena2-trim --env MALLOC_ARENA_MAX=2 \
     --env MALLOC_TRIM_THRESHOLD_=131072 --out "$RESULTS/memory-arena2-trim.json" \
     2>"$RESULTS/memory-arena2-trim.log" | tee "$RESULTS/memory-arena2-trim.txt" >&2
+  log "== memory: experiment, gc.collect + malloc_trim(0) injected after each unload"
+  "$PY" "$BENCH/memory.py" --src "$SRC" --label malloc-trim-experiment --trim \
+    --out "$RESULTS/memory-malloc-trim-experiment.json" \
+    2>"$RESULTS/memory-malloc-trim-experiment.log" | tee "$RESULTS/memory-malloc-trim-experiment.txt" >&2
 fi
 
 if [ "$PROFILE" = 1 ]; then
