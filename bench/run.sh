@@ -232,7 +232,7 @@ run_cobord_case() {
   "$PY" "$BENCH/prom.py" "http://127.0.0.1:$PORT" --label "$name-$label" --out "$base.metrics.json" >/dev/null ||
     log "metrics scrape failed"
   {
-    echo "cobord commit: $COMMIT  database: ${db%%:*}  server env: ${envs:-(defaults)}"
+    echo "cobord commit: $COMMIT  database: ${db%%:*}  server env: ${envs:-(defaults)}  inherited: $(env | grep '^COBORD_' | sort | tr '\n' ' ')"
     jq -r '"group commit: p50 \(.commit_ms.p50) ms, p99 \(.commit_ms.p99) ms, max \(.commit_ms.max) ms over \(.commit_samples) commits; mean batch \(.commit_batch_mean) updates; accepted \(.updates_accepted_total), refused \(.updates_refused_total), closes \(.connections_closed_total)"' "$base.metrics.json" 2>/dev/null
   } >>"$base.txt"
   tail -n 16 "$base.txt" | sed 's/^/  /' >&2
@@ -259,7 +259,8 @@ fi
 {
   echo "{\"kind\":\"sitting\",\"started_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"cobord_commit\":\"$COMMIT\","
   echo "\"node\":\"$(node --version)\",\"python\":\"$("$PY" -c 'import platform; print(platform.python_version())')\","
-  echo "\"nproc\":$(nproc),\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+  echo "\"nproc\":$(nproc),\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "\"inherited_env\":\"$(env | grep '^COBORD_' | sort | tr '\n' ' ')\"}"
 } | tr -d '\n' >"$RESULTS/$SITTING_FILE"
 echo >>"$RESULTS/$SITTING_FILE"
 

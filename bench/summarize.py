@@ -220,7 +220,8 @@ def main() -> None:
             f"{'Sitting' if i == 0 else 'Re-run of some cases'} {sitting['started_at']}: "
             f"cobord {sitting['cobord_commit']}, node {sitting['node']}, "
             f"python {sitting['python']}, {sitting['nproc']} CPUs, "
-            f"load {sitting['loadavg']} at start.",
+            f"load {sitting['loadavg']} at start."
+            + (f" Server env: {sitting['inherited_env']}" if sitting.get("inherited_env") else ""),
             "",
         ]
     lines += [
