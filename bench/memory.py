@@ -212,7 +212,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await asyncio.gather(*(c.close() for c in clients))
                     del clients
                     t0 = time.monotonic()
+                    releases = (await server.metrics(http))["memory_releases_total"]
+
+                    async def released(releases: int = releases) -> bool:
+                        # The server hands freed memory back to the OS once unloads settle.
+                        m = await server.metrics(http)
+                        return m["rooms_loaded"] == 0 and m["memory_releases_total"] > releases
+
                     await poll_until("rooms unloaded", unloaded, UNLOAD_TIMEOUT)
+                    if not args.trim:
+                        with contextlib.suppress(TimeoutError):  # older servers never release
+                            await poll_until("memory released", released, UNLOAD_TIMEOUT)
                     await settle(pid)
                     if args.trim:
                         await server.trim()

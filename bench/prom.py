@@ -65,6 +65,7 @@ def summary(text: str) -> dict[str, Any]:
         "connections_opened_total": int(m.get("cobord_connections_opened_total", 0)),
         "connections_closed_total": closed,
         "rooms_loaded": int(m.get("cobord_rooms_loaded", 0)),
+        "memory_releases_total": int(m.get("cobord_memory_releases_total", 0)),
         "connections": int(m.get("cobord_connections", 0)),
     }
 

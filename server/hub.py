@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
+from server.memtrim import release_memory
 from server.metrics import Metrics
 from server.rooms import Room, RoomServices, board_state_from
 from server.settings import Settings
@@ -18,6 +19,8 @@ from server.store.base import Store
 
 # Fan-out messages that arrive while their board loads wait here (then are applied: idempotent).
 LOADING_BUFFER_MAX = 1000
+# Seconds after the last unload before memory is handed back to the OS (a sweep unloads many).
+MEMORY_RELEASE_DELAY = 2.0
 
 log = logging.getLogger("cobord.hub")
 
@@ -40,6 +43,7 @@ class Hub:
         self.services = RoomServices(store, settings, self.metrics, self.fanout)
         self._loading: dict[str, list[FanoutMessage]] = {}
         self._catch_ups: set[asyncio.Task[None]] = set()
+        self._release_timer: asyncio.TimerHandle | None = None
         self.settings = settings
         self.rooms: dict[str, Room] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -145,6 +149,19 @@ class Hub:
             await room.stop()
             await self.fanout.unsubscribe(board_id)
             log.info("board %s unloaded", board_id)
+            self._schedule_memory_release()
+
+    def _schedule_memory_release(self) -> None:
+        """Once unloads have settled (debounced), give the freed memory back to the OS."""
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._release_timer = loop.call_later(MEMORY_RELEASE_DELAY, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._release_timer = None
+        release_memory()
+        self.metrics.memory_releases += 1
 
     def _deliver(self, board_id: str, message: FanoutMessage) -> None:
         room = self.rooms.get(board_id)
@@ -177,6 +194,8 @@ class Hub:
 
     async def close(self) -> None:
         """Graceful shutdown: commit everything queued and write final keyframes."""
+        if self._release_timer is not None:
+            self._release_timer.cancel()
         for timer in self._unload_timers.values():
             timer.cancel()
         self._unload_timers.clear()

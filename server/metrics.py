@@ -18,6 +18,7 @@ class Metrics:
     updates_refused: int = 0
     commits: int = 0
     connections_opened: int = 0
+    memory_releases: int = 0  # times freed memory was handed back to the OS after unloads
     connections_closed: dict[int, int] = field(default_factory=dict)  # close code -> count
     commit_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     commit_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
@@ -44,6 +45,8 @@ class Metrics:
             f"cobord_updates_refused_total {self.updates_refused}",
             "# TYPE cobord_commits_total counter",
             f"cobord_commits_total {self.commits}",
+            "# TYPE cobord_memory_releases_total counter",
+            f"cobord_memory_releases_total {self.memory_releases}",
             "# TYPE cobord_commit_seconds summary",
         ]
         samples = sorted(self.commit_seconds)

@@ -406,15 +406,21 @@ class Room:
     # ------------------------------------------------------------------ group commit
 
     async def _commit_loop(self) -> None:
+        # At most one commit (and one merged frame per client) per window. An update that comes
+        # after a quiet spell is committed at once; on a busy board the updates of the rest of
+        # the window join the next commit, so each client gets one frame (one writer wake-up)
+        # instead of several.
         window = self.settings.batch_window_ms / 1000
+        loop = asyncio.get_running_loop()
+        last_commit = -window
         while True:
             await self._wake.wait()
-            if window and len(self.connections) >= self.settings.batch_min_connections:
-                # A busy board: let the updates of the next few ms join this commit, so each
-                # client gets one merged frame (one writer wake-up) instead of several.
-                await asyncio.sleep(window)
+            wait = last_commit + window - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self._wake.clear()
             if self._pending:
+                last_commit = loop.time()
                 await self._commit_batch()
 
     async def _flush(self) -> None:
@@ -472,25 +478,32 @@ class Room:
             await self._snapshot()
 
     async def _snapshot(self) -> None:
-        """Write a keyframe built from the log itself (latest keyframe + tail, as committed), not
-        from the live doc: with several processes the live doc may lack a committed update that is
-        still on its way through Redis, and a keyframe must never drop one."""
         try:
-            previous, tail = await self.store.load(self.board_id)
-            if not tail:
-                return
-            doc: Doc[Any] = Doc()
-            if previous is not None:
-                doc.apply_update(previous.state)
-            for record in tail:
-                doc.apply_update(record.data)
-            keyframe = SnapshotRecord(tail[-1].seq, time.time(), doc.get_update())
-            await self.store.save_snapshot(self.board_id, keyframe)
+            keyframe = await self._keyframe()
+            if keyframe is not None:
+                await self.store.save_snapshot(self.board_id, keyframe)
         except Exception:
             log.exception("board %s: keyframe failed", self.board_id)
             return
-        self.snapshot_seq = keyframe.seq
+        if keyframe is not None:
+            self.snapshot_seq = keyframe.seq
         self.updates_since_snapshot = 0
+
+    async def _keyframe(self) -> SnapshotRecord | None:
+        """Alone, a room's live doc is exactly its committed log. With several processes the
+        live doc may lack a committed update still on its way through Redis, and a keyframe must
+        never drop one: then it is built from the log itself (latest keyframe + tail)."""
+        if not self.fanout.shared:
+            return SnapshotRecord(self.last_seq, time.time(), self.doc.get_update())
+        previous, tail = await self.store.load(self.board_id)
+        if not tail:
+            return None
+        doc: Doc[Any] = Doc()
+        if previous is not None:
+            doc.apply_update(previous.state)
+        for record in tail:
+            doc.apply_update(record.data)
+        return SnapshotRecord(tail[-1].seq, time.time(), doc.get_update())
 
     @property
     def failed(self) -> bool:

@@ -28,10 +28,9 @@ class Settings:
     rate_per_second: float = 200.0  # messages per connection; 0 disables; over: close 4429
     rate_burst: float = 2000.0
     max_refusals: int = 10  # refused updates in a row before close 4403
-    # Fan-out batching: on boards with at least `batch_min_connections` clients, updates arriving
-    # within `batch_window_ms` are committed together and sent as one merged frame.
+    # Fan-out batching: at most one commit, and one merged frame per client, per window per board
+    # (the first update after a quiet spell goes at once).
     batch_window_ms: float = 10.0
-    batch_min_connections: int = 20
     # Persistence
     snapshot_every: int = 500  # updates between keyframes
     idle_unload_seconds: float = 30.0
@@ -52,9 +51,6 @@ class Settings:
             rate_burst=float(env.get("COBORD_RATE_BURST", d.rate_burst)),
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
-            batch_min_connections=int(
-                env.get("COBORD_BATCH_MIN_CONNECTIONS", d.batch_min_connections)
-            ),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]

@@ -61,6 +61,9 @@ Resync = Callable[[], None]
 
 class Fanout(Protocol):
     instance_id: str
+    # False when no other process can serve the same boards: then a room's live doc is exactly
+    # its committed log, and keyframes can be taken from it.
+    shared: bool
 
     async def start(self, deliver: Deliver, resync: Resync) -> None: ...
 

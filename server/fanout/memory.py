@@ -16,6 +16,7 @@ class MemoryBroker:
 class MemoryFanout:
     def __init__(self, broker: MemoryBroker | None = None) -> None:
         self.instance_id = secrets.token_hex(8)
+        self.shared = broker is not None
         self.broker = broker or MemoryBroker()
         self._deliver: Deliver | None = None
 

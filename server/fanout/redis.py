@@ -33,6 +33,7 @@ def channel_of(board_id: str) -> str:
 class RedisFanout:
     def __init__(self, url: str) -> None:
         self.instance_id = secrets.token_hex(8)
+        self.shared = True
         self.url = url
         self._client: aioredis.Redis | None = None
         self._pubsub: Any = None
