@@ -7,12 +7,8 @@ Screenshots of each step go to tests/artifacts/ (git-ignored): look at them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ServerProcess
 from tests.support import service_missing
 
 try:
@@ -50,19 +47,14 @@ PHONE = {
     "locale": "fr-BE",
 }
 DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "nl-BE"}
-START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
-    def __init__(self, base: str, proc: subprocess.Popen[bytes]) -> None:
-        self.base = base
-        self.proc = proc
+    """The browser tests' view of a real `cobord serve` process (tests.conftest.ServerProcess)."""
+
+    def __init__(self, process: ServerProcess) -> None:
+        self.process = process
+        self.base = process.http
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -74,61 +66,19 @@ class Server:
             return json.loads(res.read() or b"null")
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /healthz until it answers: bounded by a deadline, paced by connection attempts."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"cobord serve exited: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as res:
-                if res.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            # Not listening yet: a refused connect returns at once, so pace the poll (50 ms).
-            with socket.socket() as sock:
-                sock.settimeout(0.2)
-                if sock.connect_ex(("127.0.0.1", int(base.rsplit(":", 1)[1]))) != 0:
-                    time.sleep(0.05)
-    raise RuntimeError(f"cobord serve did not become healthy: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("browser-server")
-    port = free_port()
-    log = folder / "server.log"
-    env = {**os.environ, "SECRET_KEY": "browser-test-secret"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--database-url",
-                f"sqlite+aiosqlite:///{folder}/cobord.db",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = ServerProcess(
+        f"sqlite+aiosqlite:///{folder}/cobord.db",
+        {"SECRET_KEY": "browser-test-secret"},
+        folder / "server.log",
+    )
+    process.start()
     try:
-        _wait_healthy(base, proc, log)
-        yield Server(base, proc)
+        yield Server(process)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,7 @@ import argparse
 import gzip
 import json
 import math
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,22 +33,11 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "has_touch": True,
-    "is_mobile": True,
-    "locale": "fr-BE",
-}
-DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "nl-BE"}
+sys.path.insert(0, str(ROOT))  # runs as a script: make `tests` importable
+from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
+from tests.conftest import ServerProcess  # noqa: E402
+
+ARGS = CHROMIUM_ARGS
 FAST_3G = {
     "offline": False,
     "latency": 150,
@@ -74,42 +60,13 @@ def api(base: str, method: str, path: str, body: Any = None, token: str | None =
         return json.loads(res.read() or b"null")
 
 
-def start_server() -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    db = Path(tempfile.mkdtemp()) / "measure.db"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite+aiosqlite:///{db}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "SECRET_KEY": "measure"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start_server() -> ServerProcess:
+    folder = Path(tempfile.mkdtemp())
+    server = ServerProcess(
+        f"sqlite+aiosqlite:///{folder}/measure.db", {"SECRET_KEY": "measure"}, folder / "server.log"
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return base, proc
-        except OSError:
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                if s.connect_ex(("127.0.0.1", port)) != 0:
-                    time.sleep(0.05)  # refused at once: pace the poll
-    proc.kill()
-    raise SystemExit("server did not start")
+    server.start()
+    return server
 
 
 def payload(browser: Any, base: str, board: dict[str, Any]) -> dict[str, Any]:
@@ -319,10 +276,8 @@ def main() -> None:
     parser.add_argument("--base", help="a running cobord server (default: start one)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    proc = None
-    base = args.base
-    if base is None:
-        base, proc = start_server()
+    server = None if args.base else start_server()
+    base = args.base or server.http
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -376,9 +331,8 @@ def main() -> None:
             )
             browser.close()
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=15)
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":
