@@ -43,6 +43,7 @@ class RedisFanout:
         self._resync: Resync | None = None
         self._connected = asyncio.Event()
         self._probes: dict[str, asyncio.Event] = {}  # board id -> set when our probe came back
+        self._instance_channel = "cobord:instance:" + self.instance_id
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver, self._resync = deliver, resync
@@ -101,14 +102,17 @@ class RedisFanout:
             assert self._client is not None
             try:
                 self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                # A placeholder channel keeps the connection subscribed even with no board loaded.
+                # Our own channel keeps the connection subscribed even with no board loaded, and
+                # carries the reconnect probe. One SUBSCRIBE command for every channel.
                 await self._pubsub.subscribe(
-                    "cobord:instance:" + self.instance_id,
-                    *(channel_of(board) for board in self._boards),
+                    self._instance_channel, *(channel_of(board) for board in self._boards)
                 )
+                if attempt:
+                    # We may have missed messages while disconnected. Catch up only once our probe
+                    # comes back: then Redis has processed the SUBSCRIBE, and nothing committed
+                    # after the catch-up read can slip between the two.
+                    await self._client.publish(self._instance_channel, b"resync")
                 self._connected.set()
-                if attempt and self._resync is not None:
-                    self._resync()  # we may have missed messages while disconnected
                 attempt = 0
                 async for message in self._pubsub.listen():
                     self._on_message(message)
@@ -126,6 +130,10 @@ class RedisFanout:
             return
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+        if channel == self._instance_channel:
+            if self._resync is not None:
+                self._resync()
+            return
         if not channel.startswith(CHANNEL_PREFIX):
             return
         try:
