@@ -3,6 +3,7 @@
 //   /j/{code}    join screen (what the QR code opens)
 //   /b/{id}      the board (?view=outline for the list view)
 //   /b/{id}/present  projector view
+//   /b/{id}/replay   replay of the workshop (facilitator, read-only)
 import { initLang } from "./i18n.js";
 
 const root = document.getElementById("app");
@@ -17,6 +18,9 @@ async function route() {
   } else if ((m = path.match(/^\/b\/([^/]+)\/present\/?$/))) {
     const { renderPresent } = await import("./present.js");
     renderPresent(root, decodeURIComponent(m[1]));
+  } else if ((m = path.match(/^\/b\/([^/]+)\/replay\/?$/))) {
+    const { renderReplay } = await import("./replay.js");
+    renderReplay(root, decodeURIComponent(m[1]));
   } else if ((m = path.match(/^\/b\/([^/]+)\/?$/))) {
     const { renderBoard } = await import("./board.js");
     renderBoard(root, decodeURIComponent(m[1]));

@@ -227,6 +227,16 @@ export class FacilitatorPanel {
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
       ),
     );
+
+    // Replay: the workshop so far, read-only, on its own page (static/replay.js)
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-replay" },
+        h("h3", { id: "p-replay" }, t("replay_heading")),
+        h("a", { class: "btn btn-small", id: "open-replay", href: `/b/${encodeURIComponent(app.id)}/replay`, target: "_blank", rel: "noopener" }, t("panel_replay")),
+      ),
+    );
     return frag;
   }
 

@@ -1,0 +1,171 @@
+"""Replay view (facilitator, read-only): phase bookmarks, seeking, playing at 60×, panel link."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import run_axe, shot
+from tests.browser.helpers import new_board, open_board
+from tests.yclient import YClient, add_note
+
+pytestmark = pytest.mark.browser
+
+NOTES = [
+    ("n1", "Un potager partagé", "fr", 0.0),
+    ("n2", "Meer bankjes op het plein", "nl", 220.0),
+    ("n3", "A weekly repair café", "en", 440.0),
+]
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine on its own loop in a worker thread (sync Playwright owns this one)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
+
+
+def workshop(server: Any, board: dict[str, Any]) -> None:
+    """Note 1 in "ideate"; phase "cluster"; notes 2 and 3; phase "vote". Each step is committed
+    (seen by a second client) before the next, so the log holds them in this order."""
+    ws = server.process.ws
+    fac = board["facilitator_token"]
+
+    def phase(name: str) -> None:
+        server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": name}, token=fac)
+
+    async def post(notes: list[tuple[str, str, str, float]]) -> None:
+        writer = await YClient(f"{ws}/{board['id']}?token={fac}").connect()
+        watcher = await YClient(f"{ws}/{board['id']}?token={board['viewer_token']}").connect()
+        for note_id, text, lang, x in notes:
+            await writer.change(add_note(note_id, text, lang=lang, x=x, createdAt=1.0))
+            await watcher.wait_until(lambda note_id=note_id: note_id in watcher.notes())
+        await writer.close()
+        await watcher.close()
+
+    run_async(post(NOTES[:1]))
+    phase("cluster")
+    run_async(post(NOTES[1:]))
+    phase("vote")
+
+
+def test_replay_bookmarks_seek_and_play(cobord_server: Any, desktop: Any, axe_path: Any) -> None:
+    base = cobord_server.base
+    board = new_board(cobord_server, title="Herinrichting van het plein")
+    workshop(cobord_server, board)
+
+    # The facilitator panel links to the replay.
+    live = open_board(desktop, base, board["id"], board["facilitator_token"])
+    live.locator("button[aria-controls=fac-panel]").click()
+    link = live.locator("#open-replay")
+    expect(link).to_be_visible()
+    assert link.get_attribute("href") == f"/b/{board['id']}/replay"
+    live.close()
+
+    page = desktop.new_page()
+    page.goto(f"{base}/b/{board['id']}/replay")  # the token is in localStorage (open_board put it)
+    notes = page.locator(".note")
+    # Opens at the end: every note, drawn by the live board's canvas, with nothing to edit.
+    expect(notes).to_have_count(3)
+    expect(page.locator(".note", has_text="Un potager partagé")).to_be_visible()
+    assert page.locator(".fab").count() == 0
+    assert page.locator(".cluster-title:not([disabled])").count() == 0
+
+    # Phase bookmarks, labelled in the interface language (nl-BE here).
+    marks = page.locator(".replay-mark")
+    expect(marks).to_have_count(3)
+    assert [m.get_attribute("data-phase") for m in marks.all()] == ["ideate", "cluster", "vote"]
+    expect(marks.nth(1)).to_contain_text("Groeperen")
+    expect(marks.nth(2)).to_have_attribute("aria-current", "step")
+
+    # Keyboard: Home = the start (no notes yet), End = the end (all notes).
+    timeline = page.locator("#replay-range")
+    timeline.focus()
+    page.keyboard.press("Home")
+    expect(notes).to_have_count(0)
+    expect(page.locator(".canvas-empty")).to_contain_text("nog geen notities")
+    timeline_api = cobord_server.api(
+        "GET", f"/api/boards/{board['id']}/replay", token=board["facilitator_token"]
+    )
+    # Playback goes on from the state's own seq (X-Cobord-Seq), not from the top of the log.
+    assert page.evaluate("() => window.__cobordReplay.seq") == timeline_api["first_seq"]
+    shot(page, "replay-1-start")
+    page.keyboard.press("End")
+    expect(notes).to_have_count(3)
+
+    # A bookmark seeks to where the phase changed: after note 1, before notes 2 and 3.
+    marks.nth(1).click()
+    expect(notes).to_have_count(1)
+    expect(page.locator(".chip-phase")).to_contain_text("Groeperen")
+    expect(marks.nth(1)).to_have_attribute("aria-current", "step")
+
+    # Play from the start at 60×: the notes come back, the clock runs to the end and stops.
+    timeline.focus()
+    page.keyboard.press("Home")
+    expect(notes).to_have_count(0)
+    page.locator(".replay-speed", has_text="60×").click()
+    expect(page.locator(".replay-speed", has_text="60×")).to_have_attribute("aria-pressed", "true")
+    # Every change to the notes layer is recorded: playback only ever adds notes here.
+    page.evaluate(
+        """() => { const layer = document.querySelector('.layer-notes');
+            const count = () => layer.querySelectorAll('.note').length;
+            window.__seen = [count()];
+            new MutationObserver(() => window.__seen.push(count()))
+              .observe(layer, {childList: true}); }"""
+    )
+    play = page.locator("#replay-play")
+    play.click()
+    expect(notes).to_have_count(3)
+    expect(play).to_have_attribute("aria-pressed", "false")  # reached the end
+    page.wait_for_function("() => window.__seen.includes(3)")
+    seen = page.evaluate("() => window.__seen")
+    assert seen[0] == 0 and max(seen) == 3
+    assert all(a <= b for a, b in itertools.pairwise(seen)), seen  # only ever more notes
+
+    # The clock shows the end time in the chosen locale.
+    end = page.evaluate("() => window.__cobordReplay.end")
+    expected = page.evaluate(
+        "(ts) => new Intl.DateTimeFormat('nl-BE', {hour: '2-digit', minute: '2-digit',"
+        " second: '2-digit'}).format(new Date(ts * 1000))",
+        end,
+    )
+    expect(page.locator("#replay-time")).to_have_text(expected)
+    assert page.locator("#replay-range").input_value() == page.locator(
+        "#replay-range"
+    ).get_attribute("max")
+
+    # Touch targets: every control is at least 44 × 44 px.
+    for control in [play, timeline, *page.locator(".replay-speed").all(), *marks.all()]:
+        box = control.bounding_box()
+        assert box and box["height"] >= 44, control
+        assert box["width"] >= 44, control
+
+    # Language switch: the controls follow.
+    page.locator(".lang-select").select_option("fr")
+    expect(play).to_contain_text("Lecture")
+    expect(marks.nth(1)).to_contain_text("Regroupement")
+    expect(notes).to_have_count(3)
+    shot(page, "replay-2-played")
+    violations = run_axe(page, axe_path)
+    assert not violations, violations
+    assert not desktop.errors, desktop.errors
+
+
+def test_replay_refused_to_participants(cobord_server: Any, desktop: Any) -> None:
+    board = new_board(cobord_server)
+    token = cobord_server.api(
+        "POST", "/api/join", {"code": board["join_code"], "name": "Amina", "group": "Bewoner"}
+    )["token"]
+    page = desktop.new_page()
+    page.goto(cobord_server.base + "/")
+    page.evaluate(
+        "([id, token]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(token))",
+        [board["id"], token],
+    )
+    page.goto(f"{cobord_server.base}/b/{board['id']}/replay")
+    expect(page.get_by_role("alert")).to_contain_text("begeleider")
+    assert not desktop.errors, desktop.errors
