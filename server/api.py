@@ -78,7 +78,7 @@ class Api:
         self.hub = hub
         self.signer = signer
         self.online = online
-        self._settings_locks: dict[str, asyncio.Lock] = {}
+        self._settings_locks: dict[str, list[Any]] = {}  # board id -> [lock, requests using it]
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -145,15 +145,21 @@ class Api:
     async def _save_settings(self, board: BoardRecord, changes: dict[str, Any]) -> BoardRecord:
         """Merge `changes` into the board's settings (read afresh under a per-board lock, so two
         quick changes never undo each other), then mirror them into `meta`."""
-        lock = self._settings_locks.setdefault(board.id, asyncio.Lock())
-        async with lock:
-            board = await self._board(board.id)
-            settings = {**board.settings, **changes}
-            await self.store.update_board_settings(board.id, settings)
-            board = replace(board, settings=settings)
-            await self._write_meta(board)
-        if not lock.locked():
-            self._settings_locks.pop(board.id, None)
+        # Count the requests using the lock: `locked()` is False between a release and the next
+        # waiter taking it, so dropping the lock on that alone could let a second one be created.
+        entry = self._settings_locks.setdefault(board.id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                board = await self._board(board.id)
+                settings = {**board.settings, **changes}
+                await self.store.update_board_settings(board.id, settings)
+                board = replace(board, settings=settings)
+                await self._write_meta(board)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                self._settings_locks.pop(board.id, None)
         return board
 
     async def _write_meta(self, board: BoardRecord) -> None:

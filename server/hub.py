@@ -101,9 +101,14 @@ class Hub:
             raise
         room = Room(board_id, self.services, board_state_from(board.settings, authors))
         room.load(snapshot, tail)
-        for message in self._loading.pop(board_id):
+        buffered = self._loading.pop(board_id)
+        for message in buffered:
             room.receive_remote(message)
         room.start()
+        if len(buffered) >= LOADING_BUFFER_MAX:
+            # Messages beyond the buffer were dropped: read what they carried from the log.
+            log.warning("board %s: fan-out buffer full while loading; catching up", board_id)
+            self._start_catch_up(room)
         log.info("board %s loaded (%d updates after keyframe)", board_id, len(tail))
         return room
 
@@ -175,9 +180,12 @@ class Hub:
     def _resync(self) -> None:
         """Fan-out had a gap: every live room reads what it missed from the log."""
         for room in list(self.rooms.values()):
-            task = asyncio.create_task(room.catch_up(), name=f"catch-up:{room.board_id}")
-            self._catch_ups.add(task)
-            task.add_done_callback(self._catch_up_done)
+            self._start_catch_up(room)
+
+    def _start_catch_up(self, room: Room) -> None:
+        task = asyncio.create_task(room.catch_up(), name=f"catch-up:{room.board_id}")
+        self._catch_ups.add(task)
+        task.add_done_callback(self._catch_up_done)
 
     def _catch_up_done(self, task: asyncio.Task[None]) -> None:
         self._catch_ups.discard(task)
