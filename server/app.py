@@ -24,7 +24,14 @@ from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+def _static_dir() -> Path:
+    """The web client: `server/static` in an installed wheel, top-level `static/` in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "static"
+    return installed if (installed / "index.html").is_file() else here.parent / "static"
+
+
+STATIC_DIR = _static_dir()
 
 
 class CobordApp:
