@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import inspect
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -72,7 +74,7 @@ class Api:
         store: Store,
         hub: Hub,
         signer: TokenSigner,
-        online: Callable[[str], dict[str, int]],
+        online: Callable[[str], Awaitable[dict[str, int]]],
     ) -> None:
         self.store = store
         self.hub = hub
@@ -150,7 +152,9 @@ class Api:
         entry = self._settings_locks.setdefault(board.id, [asyncio.Lock(), 0])
         entry[1] += 1
         try:
-            async with entry[0]:
+            # The asyncio lock orders this process's requests; the fan-out lock (Redis, expiring)
+            # those of every process, so two PATCHes on two processes never undo each other.
+            async with entry[0], self._settings_lock_across(board.id):
                 board = await self._board(board.id)
                 settings = {**board.settings, **changes}
                 await self.store.update_board_settings(board.id, settings)
@@ -161,6 +165,20 @@ class Api:
             if not entry[1]:
                 self._settings_locks.pop(board.id, None)
         return board
+
+    @contextlib.asynccontextmanager
+    async def _settings_lock_across(self, board_id: str) -> AsyncIterator[None]:
+        try:
+            lock = self.hub.fanout.lock(f"settings:{board_id}")
+            await lock.__aenter__()
+        except (OSError, TimeoutError, RedisError) as exc:
+            raise ApiError(
+                503, "unavailable", "The board's settings cannot be changed now; try again."
+            ) from exc
+        try:
+            yield
+        finally:
+            await lock.__aexit__(None, None, None)
 
     async def _write_meta(self, board: BoardRecord) -> None:
         settings = board.settings
@@ -321,7 +339,7 @@ class Api:
         people = await self.store.list_participants(board.id)
         authors = await self.store.note_authors(board.id)
         votes = await self.store.all_votes(board.id)
-        online = self.online(board.id)
+        online = await self.online(board.id)
         notes_by: dict[str, int] = {}
         for actor in authors.values():
             notes_by[actor] = notes_by.get(actor, 0) + 1

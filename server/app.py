@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from server.tokens import TokenSigner
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
+READY_TIMEOUT_SECONDS = 2.0
 
 def _static_dir() -> Path:
     """The web client: `server/static` in an installed wheel, top-level `static/` in a checkout."""
@@ -62,20 +64,28 @@ SOCKET_PREFIX = "/ws/"
 
 def create_app(settings: Settings | None = None) -> CobordApp:
     settings = settings or Settings.from_env()
-    store = make_store(settings.database_url)
+    store = make_store(settings.database_url, settings.sqlite_synchronous)
     hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
-    api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
+    api = Api(store, hub, signer, online=socket.online.online)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await hub.start()
+        await socket.online.start()
         try:
             yield
         finally:
-            await hub.close()  # commit what is queued, final keyframes
+            # SIGTERM: uvicorn stopped accepting; tell clients to reconnect (to another process),
+            # then commit what is queued and write final keyframes.
+            socket.shutting_down = True
+            for room in list(hub.rooms.values()):
+                for conn in list(room.connections):
+                    conn.close(1012, "server restart: reconnect")
+            await hub.close()
+            await socket.online.close()
             await store.close()
 
     async def index(request: object) -> Response:
@@ -87,6 +97,20 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def readyz(request: object) -> Response:
+        """503 with the failing dependency while the database or Redis does not answer."""
+        failing: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await store.get_board("readyz-probe")
+        except Exception as exc:  # any failure of the database means "not ready"
+            failing["database"] = type(exc).__name__
+        try:
+            await hub.fanout.ping()
+        except Exception as exc:
+            failing["redis"] = type(exc).__name__
+        if failing or socket.shutting_down:
+            status = "stopping" if socket.shutting_down and not failing else "unavailable"
+            return JSONResponse({"status": status, "failing": failing}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     routes = [

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 
-from server.settings import Settings
+from server.settings import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,11 +31,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "db":
         from server.store.sql import upgrade
 
-        settings = Settings.from_env(**overrides)
+        settings = Settings.from_env(secret_key="-", **overrides)  # no tokens signed here
         asyncio.run(upgrade(settings.database_url))
         print("database schema is up to date")
         return
-    settings = Settings.from_env(host=args.host, port=args.port, **overrides)
+    try:
+        settings = Settings.from_env(host=args.host, port=args.port, **overrides)
+    except ConfigError as error:
+        print(f"cobord: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     serve_forever(settings, args.log_level)
 
 
@@ -52,7 +57,7 @@ def serve_forever(settings: Settings, log_level: str = "info") -> None:
         ws_per_message_deflate=False,
         # Our own limit answers 4413 with a reason; uvicorn's (1009, no reason) sits well above it.
         ws_max_size=settings.max_message_bytes + 1024 * 1024,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
         access_log=False,
     )
 

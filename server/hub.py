@@ -42,7 +42,11 @@ class Hub:
         self.fanout = fanout or MemoryFanout()
         self.services = RoomServices(store, settings, self.metrics, self.fanout)
         self._loading: dict[str, list[FanoutMessage]] = {}
-        self._catch_ups: set[asyncio.Task[None]] = set()
+        self._catch_ups: dict[str, asyncio.Task[None]] = {}  # board id -> its catch-up
+        self._catch_up_again: set[str] = set()  # a gap came while its catch-up ran: once more
+        self._gaps_while_loading: set[str] = set()
+        self.gaps = 0  # fan-out gaps seen (metrics: cobord_fanout_gaps_total)
+        self.catch_ups = 0  # catch-ups from the log completed
         self._release_timer: asyncio.TimerHandle | None = None
         self.settings = settings
         self.rooms: dict[str, Room] = {}
@@ -91,6 +95,7 @@ class Hub:
         # Subscribe first, then read the log: whatever another process commits after our read
         # reaches us through the subscription (buffered until the room exists).
         self._loading[board_id] = []
+        self._gaps_while_loading.discard(board_id)
         try:
             await self.fanout.subscribe(board_id)
             snapshot, tail = await self.store.load(board_id)
@@ -105,9 +110,11 @@ class Hub:
         for message in buffered:
             room.receive_remote(message)
         room.start()
-        if len(buffered) >= LOADING_BUFFER_MAX:
-            # Messages beyond the buffer were dropped: read what they carried from the log.
-            log.warning("board %s: fan-out buffer full while loading; catching up", board_id)
+        gap = board_id in self._gaps_while_loading
+        self._gaps_while_loading.discard(board_id)
+        if len(buffered) >= LOADING_BUFFER_MAX or gap:
+            # Messages beyond the buffer were dropped, or a gap was seen: read the log.
+            log.warning("board %s: fan-out gap while loading; catching up", board_id)
             self._start_catch_up(room)
         log.info("board %s loaded (%d updates after keyframe)", board_id, len(tail))
         return room
@@ -177,20 +184,42 @@ class Hub:
         if buffer is not None and len(buffer) < LOADING_BUFFER_MAX:
             buffer.append(message)
 
-    def _resync(self) -> None:
-        """Fan-out had a gap: every live room reads what it missed from the log."""
-        for room in list(self.rooms.values()):
+    def _resync(self, board_id: str | None) -> None:
+        """Fan-out had a gap (on one board, or on all after a reconnect): read the log."""
+        self.gaps += 1
+        if board_id is None:
+            self._gaps_while_loading.update(self._loading)
+            for live in list(self.rooms.values()):
+                self._start_catch_up(live)
+            return
+        room = self.rooms.get(board_id)
+        if room is not None:
             self._start_catch_up(room)
+        elif board_id in self._loading:
+            self._gaps_while_loading.add(board_id)
 
     def _start_catch_up(self, room: Room) -> None:
-        task = asyncio.create_task(room.catch_up(), name=f"catch-up:{room.board_id}")
-        self._catch_ups.add(task)
-        task.add_done_callback(self._catch_up_done)
+        """One catch-up per board at a time; a gap seen during one asks for another after it."""
+        board_id = room.board_id
+        if board_id in self._catch_ups:
+            self._catch_up_again.add(board_id)
+            return
+        task = asyncio.create_task(room.catch_up(), name=f"catch-up:{board_id}")
+        self._catch_ups[board_id] = task
+        task.add_done_callback(lambda t: self._catch_up_done(board_id, t))
 
-    def _catch_up_done(self, task: asyncio.Task[None]) -> None:
-        self._catch_ups.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("catch-up failed", exc_info=task.exception())
+    def _catch_up_done(self, board_id: str, task: asyncio.Task[None]) -> None:
+        self._catch_ups.pop(board_id, None)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("board %s: catch-up failed", board_id, exc_info=task.exception())
+        self.catch_ups += 1
+        room = self.rooms.get(board_id)
+        if board_id in self._catch_up_again:
+            self._catch_up_again.discard(board_id)
+            if room is not None:
+                self._start_catch_up(room)
 
     async def unload_idle_now(self) -> None:
         """Unload every room nobody holds (tests and the memory benchmark)."""
@@ -209,7 +238,7 @@ class Hub:
         self._unload_timers.clear()
         for task in list(self._unloads):
             await task
-        for task in list(self._catch_ups):
+        for task in list(self._catch_ups.values()):
             task.cancel()
         for board_id in list(self.rooms):
             await self._drop(board_id)

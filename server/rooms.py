@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,6 @@ EMPTY_UPDATE = b"\x00\x00"
 # Updates committed together go out as one merged frame, up to this size (then several frames),
 # so a burst never becomes one frame larger than clients accept.
 MERGED_FRAME_BYTES = 256 * 1024
-OUTGOING_FANOUT_MAX = 10_000
 # A browser tab speaks for one awareness client id (a few after reloads); a state is a cursor, a
 # name, a colour. Bounds keep one connection from filling the server's awareness table.
 MAX_AWARENESS_IDS = 8
@@ -114,13 +112,11 @@ class Room:
         self._capacity = asyncio.Event()
         self._capacity.set()
         self._committer: asyncio.Task[None] | None = None
-        # Messages for the other processes, published in order by one task (bounded: if Redis
-        # stalls, the oldest awareness frames are dropped; updates are in the log anyway).
-        self._outgoing: deque[FanoutMessage] = deque(maxlen=OUTGOING_FANOUT_MAX)
-        self._outgoing_ready = asyncio.Event()
-        self._publisher: asyncio.Task[None] | None = None
         self._failed = False
         self.last_seq = 0
+        # Every update with seq <= this is in the doc: a catch-up reads the log after it (not
+        # after last_seq: our own commits during a fan-out outage move last_seq past the others').
+        self.caught_up_seq = 0
         self.snapshot_seq = 0
         self.updates_since_snapshot = 0
 
@@ -134,6 +130,7 @@ class Room:
             for record in tail:
                 self.doc.apply_update(record.data)
                 self.last_seq = record.seq
+        self.caught_up_seq = self.last_seq
         self.updates_since_snapshot = len(tail)
         self.shadow.close()
         self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
@@ -153,7 +150,6 @@ class Room:
 
     def start(self) -> None:
         self._committer = asyncio.create_task(self._commit_loop(), name=f"commit:{self.board_id}")
-        self._publisher = asyncio.create_task(self._publish_loop(), name=f"fanout:{self.board_id}")
 
     async def stop(self) -> None:
         """Commit what is queued, write a final keyframe, stop the committer."""
@@ -164,11 +160,9 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
             self._committer = None
-        if self._publisher is not None:
-            self._publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._publisher
-            self._publisher = None
+        for accepted in (*self._committing, *self._pending):  # never leave a request waiting
+            if accepted.committed is not None and not accepted.committed.done():
+                accepted.committed.set_exception(StorageFailed(self.board_id))
         if self.updates_since_snapshot and not self._failed:
             await self._snapshot()
         # Observers live in yrs and hold the room and its shadow: drop them, or neither is freed.
@@ -266,6 +260,8 @@ class Room:
         update = self.shadow.doc.get_update(state)
         if update == EMPTY_UPDATE:
             return
+        if self._failed:
+            raise StorageFailed(self.board_id)
         committed = asyncio.get_running_loop().create_future()
         self._enqueue(_Accepted(None, "server", update, (), committed=committed))
         await committed
@@ -381,27 +377,25 @@ class Room:
         self.last_seq = max(self.last_seq, last_seq)
 
     async def catch_up(self) -> None:
-        """After a fan-out gap: read what other processes committed since our last seq."""
-        records = await self.store.updates_after(self.board_id, self.last_seq)
-        if records:
-            self.apply_remote_updates([r.data for r in records], records[-1].seq)
-            authors = await self.store.note_authors(self.board_id)
-            for note_id, actor in authors.items():
-                if note_id not in self.board.note_authors:
-                    self.board.record_created([note_id], actor)
-            merged = merge_updates(*(r.data for r in records))
-            self._broadcast(protocol.encode(protocol.Update(merged)))
+        """After a fan-out gap: read every committed update not known to be in the doc (the log
+        after `caught_up_seq`), apply it, and send clients only what was new to us."""
+        start = self.caught_up_seq
+        records = await self.store.updates_after(self.board_id, start)
+        if not records:
+            return
+        before = self.doc.get_state()
+        self.apply_remote_updates([r.data for r in records], records[-1].seq)
+        self.caught_up_seq = max(self.caught_up_seq, records[-1].seq)
+        authors = await self.store.note_authors(self.board_id)
+        for note_id, actor in authors.items():
+            if note_id not in self.board.note_authors:
+                self.board.record_created([note_id], actor)
+        missed = self.doc.get_update(before)
+        if missed != EMPTY_UPDATE:
+            self._broadcast(protocol.encode(protocol.Update(missed)))
 
     def _publish(self, message: FanoutMessage) -> None:
-        self._outgoing.append(message)
-        self._outgoing_ready.set()
-
-    async def _publish_loop(self) -> None:
-        while True:
-            await self._outgoing_ready.wait()
-            self._outgoing_ready.clear()
-            while self._outgoing:
-                await self.fanout.publish(self.board_id, self._outgoing.popleft())
+        self.fanout.send(self.board_id, message)  # never waits (bounded queues in the fan-out)
 
     # ------------------------------------------------------------------ group commit
 

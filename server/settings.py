@@ -11,6 +11,11 @@ from pathlib import Path
 log = logging.getLogger("cobord")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cobord.db"
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+class ConfigError(Exception):
+    """A setting that cannot work: the CLI prints it and exits with status 2."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,11 @@ class Settings:
     # Persistence
     snapshot_every: int = 500  # updates between keyframes
     idle_unload_seconds: float = 30.0
+    # SQLite: FULL (default) syncs the WAL on every commit, so a commit survives a power cut;
+    # NORMAL syncs only at checkpoints (a process crash loses nothing, a power cut may).
+    sqlite_synchronous: str = "FULL"
+    # SIGTERM: seconds to commit, write keyframes and close sockets before exiting anyway.
+    shutdown_grace_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,8 +62,25 @@ class Settings:
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
+            sqlite_synchronous=env.get("COBORD_SQLITE_SYNCHRONOUS", d.sqlite_synchronous).upper(),
+            shutdown_grace_seconds=float(
+                env.get("COBORD_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds)
+            ),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        if not settings.secret_key and settings.redis_url:
+            raise ConfigError(
+                "REDIS_URL is set but SECRET_KEY is not: every process of one service must sign "
+                "tokens with the same key. Set SECRET_KEY (e.g. `python -c \"import secrets; "
+                "print(secrets.token_urlsafe(32))\"`) to the same value for every process."
+            )
+        if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ConfigError(
+                f"COBORD_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS)}, "
+                f"not {settings.sqlite_synchronous!r}."
+            )
+        if settings.shutdown_grace_seconds < 0:
+            raise ConfigError("COBORD_SHUTDOWN_GRACE_SECONDS must be >= 0.")
         if not settings.secret_key:
             settings = replace(settings, secret_key=_local_secret(settings.database_url))
         return settings

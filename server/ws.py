@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
+from server.fanout.presence import Presence
 from server.hub import Hub, UnknownBoard
 from server.outbox import Outbox
 from server.rooms import Connection, Room
@@ -37,13 +38,18 @@ class BoardSocket:
         self.hub = hub
         self.signer = signer
         self.settings = settings
-        self.online: dict[str, dict[str, int]] = {}  # board id -> actor id -> open connections
+        # Who is online, on every process (with Redis); `online.local` counts this process only.
+        self.online = Presence(hub.fanout.instance_id, settings.redis_url)
+        self.shutting_down = False  # set on SIGTERM: new sockets are told to reconnect elsewhere
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
         board_id = scope["path_params"]["board_id"]
+        if self.shutting_down:
+            await send({"type": "websocket.close", "code": 1012, "reason": "server restart"})
+            return
         actor, problem = self._authenticate(scope, board_id)
         if actor is None:
             await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
@@ -82,7 +88,7 @@ class BoardSocket:
         outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes)
         conn = Connection(actor, outbox)
         writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
-        self._count_online(room.board_id, actor.id, +1)
+        self.online.count(room.board_id, actor.id, +1)
         room.join(conn)
         metrics = self.hub.metrics
         metrics.connections_opened += 1
@@ -93,7 +99,7 @@ class BoardSocket:
             conn.close(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
             room.leave(conn)
-            self._count_online(room.board_id, actor.id, -1)
+            self.online.count(room.board_id, actor.id, -1)
             if not outbox.closed:
                 outbox.close(CloseCode.GOING_AWAY, "")
             metrics.closed(outbox.close_code or CloseCode.GOING_AWAY)
@@ -125,16 +131,6 @@ class BoardSocket:
                 conn.close(CloseCode.RATE_LIMITED, "too many messages: slow down")
                 return
             room.receive(conn, frame)
-
-    def _count_online(self, board_id: str, actor_id: str, delta: int) -> None:
-        board = self.online.setdefault(board_id, {})
-        count = board.get(actor_id, 0) + delta
-        if count > 0:
-            board[actor_id] = count
-        else:
-            board.pop(actor_id, None)
-            if not board:
-                self.online.pop(board_id, None)
 
 
 def _take_token(conn: Connection, rate: float, burst: float) -> bool:

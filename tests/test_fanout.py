@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, FanoutMessage]] = []
         self.resyncs = 0
+        self.gaps: list[str | None] = []  # the boards asked to catch up (None: every board)
         self.changed = asyncio.Event()
         self.resynced = asyncio.Event()
 
@@ -44,8 +46,9 @@ class Inbox:
         self.messages.append((board_id, message))
         self.changed.set()
 
-    def resync(self) -> None:
+    def resync(self, board_id: str | None) -> None:
         self.resyncs += 1
+        self.gaps.append(board_id)
         self.resynced.set()
 
     async def wait_for(self, count: int) -> None:
@@ -95,7 +98,7 @@ async def test_a_message_reaches_the_other_instance_only(pair: Pair) -> None:
     sent = message(a.instance_id, last_seq=42, created=(("n1", "ana"),))
     await a.publish(board, sent)
     await inbox_b.wait_for(1)
-    assert inbox_b.messages == [(board, sent)]
+    assert inbox_b.messages == [(board, replace(sent, number=1))]  # numbered by its publisher
     # ...and not back to its sender: a marker from b proves a's inbox is up to date.
     await b.publish(board, message(b.instance_id))
     await inbox_a.wait_for(1)
@@ -114,8 +117,56 @@ async def test_unsubscribed_boards_are_not_delivered(pair: Pair) -> None:
     assert [(bid, m.last_seq) for bid, m in inbox_b.messages] == [(board, 2)]
 
 
+async def test_a_lost_update_is_detected_by_its_number(pair: Pair) -> None:
+    """The publisher loses update 2 (as on a failed publish): update 3 shows the gap."""
+    a, _, b, inbox_b = pair
+    board = uuid.uuid4().hex
+    await subscribed(a, board)
+    await subscribed(b, board)
+    a.send(board, message(a.instance_id, last_seq=1))
+    await inbox_b.wait_for(1)
+    assert inbox_b.gaps == []
+    a.drop_next = 1  # type: ignore[attr-defined]
+    a.send(board, message(a.instance_id, last_seq=2))
+    a.send(board, message(a.instance_id, last_seq=3))
+    await inbox_b.wait_for(2)
+    async with asyncio.timeout(5):
+        await inbox_b.resynced.wait()
+    assert [(m.last_seq, m.number) for _, m in inbox_b.messages] == [(1, 1), (3, 3)]
+    assert inbox_b.gaps == [board]
+
+
+@pytest.mark.redis
+async def test_the_last_update_lost_is_detected_by_a_mark() -> None:
+    """Nothing follows the lost update: the publisher's mark (sent once Redis takes messages
+    again) carries its number, and the receiver catches up."""
+    await redis_or_skip()
+    a, b = RedisFanout(REDIS_URL), RedisFanout(REDIS_URL)
+    inbox_a, inbox_b = Inbox(), Inbox()
+    await a.start(inbox_a.deliver, inbox_a.resync)
+    await b.start(inbox_b.deliver, inbox_b.resync)
+    try:
+        await a.wait_connected()
+        await b.wait_connected()
+        board = uuid.uuid4().hex
+        await subscribed(a, board)
+        await subscribed(b, board)
+        a.send(board, message(a.instance_id, last_seq=1))
+        await inbox_b.wait_for(1)
+        a.drop_next = 1
+        a.send(board, message(a.instance_id, last_seq=2))
+        async with asyncio.timeout(5):
+            await inbox_b.resynced.wait()
+        assert inbox_b.gaps == [board]
+        assert [m.number for _, m in inbox_b.messages] == [1]  # update 2 never arrived
+        assert a.lost == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
 def test_message_codec_round_trip_and_garbage() -> None:
-    sent = FanoutMessage("abc", "awareness", b"\x01\x02\x00\x00", 7, (("n", "p"),))
+    sent = FanoutMessage("abc", "awareness", b"\x01\x02\x00\x00", 7, (("n", "p"),), 12)
     assert FanoutMessage.decode(sent.encode()) == sent
     for garbage in (b"", b"\x05{}", b"\x02{}", b"\x0b" + b'{"k":"x"}' + b"xx"):
         with pytest.raises(protocol.ProtocolError):

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from crdt.protocol import ProtocolError, Reader, write_var_bytes
 
 # "probe": a message to ourselves that proves a subscription is live; never delivered.
-Kind = Literal["update", "awareness", "probe"]
+# "mark": carries only the publisher's update counter, so a receiver can tell that the last
+# updates it was sent went missing (sent after a failed publish, and periodically).
+Kind = Literal["update", "awareness", "probe", "mark"]
+KINDS = ("update", "awareness", "probe", "mark")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +31,19 @@ class FanoutMessage:
     frame: bytes  # the y-websocket frame, exactly as sent to clients
     last_seq: int = 0  # for updates: the highest log seq the frame contains
     created: tuple[tuple[str, str], ...] = ()  # (note id, creator) pairs the update creates
+    # The publisher's per-board update counter: an update carries the next number (so receivers
+    # see a gap when one went missing); any other message carries the current one.
+    number: int = 0
 
     def encode(self) -> bytes:
         header = json.dumps(
-            {"o": self.origin, "k": self.kind, "s": self.last_seq, "c": self.created},
+            {
+                "o": self.origin,
+                "k": self.kind,
+                "s": self.last_seq,
+                "c": self.created,
+                "n": self.number,
+            },
             separators=(",", ":"),
         ).encode()
         out = bytearray()
@@ -45,18 +58,55 @@ class FanoutMessage:
         try:
             header = json.loads(reader.var_bytes())
             kind = header["k"]
-            if kind not in ("update", "awareness", "probe"):
+            if kind not in KINDS:
                 raise ProtocolError(f"unknown fan-out kind {kind!r}")
             created = tuple((str(note), str(actor)) for note, actor in header["c"])
-            return cls(str(header["o"]), kind, data[reader.pos :], int(header["s"]), created)
+            number = int(header.get("n", 0))
+            return cls(
+                str(header["o"]), kind, data[reader.pos :], int(header["s"]), created, number
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError(f"bad fan-out message: {exc}") from exc
 
 
 # Called for every message from ANOTHER instance, with the board id.
 Deliver = Callable[[str, FanoutMessage], None]
-# Called after a gap (reconnect): the subscriber must catch up from the store.
-Resync = Callable[[], None]
+# Called after a gap: the board (None: every board, after a reconnect) must catch up from the log.
+Resync = Callable[[str | None], None]
+
+
+class Numbering:
+    """Per-board update counters, both ways: what we publish, and what each origin sent us.
+
+    A receiver expects each origin's updates on a board numbered 1, 2, 3...; any other message
+    carries the origin's current number. A number beyond the expected one is a gap (a failed
+    publish, a dropped queue entry, a message lost in a reconnect): the board catches up."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, int] = {}  # board id -> our last update number
+        self.seen: dict[tuple[str, str], int] = {}  # (board id, origin) -> last number seen
+
+    def stamp(self, board_id: str, message: FanoutMessage) -> FanoutMessage:
+        if message.kind == "update":
+            number = self.sent[board_id] = self.sent.get(board_id, 0) + 1
+        else:
+            number = self.sent.get(board_id, 0)
+        return replace(message, number=number)
+
+    def check(self, board_id: str, message: FanoutMessage) -> bool:
+        """True when `message` shows that something from its origin went missing."""
+        key = (board_id, message.origin)
+        last = self.seen.get(key)
+        expected = (last or 0) + 1 if message.kind == "update" else (last or 0)
+        if message.number > (last or 0):
+            self.seen[key] = message.number
+        # The first message of an origin after subscribing: what came before is in the log we
+        # read after subscribing, so only numbers beyond it count.
+        return last is not None and message.number > expected
+
+    def forget(self, board_id: str) -> None:
+        for key in [k for k in self.seen if k[0] == board_id]:
+            del self.seen[key]
 
 
 class Fanout(Protocol):
@@ -74,4 +124,16 @@ class Fanout(Protocol):
 
     async def unsubscribe(self, board_id: str) -> None: ...
 
-    async def publish(self, board_id: str, message: FanoutMessage) -> None: ...
+    async def publish(self, board_id: str, message: FanoutMessage) -> None:
+        """Publish now (bounded in time); a failure is logged, and receivers see the gap."""
+
+    def send(self, board_id: str, message: FanoutMessage) -> None:
+        """Queue for publishing; never waits. Updates and awareness have separate bounded queues:
+        a dropped update is numbered, so receivers see the gap and read it from the log."""
+
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Held by one process at a time (the per-board settings lock)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises when the fan-out is unreachable (/readyz)."""

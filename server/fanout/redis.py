@@ -2,7 +2,14 @@
 
 Pub/sub delivers at most once: a message published while this process was disconnected is lost.
 So after every (re)connection the listener asks the hub to resync, and each room catches up from
-the updates table by seq — the log, not Redis, is the source of truth.
+the updates table by seq — the log, not Redis, is the source of truth. Updates are numbered per
+board by their publisher (base.Numbering): a receiver that sees a number skipped (a publish that
+failed or timed out, a queue entry dropped) catches that board up too.
+
+Outgoing messages wait in two bounded queues drained by one task: updates, and awareness (which
+may be dropped: clients resend their presence). Each publish has a timeout, so a stalled Redis
+costs at most that per message; after any loss a "mark" carrying our current number is published
+once Redis answers again, so even the last update lost is detected.
 """
 
 from __future__ import annotations
@@ -11,19 +18,26 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from crdt.protocol import ProtocolError
-from server.fanout.base import Deliver, FanoutMessage, Resync
+from server.fanout.base import Deliver, FanoutMessage, Numbering, Resync
 
 log = logging.getLogger("cobord.fanout")
 
 CHANNEL_PREFIX = "cobord:board:"
-RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0)
+RECONNECT_SECONDS = (0.1, 0.25, 0.5)
 PROBE_TIMEOUT_SECONDS = 5.0
+PUBLISH_TIMEOUT_SECONDS = 2.0
+OUTGOING_UPDATES_MAX = 10_000
+OUTGOING_AWARENESS_MAX = 2_000
+MARK_RETRY_SECONDS = 1.0
+LOCK_SECONDS = 10.0  # a lock holder that died frees it after this
 
 
 def channel_of(board_id: str) -> str:
@@ -44,18 +58,30 @@ class RedisFanout:
         self._connected = asyncio.Event()
         self._probes: dict[str, asyncio.Event] = {}  # board id -> set when our probe came back
         self._instance_channel = "cobord:instance:" + self.instance_id
+        self.numbering = Numbering()
+        self._updates: deque[tuple[str, FanoutMessage]] = deque()
+        self._awareness: deque[tuple[str, FanoutMessage]] = deque(maxlen=OUTGOING_AWARENESS_MAX)
+        self._outgoing_ready = asyncio.Event()
+        self._marks: set[str] = set()  # boards whose receivers must hear our current number
+        self._publisher: asyncio.Task[None] | None = None
+        self.drop_next = 0  # tests: this many of the next updates are lost, as on a failed publish
+        self.lost = 0  # updates that never reached Redis (receivers catch up from the log)
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver, self._resync = deliver, resync
-        self._client = aioredis.Redis.from_url(self.url)
+        self._client = aioredis.Redis.from_url(
+            self.url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS
+        )
         await self._client.ping()  # fail at start-up, not at the first edit
         self._listener = asyncio.create_task(self._listen(), name="fanout:redis")
+        self._publisher = asyncio.create_task(self._publish_loop(), name="fanout:publish")
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        for task in (self._listener, self._publisher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._pubsub is not None:
             await self._pubsub.aclose()
         if self._client is not None:
@@ -65,12 +91,13 @@ class RedisFanout:
         """SUBSCRIBE, then publish a probe to ourselves and wait for it: once it is back, Redis
         has processed the subscription, so nothing committed after this returns is missed."""
         self._boards.add(board_id)
+        self.numbering.forget(board_id)
         if self._pubsub is None or not self._connected.is_set():
             return  # the listener subscribes every board on (re)connect, then asks for a resync
         probe = self._probes.setdefault(board_id, asyncio.Event())
         try:
             await self._pubsub.subscribe(channel_of(board_id))
-            await self.publish(board_id, FanoutMessage(self.instance_id, "probe", b""))
+            await self._publish_now(board_id, FanoutMessage(self.instance_id, "probe", b""))
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
                 await probe.wait()
         except (RedisError, OSError, TimeoutError):
@@ -85,13 +112,81 @@ class RedisFanout:
                 await self._pubsub.unsubscribe(channel_of(board_id))
 
     async def publish(self, board_id: str, message: FanoutMessage) -> None:
+        await self._publish_now(board_id, self.numbering.stamp(board_id, message))
+
+    def send(self, board_id: str, message: FanoutMessage) -> None:
+        message = self.numbering.stamp(board_id, message)
+        if message.kind == "update":
+            if len(self._updates) >= OUTGOING_UPDATES_MAX:
+                # Redis is too slow for us: drop the oldest, and tell receivers (its number).
+                dropped_board, _ = self._updates.popleft()
+                self._marks.add(dropped_board)
+                self.lost += 1
+            self._updates.append((board_id, message))
+        else:
+            self._awareness.append((board_id, message))
+        self._outgoing_ready.set()
+
+    async def _publish_now(self, board_id: str, message: FanoutMessage) -> bool:
+        """One PUBLISH, bounded in time. False (logged) when it failed: the message is lost."""
         assert self._client is not None
+        if message.kind == "update" and self.drop_next > 0:
+            self.drop_next -= 1
+            return False
         try:
-            await self._client.publish(channel_of(board_id), message.encode())
-        except (RedisError, OSError):
-            # Other processes will catch up from the log after their resync; our own clients
-            # already have the update. Nothing is lost, only delayed.
-            log.warning("board %s: publish to Redis failed", board_id, exc_info=True)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._client.publish(channel_of(board_id), message.encode())
+            return True
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("board %s: publish to Redis failed: %r", board_id, exc)
+            return False
+
+    async def _publish_loop(self) -> None:
+        """Updates first, then awareness; after a loss, marks until Redis takes them."""
+        while True:
+            if self._marks and not self._updates and not self._awareness:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(MARK_RETRY_SECONDS):
+                        await self._outgoing_ready.wait()
+            else:
+                await self._outgoing_ready.wait()
+            self._outgoing_ready.clear()
+            while self._updates or self._awareness:
+                board_id, message = (self._updates or self._awareness).popleft()
+                delivered = await self._publish_now(board_id, message)
+                if not delivered and message.kind == "update":
+                    self.lost += 1
+                    self._marks.add(board_id)
+            for board_id in list(self._marks):
+                if board_id not in self._boards:
+                    self._marks.discard(board_id)
+                    continue
+                mark = self.numbering.stamp(board_id, FanoutMessage(self.instance_id, "mark", b""))
+                if await self._publish_now(board_id, mark):
+                    self._marks.discard(board_id)
+                else:
+                    break
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        """A lock across processes (expires after LOCK_SECONDS if its holder dies)."""
+        assert self._client is not None
+        lock = self._client.lock(
+            f"cobord:lock:{name}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
+        )
+        async with asyncio.timeout(LOCK_SECONDS + PUBLISH_TIMEOUT_SECONDS):
+            if not await lock.acquire():
+                raise TimeoutError(f"lock {name} not acquired")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await lock.release()
+
+    async def ping(self) -> None:
+        assert self._client is not None
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await self._client.ping()
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
@@ -108,6 +203,7 @@ class RedisFanout:
                     self._instance_channel, *(channel_of(board) for board in self._boards)
                 )
                 if attempt:
+                    self.numbering.seen.clear()  # the resync below reads everything we missed
                     # We may have missed messages while disconnected. Catch up only once our probe
                     # comes back: then Redis has processed the SUBSCRIBE, and nothing committed
                     # after the catch-up read can slip between the two.
@@ -132,7 +228,7 @@ class RedisFanout:
         channel = channel.decode() if isinstance(channel, bytes) else str(channel)
         if channel == self._instance_channel:
             if self._resync is not None:
-                self._resync()
+                self._resync(None)
             return
         if not channel.startswith(CHANNEL_PREFIX):
             return
@@ -147,4 +243,9 @@ class RedisFanout:
             if probe is not None:
                 probe.set()
         elif decoded.kind != "probe":
-            self._deliver(board_id, decoded)
+            gap = self.numbering.check(board_id, decoded)
+            if decoded.kind != "mark":
+                self._deliver(board_id, decoded)
+            if gap and self._resync is not None:
+                log.warning("board %s: fan-out gap from %s; catching up", board_id, decoded.origin)
+                self._resync(board_id)

@@ -24,14 +24,14 @@ from server.store.sql import DEFAULT_URL, SqlStore, upgrade
 MEMORY_URL = "memory://"
 
 
-def make_store(url: str | None) -> Store:
+def make_store(url: str | None, sqlite_synchronous: str = "FULL") -> Store:
     """`memory://` -> MemoryStore; anything else (None -> the default SQLite file) -> SqlStore.
 
     The store is not opened yet: call `await store.open()`.
     """
     if url is not None and url.strip() == MEMORY_URL:
         return MemoryStore()
-    return SqlStore(url or DEFAULT_URL)
+    return SqlStore(url or DEFAULT_URL, sqlite_synchronous)
 
 
 __all__ = [

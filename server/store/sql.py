@@ -128,14 +128,17 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _on_sqlite_connect(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, synchronous: str = "FULL"
+) -> None:
     # Take BEGIN away from the sqlite3 driver (it skips it before SELECTs, breaking read-then-write
     # transactions); `_on_sqlite_begin` emits it instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",  # readers and the writer do not block each other
-        "PRAGMA synchronous=NORMAL",  # WAL stays consistent; a power cut may lose the last commits
+        # FULL: each commit is synced to disk; NORMAL: only at checkpoints (see README: Durability)
+        f"PRAGMA synchronous={synchronous}",
         f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         "PRAGMA foreign_keys=ON",
     ):
@@ -148,10 +151,14 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: URL) -> AsyncEngine:
+def make_engine(url: URL, sqlite_synchronous: str = "FULL") -> AsyncEngine:
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+
+        def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            _on_sqlite_connect(dbapi_connection, record, sqlite_synchronous)
+
+        sa.event.listen(engine.sync_engine, "connect", on_connect)
         sa.event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
@@ -214,7 +221,10 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
 class SqlStore:
     """The `Store` over a SQL database; call `open()` before use and `close()` after."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, sqlite_synchronous: str = "FULL") -> None:
+        if sqlite_synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"sqlite_synchronous: FULL or NORMAL, not {sqlite_synchronous!r}")
+        self.sqlite_synchronous = sqlite_synchronous
         self._url = normalize_url(url)
         self._engine: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
@@ -226,7 +236,7 @@ class SqlStore:
         return self._url.get_backend_name()
 
     async def open(self) -> None:
-        engine = make_engine(self._url)
+        engine = make_engine(self._url, self.sqlite_synchronous)
         try:
             await _upgrade_engine(engine)
         except BaseException:
@@ -238,7 +248,7 @@ class SqlStore:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         database = engine.url.database
         if self.dialect == "sqlite" and database and database != ":memory:":
-            self._appender = SqliteLogAppender(database)
+            self._appender = SqliteLogAppender(database, self.sqlite_synchronous)
 
     async def close(self) -> None:
         if self._appender is not None:

@@ -20,8 +20,9 @@ BUSY_TIMEOUT_MS = 5000
 
 
 class SqliteLogAppender:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self._path = path
+        self.synchronous = synchronous  # FULL: every group commit is fsynced before it returns
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobord-sqlite-log")
         self._conn: sqlite3.Connection | None = None  # created and used on the executor's thread
         self.round_trips = 0  # calls into the thread (tests check: one per batch)
@@ -42,7 +43,7 @@ class SqliteLogAppender:
             conn = sqlite3.connect(self._path, isolation_level=None)  # we BEGIN ourselves
             for pragma in (
                 "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=NORMAL",
+                f"PRAGMA synchronous={self.synchronous}",
                 f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
                 "PRAGMA foreign_keys=ON",
             ):
