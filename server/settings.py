@@ -44,6 +44,8 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     # SIGTERM: seconds to commit, write keyframes and close sockets before exiting anyway.
     shutdown_grace_seconds: float = 10.0
+    # With Redis: a process's "who is online" entries expire this long after it stops refreshing.
+    presence_ttl_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -63,6 +65,9 @@ class Settings:
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
             sqlite_synchronous=env.get("COBORD_SQLITE_SYNCHRONOUS", d.sqlite_synchronous).upper(),
+            presence_ttl_seconds=float(
+                env.get("COBORD_PRESENCE_TTL_SECONDS", d.presence_ttl_seconds)
+            ),
             shutdown_grace_seconds=float(
                 env.get("COBORD_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds)
             ),

@@ -39,7 +39,9 @@ class BoardSocket:
         self.signer = signer
         self.settings = settings
         # Who is online, on every process (with Redis); `online.local` counts this process only.
-        self.online = Presence(hub.fanout.instance_id, settings.redis_url)
+        self.online = Presence(
+            hub.fanout.instance_id, settings.redis_url, settings.presence_ttl_seconds
+        )
         self.shutting_down = False  # set on SIGTERM: new sockets are told to reconnect elsewhere
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

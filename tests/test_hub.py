@@ -9,6 +9,7 @@ from typing import Any
 
 from pycrdt import Map
 
+from server.fanout import MemoryBroker, MemoryFanout
 from server.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord
@@ -53,3 +54,38 @@ async def test_unloaded_rooms_and_their_docs_are_freed() -> None:
     assert not hub.rooms
     assert [ref for ref in refs if ref() is not None] == []
     await hub.close()
+
+
+async def test_a_gap_is_repaired_even_when_own_commits_moved_last_seq_past_it() -> None:
+    """Two hubs (two processes) on one store and one broker. A's messages are lost while both
+    commit, interleaved: B's own commits move its last_seq past A's. The next message from A
+    shows the gap; B's catch-up must read every seq it has not applied, not only after last_seq."""
+    store = MemoryStore()
+    await store.open()
+    await store.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
+    broker = MemoryBroker()
+    fan_a, fan_b = MemoryFanout(broker), MemoryFanout(broker)
+    settings = Settings(secret_key="test", idle_unload_seconds=0)
+    hub_a, hub_b = Hub(store, settings, fanout=fan_a), Hub(store, settings, fanout=fan_b)
+    await hub_a.start()
+    await hub_b.start()
+    room_a, room_b = await hub_a.acquire("b0"), await hub_b.acquire("b0")
+
+    def note(note_id: str) -> Any:
+        return lambda board: board.notes_map.__setitem__(note_id, Map({"text": note_id}))
+
+    fan_a.drop_next = 5
+    for i in range(5):
+        await room_a.apply_server_change(note(f"a{i}"))
+        await room_b.apply_server_change(note(f"b{i}"))
+    log_seqs = [r.seq for r in await store.updates_after("b0", 0)]
+    assert room_b.last_seq == log_seqs[-1]  # B's own last commit: past all of A's
+    assert not room_b.has_note("a0")  # really lost
+    await room_a.apply_server_change(note("a-last"))  # number 6 arrives: 1..5 are missing
+    assert hub_b.gaps == 1
+    for task in list(hub_b._catch_ups.values()):
+        await task
+    assert all(room_b.has_note(f"a{i}") for i in range(5))
+    for hub, room in ((hub_a, room_a), (hub_b, room_b)):
+        hub.release(room)
+        await hub.close()

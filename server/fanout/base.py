@@ -100,9 +100,10 @@ class Numbering:
         expected = (last or 0) + 1 if message.kind == "update" else (last or 0)
         if message.number > (last or 0):
             self.seen[key] = message.number
-        # The first message of an origin after subscribing: what came before is in the log we
-        # read after subscribing, so only numbers beyond it count.
-        return last is not None and message.number > expected
+        # The first message of an origin since we subscribed: we cannot tell whether what it
+        # numbered before came before our subscription (then it is in the log we read) or was
+        # lost after it. One catch-up (cheap: the log after our load) settles it.
+        return message.number > expected
 
     def forget(self, board_id: str) -> None:
         for key in [k for k in self.seen if k[0] == board_id]:

@@ -2,9 +2,10 @@
 
 Each process counts its own connections per (board, actor). Alone, that is the answer. With Redis,
 each process also writes its (instance, actor) pairs into a sorted set per board,
-`cobord:online:<board>`, scored by an expiry time and refreshed every `REFRESH_SECONDS`: entries
-of a process that died (SIGKILL, power cut) stop counting after `TTL_SECONDS`. Readers take the
-unexpired entries of the other processes plus their own live counts. One task owns the writes.
+`cobord:online:<board>`, scored by an expiry time and refreshed every third of the expiry
+(`COBORD_PRESENCE_TTL_SECONDS`): entries of a process that died (SIGKILL, power cut) stop
+counting once expired. Readers take the unexpired entries of the other processes plus their own
+live counts. One task owns the writes.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("cobord.presence")
 
-TTL_SECONDS = 15.0
-REFRESH_SECONDS = 5.0
+TTL_SECONDS = 15.0  # default of Settings.presence_ttl_seconds; entries refreshed at a third of it
 REDIS_TIMEOUT_SECONDS = 2.0
 SEPARATOR = "\x1f"
 
@@ -30,8 +30,11 @@ def key_of(board_id: str) -> str:
 
 
 class Presence:
-    def __init__(self, instance_id: str, redis_url: str | None = None) -> None:
+    def __init__(
+        self, instance_id: str, redis_url: str | None = None, ttl: float = TTL_SECONDS
+    ) -> None:
         self.instance_id = instance_id
+        self.ttl = ttl
         self.local: dict[str, dict[str, int]] = {}  # board id -> actor id -> open connections
         self._url = redis_url
         self._client: aioredis.Redis | None = None
@@ -99,7 +102,7 @@ class Presence:
         assert self._client is not None
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(REFRESH_SECONDS):
+                async with asyncio.timeout(self.ttl / 3):
                     await self._dirty.wait()
             self._dirty.clear()
             gone, self._gone = self._gone, set()
@@ -111,9 +114,9 @@ class Presence:
                         pipe.zrem(key_of(board_id), self._member(actor_id))
                     for board_id, actors in self.local.items():
                         key = key_of(board_id)
-                        pipe.zadd(key, {self._member(a): now + TTL_SECONDS for a in actors})
+                        pipe.zadd(key, {self._member(a): now + self.ttl for a in actors})
                         pipe.zremrangebyscore(key, "-inf", now)  # the dead processes' entries
-                        pipe.expire(key, int(TTL_SECONDS * 2))
+                        pipe.expire(key, max(1, int(self.ttl * 2)))
                     await pipe.execute()
             except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("presence not written to Redis: %r", exc)
