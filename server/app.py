@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -18,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import Api
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.rooms import StorageFailed
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
@@ -123,9 +126,26 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         Route("/b/{board_id}/{view}", index),
         Mount("/", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
+    async def storage_unavailable(request: Request, exc: Exception) -> Response:
+        # The database (or a room whose commit failed) does not answer: a clear 503, not a 500.
+        log.warning("%s %s: storage unavailable: %r", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"error": "storage_unavailable", "message": "Storage is unavailable; try again."},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
     # Gzip: the client's JS + CSS go from 287 to ~88 KiB (docs/client.md); sockets bypass it.
     app = Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=1024)]
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        exception_handlers={
+            SQLAlchemyError: storage_unavailable,
+            StorageFailed: storage_unavailable,
+            OSError: storage_unavailable,
+            TimeoutError: storage_unavailable,
+        },
     )
     app.state.settings = settings
     app.state.hub = hub

@@ -293,6 +293,9 @@ async def test_readyz_names_the_database_while_it_refuses(
         proc = make_server(
             database_url=f"postgresql://postgres@127.0.0.1:5432/{name}", REDIS_URL=redis_server.url
         )
+        board = proc.create_board()
+        headers = auth(board["facilitator_token"])
+        client = await YClient(proc.url(board["id"], board["facilitator_token"])).connect()
         async with httpx.AsyncClient(timeout=10) as http:
             assert (await http.get(f"{proc.http}/readyz")).status_code == 200
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
@@ -302,6 +305,17 @@ async def test_readyz_names_the_database_while_it_refuses(
             r = await http.get(f"{proc.http}/readyz")
             assert r.status_code == 503
             assert list(r.json()["failing"]) == ["database"]
+            # An edit cannot be committed: its client is told (1011), never left waiting.
+            await client.change(add_note("n", "not stored"))
+            assert await client.wait_closed() == 1011
+            assert client.close_reason == "storage error: please reconnect"
+            # A request on the failed board gets a 503, and does not hang (the client's timeout).
+            r = await http.patch(
+                f"{proc.http}/api/boards/{board['id']}/settings",
+                json={"locked": True},
+                headers=headers,
+            )
+            assert (r.status_code, r.json()["error"]) == (503, "storage_unavailable")
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             r = await http.get(f"{proc.http}/readyz")
             assert r.status_code == 200
