@@ -13,6 +13,7 @@ import asyncio
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from server.store.base import NewUpdate
 
@@ -32,6 +33,15 @@ class SqliteLogAppender:
         loop = asyncio.get_running_loop()
         self.round_trips += 1
         return await loop.run_in_executor(self._executor, self._append, board_id, updates)
+
+    async def pragma(self, name: str) -> Any:
+        """The value of a PRAGMA on the appender's own connection (tests, diagnostics)."""
+        if not name.isidentifier():
+            raise ValueError(name)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, lambda: self._connection().execute(f"PRAGMA {name}").fetchone()[0]
+        )
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
