@@ -312,6 +312,7 @@ async def _outage(
     urls: list[str], procs: list[Any], port: int, folder: Path, seconds: float
 ) -> dict[str, Any]:
     redis_proc = procs.pop(0)
+    sys.path.insert(0, str(ROOT))
     from tests.yclient import YClient, add_note
 
     clients = [await YClient(urls[i % 2]).connect() for i in range(10)]
@@ -334,7 +335,12 @@ async def _outage(
     converged = time.monotonic() - restarted
     for client in clients:
         await client.close()
-    return {"outage_s": seconds, "notes": len(written), "converged_s": round(converged, 3)}
+    return {
+        "outage_s": seconds,
+        "outage_clients": len(clients),
+        "notes": len(written),
+        "converged_s": round(converged, 3),
+    }
 
 
 def _metric(port: int, name: str) -> float:

@@ -29,6 +29,7 @@ from server.ws import BoardSocket, Receive, Scope, Send
 log = logging.getLogger("cobord")
 READY_TIMEOUT_SECONDS = 2.0
 
+
 def _static_dir() -> Path:
     """The web client: `server/static` in an installed wheel, top-level `static/` in a checkout."""
     here = Path(__file__).resolve().parent
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         Route("/b/{board_id}/{view}", index),
         Mount("/", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
+
     async def storage_unavailable(request: Request, exc: Exception) -> Response:
         # The database (or a room whose commit failed) does not answer: a clear 503, not a 500.
         log.warning("%s %s: storage unavailable: %r", request.method, request.url.path, exc)

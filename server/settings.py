@@ -76,8 +76,8 @@ class Settings:
         if not settings.secret_key and settings.redis_url:
             raise ConfigError(
                 "REDIS_URL is set but SECRET_KEY is not: every process of one service must sign "
-                "tokens with the same key. Set SECRET_KEY (e.g. `python -c \"import secrets; "
-                "print(secrets.token_urlsafe(32))\"`) to the same value for every process."
+                'tokens with the same key. Set SECRET_KEY (e.g. `python -c "import secrets; '
+                'print(secrets.token_urlsafe(32))"`) to the same value for every process.'
             )
         if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
             raise ConfigError(

@@ -323,3 +323,27 @@ async def test_readyz_names_the_database_while_it_refuses(
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_publishing_to_a_stalled_redis_gives_up_in_bounded_time(
+    redis_server: RedisServer,
+) -> None:
+    """SIGSTOP: connections stay open but Redis answers nothing (a stall, not a disconnect)."""
+    from server.fanout import FanoutMessage, RedisFanout
+    from server.fanout.redis import PUBLISH_TIMEOUT_SECONDS
+
+    fanout = RedisFanout(redis_server.url)
+    received: list[FanoutMessage] = []
+    await fanout.start(lambda _b, m: received.append(m), lambda _b: None)
+    await fanout.wait_connected()
+    assert redis_server.proc is not None
+    redis_server.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        update = FanoutMessage(fanout.instance_id, "update", b"\x00\x02\x02\x00\x00")
+        await fanout.publish("b", update)
+        took = time.monotonic() - started
+        assert PUBLISH_TIMEOUT_SECONDS <= took < PUBLISH_TIMEOUT_SECONDS + 1.0
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+        await fanout.close()
