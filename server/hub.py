@@ -8,6 +8,7 @@ owned here; `close()` stops them all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
@@ -21,6 +22,8 @@ from server.store.base import Store
 LOADING_BUFFER_MAX = 1000
 # Seconds after the last unload before memory is handed back to the OS (a sweep unloads many).
 MEMORY_RELEASE_DELAY = 2.0
+# A joiner waits at most this for the catch-up from the log (then joins with what the room has).
+JOIN_CATCH_UP_SECONDS = 5.0
 
 log = logging.getLogger("cobord.hub")
 
@@ -44,6 +47,8 @@ class Hub:
         self._loading: dict[str, list[FanoutMessage]] = {}
         self._catch_ups: dict[str, asyncio.Task[None]] = {}  # board id -> its catch-up
         self._catch_up_again: set[str] = set()  # a gap came while its catch-up ran: once more
+        # Joiners waiting for the next catch-up of a board (it starts after they asked).
+        self._catch_up_waiters: dict[str, asyncio.Future[None]] = {}
         self._gaps_while_loading: set[str] = set()
         self.gaps = 0  # fan-out gaps seen (metrics: cobord_fanout_gaps_total)
         self.catch_ups = 0  # catch-ups from the log completed
@@ -61,15 +66,33 @@ class Hub:
             lock = self._locks[board_id] = asyncio.Lock()
         return lock
 
-    async def acquire(self, board_id: str) -> Room:
-        """The live room of a board, loading it if needed. Pair with `release`."""
+    async def acquire(self, board_id: str, fresh: bool = False) -> Room:
+        """The live room of a board, loading it if needed. Pair with `release`.
+
+        `fresh` (a joining client): with other processes, first catch up from the log. A message
+        another process had not yet published when it died is detected by no gap; its clients
+        reconnect here, and must find everything it acknowledged."""
         self._cancel_unload(board_id)
         self._users[board_id] = self._users.get(board_id, 0) + 1
         try:
-            return await self._get(board_id)
+            room = await self._get(board_id)
+            if fresh and self.fanout.shared:
+                await self.catch_up_now(room)
+            return room
         except BaseException:
             self.release_id(board_id)
             raise
+
+    async def catch_up_now(self, room: Room) -> None:
+        """Returns once a catch-up that started after this call has finished (joiners arriving
+        together share one; bounded in time: the join goes on with what the room has)."""
+        board_id = room.board_id
+        waiter = self._catch_up_waiters.get(board_id)
+        if waiter is None:
+            waiter = self._catch_up_waiters[board_id] = asyncio.get_running_loop().create_future()
+            self._start_catch_up(room)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), JOIN_CATCH_UP_SECONDS)
 
     async def _get(self, board_id: str) -> Room:
         room = self.rooms.get(board_id)
@@ -204,9 +227,17 @@ class Hub:
         if board_id in self._catch_ups:
             self._catch_up_again.add(board_id)
             return
-        task = asyncio.create_task(room.catch_up(), name=f"catch-up:{board_id}")
+        waiter = self._catch_up_waiters.pop(board_id, None)
+        task = asyncio.create_task(self._catch_up(room, waiter), name=f"catch-up:{board_id}")
         self._catch_ups[board_id] = task
         task.add_done_callback(lambda t: self._catch_up_done(board_id, t))
+
+    async def _catch_up(self, room: Room, waiter: asyncio.Future[None] | None) -> None:
+        try:
+            await room.catch_up()
+        finally:
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
     def _catch_up_done(self, board_id: str, task: asyncio.Task[None]) -> None:
         self._catch_ups.pop(board_id, None)
@@ -220,6 +251,10 @@ class Hub:
             self._catch_up_again.discard(board_id)
             if room is not None:
                 self._start_catch_up(room)
+                return
+        waiter = self._catch_up_waiters.pop(board_id, None) if room is None else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)  # the room is gone: nothing to wait for
 
     async def unload_idle_now(self) -> None:
         """Unload every room nobody holds (tests and the memory benchmark)."""

@@ -57,7 +57,7 @@ class BoardSocket:
             await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
             return
         try:
-            room = await self.hub.acquire(board_id)
+            room = await self.hub.acquire(board_id, fresh=True)
         except UnknownBoard:
             await send(
                 {
