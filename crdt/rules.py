@@ -37,6 +37,12 @@ class BoardState:
             self.note_authors[note_id] = actor_id
         self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
 
+    def record_deleted(self, note_id: str) -> None:
+        """A deleted note no longer counts against its author's quota (its id stays used)."""
+        author = self.note_authors.get(note_id)
+        if author is not None and self.notes_by_actor.get(author, 0) > 0:
+            self.notes_by_actor[author] -= 1
+
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
@@ -86,6 +92,37 @@ def _text_limit(ctx: _Context, text: Any) -> str | None:
     return f"a note holds at most {limit} characters" if len(text) > limit else None
 
 
+def _is_number(value: Any) -> bool:
+    # Finite and within a JS safe integer (createdAt is Date.now(), in ms).
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def number_value(ctx: _Context) -> str | None:
+    return None if _is_number(ctx.change.value) else f"{ctx.change.field} must be a number"
+
+
+def _short_str(value: Any, limit: int = 64) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def short_string_value(ctx: _Context) -> str | None:
+    if _short_str(ctx.change.value):
+        return None
+    return f"{ctx.change.field} must be a string of at most 64 characters"
+
+
+_NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "x": _is_number,
+    "y": _is_number,
+    "createdAt": _is_number,
+    "color": _short_str,
+    "cluster": _short_str,
+    "lang": _short_str,
+    "author": lambda v: _short_str(v, 100),
+    "text": lambda v: isinstance(v, str),
+}
+
+
 def text_within_limit(ctx: _Context) -> str | None:
     return _text_limit(ctx, ctx.change.value)
 
@@ -96,6 +133,12 @@ def valid_new_note(ctx: _Context) -> str | None:
         return "a note must be a map"
     if "author" in note and ctx.board.settings.get("anonymous"):
         return "this board is anonymous: notes carry no author"
+    for key, value in note.items():
+        check_type = _NOTE_TYPES.get(key)
+        if check_type is None:
+            return f"a note has no field {key!r}"
+        if not check_type(value):
+            return f"a note's {key} has the wrong type or size"
     return _text_limit(ctx, note.get("text", ""))
 
 
@@ -115,7 +158,8 @@ def within_note_quota(ctx: _Context) -> str | None:
 
 ALLOWED: Final[tuple[Condition, ...]] = ()
 
-_MOVE: Final = (board_open, known_note)
+_MOVE: Final = (board_open, known_note, number_value)
+_RECLUSTER: Final = (board_open, known_note, short_string_value)
 _OWN_EDIT: Final = (board_open, known_note, own_note)
 _CLUSTER_EDIT: Final = (board_open,)
 
@@ -131,16 +175,16 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         ),
         (NOTES, "delete"): _OWN_EDIT,
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
-        (NOTES, "set:color"): _OWN_EDIT,
-        (NOTES, "set:lang"): _OWN_EDIT,
+        (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
+        (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,
-        (NOTES, "set:cluster"): _MOVE,
+        (NOTES, "set:cluster"): _RECLUSTER,
         (CLUSTERS, "create"): _CLUSTER_EDIT,
         (CLUSTERS, "set:title"): _CLUSTER_EDIT,
-        (CLUSTERS, "set:x"): _CLUSTER_EDIT,
-        (CLUSTERS, "set:y"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
+        (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): _CLUSTER_EDIT,
     },
     "facilitator": {
