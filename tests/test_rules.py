@@ -167,12 +167,18 @@ def test_unknown_roots_and_nested_types_are_seen() -> None:
     assert board.attempt(ANA, lambda d: d.get("votes", type=Map).__setitem__("k", 1)) is not None
     allowed(board, FACILITATOR, lambda d: d.get("votes", type=Map).__setitem__("k", 1))
     # Notes have a schema: no unknown field, no nested shared type where a plain value goes.
-    assert board.attempt(
-        ANA, lambda d: d.get("notes", type=Map).__setitem__("t1", Map({"body": Text("hi")}))
-    ) == "a note has no field 'body'"
-    assert board.attempt(
-        ANA, lambda d: d.get("notes", type=Map).__setitem__("t2", Map({"x": Map({"a": 1})}))
-    ) == "a note's x has the wrong type or size"
+    assert (
+        board.attempt(
+            ANA, lambda d: d.get("notes", type=Map).__setitem__("t1", Map({"body": Text("hi")}))
+        )
+        == "a note has no field 'body'"
+    )
+    assert (
+        board.attempt(
+            ANA, lambda d: d.get("notes", type=Map).__setitem__("t2", Map({"x": Map({"a": 1})}))
+        )
+        == "a note's x has the wrong type or size"
+    )
 
 
 def test_update_with_missing_dependencies_is_refused() -> None:

@@ -192,6 +192,7 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     # transport pauses and the slow client's outbox (50 frames) overflows.
     payload = "x" * 100_000
     count = 300
+
     # The writer waits for the reading client to see each note: the fan-out must keep flowing to
     # it while the slow client reads nothing.
     # (Big values go in cluster titles: notes have a schema with size limits; clusters are the
