@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from crdt.schema import CLUSTERS, META, NOTES, RESULTS
-from crdt.shadow import Change
+from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
 
@@ -111,7 +111,33 @@ def short_string_value(ctx: _Context) -> str | None:
     return f"{ctx.change.field} must be a string of at most 64 characters"
 
 
+NOTE_KINDS: Final = ("text", "photo", "voice")
+MAX_MEDIA_ID = 64
+MAX_LANG = 8
+
+
+def _valid_translation(value: Any, limit: int) -> bool:
+    """{"text": str <= limit, "by": str, "machine": bool} (plain JSON, not a shared type)."""
+    return (
+        isinstance(value, dict)
+        and set(value) <= {"text", "by", "machine"}
+        and isinstance(value.get("text"), str)
+        and len(value["text"]) <= limit
+        and _short_str(value.get("by", ""), 100)
+        and isinstance(value.get("machine", False), bool)
+    )
+
+
+def _valid_translations(value: Any, limit: int) -> bool:
+    return isinstance(value, dict) and all(
+        _short_str(lang, MAX_LANG) and _valid_translation(entry, limit)
+        for lang, entry in value.items()
+    )
+
+
 _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "kind": lambda v: v in NOTE_KINDS,
+    "media": lambda v: _short_str(v, MAX_MEDIA_ID),
     "x": _is_number,
     "y": _is_number,
     "createdAt": _is_number,
@@ -121,6 +147,26 @@ _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "author": lambda v: _short_str(v, 100),
     "text": lambda v: isinstance(v, str),
 }
+
+
+def _max_length(ctx: _Context) -> int:
+    return int(ctx.board.settings.get("max_note_length", 280))
+
+
+def valid_translation(ctx: _Context) -> str | None:
+    """Anyone may add or replace one translation of any note (the original stays the
+    author's); replacing the whole `translations` map is the author's, like the text."""
+    change, limit = ctx.change, _max_length(ctx)
+    if change.sub is None:
+        value = change.value
+        if isinstance(value, Shared) and value.data == {} and not change.had_old:
+            return None  # anyone may start a note's (empty) translations map
+        if ctx.board.note_authors.get(change.item or "") != ctx.actor.id:
+            return "you can only change or delete notes you wrote"
+        ok = isinstance(value, Shared) and _valid_translations(value.data, limit)
+    else:
+        ok = _short_str(change.sub, MAX_LANG) and _valid_translation(change.value, limit)
+    return None if ok else "a translation is {text, by, machine} with text within the limit"
 
 
 def text_within_limit(ctx: _Context) -> str | None:
@@ -134,6 +180,10 @@ def valid_new_note(ctx: _Context) -> str | None:
     if "author" in note and ctx.board.settings.get("anonymous"):
         return "this board is anonymous: notes carry no author"
     for key, value in note.items():
+        if key == "translations":
+            if not _valid_translations(value, _max_length(ctx)):
+                return "a note's translations must map a language to {text, by, machine}"
+            continue
         check_type = _NOTE_TYPES.get(key)
         if check_type is None:
             return f"a note has no field {key!r}"
@@ -178,6 +228,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
+        (NOTES, "set:translations"): (board_open, known_note, valid_translation),
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,
         (NOTES, "set:cluster"): _RECLUSTER,

@@ -31,6 +31,14 @@ class Change:
     old: Any = None  # previous value (plain Python) of a field, for undoing it
     had_old: bool = False  # the field existed before (else undoing it deletes the key)
     deleted: bool = False  # "set" that removed the field
+    sub: str | None = None  # key inside a nested map field (e.g. a language in `translations`)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A field's new value was a nested shared type (Y.Map, Y.Text...), with its content."""
+
+    data: Any
 
 
 class PendingUpdate(Exception):
@@ -117,10 +125,17 @@ class ShadowDoc:
             entry = root.get(change.item)
             if not isinstance(entry, Map) or change.field is None:
                 return  # the entry is gone: nothing of this field is visible
+            if change.sub is not None:
+                nested = entry.get(change.field)
+                if not isinstance(nested, Map):
+                    return
+                entry, field = nested, change.sub
+            else:
+                field = change.field
             if change.had_old:
-                entry[change.field] = change.old
-            elif change.field in entry:
-                del entry[change.field]
+                entry[field] = change.old
+            elif field in entry:
+                del entry[field]
             return
         if change.action == "create":
             if change.item in root:
@@ -189,6 +204,22 @@ def _changes_of(root: str, event: Any) -> list[Change]:
             for key, info in keys.items()
         ]
     item = str(path[0])
+    if len(path) == 2 and keys:
+        # A change inside a nested map field of an item (a note's `translations`).
+        return [
+            Change(
+                root,
+                "set",
+                item,
+                str(path[1]),
+                _leaf(info.get("newValue")),
+                _old(info),
+                info["action"] != "add",
+                deleted=info["action"] == "delete",
+                sub=key,
+            )
+            for key, info in keys.items()
+        ]
     if len(path) > 1:
         # A change inside a nested shared type of an item (e.g. a Y.Text note body).
         return [Change(root, "set", item, str(path[1]))]
@@ -198,7 +229,7 @@ def _changes_of(root: str, event: Any) -> list[Change]:
             "set",
             item,
             key,
-            _plain(info.get("newValue")),
+            _leaf(info.get("newValue")),
             _old(info),
             info["action"] != "add",
             deleted=info["action"] == "delete",
@@ -212,6 +243,11 @@ def _old(info: dict[str, Any]) -> Any:
     if isinstance(old, BaseType):
         return None  # a deleted shared type: its content is no longer readable
     return old
+
+
+def _leaf(value: Any) -> Any:
+    """A field's value: plain, or marked as a nested shared type (the schema wants plain)."""
+    return Shared(value.to_py()) if isinstance(value, BaseType) else value
 
 
 def _plain(value: Any) -> Any:

@@ -191,3 +191,51 @@ def test_update_with_missing_dependencies_is_refused() -> None:
     shadow = ShadowDoc(roots=schema.ROOTS)
     with pytest.raises(PendingUpdate):
         shadow.apply(second)
+
+
+def translate(note_id: str, lang: str, entry: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        doc.get("notes", type=Map)[note_id]["translations"][lang] = entry
+
+    return edit
+
+
+def test_kinds_media_and_translations() -> None:
+    board = Board()
+    allowed(board, ANA, note("ph", kind="photo", media="m" * 64, translations=Map({})))
+    assert board.attempt(ANA, note("bad-kind", kind="video")) == (
+        "a note's kind has the wrong type or size"
+    )
+    assert board.attempt(ANA, note("bad-media", kind="photo", media="m" * 65)) == (
+        "a note's media has the wrong type or size"
+    )
+    # Anyone adds or corrects a translation of anyone's note; the original text stays Ana's.
+    allowed(board, BOB, translate("ph", "nl", {"text": "een idee", "by": "Bob", "machine": False}))
+    fac_entry = {"text": "idee", "by": "F", "machine": False}
+    allowed(board, FACILITATOR, translate("ph", "nl", fac_entry))
+    assert board.attempt(BOB, translate("ph", "en", {"text": "x" * 281, "by": "Bob"})) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+    assert board.attempt(BOB, translate("ph", "en", Map({"text": "nested"}))) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+    assert board.attempt(BOB, set_field("notes", "ph", "text", "hijack")) == (
+        "you can only change or delete notes you wrote"
+    )
+    # kind and media are set by the author at creation only.
+    assert board.attempt(ANA, set_field("notes", "ph", "media", "other")) == (
+        "participants cannot make this change"
+    )
+
+
+def test_translations_map_can_be_started_by_anyone_but_not_replaced() -> None:
+    board = Board()
+    allowed(board, ANA, note("plain"))
+    allowed(board, BOB, set_field("notes", "plain", "translations", Map({})))
+    allowed(board, BOB, translate("plain", "fr", {"text": "une idée", "by": "Bob"}))
+    assert board.attempt(BOB, set_field("notes", "plain", "translations", Map({}))) == (
+        "you can only change or delete notes you wrote"
+    )
+    assert board.attempt(BOB, set_field("notes", "plain", "x", Map({"a": 1}))) == (
+        "x must be a number"
+    )
