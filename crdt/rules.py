@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from crdt.schema import CLUSTERS, META, NOTES, RESULTS
-from crdt.shadow import Change
+from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
 
@@ -36,6 +36,12 @@ class BoardState:
         for note_id in note_ids:
             self.note_authors[note_id] = actor_id
         self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
+
+    def record_deleted(self, note_id: str) -> None:
+        """A deleted note no longer counts against its author's quota (its id stays used)."""
+        author = self.note_authors.get(note_id)
+        if author is not None and self.notes_by_actor.get(author, 0) > 0:
+            self.notes_by_actor[author] -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,83 @@ def _text_limit(ctx: _Context, text: Any) -> str | None:
     return f"a note holds at most {limit} characters" if len(text) > limit else None
 
 
+def _is_number(value: Any) -> bool:
+    # Finite and within a JS safe integer (createdAt is Date.now(), in ms).
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def number_value(ctx: _Context) -> str | None:
+    return None if _is_number(ctx.change.value) else f"{ctx.change.field} must be a number"
+
+
+def _short_str(value: Any, limit: int = 64) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def short_string_value(ctx: _Context) -> str | None:
+    if _short_str(ctx.change.value):
+        return None
+    return f"{ctx.change.field} must be a string of at most 64 characters"
+
+
+NOTE_KINDS: Final = ("text", "photo", "voice")
+MAX_MEDIA_ID = 64
+MAX_LANG = 8
+
+
+def _valid_translation(value: Any, limit: int) -> bool:
+    """{"text": str <= limit, "by": str, "machine": bool} (plain JSON, not a shared type)."""
+    return (
+        isinstance(value, dict)
+        and set(value) <= {"text", "by", "machine"}
+        and isinstance(value.get("text"), str)
+        and len(value["text"]) <= limit
+        and _short_str(value.get("by", ""), 100)
+        and isinstance(value.get("machine", False), bool)
+    )
+
+
+def _valid_translations(value: Any, limit: int) -> bool:
+    return isinstance(value, dict) and all(
+        _short_str(lang, MAX_LANG) and _valid_translation(entry, limit)
+        for lang, entry in value.items()
+    )
+
+
+_NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "kind": lambda v: v in NOTE_KINDS,
+    "media": lambda v: _short_str(v, MAX_MEDIA_ID),
+    "x": _is_number,
+    "y": _is_number,
+    "createdAt": _is_number,
+    "color": _short_str,
+    "cluster": _short_str,
+    "lang": _short_str,
+    "author": lambda v: _short_str(v, 100),
+    "text": lambda v: isinstance(v, str),
+}
+
+
+def _max_length(ctx: _Context) -> int:
+    return int(ctx.board.settings.get("max_note_length", 280))
+
+
+def valid_translation(ctx: _Context) -> str | None:
+    """Anyone may add or replace one translation of any note (the original stays the
+    author's); replacing the whole `translations` map is the author's, like the text."""
+    change, limit = ctx.change, _max_length(ctx)
+    if change.sub is None:
+        value = change.value
+        if isinstance(value, Shared) and value.data == {} and not change.had_old:
+            return None  # anyone may start a note's (empty) translations map
+        if ctx.board.note_authors.get(change.item or "") != ctx.actor.id:
+            return "you can only change or delete notes you wrote"
+        ok = isinstance(value, Shared) and _valid_translations(value.data, limit)
+    else:
+        ok = _short_str(change.sub, MAX_LANG) and _valid_translation(change.value, limit)
+    return None if ok else "a translation is {text, by, machine} with text within the limit"
+
+
 def text_within_limit(ctx: _Context) -> str | None:
     return _text_limit(ctx, ctx.change.value)
 
@@ -96,6 +179,16 @@ def valid_new_note(ctx: _Context) -> str | None:
         return "a note must be a map"
     if "author" in note and ctx.board.settings.get("anonymous"):
         return "this board is anonymous: notes carry no author"
+    for key, value in note.items():
+        if key == "translations":
+            if not _valid_translations(value, _max_length(ctx)):
+                return "a note's translations must map a language to {text, by, machine}"
+            continue
+        check_type = _NOTE_TYPES.get(key)
+        if check_type is None:
+            return f"a note has no field {key!r}"
+        if not check_type(value):
+            return f"a note's {key} has the wrong type or size"
     return _text_limit(ctx, note.get("text", ""))
 
 
@@ -115,7 +208,8 @@ def within_note_quota(ctx: _Context) -> str | None:
 
 ALLOWED: Final[tuple[Condition, ...]] = ()
 
-_MOVE: Final = (board_open, known_note)
+_MOVE: Final = (board_open, known_note, number_value)
+_RECLUSTER: Final = (board_open, known_note, short_string_value)
 _OWN_EDIT: Final = (board_open, known_note, own_note)
 _CLUSTER_EDIT: Final = (board_open,)
 
@@ -131,16 +225,17 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         ),
         (NOTES, "delete"): _OWN_EDIT,
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
-        (NOTES, "set:color"): _OWN_EDIT,
-        (NOTES, "set:lang"): _OWN_EDIT,
+        (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
+        (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
+        (NOTES, "set:translations"): (board_open, known_note, valid_translation),
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,
-        (NOTES, "set:cluster"): _MOVE,
+        (NOTES, "set:cluster"): _RECLUSTER,
         (CLUSTERS, "create"): _CLUSTER_EDIT,
         (CLUSTERS, "set:title"): _CLUSTER_EDIT,
-        (CLUSTERS, "set:x"): _CLUSTER_EDIT,
-        (CLUSTERS, "set:y"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
+        (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): _CLUSTER_EDIT,
     },
     "facilitator": {

@@ -28,10 +28,30 @@ class Change:
     item: str | None = None  # key in the root map (note id, cluster id, meta key)
     field: str | None = None  # key inside the item (for action "set")
     value: Any = None  # new value (plain Python), if any
+    old: Any = None  # previous value (plain Python) of a field, for undoing it
+    had_old: bool = False  # the field existed before (else undoing it deletes the key)
+    deleted: bool = False  # "set" that removed the field
+    sub: str | None = None  # key inside a nested map field (e.g. a language in `translations`)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A field's new value was a nested shared type (Y.Map, Y.Text...), with its content."""
+
+    data: Any
 
 
 class PendingUpdate(Exception):
     """The update depends on changes the server does not have: it cannot be checked."""
+
+
+class CannotUndo(Exception):
+    """A refused update made a change the shadow cannot revert by itself (rebuild instead)."""
+
+
+class ForeignDelete(Exception):
+    """The update deletes clocks the server does not hold (they would be parked and applied to
+    items arriving later: a delete aimed at the future)."""
 
 
 class ShadowDoc:
@@ -42,6 +62,9 @@ class ShadowDoc:
         # pycrdt drops a subscription when its shared-type object is garbage collected: keep both.
         self._keep_alive: list[Any] = []
         self._changes: list[Change] = []
+        self._before = b"\x00"
+        self.writers: list[int] = []  # Yjs client ids whose structs the last update carried
+        self._observed_at_start: frozenset[str] = frozenset()
         for name in roots:
             self.doc.get(name, type=Map)
         if state:
@@ -49,17 +72,83 @@ class ShadowDoc:
         self._observe_new_roots()
 
     def apply(self, update: bytes) -> list[Change]:
-        """Apply `update` and return what it changed. Raises PendingUpdate, or ValueError for a
-        corrupt update; in both cases the shadow must be rebuilt before further use."""
+        """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
+        ValueError for a corrupt update; then the shadow must be rebuilt before further use."""
         self._changes = []
+        self._before = self.doc.get_state()
+        self._observed_at_start = frozenset(self._observed)
         self.doc.apply_update(update)
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
-        remainder = get_update(update, self.doc.get_state())
-        if protocol.Reader(remainder).var_uint() != 0:
+        after = self.doc.get_state()
+        rest = protocol.Reader(get_update(update, after))
+        if rest.var_uint() != 0:
             raise PendingUpdate("update depends on changes the server does not have")
+        # What is left is the update's whole delete set: every range must name held clocks.
+        held = protocol.decode_state_vector(after)
+        for _ in range(rest.var_uint()):
+            client = rest.var_uint()
+            end = held.get(client, 0)
+            for _ in range(rest.var_uint()):
+                clock = rest.var_uint()
+                if clock + rest.var_uint() > end:
+                    raise ForeignDelete("update deletes changes the server does not have")
+        before = protocol.decode_state_vector(self._before)
+        self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
+
+    def state_vector(self) -> dict[int, int]:
+        return protocol.decode_state_vector(self.doc.get_state())
+
+    def undo(
+        self, changes: list[Change], committed: Callable[[str, str], dict[str, Any] | None]
+    ) -> bytes:
+        """Revert `changes` (just applied by `apply`) in one server transaction and return the
+        net update since before them: the sender's structs, now deleted (their content
+        garbage-collected), plus the compensation. `committed(root, item)` gives an entry's
+        last known content, to re-create an entry the update deleted. Raises CannotUndo."""
+        with self.doc.transaction(origin="undo"):
+            for change in reversed(changes):
+                self._undo_one(change, committed)
+        self._changes = []
+        self._observe_new_roots()
+        return self.doc.get_update(self._before)
+
+    def _undo_one(
+        self, change: Change, committed: Callable[[str, str], dict[str, Any] | None]
+    ) -> None:
+        if change.root not in self._observed_at_start or change.item is None:
+            raise CannotUndo("a new root")
+        root: Map[Any] = self.doc.get(change.root, type=Map)
+        if change.action == "set":
+            entry = root.get(change.item)
+            if not isinstance(entry, Map) or change.field is None:
+                return  # the entry is gone: nothing of this field is visible
+            if change.sub is not None:
+                nested = entry.get(change.field)
+                if not isinstance(nested, Map):
+                    return
+                entry, field = nested, change.sub
+            else:
+                field = change.field
+            if change.had_old:
+                entry[field] = change.old
+            elif field in entry:
+                del entry[field]
+            return
+        if change.action == "create":
+            if change.item in root:
+                del root[change.item]
+            return
+        # "delete" or "replace" of a root entry: put back its last known content.
+        previous = committed(change.root, change.item)
+        if previous is not None:
+            root[change.item] = Map(previous)
+        elif change.had_old and change.old is not None:
+            root[change.item] = change.old  # a plain value (meta)
+        else:
+            raise CannotUndo("no previous content")
 
     def close(self) -> None:
         """Drop the observers: they live in yrs and hold this object, so without this a shadow
@@ -90,6 +179,10 @@ class ShadowDoc:
 
 def _changes_of(root: str, event: Any) -> list[Change]:
     path = list(event.path)
+    if hasattr(event, "keys") and not event.keys:
+        # A map event with no visible change: the update wrote keys that lost a concurrent
+        # write (Yjs integrates the loser as already deleted). Harmless, nothing to judge.
+        return []
     keys: dict[str, dict[str, Any]] = getattr(event, "keys", None) or {}
     if not keys:
         # A non-map event (text, array) or an event without keys: something under root/path changed.
@@ -99,16 +192,62 @@ def _changes_of(root: str, event: Any) -> list[Change]:
     if not path:
         actions: dict[str, Action] = {"add": "create", "update": "replace", "delete": "delete"}
         return [
-            Change(root, actions[info["action"]], key, None, _plain(info.get("newValue")))
+            Change(
+                root,
+                actions[info["action"]],
+                key,
+                None,
+                _plain(info.get("newValue")),
+                _old(info),
+                info["action"] != "add",
+            )
             for key, info in keys.items()
         ]
     item = str(path[0])
+    if len(path) == 2 and keys:
+        # A change inside a nested map field of an item (a note's `translations`).
+        return [
+            Change(
+                root,
+                "set",
+                item,
+                str(path[1]),
+                _leaf(info.get("newValue")),
+                _old(info),
+                info["action"] != "add",
+                deleted=info["action"] == "delete",
+                sub=key,
+            )
+            for key, info in keys.items()
+        ]
     if len(path) > 1:
         # A change inside a nested shared type of an item (e.g. a Y.Text note body).
         return [Change(root, "set", item, str(path[1]))]
     return [
-        Change(root, "set", item, key, _plain(info.get("newValue"))) for key, info in keys.items()
+        Change(
+            root,
+            "set",
+            item,
+            key,
+            _leaf(info.get("newValue")),
+            _old(info),
+            info["action"] != "add",
+            deleted=info["action"] == "delete",
+        )
+        for key, info in keys.items()
     ]
+
+
+def _old(info: dict[str, Any]) -> Any:
+    old = info.get("oldValue")
+    if isinstance(old, BaseType):
+        return None  # a deleted shared type: its content is no longer readable
+    return old
+
+
+def _leaf(value: Any) -> Any:
+    """A field's value: plain, or marked as a nested shared type (the schema wants plain)."""
+    return Shared(value.to_py()) if isinstance(value, BaseType) else value
 
 
 def _plain(value: Any) -> Any:

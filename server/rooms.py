@@ -26,7 +26,7 @@ from pycrdt import Doc, Map, merge_updates
 from crdt import protocol, rules, schema
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
-from crdt.shadow import PendingUpdate, ShadowDoc
+from crdt.shadow import CannotUndo, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
@@ -34,6 +34,7 @@ from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store
 
 log = logging.getLogger("cobord.rooms")
+rules_log = logging.getLogger("cobord.rules")
 
 EMPTY_UPDATE = b"\x00\x00"
 # Updates committed together go out as one merged frame, up to this size (then several frames),
@@ -74,6 +75,7 @@ class _Accepted:
     created_notes: tuple[str, ...]
     ts: float = field(default_factory=time.time)
     committed: asyncio.Future[None] | None = None  # for server changes: resolved once durable
+    echo: bool = False  # also send it to its sender (a compensated update: the sender lacks it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,8 @@ class Room:
         self._meta_subscription = (meta, meta.observe(self._on_meta_change))
         self.shadow = ShadowDoc(roots=schema.ROOTS)
         self.connections: set[Connection] = set()
+        # Yjs client id -> the actor that first wrote with it (nobody may write under another's)
+        self.client_owners: dict[int, str] = {self.shadow.doc.client_id: "server"}
         # awareness client id -> (clock, state JSON); the server's own state is never set
         self.awareness: dict[int, tuple[int, Any]] = {}
         self._pending: list[_Accepted] = []  # accepted, waiting for the next commit
@@ -134,6 +138,7 @@ class Room:
         self.updates_since_snapshot = len(tail)
         self.shadow.close()
         self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+        self._own_shadow_client()
         self._refresh_settings()
 
     def _on_meta_change(self, _event: object) -> None:
@@ -232,24 +237,50 @@ class Room:
         if conn.actor.role == "viewer":
             self._refuse(conn, "viewers cannot change the board", rebuild=False)
             return
+        actor_id = conn.actor.id
         try:
             changes = self.shadow.apply(update)
-        except PendingUpdate as exc:
+        except (PendingUpdate, ForeignDelete) as exc:
             self._refuse(conn, str(exc))
             return
         except (ValueError, RuntimeError):
             self._rebuild_shadow()
             conn.close(CloseCode.MALFORMED, "malformed update")
             return
+        owners = self.client_owners
+        if any(owners.get(client, actor_id) != actor_id for client in self.shadow.writers):
+            self._refuse(conn, "that Yjs client id belongs to someone else")
+            return
+        for client in self.shadow.writers:
+            owners.setdefault(client, actor_id)
         refusal = rules.check(conn.actor, changes, self.board)
         if refusal is not None:
-            self._refuse(conn, refusal.reason)
+            # Undo it rather than drop it: the update's structs are kept (deleted, their content
+            # garbage-collected) with a server compensation, so the sender converges by itself
+            # and its later updates do not depend on anything missing.
+            try:
+                net = self.shadow.undo(changes, self._committed_entry)
+            except CannotUndo:
+                self._refuse(conn, refusal.reason)
+                return
+            self._refuse(conn, refusal.reason, rebuild=False)
+            self._enqueue(_Accepted(conn, actor_id, net, (), echo=True))
             return
         conn.refusals = 0
         created = rules.created_notes(changes)
         if created:
-            self.board.record_created(created, conn.actor.id)
-        self._enqueue(_Accepted(conn, conn.actor.id, update, tuple(created)))
+            self.board.record_created(created, actor_id)
+        for change in changes:
+            if change.root == schema.NOTES and change.action == "delete" and change.item:
+                self.board.record_deleted(change.item)
+        self._enqueue(_Accepted(conn, actor_id, update, tuple(created)))
+
+    def _committed_entry(self, root: str, item: str) -> dict[str, Any] | None:
+        value = self.doc.get(root, type=Map).get(item)
+        if isinstance(value, Map):
+            data = value.to_py()
+            return dict(data) if isinstance(data, dict) else None
+        return None
 
     async def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
         """A change made by the server itself (meta, results): same log, same fan-out.
@@ -277,6 +308,13 @@ class Room:
             self._rebuild_shadow()
         conn.refusals += 1
         self.metrics.updates_refused += 1
+        rules_log.info(
+            "refused update: board=%s actor=%s:%s reason=%s",
+            self.board_id,
+            conn.actor.role,
+            conn.actor.id,
+            reason,
+        )
         conn.outbox.put(protocol.encode(protocol.Auth(reason)))
         if conn.refusals >= self.settings.max_refusals:
             conn.close(CloseCode.FORBIDDEN, "too many refused changes")
@@ -288,6 +326,11 @@ class Room:
             shadow.apply(accepted.data)
         self.shadow.close()
         self.shadow = shadow
+        self._own_shadow_client()
+
+    def _own_shadow_client(self) -> None:
+        """The shadow writes the server's changes and compensations: no client may use its id."""
+        self.client_owners.setdefault(self.shadow.doc.client_id, "server")
 
     def _receive_awareness(self, conn: Connection, frame: bytes, payload: bytes) -> None:
         if len(payload) > MAX_AWARENESS_BYTES:
@@ -460,7 +503,8 @@ class Room:
             data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))
             senders = {a.sender for a in chunk}
             # A sender has its own update already; a frame merged from several senders goes to all.
-            exclude = chunk[0].sender if len(senders) == 1 else None
+            echo = any(a.echo for a in chunk)
+            exclude = chunk[0].sender if len(senders) == 1 and not echo else None
             frame = protocol.encode(protocol.Update(data))
             self._broadcast(frame, exclude=exclude)
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)

@@ -181,11 +181,20 @@ async def test_node_participant_cannot_edit_a_note_it_did_not_write(
         # hijack would be here too had it been relayed.
         await client.wait_until(lambda: "bo-barrier" in client.notes(), WAIT)
         result = await node_task
+        # The stock provider's later, allowed edits (after the refusal) reach the Python client.
+        await client.wait_until(
+            lambda: "bo-barrier-own" in client.notes() and client.notes()["ana-note"]["x"] == 77,
+            WAIT,
+        )
         assert client.notes()["ana-note"]["text"] == "written by Ana"
+        assert client.notes()["bo-barrier-own"]["text"] == "after the refusal"
         assert not any(b"hijacked" in frame for frame in client.received)
         assert result["denied"] == ["you can only change or delete notes you wrote"]
-        assert result["local_text"] == "hijacked by node"  # only in the Node doc
+        assert result["local_text"] == "hijacked by node"  # until the server's undo arrives
+        assert result["reverted_text"] == "written by Ana"  # undone in the Node doc by itself
+        assert result["converge_ms"] < 1000
         assert result["barrier_seen"] is True
+        assert not client.denied
     finally:
         await client.close()
     fresh = await YClient(server.url(board["id"], board["viewer_token"])).connect()

@@ -166,11 +166,19 @@ def test_unknown_roots_and_nested_types_are_seen() -> None:
     # A participant may not create other root types (storage abuse, invisible content).
     assert board.attempt(ANA, lambda d: d.get("votes", type=Map).__setitem__("k", 1)) is not None
     allowed(board, FACILITATOR, lambda d: d.get("votes", type=Map).__setitem__("k", 1))
-    # A note whose body is a Y.Text: editing it is an edit of the text field.
-    allowed(
-        board, ANA, lambda d: d.get("notes", type=Map).__setitem__("t1", Map({"body": Text("hi")}))
+    # Notes have a schema: no unknown field, no nested shared type where a plain value goes.
+    assert (
+        board.attempt(
+            ANA, lambda d: d.get("notes", type=Map).__setitem__("t1", Map({"body": Text("hi")}))
+        )
+        == "a note has no field 'body'"
     )
-    assert board.attempt(BOB, lambda d: d.get("notes", type=Map)["t1"]["body"].__iadd__("!"))
+    assert (
+        board.attempt(
+            ANA, lambda d: d.get("notes", type=Map).__setitem__("t2", Map({"x": Map({"a": 1})}))
+        )
+        == "a note's x has the wrong type or size"
+    )
 
 
 def test_update_with_missing_dependencies_is_refused() -> None:
@@ -183,3 +191,51 @@ def test_update_with_missing_dependencies_is_refused() -> None:
     shadow = ShadowDoc(roots=schema.ROOTS)
     with pytest.raises(PendingUpdate):
         shadow.apply(second)
+
+
+def translate(note_id: str, lang: str, entry: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        doc.get("notes", type=Map)[note_id]["translations"][lang] = entry
+
+    return edit
+
+
+def test_kinds_media_and_translations() -> None:
+    board = Board()
+    allowed(board, ANA, note("ph", kind="photo", media="m" * 64, translations=Map({})))
+    assert board.attempt(ANA, note("bad-kind", kind="video")) == (
+        "a note's kind has the wrong type or size"
+    )
+    assert board.attempt(ANA, note("bad-media", kind="photo", media="m" * 65)) == (
+        "a note's media has the wrong type or size"
+    )
+    # Anyone adds or corrects a translation of anyone's note; the original text stays Ana's.
+    allowed(board, BOB, translate("ph", "nl", {"text": "een idee", "by": "Bob", "machine": False}))
+    fac_entry = {"text": "idee", "by": "F", "machine": False}
+    allowed(board, FACILITATOR, translate("ph", "nl", fac_entry))
+    assert board.attempt(BOB, translate("ph", "en", {"text": "x" * 281, "by": "Bob"})) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+    assert board.attempt(BOB, translate("ph", "en", Map({"text": "nested"}))) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+    assert board.attempt(BOB, set_field("notes", "ph", "text", "hijack")) == (
+        "you can only change or delete notes you wrote"
+    )
+    # kind and media are set by the author at creation only.
+    assert board.attempt(ANA, set_field("notes", "ph", "media", "other")) == (
+        "participants cannot make this change"
+    )
+
+
+def test_translations_map_can_be_started_by_anyone_but_not_replaced() -> None:
+    board = Board()
+    allowed(board, ANA, note("plain"))
+    allowed(board, BOB, set_field("notes", "plain", "translations", Map({})))
+    allowed(board, BOB, translate("plain", "fr", {"text": "une idée", "by": "Bob"}))
+    assert board.attempt(BOB, set_field("notes", "plain", "translations", Map({}))) == (
+        "you can only change or delete notes you wrote"
+    )
+    assert board.attempt(BOB, set_field("notes", "plain", "x", Map({"a": 1}))) == (
+        "x must be a number"
+    )

@@ -105,7 +105,7 @@ FORBIDDEN: dict[str, tuple[dict[str, Any], str, Callable[[Doc], None], str]] = {
     ),
     "write meta": ({}, "bob", set_in("meta", "phase", value="FORBIDDEN-3"), "cannot make"),
     "write results": ({}, "bob", set_in("results", "data", value="FORBIDDEN-4"), "cannot make"),
-    "post while locked": ({"locked": True}, "bob", add_note("FORBIDDEN-5", "x"), "locked"),
+    "post while locked": ({"locked": True}, "bob", add_note("evil-5", "FORBIDDEN-5"), "locked"),
     "move while locked": (
         {"locked": True},
         "bob",
@@ -115,20 +115,20 @@ FORBIDDEN: dict[str, tuple[dict[str, Any], str, Callable[[Doc], None], str]] = {
     "post during private writing": (
         {"private_writing": True},
         "bob",
-        add_note("FORBIDDEN-6", "x"),
+        add_note("evil-6", "FORBIDDEN-6"),
         "private writing",
     ),
     "post over the text limit": (
         {"max_note_length": 20},
         "bob",
-        add_note("FORBIDDEN-7", "y" * 21),
+        add_note("evil-7", "FORBIDDEN-7" + "y" * 21),
         "at most 20",
     ),
-    "viewer posts": ({}, "viewer", add_note("FORBIDDEN-8", "x"), "viewers"),
+    "viewer posts": ({}, "viewer", add_note("evil-8", "FORBIDDEN-8"), "viewers"),
     "post with an author on an anonymous board": (
         {"anonymous": True},
         "bob",
-        add_note("FORBIDDEN-9", "x", author="Bob"),
+        add_note("evil-9", "FORBIDDEN-9", author="Bob"),
         "anonymous",
     ),
 }
@@ -156,11 +156,23 @@ async def test_forbidden_action_is_refused_invisible_and_not_stored(
             meta = other.doc.get("meta", type=Map).get("phase")
             assert meta in (None, "ideate")
             assert not other.doc.get("results", type=Map).to_py()
-    # Not stored: exactly one new update (the marker), and no trace of the refused one.
+    # Undone on the sender too, by the server's compensation alone (no resync, no reload).
+    if who != "viewer":
+        notes = sender.notes()
+        notes.pop("after")
+        assert notes == before_others
+        assert sender.doc.get("meta", type=Map).get("phase") in (None, "ideate")
+        assert not sender.doc.get("results", type=Map).to_py()
+    # Stored: the marker and, for a participant, the net compensated update (the sender's
+    # structs, deleted, plus the undo), with no readable trace of the forbidden content.
     stored_after = stored_updates(server, workshop.id)
-    assert len(stored_after) == len(stored_before) + 1
+    assert len(stored_after) == len(stored_before) + (1 if who == "viewer" else 2)
     assert b"after" in stored_after[-1]
     assert not any(b"FORBID" in data for data in stored_after)
+    # A fresh joiner sees the same board as everyone.
+    fresh = await YClient(server.url(workshop.id, workshop.board["viewer_token"])).connect()
+    assert fresh.notes() == workshop.ana.notes()
+    await fresh.close()
     await workshop.close()
 
 

@@ -192,11 +192,22 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     # transport pauses and the slow client's outbox (50 frames) overflows.
     payload = "x" * 100_000
     count = 300
+
     # The writer waits for the reading client to see each note: the fan-out must keep flowing to
     # it while the slow client reads nothing.
+    # (Big values go in cluster titles: notes have a schema with size limits; clusters are the
+    # facilitator's.)
+    def cluster(i: int) -> Any:
+        return lambda doc: doc.get("clusters", type=Map).__setitem__(
+            f"c{i}", Map({"title": payload})
+        )
+
+    def clusters() -> dict[str, Any]:
+        return dict(reader.doc.get("clusters", type=Map).to_py() or {})
+
     for i in range(count):
-        await writer.change(add_note(f"n{i}", f"idea {i}", blob=payload))
-        await reader.wait_until(lambda i=i: f"n{i}" in reader.notes())
+        await writer.change(cluster(i))
+        await reader.wait_until(lambda i=i: f"c{i}" in clusters())
     assert reader.close_code is None
     # Now read the slow client's socket: it was closed with 4408 at some point.
     with pytest.raises(websockets.ConnectionClosed) as closed:

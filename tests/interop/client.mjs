@@ -15,7 +15,9 @@
 // refuse: wait `synced` and until note --target exists, set its text (a participant editing a note
 //   it did not write), wait for the server's permission-denied message; then a SECOND provider (a
 //   fresh Y.Doc, same token) adds note --barrier, and the first waits until that note reaches it
-//   through the server; print {"denied": […], "local_text": …, "barrier_seen": true}.
+//   through the server; meanwhile the first waits until the server's undo restores the text, then
+//   moves --target and adds note `<barrier>-own`; print {"denied": […], "local_text": …,
+//   "reverted_text": …, "converge_ms": …, "barrier_seen": true}.
 import * as Y from 'yjs'
 import { WebsocketProvider, messageAuth } from 'y-websocket'
 import * as authProtocol from 'y-protocols/auth'
@@ -154,6 +156,18 @@ async function refuse () {
     doc.transact(() => notes.get(target).set('text', 'hijacked by node'))
   })
   const localText = notes.get(target).get('text')
+  // The server undoes the refused change for everyone, the sender included: the stock provider
+  // converges back by itself (no reload, no reconnect), then its allowed edits go through.
+  const refusedAt = Date.now()
+  await waitFor(doc, null, () => notes.get(target).get('text') !== 'hijacked by node', 'undone')
+  const convergeMs = Date.now() - refusedAt
+  const revertedText = notes.get(target).get('text')
+  doc.transact(() => {
+    notes.get(target).set('x', 77)
+    notes.set(`${barrier}-own`, noteMap({
+      text: 'after the refusal', x: 1, y: 2, color: 'blue', cluster: '', lang: 'nl', createdAt: Date.now()
+    }))
+  })
 
   // The barrier: a later, allowed change from a fresh doc. The server handles one board's messages
   // in order, so once the barrier comes back through the server, a relayed hijack would have too.
@@ -164,7 +178,7 @@ async function refuse () {
     text: 'barrier', x: 0, y: 0, color: 'yellow', cluster: '', lang: 'en', createdAt: 0
   })))
   await waitFor(doc, null, () => notes.has(barrier), 'barrier note')
-  return { denied, local_text: localText, barrier_seen: true }
+  return { denied, local_text: localText, reverted_text: revertedText, converge_ms: convergeMs, barrier_seen: true }
 }
 
 const modes = { converge, refuse }

@@ -1,0 +1,141 @@
+"""Concurrent legitimate actions are never refused (issue 7), against a real server over real
+WebSockets: two participants and the facilitator each build an update before seeing the other's,
+send them at once, and every client ends equal to a fresh joiner, with no permission-denied.
+
+Each race runs on fresh clients (new random Yjs client ids), so across repetitions either side
+wins the conflict. Before the rules judged what an update writes, the losing side of a write to
+the same key fired an event with no keys and was refused ("participants cannot make this
+change"), cascading into "update depends on changes the server does not have".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pycrdt import Doc, Map
+
+from crdt import protocol
+from tests.conftest import ServerProcess
+from tests.yclient import YClient, add_note
+
+REPEAT = 4
+Edit = Callable[[Doc], None]
+
+
+def notes(doc: Doc) -> Map[Any]:
+    return doc.get("notes", type=Map)
+
+
+def clusters(doc: Doc) -> Map[Any]:
+    return doc.get("clusters", type=Map)
+
+
+def move(x: float) -> Edit:
+    return lambda d: notes(d)["n"].__setitem__("x", x)
+
+
+def set_cluster(cluster: str) -> Edit:
+    return lambda d: notes(d)["n"].__setitem__("cluster", cluster)
+
+
+def delete_note(d: Doc) -> None:
+    del notes(d)["n"]
+
+
+def delete_cluster(d: Doc) -> None:
+    del clusters(d)["c"]
+
+
+def rename(title: str) -> Edit:
+    return lambda d: clusters(d)["c"].__setitem__("title", title)
+
+
+def edit_text(d: Doc) -> None:
+    notes(d)["n"]["text"] = "rewritten by its author"
+
+
+# name: ((who, edit), (who, edit)); "ana" wrote note n, "fac" created cluster c.
+RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
+    "move vs delete by the author": (("bob", move(40.0)), ("ana", delete_note)),
+    "cluster vs delete": (("bob", set_cluster("c")), ("ana", delete_note)),
+    "text edit vs move": (("ana", edit_text), ("bob", move(55.0))),
+    "move vs move": (("ana", move(10.0)), ("bob", move(20.0))),
+    "cluster vs uncluster": (("ana", set_cluster("c")), ("bob", set_cluster(""))),
+    "into a cluster the facilitator deletes": (("bob", set_cluster("c")), ("fac", delete_cluster)),
+    "two renames of one cluster": (("ana", rename("Mobilité")), ("bob", rename("Verkeer"))),
+    "two creations at once": (
+        ("ana", add_note("ana-2", "nieuw idee")),
+        ("bob", add_note("bob-2", "new idea")),
+    ),
+    "facilitator and author edit the text": (("fac", edit_text), ("ana", edit_text)),
+}
+
+
+def board_of(client: YClient) -> dict[str, Any]:
+    return {
+        "notes": client.notes(),
+        "clusters": dict(clusters(client.doc).to_py() or {}),
+    }
+
+
+async def race_once(
+    server: ServerProcess, first: tuple[str, Edit], second: tuple[str, Edit]
+) -> None:
+    board = server.create_board()
+    url = lambda token: server.url(board["id"], token)  # noqa: E731
+    clients = {
+        "fac": await YClient(url(board["facilitator_token"])).connect(),
+        "ana": await YClient(url(server.join(board["join_code"], "Ana")["token"])).connect(),
+        "bob": await YClient(url(server.join(board["join_code"], "Bob")["token"])).connect(),
+    }
+    ana, fac = clients["ana"], clients["fac"]
+    await ana.change(add_note("n", "une idée"))
+    await fac.change(
+        lambda d: clusters(d).__setitem__(
+            "c", Map({"title": "Cluster", "x": 0.0, "y": 0.0, "color": "blue"})
+        )
+    )
+    for client in clients.values():
+        await client.wait_until(
+            lambda c=client: "n" in c.notes() and "c" in board_of(c)["clusters"]
+        )
+    # Both updates are built before either side can see the other's (no await in between).
+    (who1, edit1), (who2, edit2) = first, second
+    c1, c2 = clients[who1], clients[who2]
+    s1, s2 = c1.doc.get_state(), c2.doc.get_state()
+    with c1.doc.transaction(origin="local"):
+        edit1(c1.doc)
+    with c2.doc.transaction(origin="local"):
+        edit2(c2.doc)
+    u1, u2 = c1.doc.get_update(s1), c2.doc.get_update(s2)
+    await asyncio.gather(c1.send(protocol.Update(u1)), c2.send(protocol.Update(u2)))
+    # A marker from each racer: once everyone has both, both racing updates were handled.
+    await c1.change(add_note(f"after-{who1}", "marker 1"))
+    await c2.change(add_note(f"after-{who2}-2", "marker 2"))
+    for client in clients.values():
+        await client.wait_until(
+            lambda c=client: (
+                {f"after-{who1}", f"after-{who2}-2"} <= set(c.notes()) or c.close_code is not None
+            )
+        )
+    fresh = await YClient(url(board["viewer_token"])).connect()
+    expected = board_of(fresh)
+    for name, client in clients.items():
+        assert client.denied == [], (name, client.denied)
+        assert client.close_code is None
+        await client.wait_until(lambda c=client: board_of(c) == expected)
+    for client in (*clients.values(), fresh):
+        await client.close()
+
+
+@pytest.mark.parametrize("case", list(RACES))
+async def test_concurrent_legitimate_actions_are_never_refused(
+    server: ServerProcess, case: str
+) -> None:
+    first, second = RACES[case]
+    for i in range(REPEAT):
+        # Alternate which update reaches the server first.
+        await race_once(server, *((first, second) if i % 2 == 0 else (second, first)))
