@@ -15,8 +15,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import Api
+from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.privacy_api import PrivacyApi, Retention
+from server.replay_api import ReplayApi
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
@@ -67,14 +70,18 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
     api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
+    replay_api = ReplayApi(api)
+    retention = Retention(store, hub, settings.retention_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await hub.start()
+        retention.start()
         try:
             yield
         finally:
+            await retention.close()
             await hub.close()  # commit what is queued, final keyframes
             await store.close()
 
@@ -91,6 +98,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
 
     routes = [
         *api.routes(),
+        *replay_api.routes(),
+        *Exports(api, replay_api).routes(),
+        *PrivacyApi(api).routes(),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
         Route("/", index),

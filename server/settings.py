@@ -34,6 +34,8 @@ class Settings:
     # Persistence
     snapshot_every: int = 500  # updates between keyframes
     idle_unload_seconds: float = 30.0
+    # Boards idle longer than this many days are deleted by the server (0: never; docs/privacy.md).
+    retention_days: float = 0.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
+            retention_days=float(env.get("COBORD_RETENTION_DAYS", d.retention_days)),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         if not settings.secret_key:

@@ -118,16 +118,17 @@ async def test_exports(server: ServerProcess) -> None:
         assert rows[0]["dots:habitant·e"] == "1" and rows[0]["text"] == "Meer bankjes"
 
 
-def test_bookmarks_follow_phase_changes() -> None:
+def test_phase_events_follow_phase_changes() -> None:
     doc = Doc()
     meta = doc.get("meta", type=Map)
-    log = []
+    decoder = replay.EventDecoder()
+    found = []
     for seq, phase in enumerate(["ideate", "ideate", "vote", "results"], start=1):
         state = doc.get_state()
         meta["phase"] = phase
-        log.append(replay.LoggedUpdate(seq, float(seq), doc.get_update(state)))
-    assert [(b["seq"], b["phase"]) for b in replay.bookmarks(log)] == [
-        (1, "ideate"),
-        (3, "vote"),
-        (4, "results"),
+        found += decoder.apply(seq, float(seq), "facilitator", doc.get_update(state))
+    assert [(e.seq, e.kind, e.target) for e in found] == [
+        (1, "phase_changed", "ideate"),
+        (3, "phase_changed", "vote"),
+        (4, "phase_changed", "results"),
     ]
