@@ -27,23 +27,26 @@ BACKED_BY_ALL = 0.5
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        "colon": ": ",
         "report": "Report",
         "date": "Date",
         "participants": "Participants per group",
         "no_group": "no group",
-        "people": "{n} people",
+        "people": "{n} person|{n} people",
         "clusters": "Clusters, ranked by consensus",
         "unclustered": "Ideas outside clusters",
         "ideas": "Ideas: dots and support per group",
-        "dots": "{n} dots",
+        "dots": "{n} dot|{n} dots",
         "consensus": "consensus {p}",
-        "support": "{g}: {d} dots, {p} of its voters",
+        "support": "{g}: {d}, {p} of its voters",
         "by": "by {name}",
         "backed": "Ideas every group backs",
         "divisive": "Divisive ideas",
         "none": "None.",
         "balance": "Participation per group",
-        "balance_row": "{g}: {size} people, {notes} notes, {votes} dots; {idle} did not contribute",
+        "notes": "{n} note|{n} notes",
+        "idle": "{n} did not contribute|{n} did not contribute",
+        "balance_row": "{g}: {size}, {notes}, {votes}; {idle}",
         "timeline": "Timeline of the phases",
         "ideate": "Ideas",
         "cluster": "Clustering",
@@ -53,25 +56,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "times_utc": "Times are UTC.",
     },
     "fr": {
+        "colon": " : ",
         "report": "Rapport",
         "date": "Date",
         "participants": "Participant·es par groupe",
         "no_group": "sans groupe",
-        "people": "{n} personnes",
+        "people": "{n} personne|{n} personnes",
         "clusters": "Groupes d'idées, classés par consensus",
         "unclustered": "Idées hors des groupes d'idées",
         "ideas": "Idées : points et soutien par groupe",
-        "dots": "{n} points",
+        "dots": "{n} point|{n} points",
         "consensus": "consensus {p}",
-        "support": "{g} : {d} points, {p} de ses votant·es",
+        "support": "{g} : {d}, {p} de ses votant·es",
         "by": "par {name}",
         "backed": "Idées que tous les groupes soutiennent",
         "divisive": "Idées qui divisent",
         "none": "Aucune.",
         "balance": "Participation par groupe",
-        "balance_row": (
-            "{g} : {size} personnes, {notes} idées, {votes} points ; {idle} sans contribution"
-        ),
+        "notes": "{n} idée|{n} idées",
+        "idle": "{n} sans contribution|{n} sans contribution",
+        "balance_row": "{g} : {size}, {notes}, {votes} ; {idle}",
         "timeline": "Déroulé des phases",
         "ideate": "Idées",
         "cluster": "Regroupement",
@@ -81,25 +85,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "times_utc": "Heures en UTC.",
     },
     "nl": {
+        "colon": ": ",
         "report": "Verslag",
         "date": "Datum",
         "participants": "Deelnemers per groep",
         "no_group": "geen groep",
-        "people": "{n} personen",
+        "people": "{n} persoon|{n} personen",
         "clusters": "Clusters, gerangschikt op consensus",
         "unclustered": "Ideeën buiten clusters",
         "ideas": "Ideeën: stippen en steun per groep",
-        "dots": "{n} stippen",
+        "dots": "{n} stip|{n} stippen",
         "consensus": "consensus {p}",
-        "support": "{g}: {d} stippen, {p} van de stemmers",
+        "support": "{g}: {d}, {p} van de stemmers",
         "by": "door {name}",
         "backed": "Ideeën die elke groep steunt",
         "divisive": "Verdeelde ideeën",
         "none": "Geen.",
         "balance": "Deelname per groep",
-        "balance_row": (
-            "{g}: {size} personen, {notes} notities, {votes} stippen; {idle} droegen niet bij"
-        ),
+        "notes": "{n} notitie|{n} notities",
+        "idle": "{n} droeg niet bij|{n} droegen niet bij",
+        "balance_row": "{g}: {size}, {notes}, {votes}; {idle}",
         "timeline": "Verloop van de fasen",
         "ideate": "Ideeën",
         "cluster": "Clusteren",
@@ -174,12 +179,19 @@ class ReportInput:
     phases: Sequence[tuple[float, str]] = field(default_factory=list)  # (unix seconds, phase)
 
 
+def plural(t: Mapping[str, str], key: str, n: int) -> str:
+    """`key` holds "one|other"; French counts 0 as singular, as Intl.PluralRules("fr") does."""
+    one, _, other = t[key].partition("|")
+    singular = n == 1 or (n == 0 and t is STRINGS["fr"])
+    return (one if singular else other).format(n=n)
+
+
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "en"
 
 
-def _pct(value: float) -> str:
-    return f"{round(value * 100)} %"
+def _pct(value: float, lang: str) -> str:
+    return f"{round(value * 100)}%" if lang == "en" else f"{round(value * 100)} %"
 
 
 def _group_label(group: str, t: Mapping[str, str]) -> str:
@@ -209,24 +221,26 @@ def _md_text(text: str) -> str:
 
 
 def render_markdown(data: ReportInput, lang: str) -> str:
-    t = STRINGS[pick_lang(lang)]
+    lang = pick_lang(lang)
+    t = STRINGS[lang]
     results = data.results
     groups: dict[str, Any] = dict(results.get("groups", {}))
     notes: list[dict[str, Any]] = list(results.get("notes", []))
-    out: list[str] = [f"# {t['report']}: {_md_text(data.title) or t['untitled']}", ""]
+    c = t["colon"]
+    out: list[str] = [f"# {t['report']}{c}{_md_text(data.title) or t['untitled']}", ""]
     day = time.strftime("%Y-%m-%d", time.gmtime(data.created_at))
-    out += [f"{t['date']}: {day}", ""]
+    out += [f"{t['date']}{c}{day}", ""]
 
     out += [f"## {t['participants']}", ""]
     for group, summary in groups.items():
         label = _md_text(_group_label(group, t))
-        out.append(f"- {label}: {t['people'].format(n=summary['participants'])}")
+        out.append(f"- {label}{c}{plural(t, 'people', summary['participants'])}")
     if not groups:
         out.append(t["none"])
     out.append("")
 
     def idea_line(note: Mapping[str, Any]) -> str:
-        line = f"- {_md_text(note['text'])} ({t['dots'].format(n=note['total'])}"
+        line = f"- {_md_text(note['text'])} ({plural(t, 'dots', note['total'])}"
         author = _author(data, note["note_id"])
         return line + (f", {t['by'].format(name=_md_text(author))})" if author else ")")
 
@@ -234,8 +248,8 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
     for cluster in clusters:
         title = _md_text(cluster["title"]) or t["untitled"]
-        score = t["consensus"].format(p=_pct(cluster["consensus"]))
-        out += [f"### {title} — {t['dots'].format(n=cluster['total'])}, {score}", ""]
+        score = t["consensus"].format(p=_pct(cluster["consensus"], lang))
+        out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
         out += [idea_line(n) for n in notes if n.get("cluster") == cluster["cluster_id"]] + [""]
     loose = [n for n in notes if n.get("cluster") is None]
     if loose:
@@ -245,12 +259,13 @@ def render_markdown(data: ReportInput, lang: str) -> str:
 
     out += [f"## {t['ideas']}", ""]
     for rank, note in enumerate(notes, start=1):
-        score = t["consensus"].format(p=_pct(note["consensus"]))
-        head = f"{rank}. {_md_text(note['text'])} — {t['dots'].format(n=note['total'])}, {score}"
+        score = t["consensus"].format(p=_pct(note["consensus"], lang))
+        head = f"{rank}. {_md_text(note['text'])} — {plural(t, 'dots', note['total'])}, {score}"
         out.append(head)
         for group, tally in note.get("by_group", {}).items():
             label = _md_text(_group_label(group, t))
-            support = t["support"].format(g=label, d=tally["dots"], p=_pct(tally["share"]))
+            dots_ = plural(t, "dots", tally["dots"])
+            support = t["support"].format(g=label, d=dots_, p=_pct(tally["share"], lang))
             out.append(f"   - {support}")
     if not notes:
         out.append(t["none"])
@@ -279,10 +294,12 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         members = by_group.get(group, [])
         row = t["balance_row"].format(
             g=_md_text(_group_label(group, t)),
-            size=len(members),
-            notes=sum(posted.get(p.id, 0) for p in members),
-            votes=sum(dots.get(p.id, 0) for p in members),
-            idle=sum(1 for p in members if not posted.get(p.id) and not dots.get(p.id)),
+            size=plural(t, "people", len(members)),
+            notes=plural(t, "notes", sum(posted.get(p.id, 0) for p in members)),
+            votes=plural(t, "dots", sum(dots.get(p.id, 0) for p in members)),
+            idle=plural(
+                t, "idle", sum(1 for p in members if not posted.get(p.id) and not dots.get(p.id))
+            ),
         )
         out.append(f"- {row}")
     if not by_group and not groups:
