@@ -204,7 +204,7 @@ def _author(data: ReportInput, note_id: str) -> str | None:
     actor = data.authors.get(note_id)
     for person in data.people:
         if person.id == actor:
-            return person.name
+            return person.name or None
     return None
 
 

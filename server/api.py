@@ -29,7 +29,7 @@ from server.store.base import (
     Store,
     VoteRefused,
 )
-from server.tokens import InvalidToken, TokenClaims, TokenSigner
+from server.tokens import InvalidToken, TokenClaims, TokenSigner, standing
 
 # No look-alikes: no 0/O, 1/I/L.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -118,6 +118,9 @@ class Api:
         board = await self._board(board_id)
         if claims.board_id != board_id:
             raise ApiError(403, "forbidden", "This token belongs to another board.")
+        reason = await standing(self.store, board, claims)
+        if reason is not None:
+            raise ApiError(401, "revoked", reason)
         if roles and claims.role not in roles:
             raise ApiError(403, "forbidden", f"Only a {' or '.join(roles)} can do this.")
         return board, claims

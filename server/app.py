@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await hub.start()
-        retention.start()
+        await retention.start()
         try:
             yield
         finally:

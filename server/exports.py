@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from crdt import report, schema
 from server.api import Api, ApiError, _handles_errors, public_settings
-from server.replay_api import ReplayApi
+from server.replay_api import ERASED_NAME, ReplayApi
 from server.rooms import Room
 from server.store.base import BoardRecord
 
@@ -73,7 +73,11 @@ class Exports:
             title=board.title,
             created_at=board.created_at,
             anonymous=bool(board.settings.get("anonymous")),
-            people=[report.Person(p.id, p.name, p.group) for p in people],
+            # An erased person has no name to show: their notes appear without an author.
+            people=[
+                report.Person(p.id, "" if p.name == ERASED_NAME else p.name, p.group)
+                for p in people
+            ],
             board=doc,
             authors=await self.store.note_authors(board.id),
             votes=[(v.participant_id, v.note_id, v.count) for v in votes],

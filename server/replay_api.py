@@ -23,6 +23,7 @@ from crdt import replay
 from server.api import Api, ApiError, _handles_errors
 from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 
+ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
 DECODE_CHUNK = 2000  # updates read per query while decoding events
 MAX_BOOKMARKS = 1000
 
@@ -41,6 +42,8 @@ def actor_view(
     number = numbers.get(actor)
     label = f"Participant {number}" if number is not None else "Participant"
     name = None if anonymous else names.get(actor)
+    if name == ERASED_NAME:
+        name = None
     return {"actor_role": "participant", "actor": name or label, "actor_number": number}
 
 

@@ -11,7 +11,7 @@ append order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ class ParticipantRecord:
     group: str | None
     lang: str | None
     created_at: float
+    revoked: bool = False  # token refused (erasure, or the facilitator revoked it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,19 @@ class Store(Protocol):
         self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
     ) -> list[EventRecord]:
         """Events with seq > after_seq in (seq, idx) order, optionally only of some kinds."""
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        """Refuse the participant's token from now on; with `new_name`, replace their name.
+        False if no such participant on this board."""
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        """Replace every logged update and keyframe of the board by `rewrite(bytes)` (erasure),
+        in one transaction; returns how many rows changed."""
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""
 
     async def idle_boards(self, before_ts: float) -> list[str]:
         """Boards whose last update (or creation, without updates) is older than `before_ts`."""

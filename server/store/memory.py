@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import copy
+import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from server.store.base import (
@@ -205,6 +206,47 @@ class MemoryStore:
             if kinds is None or event.kind in kinds:
                 found.append(event)
         return found
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        async with self._lock:
+            person = self._participants.get(participant_id)
+            if person is None or person.board_id != board_id:
+                return False
+            name = person.name if new_name is None else new_name
+            self._participants[participant_id] = dataclasses.replace(
+                person, name=name, revoked=True
+            )
+            return True
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        async with self._lock:
+            changed = 0
+            log = self._updates.get(board_id, [])
+            for i, update in enumerate(log):
+                data = rewrite(update.data)
+                if data != update.data:
+                    log[i] = dataclasses.replace(update, data=data)
+                    changed += 1
+            frames = self._snapshots.get(board_id, {})
+            for seq, frame in frames.items():
+                state = rewrite(frame.state)
+                if state != frame.state:
+                    frames[seq] = dataclasses.replace(frame, state=state)
+                    changed += 1
+            return changed
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        async with self._lock:
+            board = self._boards.get(board_id)
+            if board is None:
+                raise StoreError(f"unknown board {board_id!r}")
+            if self._board_by_code.get(join_code, board_id) != board_id:
+                raise DuplicateJoinCode(f"join code {join_code!r} is taken")
+            del self._board_by_code[board.join_code]
+            self._board_by_code[join_code] = board_id
+            self._boards[board_id] = dataclasses.replace(board, join_code=join_code)
 
     async def idle_boards(self, before_ts: float) -> list[str]:
         idle = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,7 @@ participants = sa.Table(
     sa.Column("group_name", sa.String),
     sa.Column("lang", sa.String),
     sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_participants_board", "board_id"),
 )
 update_log = sa.Table(
@@ -228,6 +229,7 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
         group=row.group_name,
         lang=row.lang,
         created_at=row.created_at,
+        revoked=bool(row.revoked),
     )
 
 
@@ -558,6 +560,71 @@ class SqlStore:
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [EventRecord(int(r.seq), r.idx, r.ts, r.kind, r.actor, r.target) for r in rows]
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"revoked": True}
+        if new_name is not None:
+            values["name"] = new_name
+        query = (
+            participants.update()
+            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
+            .values(**values)
+        )
+        async with self._write() as conn:
+            result = await conn.execute(query)
+        return bool(result.rowcount)
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        changed = 0
+        async with self._write() as conn:
+            rows = await conn.execute(
+                sa.select(update_log.c.seq, update_log.c.data).where(
+                    update_log.c.board_id == board_id
+                )
+            )
+            new_updates = []
+            for seq, data in rows.all():
+                fresh = rewrite(bytes(data))
+                if fresh != bytes(data):
+                    new_updates.append({"s": seq, "d": fresh})
+            if new_updates:
+                await conn.execute(
+                    update_log.update()
+                    .where(update_log.c.seq == sa.bindparam("s"))
+                    .values(data=sa.bindparam("d")),
+                    new_updates,
+                )
+            rows = await conn.execute(
+                sa.select(snapshots.c.seq, snapshots.c.state).where(
+                    snapshots.c.board_id == board_id
+                )
+            )
+            new_frames = []
+            for seq, state in rows.all():
+                fresh = rewrite(bytes(state))
+                if fresh != bytes(state):
+                    new_frames.append({"s": seq, "d": fresh})
+            if new_frames:
+                await conn.execute(
+                    snapshots.update()
+                    .where(snapshots.c.board_id == board_id, snapshots.c.seq == sa.bindparam("s"))
+                    .values(state=sa.bindparam("d")),
+                    new_frames,
+                )
+            changed = len(new_updates) + len(new_frames)
+        return changed
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        query = boards.update().where(boards.c.id == board_id).values(join_code=join_code)
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(query)
+        except IntegrityError as error:
+            raise DuplicateJoinCode(f"join code {join_code!r} is taken") from error
+        if result.rowcount == 0:
+            raise StoreError(f"unknown board {board_id!r}")
 
     async def idle_boards(self, before_ts: float) -> list[str]:
         last = (

@@ -7,6 +7,7 @@ Create Date: 2026-12-01
 `events` holds readable changes (note added, moved, phase changed, ...) decoded from the log once,
 so the replay feed and the timeline's bookmarks are indexed reads, not a replay of the whole log.
 `event_cursors` says up to which seq a board's log has been decoded.
+`participants.revoked`: the participant's token is refused (erasure, or revoked by the facilitator).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "participants",
+        sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "events",
         sa.Column("board_id", sa.String, primary_key=True),
@@ -42,6 +47,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("participants") as batch:
+        batch.drop_column("revoked")
     op.drop_index("ix_events_board_kind_seq", "events")
     op.drop_table("event_cursors")
     op.drop_table("events")
