@@ -669,3 +669,46 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
     # The other board is untouched.
     assert all((await _rows_of(store, keep.id)).values())
     assert await store.votes_of(keep.id, kept_pid) == {"n1": 1}
+
+
+async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    pid = await new_participant(store, board.id)
+    assert not await store.revoke_participant(other.id, pid)  # not theirs
+    person = await store.get_participant(pid)
+    assert person is not None and not person.revoked
+    assert await store.revoke_participant(board.id, pid)
+    person = await store.get_participant(pid)
+    assert person is not None and person.revoked and person.name == "Awa"
+    assert await store.revoke_participant(board.id, pid, "[erased]")
+    assert [p.name for p in await store.list_participants(board.id)] == ["[erased]"]
+    assert not await store.revoke_participant(board.id, _uid("nobody"))
+
+
+async def test_rewrite_history_changes_the_log_and_keyframes_of_one_board(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    seqs = await store.append_updates(
+        board.id, [NewUpdate(1.0, "p", b"a-NAME-b"), NewUpdate(2.0, "p", b"c")]
+    )
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 1.0, b"k-NAME"))
+    await store.append_updates(other.id, [NewUpdate(1.0, "p", b"NAME")])
+    changed = await store.rewrite_history(board.id, lambda data: data.replace(b"NAME", b"XX"))
+    assert changed == 2
+    assert [u.data for u in await store.updates_after(board.id, 0)] == [b"a-XX-b", b"c"]
+    snapshot, _ = await store.load_until_seq(board.id, seqs[0])
+    assert snapshot is not None and snapshot.state == b"k-XX"
+    assert [u.data for u in await store.updates_after(other.id, 0)] == [b"NAME"]
+
+
+async def test_set_join_code(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    await store.set_join_code(board.id, "ZZZ999")
+    assert (await store.get_board_by_code("ZZZ999")) == await store.get_board(board.id)
+    assert await store.get_board_by_code(board.join_code) is None
+    with pytest.raises(DuplicateJoinCode):
+        await store.set_join_code(board.id, other.join_code)
+    with pytest.raises(StoreError):
+        await store.set_join_code(_uid("missing"), "YYY888")
