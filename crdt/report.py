@@ -369,6 +369,15 @@ def results_csv(results: Mapping[str, Any], groups: Sequence[str], lang: str = "
 # ---------------------------------------------------------------------- SVG
 
 NOTE_W, NOTE_H = 200, 120
+# The client's note colours (static/style.css --note-*); anything else falls back to yellow.
+NOTE_COLORS = {
+    "yellow": "#fff3a3",
+    "pink": "#ffd6e7",
+    "blue": "#cfe6ff",
+    "green": "#d4f5d0",
+    "orange": "#ffe0b8",
+    "purple": "#e8dcff",
+}
 PAD = 40
 LINE_CHARS = 24
 MAX_LINES = 5
@@ -424,7 +433,7 @@ def render_svg(board: Mapping[str, Any], results: Mapping[str, Any]) -> str:
         else:
             x0, y0 = float(cluster["x"]), float(cluster["y"])
             x1, y1 = x0 + NOTE_W + 32, y0 + 64
-        color = escape(cluster.get("color") or "#5b6cff", {'"': "&quot;"})
+        color = "#1d3557"
         parts.append(
             f'<g class="cluster"><rect x="{x0:g}" y="{y0:g}" width="{x1 - x0:g}"'
             f' height="{y1 - y0:g}" rx="14" fill="none" stroke="{color}" stroke-width="3"/>'
@@ -433,7 +442,7 @@ def render_svg(board: Mapping[str, Any], results: Mapping[str, Any]) -> str:
         )
     for nid, note in sorted(notes.items(), key=lambda kv: (kv[1]["y"], kv[1]["x"], kv[0])):
         x, y = float(note["x"]), float(note["y"])
-        color = escape(note.get("color") or "#fff3a0", {'"': "&quot;"})
+        color = NOTE_COLORS.get(str(note.get("color")), NOTE_COLORS["yellow"])
         lines = "".join(
             f'<tspan x="{x + 12:g}" dy="{20 if i else 0}">{escape(line)}</tspan>'
             for i, line in enumerate(_wrap(str(note.get("text", ""))))

@@ -32,13 +32,13 @@ PEOPLE = [
 ]
 EVIL = '=HYPERLINK("http://evil.example","clic")'
 NOTES: dict[str, Any] = {
-    "n1": {"text": "Un potager partagé", "x": 0.0, "y": 0.0, "color": "#fff3a0", "cluster": "c1"},
-    "n2": {"text": EVIL, "x": 300.0, "y": 0.0, "color": "#ffd0d0", "cluster": None},
+    "n1": {"text": "Un potager partagé", "x": 0.0, "y": 0.0, "color": "yellow", "cluster": "c1"},
+    "n2": {"text": EVIL, "x": 300.0, "y": 0.0, "color": "pink", "cluster": None},
     "n3": {
         "text": "Des bancs à l'ombre",
         "x": 0.0,
         "y": 150.0,
-        "color": "#fff3a0",
+        "color": "yellow",
         "cluster": "c1",
     },
 }
