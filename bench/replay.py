@@ -74,8 +74,14 @@ def simulate(updates: int, participants: int, seed: int = 7) -> list[tuple[float
     for doc in (*people, facilitator):
         doc.observe(on_transaction)
 
+    seen: dict[int, int] = {}  # participant doc -> how much of the log it has applied
+
     def commit(doc: Doc[Any], actor: str, change: Any) -> None:
-        doc.apply_update(board.get_update(doc.get_state()))  # catch up with the board
+        # Catch up with what the others sent, update by update, as a client receives them
+        # (`board.get_update(sv)` would re-encode the board's whole delete set every time).
+        for _, _, data in log[seen.get(id(doc), 0) :]:
+            doc.apply_update(data)
+        seen[id(doc)] = len(log)
         captured.clear()
         capturing[0] = True
         try:
@@ -89,6 +95,7 @@ def simulate(updates: int, participants: int, seed: int = 7) -> list[tuple[float
         board.apply_update(update)
         ts = start + HOURS * 3600 * len(log) / updates
         log.append((ts, actor, update))
+        seen[id(doc)] = len(log)  # its own update is in its doc already
 
     while len(log) < updates:
         if len(log) in phase_at:
