@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, merge_updates
 
 from crdt import schema
 
@@ -29,13 +29,18 @@ class LoggedUpdate:
 
 
 def state_at(keyframe: bytes | None, updates: Iterable[bytes]) -> bytes:
-    """The document state (a v1 update) after a keyframe and the updates that follow it."""
-    doc: Doc[Any] = Doc()
-    if keyframe:
-        doc.apply_update(keyframe)
-    for update in updates:
-        doc.apply_update(update)
-    return doc.get_update()
+    """The document state (a v1 update) after a keyframe and the updates that follow it.
+
+    Merged on the bytes (`merge_updates`), not integrated into a doc: the same state for whoever
+    applies it, at a fraction of the cost (a 2 MB keyframe of a 5,000-note board takes ~100 ms to
+    integrate into a fresh doc, ~5-30 ms to merge with its tail; bench/replay.py)."""
+    parts = ([keyframe] if keyframe else []) + list(updates)
+    if not parts:
+        empty: Doc[Any] = Doc()
+        return empty.get_update()
+    if len(parts) == 1:
+        return parts[0]
+    return merge_updates(*parts)
 
 
 EVENT_KINDS: tuple[str, ...] = (
