@@ -344,14 +344,29 @@ class ReplayApp {
     return ht(`ev_${e.kind}`, { who: actorName(e) });
   }
 
+  /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps
+   * the text it had), so the feed can say which note an event is about. */
+  learnTexts() {
+    this.texts ||= new Map();
+    let learnt = false;
+    const learn = (key, value) => {
+      if (value && this.texts.get(key) !== value) {
+        if (!this.texts.has(key)) learnt = true;
+        this.texts.set(key, value);
+      }
+    };
+    this.session.notes.forEach((n, id) => typeof n.get === "function" && learn(`n:${id}`, String(n.get("text") || "")));
+    this.session.clusters.forEach((c, id) => typeof c.get === "function" && learn(`c:${id}`, String(c.get("title") || "")));
+    if (learnt && this.feedList) {
+      for (const span of this.feedList.querySelectorAll(".feed-note")) {
+        if (!span.textContent) span.textContent = this.texts.get(span.dataset.key) || "";
+      }
+    }
+  }
+
   noteText(e) {
     if (!e.note_id && !e.cluster_id) return "";
-    if (e.note_id) {
-      const n = this.session.notes.get(e.note_id);
-      return n && typeof n.get === "function" ? String(n.get("text") || "") : "";
-    }
-    const c = this.session.clusters.get(e.cluster_id);
-    return c && typeof c.get === "function" ? String(c.get("title") || "") : "";
+    return (this.texts && this.texts.get(e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id}`)) || "";
   }
 
   renderFeed() {
@@ -369,7 +384,7 @@ class ReplayApp {
           { type: "button", onclick: () => this.seekSeq(e.seq, e.ts) },
           h("time", { datetime: new Date(e.ts * 1000).toISOString() }, this.clock(e.ts)),
           this.eventText(e),
-          h("span", { class: "feed-note" }, this.noteText(e)),
+          h("span", { class: "feed-note", dataset: { key: e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id || ""}` } }, this.noteText(e)),
         ),
       ),
     );
@@ -418,6 +433,7 @@ class ReplayApp {
       this.session = new ReplayDoc(bytes);
       old.doc.destroy();
       this.seq = Number(res.headers.get("X-Cobord-Seq")) || seq;
+      this.learnTexts();
       this.t = Math.min(this.end, Math.max(this.start, Number(ts)));
       this.loading = false;
       this.status("");
@@ -451,6 +467,7 @@ class ReplayApp {
             if (row.ts > this.end) this.extendEnd(row.ts);
           }
           this.t = this.end;
+          this.learnTexts();
           this.count += rows.length;
           this.eventsDone = false;
           await this.loadEvents();
@@ -531,6 +548,7 @@ class ReplayApp {
       this.session = new ReplayDoc(bytes);
       old.doc.destroy();
       this.seq = Number(res.headers.get("X-Cobord-Seq")) || 0;
+      this.learnTexts();
       this.loading = false;
       this.t = at;
       this.status("");
