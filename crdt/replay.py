@@ -1,19 +1,22 @@
 """Replay and export, from the update log alone. Pure: pycrdt and the standard library.
 
-State at time t = nearest keyframe written at or before t + the updates up to t (the store's
-`load(until_ts=t)` picks them), so a seek costs at most one keyframe interval of applies.
-Phase bookmarks come from replaying the log and watching `meta.phase` change.
+State at time t (or after seq N) = nearest keyframe at or before it + the updates up to it (the
+store's `load(until_ts=t)` / `load_until_seq(N)` pick them), so a seek costs at most one keyframe
+interval of applies.
+
+The "who did what" feed: `EventDecoder` applies logged updates one by one to a doc holding the
+state before them and turns what each one changed (seen through `observe_deep`) into readable
+events. The server decodes each stretch of the log once and stores the events; phase bookmarks are
+the `phase_changed` events.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, merge_updates
 
 from crdt import schema
 
@@ -26,54 +29,133 @@ class LoggedUpdate:
 
 
 def state_at(keyframe: bytes | None, updates: Iterable[bytes]) -> bytes:
-    """The document state (a v1 update) after a keyframe and the updates that follow it."""
-    doc: Doc[Any] = Doc()
-    if keyframe:
-        doc.apply_update(keyframe)
-    for update in updates:
-        doc.apply_update(update)
-    return doc.get_update()
+    """The document state (a v1 update) after a keyframe and the updates that follow it.
+
+    Merged on the bytes (`merge_updates`), not integrated into a doc: the same state for whoever
+    applies it, at a fraction of the cost (a 2 MB keyframe of a 5,000-note board takes ~100 ms to
+    integrate into a fresh doc, ~5-30 ms to merge with its tail; bench/replay.py)."""
+    parts = ([keyframe] if keyframe else []) + list(updates)
+    if not parts:
+        empty: Doc[Any] = Doc()
+        return empty.get_update()
+    if len(parts) == 1:
+        return parts[0]
+    return merge_updates(*parts)
 
 
-def bookmarks(log: Sequence[LoggedUpdate]) -> list[dict[str, Any]]:
-    """Where the phase changed: [{"seq", "ts", "phase"}], in log order."""
-    doc: Doc[Any] = Doc()
-    meta: Map[Any] = doc.get(schema.META, type=Map)
-    marks: list[dict[str, Any]] = []
-    phase = None
-    for entry in log:
-        doc.apply_update(entry.data)
-        current = meta.get("phase")
-        if current != phase:
-            phase = current
-            marks.append({"seq": entry.seq, "ts": entry.ts, "phase": current})
-    return marks
+EVENT_KINDS: tuple[str, ...] = (
+    "note_added",
+    "text_edited",
+    "moved",
+    "clustered",
+    "deleted",
+    "cluster_created",
+    "cluster_renamed",
+    "cluster_deleted",
+    "phase_changed",
+    "private_writing_revealed",
+    "votes_revealed",
+)
+_NOTE_FIELD_KINDS = {"text": "text_edited", "x": "moved", "y": "moved", "cluster": "clustered"}
 
 
-def results_csv(results: dict[str, Any], groups: Sequence[str]) -> str:
-    """One row per note, ranked as in the results: text, cluster, dots, per-group support."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    cluster_titles = {c["cluster_id"]: c["title"] for c in results.get("clusters", [])}
-    group_names = list(groups) or list(results.get("groups", {}))
-    writer.writerow(
-        ["rank", "note_id", "text", "cluster", "total_dots", "consensus", "divisive"]
-        + [f"dots:{g}" for g in group_names]
-        + [f"share:{g}" for g in group_names]
-    )
-    for rank, note in enumerate(results.get("notes", []), start=1):
-        by_group = note.get("by_group", {})
-        writer.writerow(
-            [
-                rank,
-                note["note_id"],
-                note["text"],
-                cluster_titles.get(note.get("cluster"), ""),
-                note["total"],
-                f"{note['consensus']:.3f}",
-                "yes" if note["divisive"] else "no",
-            ]
-            + [by_group.get(g, {}).get("dots", 0) for g in group_names]
-            + [f"{by_group.get(g, {}).get('share', 0.0):.3f}" for g in group_names]
-        )
-    return out.getvalue()
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    idx: int
+    ts: float
+    kind: str
+    actor: str
+    target: str  # note or cluster id; the phase for phase_changed; "" for reveals
+
+
+class EventDecoder:
+    """Decodes updates, in log order, against the state before each one."""
+
+    def __init__(self, state: bytes | None = None) -> None:
+        self.doc: Doc[Any] = Doc()
+        if state:
+            self.doc.apply_update(state)
+        self._notes: Map[Any] = self.doc.get(schema.NOTES, type=Map)
+        self._clusters: Map[Any] = self.doc.get(schema.CLUSTERS, type=Map)
+        self._meta: Map[Any] = self.doc.get(schema.META, type=Map)
+        self._found: list[tuple[str, str]] = []
+        self._notes.observe_deep(lambda events: self._on(events, "note"))
+        self._clusters.observe_deep(lambda events: self._on(events, "cluster"))
+        self._phase = self._meta.get("phase")
+        self._settings = dict(self._meta.get("settings") or {})
+
+    def _on(self, changes: Any, what: str) -> None:
+        for change in changes:
+            path = list(change.path)
+            keys: dict[str, Any] = change.keys
+            if not path:  # a root entry was added or removed
+                for key, info in keys.items():
+                    action = info.get("action")
+                    if action == "add":
+                        self._found.append(
+                            (f"{what}_added" if what == "note" else "cluster_created", str(key))
+                        )
+                    elif action == "delete":
+                        self._found.append(
+                            ("deleted" if what == "note" else "cluster_deleted", str(key))
+                        )
+                continue
+            target = str(path[0])
+            for key in keys:
+                if what == "note" and key in _NOTE_FIELD_KINDS:
+                    self._found.append((_NOTE_FIELD_KINDS[key], target))
+                elif what == "cluster" and key == "title":
+                    self._found.append(("cluster_renamed", target))
+
+    def apply(self, seq: int, ts: float, actor: str, data: bytes) -> list[Event]:
+        self._found = []
+        self.doc.apply_update(data)
+        phase = self._meta.get("phase")
+        settings = dict(self._meta.get("settings") or {})
+        if phase != self._phase and phase is not None:
+            self._found.append(("phase_changed", str(phase)))
+        if self._settings.get("private_writing") and not settings.get("private_writing"):
+            self._found.append(("private_writing_revealed", ""))
+        if (
+            settings.get("votes_visibility") == "revealed"
+            and self._settings.get("votes_visibility") != "revealed"
+        ):
+            self._found.append(("votes_revealed", ""))
+        self._phase, self._settings = phase, settings
+        unique = list(dict.fromkeys(self._found))  # x and y of one move: one event
+        return [Event(seq, i, ts, kind, actor, target) for i, (kind, target) in enumerate(unique)]
+
+
+# lib0's "any" encoding tags a string value with 119 ('w'): what a Map value such as a note's
+# `author` is written as by yrs and by Yjs.
+_ANY_STRING = 119
+
+
+def _var_uint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def redact(data: bytes, name: str, replacement: str) -> bytes:
+    """`data` (a v1 update or keyframe) with every string value equal to `name` replaced.
+
+    v1 updates have no byte offsets or lengths above the content level (structs are read one
+    after another; a string's length prefix is its own), so one value can be swapped for another
+    of any length and the update stays valid. Only whole values equal to `name` are touched
+    (tag, length and bytes must all match): a note whose text merely mentions the name is not.
+    """
+    if not name:
+        return data
+    raw = name.encode()
+    old = bytes([_ANY_STRING]) + _var_uint(len(raw)) + raw
+    new_raw = replacement.encode()
+    new = bytes([_ANY_STRING]) + _var_uint(len(new_raw)) + new_raw
+    return data.replace(old, new)

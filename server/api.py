@@ -7,7 +7,6 @@ settings changes (written into the doc's `meta` by the server), results.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import inspect
 import secrets
@@ -21,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import replay, schema
+from crdt import schema
 from crdt.results import compute_results
 from server.hub import Hub, UnknownBoard
 from server.rooms import Room, StorageFailed
@@ -32,7 +31,7 @@ from server.store.base import (
     Store,
     VoteRefused,
 )
-from server.tokens import InvalidToken, TokenClaims, TokenSigner
+from server.tokens import InvalidToken, TokenClaims, TokenSigner, standing
 
 # No look-alikes: no 0/O, 1/I/L.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -97,11 +96,6 @@ class Api:
             Route("/api/boards/{board_id}/votes", h(self.vote), methods=["POST"]),
             Route("/api/boards/{board_id}/votes/mine", h(self.my_votes), methods=["GET"]),
             Route("/api/boards/{board_id}/results", h(self.results), methods=["GET"]),
-            Route("/api/boards/{board_id}/replay", h(self.replay), methods=["GET"]),
-            Route("/api/boards/{board_id}/replay/state", h(self.replay_state), methods=["GET"]),
-            Route("/api/boards/{board_id}/replay/updates", h(self.replay_updates), methods=["GET"]),
-            Route("/api/boards/{board_id}/export.json", h(self.export_json), methods=["GET"]),
-            Route("/api/boards/{board_id}/export.csv", h(self.export_csv), methods=["GET"]),
         ]
 
     # ------------------------------------------------------------------ helpers
@@ -126,6 +120,9 @@ class Api:
         board = await self._board(board_id)
         if claims.board_id != board_id:
             raise ApiError(403, "forbidden", "This token belongs to another board.")
+        reason = await standing(self.store, board, claims)
+        if reason is not None:
+            raise ApiError(401, "revoked", reason)
         if roles and claims.role not in roles:
             raise ApiError(403, "forbidden", f"Only a {' or '.join(roles)} can do this.")
         return board, claims
@@ -438,90 +435,6 @@ class Api:
             doc.results["updatedAt"] = stamp
 
         await self._with_room(board.id, lambda room: room.apply_server_change(write))
-
-    # ------------------------------------------------------------------ replay and exports
-
-    async def replay(self, request: Request) -> Response:
-        """The timeline of a board: its span, how many updates, and where the phase changed."""
-        board, _ = await self._auth(request, "facilitator")
-        log = await self.store.updates_after(board.id, 0)
-        entries = [replay.LoggedUpdate(u.seq, u.ts, u.data) for u in log]
-        return JSONResponse(
-            {
-                "start": log[0].ts if log else board.created_at,
-                "end": log[-1].ts if log else board.created_at,
-                "updates": len(log),
-                "first_seq": log[0].seq if log else 0,
-                "last_seq": log[-1].seq if log else 0,
-                "bookmarks": replay.bookmarks(entries),
-            }
-        )
-
-    async def replay_state(self, request: Request) -> Response:
-        """`?at=<unix seconds>`: the whole document as it was then (a Yjs v1 update)."""
-        board, _ = await self._auth(request, "facilitator")
-        at = _query_number(request, "at", default=None)
-        keyframe, tail = await self.store.load(board.id, until_ts=at)
-        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
-        last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
-        return Response(
-            state, media_type="application/octet-stream", headers={"X-Cobord-Seq": str(last_seq)}
-        )
-
-    async def replay_updates(self, request: Request) -> Response:
-        """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
-        Who did what is included, except on anonymous boards."""
-        board, _ = await self._auth(request, "facilitator")
-        after = int(_query_number(request, "after", default=0) or 0)
-        limit = int(_query_number(request, "limit", default=500) or 500)
-        if not 1 <= limit <= 5000:
-            raise ApiError(422, "bad_limit", "'limit' must be from 1 to 5000.")
-        log = await self.store.updates_after(board.id, after, limit=limit)
-        anonymous = bool(board.settings.get("anonymous"))
-        return JSONResponse(
-            [
-                {
-                    "seq": u.seq,
-                    "ts": u.ts,
-                    "update": base64.b64encode(u.data).decode(),
-                    **({} if anonymous else {"actor": u.actor}),
-                }
-                for u in log
-            ]
-        )
-
-    async def export_json(self, request: Request) -> Response:
-        board, _ = await self._auth(request, "facilitator")
-
-        def read(room: Room) -> dict[str, Any]:
-            return schema.Board(room.doc).to_json()
-
-        doc = await self._with_room(board.id, read)
-        people = await self.store.list_participants(board.id)
-        by_group: dict[str, int] = {}
-        for person in people:
-            by_group[person.group or ""] = by_group.get(person.group or "", 0) + 1
-        body = {
-            "board": {
-                "id": board.id,
-                "title": board.title,
-                "created_at": board.created_at,
-                "settings": public_settings(board.settings),
-            },
-            "participants_by_group": by_group,
-            "notes": doc[schema.NOTES],
-            "clusters": doc[schema.CLUSTERS],
-            "results": await self._compute_results(board),
-        }
-        return JSONResponse(body, headers=_attachment(board, "json"))
-
-    async def export_csv(self, request: Request) -> Response:
-        board, _ = await self._auth(request, "facilitator")
-        results = await self._compute_results(board)
-        text = replay.results_csv(results, board.settings.get("groups", []))
-        return Response(
-            "\ufeff" + text, media_type="text/csv; charset=utf-8", headers=_attachment(board, "csv")
-        )
 
 
 # ---------------------------------------------------------------------- settings and meta

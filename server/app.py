@@ -18,8 +18,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import Api
+from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.privacy_api import PrivacyApi, Retention
+from server.replay_api import ReplayApi
 from server.rooms import StorageFailed
 from server.settings import Settings
 from server.store import make_store
@@ -73,12 +76,15 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
     api = Api(store, hub, signer, online=socket.online.online)
+    replay_api = ReplayApi(api)
+    retention = Retention(store, hub, settings.retention_days)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await hub.start()
         await socket.online.start()
+        await retention.start()
         try:
             yield
         finally:
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             for room in list(hub.rooms.values()):
                 for conn in list(room.connections):
                     conn.close(1012, "server restart: reconnect")
+            await retention.close()
             await hub.close()
             await socket.online.close()
             await store.close()
@@ -119,6 +126,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
 
     routes = [
         *api.routes(),
+        *replay_api.routes(),
+        *Exports(api, replay_api).routes(),
+        *PrivacyApi(api).routes(),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
         Route("/", index),

@@ -46,6 +46,8 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     # With Redis: a process's "who is online" entries expire this long after it stops refreshing.
     presence_ttl_seconds: float = 15.0
+    # Boards idle longer than this many days are deleted by the server (0: never; docs/privacy.md).
+    retention_days: float = 0.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
             shutdown_grace_seconds=float(
                 env.get("COBORD_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds)
             ),
+            retention_days=float(env.get("COBORD_RETENTION_DAYS", d.retention_days)),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         if not settings.secret_key and settings.redis_url:

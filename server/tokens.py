@@ -1,7 +1,11 @@
 """Signed access tokens: HMAC-SHA256 over (board, role, participant) with SECRET_KEY.
 
 A token names its board, so it is useless on any other board. Facilitator and viewer tokens are
-deterministic per board (the API can hand them out again); participant tokens name the participant.
+deterministic per board and per facilitator-link version (the API can hand them out again);
+participant tokens name the participant.
+
+A valid signature is not enough (`standing`): a token of a deleted board, of an erased or revoked
+participant, or a facilitator token of an older link version (after a rotation) is refused.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
+
+if TYPE_CHECKING:
+    from server.store.base import BoardRecord, Store
 
 TokenRole = Literal["facilitator", "participant", "viewer"]
 ROLES: tuple[TokenRole, ...] = ("facilitator", "participant", "viewer")
@@ -26,6 +33,7 @@ class TokenClaims:
     board_id: str
     role: TokenRole
     participant_id: str | None = None
+    version: int = 0  # facilitator link version (board setting "token_version")
 
     @property
     def actor_id(self) -> str:
@@ -37,9 +45,11 @@ class TokenSigner:
         self._key = hashlib.sha256(b"cobord-token:" + secret_key.encode()).digest()
 
     def issue(self, claims: TokenClaims) -> str:
-        payload = {"b": claims.board_id, "r": claims.role}
+        payload: dict[str, object] = {"b": claims.board_id, "r": claims.role}
         if claims.participant_id is not None:
             payload["p"] = claims.participant_id
+        if claims.version:
+            payload["v"] = claims.version
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{_b64(self._sign(body))}"
 
@@ -56,12 +66,32 @@ class TokenSigner:
             participant = payload.get("p")
             if (role == "participant") != isinstance(participant, str):
                 raise InvalidToken("bad claims")
-            return TokenClaims(payload["b"], cast(TokenRole, role), participant)
+            version = payload.get("v", 0)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise InvalidToken("bad claims")
+            return TokenClaims(payload["b"], cast(TokenRole, role), participant, version)
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed token") from exc
 
     def _sign(self, body: str) -> bytes:
         return hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+
+
+def token_version(board: BoardRecord) -> int:
+    version = board.settings.get("token_version", 0)
+    return version if isinstance(version, int) else 0
+
+
+async def standing(store: Store, board: BoardRecord, claims: TokenClaims) -> str | None:
+    """Why a correctly signed token of this board no longer opens it, or None if it does."""
+    if claims.role == "facilitator" and claims.version != token_version(board):
+        return "this facilitator link was replaced by a newer one"
+    if claims.role == "participant":
+        assert claims.participant_id is not None
+        person = await store.get_participant(claims.participant_id)
+        if person is None or person.board_id != board.id or person.revoked:
+            return "this participant's access was revoked"
+    return None
 
 
 def _b64(data: bytes) -> str:

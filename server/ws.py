@@ -22,7 +22,7 @@ from server.hub import Hub, UnknownBoard
 from server.outbox import Outbox
 from server.rooms import Connection, Room
 from server.settings import Settings
-from server.tokens import InvalidToken, TokenSigner
+from server.tokens import InvalidToken, TokenSigner, standing
 
 log = logging.getLogger("cobord.ws")
 
@@ -56,6 +56,10 @@ class BoardSocket:
         if actor is None:
             await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
             return
+        refused = await self._standing(board_id, scope)
+        if refused is not None:
+            await send({"type": "websocket.close", "code": refused[0], "reason": refused[1]})
+            return
         try:
             room = await self.hub.acquire(board_id, fresh=True)
         except UnknownBoard:
@@ -71,6 +75,16 @@ class BoardSocket:
             await self._serve(room, actor, receive, send)
         finally:
             self.hub.release(room)
+
+    async def _standing(self, board_id: str, scope: Scope) -> tuple[int, str] | None:
+        """A deleted board, a revoked participant, a replaced facilitator link: refused."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        claims = self.signer.verify((query.get("token") or [""])[0])
+        board = await self.hub.store.get_board(board_id)
+        if board is None:
+            return CloseCode.UNKNOWN_BOARD, "unknown board"
+        reason = await standing(self.hub.store, board, claims)
+        return None if reason is None else (CloseCode.UNAUTHORIZED, reason)
 
     def _authenticate(self, scope: Scope, board_id: str) -> tuple[Actor | None, tuple[int, str]]:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -4,6 +4,7 @@
 //   /b/{id}      the board (?view=outline for the list view)
 //   /b/{id}/present  projector view
 //   /b/{id}/replay   replay of the workshop (facilitator, read-only)
+//   /b/{id}/report   printable report (facilitator)
 import { initLang } from "./i18n.js";
 
 const root = document.getElementById("app");
@@ -21,6 +22,9 @@ async function route() {
   } else if ((m = path.match(/^\/b\/([^/]+)\/replay\/?$/))) {
     const { renderReplay } = await import("./replay.js");
     renderReplay(root, decodeURIComponent(m[1]));
+  } else if ((m = path.match(/^\/b\/([^/]+)\/report\/?$/))) {
+    const { renderReport } = await import("./report.js");
+    renderReport(root, decodeURIComponent(m[1]));
   } else if ((m = path.match(/^\/b\/([^/]+)\/?$/))) {
     const { renderBoard } = await import("./board.js");
     renderBoard(root, decodeURIComponent(m[1]));

@@ -1,7 +1,9 @@
 // Replay (facilitator, read-only): the board as it was at any moment of the workshop, drawn by the live
 // board's own Canvas. A Y.Doc with no provider is filled from the replay API:
-//   seek  = GET /replay/state?at=<t>         (whole doc then; X-Cobord-Seq = last update included)
-//   play  = GET /replay/updates?after=<seq>  (pages, applied in ts order at 1×, 10× or 60×)
+//   seek  = GET /replay/state?at=<t> or ?seq=<n>  (whole doc then; X-Cobord-Seq = last update included)
+//   play  = GET /replay/updates?after=<seq>       (pages, applied in ts order at 1×, 10× or 60×)
+//   feed  = GET /replay/events?after=<seq>        ("who did what" beside the canvas; a click seeks there)
+// "Follow the live board": at the end, new updates and events are fetched every few seconds.
 // Nothing here writes to the board: the canvas gets an app whose every permission says no.
 import { h, fill, store, keys, api, ApiError } from "./util.js";
 import { t, onLangChange, locale, fmtNumber } from "./i18n.js";
@@ -9,6 +11,15 @@ import { langSwitcher, openSheet, errorText } from "./ui.js";
 import { Y, Session } from "./session.js";
 import { Canvas } from "./canvas.js";
 import { noteMeta } from "./board.js";
+import { ht, actorName } from "./history_i18n.js";
+
+const FEED_PAGE = 500; // events per request
+const FOLLOW_MS = 3000; // how often a followed live board is asked for news
+
+function historyStyles() {
+  if (document.querySelector("link[data-history-css]")) return;
+  document.head.append(h("link", { rel: "stylesheet", href: "/history.css", dataset: { historyCss: "1" } }));
+}
 
 const SPEEDS = [1, 10, 60];
 const PAGE = 1000; // updates per request (the server allows up to 5000)
@@ -31,8 +42,10 @@ export async function renderReplay(root, boardId) {
     if (e.status === 404) return message(root, boardId, t("board_not_found"));
     return message(root, boardId, errorText(e));
   }
+  historyStyles();
   const app = new ReplayApp(root, boardId, token, timeline, info || {});
   window.__cobordReplay = app; // for the browser tests and debugging
+  app.loadEvents();
   await app.seek(timeline.end);
 }
 
@@ -94,6 +107,10 @@ class ReplayApp {
     this.buffer = [];
     this.exhausted = false;
     this.fetching = false;
+    this.events = [];
+    this.eventsNext = 0; // `after` of the next page of events
+    this.eventsDone = false;
+    this.follow = false;
     this.canvas = new Canvas(this);
     this.canvas.fitted = false;
     this._frame = (now) => this.frame(now);
@@ -220,7 +237,18 @@ class ReplayApp {
       this.count ? null : h("p", { class: "muted" }, t("replay_empty")),
       this.statusEl,
     );
-    fill(this.root, h("div", { class: "board-app replay-app" }, this.topbar, this.mainEl, bar));
+    this.feedList = h("ol", { class: "feed-list", id: "replay-feed-list" });
+    this.followBox = h("input", { type: "checkbox", id: "replay-follow", checked: this.follow, onchange: () => this.setFollow(this.followBox.checked) });
+    this.liveEl = h("span", { class: "feed-live", hidden: !this.follow }, ht("feed_live"));
+    this.feedEl = h(
+      "aside",
+      { class: "replay-feed", "aria-labelledby": "replay-feed-heading" },
+      h("h2", { id: "replay-feed-heading" }, ht("feed_heading")),
+      h("p", { class: "feed-follow" }, this.followBox, h("label", { for: "replay-follow" }, ht("feed_follow")), this.liveEl),
+      this.feedList,
+    );
+    fill(this.root, h("div", { class: "board-app replay-app" }, this.topbar, h("div", { class: "replay-body" }, this.mainEl, this.feedEl), bar));
+    this.renderFeed();
     this.canvas.attach();
     this.canvas.tools._sig = null;
     this.render();
@@ -288,6 +316,168 @@ class ReplayApp {
       else b.removeAttribute("aria-current");
     });
     this.root.querySelector(".replay-app")?.classList.toggle("is-loading", this.loading);
+    this.markFeed();
+  }
+
+  // ---- the "who did what" feed ----
+  async loadEvents() {
+    if (this._eventsLoading || this.eventsDone) return;
+    this._eventsLoading = true;
+    try {
+      for (let pages = 0; pages < 20 && !this.eventsDone; pages++) {
+        const page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
+        const fresh = (page && page.events) || [];
+        this.events.push(...fresh);
+        if (fresh.length) this.eventsNext = fresh[fresh.length - 1].seq;
+        if (!page || page.next === null) this.eventsDone = true;
+      }
+    } catch (e) {
+      this.status(errorText(e));
+    } finally {
+      this._eventsLoading = false;
+      this.renderFeed();
+    }
+  }
+
+  eventText(e) {
+    if (e.kind === "phase_changed") return ht("ev_phase_changed", { phase: this.phaseName(e.phase) });
+    return ht(`ev_${e.kind}`, { who: actorName(e) });
+  }
+
+  /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps
+   * the text it had), so the feed can say which note an event is about. */
+  learnTexts() {
+    this.texts ||= new Map();
+    let learnt = false;
+    const learn = (key, value) => {
+      if (value && this.texts.get(key) !== value) {
+        if (!this.texts.has(key)) learnt = true;
+        this.texts.set(key, value);
+      }
+    };
+    this.session.notes.forEach((n, id) => typeof n.get === "function" && learn(`n:${id}`, String(n.get("text") || "")));
+    this.session.clusters.forEach((c, id) => typeof c.get === "function" && learn(`c:${id}`, String(c.get("title") || "")));
+    if (learnt && this.feedList) {
+      for (const span of this.feedList.querySelectorAll(".feed-note")) {
+        if (!span.textContent) span.textContent = this.texts.get(span.dataset.key) || "";
+      }
+    }
+  }
+
+  noteText(e) {
+    if (!e.note_id && !e.cluster_id) return "";
+    return (this.texts && this.texts.get(e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id}`)) || "";
+  }
+
+  renderFeed() {
+    if (!this.feedList) return;
+    if (!this.events.length) {
+      fill(this.feedList, h("li", { class: "muted feed-empty" }, ht("feed_empty")));
+      return;
+    }
+    const items = this.events.map((e) =>
+      h(
+        "li",
+        { class: "feed-item", dataset: { seq: String(e.seq), kind: e.kind } },
+        h(
+          "button",
+          { type: "button", onclick: () => this.seekSeq(e.seq, e.ts) },
+          h("time", { datetime: new Date(e.ts * 1000).toISOString() }, this.clock(e.ts)),
+          this.eventText(e),
+          h("span", { class: "feed-note", dataset: { key: e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id || ""}` } }, this.noteText(e)),
+        ),
+      ),
+    );
+    fill(this.feedList, ...items);
+    this._feedMarked = null;
+    this.markFeed();
+  }
+
+  markFeed() {
+    if (!this.feedList || !this.events.length) return;
+    const key = `${this.seq}`;
+    if (this._feedMarked === key) return;
+    this._feedMarked = key;
+    let current = null;
+    for (const li of this.feedList.children) {
+      const seq = Number(li.dataset.seq);
+      li.classList.toggle("is-future", seq > this.seq);
+      li.classList.remove("is-current");
+      if (seq <= this.seq) current = li;
+    }
+    if (current) {
+      current.classList.add("is-current");
+      const box = this.feedList.getBoundingClientRect();
+      const r = current.getBoundingClientRect();
+      if (r.top < box.top || r.bottom > box.bottom) current.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** Show the board right after update `seq` (exact: keyframe + at most one interval server side). */
+  async seekSeq(seq, ts) {
+    const gen = ++this.gen;
+    this.playing = false;
+    this.buffer = [];
+    this.exhausted = false;
+    this.fetching = false;
+    this.loading = true;
+    this.renderControls();
+    try {
+      const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?seq=${encodeURIComponent(String(seq))}`, {
+        headers: { Authorization: `Bearer ${this.token}` },
+      });
+      if (!res.ok) throw new ApiError(res.status, "replay_state");
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (gen !== this.gen) return;
+      const old = this.session;
+      this.session = new ReplayDoc(bytes);
+      old.doc.destroy();
+      this.seq = Number(res.headers.get("X-Cobord-Seq")) || seq;
+      this.learnTexts();
+      this.t = Math.min(this.end, Math.max(this.start, Number(ts)));
+      this.loading = false;
+      this.status("");
+      this.render();
+    } catch (e) {
+      if (gen !== this.gen) return;
+      this.loading = false;
+      this.status(errorText(e instanceof ApiError ? e : new ApiError(0, "network")));
+      this.renderControls();
+    }
+  }
+
+  setFollow(on) {
+    this.follow = on;
+    if (this.liveEl) this.liveEl.hidden = !on;
+    clearTimeout(this._followTimer);
+    if (on) this.followTick();
+  }
+
+  /** Following a live board: pull what happened since the last known update, stay at the end. */
+  async followTick() {
+    if (!this.follow) return;
+    try {
+      if (!this.loading && !this.playing) {
+        if (this.t < this.end - 1e-6) await this.seek(this.end);
+        const rows = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/updates?after=${this.seq}&limit=${PAGE}`, { token: this.token });
+        if (this.follow && rows && rows.length && !this.playing) {
+          for (const row of rows) {
+            Y.applyUpdate(this.session.doc, base64ToBytes(row.update));
+            this.seq = row.seq;
+            if (row.ts > this.end) this.extendEnd(row.ts);
+          }
+          this.t = this.end;
+          this.learnTexts();
+          this.count += rows.length;
+          this.eventsDone = false;
+          await this.loadEvents();
+          this.render();
+        }
+      }
+    } catch (e) {
+      this.status(errorText(e));
+    }
+    if (this.follow) this._followTimer = setTimeout(() => this.followTick(), FOLLOW_MS);
   }
 
   status(text) {
@@ -358,6 +548,7 @@ class ReplayApp {
       this.session = new ReplayDoc(bytes);
       old.doc.destroy();
       this.seq = Number(res.headers.get("X-Cobord-Seq")) || 0;
+      this.learnTexts();
       this.loading = false;
       this.t = at;
       this.status("");

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
+import tempfile
 import time
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from crdt import replay
+from server.store import MemoryStore, NewUpdate, SnapshotRecord, Store, make_store
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
 
@@ -118,16 +123,298 @@ async def test_exports(server: ServerProcess) -> None:
         assert rows[0]["dots:habitant·e"] == "1" and rows[0]["text"] == "Meer bankjes"
 
 
-def test_bookmarks_follow_phase_changes() -> None:
+def test_phase_events_follow_phase_changes() -> None:
     doc = Doc()
     meta = doc.get("meta", type=Map)
-    log = []
+    decoder = replay.EventDecoder()
+    found = []
     for seq, phase in enumerate(["ideate", "ideate", "vote", "results"], start=1):
         state = doc.get_state()
         meta["phase"] = phase
-        log.append(replay.LoggedUpdate(seq, float(seq), doc.get_update(state)))
-    assert [(b["seq"], b["phase"]) for b in replay.bookmarks(log)] == [
-        (1, "ideate"),
-        (3, "vote"),
-        (4, "results"),
+        found += decoder.apply(seq, float(seq), "facilitator", doc.get_update(state))
+    assert [(e.seq, e.kind, e.target) for e in found] == [
+        (1, "phase_changed", "ideate"),
+        (3, "phase_changed", "vote"),
+        (4, "phase_changed", "results"),
     ]
+
+
+# ---------------------------------------------------------------------- exact seeks by seq
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "edit", "move", "cluster", "delete", "title"]),
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.text(alphabet="xyzé ", max_size=6),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _change(doc: Doc[Any], op: tuple[str, str, str]) -> bytes:
+    kind, key, value = op
+    notes = doc.get("notes", type=Map)
+    clusters = doc.get("clusters", type=Map)
+    before = doc.get_state()
+    with doc.transaction():
+        if kind == "put":
+            notes[key] = Map({"text": value, "x": 0.0, "y": 0.0})
+        elif kind == "title":
+            clusters[key] = Map({"title": value})
+        elif key in notes and kind == "delete":
+            del notes[key]
+        elif key in notes:
+            field = {"edit": "text", "move": "x", "cluster": "cluster"}[kind]
+            notes[key][field] = float(len(value)) if field == "x" else value
+        else:
+            doc.get("meta", type=Map)["phase"] = value or "ideate"
+    return doc.get_update(before)
+
+
+def _fresh(updates: list[bytes]) -> Doc[Any]:
+    doc: Doc[Any] = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return doc
+
+
+def _uint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def state_vector(doc: Doc[Any]) -> dict[int, int]:
+    """The doc's state vector as {client: clock}: yrs encodes its entries in hash-map order, so two
+    equal state vectors may differ as bytes."""
+    data = doc.get_state()
+    count, at = _uint(data, 0)
+    found = {}
+    for _ in range(count):
+        client, at = _uint(data, at)
+        found[client], at = _uint(data, at)
+    assert at == len(data)
+    return found
+
+
+def _json(doc: Doc[Any]) -> dict[str, Any]:
+    return {name: doc.get(name, type=Map).to_py() for name in ("notes", "clusters", "meta")}
+
+
+async def _check_every_seek(store: Store, updates: list[bytes], every: int, batch: int) -> None:
+    await store.open()
+    try:
+        board = "b1"
+        if isinstance(store, MemoryStore) is False:
+            from server.store import BoardRecord
+
+            await store.create_board(BoardRecord(board, "t", "CODE42", 1.0))
+        seqs: list[int] = []
+        live: Doc[Any] = Doc()
+        since = 0
+        for start in range(0, len(updates), batch):
+            chunk = updates[start : start + batch]
+            seqs += await store.append_updates(board, [NewUpdate(1.0, "p", u) for u in chunk])
+            for u in chunk:
+                live.apply_update(u)
+            since += len(chunk)
+            if since >= every:  # as the room does: a keyframe after a commit, at its last seq
+                await store.save_snapshot(board, SnapshotRecord(seqs[-1], 2.0, live.get_update()))
+                since = 0
+        for n in range(len(updates) + 1):
+            keyframe, tail = await store.load_until_seq(board, seqs[n - 1] if n else 0)
+            assert len(tail) < every + batch  # at most one keyframe interval of applies
+            got: Doc[Any] = Doc()
+            got.apply_update(
+                replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+            )
+            expected = _fresh(updates[:n])
+            assert state_vector(got) == state_vector(expected)
+            assert _json(got) == _json(expected)
+    finally:
+        await store.close()
+
+
+@settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    ops=OPS,
+    every=st.sampled_from([1, 2, 3, 7, 16, 1000]),
+    batch=st.integers(min_value=1, max_value=4),
+    backend=st.sampled_from(["memory", "sqlite"]),
+)
+def test_state_at_seq_equals_a_fresh_doc_of_the_first_n_updates(
+    ops: list[tuple[str, str, str]], every: int, batch: int, backend: str
+) -> None:
+    source: Doc[Any] = Doc()
+    updates = [_change(source, op) for op in ops]
+    with tempfile.TemporaryDirectory() as folder:
+        url = "memory://" if backend == "memory" else f"sqlite+aiosqlite:///{folder}/c.db"
+        asyncio.run(_check_every_seek(make_store(url), updates, every, batch))
+
+
+async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
+    server = make_server(COBORD_SNAPSHOT_EVERY="3")
+    board = server.create_board(title="Seeks")
+    fac = auth(board["facilitator_token"])
+    writer = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    for i in range(10):
+        await writer.change(add_note(f"n{i}", f"idée {i}"))
+    notes = writer.doc.get("notes", type=Map)
+    for i in range(10):
+        await writer.change(lambda doc, i=i: notes[f"n{i}"].__setitem__("x", float(i * 10)))
+    await writer.close()
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        # A final keyframe is written when the room unloads; wait for every update to be logged.
+        log = (
+            await http.get(
+                f"/api/boards/{board['id']}/replay/updates", params={"limit": 5000}, headers=fac
+            )
+        ).json()
+        updates = [base64.b64decode(e["update"]) for e in log]
+        assert len(updates) >= 21
+        for n, entry in enumerate(log, start=1):
+            r = await http.get(
+                f"/api/boards/{board['id']}/replay/state", params={"seq": entry["seq"]}, headers=fac
+            )
+            assert r.status_code == 200 and r.headers["x-cobord-seq"] == str(entry["seq"])
+            got = _fresh([r.content])
+            expected = _fresh(updates[:n])
+            assert state_vector(got) == state_vector(expected) and _json(got) == _json(expected)
+        for bad in ("-1", "x", "1.5", "nan"):
+            r = await http.get(
+                f"/api/boards/{board['id']}/replay/state", params={"seq": bad}, headers=fac
+            )
+            assert r.status_code == 422 and r.json()["error"] == "bad_seq", bad
+        r = await http.get(
+            f"/api/boards/{board['id']}/replay/state", params={"at": "inf"}, headers=fac
+        )
+        assert r.status_code == 422 and r.json()["error"] == "bad_at"
+
+
+# ---------------------------------------------------------------------- who did what
+
+
+async def _events(http: httpx.AsyncClient, board: dict[str, Any], **params: Any) -> Any:
+    fac = auth(board["facilitator_token"])
+    r = await http.get(f"/api/boards/{board['id']}/replay/events", params=params, headers=fac)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def _session(server: ServerProcess, board: dict[str, Any]) -> dict[str, Any]:
+    """Ana adds a note and moves it, Ben adds one; the facilitator clusters, reveals, deletes."""
+    fac = auth(board["facilitator_token"])
+    ana = server.join(board["join_code"], name="Ana")
+    ben = server.join(board["join_code"], name="Ben")
+    a = await YClient(server.url(board["id"], ana["token"])).connect()
+    b = await YClient(server.url(board["id"], ben["token"])).connect()
+    f = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    await a.change(add_note("na", "Un potager"))
+    await a.change(lambda doc: doc.get("notes", type=Map)["na"].__setitem__("x", 50.0))
+    await b.change(add_note("nb", "Des bancs"))
+    await f.wait_until(lambda: {"na", "nb"} <= set(f.notes()))
+    await f.change(
+        lambda doc: doc.get("clusters", type=Map).__setitem__("c1", Map({"title": "Parc"}))
+    )
+    await f.change(lambda doc: doc.get("notes", type=Map)["nb"].__setitem__("cluster", "c1"))
+    await f.change(lambda doc: doc.get("notes", type=Map)["na"].__setitem__("text", "Un jardin"))
+    await f.change(lambda doc: doc.get("notes", type=Map).pop("na"))
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        for body in ({"phase": "vote"},):
+            assert (
+                await http.post(f"/api/boards/{board['id']}/phase", json=body, headers=fac)
+            ).status_code == 200
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings",
+            json={"votes_visibility": "revealed"},
+            headers=fac,
+        )
+        assert r.status_code == 200
+    await f.wait_until(
+        lambda: (
+            (f.doc.get("meta", type=Map).get("settings") or {}).get("votes_visibility")
+            == "revealed"
+        )
+    )
+    for client in (a, b, f):
+        await client.close()
+    return {"ana": ana, "ben": ben}
+
+
+async def test_events_feed_says_who_did_what(server: ServerProcess) -> None:
+    board = server.create_board(title="Feed")
+    people = await _session(server, board)
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        page = await _events(http, board)
+        seen = [
+            (e["kind"], e.get("note_id") or e.get("cluster_id") or e.get("phase"), e["actor"])
+            for e in page["events"]
+            if e["kind"] != "phase_changed" or e["phase"] != "ideate"
+        ]
+        assert seen == [
+            ("note_added", "na", "Ana"),
+            ("moved", "na", "Ana"),
+            ("note_added", "nb", "Ben"),
+            ("cluster_created", "c1", "facilitator"),
+            ("clustered", "nb", "facilitator"),
+            ("text_edited", "na", "facilitator"),
+            ("deleted", "na", "facilitator"),
+            ("phase_changed", "vote", "server"),
+            ("votes_revealed", None, "server"),
+        ]
+        assert page["next"] is None
+        seqs = [e["seq"] for e in page["events"]]
+        assert seqs == sorted(seqs) and all(isinstance(e["ts"], float) for e in page["events"])
+        # Pages: `after` + `limit`, never a page split inside one update's events.
+        first = await _events(http, board, limit=2)
+        assert len(first["events"]) == 2 and first["next"] == first["events"][-1]["seq"]
+        rest = await _events(http, board, after=first["next"], limit=1000)
+        assert first["events"] + rest["events"] == page["events"]
+        participant = auth(people["ana"]["token"])
+        r = await http.get(f"/api/boards/{board['id']}/replay/events", headers=participant)
+        assert r.status_code == 403
+        r = await http.get(
+            f"/api/boards/{board['id']}/replay/events",
+            params={"limit": "0"},
+            headers=auth(board["facilitator_token"]),
+        )
+        assert r.status_code == 422 and r.json()["error"] == "bad_limit"
+        # The timeline's bookmarks are the phase events.
+        timeline = (
+            await http.get(
+                f"/api/boards/{board['id']}/replay", headers=auth(board["facilitator_token"])
+            )
+        ).json()
+        assert [b["phase"] for b in timeline["bookmarks"]] == ["ideate", "vote"]
+
+
+async def test_events_on_an_anonymous_board_use_stable_pseudonyms(server: ServerProcess) -> None:
+    board = server.create_board(title="Anon")
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings",
+            json={"anonymous": True},
+            headers=auth(board["facilitator_token"]),
+        )
+        assert r.status_code == 200
+    await _session(server, board)
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        page = await _events(http, board)
+        added = [
+            (e["note_id"], e["actor"], e["actor_number"])
+            for e in page["events"]
+            if e["kind"] == "note_added"
+        ]
+        assert added == [("na", "Participant 1", 1), ("nb", "Participant 2", 2)]
+        text = str(page)
+        assert "Ana" not in text and "Ben" not in text
+        again = await _events(http, board)
+        assert again == page

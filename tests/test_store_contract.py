@@ -29,6 +29,8 @@ from pycrdt import Doc, Map
 from server.store import (
     BoardRecord,
     DuplicateJoinCode,
+    EventRecord,
+    LogSummary,
     MemoryStore,
     NewUpdate,
     ParticipantRecord,
@@ -555,3 +557,158 @@ def test_snapshot_plus_tail_equals_full_replay(
     split = round(split_at * len(updates))
     loaded, replayed = asyncio.run(_snapshot_plus_tail(updates, split, batch_size))
     assert loaded == replayed == (source.get("notes", type=Map).to_py() or {})
+
+
+# Replay and history
+
+
+async def test_load_until_seq_is_the_keyframe_at_or_before_plus_the_interval(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    seqs = await store.append_updates(board.id, batch(6))
+    await store.append_updates(other.id, batch(2))  # interleaved seqs of another board
+    seqs += await store.append_updates(board.id, batch(2, start=6))
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[2], 5.0, b"k3"))
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[5], 6.0, b"k6"))
+    assert await store.load_until_seq(board.id, 0) == (None, [])
+    snapshot, tail = await store.load_until_seq(board.id, seqs[1])
+    assert snapshot is None and [u.data for u in tail] == [b"u0", b"u1"]
+    snapshot, tail = await store.load_until_seq(board.id, seqs[2])
+    assert snapshot == SnapshotRecord(seqs[2], 5.0, b"k3") and tail == []
+    snapshot, tail = await store.load_until_seq(board.id, seqs[4])
+    assert snapshot is not None and snapshot.state == b"k3"
+    assert [u.data for u in tail] == [b"u3", b"u4"]
+    snapshot, tail = await store.load_until_seq(board.id, seqs[7])
+    assert snapshot is not None and snapshot.state == b"k6"
+    assert [u.data for u in tail] == [b"u6", b"u7"]
+    # A seq between two of this board's (another board's) picks the updates before it.
+    snapshot, tail = await store.load_until_seq(board.id, seqs[6] - 1)
+    assert snapshot is not None and snapshot.state == b"k6" and tail == []
+
+
+async def test_log_summary(store: Store) -> None:
+    board = await new_board(store)
+    assert await store.log_summary(board.id) == LogSummary(0, 0, None, 0, None)
+    seqs = await store.append_updates(board.id, batch(4))
+    assert await store.log_summary(board.id) == LogSummary(4, seqs[0], 100.0, seqs[-1], 103.0)
+
+
+def _event(seq: int, idx: int, kind: str = "moved") -> EventRecord:
+    return EventRecord(seq, idx, float(seq), kind, "p1", f"n{seq}")
+
+
+async def test_events_are_stored_once_behind_a_cursor(store: Store) -> None:
+    board = await new_board(store)
+    assert await store.event_cursor(board.id) == 0
+    first = [_event(1, 0, "note_added"), _event(1, 1), _event(3, 0, "phase_changed")]
+    assert await store.save_events(board.id, 0, 3, first)
+    assert await store.event_cursor(board.id) == 3
+    # A second writer that read the old cursor is refused and stores nothing.
+    assert not await store.save_events(board.id, 0, 3, first)
+    assert await store.save_events(board.id, 3, 9, [_event(5, 0), _event(9, 0, "phase_changed")])
+    assert not await store.save_events(_uid("missing"), 0, 1, [_event(1, 0)])
+    everything = await store.events_after(board.id, 0, 100)
+    assert [(e.seq, e.idx) for e in everything] == [(1, 0), (1, 1), (3, 0), (5, 0), (9, 0)]
+    assert everything[0] == EventRecord(1, 0, 1.0, "note_added", "p1", "n1")
+    assert [(e.seq, e.idx) for e in await store.events_after(board.id, 1, 2)] == [(3, 0), (5, 0)]
+    phases = await store.events_after(board.id, 0, 10, kinds=["phase_changed"])
+    assert [e.seq for e in phases] == [3, 9]
+
+
+async def test_idle_boards(store: Store) -> None:
+    old = await new_board(store)  # created_at ~1000
+    active = await new_board(store)
+    await store.append_updates(active.id, [NewUpdate(5000.0, "p1", b"x")])
+    quiet = await new_board(store)
+    await store.append_updates(quiet.id, [NewUpdate(3000.0, "p1", b"x")])
+    idle = await store.idle_boards(4000.0)
+    assert old.id in idle and quiet.id in idle and active.id not in idle
+
+
+async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
+    """Rows mentioning the board in every table (SQL: read the tables themselves)."""
+    if isinstance(store, SqlStore):
+        from server.store import sql
+
+        counts = {}
+        assert store._engine is not None
+        async with store._engine.connect() as conn:
+            for table in sql.metadata.sorted_tables:
+                column = table.c.id if table.name == "boards" else table.c.board_id
+                query = sa.select(sa.func.count()).select_from(table).where(column == board_id)
+                counts[table.name] = int((await conn.execute(query)).scalar_one())
+        return counts
+    assert isinstance(store, MemoryStore)
+    return {
+        name: int(
+            board_id in getattr(store, name)
+            or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store, name))
+        )
+        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events")
+    } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
+
+
+async def test_delete_board_empties_every_table(store: Store) -> None:
+    board = await new_board(store, budget=3)
+    keep = await new_board(store)
+    pid = await new_participant(store, board.id)
+    kept_pid = await new_participant(store, keep.id)
+    for b, p in ((board, pid), (keep, kept_pid)):
+        seqs = await store.append_updates(b.id, [NewUpdate(1.0, p, b"u", created_notes=("n1",))])
+        await store.save_snapshot(b.id, SnapshotRecord(seqs[0], 1.0, b"k"))
+        await store.cast_vote(b.id, p, "n1", 1, 3, 3)
+        assert await store.save_events(b.id, 0, seqs[0], [_event(seqs[0], 0)])
+    before = await _rows_of(store, board.id)
+    assert all(before.values()), before  # the check below can fail: every table held the board
+    assert await store.delete_board(board.id)
+    assert set((await _rows_of(store, board.id)).values()) == {0}
+    assert await store.get_board(board.id) is None
+    assert await store.get_board_by_code(board.join_code) is None
+    assert await store.get_participant(pid) is None
+    assert not await store.delete_board(board.id)
+    # The other board is untouched.
+    assert all((await _rows_of(store, keep.id)).values())
+    assert await store.votes_of(keep.id, kept_pid) == {"n1": 1}
+
+
+async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    pid = await new_participant(store, board.id)
+    assert not await store.revoke_participant(other.id, pid)  # not theirs
+    person = await store.get_participant(pid)
+    assert person is not None and not person.revoked
+    assert await store.revoke_participant(board.id, pid)
+    person = await store.get_participant(pid)
+    assert person is not None and person.revoked and person.name == "Awa"
+    assert await store.revoke_participant(board.id, pid, "[erased]")
+    assert [p.name for p in await store.list_participants(board.id)] == ["[erased]"]
+    assert not await store.revoke_participant(board.id, _uid("nobody"))
+
+
+async def test_rewrite_history_changes_the_log_and_keyframes_of_one_board(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    seqs = await store.append_updates(
+        board.id, [NewUpdate(1.0, "p", b"a-NAME-b"), NewUpdate(2.0, "p", b"c")]
+    )
+    await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 1.0, b"k-NAME"))
+    await store.append_updates(other.id, [NewUpdate(1.0, "p", b"NAME")])
+    changed = await store.rewrite_history(board.id, lambda data: data.replace(b"NAME", b"XX"))
+    assert changed == 2
+    assert [u.data for u in await store.updates_after(board.id, 0)] == [b"a-XX-b", b"c"]
+    snapshot, _ = await store.load_until_seq(board.id, seqs[0])
+    assert snapshot is not None and snapshot.state == b"k-XX"
+    assert [u.data for u in await store.updates_after(other.id, 0)] == [b"NAME"]
+
+
+async def test_set_join_code(store: Store) -> None:
+    board = await new_board(store)
+    other = await new_board(store)
+    await store.set_join_code(board.id, "ZZZ999")
+    assert (await store.get_board_by_code("ZZZ999")) == await store.get_board(board.id)
+    assert await store.get_board_by_code(board.join_code) is None
+    with pytest.raises(DuplicateJoinCode):
+        await store.set_join_code(board.id, other.join_code)
+    with pytest.raises(StoreError):
+        await store.set_join_code(_uid("missing"), "YYY888")

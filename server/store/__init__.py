@@ -8,6 +8,8 @@ from __future__ import annotations
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    EventRecord,
+    LogSummary,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -39,6 +41,8 @@ __all__ = [
     "MEMORY_URL",
     "BoardRecord",
     "DuplicateJoinCode",
+    "EventRecord",
+    "LogSummary",
     "MemoryStore",
     "NewUpdate",
     "ParticipantRecord",

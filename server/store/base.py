@@ -11,7 +11,7 @@ append order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ class ParticipantRecord:
     group: str | None
     lang: str | None
     created_at: float
+    revoked: bool = False  # token refused (erasure, or the facilitator revoked it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,29 @@ class SnapshotRecord:
     seq: int
     ts: float
     state: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogSummary:
+    """A board's update log at a glance (indexed reads, no scan of the data)."""
+
+    count: int
+    first_seq: int
+    first_ts: float | None
+    last_seq: int
+    last_ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One readable change decoded from the log: `idx` orders several events of one update."""
+
+    seq: int
+    idx: int
+    ts: float
+    kind: str  # note_added, text_edited, moved, clustered, deleted, cluster_created, ...
+    actor: str  # participant id, "facilitator", "server", ...
+    target: str  # note or cluster id, or the new phase / setting value
 
 
 class StoreError(Exception):
@@ -155,3 +179,46 @@ class Store(Protocol):
         self, board_id: str, after_seq: int, limit: int | None = None
     ) -> list[UpdateRecord]:
         """Updates with seq > after_seq, in seq order (catch-up and replay)."""
+
+    # Replay and history
+    async def load_until_seq(
+        self, board_id: str, seq: int
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        """The state after exactly the updates up to `seq`: the latest keyframe at or before it
+        and the updates after that keyframe up to `seq` (at most one keyframe interval)."""
+
+    async def log_summary(self, board_id: str) -> LogSummary: ...
+
+    async def event_cursor(self, board_id: str) -> int:
+        """The seq up to which the board's log has been decoded into events (0: none)."""
+
+    async def save_events(
+        self, board_id: str, expected_cursor: int, upto_seq: int, events: Sequence[EventRecord]
+    ) -> bool:
+        """Store events and move the cursor from `expected_cursor` to `upto_seq`, atomically.
+        False (nothing stored) if another writer moved the cursor first."""
+
+    async def events_after(
+        self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[EventRecord]:
+        """Events with seq > after_seq in (seq, idx) order, optionally only of some kinds."""
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        """Refuse the participant's token from now on; with `new_name`, replace their name.
+        False if no such participant on this board."""
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        """Replace every logged update and keyframe of the board by `rewrite(bytes)` (erasure),
+        in one transaction; returns how many rows changed."""
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""
+
+    async def idle_boards(self, before_ts: float) -> list[str]:
+        """Boards whose last update (or creation, without updates) is older than `before_ts`."""
+
+    async def delete_board(self, board_id: str) -> bool:
+        """Erase the board and everything about it (log, keyframes, participants, votes, events).
+        False if there was no such board."""

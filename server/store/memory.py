@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import bisect
 import copy
+import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    EventRecord,
+    LogSummary,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -52,6 +55,8 @@ class MemoryStore:
         self._authors: dict[str, dict[str, str]] = {}
         # (board, participant) -> note -> count > 0
         self._votes: dict[tuple[str, str], dict[str, int]] = {}
+        self._events: dict[str, list[EventRecord]] = {}
+        self._event_cursors: dict[str, int] = {}
         self._seq = itertools.count(1)
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
@@ -153,6 +158,117 @@ class MemoryStore:
         start = bisect.bisect_right(log, after_seq, key=lambda u: u.seq)
         end = len(log) if limit is None else start + max(limit, 0)
         return log[start:end]
+
+    # Replay and history
+
+    async def load_until_seq(
+        self, board_id: str, seq: int
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        candidates = [s for s in self._snapshots.get(board_id, {}).values() if s.seq <= seq]
+        snapshot = max(candidates, key=lambda s: s.seq) if candidates else None
+        log = self._updates.get(board_id, [])
+        start = bisect.bisect_right(log, snapshot.seq if snapshot else 0, key=lambda u: u.seq)
+        end = bisect.bisect_right(log, seq, key=lambda u: u.seq)
+        return snapshot, log[start:end]
+
+    async def log_summary(self, board_id: str) -> LogSummary:
+        log = self._updates.get(board_id, [])
+        if not log:
+            return LogSummary(0, 0, None, 0, None)
+        return LogSummary(len(log), log[0].seq, log[0].ts, log[-1].seq, log[-1].ts)
+
+    async def event_cursor(self, board_id: str) -> int:
+        return self._event_cursors.get(board_id, 0)
+
+    async def save_events(
+        self, board_id: str, expected_cursor: int, upto_seq: int, events: Sequence[EventRecord]
+    ) -> bool:
+        async with self._lock:
+            if board_id not in self._boards:
+                return False
+            if self._event_cursors.get(board_id, 0) != expected_cursor:
+                return False
+            self._events.setdefault(board_id, []).extend(
+                sorted(events, key=lambda e: (e.seq, e.idx))
+            )
+            self._event_cursors[board_id] = upto_seq
+            return True
+
+    async def events_after(
+        self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[EventRecord]:
+        log = self._events.get(board_id, [])
+        start = bisect.bisect_right(log, after_seq, key=lambda e: e.seq)
+        found: list[EventRecord] = []
+        for event in log[start:]:
+            if len(found) >= limit:
+                break
+            if kinds is None or event.kind in kinds:
+                found.append(event)
+        return found
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        async with self._lock:
+            person = self._participants.get(participant_id)
+            if person is None or person.board_id != board_id:
+                return False
+            name = person.name if new_name is None else new_name
+            self._participants[participant_id] = dataclasses.replace(
+                person, name=name, revoked=True
+            )
+            return True
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        async with self._lock:
+            changed = 0
+            log = self._updates.get(board_id, [])
+            for i, update in enumerate(log):
+                data = rewrite(update.data)
+                if data != update.data:
+                    log[i] = dataclasses.replace(update, data=data)
+                    changed += 1
+            frames = self._snapshots.get(board_id, {})
+            for seq, frame in frames.items():
+                state = rewrite(frame.state)
+                if state != frame.state:
+                    frames[seq] = dataclasses.replace(frame, state=state)
+                    changed += 1
+            return changed
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        async with self._lock:
+            board = self._boards.get(board_id)
+            if board is None:
+                raise StoreError(f"unknown board {board_id!r}")
+            if self._board_by_code.get(join_code, board_id) != board_id:
+                raise DuplicateJoinCode(f"join code {join_code!r} is taken")
+            del self._board_by_code[board.join_code]
+            self._board_by_code[join_code] = board_id
+            self._boards[board_id] = dataclasses.replace(board, join_code=join_code)
+
+    async def idle_boards(self, before_ts: float) -> list[str]:
+        idle = []
+        for board in self._boards.values():
+            log = self._updates.get(board.id)
+            if (log[-1].ts if log else board.created_at) < before_ts:
+                idle.append(board.id)
+        return sorted(idle)
+
+    async def delete_board(self, board_id: str) -> bool:
+        async with self._lock:
+            board = self._boards.pop(board_id, None)
+            if board is None:
+                return False
+            self._board_by_code.pop(board.join_code, None)
+            for pid in [p.id for p in self._participants.values() if p.board_id == board_id]:
+                del self._participants[pid]
+                self._votes.pop((board_id, pid), None)
+            for table in (self._updates, self._snapshots, self._authors, self._events):
+                table.pop(board_id, None)
+            self._event_cursors.pop(board_id, None)
+            return True
 
     # Dot voting
 

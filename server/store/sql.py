@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    EventRecord,
+    LogSummary,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -80,6 +82,7 @@ participants = sa.Table(
     sa.Column("group_name", sa.String),
     sa.Column("lang", sa.String),
     sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_participants_board", "board_id"),
 )
 update_log = sa.Table(
@@ -115,6 +118,24 @@ votes = sa.Table(
     sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
     sa.Column("note_id", sa.String, primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("board_id", sa.String, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("target", sa.String, nullable=False),
+)
+event_cursors = sa.Table(
+    "event_cursors",
+    metadata,
+    sa.Column("board_id", sa.String, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
 )
 
 
@@ -215,6 +236,7 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
         group=row.group_name,
         lang=row.lang,
         created_at=row.created_at,
+        revoked=bool(row.revoked),
     )
 
 
@@ -453,6 +475,191 @@ class SqlStore:
             query = query.limit(max(limit, 0))
         rows = (await conn.execute(query)).all()
         return [UpdateRecord(seq, ts, actor, bytes(data)) for seq, ts, actor, data in rows]
+
+    # Replay and history
+
+    async def load_until_seq(
+        self, board_id: str, seq: int
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        latest = (
+            snapshots.select()
+            .where(snapshots.c.board_id == board_id, snapshots.c.seq <= seq)
+            .order_by(snapshots.c.seq.desc())
+            .limit(1)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(latest)).first()
+            snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
+            query = (
+                sa.select(update_log.c.seq, update_log.c.ts, update_log.c.actor, update_log.c.data)
+                .where(
+                    update_log.c.board_id == board_id,
+                    update_log.c.seq > (snapshot.seq if snapshot else 0),
+                    update_log.c.seq <= seq,
+                )
+                .order_by(update_log.c.seq)
+            )
+            rows = (await conn.execute(query)).all()
+        return snapshot, [UpdateRecord(q, ts, actor, bytes(data)) for q, ts, actor, data in rows]
+
+    async def log_summary(self, board_id: str) -> LogSummary:
+        # Three index lookups on (board_id, seq); COUNT walks the index only, never the data.
+        where = update_log.c.board_id == board_id
+        count = sa.select(sa.func.count()).select_from(update_log).where(where)
+        first = sa.select(update_log.c.seq, update_log.c.ts).where(where)
+        async with self._read() as conn:
+            total = int((await conn.execute(count)).scalar_one())
+            head = (await conn.execute(first.order_by(update_log.c.seq).limit(1))).first()
+            tail = (await conn.execute(first.order_by(update_log.c.seq.desc()).limit(1))).first()
+        if head is None or tail is None:
+            return LogSummary(0, 0, None, 0, None)
+        return LogSummary(total, int(head.seq), head.ts, int(tail.seq), tail.ts)
+
+    async def event_cursor(self, board_id: str) -> int:
+        query = sa.select(event_cursors.c.seq).where(event_cursors.c.board_id == board_id)
+        async with self._read() as conn:
+            value = (await conn.execute(query)).scalar_one_or_none()
+        return int(value or 0)
+
+    async def save_events(
+        self, board_id: str, expected_cursor: int, upto_seq: int, events_: Sequence[EventRecord]
+    ) -> bool:
+        async with self._write() as conn:
+            exists = sa.select(boards.c.id).where(boards.c.id == board_id).with_for_update()
+            if (await conn.execute(exists)).first() is None:
+                return False
+            cursor = sa.select(event_cursors.c.seq).where(event_cursors.c.board_id == board_id)
+            current = (await conn.execute(cursor.with_for_update())).scalar_one_or_none()
+            if int(current or 0) != expected_cursor:
+                return False
+            if current is None:
+                await conn.execute(event_cursors.insert(), {"board_id": board_id, "seq": upto_seq})
+            else:
+                await conn.execute(
+                    event_cursors.update()
+                    .where(event_cursors.c.board_id == board_id)
+                    .values(seq=upto_seq)
+                )
+            if events_:
+                await conn.execute(
+                    events.insert(),
+                    [
+                        {
+                            "board_id": board_id,
+                            "seq": e.seq,
+                            "idx": e.idx,
+                            "ts": e.ts,
+                            "kind": e.kind,
+                            "actor": e.actor,
+                            "target": e.target,
+                        }
+                        for e in events_
+                    ],
+                )
+        return True
+
+    async def events_after(
+        self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[EventRecord]:
+        query = sa.select(
+            events.c.seq, events.c.idx, events.c.ts, events.c.kind, events.c.actor, events.c.target
+        ).where(events.c.board_id == board_id, events.c.seq > after_seq)
+        if kinds is not None:
+            query = query.where(events.c.kind.in_(list(kinds)))
+        query = query.order_by(events.c.seq, events.c.idx).limit(max(limit, 0))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [EventRecord(int(r.seq), r.idx, r.ts, r.kind, r.actor, r.target) for r in rows]
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"revoked": True}
+        if new_name is not None:
+            values["name"] = new_name
+        query = (
+            participants.update()
+            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
+            .values(**values)
+        )
+        async with self._write() as conn:
+            result = await conn.execute(query)
+        return bool(result.rowcount)
+
+    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
+        changed = 0
+        async with self._write() as conn:
+            rows = await conn.execute(
+                sa.select(update_log.c.seq, update_log.c.data).where(
+                    update_log.c.board_id == board_id
+                )
+            )
+            new_updates = []
+            for seq, data in rows.all():
+                fresh = rewrite(bytes(data))
+                if fresh != bytes(data):
+                    new_updates.append({"s": seq, "d": fresh})
+            if new_updates:
+                await conn.execute(
+                    update_log.update()
+                    .where(update_log.c.seq == sa.bindparam("s"))
+                    .values(data=sa.bindparam("d")),
+                    new_updates,
+                )
+            rows = await conn.execute(
+                sa.select(snapshots.c.seq, snapshots.c.state).where(
+                    snapshots.c.board_id == board_id
+                )
+            )
+            new_frames = []
+            for seq, state in rows.all():
+                fresh = rewrite(bytes(state))
+                if fresh != bytes(state):
+                    new_frames.append({"s": seq, "d": fresh})
+            if new_frames:
+                await conn.execute(
+                    snapshots.update()
+                    .where(snapshots.c.board_id == board_id, snapshots.c.seq == sa.bindparam("s"))
+                    .values(state=sa.bindparam("d")),
+                    new_frames,
+                )
+            changed = len(new_updates) + len(new_frames)
+        return changed
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        query = boards.update().where(boards.c.id == board_id).values(join_code=join_code)
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(query)
+        except IntegrityError as error:
+            raise DuplicateJoinCode(f"join code {join_code!r} is taken") from error
+        if result.rowcount == 0:
+            raise StoreError(f"unknown board {board_id!r}")
+
+    async def idle_boards(self, before_ts: float) -> list[str]:
+        last = (
+            sa.select(update_log.c.ts)
+            .where(update_log.c.board_id == boards.c.id)
+            .order_by(update_log.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(boards.c.id)
+            .where(sa.func.coalesce(last, boards.c.created_at) < before_ts)
+            .order_by(boards.c.id)
+        )
+        async with self._read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def delete_board(self, board_id: str) -> bool:
+        async with self._write() as conn:
+            # Children first (foreign keys), the board row last.
+            for table in (votes, participants, update_log, snapshots, note_authors, events):
+                await conn.execute(table.delete().where(table.c.board_id == board_id))
+            await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
+            result = await conn.execute(boards.delete().where(boards.c.id == board_id))
+        return bool(result.rowcount)
 
     # Dot voting
 

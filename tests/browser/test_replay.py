@@ -169,3 +169,144 @@ def test_replay_refused_to_participants(cobord_server: Any, desktop: Any) -> Non
     page.goto(f"{cobord_server.base}/b/{board['id']}/replay")
     expect(page.get_by_role("alert")).to_contain_text("begeleider")
     assert not desktop.errors, desktop.errors
+
+
+def test_events_feed_seeks_and_follows_the_live_board(
+    cobord_server: Any, desktop: Any, axe_path: Any
+) -> None:
+    base = cobord_server.base
+    board = new_board(cobord_server, title="Wie deed wat")
+    workshop(cobord_server, board)
+    opener = open_board(desktop, base, board["id"], board["facilitator_token"])
+    opener.close()
+    page = desktop.new_page()
+    page.goto(f"{base}/b/{board['id']}/replay")
+    feed = page.locator("#replay-feed-list .feed-item")
+    notes = page.locator(".note")
+    expect(notes).to_have_count(3)
+    # nl-BE: readable kinds in Dutch, the facilitator named by role, phases by name.
+    added = page.locator(".feed-item[data-kind=note_added]")
+    expect(added).to_have_count(3)
+    expect(added.first).to_contain_text("De begeleider voegde een notitie toe")
+    expect(added.first).to_contain_text("Un potager partagé")
+    expect(page.locator(".feed-item[data-kind=phase_changed]").nth(1)).to_contain_text(
+        "Fase: Groeperen"
+    )
+    shot(page, "replay-3-feed")
+    # Clicking an event shows the board right after it: the first note only.
+    added.first.locator("button").click()
+    expect(notes).to_have_count(1)
+    expect(added.first).to_have_class("feed-item is-current")
+    expect(added.nth(1)).to_have_class("feed-item is-future")
+    seq = int(added.first.get_attribute("data-seq") or 0)
+    assert page.evaluate("() => window.__cobordReplay.seq") == seq
+    added.nth(2).locator("button").click()
+    expect(notes).to_have_count(3)
+
+    # Follow the live board: a note posted now appears, in the canvas and in the feed.
+    page.locator("#replay-follow").check()
+    expect(page.locator(".feed-live")).to_be_visible()
+    before = feed.count()
+
+    async def post() -> None:
+        ws = cobord_server.process.ws
+        writer = await YClient(f"{ws}/{board['id']}?token={board['facilitator_token']}").connect()
+        await writer.change(add_note("n4", "Nog een idee, live", lang="nl", x=660.0))
+        await writer.close()
+
+    run_async(post())
+    expect(notes).to_have_count(4, timeout=15_000)
+    expect(page.locator(".note", has_text="Nog een idee, live")).to_be_visible()
+    expect(feed).to_have_count(before + 1, timeout=15_000)
+    expect(feed.last).to_contain_text("Nog een idee, live")
+    page.locator("#replay-follow").uncheck()
+
+    page.locator(".lang-select").select_option("fr")
+    expect(added.first).to_contain_text("L’animateur·rice a ajouté une note")
+    page.locator(".lang-select").select_option("en")
+    expect(added.first).to_contain_text("The facilitator added a note")
+    for item in feed.all()[:3]:
+        box = item.locator("button").bounding_box()
+        assert box and box["height"] >= 44
+    shot(page, "replay-4-feed-live-en")
+    violations = run_axe(page, axe_path)
+    assert not violations, violations
+    assert not desktop.errors, desktop.errors
+
+
+def test_printable_report(cobord_server: Any, desktop: Any, axe_path: Any, tmp_path: Any) -> None:
+    base = cobord_server.base
+    board = new_board(cobord_server, title="Herinrichting van het plein")
+    workshop(cobord_server, board)
+    opener = open_board(desktop, base, board["id"], board["facilitator_token"])
+    opener.close()
+    page = desktop.new_page()
+    page.goto(f"{base}/b/{board['id']}/report")
+    doc = page.locator("#report-doc")
+    expect(doc.locator("h1")).to_have_text("Verslag: Herinrichting van het plein")
+    expect(doc.locator("h2").first).to_have_text("Deelnemers per groep")
+    expect(doc).to_contain_text("Meer bankjes op het plein")
+    expect(doc.locator("h2", has_text="Verloop van de fasen")).to_be_visible()
+    picture = page.locator("#report-picture")
+    expect(picture).to_be_visible()
+    page.wait_for_function("() => document.querySelector('#report-picture').naturalWidth > 0")
+    shot(page, "report-1-screen", full_page=True)
+    # The same content as the Markdown export, in the chosen language.
+    md = page.evaluate(
+        """async (id) => (await fetch(`/api/boards/${id}/export.md?lang=nl`, {headers:
+            {Authorization: 'Bearer ' + JSON.parse(localStorage.getItem('cobord:token:' + id))}}))
+            .text()""",
+        board["id"],
+    )
+    headings = [line.lstrip("# ") for line in md.splitlines() if line.startswith("## ")]
+    assert doc.locator("h2").all_inner_texts() == headings
+    page.locator(".lang-btn[lang=fr]").click()
+    expect(doc.locator("h1")).to_have_text("Rapport : Herinrichting van het plein")
+    # Print: the tools and header are gone, A4 pages.
+    page.emulate_media(media="print")
+    assert page.locator(".report-tools").is_hidden()
+    shot(page, "report-2-print", full_page=True)
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    head = pdf.read_bytes()
+    assert head.startswith(b"%PDF") and b"/MediaBox [0 0 594.9" in head  # A4: 595 x 842 pt
+    page.emulate_media(media="screen")
+    violations = run_axe(page, axe_path)
+    assert not violations, violations
+    assert not desktop.errors, desktop.errors
+
+    # Participants get the refusal, in words.
+    token = cobord_server.api(
+        "POST", "/api/join", {"code": board["join_code"], "name": "Amina", "group": "Bewoner"}
+    )["token"]
+    other = desktop.new_page()
+    other.goto(base + "/")
+    other.evaluate(
+        "([id, token]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(token))",
+        [board["id"], token],
+    )
+    other.goto(f"{base}/b/{board['id']}/report")
+    expect(other.get_by_role("alert")).to_contain_text("animateur·rice")  # FR chosen above
+
+
+def test_history_strings_complete(cobord_server: Any, desktop: Any) -> None:
+    """Every key of the feed and report strings exists, non-empty, in FR, NL and EN, and every
+    `ht("...")` key used by the client is defined (an event kind too: `ev_<kind>`)."""
+    import re
+    from pathlib import Path
+
+    from crdt.replay import EVENT_KINDS
+
+    page = desktop.new_page()
+    page.goto(cobord_server.base + "/")
+    strings = page.evaluate("async () => (await import('/history_i18n.js')).HISTORY_STRINGS")
+    fr, nl, en = (set(strings[lang]) for lang in ("fr", "nl", "en"))
+    assert fr == nl == en, {"only fr": fr - en, "only nl": nl - en, "only en": en - fr}
+    for lang in ("fr", "nl", "en"):
+        assert all(str(v).strip() for v in strings[lang].values()), lang
+    static = Path(__file__).resolve().parents[2] / "static"
+    used: set[str] = set()
+    for path in static.glob("*.js"):
+        used |= set(re.findall(r"\bht\(\s*\"([a-z0-9_]+)\"", path.read_text()))
+    used |= {f"ev_{kind}" for kind in EVENT_KINDS}
+    assert sorted(k for k in used if k not in en) == []

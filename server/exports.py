@@ -1,0 +1,140 @@
+"""Exports (facilitator only, during and after the session): JSON, CSV, Markdown report, SVG.
+
+Every timestamp in `export.json` is in **milliseconds since 1970-01-01 UTC** (integers), like the
+document's own `createdAt`; the export says so in its `"time_unit"` field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt import report, schema
+from server.api import Api, ApiError, _handles_errors, public_settings
+from server.replay_api import ERASED_NAME, ReplayApi
+from server.rooms import Room
+from server.store.base import BoardRecord
+
+TIME_UNIT = "ms"
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _attachment(board: BoardRecord, extension: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="cobord-{board.id}.{extension}"'}
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang", "en")
+    if lang not in report.LANGS:
+        raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")
+    return lang
+
+
+class Exports:
+    def __init__(self, api: Api, replay: ReplayApi) -> None:
+        self.api = api
+        self.replay = replay
+        self.store = api.store
+
+    def routes(self) -> list[Route]:
+        h = _handles_errors
+        base = "/api/boards/{board_id}/export"
+        return [
+            Route(base + ".json", h(self.export_json), methods=["GET"]),
+            Route(base + ".csv", h(self.export_csv), methods=["GET"]),
+            Route(base + ".md", h(self.export_md), methods=["GET"]),
+            Route(base + ".svg", h(self.export_svg), methods=["GET"]),
+        ]
+
+    async def _doc(self, board: BoardRecord) -> dict[str, Any]:
+        def read(room: Room) -> dict[str, Any]:
+            return schema.Board(room.doc).to_json()
+
+        doc: dict[str, Any] = await self.api._with_room(board.id, read)
+        return doc
+
+    async def report_input(self, board: BoardRecord) -> report.ReportInput:
+        doc = await self._doc(board)
+        people = await self.store.list_participants(board.id)
+        votes = await self.store.all_votes(board.id)
+        await self.replay.decode_events(board.id)
+        phases = await self.store.events_after(board.id, 0, 1000, kinds=["phase_changed"])
+        return report.ReportInput(
+            title=board.title,
+            created_at=board.created_at,
+            anonymous=bool(board.settings.get("anonymous")),
+            # An erased person has no name to show: their notes appear without an author.
+            people=[
+                report.Person(p.id, "" if p.name == ERASED_NAME else p.name, p.group)
+                for p in people
+            ],
+            board=doc,
+            authors=await self.store.note_authors(board.id),
+            votes=[(v.participant_id, v.note_id, v.count) for v in votes],
+            results=await self.api._compute_results(board),
+            phases=[(e.ts, e.target) for e in phases],
+        )
+
+    async def export_json(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        doc = await self._doc(board)
+        people = await self.store.list_participants(board.id)
+        by_group: dict[str, int] = {}
+        for person in people:
+            by_group[person.group or ""] = by_group.get(person.group or "", 0) + 1
+        notes = {
+            nid: {
+                **note,
+                "createdAt": None if note["createdAt"] is None else int(note["createdAt"]),
+            }
+            for nid, note in doc[schema.NOTES].items()
+        }
+        body = {
+            "time_unit": TIME_UNIT,
+            "board": {
+                "id": board.id,
+                "title": board.title,
+                "created_at": _ms(board.created_at),
+                "settings": public_settings(board.settings),
+            },
+            "participants_by_group": by_group,
+            "notes": notes,
+            "clusters": doc[schema.CLUSTERS],
+            "results": await self.api._compute_results(board),
+        }
+        return JSONResponse(body, headers=_attachment(board, "json"))
+
+    async def export_csv(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        lang = _lang(request)
+        results = await self.api._compute_results(board)
+        text = report.results_csv(results, board.settings.get("groups", []), lang)
+        # Excel opens UTF-8 CSV correctly only with a BOM.
+        return Response(
+            "\ufeff" + text, media_type="text/csv; charset=utf-8", headers=_attachment(board, "csv")
+        )
+
+    async def export_md(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        lang = _lang(request)
+        text = report.render_markdown(await self.report_input(board), lang)
+        return Response(
+            text, media_type="text/markdown; charset=utf-8", headers=_attachment(board, "md")
+        )
+
+    async def export_svg(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        doc = await self._doc(board)
+        svg = report.render_svg(doc, await self.api._compute_results(board))
+        # Inline (not an attachment): opening the link shows the picture in the browser.
+        return Response(svg, media_type="image/svg+xml")

@@ -1,0 +1,204 @@
+"""Data protection and access: erase a board or a person, retention, token revocation/rotation.
+
+- `DELETE /api/boards/{id}` (facilitator): every row of the board goes, in every table, and the
+  live room's clients are closed (4404, "board deleted ..."). The room's final commit and keyframe
+  run while it stops, so the rows are deleted once more after it stopped: nothing it flushed stays.
+- `DELETE /api/boards/{id}/participants/{pid}` (facilitator): the person's token is refused at once
+  (HTTP 401; their open sockets are closed with 4401), their name is replaced by `ERASED_NAME` in
+  the participants table and in every logged update and keyframe (`crdt.replay.redact`), and the
+  `author` field of their notes is removed from the live board. Their notes and dots stay, without
+  an author.
+- `POST /api/boards/{id}/participants/{pid}/revoke`: the token alone is refused (name kept).
+- `POST /api/boards/{id}/rotate` `{"what": "facilitator" | "join_code"}`: a new facilitator link
+  (older facilitator tokens get 401, their sockets 4401) or a new join code (the old one gives 404).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt import replay, schema
+from crdt.protocol import CloseCode
+from crdt.rules import Actor
+from server.api import JOIN_ALPHABET, JOIN_CODE_LENGTH, Api, ApiError, _handles_errors, _json
+from server.hub import Hub
+from server.replay_api import ERASED_NAME
+from server.rooms import Room
+from server.store.base import DuplicateJoinCode, Store
+from server.tokens import TokenClaims, token_version
+
+log = logging.getLogger("cobord.privacy")
+
+BOARD_DELETED = "board deleted by the facilitator"
+BOARD_EXPIRED = "board deleted after the retention period"
+PERSON_ERASED = "participant erased by the facilitator"
+PERSON_REVOKED = "participant access revoked by the facilitator"
+LINK_ROTATED = "this facilitator link was replaced by a newer one"
+
+
+def close_actors(hub: Hub, board_id: str, which: Callable[[Actor], bool], reason: str) -> int:
+    """Close the live sockets of the actors `which` selects (4401: their token no longer works)."""
+    room = hub.rooms.get(board_id)
+    if room is None:
+        return 0
+    chosen = [conn for conn in room.connections if which(conn.actor)]
+    for conn in chosen:
+        conn.close(CloseCode.UNAUTHORIZED, reason)
+    return len(chosen)
+
+
+async def erase_board(store: Store, hub: Hub, board_id: str, reason: str) -> bool:
+    """Delete the board everywhere and close its live room; False if it did not exist."""
+    existed = await store.delete_board(board_id)
+    room = hub.rooms.get(board_id)
+    if room is not None:
+        for conn in list(room.connections):
+            conn.close(CloseCode.UNKNOWN_BOARD, reason)
+        async with hub._lock(board_id):
+            await hub._drop(board_id)
+        await store.delete_board(board_id)  # what the stopping room committed on its way out
+    return existed
+
+
+class PrivacyApi:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def routes(self) -> list[Route]:
+        h = _handles_errors
+        person = "/api/boards/{board_id}/participants/{participant_id}"
+        return [
+            Route("/api/boards/{board_id}", h(self.delete_board), methods=["DELETE"]),
+            Route(person, h(self.erase_participant), methods=["DELETE"]),
+            Route(person + "/revoke", h(self.revoke_participant), methods=["POST"]),
+            Route("/api/boards/{board_id}/rotate", h(self.rotate), methods=["POST"]),
+        ]
+
+    async def _person(self, board_id: str, request: Request) -> Any:
+        pid = request.path_params["participant_id"]
+        person = await self.api.store.get_participant(pid)
+        if person is None or person.board_id != board_id:
+            raise ApiError(404, "unknown_participant", "No participant with this id on this board.")
+        return person
+
+    async def revoke_participant(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        person = await self._person(board.id, request)
+        await self.api.store.revoke_participant(board.id, person.id)
+        close_actors(self.api.hub, board.id, lambda a: a.id == person.id, PERSON_REVOKED)
+        return JSONResponse({"participant_id": person.id, "revoked": True})
+
+    async def erase_participant(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        person = await self._person(board.id, request)
+        store = self.api.store
+        # Token first: from here on nothing new can arrive under their name.
+        await store.revoke_participant(board.id, person.id, ERASED_NAME)
+        close_actors(self.api.hub, board.id, lambda a: a.id == person.id, PERSON_ERASED)
+        authors = await store.note_authors(board.id)
+        theirs = [note_id for note_id, actor in authors.items() if actor == person.id]
+
+        def drop_author(doc: schema.Board) -> None:
+            for note_id in theirs:
+                note = doc.notes_map.get(note_id)
+                if note is not None and "author" in note:
+                    del note["author"]
+
+        async def live(room: Room) -> None:
+            await room.apply_server_change(drop_author)
+
+        await self.api._with_room(board.id, live)  # committed before the log is rewritten
+        rewritten = 0
+        if person.name != ERASED_NAME:
+            rewritten = await store.rewrite_history(
+                board.id, lambda data: replay.redact(data, person.name, ERASED_NAME)
+            )
+        log.info(
+            "board %s: participant %s erased (%d rows rewritten)", board.id, person.id, rewritten
+        )
+        return JSONResponse({"participant_id": person.id, "erased": True, "rewritten": rewritten})
+
+    async def rotate(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        body = await _json(request)
+        what = body.get("what")
+        if what == "facilitator":
+            version = token_version(board) + 1
+            await self.api._save_settings(board, {"token_version": version})
+            close_actors(self.api.hub, board.id, lambda a: a.role == "facilitator", LINK_ROTATED)
+            token = self.api.signer.issue(TokenClaims(board.id, "facilitator", version=version))
+            return JSONResponse({"facilitator_token": token})
+        if what == "join_code":
+            for _ in range(10):
+                code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+                try:
+                    await self.api.store.set_join_code(board.id, code)
+                except DuplicateJoinCode:
+                    continue
+                return JSONResponse({"join_code": code})
+            raise ApiError(503, "no_code", "Could not find a free join code; try again.")
+        raise ApiError(422, "bad_what", "'what' must be 'facilitator' or 'join_code'.")
+
+    async def delete_board(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request, "facilitator")
+        await erase_board(self.api.store, self.api.hub, board.id, BOARD_DELETED)
+        log.info("board %s deleted by its facilitator", board.id)
+        return Response(status_code=204)
+
+
+class Retention:
+    """With `COBORD_RETENTION_DAYS`, deletes boards idle longer than that (checked hourly)."""
+
+    def __init__(self, store: Store, hub: Hub, days: float, every_seconds: float = 3600) -> None:
+        self.store = store
+        self.hub = hub
+        self.days = days
+        self.every = every_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """A first sweep now (before the server accepts requests), then one every hour."""
+        if self.days > 0:
+            await self.sweep()
+            self._task = asyncio.create_task(self._loop(), name="retention")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def sweep(self) -> list[str]:
+        """Delete every board whose last activity is older than the retention period."""
+        cutoff = time.time() - self.days * 86400
+        deleted = []
+        for board_id in await self.store.idle_boards(cutoff):
+            if board_id in self.hub.rooms:
+                continue  # live right now: not idle
+            if await erase_board(self.store, self.hub, board_id, BOARD_EXPIRED):
+                log.warning(
+                    "board %s deleted: idle for more than %g days (COBORD_RETENTION_DAYS)",
+                    board_id,
+                    self.days,
+                )
+                deleted.append(board_id)
+        return deleted
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("retention sweep failed")

@@ -1,0 +1,215 @@
+"""The replay API (facilitator only): timeline, state at a time or a seq, the update stream and
+the "who did what" feed.
+
+Nothing here reads the whole log per request:
+- the timeline is three indexed lookups (`Store.log_summary`) plus the stored phase events;
+- a seek is the latest keyframe at or before the point + at most one keyframe interval;
+- events are decoded from the log once, from where the last decoding stopped (`event_cursor`),
+  against the state before them (keyframe + interval), and stored; a page is one indexed read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crdt import replay
+from server.api import Api, ApiError, _handles_errors
+from server.store.base import BoardRecord, EventRecord, ParticipantRecord
+
+ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
+DECODE_CHUNK = 2000  # updates read per query while decoding events
+MAX_BOOKMARKS = 1000
+
+
+def pseudonyms(people: list[ParticipantRecord]) -> dict[str, int]:
+    """participant id -> a stable number by order of joining ("Participant 4")."""
+    return {p.id: i for i, p in enumerate(people, start=1)}
+
+
+def actor_view(
+    actor: str, anonymous: bool, names: dict[str, str], numbers: dict[str, int]
+) -> dict[str, Any]:
+    """How an actor is shown: a role, a name (not on anonymous boards) or a pseudonym."""
+    if actor in ("facilitator", "server", "viewer"):
+        return {"actor_role": actor, "actor": actor, "actor_number": None}
+    number = numbers.get(actor)
+    label = f"Participant {number}" if number is not None else "Participant"
+    name = None if anonymous else names.get(actor)
+    if name == ERASED_NAME:
+        name = None
+    return {"actor_role": "participant", "actor": name or label, "actor_number": number}
+
+
+class ReplayApi:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.store = api.store
+        self._decoding: dict[str, asyncio.Lock] = {}
+
+    def routes(self) -> list[Route]:
+        h = _handles_errors
+        base = "/api/boards/{board_id}/replay"
+        return [
+            Route(base, h(self.timeline), methods=["GET"]),
+            Route(base + "/state", h(self.state), methods=["GET"]),
+            Route(base + "/updates", h(self.updates), methods=["GET"]),
+            Route(base + "/events", h(self.events), methods=["GET"]),
+        ]
+
+    async def decode_events(self, board_id: str) -> int:
+        """Decode the log past the event cursor into stored events; the new cursor."""
+        lock = self._decoding.setdefault(board_id, asyncio.Lock())
+        try:
+            async with lock:
+                cursor = await self.store.event_cursor(board_id)
+                new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
+                if not new:
+                    return cursor
+                keyframe, tail = await self.store.load_until_seq(board_id, cursor)
+                decoder = replay.EventDecoder(
+                    replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+                )
+                while new:
+                    found: list[EventRecord] = []
+                    for u in new:
+                        found.extend(
+                            EventRecord(e.seq, e.idx, e.ts, e.kind, e.actor, e.target)
+                            for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
+                        )
+                    upto = new[-1].seq
+                    if not await self.store.save_events(board_id, cursor, upto, found):
+                        break  # another process decoded it first (or the board is gone)
+                    cursor = upto
+                    new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
+                return cursor
+        finally:
+            if not lock.locked() and self._decoding.get(board_id) is lock:
+                self._decoding.pop(board_id, None)
+
+    async def timeline(self, request: Request) -> Response:
+        """The span of a board, how many updates, and where the phase changed."""
+        board, _ = await self.api._auth(request, "facilitator")
+        await self.decode_events(board.id)
+        summary = await self.store.log_summary(board.id)
+        marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
+        return JSONResponse(
+            {
+                "start": summary.first_ts if summary.first_ts is not None else board.created_at,
+                "end": summary.last_ts if summary.last_ts is not None else board.created_at,
+                "updates": summary.count,
+                "first_seq": summary.first_seq,
+                "last_seq": summary.last_seq,
+                "bookmarks": [{"seq": e.seq, "ts": e.ts, "phase": e.target} for e in marks],
+            }
+        )
+
+    async def state(self, request: Request) -> Response:
+        """`?seq=N`: the board after exactly the updates up to seq N; `?at=<unix seconds>`: as it
+        was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update it holds."""
+        board, _ = await self.api._auth(request, "facilitator")
+        if "seq" in request.query_params:
+            seq = _int_param(request, "seq", 0, 0, 2**62)
+            keyframe, tail = await self.store.load_until_seq(board.id, seq)
+        else:
+            at = _number_param(request, "at")
+            keyframe, tail = await self.store.load(board.id, until_ts=at)
+        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+        last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
+        return Response(
+            state, media_type="application/octet-stream", headers={"X-Cobord-Seq": str(last_seq)}
+        )
+
+    async def updates(self, request: Request) -> Response:
+        """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
+        Who did what is included, except on anonymous boards."""
+        board, _ = await self.api._auth(request, "facilitator")
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 500, 1, 5000)
+        log = await self.store.updates_after(board.id, after, limit=limit)
+        anonymous = bool(board.settings.get("anonymous"))
+        return JSONResponse(
+            [
+                {
+                    "seq": u.seq,
+                    "ts": u.ts,
+                    "update": base64.b64encode(u.data).decode(),
+                    **({} if anonymous else {"actor": u.actor}),
+                }
+                for u in log
+            ]
+        )
+
+    async def events(self, request: Request) -> Response:
+        """`?after=<seq>&limit=<n>`: readable changes in log order, with who made them.
+
+        A page never ends in the middle of one update's events; `next` is the `after` of the
+        next page (null when the page reached the end of what is decoded)."""
+        board, _ = await self.api._auth(request, "facilitator")
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 200, 1, 1000)
+        await self.decode_events(board.id)
+        found = await self.store.events_after(board.id, after, limit + 1)
+        more = len(found) > limit
+        if more:
+            last = found[limit - 1].seq
+            whole = [e for e in found[:limit] if e.seq < found[limit].seq]
+            found = whole or [e for e in found if e.seq == last]
+        return JSONResponse(
+            {
+                "events": await self._event_views(board, found),
+                "next": found[-1].seq if more and found else None,
+            }
+        )
+
+    async def _event_views(
+        self, board: BoardRecord, found: list[EventRecord]
+    ) -> list[dict[str, Any]]:
+        people = await self.store.list_participants(board.id)
+        names = {p.id: p.name for p in people}
+        numbers = pseudonyms(people)
+        anonymous = bool(board.settings.get("anonymous"))
+        views = []
+        for e in found:
+            view: dict[str, Any] = {"seq": e.seq, "ts": e.ts, "kind": e.kind}
+            if e.kind.startswith("cluster_"):
+                view["cluster_id"] = e.target
+            elif e.kind == "phase_changed":
+                view["phase"] = e.target
+            elif e.target:
+                view["note_id"] = e.target
+            view.update(actor_view(e.actor, anonymous, names, numbers))
+            views.append(view)
+        return views
+
+
+def _number_param(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number.") from exc
+    if not math.isfinite(value):
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be a finite number.")
+    return value
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be a whole number.") from exc
+    if not low <= value <= high:
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be from {low} to {high}.")
+    return value

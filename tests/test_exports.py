@@ -1,0 +1,340 @@
+"""Exports on a fixed scenario, against hand-written expected content; and the endpoints' access.
+
+The scenario: four participants in two groups (Dirk neither posts nor votes), three notes (one a
+formula-injection attempt), one cluster, five votes. By hand: n1 is dotted by everyone who voted
+(consensus 100 %), n3 only by the researcher (divisive), n2 by half of the residents' voters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from typing import Any
+
+import httpx
+from pycrdt import Map
+
+from crdt import report
+from crdt.results import compute_results
+from tests.conftest import ServerProcess
+from tests.yclient import YClient, add_note
+
+GROUPS = ["habitant·e", "chercheur·e"]
+PEOPLE = [
+    report.Person("pa", "Ana", "habitant·e"),
+    report.Person("pb", "Ben", "habitant·e"),
+    report.Person("pc", "Chloé", "chercheur·e"),
+    report.Person("pd", "Dirk", "chercheur·e"),
+]
+EVIL = '=HYPERLINK("http://evil.example","clic")'
+NOTES: dict[str, Any] = {
+    "n1": {"text": "Un potager partagé", "x": 0.0, "y": 0.0, "color": "yellow", "cluster": "c1"},
+    "n2": {"text": EVIL, "x": 300.0, "y": 0.0, "color": "pink", "cluster": None},
+    "n3": {
+        "text": "Des bancs à l'ombre",
+        "x": 0.0,
+        "y": 150.0,
+        "color": "yellow",
+        "cluster": "c1",
+    },
+}
+CLUSTERS = {"c1": {"title": "Nature & parc", "x": 0.0, "y": -60.0, "color": "#5b6cff"}}
+VOTES = [("pa", "n1", 1), ("pb", "n1", 1), ("pb", "n2", 1), ("pc", "n1", 1), ("pc", "n3", 2)]
+T0 = 1764590400.0  # 2025-12-01 12:00 UTC
+RESULTS = compute_results([(p.id, p.group) for p in PEOPLE], VOTES, NOTES, CLUSTERS, GROUPS)
+DATA = report.ReportInput(
+    title="Parc du Quartier",
+    created_at=T0,
+    anonymous=False,
+    people=PEOPLE,
+    board={"notes": NOTES, "clusters": CLUSTERS},
+    authors={"n1": "pa", "n2": "pb", "n3": "pc"},
+    votes=VOTES,
+    results=RESULTS,
+    phases=[(T0 + 60, "ideate"), (T0 + 1800, "cluster"), (T0 + 3000, "vote")],
+)
+
+EXPECTED_EN = """\
+# Report: Parc du Quartier
+
+Date: 2025-12-01
+
+## Participants per group
+
+- habitant·e: 2 people
+- chercheur·e: 2 people
+
+## Clusters, ranked by consensus
+
+### Nature & parc — 5 dots, consensus 100%
+
+- Un potager partagé (3 dots, by Ana)
+- Des bancs à l'ombre (2 dots, by Chloé)
+
+### Ideas outside clusters
+
+- =HYPERLINK("http://evil.example","clic") (1 dot, by Ben)
+
+## Ideas: dots and support per group
+
+1. Un potager partagé — 3 dots, consensus 100%
+   - habitant·e: 2 dots, 100% of its voters
+   - chercheur·e: 1 dot, 100% of its voters
+2. Des bancs à l'ombre — 2 dots, consensus 0%
+   - habitant·e: 0 dots, 0% of its voters
+   - chercheur·e: 2 dots, 100% of its voters
+3. =HYPERLINK("http://evil.example","clic") — 1 dot, consensus 0%
+   - habitant·e: 1 dot, 50% of its voters
+   - chercheur·e: 0 dots, 0% of its voters
+
+## Ideas every group backs
+
+- Un potager partagé (3 dots, by Ana)
+
+## Divisive ideas
+
+- Des bancs à l'ombre (2 dots, by Chloé)
+
+## Participation per group
+
+- habitant·e: 2 people, 2 notes, 3 dots; 0 did not contribute
+- chercheur·e: 2 people, 1 note, 3 dots; 1 did not contribute
+
+## Timeline of the phases
+
+- 12:01 Ideas
+- 12:30 Clustering
+- 12:50 Voting
+
+Times are UTC.
+"""
+
+EXPECTED_FR = """\
+# Rapport : Parc du Quartier
+
+Date : 2025-12-01
+
+## Participant·es par groupe
+
+- habitant·e : 2 personnes
+- chercheur·e : 2 personnes
+
+## Groupes d'idées, classés par consensus
+
+### Nature & parc — 5 points, consensus 100 %
+
+- Un potager partagé (3 points, par Ana)
+- Des bancs à l'ombre (2 points, par Chloé)
+
+### Idées hors des groupes d'idées
+
+- =HYPERLINK("http://evil.example","clic") (1 point, par Ben)
+
+## Idées : points et soutien par groupe
+
+1. Un potager partagé — 3 points, consensus 100 %
+   - habitant·e : 2 points, 100 % de ses votant·es
+   - chercheur·e : 1 point, 100 % de ses votant·es
+2. Des bancs à l'ombre — 2 points, consensus 0 %
+   - habitant·e : 0 point, 0 % de ses votant·es
+   - chercheur·e : 2 points, 100 % de ses votant·es
+3. =HYPERLINK("http://evil.example","clic") — 1 point, consensus 0 %
+   - habitant·e : 1 point, 50 % de ses votant·es
+   - chercheur·e : 0 point, 0 % de ses votant·es
+
+## Idées que tous les groupes soutiennent
+
+- Un potager partagé (3 points, par Ana)
+
+## Idées qui divisent
+
+- Des bancs à l'ombre (2 points, par Chloé)
+
+## Participation par groupe
+
+- habitant·e : 2 personnes, 2 idées, 3 points ; 0 sans contribution
+- chercheur·e : 2 personnes, 1 idée, 3 points ; 1 sans contribution
+
+## Déroulé des phases
+
+- 12:01 Idées
+- 12:30 Regroupement
+- 12:50 Vote
+
+Heures en UTC.
+"""
+
+EXPECTED_CSV_FR = (
+    "rang;id de l'idée;texte;groupe d'idées;points;consensus;divise;points : habitant·e;"
+    "points : chercheur·e;soutien : habitant·e;soutien : chercheur·e\r\n"
+    "1;n1;Un potager partagé;Nature & parc;3;1,000;non;2;1;1,000;1,000\r\n"
+    "2;n3;Des bancs à l'ombre;Nature & parc;2;0,000;oui;0;2;0,000;1,000\r\n"
+    '3;n2;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0,000;non;1;0;0,500;0,000\r\n'
+)
+EXPECTED_CSV_EN = (
+    "rank,note_id,text,cluster,total_dots,consensus,divisive,dots:habitant·e,dots:chercheur·e,"
+    "share:habitant·e,share:chercheur·e\r\n"
+    "1,n1,Un potager partagé,Nature & parc,3,1.000,no,2,1,1.000,1.000\r\n"
+    "2,n3,Des bancs à l'ombre,Nature & parc,2,0.000,yes,0,2,0.000,1.000\r\n"
+    '3,n2,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0.000,no,1,0,0.500,0.000\r\n'
+)
+
+
+def test_markdown_report_in_english_and_french() -> None:
+    assert report.render_markdown(DATA, "en") == EXPECTED_EN
+    assert report.render_markdown(DATA, "fr") == EXPECTED_FR
+
+
+def test_markdown_report_in_dutch_translates_every_heading() -> None:
+    text = report.render_markdown(DATA, "nl")
+    for line in (
+        "# Verslag: Parc du Quartier",
+        "## Deelnemers per groep",
+        "### Nature & parc — 5 stippen, consensus 100 %",
+        '- =HYPERLINK("http://evil.example","clic") (1 stip, door Ben)',
+        "## Ideeën die elke groep steunt",
+        "## Verdeelde ideeën",
+        "- chercheur·e: 2 personen, 1 notitie, 3 stippen; 1 droeg niet bij",
+        "- 12:50 Stemmen",
+    ):
+        assert line in text.splitlines(), line
+
+
+def test_anonymous_report_names_nobody() -> None:
+    text = report.render_markdown(replace(DATA, anonymous=True), "en")
+    assert "- Un potager partagé (3 dots)" in text.splitlines()
+    for name in ("Ana", "Ben", "Chloé", "Dirk"):
+        assert name not in text
+
+
+def test_markdown_escapes_structure_in_note_text() -> None:
+    notes = {"x": {**NOTES["n1"], "text": "# <b>bold</b> *x*\nnew line", "cluster": None}}
+    results = compute_results([], [], notes, {}, [])
+    data = replace(DATA, board={"notes": notes, "clusters": {}}, results=results, authors={})
+    assert "- \\# \\<b\\>bold\\</b\\> \\*x\\* new line (0 dots)" in render(data)
+
+
+def render(data: report.ReportInput) -> str:
+    return report.render_markdown(data, "en")
+
+
+def test_csv_for_a_belgian_excel_and_in_english() -> None:
+    assert report.results_csv(RESULTS, GROUPS, "fr") == EXPECTED_CSV_FR
+    assert report.results_csv(RESULTS, GROUPS, "nl").splitlines()[0].startswith("rang;id van")
+    assert report.results_csv(RESULTS, GROUPS, "en") == EXPECTED_CSV_EN
+    # What the neutralising guards against: the plain csv module writes the formula as is.
+    plain = io.StringIO()
+    csv.writer(plain).writerow([EVIL])
+    assert plain.getvalue().startswith('"=HYPERLINK')
+
+
+def test_every_formula_start_is_neutralised() -> None:
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert report.neutralise(text) == "'" + text
+    assert report.neutralise("ok = fine") == "ok = fine"
+
+
+def test_svg_picture_of_the_board() -> None:
+    svg = report.render_svg(DATA.board, RESULTS)
+    root = ET.fromstring(svg)  # well-formed XML, so any browser or slide tool opens it
+    ns = "{http://www.w3.org/2000/svg}"
+    notes = root.findall(f"{ns}g[@class='note']")
+    texts = ["".join(g.itertext()) for g in notes]
+    assert texts == [
+        "Un potager partagé3",
+        '=HYPERLINK("http://evil.example","clic")1',
+        "Des bancs à l'ombre2",
+    ]
+    titles = ["".join(g.itertext()) for g in root.findall(f"{ns}g[@class='cluster']")]
+    assert titles == ["Nature & parc"]
+    assert root.get("viewBox") == "-40 -140 580 450"
+
+
+# ---------------------------------------------------------------------- through the server
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_exports_through_the_server(server: ServerProcess) -> None:
+    board = server.create_board(title="Parc du Quartier", groups=GROUPS)
+    fac = auth(board["facilitator_token"])
+    joined = {p.name: server.join(board["join_code"], name=p.name, group=p.group) for p in PEOPLE}
+    clients = {}
+    for name in ("Ana", "Ben", "Chloé"):
+        clients[name] = await YClient(server.url(board["id"], joined[name]["token"])).connect()
+    now = float(int(time.time() * 1000))  # the client writes milliseconds
+    await clients["Ana"].change(add_note("n1", NOTES["n1"]["text"], createdAt=now))
+    await clients["Ben"].change(add_note("n2", EVIL, x=300.0, createdAt=now))
+    await clients["Chloé"].change(add_note("n3", NOTES["n3"]["text"], y=150.0, createdAt=now))
+    f = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    await f.wait_until(lambda: {"n1", "n2", "n3"} <= set(f.notes()))
+
+    def cluster(doc: Any) -> None:
+        doc.get("clusters", type=Map)["c1"] = Map({"title": "Nature & parc", "x": 0.0, "y": -60.0})
+        doc.get("notes", type=Map)["n1"]["cluster"] = "c1"
+        doc.get("notes", type=Map)["n3"]["cluster"] = "c1"
+
+    await f.change(cluster)
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.post(f"/api/boards/{board['id']}/phase", json={"phase": "vote"}, headers=fac)
+        assert r.status_code == 200
+        ids = {p.id: p.name for p in PEOPLE}
+        for pid, note, count in VOTES:
+            for _ in range(count):
+                r = await http.post(
+                    f"/api/boards/{board['id']}/votes",
+                    json={"note_id": note, "delta": 1},
+                    headers=auth(joined[ids[pid]]["token"]),
+                )
+                assert r.status_code == 200, r.text
+        r = await http.get(
+            f"/api/boards/{board['id']}/export.md", params={"lang": "fr"}, headers=fac
+        )
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        got = re.sub(r"(?m)^- \d\d:\d\d ", "- HH:MM ", r.text)
+        expected = EXPECTED_FR.replace("2025-12-01", day)
+        expected = re.sub(r"(?m)^- \d\d:\d\d ", "- HH:MM ", expected)
+        # This board went ideate -> vote (no clustering phase).
+        expected = expected.replace("- HH:MM Regroupement\n", "")
+        assert got == expected
+
+        r = await http.get(
+            f"/api/boards/{board['id']}/export.csv", params={"lang": "fr"}, headers=fac
+        )
+        assert r.text == "\ufeff" + EXPECTED_CSV_FR
+        r = await http.get(f"/api/boards/{board['id']}/export.csv", headers=fac)
+        assert r.text == "\ufeff" + EXPECTED_CSV_EN
+
+        r = await http.get(f"/api/boards/{board['id']}/export.svg", headers=fac)
+        assert r.headers["content-type"].startswith("image/svg+xml")
+        assert "Nature &amp; parc" in r.text and "Un potager partagé" in r.text
+
+        before = time.time()
+        data = (await http.get(f"/api/boards/{board['id']}/export.json", headers=fac)).json()
+        assert data["time_unit"] == "ms"
+        created = data["board"]["created_at"]
+        assert isinstance(created, int) and before * 1000 - 60_000 < created <= before * 1000
+        for note in data["notes"].values():
+            assert isinstance(note["createdAt"], int)
+            assert abs(note["createdAt"] - created) < 60_000  # the same unit as created_at
+
+        r = await http.get(
+            f"/api/boards/{board['id']}/export.md", params={"lang": "de"}, headers=fac
+        )
+        assert r.status_code == 422 and r.json()["error"] == "bad_lang"
+        for ext in ("md", "csv", "json", "svg"):
+            r = await http.get(
+                f"/api/boards/{board['id']}/export.{ext}", headers=auth(joined["Ana"]["token"])
+            )
+            assert r.status_code == 403, ext
+            r = await http.get(f"/api/boards/{board['id']}/export.{ext}")
+            assert r.status_code == 401, ext
+    for client in (*clients.values(), f):
+        await client.close()
