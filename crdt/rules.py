@@ -22,6 +22,7 @@ Role = Literal["viewer", "participant", "facilitator", "server"]
 class Actor:
     role: Role
     id: str  # participant id, or the role name for facilitator / viewer / server
+    name: str | None = None  # a participant's name as joined (from the server, not the client)
 
 
 @dataclass(slots=True)
@@ -179,6 +180,8 @@ def valid_new_note(ctx: _Context) -> str | None:
         return "a note must be a map"
     if "author" in note and ctx.board.settings.get("anonymous"):
         return "this board is anonymous: notes carry no author"
+    if "author" in note and not _author_is_actor(ctx, note["author"]):
+        return "a note's author is the name you joined with"
     for key, value in note.items():
         if key == "translations":
             if not _valid_translations(value, _max_length(ctx)):
@@ -190,6 +193,15 @@ def valid_new_note(ctx: _Context) -> str | None:
         if not check_type(value):
             return f"a note's {key} has the wrong type or size"
     return _text_limit(ctx, note.get("text", ""))
+
+
+def _author_is_actor(ctx: _Context, author: Any) -> bool:
+    return ctx.actor.role != "participant" or ctx.actor.name is None or author == ctx.actor.name
+
+
+def author_is_actor(ctx: _Context) -> str | None:
+    ok = _author_is_actor(ctx, ctx.change.value)
+    return None if ok else "a note's author is the name you joined with"
 
 
 def not_anonymous(ctx: _Context) -> str | None:
@@ -227,7 +239,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
         (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
-        (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
+        (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous, author_is_actor),
         (NOTES, "set:translations"): (board_open, known_note, valid_translation),
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,

@@ -390,6 +390,11 @@ class Room:
         if self.board.settings.get("anonymous") and conn.actor.role != "facilitator":
             user.pop("name", None)
             user.pop("group", None)
+        elif conn.actor.name is not None:
+            user["name"] = conn.actor.name
+        elif conn.actor.role == "viewer":
+            user.pop("name", None)  # a viewer has no name (it cannot pass for the facilitator)
+            user.pop("group", None)
         user["role"] = conn.actor.role
         return protocol.AwarenessState(entry.client_id, entry.clock, {**state, "user": user})
 
