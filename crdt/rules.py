@@ -32,17 +32,20 @@ class BoardState:
     settings: Mapping[str, Any]
     note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
     notes_by_actor: dict[str, int] = field(default_factory=dict)
+    live_notes: int = 0  # notes created and not deleted (as this process saw them)
 
     def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
         for note_id in note_ids:
             self.note_authors[note_id] = actor_id
         self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
+        self.live_notes += len(note_ids)
 
     def record_deleted(self, note_id: str) -> None:
         """A deleted note no longer counts against its author's quota (its id stays used)."""
         author = self.note_authors.get(note_id)
         if author is not None and self.notes_by_actor.get(author, 0) > 0:
             self.notes_by_actor[author] -= 1
+        self.live_notes = max(0, self.live_notes - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,16 @@ def within_note_quota(ctx: _Context) -> str | None:
     return f"at most {limit} notes per person" if posted + ctx.new_notes > limit else None
 
 
+# A board's size is bounded so that a joiner of the largest allowed board always syncs.
+MAX_NOTES_PER_BOARD: Final = 10_000
+
+
+def within_board_limit(ctx: _Context) -> str | None:
+    if ctx.board.live_notes + ctx.new_notes > MAX_NOTES_PER_BOARD:
+        return f"a board holds at most {MAX_NOTES_PER_BOARD} notes"
+    return None
+
+
 ALLOWED: Final[tuple[Condition, ...]] = ()
 
 _MOVE: Final = (board_open, known_note, number_value)
@@ -234,6 +247,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
             fresh_note,
             valid_new_note,
             within_note_quota,
+            within_board_limit,
         ),
         (NOTES, "delete"): _OWN_EDIT,
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
@@ -251,7 +265,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:color"): _CLUSTER_EDIT,
     },
     "facilitator": {
-        (NOTES, "create"): (fresh_note, valid_new_note),
+        (NOTES, "create"): (fresh_note, valid_new_note, within_board_limit),
         (RESULTS, "*"): (lambda ctx: "results are written by the server only",),
         ("*", "*"): ALLOWED,
     },
