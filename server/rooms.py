@@ -281,6 +281,13 @@ class Room:
         for change in changes:
             if change.root == schema.NOTES and change.action == "delete" and change.item:
                 self.board.record_deleted(change.item)
+        if self.shadow.unseen or not changes:
+            # Writes that lost a concurrent write, or went into something already deleted, are
+            # harmless no-ops but their bytes hold their content: store and send the shadow's
+            # encoding instead (that content garbage-collected), to the sender too.
+            net = self.shadow.net_update()
+            self._enqueue(_Accepted(conn, actor_id, net, tuple(created), echo=True))
+            return
         self._enqueue(_Accepted(conn, actor_id, update, tuple(created)))
 
     def _committed_entry(self, root: str, item: str) -> dict[str, Any] | None:
