@@ -22,6 +22,7 @@ Role = Literal["viewer", "participant", "facilitator", "server"]
 class Actor:
     role: Role
     id: str  # participant id, or the role name for facilitator / viewer / server
+    name: str | None = None  # a participant's name as joined (from the server, not the client)
 
 
 @dataclass(slots=True)
@@ -31,17 +32,20 @@ class BoardState:
     settings: Mapping[str, Any]
     note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
     notes_by_actor: dict[str, int] = field(default_factory=dict)
+    live_notes: int = 0  # notes created and not deleted (as this process saw them)
 
     def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
         for note_id in note_ids:
             self.note_authors[note_id] = actor_id
         self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
+        self.live_notes += len(note_ids)
 
     def record_deleted(self, note_id: str) -> None:
         """A deleted note no longer counts against its author's quota (its id stays used)."""
         author = self.note_authors.get(note_id)
         if author is not None and self.notes_by_actor.get(author, 0) > 0:
             self.notes_by_actor[author] -= 1
+        self.live_notes = max(0, self.live_notes - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,8 @@ def valid_new_note(ctx: _Context) -> str | None:
         return "a note must be a map"
     if "author" in note and ctx.board.settings.get("anonymous"):
         return "this board is anonymous: notes carry no author"
+    if "author" in note and not _author_is_actor(ctx, note["author"]):
+        return "a note's author is the name you joined with"
     for key, value in note.items():
         if key == "translations":
             if not _valid_translations(value, _max_length(ctx)):
@@ -190,6 +196,15 @@ def valid_new_note(ctx: _Context) -> str | None:
         if not check_type(value):
             return f"a note's {key} has the wrong type or size"
     return _text_limit(ctx, note.get("text", ""))
+
+
+def _author_is_actor(ctx: _Context, author: Any) -> bool:
+    return ctx.actor.role != "participant" or ctx.actor.name is None or author == ctx.actor.name
+
+
+def author_is_actor(ctx: _Context) -> str | None:
+    ok = _author_is_actor(ctx, ctx.change.value)
+    return None if ok else "a note's author is the name you joined with"
 
 
 def not_anonymous(ctx: _Context) -> str | None:
@@ -204,6 +219,16 @@ def within_note_quota(ctx: _Context) -> str | None:
     limit = int(ctx.board.settings.get("max_notes_per_participant", 50))
     posted = ctx.board.notes_by_actor.get(ctx.actor.id, 0)
     return f"at most {limit} notes per person" if posted + ctx.new_notes > limit else None
+
+
+# A board's size is bounded so that a joiner of the largest allowed board always syncs.
+MAX_NOTES_PER_BOARD: Final = 10_000
+
+
+def within_board_limit(ctx: _Context) -> str | None:
+    if ctx.board.live_notes + ctx.new_notes > MAX_NOTES_PER_BOARD:
+        return f"a board holds at most {MAX_NOTES_PER_BOARD} notes"
+    return None
 
 
 ALLOWED: Final[tuple[Condition, ...]] = ()
@@ -222,12 +247,13 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
             fresh_note,
             valid_new_note,
             within_note_quota,
+            within_board_limit,
         ),
         (NOTES, "delete"): _OWN_EDIT,
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
         (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
-        (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous),
+        (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous, author_is_actor),
         (NOTES, "set:translations"): (board_open, known_note, valid_translation),
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,
@@ -239,7 +265,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:color"): _CLUSTER_EDIT,
     },
     "facilitator": {
-        (NOTES, "create"): (fresh_note, valid_new_note),
+        (NOTES, "create"): (fresh_note, valid_new_note, within_board_limit),
         (RESULTS, "*"): (lambda ctx: "results are written by the server only",),
         ("*", "*"): ALLOWED,
     },

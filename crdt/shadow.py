@@ -64,6 +64,9 @@ class ShadowDoc:
         self._changes: list[Change] = []
         self._before = b"\x00"
         self.writers: list[int] = []  # Yjs client ids whose structs the last update carried
+        # The last update wrote something that is not visible (it lost a concurrent write, or
+        # went into a deleted entry): its raw bytes still hold that content, unjudged.
+        self.unseen = False
         self._observed_at_start: frozenset[str] = frozenset()
         for name in roots:
             self.doc.get(name, type=Map)
@@ -75,6 +78,7 @@ class ShadowDoc:
         """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
         ValueError for a corrupt update; then the shadow must be rebuilt before further use."""
         self._changes = []
+        self.unseen = False
         self._before = self.doc.get_state()
         self._observed_at_start = frozenset(self._observed)
         self.doc.apply_update(update)
@@ -97,6 +101,11 @@ class ShadowDoc:
         self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
+
+    def net_update(self) -> bytes:
+        """The last applied update as the shadow holds it: content that is not visible (deleted
+        on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
+        return self.doc.get_update(self._before)
 
     def state_vector(self) -> dict[int, int]:
         return protocol.decode_state_vector(self.doc.get_state())
@@ -172,6 +181,8 @@ class ShadowDoc:
     def _make_observer(self, root: str) -> Callable[[list[Any]], None]:
         def on_events(events: list[Any]) -> None:
             for event in events:
+                if hasattr(event, "keys") and not event.keys:
+                    self.unseen = True
                 self._changes.extend(_changes_of(root, event))
 
         return on_events

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ MERGED_FRAME_BYTES = 256 * 1024
 # name, a colour. Bounds keep one connection from filling the server's awareness table.
 MAX_AWARENESS_IDS = 8
 MAX_AWARENESS_BYTES = 64 * 1024
+MAX_AWARENESS_STATE_BYTES = 4096  # one client's presence (cursor, name, colour), as JSON
 
 
 class StorageFailed(Exception):
@@ -273,6 +275,13 @@ class Room:
         for change in changes:
             if change.root == schema.NOTES and change.action == "delete" and change.item:
                 self.board.record_deleted(change.item)
+        if self.shadow.unseen or not changes:
+            # Writes that lost a concurrent write, or went into something already deleted, are
+            # harmless no-ops but their bytes hold their content: store and send the shadow's
+            # encoding instead (that content garbage-collected), to the sender too.
+            net = self.shadow.net_update()
+            self._enqueue(_Accepted(conn, actor_id, net, tuple(created), echo=True))
+            return
         self._enqueue(_Accepted(conn, actor_id, update, tuple(created)))
 
     def _committed_entry(self, root: str, item: str) -> dict[str, Any] | None:
@@ -341,12 +350,18 @@ class Room:
         except protocol.ProtocolError as exc:
             conn.close(CloseCode.MALFORMED, f"malformed awareness: {exc}")
             return
-        owned_elsewhere = False
+        states = [self._stamp(conn, entry) for entry in states]
+        if any(
+            entry.state is not None and len(json.dumps(entry.state)) > MAX_AWARENESS_STATE_BYTES
+            for entry in states
+        ):
+            conn.close(CloseCode.TOO_LARGE, f"presence over {MAX_AWARENESS_STATE_BYTES} bytes")
+            return
+        relayed = []
         for entry in states:
             if entry.client_id not in conn.awareness_ids:
                 if entry.client_id in self.awareness:
-                    owned_elsewhere = True  # another connection speaks for this id: ignore it
-                    continue
+                    continue  # another connection speaks for this id: ignore it
                 if len(conn.awareness_ids) >= MAX_AWARENESS_IDS:
                     conn.close(CloseCode.MALFORMED, "too many awareness client ids")
                     return
@@ -354,16 +369,37 @@ class Room:
             current = self.awareness.get(entry.client_id)
             if current is not None and entry.clock < current[0]:
                 continue
+            relayed.append(entry)
             if entry.state is None:
                 self.awareness.pop(entry.client_id, None)
                 conn.awareness_ids.discard(entry.client_id)
             else:
                 self.awareness[entry.client_id] = (entry.clock, entry.state)
-        if owned_elsewhere:
-            mine = [s for s in states if s.client_id in conn.awareness_ids or s.state is None]
-            frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(mine)))
+        if not relayed:
+            return
+        # Always re-encoded: what goes out is the stamped states, never the sender's bytes.
+        frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(relayed)))
         self._broadcast(frame, exclude=conn)
         self._publish(FanoutMessage(self.fanout.instance_id, "awareness", frame))
+
+    def _stamp(self, conn: Connection, entry: protocol.AwarenessState) -> protocol.AwarenessState:
+        """The server, not the client, says who is present: `user.role` comes from the token,
+        and on an anonymous board a participant's presence carries no name or group."""
+        state = entry.state
+        if not isinstance(state, dict):
+            return entry
+        user = state.get("user")
+        user = dict(user) if isinstance(user, dict) else {}
+        if self.board.settings.get("anonymous") and conn.actor.role != "facilitator":
+            user.pop("name", None)
+            user.pop("group", None)
+        elif conn.actor.name is not None:
+            user["name"] = conn.actor.name
+        elif conn.actor.role == "viewer":
+            user.pop("name", None)  # a viewer has no name (it cannot pass for the facilitator)
+            user.pop("group", None)
+        user["role"] = conn.actor.role
+        return protocol.AwarenessState(entry.client_id, entry.clock, {**state, "user": user})
 
     def _awareness_frame(self, client_ids: list[int]) -> bytes:
         states = [

@@ -71,6 +71,24 @@ class BoardSocket:
                 }
             )
             return
+        if actor.role == "participant":
+            # The name the server stamps on presence and checks in notes' `author`.
+            try:
+                record = await self.hub.store.get_participant(actor.id)
+            except Exception:
+                self.hub.release(room)
+                raise
+            if record is None or record.board_id != board_id:
+                self.hub.release(room)
+                await send(
+                    {
+                        "type": "websocket.close",
+                        "code": CloseCode.UNAUTHORIZED,
+                        "reason": "unknown participant",
+                    }
+                )
+                return
+            actor = Actor(actor.role, actor.id, record.name)
         try:
             await self._serve(room, actor, receive, send)
         finally:

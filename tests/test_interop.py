@@ -104,8 +104,8 @@ def awareness_names(client: YClient) -> set[str]:
 async def test_node_provider_and_python_client_converge(node: str, make_server: Any) -> None:
     server = make_server()
     board = server.create_board()
-    ana = server.join(board["join_code"], "Ana")  # the Python client
-    bo = server.join(board["join_code"], "Bo")  # the Node client
+    ana = server.join(board["join_code"], "py-ana")  # the Python client (presence names: as joined)
+    bo = server.join(board["join_code"], "node-bo")  # the Node client
     python_ids = [f"py-{i}" for i in range(5)]
     node_ids = [f"node-{i}" for i in range(5)]
 

@@ -82,14 +82,19 @@ def board_of(client: YClient) -> dict[str, Any]:
 
 
 async def race_once(
-    server: ServerProcess, first: tuple[str, Edit], second: tuple[str, Edit]
+    server: ServerProcess,
+    first: tuple[str, Edit],
+    second: tuple[str, Edit],
+    other: ServerProcess | None = None,
 ) -> None:
+    """`other`: a second process (same database, Redis) for Bob and the fresh joiner."""
     board = server.create_board()
     url = lambda token: server.url(board["id"], token)  # noqa: E731
+    other_url = (lambda token: other.url(board["id"], token)) if other is not None else url
     clients = {
         "fac": await YClient(url(board["facilitator_token"])).connect(),
         "ana": await YClient(url(server.join(board["join_code"], "Ana")["token"])).connect(),
-        "bob": await YClient(url(server.join(board["join_code"], "Bob")["token"])).connect(),
+        "bob": await YClient(other_url(server.join(board["join_code"], "Bob")["token"])).connect(),
     }
     ana, fac = clients["ana"], clients["fac"]
     await ana.change(add_note("n", "une idée"))
@@ -121,7 +126,7 @@ async def race_once(
                 {f"after-{who1}", f"after-{who2}-2"} <= set(c.notes()) or c.close_code is not None
             )
         )
-    fresh = await YClient(url(board["viewer_token"])).connect()
+    fresh = await YClient(other_url(board["viewer_token"])).connect()
     expected = board_of(fresh)
     for name, client in clients.items():
         assert client.denied == [], (name, client.denied)
@@ -139,3 +144,21 @@ async def test_concurrent_legitimate_actions_are_never_refused(
     for i in range(REPEAT):
         # Alternate which update reaches the server first.
         await race_once(server, *((first, second) if i % 2 == 0 else (second, first)))
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_races_across_two_processes_are_never_refused(make_server: Any, pg_url: str) -> None:
+    """Ana and the facilitator on one process, Bob on the other (PostgreSQL + Redis)."""
+    from tests.test_fanout import REDIS_URL, redis_or_skip
+
+    await redis_or_skip()
+    first = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
+    second = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
+    for case, (one, two) in RACES.items():
+        for i in range(2):
+            pair = (one, two) if i % 2 == 0 else (two, one)
+            try:
+                await race_once(first, *pair, other=second)
+            except AssertionError as exc:
+                raise AssertionError(case) from exc

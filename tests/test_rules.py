@@ -239,3 +239,17 @@ def test_translations_map_can_be_started_by_anyone_but_not_replaced() -> None:
     assert board.attempt(BOB, set_field("notes", "plain", "x", Map({"a": 1}))) == (
         "x must be a number"
     )
+
+
+def test_quota_ignores_deleted_notes_and_the_board_is_bounded() -> None:
+    board = Board(max_notes_per_participant=3)
+    for i in range(3):
+        allowed(board, ANA, note(f"q{i}"))
+    assert board.attempt(ANA, note("q3")) == "at most 3 notes per person"
+    for i in range(3):
+        assert board.attempt(ANA, lambda d, i=i: d.get("notes", type=Map).pop(f"q{i}")) is None
+        board.state.record_deleted(f"q{i}")
+    allowed(board, ANA, note("q4"))
+    board.state.live_notes = rules.MAX_NOTES_PER_BOARD
+    assert board.attempt(BOB, note("b1")) == "a board holds at most 10000 notes"
+    assert board.attempt(FACILITATOR, note("f1")) == "a board holds at most 10000 notes"

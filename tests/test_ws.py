@@ -46,7 +46,11 @@ async def test_awareness_is_relayed_and_removed_on_disconnect(server: ServerProc
     state = protocol.AwarenessState(4242, 1, {"user": {"name": "Ana", "group": "résident"}})
     await b.send(protocol.Awareness(protocol.encode_awareness([state])))
     await a.wait_until(lambda: 4242 in a.awareness)
-    assert a.awareness[4242] == (1, {"user": {"name": "Ana", "group": "résident"}})
+    # The server stamps the role from the token.
+    assert a.awareness[4242] == (
+        1,
+        {"user": {"name": "Ana", "group": "résident", "role": "participant"}},
+    )
     # A newcomer asking for awareness (QueryAwareness) gets the states too.
     c = await connect(server, board, board["viewer_token"])
     await c.send(protocol.QueryAwareness())
@@ -316,3 +320,47 @@ async def test_on_postgresql_clients_converge_and_a_crash_loses_nothing(
     after = await connect(server, board, board["viewer_token"])
     assert after.notes() == seen
     await after.close()
+
+
+async def test_presence_is_stamped_by_the_server_and_anonymous_on_anonymous_boards(
+    server: ServerProcess,
+) -> None:
+    board = server.create_board()
+    fac = await connect(server, board, board["facilitator_token"])
+    async with httpx.AsyncClient() as http:
+        r = await http.patch(
+            f"{server.http}/api/boards/{board['id']}/settings",
+            json={"anonymous": True},
+            headers={"Authorization": f"Bearer {board['facilitator_token']}"},
+        )
+    assert r.status_code == 200, r.text
+    ana = await connect(server, board, server.join(board["join_code"])["token"])
+    viewer = await connect(server, board, board["viewer_token"])
+    # What the web client publishes: {name, group} under the Yjs client id of its notes.
+    claimed = {"user": {"name": "Ana", "group": "résident", "role": "facilitator", "color": "#c63"}}
+    await ana.send(
+        protocol.Awareness(
+            protocol.encode_awareness([protocol.AwarenessState(ana.doc.client_id, 1, claimed)])
+        )
+    )
+    fake = {"user": {"name": "Facilitator", "role": "facilitator"}}
+    await viewer.send(
+        protocol.Awareness(protocol.encode_awareness([protocol.AwarenessState(77, 1, fake)]))
+    )
+    await fac.wait_until(lambda: {ana.doc.client_id, 77} <= set(fac.awareness))
+    assert fac.awareness[ana.doc.client_id] == (
+        1,
+        {"user": {"color": "#c63", "role": "participant"}},
+    )
+    assert fac.awareness[77] == (1, {"user": {"role": "viewer"}})
+    # Nothing of the name reached anyone, in any frame.
+    assert not any(
+        b"Ana" in frame or b"sident" in frame for frame in fac.received + viewer.received
+    )
+    # A presence state is small: a bigger one closes the sender.
+    big = protocol.AwarenessState(78, 1, {"user": {"color": "x" * 5000}})
+    await viewer.send(protocol.Awareness(protocol.encode_awareness([big])))
+    assert await viewer.wait_closed() == CloseCode.TOO_LARGE
+    assert viewer.close_reason == "presence over 4096 bytes"
+    for client in (fac, ana):
+        await client.close()
