@@ -2,7 +2,7 @@
 import { h, fill, api, store, keys, groupShape } from "./util.js";
 import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
-import { qrcode } from "/vendor/yjs.bundle.js";
+import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
 
 const PHASES = ["ideate", "cluster", "vote", "results"];
@@ -289,29 +289,4 @@ export class FacilitatorPanel {
     }
     return sec;
   }
-}
-
-/** QR code as inline SVG (crisp at any size, works offline). */
-export function qrSvg(text) {
-  const qr = qrcode(0, "M");
-  qr.addData(text);
-  qr.make();
-  const n = qr.getModuleCount();
-  const q = 4; // quiet zone
-  let d = "";
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + q} ${r + q}h1v1h-1z`;
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${n + 2 * q} ${n + 2 * q}`);
-  svg.setAttribute("shape-rendering", "crispEdges");
-  svg.setAttribute("aria-hidden", "true");
-  const bg = document.createElementNS(ns, "rect");
-  bg.setAttribute("width", "100%");
-  bg.setAttribute("height", "100%");
-  bg.setAttribute("fill", "#fff");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", d);
-  path.setAttribute("fill", "#000");
-  svg.append(bg, path);
-  return svg;
 }
