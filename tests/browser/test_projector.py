@@ -1,6 +1,6 @@
-"""The projector view fits any 16:9 screen: no scrollbar at 1366x768 and 1920x1080, with 40 notes and
-with results; the whole join code visible and large; note text >= 32 px at 1080p; the title on one
-line; what does not fit is paged (arrow keys), and every note is on some page."""
+"""The projector view fits any 16:9 screen: no scrollbar at 1366x768 and 1920x1080, with 40 notes
+and with results; the whole join code visible and large; note text >= 32 px at 1080p; the title
+on one line; what does not fit is paged (arrow keys), and every note is on some page."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _seed_notes(server: Any, desktop: Any, n: int) -> tuple[dict[str, Any], Any]
             const s = window.__cobord.session;
             const colors = ['yellow', 'pink', 'blue', 'green'];
             for (let i = 0; i < n; i++) {
-              const text = `Idée numéro ${i + 1} : ` + 'plus de bancs et d’arbres '.repeat(1 + (i % 4));
+              const more = 'plus de bancs et d’arbres '.repeat(1 + (i % 4));
+              const text = `Idée numéro ${i + 1} : ` + more;
               s.addNote(`note-${i}`, {text, x: (i % 8) * 220, y: Math.floor(i / 8) * 170,
                 color: colors[i % 4], cluster: '', lang: 'fr', createdAt: Date.now()});
             }
@@ -52,14 +53,17 @@ FITS = """() => {
     const lh = parseFloat(getComputedStyle(h1).lineHeight);
     const notes = [...document.querySelectorAll('#present-stage .pnote, #present-stage .res-item')];
     const stage = document.getElementById('present-stage').getBoundingClientRect();
+    const texts = [...document.querySelectorAll('#present-stage .pnote, #present-stage .res-text')];
     return {
       scrollH: se.scrollHeight, scrollW: se.scrollWidth, innerH: innerHeight, innerW: innerWidth,
       code: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
-                  font: parseFloat(getComputedStyle(code).fontSize), scrollW: code.scrollWidth, w: code.clientWidth},
+                  font: parseFloat(getComputedStyle(code).fontSize),
+                  scrollW: code.scrollWidth, w: code.clientWidth},
       titleH: h1.getBoundingClientRect().height, titleLine: lh,
-      noteFont: notes.length ? Math.min(...[...document.querySelectorAll('#present-stage .pnote, #present-stage .res-text')]
-                  .map(e => parseFloat(getComputedStyle(e).fontSize))) : null,
-      lowest: Math.max(0, ...notes.map(e => e.getBoundingClientRect().bottom)), stageBottom: stage.bottom,
+      noteFont: notes.length
+        ? Math.min(...texts.map(e => parseFloat(getComputedStyle(e).fontSize))) : null,
+      lowest: Math.max(0, ...notes.map(e => e.getBoundingClientRect().bottom)),
+      stageBottom: stage.bottom,
       shown: notes.map(e => e.textContent),
     };
 }"""
@@ -111,7 +115,7 @@ def test_projector_fits_40_notes(
 def test_projector_fits_results(
     cobord_server: Any, browser: Any, desktop: Any, size: tuple[int, int]
 ) -> None:
-    board, fac = _seed_notes(cobord_server, desktop, 12)
+    board, _fac = _seed_notes(cobord_server, desktop, 12)
     tok = board["facilitator_token"]
     cobord_server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "vote"}, token=tok)
     voters = [
