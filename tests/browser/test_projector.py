@@ -37,11 +37,16 @@ def _seed_notes(server: Any, desktop: Any, n: int) -> tuple[dict[str, Any], Any]
     return board, fac
 
 
-def _open_projector(browser: Any, base: str, board: dict[str, Any], size: tuple[int, int]) -> Any:
+def _open_projector(
+    browser: Any, base: str, board: dict[str, Any], size: tuple[int, int], notes: int
+) -> Any:
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-BE")
     page = ctx.new_page()
     frag = f"#v={board['viewer_token']}&c={board['join_code']}"
     page.goto(f"{base}/b/{board['id']}/present{frag}")
+    page.wait_for_function(
+        "(n) => window.__present && window.__present.session.noteList().length === n", arg=notes
+    )
     return ctx, page
 
 
@@ -81,7 +86,7 @@ def test_projector_fits_40_notes(
     cobord_server: Any, browser: Any, desktop: Any, size: tuple[int, int]
 ) -> None:
     board, _fac = _seed_notes(cobord_server, desktop, 40)
-    ctx, page = _open_projector(browser, cobord_server.base, board, size)
+    ctx, page = _open_projector(browser, cobord_server.base, board, size, 40)
     try:
         expect(page.locator("#present-pager")).to_contain_text("page 1 sur")
         m = page.evaluate(FITS)
@@ -135,7 +140,7 @@ def test_projector_fits_results(
         "PATCH", f"/api/boards/{board['id']}/settings", {"votes_visibility": "revealed"}, token=tok
     )
     cobord_server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "results"}, token=tok)
-    ctx, page = _open_projector(browser, cobord_server.base, board, size)
+    ctx, page = _open_projector(browser, cobord_server.base, board, size, 12)
     try:
         expect(page.locator("#present-stage .res-item").first).to_be_visible()
         expect(page.locator("#present-pager")).to_contain_text("page 1 sur")
