@@ -129,12 +129,13 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(ph.locator(".cluster", has_text="Groen")).to_be_in_viewport()
     shot(ph, "flow-06-phone-sees-cluster")
 
-    # Voting phase: the phone spends one dot, sees "2 of 3 left", takes it back, spends two.
+    # Voting phase: the phone opens the vote list; it spends one dot, sees "2 of 3 left", takes it
+    # back, spends two.
     panel(fac, True)
     fac.locator("button[data-fk='ph:vote']").click()
     votes_left = ph.locator("#votes-left")
     expect(votes_left).to_contain_text("3 sur 3")
-    potager = ph.locator(".note", has_text="potager")
+    potager = ph.locator(".vote-item", has_text="potager")
     potager.locator(".vote-add").tap()
     expect(votes_left).to_contain_text("2 sur 3")
     potager.locator(".vote-remove").tap()
@@ -143,11 +144,11 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(votes_left).to_contain_text("2 sur 3")
     potager.locator(".vote-add").tap()
     expect(votes_left).to_contain_text("1 sur 3")
-    ph.locator(".note", has_text="bancs").locator(".vote-add").tap()
+    ph.locator(".vote-item", has_text="bancs").locator(".vote-add").tap()
     expect(votes_left).to_contain_text("0 sur 3")
     shot(ph, "flow-07-phone-voted")
     # Rik (researcher) backs only the benches: the garden becomes divisive, the benches a consensus.
-    bancs_id = ph.locator(".note", has_text="bancs").get_attribute("data-id")
+    bancs_id = ph.locator(".vote-item", has_text="bancs").get_attribute("data-id")
     cobord_server.api(
         "POST",
         f"/api/boards/{board_id}/votes",
