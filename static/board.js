@@ -7,6 +7,8 @@ import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
+import { clientConfig } from "./reach.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
@@ -16,17 +18,19 @@ const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 
 export async function renderBoard(root, boardId) {
+  const fromLink = adoptFragmentToken(boardId); // the facilitator's private link (#k=...)
   const token = store.get(keys.token(boardId));
   if (!token) return noAccess(root, boardId);
   let info;
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
+    if (e.status === 404) return message(root, t("board_not_found"));
     if (e.status === 401 || e.status === 403) {
+      if (fromLink) return message(root, t("board_no_access"));
       store.remove(keys.token(boardId)); // stale: join again rather than loop between /j and /b
       return noAccess(root, boardId);
     }
-    if (e.status === 404) return message(root, t("board_not_found"));
     // Server unreachable at load: still open the board from what we know; the provider syncs later.
     info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: roleFromToken(token) }, offlineAtLoad: true };
   }
@@ -123,6 +127,8 @@ class BoardApp {
     if (this.panel && store.get("cobord:justCreated") === boardId) {
       store.remove("cobord:justCreated");
       this.togglePanel(true);
+      // Once, on creation: the private link that restores this panel anywhere.
+      clientConfig().then((cfg) => showFacilitatorLinkOnce(facilitatorLink(boardId, token, cfg), info.title || ""));
     }
   }
 

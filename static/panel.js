@@ -4,6 +4,8 @@ import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
+import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
+import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 
 const PHASES = ["ideate", "cluster", "vote", "results"];
 
@@ -14,6 +16,11 @@ export class FacilitatorPanel {
     this.participants = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
     this._poll = 0;
+    this.cfg = null;
+    clientConfig().then((cfg) => {
+      this.cfg = cfg;
+      this.render(true);
+    });
   }
 
   setOpen(open) {
@@ -101,7 +108,7 @@ export class FacilitatorPanel {
     const settings = s.settings();
     const phase = s.phase();
     const code = this.joinCode();
-    const link = code ? `${location.origin}/j/${encodeURIComponent(code)}` : "";
+    const link = code ? `${publicOrigin(this.cfg)}/j/${encodeURIComponent(code)}` : "";
     const frag = document.createDocumentFragment();
 
     frag.append(
@@ -128,7 +135,19 @@ export class FacilitatorPanel {
         ),
       );
     }
+    const problem = reachProblem(this.cfg);
+    if (problem) join.append(reachHint(problem));
     frag.append(join);
+
+    // The facilitator's private link: the panel on another device.
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-faclink" },
+        h("h3", { id: "p-faclink" }, t("faclink_heading")),
+        facilitatorLinkBlock(facilitatorLink(app.id, app.token, this.cfg), s.metaValue("title", app.info.title) || "", "p-faclink"),
+      ),
+    );
 
     // Phases
     frag.append(
@@ -289,4 +308,17 @@ export class FacilitatorPanel {
     }
     return sec;
   }
+}
+
+/** Phones cannot reach a loopback address: say which address to use instead, and how. */
+function reachHint(problem) {
+  return h(
+    "div",
+    { class: "reach-hint", id: "reach-hint", role: "note" },
+    h("p", { class: "reach-title" }, "⚠ ", t("reach_heading")),
+    h("p", null, t("reach_loopback", { host: location.host })),
+    problem.urls.length ? h("p", null, t("reach_use_lan"), " ", problem.urls.map((u, i) => [i ? ", " : "", h("code", null, u)])) : null,
+    problem.bound ? h("p", null, t("reach_restart")) : null,
+    h("p", { class: "muted" }, t("reach_public")),
+  );
 }

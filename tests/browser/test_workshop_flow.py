@@ -32,6 +32,8 @@ def create_board_in_ui(desktop_page: Any, base: str, title: str) -> tuple[str, s
     page.fill("textarea[name=groups]", "Bewoner\nOnderzoeker")
     page.click("form:has(input[name=title]) button[type=submit]")
     page.wait_for_url(re.compile(r"/b/[^/?]+$"))
+    # The private facilitator link is shown once, in a sheet: keep it and go on.
+    page.locator("#faclink-kept").click()
     board_id = page.url.rsplit("/", 1)[1]
     code = page.evaluate(f"JSON.parse(localStorage.getItem('cobord:code:{board_id}'))")
     return board_id, code
