@@ -9,6 +9,7 @@ import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
+import { downloadButtons } from "./downloads.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
@@ -457,7 +458,9 @@ class BoardApp {
     }
     if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
     const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
-    return resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
+    return view;
   }
   async fetchResults(throttled = false) {
     if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 5000)) return;

@@ -6,6 +6,7 @@ import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
 import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
+import { downloadButtons } from "./downloads.js";
 
 const PHASES = ["ideate", "cluster", "vote", "results"];
 
@@ -244,6 +245,8 @@ export class FacilitatorPanel {
         { class: "panel-sec" },
         r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) }) : h("p", null, t("results_none")),
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
+        h("h3", { id: "p-downloads" }, t("downloads_heading")),
+        downloadButtons(app.id, app.token, "panel-downloads"),
       ),
     );
 
