@@ -266,6 +266,7 @@ class BoardApp {
     this.lastPhase = phase;
     const priv = s.settings().private_writing;
     if (s.synced) {
+      this.settleOverlaps();
       if (!priv) this.publishDrafts();
       this.lastPrivate = priv;
       this.replayPending();
@@ -525,7 +526,22 @@ class BoardApp {
   /** Where a new note goes: inside the cluster being looked at, else the free spot nearest the view. */
   placeNote(clusterId) {
     if (clusterId) return this.canvas.freeSpotInCluster(clusterId);
-    return this.canvas.freeSpotNear(this.canvas.viewCenter());
+    return this.canvas.freeGridCell(null);
+  }
+
+  /**
+   * Two phones that post at the same moment may pick the same free cell. Once synced, the author of
+   * the later note (createdAt, then id) moves it to the next free cell: each client moves only its
+   * own notes, so everyone converges without a race.
+   */
+  settleOverlaps() {
+    if (!this.session.synced || !this.canEditBoard()) return;
+    const mine = this.mine();
+    for (const n of this.session.noteList()) {
+      if (!mine.has(n.id) || n.cluster || !this.canvas.overlapsEarlier(n)) continue;
+      const pos = this.canvas.freeGridCell(n.id);
+      this.session.updateNote(n.id, { x: pos.x, y: pos.y });
+    }
   }
 
   postNote({ text, color, lang, cluster }) {

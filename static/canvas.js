@@ -16,6 +16,7 @@ const HEAD = 56;
 const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
+const GRID_COLS = 5; // loose notes fill rows of this many cells
 // On touch screens the canvas never zooms out below readable note text (16 px world -> 14 px).
 const MIN_READABLE_SCALE = 14 / 16;
 function minScale() {
@@ -228,6 +229,29 @@ export class Canvas {
       }
     }
     return { x: center.x, y: center.y };
+  }
+  /**
+   * The first free cell, in reading order, of the loose-notes grid (GRID_COLS wide, from the top-left
+   * of the board's loose notes): notes posted from phones fill rows instead of piling up in the
+   * column one phone happens to show.
+   */
+  freeGridCell(skipId) {
+    const occ = this.occupied(skipId);
+    const loose = this.app.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
+    const x0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.x)) / GRID_X)) : 0;
+    const y0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.y)) / GRID_Y)) : 0;
+    for (let row = y0; row < y0 + 400; row++) {
+      for (let col = x0; col < x0 + GRID_COLS; col++) {
+        const rect = { x: col * GRID_X, y: row * GRID_Y, w: NOTE_W, h: NOTE_H };
+        if (!occ.notes.some((o) => hit(o, rect)) && !occ.frames.some((f) => hit(f, rect, 8))) return { x: rect.x, y: rect.y };
+      }
+    }
+    return this.freeSpotNear(this.viewCenter(), skipId, { visibleFirst: false });
+  }
+  /** Does this loose note overlap a note that was there first (earlier createdAt, then smaller id)? */
+  overlapsEarlier(note) {
+    const rect = { x: note.x, y: note.y, w: NOTE_W, h: NOTE_H };
+    return this.app.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
   }
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);

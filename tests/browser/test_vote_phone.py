@@ -77,7 +77,7 @@ def test_phone_canvas_keeps_text_readable(cobord_server: Any, phone: Any, deskto
     amina = join(cobord_server, board["join_code"], "Amina")
     ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
     expect(ph.locator(".note")).to_have_count(30)
-    ph.locator(".tool-text").click()  # "fit all"
+    ph.get_by_role("button", name="Tout voir").click()
     font = ph.evaluate(
         """() => {
             const e = document.querySelector('.note-open');
