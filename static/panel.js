@@ -1,5 +1,5 @@
 // Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
-import { h, fill, api, store, keys, groupShape } from "./util.js";
+import { h, fill, api, store, keys, groupShape, now } from "./util.js";
 import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrSvg } from "./qr.js";
@@ -76,6 +76,12 @@ export class FacilitatorPanel {
       toast(errorText(e), "error");
       return false;
     }
+  }
+  /** A new phase clears a timer that has run out ("time is up" belongs to the phase it timed). */
+  async setPhase(phase) {
+    const ok = await this.call("POST", "/phase", { phase });
+    const timer = this.app.session.timer();
+    if (ok && timer && timer.endsAt && timer.endsAt <= now()) await this.call("POST", "/timer", { seconds: 0 });
   }
   setting(patch) {
     return this.call("PATCH", "/settings", patch);
@@ -160,14 +166,16 @@ export class FacilitatorPanel {
           "div",
           { class: "segmented", role: "group", "aria-labelledby": "p-phase" },
           PHASES.map((p, i) =>
-            h("button", { type: "button", class: "seg", "data-fk": `ph:${p}`, "aria-pressed": String(p === phase), onclick: () => this.call("POST", "/phase", { phase: p }) }, `${i + 1}. ${t(`phase_${p}`)}`),
+            h("button", { type: "button", class: "seg", "data-fk": `ph:${p}`, "aria-pressed": String(p === phase), onclick: () => this.setPhase(p) }, `${i + 1}. ${t(`phase_${p}`)}`),
           ),
         ),
       ),
     );
 
     // Timer
-    const minutes = h("input", { type: "number", min: 1, max: 120, value: "5", inputMode: "numeric", class: "input-small", "data-fk": "tm" });
+    // The field shows the running timer's length (a 3-minute preset reads 3, not the default 5).
+    const running = s.timer();
+    const minutes = h("input", { type: "number", min: 1, max: 120, value: running && running.seconds ? String(Math.max(1, Math.round(running.seconds / 60))) : "5", inputMode: "numeric", class: "input-small", "data-fk": "tm" });
     frag.append(
       h(
         "section",
