@@ -690,7 +690,8 @@ class BoardApp {
     const langs = this.languages();
     let color = existing ? existing.color : store.get(keys.noteColor, "yellow");
     let lang = existing ? existing.lang || getLang() : langs.includes(getLang()) ? getLang() : langs[0];
-    const lookingAt = presetCluster ?? (existing ? existing.cluster : this.view === "canvas" ? this.canvas.clusterAtViewCenter() : "");
+    // A new note goes to no cluster unless its author picks one (not the cluster that happens to be on screen).
+    const lookingAt = presetCluster ?? (existing ? existing.cluster : "");
     openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
       const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, maxLength: max, placeholder: t("composer_ph"), required: true });
       text.value = existing ? existing.text : "";
