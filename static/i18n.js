@@ -1,3 +1,4 @@
+// @ts-check
 // Interface strings: one file per language in static/i18n/ (fr.js, nl.js, en.js). No other module
 // holds UI text.
 // t("key", {n: 2}) fills {n}; plural forms are separate keys chosen by the caller via tn().

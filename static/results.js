@@ -1,3 +1,4 @@
+// @ts-check
 // Results: consensus ranking with per-group bars; divisive ideas shown apart (dissent stays visible).
 import { h, groupShape } from "./util.js";
 import { t, fmtPercent, fmtTime } from "./i18n.js";
