@@ -1,5 +1,6 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, store, keys, newId, now, groupShape } from "./util.js";
+import { PHASES } from "./schema.js";
 import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
@@ -14,7 +15,6 @@ import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
 
-const PHASES = ["ideate", "cluster", "vote", "results"];
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 

@@ -5,7 +5,9 @@ import { h } from "./util.js";
 import { t, langName, fmtNumber } from "./i18n.js";
 import { toast } from "./ui.js";
 
-export const COLORS = ["yellow", "pink", "blue", "green", "orange", "purple"];
+import { COLORS } from "./schema.js";
+
+export { COLORS };
 
 /** @param {any} app @param {any} note */
 export function noteMeta(app, note) {

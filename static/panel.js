@@ -1,5 +1,6 @@
 // Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
 import { h, fill, api, store, keys, groupShape, now } from "./util.js";
+import { PHASES } from "./schema.js";
 import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrSvg } from "./qr.js";
@@ -8,7 +9,6 @@ import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 
-const PHASES = ["ideate", "cluster", "vote", "results"];
 
 export class FacilitatorPanel {
   constructor(app) {
