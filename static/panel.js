@@ -310,7 +310,7 @@ export class FacilitatorPanel {
                 h("span", { class: "sr-only" }, isOnline ? t("panel_online") : t("panel_offline")),
                 h("span", { class: "pname" }, p.name),
                 p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null,
-                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, t("panel_contributed", { notes: p.notes || 0, votes: p.votes || 0 })),
+                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, `${t("notes_count", { n: p.notes || 0 })}, ${t("results_total", { n: p.votes || 0 })}`),
               );
             }),
           ),

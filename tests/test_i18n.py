@@ -71,3 +71,19 @@ def test_keys_used_by_the_client_exist() -> None:
         used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", code))
     assert used, "no t(...) call found"
     assert sorted(k for k in used if k not in en) == []
+
+
+def test_one_count_per_string() -> None:
+    """Plural forms come from Intl.PluralRules on {n}: a string with two counts ("{notes} notes,
+    {votes} dots") cannot agree with both, so each count gets its own string."""
+    for lang in LANGS:
+        for key, value in load(lang).items():
+            counts = set(re.findall(r"\{(n|notes|votes|count|left|budget)\}", value)) - {
+                "left",
+                "budget",
+            }
+            assert len(counts) <= 1, (lang, key, value)
+        d = load(lang)
+        for key in d:
+            if key.endswith("_one"):
+                assert key[: -len("_one")] in d, (lang, key)

@@ -151,7 +151,6 @@ export default {
   panel_reveal: "Reveal votes",
   panel_participants: "Participants",
   panel_not_contributed: "Not contributed yet",
-  panel_contributed: "{notes} notes, {votes} dots",
   panel_online: "online",
   panel_offline: "offline",
   panel_nobody: "Nobody has joined yet.",

@@ -159,7 +159,6 @@ export default {
   panel_reveal: "Dévoiler les votes",
   panel_participants: "Participant·es",
   panel_not_contributed: "Pas encore contribué",
-  panel_contributed: "{notes} notes, {votes} gommettes",
   panel_online: "en ligne",
   panel_offline: "hors ligne",
   panel_nobody: "Personne n’a encore rejoint.",

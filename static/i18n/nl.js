@@ -151,7 +151,6 @@ export default {
   panel_reveal: "Stemmen onthullen",
   panel_participants: "Deelnemers",
   panel_not_contributed: "Nog niet bijgedragen",
-  panel_contributed: "{notes} notities, {votes} stippen",
   panel_online: "online",
   panel_offline: "offline",
   panel_nobody: "Nog niemand heeft deelgenomen.",
