@@ -81,7 +81,8 @@ export class FacilitatorPanel {
   async setPhase(phase) {
     const ok = await this.call("POST", "/phase", { phase });
     const timer = this.app.session.timer();
-    if (ok && timer && timer.endsAt && timer.endsAt <= now()) await this.call("POST", "/timer", { seconds: 0 });
+    // Same rounding as the chip: "time is up" shows from half a second before endsAt.
+    if (ok && timer && timer.endsAt && Math.round((timer.endsAt - now()) / 1000) <= 0) await this.call("POST", "/timer", { seconds: 0 });
   }
   setting(patch) {
     return this.call("PATCH", "/settings", patch);
