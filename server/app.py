@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import Api
+from server.client_api import client_routes
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
         *PrivacyApi(api).routes(),
+        *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
         Route("/", index),
