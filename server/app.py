@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import Api
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.media_api import MediaApi
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
 
     routes = [
         *api.routes(),
+        *MediaApi(api).routes(),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
         Route("/", index),

@@ -29,6 +29,7 @@ from pycrdt import Doc, Map
 from server.store import (
     BoardRecord,
     DuplicateJoinCode,
+    MediaRecord,
     MemoryStore,
     NewUpdate,
     ParticipantRecord,
@@ -555,3 +556,44 @@ def test_snapshot_plus_tail_equals_full_replay(
     split = round(split_at * len(updates))
     loaded, replayed = asyncio.run(_snapshot_plus_tail(updates, split, batch_size))
     assert loaded == replayed == (source.get("notes", type=Map).to_py() or {})
+
+
+# ---------------------------------------------------------------- Media (issue 11: photo and voice notes)
+
+
+def _media(board_id: str, data: bytes = b"\xff\xd8\xffpicture", kind: str = "photo") -> MediaRecord:
+    return MediaRecord(_uid("m"), board_id, kind, "image/jpeg", data, "p1", 5000.0)
+
+
+async def test_media_round_trip_only_on_its_board(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    record = _media(board.id, data=bytes(range(256)) * 4)
+    await store.put_media(record)
+    assert await store.get_media(board.id, record.id) == record
+    assert await store.get_media(other.id, record.id) is None
+    assert await store.get_media(board.id, "nope") is None
+
+
+async def test_media_refused_for_unknown_board_or_taken_id(store: Store) -> None:
+    with pytest.raises(StoreError, match="unknown board"):
+        await store.put_media(_media("no-such-board"))
+    board = await new_board(store)
+    record = _media(board.id)
+    await store.put_media(record)
+    with pytest.raises(StoreError, match="already exists"):
+        await store.put_media(
+            MediaRecord(record.id, board.id, "voice", "audio/ogg", b"x", "p", 1.0)
+        )
+    assert await store.get_media(board.id, record.id) == record
+
+
+async def test_delete_media_of_board_deletes_only_that_board(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    mine = [_media(board.id), _media(board.id, kind="voice")]
+    theirs = _media(other.id)
+    for record in [*mine, theirs]:
+        await store.put_media(record)
+    assert await store.delete_media_of_board(board.id) == 2
+    assert [await store.get_media(board.id, r.id) for r in mine] == [None, None]
+    assert await store.get_media(other.id, theirs.id) == theirs
+    assert await store.delete_media_of_board(board.id) == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    MediaRecord,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -39,6 +40,7 @@ __all__ = [
     "MEMORY_URL",
     "BoardRecord",
     "DuplicateJoinCode",
+    "MediaRecord",
     "MemoryStore",
     "NewUpdate",
     "ParticipantRecord",

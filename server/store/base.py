@@ -65,6 +65,19 @@ class SnapshotRecord:
     state: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A photo or voice recording of a board, already checked and re-encoded by server/media.py."""
+
+    id: str
+    board_id: str
+    kind: str  # "photo" | "voice"
+    content_type: str
+    data: bytes
+    actor: str  # who uploaded it (participant id or "facilitator")
+    created_at: float
+
+
 class StoreError(Exception):
     """A store operation failed for a reason the caller can report (not a bug)."""
 
@@ -155,3 +168,13 @@ class Store(Protocol):
         self, board_id: str, after_seq: int, limit: int | None = None
     ) -> list[UpdateRecord]:
         """Updates with seq > after_seq, in seq order (catch-up and replay)."""
+
+    # Media (photo and voice notes), stored beside the board: deleting a board deletes them.
+    async def put_media(self, media: MediaRecord) -> None:
+        """Raises StoreError if the board is unknown or the id is taken."""
+
+    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
+        """The media only if it belongs to this board (None for another board's id)."""
+
+    async def delete_media_of_board(self, board_id: str) -> int:
+        """Delete every media of the board; return how many were deleted."""
