@@ -87,7 +87,8 @@ def process_photo(data: bytes) -> Processed:
         Image.DecompressionBombError,
     ) as exc:
         raise MediaRefused(422, "bad_image", "This picture could not be read.") from exc
-    image: Image.Image = ImageOps.exif_transpose(opened)  # upright before the orientation tag is dropped
+    # Upright before the orientation tag is dropped with the rest of the metadata.
+    image: Image.Image = ImageOps.exif_transpose(opened)
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")

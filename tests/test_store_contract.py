@@ -558,7 +558,7 @@ def test_snapshot_plus_tail_equals_full_replay(
     assert loaded == replayed == (source.get("notes", type=Map).to_py() or {})
 
 
-# ---------------------------------------------------------------- Media (issue 11: photo and voice notes)
+# ------------------------------------------------ Media (issue 11: photo and voice notes)
 
 
 def _media(board_id: str, data: bytes = b"\xff\xd8\xffpicture", kind: str = "photo") -> MediaRecord:
