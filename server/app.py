@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.api import Api
+from server.client_api import client_routes
 from server.fanout import make_fanout
 from server.hub import Hub
 from server.media_api import MediaApi
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     routes = [
         *api.routes(),
         *MediaApi(api).routes(),
+        *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
         Route("/", index),

@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: a tiny router on location.pathname. The server serves index.html for
 //   /            home (create / join with a code)
 //   /j/{code}    join screen (what the QR code opens)

@@ -1,29 +1,37 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, store, keys, newId, now, groupShape } from "./util.js";
+import { PHASES } from "./schema.js";
 import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
+import { renderVoteList } from "./votelist.js";
+import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
+import { clientConfig } from "./reach.js";
+import { downloadButtons } from "./downloads.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
 
-export const COLORS = ["yellow", "pink", "blue", "green", "orange", "purple"];
-const PHASES = ["ideate", "cluster", "vote", "results"];
+const VIEWS = ["outline", "results", "votes"];
+const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 
 export async function renderBoard(root, boardId) {
+  const fromLink = adoptFragmentToken(boardId); // the facilitator's private link (#k=...)
   const token = store.get(keys.token(boardId));
   if (!token) return noAccess(root, boardId);
   let info;
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
+    if (e.status === 404) return message(root, t("board_not_found"));
     if (e.status === 401 || e.status === 403) {
+      if (fromLink) return message(root, t("board_no_access"));
       store.remove(keys.token(boardId)); // stale: join again rather than loop between /j and /b
       return noAccess(root, boardId);
     }
-    if (e.status === 404) return message(root, t("board_not_found"));
     // Server unreachable at load: still open the board from what we know; the provider syncs later.
     info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: roleFromToken(token) }, offlineAtLoad: true };
   }
@@ -68,7 +76,9 @@ class BoardApp {
     this.role = (info.you && info.you.role) || "participant";
     this.me = info.you || {};
     const params = new URLSearchParams(location.search);
-    this.view = ["outline", "results"].includes(params.get("view")) ? params.get("view") : "canvas";
+    this.view = VIEWS.includes(params.get("view")) ? params.get("view") : "canvas";
+    // A phone in the vote phase opens on the vote list (big buttons), unless a view was asked for.
+    if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
     this.votes = { mine: {}, remaining: null, budget: null };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
@@ -104,7 +114,7 @@ class BoardApp {
     window.addEventListener("offline", () => { this.online = false; this.renderStatus(); });
     window.addEventListener("popstate", () => {
       const v = new URLSearchParams(location.search).get("view");
-      this.setView(["outline", "results"].includes(v) ? v : "canvas", false);
+      this.setView(VIEWS.includes(v) ? v : "canvas", false);
     });
     onLangChange(() => {
       this.session.setUser({ ...this.session.localUser, lang: getLang() });
@@ -118,6 +128,8 @@ class BoardApp {
     if (this.panel && store.get("cobord:justCreated") === boardId) {
       store.remove("cobord:justCreated");
       this.togglePanel(true);
+      // Once, on creation: the private link that restores this panel anywhere.
+      clientConfig().then((cfg) => showFacilitatorLinkOnce(facilitatorLink(boardId, token, cfg), info.title || ""));
     }
   }
 
@@ -183,6 +195,16 @@ class BoardApp {
     this.renderAll();
   }
 
+  /** Change the view without taking the focus (the state changed, not the person). */
+  switchView(view) {
+    this.view = view;
+    const url = new URL(location.href);
+    if (view === "canvas") url.searchParams.delete("view");
+    else url.searchParams.set("view", view);
+    history.pushState(null, "", url);
+    if (this.mainEl) this.mainEl.className = `board-main view-${this.view}`;
+  }
+
   setView(view, push = true) {
     this.view = view;
     if (push) {
@@ -229,6 +251,8 @@ class BoardApp {
     const phase = s.phase();
     if (this.lastPhase !== null && phase !== this.lastPhase) {
       this.refreshVotes();
+      if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) this.switchView("votes");
+      else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
       if (phase === "results" && this.role === "participant") this._goResults = true;
     }
     if (this._goResults && this.resultsAvailable()) {
@@ -236,16 +260,13 @@ class BoardApp {
       this._goResults = false;
       if (this.view !== "results") {
         toast(t("results_now"));
-        this.view = "results";
-        const url = new URL(location.href);
-        url.searchParams.set("view", "results");
-        history.pushState(null, "", url);
-        this.mainEl.className = `board-main view-${this.view}`;
+        this.switchView("results");
       }
     }
     this.lastPhase = phase;
     const priv = s.settings().private_writing;
     if (s.synced) {
+      this.settleOverlaps();
       if (!priv) this.publishDrafts();
       this.lastPrivate = priv;
       this.replayPending();
@@ -259,7 +280,7 @@ class BoardApp {
     this.renderStatus();
     this.renderMain();
     this.renderDrafts();
-    const canPost = this.canEditBoard() && this.role !== "viewer" && this.view !== "results";
+    const canPost = this.canEditBoard() && this.role !== "viewer" && this.view !== "results" && this.view !== "votes";
     this.fab.hidden = !canPost;
     if (this.panel) this.panel.render();
   }
@@ -302,6 +323,9 @@ class BoardApp {
         { class: "topbar-row topbar-row2" },
         h("span", { class: `chip chip-phase phase-${phase}` }, h("span", { class: "sr-only" }, `${t("phase_label")}: `), t(`phase_${phase}`)),
         this.timerEl,
+        this.role === "participant" && phase === "vote" && this.view !== "votes"
+          ? h("button", { type: "button", class: "tab tab-votes", "data-fk": "votes", onclick: () => this.setView("votes") }, t("view_votes"))
+          : null,
         this.role === "participant" && phase === "vote"
           ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
@@ -395,6 +419,13 @@ class BoardApp {
         this.canvas.attach();
       }
       this.canvas.render();
+    } else if (this.view === "votes") {
+      let wrap = this.mainEl.querySelector(":scope > .votelist-wrap");
+      if (!wrap) {
+        wrap = h("div", { class: "votelist-wrap" });
+        fill(this.mainEl, wrap);
+      }
+      renderVoteList(this, wrap);
     } else if (this.view === "outline") {
       const active = document.activeElement;
       const focusKey = active && active.dataset && this.mainEl.contains(active) ? active.dataset.fk : null;
@@ -428,7 +459,9 @@ class BoardApp {
     }
     if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
     const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
-    return resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
+    return view;
   }
   async fetchResults(throttled = false) {
     if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 5000)) return;
@@ -493,7 +526,22 @@ class BoardApp {
   /** Where a new note goes: inside the cluster being looked at, else the free spot nearest the view. */
   placeNote(clusterId) {
     if (clusterId) return this.canvas.freeSpotInCluster(clusterId);
-    return this.canvas.freeSpotNear(this.canvas.viewCenter());
+    return this.canvas.freeGridCell(null);
+  }
+
+  /**
+   * Two phones that post at the same moment may pick the same free cell. Once synced, the author of
+   * the later note (createdAt, then id) moves it to the next free cell: each client moves only its
+   * own notes, so everyone converges without a race.
+   */
+  settleOverlaps() {
+    if (!this.session.synced || !this.canEditBoard()) return;
+    const mine = this.mine();
+    for (const n of this.session.noteList()) {
+      if (!mine.has(n.id) || n.cluster || !this.canvas.overlapsEarlier(n)) continue;
+      const pos = this.canvas.freeGridCell(n.id);
+      this.session.updateNote(n.id, { x: pos.x, y: pos.y });
+    }
   }
 
   postNote({ text, color, lang, cluster }) {
@@ -642,7 +690,8 @@ class BoardApp {
     const langs = this.languages();
     let color = existing ? existing.color : store.get(keys.noteColor, "yellow");
     let lang = existing ? existing.lang || getLang() : langs.includes(getLang()) ? getLang() : langs[0];
-    const lookingAt = presetCluster ?? (existing ? existing.cluster : this.view === "canvas" ? this.canvas.clusterAtViewCenter() : "");
+    // A new note goes to no cluster unless its author picks one (not the cluster that happens to be on screen).
+    const lookingAt = presetCluster ?? (existing ? existing.cluster : "");
     openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
       const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, maxLength: max, placeholder: t("composer_ph"), required: true });
       text.value = existing ? existing.text : "";
@@ -869,53 +918,5 @@ class BoardApp {
 }
 
 /** "by Name · FR" line, with "your note" marker. */
-export function noteMeta(app, note) {
-  const parts = [];
-  if (note.author) parts.push(t("note_by", { name: note.author }));
-  if (app.isMine(note.id)) parts.push(t("note_yours"));
-  return h(
-    "p",
-    { class: "note-meta" },
-    h("span", { class: "who" }, parts.join(" · ")),
-    note.lang ? h("abbr", { class: "tag", title: langName(note.lang), lang: note.lang }, note.lang.toUpperCase()) : null,
-  );
-}
-
-/** [− take back] n [+ add] with accessible names, plus the total when votes are visible. */
-export function voteControls(app, note, { big = false } = {}) {
-  const mine = app.myVotes(note.id);
-  const can = app.canVote();
-  const total = app.totalVotes(note.id);
-  if (app.role !== "participant") {
-    if (total === null) return null;
-    const label = t("total_dots", { n: total });
-    return h("p", { class: "votes" }, h("span", { class: "total-dots", title: label }, h("span", { "aria-hidden": "true" }, `● ${fmtNumber(total)}`), h("span", { class: "sr-only" }, label)));
-  }
-  const short = note.text.length > 60 ? `${note.text.slice(0, 57)}…` : note.text;
-  return h(
-    "div",
-    { class: `votes${big ? " votes-big" : ""}` },
-    h("button", {
-      type: "button",
-      class: "vote-btn vote-remove",
-      "data-fk": `vr:${note.id}`,
-      disabled: !can || mine === 0,
-      "aria-label": t("vote_remove_on", { text: short }),
-      title: t("vote_remove"),
-      onclick: (e) => { e.stopPropagation(); app.vote(note.id, -1); },
-    }, "−"),
-    h("span", { class: "my-dots", "aria-label": t("your_dots", { n: mine }) }, "●".repeat(Math.min(mine, 5)) || "○", mine > 5 ? fmtNumber(mine) : ""),
-    h("button", {
-      type: "button",
-      class: "vote-btn vote-add",
-      "data-fk": `va:${note.id}`,
-      disabled: !can || app.votes.remaining === 0,
-      "aria-label": t("vote_add_on", { text: short }),
-      title: t("vote_add"),
-      onclick: (e) => { e.stopPropagation(); app.vote(note.id, 1); },
-    }, "+●"),
-    total !== null ? h("span", { class: "total-dots", title: t("total_dots", { n: total }) }, h("span", { "aria-hidden": "true" }, `Σ ${fmtNumber(total)}`), h("span", { class: "sr-only" }, t("total_dots", { n: total }))) : null,
-  );
-}
-
-export { PHASES, NOTE_W, NOTE_H };
+// Re-exported for modules that still import them from here (replay.js).
+export { PHASES, NOTE_W, NOTE_H, noteMeta, voteControls, COLORS };

@@ -5,7 +5,7 @@
 import { h, clear, fill, store, debounce } from "./util.js";
 import { t } from "./i18n.js";
 import { announce } from "./ui.js";
-import { noteMeta, voteControls } from "./board.js";
+import { noteMeta, voteControls } from "./noteview.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
@@ -16,6 +16,12 @@ const HEAD = 56;
 const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
+const GRID_COLS = 5; // loose notes fill rows of this many cells
+// On touch screens the canvas never zooms out below readable note text (16 px world -> 14 px).
+const MIN_READABLE_SCALE = 14 / 16;
+function minScale() {
+  return typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches ? MIN_READABLE_SCALE : MIN_SCALE;
+}
 const MAX_SCALE = 2.5;
 const LONG_PRESS_MS = 350;
 
@@ -91,7 +97,7 @@ export class Canvas {
   }
   zoomAt(px, py, factor) {
     const r = this.viewport.getBoundingClientRect();
-    const s = clamp(this.view.s * factor, MIN_SCALE, MAX_SCALE);
+    const s = clamp(this.view.s * factor, minScale(), MAX_SCALE);
     const k = s / this.view.s;
     const cx = px - r.left;
     const cy = py - r.top;
@@ -109,8 +115,10 @@ export class Canvas {
       this.view = { x: 20, y: 20, s: 1 };
     } else {
       const m = 24;
-      const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), MIN_SCALE, 1);
-      this.view = { s, x: (this.size.w - b.w * s) / 2 - b.x * s, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
+      const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), minScale(), 1);
+      // Too wide to fit at a readable size: start at the left edge (reading order), pan for the rest.
+      const x = b.w * s > this.size.w - 2 * m ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
+      this.view = { s, x, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
     }
     this.applyView();
   }
@@ -221,6 +229,29 @@ export class Canvas {
       }
     }
     return { x: center.x, y: center.y };
+  }
+  /**
+   * The first free cell, in reading order, of the loose-notes grid (GRID_COLS wide, from the top-left
+   * of the board's loose notes): notes posted from phones fill rows instead of piling up in the
+   * column one phone happens to show.
+   */
+  freeGridCell(skipId) {
+    const occ = this.occupied(skipId);
+    const loose = this.app.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
+    const x0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.x)) / GRID_X)) : 0;
+    const y0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.y)) / GRID_Y)) : 0;
+    for (let row = y0; row < y0 + 400; row++) {
+      for (let col = x0; col < x0 + GRID_COLS; col++) {
+        const rect = { x: col * GRID_X, y: row * GRID_Y, w: NOTE_W, h: NOTE_H };
+        if (!occ.notes.some((o) => hit(o, rect)) && !occ.frames.some((f) => hit(f, rect, 8))) return { x: rect.x, y: rect.y };
+      }
+    }
+    return this.freeSpotNear(this.viewCenter(), skipId, { visibleFirst: false });
+  }
+  /** Does this loose note overlap a note that was there first (earlier createdAt, then smaller id)? */
+  overlapsEarlier(note) {
+    const rect = { x: note.x, y: note.y, w: NOTE_W, h: NOTE_H };
+    return this.app.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
   }
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);
@@ -484,7 +515,7 @@ export class Canvas {
         const dist = Math.hypot(a.x - b.x, a.y - b.y);
         const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
         const r = vp.getBoundingClientRect();
-        const s = clamp(start.view.s * (dist / (start.dist || 1)), MIN_SCALE, MAX_SCALE);
+        const s = clamp(start.view.s * (dist / (start.dist || 1)), minScale(), MAX_SCALE);
         const k = s / start.view.s;
         const sx = start.mid.x - r.left;
         const sy = start.mid.y - r.top;

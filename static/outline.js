@@ -2,7 +2,7 @@
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
 import { h } from "./util.js";
 import { t, getLang, langName, fmtNumber } from "./i18n.js";
-import { noteMeta, voteControls, COLORS } from "./board.js";
+import { noteMeta, voteControls, COLORS } from "./noteview.js";
 import { field } from "./ui.js";
 import { store, keys } from "./util.js";
 

@@ -1,11 +1,14 @@
 // Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
-import { h, fill, api, store, keys, groupShape } from "./util.js";
+import { h, fill, api, store, keys, groupShape, now } from "./util.js";
+import { PHASES } from "./schema.js";
 import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
-import { qrcode } from "/vendor/yjs.bundle.js";
+import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
+import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
+import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
+import { downloadButtons } from "./downloads.js";
 
-const PHASES = ["ideate", "cluster", "vote", "results"];
 
 export class FacilitatorPanel {
   constructor(app) {
@@ -14,6 +17,11 @@ export class FacilitatorPanel {
     this.participants = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
     this._poll = 0;
+    this.cfg = null;
+    clientConfig().then((cfg) => {
+      this.cfg = cfg;
+      this.render(true);
+    });
   }
 
   setOpen(open) {
@@ -69,6 +77,12 @@ export class FacilitatorPanel {
       return false;
     }
   }
+  /** A new phase clears a timer that has run out ("time is up" belongs to the phase it timed). */
+  async setPhase(phase) {
+    const ok = await this.call("POST", "/phase", { phase });
+    const timer = this.app.session.timer();
+    if (ok && timer && timer.endsAt && timer.endsAt <= now()) await this.call("POST", "/timer", { seconds: 0 });
+  }
   setting(patch) {
     return this.call("PATCH", "/settings", patch);
   }
@@ -101,7 +115,7 @@ export class FacilitatorPanel {
     const settings = s.settings();
     const phase = s.phase();
     const code = this.joinCode();
-    const link = code ? `${location.origin}/j/${encodeURIComponent(code)}` : "";
+    const link = code ? `${publicOrigin(this.cfg)}/j/${encodeURIComponent(code)}` : "";
     const frag = document.createDocumentFragment();
 
     frag.append(
@@ -128,7 +142,19 @@ export class FacilitatorPanel {
         ),
       );
     }
+    const problem = reachProblem(this.cfg);
+    if (problem) join.append(reachHint(problem));
     frag.append(join);
+
+    // The facilitator's private link: the panel on another device.
+    frag.append(
+      h(
+        "section",
+        { class: "panel-sec", "aria-labelledby": "p-faclink" },
+        h("h3", { id: "p-faclink" }, t("faclink_heading")),
+        facilitatorLinkBlock(facilitatorLink(app.id, app.token, this.cfg), s.metaValue("title", app.info.title) || "", "p-faclink"),
+      ),
+    );
 
     // Phases
     frag.append(
@@ -140,14 +166,16 @@ export class FacilitatorPanel {
           "div",
           { class: "segmented", role: "group", "aria-labelledby": "p-phase" },
           PHASES.map((p, i) =>
-            h("button", { type: "button", class: "seg", "data-fk": `ph:${p}`, "aria-pressed": String(p === phase), onclick: () => this.call("POST", "/phase", { phase: p }) }, `${i + 1}. ${t(`phase_${p}`)}`),
+            h("button", { type: "button", class: "seg", "data-fk": `ph:${p}`, "aria-pressed": String(p === phase), onclick: () => this.setPhase(p) }, `${i + 1}. ${t(`phase_${p}`)}`),
           ),
         ),
       ),
     );
 
     // Timer
-    const minutes = h("input", { type: "number", min: 1, max: 120, value: "5", inputMode: "numeric", class: "input-small", "data-fk": "tm" });
+    // The field shows the running timer's length (a 3-minute preset reads 3, not the default 5).
+    const running = s.timer();
+    const minutes = h("input", { type: "number", min: 1, max: 120, value: running && running.seconds ? String(Math.max(1, Math.round(running.seconds / 60))) : "5", inputMode: "numeric", class: "input-small", "data-fk": "tm" });
     frag.append(
       h(
         "section",
@@ -225,6 +253,8 @@ export class FacilitatorPanel {
         { class: "panel-sec" },
         r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) }) : h("p", null, t("results_none")),
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
+        h("h3", { id: "p-downloads" }, t("downloads_heading")),
+        downloadButtons(app.id, app.token, "panel-downloads"),
       ),
     );
 
@@ -280,7 +310,7 @@ export class FacilitatorPanel {
                 h("span", { class: "sr-only" }, isOnline ? t("panel_online") : t("panel_offline")),
                 h("span", { class: "pname" }, p.name),
                 p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null,
-                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, t("panel_contributed", { notes: p.notes || 0, votes: p.votes || 0 })),
+                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, `${t("notes_count", { n: p.notes || 0 })}, ${t("results_total", { n: p.votes || 0 })}`),
               );
             }),
           ),
@@ -291,27 +321,15 @@ export class FacilitatorPanel {
   }
 }
 
-/** QR code as inline SVG (crisp at any size, works offline). */
-export function qrSvg(text) {
-  const qr = qrcode(0, "M");
-  qr.addData(text);
-  qr.make();
-  const n = qr.getModuleCount();
-  const q = 4; // quiet zone
-  let d = "";
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + q} ${r + q}h1v1h-1z`;
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${n + 2 * q} ${n + 2 * q}`);
-  svg.setAttribute("shape-rendering", "crispEdges");
-  svg.setAttribute("aria-hidden", "true");
-  const bg = document.createElementNS(ns, "rect");
-  bg.setAttribute("width", "100%");
-  bg.setAttribute("height", "100%");
-  bg.setAttribute("fill", "#fff");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", d);
-  path.setAttribute("fill", "#000");
-  svg.append(bg, path);
-  return svg;
+/** Phones cannot reach a loopback address: say which address to use instead, and how. */
+function reachHint(problem) {
+  return h(
+    "div",
+    { class: "reach-hint", id: "reach-hint", role: "note" },
+    h("p", { class: "reach-title" }, "⚠ ", t("reach_heading")),
+    h("p", null, t("reach_loopback", { host: location.host })),
+    problem.urls.length ? h("p", null, t("reach_use_lan"), " ", problem.urls.map((u, i) => [i ? ", " : "", h("code", null, u)])) : null,
+    problem.bound ? h("p", null, t("reach_restart")) : null,
+    h("p", { class: "muted" }, t("reach_public")),
+  );
 }

@@ -1,10 +1,16 @@
-// Projector view: read-only, large type, high contrast, no controls. Shows how to join while ideas come in,
-// the notes by cluster, and the results once they are revealed.
+// @ts-check
+// Projector view: read-only, large type, high contrast, no controls. It always fits the screen: what
+// does not fit goes to the next page (arrow keys / Page Up-Down / space, or auto-advance every
+// PAGE_SECONDS). Shows how to join while ideas come in, the notes by cluster, then the results.
 import { h, fill, store, keys, now, groupShape, api } from "./util.js";
 import { t, onLangChange, fmtNumber } from "./i18n.js";
 import { Session } from "./session.js";
-import { resultsView } from "./results.js";
-import { qrSvg } from "./panel.js";
+import { resultItems } from "./results.js";
+import { qrSvg } from "./qr.js";
+import { clientConfig, publicOrigin } from "./reach.js";
+
+const PAGE_SECONDS = 12;
+const PAUSE_AFTER_KEY_SECONDS = 60;
 
 export async function renderPresent(root, boardId) {
   // A projector link from the facilitator panel: #v=<viewer token>&c=<join code>. Keep, then hide it.
@@ -26,20 +32,43 @@ export async function renderPresent(root, boardId) {
   } catch {
     /* the doc carries what we need */
   }
+  const cfg = await clientConfig();
+  const state = { page: 0, pages: 1, keyAt: 0, sig: "" };
   let raf = 0;
   const draw = () => {
     raf = 0;
-    fill(root, view(session, boardId, info));
+    const v = view(session, boardId, info, cfg);
+    if (v.sig !== state.sig) state.page = 0; // another phase or screen: start at its first page
+    state.sig = v.sig;
+    fill(root, v.main);
+    state.pages = paginate(v.stage, v.items, state);
   };
   const schedule = () => {
     if (!raf) raf = requestAnimationFrame(draw);
   };
   const session = new Session(boardId, token, { onChange: schedule, onStatus: schedule });
   onLangChange(schedule);
+  window.addEventListener("resize", schedule);
+  window.addEventListener("keydown", (e) => {
+    const next = ["ArrowRight", "ArrowDown", "PageDown", " "].includes(e.key);
+    const prev = ["ArrowLeft", "ArrowUp", "PageUp"].includes(e.key);
+    if (!next && !prev) return;
+    e.preventDefault();
+    state.keyAt = Date.now();
+    state.page = (state.page + (next ? 1 : state.pages - 1)) % state.pages;
+    draw();
+  });
+  let lastFlip = Date.now();
   setInterval(() => {
     const el = document.getElementById("present-timer");
     if (el) el.textContent = timerText(session);
+    if (state.pages > 1 && Date.now() - state.keyAt > PAUSE_AFTER_KEY_SECONDS * 1000 && Date.now() - lastFlip > PAGE_SECONDS * 1000) {
+      lastFlip = Date.now();
+      state.page = (state.page + 1) % state.pages;
+      draw();
+    }
   }, 1000);
+  /** @type {any} */ (window).__present = { session, state, draw }; // for the browser tests
   draw();
 }
 
@@ -50,7 +79,55 @@ function timerText(session) {
   return left > 0 ? `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : t("timer_done");
 }
 
-function view(session, boardId, info) {
+/**
+ * Fill `stage` with the items of page `state.page`: items go in order until one would overflow the
+ * stage (a page holds at least one item). A page that starts inside a cluster repeats its heading.
+ * Returns the number of pages.
+ */
+function paginate(stage, items, state) {
+  if (!items.length) return 1;
+  const starts = [];
+  let i = 0;
+  while (i < items.length && starts.length < 200) {
+    starts.push(i);
+    i = fillPage(stage, items, i);
+  }
+  const pages = starts.length;
+  if (state.page >= pages) state.page = 0;
+  fillPage(stage, items, starts[state.page]);
+  const pager = document.getElementById("present-pager");
+  if (pager) {
+    pager.hidden = pages < 2;
+    pager.textContent = t("present_page", { page: state.page + 1, pages });
+  }
+  return pages;
+}
+
+function fillPage(stage, items, from) {
+  stage.replaceChildren();
+  const limit = stage.clientHeight;
+  let i = from;
+  const first = items[from];
+  if (first.kind === "note" && first.head) stage.append(first.head(true));
+  for (; i < items.length; i++) {
+    const it = items[i];
+    const el = it.el();
+    stage.append(el);
+    if (stage.scrollHeight > limit + 1 && i > from) {
+      el.remove();
+      // A heading alone at the bottom of a page moves with its first note.
+      const last = stage.lastElementChild;
+      if (i - 1 > from && items[i - 1].kind === "head" && last) {
+        last.remove();
+        return i - 1;
+      }
+      return i;
+    }
+  }
+  return i;
+}
+
+function view(session, boardId, info, cfg) {
   const settings = session.settings();
   const phase = session.phase();
   const title = session.metaValue("title", info.title || "");
@@ -65,44 +142,45 @@ function view(session, boardId, info) {
   const head = h(
     "header",
     { class: "present-head" },
-    h("h1", null, title),
+    h("h1", { title }, title),
+    h("p", { class: "present-pager", id: "present-pager", hidden: true }),
     h("p", { class: "present-phase" }, t(`phase_${phase}`)),
     h("p", { class: "present-timer", id: "present-timer", role: "timer" }, timerText(session)),
   );
 
-  let body;
+  const stage = h("div", { class: "present-stage", id: "present-stage" });
+  let items = [];
+  let sig;
   if (revealed && (phase === "results" || phase === "vote")) {
+    sig = `results|${phase}`;
+    stage.classList.add("present-results", "results-big");
     const titles = new Map(clusters.map((c) => [c.id, c.title]));
-    body = resultsView(results.data, { groups, updatedAt: results.updatedAt, big: true, clusterTitle: (id) => titles.get(id) });
+    items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id) }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
+    if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("results_none")) }];
   } else {
-    const cols = clusters.map((c) => ({ title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) }));
+    sig = `notes|${phase}`;
+    stage.classList.add("present-notes");
+    const cols = clusters.map((c) => ({ title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) })).filter((c) => c.notes.length);
     const known = new Set(clusters.map((c) => c.id));
     const loose = notes.filter((n) => !n.cluster || !known.has(n.cluster));
-    if (loose.length || !cols.length) cols.push({ title: clusters.length ? t("no_cluster") : "", notes: loose });
-    body = h(
-      "div",
-      { class: `present-cols${notes.length > 24 ? " dense" : ""}` },
-      notes.length
-        ? cols.map((c) =>
-            h(
-              "section",
-              { class: `present-col${cols.length === 1 ? " single" : ""}` },
-              c.title ? h("h2", null, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`)) : null,
-              h("ul", null, c.notes.map((n) => h("li", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, n.text))),
-            ),
-          )
-        : h("p", { class: "present-waiting" }, t("present_waiting")),
-    );
+    if (loose.length) cols.push({ title: cols.length ? t("no_cluster") : "", notes: loose });
+    for (const c of cols) {
+      const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;
+      if (headEl) items.push({ kind: "head", el: () => headEl() });
+      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, h("span", { class: "pnote-text" }, n.text)) });
+    }
+    if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("present_waiting")) }];
   }
+  const origin = publicOrigin(cfg);
   const join =
     code && (phase === "ideate" || !notes.length)
       ? h(
           "aside",
           { class: "present-join" },
           h("p", null, t("present_scan")),
-          h("div", { class: "qr" }, qrSvg(`${location.origin}/j/${encodeURIComponent(code)}`)),
-          h("p", null, t("present_or_code", { host: location.host })),
-          h("p", { class: "code" }, code),
+          h("div", { class: "qr" }, qrSvg(`${origin}/j/${encodeURIComponent(code)}`)),
+          h("p", { class: "present-host" }, t("present_or_code", { host: origin.replace(/^https?:\/\//, "") })),
+          h("p", { class: "code", id: "present-code" }, code),
         )
       : null;
   const people = session.presence().filter((p) => p.role === "participant");
@@ -113,5 +191,5 @@ function view(session, boardId, info) {
     { class: "present-foot" },
     [...counts.entries()].map(([g, n]) => h("span", { class: "present-group" }, groupShape(groups, g), " ", g || "—", " ", fmtNumber(n))),
   );
-  return h("main", { class: "present" }, head, h("div", { class: "present-body" }, body, join), foot);
+  return { main: h("main", { class: "present" }, head, h("div", { class: "present-body" }, stage, join), foot), stage, items, sig };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Results: consensus ranking with per-group bars; divisive ideas shown apart (dissent stays visible).
 import { h, groupShape } from "./util.js";
 import { t, fmtPercent, fmtTime } from "./i18n.js";
@@ -47,16 +48,37 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
   );
 }
 
+/**
+ * The same content as a flat list of elements, for the projector's pages: section headings and
+ * explanations, then one block per idea (class "res-item"), in ranking order.
+ */
+export function resultItems(data, { groups = [], clusterTitle = (id) => id } = {}) {
+  if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total)) return [];
+  const groupNames = orderedGroups(data, groups);
+  const voted = data.notes.filter((n) => n.total > 0);
+  const out = [];
+  const section = (title, help, list, cls, name) => {
+    if (!list.length) return;
+    out.push(h("h3", { class: `res-section ${cls}` }, title));
+    if (help) out.push(h("p", { class: "help" }, help));
+    for (const n of list) out.push(resultItem(n, name(n), groupNames, groups, "div"));
+  };
+  section(t("results_consensus"), t("results_consensus_help"), voted.filter((n) => !n.divisive), "", (n) => n.text);
+  section(t("results_divisive"), t("results_divisive_help"), voted.filter((n) => n.divisive), "res-section-divisive", (n) => n.text);
+  section(t("results_clusters"), "", (data.clusters || []).filter((c) => c.total > 0), "", (c) => c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"));
+  return out;
+}
+
 function orderedGroups(data, groups) {
   const names = Object.keys(data.groups || {});
   const known = groups.filter((g) => names.includes(g));
   return known.concat(names.filter((g) => !known.includes(g)));
 }
 
-function resultItem(item, title, groupNames, groups) {
+function resultItem(item, title, groupNames, groups, tag = "li") {
   const by = item.by_group || {};
   return h(
-    "li",
+    tag,
     { class: `res-item${item.divisive ? " is-divisive" : ""}` },
     h(
       "div",

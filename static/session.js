@@ -5,23 +5,13 @@
 //   meta:     Y.Map{title, phase, timer: {endsAt, seconds}|null, settings: {...}}   (server only)
 //   results:  Y.Map{data, updatedAt}                                             (server only)
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
+import { DEFAULT_SETTINGS } from "./schema.js";
 
 export { Y };
 
 const RETRY_CODES = new Set([4408, 4429]);
 
-export const DEFAULT_SETTINGS = {
-  vote_budget: 3,
-  max_votes_per_note: 3,
-  anonymous: false,
-  votes_visibility: "hidden",
-  locked: false,
-  private_writing: false,
-  groups: [],
-  languages: ["fr", "nl", "en"],
-  max_note_length: 280,
-  max_notes_per_participant: 50,
-};
+export { DEFAULT_SETTINGS }; // from ./schema.js (kept here for older imports)
 
 /**
  * A live connection that can be rebuilt from scratch (new doc + provider) when the server refuses one of

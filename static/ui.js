@@ -1,3 +1,4 @@
+// @ts-check
 // Shared widgets: language switch, toasts, polite announcements, modal sheets.
 import { h, clear } from "./util.js";
 import { LANGS, getLang, setLang, t, langName } from "./i18n.js";
@@ -60,6 +61,8 @@ export function toast(text, kind = "info") {
 /**
  * A modal sheet (full width on phones, centred card on larger screens), built on <dialog>.
  * build(close) returns the content; returns {dialog, close}.
+ * @param {string} title @param {(close: () => void) => Node} build
+ * @param {{onClose?: () => void, wide?: boolean}} [opts]
  */
 export function openSheet(title, build, { onClose, wide = false } = {}) {
   const titleId = `sheet-title-${Math.random().toString(36).slice(2, 8)}`;

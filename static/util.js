@@ -1,3 +1,4 @@
+// @ts-check
 // Small shared helpers: DOM building, local storage keys, ids, HTTP API.
 
 /** Create an element: h("button", {class: "x", onclick: f}, "text", child) */
@@ -97,7 +98,12 @@ export class ApiError extends Error {
 /** Server clock minus local clock (ms), learnt from the Date header; keeps timers honest. */
 export let clockOffset = 0;
 
+/**
+ * @param {string} method @param {string} path @param {{token?: string, body?: any}} [opts]
+ * @returns {Promise<any>}
+ */
 export async function api(method, path, { token, body } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -105,7 +111,7 @@ export async function api(method, path, { token, body } = {}) {
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
-    throw new ApiError(0, "network", e.message);
+    throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
   }
   const date = res.headers.get("Date");
   if (date) {

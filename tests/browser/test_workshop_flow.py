@@ -32,6 +32,8 @@ def create_board_in_ui(desktop_page: Any, base: str, title: str) -> tuple[str, s
     page.fill("textarea[name=groups]", "Bewoner\nOnderzoeker")
     page.click("form:has(input[name=title]) button[type=submit]")
     page.wait_for_url(re.compile(r"/b/[^/?]+$"))
+    # The private facilitator link is shown once, in a sheet: keep it and go on.
+    page.locator("#faclink-kept").click()
     board_id = page.url.rsplit("/", 1)[1]
     code = page.evaluate(f"JSON.parse(localStorage.getItem('cobord:code:{board_id}'))")
     return board_id, code
@@ -129,12 +131,13 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(ph.locator(".cluster", has_text="Groen")).to_be_in_viewport()
     shot(ph, "flow-06-phone-sees-cluster")
 
-    # Voting phase: the phone spends one dot, sees "2 of 3 left", takes it back, spends two.
+    # Voting phase: the phone opens the vote list; it spends one dot, sees "2 of 3 left", takes it
+    # back, spends two.
     panel(fac, True)
     fac.locator("button[data-fk='ph:vote']").click()
     votes_left = ph.locator("#votes-left")
     expect(votes_left).to_contain_text("3 sur 3")
-    potager = ph.locator(".note", has_text="potager")
+    potager = ph.locator(".vote-item", has_text="potager")
     potager.locator(".vote-add").tap()
     expect(votes_left).to_contain_text("2 sur 3")
     potager.locator(".vote-remove").tap()
@@ -143,11 +146,11 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(votes_left).to_contain_text("2 sur 3")
     potager.locator(".vote-add").tap()
     expect(votes_left).to_contain_text("1 sur 3")
-    ph.locator(".note", has_text="bancs").locator(".vote-add").tap()
+    ph.locator(".vote-item", has_text="bancs").locator(".vote-add").tap()
     expect(votes_left).to_contain_text("0 sur 3")
     shot(ph, "flow-07-phone-voted")
     # Rik (researcher) backs only the benches: the garden becomes divisive, the benches a consensus.
-    bancs_id = ph.locator(".note", has_text="bancs").get_attribute("data-id")
+    bancs_id = ph.locator(".vote-item", has_text="bancs").get_attribute("data-id")
     cobord_server.api(
         "POST",
         f"/api/boards/{board_id}/votes",

@@ -1,0 +1,25 @@
+// @ts-check
+// The document's constants, mirrored from crdt/schema.py (tests/test_client_schema.py compares them).
+// Every module takes them from here. The literals are JSON, so the test can read them as such.
+
+/** @type {readonly string[]} */
+export const PHASES = Object.freeze(["ideate", "cluster", "vote", "results"]);
+
+/** @type {readonly string[]} */
+export const VOTES_VISIBILITY = Object.freeze(["hidden", "live", "revealed"]);
+
+/** @type {readonly string[]} */
+export const COLORS = Object.freeze(["yellow", "pink", "blue", "green", "orange", "purple"]);
+
+export const DEFAULT_SETTINGS = Object.freeze({
+  "vote_budget": 3,
+  "max_votes_per_note": 3,
+  "anonymous": false,
+  "votes_visibility": "hidden",
+  "locked": false,
+  "private_writing": false,
+  "groups": [],
+  "languages": ["fr", "nl", "en"],
+  "max_note_length": 280,
+  "max_notes_per_participant": 50
+});

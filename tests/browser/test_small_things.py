@@ -1,0 +1,46 @@
+"""Smaller things seen in a real room: placeholders are not upper-cased; a new note goes to no
+cluster unless its author picks one, even with a cluster in the middle of the screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import join, new_board, open_board
+
+
+def test_code_placeholder_is_not_upper_cased(cobord_server: Any, phone: Any) -> None:
+    page = phone.new_page()
+    page.goto(cobord_server.base + "/")
+    field = page.locator(".code-input").first
+    expect(field).to_have_attribute("placeholder", "ex. K7P2QX")
+    assert field.evaluate("e => getComputedStyle(e, '::placeholder').textTransform") == "none"
+    assert field.evaluate("e => getComputedStyle(e).textTransform") == "uppercase"  # typed code
+
+
+def test_new_note_goes_to_no_cluster_by_default(cobord_server: Any, phone: Any) -> None:
+    board = new_board(cobord_server)
+    ph = open_board(
+        phone,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Amina")["token"],
+    )
+    ph.evaluate("() => window.__cobord.createCluster('Mobilité', {x: 0, y: 0})")
+    # The cluster sits right in the middle of the phone's view.
+    ph.evaluate(
+        """() => { const c = window.__cobord.canvas; c.measure();
+          c.view = {s: 1, x: c.size.w / 2 - 230, y: c.size.h / 2 - 123}; c.applyView(); }"""
+    )
+    assert ph.evaluate("() => window.__cobord.canvas.clusterAtViewCenter()") != ""
+    expect(ph.locator(".cluster", has_text="Mobilité")).to_be_in_viewport()
+    ph.locator(".fab").tap()
+    expect(ph.locator(".composer select[name=cluster]")).to_have_value("")
+    ph.fill("#composer-text", "Des vélos partagés")
+    ph.locator(".composer button[type=submit]").tap()
+    expect(ph.locator(".note", has_text="vélos")).to_be_visible()
+    cluster = ph.evaluate(
+        "() => window.__cobord.session.noteList().find(n => n.text.includes('vélos')).cluster"
+    )
+    assert cluster == ""

@@ -1,0 +1,35 @@
+"""static/schema.js mirrors crdt/schema.py: phases, vote visibilities, default settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, get_args
+
+from crdt import schema
+
+SCHEMA_JS = Path(__file__).resolve().parents[1] / "static" / "schema.js"
+
+
+def constant(name: str) -> Any:
+    text = SCHEMA_JS.read_text(encoding="utf-8")
+    m = re.search(rf"export const {name} = Object\.freeze\((.*?)\);\n", text, re.DOTALL)
+    assert m, name
+    return json.loads(m.group(1))
+
+
+def test_client_constants_match_the_schema() -> None:
+    assert tuple(constant("PHASES")) == schema.PHASES
+    assert tuple(constant("VOTES_VISIBILITY")) == get_args(schema.VotesVisibility)
+    assert constant("DEFAULT_SETTINGS") == schema.DEFAULT_SETTINGS
+
+
+def test_no_module_keeps_its_own_copy() -> None:
+    static = SCHEMA_JS.parent
+    for path in static.glob("*.js"):
+        if path.name == "schema.js":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert '["ideate", "cluster", "vote", "results"]' not in text, path.name
+        assert "max_notes_per_participant: 50" not in text, path.name
