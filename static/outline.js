@@ -2,7 +2,7 @@
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
 import { h } from "./util.js";
 import { t, getLang, langName, fmtNumber } from "./i18n.js";
-import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { noteMeta, voteControls, COLORS, shownText } from "./noteview.js";
 import { field } from "./ui.js";
 import { store, keys } from "./util.js";
 
@@ -97,7 +97,7 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
 
 function noteItem(app, n, clusters, canEdit, showVotes) {
   const li = h("li", { class: `ol-note note-${n.color}` });
-  li.append(h("p", { class: "ol-text", lang: n.lang || undefined }, n.text), noteMeta(app, n));
+  li.append(h("p", { class: "ol-text", lang: shownText(n).lang || undefined }, shownText(n).text), noteMeta(app, n));
   if (showVotes) li.append(voteControls(app, n));
   const actions = h("div", { class: "ol-actions" });
   if (canEdit && clusters.length) {
