@@ -77,8 +77,12 @@ def test_photo_from_phone_on_desktop_without_exif(
     assert max(picture.size) <= 1600 and len(served.content) <= 400 * 1024
     # Not without the token.
     assert httpx.get(cobord_server.base + src.split("?")[0]).status_code == 401
-    # The outline shows the caption as the picture's alt text too.
     shot(laptop, "formats-photo-desktop")
+    projector = desktop.new_page()
+    projector.goto(
+        f"{cobord_server.base}/b/{board['id']}/present#v={board['viewer_token']}&c={board['join_code']}"
+    )
+    expect(projector.locator(".pnote img.note-photo[alt='Le plan du parc']")).to_be_visible()
     assert phone.errors == [] and desktop.errors == []  # type: ignore[attr-defined]
 
 
