@@ -22,6 +22,7 @@ from server.media_api import MediaApi
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
+from server.translate import Translator
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
@@ -69,14 +70,17 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
     api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
+    translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await hub.start()
+        translator.start(api._with_room)
         try:
             yield
         finally:
+            await translator.close()
             await hub.close()  # commit what is queued, final keyframes
             await store.close()
 
@@ -93,7 +97,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
 
     routes = [
         *api.routes(),
-        *MediaApi(api).routes(),
+        *MediaApi(api, translator).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),

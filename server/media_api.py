@@ -7,6 +7,8 @@
 - `GET /api/boards/{id}/media/{media_id}`: the bytes, only for a token of that board (401 without a
   token, 403 for another board's). The token may come as `?token=` because `<img src>` and
   `<audio src>` cannot send headers.
+- `POST /api/boards/{id}/notes/{note_id}/machine-translate`: queue the note for machine translation
+  (server/translate.py) and answer 202 at once; `{"queued": false}` when it is off or busy.
 - `PUT /api/boards/{id}/notes/{note_id}/translations/{lang}` `{"text"}` (participant or
   facilitator): the server writes `translations[lang] = {"text", "by", "machine": false}` into the
   note with its own change, `by` taken from the token; an empty text removes the translation.
@@ -30,14 +32,16 @@ from server.api import LANGUAGES, Api, ApiError, _handles_errors, _json
 from server.rooms import Room
 from server.store.base import BoardRecord, MediaRecord, StoreError
 from server.tokens import InvalidToken, TokenClaims
+from server.translate import Translator
 
 MAX_TRANSLATION = 2000
 MEDIA_ID_BYTES = 12  # 16 url-safe characters, well under the schema's 64
 
 
 class MediaApi:
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, translator: Translator | None = None) -> None:
         self.api = api
+        self.translator = translator or Translator(None)
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -48,6 +52,11 @@ class MediaApi:
                 "/api/boards/{board_id}/notes/{note_id}/translations/{lang}",
                 h(self.put_translation),
                 methods=["PUT"],
+            ),
+            Route(
+                "/api/boards/{board_id}/notes/{note_id}/machine-translate",
+                h(self.machine_translate),
+                methods=["POST"],
             ),
         ]
 
@@ -153,6 +162,19 @@ class MediaApi:
                 422, "same_language", "This note is written in this language; edit the note."
             )
         return JSONResponse({"note_id": note_id, "lang": lang, **(entry if text.strip() else {})})
+
+    async def machine_translate(self, request: Request) -> Response:
+        """Ask for machine translations of a note in the background; answers at once (202)."""
+        board, _claims = await self.api._auth(request, "participant", "facilitator")
+        if not self.translator.enabled:
+            return JSONResponse({"queued": False, "reason": "off"}, status_code=202)
+        languages = tuple(
+            lang for lang in board.settings.get("languages", LANGUAGES) if lang in LANGUAGES
+        )
+        queued = self.translator.submit(board.id, request.path_params["note_id"], languages)
+        return JSONResponse(
+            {"queued": queued, **({} if queued else {"reason": "busy"})}, status_code=202
+        )
 
 
 async def write_translation(
