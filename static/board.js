@@ -9,6 +9,7 @@ import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
 import { mediaPicker } from "./media.js";
+import { translateForm, requestMachineTranslation } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
 import { downloadButtons } from "./downloads.js";
@@ -583,6 +584,7 @@ class BoardApp {
     store.set(keys.pending(this.id), pending.slice(-50));
     this.pendingReplayed.add(id);
     s.addNote(id, fields);
+    if (text) requestMachineTranslation(this, id);
     this.confirmSoon([id]);
     announce(t("note_posted"));
     this.canvas.reveal(pos, id);
@@ -778,6 +780,8 @@ class BoardApp {
         h("div", { class: `note-preview note-${note.color}` }, h("p", { lang: note.lang || undefined }, note.text), noteMeta(this, note)),
       );
       if (this.canVote() || this.myVotes(note.id)) body.append(voteControls(this, note, { big: true }));
+      const tr = this.canEditBoard() ? translateForm(this, note, close) : null;
+      if (tr) body.append(tr);
       if (this.canEditBoard()) {
         const clusters = s.clusterList();
         if (clusters.length) {

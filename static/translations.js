@@ -49,3 +49,42 @@ export async function saveTranslation(boardId, token, noteId, lang, text) {
   if (!res.ok) throw new Error(body.message || res.statusText);
   return body;
 }
+
+/** The note sheet's "translate" form: anyone may add or correct the reader's-language translation.
+ * @param {any} app @param {any} note @param {() => void} done */
+export function translateForm(app, note, done) {
+  const lang = getLang();
+  if (!note.text || note.lang === lang || app.role === "viewer") return null;
+  const current = (note.translations && note.translations[lang] && note.translations[lang].text) || "";
+  const area = h("textarea", { id: "translate-text", rows: 3, maxLength: 2000, lang }, current);
+  const msg = h("p", { class: "tr-status", "aria-live": "polite" });
+  return h("form", {
+    class: "translate-form",
+    onsubmit: async (/** @type {Event} */ e) => {
+      e.preventDefault();
+      try {
+        await saveTranslation(app.id, app.token, note.id, lang, /** @type {HTMLTextAreaElement} */ (area).value);
+        msg.textContent = t("translate_saved");
+        done();
+      } catch (err) {
+        msg.textContent = String(/** @type {Error} */ (err).message || err);
+      }
+    },
+  },
+    h("label", { for: "translate-text" }, t("translate_heading", { lang: langName(lang) })),
+    area,
+    h("button", { type: "submit", class: "btn" }, t("translate_btn")),
+    msg,
+  );
+}
+
+/** Ask the server for machine translations of a note just posted (no-op when the server has none). @param {any} app @param {string} noteId */
+export function requestMachineTranslation(app, noteId) {
+  // After the note has had time to be committed; the board never waits on this.
+  setTimeout(() => {
+    fetch(`/api/boards/${encodeURIComponent(app.id)}/notes/${encodeURIComponent(noteId)}/machine-translate`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${app.token}` },
+    }).catch(() => {});
+  }, 2000);
+}

@@ -157,3 +157,32 @@ def test_translation_shown_to_its_reader_and_read_aloud_in_its_language(
     laptop.locator(".note", has_text="Plus de bancs au parc").locator(".listen-btn").click()
     spoken = laptop.evaluate("() => window.__spoken")
     assert spoken == [{"text": "Plus de bancs au parc", "lang": "fr-BE"}]
+
+
+def test_translation_typed_on_one_phone_shown_to_a_dutch_reader(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    awa = join(cobord_server, board["join_code"], "Awa", lang="fr")
+    mobile = open_board(phone, cobord_server.base, board["id"], awa["token"])
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    laptop.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
+    laptop.reload()
+    laptop.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    compose(mobile)
+    mobile.fill("#composer-text", "Un potager partagé")
+    mobile.locator(".composer button[type=submit]").tap()
+    # A second phone reading Dutch adds the translation from the note's sheet.
+    jan = join(cobord_server, board["join_code"], "Jan", lang="nl")
+    phone2 = open_board(phone, cobord_server.base, board["id"], jan["token"])
+    phone2.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
+    phone2.reload()
+    phone2.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    phone2.locator(".note-open", has_text="Un potager partagé").tap()
+    phone2.fill("#translate-text", "Een gedeelde moestuin")
+    phone2.locator(".translate-form button[type=submit]").tap()
+    note = laptop.locator(".note", has_text="Een gedeelde moestuin")
+    expect(note).to_be_visible()
+    expect(note.locator(".tr-tag")).to_have_text("Vertaald uit het Français")
+    # The author, reading French, still sees the original.
+    expect(mobile.locator(".note-open", has_text="Un potager partagé")).to_be_visible()
