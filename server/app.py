@@ -21,6 +21,7 @@ from server.hub import Hub
 from server.media_api import MediaApi
 from server.settings import Settings
 from server.store import make_store
+from server.suggest_api import SuggestApi
 from server.tokens import TokenSigner
 from server.translate import Translator
 from server.ws import BoardSocket, Receive, Scope, Send
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     routes = [
         *api.routes(),
         *MediaApi(api, translator).routes(),
+        *SuggestApi(api).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
