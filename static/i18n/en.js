@@ -243,4 +243,9 @@ export default {
   translate_btn: "Translate",
   translate_heading: "Translation into {lang}",
   translate_saved: "Translation saved.",
+  sugg_heading: "Suggested clusters",
+  sugg_ask: "Suggest clusters",
+  sugg_accept: "Make this cluster",
+  sugg_accepted: "Cluster created.",
+  sugg_none: "No suggestion: no unclustered notes say the same thing.",
 };

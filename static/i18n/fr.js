@@ -252,4 +252,9 @@ export default {
   translate_btn: "Traduire",
   translate_heading: "Traduction en {lang}",
   translate_saved: "Traduction enregistrée.",
+  sugg_heading: "Regroupements suggérés",
+  sugg_ask: "Suggérer des regroupements",
+  sugg_accept: "Créer ce regroupement",
+  sugg_accepted: "Regroupement créé.",
+  sugg_none: "Aucune suggestion : aucune note hors regroupement ne dit la même chose.",
 };

@@ -243,4 +243,9 @@ export default {
   translate_btn: "Vertalen",
   translate_heading: "Vertaling in het {lang}",
   translate_saved: "Vertaling bewaard.",
+  sugg_heading: "Voorgestelde groepen",
+  sugg_ask: "Groepen voorstellen",
+  sugg_accept: "Deze groep maken",
+  sugg_accepted: "Groep gemaakt.",
+  sugg_none: "Geen voorstel: geen losse notities zeggen hetzelfde.",
 };
