@@ -10,11 +10,11 @@ const sections = new WeakMap();
 
 /** @param {any} app */
 export function suggestionsSection(app) {
-  let sec = sections.get(app);
-  if (sec) return sec;
+  const kept = sections.get(app);
+  if (kept) return kept;
   const list = h("div", { class: "sugg-list", "aria-live": "polite" });
   const ask = h("button", { type: "button", class: "btn", "data-fk": "sugg-ask" }, t("sugg_ask"));
-  sec = h("section", { class: "panel-sec", "aria-labelledby": "p-sugg" }, h("h3", { id: "p-sugg" }, t("sugg_heading")), ask, list);
+  const sec = h("section", { class: "panel-sec", "aria-labelledby": "p-sugg" }, h("h3", { id: "p-sugg" }, t("sugg_heading")), ask, list);
   const notesById = () => new Map(app.session.noteList().map((/** @type {any} */ n) => [n.id, n]));
   const show = (/** @type {any[]} */ suggestions) => {
     const byId = notesById();
