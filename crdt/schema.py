@@ -24,7 +24,7 @@ RESULTS: Final = "results"
 ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS)
 
 NOTE_FIELDS: Final = frozenset(
-    {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author"}
+    {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author", "kind", "media"}
 )
 CLUSTER_FIELDS: Final = frozenset({"title", "x", "y", "color"})
 

@@ -22,12 +22,15 @@ from server.client_api import client_routes
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.media_api import MediaApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
 from server.rooms import StorageFailed
 from server.settings import Settings
 from server.store import make_store
+from server.suggest_api import SuggestApi
 from server.tokens import TokenSigner
+from server.translate import Translator
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     api = Api(store, hub, signer, online=socket.online.online)
     replay_api = ReplayApi(api)
     retention = Retention(store, hub, settings.retention_days)
+    translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await hub.start()
         await socket.online.start()
         await retention.start()
+        translator.start(api._with_room)
         try:
             yield
         finally:
@@ -96,6 +101,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
                 for conn in list(room.connections):
                     conn.close(1012, "server restart: reconnect")
             await retention.close()
+            await translator.close()
             await hub.close()
             await socket.online.close()
             await store.close()
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
         *PrivacyApi(api).routes(),
+        *MediaApi(api, translator).routes(),
+        *SuggestApi(api).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),

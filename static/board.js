@@ -8,6 +8,8 @@ import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { mediaPicker } from "./media.js";
+import { translateForm, requestMachineTranslation } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
 import { downloadButtons } from "./downloads.js";
@@ -544,9 +546,9 @@ class BoardApp {
     }
   }
 
-  postNote({ text, color, lang, cluster }) {
+  postNote({ text, color, lang, cluster, kind = undefined, media = undefined }) {
     text = text.trim();
-    if (!text) return null;
+    if (!text && !media) return null;
     const s = this.session;
     const max = s.settings().max_note_length || 280;
     text = text.slice(0, max);
@@ -574,7 +576,7 @@ class BoardApp {
     }
     const id = newId();
     const pos = this.placeNote(cluster);
-    const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now() };
+    const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now(), ...(media ? { kind, media } : {}) };
     if (!s.settings().anonymous && this.me.name) fields.author = this.me.name;
     this.rememberMine(id);
     const pending = store.get(keys.pending(this.id), []);
@@ -582,6 +584,7 @@ class BoardApp {
     store.set(keys.pending(this.id), pending.slice(-50));
     this.pendingReplayed.add(id);
     s.addNote(id, fields);
+    if (text) requestMachineTranslation(this, id);
     this.confirmSoon([id]);
     announce(t("note_posted"));
     this.canvas.reveal(pos, id);
@@ -720,6 +723,8 @@ class BoardApp {
         ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, c.title || t("cluster_untitled"))))
         : null;
       const draft = !existing && this.draftMode();
+      // Photo and voice notes go straight to the board (their bytes are already on the server).
+      const picker = !existing && !draft ? mediaPicker(this) : null;
       const form = h(
         "form",
         {
@@ -728,7 +733,8 @@ class BoardApp {
           onsubmit: (e) => {
             e.preventDefault();
             const value = text.value.trim();
-            if (!value) return text.focus();
+            const attached = picker ? picker.value() : null;
+            if (!value && !attached) return text.focus();
             store.set(keys.noteColor, color);
             const cl = clusterSel ? clusterSel.value : "";
             if (existing) {
@@ -741,13 +747,14 @@ class BoardApp {
                 if (clusterSel && cl !== existing.cluster) this.moveToCluster(existing.id, cl);
               }
             } else {
-              this.postNote({ text: value, color, lang, cluster: cl });
+              this.postNote({ text: value, color, lang, cluster: cl, ...(attached || {}) });
             }
             close();
           },
         },
         field(t("composer_text_label"), text),
         count,
+        picker ? picker.el : null,
         h("fieldset", { class: "field" }, h("legend", null, t("composer_color")), swatches),
         h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
         draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
@@ -773,6 +780,8 @@ class BoardApp {
         h("div", { class: `note-preview note-${note.color}` }, h("p", { lang: note.lang || undefined }, note.text), noteMeta(this, note)),
       );
       if (this.canVote() || this.myVotes(note.id)) body.append(voteControls(this, note, { big: true }));
+      const tr = this.canEditBoard() ? translateForm(this, note, close) : null;
+      if (tr) body.append(tr);
       if (this.canEditBoard()) {
         const clusters = s.clusterList();
         if (clusters.length) {

@@ -5,7 +5,7 @@
 import { h, clear, fill, store, debounce } from "./util.js";
 import { t } from "./i18n.js";
 import { announce } from "./ui.js";
-import { noteMeta, voteControls } from "./noteview.js";
+import { noteMeta, voteControls, shownText } from "./noteview.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
@@ -369,7 +369,7 @@ export class Canvas {
       seen.add(n.id);
       const my = app.myVotes(n.id);
       const total = app.totalVotes(n.id);
-      const sig = [n.text, n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, lang].join("|");
+      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, lang].join("|");
       let el = this.noteEls.get(n.id);
       if (!el) {
         el = h("article", { class: "note", dataset: { id: n.id } });
@@ -381,7 +381,7 @@ export class Canvas {
         el.className = `note note-${n.color}${mine.has(n.id) ? " is-mine" : ""}`;
         el.style.transform = `translate(${n.x}px, ${n.y}px)`;
         fill(el, 
-          h("button", { type: "button", class: "note-open", dataset: { noteId: n.id }, lang: n.lang || undefined }, h("span", null, n.text)),
+          h("button", { type: "button", class: "note-open", dataset: { noteId: n.id }, lang: shownText(n).lang || undefined }, h("span", null, shownText(n).text)),
           noteMeta(app, n),
           showVotes ? voteControls(app, n) : null,
         );
@@ -478,7 +478,7 @@ export class Canvas {
       const noteEl = noteElFrom(e.target);
       const head = clusterHeadFrom(e.target);
       const canEdit = this.app.canEditBoard();
-      if (e.target.closest && e.target.closest(".votes")) {
+      if (e.target.closest && e.target.closest(".votes, .tr-line, .listen-btn, .note-voice")) {
         mode = "tap";
         return;
       }
@@ -627,7 +627,7 @@ export class Canvas {
 
   tap(target) {
     if (!target || !target.closest) return;
-    if (target.closest(".votes")) return; // vote buttons handle their own click
+    if (target.closest(".votes, .tr-line, .listen-btn, .note-voice")) return; // these handle their own click
     const open = target.closest(".note");
     if (open) return this.app.openNoteSheet(open.dataset.id);
     const title = target.closest(".cluster-title");

@@ -6,11 +6,25 @@ import { t, langName, fmtNumber } from "./i18n.js";
 import { toast } from "./ui.js";
 
 import { COLORS } from "./schema.js";
+import { mediaView } from "./media.js";
+import { listenButton } from "./speech.js";
+import { shownText, translationToggle } from "./translations.js";
 
 export { COLORS };
 
-/** @param {any} app @param {any} note */
+/** The text a reader sees (their language first). @param {any} note */
+export { shownText };
+
+/** Photo or voice, the translation line and the listen button, then the meta line.
+ * @param {any} app @param {any} note */
 export function noteMeta(app, note) {
+  const extras = [mediaView(app, note), translationToggle(note, () => app.renderMain && app.renderMain()), listenButton(shownText(note))].filter(Boolean);
+  const meta = noteMetaLine(app, note);
+  return extras.length ? h("div", { class: "note-extras" }, ...extras, meta) : meta;
+}
+
+/** @param {any} app @param {any} note */
+function noteMetaLine(app, note) {
   const parts = [];
   if (note.author) parts.push(t("note_by", { name: note.author }));
   if (app.isMine(note.id)) parts.push(t("note_yours"));

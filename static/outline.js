@@ -1,8 +1,9 @@
 // The outline view: clusters and notes as lists. Everything the canvas does, by keyboard and screen reader:
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
+import { speak } from "./speech.js";
 import { h } from "./util.js";
 import { t, getLang, langName, fmtNumber } from "./i18n.js";
-import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { noteMeta, voteControls, COLORS, shownText } from "./noteview.js";
 import { field } from "./ui.js";
 import { store, keys } from "./util.js";
 
@@ -60,6 +61,7 @@ export function renderOutline(app, wrap) {
           "div",
           { class: "ol-head" },
           h("h2", { id: hid }, sec.title, " ", h("span", { class: "count" }, `(${t("notes_count", { n: sec.notes.length })})`)),
+          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", onclick: () => speak(sec.notes.map((n) => shownText(n))) }, "🔊 ", t("listen_cluster")) : null,
           sec.id && canEdit
             ? h("button", { type: "button", class: "btn btn-small", "data-fk": `cr:${sec.id}`, onclick: () => app.openClusterSheet(sec.id) }, t("cluster_rename"))
             : null,
@@ -97,7 +99,7 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
 
 function noteItem(app, n, clusters, canEdit, showVotes) {
   const li = h("li", { class: `ol-note note-${n.color}` });
-  li.append(h("p", { class: "ol-text", lang: n.lang || undefined }, n.text), noteMeta(app, n));
+  li.append(h("p", { class: "ol-text", lang: shownText(n).lang || undefined }, shownText(n).text), noteMeta(app, n));
   if (showVotes) li.append(voteControls(app, n));
   const actions = h("div", { class: "ol-actions" });
   if (canEdit && clusters.length) {

@@ -8,6 +8,7 @@ import { resultsView } from "./results.js";
 import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
+import { suggestionsSection } from "./suggestions.js";
 
 
 export class FacilitatorPanel {
@@ -244,6 +245,7 @@ export class FacilitatorPanel {
 
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
+    frag.append(suggestionsSection(app));
 
     // Results
     const r = s.resultsData() || app.httpResults;

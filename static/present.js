@@ -2,6 +2,7 @@
 // Projector view: read-only, large type, high contrast, no controls. It always fits the screen: what
 // does not fit goes to the next page (arrow keys / Page Up-Down / space, or auto-advance every
 // PAGE_SECONDS). Shows how to join while ideas come in, the notes by cluster, then the results.
+import { mediaView } from "./media.js";
 import { h, fill, store, keys, now, groupShape, api } from "./util.js";
 import { t, onLangChange, fmtNumber } from "./i18n.js";
 import { Session } from "./session.js";
@@ -167,7 +168,7 @@ function view(session, boardId, info, cfg) {
     for (const c of cols) {
       const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;
       if (headEl) items.push({ kind: "head", el: () => headEl() });
-      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, h("span", { class: "pnote-text" }, n.text)) });
+      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, mediaView({ id: boardId, token: session.token }, n), h("span", { class: "pnote-text" }, n.text)) });
     }
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("present_waiting")) }];
   }

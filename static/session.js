@@ -224,6 +224,9 @@ function readNote(id, m) {
     lang: str(m.get("lang")),
     createdAt: num(m.get("createdAt")),
     author: m.get("author") === undefined ? null : str(m.get("author")),
+    kind: str(m.get("kind")) || "text",
+    media: str(m.get("media")),
+    translations: toPlain(m.get("translations")) || null,
   };
 }
 

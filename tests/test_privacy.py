@@ -19,6 +19,7 @@ from server.privacy_api import PERSON_ERASED, PERSON_REVOKED, Retention
 from server.replay_api import ERASED_NAME
 from server.store import BoardRecord, MemoryStore, NewUpdate, SqlStore
 from tests.conftest import ServerProcess
+from tests.test_media import jpeg_with_gps, upload
 from tests.yclient import YClient, add_note
 
 TABLES = (
@@ -30,6 +31,7 @@ TABLES = (
     "votes",
     "events",
     "event_cursors",
+    "media",
 )
 NAME = "Anaïs Dupont-Verhaegen"
 
@@ -98,6 +100,8 @@ async def test_deleting_a_board_empties_every_table_and_closes_the_room(
     fac = auth(board["facilitator_token"])
     session = await _workshop(server, board, NAME)
     watcher = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    photo = upload(server, board["id"], session["person"]["token"], "photo", jpeg_with_gps())
+    assert photo.status_code == 201, photo.text  # a picture goes with its board
     before = rows_of(db, board["id"])
     assert all(before.values()), before  # every table held something of this board
     async with httpx.AsyncClient(base_url=server.http) as http:

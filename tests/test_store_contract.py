@@ -31,6 +31,7 @@ from server.store import (
     DuplicateJoinCode,
     EventRecord,
     LogSummary,
+    MediaRecord,
     MemoryStore,
     NewUpdate,
     ParticipantRecord,
@@ -644,7 +645,7 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             board_id in getattr(store, name)
             or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store, name))
         )
-        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events")
+        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events", "_media")
     } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
 
 
@@ -658,6 +659,9 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
         await store.save_snapshot(b.id, SnapshotRecord(seqs[0], 1.0, b"k"))
         await store.cast_vote(b.id, p, "n1", 1, 3, 3)
         assert await store.save_events(b.id, 0, seqs[0], [_event(seqs[0], 0)])
+        await store.put_media(
+            MediaRecord(f"m-{b.id}", b.id, "photo", "image/jpeg", b"\xff\xd8", p, 1.0)
+        )
     before = await _rows_of(store, board.id)
     assert all(before.values()), before  # the check below can fail: every table held the board
     assert await store.delete_board(board.id)
@@ -712,3 +716,42 @@ async def test_set_join_code(store: Store) -> None:
         await store.set_join_code(board.id, other.join_code)
     with pytest.raises(StoreError):
         await store.set_join_code(_uid("missing"), "YYY888")
+# ------------------------------------------------ Media (issue 11: photo and voice notes)
+
+
+def _media(board_id: str, data: bytes = b"\xff\xd8\xffpicture", kind: str = "photo") -> MediaRecord:
+    return MediaRecord(_uid("m"), board_id, kind, "image/jpeg", data, "p1", 5000.0)
+
+
+async def test_media_round_trip_only_on_its_board(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    record = _media(board.id, data=bytes(range(256)) * 4)
+    await store.put_media(record)
+    assert await store.get_media(board.id, record.id) == record
+    assert await store.get_media(other.id, record.id) is None
+    assert await store.get_media(board.id, "nope") is None
+
+
+async def test_media_refused_for_unknown_board_or_taken_id(store: Store) -> None:
+    with pytest.raises(StoreError, match="unknown board"):
+        await store.put_media(_media("no-such-board"))
+    board = await new_board(store)
+    record = _media(board.id)
+    await store.put_media(record)
+    with pytest.raises(StoreError, match="already exists"):
+        await store.put_media(
+            MediaRecord(record.id, board.id, "voice", "audio/ogg", b"x", "p", 1.0)
+        )
+    assert await store.get_media(board.id, record.id) == record
+
+
+async def test_delete_media_of_board_deletes_only_that_board(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    mine = [_media(board.id), _media(board.id, kind="voice")]
+    theirs = _media(other.id)
+    for record in [*mine, theirs]:
+        await store.put_media(record)
+    assert await store.delete_media_of_board(board.id) == 2
+    assert [await store.get_media(board.id, r.id) for r in mine] == [None, None]
+    assert await store.get_media(other.id, theirs.id) == theirs
+    assert await store.delete_media_of_board(board.id) == 0

@@ -89,6 +89,19 @@ class EventRecord:
     target: str  # note or cluster id, or the new phase / setting value
 
 
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A photo or voice recording of a board, already checked and re-encoded by server/media.py."""
+
+    id: str
+    board_id: str
+    kind: str  # "photo" | "voice"
+    content_type: str
+    data: bytes
+    actor: str  # who uploaded it (participant id or "facilitator")
+    created_at: float
+
+
 class StoreError(Exception):
     """A store operation failed for a reason the caller can report (not a bug)."""
 
@@ -222,3 +235,12 @@ class Store(Protocol):
     async def delete_board(self, board_id: str) -> bool:
         """Erase the board and everything about it (log, keyframes, participants, votes, events).
         False if there was no such board."""
+    # Media (photo and voice notes), stored beside the board: deleting a board deletes them.
+    async def put_media(self, media: MediaRecord) -> None:
+        """Raises StoreError if the board is unknown or the id is taken."""
+
+    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
+        """The media only if it belongs to this board (None for another board's id)."""
+
+    async def delete_media_of_board(self, board_id: str) -> int:
+        """Delete every media of the board; return how many were deleted."""

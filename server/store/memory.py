@@ -19,6 +19,7 @@ from server.store.base import (
     DuplicateJoinCode,
     EventRecord,
     LogSummary,
+    MediaRecord,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -58,6 +59,7 @@ class MemoryStore:
         self._events: dict[str, list[EventRecord]] = {}
         self._event_cursors: dict[str, int] = {}
         self._seq = itertools.count(1)
+        self._media: dict[tuple[str, str], MediaRecord] = {}
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
         self._lock = asyncio.Lock()
@@ -268,6 +270,8 @@ class MemoryStore:
             for table in (self._updates, self._snapshots, self._authors, self._events):
                 table.pop(board_id, None)
             self._event_cursors.pop(board_id, None)
+            for key in [k for k in self._media if k[0] == board_id]:
+                del self._media[key]
             return True
 
     # Dot voting
@@ -309,6 +313,26 @@ class MemoryStore:
             ),
             key=lambda v: (v.participant_id, v.note_id),
         )
+
+    # Media
+
+    async def put_media(self, media: MediaRecord) -> None:
+        async with self._lock:
+            if media.board_id not in self._boards:
+                raise StoreError(f"unknown board {media.board_id!r}")
+            if any(key[1] == media.id for key in self._media):
+                raise StoreError(f"media {media.id!r} already exists")
+            self._media[(media.board_id, media.id)] = media
+
+    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
+        return self._media.get((board_id, media_id))
+
+    async def delete_media_of_board(self, board_id: str) -> int:
+        async with self._lock:
+            keys = [key for key in self._media if key[0] == board_id]
+            for key in keys:
+                del self._media[key]
+            return len(keys)
 
 
 def check_vote(delta: int, mine: int, spent: int, budget: int, max_per_note: int) -> None:

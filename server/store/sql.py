@@ -40,6 +40,7 @@ from server.store.base import (
     DuplicateJoinCode,
     EventRecord,
     LogSummary,
+    MediaRecord,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
@@ -238,6 +239,20 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
         created_at=row.created_at,
         revoked=bool(row.revoked),
     )
+
+# Migration 0003_media.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("content_type", sa.String, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Index("ix_media_board", "board_id"),
+)
 
 
 class SqlStore:
@@ -655,7 +670,7 @@ class SqlStore:
     async def delete_board(self, board_id: str) -> bool:
         async with self._write() as conn:
             # Children first (foreign keys), the board row last.
-            for table in (votes, participants, update_log, snapshots, note_authors, events):
+            for table in (votes, participants, update_log, snapshots, note_authors, events, media):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
             result = await conn.execute(boards.delete().where(boards.c.id == board_id))
@@ -744,3 +759,41 @@ class SqlStore:
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [VoteRecord(pid, note_id, count) for pid, note_id, count in rows]
+
+    # Media
+
+    async def put_media(self, record: MediaRecord) -> None:
+        row = {
+            "id": record.id,
+            "board_id": record.board_id,
+            "kind": record.kind,
+            "content_type": record.content_type,
+            "data": record.data,
+            "actor": record.actor,
+            "created_at": record.created_at,
+        }
+        async with self._write() as conn:
+            known = await conn.execute(sa.select(boards.c.id).where(boards.c.id == record.board_id))
+            if known.first() is None:
+                raise StoreError(f"unknown board {record.board_id!r}")
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(media.insert(), row)
+            except IntegrityError as error:
+                raise StoreError(f"media {record.id!r} already exists") from error
+
+    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
+        query = media.select().where(media.c.board_id == board_id, media.c.id == media_id)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return MediaRecord(
+            row.id, row.board_id, row.kind, row.content_type, bytes(row.data), row.actor,
+            row.created_at,
+        )
+
+    async def delete_media_of_board(self, board_id: str) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(media.delete().where(media.c.board_id == board_id))
+        return int(result.rowcount)

@@ -49,7 +49,7 @@ def test_download_buttons_save_the_exports(cobord_server: Any, desktop: Any) -> 
         page.locator("#panel-downloads button", has_text="CSV").click()
     csv_bytes = Path(info.value.path()).read_bytes()
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
-    assert b";" in csv_bytes.splitlines()[0]  # nl: a Belgian Excel splits on ';' 
+    assert b";" in csv_bytes.splitlines()[0]  # nl: a Belgian Excel splits on ';'
     assert info.value.suggested_filename.endswith(".csv")
     # The results view has the same buttons.
     page.locator("button[aria-controls=fac-panel]").click()

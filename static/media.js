@@ -1,0 +1,143 @@
+// @ts-check
+// Photo and voice notes: pick or take a photo (shrunk here to <= 1600 px and <= 400 KB before upload),
+// record up to 60 s of voice (MediaRecorder); the server checks the type, strips EXIF and stores them.
+import { h } from "./util.js";
+import { t } from "./i18n.js";
+import { toast } from "./ui.js";
+
+export const MAX_SIDE = 1600;
+export const MAX_BYTES = 400 * 1024;
+export const MAX_VOICE_MS = 60_000;
+
+/** @param {any} app @param {string} mediaId */
+export function mediaUrl(app, mediaId) {
+  return `/api/boards/${encodeURIComponent(app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
+}
+
+/** The picture or the player of a note, or null for a text note. @param {any} app @param {any} note */
+export function mediaView(app, note) {
+  if (!note.media) return null;
+  if (note.kind === "photo") {
+    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: note.text || t("photo_no_caption"), loading: "lazy", draggable: false });
+  }
+  if (note.kind === "voice") {
+    return h("audio", { class: "note-voice", controls: true, preload: "none", src: mediaUrl(app, note.media), "aria-label": t("voice_note"), onclick: (/** @type {Event} */ e) => e.stopPropagation(), onpointerdown: (/** @type {Event} */ e) => e.stopPropagation() });
+  }
+  return null;
+}
+
+/** Shrink a picture: longest side <= MAX_SIDE, JPEG <= MAX_BYTES (lower quality, then smaller). @param {Blob} file @returns {Promise<Blob>} */
+export async function shrinkImage(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  let scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    for (const q of [0.85, 0.72, 0.6]) {
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", q));
+      if (blob && blob.size <= MAX_BYTES) return blob;
+    }
+    scale *= 0.75;
+  }
+  throw new Error(t("photo_too_big"));
+}
+
+/** POST the bytes; the server's message on refusal. @param {any} app @param {"photo"|"voice"} kind @param {Blob} blob */
+export async function uploadMedia(app, kind, blob) {
+  const res = await fetch(`/api/boards/${encodeURIComponent(app.id)}/media?kind=${kind}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${app.token}`, "Content-Type": blob.type || "application/octet-stream" },
+    body: blob,
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.message || res.statusText);
+  return /** @type {{id: string, kind: string, url: string}} */ (body);
+}
+
+/** The composer's photo/voice controls. `value()` is {kind, media} once an upload is done, else null.
+ * @param {any} app */
+export function mediaPicker(app) {
+  /** @type {{kind: string, media: string} | null} */
+  let attached = null;
+  const preview = h("div", { class: "media-preview", "aria-live": "polite" });
+  const status = (/** @type {string} */ text) => { preview.replaceChildren(h("p", { class: "media-status" }, text)); };
+
+  async function attachPhoto(/** @type {Blob} */ file) {
+    status(t("photo_uploading"));
+    try {
+      const small = file.type.startsWith("image/") ? await shrinkImage(file).catch(() => file) : file;
+      const up = await uploadMedia(app, "photo", small);
+      attached = { kind: "photo", media: up.id };
+      preview.replaceChildren(h("img", { class: "note-photo", src: mediaUrl(app, up.id), alt: t("photo_attached") }));
+    } catch (e) {
+      attached = null;
+      status(String(/** @type {Error} */ (e).message || e));
+      toast(String(/** @type {Error} */ (e).message || e), "warn");
+    }
+  }
+
+  const camera = h("input", { type: "file", accept: "image/*", capture: "environment", class: "sr-only", id: "media-camera",
+    onchange: (/** @type {Event} */ e) => { const f = /** @type {HTMLInputElement} */ (e.target).files?.[0]; if (f) attachPhoto(f); } });
+  const picker = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp", class: "sr-only", id: "media-file",
+    onchange: (/** @type {Event} */ e) => { const f = /** @type {HTMLInputElement} */ (e.target).files?.[0]; if (f) attachPhoto(f); } });
+
+  /** @type {MediaRecorder | null} */
+  let recorder = null;
+  /** @type {any} */
+  let stopTimer = null;
+  const recBtn = h("button", { type: "button", class: "btn record-btn", "aria-pressed": "false" }, t("voice_record"));
+  recBtn.addEventListener("click", async () => {
+    if (recorder) { recorder.stop(); return; }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"].find((m) => MediaRecorder.isTypeSupported(m));
+      const rec = new MediaRecorder(stream, type ? { mimeType: type, audioBitsPerSecond: 64000 } : {});
+      /** @type {Blob[]} */
+      const parts = [];
+      rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
+      rec.onstop = async () => {
+        clearTimeout(stopTimer);
+        stream.getTracks().forEach((tr) => tr.stop());
+        recorder = null;
+        recBtn.textContent = t("voice_record");
+        recBtn.setAttribute("aria-pressed", "false");
+        status(t("voice_uploading"));
+        try {
+          const up = await uploadMedia(app, "voice", new Blob(parts, { type: rec.mimeType || type || "audio/webm" }));
+          attached = { kind: "voice", media: up.id };
+          preview.replaceChildren(h("audio", { class: "note-voice", controls: true, src: mediaUrl(app, up.id), "aria-label": t("voice_note") }));
+        } catch (e) {
+          attached = null;
+          status(String(/** @type {Error} */ (e).message || e));
+        }
+      };
+      rec.start(1000);
+      recorder = rec;
+      recBtn.textContent = t("voice_stop");
+      recBtn.setAttribute("aria-pressed", "true");
+      status(t("voice_recording"));
+      stopTimer = setTimeout(() => rec.state !== "inactive" && rec.stop(), MAX_VOICE_MS);
+    } catch (e) {
+      toast(t("voice_no_mic"), "warn");
+    }
+  });
+
+  const el = h("div", { class: "media-picker" },
+    h("label", { class: "btn", for: "media-camera" }, t("photo_take")), camera,
+    h("label", { class: "btn", for: "media-file" }, t("photo_choose")), picker,
+    recBtn,
+    preview,
+  );
+  el.addEventListener("dragover", (e) => e.preventDefault());
+  el.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer?.files?.[0];
+    if (f) attachPhoto(f);
+  });
+  return { el, value: () => attached, busy: () => recorder !== null };
+}

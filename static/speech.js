@@ -1,0 +1,33 @@
+// @ts-check
+// Read aloud: every note speaks in its own language (speechSynthesis), the outline reads a cluster.
+import { h } from "./util.js";
+import { t } from "./i18n.js";
+
+/** The voice language of a note's language. */
+export const SPEECH_LANGS = { fr: "fr-BE", nl: "nl-BE", en: "en-GB" };
+
+/** @param {{text: string, lang?: string}[]} items */
+export function speak(items) {
+  const synth = window.speechSynthesis;
+  if (!synth) return false;
+  synth.cancel();
+  for (const item of items) {
+    if (!item.text) continue;
+    const u = new SpeechSynthesisUtterance(item.text);
+    u.lang = SPEECH_LANGS[/** @type {"fr"|"nl"|"en"} */ (item.lang)] || document.documentElement.lang || "fr-BE";
+    synth.speak(u);
+  }
+  return true;
+}
+
+/** A "listen" button for one note (its shown text, in the shown language). @param {{text: string, lang: string}} shown */
+export function listenButton(shown) {
+  if (!("speechSynthesis" in window) || !shown.text) return null;
+  return h("button", {
+    type: "button",
+    class: "btn btn-small listen-btn",
+    "aria-label": t("listen_note"),
+    title: t("listen_note"),
+    onclick: (/** @type {Event} */ e) => { e.stopPropagation(); speak([shown]); },
+  }, "🔊");
+}

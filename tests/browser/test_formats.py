@@ -1,0 +1,209 @@
+"""Photo and voice notes, translations and read-aloud in real Chromium (fake camera and mic)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.browser.helpers import join, new_board, open_board
+from tests.support import service_missing
+from tests.test_media import GPS_IFD, jpeg_with_gps
+
+pytestmark = pytest.mark.browser
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+# Records what speechSynthesis is asked to say (the real synthesizer still runs).
+SPEECH_SPY = """
+window.__spoken = [];
+if (window.speechSynthesis) {
+  const speak = speechSynthesis.speak.bind(speechSynthesis);
+  speechSynthesis.speak = (u) => {
+    window.__spoken.push({ text: u.text, lang: u.lang }); speak(u);
+  };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+        yield b
+        b.close()
+
+
+def compose(page: Any) -> None:
+    page.locator(".fab").tap()
+    expect(page.locator(".media-picker")).to_be_visible()
+
+
+def test_photo_from_phone_on_desktop_without_exif(
+    cobord_server: Any, phone: Any, desktop: Any, tmp_path: Path
+) -> None:
+    board = new_board(cobord_server)
+    me = join(cobord_server, board["join_code"], "Awa")
+    phone.grant_permissions(["camera", "microphone"])
+    mobile = open_board(phone, cobord_server.base, board["id"], me["token"])
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    photo = tmp_path / "plan.jpg"
+    photo.write_bytes(jpeg_with_gps((3000, 2000)))
+    compose(mobile)
+    mobile.set_input_files("#media-file", str(photo))
+    expect(mobile.locator(".media-preview img.note-photo")).to_be_visible()
+    mobile.fill("#composer-text", "Le plan du parc")
+    mobile.locator(".composer button[type=submit]").tap()
+    img = laptop.locator("img.note-photo[alt='Le plan du parc']").first
+    expect(img).to_be_visible()
+    laptop.wait_for_function(
+        "() => [...document.querySelectorAll('img.note-photo')].some(i => i.naturalWidth > 0)"
+    )
+    src = img.get_attribute("src")
+    assert src
+    served = httpx.get(cobord_server.base + src)
+    picture = Image.open(io.BytesIO(served.content))
+    assert picture.getexif().get_ifd(GPS_IFD) == {} and b"Exif" not in served.content
+    assert max(picture.size) <= 1600 and len(served.content) <= 400 * 1024
+    # Not without the token.
+    assert httpx.get(cobord_server.base + src.split("?")[0]).status_code == 401
+    shot(laptop, "formats-photo-desktop")
+    projector = desktop.new_page()
+    projector.goto(
+        f"{cobord_server.base}/b/{board['id']}/present#v={board['viewer_token']}&c={board['join_code']}"
+    )
+    expect(projector.locator(".pnote img.note-photo[alt='Le plan du parc']")).to_be_visible()
+    assert phone.errors == [] and desktop.errors == []  # type: ignore[attr-defined]
+
+
+def test_non_image_refused_with_a_message_in_the_composer(
+    cobord_server: Any, phone: Any, tmp_path: Path
+) -> None:
+    board = new_board(cobord_server)
+    me = join(cobord_server, board["join_code"], "Awa")
+    mobile = open_board(phone, cobord_server.base, board["id"], me["token"])
+    bogus = tmp_path / "notes.png"
+    bogus.write_bytes(b"%PDF-1.7 pretending to be a picture")
+    compose(mobile)
+    mobile.set_input_files("#media-file", str(bogus))
+    expect(mobile.locator(".media-status")).to_have_text(
+        "Only JPEG, PNG or WebP pictures are accepted."
+    )
+
+
+def test_voice_note_recorded_on_phone_plays_on_desktop(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    me = join(cobord_server, board["join_code"], "Awa")
+    phone.grant_permissions(["microphone"])
+    mobile = open_board(phone, cobord_server.base, board["id"], me["token"])
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    compose(mobile)
+    mobile.locator(".record-btn").tap()
+    expect(mobile.locator(".record-btn")).to_have_attribute("aria-pressed", "true")
+    mobile.wait_for_timeout(1200)  # a recording needs some length; this is the recording itself
+    mobile.locator(".record-btn").tap()
+    expect(mobile.locator(".media-preview audio.note-voice")).to_be_attached()
+    mobile.locator(".composer button[type=submit]").tap()
+    audio = laptop.locator("audio.note-voice").first
+    expect(audio).to_be_attached()
+    src = audio.get_attribute("src")
+    assert src
+    served = httpx.get(cobord_server.base + src)
+    assert served.status_code == 200
+    assert served.headers["content-type"] in ("audio/webm", "audio/ogg", "audio/mp4")
+    assert len(served.content) > 1000
+
+
+def test_translation_shown_to_its_reader_and_read_aloud_in_its_language(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    awa = join(cobord_server, board["join_code"], "Awa", lang="fr")
+    jan = join(cobord_server, board["join_code"], "Jan", lang="nl")
+    desktop.add_init_script(SPEECH_SPY)
+    mobile = open_board(phone, cobord_server.base, board["id"], awa["token"])
+    compose(mobile)
+    mobile.fill("#composer-text", "Plus de bancs au parc")
+    mobile.locator(".composer button[type=submit]").tap()
+    expect(mobile.locator(".note", has_text="Plus de bancs au parc")).to_be_visible()
+    note_id = mobile.evaluate("() => window.__cobord.session.noteList()[0].id")
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    laptop.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
+    laptop.reload()
+    laptop.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    cobord_server.api(
+        "PUT",
+        f"/api/boards/{board['id']}/notes/{note_id}/translations/nl",
+        {"text": "Meer banken in het park"},
+        token=jan["token"],
+    )
+    note = laptop.locator(".note", has_text="Meer banken in het park")
+    expect(note).to_be_visible()
+    expect(note.locator(".tr-tag")).to_have_text("Vertaald uit het Français")
+    note.locator(".tr-toggle").click()
+    expect(laptop.locator(".note", has_text="Plus de bancs au parc")).to_be_visible()
+    laptop.locator(".note", has_text="Plus de bancs au parc").locator(".listen-btn").click()
+    spoken = laptop.evaluate("() => window.__spoken")
+    assert spoken == [{"text": "Plus de bancs au parc", "lang": "fr-BE"}]
+
+
+def test_translation_typed_on_one_phone_shown_to_a_dutch_reader(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    awa = join(cobord_server, board["join_code"], "Awa", lang="fr")
+    mobile = open_board(phone, cobord_server.base, board["id"], awa["token"])
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    laptop.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
+    laptop.reload()
+    laptop.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    compose(mobile)
+    mobile.fill("#composer-text", "Un potager partagé")
+    mobile.locator(".composer button[type=submit]").tap()
+    # A second phone reading Dutch adds the translation from the note's sheet.
+    jan = join(cobord_server, board["join_code"], "Jan", lang="nl")
+    phone2 = open_board(phone, cobord_server.base, board["id"], jan["token"])
+    phone2.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
+    phone2.reload()
+    phone2.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    phone2.locator(".note-open", has_text="Un potager partagé").tap()
+    phone2.fill("#translate-text", "Een gedeelde moestuin")
+    phone2.locator(".translate-form button[type=submit]").tap()
+    note = laptop.locator(".note", has_text="Een gedeelde moestuin")
+    expect(note).to_be_visible()
+    expect(note.locator(".tr-tag")).to_have_text("Vertaald uit het Français")
+    # The author, reading French, still sees the original.
+    expect(mobile.locator(".note-open", has_text="Un potager partagé")).to_be_visible()
+
+
+def test_accepting_a_suggestion_creates_the_cluster(cobord_server: Any, desktop: Any) -> None:
+    board = new_board(cobord_server)
+    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    texts = ["Plus de bancs dans le parc", "Meer zitbanken in het park", "more benches in the park"]
+    for i, text in enumerate(texts):
+        laptop.evaluate(
+            "([id, text]) => window.__cobord.session.addNote(id, {text, x: 0, y: 0,"
+            " color: 'yellow', cluster: '', lang: 'fr', createdAt: Date.now()})",
+            [f"s{i}", text],
+        )
+    button = laptop.locator("button[aria-controls=fac-panel]")
+    if button.get_attribute("aria-expanded") != "true":
+        button.click()
+    laptop.locator("[data-fk=sugg-ask]").click()
+    laptop.locator(".sugg-accept").first.click()
+    laptop.wait_for_function(
+        "() => window.__cobord.session.noteList().filter(n => n.cluster).length === 3"
+    )
+    assert len(laptop.evaluate("() => window.__cobord.session.clusterList()")) == 1

@@ -1,0 +1,168 @@
+"""Photo and voice notes against a real server: type from the bytes, EXIF gone, bounds, tokens."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from server import media
+from tests.conftest import ServerProcess
+
+GPS_IFD = 0x8825
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def jpeg_with_gps(size: tuple[int, int] = (2400, 1800)) -> bytes:
+    image = Image.new("RGB", size, (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = 6  # Orientation: rotate 90° CW to view
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (50.0, 50.0, 46.0), 3: "E", 4: (4.0, 21.0, 9.0)})
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+def upload(server: ServerProcess, board_id: str, token: str, kind: str, data: bytes) -> Any:
+    return httpx.post(
+        f"{server.http}/api/boards/{board_id}/media",
+        params={"kind": kind},
+        content=data,
+        headers={**auth(token), "Content-Type": "application/octet-stream"},
+    )
+
+
+def test_photo_exif_gps_is_gone_and_picture_is_upright_and_shrunk(server: ServerProcess) -> None:
+    board = server.create_board()
+    phone = server.join(board["join_code"])
+    raw = jpeg_with_gps()
+    assert Image.open(io.BytesIO(raw)).getexif().get_ifd(GPS_IFD)[1] == "N"  # the upload has it
+    response = upload(server, board["id"], phone["token"], "photo", raw)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["kind"] == "photo" and body["content_type"] == "image/jpeg"
+    assert body["url"] == f"/api/boards/{board['id']}/media/{body['id']}"
+    assert len(body["id"]) <= 64
+    served = httpx.get(f"{server.http}{body['url']}", headers=auth(board["viewer_token"]))
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    picture = Image.open(io.BytesIO(served.content))
+    assert dict(picture.getexif()) == {} and picture.getexif().get_ifd(GPS_IFD) == {}
+    assert b"Exif" not in served.content and b"PhoneMaker" not in served.content
+    # Orientation 6 applied to the pixels, then the longest side bounded.
+    assert picture.size == (1200, media.MAX_SIDE)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_png_and_webp_accepted_and_reencoded(server: ServerProcess, fmt: str) -> None:
+    board = server.create_board()
+    out = io.BytesIO()
+    Image.new("RGBA", (64, 32), (0, 0, 255, 128)).save(out, format=fmt)
+    response = upload(server, board["id"], board["facilitator_token"], "photo", out.getvalue())
+    assert response.status_code == 201, response.text
+    served = httpx.get(
+        f"{server.http}{response.json()['url']}", params={"token": board["viewer_token"]}
+    )
+    assert served.status_code == 200
+    assert Image.open(io.BytesIO(served.content)).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "status", "code", "message"),
+    [
+        ("photo", b"%PDF-1.7 not a picture", 415, "not_an_image", "JPEG, PNG or WebP"),
+        ("photo", b"GIF89a" + b"\0" * 40, 415, "not_an_image", "JPEG, PNG or WebP"),
+        ("photo", b"\xff\xd8\xff\xe0 truncated jpeg", 422, "bad_image", "could not be read"),
+        ("photo", b"", 400, "empty", "empty"),
+        ("voice", b"ID3\x03 an mp3 file", 415, "not_audio", "WebM, Ogg or MP4"),
+        ("video", b"OggS", 422, "bad_kind", "'photo' or 'voice'"),
+    ],
+)
+def test_bad_uploads_refused_with_a_clear_message(
+    server: ServerProcess, kind: str, data: bytes, status: int, code: str, message: str
+) -> None:
+    board = server.create_board()
+    response = upload(server, board["id"], board["facilitator_token"], kind, data)
+    assert response.status_code == status
+    assert response.json()["error"] == code and message in response.json()["message"]
+
+
+def test_oversized_uploads_refused(server: ServerProcess) -> None:
+    board = server.create_board()
+    token = board["facilitator_token"]
+    big = b"\xff\xd8\xff" + b"\0" * media.MAX_PHOTO_UPLOAD
+    response = upload(server, board["id"], token, "photo", big)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+    assert response.json()["message"] == "This photo is larger than 4096 KB."
+
+    # Without a Content-Length (chunked), the bound holds while reading.
+    def chunks() -> Any:
+        yield b"OggS"
+        for _ in range(media.MAX_VOICE_UPLOAD // 65536 + 1):
+            yield b"\0" * 65536
+
+    response = httpx.post(
+        f"{server.http}/api/boards/{board['id']}/media",
+        params={"kind": "voice"},
+        content=chunks(),
+        headers=auth(token),
+    )
+    assert response.status_code == 413
+    assert response.json()["message"] == "This recording is larger than 1536 KB."
+
+
+def test_too_many_pixels_refused(server: ServerProcess) -> None:
+    board = server.create_board()
+    out = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(out, format="PNG")  # tiny file, 48 MP
+    assert len(out.getvalue()) < media.MAX_PHOTO_UPLOAD
+    response = upload(server, board["id"], board["facilitator_token"], "photo", out.getvalue())
+    assert response.status_code == 413 and response.json()["error"] == "too_many_pixels"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm" + b"\0" * 100, "audio/webm"),
+        (b"OggS\0\x02" + b"\0" * 100, "audio/ogg"),
+        (b"\0\0\0\x1cftypM4A " + b"\0" * 100, "audio/mp4"),
+    ],
+)
+def test_voice_types_from_bytes_and_played_back(
+    server: ServerProcess, data: bytes, content_type: str
+) -> None:
+    board = server.create_board()
+    phone = server.join(board["join_code"])
+    response = upload(server, board["id"], phone["token"], "voice", data)
+    assert response.status_code == 201 and response.json()["content_type"] == content_type
+    served = httpx.get(f"{server.http}{response.json()['url']}", params={"token": phone["token"]})
+    assert served.status_code == 200 and served.content == data
+    assert served.headers["content-type"] == content_type
+
+
+def test_media_needs_a_token_of_its_board(server: ServerProcess) -> None:
+    board, other = server.create_board(), server.create_board()
+    response = upload(server, board["id"], board["facilitator_token"], "photo", jpeg_with_gps())
+    url = f"{server.http}{response.json()['url']}"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, params={"token": "forged"}).status_code == 401
+    assert httpx.get(url, headers=auth(other["viewer_token"])).status_code == 403
+    assert httpx.get(url, params={"token": other["viewer_token"]}).status_code == 403
+    # Another board's token on its own board's URL does not find this board's media either.
+    media_id = response.json()["id"]
+    theirs = f"{server.http}/api/boards/{other['id']}/media/{media_id}"
+    assert httpx.get(theirs, headers=auth(other["viewer_token"])).status_code == 404
+    # Viewers may look, not upload.
+    refused = upload(server, board["id"], board["viewer_token"], "photo", jpeg_with_gps())
+    assert refused.status_code == 403
+    anonymous = httpx.post(
+        f"{server.http}/api/boards/{board['id']}/media", params={"kind": "photo"}, content=b"x"
+    )
+    assert anonymous.status_code == 401
