@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import json
+import math
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -39,6 +43,9 @@ LANGUAGES = ("fr", "nl", "en")
 MAX_TITLE = 200
 MAX_NAME = 60
 MAX_GROUPS = 20
+MAX_ID = 64
+MAX_JSON_BYTES = 64 * 1024  # request bodies of the JSON endpoints; larger: 413
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ApiError(Exception):
@@ -105,6 +112,9 @@ class Api:
     # ------------------------------------------------------------------ helpers
 
     async def _board(self, board_id: str) -> BoardRecord:
+        # Ids are ours (url-safe); anything else (NUL, which PostgreSQL refuses) cannot exist.
+        if not ID_PATTERN.fullmatch(board_id):
+            raise ApiError(404, "unknown_board", "No board with this id.")
         board = await self.store.get_board(board_id)
         if board is None:
             raise ApiError(404, "unknown_board", "No board with this id.")
@@ -229,7 +239,13 @@ class Api:
         )
 
     async def _board_by_code(self, code: Any) -> BoardRecord:
-        if not isinstance(code, str) or not code.strip():
+        if (
+            not isinstance(code, str)
+            or not code.strip()
+            or len(code) > 20
+            or not code.strip().isascii()
+            or not code.strip().isalnum()
+        ):
             raise ApiError(400, "bad_request", "'code' must be the board's 6-character code.")
         board = await self.store.get_board_by_code(code.strip().upper())
         if board is None:
@@ -242,8 +258,16 @@ class Api:
         name = _text(body, "name", MAX_NAME, required=True)
         groups = board.settings.get("groups", [])
         group = body.get("group")
-        if group is not None and (not isinstance(group, str) or (groups and group not in groups)):
-            raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
+        if group is not None:
+            if not _text_ok(group, MAX_NAME):
+                raise ApiError(
+                    422,
+                    "bad_group",
+                    f"'group' must be a visible text of up to {MAX_NAME} characters.",
+                )
+            group = group.strip()
+            if groups and group not in groups:
+                raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
         lang = body.get("lang")
         if lang is not None and lang not in LANGUAGES:
             raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")
@@ -349,7 +373,12 @@ class Api:
         board, claims = await self._auth(request, "participant")
         body = await _json(request)
         note_id, delta = body.get("note_id"), body.get("delta")
-        if not isinstance(note_id, str) or delta not in (1, -1) or isinstance(delta, bool):
+        if (
+            not isinstance(note_id, str)
+            or not ID_PATTERN.fullmatch(note_id)
+            or delta not in (1, -1)
+            or isinstance(delta, bool)
+        ):
             raise ApiError(422, "bad_vote", "Send {'note_id': str, 'delta': 1 or -1}.")
         settings = board.settings
         if settings.get("phase") != "vote":
@@ -357,7 +386,8 @@ class Api:
         if settings.get("locked"):
             raise ApiError(409, "locked", "The board is locked.")
         exists = await self._with_room(board.id, lambda room: room.has_note(note_id))
-        if not exists:
+        # A vote on a note deleted since can still be taken back (it counts against the budget).
+        if not exists and delta == 1:
             raise ApiError(404, "unknown_note", "No note with this id on this board.")
         assert claims.participant_id is not None
         try:
@@ -442,7 +472,7 @@ class Api:
     async def replay_state(self, request: Request) -> Response:
         """`?at=<unix seconds>`: the whole document as it was then (a Yjs v1 update)."""
         board, _ = await self._auth(request, "facilitator")
-        at = _query_number(request, "at", default=None)
+        at = _query_number(request, "at", default=None, high=1e11)
         keyframe, tail = await self.store.load(board.id, until_ts=at)
         state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
@@ -454,10 +484,11 @@ class Api:
         """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
         Who did what is included, except on anonymous boards."""
         board, _ = await self._auth(request, "facilitator")
-        after = int(_query_number(request, "after", default=0) or 0)
-        limit = int(_query_number(request, "limit", default=500) or 500)
-        if not 1 <= limit <= 5000:
+        after = int(_query_number(request, "after", default=0, high=2**62) or 0)
+        limit = _query_number(request, "limit", default=500, high=5000)
+        if limit is None or not 1 <= limit <= 5000:
             raise ApiError(422, "bad_limit", "'limit' must be from 1 to 5000.")
+        limit = int(limit)
         log = await self.store.updates_after(board.id, after, limit=limit)
         anonymous = bool(board.settings.get("anonymous"))
         return JSONResponse(
@@ -552,14 +583,20 @@ def _write_meta(doc: schema.Board, meta: dict[str, Any]) -> None:
             doc.meta[key] = value
 
 
-def _query_number(request: Request, name: str, default: float | None) -> float | None:
+def _query_number(
+    request: Request, name: str, default: float | None, high: float
+) -> float | None:
+    """A finite number from 0 to `high` (no nan, inf or 1e400), else 422."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number.") from exc
+        value = float(raw) if len(raw) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= high:
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number from 0 to {high:g}.")
+    return value
 
 
 def _attachment(board: BoardRecord, extension: str) -> dict[str, str]:
@@ -571,17 +608,42 @@ def _int_between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _text_ok(value: Any, limit: int) -> bool:
+    """A str of valid Unicode (no lone surrogate: pycrdt panics on one), no control characters,
+    at most `limit` characters once stripped, and something visible in it (not only
+    zero-width or formatting characters)."""
+    if not isinstance(value, str) or len(value) > 4 * limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    value = value.strip()
+    if not 0 < len(value) <= limit:
+        return False
+    categories = [unicodedata.category(c) for c in value]
+    if any(cat == "Cc" or cat == "Cs" for cat in categories):
+        return False
+    return any(cat[0] not in "CZM" for cat in categories)
+
+
 def _groups_ok(value: Any) -> bool:
     return (
         isinstance(value, list)
         and len(value) <= MAX_GROUPS
-        and all(isinstance(g, str) and 0 < len(g.strip()) <= MAX_NAME for g in value)
+        and all(_text_ok(g, MAX_NAME) for g in value)
+        and len({g.strip() for g in value}) == len(value)
     )
 
 
 def _groups(value: Any) -> list[str]:
     if not _groups_ok(value):
-        raise ApiError(422, "bad_groups", f"'groups' must be a list of up to {MAX_GROUPS} names.")
+        raise ApiError(
+            422,
+            "bad_groups",
+            f"'groups' must be a list of up to {MAX_GROUPS} different visible names"
+            f" of up to {MAX_NAME} characters.",
+        )
     return [g.strip() for g in value]
 
 
@@ -597,19 +659,40 @@ def _text(body: dict[str, Any], key: str, limit: int, required: bool = False) ->
     value = body.get(key)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(
-            422 if key in body else 400, f"bad_{key}", f"'{key}' must be a non-empty text."
-        )
-    if len(value) > limit:
+    if value is None:
+        raise ApiError(400, f"bad_{key}", f"'{key}' must be a non-empty text.")
+    if isinstance(value, str) and len(value.strip()) > limit:
         raise ApiError(422, f"bad_{key}", f"'{key}' is limited to {limit} characters.")
-    return value.strip()
+    if not _text_ok(value, limit):
+        raise ApiError(
+            422,
+            f"bad_{key}",
+            f"'{key}' must be a visible text of up to {limit} characters"
+            " (no control or invisible-only characters).",
+        )
+    return str(value).strip()
+
+
+async def _body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` (also when streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"The request body is limited to {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"The request body is limited to {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    raw = await _body(request)
     try:
-        body = await request.json()
-    except ValueError as exc:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested arrays
         raise ApiError(400, "bad_json", "The request body must be a JSON object.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")
