@@ -26,6 +26,7 @@ from starlette.routing import Route
 from crdt import replay, schema
 from crdt.results import compute_results
 from server.hub import Hub, UnknownBoard
+from server.limits import RateLimited, RateLimiter, client_ip
 from server.rooms import Room, StorageFailed
 from server.store.base import (
     BoardRecord,
@@ -69,6 +70,12 @@ def _handles_errors(handler: Handler) -> Handler:
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)
+        except RateLimited as exc:
+            response = error_response(
+                ApiError(429, "rate_limited", f"Too many requests; retry in {exc.retry_after} s.")
+            )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
 
     return wrapped
 
@@ -80,7 +87,11 @@ class Api:
         hub: Hub,
         signer: TokenSigner,
         online: Callable[[str], dict[str, int]],
+        limiter: RateLimiter | None = None,
+        trusted_proxies: frozenset[str] = frozenset(),
     ) -> None:
+        self.limiter = limiter
+        self.trusted_proxies = trusted_proxies
         self.store = store
         self.hub = hub
         self.signer = signer
@@ -110,6 +121,14 @@ class Api:
         ]
 
     # ------------------------------------------------------------------ helpers
+
+    async def _limit(self, request: Request, action: str) -> None:
+        """Per-IP rate limit (raises RateLimited -> 429 with Retry-After)."""
+        if self.limiter is None:
+            return
+        peer = request.client.host if request.client else None
+        ip = client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        await self.limiter.check(action, ip)
 
     async def _board(self, board_id: str) -> BoardRecord:
         # Ids are ours (url-safe); anything else (NUL, which PostgreSQL refuses) cannot exist.
@@ -190,6 +209,7 @@ class Api:
         return JSONResponse({"status": "ok"})
 
     async def create_board(self, request: Request) -> Response:
+        await self._limit(request, "create")
         body = await _json(request)
         title = _text(body, "title", MAX_TITLE, required=True)
         groups = _groups(body.get("groups", []))
@@ -228,6 +248,7 @@ class Api:
         )
 
     async def join_info(self, request: Request) -> Response:
+        await self._limit(request, "lookup")
         board = await self._board_by_code(request.path_params["code"])
         return JSONResponse(
             {
@@ -253,8 +274,13 @@ class Api:
         return board
 
     async def join(self, request: Request) -> Response:
+        await self._limit(request, "join")
         body = await _json(request)
         board = await self._board_by_code(body.get("code"))
+        if not board.settings.get("joining_open", True):
+            raise ApiError(
+                403, "joining_closed", "The facilitator has closed joining for this board."
+            )
         name = _text(body, "name", MAX_NAME, required=True)
         groups = board.settings.get("groups", [])
         group = body.get("group")
@@ -550,7 +576,10 @@ SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
     "languages": lambda v: isinstance(v, list) and bool(v) and all(x in LANGUAGES for x in v),
     "max_note_length": lambda v: _int_between(v, 1, 5000),
     "max_notes_per_participant": lambda v: _int_between(v, 1, 1000),
+    "joining_open": lambda v: isinstance(v, bool),
 }
+# Settings the API owns (not in crdt/schema.py's defaults).
+API_DEFAULT_SETTINGS: dict[str, Any] = {"joining_open": True}
 
 
 def validate_settings(body: dict[str, Any]) -> dict[str, Any]:
@@ -564,7 +593,8 @@ def validate_settings(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    return {key: settings.get(key, schema.DEFAULT_SETTINGS.get(key)) for key in SETTING_TYPES}
+    defaults = {**API_DEFAULT_SETTINGS, **schema.DEFAULT_SETTINGS}
+    return {key: settings.get(key, defaults.get(key)) for key in SETTING_TYPES}
 
 
 def meta_of(board: BoardRecord) -> dict[str, Any]:

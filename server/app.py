@@ -17,12 +17,15 @@ from starlette.staticfiles import StaticFiles
 from server.api import Api
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.limits import Rate, RateLimiter
+from server.security import SecurityHeaders
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
+
 
 def _static_dir() -> Path:
     """The web client: `server/static` in an installed wheel, top-level `static/` in a checkout."""
@@ -66,7 +69,23 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
-    api = Api(store, hub, signer, online=lambda board_id: socket.online.get(board_id, {}))
+    burst = settings.rate_limit_burst
+    limiter = RateLimiter(
+        {
+            "create": Rate(settings.create_per_minute, burst),
+            "join": Rate(settings.join_per_minute, burst),
+            "lookup": Rate(settings.lookup_per_minute, burst),
+        },
+        settings.redis_url,
+    )
+    api = Api(
+        store,
+        hub,
+        signer,
+        online=lambda board_id: socket.online.get(board_id, {}),
+        limiter=limiter,
+        trusted_proxies=settings.trusted_proxies,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +96,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         finally:
             await hub.close()  # commit what is queued, final keyframes
             await store.close()
+            await limiter.close()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
@@ -101,7 +121,12 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     ]
     # Gzip: the client's JS + CSS go from 287 to ~88 KiB (docs/client.md); sockets bypass it.
     app = Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(GZipMiddleware, minimum_size=1024)]
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
     )
     app.state.settings = settings
     app.state.hub = hub

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 
 from server.settings import Settings
@@ -14,15 +13,55 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cobord", description="Cobord whiteboard server")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server (web client at /)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="address to bind (default: $HOST or 127.0.0.1; 0.0.0.0 to reach it from phones)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="default: $PORT or 8000",
+    )
     serve.add_argument("--database-url", default=None, help="default: $DATABASE_URL or SQLite")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("COBORD_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="default: $COBORD_LOG_LEVEL or info (tokens are always redacted)",
+    )
+    serve.add_argument(
+        "--log-format",
+        default=os.environ.get("COBORD_LOG_FORMAT", "text"),
+        choices=["text", "json"],
+        help="text lines, or one JSON object per line (default: $COBORD_LOG_FORMAT or text)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(os.environ.get("COBORD_HEADER_TIMEOUT", "10")),
+        help="seconds a connection may take to send its request headers; then 408 (default 10)",
+    )
+    serve.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=int(os.environ.get("COBORD_MAX_HEADER_BYTES", str(16 * 1024))),
+        help="request line + headers larger than this get 431 (default 16384)",
+    )
+    serve.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=int(os.environ.get("COBORD_LIMIT_CONCURRENCY", "0")) or None,
+        help="connections + tasks at once before new requests get 503 (default: no limit)",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from server import logs
+
+    logs.configure(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
 
     overrides: dict[str, object] = {}
     if args.database_url:
@@ -35,14 +74,28 @@ def main(argv: list[str] | None = None) -> None:
         print("database schema is up to date")
         return
     settings = Settings.from_env(host=args.host, port=args.port, **overrides)
-    serve_forever(settings, args.log_level)
+    serve_forever(
+        settings,
+        args.log_level,
+        header_timeout=args.header_timeout,
+        max_header_bytes=args.max_header_bytes,
+        limit_concurrency=args.limit_concurrency,
+    )
 
 
-def serve_forever(settings: Settings, log_level: str = "info") -> None:
+def serve_forever(
+    settings: Settings,
+    log_level: str = "info",
+    header_timeout: float = 10.0,
+    max_header_bytes: int = 16 * 1024,
+    limit_concurrency: int | None = None,
+) -> None:
     import uvicorn
 
+    from server import http_guard
     from server.app import create_app
 
+    http_guard.configure(header_timeout, max_header_bytes)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -54,6 +107,13 @@ def serve_forever(settings: Settings, log_level: str = "info") -> None:
         ws_max_size=settings.max_message_bytes + 1024 * 1024,
         timeout_graceful_shutdown=10,
         access_log=False,
+        log_config=None,  # server.logs configured the (token-redacting) handler
+        http=http_guard.GuardedHttpToolsProtocol,
+        timeout_keep_alive=5,
+        limit_concurrency=limit_concurrency,
+        # X-Forwarded-For is believed only from COBORD_TRUSTED_PROXIES (server/limits.py),
+        # not from whoever connects from 127.0.0.1.
+        proxy_headers=False,
     )
 
 

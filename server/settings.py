@@ -34,6 +34,14 @@ class Settings:
     # Persistence
     snapshot_every: int = 500  # updates between keyframes
     idle_unload_seconds: float = 30.0
+    # Per-IP HTTP rate limits (requests per minute, burst); 0 disables. Shared through Redis.
+    # A whole room behind one NAT joins within a minute; a code guesser gets 5/s, not 1,450/s.
+    create_per_minute: float = 20.0
+    join_per_minute: float = 300.0
+    lookup_per_minute: float = 300.0
+    rate_limit_burst: float = 60.0
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
+    trusted_proxies: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +60,13 @@ class Settings:
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
+            create_per_minute=float(env.get("COBORD_CREATE_PER_MINUTE", d.create_per_minute)),
+            join_per_minute=float(env.get("COBORD_JOIN_PER_MINUTE", d.join_per_minute)),
+            lookup_per_minute=float(env.get("COBORD_LOOKUP_PER_MINUTE", d.lookup_per_minute)),
+            rate_limit_burst=float(env.get("COBORD_RATE_LIMIT_BURST", d.rate_limit_burst)),
+            trusted_proxies=frozenset(
+                ip.strip() for ip in env.get("COBORD_TRUSTED_PROXIES", "").split(",") if ip.strip()
+            ),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         if not settings.secret_key:

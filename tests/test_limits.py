@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -175,3 +178,159 @@ def test_a_100_kb_group_name_is_refused(server: ServerProcess) -> None:
     raw = '{"title": "ok", "groups": ["' + "g" * 100_000 + '"]}'
     response = _post(server, "/api/boards", raw)
     assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+
+# ---------------------------------------------------------------------- rate limits
+
+
+def _lookup(server: ServerProcess, code: str, ip: str | None = None) -> httpx.Response:
+    headers = {"X-Forwarded-For": ip} if ip else {}
+    return httpx.get(f"{server.http}/api/join/{code}", headers=headers)
+
+
+def test_join_code_guesses_are_limited_per_ip(make_server: Any) -> None:
+    server = make_server(COBORD_LOOKUP_PER_MINUTE="6", COBORD_RATE_LIMIT_BURST="3")
+    # A forged X-Forwarded-For changes nothing when no proxy is trusted.
+    answers = [_lookup(server, "ZZZZZZ", ip=f"10.0.0.{i}") for i in range(4)]
+    assert [a.status_code for a in answers] == [404, 404, 404, 429]
+    assert answers[-1].json()["error"] == "rate_limited"
+    assert answers[-1].headers["Retry-After"] == "10"  # one token per 10 s
+    board = server.create_board()
+    joined = httpx.post(f"{server.http}/api/join", json={"code": board["join_code"], "name": "A"})
+    assert joined.status_code == 201  # joining has its own budget
+
+
+def test_board_creation_and_joining_are_limited(make_server: Any) -> None:
+    server = make_server(
+        COBORD_CREATE_PER_MINUTE="1", COBORD_JOIN_PER_MINUTE="1", COBORD_RATE_LIMIT_BURST="2"
+    )
+    created = [httpx.post(f"{server.http}/api/boards", json={"title": "t"}) for _ in range(3)]
+    assert [c.status_code for c in created] == [201, 201, 429]
+    assert 1 <= int(created[-1].headers["Retry-After"]) <= 60
+    code = created[0].json()["join_code"]
+    joins = [
+        httpx.post(f"{server.http}/api/join", json={"code": code, "name": "A"}) for _ in range(3)
+    ]
+    assert [j.status_code for j in joins] == [201, 201, 429]
+
+
+def test_a_trusted_proxy_s_forwarded_for_is_the_client(make_server: Any) -> None:
+    server = make_server(
+        COBORD_LOOKUP_PER_MINUTE="6",
+        COBORD_RATE_LIMIT_BURST="2",
+        COBORD_TRUSTED_PROXIES="127.0.0.1",
+    )
+    a = [_lookup(server, "ZZZZZZ", ip="203.0.113.7").status_code for _ in range(3)]
+    b = [_lookup(server, "ZZZZZZ", ip="spoof, 203.0.113.8").status_code for _ in range(3)]
+    assert a == [404, 404, 429] and b == [404, 404, 429]
+
+
+def test_rate_limits_are_shared_through_redis(make_server: Any) -> None:
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SECRET_KEY": "shared-secret-for-the-test",
+        "COBORD_LOOKUP_PER_MINUTE": "3",
+        "COBORD_RATE_LIMIT_BURST": "3",
+        "COBORD_TRUSTED_PROXIES": "127.0.0.1",
+    }
+    first, second = make_server(**env), make_server(**env)
+    ip = f"198.51.100.{uuid.uuid4().int % 250}"  # not shared with other tests on this Redis
+    ip = f"{ip}-{uuid.uuid4().hex[:8]}"
+    statuses = [
+        _lookup(first, "ZZZZZZ", ip).status_code,
+        _lookup(second, "ZZZZZZ", ip).status_code,
+        _lookup(first, "ZZZZZZ", ip).status_code,
+        _lookup(second, "ZZZZZZ", ip).status_code,
+    ]
+    # Each process alone would allow 3; together they allow 3.
+    assert statuses == [404, 404, 404, 429]
+
+
+def test_the_facilitator_can_close_joining(server: ServerProcess) -> None:
+    board = server.create_board()
+    fac = auth(board["facilitator_token"])
+    url = f"{server.http}/api/boards/{board['id']}/settings"
+    r = httpx.patch(url, json={"joining_open": False}, headers=fac)
+    assert r.status_code == 200 and r.json()["joining_open"] is False
+    r = httpx.post(f"{server.http}/api/join", json={"code": board["join_code"], "name": "Late"})
+    assert r.status_code == 403 and r.json() == {
+        "error": "joining_closed",
+        "message": "The facilitator has closed joining for this board.",
+    }
+    r = httpx.patch(url, json={"joining_open": True}, headers=fac)
+    assert r.status_code == 200
+    server.join(board["join_code"], name="Now")
+
+
+# ---------------------------------------------------------------------- sockets and logs
+
+
+async def test_partial_headers_do_not_hold_the_server(make_server: Any) -> None:
+    slow = make_server(COBORD_HEADER_TIMEOUT="1")
+    writers: list[asyncio.StreamWriter] = []
+    readers: list[asyncio.StreamReader] = []
+    for _ in range(200):
+        reader, writer = await asyncio.open_connection("127.0.0.1", slow.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        writers.append(writer)
+        readers.append(reader)
+    await asyncio.gather(*(w.drain() for w in writers))
+    started = asyncio.get_running_loop().time()
+    async with httpx.AsyncClient() as http:
+        ok = await http.get(f"{slow.http}/healthz", timeout=5)
+    assert ok.status_code == 200
+    assert asyncio.get_running_loop().time() - started < 1.0
+    # Each slow socket gets 408 and is closed after the header timeout (not 40 s).
+    answers = await asyncio.wait_for(asyncio.gather(*(r.read() for r in readers)), timeout=10)
+    assert all(a.startswith(b"HTTP/1.1 408 Request Timeout\r\n") for a in answers)
+    assert asyncio.get_running_loop().time() - started < 5.0
+    for writer in writers:
+        writer.close()
+
+
+@pytest.mark.parametrize("upgrade", [False, True])
+async def test_a_60_kb_request_line_gets_431(server: ServerProcess, upgrade: bool) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    path = "/ws/board?token=" + "x" * 60_000 if upgrade else "/" + "x" * 60_000
+    extra = (
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        if upgrade
+        else b""
+    )
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + extra + b"\r\n")
+    answer = await asyncio.wait_for(reader.read(), timeout=5)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    writer.close()
+
+
+async def test_tokens_never_reach_the_log(make_server: Any) -> None:
+    server = make_server()
+    board = server.create_board()
+    joined = server.join(board["join_code"])
+    client = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    await client.close()
+    refused = YClient(server.url(board["id"], joined["token"] + "tampered"))
+    with contextlib.suppress(Exception):
+        await refused.connect()
+    async with httpx.AsyncClient() as http:
+        await http.get(
+            f"{server.http}/api/boards/{board['id']}?token={joined['token']}",
+            headers=auth(joined["token"]),
+        )
+    server.stop()
+    text = server.log_path.read_text()
+    assert '"WebSocket /ws/' + board["id"] + '?token=[redacted]" [accepted]' in text
+    for token in (board["facilitator_token"], joined["token"], board["viewer_token"]):
+        assert token not in text
+        assert token.split(".")[-1] not in text  # not even the signature part
+
+
+def test_json_logs(make_server: Any) -> None:
+    server = make_server(COBORD_LOG_FORMAT="json")
+    board = server.create_board()
+    server.stop()
+    lines = [json.loads(line) for line in server.log_path.read_text().splitlines() if line]
+    started = [entry for entry in lines if "Uvicorn running on" in entry["message"]]
+    assert started and started[0]["level"] == "info" and started[0]["logger"] == "uvicorn.error"
+    assert board["id"]
