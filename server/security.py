@@ -14,9 +14,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        # The client positions notes through element.style (CSSOM), never style attributes
-        # in markup; 'unsafe-inline' for styles keeps third-party-free rendering simple.
-        "style-src 'self' 'unsafe-inline'",
+        # The client styles through element.style (CSSOM, allowed), never style attributes.
+        "style-src 'self'",
         "img-src 'self' data: blob:",
         "connect-src 'self'",
         "font-src 'self'",
