@@ -6,7 +6,7 @@ COPY pyproject.toml README.md ./
 COPY server ./server
 COPY crdt ./crdt
 COPY static ./static
-RUN pip install --no-cache-dir build && python -m build --wheel --outdir /wheels .
+RUN pip wheel --no-cache-dir --no-deps -w /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
