@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from crdt import replay, schema
 from crdt.results import compute_results
-from server.hub import Hub, UnknownBoard
+from server.hub import Hub, Overloaded, UnknownBoard
 from server.limits import RateLimited, RateLimiter, client_ip
 from server.rooms import Room, StorageFailed
 from server.store.base import (
@@ -163,6 +163,10 @@ class Api:
             room = await self.hub.acquire(board_id)
         except UnknownBoard as exc:
             raise ApiError(404, "unknown_board", "No board with this id.") from exc
+        except Overloaded as exc:
+            raise ApiError(
+                503, "overloaded", "This server holds too many live boards; try again later."
+            ) from exc
         try:
             result = use(room)
             return await result if inspect.isawaitable(result) else result

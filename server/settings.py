@@ -40,6 +40,8 @@ class Settings:
     join_per_minute: float = 300.0
     lookup_per_minute: float = 300.0
     rate_limit_burst: float = 60.0
+    max_connections_per_board: int = 500  # more: close 1013 "board is full"; 0: no limit
+    max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
     trusted_proxies: frozenset[str] = frozenset()
 
@@ -60,6 +62,10 @@ class Settings:
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
+            max_connections_per_board=int(
+                env.get("COBORD_MAX_CONNECTIONS_PER_BOARD", d.max_connections_per_board)
+            ),
+            max_live_boards=int(env.get("COBORD_MAX_LIVE_BOARDS", d.max_live_boards)),
             create_per_minute=float(env.get("COBORD_CREATE_PER_MINUTE", d.create_per_minute)),
             join_per_minute=float(env.get("COBORD_JOIN_PER_MINUTE", d.join_per_minute)),
             lookup_per_minute=float(env.get("COBORD_LOOKUP_PER_MINUTE", d.lookup_per_minute)),

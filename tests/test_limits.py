@@ -334,3 +334,25 @@ def test_json_logs(make_server: Any) -> None:
     started = [entry for entry in lines if "Uvicorn running on" in entry["message"]]
     assert started and started[0]["level"] == "info" and started[0]["logger"] == "uvicorn.error"
     assert board["id"]
+
+
+async def test_connections_per_board_are_bounded(make_server: Any) -> None:
+    server = make_server(COBORD_MAX_CONNECTIONS_PER_BOARD="2")
+    board = server.create_board()
+    url = server.url(board["id"], board["viewer_token"])
+    first, second = await YClient(url).connect(), await YClient(url).connect()
+    third = await YClient(url).connect(wait_synced=False)
+    assert await third.wait_closed() == 1013
+    assert third.close_reason == "board is full (2 connections)"
+    await first.close()
+    await second.close()
+
+
+async def test_live_boards_per_process_are_bounded(make_server: Any) -> None:
+    server = make_server(COBORD_MAX_LIVE_BOARDS="1", COBORD_IDLE_UNLOAD_SECONDS="600")
+    one = server.create_board()  # loaded (and kept: unload after 600 s)
+    async with httpx.AsyncClient() as http:
+        r = await http.post(f"{server.http}/api/boards", json={"title": "two"})
+    assert r.status_code == 503 and r.json()["error"] == "overloaded"
+    client = await YClient(server.url(one["id"], one["viewer_token"])).connect()
+    await client.close()  # the loaded board still serves
