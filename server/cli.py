@@ -8,11 +8,29 @@ import os
 
 from server.settings import Settings
 
+SERVE_EPILOG = """environment (see docs/deploy.md for the full table):
+  DATABASE_URL        SQLite (default ./cobord.db) or postgresql://user:pass@host/db
+  SECRET_KEY          signs tokens; required and shared with several processes
+  REDIS_URL           several processes share boards and rate limits through Redis
+  COBORD_CREATE_PER_MINUTE, COBORD_JOIN_PER_MINUTE, COBORD_LOOKUP_PER_MINUTE,
+  COBORD_RATE_LIMIT_BURST   per-IP HTTP limits (20, 300, 300 per minute; burst 60)
+  COBORD_TRUSTED_PROXIES    proxy IPs whose X-Forwarded-For is believed
+  COBORD_MAX_CONNECTIONS_PER_BOARD, COBORD_MAX_LIVE_BOARDS   (500, 1000)
+  COBORD_MAX_MESSAGE_BYTES, COBORD_RATE_PER_SECOND, COBORD_RATE_BURST,
+  COBORD_OUTBOX_MAX_MESSAGES, COBORD_BATCH_WINDOW_MS, COBORD_SNAPSHOT_EVERY,
+  COBORD_IDLE_UNLOAD_SECONDS   WebSocket and persistence limits (README)"""
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cobord", description="Cobord whiteboard server")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the server (web client at /)")
+    serve = commands.add_parser(
+        "serve",
+        help="run the server (web client at /)",
+        description="Run the server (web client at /). Runs the database migrations at start.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument(
         "--host",
         default=os.environ.get("HOST", "127.0.0.1"),
