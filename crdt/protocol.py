@@ -266,6 +266,7 @@ class CloseCode(IntEnum):
 
     GOING_AWAY = 1001  # server shutting down: reconnect later
     INTERNAL_ERROR = 1011  # no internals in the reason
+    TRY_AGAIN_LATER = 1013  # board full, or this process holds its maximum of live boards
     MALFORMED = 4400
     UNAUTHORIZED = 4401  # missing or invalid token
     FORBIDDEN = 4403  # token of another board, or too many refused updates

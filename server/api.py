@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
+import math
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -22,7 +26,8 @@ from starlette.routing import Route
 
 from crdt import schema
 from crdt.results import compute_results
-from server.hub import Hub, UnknownBoard
+from server.hub import Hub, Overloaded, UnknownBoard
+from server.limits import RateLimited, RateLimiter, client_ip
 from server.rooms import Room, StorageFailed
 from server.store.base import (
     BoardRecord,
@@ -40,6 +45,9 @@ LANGUAGES = ("fr", "nl", "en")
 MAX_TITLE = 200
 MAX_NAME = 60
 MAX_GROUPS = 20
+MAX_ID = 64
+MAX_JSON_BYTES = 64 * 1024  # request bodies of the JSON endpoints; larger: 413
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ApiError(Exception):
@@ -63,6 +71,12 @@ def _handles_errors(handler: Handler) -> Handler:
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)
+        except RateLimited as exc:
+            response = error_response(
+                ApiError(429, "rate_limited", f"Too many requests; retry in {exc.retry_after} s.")
+            )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
 
     return wrapped
 
@@ -74,7 +88,11 @@ class Api:
         hub: Hub,
         signer: TokenSigner,
         online: Callable[[str], Awaitable[dict[str, int]]],
+        limiter: RateLimiter | None = None,
+        trusted_proxies: frozenset[str] = frozenset(),
     ) -> None:
+        self.limiter = limiter
+        self.trusted_proxies = trusted_proxies
         self.store = store
         self.hub = hub
         self.signer = signer
@@ -100,7 +118,18 @@ class Api:
 
     # ------------------------------------------------------------------ helpers
 
+    async def _limit(self, request: Request, action: str) -> None:
+        """Per-IP rate limit (raises RateLimited -> 429 with Retry-After)."""
+        if self.limiter is None:
+            return
+        peer = request.client.host if request.client else None
+        ip = client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        await self.limiter.check(action, ip)
+
     async def _board(self, board_id: str) -> BoardRecord:
+        # Ids are ours (url-safe); anything else (NUL, which PostgreSQL refuses) cannot exist.
+        if not ID_PATTERN.fullmatch(board_id):
+            raise ApiError(404, "unknown_board", "No board with this id.")
         board = await self.store.get_board(board_id)
         if board is None:
             raise ApiError(404, "unknown_board", "No board with this id.")
@@ -133,6 +162,10 @@ class Api:
             room = await self.hub.acquire(board_id)
         except UnknownBoard as exc:
             raise ApiError(404, "unknown_board", "No board with this id.") from exc
+        except Overloaded as exc:
+            raise ApiError(
+                503, "overloaded", "This server holds too many live boards; try again later."
+            ) from exc
         try:
             result = use(room)
             return await result if inspect.isawaitable(result) else result
@@ -195,6 +228,7 @@ class Api:
         return JSONResponse({"status": "ok"})
 
     async def create_board(self, request: Request) -> Response:
+        await self._limit(request, "create")
         body = await _json(request)
         title = _text(body, "title", MAX_TITLE, required=True)
         groups = _groups(body.get("groups", []))
@@ -233,6 +267,7 @@ class Api:
         )
 
     async def join_info(self, request: Request) -> Response:
+        await self._limit(request, "lookup")
         board = await self._board_by_code(request.path_params["code"])
         return JSONResponse(
             {
@@ -244,7 +279,13 @@ class Api:
         )
 
     async def _board_by_code(self, code: Any) -> BoardRecord:
-        if not isinstance(code, str) or not code.strip():
+        if (
+            not isinstance(code, str)
+            or not code.strip()
+            or len(code) > 20
+            or not code.strip().isascii()
+            or not code.strip().isalnum()
+        ):
             raise ApiError(400, "bad_request", "'code' must be the board's 6-character code.")
         board = await self.store.get_board_by_code(code.strip().upper())
         if board is None:
@@ -252,13 +293,26 @@ class Api:
         return board
 
     async def join(self, request: Request) -> Response:
+        await self._limit(request, "join")
         body = await _json(request)
         board = await self._board_by_code(body.get("code"))
+        if not board.settings.get("joining_open", True):
+            raise ApiError(
+                403, "joining_closed", "The facilitator has closed joining for this board."
+            )
         name = _text(body, "name", MAX_NAME, required=True)
         groups = board.settings.get("groups", [])
         group = body.get("group")
-        if group is not None and (not isinstance(group, str) or (groups and group not in groups)):
-            raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
+        if group is not None:
+            if not _text_ok(group, MAX_NAME):
+                raise ApiError(
+                    422,
+                    "bad_group",
+                    f"'group' must be a visible text of up to {MAX_NAME} characters.",
+                )
+            group = group.strip()
+            if groups and group not in groups:
+                raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
         lang = body.get("lang")
         if lang is not None and lang not in LANGUAGES:
             raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")
@@ -364,7 +418,12 @@ class Api:
         board, claims = await self._auth(request, "participant")
         body = await _json(request)
         note_id, delta = body.get("note_id"), body.get("delta")
-        if not isinstance(note_id, str) or delta not in (1, -1) or isinstance(delta, bool):
+        if (
+            not isinstance(note_id, str)
+            or not ID_PATTERN.fullmatch(note_id)
+            or delta not in (1, -1)
+            or isinstance(delta, bool)
+        ):
             raise ApiError(422, "bad_vote", "Send {'note_id': str, 'delta': 1 or -1}.")
         settings = board.settings
         if settings.get("phase") != "vote":
@@ -372,7 +431,8 @@ class Api:
         if settings.get("locked"):
             raise ApiError(409, "locked", "The board is locked.")
         exists = await self._with_room(board.id, lambda room: room.has_note(note_id))
-        if not exists:
+        # A vote on a note deleted since can still be taken back (it counts against the budget).
+        if not exists and delta == 1:
             raise ApiError(404, "unknown_note", "No note with this id on this board.")
         assert claims.participant_id is not None
         try:
@@ -450,7 +510,10 @@ SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
     "languages": lambda v: isinstance(v, list) and bool(v) and all(x in LANGUAGES for x in v),
     "max_note_length": lambda v: _int_between(v, 1, 5000),
     "max_notes_per_participant": lambda v: _int_between(v, 1, 1000),
+    "joining_open": lambda v: isinstance(v, bool),
 }
+# Settings the API owns (not in crdt/schema.py's defaults).
+API_DEFAULT_SETTINGS: dict[str, Any] = {"joining_open": True}
 
 
 def validate_settings(body: dict[str, Any]) -> dict[str, Any]:
@@ -464,7 +527,8 @@ def validate_settings(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    return {key: settings.get(key, schema.DEFAULT_SETTINGS.get(key)) for key in SETTING_TYPES}
+    defaults = {**API_DEFAULT_SETTINGS, **schema.DEFAULT_SETTINGS}
+    return {key: settings.get(key, defaults.get(key)) for key in SETTING_TYPES}
 
 
 def meta_of(board: BoardRecord) -> dict[str, Any]:
@@ -483,14 +547,20 @@ def _write_meta(doc: schema.Board, meta: dict[str, Any]) -> None:
             doc.meta[key] = value
 
 
-def _query_number(request: Request, name: str, default: float | None) -> float | None:
+def _query_number(
+    request: Request, name: str, default: float | None, high: float
+) -> float | None:
+    """A finite number from 0 to `high` (no nan, inf or 1e400), else 422."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number.") from exc
+        value = float(raw) if len(raw) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= high:
+        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number from 0 to {high:g}.")
+    return value
 
 
 def _attachment(board: BoardRecord, extension: str) -> dict[str, str]:
@@ -502,17 +572,42 @@ def _int_between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _text_ok(value: Any, limit: int) -> bool:
+    """A str of valid Unicode (no lone surrogate: pycrdt panics on one), no control characters,
+    at most `limit` characters once stripped, and something visible in it (not only
+    zero-width or formatting characters)."""
+    if not isinstance(value, str) or len(value) > 4 * limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    value = value.strip()
+    if not 0 < len(value) <= limit:
+        return False
+    categories = [unicodedata.category(c) for c in value]
+    if any(cat == "Cc" or cat == "Cs" for cat in categories):
+        return False
+    return any(cat[0] not in "CZM" for cat in categories)
+
+
 def _groups_ok(value: Any) -> bool:
     return (
         isinstance(value, list)
         and len(value) <= MAX_GROUPS
-        and all(isinstance(g, str) and 0 < len(g.strip()) <= MAX_NAME for g in value)
+        and all(_text_ok(g, MAX_NAME) for g in value)
+        and len({g.strip() for g in value}) == len(value)
     )
 
 
 def _groups(value: Any) -> list[str]:
     if not _groups_ok(value):
-        raise ApiError(422, "bad_groups", f"'groups' must be a list of up to {MAX_GROUPS} names.")
+        raise ApiError(
+            422,
+            "bad_groups",
+            f"'groups' must be a list of up to {MAX_GROUPS} different visible names"
+            f" of up to {MAX_NAME} characters.",
+        )
     return [g.strip() for g in value]
 
 
@@ -528,19 +623,40 @@ def _text(body: dict[str, Any], key: str, limit: int, required: bool = False) ->
     value = body.get(key)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(
-            422 if key in body else 400, f"bad_{key}", f"'{key}' must be a non-empty text."
-        )
-    if len(value) > limit:
+    if value is None:
+        raise ApiError(400, f"bad_{key}", f"'{key}' must be a non-empty text.")
+    if isinstance(value, str) and len(value.strip()) > limit:
         raise ApiError(422, f"bad_{key}", f"'{key}' is limited to {limit} characters.")
-    return value.strip()
+    if not _text_ok(value, limit):
+        raise ApiError(
+            422,
+            f"bad_{key}",
+            f"'{key}' must be a visible text of up to {limit} characters"
+            " (no control or invisible-only characters).",
+        )
+    return str(value).strip()
+
+
+async def _body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` (also when streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"The request body is limited to {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"The request body is limited to {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    raw = await _body(request)
     try:
-        body = await request.json()
-    except ValueError as exc:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested arrays
         raise ApiError(400, "bad_json", "The request body must be a JSON object.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")

@@ -22,10 +22,12 @@ from server.client_api import client_routes
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
+from server.limits import Rate, RateLimiter
 from server.media_api import MediaApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
 from server.rooms import StorageFailed
+from server.security import SecurityHeaders
 from server.settings import Settings
 from server.store import make_store
 from server.suggest_api import SuggestApi
@@ -35,6 +37,7 @@ from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
 READY_TIMEOUT_SECONDS = 2.0
+
 
 
 def _static_dir() -> Path:
@@ -79,7 +82,23 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
     signer = TokenSigner(settings.secret_key)
     socket = BoardSocket(hub, signer, settings)
-    api = Api(store, hub, signer, online=socket.online.online)
+    burst = settings.rate_limit_burst
+    limiter = RateLimiter(
+        {
+            "create": Rate(settings.create_per_minute, burst),
+            "join": Rate(settings.join_per_minute, burst),
+            "lookup": Rate(settings.lookup_per_minute, burst),
+        },
+        settings.redis_url,
+    )
+    api = Api(
+        store,
+        hub,
+        signer,
+        online=socket.online.online,
+        limiter=limiter,
+        trusted_proxies=settings.trusted_proxies,
+    )
     replay_api = ReplayApi(api)
     retention = Retention(store, hub, settings.retention_days)
     translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
@@ -105,6 +124,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await hub.close()
             await socket.online.close()
             await store.close()
+            await limiter.close()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
@@ -161,7 +181,10 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
         exception_handlers={
             SQLAlchemyError: storage_unavailable,
             StorageFailed: storage_unavailable,

@@ -28,6 +28,10 @@ JOIN_CATCH_UP_SECONDS = 5.0
 log = logging.getLogger("cobord.hub")
 
 
+class Overloaded(Exception):
+    """This process already holds `max_live_boards` boards: load this one elsewhere or later."""
+
+
 class UnknownBoard(Exception):
     pass
 
@@ -104,6 +108,9 @@ class Hub:
                 await self._drop(board_id)
                 room = None
             if room is None:
+                limit = self.settings.max_live_boards
+                if limit and len(self.rooms) >= limit:
+                    raise Overloaded(f"{len(self.rooms)} live boards (limit {limit})")
                 room = await self._load(board_id)
                 self.rooms[board_id] = room
             return room

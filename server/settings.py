@@ -48,6 +48,16 @@ class Settings:
     presence_ttl_seconds: float = 15.0
     # Boards idle longer than this many days are deleted by the server (0: never; docs/privacy.md).
     retention_days: float = 0.0
+    # Per-IP HTTP rate limits (requests per minute, burst); 0 disables. Shared through Redis.
+    # A whole room behind one NAT joins within a minute; a code guesser gets 5/s, not 1,450/s.
+    create_per_minute: float = 20.0
+    join_per_minute: float = 300.0
+    lookup_per_minute: float = 300.0
+    rate_limit_burst: float = 60.0
+    max_connections_per_board: int = 500  # more: close 1013 "board is full"; 0: no limit
+    max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
+    trusted_proxies: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,6 +84,17 @@ class Settings:
                 env.get("COBORD_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds)
             ),
             retention_days=float(env.get("COBORD_RETENTION_DAYS", d.retention_days)),
+            max_connections_per_board=int(
+                env.get("COBORD_MAX_CONNECTIONS_PER_BOARD", d.max_connections_per_board)
+            ),
+            max_live_boards=int(env.get("COBORD_MAX_LIVE_BOARDS", d.max_live_boards)),
+            create_per_minute=float(env.get("COBORD_CREATE_PER_MINUTE", d.create_per_minute)),
+            join_per_minute=float(env.get("COBORD_JOIN_PER_MINUTE", d.join_per_minute)),
+            lookup_per_minute=float(env.get("COBORD_LOOKUP_PER_MINUTE", d.lookup_per_minute)),
+            rate_limit_burst=float(env.get("COBORD_RATE_LIMIT_BURST", d.rate_limit_burst)),
+            trusted_proxies=frozenset(
+                ip.strip() for ip in env.get("COBORD_TRUSTED_PROXIES", "").split(",") if ip.strip()
+            ),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         if not settings.secret_key and settings.redis_url:

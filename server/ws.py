@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.fanout.presence import Presence
-from server.hub import Hub, UnknownBoard
+from server.hub import Hub, Overloaded, UnknownBoard
 from server.outbox import Outbox
 from server.rooms import Connection, Room
 from server.settings import Settings
@@ -62,6 +62,15 @@ class BoardSocket:
             return
         try:
             room = await self.hub.acquire(board_id, fresh=True)
+        except Overloaded:
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CloseCode.TRY_AGAIN_LATER,
+                    "reason": "server busy: too many live boards",
+                }
+            )
+            return
         except UnknownBoard:
             await send(
                 {
@@ -90,6 +99,16 @@ class BoardSocket:
                 return
             actor = Actor(actor.role, actor.id, record.name)
         try:
+            limit = self.settings.max_connections_per_board
+            if limit and len(room.connections) >= limit:
+                await send(
+                    {
+                        "type": "websocket.close",
+                        "code": CloseCode.TRY_AGAIN_LATER,
+                        "reason": f"board is full ({limit} connections)",
+                    }
+                )
+                return
             await self._serve(room, actor, receive, send)
         finally:
             self.hub.release(room)

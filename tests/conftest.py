@@ -50,7 +50,12 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self) -> None:
-        env = {**os.environ, "SECRET_KEY": "test-secret", **self.env}
+        # The suite creates hundreds of boards from 127.0.0.1: per-IP HTTP rate limits are off
+        # unless a test sets them (tests/test_limits.py).
+        unlimited = {
+            f"COBORD_{action}_PER_MINUTE": "0" for action in ("CREATE", "JOIN", "LOOKUP")
+        }
+        env = {**os.environ, "SECRET_KEY": "test-secret", **unlimited, **self.env}
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -1,0 +1,86 @@
+"""uvicorn's HTTP protocol with two guards it lacks (read in uvicorn 0.54's httptools_impl):
+
+- a header timeout: a connection that has not finished its request headers within
+  `header_timeout` seconds (from connecting, or from the first byte of a keep-alive request)
+  gets 408 and is closed — uvicorn alone keeps such a socket as long as the client wants, so
+  ~1,100 slow sockets blocked every request;
+- a header size limit: more than `max_header_bytes` before the end of the headers (a 60 KB
+  request or upgrade line) gets 431 and is closed, instead of no answer at all.
+
+`configure()` sets the class-wide limits before uvicorn starts (uvicorn creates the protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADER_TIMEOUT = 10.0
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def configure(header_timeout: float, max_header_bytes: int) -> None:
+    global HEADER_TIMEOUT, MAX_HEADER_BYTES
+    HEADER_TIMEOUT, MAX_HEADER_BYTES = header_timeout, max_header_bytes
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_bytes = 0
+        self._in_headers = True  # from connecting until the first request's headers end
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_headers:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._refuse(431, "Request Header Fields Too Large")
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_headers:  # a keep-alive request: headers again
+            self._in_headers = True
+            self._header_bytes = 0
+            self._start_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def _start_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(HEADER_TIMEOUT, self._header_timeout)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self._in_headers and not self.transport.is_closing():
+            self._refuse(408, "Request Timeout")
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self._cancel_header_timer()
+        body = f"{reason}\n".encode()
+        self.transport.write(
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+            + body
+        )
+        self.transport.close()
