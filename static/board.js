@@ -103,7 +103,7 @@ class BoardApp {
           if (ids.length) this.confirmSoon(ids);
         }
       },
-      onDenied: () => toast(t("resyncing"), "warn"),
+      onDenied: () => toast(t("change_undone"), "warn"),
       onResync: () => {
         this.seenNotes = null;
         this.canvas.reset();

@@ -1,4 +1,4 @@
-// The live board document: Yjs doc + y-websocket provider, schema accessors, resync after refusal.
+// The live board document: Yjs doc + y-websocket provider, schema accessors, resync after 4403.
 // Schema (mirrors crdt/ on the server):
 //   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?}>
 //   clusters: Y.Map<clusterId, Y.Map{title, x, y, color}>
@@ -58,10 +58,11 @@ export class Session {
     this.provider = provider;
     this.awareness = provider.awareness;
     if (this.localUser) this.awareness.setLocalStateField("user", this.localUser);
+    // The server undoes a refused change itself (its compensation reaches this doc like any update),
+    // so a refusal needs no resync: only tell the person why.
     onPermissionDenied(provider, (reason) => {
       if (provider !== this.provider) return;
       this.onDenied(reason);
-      this.resync();
     });
     provider.on("status", ({ status }) => {
       if (provider !== this.provider) return;
@@ -101,6 +102,7 @@ export class Session {
     clearTimeout(this._resyncTimer);
     this._resyncTimer = setTimeout(() => {
       this._lastResync = Date.now();
+      this.resyncs = (this.resyncs || 0) + 1;
       const old = this.provider;
       const oldDoc = this.doc;
       this.provider = null;

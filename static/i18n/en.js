@@ -46,7 +46,7 @@ export default {
   connecting: "Connecting…",
   online: "Online",
   offline: "Offline",
-  resyncing: "A change was refused; the board is resyncing.",
+  change_undone: "This change is not allowed here; it was undone.",
   locked_banner: "The board is locked by the facilitator.",
   private_banner: "Private writing: your notes stay on your device until this phase ends.",
   only_on_device: "Only on your device",

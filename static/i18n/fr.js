@@ -49,7 +49,7 @@ export default {
   connecting: "Connexion…",
   online: "En ligne",
   offline: "Hors ligne",
-  resyncing: "Une modification a été refusée ; le tableau se resynchronise.",
+  change_undone: "Cette modification n’est pas permise ici ; elle a été annulée.",
   locked_banner: "Le tableau est verrouillé par l’animateur·rice.",
   private_banner: "Écriture individuelle : vos notes restent sur votre appareil jusqu’à la fin de cette étape.",
   only_on_device: "Seulement sur votre appareil",

@@ -46,7 +46,7 @@ export default {
   connecting: "Verbinden…",
   online: "Online",
   offline: "Offline",
-  resyncing: "Een wijziging werd geweigerd; het bord wordt opnieuw gesynchroniseerd.",
+  change_undone: "Deze wijziging is hier niet toegestaan; ze werd ongedaan gemaakt.",
   locked_banner: "Het bord is vergrendeld door de begeleider.",
   private_banner: "Individueel schrijven: uw notities blijven op uw toestel tot het einde van deze fase.",
   only_on_device: "Alleen op uw toestel",

@@ -36,17 +36,22 @@ def test_refused_edit_is_rolled_back(cobord_server: Any, phone: Any, desktop: An
     # The UI offers no edit on someone else's note; force one through the document as a bad client
     # would.
     note_id = note.get_attribute("data-id")
+    bram.evaluate("window.__cobord.session.doc.__original = true")
     bram.evaluate("(id) => window.__cobord.session.updateNote(id, {text: 'piraté'})", note_id)
     # (It may show for a frame or not at all: the refusal can arrive before the next paint.)
-    # The server refuses it: the client resyncs from scratch and shows the real text again.
-    expect(bram.locator(".note", has_text="Texte d'Amina")).to_be_visible(timeout=15_000)
+    # The server undoes it: its compensation reaches Bram's own doc, with a message saying why.
+    expect(bram.locator(".toast", has_text="ongedaan gemaakt")).to_be_visible()
+    expect(bram.locator(".note", has_text="Texte d'Amina")).to_be_visible()
     expect(bram.locator(".note", has_text="piraté")).to_have_count(0)
     expect(amina.locator(".note", has_text="piraté")).to_have_count(0)
-    # ... and the client still works after the resync.
+    # No resync: the same document, never dropped and fetched again.
+    assert bram.evaluate("window.__cobord.session.doc.__original === true")
+    assert bram.evaluate("window.__cobord.session.resyncs || 0") == 0
+    # ... and Bram's next edits are accepted and reach the others.
     bram.locator(".fab").click()
-    bram.fill("#composer-text", "Na de resync")
+    bram.fill("#composer-text", "Na de weigering")
     bram.locator(".composer button[type=submit]").click()
-    expect(amina.locator(".note", has_text="Na de resync")).to_be_visible()
+    expect(amina.locator(".note", has_text="Na de weigering")).to_be_visible()
     assert not desktop.errors, desktop.errors
 
 
