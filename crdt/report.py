@@ -220,6 +220,18 @@ def _md_text(text: str) -> str:
     return flat
 
 
+def _translation_lines(data: ReportInput, note_id: str, indent: str) -> list[str]:
+    """The idea in the board's other languages: `[nl] …`, with `(machine)` for machine ones."""
+    note = data.board.get("notes", {}).get(note_id, {})
+    lines = []
+    for lang, entry in sorted(note.get("translations", {}).items()):
+        if lang == note.get("lang") or not entry.get("text"):
+            continue
+        machine = " (machine)" if entry.get("machine") else ""
+        lines.append(f"{indent}- [{_md_text(lang)}] {_md_text(entry['text'])}{machine}")
+    return lines
+
+
 def render_markdown(data: ReportInput, lang: str) -> str:
     lang = pick_lang(lang)
     t = STRINGS[lang]
@@ -242,7 +254,8 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     def idea_line(note: Mapping[str, Any]) -> str:
         line = f"- {_md_text(note['text'])} ({plural(t, 'dots', note['total'])}"
         author = _author(data, note["note_id"])
-        return line + (f", {t['by'].format(name=_md_text(author))})" if author else ")")
+        line += f", {t['by'].format(name=_md_text(author))})" if author else ")"
+        return "\n".join([line, *_translation_lines(data, note["note_id"], "  ")])
 
     out += [f"## {t['clusters']}", ""]
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
@@ -262,6 +275,7 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         score = t["consensus"].format(p=_pct(note["consensus"], lang))
         head = f"{rank}. {_md_text(note['text'])} — {plural(t, 'dots', note['total'])}, {score}"
         out.append(head)
+        out += _translation_lines(data, note["note_id"], "   ")
         for group, tally in note.get("by_group", {}).items():
             label = _md_text(_group_label(group, t))
             dots_ = plural(t, "dots", tally["dots"])

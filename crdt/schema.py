@@ -12,7 +12,7 @@ they change as a whole, and plain values keep the JS side simple.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from pycrdt import Doc, Map
@@ -59,6 +59,10 @@ class Note:
     lang: str | None
     created_at: float | None
     author: str | None
+    kind: str = "text"  # "text" | "photo" | "voice"
+    media: str | None = None  # media id (photo or voice notes)
+    # lang -> {"text", "by", "machine"}: other people's translations of this note
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +126,24 @@ def note_from_py(note_id: str, data: dict[str, Any]) -> Note:
         lang=data.get("lang") if isinstance(data.get("lang"), str) else None,
         created_at=_num(data.get("createdAt")) if data.get("createdAt") is not None else None,
         author=data.get("author") if isinstance(data.get("author"), str) else None,
+        kind=str(data["kind"]) if data.get("kind") in ("photo", "voice") else "text",
+        media=data.get("media") if isinstance(data.get("media"), str) else None,
+        translations=_translations(data.get("translations")),
     )
+
+
+def _translations(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        lang: {
+            "text": _str(entry.get("text")),
+            "by": _str(entry.get("by")),
+            "machine": entry.get("machine") is True,
+        }
+        for lang, entry in value.items()
+        if isinstance(entry, dict) and _str(entry.get("text"))
+    }
 
 
 def _note_json(note: Note) -> dict[str, Any]:
@@ -137,6 +158,12 @@ def _note_json(note: Note) -> dict[str, Any]:
     }
     if note.author is not None:
         out["author"] = note.author
+    if note.kind != "text":
+        out["kind"] = note.kind
+    if note.media is not None:
+        out["media"] = note.media
+    if note.translations:
+        out["translations"] = note.translations
     return out
 
 

@@ -218,6 +218,30 @@ def test_markdown_escapes_structure_in_note_text() -> None:
     assert "- \\# \\<b\\>bold\\</b\\> \\*x\\* new line (0 dots)" in render(data)
 
 
+def test_report_gives_each_idea_in_its_language_and_its_translations() -> None:
+    notes = {
+        **NOTES,
+        "n1": {
+            **NOTES["n1"],
+            "lang": "fr",
+            "translations": {
+                "nl": {"text": "Een gedeelde moestuin", "by": "Ben", "machine": False},
+                "en": {"text": "A shared vegetable garden", "by": "", "machine": True},
+                "fr": {"text": "ignored: the original language", "by": "x", "machine": False},
+            },
+        },
+    }
+    lines = render(replace(DATA, board={"notes": notes, "clusters": CLUSTERS})).splitlines()
+    original = lines.index("- Un potager partagé (3 dots, by Ana)")
+    assert lines[original + 1 : original + 3] == [
+        "  - [en] A shared vegetable garden (machine)",
+        "  - [nl] Een gedeelde moestuin",
+    ]
+    ranked = lines.index("1. Un potager partagé — 3 dots, consensus 100%")
+    assert lines[ranked + 1] == "   - [en] A shared vegetable garden (machine)"
+    assert "ignored: the original language" not in "\n".join(lines)
+
+
 def render(data: report.ReportInput) -> str:
     return report.render_markdown(data, "en")
 
