@@ -91,3 +91,31 @@ async def test_two_processes_behind_the_sample_nginx(
     assert logs.count("[accepted]") >= 4
     assert first.log_path.read_text().count("[accepted]") >= 1
     assert second.log_path.read_text().count("[accepted]") >= 1  # no stickiness
+
+
+async def test_a_killed_process_s_clients_reconnect_through_nginx_and_lose_nothing(
+    make_server: Any, pg_url: str, nginx: Any
+) -> None:
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "deploy-test-secret"}
+    first, second = make_server(pg_url, **env), make_server(pg_url, **env)
+    front = nginx([first, second])
+    board = httpx.post(f"http://{front}/api/boards", json={"title": "Panne"}).json()
+    url = f"ws://{front}/ws/{board['id']}?token={board['facilitator_token']}"
+    clients = [await YClient(url).connect() for _ in range(4)]  # round robin: both processes
+    for i, client in enumerate(clients):
+        await client.change(add_note(f"n{i}", f"avant la panne {i}"))
+    expected = {f"n{i}" for i in range(4)}
+    for client in clients:  # acknowledged: every note reached every client, on both processes
+        await client.wait_until(lambda c=client: expected <= set(c.notes()))
+    first.kill()
+    with pytest.raises(OSError):  # the dead process itself refuses connections...
+        socket.create_connection(("127.0.0.1", first.port), timeout=2).close()
+    # ... and nginx skips it: every reconnect through the front lands on the survivor.
+    again = [await YClient(url).connect() for _ in range(4)]
+    for client in again:
+        await client.wait_until(lambda c=client: expected <= set(c.notes()))
+    await again[0].change(add_note("after", "après la panne"))
+    for client in again:
+        await client.wait_until(lambda c=client: "after" in c.notes())
+    for client in [*clients, *again]:
+        await client.close()
