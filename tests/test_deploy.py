@@ -99,7 +99,8 @@ async def test_a_killed_process_s_clients_reconnect_through_nginx_and_lose_nothi
     env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "deploy-test-secret"}
     first, second = make_server(pg_url, **env), make_server(pg_url, **env)
     front = nginx([first, second])
-    board = httpx.post(f"http://{front}/api/boards", json={"title": "Panne"}).json()
+    async with httpx.AsyncClient(base_url=f"http://{front}") as http:
+        board = (await http.post("/api/boards", json={"title": "Panne"})).json()
     url = f"ws://{front}/ws/{board['id']}?token={board['facilitator_token']}"
     clients = [await YClient(url).connect() for _ in range(4)]  # round robin: both processes
     for i, client in enumerate(clients):
