@@ -30,6 +30,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_bytes = 0
+        self._tail = b""  # the last bytes seen, to find a header end split across two reads
         self._in_headers = True  # from connecting until the first request's headers end
         self._header_timer: asyncio.TimerHandle | None = None
 
@@ -43,7 +44,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._in_headers:
-            self._header_bytes += len(data)
+            # Count only up to the end of the headers: a body that arrives in the same read
+            # (a photo upload, a JSON body) is not header bytes.
+            window = self._tail + data
+            end = window.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else max(0, end + 4 - len(self._tail))
+            self._tail = window[-3:]
             if self._header_bytes > MAX_HEADER_BYTES:
                 self._refuse(431, "Request Header Fields Too Large")
                 return
@@ -54,6 +60,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self._in_headers:  # a keep-alive request: headers again
             self._in_headers = True
             self._header_bytes = 0
+            self._tail = b""
             self._start_header_timer()
 
     def on_headers_complete(self) -> None:

@@ -356,3 +356,21 @@ async def test_live_boards_per_process_are_bounded(make_server: Any) -> None:
     assert r.status_code == 503 and r.json()["error"] == "overloaded"
     client = await YClient(server.url(one["id"], one["viewer_token"])).connect()
     await client.close()  # the loaded board still serves
+
+
+def test_a_body_in_the_same_read_as_the_headers_is_not_counted_as_headers(
+    server: ServerProcess,
+) -> None:
+    """One write of headers + a 60 KB body: the header guard must count only the headers
+    (it answered 431 to photo uploads and large JSON bodies that arrived in one read)."""
+    import socket
+
+    body = json.dumps({"title": "x" * 60_000}).encode()
+    head = (
+        "POST /api/boards HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        status_line = sock.makefile("rb").readline()
+    assert status_line.startswith(b"HTTP/1.1 422"), status_line  # the title is too long
