@@ -138,6 +138,9 @@ class Api:
     async def _auth(self, request: Request, *roles: str) -> tuple[BoardRecord, TokenClaims]:
         """The board of the URL and the caller's verified token; 401/403/404 otherwise."""
         board_id = request.path_params["board_id"]
+        # The board first: a link to a board that does not exist (or was deleted) says so, rather
+        # than "no access" (board ids are random, so this tells a guesser nothing useful).
+        board = await self._board(board_id)
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -146,7 +149,6 @@ class Api:
             claims = self.signer.verify(token.strip())
         except InvalidToken as exc:
             raise ApiError(401, "unauthorized", "Invalid token.") from exc
-        board = await self._board(board_id)
         if claims.board_id != board_id:
             raise ApiError(403, "forbidden", "This token belongs to another board.")
         reason = await standing(self.store, board, claims)
@@ -330,6 +332,12 @@ class Api:
         board, claims = await self._auth(request)
         participants = await self.store.list_participants(board.id)
         me = next((p for p in participants if p.id == claims.participant_id), None)
+        if board.settings.get("anonymous") and claims.role != "facilitator":
+            # Anonymous: nobody else's name or group reaches a participant (counts are fine).
+            count = len(participants)
+            participants = [me] if me else []
+        else:
+            count = len(participants)
         return JSONResponse(
             {
                 "id": board.id,
@@ -342,6 +350,7 @@ class Api:
                     {"participant_id": p.id, "name": p.name, "group": p.group, "lang": p.lang}
                     for p in participants
                 ],
+                "participant_count": count,
                 "settings": public_settings(board.settings),
                 "phase": board.settings.get("phase", "ideate"),
                 "you": {

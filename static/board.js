@@ -23,7 +23,15 @@ const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 export async function renderBoard(root, boardId) {
   const fromLink = adoptFragmentToken(boardId); // the facilitator's private link (#k=...)
   const token = store.get(keys.token(boardId));
-  if (!token) return noAccess(root, boardId);
+  if (!token) {
+    // Ask whether the board exists at all: a deleted or mistyped board says so, not "no access".
+    try {
+      await api("GET", `/api/boards/${encodeURIComponent(boardId)}`);
+    } catch (e) {
+      if (e.status === 404) return message(root, t("board_not_found"));
+    }
+    return noAccess(root, boardId);
+  }
   let info;
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });

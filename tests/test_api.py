@@ -302,3 +302,30 @@ async def test_concurrent_setting_changes_never_undo_each_other(server: ServerPr
     for change in changes:
         for key, value in change.items():
             assert settings[key] == value
+
+
+def test_an_unknown_board_is_404_even_without_a_token(server: ServerProcess) -> None:
+    response = httpx.get(f"{server.http}/api/boards/doesNotExist1")
+    assert response.status_code == 404 and response.json()["error"] == "unknown_board"
+    known = server.create_board()
+    response = httpx.get(f"{server.http}/api/boards/{known['id']}")
+    assert response.status_code == 401  # it exists: no token, no access
+
+
+def test_board_info_names_nobody_else_on_an_anonymous_board(server: ServerProcess) -> None:
+    board = server.create_board(groups=["habitant", "chercheur"])
+    patched = httpx.patch(
+        f"{server.http}/api/boards/{board['id']}/settings",
+        json={"anonymous": True},
+        headers=auth(board["facilitator_token"]),
+    )
+    assert patched.status_code == 200, patched.text
+    ana = server.join(board["join_code"], "Ana", group="habitant")
+    server.join(board["join_code"], "Bram", group="chercheur")
+    url = f"{server.http}/api/boards/{board['id']}"
+    mine = httpx.get(url, headers=auth(ana["token"])).json()
+    assert [p["name"] for p in mine["participants"]] == ["Ana"]  # only herself
+    assert mine["participant_count"] == 2
+    assert "Bram" not in httpx.get(url, headers=auth(ana["token"])).text
+    facilitator = httpx.get(url, headers=auth(board["facilitator_token"])).json()
+    assert sorted(p["name"] for p in facilitator["participants"]) == ["Ana", "Bram"]

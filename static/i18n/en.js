@@ -32,7 +32,7 @@ export default {
   join_name_required: "Enter a first name or nickname.",
   join_group_required: "Choose a group.",
   join_no_group: "No group",
-  board_not_found: "Board not found.",
+  board_not_found: "This board does not exist (or it was deleted).",
   board_no_access: "You do not have access to this board. Join it with its code.",
   back_home: "Home",
   phase_label: "Phase",

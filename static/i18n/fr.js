@@ -35,7 +35,7 @@ export default {
   join_group_required: "Choisissez un groupe.",
   join_no_group: "Sans groupe",
   // board chrome
-  board_not_found: "Tableau introuvable.",
+  board_not_found: "Ce tableau n’existe pas (ou il a été supprimé).",
   board_no_access: "Vous n’avez pas accès à ce tableau. Rejoignez-le avec son code.",
   back_home: "Accueil",
   phase_label: "Étape",

@@ -32,7 +32,7 @@ export default {
   join_name_required: "Vul een voornaam of schuilnaam in.",
   join_group_required: "Kies een groep.",
   join_no_group: "Geen groep",
-  board_not_found: "Bord niet gevonden.",
+  board_not_found: "Dit bord bestaat niet (of het werd verwijderd).",
   board_no_access: "U hebt geen toegang tot dit bord. Neem deel met de code.",
   back_home: "Startpagina",
   phase_label: "Fase",

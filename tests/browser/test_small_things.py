@@ -44,3 +44,10 @@ def test_new_note_goes_to_no_cluster_by_default(cobord_server: Any, phone: Any) 
         "() => window.__cobord.session.noteList().find(n => n.text.includes('vélos')).cluster"
     )
     assert cluster == ""
+
+
+def test_an_unknown_board_says_it_does_not_exist(cobord_server: Any, phone: Any) -> None:
+    page = phone.new_page()
+    page.goto(cobord_server.base + "/b/doesNotExist1")  # a fresh phone: no token at all
+    expect(page.get_by_text("Ce tableau n’existe pas (ou il a été supprimé).")).to_be_visible()
+    expect(page.get_by_text("accès", exact=False)).to_have_count(0)
