@@ -75,6 +75,13 @@ def writing_public(ctx: _Context) -> str | None:
     return None
 
 
+def posting_phase(ctx: _Context) -> str | None:
+    """Ideas are posted while ideating and clustering; the vote and results phases are closed."""
+    if ctx.board.settings.get("phase") in ("vote", "results"):
+        return "posting is closed in the vote and results phases"
+    return None
+
+
 def fresh_note(ctx: _Context) -> str | None:
     return "that note id was already used" if ctx.change.item in ctx.board.note_authors else None
 
@@ -243,6 +250,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
     "participant": {
         (NOTES, "create"): (
             board_open,
+            posting_phase,
             writing_public,
             fresh_note,
             valid_new_note,

@@ -151,9 +151,12 @@ class Room:
         if not self._meta_changed:
             return
         self._meta_changed = False
-        settings = self.doc.get(schema.META, type=Map).get("settings")
+        meta = self.doc.get(schema.META, type=Map)
+        settings = meta.get("settings")
         if isinstance(settings, dict):
-            self.board.settings = {**schema.DEFAULT_SETTINGS, **settings}
+            # The phase rides along: posting follows it (crdt/rules.py `posting_phase`).
+            phase = meta.get("phase")
+            self.board.settings = {**schema.DEFAULT_SETTINGS, **settings, "phase": phase}
 
     def start(self) -> None:
         self._committer = asyncio.create_task(self._commit_loop(), name=f"commit:{self.board_id}")

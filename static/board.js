@@ -290,7 +290,9 @@ class BoardApp {
     this.renderStatus();
     this.renderMain();
     this.renderDrafts();
-    const canPost = this.canEditBoard() && this.role !== "viewer" && this.view !== "results" && this.view !== "votes";
+    // Posting follows the phase (the server refuses participants' new notes in vote and results).
+    const closedPhase = this.role === "participant" && ["vote", "results"].includes(this.session.phase());
+    const canPost = this.canEditBoard() && this.role !== "viewer" && !closedPhase && this.view !== "results" && this.view !== "votes";
     this.fab.hidden = !canPost;
     if (this.panel) this.panel.render();
   }

@@ -253,3 +253,16 @@ def test_quota_ignores_deleted_notes_and_the_board_is_bounded() -> None:
     board.state.live_notes = rules.MAX_NOTES_PER_BOARD
     assert board.attempt(BOB, note("b1")) == "a board holds at most 10000 notes"
     assert board.attempt(FACILITATOR, note("f1")) == "a board holds at most 10000 notes"
+
+
+@pytest.mark.parametrize("phase", ["vote", "results"])
+def test_posting_follows_the_phase(phase: str) -> None:
+    ana = Actor("participant", "p-ana")
+    board = Board(phase="ideate")
+    allowed(board, ana, note("n1"))
+    board.state.settings = {**board.state.settings, "phase": "cluster"}
+    allowed(board, ana, note("n2"))
+    board.state.settings = {**board.state.settings, "phase": phase}
+    assert board.attempt(ana, note("n3")) == "posting is closed in the vote and results phases"
+    allowed(board, ana, set_field("notes", "n1", "x", 40.0))  # moving still works
+    allowed(board, Actor("facilitator", "facilitator"), note("f1"))  # the facilitator may post

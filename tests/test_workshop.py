@@ -232,3 +232,32 @@ async def test_notes_per_person_limit(server: ServerProcess) -> None:
     await workshop.sync_point("after")
     assert "second" in workshop.viewer.notes() and "third" not in workshop.viewer.notes()
     await workshop.close()
+
+
+@pytest.mark.parametrize("phase", ["vote", "results"])
+async def test_posting_is_closed_in_the_vote_and_results_phases(
+    server: ServerProcess, phase: str
+) -> None:
+    workshop = await Workshop(server).start()
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            f"{server.http}/api/boards/{workshop.id}/phase",
+            json={"phase": phase},
+            headers={"Authorization": f"Bearer {workshop.board['facilitator_token']}"},
+        )
+    assert r.status_code == 200, r.text
+    await workshop.bob.wait_until(
+        lambda: workshop.bob.doc.get("meta", type=Map).get("phase") == phase
+    )
+    await workshop.bob.change(add_note("late", "LATE-IDEA"))
+    await workshop.bob.wait_until(lambda: bool(workshop.bob.denied))
+    assert workshop.bob.denied == ["posting is closed in the vote and results phases"]
+    await workshop.sync_point("after")
+    for client in (workshop.ana, workshop.bob, workshop.viewer):
+        assert "late" not in client.notes()  # undone on the sender too
+    assert not any(b"LATE-IDEA" in data for data in stored_updates(server, workshop.id))
+    # Moving an idea still works in those phases.
+    await workshop.bob.change(set_in("notes", "ana-note", "x", value=120.0))
+    await workshop.ana.wait_until(lambda: workshop.ana.notes()["ana-note"]["x"] == 120.0)
+    assert workshop.bob.denied == ["posting is closed in the vote and results phases"]
+    await workshop.close()

@@ -51,3 +51,23 @@ def test_an_unknown_board_says_it_does_not_exist(cobord_server: Any, phone: Any)
     page.goto(cobord_server.base + "/b/doesNotExist1")  # a fresh phone: no token at all
     expect(page.get_by_text("Ce tableau n’existe pas (ou il a été supprimé).")).to_be_visible()
     expect(page.get_by_text("accès", exact=False)).to_have_count(0)
+
+
+def test_posting_follows_the_phase(cobord_server: Any, desktop: Any) -> None:
+    import httpx
+
+    board = new_board(cobord_server)
+    page = open_board(
+        desktop,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Bram", lang="nl")["token"],
+    )
+    expect(page.locator(".fab")).to_be_visible()
+    r = httpx.post(
+        f"{cobord_server.base}/api/boards/{board['id']}/phase",
+        json={"phase": "vote"},
+        headers={"Authorization": f"Bearer {board['facilitator_token']}"},
+    )
+    assert r.status_code == 200, r.text
+    expect(page.locator(".fab")).to_be_hidden()
