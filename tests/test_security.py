@@ -19,7 +19,7 @@ from tests.conftest import ServerProcess
         ("GET", "/healthz", 200),
         ("GET", "/no-such-file.js", 404),
         ("POST", "/api/boards", 400),
-        ("GET", "/api/boards/nope", 401),
+        ("GET", "/api/boards/nope", 404),  # unknown board: 404 before any token check
     ],
 )
 def test_every_response_has_the_security_headers(
