@@ -36,7 +36,7 @@ from server.store.base import (
     Store,
     VoteRefused,
 )
-from server.tokens import InvalidToken, TokenClaims, TokenSigner, standing
+from server.tokens import InvalidToken, TokenClaims, TokenSigner, participant_of, standing
 
 # No look-alikes: no 0/O, 1/I/L.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -151,7 +151,7 @@ class Api:
             raise ApiError(401, "unauthorized", "Invalid token.") from exc
         if claims.board_id != board_id:
             raise ApiError(403, "forbidden", "This token belongs to another board.")
-        reason = await standing(self.store, board, claims)
+        reason = standing(board, claims, await participant_of(self.store, claims))
         if reason is not None:
             raise ApiError(401, "revoked", reason)
         if roles and claims.role not in roles:
@@ -556,7 +556,7 @@ def _write_meta(doc: schema.Board, meta: dict[str, Any]) -> None:
             doc.meta[key] = value
 
 
-def _query_number(
+def query_number(
     request: Request, name: str, default: float | None, high: float
 ) -> float | None:
     """A finite number from 0 to `high` (no nan, inf or 1e400), else 422."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import math
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import replay
-from server.api import Api, ApiError, _handles_errors
+from server.api import Api, ApiError, _handles_errors, query_number
 from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 
 ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
@@ -118,7 +117,7 @@ class ReplayApi:
             seq = _int_param(request, "seq", 0, 0, 2**62)
             keyframe, tail = await self.store.load_until_seq(board.id, seq)
         else:
-            at = _number_param(request, "at")
+            at = query_number(request, "at", default=None, high=1e11)
             keyframe, tail = await self.store.load(board.id, until_ts=at)
         state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
@@ -187,19 +186,6 @@ class ReplayApi:
             view.update(actor_view(e.actor, anonymous, names, numbers))
             views.append(view)
         return views
-
-
-def _number_param(request: Request, name: str) -> float | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a number.") from exc
-    if not math.isfinite(value):
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a finite number.")
-    return value
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

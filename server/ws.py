@@ -22,7 +22,8 @@ from server.hub import Hub, Overloaded, UnknownBoard
 from server.outbox import Outbox
 from server.rooms import Connection, Room
 from server.settings import Settings
-from server.tokens import InvalidToken, TokenSigner, standing
+from server.store.base import ParticipantRecord
+from server.tokens import InvalidToken, TokenSigner, participant_of, standing
 
 log = logging.getLogger("cobord.ws")
 
@@ -56,7 +57,7 @@ class BoardSocket:
         if actor is None:
             await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
             return
-        refused = await self._standing(board_id, scope)
+        refused, person = await self._standing(board_id, scope)
         if refused is not None:
             await send({"type": "websocket.close", "code": refused[0], "reason": refused[1]})
             return
@@ -80,24 +81,8 @@ class BoardSocket:
                 }
             )
             return
-        if actor.role == "participant":
-            # The name the server stamps on presence and checks in notes' `author`.
-            try:
-                record = await self.hub.store.get_participant(actor.id)
-            except Exception:
-                self.hub.release(room)
-                raise
-            if record is None or record.board_id != board_id:
-                self.hub.release(room)
-                await send(
-                    {
-                        "type": "websocket.close",
-                        "code": CloseCode.UNAUTHORIZED,
-                        "reason": "unknown participant",
-                    }
-                )
-                return
-            actor = Actor(actor.role, actor.id, record.name)
+        if person is not None:  # the name the server stamps on presence and checks in `author`
+            actor = Actor(actor.role, actor.id, person.name)
         try:
             limit = self.settings.max_connections_per_board
             if limit and len(room.connections) >= limit:
@@ -113,15 +98,19 @@ class BoardSocket:
         finally:
             self.hub.release(room)
 
-    async def _standing(self, board_id: str, scope: Scope) -> tuple[int, str] | None:
-        """A deleted board, a revoked participant, a replaced facilitator link: refused."""
+    async def _standing(
+        self, board_id: str, scope: Scope
+    ) -> tuple[tuple[int, str] | None, ParticipantRecord | None]:
+        """A deleted board, a revoked or unknown participant, a replaced facilitator link:
+        refused. Also the participant's record (read once: the room needs their name)."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         claims = self.signer.verify((query.get("token") or [""])[0])
         board = await self.hub.store.get_board(board_id)
         if board is None:
-            return CloseCode.UNKNOWN_BOARD, "unknown board"
-        reason = await standing(self.hub.store, board, claims)
-        return None if reason is None else (CloseCode.UNAUTHORIZED, reason)
+            return (CloseCode.UNKNOWN_BOARD, "unknown board"), None
+        person = await participant_of(self.hub.store, claims)
+        reason = standing(board, claims, person)
+        return (None if reason is None else (CloseCode.UNAUTHORIZED, reason)), person
 
     def _authenticate(self, scope: Scope, board_id: str) -> tuple[Actor | None, tuple[int, str]]:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -413,6 +413,25 @@ class ReplayApp {
     }
   }
 
+  /**
+   * Fetch `replay/state?<query>` and show it. Returns the last update it holds (`X-Cobord-Seq`, 0 if
+   * none), or null when a newer seek started meanwhile (then nothing was changed).
+   * @param {string} query @param {number} gen
+   */
+  async loadState(query, gen) {
+    const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?${query}`, {
+      headers: { Authorization: `Bearer ${this.token}` },
+    });
+    if (!res.ok) throw new ApiError(res.status, "replay_state");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (gen !== this.gen) return null;
+    const old = this.session;
+    this.session = new ReplayDoc(bytes);
+    old.doc.destroy();
+    this.learnTexts();
+    return Number(res.headers.get("X-Cobord-Seq")) || 0;
+  }
+
   /** Show the board right after update `seq` (exact: keyframe + at most one interval server side). */
   async seekSeq(seq, ts) {
     const gen = ++this.gen;
@@ -423,17 +442,9 @@ class ReplayApp {
     this.loading = true;
     this.renderControls();
     try {
-      const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?seq=${encodeURIComponent(String(seq))}`, {
-        headers: { Authorization: `Bearer ${this.token}` },
-      });
-      if (!res.ok) throw new ApiError(res.status, "replay_state");
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      if (gen !== this.gen) return;
-      const old = this.session;
-      this.session = new ReplayDoc(bytes);
-      old.doc.destroy();
-      this.seq = Number(res.headers.get("X-Cobord-Seq")) || seq;
-      this.learnTexts();
+      const lastSeq = await this.loadState(`seq=${encodeURIComponent(String(seq))}`, gen);
+      if (lastSeq === null) return;
+      this.seq = lastSeq || seq;
       this.t = Math.min(this.end, Math.max(this.start, Number(ts)));
       this.loading = false;
       this.status("");
@@ -538,17 +549,9 @@ class ReplayApp {
     this.t = at;
     this.renderControls();
     try {
-      const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?at=${encodeURIComponent(String(at))}`, {
-        headers: { Authorization: `Bearer ${this.token}` },
-      });
-      if (!res.ok) throw new ApiError(res.status, "replay_state");
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      if (gen !== this.gen) return;
-      const old = this.session;
-      this.session = new ReplayDoc(bytes);
-      old.doc.destroy();
-      this.seq = Number(res.headers.get("X-Cobord-Seq")) || 0;
-      this.learnTexts();
+      const lastSeq = await this.loadState(`at=${encodeURIComponent(String(at))}`, gen);
+      if (lastSeq === null) return;
+      this.seq = lastSeq;
       this.loading = false;
       this.t = at;
       this.status("");

@@ -180,8 +180,10 @@ class RedisFanout:
         try:
             yield
         finally:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await lock.release()
+            except (RedisError, OSError) as error:  # it expires after LOCK_SECONDS anyway
+                log.warning("releasing lock %s failed: %r", name, error)
 
     async def ping(self) -> None:
         assert self._client is not None
