@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, ServerProcess, free_port
+from tests.support import service_missing
 from tests.yclient import YClient, add_note
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -23,7 +24,7 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").e
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Any]:
     if NGINX is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        service_missing("nginx is not installed (apt-get install nginx-light)")
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(upstreams: list[ServerProcess]) -> str:
