@@ -11,6 +11,7 @@ Pure functions (no I/O); Pillow's work is CPU-bound, callers run it off the even
 
 from __future__ import annotations
 
+import base64
 import io
 import warnings
 from dataclasses import dataclass
@@ -116,6 +117,23 @@ def process(kind: str, data: bytes) -> Processed:
     if not data:
         raise MediaRefused(400, "empty", "The upload is empty.")
     return process_photo(data) if kind == "photo" else process_voice(data)
+
+
+THUMBNAIL_SIDE: Final = 360
+
+
+def thumbnail_data_uri(data: bytes) -> str | None:
+    """A small JPEG of a stored photo as a `data:` URI (pictures embedded in the SVG export and
+    the report); None if the stored bytes do not decode."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as opened:
+            image = opened.convert("RGB")
+    except (OSError, ValueError, SyntaxError):
+        return None
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _too_large(what: str, limit: int) -> MediaRefused:
