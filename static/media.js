@@ -55,7 +55,11 @@ export async function uploadMedia(app, kind, blob) {
     body: blob,
   });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || res.statusText);
+  if (!res.ok) {
+    // The reader's language for the refusals we know (server/media.py's codes), else the server's words.
+    const key = `media_err_${body.error}`;
+    throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
+  }
   return /** @type {{id: string, kind: string, url: string}} */ (body);
 }
 
@@ -99,7 +103,16 @@ export function mediaPicker(app) {
       const rec = new MediaRecorder(stream, type ? { mimeType: type, audioBitsPerSecond: 64000 } : {});
       /** @type {Blob[]} */
       const parts = [];
-      rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
+      // One chunk a second (start(1000)): the button says how long it has recorded so far.
+      let seconds = 0;
+      rec.ondataavailable = (e) => {
+        if (e.data.size) parts.push(e.data);
+        if (rec.state === "recording") {
+          seconds += 1;
+          recBtn.dataset.seconds = String(seconds);
+          status(t("voice_recording_for", { s: seconds }));
+        }
+      };
       rec.onstop = async () => {
         clearTimeout(stopTimer);
         stream.getTracks().forEach((tr) => tr.stop());
@@ -118,6 +131,7 @@ export function mediaPicker(app) {
       };
       rec.start(1000);
       recorder = rec;
+      recBtn.dataset.seconds = "0";
       recBtn.textContent = t("voice_stop");
       recBtn.setAttribute("aria-pressed", "true");
       status(t("voice_recording"));
