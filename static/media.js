@@ -11,7 +11,8 @@ export const MAX_VOICE_MS = 60_000;
 
 /** @param {any} app @param {string} mediaId */
 export function mediaUrl(app, mediaId) {
-  return `/api/boards/${encodeURIComponent(app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
+  // The replay view names its app `${board}:replay` (its own pan/zoom) and keeps the board in boardId.
+  return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
 }
 
 /** The picture or the player of a note, or null for a text note. @param {any} app @param {any} note */
