@@ -118,6 +118,9 @@ class RedisClaims:
 class _Job:
     refresh: bool  # the text changed: machine translations are redone too
     generation: int  # bumped when the note is queued again while it is being translated
+    # What was read of the note (and at which generation): a retry after an outage asks the
+    # translator again without reloading a board that may have been unloaded meanwhile.
+    read: tuple[int, Any] | None = None
 
 
 @dataclass
@@ -245,7 +248,7 @@ class Translator:
                 note_id, job = next(iter(queue.pending.items()))
                 generation = job.generation
                 try:
-                    await self._translate_note(board_id, note_id, job.refresh)
+                    await self._translate_note(board_id, note_id, job)
                 except Unavailable:
                     await self._backoff(queue)
                     continue
@@ -274,9 +277,14 @@ class Translator:
         queue.failures += 1
         await asyncio.sleep(min(self.retry_max, self.retry_first * 2 ** (queue.failures - 1)))
 
-    async def _translate_note(self, board_id: str, note_id: str, refresh: bool) -> None:
+    async def _translate_note(self, board_id: str, note_id: str, job: _Job) -> None:
         assert self._with_room is not None
-        found = await self._with_room(board_id, lambda room: _read(room, note_id))
+        refresh = job.refresh
+        if job.read is not None and job.read[0] == job.generation:
+            found = job.read[1]
+        else:
+            found = await self._with_room(board_id, lambda room: _read(room, note_id))
+            job.read = (job.generation, found)
         if found is None:
             return
         text, source, languages, have = found
@@ -304,6 +312,7 @@ class Translator:
                     room, note_id, t, r, source_text=text, source_lang=source, refresh=refresh
                 ),
             )
+            have[target] = True  # done (or a human's is there): a retry skips it
             if written:
                 self.counters.translated += 1
             else:
