@@ -54,6 +54,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Results",
         "untitled": "(untitled)",
         "times_utc": "Times are UTC.",
+        "photo": "Photo",
+        "voice": "Voice note",
+        "machine": "machine",
     },
     "fr": {
         "colon": " : ",
@@ -83,6 +86,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Résultats",
         "untitled": "(sans titre)",
         "times_utc": "Heures en UTC.",
+        "photo": "Photo",
+        "voice": "Note vocale",
+        "machine": "automatique",
     },
     "nl": {
         "colon": ": ",
@@ -112,6 +118,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Resultaten",
         "untitled": "(zonder titel)",
         "times_utc": "Tijden in UTC.",
+        "photo": "Foto",
+        "voice": "Spraakbericht",
+        "machine": "machine",
     },
 }
 
@@ -127,6 +136,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "divisive": "divisive",
         "dots": "dots:{g}",
         "share": "share:{g}",
+        "lang": "language",
+        "text_in": "text:{lang}",
+        "machine": "machine_translated",
         "yes": "yes",
         "no": "no",
     },
@@ -140,6 +152,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "divisive": "divise",
         "dots": "points : {g}",
         "share": "soutien : {g}",
+        "lang": "langue",
+        "text_in": "texte : {lang}",
+        "machine": "traduction automatique",
         "yes": "oui",
         "no": "non",
     },
@@ -153,6 +168,9 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "divisive": "verdeeld",
         "dots": "stippen: {g}",
         "share": "steun: {g}",
+        "lang": "taal",
+        "text_in": "tekst: {lang}",
+        "machine": "machinevertaling",
         "yes": "ja",
         "no": "nee",
     },
@@ -177,6 +195,8 @@ class ReportInput:
     votes: Sequence[tuple[str, str, int]]  # (participant, note, count)
     results: Mapping[str, Any]  # compute_results()
     phases: Sequence[tuple[float, str]] = field(default_factory=list)  # (unix seconds, phase)
+    board_id: str = ""  # for the paths of photos (`/api/boards/{id}/media/{media}`)
+    languages: Sequence[str] = LANGS  # the board's languages: translations shown in these
 
 
 def plural(t: Mapping[str, str], key: str, n: int) -> str:
@@ -220,16 +240,49 @@ def _md_text(text: str) -> str:
     return flat
 
 
-def _translation_lines(data: ReportInput, note_id: str, indent: str) -> list[str]:
+def translations_of(
+    note: Mapping[str, Any], languages: Sequence[str]
+) -> list[tuple[str, str, bool]]:
+    """(lang, text, machine?) of a note in the board's other languages, in the board's order."""
+    entries: Mapping[str, Any] = note.get("translations") or {}
+    out = []
+    for lang in languages:
+        entry = entries.get(lang)
+        if lang == note.get("lang") or not isinstance(entry, Mapping) or not entry.get("text"):
+            continue
+        out.append((lang, str(entry["text"]), bool(entry.get("machine"))))
+    return out
+
+
+def _translation_lines(data: ReportInput, note_id: str, indent: str, lang: str) -> list[str]:
     """The idea in the board's other languages: `[nl] …`, with `(machine)` for machine ones."""
     note = data.board.get("notes", {}).get(note_id, {})
-    lines = []
-    for lang, entry in sorted(note.get("translations", {}).items()):
-        if lang == note.get("lang") or not entry.get("text"):
-            continue
-        machine = " (machine)" if entry.get("machine") else ""
-        lines.append(f"{indent}- [{_md_text(lang)}] {_md_text(entry['text'])}{machine}")
-    return lines
+    machine = f" ({STRINGS[lang]['machine']})"
+    return [
+        f"{indent}- [{_md_text(code)}] {_md_text(text)}{machine if by_machine else ''}"
+        for code, text, by_machine in translations_of(note, data.languages)
+    ]
+
+
+def _idea_text(data: ReportInput, note: Mapping[str, Any], t: Mapping[str, str]) -> str:
+    """A text note's text; a photo or voice note says what it is, then its caption."""
+    kind = data.board.get("notes", {}).get(note["note_id"], {}).get("kind")
+    text = _md_text(note["text"])
+    if kind in ("photo", "voice"):
+        label = t[kind]
+        return f"{label}{t['colon']}{text}" if text else label
+    return text
+
+
+def _picture_line(data: ReportInput, note: Mapping[str, Any], indent: str) -> list[str]:
+    """`![caption](/api/boards/{id}/media/{media})` under a photo: the printable report shows it;
+    the picture itself is served only to a token of the board."""
+    board_note = data.board.get("notes", {}).get(note["note_id"], {})
+    media = board_note.get("media")
+    if board_note.get("kind") != "photo" or not media or not data.board_id:
+        return []
+    path = f"/api/boards/{data.board_id}/media/{media}"
+    return [f"{indent}![{_md_text(note['text'])}]({path.replace(')', '%29')})"]
 
 
 def render_markdown(data: ReportInput, lang: str) -> str:
@@ -251,11 +304,12 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         out.append(t["none"])
     out.append("")
 
-    def idea_line(note: Mapping[str, Any]) -> str:
-        line = f"- {_md_text(note['text'])} ({plural(t, 'dots', note['total'])}"
+    def idea_line(note: Mapping[str, Any], picture: bool = False) -> str:
+        line = f"- {_idea_text(data, note, t)} ({plural(t, 'dots', note['total'])}"
         author = _author(data, note["note_id"])
         line += f", {t['by'].format(name=_md_text(author))})" if author else ")"
-        return "\n".join([line, *_translation_lines(data, note["note_id"], "  ")])
+        more = _translation_lines(data, note["note_id"], "  ", lang)
+        return "\n".join([line, *more, *(_picture_line(data, note, "  ") if picture else [])])
 
     out += [f"## {t['clusters']}", ""]
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
@@ -263,19 +317,20 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         title = _md_text(cluster["title"]) or t["untitled"]
         score = t["consensus"].format(p=_pct(cluster["consensus"], lang))
         out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
-        out += [idea_line(n) for n in notes if n.get("cluster") == cluster["cluster_id"]] + [""]
+        in_cluster = [n for n in notes if n.get("cluster") == cluster["cluster_id"]]
+        out += [idea_line(n, picture=True) for n in in_cluster] + [""]
     loose = [n for n in notes if n.get("cluster") is None]
     if loose:
-        out += [f"### {t['unclustered']}", ""] + [idea_line(n) for n in loose] + [""]
+        out += [f"### {t['unclustered']}", ""] + [idea_line(n, picture=True) for n in loose] + [""]
     if not clusters and not loose:
         out += [t["none"], ""]
 
     out += [f"## {t['ideas']}", ""]
     for rank, note in enumerate(notes, start=1):
         score = t["consensus"].format(p=_pct(note["consensus"], lang))
-        head = f"{rank}. {_md_text(note['text'])} — {plural(t, 'dots', note['total'])}, {score}"
+        head = f"{rank}. {_idea_text(data, note, t)} — {plural(t, 'dots', note['total'])}, {score}"
         out.append(head)
-        out += _translation_lines(data, note["note_id"], "   ")
+        out += _translation_lines(data, note["note_id"], "   ", lang)
         for group, tally in note.get("by_group", {}).items():
             label = _md_text(_group_label(group, t))
             dots_ = plural(t, "dots", tally["dots"])
@@ -339,26 +394,52 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def results_csv(results: Mapping[str, Any], groups: Sequence[str], lang: str = "en") -> str:
+def results_csv(
+    results: Mapping[str, Any],
+    groups: Sequence[str],
+    lang: str = "en",
+    notes: Mapping[str, Any] | None = None,
+    languages: Sequence[str] = (),
+) -> str:
     """One row per note, ranked as in the results: text, cluster, dots, per-group support.
 
-    en: `,` and a decimal point; fr/nl: `;` and a decimal comma, headers in that language (what a
-    Belgian Excel opens as columns). Text cells are neutralised against formula injection."""
+    With the board's `notes` and `languages`: after the text, the note's language, one column per
+    board language (the original in its own language, a translation in the others, empty if none)
+    and the languages machine-translated. en: `,` and a decimal point; fr/nl: `;` and a decimal
+    comma, headers in that language (what a Belgian Excel opens as columns). Text cells are
+    neutralised against formula injection."""
     lang = pick_lang(lang)
     h = CSV_HEADERS[lang]
     comma = lang != "en"
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if comma else ",", lineterminator="\r\n")
+    per_lang = list(languages) if notes is not None else []
 
     def number(value: float) -> str:
         text = f"{value:.3f}"
         return text.replace(".", ",") if comma else text
 
+    def in_languages(note_id: str, text: str) -> list[str]:
+        if not per_lang:
+            return []
+        note: Mapping[str, Any] = (notes or {}).get(note_id, {})
+        found = {code: (tr, machine) for code, tr, machine in translations_of(note, per_lang)}
+        cells = [note.get("lang") or ""]
+        for code in per_lang:
+            cells.append(text if code == note.get("lang") else found.get(code, ("", False))[0])
+        cells.append(" ".join(code for code, (_t, machine) in found.items() if machine))
+        return [neutralise(str(cell)) for cell in cells]
+
     cluster_titles = {c["cluster_id"]: c["title"] for c in results.get("clusters", [])}
     names = list(groups) or list(results.get("groups", {}))
+    language_headers = (
+        [h["lang"], *(h["text_in"].format(lang=code) for code in per_lang), h["machine"]]
+        if per_lang
+        else []
+    )
     writer.writerow(
-        [h["rank"], h["note_id"], h["text"], h["cluster"], h["total"], h["consensus"]]
-        + [h["divisive"]]
+        [h["rank"], h["note_id"], h["text"], *language_headers, h["cluster"], h["total"]]
+        + [h["consensus"], h["divisive"]]
         + [neutralise(h["dots"].format(g=g)) for g in names]
         + [neutralise(h["share"].format(g=g)) for g in names]
     )
@@ -369,6 +450,7 @@ def results_csv(results: Mapping[str, Any], groups: Sequence[str], lang: str = "
                 rank,
                 neutralise(note["note_id"]),
                 neutralise(note["text"]),
+                *in_languages(note["note_id"], note["text"]),
                 neutralise(cluster_titles.get(note.get("cluster"), "")),
                 note["total"],
                 number(note["consensus"]),
@@ -420,11 +502,25 @@ def _wrap(text: str) -> list[str]:
     return lines
 
 
-def render_svg(board: Mapping[str, Any], results: Mapping[str, Any]) -> str:
+def _clip(text: str, chars: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[: chars - 1] + "…"
+
+
+def render_svg(
+    board: Mapping[str, Any],
+    results: Mapping[str, Any],
+    pictures: Mapping[str, str] | None = None,
+    languages: Sequence[str] = LANGS,
+) -> str:
     """The board as a picture: clusters as titled frames around their notes, notes with their
-    text, dots as a count on each note. Coordinates are the board's own."""
+    text and, below it, their translations in the board's other languages (one line each, smaller,
+    `[nl] …`, `*` after a machine one); a photo note shows its picture (`pictures`: media id ->
+    data: URI) above its caption, a voice note a ♪ before its caption; dots as a count on each
+    note. Coordinates are the board's own."""
     notes: dict[str, Any] = dict(board.get("notes", {}))
     clusters: dict[str, Any] = dict(board.get("clusters", {}))
+    pictures = pictures or {}
     totals = {n["note_id"]: n["total"] for n in results.get("notes", [])}
     xs = [float(n["x"]) for n in notes.values()] + [float(c["x"]) for c in clusters.values()]
     ys = [float(n["y"]) for n in notes.values()] + [float(c["y"]) for c in clusters.values()]
@@ -457,10 +553,45 @@ def render_svg(board: Mapping[str, Any], results: Mapping[str, Any]) -> str:
     for nid, note in sorted(notes.items(), key=lambda kv: (kv[1]["y"], kv[1]["x"], kv[0])):
         x, y = float(note["x"]), float(note["y"])
         color = NOTE_COLORS.get(str(note.get("color")), NOTE_COLORS["yellow"])
+        kind = note.get("kind")
+        picture = pictures.get(str(note.get("media"))) if kind == "photo" else None
+        others = translations_of(note, languages)
+        text = str(note.get("text", ""))
+        if kind == "voice":
+            text = f"♪ {text}".strip()
+        body = ""
+        if picture is not None:
+            # The photo fills the top of the note; the caption (then translations) below it.
+            body = (
+                f'<image x="{x + 8:g}" y="{y + 8:g}" width="{NOTE_W - 16}" height="64"'
+                f' preserveAspectRatio="xMidYMid meet" href="{escape(picture)}"/>'
+            )
+            wrapped = [_clip(text, LINE_CHARS + 4)] if text else []
+            first_y, font = y + 90, 14
+            others = others[:1]
+        else:
+            wrapped = _wrap(text)
+            if others:
+                wrapped = wrapped[: max(1, MAX_LINES - len(others) - 1)]
+            first_y, font = y + 28, 16
         lines = "".join(
             f'<tspan x="{x + 12:g}" dy="{20 if i else 0}">{escape(line)}</tspan>'
-            for i, line in enumerate(_wrap(str(note.get("text", ""))))
+            for i, line in enumerate(wrapped)
         )
+        if wrapped:
+            body += (
+                f'<text x="{x + 12:g}" y="{first_y:g}" font-size="{font}" fill="#111">'
+                f"{lines}</text>"
+            )
+        line_y = first_y + 20 * (len(wrapped) - 1) + 18
+        for code, translated, machine in others[:2]:
+            mark = "*" if machine else ""
+            body += (
+                f'<text class="translation" x="{x + 12:g}" y="{line_y:g}" font-size="12"'
+                f' font-style="italic" fill="#333">{escape(f"[{code}]{mark} ")}'
+                f"{escape(_clip(translated, 30))}</text>"
+            )
+            line_y += 15
         dots = totals.get(nid, 0)
         badge = (
             f'<circle cx="{x + NOTE_W - 20:g}" cy="{y + NOTE_H - 20:g}" r="14" fill="#d62f4b"/>'
@@ -471,9 +602,7 @@ def render_svg(board: Mapping[str, Any], results: Mapping[str, Any]) -> str:
         )
         parts.append(
             f'<g class="note"><rect x="{x:g}" y="{y:g}" width="{NOTE_W}" height="{NOTE_H}"'
-            f' rx="8" fill="{color}" stroke="#0002"/>'
-            f'<text x="{x + 12:g}" y="{y + 28:g}" font-size="16" fill="#111">{lines}</text>'
-            f"{badge}</g>"
+            f' rx="8" fill="{color}" stroke="#0002"/>{body}{badge}</g>'
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -39,7 +39,6 @@ log = logging.getLogger("cobord")
 READY_TIMEOUT_SECONDS = 2.0
 
 
-
 def _static_dir() -> Path:
     """The web client: `server/static` in an installed wheel, top-level `static/` in a checkout."""
     here = Path(__file__).resolve().parent
@@ -101,7 +100,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     )
     replay_api = ReplayApi(api)
     retention = Retention(store, hub, settings.retention_days)
-    translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
+    translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
+    hub.on_room_loaded.append(translator.watch)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,6 +132,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     async def metrics(request: object) -> Response:
         connections = sum(len(room.connections) for room in hub.rooms.values())
         text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
+        if translator.enabled:
+            text += translator.metrics_text()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def readyz(request: object) -> Response:

@@ -6,6 +6,7 @@ document's own `createdAt`; the export says so in its `"time_unit"` field.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -13,12 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import report, schema
+from server import media
 from server.api import Api, ApiError, _handles_errors, public_settings
 from server.replay_api import ERASED_NAME, ReplayApi
 from server.rooms import Room
 from server.store.base import BoardRecord
 
 TIME_UNIT = "ms"
+MAX_PICTURES = 300  # photos embedded in one SVG (thumbnails of ~15 KB each)
 
 
 def _ms(seconds: float) -> int:
@@ -31,6 +34,11 @@ def _int(value: float | None) -> int | None:
 
 def _attachment(board: BoardRecord, extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="cobord-{board.id}.{extension}"'}
+
+
+def _languages(board: BoardRecord) -> list[str]:
+    wanted = board.settings.get("languages") or list(report.LANGS)
+    return [lang for lang in wanted if lang in report.LANGS]
 
 
 def _lang(request: Request) -> str:
@@ -83,7 +91,26 @@ class Exports:
             votes=[(v.participant_id, v.note_id, v.count) for v in votes],
             results=await self.api._compute_results(board),
             phases=[(e.ts, e.target) for e in phases],
+            board_id=board.id,
+            languages=_languages(board),
         )
+
+    async def _pictures(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, str]:
+        """media id -> a small data: URI of each photo note's picture (at most MAX_PICTURES)."""
+        wanted = [
+            note["media"]
+            for note in doc[schema.NOTES].values()
+            if note.get("kind") == "photo" and note.get("media")
+        ][:MAX_PICTURES]
+        pictures: dict[str, str] = {}
+        for media_id in dict.fromkeys(wanted):
+            record = await self.store.get_media(board.id, media_id)
+            if record is None or record.kind != "photo":
+                continue
+            uri = await asyncio.to_thread(media.thumbnail_data_uri, record.data)
+            if uri is not None:
+                pictures[media_id] = uri
+        return pictures
 
     async def export_json(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
@@ -118,7 +145,10 @@ class Exports:
         board, _ = await self.api._auth(request, "facilitator")
         lang = _lang(request)
         results = await self.api._compute_results(board)
-        text = report.results_csv(results, board.settings.get("groups", []), lang)
+        doc = await self._doc(board)
+        text = report.results_csv(
+            results, board.settings.get("groups", []), lang, doc[schema.NOTES], _languages(board)
+        )
         # Excel opens UTF-8 CSV correctly only with a BOM.
         return Response(
             "\ufeff" + text, media_type="text/csv; charset=utf-8", headers=_attachment(board, "csv")
@@ -135,6 +165,8 @@ class Exports:
     async def export_svg(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
         doc = await self._doc(board)
-        svg = report.render_svg(doc, await self.api._compute_results(board))
+        pictures = await self._pictures(board, doc)
+        results = await self.api._compute_results(board)
+        svg = report.render_svg(doc, results, pictures, _languages(board))
         # Inline (not an attachment): opening the link shows the picture in the browser.
         return Response(svg, media_type="image/svg+xml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.memtrim import release_memory
@@ -63,6 +64,9 @@ class Hub:
         self._users: dict[str, int] = {}  # board id -> handlers holding the room
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
         self._unloads: set[asyncio.Task[None]] = set()
+        # Called with each room once it is loaded, before it goes live (e.g. machine translation
+        # observes its document): features hook in here instead of into the room.
+        self.on_room_loaded: list[Callable[[Room], None]] = []
 
     def _lock(self, board_id: str) -> asyncio.Lock:
         lock = self._locks.get(board_id)
@@ -136,6 +140,8 @@ class Hub:
             raise
         room = Room(board_id, self.services, board_state_from(board.settings, authors))
         room.load(snapshot, tail)
+        for hook in self.on_room_loaded:
+            hook(room)
         buffered = self._loading.pop(board_id)
         for message in buffered:
             room.receive_remote(message)

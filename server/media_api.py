@@ -168,10 +168,7 @@ class MediaApi:
         board, _claims = await self.api._auth(request, "participant", "facilitator")
         if not self.translator.enabled:
             return JSONResponse({"queued": False, "reason": "off"}, status_code=202)
-        languages = tuple(
-            lang for lang in board.settings.get("languages", LANGUAGES) if lang in LANGUAGES
-        )
-        queued = self.translator.submit(board.id, request.path_params["note_id"], languages)
+        queued = self.translator.submit(board.id, request.path_params["note_id"])
         return JSONResponse(
             {"queued": queued, **({} if queued else {"reason": "busy"})}, status_code=202
         )

@@ -1,53 +1,173 @@
 """Optional machine translation through a LibreTranslate-compatible server (`COBORD_TRANSLATE_URL`).
 
 `POST {url}/translate {"q", "source", "target", "format": "text"}` -> `{"translatedText"}`.
-Jobs (board, note) go into a bounded queue (full: the job is dropped and counted, the note stays
-as written); one worker owned by the app's lifespan takes them one by one, asks for every board
-language the note lacks, and writes each answer with the room's server change, marked
-`machine: true`, only where no translation exists yet (never over a human one). Each request has
-a timeout; a down or slow translator delays only this queue, never a board.
+
+In the background, by the server: `watch(room)` (the hub calls it for every board it loads)
+observes the board's committed document. A note that arrives (from a client of this process or of
+another one) or whose text or language changes is put in its board's queue; no client has to ask.
+`POST …/machine-translate` queues a note by hand in the same queue.
+
+- One worker task per board with work, owned here (`close()` ends them), taking its board's notes
+  one by one; a bounded queue per board (`MAX_PENDING` notes; full: the note is dropped, counted,
+  and stays as written). At most `CONCURRENT_REQUESTS` requests at once over all boards.
+- Each answer is written with the room's own server change, marked `machine: true`, only where
+  the note has no translation in that language (a human one is never replaced), and only if the
+  note still says what was translated. After an edit of the text, machine translations (never
+  human ones) are redone.
+- The translator down, slow (a `TIMEOUT_SECONDS` timeout per request) or answering 5xx/429: the
+  note stays in its queue and is retried after a backoff (1 s, doubling, at most 60 s); one log
+  line when the translator goes away, one when it is back. The board never waits on any of it.
+- Several processes (`REDIS_URL`): every process sees every note; only the one that wins a Redis
+  `SET NX` claim on (board, note, text) translates it. Without Redis an in-memory twin.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Protocol
 
 from pycrdt import Map
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from crdt import schema
 from server.rooms import Room
 
 log = logging.getLogger("cobord.translate")
 
-QUEUE_SIZE = 256
+LANGUAGES = ("fr", "nl", "en")
+MAX_PENDING = 256  # notes waiting per board
+CONCURRENT_REQUESTS = 4  # requests to the translator at once, over all boards
 TIMEOUT_SECONDS = 5.0
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
+CLAIM_TTL_SECONDS = 3600  # a claim outlives any backoff; a dead claimer's notes wait this long
 MAX_TEXT = 2000
 
 WithRoom = Callable[[str, Callable[[Room], Any]], Awaitable[Any]]
 
 
+class Unavailable(Exception):
+    """The translator did not answer (down, slow, 5xx, 429): try again later."""
+
+
+# ------------------------------------------------------------------ claims (one process per note)
+
+
+class Claims(Protocol):
+    async def claim(self, key: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryClaims:
+    """The in-memory twin of RedisClaims (one process)."""
+
+    def __init__(self, ttl: float = CLAIM_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._until: dict[str, float] = {}
+
+    async def claim(self, key: str) -> bool:
+        now = time.monotonic()
+        if len(self._until) > 10_000:
+            self._until = {k: t for k, t in self._until.items() if t > now}
+        if self._until.get(key, 0.0) > now:
+            return False
+        self._until[key] = now + self.ttl
+        return True
+
+    async def close(self) -> None:
+        pass
+
+
+class RedisClaims:
+    """`SET key NX EX ttl`: the first process to ask translates the note. Redis not answering:
+    translate anyway (a second machine translation of the same text is not written twice: writes
+    never go over an existing one)."""
+
+    def __init__(self, url: str, ttl: int = CLAIM_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+    async def claim(self, key: str) -> bool:
+        try:
+            return bool(await self.redis.set(key, b"1", nx=True, ex=self.ttl))
+        except (RedisError, OSError) as exc:
+            log.warning("translation claim: Redis unavailable (%s); translating here", exc)
+            return True
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+# ------------------------------------------------------------------ the translator
+
+
+@dataclass
+class _Job:
+    refresh: bool  # the text changed: machine translations are redone too
+    generation: int  # bumped when the note is queued again while it is being translated
+    # What was read of the note (and at which generation): a retry after an outage asks the
+    # translator again without reloading a board that may have been unloaded meanwhile.
+    read: tuple[int, Any] | None = None
+
+
+@dataclass
+class _BoardQueue:
+    pending: dict[str, _Job] = field(default_factory=dict)  # note id -> job, in arrival order
+    task: asyncio.Task[None] | None = None
+    failures: int = 0  # consecutive translator failures (backoff)
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    translated: int = 0  # translations written
+    kept: int = 0  # answers not written: a translation (human) was there first, or the text moved
+    failures: int = 0  # requests that failed (then retried)
+    dropped: int = 0  # notes not queued: the board's queue was full
+    claims_lost: int = 0  # notes another process translates
+
+
 class Translator:
-    def __init__(self, url: str | None, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        timeout: float = TIMEOUT_SECONDS,
+        claims: Claims | None = None,
+        retry_first: float = RETRY_FIRST_SECONDS,
+        retry_max: float = RETRY_MAX_SECONDS,
+    ) -> None:
         self.url = url.rstrip("/") if url else None
         self.timeout = timeout
-        self.queue: asyncio.Queue[tuple[str, str, tuple[str, ...]]] = asyncio.Queue(QUEUE_SIZE)
-        self.dropped = 0
-        self.failed = 0
-        self.done = 0
-        self._task: asyncio.Task[None] | None = None
+        self.claims: Claims = claims or MemoryClaims()
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.counters = Counters()
+        self._boards: dict[str, _BoardQueue] = {}
         self._with_room: WithRoom | None = None
+        self._requests = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        self._watching: weakref.WeakKeyDictionary[Room, Any] = weakref.WeakKeyDictionary()
+        self._owned: set[str] = set()  # claims this process holds for notes still in work
+        self._down = False
+        self._closed = False
 
     @classmethod
-    def from_env(cls) -> Translator:
-        return cls(os.environ.get("COBORD_TRANSLATE_URL") or None)
+    def from_env(cls, redis_url: str | None = None) -> Translator:
+        url = os.environ.get("COBORD_TRANSLATE_URL") or None
+        claims = RedisClaims(redis_url) if url and redis_url else None
+        return cls(url, claims=claims)
 
     @property
     def enabled(self) -> bool:
@@ -55,76 +175,153 @@ class Translator:
 
     def start(self, with_room: WithRoom) -> None:
         self._with_room = with_room
-        if self.enabled:
-            self._task = asyncio.create_task(self._run(), name="cobord-translate")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()  # a request in flight finishes in its thread and is dropped
+        self._closed = True
+        tasks = [q.task for q in self._boards.values() if q.task is not None]
+        for task in tasks:
+            task.cancel()  # a request in flight finishes in its thread and is dropped
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._boards.clear()
+        await self.claims.close()
 
-    def submit(self, board_id: str, note_id: str, languages: tuple[str, ...]) -> bool:
-        """Queue a note; False if machine translation is off or the queue is full."""
+    # -------------------------------------------------------------- what gets queued
+
+    def watch(self, room: Room) -> None:
+        """Queue the notes that arrive in (or change in) this room's committed document."""
+        if not self.enabled:
+            return
+        board_id = room.board_id
+
+        def on_notes(events: list[Any]) -> None:
+            # Inside the doc's transaction: only look at the events, never read the doc here.
+            for event in events:
+                path = list(event.path)
+                keys: dict[str, Any] = event.keys
+                if not path:  # notes added (or replaced) in the notes map
+                    for note_id, change in keys.items():
+                        if change.get("action") in ("add", "update"):
+                            self._queue(board_id, str(note_id), refresh=False)
+                elif len(path) == 1 and ({"text", "lang"} & set(keys)):
+                    self._queue(board_id, str(path[0]), refresh=True)
+
+        notes: Map[Any] = room.doc.get(schema.NOTES, type=Map)
+        # pycrdt ends a subscription that nobody holds: it is kept as long as the room lives.
+        self._watching[room] = (notes, notes.observe_deep(on_notes))
+
+    def submit(self, board_id: str, note_id: str, languages: tuple[str, ...] = ()) -> bool:
+        """Queue a note by hand; False if machine translation is off or the queue is full.
+        (`languages` is read from the board itself; kept for callers that pass it.)"""
         if not self.enabled:
             return False
-        try:
-            self.queue.put_nowait((board_id, note_id, languages))
-        except asyncio.QueueFull:
-            self.dropped += 1
+        return self._queue(board_id, note_id, refresh=False)
+
+    def _queue(self, board_id: str, note_id: str, refresh: bool) -> bool:
+        if self._closed:
             return False
+        queue = self._boards.get(board_id)
+        if queue is None:
+            queue = self._boards[board_id] = _BoardQueue()
+        job = queue.pending.get(note_id)
+        if job is not None:
+            job.refresh = job.refresh or refresh
+            job.generation += 1
+        elif len(queue.pending) >= MAX_PENDING:
+            self.counters.dropped += 1
+            log.warning("board %s: translation queue full; %s stays as written", board_id, note_id)
+            return False
+        else:
+            queue.pending[note_id] = _Job(refresh, 0)
+        if queue.task is None:
+            queue.task = asyncio.get_running_loop().create_task(
+                self._work(board_id, queue), name=f"translate:{board_id}"
+            )
         return True
 
-    async def _run(self) -> None:
-        while True:
-            job = await self.queue.get()
-            try:
-                await self._translate_note(*job)
-            except Exception:  # one bad job must not stop the worker; logged, counted
-                self.failed += 1
-                log.exception("machine translation of %s/%s failed", job[0], job[1])
-            finally:
-                self.done += 1
-                self.queue.task_done()
+    # -------------------------------------------------------------- the board's worker
 
-    async def _translate_note(
-        self, board_id: str, note_id: str, languages: tuple[str, ...]
-    ) -> None:
-        from server.media_api import write_translation  # media_api imports the API layer
+    async def _work(self, board_id: str, queue: _BoardQueue) -> None:
+        try:
+            while queue.pending:
+                note_id, job = next(iter(queue.pending.items()))
+                generation = job.generation
+                try:
+                    await self._translate_note(board_id, note_id, job)
+                except Unavailable:
+                    await self._backoff(queue)
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bad note or a board gone must not stop the queue
+                    status = getattr(exc, "status", None)
+                    if status == 404:  # the board was deleted: nothing left to translate
+                        queue.pending.clear()
+                        break
+                    if status == 503:  # storage or overload: like a translator outage
+                        await self._backoff(queue)
+                        continue
+                    log.exception("machine translation of %s/%s failed", board_id, note_id)
+                queue.failures = 0
+                if queue.pending.get(note_id) is job and job.generation == generation:
+                    del queue.pending[note_id]
+                else:
+                    job.refresh = True  # it changed while we worked: once more
+        finally:
+            queue.task = None
+            if not queue.pending and self._boards.get(board_id) is queue:
+                del self._boards[board_id]
 
+    async def _backoff(self, queue: _BoardQueue) -> None:
+        queue.failures += 1
+        await asyncio.sleep(min(self.retry_max, self.retry_first * 2 ** (queue.failures - 1)))
+
+    async def _translate_note(self, board_id: str, note_id: str, job: _Job) -> None:
         assert self._with_room is not None
-
-        def read(room: Room) -> tuple[str, str, set[str]] | None:
-            note = schema.Board(room.doc).notes_map.get(note_id)
-            if not isinstance(note, Map):
-                return None
-            text, lang = note.get("text"), note.get("lang")
-            translations = note.get("translations")
-            have = set(translations.keys()) if isinstance(translations, Map) else set()
-            if not isinstance(text, str) or not text.strip() or not isinstance(lang, str):
-                return None
-            return text[:MAX_TEXT], lang, have
-
-        found = await self._with_room(board_id, read)
+        refresh = job.refresh
+        if job.read is not None and job.read[0] == job.generation:
+            found = job.read[1]
+        else:
+            found = await self._with_room(board_id, lambda room: _read(room, note_id))
+            job.read = (job.generation, found)
         if found is None:
             return
-        text, source, have = found
-        for target in languages:
-            if target == source or target in have:
-                continue
+        text, source, languages, have = found
+        targets = [
+            lang
+            for lang in languages
+            if lang != source and (lang not in have or (refresh and have[lang]))
+        ]
+        if not targets:
+            return
+        digest = hashlib.sha256(f"{source}\0{text}".encode()).hexdigest()[:24]
+        key = f"cobord:translate:{board_id}:{note_id}:{digest}"
+        if key not in self._owned:
+            if not await self.claims.claim(key):
+                self.counters.claims_lost += 1
+                return
+            self._owned.add(key)
+        for target in targets:
             translated = await self._ask(text, source, target)
             if translated is None:
                 continue
-            entry = {"text": translated[:MAX_TEXT], "by": "machine", "machine": True}
-            await self._with_room(
+            written = await self._with_room(
                 board_id,
-                lambda room, t=target, e=entry: write_translation(  # type: ignore[misc]
-                    room, note_id, t, e, only_if_missing=True
+                lambda room, t=target, r=translated: write_machine_translation(  # type: ignore[misc]
+                    room, note_id, t, r, source_text=text, source_lang=source, refresh=refresh
                 ),
             )
+            have[target] = True  # done (or a human's is there): a retry skips it
+            if written:
+                self.counters.translated += 1
+            else:
+                self.counters.kept += 1
+        self._owned.discard(key)
 
     async def _ask(self, text: str, source: str, target: str) -> str | None:
+        """The translation, or None if the translator refuses this one (4xx, bad answer).
+        Raises Unavailable if it did not answer (then the note is retried later)."""
         body = json.dumps({"q": text, "source": source, "target": target, "format": "text"})
         request = urllib.request.Request(
             f"{self.url}/translate",
@@ -137,11 +334,108 @@ class Translator:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read(1_000_000))
 
-        try:
-            answer = await asyncio.to_thread(call)
-        except (OSError, ValueError, urllib.error.URLError) as exc:
-            self.failed += 1
-            log.warning("translator unavailable (%s -> %s): %s", source, target, exc)
-            return None
+        self.counters.requests += 1
+        async with self._requests:
+            try:
+                answer = await asyncio.to_thread(call)
+            except urllib.error.HTTPError as exc:
+                if exc.code >= 500 or exc.code == 429:
+                    self._failed(source, target, f"HTTP {exc.code}")
+                log.warning("translator refused %s -> %s: HTTP %s", source, target, exc.code)
+                return None
+            except (OSError, TimeoutError) as exc:  # refused, unreachable, timed out
+                self._failed(source, target, str(exc) or type(exc).__name__)
+            except ValueError as exc:
+                log.warning("translator answered %s -> %s with bad JSON: %s", source, target, exc)
+                return None
+        if self._down:
+            self._down = False
+            log.info("translator is back; filling in the notes that waited")
         result = answer.get("translatedText") if isinstance(answer, dict) else None
-        return result.strip() if isinstance(result, str) and result.strip() else None
+        return result.strip()[:MAX_TEXT] if isinstance(result, str) and result.strip() else None
+
+    def _failed(self, source: str, target: str, why: str) -> NoReturn:
+        self.counters.failures += 1
+        if not self._down:
+            self._down = True
+            log.warning(
+                "translator unavailable (%s -> %s): %s; notes stay as written, retrying later",
+                source,
+                target,
+                why,
+            )
+        raise Unavailable(why)
+
+    def metrics_text(self) -> str:
+        c = self.counters
+        pending = sum(len(q.pending) for q in self._boards.values())
+        rows = [
+            ("cobord_translate_requests_total", "counter", c.requests),
+            ("cobord_translate_written_total", "counter", c.translated),
+            ("cobord_translate_kept_total", "counter", c.kept),
+            ("cobord_translate_failures_total", "counter", c.failures),
+            ("cobord_translate_dropped_total", "counter", c.dropped),
+            ("cobord_translate_claims_lost_total", "counter", c.claims_lost),
+            ("cobord_translate_pending", "gauge", pending),
+        ]
+        return "".join(f"# TYPE {name} {kind}\n{name} {value}\n" for name, kind, value in rows)
+
+
+def _read(room: Room, note_id: str) -> tuple[str, str, tuple[str, ...], dict[str, bool]] | None:
+    """(text, language, the board's languages, {lang: machine?} of its translations)."""
+    board = schema.Board(room.doc)
+    note = board.notes_map.get(note_id)
+    if not isinstance(note, Map):
+        return None
+    text, lang = note.get("text"), note.get("lang")
+    if not isinstance(text, str) or not text.strip() or lang not in LANGUAGES:
+        return None
+    settings = board.meta.get("settings")
+    wanted = settings.get("languages") if isinstance(settings, dict) else None
+    languages = tuple(
+        x for x in (wanted if isinstance(wanted, list) else LANGUAGES) if x in LANGUAGES
+    )
+    translations = note.get("translations")
+    have: dict[str, bool] = {}
+    if isinstance(translations, Map):
+        for key, entry in translations.items():
+            have[key] = bool(isinstance(entry, dict) and entry.get("machine"))
+    return text[:MAX_TEXT], str(lang), languages, have
+
+
+async def write_machine_translation(
+    room: Room,
+    note_id: str,
+    lang: str,
+    text: str,
+    *,
+    source_text: str,
+    source_lang: str,
+    refresh: bool,
+) -> bool:
+    """One server change: `translations[lang] = {text, "by": "machine", "machine": true}`, only if
+    the note still reads `source_text` in `source_lang` and has no translation in `lang` (with
+    `refresh`: or only a machine one). True if written."""
+    written = False
+
+    def change(doc: schema.Board) -> None:
+        nonlocal written
+        note = doc.notes_map.get(note_id)
+        if not isinstance(note, Map) or note.get("lang") != source_lang:
+            return
+        current = note.get("text")
+        if not isinstance(current, str) or current[:MAX_TEXT] != source_text:
+            return  # edited meanwhile: its new text is queued
+        translations = note.get("translations")
+        if not isinstance(translations, Map):
+            note["translations"] = translations = Map()
+        existing = translations.get(lang)
+        if existing is not None and not (
+            refresh and isinstance(existing, dict) and existing.get("machine")
+        ):
+            return  # never over a human translation (nor a machine one of the same text)
+        translations[lang] = {"text": text, "by": "machine", "machine": True}
+        written = True
+
+    await room.apply_server_change(change)
+    return written

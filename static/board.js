@@ -9,7 +9,7 @@ import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
 import { mediaPicker } from "./media.js";
-import { translateForm, requestMachineTranslation } from "./translations.js";
+import { translateForm } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
 import { downloadButtons } from "./downloads.js";
@@ -594,7 +594,6 @@ class BoardApp {
     store.set(keys.pending(this.id), pending.slice(-50));
     this.pendingReplayed.add(id);
     s.addNote(id, fields);
-    if (text) requestMachineTranslation(this, id);
     this.confirmSoon([id]);
     announce(t("note_posted"));
     this.canvas.reveal(pos, id);

@@ -11,7 +11,8 @@ export const MAX_VOICE_MS = 60_000;
 
 /** @param {any} app @param {string} mediaId */
 export function mediaUrl(app, mediaId) {
-  return `/api/boards/${encodeURIComponent(app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
+  // The replay view names its app `${board}:replay` (its own pan/zoom) and keeps the board in boardId.
+  return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
 }
 
 /** The picture or the player of a note, or null for a text note. @param {any} app @param {any} note */
@@ -55,7 +56,11 @@ export async function uploadMedia(app, kind, blob) {
     body: blob,
   });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || res.statusText);
+  if (!res.ok) {
+    // The reader's language for the refusals we know (server/media.py's codes), else the server's words.
+    const key = `media_err_${body.error}`;
+    throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
+  }
   return /** @type {{id: string, kind: string, url: string}} */ (body);
 }
 
@@ -99,7 +104,16 @@ export function mediaPicker(app) {
       const rec = new MediaRecorder(stream, type ? { mimeType: type, audioBitsPerSecond: 64000 } : {});
       /** @type {Blob[]} */
       const parts = [];
-      rec.ondataavailable = (e) => { if (e.data.size) parts.push(e.data); };
+      // One chunk a second (start(1000)): the button says how long it has recorded so far.
+      let seconds = 0;
+      rec.ondataavailable = (e) => {
+        if (e.data.size) parts.push(e.data);
+        if (rec.state === "recording") {
+          seconds += 1;
+          recBtn.dataset.seconds = String(seconds);
+          status(t("voice_recording_for", { s: seconds }));
+        }
+      };
       rec.onstop = async () => {
         clearTimeout(stopTimer);
         stream.getTracks().forEach((tr) => tr.stop());
@@ -118,6 +132,7 @@ export function mediaPicker(app) {
       };
       rec.start(1000);
       recorder = rec;
+      recBtn.dataset.seconds = "0";
       recBtn.textContent = t("voice_stop");
       recBtn.setAttribute("aria-pressed", "true");
       status(t("voice_recording"));

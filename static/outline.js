@@ -88,7 +88,9 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
   let cache = itemCache.get(app);
   if (!cache) itemCache.set(app, (cache = new Map()));
   const clusterSig = clusters.map((c) => `${c.id}:${c.title}`).join("|");
-  const sig = [n.text, n.color, n.cluster, n.author, n.lang, canEdit, showVotes, app.myVotes(n.id), app.totalVotes(n.id),
+  // What the reader sees of the note too: a translation arriving, or "show original", rebuilds it.
+  const shown = shownText(n);
+  const sig = [n.text, shown.text, shown.lang, JSON.stringify(n.translations), n.kind, n.media, n.color, n.cluster, n.author, n.lang, canEdit, showVotes, app.myVotes(n.id), app.totalVotes(n.id),
     app.canVote(), app.votes.remaining === 0, app.isMine(n.id), clusterSig, document.documentElement.lang].join("\u0001");
   const hit = cache.get(n.id);
   if (hit && hit.sig === sig) return hit.el;

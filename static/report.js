@@ -26,7 +26,7 @@ export async function renderReport(root, boardId) {
       const text = await md.text();
       if (pictureUrl) URL.revokeObjectURL(pictureUrl);
       pictureUrl = URL.createObjectURL(new Blob([await svg.arrayBuffer()], { type: "image/svg+xml" }));
-      const blocks = markdown(text);
+      const blocks = markdown(text, token);
       const title = blocks.find((b) => b.tagName === "H1");
       document.title = `${title ? title.textContent : ht("report_title")} — ${t("app_name")}`;
       const figure = h("figure", { class: "report-figure" }, h("img", { src: pictureUrl, alt: ht("report_picture"), id: "report-picture" }), h("figcaption", null, ht("report_picture")));
@@ -67,8 +67,10 @@ function page(boardId, ...children) {
 }
 
 /** The server's report uses a small Markdown subset: # headings, "- " and "1. " lists (nested by
- * three spaces), paragraphs, backslash escapes. Text goes in as text nodes, never as HTML. */
-export function markdown(text) {
+ * two or three spaces), paragraphs, backslash escapes, and under a photo note an indented
+ * `![caption](/api/boards/…/media/…)` shown as the picture (fetched with the facilitator's token,
+ * on this server only). Text goes in as text nodes, never as HTML. */
+export function markdown(text, token = "") {
   const out = [];
   let list = null;
   let sub = null;
@@ -78,10 +80,13 @@ export function markdown(text) {
     let m;
     if (!line) {
       list = sub = null;
+    } else if ((m = line.match(/^ {2,3}!\[(.*)\]\((\/api\/boards\/[^/\s]+\/media\/[^/\s?#]+)\)$/)) && list) {
+      const src = `${m[2]}?token=${encodeURIComponent(token)}`;
+      list.lastChild.append(h("img", { class: "report-photo", src, alt: unescape(m[1]), loading: "lazy" }));
     } else if ((m = line.match(/^(#{1,3}) (.*)$/))) {
       list = sub = null;
       out.push(h(`h${m[1].length}`, null, unescape(m[2])));
-    } else if ((m = line.match(/^ {3}- (.*)$/)) && list) {
+    } else if ((m = line.match(/^ {2,3}- (.*)$/)) && list) {
       if (!sub) {
         sub = h("ul");
         list.lastChild.append(sub);

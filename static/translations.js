@@ -78,13 +78,3 @@ export function translateForm(app, note, done) {
   );
 }
 
-/** Ask the server for machine translations of a note just posted (no-op when the server has none). @param {any} app @param {string} noteId */
-export function requestMachineTranslation(app, noteId) {
-  // After the note has had time to be committed; the board never waits on this.
-  setTimeout(() => {
-    fetch(`/api/boards/${encodeURIComponent(app.id)}/notes/${encodeURIComponent(noteId)}/machine-translate`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${app.token}` },
-    }).catch(() => {});
-  }, 2000);
-}

@@ -233,13 +233,53 @@ def test_report_gives_each_idea_in_its_language_and_its_translations() -> None:
     }
     lines = render(replace(DATA, board={"notes": notes, "clusters": CLUSTERS})).splitlines()
     original = lines.index("- Un potager partagé (3 dots, by Ana)")
+    # In the board's language order (fr, nl, en), the original's own language left out.
     assert lines[original + 1 : original + 3] == [
-        "  - [en] A shared vegetable garden (machine)",
         "  - [nl] Een gedeelde moestuin",
+        "  - [en] A shared vegetable garden (machine)",
     ]
     ranked = lines.index("1. Un potager partagé — 3 dots, consensus 100%")
-    assert lines[ranked + 1] == "   - [en] A shared vegetable garden (machine)"
+    assert lines[ranked + 1 : ranked + 3] == [
+        "   - [nl] Een gedeelde moestuin",
+        "   - [en] A shared vegetable garden (machine)",
+    ]
     assert "ignored: the original language" not in "\n".join(lines)
+    # A board in two languages shows only those.
+    two = render(
+        replace(DATA, board={"notes": notes, "clusters": CLUSTERS}, languages=["fr", "nl"])
+    )
+    assert "A shared vegetable garden" not in two and "[nl] Een gedeelde moestuin" in two
+    french = report.render_markdown(
+        replace(DATA, board={"notes": notes, "clusters": CLUSTERS}), "fr"
+    )
+    assert "  - [en] A shared vegetable garden (automatique)" in french.splitlines()
+
+
+def test_report_names_photo_and_voice_notes_and_references_the_picture() -> None:
+    notes = {
+        **NOTES,
+        "n1": {**NOTES["n1"], "kind": "photo", "media": "m1"},
+        "n3": {**NOTES["n3"], "kind": "voice", "media": "v1"},
+    }
+    data = replace(DATA, board={"notes": notes, "clusters": CLUSTERS}, board_id="B1")
+    lines = render(data).splitlines()
+    photo = lines.index("- Photo: Un potager partagé (3 dots, by Ana)")
+    assert lines[photo + 1] == "  ![Un potager partagé](/api/boards/B1/media/m1)"
+    assert "- Voice note: Des bancs à l'ombre (2 dots, by Chloé)" in lines
+    assert "1. Photo: Un potager partagé — 3 dots, consensus 100%" in lines
+    assert (
+        lines.count("  ![Un potager partagé](/api/boards/B1/media/m1)") == 1
+    )  # once, in its cluster
+    nl = report.render_markdown(data, "nl").splitlines()
+    assert (
+        "- Foto: Un potager partagé (3 stippen, door Ana)" in nl
+        and "- Spraakbericht: Des bancs à l'ombre (2 stippen, door Chloé)" in nl
+    )
+    fr = report.render_markdown(data, "fr").splitlines()
+    assert (
+        "- Photo : Un potager partagé (3 points, par Ana)" in fr
+        and "- Note vocale : Des bancs à l'ombre (2 points, par Chloé)" in fr
+    )
 
 
 def render(data: report.ReportInput) -> str:
@@ -254,6 +294,51 @@ def test_csv_for_a_belgian_excel_and_in_english() -> None:
     plain = io.StringIO()
     csv.writer(plain).writerow([EVIL])
     assert plain.getvalue().startswith('"=HYPERLINK')
+
+
+TRANSLATED = {
+    **NOTES,
+    "n1": {
+        **NOTES["n1"],
+        "lang": "fr",
+        "translations": {
+            "nl": {"text": "Een gedeelde moestuin", "by": "pb", "machine": False},
+            "en": {"text": "A shared vegetable garden", "by": "machine", "machine": True},
+        },
+    },
+    "n2": {**NOTES["n2"], "lang": "en"},
+    "n3": {**NOTES["n3"], "lang": "fr"},
+}
+EXPECTED_CSV_FR_LANGS = (
+    "rang;id de l'idée;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;"
+    "groupe d'idées;points;consensus;divise;points : habitant·e;points : chercheur·e;"
+    "soutien : habitant·e;soutien : chercheur·e\r\n"
+    "1;n1;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;"
+    "A shared vegetable garden;en;Nature & parc;3;1,000;non;2;1;1,000;1,000\r\n"
+    "2;n3;Des bancs à l'ombre;fr;Des bancs à l'ombre;;;;Nature & parc;2;0,000;oui;0;2;0,000;"
+    "1,000\r\n"
+    '3;n2;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;'
+    '"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0,000;non;1;0;0,500;0,000\r\n'
+)
+EXPECTED_CSV_EN_LANGS_HEAD = (
+    "rank,note_id,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,"
+    "consensus,divisive,dots:habitant·e,dots:chercheur·e,share:habitant·e,share:chercheur·e"
+)
+
+
+def test_csv_has_a_column_per_board_language() -> None:
+    languages = ["fr", "nl", "en"]
+    assert report.results_csv(RESULTS, GROUPS, "fr", TRANSLATED, languages) == EXPECTED_CSV_FR_LANGS
+    en = report.results_csv(RESULTS, GROUPS, "en", TRANSLATED, languages).splitlines()
+    assert en[0] == EXPECTED_CSV_EN_LANGS_HEAD
+    assert en[1] == (
+        "1,n1,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,"
+        "A shared vegetable garden,en,Nature & parc,3,1.000,no,2,1,1.000,1.000"
+    )
+    nl = report.results_csv(RESULTS, GROUPS, "nl", TRANSLATED, languages).splitlines()
+    assert nl[0].startswith(
+        "rang;id van het idee;tekst;taal;tekst: fr;tekst: nl;tekst: en;machinevertaling;"
+    )
 
 
 def test_every_formula_start_is_neutralised() -> None:
@@ -278,6 +363,38 @@ def test_svg_picture_of_the_board() -> None:
     assert root.get("viewBox") == "-40 -140 580 450"
 
 
+PIXEL = "data:image/jpeg;base64,/9j/AAAA"
+
+
+def test_svg_shows_translations_and_photos() -> None:
+    notes = {
+        **TRANSLATED,
+        "n2": {**TRANSLATED["n2"], "text": "Le parc", "kind": "photo", "media": "m1"},
+        "v": {**NOTES["n3"], "x": 600.0, "text": "", "kind": "voice", "media": "v1"},
+    }
+    svg = report.render_svg({"notes": notes, "clusters": CLUSTERS}, RESULTS, {"m1": PIXEL})
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(svg)
+    by_text = {"".join(g.itertext()): g for g in root.findall(f"{ns}g[@class='note']")}
+    assert set(by_text) == {
+        "Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3",
+        "Le parc1",
+        "Des bancs à l'ombre2",
+        "♪",
+    }
+    first = by_text["Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3"]
+    assert [t.get("font-size") for t in first.findall(f"{ns}text[@class='translation']")] == [
+        "12",
+        "12",
+    ]
+    images = root.findall(f".//{ns}image")
+    assert [i.get("href") for i in images] == [PIXEL]
+    assert by_text["Le parc1"].find(f"{ns}image") is images[0]
+    # A photo whose picture is missing still shows its caption, without an image.
+    plain = report.render_svg({"notes": notes, "clusters": CLUSTERS}, RESULTS, {})
+    assert "<image" not in plain and "Le parc" in plain
+
+
 # ---------------------------------------------------------------------- through the server
 
 
@@ -293,9 +410,11 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
     for name in ("Ana", "Ben", "Chloé"):
         clients[name] = await YClient(server.url(board["id"], joined[name]["token"])).connect()
     now = float(int(time.time() * 1000))  # the client writes milliseconds
-    await clients["Ana"].change(add_note("n1", NOTES["n1"]["text"], createdAt=now))
+    await clients["Ana"].change(add_note("n1", NOTES["n1"]["text"], createdAt=now, lang="fr"))
     await clients["Ben"].change(add_note("n2", EVIL, x=300.0, createdAt=now))
-    await clients["Chloé"].change(add_note("n3", NOTES["n3"]["text"], y=150.0, createdAt=now))
+    await clients["Chloé"].change(
+        add_note("n3", NOTES["n3"]["text"], y=150.0, createdAt=now, lang="fr")
+    )
     f = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
     await f.wait_until(lambda: {"n1", "n2", "n3"} <= set(f.notes()))
 
@@ -303,6 +422,8 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
         doc.get("clusters", type=Map)["c1"] = Map({"title": "Nature & parc", "x": 0.0, "y": -60.0})
         doc.get("notes", type=Map)["n1"]["cluster"] = "c1"
         doc.get("notes", type=Map)["n3"]["cluster"] = "c1"
+        # Translations of n1, as clients write them in the document: one human, one machine.
+        doc.get("notes", type=Map)["n1"]["translations"] = Map(TRANSLATED["n1"]["translations"])
 
     await f.change(cluster)
     async with httpx.AsyncClient(base_url=server.http) as http:
@@ -327,24 +448,35 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
         expected = re.sub(r"(?m)^- \d\d:\d\d ", "- HH:MM ", expected)
         # This board went ideate -> vote (no clustering phase).
         expected = expected.replace("- HH:MM Regroupement\n", "")
+        # n1 in its other languages, wherever it is listed.
+        nl, en = "[nl] Een gedeelde moestuin", "[en] A shared vegetable garden (automatique)"
+        idea = "- Un potager partagé (3 points, par Ana)\n"
+        expected = expected.replace(idea, f"{idea}  - {nl}\n  - {en}\n")
+        ranked = "1. Un potager partagé — 3 points, consensus 100 %\n"
+        expected = expected.replace(ranked, f"{ranked}   - {nl}\n   - {en}\n")
         assert got == expected
 
         r = await http.get(
             f"/api/boards/{board['id']}/export.csv", params={"lang": "fr"}, headers=fac
         )
-        assert r.text == "\ufeff" + EXPECTED_CSV_FR
+        assert r.text == "\ufeff" + EXPECTED_CSV_FR_LANGS
         r = await http.get(f"/api/boards/{board['id']}/export.csv", headers=fac)
-        assert r.text == "\ufeff" + EXPECTED_CSV_EN
+        assert r.text.splitlines()[0] == "\ufeff" + EXPECTED_CSV_EN_LANGS_HEAD
 
         r = await http.get(f"/api/boards/{board['id']}/export.svg", headers=fac)
         assert r.headers["content-type"].startswith("image/svg+xml")
         assert "Nature &amp; parc" in r.text and "Un potager partagé" in r.text
+        assert "[nl] Een gedeelde moestuin" in r.text
 
         before = time.time()
         data = (await http.get(f"/api/boards/{board['id']}/export.json", headers=fac)).json()
         assert data["time_unit"] == "ms"
         created = data["board"]["created_at"]
         assert isinstance(created, int) and before * 1000 - 60_000 < created <= before * 1000
+        assert data["board"]["settings"]["languages"] == ["fr", "nl", "en"]
+        assert (data["notes"]["n1"]["lang"], data["notes"]["n2"]["lang"]) == ("fr", "en")
+        assert data["notes"]["n1"]["translations"] == TRANSLATED["n1"]["translations"]
+        assert "translations" not in data["notes"]["n3"]
         for note in data["notes"].values():
             assert isinstance(note["createdAt"], int)
             assert abs(note["createdAt"] - created) < 60_000  # the same unit as created_at

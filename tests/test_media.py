@@ -166,3 +166,80 @@ def test_media_needs_a_token_of_its_board(server: ServerProcess) -> None:
         f"{server.http}/api/boards/{board['id']}/media", params={"kind": "photo"}, content=b"x"
     )
     assert anonymous.status_code == 401
+
+
+# ------------------------------------------------ how long a recording lasts (from its bytes)
+
+
+def ebml(element: int, body: bytes, unknown_size: bool = False) -> bytes:
+    ident = element.to_bytes((element.bit_length() + 7) // 8, "big")
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else bytes([0x80 | len(body)])
+    assert unknown_size or len(body) < 127
+    return ident + size + body
+
+
+def webm(block_times_ms: list[int], cluster_ms: int = 30_000) -> bytes:
+    """A WebM as MediaRecorder writes it: a Segment and Clusters of unknown size, no Duration;
+    one Opus SimpleBlock per time (track 1, offset from its cluster's timecode)."""
+    header = ebml(0x1A45DFA3, ebml(0x4282, b"webm"))
+    info = ebml(0x1549A966, ebml(0x2AD7B1, (1_000_000).to_bytes(3, "big")))
+    clusters = b""
+    for start in range(0, max(block_times_ms) + 1, cluster_ms):
+        blocks = b"".join(
+            ebml(0xA3, b"\x81" + (t - start).to_bytes(2, "big") + b"\x80" + b"\0" * 20)
+            for t in block_times_ms
+            if start <= t < start + cluster_ms
+        )
+        clusters += ebml(
+            0x1F43B675, ebml(0xE7, start.to_bytes(4, "big")) + blocks, unknown_size=True
+        )
+    return header + ebml(0x18538067, info + clusters, unknown_size=True)
+
+
+def ogg_opus(seconds: float) -> bytes:
+    """Two Ogg pages: OpusHead (pre-skip 312) and a last page at the given granule position."""
+
+    def page(granule: int, payload: bytes, flags: int) -> bytes:
+        head = b"OggS\0" + bytes([flags]) + granule.to_bytes(8, "little", signed=True)
+        return head + b"\1\0\0\0" + b"\0\0\0\0" + b"\0\0\0\0" + bytes([1, len(payload)]) + payload
+
+    opus_head = b"OpusHead\x01\x01" + (312).to_bytes(2, "little") + (48000).to_bytes(4, "little")
+    return page(0, opus_head + b"\0\0\0", 2) + page(int(seconds * 48000) + 312, b"\0" * 40, 4)
+
+
+def mp4(seconds: float) -> bytes:
+    mvhd_body = b"\0\0\0\0" + b"\0" * 8 + (1000).to_bytes(4, "big")
+    mvhd_body += int(seconds * 1000).to_bytes(4, "big") + b"\0" * 80
+    mvhd = (8 + len(mvhd_body)).to_bytes(4, "big") + b"mvhd" + mvhd_body
+    moov = (8 + len(mvhd)).to_bytes(4, "big") + b"moov" + mvhd
+    return b"\0\0\0\x1cftypM4A " + b"\0" * 16 + moov
+
+
+def test_recording_length_read_from_the_container() -> None:
+    assert media.voice_seconds(webm([0, 20, 59_980]), "audio/webm") == 59.98
+    assert media.voice_seconds(webm([0, 95_000]), "audio/webm") == 95.0
+    assert media.voice_seconds(ogg_opus(12.5), "audio/ogg") == 12.5
+    assert media.voice_seconds(mp4(61.0), "audio/mp4") == 61.0
+    # Nothing to read: no duration (the size bound still holds).
+    for garbage in (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm" + b"\0" * 100, b"OggS\0\2"):
+        assert media.voice_seconds(garbage, media.sniff_audio(garbage) or "") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "seconds"),
+    [(webm([0, 30_000, 90_000]), 90), (ogg_opus(75.0), 75), (mp4(120.0), 120)],
+    ids=["webm", "ogg", "mp4"],
+)
+def test_voice_longer_than_60_s_refused(server: ServerProcess, data: bytes, seconds: int) -> None:
+    board = server.create_board()
+    phone = server.join(board["join_code"])
+    assert len(data) < media.MAX_VOICE_UPLOAD  # small: only the length refuses it
+    response = upload(server, board["id"], phone["token"], "voice", data)
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "too_long",
+        "message": f"This recording lasts {seconds} s; a voice note is at most 60 s.",
+    }
+    # 60 s (and the recorder's last chunk running a little over) is fine.
+    ok = upload(server, board["id"], phone["token"], "voice", webm([0, 30_000, 61_000]))
+    assert ok.status_code == 201, ok.text

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from pycrdt import Doc, Map
 
 from crdt import replay
@@ -418,3 +419,52 @@ async def test_events_on_an_anonymous_board_use_stable_pseudonyms(server: Server
         assert "Ana" not in text and "Ben" not in text
         again = await _events(http, board)
         assert again == page
+
+
+async def test_a_photo_note_is_in_the_replay_state_and_its_picture_is_served(
+    server: ServerProcess,
+) -> None:
+    board = server.create_board()
+    fac = auth(board["facilitator_token"])
+    phone = server.join(board["join_code"], name="Awa")
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 40)).save(picture, format="PNG")
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.post(
+            f"/api/boards/{board['id']}/media",
+            params={"kind": "photo"},
+            content=picture.getvalue(),
+            headers=auth(phone["token"]),
+        )
+        assert r.status_code == 201, r.text
+        media_id = r.json()["id"]
+        writer = await YClient(server.url(board["id"], phone["token"])).connect()
+        await writer.change(add_note("p1", "Le parc", kind="photo", media=media_id, lang="fr"))
+        await writer.change(add_note("v1", "", kind="voice", media="rec1", lang="fr"))
+        watcher = await YClient(server.url(board["id"], board["viewer_token"])).connect()
+        await watcher.wait_until(lambda: {"p1", "v1"} <= set(watcher.notes()))  # committed
+        await writer.close()
+        await watcher.close()
+        r = await http.get(f"/api/boards/{board['id']}/replay/state", headers=fac)
+        then = Doc()
+        then.apply_update(r.content)
+        notes = then.get("notes", type=Map).to_py() or {}
+        assert {k: notes["p1"][k] for k in ("text", "kind", "media")} == {
+            "text": "Le parc",
+            "kind": "photo",
+            "media": media_id,
+        }
+        assert (notes["v1"]["kind"], notes["v1"]["media"]) == ("voice", "rec1")
+        # The replay view loads the picture with the facilitator's token.
+        served = await http.get(
+            f"/api/boards/{board['id']}/media/{media_id}",
+            params={"token": board["facilitator_token"]},
+        )
+        assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(served.content)).size == (40, 30)
+        # And the events feed says a note was added, with its caption.
+        events = (await http.get(f"/api/boards/{board['id']}/replay/events", headers=fac)).json()[
+            "events"
+        ]
+        added = [e for e in events if e["kind"] == "note_added"]
+        assert [e["note_id"] for e in added] == ["p1", "v1"]

@@ -107,7 +107,7 @@ class FakeLibreTranslate:
     """A LibreTranslate-API server on loopback: `POST /translate` answers "[target] q".
     `hold` (a threading.Event) makes it slow: each request waits until the event is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.hold: threading.Event | None = None
         self.got_request = threading.Event()
@@ -130,7 +130,7 @@ class FakeLibreTranslate:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -149,38 +149,111 @@ def libretranslate() -> Iterator[FakeLibreTranslate]:
     fake.stop()
 
 
-async def test_machine_translation_fills_missing_never_over_a_human_one(
+MACHINE_NL = {"text": "[nl] Plus de bancs", "by": "machine", "machine": True}
+MACHINE_EN = {"text": "[en] Plus de bancs", "by": "machine", "machine": True}
+
+
+def asked(fake: FakeLibreTranslate) -> list[tuple[str, str, str]]:
+    return sorted((r["q"], r["source"], r["target"]) for r in fake.requests)
+
+
+async def metric(server: ServerProcess, name: str) -> float:
+    async with httpx.AsyncClient(base_url=server.http) as http_client:
+        text = (await http_client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def wait_for(check: Any, timeout: float = 10.0) -> None:
+    """Poll another process's state (no event crosses the process boundary)."""
+    async with asyncio.timeout(timeout):
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_a_posted_note_gets_its_translations_without_anyone_asking(
     make_server: Any, libretranslate: FakeLibreTranslate
 ) -> None:
     server = make_server(COBORD_TRANSLATE_URL=libretranslate.url)
     board = server.create_board()
     author = server.join(board["join_code"], name="Awa", lang="fr")
     writer = await YClient(server.url(board["id"], author["token"])).connect()
+    reader = await YClient(server.url(board["id"], board["viewer_token"])).connect()
     try:
+        # Only the socket: nobody calls the machine-translate endpoint.
         await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
+        await reader.wait_until(lambda: len(translations(reader, "n1")) == 2)
+        assert translations(reader, "n1") == {"nl": MACHINE_NL, "en": MACHINE_EN}
+        assert reader.notes()["n1"]["text"] == "Plus de bancs"  # the original stays
+        assert asked(libretranslate) == [
+            ("Plus de bancs", "fr", "en"),
+            ("Plus de bancs", "fr", "nl"),
+        ]
+        # A photo note without a caption has nothing to translate; one with a caption has.
+        await writer.change(add_note("p1", "", lang="fr", kind="photo", media="m1"))
+        await writer.change(add_note("p2", "Le parc", lang="fr", kind="photo", media="m2"))
+        await reader.wait_until(lambda: len(translations(reader, "p2")) == 2)
+        assert translations(reader, "p1") == {}
+        assert await metric(server, "cobord_translate_requests_total") == 4
+    finally:
+        await writer.close()
+        await reader.close()
+
+
+async def test_machine_translation_never_goes_over_a_human_one(
+    make_server: Any, libretranslate: FakeLibreTranslate
+) -> None:
+    server = make_server(COBORD_TRANSLATE_URL=libretranslate.url)
+    board = server.create_board()
+    author = server.join(board["join_code"], name="Awa", lang="fr")
+    writer = await YClient(server.url(board["id"], author["token"])).connect()
+    human = {"text": "Meer banken", "by": "Awa", "machine": False}
+    try:
+        # 1. The note arrives with a human Dutch translation: only English is asked for.
+        def note_with_translation(doc: Any) -> None:
+            add_note("n1", "Plus de bancs", lang="fr")(doc)
+            doc.get("notes", type=Map)["n1"]["translations"] = Map({"nl": human})
+
+        await writer.change(note_with_translation)
+        await writer.wait_until(lambda: "en" in translations(writer, "n1"))
+        assert translations(writer, "n1") == {"nl": human, "en": MACHINE_EN}
+        assert asked(libretranslate) == [("Plus de bancs", "fr", "en")]
+
+        # 2. A human translation written while the machine translates that very language wins.
+        libretranslate.hold = threading.Event()
+        libretranslate.got_request.clear()
+        await writer.change(add_note("n2", "Un potager", lang="fr"))
+        await asyncio.to_thread(libretranslate.got_request.wait, 5)
+        in_flight = libretranslate.requests[-1]["target"]
+        assert in_flight == "nl"  # the board's languages in order: fr, nl, en
         async with httpx.AsyncClient(base_url=server.http) as http_client:
-            base = f"/api/boards/{board['id']}/notes/n1"
             r = await http_client.put(
-                f"{base}/translations/nl",
-                json={"text": "Meer banken"},
+                f"/api/boards/{board['id']}/notes/n2/translations/nl",
+                json={"text": "Een moestuin"},
                 headers=auth(author["token"]),
             )
             assert r.status_code == 200
-            await writer.wait_until(lambda: "nl" in translations(writer, "n1"))
-            r = await http_client.post(f"{base}/machine-translate", headers=auth(author["token"]))
-            assert (r.status_code, r.json()) == (202, {"queued": True})
-            await writer.wait_until(lambda: "en" in translations(writer, "n1"))
-        got = translations(writer, "n1")
-        assert got["en"] == {"text": "[en] Plus de bancs", "by": "machine", "machine": True}
-        assert got["nl"] == {
-            "text": "Meer banken",
+        libretranslate.hold.set()
+        await writer.wait_until(lambda: "en" in translations(writer, "n2"))
+        assert translations(writer, "n2")["nl"] == {
+            "text": "Een moestuin",
             "by": author["participant_id"],
             "machine": False,
         }
-        # Only the missing language was asked for.
-        assert libretranslate.requests == [
-            {"q": "Plus de bancs", "source": "fr", "target": "en", "format": "text"}
-        ]
+        assert ("Un potager", "fr", "nl") in asked(libretranslate)  # asked, answered, not written
+        assert await metric(server, "cobord_translate_kept_total") == 1
+
+        # 3. Editing the text redoes the machine translations, never the human one.
+        def edit(doc: Any) -> None:
+            doc.get("notes", type=Map)["n2"]["text"] = "Un grand potager"
+
+        await writer.change(edit)
+        await writer.wait_until(
+            lambda: translations(writer, "n2")["en"]["text"] == "[en] Un grand potager"
+        )
+        assert translations(writer, "n2")["nl"]["text"] == "Een moestuin"
     finally:
         await writer.close()
 
@@ -196,11 +269,12 @@ async def test_slow_translator_never_holds_the_board(
     reader = await YClient(server.url(board["id"], board["viewer_token"])).connect()
     try:
         await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
+        await asyncio.to_thread(libretranslate.got_request.wait, 5)
         async with httpx.AsyncClient(base_url=server.http, timeout=5) as http_client:
             base = f"/api/boards/{board['id']}/notes/n1"
+            # Asking by hand for a note already in work answers at once.
             r = await http_client.post(f"{base}/machine-translate", headers=auth(author["token"]))
-            assert r.status_code == 202
-            await asyncio.to_thread(libretranslate.got_request.wait, 5)
+            assert (r.status_code, r.json()) == (202, {"queued": True})
             # The translator is stuck on this note: notes, edits and human translations go on.
             await writer.change(add_note("n2", "Un potager", lang="fr"))
             await reader.wait_until(lambda: "n2" in reader.notes())
@@ -213,6 +287,7 @@ async def test_slow_translator_never_holds_the_board(
             await reader.wait_until(lambda: "en" in translations(reader, "n1"))
             libretranslate.hold.set()
             await reader.wait_until(lambda: "nl" in translations(reader, "n1"))
+            await reader.wait_until(lambda: len(translations(reader, "n2")) == 2)
         # The human English one, written while the machine was busy, was kept.
         assert translations(reader, "n1")["en"]["machine"] is False
     finally:
@@ -220,32 +295,95 @@ async def test_slow_translator_never_holds_the_board(
         await reader.close()
 
 
-async def test_translator_down_leaves_notes_as_written(make_server: Any) -> None:
-    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    server = make_server(COBORD_TRANSLATE_URL=down)
+async def test_translator_down_then_back_fills_in_later(make_server: Any) -> None:
+    port = free_port()  # nothing listens there yet
+    server = make_server(COBORD_TRANSLATE_URL=f"http://127.0.0.1:{port}")
     board = server.create_board()
     author = server.join(board["join_code"], name="Awa", lang="fr")
     writer = await YClient(server.url(board["id"], author["token"])).connect()
+    reader = await YClient(server.url(board["id"], board["viewer_token"])).connect()
+    fake: FakeLibreTranslate | None = None
     try:
         await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
+        await wait_for(
+            lambda: _at_least(server, "cobord_translate_failures_total", 1)
+        )  # it tried and failed
+        # The board still answers: a note and a human translation land.
+        await writer.change(add_note("n2", "Un potager", lang="fr"))
+        await reader.wait_until(lambda: "n2" in reader.notes())
         async with httpx.AsyncClient(base_url=server.http) as http_client:
-            base = f"/api/boards/{board['id']}/notes/n1"
-            for _ in range(2):
-                r = await http_client.post(
-                    f"{base}/machine-translate", headers=auth(author["token"])
-                )
-                assert (r.status_code, r.json()) == (202, {"queued": True})
-            # The board still answers and a human translation still lands.
             r = await http_client.put(
-                f"{base}/translations/nl",
+                f"/api/boards/{board['id']}/notes/n1/translations/nl",
                 json={"text": "Meer banken"},
                 headers=auth(author["token"]),
             )
             assert r.status_code == 200
-            await writer.wait_until(lambda: "nl" in translations(writer, "n1"))
-        assert set(translations(writer, "n1")) == {"nl"}
+        await reader.wait_until(lambda: "nl" in translations(reader, "n1"))
+        assert set(translations(reader, "n1")) == {"nl"}
+        assert "translator unavailable" in server.log_path.read_text()
+        # The translator comes up: what waited is filled in (retried with backoff).
+        fake = FakeLibreTranslate(port)
+        await reader.wait_until(lambda: "en" in translations(reader, "n1"), timeout=30)
+        await reader.wait_until(lambda: len(translations(reader, "n2")) == 2, timeout=30)
+        assert translations(reader, "n1") == {
+            "nl": {"text": "Meer banken", "by": author["participant_id"], "machine": False},
+            "en": MACHINE_EN,
+        }
+        assert "translator is back" in server.log_path.read_text()
     finally:
         await writer.close()
+        await reader.close()
+        if fake is not None:
+            fake.stop()
+
+
+async def _at_least(server: ServerProcess, name: str, value: float) -> bool:
+    return await metric(server, name) >= value
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_two_processes_translate_each_note_once(
+    make_server: Any, pg_url: str, tmp_path: Any, libretranslate: FakeLibreTranslate
+) -> None:
+    from tests.test_multiprocess import RedisServer
+
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    try:
+        env = {"REDIS_URL": redis_server.url, "COBORD_TRANSLATE_URL": libretranslate.url}
+        a = make_server(database_url=pg_url, **env)
+        b = make_server(database_url=pg_url, **env)
+        board = a.create_board()
+        author = a.join(board["join_code"], name="Awa", lang="fr")
+        on_a = await YClient(a.url(board["id"], author["token"])).connect()
+        on_b = await YClient(b.url(board["id"], board["viewer_token"])).connect()
+        try:
+            # The translator holds the first request: the other process sees the note untranslated
+            # meanwhile and must leave it to the one that claimed it.
+            libretranslate.hold = threading.Event()
+            await on_a.change(add_note("n1", "Plus de bancs", lang="fr"))
+            await asyncio.to_thread(libretranslate.got_request.wait, 5)
+
+            async def one_lost() -> bool:
+                lost = [await metric(p, "cobord_translate_claims_lost_total") for p in (a, b)]
+                return sorted(lost) == [0, 1]
+
+            await wait_for(one_lost)
+            libretranslate.hold.set()
+            await on_b.wait_until(lambda: len(translations(on_b, "n1")) == 2)
+            assert translations(on_b, "n1") == {"nl": MACHINE_NL, "en": MACHINE_EN}
+            assert asked(libretranslate) == [
+                ("Plus de bancs", "fr", "en"),
+                ("Plus de bancs", "fr", "nl"),
+            ]  # once, not once per process
+            written = [await metric(p, "cobord_translate_written_total") for p in (a, b)]
+            assert sorted(written) == [0, 2]
+        finally:
+            await on_a.close()
+            await on_b.close()
+    finally:
+        redis_server.stop()
 
 
 def test_machine_translation_off_without_the_setting(server: ServerProcess) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from server import media
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.support import service_missing
@@ -96,8 +98,9 @@ def test_non_image_refused_with_a_message_in_the_composer(
     bogus.write_bytes(b"%PDF-1.7 pretending to be a picture")
     compose(mobile)
     mobile.set_input_files("#media-file", str(bogus))
+    # In the phone's language (French here), from the server's error code.
     expect(mobile.locator(".media-status")).to_have_text(
-        "Only JPEG, PNG or WebP pictures are accepted."
+        "Seules les images JPEG, PNG ou WebP sont acceptées."
     )
 
 
@@ -112,7 +115,10 @@ def test_voice_note_recorded_on_phone_plays_on_desktop(
     compose(mobile)
     mobile.locator(".record-btn").tap()
     expect(mobile.locator(".record-btn")).to_have_attribute("aria-pressed", "true")
-    mobile.wait_for_timeout(1200)  # a recording needs some length; this is the recording itself
+    # A recording needs some length: wait until the recorder has delivered its first second.
+    expect(mobile.locator(".record-btn")).to_have_attribute("data-seconds", re.compile(r"^[1-9]"))
+    expect(mobile.locator(".media-status")).to_contain_text("s sur 60")
+    shot(mobile, "formats-voice-recording")
     mobile.locator(".record-btn").tap()
     expect(mobile.locator(".media-preview audio.note-voice")).to_be_attached()
     mobile.locator(".composer button[type=submit]").tap()
@@ -123,6 +129,9 @@ def test_voice_note_recorded_on_phone_plays_on_desktop(
     served = httpx.get(cobord_server.base + src)
     assert served.status_code == 200
     assert served.headers["content-type"] in ("audio/webm", "audio/ogg", "audio/mp4")
+    # The server reads a real recording's length from its container (what the 60 s check uses).
+    seconds = media.voice_seconds(served.content, served.headers["content-type"])
+    assert seconds is not None and 0.9 <= seconds <= 30, seconds
     assert len(served.content) > 1000
 
 
