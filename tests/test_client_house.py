@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-IMPORT = re.compile(r"""^\s*(?:import|export)\s[^;'"]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']""", re.M)
+IMPORT = re.compile(
+    r"""^\s*(?:import|export)\s[^;'"]*?\bfrom\s*["']([^"']+)["']"""
+    r"""|^\s*import\s*["']([^"']+)["']""",
+    re.M,
+)
 
 
 def imports_of(path: Path) -> list[Path]:
@@ -99,3 +106,14 @@ def test_the_service_worker_keeps_every_file_of_the_app_shell() -> None:
         if p.is_file() and p.name != "sw.js"
     }
     assert shell - {"/"} == served, (sorted(served - shell), sorted(shell - served - {"/"}))
+
+
+def test_the_service_worker_is_served_from_the_root_as_javascript(server: Any) -> None:
+    """Scope / needs the script at /sw.js, same origin (CSP `script-src 'self'`, no worker-src)."""
+    response = httpx.get(f"{server.http}/sw.js")
+    assert response.status_code == 200
+    kind = response.headers["content-type"].split(";")[0]
+    assert kind in ("text/javascript", "application/javascript")
+    assert response.content == (STATIC / "sw.js").read_bytes()
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "worker-src" not in csp

@@ -28,8 +28,10 @@ SETUP = """([clusters]) => {
 }"""
 
 CLUSTERS = [
-    {"id": "cl-mob", "title": "Mobilité", "x": 0, "y": 0, "notes": ["Plus de bus", "Pistes cyclables"]},
-    {"id": "cl-log", "title": "Logement", "x": 2600, "y": 1800, "notes": ["Loyers", "Rénovation", "Colocation"]},
+    {"id": "cl-mob", "title": "Mobilité", "x": 0, "y": 0,
+     "notes": ["Plus de bus", "Pistes cyclables"]},
+    {"id": "cl-log", "title": "Logement", "x": 2600, "y": 1800,
+     "notes": ["Loyers", "Rénovation", "Colocation"]},
 ]
 
 CENTRE_OFFSET = """(id) => {
@@ -37,7 +39,8 @@ CENTRE_OFFSET = """(id) => {
   const vp = document.querySelector('.viewport').getBoundingClientRect();
   if (!el) return null;
   const r = el.getBoundingClientRect();
-  return { dx: (r.left + r.width / 2) - (vp.left + vp.width / 2), dy: (r.top + r.height / 2) - (vp.top + vp.height / 2) };
+  return { dx: (r.left + r.width / 2) - (vp.left + vp.width / 2),
+           dy: (r.top + r.height / 2) - (vp.top + vp.height / 2) };
 }"""
 
 
@@ -46,7 +49,23 @@ def bring_cluster(fac: Any, cluster_id: str) -> None:
     fac.locator("#follow-cluster").click()
 
 
-def test_follow_me_phone_and_projector(cobord_server: Any, desktop: Any, phone: Any, browser: Any) -> None:
+def centred(cluster_id: str) -> str:
+    """JS predicate: the cluster's centre is within 2 px of the viewport's."""
+    return (
+        f"() => {{ const o = ({CENTRE_OFFSET})('{cluster_id}');"
+        " return o && Math.abs(o.dx) < 2 && Math.abs(o.dy) < 2; }"
+    )
+
+
+TEXT_PX = (
+    "() => window.__cobord.canvas.view.s"
+    " * parseFloat(getComputedStyle(document.querySelector('.note-open')).fontSize)"
+)
+
+
+def test_follow_me_phone_and_projector(
+    cobord_server: Any, desktop: Any, phone: Any, browser: Any
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
     me = join(cobord_server, board["join_code"], "Awa")
@@ -68,11 +87,11 @@ def test_follow_me_phone_and_projector(cobord_server: Any, desktop: Any, phone: 
         bring_cluster(fac, "cl-log")
         expect(fac.locator("#follow-bar")).to_contain_text("Logement")
         expect(ph.locator("#follow-bar")).to_contain_text("Logement")
-        ph.wait_for_function(f"() => {{ const o = ({CENTRE_OFFSET})('cl-log'); return o && Math.abs(o.dx) < 2 && Math.abs(o.dy) < 2; }}")
+        ph.wait_for_function(centred("cl-log"))
         off = ph.evaluate(CENTRE_OFFSET, "cl-log")
         assert abs(off["dx"]) < 2 and abs(off["dy"]) < 2, off
         # Readable on the phone: note text stays at >= 14 px.
-        size = ph.evaluate("() => window.__cobord.canvas.view.s * parseFloat(getComputedStyle(document.querySelector('.note-open')).fontSize)")
+        size = ph.evaluate(TEXT_PX)
         assert size >= 13.99, size
         expect(proj.locator("#present-focus")).to_contain_text("Logement")
         expect(proj.locator("#present-stage .pnote")).to_have_count(3)
@@ -84,7 +103,8 @@ def test_follow_me_phone_and_projector(cobord_server: Any, desktop: Any, phone: 
         # 2. The participant steps out, then the facilitator shows "Mobilité": the phone stays put.
         ph.locator("#follow-out").tap()
         expect(ph.locator("#follow-in")).to_be_visible()
-        assert ph.evaluate("() => JSON.parse(localStorage.getItem('cobord:follow:' + window.__cobord.id))") is False
+        kept = "() => JSON.parse(localStorage.getItem('cobord:follow:' + window.__cobord.id))"
+        assert ph.evaluate(kept) is False
         view = ph.evaluate("() => ({ ...window.__cobord.canvas.view })")
         bring_cluster(fac, "cl-mob")
         expect(proj.locator("#present-focus")).to_contain_text("Mobilité")
@@ -98,7 +118,7 @@ def test_follow_me_phone_and_projector(cobord_server: Any, desktop: Any, phone: 
 
         # 3. Back in: the phone goes to the current focus at once.
         ph.locator("#follow-in").tap()
-        ph.wait_for_function(f"() => {{ const o = ({CENTRE_OFFSET})('cl-mob'); return o && Math.abs(o.dx) < 2 && Math.abs(o.dy) < 2; }}")
+        ph.wait_for_function(centred("cl-mob"))
         expect(ph.locator("#follow-out")).to_be_visible()
         shot(ph, "follow-03-phone-back-in")
 

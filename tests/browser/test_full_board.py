@@ -17,10 +17,15 @@ from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.browser
 
+STORE_TOKEN = "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))"
+
 
 def call(base: str, path: str, body: Any) -> Any:
     req = urllib.request.Request(
-        base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(req, timeout=10) as res:
         return json.loads(res.read())
@@ -44,17 +49,21 @@ def test_full_board_says_so_and_retries_with_backoff(tmp_path: Path, phone: Any)
             sockets: list[Any] = []
             page.on("websocket", lambda ws: sockets.append(ws))
             page.goto(base + "/")
-            page.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))", [board["id"], me["token"]])
+            page.evaluate(STORE_TOKEN, [board["id"], me["token"]])
             page.goto(f"{base}/b/{board['id']}")
             banner = page.locator(".banner-full")
             expect(banner).to_be_visible()
             expect(banner).to_contain_text("complet")
             expect(page.locator(".banner-offline")).to_have_count(0)
             shot(page, "full-01-phone")
-            page.wait_for_function("() => window.__cobord.session.fullRetries.length >= 3", timeout=20_000)
+            page.wait_for_function(
+                "() => window.__cobord.session.fullRetries.length >= 3", timeout=20_000
+            )
             delays = page.evaluate("() => window.__cobord.session.fullRetries.slice(0, 3)")
             # 1 s, 2 s, 4 s, each ±20 %: growing, never the provider's 100 ms.
-            assert 800 <= delays[0] <= 1200 and 1600 <= delays[1] <= 2400 and 3200 <= delays[2] <= 4800, delays
+            assert 800 <= delays[0] <= 1200, delays
+            assert 1600 <= delays[1] <= 2400, delays
+            assert 3200 <= delays[2] <= 4800, delays
             attempts = len(sockets)
             assert 3 <= attempts <= 4, attempts  # one socket per try, not a tight loop
         # The place is free again (the socket closed):

@@ -16,23 +16,27 @@ from tests.browser.helpers import join, new_board, open_board
 pytestmark = pytest.mark.browser
 
 TEXT = "Le gardien est incompétent"
+STORE_TOKEN = "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))"
 
 
 def record_frames(page: Any) -> list[bytes]:
     frames: list[bytes] = []
 
     def on_socket(ws: Any) -> None:
-        ws.on("framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()))
+        ws.on("framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode()))
 
     page.on("websocket", on_socket)
     return frames
 
 
-def test_hide_and_restore_a_note(cobord_server: Any, desktop: Any, phone: Any, browser: Any) -> None:
+def test_hide_and_restore_a_note(
+    cobord_server: Any, desktop: Any, phone: Any, browser: Any
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
     fac_token = board["facilitator_token"]
-    cobord_server.api("PATCH", f"/api/boards/{board['id']}/settings", {"anonymous": True}, token=fac_token)
+    settings = f"/api/boards/{board['id']}/settings"
+    cobord_server.api("PATCH", settings, {"anonymous": True}, token=fac_token)
     author = join(cobord_server, board["join_code"], "Awa")
     other = join(cobord_server, board["join_code"], "Bram", lang="nl")
     fac = open_board(desktop, base, board["id"], fac_token)
@@ -44,7 +48,7 @@ def test_hide_and_restore_a_note(cobord_server: Any, desktop: Any, phone: Any, b
         op = other_ctx.new_page()
         seen = record_frames(op)
         op.goto(base + "/")
-        op.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))", [board["id"], other["token"]])
+        op.evaluate(STORE_TOKEN, [board["id"], other["token"]])
         op.goto(f"{base}/b/{board['id']}")
         op.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
 
@@ -79,7 +83,7 @@ def test_hide_and_restore_a_note(cobord_server: Any, desktop: Any, phone: Any, b
         fresh = record_frames(fp)
         fp.goto(base + "/")
         newcomer = join(cobord_server, board["join_code"], "Cem")
-        fp.evaluate("([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))", [board["id"], newcomer["token"]])
+        fp.evaluate(STORE_TOKEN, [board["id"], newcomer["token"]])
         fp.goto(f"{base}/b/{board['id']}")
         fp.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
         assert fresh and not any(TEXT.encode() in f for f in fresh)

@@ -1,6 +1,6 @@
 """A board opened once opens again without network (service worker + the state kept on the device);
-notes written offline carry "not sent yet" until the server has them, survive a reload while offline,
-and reach the facilitator once when the network is back."""
+notes written offline carry "not sent yet" until the server has them, survive a reload while
+offline, and reach the facilitator once when the network is back."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def post(page: Any, text: str) -> None:
     page.locator(".composer button[type=submit]").tap()
 
 
-def test_board_opens_offline_and_offline_notes_sync(cobord_server: Any, phone: Any, desktop: Any) -> None:
+def test_board_opens_offline_and_offline_notes_sync(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
     me = join(cobord_server, board["join_code"], "Yasmina")
@@ -51,12 +53,14 @@ def test_board_opens_offline_and_offline_notes_sync(cobord_server: Any, phone: A
 
     # Still offline, the page reloaded again: the note written offline is still there, still marked.
     ph.wait_for_function(
-        "(id) => { const s = localStorage.getItem('cobord:doc:' + id); return s && atob(JSON.parse(s)).includes('sans r'); }",
+        "(id) => { const s = localStorage.getItem('cobord:doc:' + id);"
+        " return s && atob(JSON.parse(s)).includes('sans r'); }",
         arg=board["id"],
     )
     ph.reload()
     ph.wait_for_function("() => window.__cobord && window.__cobord.session")
-    expect(ph.locator(".note", has_text="Écrite sans réseau").locator(".unsent-mark")).to_be_visible()
+    offline_note = ph.locator(".note", has_text="Écrite sans réseau")
+    expect(offline_note.locator(".unsent-mark")).to_be_visible()
     expect(fac.locator(".note", has_text="Écrite sans réseau")).to_have_count(0)
     size = ph.locator(".unsent-mark").bounding_box()
     assert size is not None and size["height"] >= 18, size
