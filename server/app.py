@@ -24,6 +24,7 @@ from server.fanout import make_fanout
 from server.hub import Hub
 from server.limits import Rate, RateLimiter
 from server.media_api import MediaApi
+from server.moderation_api import ModerationApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
 from server.rooms import StorageFailed
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *PrivacyApi(api).routes(),
         *MediaApi(api, translator).routes(),
         *SuggestApi(api).routes(),
+        *ModerationApi(api).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),

@@ -7,6 +7,7 @@
 //   /b/{id}/replay   replay of the workshop (facilitator, read-only)
 //   /b/{id}/report   printable report (facilitator)
 import { initLang } from "./i18n.js";
+import { registerServiceWorker } from "./offline.js";
 
 const root = document.getElementById("app");
 
@@ -36,3 +37,4 @@ async function route() {
 }
 
 route();
+registerServiceWorker(); // a board opened once opens again offline (sw.js)

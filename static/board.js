@@ -16,6 +16,8 @@ import { downloadButtons } from "./downloads.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
+import { BoardExtras } from "./extras.js";
+import { tabStore } from "./storage.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -116,6 +118,7 @@ class BoardApp {
         this.seenNotes = null;
         this.canvas.reset();
       },
+      keepOffline: true, // the board opens again without network (offline.js)
     });
     this.session.setFallback({ phase: info.phase, settings: info.settings, title: info.title });
     this.session.setUser({ name: this.me.name || (this.role === "facilitator" ? t("facilitator_role") : ""), group: this.myGroup(), role: this.role, lang: getLang() });
@@ -132,6 +135,7 @@ class BoardApp {
     });
     this.canvas = new Canvas(this);
     this.panel = this.role === "facilitator" ? new FacilitatorPanel(this) : null;
+    this.extras = new BoardExtras(this); // follow me, moderation, "not sent yet" (extras.js)
     this.build();
     this.refreshVotes();
     setInterval(() => this.tick(), 1000);
@@ -295,6 +299,7 @@ class BoardApp {
     const canPost = this.canEditBoard() && this.role !== "viewer" && !closedPhase && this.view !== "results" && this.view !== "votes";
     this.fab.hidden = !canPost;
     if (this.panel) this.panel.render();
+    if (this.extras) this.extras.afterRender();
   }
 
   renderTopbar() {
@@ -388,11 +393,12 @@ class BoardApp {
     const s = this.session.settings();
     const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
     const items = [];
-    if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + t("board_no_access")]);
+    if (this.session.full) items.push(["full", "◷ " + t("board_full_retry")]); // 1013: retrying (session.js)
+    else if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + t("board_no_access")]);
     else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
-    const hintOff = sessionStorage.getItem("cobord:hint-off") === "1";
+    const hintOff = !!tabStore.get(keys.hintOff);
     if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
     if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
     const sig = items.map((i) => i[0]).join(",") + getLang();
@@ -411,7 +417,7 @@ class BoardApp {
                 class: "icon-btn banner-close",
                 "aria-label": t("close"),
                 onclick: () => {
-                  sessionStorage.setItem("cobord:hint-off", "1");
+                  tabStore.set(keys.hintOff, true);
                   this.renderStatus();
                 },
               }, "✕")
@@ -789,6 +795,7 @@ class BoardApp {
         h("div", { class: `note-preview note-${note.color}` }, h("p", { lang: note.lang || undefined }, note.text), noteMeta(this, note)),
       );
       if (this.canVote() || this.myVotes(note.id)) body.append(voteControls(this, note, { big: true }));
+      body.append(...this.extras.noteActions(note, close)); // follow me, hide (extras.js)
       const tr = this.canEditBoard() ? translateForm(this, note, close) : null;
       if (tr) body.append(tr);
       if (this.canEditBoard()) {
@@ -844,6 +851,7 @@ class BoardApp {
               h("button", { type: "button", class: "btn", onclick: () => { this.mergeCluster(clusterId, mergeSel.value); close(); } }, t("cluster_merge_btn")),
             )
           : null,
+        this.extras.clusterActions(c, close), // follow me (extras.js)
         this.isFacilitator()
           ? h(
               "div",

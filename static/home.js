@@ -1,5 +1,7 @@
+// @ts-check
 // Home: create a board, or join one with its code.
-import { h, clear, api, store, keys } from "./util.js";
+import { h, clear, api } from "./util.js";
+import { store, keys } from "./storage.js";
 import { t, LANGS, getLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 
@@ -86,7 +88,7 @@ function homeView(state, redraw) {
           if (board.viewer_token) store.set(keys.viewer(board.id), board.viewer_token);
           if (board.join_code) store.set(keys.joinCode(board.id), board.join_code);
           rememberBoard(board.id, board.title);
-          store.set("cobord:justCreated", board.id); // the board opens with the panel (QR code) shown
+          store.set(keys.justCreated, board.id); // the board opens with the panel (QR code) shown
           if (state.budget && state.budget !== 3) {
             try {
               await api("PATCH", `/api/boards/${board.id}/settings`, {
@@ -142,7 +144,7 @@ function homeView(state, redraw) {
     h("button", { type: "submit", class: "btn btn-primary btn-block" }, t("home_join_btn")),
   );
 
-  const recent = store.get("cobord:recent", []);
+  const recent = store.get(keys.recent, []);
   return h(
     "div",
     { class: "page" },
@@ -170,7 +172,7 @@ function homeView(state, redraw) {
 }
 
 export function rememberBoard(id, title) {
-  const list = store.get("cobord:recent", []).filter((b) => b.id !== id);
+  const list = store.get(keys.recent, []).filter((b) => b.id !== id);
   list.unshift({ id, title });
-  store.set("cobord:recent", list.slice(0, 8));
+  store.set(keys.recent, list.slice(0, 8));
 }

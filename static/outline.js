@@ -1,3 +1,4 @@
+// @ts-check
 // The outline view: clusters and notes as lists. Everything the canvas does, by keyboard and screen reader:
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
 import { speak } from "./speech.js";
@@ -5,7 +6,7 @@ import { h } from "./util.js";
 import { t, getLang, langName, fmtNumber } from "./i18n.js";
 import { noteMeta, voteControls, COLORS, shownText } from "./noteview.js";
 import { field } from "./ui.js";
-import { store, keys } from "./util.js";
+import { store, keys } from "./storage.js";
 
 /**
  * Render the outline into `wrap` (a persistent div.outline). The "add a note" form is kept as long as
@@ -29,7 +30,8 @@ export function renderOutline(app, wrap) {
   if (formSlot._sig !== formSig) {
     const old = formSlot.querySelector("#outline-new-text");
     const typed = old ? old.value : "";
-    const hadFocus = formSlot.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    const active = document.activeElement;
+    const hadFocus = active instanceof HTMLElement && formSlot.contains(active) ? active.dataset.fk : null;
     formSlot._sig = formSig;
     formSlot.replaceChildren(...(canEdit && app.role !== "viewer" ? [addForm(app, clusters)] : []));
     const text = formSlot.querySelector("#outline-new-text");

@@ -243,6 +243,8 @@ export class FacilitatorPanel {
       ),
     );
 
+    frag.append(...app.extras.panelSections()); // follow me, hidden notes (extras.js)
+
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
     frag.append(suggestionsSection(app));

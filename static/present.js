@@ -9,6 +9,7 @@ import { Session } from "./session.js";
 import { resultItems } from "./results.js";
 import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
+import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
 
 const PAGE_SECONDS = 12;
 const PAUSE_AFTER_KEY_SECONDS = 60;
@@ -159,11 +160,18 @@ function view(session, boardId, info, cfg) {
     items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id) }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("results_none")) }];
   } else {
-    sig = `notes|${phase}`;
+    // Follow me (follow.js): the projector always shows what the facilitator points at, only that.
+    const focus = currentFocus(session);
+    const shown = focus ? focusedNotes(focus, notes) : notes;
+    sig = focus ? `focus|${focus.seq}` : `notes|${phase}`;
     stage.classList.add("present-notes");
-    const cols = clusters.map((c) => ({ title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) })).filter((c) => c.notes.length);
+    if (focus) {
+      stage.classList.add("present-focus");
+      items.push({ kind: "head", el: () => h("h2", { class: "present-cl present-focus-head", id: "present-focus" }, "▶ ", focusLabel(session, focus)) });
+    }
+    const cols = clusters.map((c) => ({ title: focus && focus.kind === "cluster" ? "" : c.title || t("cluster_untitled"), notes: shown.filter((n) => n.cluster === c.id) })).filter((c) => c.notes.length);
     const known = new Set(clusters.map((c) => c.id));
-    const loose = notes.filter((n) => !n.cluster || !known.has(n.cluster));
+    const loose = shown.filter((n) => !n.cluster || !known.has(n.cluster));
     if (loose.length) cols.push({ title: cols.length ? t("no_cluster") : "", notes: loose });
     for (const c of cols) {
       const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;

@@ -1,3 +1,4 @@
+// @ts-check
 // The live board document: Yjs doc + y-websocket provider, schema accessors, resync after 4403.
 // Schema (mirrors crdt/ on the server):
 //   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?}>
@@ -6,10 +7,16 @@
 //   results:  Y.Map{data, updatedAt}                                             (server only)
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
 import { DEFAULT_SETTINGS } from "./schema.js";
+import { loadDocState, saveDocState } from "./offline.js";
 
 export { Y };
 
 const RETRY_CODES = new Set([4408, 4429]);
+/** "Try again later" (the server or the board is full): we retry ourselves, with a growing delay. */
+export const TRY_AGAIN_LATER = 1013;
+const FULL_FIRST_RETRY_MS = 1000;
+const FULL_MAX_RETRY_MS = 30000;
+const SAVE_STATE_MS = 1000;
 
 export { DEFAULT_SETTINGS }; // from ./schema.js (kept here for older imports)
 
@@ -19,7 +26,12 @@ export { DEFAULT_SETTINGS }; // from ./schema.js (kept here for older imports)
  * Listeners: onChange() after any doc change, onStatus(status), onResync().
  */
 export class Session {
-  constructor(boardId, token, { onChange, onStatus, onResync, onDenied } = {}) {
+  /**
+   * @param {string} boardId @param {string} token
+   * @param {{onChange?: (ev: any) => void, onStatus?: (s: string) => void, onResync?: () => void, onDenied?: (reason: string) => void, keepOffline?: boolean}} [opts]
+   *   keepOffline: keep the board's last state on this device and start from it (offline.js)
+   */
+  constructor(boardId, token, { onChange, onStatus, onResync, onDenied, keepOffline = false } = {}) {
     this.boardId = boardId;
     this.token = token;
     this.onChange = onChange || (() => {});
@@ -30,18 +42,49 @@ export class Session {
     this.synced = false;
     this.localUser = null;
     this._lastResync = 0;
-    this._connect();
+    /** @type {number|undefined} */ this.closeCode = undefined;
+    /** While the server says "try again later" (1013): {attempt, retryAt, reason}; else null. */
+    /** @type {{attempt: number, retryAt: number, reason: string}|null} */ this.full = null;
+    /** Delays (ms) of the retries after 1013, for the tests. @type {number[]} */ this.fullRetries = [];
+    this._fullTimer = 0;
+    this._saveTimer = 0;
+    this.keepOffline = keepOffline;
+    // Set by _connect (rebuilt by resync). Typed loosely: the vendored bundle has no types.
+    /** @type {any} */ this.doc = null;
+    /** @type {any} */ this.provider = null;
+    /** @type {any} */ this.awareness = null;
+    /** @type {any} */ this.notes = null;
+    /** @type {any} */ this.clusters = null;
+    /** @type {any} */ this.meta = null;
+    /** @type {any} */ this.results = null;
+    /** @type {any} */ this.fallback = null;
+    /** @type {any} */ this._resyncTimer = 0;
+    /** @type {number} */ this.resyncs = 0;
+    this._connect(keepOffline);
     // When the device says it lost the network, drop the socket at once (phones keep dead sockets for
     // tens of seconds) and reconnect as soon as it is back, instead of waiting for a timeout.
     this._offline = () => this.provider && this.provider.disconnect();
-    this._online = () => this.provider && this.provider.connect();
+    this._online = () => this.provider && !this.full && this.provider.connect();
     window.addEventListener("offline", this._offline);
     window.addEventListener("online", this._online);
+    this._pagehide = () => this._saveTimer && this.saveState();
+    window.addEventListener("pagehide", this._pagehide);
   }
 
-  _connect() {
+  /** @param {boolean} [fromDevice] start from the state kept on this device (first connect only) */
+  _connect(fromDevice = false) {
     const doc = new Y.Doc();
     this.doc = doc;
+    if (fromDevice) {
+      const saved = loadDocState(this.boardId);
+      if (saved) {
+        try {
+          Y.applyUpdate(doc, saved, "device");
+        } catch {
+          /* a damaged copy: start empty, the server has everything it acknowledged */
+        }
+      }
+    }
     this.notes = doc.getMap("notes");
     this.clusters = doc.getMap("clusters");
     this.meta = doc.getMap("meta");
@@ -53,7 +96,9 @@ export class Session {
       maxBackoffTime: 4000,
       disableBc: true,
       // 4408 (too slow) and 4429 (rate limited) mean "come back": only the other 44xx are final.
-      shouldReconnect: (event) => RETRY_CODES.has(event.code) || !(event.code >= 4400 && event.code < 4500),
+      // 1013 (full): the provider would retry every 100 ms (the socket opened, so its backoff resets);
+      // we retry ourselves with a growing delay instead (see "closed" below).
+      shouldReconnect: (event) => event.code !== TRY_AGAIN_LATER && (RETRY_CODES.has(event.code) || !(event.code >= 4400 && event.code < 4500)),
     });
     this.provider = provider;
     this.awareness = provider.awareness;
@@ -69,14 +114,22 @@ export class Session {
       this.status = status;
       this.onStatus(status);
     });
-    provider.on("sync", (synced) => {
+    provider.on("sync", (/** @type {boolean} */ synced) => {
       if (provider !== this.provider) return;
       this.synced = synced;
+      if (synced && this.full) {
+        this.full = null; // in again: the next 1013 starts from the first delay
+        this.fullRetries = [];
+      }
       this.onStatus(this.status);
       if (synced) this.onChange({ synced: true });
     });
-    provider.on("closed", ({ code }) => {
+    provider.on("closed", (/** @type {{code: number, reason: string}} */ { code, reason }) => {
       if (provider !== this.provider) return;
+      if (code === TRY_AGAIN_LATER) {
+        this._retryWhenFull(reason);
+        return;
+      }
       if (code === 4403) {
         // Too many refused changes in a row: start again from the server's state.
         this.resync();
@@ -86,14 +139,47 @@ export class Session {
       this.status = "closed";
       this.onStatus("closed");
     });
-    doc.on("update", (_u, origin) => {
+    doc.on("update", (/** @type {Uint8Array} */ _u, /** @type {any} */ origin) => {
       if (doc !== this.doc) return;
+      if (this.keepOffline) this._saveSoon();
       this.onChange({ remote: origin === provider });
     });
     this.awareness.on("change", () => {
       if (provider !== this.provider) return;
       this.onChange({ awareness: true });
     });
+  }
+
+  /**
+   * The server is full (1013): say so (status "full") and try again after 1 s, 2 s, 4 s … 30 s,
+   * each ±20 % so a room of phones does not come back at the same instant.
+   * @param {string} reason
+   */
+  _retryWhenFull(reason) {
+    const attempt = this.full ? this.full.attempt + 1 : 0;
+    const base = Math.min(FULL_MAX_RETRY_MS, FULL_FIRST_RETRY_MS * 2 ** attempt);
+    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
+    this.full = { attempt, retryAt: Date.now() + delay, reason: reason || "" };
+    this.fullRetries.push(delay);
+    this.status = "full";
+    this.onStatus("full");
+    clearTimeout(this._fullTimer);
+    const provider = this.provider;
+    this._fullTimer = setTimeout(() => {
+      if (provider === this.provider && provider && navigator.onLine !== false) provider.connect();
+    }, delay);
+  }
+
+  /** Keep the doc on the device a moment after it changed (and when the page goes away). */
+  _saveSoon() {
+    if (this._saveTimer) return;
+    this._saveTimer = setTimeout(() => this.saveState(), SAVE_STATE_MS);
+  }
+
+  saveState() {
+    clearTimeout(this._saveTimer);
+    this._saveTimer = 0;
+    if (this.keepOffline && this.doc) saveDocState(this.boardId, Y.encodeStateAsUpdate(this.doc));
   }
 
   /** Drop the local doc and reconnect fresh (at most every 2 s, so a refusal loop cannot spin). */
@@ -122,8 +208,11 @@ export class Session {
 
   destroy() {
     clearTimeout(this._resyncTimer);
+    clearTimeout(this._fullTimer);
+    if (this._saveTimer) this.saveState();
     window.removeEventListener("offline", this._offline);
     window.removeEventListener("online", this._online);
+    window.removeEventListener("pagehide", this._pagehide);
     if (this.provider) this.provider.destroy();
     this.doc.destroy();
   }
@@ -133,7 +222,8 @@ export class Session {
     const v = this.meta.get(key);
     return v === undefined ? fallback : v;
   }
-  /** What the HTTP API said at load: used until the document has synced its own `meta`. */
+  /** What the HTTP API said at load: used until the document has synced its own `meta`.
+   * @param {{phase?: string, settings?: any, title?: string}} [fb] */
   setFallback({ phase, settings, title } = {}) {
     this.fallback = { phase, settings, title };
   }

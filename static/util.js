@@ -1,5 +1,5 @@
 // @ts-check
-// Small shared helpers: DOM building, local storage keys, ids, HTTP API.
+// Small shared helpers: DOM building, ids, HTTP API (storage: storage.js).
 
 /** Create an element: h("button", {class: "x", onclick: f}, "text", child) */
 export function h(tag, attrs, ...children) {
@@ -39,42 +39,8 @@ export function fill(el, ...children) {
   return el;
 }
 
-// ---- local storage (never throws: private mode / quota) ----
-export const store = {
-  get(key, fallback = null) {
-    try {
-      const v = localStorage.getItem(key);
-      return v === null ? fallback : JSON.parse(v);
-    } catch {
-      return fallback;
-    }
-  },
-  set(key, value) {
-    try {
-      localStorage.setItem(key, JSON.stringify(value));
-    } catch {
-      /* storage full or disabled: the app still works for this session */
-    }
-  },
-  remove(key) {
-    try {
-      localStorage.removeItem(key);
-    } catch {
-      /* ignore */
-    }
-  },
-};
-
-export const keys = {
-  token: (board) => `cobord:token:${board}`,
-  viewer: (board) => `cobord:viewer:${board}`,
-  joinCode: (board) => `cobord:code:${board}`,
-  mine: (board) => `cobord:mine:${board}`,
-  drafts: (board) => `cobord:drafts:${board}`,
-  pending: (board) => `cobord:pending:${board}`,
-  lang: "cobord:lang",
-  noteColor: "cobord:color",
-};
+// Local storage lives in storage.js (re-exported here for the modules that import it from util).
+export { store, keys } from "./storage.js";
 
 /** A fresh random id. crypto.randomUUID only exists on secure origins (https, localhost). */
 export function newId() {

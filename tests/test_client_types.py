@@ -26,6 +26,15 @@ CHECKED = (
     "ui.js",
     "util.js",
     "app.js",
+    "session.js",
+    "outline.js",
+    "home.js",
+    "storage.js",
+    "offline.js",
+    "follow.js",
+    "moderation.js",
+    "unsent.js",
+    "extras.js",
 )
 
 

@@ -30,6 +30,7 @@ from server.store import (
     BoardRecord,
     DuplicateJoinCode,
     EventRecord,
+    HiddenNoteRecord,
     LogSummary,
     MediaRecord,
     MemoryStore,
@@ -645,7 +646,8 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             board_id in getattr(store, name)
             or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store, name))
         )
-        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events", "_media")
+        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events", "_media",
+                     "_hidden")
     } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
 
 
@@ -662,6 +664,7 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
         await store.put_media(
             MediaRecord(f"m-{b.id}", b.id, "photo", "image/jpeg", b"\xff\xd8", p, 1.0)
         )
+        await store.put_hidden_note(HiddenNoteRecord(b.id, "n2", p, {"text": "x"}, "", 1.0))
     before = await _rows_of(store, board.id)
     assert all(before.values()), before  # the check below can fail: every table held the board
     assert await store.delete_board(board.id)

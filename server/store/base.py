@@ -102,6 +102,19 @@ class MediaRecord:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class HiddenNoteRecord:
+    """A note the facilitator took off the board (moderation): out of the shared document, kept
+    here for the facilitator and its author until restored (server/moderation_api.py)."""
+
+    board_id: str
+    note_id: str
+    author: str | None  # actor that created it (participant id, "facilitator"), if known
+    fields: dict[str, Any]  # the note as it was: text, x, y, color, cluster, lang, ... (plain JSON)
+    reason: str
+    hidden_at: float
+
+
 class StoreError(Exception):
     """A store operation failed for a reason the caller can report (not a bug)."""
 
@@ -244,3 +257,13 @@ class Store(Protocol):
 
     async def delete_media_of_board(self, board_id: str) -> int:
         """Delete every media of the board; return how many were deleted."""
+
+    # Hidden notes (moderation); deleting a board deletes them.
+    async def put_hidden_note(self, record: HiddenNoteRecord) -> None:
+        """Raises StoreError if the board is unknown or the note is already hidden."""
+
+    async def hidden_notes(self, board_id: str) -> list[HiddenNoteRecord]:
+        """The board's hidden notes, oldest first."""
+
+    async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
+        """Remove the note from the hidden ones and return it (None if it was not hidden)."""

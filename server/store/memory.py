@@ -18,6 +18,7 @@ from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
     EventRecord,
+    HiddenNoteRecord,
     LogSummary,
     MediaRecord,
     NewUpdate,
@@ -60,6 +61,7 @@ class MemoryStore:
         self._event_cursors: dict[str, int] = {}
         self._seq = itertools.count(1)
         self._media: dict[tuple[str, str], MediaRecord] = {}
+        self._hidden: dict[tuple[str, str], HiddenNoteRecord] = {}
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
         self._lock = asyncio.Lock()
@@ -272,6 +274,8 @@ class MemoryStore:
             self._event_cursors.pop(board_id, None)
             for key in [k for k in self._media if k[0] == board_id]:
                 del self._media[key]
+            for key in [k for k in self._hidden if k[0] == board_id]:
+                del self._hidden[key]
             return True
 
     # Dot voting
@@ -333,6 +337,25 @@ class MemoryStore:
             for key in keys:
                 del self._media[key]
             return len(keys)
+
+    # Hidden notes (moderation)
+
+    async def put_hidden_note(self, record: HiddenNoteRecord) -> None:
+        async with self._lock:
+            if record.board_id not in self._boards:
+                raise StoreError(f"unknown board {record.board_id!r}")
+            key = (record.board_id, record.note_id)
+            if key in self._hidden:
+                raise StoreError(f"note {record.note_id!r} is already hidden")
+            self._hidden[key] = copy.deepcopy(record)
+
+    async def hidden_notes(self, board_id: str) -> list[HiddenNoteRecord]:
+        found = [copy.deepcopy(r) for k, r in self._hidden.items() if k[0] == board_id]
+        return sorted(found, key=lambda r: (r.hidden_at, r.note_id))
+
+    async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
+        async with self._lock:
+            return self._hidden.pop((board_id, note_id), None)
 
 
 def check_vote(delta: int, mine: int, spent: int, budget: int, max_per_note: int) -> None:

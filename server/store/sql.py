@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
     EventRecord,
+    HiddenNoteRecord,
     LogSummary,
     MediaRecord,
     NewUpdate,
@@ -252,6 +254,18 @@ media = sa.Table(
     sa.Column("actor", sa.String, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Index("ix_media_board", "board_id"),
+)
+
+# Migration 0005_hidden_notes.
+hidden_notes = sa.Table(
+    "hidden_notes",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("note_id", sa.String, primary_key=True),
+    sa.Column("author", sa.String, nullable=True),
+    sa.Column("fields", sa.Text, nullable=False),  # JSON object
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("hidden_at", sa.Double, nullable=False),
 )
 
 
@@ -670,7 +684,10 @@ class SqlStore:
     async def delete_board(self, board_id: str) -> bool:
         async with self._write() as conn:
             # Children first (foreign keys), the board row last.
-            for table in (votes, participants, update_log, snapshots, note_authors, events, media):
+            for table in (
+                votes, participants, update_log, snapshots, note_authors, events, media,
+                hidden_notes,
+            ):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
             result = await conn.execute(boards.delete().where(boards.c.id == board_id))
@@ -797,3 +814,51 @@ class SqlStore:
         async with self._write() as conn:
             result = await conn.execute(media.delete().where(media.c.board_id == board_id))
         return int(result.rowcount)
+
+    # Hidden notes (moderation)
+
+    async def put_hidden_note(self, record: HiddenNoteRecord) -> None:
+        row = {
+            "board_id": record.board_id,
+            "note_id": record.note_id,
+            "author": record.author,
+            "fields": json.dumps(record.fields),
+            "reason": record.reason,
+            "hidden_at": record.hidden_at,
+        }
+        async with self._write() as conn:
+            known = await conn.execute(sa.select(boards.c.id).where(boards.c.id == record.board_id))
+            if known.first() is None:
+                raise StoreError(f"unknown board {record.board_id!r}")
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(hidden_notes.insert(), row)
+            except IntegrityError as error:
+                raise StoreError(f"note {record.note_id!r} is already hidden") from error
+
+    async def hidden_notes(self, board_id: str) -> list[HiddenNoteRecord]:
+        query = (
+            hidden_notes.select()
+            .where(hidden_notes.c.board_id == board_id)
+            .order_by(hidden_notes.c.hidden_at, hidden_notes.c.note_id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_hidden(row) for row in rows]
+
+    async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
+        where = (hidden_notes.c.board_id == board_id, hidden_notes.c.note_id == note_id)
+        async with self._write() as conn:
+            row = (await conn.execute(hidden_notes.select().where(*where))).first()
+            if row is None:
+                return None
+            await conn.execute(hidden_notes.delete().where(*where))
+        return _hidden(row)
+
+
+def _hidden(row: sa.Row[Any]) -> HiddenNoteRecord:
+    fields = json.loads(row.fields)
+    return HiddenNoteRecord(
+        row.board_id, row.note_id, row.author, fields if isinstance(fields, dict) else {},
+        row.reason, row.hidden_at,
+    )

@@ -1,0 +1,36 @@
+// @ts-check
+// Facilitation features that hook into the board (board.js) and its panel (panel.js) through a few
+// calls, so they live in their own modules: follow me (follow.js), moderation (moderation.js), the
+// "not sent yet" mark (unsent.js).
+import { Follow } from "./follow.js";
+import { Moderation } from "./moderation.js";
+import { Unsent } from "./unsent.js";
+import { h } from "./util.js";
+
+export class BoardExtras {
+  /** @param {any} app the BoardApp */
+  constructor(app) {
+    this.follow = new Follow(app);
+    this.moderation = new Moderation(app);
+    this.unsent = new Unsent(app);
+  }
+  /** After every render of the board (canvas, outline…). */
+  afterRender() {
+    this.unsent.afterRender();
+    this.moderation.afterRender();
+    this.follow.afterRender();
+  }
+  /** Extra buttons in a note's sheet. @param {any} note @param {() => void} close */
+  noteActions(note, close) {
+    const buttons = [this.follow.noteAction(note, close), this.moderation.noteAction(note, close)].filter(Boolean);
+    return buttons.length ? [h("div", { class: "actions actions-extra" }, buttons)] : [];
+  }
+  /** Extra buttons in a cluster's sheet. @param {any} cluster @param {() => void} close */
+  clusterActions(cluster, close) {
+    return this.follow.clusterAction(cluster, close);
+  }
+  /** Sections of the facilitator's panel. */
+  panelSections() {
+    return [this.follow.panelSection(), this.moderation.panelSection()];
+  }
+}

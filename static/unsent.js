@@ -1,0 +1,180 @@
+// @ts-check
+// "Not sent yet": a note written on this device carries a visible mark until the server has it.
+//
+// How we know: the server's own words about its state, never a guess from our side of the socket.
+// - On connecting, the server sends SyncStep1 = its state vector (per Yjs client id, the clock up to
+//   which it holds that client's changes): a note whose creating item (client, clock) is below it
+//   is on the server.
+// - While connected, the server does not echo our own updates. So we ask: a SyncStep1 probe whose
+//   state vector is ours except that, for the client ids of unconfirmed notes, it says "I have your
+//   items only up to clock c" (the oldest unconfirmed one). The server answers SyncStep2 from its
+//   COMMITTED document (rooms.py: the real doc holds committed state only), i.e. our own items from c
+//   on that it has made durable; the end clock of that answer per client is what the server holds.
+//   Until the commit lands the answer lacks them: we ask again (0.3 s, then 1 s, 2 s … 8 s).
+// - Any other update the server sends (merged frames, compensations) also proves what it holds.
+// The probe's answer is a normal SyncStep2: the provider applies it (nothing new for it).
+import { Y } from "./session.js";
+import { h } from "./util.js";
+import { store, keys } from "./storage.js";
+import { t } from "./i18n.js";
+
+const FIRST_PROBE_MS = 300;
+const MAX_PROBE_MS = 8000;
+
+// lib0 encoding, as y-protocols writes it.
+/** @param {number[]} out @param {number} n */
+function writeVarUint(out, n) {
+  while (n > 0x7f) {
+    out.push(0x80 | (n & 0x7f));
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+}
+/** @param {Uint8Array} buf @param {{pos: number}} at */
+function readVarUint(buf, at) {
+  let n = 0;
+  let mult = 1;
+  for (;;) {
+    if (at.pos >= buf.length) throw new Error("truncated");
+    const b = buf[at.pos++];
+    n += (b & 0x7f) * mult;
+    if (b < 0x80) return n;
+    mult *= 128;
+  }
+}
+
+/** Messages the server sends us that tell what it holds: the state vector it implies, or null. @param {Uint8Array} buf */
+export function serverKnowledge(buf) {
+  try {
+    const at = { pos: 0 };
+    if (readVarUint(buf, at) !== 0) return null; // not a sync message
+    const sub = readVarUint(buf, at);
+    const len = readVarUint(buf, at);
+    const data = buf.subarray(at.pos, at.pos + len);
+    if (sub === 0) return /** @type {Map<number, number>} */ (Y.decodeStateVector(data));
+    if (sub === 1 || sub === 2) return /** @type {Map<number, number>} */ (Y.decodeStateVector(Y.encodeStateVectorFromUpdate(data)));
+  } catch {
+    /* not ours to judge */
+  }
+  return null;
+}
+
+export class Unsent {
+  /** @param {any} app the BoardApp */
+  constructor(app) {
+    this.app = app;
+    /** What the server holds, per Yjs client id (clock); kept on the device, so a reload while
+     * offline still knows which notes went out. @type {Map<number, number>} */
+    this.server = new Map(Object.entries(store.get(keys.acked(app.id), {}) || {}).map(([k, v]) => [Number(k), Number(v)]));
+    /** @type {Set<string>} */ this.unsent = new Set();
+    /** @type {any} */ this._ws = null;
+    this._probeTimer = 0;
+    this._probeDelay = FIRST_PROBE_MS;
+    this._onMessage = (/** @type {MessageEvent} */ e) => {
+      if (!(e.data instanceof ArrayBuffer)) return;
+      const sv = serverKnowledge(new Uint8Array(e.data));
+      if (!sv) return;
+      let grew = false;
+      sv.forEach((clock, client) => {
+        if ((this.server.get(client) || 0) < clock) {
+          this.server.set(client, clock);
+          grew = true;
+        }
+      });
+      if (!grew) return;
+      store.set(keys.acked(this.app.id), Object.fromEntries(this.server));
+      this.refresh();
+    };
+  }
+
+  /** The creating item of a note: {client, clock}, or null. @param {string} id */
+  itemOf(id) {
+    const m = this.app.session.notes.get(id);
+    const item = m && m._item;
+    return item && item.id ? { client: item.id.client, clock: item.id.clock } : null;
+  }
+
+  /** Follow the provider's current socket (a new one after each reconnect). */
+  watchSocket() {
+    const p = this.app.session.provider;
+    const ws = p && p.ws;
+    if (ws === this._ws) return;
+    if (this._ws) this._ws.removeEventListener("message", this._onMessage);
+    this._ws = ws; // (what the server said it holds stays true: it commits before it answers)
+    if (ws) ws.addEventListener("message", this._onMessage);
+  }
+
+  /** Which of my notes the server does not hold yet. */
+  compute() {
+    const app = this.app;
+    const out = new Set();
+    app.session.notes.forEach((/** @type {any} */ _m, /** @type {string} */ id) => {
+      if (!app.isMine(id)) return;
+      const item = this.itemOf(id);
+      if (item && (this.server.get(item.client) || 0) <= item.clock) out.add(id);
+    });
+    return out;
+  }
+
+  refresh() {
+    const before = this.unsent;
+    this.unsent = this.compute();
+    this.mark();
+    if (this.unsent.size && [...this.unsent].some((id) => !before.has(id))) this._probeDelay = FIRST_PROBE_MS;
+    this.scheduleProbe();
+  }
+
+  /** After every render of the board. */
+  afterRender() {
+    this.watchSocket();
+    this.refresh();
+  }
+
+  scheduleProbe() {
+    if (!this.unsent.size || this._probeTimer) return;
+    this._probeTimer = setTimeout(() => {
+      this._probeTimer = 0;
+      if (this.probe()) this._probeDelay = Math.min(MAX_PROBE_MS, this._probeDelay * 2);
+      this.scheduleProbe();
+    }, this._probeDelay);
+  }
+
+  /** Ask the server what it holds of our unconfirmed notes' clients. Returns true if sent. */
+  probe() {
+    const p = this.app.session.provider;
+    if (!p || !p.wsconnected || !p.synced || !p.ws || p.ws.readyState !== 1) return false;
+    /** @type {Map<number, number>} */
+    const sv = Y.decodeStateVector(Y.encodeStateVector(this.app.session.doc));
+    for (const id of this.unsent) {
+      const item = this.itemOf(id);
+      if (item) sv.set(item.client, Math.min(sv.get(item.client) ?? Infinity, item.clock));
+    }
+    const vector = Y.encodeStateVector(sv);
+    /** @type {number[]} */
+    const out = [];
+    writeVarUint(out, 0); // sync
+    writeVarUint(out, 0); // step 1
+    writeVarUint(out, vector.length);
+    const frame = new Uint8Array(out.length + vector.length);
+    frame.set(out, 0);
+    frame.set(vector, out.length);
+    p.ws.send(frame);
+    return true;
+  }
+
+  /** The mark on the canvas's note cards. */
+  mark() {
+    const canvas = this.app.canvas;
+    if (!canvas) return;
+    for (const [id, el] of canvas.noteEls) {
+      const unsent = this.unsent.has(id);
+      let badge = el.querySelector(":scope > .unsent-mark");
+      if (unsent && !badge) {
+        badge = h("p", { class: "unsent-mark" }, "◷ ", t("not_sent_yet"));
+        el.append(badge);
+      } else if (!unsent && badge) badge.remove();
+      else if (unsent && badge && !badge.textContent.includes(t("not_sent_yet"))) badge.replaceChildren("◷ ", t("not_sent_yet"));
+      el.classList.toggle("is-unsent", unsent);
+    }
+  }
+}
