@@ -89,6 +89,8 @@ class BoardApp {
     this.view = VIEWS.includes(params.get("view")) ? params.get("view") : "canvas";
     // A phone in the vote phase opens on the vote list (big buttons), unless a view was asked for.
     if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
+    // The results phase is one screen for everyone: a page (re)loaded then opens on the results.
+    if (!params.get("view") && info.phase === "results") this.view = "results";
     this.votes = { mine: {}, remaining: null, budget: null };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
@@ -263,7 +265,7 @@ class BoardApp {
       this.refreshVotes();
       if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) this.switchView("votes");
       else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
-      if (phase === "results" && this.role === "participant") this._goResults = true;
+      if (phase === "results") this._goResults = true;
     }
     if (this._goResults && this.resultsAvailable()) {
       // The facilitator moved to the results: show them (the board stays one tap away).
@@ -342,7 +344,7 @@ class BoardApp {
           ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
         this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
-          ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_heading"))
+          ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_open"))
           : null,
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "data-fk": "panel", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
@@ -476,7 +478,7 @@ class BoardApp {
     return view;
   }
   async fetchResults(throttled = false) {
-    if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 5000)) return;
+    if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 1500)) return;
     this._fetchingResults = true;
     try {
       const data = await api("GET", `/api/boards/${this.id}/results`, { token: this.token });
@@ -801,7 +803,7 @@ class BoardApp {
               "div",
               { class: "field-row" },
               field(t("note_move_to"), sel),
-              h("button", { type: "button", class: "btn", onclick: () => { this.moveToCluster(note.id, sel.value); close(); } }, t("note_move_to")),
+              h("button", { type: "button", class: "btn", onclick: () => { this.moveToCluster(note.id, sel.value); close(); } }, t("note_move_btn")),
             ),
           );
         }
@@ -817,7 +819,7 @@ class BoardApp {
         );
       }
       return body;
-    });
+    }, { initialFocus: this.canVote() ? ".vote-add" : null });
   }
 
   openClusterSheet(clusterId) {

@@ -369,7 +369,7 @@ export class Canvas {
       seen.add(n.id);
       const my = app.myVotes(n.id);
       const total = app.totalVotes(n.id);
-      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, lang].join("|");
+      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, s.settings().votes_visibility, phase, lang].join("|");
       let el = this.noteEls.get(n.id);
       if (!el) {
         el = h("article", { class: "note", dataset: { id: n.id } });

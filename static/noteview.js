@@ -43,6 +43,11 @@ export function voteControls(app, note, { big = false } = {}) {
   const can = app.canVote();
   const total = app.totalVotes(note.id);
   if (app.role !== "participant") {
+    // Hidden voting: the board (maybe on a shared screen) says so instead of a misleading "● 0";
+    // the facilitator reads the live counts in the panel.
+    if (app.session.settings().votes_visibility === "hidden") {
+      return ["vote", "results"].includes(app.session.phase()) ? h("p", { class: "votes votes-hidden" }, t("votes_hidden")) : null;
+    }
     if (total === null) return null;
     const label = t("total_dots", { n: total });
     return h("p", { class: "votes" }, h("span", { class: "total-dots", title: label }, h("span", { "aria-hidden": "true" }, `● ${fmtNumber(total)}`), h("span", { class: "sr-only" }, label)));

@@ -11,6 +11,8 @@ import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
 
 
+const RESULTS_POLL_MS = 2000;
+
 export class FacilitatorPanel {
   constructor(app) {
     this.app = app;
@@ -33,10 +35,12 @@ export class FacilitatorPanel {
     if (open) {
       this.loadParticipants();
       this.app.fetchResults();
+      // The counts stay live while the panel is open (hidden votes never reach the document).
+      let ticks = 0;
       this._poll = setInterval(() => {
-        this.loadParticipants();
+        if (ticks++ % 3 === 0) this.loadParticipants();
         this.app.fetchResults(true);
-      }, 5000);
+      }, RESULTS_POLL_MS);
       this.render(true);
       const head = this.el.querySelector("h2");
       if (head) head.focus();
@@ -80,6 +84,8 @@ export class FacilitatorPanel {
   }
   /** A new phase clears a timer that has run out ("time is up" belongs to the phase it timed). */
   async setPhase(phase) {
+    // The results phase shows the results to everyone: hidden votes are revealed first.
+    if (phase === "results" && this.app.session.settings().votes_visibility === "hidden") await this.setting({ votes_visibility: "revealed" });
     const ok = await this.call("POST", "/phase", { phase });
     const timer = this.app.session.timer();
     // Same rounding as the chip: "time is up" shows from half a second before endsAt.

@@ -87,7 +87,7 @@ export default {
   note_yours: "your note",
   note_in_lang: "in {lang}",
   note_actions: "Actions for the note",
-  note_move_to: "Move to",
+  note_move_to: "Idea cluster",
   no_cluster: "Not clustered",
   confirm_delete: "Delete this note?",
   note_posted: "Note posted.",
@@ -250,4 +250,7 @@ export default {
   sugg_accept: "Make this cluster",
   sugg_accepted: "Cluster created.",
   sugg_none: "No suggestion: no unclustered notes say the same thing.",
+  results_open: "See the results",
+  note_move_btn: "Move",
+  votes_hidden: "Votes hidden",
 };

@@ -91,7 +91,7 @@ export default {
   note_yours: "votre note",
   note_in_lang: "en {lang}",
   note_actions: "Actions pour la note",
-  note_move_to: "Déplacer vers",
+  note_move_to: "Groupe d’idées",
   no_cluster: "Hors groupe",
   confirm_delete: "Supprimer cette note ?",
   note_posted: "Note publiée.",
@@ -259,4 +259,7 @@ export default {
   sugg_accept: "Créer ce regroupement",
   sugg_accepted: "Regroupement créé.",
   sugg_none: "Aucune suggestion : aucune note hors regroupement ne dit la même chose.",
+  results_open: "Voir les résultats",
+  note_move_btn: "Déplacer",
+  votes_hidden: "Votes cachés",
 };

@@ -87,7 +87,7 @@ export default {
   note_yours: "uw notitie",
   note_in_lang: "in het {lang}",
   note_actions: "Acties voor de notitie",
-  note_move_to: "Verplaatsen naar",
+  note_move_to: "Ideeëngroep",
   no_cluster: "Niet gegroepeerd",
   confirm_delete: "Deze notitie verwijderen?",
   note_posted: "Notitie gepubliceerd.",
@@ -250,4 +250,7 @@ export default {
   sugg_accept: "Deze groep maken",
   sugg_accepted: "Groep gemaakt.",
   sugg_none: "Geen voorstel: geen losse notities zeggen hetzelfde.",
+  results_open: "Resultaten bekijken",
+  note_move_btn: "Verplaatsen",
+  votes_hidden: "Stemmen verborgen",
 };

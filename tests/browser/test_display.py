@@ -1,0 +1,120 @@
+"""What people see during the vote and results phases: one results screen for everyone (also after a
+reload), hidden votes say so on the facilitator's board while the panel's counts stay live, the note
+sheet's controls have distinct names and the vote buttons get the focus in the vote phase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot
+from tests.browser.helpers import join, new_board, open_board
+
+SYNCED = "() => window.__cobord && window.__cobord.session.synced"
+
+
+def _phase(server: Any, board: dict[str, Any], phase: str) -> None:
+    server.api(
+        "POST", f"/api/boards/{board['id']}/phase", {"phase": phase}, token=board["facilitator_token"]
+    )
+
+
+def _vote(server: Any, board: dict[str, Any], token: str, note_id: str) -> None:
+    server.api(
+        "POST", f"/api/boards/{board['id']}/votes", {"note_id": note_id, "delta": 1}, token=token
+    )
+
+
+def _post(page: Any, text: str) -> str:
+    note_id: str = page.evaluate(
+        "(t) => window.__cobord.postNote({text: t, color: 'yellow', lang: 'fr', cluster: ''})", text
+    )
+    return note_id
+
+
+def test_results_phase_is_one_screen_for_everyone(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    amina = join(cobord_server, board["join_code"], "Amina")
+    ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
+    fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    note = _post(ph, "Plus de bancs au parc")
+    fac.wait_for_function("() => window.__cobord.session.noteList().length === 1")
+    _phase(cobord_server, board, "vote")
+    _vote(cobord_server, board, amina["token"], note)
+    # The facilitator moves to the results (votes still hidden): everyone lands on the results.
+    fac.locator("button[aria-controls=fac-panel]").click()
+    fac.locator("button[data-fk='ph:results']").click()
+    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    expect(fac.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    fac.locator("button[aria-controls=fac-panel]").click()
+    # No "Results" pill beside a "Results" button: every visible control of the bar has its own name.
+    for page in (ph, fac):
+        page.locator(".tab-canvas").click()  # back to the board
+        expect(page.locator(".board-main .canvas")).to_be_visible()
+        texts = page.locator(".topbar .chip, .topbar button:visible").all_inner_texts()
+        texts = [" ".join(x.split()) for x in texts if x.strip()]
+        assert len(texts) == len(set(texts)), texts
+    shot(ph, "display-results-phone-topbar")
+    # A phone that reloads in the results phase opens on the same results screen as everyone.
+    ph.goto(f"{cobord_server.base}/b/{board['id']}")
+    ph.wait_for_function(SYNCED)
+    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    assert ph.evaluate("() => window.__cobord.view") == "results"
+    shot(ph, "display-results-phone-reloaded")
+    assert not phone.errors and not desktop.errors
+
+
+def test_hidden_votes_on_the_facilitator_board_and_live_panel(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server)
+    amina = join(cobord_server, board["join_code"], "Amina")
+    ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
+    fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    first = _post(ph, "Des bancs")
+    _post(ph, "Un potager")
+    fac.wait_for_function("() => window.__cobord.session.noteList().length === 2")
+    _phase(cobord_server, board, "vote")
+    fac.locator("button[aria-controls=fac-panel]").click()  # the panel fetches the (hidden) counts
+    expect(fac.locator(".panel")).to_contain_text("Nog geen stemmen")
+    fac.locator("button[aria-controls=fac-panel]").click()
+    notes = fac.locator(".note")
+    expect(notes.locator(".votes-hidden")).to_have_count(2)
+    expect(notes.first).to_contain_text("Stemmen verborgen")
+    expect(fac.locator(".note .total-dots")).to_have_count(0)  # never "● 0" as if nobody voted
+    shot(fac, "display-hidden-votes-facilitator")
+    # The panel's counts follow the votes without "refresh".
+    fac.locator("button[aria-controls=fac-panel]").click()
+    _vote(cobord_server, board, amina["token"], first)
+    expect(fac.locator(".panel .res-item").first).to_contain_text("1 stip")
+    _vote(cobord_server, board, amina["token"], first)
+    expect(fac.locator(".panel .res-item").first).to_contain_text("2 stippen")
+    expect(fac.locator(".note .votes-hidden")).to_have_count(2)  # still hidden on the board
+    shot(fac, "display-hidden-votes-live-panel")
+
+
+def test_note_sheet_names_and_vote_focus(cobord_server: Any, phone: Any, desktop: Any) -> None:
+    board = new_board(cobord_server)
+    bram = join(cobord_server, board["join_code"], "Bram", lang="nl")
+    page = open_board(desktop, cobord_server.base, board["id"], bram["token"])
+    page.evaluate("() => window.__cobord.createCluster('Mobiliteit', {x: 600, y: 0})")
+    _post(page, "Meer fietsen")
+    page.locator(".note-open", has_text="Meer fietsen").click()
+    sheet = page.locator("dialog.sheet")
+    expect(sheet).to_be_visible()
+    select_name = sheet.locator("select[name=move]").evaluate("e => e.labels[0].textContent")
+    buttons = sheet.locator("button").all_inner_texts()
+    assert select_name not in buttons, (select_name, buttons)
+    assert select_name == "Ideeëngroep" and "Verplaatsen" in buttons, (select_name, buttons)
+    shot(page, "display-note-sheet-move")
+    sheet.get_by_role("button", name="Sluiten").click()
+    _phase(cobord_server, board, "vote")
+    page.wait_for_function("() => window.__cobord.canVote()")
+    page.locator(".note-open", has_text="Meer fietsen").click()
+    expect(sheet).to_be_visible()
+    focused = page.evaluate("() => document.activeElement.className")
+    assert "vote-add" in focused, focused
+    shot(page, "display-note-sheet-vote-focus")
