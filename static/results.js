@@ -85,7 +85,8 @@ function resultItem(item, title, groupNames, groups, tag = "li") {
       { class: "res-title" },
       h("span", { class: "res-text" }, title),
       h("span", { class: "res-total" }, t("results_total", { n: item.total || 0 })),
-      h("span", { class: "res-score" }, t("results_score", { pct: fmtPercent(item.consensus || 0) })),
+      // Plain words, not "consensus 40 %": the weakest group's share, said as what it means.
+      h("span", { class: "res-score" }, item.consensus > 0 ? t("results_score", { pct: fmtPercent(item.consensus) }) : t("results_score_none")),
     ),
     h(
       "ul",

@@ -121,16 +121,16 @@ export default {
   vote_closed: "Le vote n’est pas ouvert.",
   // results
   results_heading: "Résultats",
-  results_consensus: "Classement par consensus",
-  results_consensus_help: "Les idées soutenues par tous les groupes montent. Score = le soutien le plus faible parmi les groupes.",
-  results_divisive: "Idées qui divisent",
-  results_divisive_help: "Fortement soutenues par certains groupes, peu par d’autres. Elles méritent la discussion.",
+  results_consensus: "Les idées qui rassemblent",
+  results_consensus_help: "En haut : les idées choisies dans tous les groupes. Chaque barre montre la part des votant·es d’un groupe qui ont choisi l’idée.",
+  results_divisive: "Les idées qui divisent",
+  results_divisive_help: "Choisies par beaucoup dans un groupe, par peu dans un autre : à discuter ensemble.",
   results_clusters: "Par groupe d’idées",
   results_none: "Pas encore de votes.",
   results_hidden: "Les résultats seront visibles quand l’animateur·rice les dévoilera.",
   results_total: "{n} gommettes",
-  results_score: "consensus {pct}",
-  results_group_bar: "{group} : {dots} gommettes, {voters} votant·es, {pct}",
+  results_score: "choisie par au moins {pct} des votant·es de chaque groupe",
+  results_group_bar: "{group} : {pct} des votant·es l’ont choisie ({voters} personnes, {dots} gommettes)",
   results_updated: "Mis à jour à {time}",
   results_refresh: "Actualiser",
   // facilitator panel
@@ -262,4 +262,5 @@ export default {
   results_open: "Voir les résultats",
   note_move_btn: "Déplacer",
   votes_hidden: "Votes cachés",
+  results_score_none: "pas choisie dans tous les groupes",
 };

@@ -118,3 +118,62 @@ def test_note_sheet_names_and_vote_focus(cobord_server: Any, phone: Any, desktop
     focused = page.evaluate("() => document.activeElement.className")
     assert "vote-add" in focused, focused
     shot(page, "display-note-sheet-vote-focus")
+
+
+LONG_GROUP = "Maatschappelijk werker van het OCMW van Sint-Gillis"
+LABELS = """() => [...document.querySelectorAll('.bar-label')].map(e => ({
+    text: e.textContent.trim(), scrollW: e.scrollWidth, w: e.clientWidth,
+    overflow: getComputedStyle(e).textOverflow, h: e.getBoundingClientRect().height}))"""
+JARGON = ("Σ", "consensus", "Score =", "score =")
+
+
+def test_results_in_plain_words_with_whole_group_names(
+    cobord_server: Any, browser: Any, desktop: Any
+) -> None:
+    board = new_board(cobord_server, groups=["Bewoner", LONG_GROUP])
+    amina = join(cobord_server, board["join_code"], "Amina")
+    rik = join(cobord_server, board["join_code"], "Rik", group=LONG_GROUP, lang="nl")
+    fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    first = _post(fac, "Plus de bancs au parc")
+    second = _post(fac, "Un potager partagé")
+    fac.wait_for_function("() => window.__cobord.session.noteList().length === 2")
+    _phase(cobord_server, board, "vote")
+    _vote(cobord_server, board, amina["token"], first)
+    _vote(cobord_server, board, rik["token"], first)
+    _vote(cobord_server, board, amina["token"], second)
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"votes_visibility": "revealed"},
+        token=board["facilitator_token"],
+    )
+    _phase(cobord_server, board, "results")
+    results = fac.locator(".board-main .results")
+    expect(results.locator(".res-item").first).to_contain_text("Plus de bancs")
+    text = results.inner_text()
+    assert not [j for j in JARGON if j in text], text
+    # One plain line explains the bars; each idea says what its figure means.
+    expect(results).to_contain_text("Elke balk toont welk deel van de stemmers")
+    expect(results.locator(".res-item").first).to_contain_text(
+        "gekozen door minstens 100% van de stemmers van elke groep"
+    )
+    expect(results.locator(".res-divisive .res-item")).to_contain_text("niet in elke groep gekozen")
+    for label in fac.evaluate(LABELS):
+        assert label["scrollW"] <= label["w"] + 1 and label["overflow"] != "ellipsis", label
+    assert LONG_GROUP in [x["text"].lstrip("●▲ ") for x in fac.evaluate(LABELS)]
+    shot(fac, "display-results-plain-desktop")
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="fr-BE")
+    try:
+        page = ctx.new_page()
+        frag = f"#v={board['viewer_token']}&c={board['join_code']}"
+        page.goto(f"{cobord_server.base}/b/{board['id']}/present{frag}")
+        expect(page.locator("#present-stage .res-item").first).to_contain_text("Plus de bancs")
+        text = page.locator("#present-stage").inner_text()
+        assert not [j for j in JARGON if j in text], text
+        labels = page.evaluate(LABELS)
+        assert any(LONG_GROUP in x["text"] for x in labels), labels
+        for label in labels:
+            assert label["scrollW"] <= label["w"] + 1 and label["overflow"] != "ellipsis", label
+        shot(page, "display-results-plain-projector-1080p")
+    finally:
+        ctx.close()
