@@ -708,10 +708,19 @@ class BoardApp {
     // A new note goes to no cluster unless its author picks one (not the cluster that happens to be on screen).
     const lookingAt = presetCluster ?? (existing ? existing.cluster : "");
     openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
-      const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, maxLength: max, placeholder: t("composer_ph"), required: true });
+      // No maxLength: a pasted text is never cut mid-sentence without a word; the counter shows the
+      // limit while typing and says how much is too much.
+      const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, placeholder: t("composer_ph"), required: true, "aria-describedby": "composer-count" });
       text.value = existing ? existing.text : "";
-      const count = h("p", { class: "help", "aria-live": "off" });
-      const upd = () => (count.textContent = t("composer_chars", { n: max - text.value.length }));
+      const count = h("p", { class: "help composer-count", id: "composer-count", "aria-live": "polite" });
+      const upd = () => {
+        const left = max - text.value.length;
+        const msg = left >= 0 ? t("composer_chars", { n: left, max }) : t("composer_over", { n: -left, max });
+        if (count.textContent !== msg) count.textContent = msg;
+        count.classList.toggle("is-over", left < 0);
+        if (left < 0) text.setAttribute("aria-invalid", "true");
+        else text.removeAttribute("aria-invalid");
+      };
       text.addEventListener("input", upd);
       upd();
       text.addEventListener("keydown", (e) => {
@@ -747,6 +756,7 @@ class BoardApp {
             const value = text.value.trim();
             const attached = picker ? picker.value() : null;
             if (!value && !attached) return text.focus();
+            if (value.length > max) return text.focus(); // the counter says by how much
             store.set(keys.noteColor, color);
             const cl = clusterSel ? clusterSel.value : "";
             if (existing) {

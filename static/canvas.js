@@ -57,6 +57,7 @@ export class Canvas {
       this._ro = new ResizeObserver(() => this.measure());
     }
     if (this._ro) this._ro.observe(this.viewport);
+    fitNoteText([...this.noteEls.values()]); // laid out while detached: measure again
   }
   detach() {
     if (!this.attached) return;
@@ -364,6 +365,7 @@ export class Canvas {
 
     // notes
     const seen = new Set();
+    const refilled = [];
     const mine = app.mine();
     for (const n of notes) {
       seen.add(n.id);
@@ -385,6 +387,7 @@ export class Canvas {
           noteMeta(app, n),
           showVotes ? voteControls(app, n) : null,
         );
+        refilled.push(el);
       }
       if (this.flashId === n.id) {
         this.flashId = null;
@@ -393,6 +396,7 @@ export class Canvas {
       }
     }
     for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
+    fitNoteText(refilled);
 
     this.empty.textContent = notes.length ? "" : t("empty_board");
     this.empty.hidden = notes.length > 0;
@@ -691,6 +695,21 @@ export class Canvas {
       });
     }
   }
+}
+
+/**
+ * Each card shows as many whole lines of its text as fit above its author line and buttons (a short
+ * note is never cut at a fixed 4 lines); longer text ends in "…" and a tap opens it in full.
+ * All reads first, then all writes: one layout for a whole render.
+ */
+function fitNoteText(els) {
+  const boxes = els.map((el) => el.querySelector(".note-open"));
+  const sizes = boxes.map((b) => (b ? { h: b.clientHeight, line: parseFloat(getComputedStyle(b).lineHeight) || 20 } : null));
+  boxes.forEach((b, i) => {
+    const size = sizes[i];
+    if (!b || !size || !size.h) return;
+    b.style.setProperty("--lines", String(Math.max(1, Math.floor((size.h + 1) / size.line))));
+  });
 }
 
 function clamp(v, a, b) {

@@ -80,7 +80,7 @@ export default {
   composer_cluster: "In idea cluster",
   composer_send: "Post",
   composer_keep: "Keep on my device",
-  composer_chars: "{n} characters left",
+  composer_chars: "{n} characters left (of {max})",
   color_yellow: "yellow", color_pink: "pink", color_blue: "blue", color_green: "green", color_orange: "orange", color_purple: "purple",
   note_by: "by {name}",
   note_anonymous: "anonymous",
@@ -254,4 +254,8 @@ export default {
   note_move_btn: "Move",
   votes_hidden: "Votes hidden",
   results_score_none: "not chosen in every group",
+  note_by_you: "by you",
+  composer_over: "{n} characters too many: a note holds at most {max} characters.",
+  composer_chars_one: "{n} character left (of {max})",
+  composer_over_one: "{n} character too many: a note holds at most {max} characters.",
 };

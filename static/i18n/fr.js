@@ -84,7 +84,7 @@ export default {
   composer_cluster: "Dans le groupe d’idées",
   composer_send: "Publier",
   composer_keep: "Garder sur mon appareil",
-  composer_chars: "{n} caractères restants",
+  composer_chars: "{n} caractères restants (sur {max})",
   color_yellow: "jaune", color_pink: "rose", color_blue: "bleu", color_green: "vert", color_orange: "orange", color_purple: "violet",
   note_by: "par {name}",
   note_anonymous: "anonyme",
@@ -263,4 +263,8 @@ export default {
   note_move_btn: "Déplacer",
   votes_hidden: "Votes cachés",
   results_score_none: "pas choisie dans tous les groupes",
+  note_by_you: "par vous",
+  composer_over: "{n} caractères de trop : une note compte au plus {max} caractères.",
+  composer_chars_one: "{n} caractère restant (sur {max})",
+  composer_over_one: "{n} caractère de trop : une note compte au plus {max} caractères.",
 };

@@ -80,7 +80,7 @@ export default {
   composer_cluster: "In ideeëngroep",
   composer_send: "Publiceren",
   composer_keep: "Bewaren op mijn toestel",
-  composer_chars: "Nog {n} tekens",
+  composer_chars: "Nog {n} tekens (van de {max})",
   color_yellow: "geel", color_pink: "roze", color_blue: "blauw", color_green: "groen", color_orange: "oranje", color_purple: "paars",
   note_by: "door {name}",
   note_anonymous: "anoniem",
@@ -254,4 +254,8 @@ export default {
   note_move_btn: "Verplaatsen",
   votes_hidden: "Stemmen verborgen",
   results_score_none: "niet in elke groep gekozen",
+  note_by_you: "door jou",
+  composer_over: "{n} tekens te veel: een notitie telt hoogstens {max} tekens.",
+  composer_chars_one: "Nog {n} teken (van de {max})",
+  composer_over_one: "{n} teken te veel: een notitie telt hoogstens {max} tekens.",
 };
