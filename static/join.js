@@ -33,11 +33,12 @@ export async function renderJoin(root, code) {
 function joinView(state, code, redraw) {
   const info = state.info;
   document.title = info ? `${info.title} — ${t("app_name")}` : t("app_name");
+  // One language picker: once the board is known, the form's "Your language" is the only one.
   const head = h(
     "header",
     { class: "page-head" },
     h("a", { class: "brand", href: "/" }, t("app_name")),
-    langSwitcher(),
+    info ? null : langSwitcher(),
   );
   if (!info) {
     return h(
