@@ -16,6 +16,7 @@ import { downloadButtons } from "./downloads.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
+import { groupName } from "./groups.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -473,7 +474,7 @@ class BoardApp {
     }
     if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
     const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
-    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings: this.session.settings() });
     if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
     return view;
   }
@@ -482,10 +483,12 @@ class BoardApp {
     this._fetchingResults = true;
     try {
       const data = await api("GET", `/api/boards/${this.id}/results`, { token: this.token });
-      this.httpResults = { data, updatedAt: Date.now() };
       this._resultsAt = Date.now();
+      // Polled: only new figures rebuild what shows them (a rebuild every poll would flicker).
+      if (this.httpResults && JSON.stringify(this.httpResults.data) === JSON.stringify(data)) return;
+      this.httpResults = { data, updatedAt: Date.now() };
       if (this.view === "results") this.renderMain();
-      if (this.panel) this.panel.render(true);
+      if (this.panel) this.panel.render();
     } catch {
       /* 403 until revealed: the hint stays */
     } finally {
@@ -908,7 +911,7 @@ class BoardApp {
           h(
             "section",
             null,
-            h("h3", null, g.startsWith("§") ? g.slice(1) : h("span", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group")), ` (${fmtNumber(people.length)})`),
+            h("h3", null, g.startsWith("§") ? g.slice(1) : h("span", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", groupName(this.session.settings(), g)), ` (${fmtNumber(people.length)})`),
             h("ul", null, people.map((p) => h("li", null, p.name || "—", p.self ? ` (${t("presence_you")})` : "", p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null))),
           ),
         ),

@@ -3,6 +3,7 @@ import { h, clear, api, store, keys, groupShape } from "./util.js";
 import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
+import { groupName } from "./groups.js";
 
 export async function renderJoin(root, code) {
   const state = { info: null, error: null, name: store.get("cobord:name", ""), group: null, busy: false };
@@ -79,6 +80,9 @@ function joinView(state, code, redraw) {
     oninput: (e) => (state.name = e.target.value),
   });
   const groups = info.groups || [];
+  // Each group in the reader's language; "I'd rather not say" (no group) when the facilitator allows it.
+  const choices = groups.map((g) => ({ value: g, label: groupName(info, g), shape: groupShape(groups, g) }));
+  if (info.group_optional) choices.push({ value: "", label: t("join_no_say"), shape: "○" });
   const groupField = groups.length
     ? h(
         "fieldset",
@@ -87,19 +91,19 @@ function joinView(state, code, redraw) {
         h(
           "div",
           { class: "choices" },
-          groups.map((g) =>
+          choices.map((c) =>
             h(
               "label",
               { class: "choice" },
               h("input", {
                 type: "radio",
                 name: "group",
-                value: g,
-                checked: state.group === g,
-                onchange: () => (state.group = g),
+                value: c.value,
+                checked: state.group === c.value,
+                onchange: () => (state.group = c.value),
               }),
-              h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)),
-              h("span", null, g),
+              h("span", { class: "shape", "aria-hidden": "true" }, c.shape),
+              h("span", null, c.label),
             ),
           ),
         ),
@@ -138,7 +142,7 @@ function joinView(state, code, redraw) {
           name.focus();
           return;
         }
-        if (groups.length && !state.group) {
+        if (groups.length && state.group === null) {
           err.textContent = t("join_group_required");
           return;
         }

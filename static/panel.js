@@ -9,6 +9,7 @@ import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
+import { groupName, groupSettingsSection } from "./groups.js";
 
 
 const RESULTS_POLL_MS = 2000;
@@ -67,7 +68,7 @@ export class FacilitatorPanel {
   async loadParticipants() {
     try {
       this.participants = await api("GET", `/api/boards/${this.app.id}/participants`, { token: this.app.token });
-      this.render(true);
+      this.render(); // rebuilt only if the list changed (it is polled)
     } catch {
       /* keep the last list */
     }
@@ -102,8 +103,12 @@ export class FacilitatorPanel {
     const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length]);
     if (!force && sig === this._sig) return;
     if (this.el.contains(document.activeElement) && document.activeElement.matches("input[type=number], input[type=text]")) {
-      // Don't yank a field from under the facilitator's fingers; refresh on blur.
-      document.activeElement.addEventListener("blur", () => this.render(true), { once: true });
+      // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it
+      // (after the blur: moving to the next field defers again, instead of rebuilding under it).
+      if (!this._deferred) {
+        this._deferred = true;
+        document.activeElement.addEventListener("blur", () => setTimeout(() => { this._deferred = false; this.render(true); }, 0), { once: true });
+      }
       return;
     }
     this._sig = sig;
@@ -249,6 +254,9 @@ export class FacilitatorPanel {
       ),
     );
 
+    // Groups: labels per language, "I'd rather not say"
+    frag.append(groupSettingsSection(settings, app.languages(), (patch) => this.setting(patch), () => s.settings()));
+
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
     frag.append(suggestionsSection(app));
@@ -260,7 +268,7 @@ export class FacilitatorPanel {
       h(
         "section",
         { class: "panel-sec" },
-        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) }) : h("p", null, t("results_none")),
+        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings }) : h("p", null, t("results_none")),
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),
@@ -304,7 +312,7 @@ export class FacilitatorPanel {
         h(
           "div",
           { class: "people-group" },
-          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group"), ` (${fmtNumber(people.length)})`,
+          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", groupName(app.session.settings(), g), ` (${fmtNumber(people.length)})`,
             quiet.length ? h("span", { class: "badge badge-quiet" }, `${t("panel_not_contributed")}: ${fmtNumber(quiet.length)}`) : null),
           h(
             "ul",

@@ -16,7 +16,10 @@ SYNCED = "() => window.__cobord && window.__cobord.session.synced"
 
 def _phase(server: Any, board: dict[str, Any], phase: str) -> None:
     server.api(
-        "POST", f"/api/boards/{board['id']}/phase", {"phase": phase}, token=board["facilitator_token"]
+        "POST",
+        f"/api/boards/{board['id']}/phase",
+        {"phase": phase},
+        token=board["facilitator_token"],
     )
 
 
@@ -50,7 +53,7 @@ def test_results_phase_is_one_screen_for_everyone(
     expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
     expect(fac.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
     fac.locator("button[aria-controls=fac-panel]").click()
-    # No "Results" pill beside a "Results" button: every visible control of the bar has its own name.
+    # No "Results" pill beside a "Results" button: each visible control of the bar has its own name.
     for page in (ph, fac):
         page.locator(".tab-canvas").click()  # back to the board
         expect(page.locator(".board-main .canvas")).to_be_visible()
@@ -155,7 +158,7 @@ def test_results_in_plain_words_with_whole_group_names(
     # One plain line explains the bars; each idea says what its figure means.
     expect(results).to_contain_text("Elke balk toont welk deel van de stemmers")
     expect(results.locator(".res-item").first).to_contain_text(
-        "gekozen door minstens 100% van de stemmers van elke groep"
+        "gekozen door minstens 100% van de stemmers van elke groep die stemde"
     )
     expect(results.locator(".res-divisive .res-item")).to_contain_text("niet in elke groep gekozen")
     for label in fac.evaluate(LABELS):

@@ -13,12 +13,15 @@ from tests.browser.helpers import join, new_board, open_board
 
 # Five lines on a 200 px card (the old cards cut it after four).
 SHORT = "Des bancs à l’ombre près de l’école, pour que les parents attendent au frais le soir."
-LONG = ("Un potager partagé derrière la salle des fêtes, avec des bacs à hauteur de fauteuil, "
-        "un composteur, une réserve d’eau de pluie et un tableau pour s’organiser entre voisins "
-        "et voisines ; les écoles du quartier pourraient y venir le mardi et le jeudi matin.")
+LONG = (
+    "Un potager partagé derrière la salle des fêtes, avec des bacs à hauteur de fauteuil, "
+    "un composteur, une réserve d’eau de pluie et un tableau pour s’organiser entre voisins "
+    "et voisines ; les écoles du quartier pourraient y venir le mardi et le jeudi matin."
+)
 
 CARD = """(text) => {
-    const el = [...document.querySelectorAll('.note')].find(e => e.textContent.includes(text.slice(0, 20)));
+    const el = [...document.querySelectorAll('.note')]
+      .find(e => e.textContent.includes(text.slice(0, 20)));
     const span = el.querySelector('.note-open > span');
     const who = el.querySelector('.note-meta .who');
     const card = el.getBoundingClientRect();
@@ -33,7 +36,10 @@ CARD = """(text) => {
 def test_composer_counts_and_never_cuts(cobord_server: Any, phone: Any) -> None:
     board = new_board(cobord_server)
     page = open_board(
-        phone, cobord_server.base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"]
+        phone,
+        cobord_server.base,
+        board["id"],
+        join(cobord_server, board["join_code"], "Amina")["token"],
     )
     page.locator(".fab").tap()
     field = page.locator("#composer-text")
