@@ -17,6 +17,7 @@ import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
 import { groupName } from "./groups.js";
+import { tidyBoard, tidyCluster } from "./tidy.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -686,6 +687,29 @@ class BoardApp {
     return id;
   }
 
+  /**
+   * Tidy up one cluster (its notes in its grid, no holes) or, with null, the whole board: one
+   * transaction, so everyone receives it as one change.
+   */
+  tidy(clusterId) {
+    if (!this.isFacilitator()) return;
+    const s = this.session;
+    const notes = s.noteList();
+    const clusters = s.clusterList();
+    let plan;
+    if (clusterId) {
+      const c = clusters.find((x) => x.id === clusterId);
+      if (!c) return;
+      plan = { notes: tidyCluster(notes, c), clusters: new Map() };
+    } else plan = tidyBoard(notes, clusters);
+    s.batch(() => {
+      for (const [id, pos] of plan.clusters) s.updateCluster(id, pos);
+      for (const [id, pos] of plan.notes) s.updateNote(id, pos);
+    });
+    announce(t(clusterId ? "tidied_cluster" : "tidied_board"));
+    if (!clusterId && this.view === "canvas") this.canvas.fitAll();
+  }
+
   mergeCluster(fromId, intoId) {
     const s = this.session;
     const members = s.noteList().filter((n) => n.cluster === fromId);
@@ -864,6 +888,7 @@ class BoardApp {
           ? h(
               "div",
               { class: "actions" },
+              h("button", { type: "button", class: "btn", id: "tidy-cluster", onclick: () => { this.tidy(clusterId); close(); } }, "▦ ", t("tidy_cluster")),
               h("button", {
                 type: "button",
                 class: "btn btn-danger",

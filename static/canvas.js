@@ -9,14 +9,15 @@ import { noteMeta, voteControls, shownText } from "./noteview.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
-const GRID_X = 220;
-const GRID_Y = 170;
-const PAD = 20;
-const HEAD = 56;
+export const GRID_X = 220;
+export const GRID_Y = 170;
+export const PAD = 20;
+export const HEAD = 56;
+export const CLUSTER_COLS = 2; // a cluster's notes fill a grid this many columns wide
 const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
-const GRID_COLS = 5; // loose notes fill rows of this many cells
+export const GRID_COLS = 5; // loose notes fill rows of this many cells
 // On touch screens the canvas never zooms out below readable note text (16 px world -> 14 px).
 const MIN_READABLE_SCALE = 14 / 16;
 function minScale() {
@@ -432,6 +433,9 @@ export class Canvas {
       h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll() }, "⤢ ", t("fit_all")),
       canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
         ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
+        : null,
+      canEdit && this.app.isFacilitator()
+        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.app.tidy(null) }, "▦ ", t("tidy_board"))
         : null,
     );
   }

@@ -264,4 +264,8 @@ export default {
   groups_none: "This board has no groups.",
   groups_labels_help: "Each group’s name in each language: every participant reads it in theirs. Empty = the original name.",
   groups_optional: "Offer “I’d rather not say”",
+  tidy_board: "Tidy up the board",
+  tidy_cluster: "Tidy up this cluster",
+  tidied_board: "Board tidied: the notes are in a grid, with no gaps.",
+  tidied_cluster: "Cluster tidied.",
 };

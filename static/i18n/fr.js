@@ -273,4 +273,8 @@ export default {
   groups_none: "Ce tableau n’a pas de groupes.",
   groups_labels_help: "Le nom de chaque groupe dans chaque langue : chaque participant·e le lit dans la sienne. Vide = le nom d’origine.",
   groups_optional: "Proposer « Je préfère ne pas le dire »",
+  tidy_board: "Ranger le tableau",
+  tidy_cluster: "Ranger ce groupe",
+  tidied_board: "Tableau rangé : les notes sont alignées, sans trous.",
+  tidied_cluster: "Groupe rangé.",
 };

@@ -264,4 +264,8 @@ export default {
   groups_none: "Dit bord heeft geen groepen.",
   groups_labels_help: "De naam van elke groep in elke taal: elke deelnemer leest hem in de eigen taal. Leeg = de oorspronkelijke naam.",
   groups_optional: "„Ik zeg het liever niet” aanbieden",
+  tidy_board: "Bord opruimen",
+  tidy_cluster: "Deze groep opruimen",
+  tidied_board: "Bord opgeruimd: de notities staan in een raster, zonder gaten.",
+  tidied_cluster: "Groep opgeruimd.",
 };
