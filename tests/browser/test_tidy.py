@@ -20,7 +20,8 @@ SEED = """() => {
     inMob.forEach(([x, y], i) => s.addNote('m' + i, {text: 'Mobilité ' + i, x, y, color: 'blue',
       cluster: 'c-mob', lang: 'fr', createdAt: now + i}));
     [[900, 500], [905, 505], [1300, 96]].forEach(([x, y], i) => s.addNote('v' + i, {
-      text: 'Verdure ' + i, x, y, color: 'green', cluster: 'c-ver', lang: 'fr', createdAt: now + 10 + i}));
+      text: 'Verdure ' + i, x, y, color: 'green', cluster: 'c-ver', lang: 'fr',
+      createdAt: now + 10 + i}));
     // Loose notes piled in one column, overlapping the clusters.
     for (let i = 0; i < 6; i++) s.addNote('l' + i, {text: 'Idée ' + i, x: 100, y: 60 * i,
       color: 'yellow', cluster: '', lang: 'fr', createdAt: now + 20 + i});
