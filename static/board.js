@@ -946,6 +946,9 @@ class BoardApp {
 
   renderDrafts() {
     const drafts = store.get(keys.drafts(this.id), []);
+    // The facilitator sees how many drafts wait (a count in our presence, never their text).
+    const user = this.session.localUser;
+    if (this.role === "participant" && user && (user.drafts || 0) !== drafts.length) this.session.setUser({ ...user, drafts: drafts.length });
     const el = this.draftsEl;
     if (!drafts.length) {
       el.hidden = true;

@@ -100,7 +100,7 @@ export class FacilitatorPanel {
   render(force = false) {
     if (!this.open) return;
     const s = this.app.session;
-    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length]);
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
     if (this.el.contains(document.activeElement) && document.activeElement.matches("input[type=number], input[type=text]")) {
       // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it
@@ -220,6 +220,7 @@ export class FacilitatorPanel {
         h("h3", { id: "p-ctl" }, t("panel_controls")),
         toggle("locked", t("panel_lock")),
         toggle("private_writing", t("panel_private")),
+        settings.private_writing ? draftsWaiting(s) : null,
         toggle("anonymous", t("panel_anonymous")),
       ),
     );
@@ -336,6 +337,23 @@ export class FacilitatorPanel {
     }
     return sec;
   }
+}
+
+/** Drafts waiting on participants' devices (their presence carries a count, never a text). */
+function draftCounts(session) {
+  let drafts = 0;
+  let people = 0;
+  for (const p of session.presence()) {
+    const n = p.role === "participant" && Number.isInteger(p.drafts) && p.drafts > 0 ? p.drafts : 0;
+    drafts += n;
+    if (n) people += 1;
+  }
+  return { drafts, people };
+}
+
+function draftsWaiting(session) {
+  const { drafts, people } = draftCounts(session);
+  return h("p", { class: "drafts-waiting", id: "drafts-waiting", role: "status" }, !drafts ? t("drafts_waiting_none") : people === 1 ? t("drafts_waiting_one_person", { n: drafts }) : t("drafts_waiting", { n: drafts, people }));
 }
 
 /** Phones cannot reach a loopback address: say which address to use instead, and how. */

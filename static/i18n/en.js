@@ -268,4 +268,8 @@ export default {
   tidy_cluster: "Tidy up this cluster",
   tidied_board: "Board tidied: the notes are in a grid, with no gaps.",
   tidied_cluster: "Cluster tidied.",
+  drafts_waiting: "{n} drafts waiting on devices ({people} people)",
+  drafts_waiting_none: "No drafts waiting yet.",
+  drafts_waiting_one_person: "{n} drafts waiting on one device",
+  drafts_waiting_one_person_one: "{n} draft waiting on one device",
 };

@@ -277,4 +277,8 @@ export default {
   tidy_cluster: "Ranger ce groupe",
   tidied_board: "Tableau rangé : les notes sont alignées, sans trous.",
   tidied_cluster: "Groupe rangé.",
+  drafts_waiting: "{n} brouillons en attente sur les appareils ({people} personnes)",
+  drafts_waiting_none: "Aucun brouillon en attente pour l’instant.",
+  drafts_waiting_one_person: "{n} brouillons en attente sur un appareil",
+  drafts_waiting_one_person_one: "{n} brouillon en attente sur un appareil",
 };

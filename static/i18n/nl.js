@@ -268,4 +268,8 @@ export default {
   tidy_cluster: "Deze groep opruimen",
   tidied_board: "Bord opgeruimd: de notities staan in een raster, zonder gaten.",
   tidied_cluster: "Groep opgeruimd.",
+  drafts_waiting: "{n} concepten wachten op de toestellen ({people} personen)",
+  drafts_waiting_none: "Nog geen concepten die wachten.",
+  drafts_waiting_one_person: "{n} concepten wachten op één toestel",
+  drafts_waiting_one_person_one: "{n} concept wacht op één toestel",
 };

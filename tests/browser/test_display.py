@@ -180,3 +180,50 @@ def test_results_in_plain_words_with_whole_group_names(
         shot(page, "display-results-plain-projector-1080p")
     finally:
         ctx.close()
+
+
+def test_facilitator_sees_how_many_drafts_wait(
+    cobord_server: Any, browser: Any, phone: Any, desktop: Any
+) -> None:
+    from tests.browser.conftest import PHONE
+
+    board = new_board(cobord_server)
+    cobord_server.api(
+        "PATCH",
+        f"/api/boards/{board['id']}/settings",
+        {"private_writing": True},
+        token=board["facilitator_token"],
+    )
+    fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    fac.locator("button[aria-controls=fac-panel]").click()
+    waiting = fac.locator("#drafts-waiting")
+    expect(waiting).to_have_text("Nog geen concepten die wachten.")
+    other = browser.new_context(**PHONE)
+    try:
+        a = open_board(
+            phone,
+            cobord_server.base,
+            board["id"],
+            join(cobord_server, board["join_code"], "Amina")["token"],
+        )
+        b = open_board(
+            other,
+            cobord_server.base,
+            board["id"],
+            join(cobord_server, board["join_code"], "Bram", lang="nl")["token"],
+        )
+        for page, text in ((a, "Brouillon secret 1"), (a, "Brouillon secret 2"), (b, "Geheim")):
+            page.locator(".fab").tap()
+            page.fill("#composer-text", text)
+            page.locator(".composer button[type=submit]").tap()
+            expect(page.locator(".drafts")).to_contain_text(text)
+        expect(waiting).to_have_text("3 concepten wachten op de toestellen (2 personen)")
+        waiting.scroll_into_view_if_needed()
+        shot(fac, "display-drafts-waiting")
+        # Counts only: no draft text reaches the facilitator's page.
+        assert "secret" not in fac.content() and "Geheim" not in fac.content()
+        assert fac.evaluate("() => window.__cobord.session.notes.size") == 0
+        b.locator(".draft", has_text="Geheim").get_by_role("button", name="Supprimer").tap()
+        expect(waiting).to_have_text("2 concepten wachten op één toestel")
+    finally:
+        other.close()
