@@ -398,7 +398,8 @@ class BoardApp {
     if (s.locked) items.push(["locked", t("locked_banner")]);
     const hintOff = sessionStorage.getItem("cobord:hint-off") === "1";
     if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
-    if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
+    // The facilitator's own notes are not drafts: they read what the participants are told.
+    if (s.private_writing) items.push(["private", "✎ " + t(this.role === "participant" ? "private_banner" : "private_banner_fac")]);
     const sig = items.map((i) => i[0]).join(",") + getLang();
     if (sig === this._bannerSig) return;
     this._bannerSig = sig;

@@ -272,4 +272,5 @@ export default {
   drafts_waiting_none: "No drafts waiting yet.",
   drafts_waiting_one_person: "{n} drafts waiting on one device",
   drafts_waiting_one_person_one: "{n} draft waiting on one device",
+  private_banner_fac: "Private writing: participants’ notes stay on their devices until this phase ends.",
 };

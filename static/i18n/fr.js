@@ -281,4 +281,5 @@ export default {
   drafts_waiting_none: "Aucun brouillon en attente pour l’instant.",
   drafts_waiting_one_person: "{n} brouillons en attente sur un appareil",
   drafts_waiting_one_person_one: "{n} brouillon en attente sur un appareil",
+  private_banner_fac: "Écriture individuelle : les notes des participant·es restent sur leurs appareils jusqu’à la fin de cette étape.",
 };

@@ -272,4 +272,5 @@ export default {
   drafts_waiting_none: "Nog geen concepten die wachten.",
   drafts_waiting_one_person: "{n} concepten wachten op één toestel",
   drafts_waiting_one_person_one: "{n} concept wacht op één toestel",
+  private_banner_fac: "Individueel schrijven: de notities van de deelnemers blijven op hun toestel tot het einde van deze fase.",
 };

@@ -198,6 +198,7 @@ def test_facilitator_sees_how_many_drafts_wait(
     fac.locator("button[aria-controls=fac-panel]").click()
     waiting = fac.locator("#drafts-waiting")
     expect(waiting).to_have_text("Nog geen concepten die wachten.")
+    expect(fac.locator(".banner-private")).to_contain_text("notities van de deelnemers blijven")
     other = browser.new_context(**PHONE)
     try:
         a = open_board(
