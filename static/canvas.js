@@ -81,6 +81,9 @@ export class Canvas {
     const { x, y, s } = this.view;
     this.world.style.transform = `translate3d(${x}px, ${y}px, 0) scale(${s})`;
     this.el.style.setProperty("--zoom", String(s));
+    // Zoomed far out, a card's small buttons (listen) are specks nobody can hit: hidden until
+    // zoomed in (the note itself still opens on a tap, with its listen button in the sheet).
+    this.el.classList.toggle("zoomed-out", s < 0.5);
     this.saveView();
   }
   scheduleView() {
