@@ -45,6 +45,11 @@ DEFAULT_SETTINGS: Final[dict[str, Any]] = {
     "languages": ["fr", "nl", "en"],
     "max_note_length": 280,
     "max_notes_per_participant": 50,
+    # group -> {lang: label}: what participants read for a group in their language. The group
+    # itself (the string in `groups`) is its stable id: participants and results keep it.
+    "group_labels": {},
+    # joining offers "I'd rather not say" (no group) when the facilitator allows it
+    "group_optional": False,
 }
 
 

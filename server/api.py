@@ -277,6 +277,8 @@ class Api:
                 "title": board.title,
                 "groups": board.settings.get("groups", []),
                 "languages": board.settings.get("languages", list(LANGUAGES)),
+                "group_labels": board.settings.get("group_labels", {}),
+                "group_optional": board.settings.get("group_optional", False),
             }
         )
 
@@ -520,6 +522,8 @@ SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
     "max_note_length": lambda v: _int_between(v, 1, 5000),
     "max_notes_per_participant": lambda v: _int_between(v, 1, 1000),
     "joining_open": lambda v: isinstance(v, bool),
+    "group_labels": lambda v: _group_labels_ok(v),
+    "group_optional": lambda v: isinstance(v, bool),
 }
 # Settings the API owns (not in crdt/schema.py's defaults).
 API_DEFAULT_SETTINGS: dict[str, Any] = {"joining_open": True}
@@ -606,6 +610,21 @@ def _groups_ok(value: Any) -> bool:
         and len(value) <= MAX_GROUPS
         and all(_text_ok(g, MAX_NAME) for g in value)
         and len({g.strip() for g in value}) == len(value)
+    )
+
+
+def _group_labels_ok(value: Any) -> bool:
+    """{group: {lang: label}}: at most MAX_GROUPS groups, labels in the board languages only."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_GROUPS
+        and all(
+            _text_ok(group, MAX_NAME)
+            and isinstance(labels, dict)
+            and set(labels) <= set(LANGUAGES)
+            and all(_text_ok(label, MAX_NAME) for label in labels.values())
+            for group, labels in value.items()
+        )
     )
 
 

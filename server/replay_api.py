@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -100,25 +101,27 @@ class ReplayApi:
         marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
         return JSONResponse(
             {
-                "start": summary.first_ts if summary.first_ts is not None else board.created_at,
-                "end": summary.last_ts if summary.last_ts is not None else board.created_at,
+                "start": ms(summary.first_ts if summary.first_ts is not None else board.created_at),
+                "end": ms(summary.last_ts if summary.last_ts is not None else board.created_at),
                 "updates": summary.count,
                 "first_seq": summary.first_seq,
                 "last_seq": summary.last_seq,
-                "bookmarks": [{"seq": e.seq, "ts": e.ts, "phase": e.target} for e in marks],
+                "bookmarks": [{"seq": e.seq, "ts": ms(e.ts), "phase": e.target} for e in marks],
             }
         )
 
     async def state(self, request: Request) -> Response:
-        """`?seq=N`: the board after exactly the updates up to seq N; `?at=<unix seconds>`: as it
-        was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update it holds."""
+        """`?seq=N`: the board after exactly the updates up to seq N; `?at=<ms since the epoch>`:
+        as it was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update in it."""
         board, _ = await self.api._auth(request, "facilitator")
         if "seq" in request.query_params:
             seq = _int_param(request, "seq", 0, 0, 2**62)
             keyframe, tail = await self.store.load_until_seq(board.id, seq)
         else:
-            at = query_number(request, "at", default=None, high=1e11)
-            keyframe, tail = await self.store.load(board.id, until_ts=at)
+            at = query_number(request, "at", default=None, high=1e14)
+            # A microsecond of slack: float noise never drops the update whose `ts` was asked for.
+            until = None if at is None else at / 1000 + 1e-6
+            keyframe, tail = await self.store.load(board.id, until_ts=until)
         state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
         return Response(
@@ -137,7 +140,7 @@ class ReplayApi:
             [
                 {
                     "seq": u.seq,
-                    "ts": u.ts,
+                    "ts": ms(u.ts),
                     "update": base64.b64encode(u.data).decode(),
                     **({} if anonymous else {"actor": u.actor}),
                 }
@@ -176,7 +179,7 @@ class ReplayApi:
         anonymous = bool(board.settings.get("anonymous"))
         views = []
         for e in found:
-            view: dict[str, Any] = {"seq": e.seq, "ts": e.ts, "kind": e.kind}
+            view: dict[str, Any] = {"seq": e.seq, "ts": ms(e.ts), "kind": e.kind}
             if e.kind.startswith("cluster_"):
                 view["cluster_id"] = e.target
             elif e.kind == "phase_changed":
@@ -186,6 +189,13 @@ class ReplayApi:
             view.update(actor_view(e.actor, anonymous, names, numbers))
             views.append(view)
         return views
+
+
+def ms(seconds: float) -> int:
+    """The API's one time unit: integer milliseconds since 1970-01-01 UTC (like the document's
+    `createdAt`, the timer's `endsAt` and the exports). Rounded up, so that seeking to an event's
+    `ts` includes that event."""
+    return math.ceil(seconds * 1000)
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

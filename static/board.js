@@ -18,6 +18,8 @@ import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
 import { BoardExtras } from "./extras.js";
 import { tabStore } from "./storage.js";
+import { groupName } from "./groups.js";
+import { tidyBoard, tidyCluster } from "./tidy.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -91,6 +93,8 @@ class BoardApp {
     this.view = VIEWS.includes(params.get("view")) ? params.get("view") : "canvas";
     // A phone in the vote phase opens on the vote list (big buttons), unless a view was asked for.
     if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
+    // The results phase is one screen for everyone: a page (re)loaded then opens on the results.
+    if (!params.get("view") && info.phase === "results") this.view = "results";
     this.votes = { mine: {}, remaining: null, budget: null };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
@@ -267,7 +271,7 @@ class BoardApp {
       this.refreshVotes();
       if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) this.switchView("votes");
       else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
-      if (phase === "results" && this.role === "participant") this._goResults = true;
+      if (phase === "results") this._goResults = true;
     }
     if (this._goResults && this.resultsAvailable()) {
       // The facilitator moved to the results: show them (the board stays one tap away).
@@ -347,7 +351,7 @@ class BoardApp {
           ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
         this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
-          ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_heading"))
+          ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_open"))
           : null,
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "data-fk": "panel", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
@@ -400,7 +404,8 @@ class BoardApp {
     if (s.locked) items.push(["locked", t("locked_banner")]);
     const hintOff = !!tabStore.get(keys.hintOff);
     if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
-    if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
+    // The facilitator's own notes are not drafts: they read what the participants are told.
+    if (s.private_writing) items.push(["private", "✎ " + t(this.role === "participant" ? "private_banner" : "private_banner_fac")]);
     const sig = items.map((i) => i[0]).join(",") + getLang();
     if (sig === this._bannerSig) return;
     this._bannerSig = sig;
@@ -477,19 +482,21 @@ class BoardApp {
     }
     if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
     const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
-    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) });
+    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings: this.session.settings() });
     if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
     return view;
   }
   async fetchResults(throttled = false) {
-    if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 5000)) return;
+    if (this._fetchingResults || (throttled && Date.now() - (this._resultsAt || 0) < 1500)) return;
     this._fetchingResults = true;
     try {
       const data = await api("GET", `/api/boards/${this.id}/results`, { token: this.token });
-      this.httpResults = { data, updatedAt: Date.now() };
       this._resultsAt = Date.now();
+      // Polled: only new figures rebuild what shows them (a rebuild every poll would flicker).
+      if (this.httpResults && JSON.stringify(this.httpResults.data) === JSON.stringify(data)) return;
+      this.httpResults = { data, updatedAt: Date.now() };
       if (this.view === "results") this.renderMain();
-      if (this.panel) this.panel.render(true);
+      if (this.panel) this.panel.render();
     } catch {
       /* 403 until revealed: the hint stays */
     } finally {
@@ -686,6 +693,29 @@ class BoardApp {
     return id;
   }
 
+  /**
+   * Tidy up one cluster (its notes in its grid, no holes) or, with null, the whole board: one
+   * transaction, so everyone receives it as one change.
+   */
+  tidy(clusterId) {
+    if (!this.isFacilitator()) return;
+    const s = this.session;
+    const notes = s.noteList();
+    const clusters = s.clusterList();
+    let plan;
+    if (clusterId) {
+      const c = clusters.find((x) => x.id === clusterId);
+      if (!c) return;
+      plan = { notes: tidyCluster(notes, c), clusters: new Map() };
+    } else plan = tidyBoard(notes, clusters);
+    s.batch(() => {
+      for (const [id, pos] of plan.clusters) s.updateCluster(id, pos);
+      for (const [id, pos] of plan.notes) s.updateNote(id, pos);
+    });
+    announce(t(clusterId ? "tidied_cluster" : "tidied_board"));
+    if (!clusterId && this.view === "canvas") this.canvas.fitAll();
+  }
+
   mergeCluster(fromId, intoId) {
     const s = this.session;
     const members = s.noteList().filter((n) => n.cluster === fromId);
@@ -711,10 +741,19 @@ class BoardApp {
     // A new note goes to no cluster unless its author picks one (not the cluster that happens to be on screen).
     const lookingAt = presetCluster ?? (existing ? existing.cluster : "");
     openSheet(existing ? t("composer_edit_heading") : t("composer_heading"), (close) => {
-      const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, maxLength: max, placeholder: t("composer_ph"), required: true });
+      // No maxLength: a pasted text is never cut mid-sentence without a word; the counter shows the
+      // limit while typing and says how much is too much.
+      const text = h("textarea", { id: "composer-text", rows: window.innerHeight < 700 ? 3 : 4, placeholder: t("composer_ph"), required: true, "aria-describedby": "composer-count" });
       text.value = existing ? existing.text : "";
-      const count = h("p", { class: "help", "aria-live": "off" });
-      const upd = () => (count.textContent = t("composer_chars", { n: max - text.value.length }));
+      const count = h("p", { class: "help composer-count", id: "composer-count", "aria-live": "polite" });
+      const upd = () => {
+        const left = max - text.value.length;
+        const msg = left >= 0 ? t("composer_chars", { n: left, max }) : t("composer_over", { n: -left, max });
+        if (count.textContent !== msg) count.textContent = msg;
+        count.classList.toggle("is-over", left < 0);
+        if (left < 0) text.setAttribute("aria-invalid", "true");
+        else text.removeAttribute("aria-invalid");
+      };
       text.addEventListener("input", upd);
       upd();
       text.addEventListener("keydown", (e) => {
@@ -750,6 +789,7 @@ class BoardApp {
             const value = text.value.trim();
             const attached = picker ? picker.value() : null;
             if (!value && !attached) return text.focus();
+            if (value.length > max) return text.focus(); // the counter says by how much
             store.set(keys.noteColor, color);
             const cl = clusterSel ? clusterSel.value : "";
             if (existing) {
@@ -807,7 +847,7 @@ class BoardApp {
               "div",
               { class: "field-row" },
               field(t("note_move_to"), sel),
-              h("button", { type: "button", class: "btn", onclick: () => { this.moveToCluster(note.id, sel.value); close(); } }, t("note_move_to")),
+              h("button", { type: "button", class: "btn", onclick: () => { this.moveToCluster(note.id, sel.value); close(); } }, t("note_move_btn")),
             ),
           );
         }
@@ -823,7 +863,7 @@ class BoardApp {
         );
       }
       return body;
-    });
+    }, { initialFocus: this.canVote() ? ".vote-add" : null });
   }
 
   openClusterSheet(clusterId) {
@@ -856,6 +896,7 @@ class BoardApp {
           ? h(
               "div",
               { class: "actions" },
+              h("button", { type: "button", class: "btn", id: "tidy-cluster", onclick: () => { this.tidy(clusterId); close(); } }, "▦ ", t("tidy_cluster")),
               h("button", {
                 type: "button",
                 class: "btn btn-danger",
@@ -903,7 +944,7 @@ class BoardApp {
           h(
             "section",
             null,
-            h("h3", null, g.startsWith("§") ? g.slice(1) : h("span", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group")), ` (${fmtNumber(people.length)})`),
+            h("h3", null, g.startsWith("§") ? g.slice(1) : h("span", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", groupName(this.session.settings(), g)), ` (${fmtNumber(people.length)})`),
             h("ul", null, people.map((p) => h("li", null, p.name || "—", p.self ? ` (${t("presence_you")})` : "", p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null))),
           ),
         ),
@@ -913,6 +954,9 @@ class BoardApp {
 
   renderDrafts() {
     const drafts = store.get(keys.drafts(this.id), []);
+    // The facilitator sees how many drafts wait (a count in our presence, never their text).
+    const user = this.session.localUser;
+    if (this.role === "participant" && user && (user.drafts || 0) !== drafts.length) this.session.setUser({ ...user, drafts: drafts.length });
     const el = this.draftsEl;
     if (!drafts.length) {
       el.hidden = true;

@@ -9,14 +9,15 @@ import { noteMeta, voteControls, shownText } from "./noteview.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
-const GRID_X = 220;
-const GRID_Y = 170;
-const PAD = 20;
-const HEAD = 56;
+export const GRID_X = 220;
+export const GRID_Y = 170;
+export const PAD = 20;
+export const HEAD = 56;
+export const CLUSTER_COLS = 2; // a cluster's notes fill a grid this many columns wide
 const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
-const GRID_COLS = 5; // loose notes fill rows of this many cells
+export const GRID_COLS = 5; // loose notes fill rows of this many cells
 // On touch screens the canvas never zooms out below readable note text (16 px world -> 14 px).
 const MIN_READABLE_SCALE = 14 / 16;
 function minScale() {
@@ -57,6 +58,7 @@ export class Canvas {
       this._ro = new ResizeObserver(() => this.measure());
     }
     if (this._ro) this._ro.observe(this.viewport);
+    fitNoteText([...this.noteEls.values()]); // laid out while detached: measure again
   }
   detach() {
     if (!this.attached) return;
@@ -79,6 +81,9 @@ export class Canvas {
     const { x, y, s } = this.view;
     this.world.style.transform = `translate3d(${x}px, ${y}px, 0) scale(${s})`;
     this.el.style.setProperty("--zoom", String(s));
+    // Zoomed far out, a card's small buttons (listen) are specks nobody can hit: hidden until
+    // zoomed in (the note itself still opens on a tap, with its listen button in the sheet).
+    this.el.classList.toggle("zoomed-out", s < 0.5);
     this.saveView();
   }
   scheduleView() {
@@ -364,12 +369,13 @@ export class Canvas {
 
     // notes
     const seen = new Set();
+    const refilled = [];
     const mine = app.mine();
     for (const n of notes) {
       seen.add(n.id);
       const my = app.myVotes(n.id);
       const total = app.totalVotes(n.id);
-      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, lang].join("|");
+      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, s.settings().votes_visibility, phase, lang].join("|");
       let el = this.noteEls.get(n.id);
       if (!el) {
         el = h("article", { class: "note", dataset: { id: n.id } });
@@ -385,6 +391,7 @@ export class Canvas {
           noteMeta(app, n),
           showVotes ? voteControls(app, n) : null,
         );
+        refilled.push(el);
       }
       if (this.flashId === n.id) {
         this.flashId = null;
@@ -393,6 +400,7 @@ export class Canvas {
       }
     }
     for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
+    fitNoteText(refilled);
 
     this.empty.textContent = notes.length ? "" : t("empty_board");
     this.empty.hidden = notes.length > 0;
@@ -428,6 +436,9 @@ export class Canvas {
       h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll() }, "⤢ ", t("fit_all")),
       canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
         ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
+        : null,
+      canEdit && this.app.isFacilitator()
+        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.app.tidy(null) }, "▦ ", t("tidy_board"))
         : null,
     );
   }
@@ -691,6 +702,21 @@ export class Canvas {
       });
     }
   }
+}
+
+/**
+ * Each card shows as many whole lines of its text as fit above its author line and buttons (a short
+ * note is never cut at a fixed 4 lines); longer text ends in "…" and a tap opens it in full.
+ * All reads first, then all writes: one layout for a whole render.
+ */
+function fitNoteText(els) {
+  const boxes = els.map((el) => el.querySelector(".note-open"));
+  const sizes = boxes.map((b) => (b ? { h: b.clientHeight, line: parseFloat(getComputedStyle(b).lineHeight) || 20 } : null));
+  boxes.forEach((b, i) => {
+    const size = sizes[i];
+    if (!b || !size || !size.h) return;
+    b.style.setProperty("--lines", String(Math.max(1, Math.floor((size.h + 1) / size.line))));
+  });
 }
 
 function clamp(v, a, b) {

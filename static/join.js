@@ -3,6 +3,7 @@ import { h, clear, api, store, keys, groupShape } from "./util.js";
 import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
+import { groupName } from "./groups.js";
 
 export async function renderJoin(root, code) {
   const state = { info: null, error: null, name: store.get("cobord:name", ""), group: null, busy: false };
@@ -33,11 +34,12 @@ export async function renderJoin(root, code) {
 function joinView(state, code, redraw) {
   const info = state.info;
   document.title = info ? `${info.title} — ${t("app_name")}` : t("app_name");
+  // One language picker: once the board is known, the form's "Your language" is the only one.
   const head = h(
     "header",
     { class: "page-head" },
     h("a", { class: "brand", href: "/" }, t("app_name")),
-    langSwitcher(),
+    info ? null : langSwitcher(),
   );
   if (!info) {
     return h(
@@ -78,6 +80,9 @@ function joinView(state, code, redraw) {
     oninput: (e) => (state.name = e.target.value),
   });
   const groups = info.groups || [];
+  // Each group in the reader's language; "I'd rather not say" (no group) when the facilitator allows it.
+  const choices = groups.map((g) => ({ value: g, label: groupName(info, g), shape: groupShape(groups, g) }));
+  if (info.group_optional) choices.push({ value: "", label: t("join_no_say"), shape: "○" });
   const groupField = groups.length
     ? h(
         "fieldset",
@@ -86,19 +91,19 @@ function joinView(state, code, redraw) {
         h(
           "div",
           { class: "choices" },
-          groups.map((g) =>
+          choices.map((c) =>
             h(
               "label",
               { class: "choice" },
               h("input", {
                 type: "radio",
                 name: "group",
-                value: g,
-                checked: state.group === g,
-                onchange: () => (state.group = g),
+                value: c.value,
+                checked: state.group === c.value,
+                onchange: () => (state.group = c.value),
               }),
-              h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)),
-              h("span", null, g),
+              h("span", { class: "shape", "aria-hidden": "true" }, c.shape),
+              h("span", null, c.label),
             ),
           ),
         ),
@@ -137,7 +142,7 @@ function joinView(state, code, redraw) {
           name.focus();
           return;
         }
-        if (groups.length && !state.group) {
+        if (groups.length && state.group === null) {
           err.textContent = t("join_group_required");
           return;
         }

@@ -18,21 +18,22 @@ export { shownText };
 /** Photo or voice, the translation line and the listen button, then the meta line.
  * @param {any} app @param {any} note */
 export function noteMeta(app, note) {
-  const extras = [mediaView(app, note), translationToggle(note, () => app.renderMain && app.renderMain()), listenButton(shownText(note))].filter(Boolean);
-  const meta = noteMetaLine(app, note);
+  const extras = [mediaView(app, note), translationToggle(note, () => app.renderMain && app.renderMain())].filter(Boolean);
+  // The listen button sits on the author line: the card keeps its height for the text.
+  const meta = noteMetaLine(app, note, listenButton(shownText(note)));
   return extras.length ? h("div", { class: "note-extras" }, ...extras, meta) : meta;
 }
 
-/** @param {any} app @param {any} note */
-function noteMetaLine(app, note) {
-  const parts = [];
-  if (note.author) parts.push(t("note_by", { name: note.author }));
-  if (app.isMine(note.id)) parts.push(t("note_yours"));
+/** "by Amina", or "by you" on one's own note (short enough to stay whole on a card).
+ * @param {any} app @param {any} note @param {Node | null} listen */
+function noteMetaLine(app, note, listen) {
+  const who = app.isMine(note.id) ? t("note_by_you") : note.author ? t("note_by", { name: note.author }) : "";
   return h(
     "p",
     { class: "note-meta" },
-    h("span", { class: "who" }, parts.join(" · ")),
+    h("span", { class: "who" }, who),
     note.lang ? h("abbr", { class: "tag", title: langName(note.lang), lang: note.lang }, note.lang.toUpperCase()) : null,
+    listen,
   );
 }
 
@@ -43,6 +44,11 @@ export function voteControls(app, note, { big = false } = {}) {
   const can = app.canVote();
   const total = app.totalVotes(note.id);
   if (app.role !== "participant") {
+    // Hidden voting: the board (maybe on a shared screen) says so instead of a misleading "● 0";
+    // the facilitator reads the live counts in the panel.
+    if (app.session.settings().votes_visibility === "hidden") {
+      return ["vote", "results"].includes(app.session.phase()) ? h("p", { class: "votes votes-hidden" }, t("votes_hidden")) : null;
+    }
     if (total === null) return null;
     const label = t("total_dots", { n: total });
     return h("p", { class: "votes" }, h("span", { class: "total-dots", title: label }, h("span", { "aria-hidden": "true" }, `● ${fmtNumber(total)}`), h("span", { class: "sr-only" }, label)));

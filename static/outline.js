@@ -117,7 +117,7 @@ function noteItem(app, n, clusters, canEdit, showVotes) {
     actions.append(
       h("label", { for: id, class: "sr-only" }, `${t("note_move_to")}: ${n.text.slice(0, 60)}`),
       sel,
-      h("button", { type: "button", class: "btn btn-small", "data-fk": `mb:${n.id}`, onclick: () => app.moveToCluster(n.id, sel.value) }, t("note_move_to")),
+      h("button", { type: "button", class: "btn btn-small", "data-fk": `mb:${n.id}`, onclick: () => app.moveToCluster(n.id, sel.value) }, t("note_move_btn"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
     );
   }
   if (app.canEditNote(n.id)) {

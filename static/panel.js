@@ -9,7 +9,10 @@ import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
+import { groupName, groupSettingsSection } from "./groups.js";
 
+
+const RESULTS_POLL_MS = 2000;
 
 export class FacilitatorPanel {
   constructor(app) {
@@ -33,10 +36,12 @@ export class FacilitatorPanel {
     if (open) {
       this.loadParticipants();
       this.app.fetchResults();
+      // The counts stay live while the panel is open (hidden votes never reach the document).
+      let ticks = 0;
       this._poll = setInterval(() => {
-        this.loadParticipants();
+        if (ticks++ % 3 === 0) this.loadParticipants();
         this.app.fetchResults(true);
-      }, 5000);
+      }, RESULTS_POLL_MS);
       this.render(true);
       const head = this.el.querySelector("h2");
       if (head) head.focus();
@@ -63,7 +68,7 @@ export class FacilitatorPanel {
   async loadParticipants() {
     try {
       this.participants = await api("GET", `/api/boards/${this.app.id}/participants`, { token: this.app.token });
-      this.render(true);
+      this.render(); // rebuilt only if the list changed (it is polled)
     } catch {
       /* keep the last list */
     }
@@ -80,6 +85,8 @@ export class FacilitatorPanel {
   }
   /** A new phase clears a timer that has run out ("time is up" belongs to the phase it timed). */
   async setPhase(phase) {
+    // The results phase shows the results to everyone: hidden votes are revealed first.
+    if (phase === "results" && this.app.session.settings().votes_visibility === "hidden") await this.setting({ votes_visibility: "revealed" });
     const ok = await this.call("POST", "/phase", { phase });
     const timer = this.app.session.timer();
     // Same rounding as the chip: "time is up" shows from half a second before endsAt.
@@ -93,11 +100,15 @@ export class FacilitatorPanel {
   render(force = false) {
     if (!this.open) return;
     const s = this.app.session;
-    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length]);
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
     if (this.el.contains(document.activeElement) && document.activeElement.matches("input[type=number], input[type=text]")) {
-      // Don't yank a field from under the facilitator's fingers; refresh on blur.
-      document.activeElement.addEventListener("blur", () => this.render(true), { once: true });
+      // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it
+      // (after the blur: moving to the next field defers again, instead of rebuilding under it).
+      if (!this._deferred) {
+        this._deferred = true;
+        document.activeElement.addEventListener("blur", () => setTimeout(() => { this._deferred = false; this.render(true); }, 0), { once: true });
+      }
       return;
     }
     this._sig = sig;
@@ -209,6 +220,7 @@ export class FacilitatorPanel {
         h("h3", { id: "p-ctl" }, t("panel_controls")),
         toggle("locked", t("panel_lock")),
         toggle("private_writing", t("panel_private")),
+        settings.private_writing ? draftsWaiting(s) : null,
         toggle("anonymous", t("panel_anonymous")),
       ),
     );
@@ -244,6 +256,8 @@ export class FacilitatorPanel {
     );
 
     frag.append(...app.extras.panelSections()); // follow me, hidden notes (extras.js)
+    // Groups: labels per language, "I'd rather not say"
+    frag.append(groupSettingsSection(settings, app.languages(), (patch) => this.setting(patch), () => s.settings()));
 
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
@@ -256,7 +270,7 @@ export class FacilitatorPanel {
       h(
         "section",
         { class: "panel-sec" },
-        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id) }) : h("p", null, t("results_none")),
+        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings }) : h("p", null, t("results_none")),
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),
@@ -300,7 +314,7 @@ export class FacilitatorPanel {
         h(
           "div",
           { class: "people-group" },
-          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group"), ` (${fmtNumber(people.length)})`,
+          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", groupName(app.session.settings(), g), ` (${fmtNumber(people.length)})`,
             quiet.length ? h("span", { class: "badge badge-quiet" }, `${t("panel_not_contributed")}: ${fmtNumber(quiet.length)}`) : null),
           h(
             "ul",
@@ -324,6 +338,23 @@ export class FacilitatorPanel {
     }
     return sec;
   }
+}
+
+/** Drafts waiting on participants' devices (their presence carries a count, never a text). */
+function draftCounts(session) {
+  let drafts = 0;
+  let people = 0;
+  for (const p of session.presence()) {
+    const n = p.role === "participant" && Number.isInteger(p.drafts) && p.drafts > 0 ? p.drafts : 0;
+    drafts += n;
+    if (n) people += 1;
+  }
+  return { drafts, people };
+}
+
+function draftsWaiting(session) {
+  const { drafts, people } = draftCounts(session);
+  return h("p", { class: "drafts-waiting", id: "drafts-waiting", role: "status" }, !drafts ? t("drafts_waiting_none") : people === 1 ? t("drafts_waiting_one_person", { n: drafts }) : t("drafts_waiting", { n: drafts, people }));
 }
 
 /** Phones cannot reach a loopback address: say which address to use instead, and how. */

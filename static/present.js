@@ -7,6 +7,7 @@ import { h, fill, store, keys, now, groupShape, api } from "./util.js";
 import { t, onLangChange, fmtNumber } from "./i18n.js";
 import { Session } from "./session.js";
 import { resultItems } from "./results.js";
+import { groupName } from "./groups.js";
 import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
 import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
@@ -157,7 +158,7 @@ function view(session, boardId, info, cfg) {
     sig = `results|${phase}`;
     stage.classList.add("present-results", "results-big");
     const titles = new Map(clusters.map((c) => [c.id, c.title]));
-    items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id) }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
+    items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id), settings: { ...settings, groups } }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("results_none")) }];
   } else {
     // Follow me (follow.js): the projector always shows what the facilitator points at, only that.
@@ -198,7 +199,7 @@ function view(session, boardId, info, cfg) {
   const foot = h(
     "footer",
     { class: "present-foot" },
-    [...counts.entries()].map(([g, n]) => h("span", { class: "present-group" }, groupShape(groups, g), " ", g || "—", " ", fmtNumber(n))),
+    [...counts.entries()].map(([g, n]) => h("span", { class: "present-group" }, groupShape(groups, g), " ", g ? groupName(settings, g) : "—", " ", fmtNumber(n))),
   );
   return { main: h("main", { class: "present" }, head, h("div", { class: "present-body" }, stage, join), foot), stage, items, sig };
 }

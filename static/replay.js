@@ -33,7 +33,7 @@ export async function renderReplay(root, boardId) {
   let info = {};
   try {
     [timeline, info] = await Promise.all([
-      api("GET", `/api/boards/${encodeURIComponent(boardId)}/replay`, { token }),
+      api("GET", `/api/boards/${encodeURIComponent(boardId)}/replay`, { token }).then(timelineInSeconds),
       api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token }).catch(() => ({})),
     ]);
   } catch (e) {
@@ -326,7 +326,7 @@ class ReplayApp {
     try {
       for (let pages = 0; pages < 20 && !this.eventsDone; pages++) {
         const page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
-        const fresh = (page && page.events) || [];
+        const fresh = ((page && page.events) || []).map(inSeconds);
         this.events.push(...fresh);
         if (fresh.length) this.eventsNext = fresh[fresh.length - 1].seq;
         if (!page || page.next === null) this.eventsDone = true;
@@ -470,7 +470,7 @@ class ReplayApp {
     try {
       if (!this.loading && !this.playing) {
         if (this.t < this.end - 1e-6) await this.seek(this.end);
-        const rows = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/updates?after=${this.seq}&limit=${PAGE}`, { token: this.token });
+        const rows = (await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/updates?after=${this.seq}&limit=${PAGE}`, { token: this.token }) || []).map(inSeconds);
         if (this.follow && rows && rows.length && !this.playing) {
           for (const row of rows) {
             Y.applyUpdate(this.session.doc, base64ToBytes(row.update));
@@ -549,7 +549,7 @@ class ReplayApp {
     this.t = at;
     this.renderControls();
     try {
-      const lastSeq = await this.loadState(`at=${encodeURIComponent(String(at))}`, gen);
+      const lastSeq = await this.loadState(`at=${Math.round(at * 1000)}`, gen); // the API counts in ms
       if (lastSeq === null) return;
       this.seq = lastSeq;
       this.loading = false;
@@ -572,7 +572,7 @@ class ReplayApp {
     this.fetching = true;
     try {
       const after = this.buffer.length ? this.buffer[this.buffer.length - 1].seq : this.seq;
-      const rows = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/updates?after=${after}&limit=${PAGE}`, { token: this.token });
+      const rows = (await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/updates?after=${after}&limit=${PAGE}`, { token: this.token }) || []).map(inSeconds);
       if (gen !== this.gen) return;
       for (const r of rows || []) {
         this.buffer.push(r);
@@ -633,4 +633,19 @@ function base64ToBytes(b64) {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+// The API's times are integer milliseconds (docs/formats.md); this view counts in seconds.
+/** @param {any} row */
+function inSeconds(row) {
+  return { ...row, ts: Number(row.ts) / 1000 };
+}
+/** @param {any} timeline */
+function timelineInSeconds(timeline) {
+  return {
+    ...timeline,
+    start: Number(timeline.start) / 1000,
+    end: Number(timeline.end) / 1000,
+    bookmarks: Array.isArray(timeline.bookmarks) ? timeline.bookmarks.map(inSeconds) : [],
+  };
 }

@@ -2,12 +2,14 @@
 // Results: consensus ranking with per-group bars; divisive ideas shown apart (dissent stays visible).
 import { h, groupShape } from "./util.js";
 import { t, fmtPercent, fmtTime } from "./i18n.js";
+import { groupName } from "./groups.js";
 
 /**
  * data: {groups: {name: {participants, voters}}, notes: [{note_id, text, cluster, total, by_group, consensus, divisive}],
  *        clusters: [{cluster_id, title, ...same}]}  (server order = consensus ranking)
  */
-export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (id) => id } = {}) {
+export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (id) => id, settings = null } = {}) {
+  const label = (g) => groupName(settings || { groups }, g);
   if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total)) {
     return h("section", { class: "results", "aria-labelledby": "res-h" }, h("h2", { id: "res-h" }, t("results_heading")), h("p", null, t("results_none")));
   }
@@ -26,7 +28,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
       { class: "res-block", "aria-labelledby": "res-cons-h" },
       h("h3", { id: "res-cons-h" }, t("results_consensus")),
       h("p", { class: "help" }, t("results_consensus_help")),
-      h("ol", { class: "res-list" }, consensus.map((n) => resultItem(n, n.text, groupNames, groups))),
+      h("ol", { class: "res-list" }, consensus.map((n) => resultItem(n, n.text, groupNames, groups, "li", label))),
     ),
     divisive.length
       ? h(
@@ -34,7 +36,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
           { class: "res-block res-divisive", "aria-labelledby": "res-div-h" },
           h("h3", { id: "res-div-h" }, t("results_divisive")),
           h("p", { class: "help" }, t("results_divisive_help")),
-          h("ul", { class: "res-list" }, divisive.map((n) => resultItem(n, n.text, groupNames, groups))),
+          h("ul", { class: "res-list" }, divisive.map((n) => resultItem(n, n.text, groupNames, groups, "li", label))),
         )
       : null,
     clusters.length
@@ -42,7 +44,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
           "section",
           { class: "res-block", "aria-labelledby": "res-cl-h" },
           h("h3", { id: "res-cl-h" }, t("results_clusters")),
-          h("ol", { class: "res-list" }, clusters.map((c) => resultItem(c, c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"), groupNames, groups))),
+          h("ol", { class: "res-list" }, clusters.map((c) => resultItem(c, c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"), groupNames, groups, "li", label))),
         )
       : null,
   );
@@ -52,7 +54,8 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
  * The same content as a flat list of elements, for the projector's pages: section headings and
  * explanations, then one block per idea (class "res-item"), in ranking order.
  */
-export function resultItems(data, { groups = [], clusterTitle = (id) => id } = {}) {
+export function resultItems(data, { groups = [], clusterTitle = (id) => id, settings = null } = {}) {
+  const label = (g) => groupName(settings || { groups }, g);
   if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total)) return [];
   const groupNames = orderedGroups(data, groups);
   const voted = data.notes.filter((n) => n.total > 0);
@@ -61,7 +64,7 @@ export function resultItems(data, { groups = [], clusterTitle = (id) => id } = {
     if (!list.length) return;
     out.push(h("h3", { class: `res-section ${cls}` }, title));
     if (help) out.push(h("p", { class: "help" }, help));
-    for (const n of list) out.push(resultItem(n, name(n), groupNames, groups, "div"));
+    for (const n of list) out.push(resultItem(n, name(n), groupNames, groups, "div", label));
   };
   section(t("results_consensus"), t("results_consensus_help"), voted.filter((n) => !n.divisive), "", (n) => n.text);
   section(t("results_divisive"), t("results_divisive_help"), voted.filter((n) => n.divisive), "res-section-divisive", (n) => n.text);
@@ -75,7 +78,7 @@ function orderedGroups(data, groups) {
   return known.concat(names.filter((g) => !known.includes(g)));
 }
 
-function resultItem(item, title, groupNames, groups, tag = "li") {
+function resultItem(item, title, groupNames, groups, tag = "li", label = (g) => g || t("join_no_group")) {
   const by = item.by_group || {};
   return h(
     tag,
@@ -85,7 +88,8 @@ function resultItem(item, title, groupNames, groups, tag = "li") {
       { class: "res-title" },
       h("span", { class: "res-text" }, title),
       h("span", { class: "res-total" }, t("results_total", { n: item.total || 0 })),
-      h("span", { class: "res-score" }, t("results_score", { pct: fmtPercent(item.consensus || 0) })),
+      // Plain words, not "consensus 40 %": the weakest group's share, said as what it means.
+      h("span", { class: "res-score" }, item.consensus > 0 ? t("results_score", { pct: fmtPercent(item.consensus) }) : t("results_score_none")),
     ),
     h(
       "ul",
@@ -96,10 +100,10 @@ function resultItem(item, title, groupNames, groups, tag = "li") {
         return h(
           "li",
           { class: "bar-row" },
-          h("span", { class: "bar-label" }, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", g || t("join_no_group")),
+          h("span", { class: "bar-label" }, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", label(g)),
           h(
             "span",
-            { class: "bar", role: "img", "aria-label": t("results_group_bar", { group: g || t("join_no_group"), dots: s.dots || 0, voters: s.voters || 0, pct: fmtPercent(pct) }) },
+            { class: "bar", role: "img", "aria-label": t("results_group_bar", { group: label(g), dots: s.dots || 0, voters: s.voters || 0, pct: fmtPercent(pct) }) },
             h("span", { class: "bar-fill", style: { width: `${(pct * 100).toFixed(1)}%` } }),
           ),
           h("span", { class: "bar-value", "aria-hidden": "true" }, fmtPercent(pct)),

@@ -21,5 +21,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   "groups": [],
   "languages": ["fr", "nl", "en"],
   "max_note_length": 280,
-  "max_notes_per_participant": 50
+  "max_notes_per_participant": 50,
+  "group_labels": {},
+  "group_optional": false
 });

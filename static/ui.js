@@ -62,9 +62,10 @@ export function toast(text, kind = "info") {
  * A modal sheet (full width on phones, centred card on larger screens), built on <dialog>.
  * build(close) returns the content; returns {dialog, close}.
  * @param {string} title @param {(close: () => void) => Node} build
- * @param {{onClose?: () => void, wide?: boolean}} [opts]
+ * initialFocus: a selector for what gets the focus (else the first field).
+ * @param {{onClose?: () => void, wide?: boolean, initialFocus?: string | null}} [opts]
  */
-export function openSheet(title, build, { onClose, wide = false } = {}) {
+export function openSheet(title, build, { onClose, wide = false, initialFocus = null } = {}) {
   const titleId = `sheet-title-${Math.random().toString(36).slice(2, 8)}`;
   const dialog = h("dialog", { class: `sheet${wide ? " sheet-wide" : ""}`, "aria-labelledby": titleId });
   const close = () => {
@@ -99,7 +100,7 @@ export function openSheet(title, build, { onClose, wide = false } = {}) {
   document.body.append(dialog);
   if (typeof dialog.showModal === "function") dialog.showModal();
   else dialog.setAttribute("open", ""); // very old browsers: an inline panel rather than nothing
-  const first = body.querySelector("textarea, input:not([type=hidden]), select");
+  const first = (initialFocus && body.querySelector(initialFocus)) || body.querySelector("textarea, input:not([type=hidden]), select");
   if (first) first.focus();
   return { dialog, close };
 }

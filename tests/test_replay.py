@@ -53,10 +53,13 @@ async def test_replay_timeline_state_at_a_time_and_update_stream(server: ServerP
     async with httpx.AsyncClient(base_url=server.http) as http:
         timeline = (await http.get(f"/api/boards/{board['id']}/replay", headers=fac)).json()
         assert [b["phase"] for b in timeline["bookmarks"]] == ["ideate", "cluster"]
-        assert timeline["updates"] >= 4 and timeline["start"] <= between <= timeline["end"]
+        # One unit everywhere: integer milliseconds since the epoch.
+        at = int(between * 1000)
+        assert all(isinstance(timeline[k], int) for k in ("start", "end"))
+        assert timeline["updates"] >= 4 and timeline["start"] <= at <= timeline["end"]
 
         r = await http.get(
-            f"/api/boards/{board['id']}/replay/state", params={"at": between}, headers=fac
+            f"/api/boards/{board['id']}/replay/state", params={"at": at}, headers=fac
         )
         assert r.headers["content-type"] == "application/octet-stream"
         then = Doc()
@@ -373,7 +376,7 @@ async def test_events_feed_says_who_did_what(server: ServerProcess) -> None:
         ]
         assert page["next"] is None
         seqs = [e["seq"] for e in page["events"]]
-        assert seqs == sorted(seqs) and all(isinstance(e["ts"], float) for e in page["events"])
+        assert seqs == sorted(seqs) and all(isinstance(e["ts"], int) for e in page["events"])
         # Pages: `after` + `limit`, never a page split inside one update's events.
         first = await _events(http, board, limit=2)
         assert len(first["events"]) == 2 and first["next"] == first["events"][-1]["seq"]

@@ -71,3 +71,27 @@ def test_posting_follows_the_phase(cobord_server: Any, desktop: Any) -> None:
     )
     assert r.status_code == 200, r.text
     expect(page.locator(".fab")).to_be_hidden()
+
+
+def test_join_screen_has_one_language_picker(cobord_server: Any, browser: Any) -> None:
+    from tests.browser.conftest import PHONE, shot
+
+    board = new_board(cobord_server)
+    ctx = browser.new_context(**PHONE)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{cobord_server.base}/j/{board['join_code']}")
+        expect(page.get_by_role("heading", name="Rejoindre « Atelier »")).to_be_visible()
+        assert page.locator(".lang-switch, .lang-select").count() == 0
+        langs = page.locator("input[name=lang]")
+        expect(langs).to_have_count(3)
+        page.get_by_label("Nederlands").check()  # the one picker switches the interface too
+        expect(page.get_by_role("heading", name="Deelnemen aan “Atelier”")).to_be_visible()
+        transforms = page.evaluate(
+            """() => [...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
+                .map(e => getComputedStyle(e, '::placeholder').textTransform)"""
+        )
+        assert all(x == "none" for x in transforms), transforms
+        shot(page, "small-join-one-language-picker")
+    finally:
+        ctx.close()
