@@ -317,6 +317,11 @@ class Api:
             group = group.strip()
             if groups and group not in groups:
                 raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
+        elif groups and not board.settings.get("group_optional", False):
+            # "I'd rather not say" is the facilitator's choice to offer, not the client's to assume.
+            raise ApiError(
+                422, "group_required", f"Choose a group: one of {', '.join(groups)}."
+            )
         lang = body.get("lang")
         if lang is not None and lang not in LANGUAGES:
             raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")

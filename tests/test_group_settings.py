@@ -42,6 +42,19 @@ def test_labels_and_optional_group_reach_the_join_screen(server: ServerProcess) 
     assert fr["participant_id"]
 
 
+def test_a_group_is_required_unless_rather_not_say_is_offered(server: ServerProcess) -> None:
+    board = server.create_board(groups=["A", "B"])
+    r = httpx.post(f"{server.http}/api/join", json={"code": board["join_code"], "name": "Rik"})
+    assert r.status_code == 422 and r.json()["error"] == "group_required", r.text
+    httpx.patch(
+        f"{server.http}/api/boards/{board['id']}/settings",
+        json={"group_optional": True},
+        headers=auth(board["facilitator_token"]),
+    ).raise_for_status()
+    r = httpx.post(f"{server.http}/api/join", json={"code": board["join_code"], "name": "Rik"})
+    assert r.status_code == 201, r.text
+
+
 def test_fresh_board_defaults(server: ServerProcess) -> None:
     board = server.create_board(groups=["A"])
     info = httpx.get(f"{server.http}/api/join/{board['join_code']}").json()
