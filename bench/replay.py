@@ -11,7 +11,9 @@ updates (the server's default, COBORD_SNAPSHOT_EVERY=500), as the rooms do.
 
 Measured server side, in process, through the same code the API runs (`SqlStore` +
 `crdt.replay`), on SQLite (a file) and PostgreSQL (a fresh database on 127.0.0.1:5432):
-  seek        200 random seqs: `load_until_seq` + `state_at` (what GET replay/state?seq= does);
+  seek        200 random seqs: `load_until_seq` + `state_parts` (GET replay/state?seq=&form=parts,
+              what the replay view asks for: the keyframe as stored + the merged tail); baseline
+              in the same run: `state_at`, the single merged update (form=update);
   timeline    `log_summary` + the phase events (GET replay);
   events      one page of 200 events after a random seq (GET replay/events), once decoded;
   decode      the one-off decoding of the whole log into events (the first GET of the feed);
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -232,13 +235,23 @@ async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
     rng = random.Random(11)
     summary = await store.log_summary(BOARD)
     seqs = [u.seq for u in await store.updates_after(BOARD, 0)]
-    seek_ms = []
+    seek_ms, read_ms, merged_ms = [], [], []
     for _ in range(seeks):
         seq = rng.choice(seqs)
         started = time.perf_counter()
         keyframe, tail = await store.load_until_seq(BOARD, seq)
+        read = time.perf_counter()
+        replay.encode_parts(
+            replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
+        )
+        done = time.perf_counter()
+        seek_ms.append((done - started) * 1000)
+        read_ms.append((read - started) * 1000)
+        # Baseline in the same run: the single merged update (form=update, the old seek).
+        started = time.perf_counter()
+        keyframe, tail = await store.load_until_seq(BOARD, seq)
         replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
-        seek_ms.append((time.perf_counter() - started) * 1000)
+        merged_ms.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
     events = await decode_all(store)
     decode_s = time.perf_counter() - started
@@ -258,8 +271,11 @@ async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
     return {
         "updates": summary.count,
         "events": events,
+        "seek_p50_ms": round(statistics.median(seek_ms), 2),
         "seek_p95_ms": round(p95(seek_ms), 2),
         "seek_max_ms": round(max(seek_ms), 2),
+        "seek_read_p95_ms": round(p95(read_ms), 2),
+        "seek_merged_p95_ms": round(p95(merged_ms), 2),
         "timeline_p95_ms": round(p95(timeline_ms), 2),
         "events_page_p95_ms": round(p95(page_ms), 2),
         "decode_all_s": round(decode_s, 2),
@@ -356,17 +372,20 @@ async def main() -> None:
     )
     results = []
     for name in args.backends.split(","):
+        before = os.getloadavg()
         result = await run_backend(name, log, args)
+        result["load_average"] = [round(x, 2) for x in before + os.getloadavg()]
         results.append(result)
         print(json.dumps(result))
     print()
     print(
-        f"{'backend':<10} {'seek p95':>9} {'timeline p95':>13} {'events p95':>11}"
-        f" {'decode':>8} {'data/1k':>9} {'table/1k':>9}"
+        f"{'backend':<10} {'seek p95':>9} {'merged p95':>11} {'timeline p95':>13}"
+        f" {'events p95':>11} {'decode':>8} {'data/1k':>9} {'table/1k':>9}"
     )
     for r in results:
         print(
-            f"{r['backend']:<10} {r['seek_p95_ms']:>7} ms {r['timeline_p95_ms']:>10} ms"
+            f"{r['backend']:<10} {r['seek_p95_ms']:>6} ms {r['seek_merged_p95_ms']:>8} ms"
+            f" {r['timeline_p95_ms']:>10} ms"
             f" {r['events_page_p95_ms']:>8} ms {r['decode_all_s']:>6} s"
             f" {r['data_bytes_per_1000'] / 1024:>6.1f} KiB"
             f" {r['table_bytes_per_1000'] / 1024:>6.1f} KiB"

@@ -25,6 +25,7 @@ from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
 DECODE_CHUNK = 2000  # updates read per query while decoding events
 MAX_BOOKMARKS = 1000
+PARTS_MEDIA_TYPE = "application/vnd.cobord.updates"  # replay.encode_parts: length-prefixed updates
 
 
 def pseudonyms(people: list[ParticipantRecord]) -> dict[str, int]:
@@ -111,19 +112,29 @@ class ReplayApi:
 
     async def state(self, request: Request) -> Response:
         """`?seq=N`: the board after exactly the updates up to seq N; `?at=<unix seconds>`: as it
-        was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update it holds."""
+        was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update it holds.
+        `form=parts`: the same state as the keyframe as stored plus the merged tail, each
+        length-prefixed (`replay.encode_parts`), applied in order by the client."""
         board, _ = await self.api._auth(request, "facilitator")
+        form = request.query_params.get("form", "update")
+        if form not in ("update", "parts"):
+            raise ApiError(422, "bad_form", "'form' must be 'update' or 'parts'.")
         if "seq" in request.query_params:
             seq = _int_param(request, "seq", 0, 0, 2**62)
             keyframe, tail = await self.store.load_until_seq(board.id, seq)
         else:
             at = query_number(request, "at", default=None, high=1e11)
             keyframe, tail = await self.store.load(board.id, until_ts=at)
-        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
-        return Response(
-            state, media_type="application/octet-stream", headers={"X-Cobord-Seq": str(last_seq)}
-        )
+        headers = {"X-Cobord-Seq": str(last_seq)}
+        if form == "parts":  # what the replay view asks for: no decoding of the keyframe
+            parts = replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
+            headers["X-Cobord-Parts"] = str(len(parts))
+            return Response(
+                replay.encode_parts(parts), media_type=PARTS_MEDIA_TYPE, headers=headers
+            )
+        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+        return Response(state, media_type="application/octet-stream", headers=headers)
 
     async def updates(self, request: Request) -> Response:
         """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).

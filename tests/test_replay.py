@@ -237,6 +237,16 @@ async def _check_every_seek(store: Store, updates: list[bytes], every: int, batc
             expected = _fresh(updates[:n])
             assert state_vector(got) == state_vector(expected)
             assert _json(got) == _json(expected)
+            # What the replay view gets (form=parts): the keyframe untouched, the tail merged.
+            parts = replay.decode_parts(
+                replay.encode_parts(
+                    replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
+                )
+            )
+            assert len(parts) <= 2
+            assert parts[:1] == ([keyframe.state] if keyframe else parts[:1])
+            assert state_vector(_fresh(parts)) == state_vector(expected)
+            assert _json(_fresh(parts)) == _json(expected)
     finally:
         await store.close()
 
@@ -288,6 +298,17 @@ async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
             got = _fresh([r.content])
             expected = _fresh(updates[:n])
             assert state_vector(got) == state_vector(expected) and _json(got) == _json(expected)
+            r = await http.get(
+                f"/api/boards/{board['id']}/replay/state",
+                params={"seq": entry["seq"], "form": "parts"},
+                headers=fac,
+            )
+            assert r.status_code == 200 and r.headers["x-cobord-seq"] == str(entry["seq"])
+            assert r.headers["content-type"] == "application/vnd.cobord.updates"
+            parts = replay.decode_parts(r.content)
+            assert len(parts) == int(r.headers["x-cobord-parts"]) <= 2
+            got = _fresh(parts)
+            assert state_vector(got) == state_vector(expected) and _json(got) == _json(expected)
         for bad in ("-1", "x", "1.5", "nan"):
             r = await http.get(
                 f"/api/boards/{board['id']}/replay/state", params={"seq": bad}, headers=fac
@@ -297,6 +318,10 @@ async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
             f"/api/boards/{board['id']}/replay/state", params={"at": "inf"}, headers=fac
         )
         assert r.status_code == 422 and r.json()["error"] == "bad_at"
+        r = await http.get(
+            f"/api/boards/{board['id']}/replay/state", params={"form": "zip"}, headers=fac
+        )
+        assert r.status_code == 422 and r.json()["error"] == "bad_form"
 
 
 # ---------------------------------------------------------------------- who did what
