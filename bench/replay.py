@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crdt import replay  # noqa: E402
-from server.replay_api import DECODE_CHUNK  # noqa: E402
+from server.events import DECODE_CHUNK  # noqa: E402
 from server.store.base import BoardRecord, EventRecord, NewUpdate, SnapshotRecord  # noqa: E402
 from server.store.sql import SqlStore  # noqa: E402
 

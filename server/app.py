@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import Api
 from server.client_api import client_routes
+from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
@@ -99,7 +101,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         limiter=limiter,
         trusted_proxies=settings.trusted_proxies,
     )
-    replay_api = ReplayApi(api)
+    indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
+    hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
+    replay_api = ReplayApi(api, indexer)
     retention = Retention(store, hub, settings.retention_days)
     translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
 
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await hub.start()
         await socket.online.start()
         await retention.start()
+        indexer.start()
         translator.start(api._with_room)
         try:
             yield
@@ -122,6 +127,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await retention.close()
             await translator.close()
             await hub.close()
+            await indexer.close()
             await socket.online.close()
             await store.close()
             await limiter.close()

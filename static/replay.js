@@ -15,6 +15,8 @@ import { ht, actorName } from "./history_i18n.js";
 
 const FEED_PAGE = 500; // events per request
 const FOLLOW_MS = 3000; // how often a followed live board is asked for news
+const EVENTS_RETRY_MS = 250; // the feed of the last updates is decoded a moment after their commit
+const EVENTS_RETRIES = 40;
 
 function historyStyles() {
   if (document.querySelector("link[data-history-css]")) return;
@@ -132,6 +134,8 @@ class ReplayApp {
     this.events = [];
     this.eventsNext = 0; // `after` of the next page of events
     this.eventsDone = false;
+    this.eventsRetries = 0;
+    this.lastLogged = Number(timeline.last_seq) || 0; // the feed is complete once decoded up to here
     this.follow = false;
     this.canvas = new Canvas(this);
     this.canvas.fitted = false;
@@ -346,12 +350,20 @@ class ReplayApp {
     if (this._eventsLoading || this.eventsDone) return;
     this._eventsLoading = true;
     try {
+      let page = null;
       for (let pages = 0; pages < 20 && !this.eventsDone; pages++) {
-        const page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
+        page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
         const fresh = (page && page.events) || [];
         this.events.push(...fresh);
         if (fresh.length) this.eventsNext = fresh[fresh.length - 1].seq;
         if (!page || page.next === null) this.eventsDone = true;
+      }
+      if (this.eventsDone && Number(page?.upto) < this.lastLogged && this.eventsRetries++ < EVENTS_RETRIES) {
+        clearTimeout(this._eventsTimer);
+        this._eventsTimer = setTimeout(() => {
+          this.eventsDone = false;
+          this.loadEvents();
+        }, EVENTS_RETRY_MS);
       }
     } catch (e) {
       this.status(errorText(e));
@@ -497,12 +509,14 @@ class ReplayApp {
           for (const row of rows) {
             Y.applyUpdate(this.session.doc, base64ToBytes(row.update));
             this.seq = row.seq;
+            this.lastLogged = Math.max(this.lastLogged, row.seq);
             if (row.ts > this.end) this.extendEnd(row.ts);
           }
           this.t = this.end;
           this.learnTexts();
           this.count += rows.length;
           this.eventsDone = false;
+          this.eventsRetries = 0;
           await this.loadEvents();
           this.render();
         }

@@ -18,6 +18,7 @@ from pycrdt import Doc, Map
 from crdt import replay
 from server.store import MemoryStore, NewUpdate, SnapshotRecord, Store, make_store
 from tests.conftest import ServerProcess
+from tests.support import decoded_events
 from tests.yclient import YClient, add_note
 
 
@@ -328,10 +329,7 @@ async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
 
 
 async def _events(http: httpx.AsyncClient, board: dict[str, Any], **params: Any) -> Any:
-    fac = auth(board["facilitator_token"])
-    r = await http.get(f"/api/boards/{board['id']}/replay/events", params=params, headers=fac)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return await decoded_events(http, board["id"], board["facilitator_token"], **params)
 
 
 async def _session(server: ServerProcess, board: dict[str, Any]) -> dict[str, Any]:
