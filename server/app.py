@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import Api
 from server.client_api import client_routes
+from server.closing import Closer
 from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
     replay_api = ReplayApi(api, indexer)
-    retention = Retention(store, hub, settings.retention_days)
+    closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
+    retention = Retention(store, hub, settings.retention_days, closer=closer)
     translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
 
     @contextlib.asynccontextmanager
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await translator.close()
             await hub.close()
             await indexer.close()
+            await closer.aclose()
             await socket.online.close()
             await store.close()
             await limiter.close()
@@ -161,7 +164,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *api.routes(),
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
-        *PrivacyApi(api).routes(),
+        *PrivacyApi(api, closer).routes(),
         *MediaApi(api, translator).routes(),
         *SuggestApi(api).routes(),
         *client_routes(settings),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.memtrim import release_memory
@@ -63,6 +64,8 @@ class Hub:
         self._users: dict[str, int] = {}  # board id -> handlers holding the room
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
         self._unloads: set[asyncio.Task[None]] = set()
+        # Receives "control" fan-out messages (server/closing.py), live room or not.
+        self.control: Callable[[str, FanoutMessage], None] | None = None
 
     def _lock(self, board_id: str) -> asyncio.Lock:
         lock = self._locks.get(board_id)
@@ -206,6 +209,10 @@ class Hub:
         self.metrics.memory_releases += 1
 
     def _deliver(self, board_id: str, message: FanoutMessage) -> None:
+        if message.kind == "control":
+            if self.control is not None:
+                self.control(board_id, message)
+            return
         room = self.rooms.get(board_id)
         if room is not None:
             room.receive_remote(message)
