@@ -441,3 +441,56 @@ async def test_events_on_an_anonymous_board_use_stable_pseudonyms(server: Server
         assert "Ana" not in text and "Ben" not in text
         again = await _events(http, board)
         assert again == page
+
+
+async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerProcess) -> None:
+    """Private writing ending (the notes appear to all) and votes revealed: one event each, at the
+    seq of the update that wrote the setting, with its time and who did it (the facilitator's
+    command, applied by the server)."""
+    board = server.create_board(title="Reveals")
+    fac = auth(board["facilitator_token"])
+    settings_url = f"/api/boards/{board['id']}/settings"
+    ana = server.join(board["join_code"], name="Ana")
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.patch(settings_url, json={"private_writing": True}, headers=fac)
+        assert r.status_code == 200
+        writer = await YClient(server.url(board["id"], ana["token"])).connect()
+        before_reveal = time.time()
+        r = await http.patch(settings_url, json={"private_writing": False}, headers=fac)
+        assert r.status_code == 200
+        # Revealed: the notes kept on the device are posted now.
+        await writer.wait_until(
+            lambda: not (writer.doc.get("meta", type=Map).get("settings") or {}).get(
+                "private_writing"
+            )
+        )
+        await writer.change(add_note("kept", "Un potager", author="Ana"))
+        r = await http.patch(settings_url, json={"votes_visibility": "hidden"}, headers=fac)
+        assert r.status_code == 200
+        r = await http.patch(settings_url, json={"votes_visibility": "revealed"}, headers=fac)
+        assert r.status_code == 200
+        after_reveal = time.time()
+        await writer.close()
+        page = await _events(http, board)
+        log = (
+            await http.get(
+                f"/api/boards/{board['id']}/replay/updates", params={"limit": 5000}, headers=fac
+            )
+        ).json()
+    reveals = [e for e in page["events"] if e["kind"].endswith("_revealed")]
+    assert [(e["kind"], e["actor"], e["actor_role"]) for e in reveals] == [
+        ("private_writing_revealed", "server", "server"),
+        ("votes_revealed", "server", "server"),
+    ]
+    by_seq = {entry["seq"]: entry for entry in log}
+    for event in reveals:
+        # The event's seq is a logged update, written by the server, at the event's time.
+        assert by_seq[event["seq"]]["actor"] == "server"
+        assert by_seq[event["seq"]]["ts"] == event["ts"]
+        assert before_reveal <= event["ts"] <= after_reveal
+    # In the order they happened; hiding the votes was no reveal.
+    added = [e for e in page["events"] if e["kind"] == "note_added"]
+    assert [(e["note_id"], e["actor"]) for e in added] == [("kept", "Ana")]
+    assert reveals[0]["seq"] < added[0]["seq"] < reveals[1]["seq"]
+    # Each reveal is the only event of its update in the feed.
+    assert [e["seq"] for e in page["events"]].count(reveals[0]["seq"]) == 1
