@@ -16,6 +16,7 @@ import { downloadButtons } from "./downloads.js";
 import { resultsView } from "./results.js";
 import { FacilitatorPanel } from "./panel.js";
 import { rememberBoard } from "./home.js";
+import { closedText } from "./privacy.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -388,14 +389,14 @@ class BoardApp {
     const s = this.session.settings();
     const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
     const items = [];
-    if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + t("board_no_access")]);
+    if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + closedText(this.session.closeCode)]);
     else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
     const hintOff = sessionStorage.getItem("cobord:hint-off") === "1";
     if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
     if (s.private_writing) items.push(["private", "✎ " + t("private_banner")]);
-    const sig = items.map((i) => i[0]).join(",") + getLang();
+    const sig = items.map((i) => i.join(":")).join(",") + getLang(); // the text too: "offline" becomes "deleted"
     if (sig === this._bannerSig) return;
     this._bannerSig = sig;
     fill(

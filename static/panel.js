@@ -9,6 +9,7 @@ import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
+import { privacySection } from "./privacy.js";
 
 
 export class FacilitatorPanel {
@@ -246,6 +247,7 @@ export class FacilitatorPanel {
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
     frag.append(suggestionsSection(app));
+    frag.append(privacySection(this));
 
     // Results
     const r = s.resultsData() || app.httpResults;
