@@ -106,7 +106,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
     replay_api = ReplayApi(api, indexer)
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
-    retention = Retention(store, hub, settings.retention_days, closer=closer)
+    retention = Retention(
+        store, hub, settings.retention_days, closer=closer, forget=indexer.forget
+    )
     translator = Translator.from_env()  # COBORD_TRANSLATE_URL; off without it
 
     @contextlib.asynccontextmanager
@@ -164,7 +166,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *api.routes(),
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
-        *PrivacyApi(api, closer).routes(),
+        *PrivacyApi(api, closer, forget=indexer.forget).routes(),
         *MediaApi(api, translator).routes(),
         *SuggestApi(api).routes(),
         *client_routes(settings),

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -54,9 +55,17 @@ async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) 
 
 
 class PrivacyApi:
-    def __init__(self, api: Api, closer: Closer | None = None) -> None:
+    def __init__(
+        self,
+        api: Api,
+        closer: Closer | None = None,
+        forget: Callable[[str], None] | None = None,
+    ) -> None:
         self.api = api
         self.closer = closer or Closer(api.store, api.hub)
+        # Drops what is kept in memory of a board's history (the events decoder's doc, which
+        # holds names): called after erasure and deletion.
+        self.forget = forget or (lambda board_id: None)
 
     async def _close(
         self, board_id: str, reason: str, actor: str | None = None, role: str | None = None
@@ -114,6 +123,7 @@ class PrivacyApi:
             rewritten = await store.rewrite_history(
                 board.id, lambda data: replay.redact(data, person.name, ERASED_NAME)
             )
+        self.forget(board.id)
         log.info(
             "board %s: participant %s erased (%d rows rewritten)", board.id, person.id, rewritten
         )
@@ -143,6 +153,7 @@ class PrivacyApi:
     async def delete_board(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
         await erase_board(self.api.store, self.closer, board.id, BOARD_DELETED)
+        self.forget(board.id)
         log.info("board %s deleted by its facilitator", board.id)
         return Response(status_code=204)
 
@@ -157,10 +168,12 @@ class Retention:
         days: float,
         every_seconds: float = 3600,
         closer: Closer | None = None,
+        forget: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.closer = closer or Closer(store, hub)
+        self.forget = forget or (lambda board_id: None)
         self.days = days
         self.every = every_seconds
         self._task: asyncio.Task[None] | None = None
@@ -186,6 +199,7 @@ class Retention:
             if board_id in self.hub.rooms:
                 continue  # live right now: not idle
             if await erase_board(self.store, self.closer, board_id, BOARD_EXPIRED):
+                self.forget(board_id)
                 log.warning(
                     "board %s deleted: idle for more than %g days (COBORD_RETENTION_DAYS)",
                     board_id,
