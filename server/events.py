@@ -20,11 +20,11 @@ import logging
 from collections import OrderedDict
 
 from crdt import replay
-from server.store.base import EventRecord, Store
+from server.store.base import EventRecord, Store, UpdateRecord
 
 log = logging.getLogger("cobord.events")
 
-DECODE_CHUNK = 2000  # updates read per step (a long backlog never holds the task on one board)
+DECODE_CHUNK = 500  # updates per step: a long backlog never holds the task on one board
 QUEUE_BOARDS = 1024  # boards waiting to be decoded; beyond, a notification is dropped (counted)
 CACHED_DECODERS = 32  # boards whose decoder stays in memory between commits
 
@@ -125,21 +125,34 @@ class EventIndexer:
             decoder = cached[1]
         else:
             keyframe, tail = await self.store.load_until_seq(board_id, cursor)
-            decoder = replay.EventDecoder(
-                replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+            # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).
+            decoder = await asyncio.to_thread(
+                _decoder_at, keyframe.state if keyframe else None, [u.data for u in tail]
             )
-        found = [
-            EventRecord(e.seq, e.idx, e.ts, e.kind, e.actor, e.target)
-            for u in new
-            for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
-        ]
+        found = await asyncio.to_thread(_decode, decoder, new)
         upto = new[-1].seq
         if not await self.store.save_events(board_id, cursor, upto, found):
-            # Another process stored this stretch first (or the board is gone): start over
-            # from its cursor, with a fresh decoder.
-            return await self.store.get_board(board_id) is not None
-        self.decoded += len(new)
+            # Another process stored events first (or the board is gone). Where it stopped where
+            # we did (both decoded up to the last commit), our decoder is still right: keep it.
+            if await self.store.get_board(board_id) is None:
+                return False
+            if await self.store.event_cursor(board_id) != upto:
+                return True  # start over from its cursor, with a fresh decoder
+        else:
+            self.decoded += len(new)
         self._decoders[board_id] = (upto, decoder)
         while len(self._decoders) > self._cached:
             self._decoders.popitem(last=False)
         return len(new) == DECODE_CHUNK
+
+
+def _decoder_at(keyframe: bytes | None, tail: list[bytes]) -> replay.EventDecoder:
+    return replay.EventDecoder(replay.state_at(keyframe, tail))
+
+
+def _decode(decoder: replay.EventDecoder, new: list[UpdateRecord]) -> list[EventRecord]:
+    return [
+        EventRecord(e.seq, e.idx, e.ts, e.kind, e.actor, e.target)
+        for u in new
+        for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
+    ]
