@@ -423,6 +423,7 @@ class Api:
                     "online": online.get(p.id, 0) > 0,
                     "notes": notes_by.get(p.id, 0),
                     "votes": votes_by.get(p.id, 0),
+                    "revoked": p.revoked,
                 }
                 for p in people
             ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from starlette.staticfiles import StaticFiles
 
 from server.api import Api
 from server.client_api import client_routes
+from server.closing import Closer
+from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
@@ -99,8 +102,13 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         limiter=limiter,
         trusted_proxies=settings.trusted_proxies,
     )
-    replay_api = ReplayApi(api)
-    retention = Retention(store, hub, settings.retention_days)
+    indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
+    hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
+    replay_api = ReplayApi(api, indexer)
+    closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
+    retention = Retention(
+        store, hub, settings.retention_days, closer=closer, forget=indexer.forget
+    )
     translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
     hub.on_room_loaded.append(translator.watch)
 
@@ -110,6 +118,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await hub.start()
         await socket.online.start()
         await retention.start()
+        indexer.start()
         translator.start(api._with_room)
         try:
             yield
@@ -123,6 +132,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await retention.close()
             await translator.close()
             await hub.close()
+            await indexer.close()
+            await closer.aclose()
             await socket.online.close()
             await store.close()
             await limiter.close()
@@ -158,7 +169,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *api.routes(),
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
-        *PrivacyApi(api).routes(),
+        *PrivacyApi(api, closer, forget=indexer.forget).routes(),
         *MediaApi(api, translator).routes(),
         *SuggestApi(api).routes(),
         *ModerationApi(api).routes(),

@@ -75,7 +75,7 @@ class Exports:
         doc = await self._doc(board)
         people = await self.store.list_participants(board.id)
         votes = await self.store.all_votes(board.id)
-        await self.replay.decode_events(board.id)
+        await self.replay.indexer.settled(board.id)  # the phase timeline up to date
         phases = await self.store.events_after(board.id, 0, 1000, kinds=["phase_changed"])
         return report.ReportInput(
             title=board.title,

@@ -67,6 +67,8 @@ class Hub:
         # Called with each room once it is loaded, before it goes live (e.g. machine translation
         # observes its document): features hook in here instead of into the room.
         self.on_room_loaded: list[Callable[[Room], None]] = []
+        # Receives "control" fan-out messages (server/closing.py), live room or not.
+        self.control: Callable[[str, FanoutMessage], None] | None = None
 
     def _lock(self, board_id: str) -> asyncio.Lock:
         lock = self._locks.get(board_id)
@@ -212,6 +214,10 @@ class Hub:
         self.metrics.memory_releases += 1
 
     def _deliver(self, board_id: str, message: FanoutMessage) -> None:
+        if message.kind == "control":
+            if self.control is not None:
+                self.control(board_id, message)
+            return
         room = self.rooms.get(board_id)
         if room is not None:
             room.receive_remote(message)

@@ -29,8 +29,8 @@ from starlette.routing import Route
 
 from crdt import replay, schema
 from crdt.protocol import CloseCode
-from crdt.rules import Actor
 from server.api import JOIN_ALPHABET, JOIN_CODE_LENGTH, Api, ApiError, _handles_errors, _json
+from server.closing import CloseOrder, Closer
 from server.hub import Hub
 from server.replay_api import ERASED_NAME
 from server.rooms import Room
@@ -46,33 +46,33 @@ PERSON_REVOKED = "participant access revoked by the facilitator"
 LINK_ROTATED = "this facilitator link was replaced by a newer one"
 
 
-def close_actors(hub: Hub, board_id: str, which: Callable[[Actor], bool], reason: str) -> int:
-    """Close the live sockets of the actors `which` selects (4401: their token no longer works)."""
-    room = hub.rooms.get(board_id)
-    if room is None:
-        return 0
-    chosen = [conn for conn in room.connections if which(conn.actor)]
-    for conn in chosen:
-        conn.close(CloseCode.UNAUTHORIZED, reason)
-    return len(chosen)
-
-
-async def erase_board(store: Store, hub: Hub, board_id: str, reason: str) -> bool:
-    """Delete the board everywhere and close its live room; False if it did not exist."""
+async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) -> bool:
+    """Delete the board everywhere and close its live rooms, on every process (4404); False if
+    it did not exist."""
     existed = await store.delete_board(board_id)
-    room = hub.rooms.get(board_id)
-    if room is not None:
-        for conn in list(room.connections):
-            conn.close(CloseCode.UNKNOWN_BOARD, reason)
-        async with hub._lock(board_id):
-            await hub._drop(board_id)
-        await store.delete_board(board_id)  # what the stopping room committed on its way out
+    await closer.close(board_id, CloseOrder(CloseCode.UNKNOWN_BOARD, reason, board_gone=True))
     return existed
 
 
 class PrivacyApi:
-    def __init__(self, api: Api) -> None:
+    def __init__(
+        self,
+        api: Api,
+        closer: Closer | None = None,
+        forget: Callable[[str], None] | None = None,
+    ) -> None:
         self.api = api
+        self.closer = closer or Closer(api.store, api.hub)
+        # Drops what is kept in memory of a board's history (the events decoder's doc, which
+        # holds names): called after erasure and deletion.
+        self.forget = forget or (lambda board_id: None)
+
+    async def _close(
+        self, board_id: str, reason: str, actor: str | None = None, role: str | None = None
+    ) -> int:
+        """Close sockets whose token no longer works (4401), on every process."""
+        order = CloseOrder(CloseCode.UNAUTHORIZED, reason, actor=actor, role=role)
+        return await self.closer.close(board_id, order)
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -95,7 +95,7 @@ class PrivacyApi:
         board, _ = await self.api._auth(request, "facilitator")
         person = await self._person(board.id, request)
         await self.api.store.revoke_participant(board.id, person.id)
-        close_actors(self.api.hub, board.id, lambda a: a.id == person.id, PERSON_REVOKED)
+        await self._close(board.id, PERSON_REVOKED, actor=person.id)
         return JSONResponse({"participant_id": person.id, "revoked": True})
 
     async def erase_participant(self, request: Request) -> Response:
@@ -104,7 +104,7 @@ class PrivacyApi:
         store = self.api.store
         # Token first: from here on nothing new can arrive under their name.
         await store.revoke_participant(board.id, person.id, ERASED_NAME)
-        close_actors(self.api.hub, board.id, lambda a: a.id == person.id, PERSON_ERASED)
+        await self._close(board.id, PERSON_ERASED, actor=person.id)
         authors = await store.note_authors(board.id)
         theirs = [note_id for note_id, actor in authors.items() if actor == person.id]
 
@@ -123,6 +123,7 @@ class PrivacyApi:
             rewritten = await store.rewrite_history(
                 board.id, lambda data: replay.redact(data, person.name, ERASED_NAME)
             )
+        self.forget(board.id)
         log.info(
             "board %s: participant %s erased (%d rows rewritten)", board.id, person.id, rewritten
         )
@@ -135,7 +136,7 @@ class PrivacyApi:
         if what == "facilitator":
             version = token_version(board) + 1
             await self.api._save_settings(board, {"token_version": version})
-            close_actors(self.api.hub, board.id, lambda a: a.role == "facilitator", LINK_ROTATED)
+            await self._close(board.id, LINK_ROTATED, role="facilitator")
             token = self.api.signer.issue(TokenClaims(board.id, "facilitator", version=version))
             return JSONResponse({"facilitator_token": token})
         if what == "join_code":
@@ -151,7 +152,8 @@ class PrivacyApi:
 
     async def delete_board(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
-        await erase_board(self.api.store, self.api.hub, board.id, BOARD_DELETED)
+        await erase_board(self.api.store, self.closer, board.id, BOARD_DELETED)
+        self.forget(board.id)
         log.info("board %s deleted by its facilitator", board.id)
         return Response(status_code=204)
 
@@ -159,9 +161,19 @@ class PrivacyApi:
 class Retention:
     """With `COBORD_RETENTION_DAYS`, deletes boards idle longer than that (checked hourly)."""
 
-    def __init__(self, store: Store, hub: Hub, days: float, every_seconds: float = 3600) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        days: float,
+        every_seconds: float = 3600,
+        closer: Closer | None = None,
+        forget: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.hub = hub
+        self.closer = closer or Closer(store, hub)
+        self.forget = forget or (lambda board_id: None)
         self.days = days
         self.every = every_seconds
         self._task: asyncio.Task[None] | None = None
@@ -186,7 +198,8 @@ class Retention:
         for board_id in await self.store.idle_boards(cutoff):
             if board_id in self.hub.rooms:
                 continue  # live right now: not idle
-            if await erase_board(self.store, self.hub, board_id, BOARD_EXPIRED):
+            if await erase_board(self.store, self.closer, board_id, BOARD_EXPIRED):
+                self.forget(board_id)
                 log.warning(
                     "board %s deleted: idle for more than %g days (COBORD_RETENTION_DAYS)",
                     board_id,

@@ -4,13 +4,12 @@ the "who did what" feed.
 Nothing here reads the whole log per request:
 - the timeline is three indexed lookups (`Store.log_summary`) plus the stored phase events;
 - a seek is the latest keyframe at or before the point + at most one keyframe interval;
-- events are decoded from the log once, from where the last decoding stopped (`event_cursor`),
-  against the state before them (keyframe + interval), and stored; a page is one indexed read.
+- events are decoded as updates are committed, by a background task (server/events.py), and
+  stored; a page is one indexed read.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 from typing import Any
@@ -21,11 +20,12 @@ from starlette.routing import Route
 
 from crdt import replay
 from server.api import Api, ApiError, _handles_errors, query_number
+from server.events import EventIndexer
 from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 
 ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
-DECODE_CHUNK = 2000  # updates read per query while decoding events
 MAX_BOOKMARKS = 1000
+PARTS_MEDIA_TYPE = "application/vnd.cobord.updates"  # replay.encode_parts: length-prefixed updates
 
 
 def pseudonyms(people: list[ParticipantRecord]) -> dict[str, int]:
@@ -48,10 +48,11 @@ def actor_view(
 
 
 class ReplayApi:
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, indexer: EventIndexer | None = None) -> None:
         self.api = api
         self.store = api.store
-        self._decoding: dict[str, asyncio.Lock] = {}
+        # Decodes events as updates are committed (server/events.py); requests only read them.
+        self.indexer = indexer or EventIndexer(api.store)
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -63,41 +64,13 @@ class ReplayApi:
             Route(base + "/events", h(self.events), methods=["GET"]),
         ]
 
-    async def decode_events(self, board_id: str) -> int:
-        """Decode the log past the event cursor into stored events; the new cursor."""
-        lock = self._decoding.setdefault(board_id, asyncio.Lock())
-        try:
-            async with lock:
-                cursor = await self.store.event_cursor(board_id)
-                new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
-                if not new:
-                    return cursor
-                keyframe, tail = await self.store.load_until_seq(board_id, cursor)
-                decoder = replay.EventDecoder(
-                    replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
-                )
-                while new:
-                    found: list[EventRecord] = []
-                    for u in new:
-                        found.extend(
-                            EventRecord(e.seq, e.idx, e.ts, e.kind, e.actor, e.target)
-                            for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
-                        )
-                    upto = new[-1].seq
-                    if not await self.store.save_events(board_id, cursor, upto, found):
-                        break  # another process decoded it first (or the board is gone)
-                    cursor = upto
-                    new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
-                return cursor
-        finally:
-            if not lock.locked() and self._decoding.get(board_id) is lock:
-                self._decoding.pop(board_id, None)
-
     async def timeline(self, request: Request) -> Response:
         """The span of a board, how many updates, and where the phase changed."""
         board, _ = await self.api._auth(request, "facilitator")
-        await self.decode_events(board.id)
         summary = await self.store.log_summary(board.id)
+        cursor = await self.store.event_cursor(board.id)
+        if cursor < summary.last_seq:
+            self.indexer.notify(board.id)  # e.g. a log written before this server ran
         marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
         return JSONResponse(
             {
@@ -107,13 +80,19 @@ class ReplayApi:
                 "first_seq": summary.first_seq,
                 "last_seq": summary.last_seq,
                 "bookmarks": [{"seq": e.seq, "ts": ms(e.ts), "phase": e.target} for e in marks],
+                "events_upto": cursor,
             }
         )
 
     async def state(self, request: Request) -> Response:
         """`?seq=N`: the board after exactly the updates up to seq N; `?at=<ms since the epoch>`:
-        as it was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update in it."""
+        as it was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update in it.
+        `form=parts`: the same state as the keyframe as stored plus the merged tail, each
+        length-prefixed (`replay.encode_parts`), applied in order by the client."""
         board, _ = await self.api._auth(request, "facilitator")
+        form = request.query_params.get("form", "update")
+        if form not in ("update", "parts"):
+            raise ApiError(422, "bad_form", "'form' must be 'update' or 'parts'.")
         if "seq" in request.query_params:
             seq = _int_param(request, "seq", 0, 0, 2**62)
             keyframe, tail = await self.store.load_until_seq(board.id, seq)
@@ -122,11 +101,16 @@ class ReplayApi:
             # A microsecond of slack: float noise never drops the update whose `ts` was asked for.
             until = None if at is None else at / 1000 + 1e-6
             keyframe, tail = await self.store.load(board.id, until_ts=until)
-        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
-        return Response(
-            state, media_type="application/octet-stream", headers={"X-Cobord-Seq": str(last_seq)}
-        )
+        headers = {"X-Cobord-Seq": str(last_seq)}
+        if form == "parts":  # what the replay view asks for: no decoding of the keyframe
+            parts = replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
+            headers["X-Cobord-Parts"] = str(len(parts))
+            return Response(
+                replay.encode_parts(parts), media_type=PARTS_MEDIA_TYPE, headers=headers
+            )
+        state = replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
+        return Response(state, media_type="application/octet-stream", headers=headers)
 
     async def updates(self, request: Request) -> Response:
         """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
@@ -152,11 +136,14 @@ class ReplayApi:
         """`?after=<seq>&limit=<n>`: readable changes in log order, with who made them.
 
         A page never ends in the middle of one update's events; `next` is the `after` of the
-        next page (null when the page reached the end of what is decoded)."""
+        next page (null when the page reached the end of what is decoded); `upto` is the seq up
+        to which the log is decoded (events of later updates come a moment after their commit)."""
         board, _ = await self.api._auth(request, "facilitator")
         after = _int_param(request, "after", 0, 0, 2**62)
         limit = _int_param(request, "limit", 200, 1, 1000)
-        await self.decode_events(board.id)
+        # Decoded in the background as updates are committed: a page is one indexed read (plus
+        # the cursor), whatever the session's length. `upto`: the log is decoded up to there.
+        cursor = await self.store.event_cursor(board.id)
         found = await self.store.events_after(board.id, after, limit + 1)
         more = len(found) > limit
         if more:
@@ -167,6 +154,7 @@ class ReplayApi:
             {
                 "events": await self._event_views(board, found),
                 "next": found[-1].seq if more and found else None,
+                "upto": cursor,
             }
         )
 

@@ -88,6 +88,7 @@ class RoomServices:
     settings: Settings
     metrics: Metrics
     fanout: Fanout
+    on_commit: Callable[[str], None] | None = None  # after each group commit (server/events.py)
 
 
 class Room:
@@ -97,6 +98,7 @@ class Room:
         self.store = services.store
         self.settings = services.settings
         self.fanout = services.fanout
+        self._on_commit = services.on_commit
         self.board = board
         self.doc: Doc[Any] = Doc()
         for root in schema.ROOTS:
@@ -537,6 +539,8 @@ class Room:
                 self.doc.apply_update(accepted.data)
         self._refresh_settings()
         self._committing = []
+        if self._on_commit is not None:
+            self._on_commit(self.board_id)
         instance = self.fanout.instance_id
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
             data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))

@@ -20,6 +20,7 @@ import { BoardExtras } from "./extras.js";
 import { tabStore } from "./storage.js";
 import { groupName } from "./groups.js";
 import { tidyBoard, tidyCluster } from "./tidy.js";
+import { closedText } from "./privacy.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -398,7 +399,7 @@ class BoardApp {
     const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
     const items = [];
     if (this.session.full) items.push(["full", "◷ " + t("board_full_retry")]); // 1013: retrying (session.js)
-    else if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + t("board_no_access")]);
+    else if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + closedText(this.session.closeCode)]);
     else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
@@ -406,7 +407,7 @@ class BoardApp {
     if (!hintOff && this.view === "canvas" && this.session.phase() === "cluster" && this.canEditBoard()) items.push(["hint", t("drag_hint")]);
     // The facilitator's own notes are not drafts: they read what the participants are told.
     if (s.private_writing) items.push(["private", "✎ " + t(this.role === "participant" ? "private_banner" : "private_banner_fac")]);
-    const sig = items.map((i) => i[0]).join(",") + getLang();
+    const sig = items.map((i) => i.join(":")).join(",") + getLang(); // the text too: "offline" becomes "deleted"
     if (sig === this._bannerSig) return;
     this._bannerSig = sig;
     fill(

@@ -10,6 +10,7 @@ import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
 import { groupName, groupSettingsSection } from "./groups.js";
+import { privacySection } from "./privacy.js";
 
 
 const RESULTS_POLL_MS = 2000;
@@ -262,6 +263,7 @@ export class FacilitatorPanel {
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
     frag.append(suggestionsSection(app));
+    frag.append(privacySection(this));
 
     // Results
     const r = s.resultsData() || app.httpResults;

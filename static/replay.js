@@ -1,6 +1,6 @@
 // Replay (facilitator, read-only): the board as it was at any moment of the workshop, drawn by the live
 // board's own Canvas. A Y.Doc with no provider is filled from the replay API:
-//   seek  = GET /replay/state?at=<t> or ?seq=<n>  (whole doc then; X-Cobord-Seq = last update included)
+//   seek  = GET /replay/state?form=parts&at=<t> or &seq=<n>  (keyframe + merged tail; X-Cobord-Seq = last update included)
 //   play  = GET /replay/updates?after=<seq>       (pages, applied in ts order at 1×, 10× or 60×)
 //   feed  = GET /replay/events?after=<seq>        ("who did what" beside the canvas; a click seeks there)
 // "Follow the live board": at the end, new updates and events are fetched every few seconds.
@@ -15,6 +15,8 @@ import { ht, actorName } from "./history_i18n.js";
 
 const FEED_PAGE = 500; // events per request
 const FOLLOW_MS = 3000; // how often a followed live board is asked for news
+const EVENTS_RETRY_MS = 250; // the feed of the last updates is decoded a moment after their commit
+const EVENTS_RETRIES = 40;
 
 function historyStyles() {
   if (document.querySelector("link[data-history-css]")) return;
@@ -67,7 +69,8 @@ function message(root, boardId, text) {
 
 /** The board document at one moment: a bare Y.Doc read through the live Session's accessors. */
 class ReplayDoc {
-  constructor(update) {
+  /** @param {Uint8Array[]} updates applied in order (the keyframe, then the merged tail) */
+  constructor(updates) {
     this.doc = new Y.Doc();
     this.notes = this.doc.getMap("notes");
     this.clusters = this.doc.getMap("clusters");
@@ -75,8 +78,29 @@ class ReplayDoc {
     this.results = this.doc.getMap("results");
     this.synced = true;
     this.fallback = null;
-    if (update && update.length) Y.applyUpdate(this.doc, update);
+    Y.transact(this.doc, () => {
+      for (const update of updates) if (update.length) Y.applyUpdate(this.doc, update);
+    });
   }
+}
+
+/**
+ * The body of `replay/state?form=parts`: updates, each after its 4-byte big-endian length.
+ * @param {Uint8Array} bytes @returns {Uint8Array[]}
+ */
+export function splitParts(bytes) {
+  const parts = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at + 4 <= bytes.length) {
+    const size = view.getUint32(at);
+    at += 4;
+    if (at + size > bytes.length) throw new Error("truncated replay state");
+    parts.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  if (at !== bytes.length) throw new Error("truncated replay state");
+  return parts;
 }
 for (const k of ["metaValue", "settings", "phase", "timer", "resultsData", "noteList", "clusterList"]) {
   ReplayDoc.prototype[k] = Session.prototype[k];
@@ -96,7 +120,7 @@ class ReplayApp {
     this.end = Math.max(this.start, Number(timeline.end) || 0);
     this.bookmarks = Array.isArray(timeline.bookmarks) ? timeline.bookmarks : [];
     this.count = timeline.updates || 0;
-    this.session = new ReplayDoc(null);
+    this.session = new ReplayDoc([]);
     this.session.synced = false; // the canvas fits the board to the screen once the first state is in
     this.t = this.end;
     this.seq = 0;
@@ -110,6 +134,8 @@ class ReplayApp {
     this.events = [];
     this.eventsNext = 0; // `after` of the next page of events
     this.eventsDone = false;
+    this.eventsRetries = 0;
+    this.lastLogged = Number(timeline.last_seq) || 0; // the feed is complete once decoded up to here
     this.follow = false;
     this.canvas = new Canvas(this);
     this.canvas.fitted = false;
@@ -324,12 +350,20 @@ class ReplayApp {
     if (this._eventsLoading || this.eventsDone) return;
     this._eventsLoading = true;
     try {
+      let page = null;
       for (let pages = 0; pages < 20 && !this.eventsDone; pages++) {
-        const page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
+        page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
         const fresh = ((page && page.events) || []).map(inSeconds);
         this.events.push(...fresh);
         if (fresh.length) this.eventsNext = fresh[fresh.length - 1].seq;
         if (!page || page.next === null) this.eventsDone = true;
+      }
+      if (this.eventsDone && Number(page?.upto) < this.lastLogged && this.eventsRetries++ < EVENTS_RETRIES) {
+        clearTimeout(this._eventsTimer);
+        this._eventsTimer = setTimeout(() => {
+          this.eventsDone = false;
+          this.loadEvents();
+        }, EVENTS_RETRY_MS);
       }
     } catch (e) {
       this.status(errorText(e));
@@ -419,14 +453,14 @@ class ReplayApp {
    * @param {string} query @param {number} gen
    */
   async loadState(query, gen) {
-    const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?${query}`, {
+    const res = await fetch(`/api/boards/${encodeURIComponent(this.boardId)}/replay/state?form=parts&${query}`, {
       headers: { Authorization: `Bearer ${this.token}` },
     });
     if (!res.ok) throw new ApiError(res.status, "replay_state");
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (gen !== this.gen) return null;
     const old = this.session;
-    this.session = new ReplayDoc(bytes);
+    this.session = new ReplayDoc(splitParts(bytes));
     old.doc.destroy();
     this.learnTexts();
     return Number(res.headers.get("X-Cobord-Seq")) || 0;
@@ -475,12 +509,14 @@ class ReplayApp {
           for (const row of rows) {
             Y.applyUpdate(this.session.doc, base64ToBytes(row.update));
             this.seq = row.seq;
+            this.lastLogged = Math.max(this.lastLogged, row.seq);
             if (row.ts > this.end) this.extendEnd(row.ts);
           }
           this.t = this.end;
           this.learnTexts();
           this.count += rows.length;
           this.eventsDone = false;
+          this.eventsRetries = 0;
           await this.loadEvents();
           this.render();
         }

@@ -34,6 +34,7 @@ const SHELL = [
   "/outline.js",
   "/panel.js",
   "/present.js",
+  "/privacy.js",
   "/qr.js",
   "/reach.js",
   "/replay.js",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
+from typing import Any
 
 import pytest
 
@@ -15,3 +18,25 @@ def service_missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required service missing under CI=true: {reason}")
     pytest.skip(reason)
+
+
+async def decoded_events(
+    http: Any, board_id: str, token: str, timeout: float = 10.0, **params: Any
+) -> Any:
+    """A page of `replay/events` once the background decoder has reached the board's last logged
+    update (events are decoded after each commit, not by the request): waits on the condition
+    `upto >= last_seq`, polling, and fails after `timeout` seconds."""
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + timeout
+    while True:
+        timeline = await http.get(f"/api/boards/{board_id}/replay", headers=headers)
+        assert timeline.status_code == 200, timeline.text
+        page = await http.get(
+            f"/api/boards/{board_id}/replay/events", params=params, headers=headers
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        if body["upto"] >= timeline.json()["last_seq"]:
+            return body
+        assert time.monotonic() < deadline, f"events decoded up to {body['upto']} only"
+        await asyncio.sleep(0.02)

@@ -19,6 +19,7 @@ from server.privacy_api import PERSON_ERASED, PERSON_REVOKED, Retention
 from server.replay_api import ERASED_NAME
 from server.store import BoardRecord, MemoryStore, NewUpdate, SqlStore
 from tests.conftest import ServerProcess
+from tests.support import decoded_events
 from tests.test_media import jpeg_with_gps, upload
 from tests.yclient import YClient, add_note
 
@@ -83,9 +84,8 @@ async def _workshop(server: ServerProcess, board: dict[str, Any], name: str) -> 
             headers=auth(person["token"]),
         )
         assert r.status_code == 200
-        # Read the feed once: events are stored too and must go with the board.
-        r = await http.get(f"/api/boards/{board['id']}/replay/events", headers=fac)
-        assert r.status_code == 200
+        # Events are decoded and stored after each commit: they must go with the board too.
+        await decoded_events(http, board["id"], board["facilitator_token"])
     await bram.close()
     return {"person": person, "client": client, "other": other}
 
@@ -208,7 +208,7 @@ async def test_erasing_a_person_reaches_the_log_and_keyframes(
         final.apply_update(now)
         assert final.get("notes", type=Map).to_py() == notes
         # The feed and the participant list no longer name them; their dot still counts.
-        feed = (await http.get(f"/api/boards/{board['id']}/replay/events", headers=fac)).json()
+        feed = await decoded_events(http, board["id"], board["facilitator_token"])
         assert NAME not in str(feed)
         added = [e["actor"] for e in feed["events"] if e["kind"] == "note_added"]
         assert added == ["Participant 1", "Participant 1", "Bram"]

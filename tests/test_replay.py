@@ -19,6 +19,7 @@ from pycrdt import Doc, Map
 from crdt import replay
 from server.store import MemoryStore, NewUpdate, SnapshotRecord, Store, make_store
 from tests.conftest import ServerProcess
+from tests.support import decoded_events
 from tests.yclient import YClient, add_note
 
 
@@ -241,6 +242,16 @@ async def _check_every_seek(store: Store, updates: list[bytes], every: int, batc
             expected = _fresh(updates[:n])
             assert state_vector(got) == state_vector(expected)
             assert _json(got) == _json(expected)
+            # What the replay view gets (form=parts): the keyframe untouched, the tail merged.
+            parts = replay.decode_parts(
+                replay.encode_parts(
+                    replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
+                )
+            )
+            assert len(parts) <= 2
+            assert parts[:1] == ([keyframe.state] if keyframe else parts[:1])
+            assert state_vector(_fresh(parts)) == state_vector(expected)
+            assert _json(_fresh(parts)) == _json(expected)
     finally:
         await store.close()
 
@@ -292,6 +303,17 @@ async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
             got = _fresh([r.content])
             expected = _fresh(updates[:n])
             assert state_vector(got) == state_vector(expected) and _json(got) == _json(expected)
+            r = await http.get(
+                f"/api/boards/{board['id']}/replay/state",
+                params={"seq": entry["seq"], "form": "parts"},
+                headers=fac,
+            )
+            assert r.status_code == 200 and r.headers["x-cobord-seq"] == str(entry["seq"])
+            assert r.headers["content-type"] == "application/vnd.cobord.updates"
+            parts = replay.decode_parts(r.content)
+            assert len(parts) == int(r.headers["x-cobord-parts"]) <= 2
+            got = _fresh(parts)
+            assert state_vector(got) == state_vector(expected) and _json(got) == _json(expected)
         for bad in ("-1", "x", "1.5", "nan"):
             r = await http.get(
                 f"/api/boards/{board['id']}/replay/state", params={"seq": bad}, headers=fac
@@ -301,16 +323,17 @@ async def test_replay_state_by_seq_through_the_api(make_server: Any) -> None:
             f"/api/boards/{board['id']}/replay/state", params={"at": "inf"}, headers=fac
         )
         assert r.status_code == 422 and r.json()["error"] == "bad_at"
+        r = await http.get(
+            f"/api/boards/{board['id']}/replay/state", params={"form": "zip"}, headers=fac
+        )
+        assert r.status_code == 422 and r.json()["error"] == "bad_form"
 
 
 # ---------------------------------------------------------------------- who did what
 
 
 async def _events(http: httpx.AsyncClient, board: dict[str, Any], **params: Any) -> Any:
-    fac = auth(board["facilitator_token"])
-    r = await http.get(f"/api/boards/{board['id']}/replay/events", params=params, headers=fac)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return await decoded_events(http, board["id"], board["facilitator_token"], **params)
 
 
 async def _session(server: ServerProcess, board: dict[str, Any]) -> dict[str, Any]:
@@ -471,3 +494,54 @@ async def test_a_photo_note_is_in_the_replay_state_and_its_picture_is_served(
         ]
         added = [e for e in events if e["kind"] == "note_added"]
         assert [e["note_id"] for e in added] == ["p1", "v1"]
+async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerProcess) -> None:
+    """Private writing ending (the notes appear to all) and votes revealed: one event each, at the
+    seq of the update that wrote the setting, with its time and who did it (the facilitator's
+    command, applied by the server)."""
+    board = server.create_board(title="Reveals")
+    fac = auth(board["facilitator_token"])
+    settings_url = f"/api/boards/{board['id']}/settings"
+    ana = server.join(board["join_code"], name="Ana")
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.patch(settings_url, json={"private_writing": True}, headers=fac)
+        assert r.status_code == 200
+        writer = await YClient(server.url(board["id"], ana["token"])).connect()
+        before_reveal = time.time()
+        r = await http.patch(settings_url, json={"private_writing": False}, headers=fac)
+        assert r.status_code == 200
+        # Revealed: the notes kept on the device are posted now.
+        await writer.wait_until(
+            lambda: not (writer.doc.get("meta", type=Map).get("settings") or {}).get(
+                "private_writing"
+            )
+        )
+        await writer.change(add_note("kept", "Un potager", author="Ana"))
+        r = await http.patch(settings_url, json={"votes_visibility": "hidden"}, headers=fac)
+        assert r.status_code == 200
+        r = await http.patch(settings_url, json={"votes_visibility": "revealed"}, headers=fac)
+        assert r.status_code == 200
+        after_reveal = time.time()
+        await writer.close()
+        page = await _events(http, board)
+        log = (
+            await http.get(
+                f"/api/boards/{board['id']}/replay/updates", params={"limit": 5000}, headers=fac
+            )
+        ).json()
+    reveals = [e for e in page["events"] if e["kind"].endswith("_revealed")]
+    assert [(e["kind"], e["actor"], e["actor_role"]) for e in reveals] == [
+        ("private_writing_revealed", "server", "server"),
+        ("votes_revealed", "server", "server"),
+    ]
+    by_seq = {entry["seq"]: entry for entry in log}
+    for event in reveals:
+        # The event's seq is a logged update, written by the server, at the event's time.
+        assert by_seq[event["seq"]]["actor"] == "server"
+        assert by_seq[event["seq"]]["ts"] == event["ts"]
+        assert before_reveal * 1000 <= event["ts"] <= after_reveal * 1000 + 1  # ms
+    # In the order they happened; hiding the votes was no reveal.
+    added = [e for e in page["events"] if e["kind"] == "note_added"]
+    assert [(e["note_id"], e["actor"]) for e in added] == [("kept", "Ana")]
+    assert reveals[0]["seq"] < added[0]["seq"] < reveals[1]["seq"]
+    # Each reveal is the only event of its update in the feed.
+    assert [e["seq"] for e in page["events"]].count(reveals[0]["seq"]) == 1

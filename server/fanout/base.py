@@ -20,8 +20,9 @@ from crdt.protocol import ProtocolError, Reader, write_var_bytes
 # "probe": a message to ourselves that proves a subscription is live; never delivered.
 # "mark": carries only the publisher's update counter, so a receiver can tell that the last
 # updates it was sent went missing (sent after a failed publish, and periodically).
-Kind = Literal["update", "awareness", "probe", "mark"]
-KINDS = ("update", "awareness", "probe", "mark")
+# "control": an order to every process serving the board (server/closing.py: close sockets).
+Kind = Literal["update", "awareness", "probe", "mark", "control"]
+KINDS = ("update", "awareness", "probe", "mark", "control")
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ class MemoryFanout:
 
     def _receive(self, board_id: str, message: FanoutMessage) -> None:
         gap = self.numbering.check(board_id, message)
-        if self._deliver is not None and message.kind in ("update", "awareness"):
+        if self._deliver is not None and message.kind in ("update", "awareness", "control"):
             self._deliver(board_id, message)
         if gap and self._resync is not None:
             self._resync(board_id)

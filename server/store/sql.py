@@ -53,6 +53,7 @@ from server.store.base import (
 )
 from server.store.memory import check_vote
 from server.store.sqlite_log import SqliteLogAppender
+from server.store.sqlite_replay import SqliteReplayReader
 
 DEFAULT_URL = "sqlite+aiosqlite:///./cobord.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -281,6 +282,7 @@ class SqlStore:
         self._writer: AsyncEngine | None = None
         self._write_lock: asyncio.Lock | None = None
         self._appender: SqliteLogAppender | None = None  # SQLite files: one-hop group commits
+        self._replay: SqliteReplayReader | None = None  # SQLite files: one-hop replay seeks
 
     @property
     def dialect(self) -> str:
@@ -300,11 +302,15 @@ class SqlStore:
         database = engine.url.database
         if self.dialect == "sqlite" and database and database != ":memory:":
             self._appender = SqliteLogAppender(database, self.sqlite_synchronous)
+            self._replay = SqliteReplayReader(database)
 
     async def close(self) -> None:
         if self._appender is not None:
             await self._appender.close()
             self._appender = None
+        if self._replay is not None:
+            await self._replay.close()
+            self._replay = None
         if self._engine is not None:
             await self._engine.dispose()
         self._engine = self._writer = None
@@ -449,6 +455,8 @@ class SqlStore:
     async def load(
         self, board_id: str, until_ts: float | None = None
     ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        if until_ts is not None and self._replay is not None:
+            return await self._replay.load_until_ts(board_id, until_ts)
         latest = snapshots.select().where(snapshots.c.board_id == board_id)
         if until_ts is not None:
             latest = latest.where(snapshots.c.ts <= until_ts)
@@ -510,6 +518,8 @@ class SqlStore:
     async def load_until_seq(
         self, board_id: str, seq: int
     ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        if self._replay is not None:
+            return await self._replay.load_until_seq(board_id, seq)
         latest = (
             snapshots.select()
             .where(snapshots.c.board_id == board_id, snapshots.c.seq <= seq)

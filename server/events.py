@@ -1,0 +1,158 @@
+"""The "who did what" feed, decoded as updates are committed, in the background.
+
+Rooms call `EventIndexer.notify(board_id)` after each group commit (a hook in `RoomServices`);
+one task owns the decoding: it takes boards from a bounded queue (a board is queued once however
+many commits it had meanwhile), decodes the log past the board's event cursor in chunks, and
+stores the events (`Store.save_events`, a compare-and-set on the cursor, so two processes never
+store a stretch twice). The request path only reads stored events: an events page costs one
+indexed read whatever the session's length.
+
+Each board's decoder (a doc holding the state at its cursor) is kept in a small LRU, so the next
+commit's events cost only its own updates; a decoder is rebuilt from the nearest keyframe when
+another process moved the cursor, after erasure (`forget`), or after it fell out of the LRU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+
+from crdt import replay
+from server.store.base import EventRecord, Store, UpdateRecord
+
+log = logging.getLogger("cobord.events")
+
+DECODE_CHUNK = 500  # updates per step: a long backlog never holds the task on one board
+QUEUE_BOARDS = 1024  # boards waiting to be decoded; beyond, a notification is dropped (counted)
+CACHED_DECODERS = 32  # boards whose decoder stays in memory between commits
+
+
+class EventIndexer:
+    def __init__(
+        self,
+        store: Store,
+        queue_boards: int = QUEUE_BOARDS,
+        cached_decoders: int = CACHED_DECODERS,
+    ) -> None:
+        self.store = store
+        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_boards)
+        self._queued: set[str] = set()
+        self._decoders: OrderedDict[str, tuple[int, replay.EventDecoder]] = OrderedDict()
+        self._cached = cached_decoders
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0  # notifications lost to a full queue (the next commit re-queues)
+        self.decoded = 0  # updates decoded
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="event-indexer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.cancel()
+        self._waiters.clear()
+
+    def notify(self, board_id: str) -> None:
+        """The board has new committed updates (synchronous, never blocks the caller)."""
+        if board_id in self._queued:
+            return
+        try:
+            self._queue.put_nowait(board_id)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            return
+        self._queued.add(board_id)
+
+    def forget(self, board_id: str) -> None:
+        """Drop the board's decoder (its history was rewritten or deleted)."""
+        self._decoders.pop(board_id, None)
+
+    async def settled(self, board_id: str, timeout: float = 5.0) -> bool:
+        """Wait (without decoding here) until the task has decoded the board's log as it is now;
+        False on timeout. For exports, which want the phase timeline up to date."""
+        if self._task is None:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(board_id, []).append(waiter)
+        self.notify(board_id)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(board_id)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    self._waiters.pop(board_id, None)
+
+    async def _run(self) -> None:
+        while True:
+            board_id = await self._queue.get()
+            self._queued.discard(board_id)
+            try:
+                more = await self.step(board_id)
+            except Exception:
+                log.exception("board %s: decoding events failed", board_id)
+                self.forget(board_id)
+                more = False
+            if more:
+                self.notify(board_id)  # behind the other boards waiting
+            else:
+                for waiter in self._waiters.pop(board_id, []):
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def step(self, board_id: str) -> bool:
+        """Decode and store up to one chunk past the board's cursor; True if more remain."""
+        cursor = await self.store.event_cursor(board_id)
+        new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
+        if not new:
+            return False
+        cached = self._decoders.pop(board_id, None)
+        if cached is not None and cached[0] == cursor:
+            decoder = cached[1]
+        else:
+            keyframe, tail = await self.store.load_until_seq(board_id, cursor)
+            # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).
+            decoder = await asyncio.to_thread(
+                _decoder_at, keyframe.state if keyframe else None, [u.data for u in tail]
+            )
+        found = await asyncio.to_thread(_decode, decoder, new)
+        upto = new[-1].seq
+        if not await self.store.save_events(board_id, cursor, upto, found):
+            # Another process stored events first (or the board is gone). Where it stopped where
+            # we did (both decoded up to the last commit), our decoder is still right: keep it.
+            if await self.store.get_board(board_id) is None:
+                return False
+            if await self.store.event_cursor(board_id) != upto:
+                return True  # start over from its cursor, with a fresh decoder
+        else:
+            self.decoded += len(new)
+        self._decoders[board_id] = (upto, decoder)
+        while len(self._decoders) > self._cached:
+            self._decoders.popitem(last=False)
+        return len(new) == DECODE_CHUNK
+
+
+def _decoder_at(keyframe: bytes | None, tail: list[bytes]) -> replay.EventDecoder:
+    return replay.EventDecoder(replay.state_at(keyframe, tail))
+
+
+def _decode(decoder: replay.EventDecoder, new: list[UpdateRecord]) -> list[EventRecord]:
+    return [
+        EventRecord(e.seq, e.idx, e.ts, e.kind, e.actor, e.target)
+        for u in new
+        for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
+    ]

@@ -1,0 +1,95 @@
+"""The "who did what" feed is decoded after each commit by a background task, never by a request."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any
+
+import httpx
+from pycrdt import Doc, Map
+
+from server.events import EventIndexer
+from server.hub import Hub
+from server.settings import Settings
+from server.store import make_store
+from server.store.base import BoardRecord, NewUpdate
+from server.store.memory import MemoryStore
+from tests.support import decoded_events
+
+
+async def _until(condition: Any, timeout: float = 10.0) -> None:
+    """Wait for an async condition to hold (polled), failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+
+
+async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
+    store = MemoryStore()
+    await store.open()
+    await store.create_board(BoardRecord("b1", "t", "CODE01", 0.0, {}))
+    hub = Hub(store, Settings(secret_key="test", idle_unload_seconds=0))
+    indexer = EventIndexer(store)
+    hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
+    await hub.start()
+    indexer.start()
+    room = await hub.acquire("b1")
+    try:
+        for i in range(3):
+            await room.apply_server_change(
+                lambda board, i=i: board.notes_map.__setitem__(f"n{i}", Map({"text": f"{i}"}))
+            )
+            # No request asks for the feed: the commit alone gets the update decoded.
+            await _until(lambda: _cursor_is(store, room.last_seq))
+        found = await store.events_after("b1", 0, 100)
+        assert [(e.kind, e.target, e.actor) for e in found] == [
+            ("note_added", "n0", "server"),
+            ("note_added", "n1", "server"),
+            ("note_added", "n2", "server"),
+        ]
+        # The decoder was kept between commits: each update was decoded exactly once.
+        assert indexer.decoded == room.last_seq
+    finally:
+        hub.release(room)
+        await hub.close()
+        await indexer.close()
+
+
+async def _cursor_is(store: MemoryStore, seq: int) -> bool:
+    return await store.event_cursor("b1") >= seq
+
+
+async def test_an_events_request_reads_only_what_is_decoded(make_server: Any) -> None:
+    """A log the server never decoded (written while it was down): the events request answers at
+    once with what is stored (nothing) and does not decode; the background task does."""
+    server = make_server()
+    board = server.create_board(title="Long")
+    server.stop()
+    store = make_store(server.database_url)
+    await store.open()
+    doc: Doc[Any] = Doc()
+    notes = doc.get("notes", type=Map)
+    updates = []
+    for i in range(300):
+        before = doc.get_state()
+        notes[f"n{i}"] = Map({"text": f"idée {i}", "x": 0.0, "y": 0.0})
+        updates.append(NewUpdate(time.time(), "facilitator", doc.get_update(before)))
+    decoded_before = await store.event_cursor(board["id"])  # the board's creation, maybe
+    seqs = await store.append_updates(board["id"], updates)
+    await store.close()
+    server.start()
+    fac = {"Authorization": f"Bearer {board['facilitator_token']}"}
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.get(f"/api/boards/{board['id']}/replay/events", headers=fac)
+        assert r.status_code == 200
+        first = r.json()
+        assert first["upto"] == decoded_before < seqs[0]
+        assert all(e["seq"] <= decoded_before for e in first["events"])
+        assert not [e for e in first["events"] if e["kind"] == "note_added"]
+        # The timeline notices the undecoded tail and hands it to the background task.
+        page = await decoded_events(http, board["id"], board["facilitator_token"], limit=1000)
+        added = [e["note_id"] for e in page["events"] if e["kind"] == "note_added"]
+        assert added == [f"n{i}" for i in range(300)]
