@@ -33,11 +33,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "participants": "Participants per group",
         "no_group": "no group",
         "people": "{n} person|{n} people",
-        "clusters": "Clusters, ranked by consensus",
+        "clusters": "Clusters, those chosen in every group first",
         "unclustered": "Ideas outside clusters",
         "ideas": "Ideas: dots and support per group",
         "dots": "{n} dot|{n} dots",
-        "consensus": "consensus {p}",
+        "consensus": "chosen by at least {p} of the voters in every group",
+        "consensus_none": "not chosen in every group",
+        "score_help": (
+            "“Chosen by at least X % in every group”:"
+            " in each group that voted, at least that share of its voters gave the idea a dot."
+        ),
         "support": "{g}: {d}, {p} of its voters",
         "by": "by {name}",
         "backed": "Ideas every group backs",
@@ -65,11 +70,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "participants": "Participant·es par groupe",
         "no_group": "sans groupe",
         "people": "{n} personne|{n} personnes",
-        "clusters": "Groupes d'idées, classés par consensus",
+        "clusters": "Groupes d'idées, ceux choisis dans tous les groupes d'abord",
         "unclustered": "Idées hors des groupes d'idées",
         "ideas": "Idées : points et soutien par groupe",
         "dots": "{n} point|{n} points",
-        "consensus": "consensus {p}",
+        "consensus": "choisie par au moins {p} des votant·es de chaque groupe",
+        "consensus_none": "pas choisie dans tous les groupes",
+        "score_help": (
+            "« Choisie par au moins X % de chaque groupe » : dans chaque groupe qui a voté,"
+            " au moins cette part de ses votant·es a donné un point à l'idée."
+        ),
         "support": "{g} : {d}, {p} de ses votant·es",
         "by": "par {name}",
         "backed": "Idées que tous les groupes soutiennent",
@@ -97,11 +107,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "participants": "Deelnemers per groep",
         "no_group": "geen groep",
         "people": "{n} persoon|{n} personen",
-        "clusters": "Clusters, gerangschikt op consensus",
+        "clusters": "Clusters, eerst die in elke groep gekozen zijn",
         "unclustered": "Ideeën buiten clusters",
         "ideas": "Ideeën: stippen en steun per groep",
         "dots": "{n} stip|{n} stippen",
-        "consensus": "consensus {p}",
+        "consensus": "gekozen door minstens {p} van de stemmers van elke groep",
+        "consensus_none": "niet in elke groep gekozen",
+        "score_help": (
+            "„Gekozen door minstens X % van elke groep”:"
+            " in elke groep die stemde, gaf minstens dat deel van de stemmers het idee een stip."
+        ),
         "support": "{g}: {d}, {p} van de stemmers",
         "by": "door {name}",
         "backed": "Ideeën die elke groep steunt",
@@ -210,6 +225,13 @@ def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "en"
 
 
+def _score(t: dict[str, str], consensus: float, lang: str) -> str:
+    """Plain words, not "consensus 40 %": the share of voters who chose it in its weakest group."""
+    if consensus <= 0:
+        return t["consensus_none"]
+    return t["consensus"].format(p=_pct(consensus, lang))
+
+
 def _pct(value: float, lang: str) -> str:
     return f"{round(value * 100)}%" if lang == "en" else f"{round(value * 100)} %"
 
@@ -311,11 +333,11 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         more = _translation_lines(data, note["note_id"], "  ", lang)
         return "\n".join([line, *more, *(_picture_line(data, note, "  ") if picture else [])])
 
-    out += [f"## {t['clusters']}", ""]
+    out += [f"## {t['clusters']}", "", t["score_help"], ""]
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
     for cluster in clusters:
         title = _md_text(cluster["title"]) or t["untitled"]
-        score = t["consensus"].format(p=_pct(cluster["consensus"], lang))
+        score = _score(t, cluster["consensus"], lang)
         out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
         in_cluster = [n for n in notes if n.get("cluster") == cluster["cluster_id"]]
         out += [idea_line(n, picture=True) for n in in_cluster] + [""]
@@ -327,7 +349,7 @@ def render_markdown(data: ReportInput, lang: str) -> str:
 
     out += [f"## {t['ideas']}", ""]
     for rank, note in enumerate(notes, start=1):
-        score = t["consensus"].format(p=_pct(note["consensus"], lang))
+        score = _score(t, note["consensus"], lang)
         head = f"{rank}. {_idea_text(data, note, t)} — {plural(t, 'dots', note['total'])}, {score}"
         out.append(head)
         out += _translation_lines(data, note["note_id"], "   ", lang)

@@ -68,9 +68,11 @@ Date: 2025-12-01
 - habitant·e: 2 people
 - chercheur·e: 2 people
 
-## Clusters, ranked by consensus
+## Clusters, those chosen in every group first
 
-### Nature & parc — 5 dots, consensus 100%
+“Chosen by at least X % in every group”: in each group that voted, at least that share of its voters gave the idea a dot.
+
+### Nature & parc — 5 dots, chosen by at least 100% of the voters in every group
 
 - Un potager partagé (3 dots, by Ana)
 - Des bancs à l'ombre (2 dots, by Chloé)
@@ -81,13 +83,13 @@ Date: 2025-12-01
 
 ## Ideas: dots and support per group
 
-1. Un potager partagé — 3 dots, consensus 100%
+1. Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group
    - habitant·e: 2 dots, 100% of its voters
    - chercheur·e: 1 dot, 100% of its voters
-2. Des bancs à l'ombre — 2 dots, consensus 0%
+2. Des bancs à l'ombre — 2 dots, not chosen in every group
    - habitant·e: 0 dots, 0% of its voters
    - chercheur·e: 2 dots, 100% of its voters
-3. =HYPERLINK("http://evil.example","clic") — 1 dot, consensus 0%
+3. =HYPERLINK("http://evil.example","clic") — 1 dot, not chosen in every group
    - habitant·e: 1 dot, 50% of its voters
    - chercheur·e: 0 dots, 0% of its voters
 
@@ -123,9 +125,11 @@ Date : 2025-12-01
 - habitant·e : 2 personnes
 - chercheur·e : 2 personnes
 
-## Groupes d'idées, classés par consensus
+## Groupes d'idées, ceux choisis dans tous les groupes d'abord
 
-### Nature & parc — 5 points, consensus 100 %
+« Choisie par au moins X % de chaque groupe » : dans chaque groupe qui a voté, au moins cette part de ses votant·es a donné un point à l'idée.
+
+### Nature & parc — 5 points, choisie par au moins 100 % des votant·es de chaque groupe
 
 - Un potager partagé (3 points, par Ana)
 - Des bancs à l'ombre (2 points, par Chloé)
@@ -136,13 +140,13 @@ Date : 2025-12-01
 
 ## Idées : points et soutien par groupe
 
-1. Un potager partagé — 3 points, consensus 100 %
+1. Un potager partagé — 3 points, choisie par au moins 100 % des votant·es de chaque groupe
    - habitant·e : 2 points, 100 % de ses votant·es
    - chercheur·e : 1 point, 100 % de ses votant·es
-2. Des bancs à l'ombre — 2 points, consensus 0 %
+2. Des bancs à l'ombre — 2 points, pas choisie dans tous les groupes
    - habitant·e : 0 point, 0 % de ses votant·es
    - chercheur·e : 2 points, 100 % de ses votant·es
-3. =HYPERLINK("http://evil.example","clic") — 1 point, consensus 0 %
+3. =HYPERLINK("http://evil.example","clic") — 1 point, pas choisie dans tous les groupes
    - habitant·e : 1 point, 50 % de ses votant·es
    - chercheur·e : 0 point, 0 % de ses votant·es
 
@@ -194,7 +198,7 @@ def test_markdown_report_in_dutch_translates_every_heading() -> None:
     for line in (
         "# Verslag: Parc du Quartier",
         "## Deelnemers per groep",
-        "### Nature & parc — 5 stippen, consensus 100 %",
+        "### Nature & parc — 5 stippen, gekozen door minstens 100 % van de stemmers van elke groep",
         '- =HYPERLINK("http://evil.example","clic") (1 stip, door Ben)',
         "## Ideeën die elke groep steunt",
         "## Verdeelde ideeën",
@@ -238,7 +242,7 @@ def test_report_gives_each_idea_in_its_language_and_its_translations() -> None:
         "  - [nl] Een gedeelde moestuin",
         "  - [en] A shared vegetable garden (machine)",
     ]
-    ranked = lines.index("1. Un potager partagé — 3 dots, consensus 100%")
+    ranked = lines.index("1. Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group")
     assert lines[ranked + 1 : ranked + 3] == [
         "   - [nl] Een gedeelde moestuin",
         "   - [en] A shared vegetable garden (machine)",
@@ -266,7 +270,7 @@ def test_report_names_photo_and_voice_notes_and_references_the_picture() -> None
     photo = lines.index("- Photo: Un potager partagé (3 dots, by Ana)")
     assert lines[photo + 1] == "  ![Un potager partagé](/api/boards/B1/media/m1)"
     assert "- Voice note: Des bancs à l'ombre (2 dots, by Chloé)" in lines
-    assert "1. Photo: Un potager partagé — 3 dots, consensus 100%" in lines
+    assert "1. Photo: Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group" in lines
     assert (
         lines.count("  ![Un potager partagé](/api/boards/B1/media/m1)") == 1
     )  # once, in its cluster
@@ -452,7 +456,7 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
         nl, en = "[nl] Een gedeelde moestuin", "[en] A shared vegetable garden (automatique)"
         idea = "- Un potager partagé (3 points, par Ana)\n"
         expected = expected.replace(idea, f"{idea}  - {nl}\n  - {en}\n")
-        ranked = "1. Un potager partagé — 3 points, consensus 100 %\n"
+        ranked = "1. Un potager partagé — 3 points, choisie par au moins 100 % des votant·es de chaque groupe\n"
         expected = expected.replace(ranked, f"{ranked}   - {nl}\n   - {en}\n")
         assert got == expected
 
