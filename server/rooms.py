@@ -138,10 +138,15 @@ class Room:
                 self.last_seq = record.seq
         self.caught_up_seq = self.last_seq
         self.updates_since_snapshot = len(tail)
+        state = self.doc.get_update()
         self.shadow.close()
-        self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+        self.shadow = ShadowDoc(state, roots=schema.ROOTS)
         self._own_shadow_client()
         self._refresh_settings()
+        self.board.max_bytes = self.settings.max_board_bytes or None
+        self.board.measure = lambda: len(self.shadow.doc.get_update())
+        notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
+        self.board.loaded(len(state), notes.keys(), len(clusters))
 
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
@@ -258,7 +263,7 @@ class Room:
             return
         for client in self.shadow.writers:
             owners.setdefault(client, actor_id)
-        refusal = rules.check(conn.actor, changes, self.board)
+        refusal = rules.check(conn.actor, changes, self.board, len(update))
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
             # garbage-collected) with a server compensation, so the sender converges by itself
@@ -275,9 +280,7 @@ class Room:
         created = rules.created_notes(changes)
         if created:
             self.board.record_created(created, actor_id)
-        for change in changes:
-            if change.root == schema.NOTES and change.action == "delete" and change.item:
-                self.board.record_deleted(change.item)
+        self.board.record_changes(changes)
         if self.shadow.unseen or not changes:
             # Writes that lost a concurrent write, or went into something already deleted, are
             # harmless no-ops but their bytes hold their content: store and send the shadow's
@@ -311,6 +314,7 @@ class Room:
 
     def _enqueue(self, accepted: _Accepted) -> None:
         self._pending.append(accepted)
+        self.board.record_bytes(len(accepted.data))
         if len(self._pending) >= self.settings.max_pending_updates:
             self._capacity.clear()
         self._wake.set()
@@ -453,6 +457,7 @@ class Room:
         with self.doc.transaction(origin="fanout"):
             for update in updates:
                 self.doc.apply_update(update)
+                self.board.record_bytes(len(update))
         self._refresh_settings()
         for update in updates:
             self.shadow.doc.apply_update(update)
@@ -564,6 +569,8 @@ class Room:
             return
         if keyframe is not None:
             self.snapshot_seq = keyframe.seq
+            queued = (*self._committing, *self._pending)
+            self.board.measured(len(keyframe.state) + sum(len(a.data) for a in queued))
         self.updates_since_snapshot = 0
 
     async def _keyframe(self) -> SnapshotRecord | None:
