@@ -24,7 +24,7 @@ from typing import Any
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import protocol, rules, schema
+from crdt import protocol, rules, schema, updates
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, ForeignDelete, PendingUpdate, ShadowDoc
@@ -248,6 +248,18 @@ class Room:
             self._refuse(conn, "viewers cannot change the board", rebuild=False)
             return
         actor_id = conn.actor.id
+        # Missing dependencies, deletes of clocks nobody holds, another's client id: decided from
+        # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
+        # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
+        try:
+            reason, writers = updates.precheck(update, self.shadow.state_vector())
+        except protocol.ProtocolError:
+            reason, writers = None, []  # yrs decides below (a malformed update is closed)
+        if reason is None and any(self.client_owners.get(c, actor_id) != actor_id for c in writers):
+            reason = "that Yjs client id belongs to someone else"
+        if reason is not None:
+            self._refuse(conn, reason, rebuild=False)
+            return
         try:
             changes = self.shadow.apply(update)
         except (PendingUpdate, ForeignDelete) as exc:
