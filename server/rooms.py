@@ -31,6 +31,7 @@ from crdt.shadow import CannotUndo, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
+from server.refusals import RefusalBudget
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store
 
@@ -55,13 +56,22 @@ class StorageFailed(Exception):
 class Connection:
     """One WebSocket client of a room."""
 
-    __slots__ = ("actor", "awareness_ids", "outbox", "refusals", "tokens", "tokens_at")
+    __slots__ = (
+        "actor",
+        "awareness_ids",
+        "outbox",
+        "refusal_budget",
+        "refusals",
+        "tokens",
+        "tokens_at",
+    )
 
     def __init__(self, actor: Actor, outbox: Outbox) -> None:
         self.actor = actor
         self.outbox = outbox
         self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
         self.refusals = 0  # refused updates in a row
+        self.refusal_budget = RefusalBudget()  # and refused updates over time
         self.tokens = 0.0  # rate limit bucket
         self.tokens_at = 0.0
 
@@ -344,7 +354,7 @@ class Room:
             reason,
         )
         conn.outbox.put(protocol.encode(protocol.Auth(reason)))
-        if conn.refusals >= self.settings.max_refusals:
+        if conn.refusals >= self.settings.max_refusals or not conn.refusal_budget.spend():
             conn.close(CloseCode.FORBIDDEN, "too many refused changes")
 
     def _rebuild_shadow(self) -> None:
