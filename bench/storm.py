@@ -76,7 +76,7 @@ async def prefill(url: str, notes: int) -> None:
 def forbidden(kind: str, attacker: Doc[Any], ghost: Doc[Any], i: int, notes: int) -> bytes:
     if kind == "text":
         before = attacker.get_state()
-        attacker.get("notes", type=Map)[f"f{(i * 7919) % notes}"]["text"] = f"hijacked {i}"
+        attacker.get("notes", type=Map)[f"f{(i * 7919) % (notes - 100)}"]["text"] = f"hijacked {i}"
         return attacker.get_update(before)
     # pending: a note the server never gets, then an edit of it (sent alone: it depends on it)
     root = ghost.get("notes", type=Map)
@@ -214,9 +214,9 @@ def run(args: Any, kind: str | None, cut: bool, folder: Path) -> dict[str, Any]:
     )
     try:
         board = loadlib.board(port)
-        asyncio.run(
-            prefill(loadlib.ws_url(port, board["id"], board["facilitator_token"]), args.notes)
-        )
+        # The board holds exactly `--notes` notes once the receivers and the attacker posted theirs.
+        facilitator = loadlib.ws_url(port, board["id"], board["facilitator_token"])
+        asyncio.run(prefill(facilitator, args.notes - args.receivers - 1))
         load_before = loadlib.uptime()
         cpu0, t0 = loadlib.cpu_seconds(proc.pid), time.monotonic()
         latencies, window, storm, denied = asyncio.run(case(args, port, board, kind, cut))
