@@ -182,7 +182,7 @@ async def seed(url: str) -> None:
 def run(args: Any, contention: float, folder: Path) -> dict[str, Any]:
     name = f"contention-{contention:g}"
     proc, port = loadlib.start_server(
-        f"sqlite+aiosqlite:///{folder}/{name}.db", {}, folder / f"{name}.log"
+        f"sqlite+aiosqlite:///{folder}/{name}.db", {}, folder / f"{name}.log", args.source
     )
     try:
         b = loadlib.board(port)
@@ -263,6 +263,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--contention", type=float, default=0.1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--source", type=Path, default=loadlib.ROOT, help="the code to serve (a checkout)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cobord-contention-"))
     rows = [run(args, c, folder) for c in (0.0, args.contention)]
