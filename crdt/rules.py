@@ -8,11 +8,12 @@ conditions that must all hold. A change with no entry is refused. Lookup falls b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from crdt.schema import CLUSTERS, META, NOTES, RESULTS
+from crdt.schema import CLUSTERS, LANGUAGES, META, NOTES, RESULTS
 from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
@@ -25,6 +26,26 @@ class Actor:
     name: str | None = None  # a participant's name as joined (from the server, not the client)
 
 
+# ---------------------------------------------------------------- bounds (docs/schema.md)
+# A board is bounded in count and in bytes so that a joiner of the largest allowed board always
+# syncs: its first SyncStep2 (the whole board) must fit the outbound queue's byte bound
+# (Settings.outbox_max_bytes, 32 MiB), with room left for the updates that arrive meanwhile.
+MAX_NOTES_PER_BOARD: Final = 10_000
+MAX_CLUSTERS_PER_BOARD: Final = 1_000
+MAX_BOARD_BYTES: Final = 16 * 1024 * 1024  # the board's encoded size (estimated from above)
+REMEASURE_BYTES: Final = 1024 * 1024
+# A note: every field has a type and a size. Texts (the note's and each translation's) are
+# bounded in characters by the board setting `max_note_length` (at most 5000) and in UTF-8 bytes
+# here; at most one translation per board language. So a note never exceeds MAX_NOTE_BYTES.
+MAX_TEXT_BYTES: Final = 8 * 1024
+MAX_SHORT = 64  # color, cluster (an id), lang
+MAX_NAME = 100  # author, a translation's `by`
+MAX_MEDIA_ID = 64
+MAX_LANG = 8
+MAX_CLUSTER_TITLE = 200  # characters, like a board title
+MAX_NOTE_BYTES: Final = (1 + len(LANGUAGES)) * (MAX_TEXT_BYTES + 4 * MAX_NAME) + 2048
+
+
 @dataclass(slots=True)
 class BoardState:
     """What the rules need to know about a board, kept up to date by the room."""
@@ -33,6 +54,56 @@ class BoardState:
     note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
     notes_by_actor: dict[str, int] = field(default_factory=dict)
     live_notes: int = 0  # notes created and not deleted (as this process saw them)
+    live_clusters: int = 0  # clusters created and not deleted (as this process saw them)
+    # An upper bound of the board's encoded size: the exact size at load (and at each keyframe)
+    # plus every update stored or received since (merging never makes updates larger).
+    bytes: int = 0
+    max_bytes: int | None = MAX_BOARD_BYTES  # None: no byte bound (a joiner may get 4408)
+    # Gives the exact encoded size of the board including the update being judged (the room
+    # encodes its shadow doc): asked only when the estimate is over the bound, and at most once
+    # per REMEASURE_BYTES of growth, so a stream of updates on a full board stays O(change).
+    measure: Callable[[], int] | None = None
+    measured_at: int = 0  # `bytes` when it was last exact
+
+    def record_bytes(self, size: int) -> None:
+        self.bytes += size
+
+    def measured(self, size: int) -> None:
+        """The exact encoded size, after a keyframe (plus what is not in it yet)."""
+        self.bytes = self.measured_at = size
+
+    def over_bytes(self, size: int) -> bool:
+        """Would storing `size` more bytes pass the bound? (re-measured when worth it)"""
+        if self.max_bytes is None or self.bytes + size <= self.max_bytes:
+            return False
+        if self.measure is not None and self.bytes - self.measured_at >= REMEASURE_BYTES:
+            self.measured(max(0, self.measure() - size))
+        return self.bytes + size > self.max_bytes
+
+    def loaded(self, size: int, live_notes: Iterable[str], clusters: int) -> None:
+        """At load: the exact encoded size, and the counts from the live board (the log's
+        `note_authors` also names deleted notes, which count against no quota)."""
+        self.bytes = self.measured_at = size
+        self.live_clusters = clusters
+        self.live_notes = 0
+        self.notes_by_actor = {}
+        for note_id in live_notes:
+            self.live_notes += 1
+            author = self.note_authors.get(note_id)
+            if author is not None:
+                self.notes_by_actor[author] = self.notes_by_actor.get(author, 0) + 1
+
+    def record_changes(self, changes: Sequence[Change]) -> None:
+        """Bookkeeping of an accepted update: deleted notes, created and deleted clusters."""
+        for change in changes:
+            if change.item is None:
+                continue
+            if change.root == NOTES and change.action == "delete":
+                self.record_deleted(change.item)
+            elif change.root == CLUSTERS and change.action == "create":
+                self.live_clusters += 1
+            elif change.root == CLUSTERS and change.action == "delete":
+                self.live_clusters = max(0, self.live_clusters - 1)
 
     def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
         for note_id in note_ids:
@@ -59,6 +130,7 @@ class _Context:
     change: Change
     board: BoardState
     new_notes: int  # notes this whole update creates (for the quota)
+    new_clusters: int = 0  # clusters this whole update creates
 
 
 # A condition returns None when it holds, else the reason for refusing.
@@ -96,11 +168,19 @@ def known_note(ctx: _Context) -> str | None:
     return None if ctx.change.item in ctx.board.note_authors else "no such note"
 
 
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _text_limit(ctx: _Context, text: Any) -> str | None:
     if not isinstance(text, str):
         return "a note's text must be a string"
     limit = int(ctx.board.settings.get("max_note_length", 280))
-    return f"a note holds at most {limit} characters" if len(text) > limit else None
+    if len(text) > limit:
+        return f"a note holds at most {limit} characters"
+    if _utf8_len(text) > MAX_TEXT_BYTES:
+        return f"a note's text is at most {MAX_TEXT_BYTES} bytes"
+    return None
 
 
 def _is_number(value: Any) -> bool:
@@ -112,19 +192,17 @@ def number_value(ctx: _Context) -> str | None:
     return None if _is_number(ctx.change.value) else f"{ctx.change.field} must be a number"
 
 
-def _short_str(value: Any, limit: int = 64) -> bool:
+def _short_str(value: Any, limit: int = MAX_SHORT) -> bool:
     return isinstance(value, str) and len(value) <= limit
 
 
 def short_string_value(ctx: _Context) -> str | None:
     if _short_str(ctx.change.value):
         return None
-    return f"{ctx.change.field} must be a string of at most 64 characters"
+    return f"{ctx.change.field} must be a string of at most {MAX_SHORT} characters"
 
 
 NOTE_KINDS: Final = ("text", "photo", "voice")
-MAX_MEDIA_ID = 64
-MAX_LANG = 8
 
 
 def _valid_translation(value: Any, limit: int) -> bool:
@@ -134,15 +212,18 @@ def _valid_translation(value: Any, limit: int) -> bool:
         and set(value) <= {"text", "by", "machine"}
         and isinstance(value.get("text"), str)
         and len(value["text"]) <= limit
-        and _short_str(value.get("by", ""), 100)
+        and _utf8_len(value["text"]) <= MAX_TEXT_BYTES
+        and _short_str(value.get("by", ""), MAX_NAME)
         and isinstance(value.get("machine", False), bool)
     )
 
 
 def _valid_translations(value: Any, limit: int) -> bool:
+    """At most one translation per board language (a nested Y.Map, or plain JSON)."""
+    if isinstance(value, Shared):
+        value = value.data
     return isinstance(value, dict) and all(
-        _short_str(lang, MAX_LANG) and _valid_translation(entry, limit)
-        for lang, entry in value.items()
+        lang in LANGUAGES and _valid_translation(entry, limit) for lang, entry in value.items()
     )
 
 
@@ -155,7 +236,7 @@ _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "color": _short_str,
     "cluster": _short_str,
     "lang": _short_str,
-    "author": lambda v: _short_str(v, 100),
+    "author": lambda v: _short_str(v, MAX_NAME),
     "text": lambda v: isinstance(v, str),
 }
 
@@ -176,7 +257,7 @@ def valid_translation(ctx: _Context) -> str | None:
             return "you can only change or delete notes you wrote"
         ok = isinstance(value, Shared) and _valid_translations(value.data, limit)
     else:
-        ok = _short_str(change.sub, MAX_LANG) and _valid_translation(change.value, limit)
+        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
     return None if ok else "a translation is {text, by, machine} with text within the limit"
 
 
@@ -200,9 +281,87 @@ def valid_new_note(ctx: _Context) -> str | None:
         check_type = _NOTE_TYPES.get(key)
         if check_type is None:
             return f"a note has no field {key!r}"
-        if not check_type(value):
+        if isinstance(value, Shared) or not check_type(value):
             return f"a note's {key} has the wrong type or size"
-    return _text_limit(ctx, note.get("text", ""))
+    reason = _text_limit(ctx, note.get("text", ""))
+    if reason is None and _json_bytes(note) > MAX_NOTE_BYTES:
+        return f"a note is at most {MAX_NOTE_BYTES} bytes"
+    return reason
+
+
+def _json_bytes(value: Any) -> int:
+    plain = lambda v: v.data if isinstance(v, Shared) else str(v)  # noqa: E731
+    return len(json.dumps(value, ensure_ascii=False, default=plain).encode("utf-8", "replace"))
+
+
+def _cluster_title(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_CLUSTER_TITLE
+        and _utf8_len(value) <= 4 * MAX_CLUSTER_TITLE
+    )
+
+
+_CLUSTER_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "title": _cluster_title,
+    "x": _is_number,
+    "y": _is_number,
+    "color": _short_str,
+}
+
+
+def valid_new_cluster(ctx: _Context) -> str | None:
+    cluster = ctx.change.value
+    if not isinstance(cluster, dict):
+        return "a cluster must be a map"
+    for key, value in cluster.items():
+        check_type = _CLUSTER_TYPES.get(key)
+        if check_type is None:
+            return f"a cluster has no field {key!r}"
+        if isinstance(value, Shared) or not check_type(value):
+            return f"a cluster's {key} has the wrong type or size"
+    return None
+
+
+def cluster_title_value(ctx: _Context) -> str | None:
+    if _cluster_title(ctx.change.value):
+        return None
+    return f"a cluster's title is a string of at most {MAX_CLUSTER_TITLE} characters"
+
+
+def within_cluster_limit(ctx: _Context) -> str | None:
+    if ctx.board.live_clusters + ctx.new_clusters > MAX_CLUSTERS_PER_BOARD:
+        return f"a board holds at most {MAX_CLUSTERS_PER_BOARD} clusters"
+    return None
+
+
+def name_value(ctx: _Context) -> str | None:
+    if _short_str(ctx.change.value, MAX_NAME):
+        return None
+    return f"{ctx.change.field} must be a string of at most {MAX_NAME} characters"
+
+
+def kind_value(ctx: _Context) -> str | None:
+    return None if ctx.change.value in NOTE_KINDS else "a note's kind is text, photo or voice"
+
+
+def media_value(ctx: _Context) -> str | None:
+    ok = _short_str(ctx.change.value, MAX_MEDIA_ID)
+    return None if ok else f"media must be a string of at most {MAX_MEDIA_ID} characters"
+
+
+def any_translation(ctx: _Context) -> str | None:
+    """The facilitator may replace a note's whole translations map (still within the schema)."""
+    change, limit = ctx.change, _max_length(ctx)
+    if change.sub is None:
+        ok = isinstance(change.value, Shared) and _valid_translations(change.value, limit)
+    else:
+        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
+    return None if ok else "a translation is {text, by, machine} with text within the limit"
+
+
+def refuse(reason: str) -> Condition:
+    return lambda ctx: reason
 
 
 def _author_is_actor(ctx: _Context, author: Any) -> bool:
@@ -228,10 +387,6 @@ def within_note_quota(ctx: _Context) -> str | None:
     return f"at most {limit} notes per person" if posted + ctx.new_notes > limit else None
 
 
-# A board's size is bounded so that a joiner of the largest allowed board always syncs.
-MAX_NOTES_PER_BOARD: Final = 10_000
-
-
 def within_board_limit(ctx: _Context) -> str | None:
     if ctx.board.live_notes + ctx.new_notes > MAX_NOTES_PER_BOARD:
         return f"a board holds at most {MAX_NOTES_PER_BOARD} notes"
@@ -244,6 +399,7 @@ _MOVE: Final = (board_open, known_note, number_value)
 _RECLUSTER: Final = (board_open, known_note, short_string_value)
 _OWN_EDIT: Final = (board_open, known_note, own_note)
 _CLUSTER_EDIT: Final = (board_open,)
+_NEW_CLUSTER: Final = (valid_new_cluster, within_cluster_limit)
 
 RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
     "viewer": {},
@@ -266,15 +422,36 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:x"): _MOVE,
         (NOTES, "set:y"): _MOVE,
         (NOTES, "set:cluster"): _RECLUSTER,
-        (CLUSTERS, "create"): _CLUSTER_EDIT,
-        (CLUSTERS, "set:title"): _CLUSTER_EDIT,
+        (CLUSTERS, "create"): (*_CLUSTER_EDIT, *_NEW_CLUSTER),
+        (CLUSTERS, "set:title"): (*_CLUSTER_EDIT, cluster_title_value),
         (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
-        (CLUSTERS, "set:color"): _CLUSTER_EDIT,
+        (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
     },
+    # The facilitator may change anything, but notes and clusters keep their schema.
     "facilitator": {
         (NOTES, "create"): (fresh_note, valid_new_note, within_board_limit),
-        (RESULTS, "*"): (lambda ctx: "results are written by the server only",),
+        (NOTES, "delete"): ALLOWED,
+        (NOTES, "set:text"): (known_note, text_within_limit),
+        (NOTES, "set:x"): (known_note, number_value),
+        (NOTES, "set:y"): (known_note, number_value),
+        (NOTES, "set:createdAt"): (known_note, number_value),
+        (NOTES, "set:color"): (known_note, short_string_value),
+        (NOTES, "set:cluster"): (known_note, short_string_value),
+        (NOTES, "set:lang"): (known_note, short_string_value),
+        (NOTES, "set:author"): (known_note, not_anonymous, name_value),
+        (NOTES, "set:kind"): (known_note, kind_value),
+        (NOTES, "set:media"): (known_note, media_value),
+        (NOTES, "set:translations"): (known_note, any_translation),
+        (NOTES, "*"): (refuse("a note has no such field"),),
+        (CLUSTERS, "create"): _NEW_CLUSTER,
+        (CLUSTERS, "delete"): ALLOWED,
+        (CLUSTERS, "set:title"): (cluster_title_value,),
+        (CLUSTERS, "set:x"): (number_value,),
+        (CLUSTERS, "set:y"): (number_value,),
+        (CLUSTERS, "set:color"): (short_string_value,),
+        (CLUSTERS, "*"): (refuse("a cluster has no such field"),),
+        (RESULTS, "*"): (refuse("results are written by the server only"),),
         ("*", "*"): ALLOWED,
     },
     "server": {
@@ -304,13 +481,20 @@ def conditions_for(role: Role, change: Change) -> tuple[Condition, ...] | None:
     return None
 
 
-def check(actor: Actor, changes: Sequence[Change], board: BoardState) -> Refusal | None:
+def check(
+    actor: Actor, changes: Sequence[Change], board: BoardState, size: int = 0
+) -> Refusal | None:
+    """`size`: the update's length in bytes (what storing it adds to the board, at most)."""
+    if any(c.action != "delete" for c in changes) and board.over_bytes(size):
+        # Deleting still works on a full board (and frees room at the next measurement).
+        return Refusal(f"the board is full: at most {(board.max_bytes or 0) / 2**20:g} MiB")
     new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
+    new_clusters = sum(1 for c in changes if c.root == CLUSTERS and c.action == "create")
     for change in changes:
         conditions = conditions_for(actor.role, change)
         if conditions is None:
             return Refusal(_NOT_ALLOWED[actor.role])
-        ctx = _Context(actor, change, board, new_notes)
+        ctx = _Context(actor, change, board, new_notes, new_clusters)
         for condition in conditions:
             reason = condition(ctx)
             if reason is not None:

@@ -27,6 +27,7 @@ NOTE_FIELDS: Final = frozenset(
     {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author", "kind", "media"}
 )
 CLUSTER_FIELDS: Final = frozenset({"title", "x", "y", "color"})
+LANGUAGES: Final = ("fr", "nl", "en")  # a board's languages, and a note's translations, are these
 
 Phase = Literal["ideate", "cluster", "vote", "results"]
 PHASES: Final[tuple[Phase, ...]] = ("ideate", "cluster", "vote", "results")

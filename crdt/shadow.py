@@ -262,6 +262,10 @@ def _leaf(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    """A root entry's new value: a map's fields as `_leaf` gives them (a nested shared type
+    inside a field stays visible as `Shared`, never flattened into a plain-looking value)."""
+    if isinstance(value, Map):
+        return {key: _leaf(field) for key, field in value.items()}
     if isinstance(value, BaseType):
         return value.to_py()
     return value

@@ -24,13 +24,14 @@ from typing import Any
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import protocol, rules, schema
+from crdt import protocol, rules, schema, updates
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
+from server.refusals import RefusalBudget
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store
 
@@ -55,13 +56,22 @@ class StorageFailed(Exception):
 class Connection:
     """One WebSocket client of a room."""
 
-    __slots__ = ("actor", "awareness_ids", "outbox", "refusals", "tokens", "tokens_at")
+    __slots__ = (
+        "actor",
+        "awareness_ids",
+        "outbox",
+        "refusal_budget",
+        "refusals",
+        "tokens",
+        "tokens_at",
+    )
 
     def __init__(self, actor: Actor, outbox: Outbox) -> None:
         self.actor = actor
         self.outbox = outbox
         self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
         self.refusals = 0  # refused updates in a row
+        self.refusal_budget = RefusalBudget()  # and refused updates over time
         self.tokens = 0.0  # rate limit bucket
         self.tokens_at = 0.0
 
@@ -140,10 +150,15 @@ class Room:
                 self.last_seq = record.seq
         self.caught_up_seq = self.last_seq
         self.updates_since_snapshot = len(tail)
+        state = self.doc.get_update()
         self.shadow.close()
-        self.shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
+        self.shadow = ShadowDoc(state, roots=schema.ROOTS)
         self._own_shadow_client()
         self._refresh_settings()
+        self.board.max_bytes = self.settings.max_board_bytes or None
+        self.board.measure = lambda: len(self.shadow.doc.get_update())
+        notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
+        self.board.loaded(len(state), notes.keys(), len(clusters))
 
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
@@ -245,6 +260,18 @@ class Room:
             self._refuse(conn, "viewers cannot change the board", rebuild=False)
             return
         actor_id = conn.actor.id
+        # Missing dependencies, deletes of clocks nobody holds, another's client id: decided from
+        # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
+        # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
+        try:
+            reason, writers = updates.precheck(update, self.shadow.state_vector())
+        except protocol.ProtocolError:
+            reason, writers = None, []  # yrs decides below (a malformed update is closed)
+        if reason is None and any(self.client_owners.get(c, actor_id) != actor_id for c in writers):
+            reason = "that Yjs client id belongs to someone else"
+        if reason is not None:
+            self._refuse(conn, reason, rebuild=False)
+            return
         try:
             changes = self.shadow.apply(update)
         except (PendingUpdate, ForeignDelete) as exc:
@@ -260,7 +287,7 @@ class Room:
             return
         for client in self.shadow.writers:
             owners.setdefault(client, actor_id)
-        refusal = rules.check(conn.actor, changes, self.board)
+        refusal = rules.check(conn.actor, changes, self.board, len(update))
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
             # garbage-collected) with a server compensation, so the sender converges by itself
@@ -277,9 +304,7 @@ class Room:
         created = rules.created_notes(changes)
         if created:
             self.board.record_created(created, actor_id)
-        for change in changes:
-            if change.root == schema.NOTES and change.action == "delete" and change.item:
-                self.board.record_deleted(change.item)
+        self.board.record_changes(changes)
         if self.shadow.unseen or not changes:
             # Writes that lost a concurrent write, or went into something already deleted, are
             # harmless no-ops but their bytes hold their content: store and send the shadow's
@@ -313,6 +338,7 @@ class Room:
 
     def _enqueue(self, accepted: _Accepted) -> None:
         self._pending.append(accepted)
+        self.board.record_bytes(len(accepted.data))
         if len(self._pending) >= self.settings.max_pending_updates:
             self._capacity.clear()
         self._wake.set()
@@ -330,7 +356,7 @@ class Room:
             reason,
         )
         conn.outbox.put(protocol.encode(protocol.Auth(reason)))
-        if conn.refusals >= self.settings.max_refusals:
+        if conn.refusals >= self.settings.max_refusals or not conn.refusal_budget.spend():
             conn.close(CloseCode.FORBIDDEN, "too many refused changes")
 
     def _rebuild_shadow(self) -> None:
@@ -455,6 +481,7 @@ class Room:
         with self.doc.transaction(origin="fanout"):
             for update in updates:
                 self.doc.apply_update(update)
+                self.board.record_bytes(len(update))
         self._refresh_settings()
         for update in updates:
             self.shadow.doc.apply_update(update)
@@ -568,6 +595,8 @@ class Room:
             return
         if keyframe is not None:
             self.snapshot_seq = keyframe.seq
+            queued = (*self._committing, *self._pending)
+            self.board.measured(len(keyframe.state) + sum(len(a.data) for a in queued))
         self.updates_since_snapshot = 0
 
     async def _keyframe(self) -> SnapshotRecord | None:

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from crdt.rules import MAX_BOARD_BYTES
+
 log = logging.getLogger("cobord")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./cobord.db"
@@ -29,6 +31,9 @@ class Settings:
     max_message_bytes: int = 2 * 1024 * 1024  # larger frames: close 4413
     outbox_max_messages: int = 2048  # per connection; overflow: close 4408
     outbox_max_bytes: int = 32 * 1024 * 1024
+    # A board's encoded size (crdt.rules.MAX_BOARD_BYTES): its first sync must fit the outbox
+    # above. 0 lifts the bound (then a joiner of a bigger board is closed with 4408).
+    max_board_bytes: int = MAX_BOARD_BYTES
     max_pending_updates: int = 5000  # per board, accepted but not yet committed: readers wait
     rate_per_second: float = 200.0  # messages per connection; 0 disables; over: close 4429
     rate_burst: float = 2000.0
@@ -71,6 +76,7 @@ class Settings:
             port=int(env.get("PORT", "8000")),
             max_message_bytes=int(env.get("COBORD_MAX_MESSAGE_BYTES", d.max_message_bytes)),
             outbox_max_messages=int(env.get("COBORD_OUTBOX_MAX_MESSAGES", d.outbox_max_messages)),
+            max_board_bytes=int(env.get("COBORD_MAX_BOARD_BYTES", d.max_board_bytes)),
             rate_per_second=float(env.get("COBORD_RATE_PER_SECOND", d.rate_per_second)),
             rate_burst=float(env.get("COBORD_RATE_BURST", d.rate_burst)),
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),

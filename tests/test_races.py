@@ -71,7 +71,11 @@ RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
         ("bob", add_note("bob-2", "new idea")),
     ),
     "facilitator and author edit the text": (("fac", edit_text), ("ana", edit_text)),
+    "author edits the text, facilitator deletes": (("ana", edit_text), ("fac", delete_note)),
 }
+# Across two processes: the races where a note is edited on one process while another process
+# deletes it, run again with Ana (the author) on the second process.
+DELETE_RACES = [name for name, pair in RACES.items() if delete_note in (pair[0][1], pair[1][1])]
 
 
 def board_of(client: YClient) -> dict[str, Any]:
@@ -86,15 +90,20 @@ async def race_once(
     first: tuple[str, Edit],
     second: tuple[str, Edit],
     other: ServerProcess | None = None,
+    remote: str = "bob",
 ) -> None:
-    """`other`: a second process (same database, Redis) for Bob and the fresh joiner."""
+    """`other`: a second process (same database, Redis) for `remote` and the fresh joiner."""
     board = server.create_board()
     url = lambda token: server.url(board["id"], token)  # noqa: E731
     other_url = (lambda token: other.url(board["id"], token)) if other is not None else url
+    tokens = {
+        "fac": board["facilitator_token"],
+        "ana": server.join(board["join_code"], "Ana")["token"],
+        "bob": server.join(board["join_code"], "Bob")["token"],
+    }
     clients = {
-        "fac": await YClient(url(board["facilitator_token"])).connect(),
-        "ana": await YClient(url(server.join(board["join_code"], "Ana")["token"])).connect(),
-        "bob": await YClient(other_url(server.join(board["join_code"], "Bob")["token"])).connect(),
+        who: await YClient((other_url if who == remote else url)(token)).connect()
+        for who, token in tokens.items()
     }
     ana, fac = clients["ana"], clients["fac"]
     await ana.change(add_note("n", "une idée"))
@@ -149,7 +158,10 @@ async def test_concurrent_legitimate_actions_are_never_refused(
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_races_across_two_processes_are_never_refused(make_server: Any, pg_url: str) -> None:
-    """Ana and the facilitator on one process, Bob on the other (PostgreSQL + Redis)."""
+    """Ana and the facilitator on one process, Bob on the other (PostgreSQL + Redis); then the
+    races with a delete again with Ana on the other process: an edit of a note on one process
+    while another process deletes it (the author's text edit vs the facilitator's delete, Bob's
+    move or cluster vs Ana's delete, in both orders)."""
     from tests.test_fanout import REDIS_URL, redis_or_skip
 
     await redis_or_skip()
@@ -160,5 +172,7 @@ async def test_races_across_two_processes_are_never_refused(make_server: Any, pg
             pair = (one, two) if i % 2 == 0 else (two, one)
             try:
                 await race_once(first, *pair, other=second)
+                if case in DELETE_RACES:
+                    await race_once(first, *pair, other=second, remote="ana")
             except AssertionError as exc:
                 raise AssertionError(case) from exc

@@ -34,9 +34,11 @@ class Board:
             edit(self.client)
         update = self.client.get_update(before)
         changes = self.shadow.apply(update)
-        refusal = rules.check(actor, changes, self.state)
+        refusal = rules.check(actor, changes, self.state, len(update))
         if refusal is None:
             self.state.record_created(rules.created_notes(changes), actor.id)
+            self.state.record_changes(changes)
+            self.state.record_bytes(len(update))
             self.accepted.append(update)
             return None
         # Refused: like the server, rebuild the shadow from what was accepted (and the client too).
@@ -266,3 +268,155 @@ def test_posting_follows_the_phase(phase: str) -> None:
     assert board.attempt(ana, note("n3")) == "posting is closed in the vote and results phases"
     allowed(board, ana, set_field("notes", "n1", "x", 40.0))  # moving still works
     allowed(board, Actor("facilitator", "facilitator"), note("f1"))  # the facilitator may post
+
+
+def cluster(cluster_id: str, **fields: Any) -> Callable[[Doc], None]:
+    def edit(doc: Doc) -> None:
+        base = {"title": "Mobility", "x": 0.0, "y": 0.0, "color": "blue"}
+        doc.get("clusters", type=Map)[cluster_id] = Map({**base, **fields})
+
+    return edit
+
+
+@pytest.mark.parametrize("actor", [ANA, FACILITATOR])
+def test_clusters_have_a_schema(actor: Actor) -> None:
+    """Known fields, types and sizes, no extra key, no nested shared type (before: any cluster
+    was accepted, e.g. a 2 MiB `blob` key)."""
+    board = Board()
+    allowed(board, actor, cluster("c1"))
+    assert board.attempt(actor, cluster("c2", blob="x" * 2_000_000)) == (
+        "a cluster has no field 'blob'"
+    )
+    assert board.attempt(actor, cluster("c3", title=Text("nested"))) == (
+        "a cluster's title has the wrong type or size"
+    )
+    assert board.attempt(actor, cluster("c4", x=Map({"a": 1}))) == (
+        "a cluster's x has the wrong type or size"
+    )
+    assert board.attempt(actor, cluster("c5", title="t" * 201)) == (
+        "a cluster's title has the wrong type or size"
+    )
+    allowed(board, actor, set_field("clusters", "c1", "title", "t" * 200))
+    assert board.attempt(actor, set_field("clusters", "c1", "title", "t" * 201)) == (
+        "a cluster's title is a string of at most 200 characters"
+    )
+    assert board.attempt(actor, set_field("clusters", "c1", "title", Text("x"))) == (
+        "a cluster's title is a string of at most 200 characters"
+    )
+    assert board.attempt(actor, set_field("clusters", "c1", "color", "c" * 65)) == (
+        "color must be a string of at most 64 characters"
+    )
+    expected = "participants cannot make this change"
+    if actor is FACILITATOR:
+        expected = "a cluster has no such field"
+    assert board.attempt(actor, set_field("clusters", "c1", "blob", "x")) == expected
+
+
+def test_no_nested_shared_type_hides_in_a_string_field() -> None:
+    """A Y.Text reads as a plain string (to_py): before, a note created with one in `cluster`,
+    `color` or `author` passed as a short string, and its content could then grow unseen."""
+    board = Board()
+    for key in ("cluster", "color", "lang", "text"):
+        assert board.attempt(ANA, note(f"n-{key}", **{key: Text("c")})) == (
+            f"a note's {key} has the wrong type or size"
+        ), key
+    allowed(board, ANA, note("n1"))
+    assert board.attempt(BOB, set_field("notes", "n1", "cluster", Text("c"))) == (
+        "cluster must be a string of at most 64 characters"
+    )
+
+
+def test_facilitator_edits_keep_the_note_schema() -> None:
+    board = Board()
+    allowed(board, ANA, note("n1"))
+    allowed(board, FACILITATOR, set_field("notes", "n1", "text", "edited by the facilitator"))
+    assert board.attempt(FACILITATOR, set_field("notes", "n1", "blob", "x" * 100_000)) == (
+        "a note has no such field"
+    )
+    assert board.attempt(FACILITATOR, set_field("notes", "n1", "x", Map({"a": 1}))) == (
+        "x must be a number"
+    )
+    assert board.attempt(FACILITATOR, set_field("notes", "n1", "text", "t" * 281)) == (
+        "a note holds at most 280 characters"
+    )
+
+
+def test_texts_are_bounded_in_bytes_and_translations_per_language() -> None:
+    board = Board(max_note_length=5000)
+    allowed(board, ANA, note("ok", text="é" * 4096))  # 8 KiB of UTF-8
+    assert board.attempt(ANA, note("big", text="😀" * 2049)) == (
+        "a note's text is at most 8192 bytes"
+    )
+    allowed(board, ANA, note("n1", translations=Map({})))
+    allowed(board, BOB, translate("n1", "nl", {"text": "é" * 4096, "by": "Bob"}))
+    assert board.attempt(BOB, translate("n1", "en", {"text": "😀" * 2049, "by": "Bob"})) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+    # One translation per board language: no unbounded set of made-up languages.
+    assert board.attempt(BOB, translate("n1", "xx", {"text": "a", "by": "Bob"})) == (
+        "a translation is {text, by, machine} with text within the limit"
+    )
+
+
+def test_the_largest_note_is_within_max_note_bytes() -> None:
+    """Every field at its bound, every language translated: the encoded note stays within
+    MAX_NOTE_BYTES, so count x size bounds a board even before its byte bound."""
+    board = Board(max_note_length=5000)
+    text = "é" * 4096
+    entry = {"text": text, "by": "b" * 100, "machine": False}
+    fields = {
+        "color": "c" * 64,
+        "cluster": "k" * 64,
+        "lang": "fr",
+        "author": "a" * 100,
+        "createdAt": 2.0**52,
+        "kind": "photo",
+        "media": "m" * 64,
+        "translations": Map({lang: dict(entry) for lang in schema.LANGUAGES}),
+    }
+    before = board.client.get_state()
+    allowed(board, FACILITATOR, note("max", text=text, **fields))
+    size = len(board.client.get_update(before))
+    assert 4 * 8192 < size <= rules.MAX_NOTE_BYTES
+
+
+def test_board_bytes_are_bounded_deletes_pass_and_a_full_board_is_measured_rarely() -> None:
+    board = Board(max_note_length=5000, max_notes_per_participant=1000)
+    board.state.max_bytes = 1024 * 1024
+    calls = []
+
+    def measure() -> int:
+        calls.append(1)
+        return len(board.shadow.doc.get_update())
+
+    board.state.measure = measure
+    refusals = []
+    for i in range(300):  # 5 KB each: the bound comes first
+        reason = board.attempt(ANA, note(f"b{i}", text="x" * 5000))
+        if reason is not None:
+            refusals.append((i, reason))
+            break
+    assert refusals and refusals[0][1] == "the board is full: at most 1 MiB"
+    assert 190 < refusals[0][0] < 210
+    assert len(board.shadow.doc.get_update()) <= 1024 * 1024
+    # A storm on a full board measures the board at most once per MiB stored, not per refusal.
+    for i in range(100):
+        assert board.attempt(ANA, note(f"s{i}", text="x" * 5000)) == (
+            "the board is full: at most 1 MiB"
+        )
+    assert len(calls) <= 1
+    # Deleting still works, and frees room once the board is measured again.
+    for i in range(refusals[0][0]):
+        allowed(board, ANA, lambda d, i=i: d.get("notes", type=Map).pop(f"b{i}"))
+    board.state.measured_at = 0  # as if a MiB had been stored since (or a keyframe was written)
+    allowed(board, ANA, note("after", text="room again"))
+
+
+def test_cluster_count_is_bounded() -> None:
+    board = Board()
+    board.state.live_clusters = rules.MAX_CLUSTERS_PER_BOARD
+    assert board.attempt(ANA, cluster("c1")) == "a board holds at most 1000 clusters"
+    assert board.attempt(FACILITATOR, cluster("c1")) == "a board holds at most 1000 clusters"
+    board.state.live_clusters -= 1
+    allowed(board, ANA, cluster("c1"))
+    assert board.state.live_clusters == rules.MAX_CLUSTERS_PER_BOARD

@@ -184,7 +184,10 @@ async def test_repeated_refusals_close_with_4403(make_server: Any) -> None:
 
 
 async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: Any) -> None:
-    server = make_server(COBORD_OUTBOX_MAX_MESSAGES="50", COBORD_RATE_PER_SECOND="0")
+    # (No board byte bound: 30 MB of content must go through; see tests/test_board_bounds.py.)
+    server = make_server(
+        COBORD_OUTBOX_MAX_MESSAGES="50", COBORD_RATE_PER_SECOND="0", COBORD_MAX_BOARD_BYTES="0"
+    )
     board = server.create_board()
     writer = await connect(server, board, board["facilitator_token"])
     reader = await connect(server, board, board["viewer_token"])
@@ -199,15 +202,13 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
 
     # The writer waits for the reading client to see each note: the fan-out must keep flowing to
     # it while the slow client reads nothing.
-    # (Big values go in cluster titles: notes have a schema with size limits; clusters are the
-    # facilitator's.)
+    # (Big values go in the facilitator's own root map: notes and clusters have a schema with
+    # size limits.)
     def cluster(i: int) -> Any:
-        return lambda doc: doc.get("clusters", type=Map).__setitem__(
-            f"c{i}", Map({"title": payload})
-        )
+        return lambda doc: doc.get("scratch", type=Map).__setitem__(f"c{i}", payload)
 
     def clusters() -> dict[str, Any]:
-        return dict(reader.doc.get("clusters", type=Map).to_py() or {})
+        return dict(reader.doc.get("scratch", type=Map).to_py() or {})
 
     for i in range(count):
         await writer.change(cluster(i))
