@@ -102,6 +102,16 @@ class ShadowDoc:
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
+    def apply_trusted(self, update: bytes) -> list[Change]:
+        """Apply an update already checked elsewhere (committed by another process) and return
+        what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
+        self._changes = []
+        self.doc.apply_update(update)
+        changes = self._changes
+        self._changes = []
+        self._observe_new_roots()
+        return changes
+
     def net_update(self) -> bytes:
         """The last applied update as the shadow holds it: content that is not visible (deleted
         on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
