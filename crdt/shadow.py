@@ -64,6 +64,7 @@ class ShadowDoc:
         self._changes: list[Change] = []
         self._before = b"\x00"
         self.writers: list[int] = []  # Yjs client ids whose structs the last update carried
+        self.writers_before: dict[int, int] = {}  # their clocks before it
         # The last update wrote something that is not visible (it lost a concurrent write, or
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
@@ -99,6 +100,7 @@ class ShadowDoc:
                     raise ForeignDelete("update deletes changes the server does not have")
         before = protocol.decode_state_vector(self._before)
         self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
+        self.writers_before = {c: before.get(c, 0) for c in self.writers}
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
@@ -119,6 +121,17 @@ class ShadowDoc:
 
     def state_vector(self) -> dict[int, int]:
         return protocol.decode_state_vector(self.doc.get_state())
+
+    def written_since(self, clocks: dict[int, int]) -> bytes:
+        """What these clients wrote from these clocks on, as the shadow holds it now (deleted
+        content garbage-collected), with the delete set."""
+        vector = {**self.state_vector(), **clocks}
+        out = bytearray()
+        protocol.write_var_uint(out, len(vector))
+        for client, clock in vector.items():
+            protocol.write_var_uint(out, client)
+            protocol.write_var_uint(out, clock)
+        return self.doc.get_update(bytes(out))
 
     def undo(
         self, changes: list[Change], committed: Callable[[str, str], dict[str, Any] | None]

@@ -84,6 +84,7 @@ class Accepted(Generic[P]):
     deleted_notes: tuple[str, ...] = ()
     new_clients: tuple[int, ...] = ()  # Yjs client ids this update is the first to use here
     lost: tuple[tuple[str, str], ...] = ()  # (note id, creator): creations that lost the id
+    writers_before: dict[int, int] | None = None  # for creations: writers' clocks before it
 
 
 class Effects(Generic[P]):
@@ -306,6 +307,7 @@ class RoomCore(Generic[P]):
                 created_values=values,
                 deleted_notes=tuple(deleted),
                 new_clients=new_clients,
+                writers_before=dict(self.shadow.writers_before) if created else None,
             )
         )
 
@@ -492,6 +494,10 @@ class RoomCore(Generic[P]):
                 if isinstance(notes.get(n), Map) and _plain(notes[n]) == accepted.created_values[n]
             ]
             compensation = self._shadow_write(_deleting(visible))
+            # Stored and sent as the shadow now holds it: the loser's content collected.
+            if accepted.writers_before is not None:
+                accepted.data = self.shadow.written_since(accepted.writers_before)
+                accepted.echo = True
             if compensation is not None:
                 batch.insert(
                     batch.index(accepted) + 1,
