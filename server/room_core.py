@@ -241,9 +241,6 @@ class RoomCore(Generic[P]):
     def _receive_update(self, peer: P, update: bytes, out: Effects[P]) -> None:
         if update == EMPTY_UPDATE:
             return  # e.g. the SyncStep2 answer of a client that has nothing new
-        if peer.actor.role == "viewer":
-            self._refuse(peer, "viewers cannot change the board", out, rebuild=False)
-            return
         actor_id = peer.actor.id
         try:
             changes = self.shadow.apply(update)

@@ -74,15 +74,18 @@ def test_a_forbidden_edit_is_undone_on_its_sender_and_never_seen_by_others() -> 
     assert c["bob"].board() == fresh(net).board()
 
 
-def test_a_viewer_is_refused_without_anything_stored() -> None:
+def test_a_viewer_edit_is_undone_on_the_viewer_too() -> None:
+    """A viewer's write is undone like any forbidden one (before, it was dropped and the
+    viewer's doc kept the note the board does not have)."""
     net, c = workshop()
     viewer = fresh(net)
-    stored = len(net.stored)
-    viewer.change(add_note("v", "VIEWER"))
+    viewer.change(add_note("v", "VIEWER-WROTE"))
     net.settle()
     assert viewer.denied == ["viewers cannot change the board"]
-    assert len(net.stored) == stored
+    assert "v" not in viewer.notes()
     assert "v" not in c["fac"].notes()
+    assert viewer.board() == fresh(net).board()
+    assert all(b"VIEWER-WROTE" not in data for data in net.stored)
 
 
 def test_too_many_refusals_close_the_connection_with_4403() -> None:
