@@ -170,18 +170,23 @@ class Room:
     # ------------------------------------------------------------------ carrying out effects
 
     def _run(self, effects: Effects[Connection]) -> None:
-        for conn, frame in effects.sends:
-            conn.outbox.put(frame)
+        if effects.sends:
+            for conn, frame in effects.sends:
+                conn.outbox.put(frame)
         if effects.broadcasts:
             connections = self.core.connections
             for frame, exclude in effects.broadcasts:
                 for conn in connections:
                     if conn is not exclude:
                         conn.outbox.put(frame)
-        for message in effects.publishes:
-            self.fanout.send(self.board_id, message)  # never waits (bounded queues)
-        for conn, code, reason in effects.closes:
-            conn.close(code, reason)
+        if effects.publishes:
+            for message in effects.publishes:
+                self.fanout.send(self.board_id, message)  # never waits (bounded queues)
+        if effects.closes:
+            for conn, code, reason in effects.closes:
+                conn.close(code, reason)
+        if not effects.refusals:
+            return
         for conn, reason in effects.refusals:
             self.metrics.updates_refused += 1
             rules_log.info(
@@ -217,9 +222,10 @@ class Room:
 
     def receive(self, conn: Connection, frame: bytes) -> None:
         """Handle one frame from `conn`. Never raises for bad input: closes `conn` instead."""
-        pending = len(self.core.pending)
-        self._run(self.core.receive(conn, frame))
-        if len(self.core.pending) != pending:
+        core = self.core
+        pending = len(core.pending)
+        self._run(core.receive(conn, frame))
+        if len(core.pending) != pending:
             self._queued()
 
     async def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
