@@ -88,16 +88,46 @@ class Accepted(Generic[P]):
 
 
 class Effects(Generic[P]):
-    """What the driver must do, in this order: sends, broadcasts, publishes, closes."""
+    """What the driver must do, in this order: sends, broadcasts, publishes, closes. Each list
+    is created on its first entry (most frames need one effect or none): test for emptiness."""
 
     __slots__ = ("broadcasts", "closes", "publishes", "refusals", "sends")
 
     def __init__(self) -> None:
-        self.sends: list[tuple[P, bytes]] = []
-        self.broadcasts: list[tuple[bytes, P | None]] = []  # (frame, connection left out)
-        self.publishes: list[FanoutMessage] = []
-        self.closes: list[tuple[P, int, str]] = []
-        self.refusals: list[tuple[P, str]] = []  # (connection, reason): for logs and metrics
+        self.sends: list[tuple[P, bytes]] = _NONE
+        self.broadcasts: list[tuple[bytes, P | None]] = _NONE  # (frame, connection left out)
+        self.publishes: list[FanoutMessage] = _NONE
+        self.closes: list[tuple[P, int, str]] = _NONE
+        self.refusals: list[tuple[P, str]] = _NONE  # (connection, reason): for logs and metrics
+
+    def send(self, peer: P, frame: bytes) -> None:
+        if not self.sends:
+            self.sends = []
+        self.sends.append((peer, frame))
+
+    def broadcast(self, frame: bytes, exclude: P | None) -> None:
+        if not self.broadcasts:
+            self.broadcasts = []
+        self.broadcasts.append((frame, exclude))
+
+    def publish(self, message: FanoutMessage) -> None:
+        if not self.publishes:
+            self.publishes = []
+        self.publishes.append(message)
+
+    def close(self, peer: P, code: int, reason: str) -> None:
+        if not self.closes:
+            self.closes = []
+        self.closes.append((peer, code, reason))
+
+    def refuse(self, peer: P, reason: str) -> None:
+        if not self.refusals:
+            self.refusals = []
+        self.refusals.append((peer, reason))
+
+
+# The shared "no effect" value of every Effects list until its first entry (never appended to).
+_NONE: Any = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +218,9 @@ class RoomCore(Generic[P]):
     def join(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
         self.connections.add(peer)
-        out.sends.append((peer, protocol.encode(protocol.SyncStep1(self.doc.get_state()))))
+        out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
         if self.awareness:
-            out.sends.append((peer, self._awareness_frame(list(self.awareness))))
+            out.send(peer, self._awareness_frame(list(self.awareness)))
         return out
 
     def leave(self, peer: P) -> Effects[P]:
@@ -203,8 +233,8 @@ class RoomCore(Generic[P]):
                 clock, _ = self.awareness.pop(cid)
                 states.append(protocol.AwarenessState(cid, clock + 1, None))
             frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
-            out.broadcasts.append((frame, peer))
-            out.publishes.append(FanoutMessage(self.instance_id, "awareness", frame))
+            out.broadcast(frame, peer)
+            out.publish(FanoutMessage(self.instance_id, "awareness", frame))
         return out
 
     # ------------------------------------------------------------------ incoming messages
@@ -215,27 +245,25 @@ class RoomCore(Generic[P]):
         try:
             message = protocol.decode(frame)
         except protocol.ProtocolError as exc:
-            out.closes.append((peer, CloseCode.MALFORMED, f"malformed message: {exc}"))
+            out.close(peer, CloseCode.MALFORMED, f"malformed message: {exc}")
             return out
         match message:
             case protocol.SyncStep1(state_vector=sv):
                 try:
                     update = self.doc.get_update(sv)
                 except ValueError:
-                    out.closes.append((peer, CloseCode.MALFORMED, "malformed state vector"))
+                    out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
-                out.sends.append((peer, protocol.encode(protocol.SyncStep2(update))))
+                out.send(peer, protocol.encode(protocol.SyncStep2(update)))
             case protocol.SyncStep2(update=update) | protocol.Update(update=update):
                 self._receive_update(peer, update, out)
             case protocol.Awareness(payload=payload):
                 self._receive_awareness(peer, payload, out)
             case protocol.QueryAwareness():
                 if self.awareness:
-                    out.sends.append((peer, self._awareness_frame(list(self.awareness))))
+                    out.send(peer, self._awareness_frame(list(self.awareness)))
             case protocol.Auth():
-                out.closes.append(
-                    (peer, CloseCode.MALFORMED, "auth messages go from server to client")
-                )
+                out.close(peer, CloseCode.MALFORMED, "auth messages go from server to client")
         return out
 
     def _receive_update(self, peer: P, update: bytes, out: Effects[P]) -> None:
@@ -249,16 +277,18 @@ class RoomCore(Generic[P]):
             return
         except (ValueError, RuntimeError):
             self._rebuild_shadow()
-            out.closes.append((peer, CloseCode.MALFORMED, "malformed update"))
+            out.close(peer, CloseCode.MALFORMED, "malformed update")
             return
         owners = self.client_owners
         writers = self.shadow.writers
         if any(owners.get(client, actor_id) != actor_id for client in writers):
             self._refuse(peer, FOREIGN_CLIENT, out)
             return
-        new_clients = tuple(client for client in writers if client not in owners)
-        for client in new_clients:
-            owners[client] = actor_id
+        new_clients: tuple[int, ...] = ()
+        if any(client not in owners for client in writers):
+            new_clients = tuple(client for client in writers if client not in owners)
+            for client in new_clients:
+                owners[client] = actor_id
         refusal = rules.check(peer.actor, changes, self.board)
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
@@ -338,10 +368,10 @@ class RoomCore(Generic[P]):
         if rebuild:
             self._rebuild_shadow()
         peer.refusals += 1
-        out.refusals.append((peer, reason))
-        out.sends.append((peer, protocol.encode(protocol.Auth(reason))))
+        out.refuse(peer, reason)
+        out.send(peer, protocol.encode(protocol.Auth(reason)))
         if peer.refusals >= self.max_refusals:
-            out.closes.append((peer, CloseCode.FORBIDDEN, "too many refused changes"))
+            out.close(peer, CloseCode.FORBIDDEN, "too many refused changes")
 
     def _rebuild_shadow(self) -> None:
         """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
@@ -360,23 +390,19 @@ class RoomCore(Generic[P]):
 
     def _receive_awareness(self, peer: P, payload: bytes, out: Effects[P]) -> None:
         if len(payload) > MAX_AWARENESS_BYTES:
-            out.closes.append(
-                (peer, CloseCode.TOO_LARGE, f"awareness over {MAX_AWARENESS_BYTES} bytes")
-            )
+            out.close(peer, CloseCode.TOO_LARGE, f"awareness over {MAX_AWARENESS_BYTES} bytes")
             return
         try:
             states = protocol.decode_awareness(payload)
         except protocol.ProtocolError as exc:
-            out.closes.append((peer, CloseCode.MALFORMED, f"malformed awareness: {exc}"))
+            out.close(peer, CloseCode.MALFORMED, f"malformed awareness: {exc}")
             return
         states = [self._stamp(peer, entry) for entry in states]
         if any(
             entry.state is not None and len(json.dumps(entry.state)) > MAX_AWARENESS_STATE_BYTES
             for entry in states
         ):
-            out.closes.append(
-                (peer, CloseCode.TOO_LARGE, f"presence over {MAX_AWARENESS_STATE_BYTES} bytes")
-            )
+            out.close(peer, CloseCode.TOO_LARGE, f"presence over {MAX_AWARENESS_STATE_BYTES} bytes")
             return
         relayed = []
         for entry in states:
@@ -384,7 +410,7 @@ class RoomCore(Generic[P]):
                 if entry.client_id in self.awareness:
                     continue  # another connection speaks for this id: ignore it
                 if len(peer.awareness_ids) >= MAX_AWARENESS_IDS:
-                    out.closes.append((peer, CloseCode.MALFORMED, "too many awareness client ids"))
+                    out.close(peer, CloseCode.MALFORMED, "too many awareness client ids")
                     return
                 peer.awareness_ids.add(entry.client_id)
             current = self.awareness.get(entry.client_id)
@@ -400,8 +426,8 @@ class RoomCore(Generic[P]):
             return
         # Always re-encoded: what goes out is the stamped states, never the sender's bytes.
         frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(relayed)))
-        out.broadcasts.append((frame, peer))
-        out.publishes.append(FanoutMessage(self.instance_id, "awareness", frame))
+        out.broadcast(frame, peer)
+        out.publish(FanoutMessage(self.instance_id, "awareness", frame))
 
     def _stamp(self, peer: P, entry: protocol.AwarenessState) -> protocol.AwarenessState:
         """The server, not the client, says who is present: `user.role` comes from the token,
@@ -469,8 +495,8 @@ class RoomCore(Generic[P]):
             self._rebuild_shadow()
             for peer in intruders:
                 assert peer is not None
-                out.refusals.append((peer, FOREIGN_CLIENT))
-                out.closes.append((peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT))
+                out.refuse(peer, FOREIGN_CLIENT)
+                out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
         if not lost_notes:
             return out
         notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
@@ -502,8 +528,8 @@ class RoomCore(Generic[P]):
                 )
             if accepted.sender is not None:
                 peer = accepted.sender
-                out.refusals.append((peer, NOTE_ID_USED))
-                out.sends.append((peer, protocol.encode(protocol.Auth(NOTE_ID_USED))))
+                out.refuse(peer, NOTE_ID_USED)
+                out.send(peer, protocol.encode(protocol.Auth(NOTE_ID_USED)))
         self.committing = batch
         return out
 
@@ -537,10 +563,10 @@ class RoomCore(Generic[P]):
             echo = any(a.echo for a in chunk)
             exclude = chunk[0].sender if len(senders) == 1 and not echo else None
             frame = protocol.encode(protocol.Update(data))
-            out.broadcasts.append((frame, exclude))
+            out.broadcast(frame, exclude)
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
             lost = tuple(entry for a in chunk for entry in a.lost)
-            out.publishes.append(
+            out.publish(
                 FanoutMessage(self.instance_id, "update", frame, last_seq, created, lost=lost)
             )
         return out
@@ -551,7 +577,7 @@ class RoomCore(Generic[P]):
         self.failed = True
         self.committing = []
         for peer in self.connections:
-            out.closes.append((peer, CloseCode.INTERNAL_ERROR, "storage error: please reconnect"))
+            out.close(peer, CloseCode.INTERNAL_ERROR, "storage error: please reconnect")
         return out
 
     def keyframe(self) -> SnapshotRecord:
@@ -578,7 +604,7 @@ class RoomCore(Generic[P]):
                 if self.board.note_authors.get(n, loser) != loser and isinstance(notes.get(n), Map)
             }
             self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
-            out.broadcasts.append((message.frame, None))
+            out.broadcast(message.frame, None)
             displaced = {
                 n: before
                 for n, before in contested.items()
@@ -599,7 +625,7 @@ class RoomCore(Generic[P]):
                     self.awareness.pop(entry.client_id, None)
                 else:
                     self.awareness[entry.client_id] = (entry.clock, entry.state)
-            out.broadcasts.append((message.frame, None))
+            out.broadcast(message.frame, None)
         return out
 
     def apply_remote_updates(
@@ -633,7 +659,7 @@ class RoomCore(Generic[P]):
         self.caught_up_seq = max(self.caught_up_seq, records[-1].seq)
         missed = self.doc.get_update(before)
         if missed != EMPTY_UPDATE:
-            out.broadcasts.append((protocol.encode(protocol.Update(missed)), None))
+            out.broadcast(protocol.encode(protocol.Update(missed)), None)
         return out
 
     def has_note(self, note_id: str) -> bool:
