@@ -32,7 +32,7 @@
 # Env knobs [defaults]: SIZES [20 100 200] REPEAT [200 200] PG_SIZES [100 200] COLDLOAD [1] ANCHORS [1]
 #   ANCHOR_SETS ["yws hocuspocus:20 100 200:200;pycrdt:20 100:"] (servers:sizes:repeat; ...)
 #   MEMORY [1] PROFILE [0] RATE [1] DURATION [20] FULL [5] NOTES [10000] DRAIN [30] STALL [8]
-#   COLD_RUNS [5] BENCH_SOURCE [head|tree] BENCH_COMMIT [HEAD] (with BENCH_SOURCE=head: which commit) SHARED_BENCH [../shared/bench] RESULTS [bench/results]
+#   COLD_RUNS [5] SCHEMA [board] BENCH_SOURCE [head|tree] BENCH_COMMIT [HEAD] (with BENCH_SOURCE=head: which commit) SHARED_BENCH [../shared/bench] RESULTS [bench/results]
 #   CLEAN [1] (delete previous results first)  PG_DSN [postgres@127.0.0.1:5432]
 #   QUIET_WAIT [180] QUIET_CORES [0.3]: before each case (and each anchor set) wait up to
 #     QUIET_WAIT s for the other processes to use < QUIET_CORES cores; the harness records the
@@ -60,6 +60,7 @@ NOTES="${NOTES:-10000}"
 DRAIN="${DRAIN:-30}"
 STALL="${STALL:-8}"
 COLD_RUNS="${COLD_RUNS:-5}"
+SCHEMA="${SCHEMA:-board}"
 BENCH_SOURCE="${BENCH_SOURCE:-head}"
 CLEAN="${CLEAN:-1}"
 QUIET_WAIT="${QUIET_WAIT:-180}"
@@ -243,7 +244,8 @@ run_cobord_case() {
 }
 
 workshop_args() { # clients
-  echo --scenario workshop --clients "$1" --full "$FULL" --rate "$RATE" --duration "$DURATION" --drain "$DRAIN" --stall "$STALL"
+  # --schema board: the note schema refuses the harness' free-form extra keys ('mv', 'ts').
+  echo --scenario workshop --schema "$SCHEMA" --clients "$1" --full "$FULL" --rate "$RATE" --duration "$DURATION" --drain "$DRAIN" --stall "$STALL"
 }
 
 # ---------------------------------------------------------------- main

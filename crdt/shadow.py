@@ -64,6 +64,7 @@ class ShadowDoc:
         self._changes: list[Change] = []
         self._before = b"\x00"
         self.writers: list[int] = []  # Yjs client ids whose structs the last update carried
+        self.writers_before: dict[int, int] = {}  # their clocks before it
         # The last update wrote something that is not visible (it lost a concurrent write, or
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
@@ -99,8 +100,19 @@ class ShadowDoc:
                     raise ForeignDelete("update deletes changes the server does not have")
         before = protocol.decode_state_vector(self._before)
         self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
+        self.writers_before = {c: before.get(c, 0) for c in self.writers}
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
+
+    def apply_trusted(self, update: bytes) -> list[Change]:
+        """Apply an update already checked elsewhere (committed by another process) and return
+        what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
+        self._changes = []
+        self.doc.apply_update(update)
+        changes = self._changes
+        self._changes = []
+        self._observe_new_roots()
+        return changes
 
     def net_update(self) -> bytes:
         """The last applied update as the shadow holds it: content that is not visible (deleted
@@ -109,6 +121,17 @@ class ShadowDoc:
 
     def state_vector(self) -> dict[int, int]:
         return protocol.decode_state_vector(self.doc.get_state())
+
+    def written_since(self, clocks: dict[int, int]) -> bytes:
+        """What these clients wrote from these clocks on, as the shadow holds it now (deleted
+        content garbage-collected), with the delete set."""
+        vector = {**self.state_vector(), **clocks}
+        out = bytearray()
+        protocol.write_var_uint(out, len(vector))
+        for client, clock in vector.items():
+            protocol.write_var_uint(out, client)
+            protocol.write_var_uint(out, clock)
+        return self.doc.get_update(bytes(out))
 
     def undo(
         self, changes: list[Change], committed: Callable[[str, str], dict[str, Any] | None]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from server.claims import Claims, make_claims
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.memtrim import release_memory
 from server.metrics import Metrics
@@ -44,11 +45,14 @@ class Hub:
         settings: Settings,
         metrics: Metrics | None = None,
         fanout: Fanout | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.fanout = fanout or MemoryFanout()
-        self.services = RoomServices(store, settings, self.metrics, self.fanout)
+        # Shared across processes with REDIS_URL (who first used a client id, a note id)
+        self.claims = claims or make_claims(settings.redis_url if self.fanout.shared else None)
+        self.services = RoomServices(store, settings, self.metrics, self.fanout, self.claims)
         self._loading: dict[str, list[FanoutMessage]] = {}
         self._catch_ups: dict[str, asyncio.Task[None]] = {}  # board id -> its catch-up
         self._catch_up_again: set[str] = set()  # a gap came while its catch-up ran: once more
@@ -297,3 +301,4 @@ class Hub:
         for board_id in list(self.rooms):
             await self._drop(board_id)
         await self.fanout.close()
+        await self.claims.close()

@@ -157,13 +157,16 @@ async def test_a_vote_on_a_deleted_note_can_be_taken_back(server: ServerProcess)
         r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
         assert r.json()["remaining"] == 0
         editor = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+        watcher = await YClient(server.url(board["id"], board["viewer_token"])).connect()
 
         def delete(doc: Doc) -> None:
             doc.get("notes", type=Map).pop("a")
 
         await editor.change(delete)
-        await editor.wait_until(lambda: "a" not in editor.notes())
+        # Committed once another client has it (the editor's own doc changes at once).
+        await watcher.wait_until(lambda: "a" not in watcher.notes())
         await editor.close()
+        await watcher.close()
         r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
         assert r.status_code == 404  # no new vote on a deleted note
         r = await http.post(url, json={"note_id": "a", "delta": -1}, headers=voter)

@@ -6,7 +6,7 @@ import contextlib
 
 import pycrdt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crdt import protocol as p
@@ -92,3 +92,49 @@ def test_awareness_and_state_vector_garbage_is_protocol_error(data: bytes) -> No
     for parse in (p.decode_awareness, p.decode_state_vector):
         with contextlib.suppress(p.ProtocolError):
             parse(data)
+
+
+def _reference_state_vector(data: bytes) -> dict[int, int]:
+    """The straightforward decoder (one Reader call per varUint) the fast one must equal."""
+    reader = p.Reader(data)
+    count = reader.var_uint()
+    if count > len(data):
+        raise p.ProtocolError("state vector entry count larger than the payload")
+    vector = {}
+    for _ in range(count):
+        client = reader.var_uint()
+        vector[client] = reader.var_uint()
+    reader.expect_end()
+    return vector
+
+
+@settings(max_examples=500)
+@given(
+    st.dictionaries(st.integers(0, 2**32 - 1), st.integers(0, 2**40), max_size=30),
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10_000), st.integers(0, 255))),
+)
+def test_the_fast_state_vector_decoder_equals_the_reference(
+    vector: dict[int, int], damage: list[tuple[int, int, int]]
+) -> None:
+    out = bytearray()
+    p.write_var_uint(out, len(vector))
+    for client, clock in vector.items():
+        p.write_var_uint(out, client)
+        p.write_var_uint(out, clock)
+    for op, where, byte in damage:  # deletions, insertions, replacements anywhere
+        at = where % (len(out) + 1)
+        if op == 0 and at < len(out):
+            del out[at]
+        elif op == 1:
+            out.insert(at, byte)
+        elif at < len(out):
+            out[at] = byte
+    outcomes = []
+    for decode in (_reference_state_vector, p.decode_state_vector):
+        try:
+            outcomes.append(decode(bytes(out)))
+        except p.ProtocolError:
+            outcomes.append("error")
+    assert outcomes[0] == outcomes[1]
+    if not damage:
+        assert outcomes[1] == vector

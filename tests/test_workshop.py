@@ -156,17 +156,17 @@ async def test_forbidden_action_is_refused_invisible_and_not_stored(
             meta = other.doc.get("meta", type=Map).get("phase")
             assert meta in (None, "ideate")
             assert not other.doc.get("results", type=Map).to_py()
-    # Undone on the sender too, by the server's compensation alone (no resync, no reload).
-    if who != "viewer":
-        notes = sender.notes()
-        notes.pop("after")
-        assert notes == before_others
-        assert sender.doc.get("meta", type=Map).get("phase") in (None, "ideate")
-        assert not sender.doc.get("results", type=Map).to_py()
-    # Stored: the marker and, for a participant, the net compensated update (the sender's
-    # structs, deleted, plus the undo), with no readable trace of the forbidden content.
+    # Undone on the sender too, by the server's compensation alone (no resync, no reload);
+    # a viewer's write as well (it was dropped, and the viewer kept it).
+    notes = sender.notes()
+    notes.pop("after")
+    assert notes == before_others
+    assert sender.doc.get("meta", type=Map).get("phase") in (None, "ideate")
+    assert not sender.doc.get("results", type=Map).to_py()
+    # Stored: the marker and the net compensated update (the sender's structs, deleted, plus
+    # the undo), with no readable trace of the forbidden content.
     stored_after = stored_updates(server, workshop.id)
-    assert len(stored_after) == len(stored_before) + (1 if who == "viewer" else 2)
+    assert len(stored_after) == len(stored_before) + 2
     assert b"after" in stored_after[-1]
     assert not any(b"FORBID" in data for data in stored_after)
     # A fresh joiner sees the same board as everyone.

@@ -35,6 +35,10 @@ class FanoutMessage:
     # The publisher's per-board update counter: an update carries the next number (so receivers
     # see a gap when one went missing); any other message carries the current one.
     number: int = 0
+    # (note id, creator) pairs of creations in this frame that lost their note id to an earlier
+    # one on another process (server/room_core.py `settle`): undone here; if their structs
+    # displace the winner's note elsewhere, the process that holds it puts it back.
+    lost: tuple[tuple[str, str], ...] = ()
 
     def encode(self) -> bytes:
         header = json.dumps(
@@ -44,6 +48,7 @@ class FanoutMessage:
                 "s": self.last_seq,
                 "c": self.created,
                 "n": self.number,
+                **({"l": self.lost} if self.lost else {}),
             },
             separators=(",", ":"),
         ).encode()
@@ -63,8 +68,9 @@ class FanoutMessage:
                 raise ProtocolError(f"unknown fan-out kind {kind!r}")
             created = tuple((str(note), str(actor)) for note, actor in header["c"])
             number = int(header.get("n", 0))
+            lost = tuple((str(note), str(actor)) for note, actor in header.get("l", ()))
             return cls(
-                str(header["o"]), kind, data[reader.pos :], int(header["s"]), created, number
+                str(header["o"]), kind, data[reader.pos :], int(header["s"]), created, number, lost
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError(f"bad fan-out message: {exc}") from exc

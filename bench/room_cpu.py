@@ -1,0 +1,156 @@
+"""CPU per update of one room, in process, before vs after a change, in ONE process.
+
+One room, N connections, W writers moving their own notes: every update is received, group-
+committed (MemoryStore, batch window 0) and broadcast to every connection's outbox. No sockets and
+no writer tasks (outboxes only queue), so what is measured is the room itself — decode, shadow,
+rules, commit, merged frame, the fan-out loop — in process CPU time.
+
+On a shared, busy machine run-to-run noise is larger than the difference to measure, so both
+versions run in the same process, interleaved (old, new, new, old, ...): the tree given with
+`--before` is copied to a temporary folder with its packages renamed (`server` -> `server_before`,
+`crdt` -> `crdt_before`), next to the current tree's.
+
+    .venv/bin/python bench/room_cpu.py --before /tmp/tree-at-old-commit --repeat 12
+
+(`git archive <commit> | tar -x -C /tmp/tree-at-old-commit` gives such a tree.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pycrdt import Doc, Map
+
+ROOT = Path(__file__).resolve().parent.parent
+RENAME = re.compile(r"\b(from|import) (server|crdt)\b")
+
+
+def copy_renamed(tree: Path, into: Path) -> None:
+    for package in ("server", "crdt"):
+        target = into / f"{package}_before"
+        shutil.copytree(tree / package, target)
+        for path in target.rglob("*.py"):
+            text = RENAME.sub(lambda m: f"{m.group(1)} {m.group(2)}_before", path.read_text())
+            path.write_text(text)
+
+
+def kit(server: str, crdt: str) -> dict[str, Any]:
+    def module(name: str) -> Any:
+        return importlib.import_module(name)
+
+    return {
+        "protocol": module(f"{crdt}.protocol"),
+        "Actor": module(f"{crdt}.rules").Actor,
+        "MemoryFanout": module(f"{server}.fanout").MemoryFanout,
+        "Hub": module(f"{server}.hub").Hub,
+        "Outbox": module(f"{server}.outbox").Outbox,
+        "Connection": module(f"{server}.rooms").Connection,
+        "Settings": module(f"{server}.settings").Settings,
+        "MemoryStore": module(f"{server}.store").MemoryStore,
+        "BoardRecord": module(f"{server}.store.base").BoardRecord,
+    }
+
+
+async def noop(_message: Any) -> None:
+    pass
+
+
+async def drain(pending: Any) -> None:
+    """Yield to the room's committer task until nothing is queued (no event to await there)."""
+    while pending():  # noqa: ASYNC110 (the committer runs on this loop: yielding lets it)
+        await asyncio.sleep(0)
+
+
+async def one_run(k: dict[str, Any], connections: int, writers: int, updates: int) -> float:
+    store = k["MemoryStore"]()
+    await store.open()
+    await store.create_board(k["BoardRecord"]("b", "bench", "CODE", time.time(), {}))
+    settings = k["Settings"](secret_key="x", batch_window_ms=0, rate_per_second=0)
+    hub = k["Hub"](store, settings, fanout=k["MemoryFanout"]())
+    await hub.start()
+    room = await hub.acquire("b")
+    protocol = k["protocol"]
+    conns = []
+    for i in range(connections):
+        role, actor = ("participant", f"p{i}") if i < writers else ("viewer", "viewer")
+        conn = k["Connection"](k["Actor"](role, actor, f"P{i}"), k["Outbox"](noop, 10**9, 10**12))
+        room.join(conn)
+        conns.append(conn)
+
+    def pending() -> list[Any]:
+        return room.core.pending if hasattr(room, "core") else room._pending  # type: ignore[no-any-return]
+
+    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
+    for i, doc in enumerate(docs):
+        with doc.transaction():
+            doc.get("notes", type=Map)[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
+        room.receive(conns[i], protocol.encode(protocol.Update(doc.get_update())))
+    await drain(pending)
+    frames = []
+    for n in range(updates):
+        i = n % writers
+        doc = docs[i]
+        before = doc.get_state()
+        with doc.transaction():
+            doc.get("notes", type=Map)[f"n{i}"]["x"] = float(n)
+        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
+    gc.collect()
+    started = time.process_time()
+    for n, (i, frame) in enumerate(frames):
+        room.receive(conns[i], frame)
+        if n % writers == writers - 1:  # a round of writers, then the committer runs
+            await drain(pending)
+    await drain(pending)
+    cpu = time.process_time() - started
+    assert room.metrics.updates_refused == 0
+    for conn in conns:
+        room.leave(conn)
+    hub.release(room)
+    await hub.close()
+    return cpu / updates * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--before", type=Path, required=True, help="source tree to compare with")
+    parser.add_argument("--repeat", type=int, default=12)
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--writers", type=int, default=20)
+    parser.add_argument("--updates", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        copy_renamed(args.before.resolve(), Path(folder))
+        sys.path[:0] = [folder, str(ROOT)]
+        kits = {"before": kit("server_before", "crdt_before"), "after": kit("server", "crdt")}
+        print(f"load average before: {os.getloadavg()}")
+        results: dict[str, list[float]] = {"before": [], "after": []}
+        for r in range(args.repeat):
+            order = ("before", "after") if r % 2 == 0 else ("after", "before")
+            for name in order:
+                cost = asyncio.run(
+                    one_run(kits[name], args.connections, args.writers, args.updates)
+                )
+                results[name].append(cost)
+        print(f"load average after: {os.getloadavg()}")
+    for name, values in results.items():
+        print(
+            f"{name}: median {statistics.median(values):.1f} µs CPU per update (min "
+            f"{min(values):.1f}, max {max(values):.1f}, n={len(values)}; {args.connections} "
+            f"connections, {args.writers} writers, {args.updates} updates)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""In-process y-websocket clients for `RoomCore` (h11's connection-pair style): pycrdt docs that
+talk to a core through bytes, with no socket, no task and no storage.
+
+`Net` plays the driver: it delivers the core's effects to the clients' inboxes, commits
+batches (numbering them as a store would, keeping every stored byte for inspection), and with
+`link(a, b)` forwards one core's publishes to another (two processes) after settling claims
+with a shared `MemoryClaims`, as server/rooms.py does with Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from crdt import protocol
+from crdt.rules import Actor, BoardState
+from crdt.schema import DEFAULT_SETTINGS
+from server.claims import MemoryClaims
+from server.fanout.base import FanoutMessage
+from server.room_core import Effects, Peer, RoomCore
+
+Edit = Callable[[Doc], None]
+
+
+class Client:
+    def __init__(self, net: Net, actor: Actor, client_id: int | None = None) -> None:
+        self.net = net
+        self.peer = Peer(actor)
+        self.doc: Doc[Any] = Doc() if client_id is None else Doc(client_id=client_id)
+        self.inbox: list[bytes] = []
+        self.received: list[bytes] = []  # every frame the server sent this client
+        self.denied: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.awareness: dict[int, Any] = {}
+        self.synced = False
+
+    def connect(self) -> Client:
+        self.net.clients[self.peer] = self
+        self.net.run(self.net.core.join(self.peer))
+        self.send(protocol.SyncStep1(self.doc.get_state()))
+        if self.net.claims is None:
+            self.net.settle()
+        return self
+
+    def send(self, message: protocol.Message) -> None:
+        self.send_raw(protocol.encode(message))
+
+    def send_raw(self, frame: bytes) -> None:
+        if self.closed is None:
+            self.net.run(self.net.core.receive(self.peer, frame))
+
+    def build(self, edit: Edit) -> bytes:
+        """Edit the local doc and return the update, without sending it (to send it later,
+        concurrently with others')."""
+        before = self.doc.get_state()
+        with self.doc.transaction(origin="local"):
+            edit(self.doc)
+        return self.doc.get_update(before)
+
+    def change(self, edit: Edit) -> None:
+        self.send(protocol.Update(self.build(edit)))
+
+    def notes(self) -> dict[str, Any]:
+        return dict(self.doc.get("notes", type=Map).to_py() or {})
+
+    def board(self) -> dict[str, Any]:
+        return {
+            root: dict(self.doc.get(root, type=Map).to_py() or {})
+            for root in ("notes", "clusters", "meta", "results")
+        }
+
+    def deliver(self) -> bool:
+        """Handle what the server sent; True if there was anything."""
+        if not self.inbox:
+            return False
+        frames, self.inbox = self.inbox, []
+        for frame in frames:
+            self.received.append(frame)
+            match protocol.decode(frame):
+                case protocol.SyncStep1(state_vector=sv):
+                    self.send(protocol.SyncStep2(self.doc.get_update(sv)))
+                case protocol.SyncStep2(update=update):
+                    with self.doc.transaction(origin="remote"):
+                        self.doc.apply_update(update)
+                    self.synced = True
+                case protocol.Update(update=update):
+                    with self.doc.transaction(origin="remote"):
+                        self.doc.apply_update(update)
+                case protocol.Awareness(payload=payload):
+                    for entry in protocol.decode_awareness(payload):
+                        if entry.state is None:
+                            self.awareness.pop(entry.client_id, None)
+                        else:
+                            self.awareness[entry.client_id] = entry.state
+                case protocol.Auth(reason=reason):
+                    self.denied.append(reason)
+                case _:
+                    pass
+        return True
+
+
+class Net:
+    """One board on one 'process': a core, its clients, and a stand-in for the driver."""
+
+    def __init__(
+        self,
+        settings: dict[str, Any] | None = None,
+        instance_id: str = "A",
+        claims: MemoryClaims | None = None,
+    ) -> None:
+        board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
+        self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
+        self.clients: dict[Peer, Client] = {}
+        self.stored: list[bytes] = []  # every update committed, as stored
+        self.published: list[FanoutMessage] = []
+        self.claims = claims
+        self.peers: list[Net] = []  # other processes of the same board
+        self.refusals: list[tuple[Peer, str]] = []
+
+    def client(self, role: str, actor_id: str | None = None, **kwargs: Any) -> Client:
+        name = kwargs.pop("name", None)
+        actor = Actor(role, actor_id or role, name)  # type: ignore[arg-type]
+        return Client(self, actor, **kwargs).connect()
+
+    def run(self, effects: Effects[Peer]) -> None:
+        for peer, frame in effects.sends:
+            self._to(peer, frame)
+        for frame, exclude in effects.broadcasts:
+            for peer in self.core.connections:
+                if peer is not exclude:
+                    self._to(peer, frame)
+        for message in effects.publishes:
+            self.published.append(message)
+            for other in self.peers:
+                other.run(other.core.receive_remote(message))
+        for peer, code, reason in effects.closes:
+            client = self.clients.get(peer)
+            if client is not None and client.closed is None:
+                client.closed = (code, reason)
+                self.run(self.core.leave(peer))
+        self.refusals += effects.refusals
+
+    def _to(self, peer: Peer, frame: bytes) -> None:
+        client = self.clients.get(peer)
+        if client is not None and client.closed is None:
+            client.inbox.append(frame)
+
+    async def commit_async(self) -> bool:
+        """One group commit, claims settled first when this net has claims (several processes)."""
+        batch = self.core.take_batch()
+        if not batch:
+            self.core.committing = []
+            return False
+        if self.claims is not None:
+            request = self.core.claims_of(batch)
+            if request is not None:
+                lost = await self.claims.claim("board", request.clients, request.notes)
+                if lost:
+                    self.run(self.core.settle(batch, lost.clients, lost.notes))
+        if not batch:
+            self.core.committing = []
+            return True
+        self.stored += [a.data for a in batch]
+        self.run(self.core.committed(batch, len(self.stored)))
+        return True
+
+    def commit(self) -> bool:
+        batch = self.core.take_batch()
+        if not batch:
+            self.core.committing = []
+            return False
+        self.stored += [a.data for a in batch]
+        self.run(self.core.committed(batch, len(self.stored)))
+        return True
+
+    def settle(self) -> None:
+        """Deliver and commit until nothing moves (claims: use `settle_async`)."""
+        assert self.claims is None
+        while True:
+            moved = any([c.deliver() for c in list(self.clients.values())])
+            if not self.commit() and not moved:
+                return
+
+    async def settle_async(self) -> None:
+        nets = [self, *self.peers]
+        while True:
+            moved = False
+            for net in nets:
+                moved = any([c.deliver() for c in list(net.clients.values())]) or moved
+                moved = await net.commit_async() or moved
+            if not moved:
+                return

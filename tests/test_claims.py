@@ -1,0 +1,98 @@
+"""One contract for every `Claims`: the in-memory twin and Redis (127.0.0.1:6379, real)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from server.claims import Claims, Lost, MemoryClaims, RedisClaims
+from tests.test_fanout import REDIS_URL, redis_or_skip
+
+OpenClaims = Callable[[], Awaitable[Claims]]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def open_claims(request: pytest.FixtureRequest) -> AsyncIterator[OpenClaims]:
+    """Handles on one claims space: for Redis, independent clients (as two processes)."""
+    opened: list[Claims] = []
+    memory = MemoryClaims()
+    if request.param == "redis":
+        await redis_or_skip()
+
+    async def open_one() -> Claims:
+        claims: Claims = memory if request.param == "memory" else RedisClaims(REDIS_URL, ttl=60)
+        opened.append(claims)
+        return claims
+
+    yield open_one
+    for claims in opened:
+        await claims.close()
+
+
+def board() -> str:
+    return f"contract-{uuid.uuid4().hex[:12]}"
+
+
+async def test_the_first_claim_wins_and_the_owner_is_answered(open_claims: OpenClaims) -> None:
+    a, b = await open_claims(), await open_claims()
+    board_id = board()
+    assert await a.claim(board_id, {4242: "p-ana"}, {"n1": "p-ana"}) == Lost()
+    lost = await b.claim(board_id, {4242: "p-bob", 7: "p-bob"}, {"n1": "p-bob", "n2": "p-bob"})
+    assert lost == Lost(clients={4242: "p-ana"}, notes={"n1": "p-ana"})
+    assert not await a.claim(board_id, {4242: "p-ana"}, {"n1": "p-ana"})  # the owner again: won
+    assert await a.claim(board_id, {7: "p-ana"}, {}) == Lost(clients={7: "p-bob"})
+
+
+async def test_client_ids_and_note_ids_are_separate_and_per_board(
+    open_claims: OpenClaims,
+) -> None:
+    a, b = await open_claims(), await open_claims()
+    one, two = board(), board()
+    assert not await a.claim(one, {1: "p-ana"}, {"1": "p-ana"})
+    assert not await b.claim(two, {1: "p-bob"}, {"1": "p-bob"})  # another board
+    assert await b.claim(one, {}, {"1": "p-bob"}) == Lost(notes={"1": "p-ana"})
+    assert not await b.claim(one, {2: "p-bob"}, {"c:1": "p-bob"})  # no clash of prefixes
+
+
+async def test_simultaneous_claims_have_exactly_one_winner(open_claims: OpenClaims) -> None:
+    handles = [await open_claims() for _ in range(8)]
+    board_id = board()
+    answers = await asyncio.gather(
+        *(h.claim(board_id, {99: f"p{i}"}, {"same": f"p{i}"}) for i, h in enumerate(handles))
+    )
+    winners = [i for i, lost in enumerate(answers) if not lost]
+    assert len(winners) == 1
+    owner = f"p{winners[0]}"
+    for i, lost in enumerate(answers):
+        if i != winners[0]:
+            assert lost == Lost(clients={99: owner}, notes={"same": owner})
+
+
+async def test_forgetting_a_board_frees_its_ids(open_claims: OpenClaims) -> None:
+    a, b = await open_claims(), await open_claims()
+    board_id = board()
+    assert not await a.claim(board_id, {5: "p-ana"}, {"n": "p-ana"})
+    await a.forget(board_id)
+    assert not await b.claim(board_id, {5: "p-bob"}, {"n": "p-bob"})
+
+
+async def test_nothing_to_claim_costs_nothing(open_claims: OpenClaims) -> None:
+    claims = await open_claims()
+    assert await claims.claim(board(), {}, {}) == Lost()
+
+
+@pytest.mark.redis
+async def test_redis_claims_expire_with_the_board_hash() -> None:
+    await redis_or_skip()
+    claims = RedisClaims(REDIS_URL, ttl=60)
+    board_id = board()
+    try:
+        await claims.claim(board_id, {1: "p-ana"}, {})
+        ttl = await claims._client.ttl("cobord:claims:" + board_id)
+        assert 0 < ttl <= 60
+    finally:
+        await claims.forget(board_id)
+        await claims.close()
