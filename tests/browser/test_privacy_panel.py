@@ -51,9 +51,17 @@ def test_privacy_actions_from_the_panel(
     for who, person in (("bram", bram), ("cleo", cleo)):
         ctx = _context(browser, PHONE, who)
         others[who] = (ctx, open_board(ctx, base, board["id"], person["token"]))
+    # The panel is rebuilt when what it shows changes (presence, the polled participant list and
+    # counts): wait until both phones are present and the list is in, so the section stays put.
+    fac.wait_for_function(
+        "() => window.__cobord.session.presence().filter((p) => p.role === 'participant')"
+        ".length >= 2"
+    )
     fac.locator("button[aria-controls=fac-panel]").click()
+    expect(fac.locator("#privacy-person option")).to_have_count(3)
+    fac.wait_for_function("() => window.__cobord.httpResults !== null")  # the polled counts
     section = fac.locator("#privacy")
-    section.scroll_into_view_if_needed()
+    section.evaluate("(e) => e.scrollIntoView()")  # re-resolved: a rebuild cannot detach it midway
     expect(section.locator("h3")).to_have_text("Gegevensbescherming en toegang")
     box = section.bounding_box()
     assert box and box["width"] >= 300  # laid out in the panel, not squeezed
@@ -106,8 +114,7 @@ def test_privacy_actions_from_the_panel(
 
     # Delete the board: the participants still on it are told; the facilitator goes home.
     fac.locator("button[aria-controls=fac-panel]").click()
-    fac.locator("#privacy-delete-board").scroll_into_view_if_needed()
-    fac.locator("#privacy-delete-board").click()
+    fac.locator("#privacy-delete-board").click()  # (click scrolls to it, even after a rebuild)
     expect(fac.locator("#confirm-text")).to_contain_text("definitief verwijderd")
     shot(fac, "privacy-3-confirm-delete")
     violations = run_axe(fac, axe_path)
