@@ -9,7 +9,7 @@
 import { initLang } from "./i18n.js";
 import { registerServiceWorker } from "./offline.js";
 
-const root = document.getElementById("app");
+const root = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html has it
 
 async function route() {
   initLang();

@@ -1,5 +1,6 @@
+// @ts-check
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
-import { h, clear, fill, api, store, keys, newId, now, groupShape } from "./util.js";
+import { h, clear, fill, api, ApiError, store, keys, newId, now, groupShape } from "./util.js";
 import { PHASES } from "./schema.js";
 import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
@@ -25,6 +26,7 @@ import { closedText } from "./privacy.js";
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 
+/** @param {HTMLElement} root @param {string} boardId */
 export async function renderBoard(root, boardId) {
   const fromLink = adoptFragmentToken(boardId); // the facilitator's private link (#k=...)
   const token = store.get(keys.token(boardId));
@@ -33,7 +35,7 @@ export async function renderBoard(root, boardId) {
     try {
       await api("GET", `/api/boards/${encodeURIComponent(boardId)}`);
     } catch (e) {
-      if (e.status === 404) return message(root, t("board_not_found"));
+      if (e instanceof ApiError && e.status === 404) return message(root, t("board_not_found"));
     }
     return noAccess(root, boardId);
   }
@@ -41,8 +43,9 @@ export async function renderBoard(root, boardId) {
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
-    if (e.status === 404) return message(root, t("board_not_found"));
-    if (e.status === 401 || e.status === 403) {
+    const status = e instanceof ApiError ? e.status : undefined;
+    if (status === 404) return message(root, t("board_not_found"));
+    if (status === 401 || status === 403) {
       if (fromLink) return message(root, t("board_no_access"));
       store.remove(keys.token(boardId)); // stale: join again rather than loop between /j and /b
       return noAccess(root, boardId);
@@ -52,7 +55,7 @@ export async function renderBoard(root, boardId) {
   }
   rememberBoard(boardId, info.title || boardId);
   const app = new BoardApp(root, boardId, token, info);
-  window.__cobord = app; // handy for debugging and the browser tests
+  /** @type {any} */ (window).__cobord = app; // handy for debugging and the browser tests
 }
 
 /** Best effort, for display only (the server decides): our tokens carry {"r": role} before the dot. */
@@ -91,7 +94,8 @@ class BoardApp {
     this.role = (info.you && info.you.role) || "participant";
     this.me = info.you || {};
     const params = new URLSearchParams(location.search);
-    this.view = VIEWS.includes(params.get("view")) ? params.get("view") : "canvas";
+    const asked = params.get("view");
+    this.view = asked && VIEWS.includes(asked) ? asked : "canvas";
     // A phone in the vote phase opens on the vote list (big buttons), unless a view was asked for.
     if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
     // The results phase is one screen for everyone: a page (re)loaded then opens on the results.
@@ -132,7 +136,7 @@ class BoardApp {
     window.addEventListener("offline", () => { this.online = false; this.renderStatus(); });
     window.addEventListener("popstate", () => {
       const v = new URLSearchParams(location.search).get("view");
-      this.setView(VIEWS.includes(v) ? v : "canvas", false);
+      this.setView(v && VIEWS.includes(v) ? v : "canvas", false);
     });
     onLangChange(() => {
       this.session.setUser({ ...this.session.localUser, lang: getLang() });
@@ -321,7 +325,8 @@ class BoardApp {
     const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang()].join("|");
     if (sig === this._topSig) return this.renderTimer();
     this._topSig = sig;
-    const focused = this.topbar.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    const focused = active && this.topbar.contains(active) ? active.dataset.fk : null;
     this.timerEl = h("span", { class: "chip chip-timer", role: "timer", "aria-label": t("timer_label") });
     fill(
       this.topbar,
@@ -368,7 +373,7 @@ class BoardApp {
 
   togglePanel(open = !this.panelOpen) {
     this.panelOpen = open;
-    this.panel.setOpen(open);
+    if (this.panel) this.panel.setOpen(open);
     this.renderTopbar();
   }
 
@@ -396,7 +401,7 @@ class BoardApp {
 
   renderStatus() {
     const s = this.session.settings();
-    const offline = !this.online || (this.status !== "connected" && this.status !== "connecting") || this.status === "closed";
+    const offline = !this.online || (this.status !== "connected" && this.status !== "connecting");
     const items = [];
     if (this.session.full) items.push(["full", "◷ " + t("board_full_retry")]); // 1013: retrying (session.js)
     else if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + closedText(this.session.closeCode)]);
@@ -451,7 +456,7 @@ class BoardApp {
       }
       renderVoteList(this, wrap);
     } else if (this.view === "outline") {
-      const active = document.activeElement;
+      const active = /** @type {HTMLElement | null} */ (document.activeElement);
       const focusKey = active && active.dataset && this.mainEl.contains(active) ? active.dataset.fk : null;
       let wrap = this.mainEl.querySelector(":scope > .outline");
       if (!wrap) {
@@ -533,7 +538,7 @@ class BoardApp {
       this.renderTopbar();
       this.renderMain();
     } catch (e) {
-      toast(errorText(e), e.status === 409 ? "warn" : "error");
+      toast(errorText(e), e instanceof ApiError && e.status === 409 ? "warn" : "error");
       this.refreshVotes();
     }
   }
@@ -570,6 +575,7 @@ class BoardApp {
     }
   }
 
+  /** @param {{text: string, color: string, lang: string, cluster: string, kind?: string, media?: string}} note */
   postNote({ text, color, lang, cluster, kind = undefined, media = undefined }) {
     text = text.trim();
     if (!text && !media) return null;
@@ -600,6 +606,7 @@ class BoardApp {
     }
     const id = newId();
     const pos = this.placeNote(cluster);
+    /** @type {Record<string, any>} */
     const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now(), ...(media ? { kind, media } : {}) };
     if (!s.settings().anonymous && this.me.name) fields.author = this.me.name;
     this.rememberMine(id);
@@ -732,6 +739,7 @@ class BoardApp {
   }
 
   // ---------- sheets ----------
+  /** @param {any} [existing] a note (or a draft) to edit; none: a new note @param {string | null} [presetCluster] */
   openComposer(existing = null, presetCluster = null) {
     const s = this.session;
     const settings = s.settings();

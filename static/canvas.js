@@ -1,3 +1,4 @@
+// @ts-check
 // The canvas view: one transformed "world" layer (GPU pan/zoom), notes and cluster frames keyed by id.
 // Gestures: one finger / mouse drag on the background pans; two fingers pinch-zoom; wheel zooms;
 // a note is dragged with the mouse directly, with a finger after a long press (so a finger on a note
@@ -261,7 +262,10 @@ export class Canvas {
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);
   }
-  /** A free slot of a cluster's 2-column grid: the first one, or the one nearest `near`. */
+  /**
+   * A free slot of a cluster's 2-column grid: the first one, or the one nearest `near`.
+   * @param {string} clusterId @param {string | null} [skipId] @param {{x: number, y: number} | null} [near]
+   */
   freeSpotInCluster(clusterId, skipId, near = null) {
     const c = this.app.session.clusterList().find((x) => x.id === clusterId);
     if (!c) return this.freeSpotNear(this.viewCenter(), skipId);
@@ -448,6 +452,7 @@ export class Canvas {
     const vp = this.viewport;
     const pointers = new Map(); // id -> {x, y}
     let mode = null; // "pan" | "pinch" | "press" | "drag" | "cluster"
+    /** @type {any} a pointer's or a pinch's start: two shapes, read field by field below */
     let start = null;
     let pressTimer = 0;
     let drag = null;

@@ -1,8 +1,10 @@
+// @ts-check
 // Strings of the replay feed and the report page, in FR, NL and EN (kept apart from i18n.js so the
 // history features ship as their own modules). Same rules as i18n.js: {name} placeholders, `_one`
 // plural forms picked with Intl.PluralRules.
 import { getLang, locale } from "./i18n.js";
 
+/** @type {Record<string, Record<string, string>>} language -> key -> text */
 const D = {
   fr: {
     feed_heading: "Qui a fait quoi",
@@ -95,6 +97,7 @@ const D = {
 
 export const HISTORY_STRINGS = D;
 
+/** @param {string} key @param {Record<string, string | number>} [params] @returns {string} */
 export function ht(key, params) {
   const lang = getLang();
   let s = (D[lang] && D[lang][key]) ?? D.en[key] ?? key;
@@ -106,7 +109,11 @@ export function ht(key, params) {
   return s;
 }
 
-/** How an event's actor is named: a name, a pseudonym ("Participant 4") or a role. */
+/**
+ * How an event's actor is named: a name, a pseudonym ("Participant 4") or a role.
+ * @param {{actor?: string | null, actor_role?: string | null, actor_number?: number | null}} e an event of the replay API
+ * @returns {string}
+ */
 export function actorName(e) {
   if (e.actor_role === "participant") {
     const pseudonym = e.actor_number ? ht("participant_n", { n: e.actor_number }) : ht("participant_n", { n: "?" });

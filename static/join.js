@@ -1,11 +1,14 @@
+// @ts-check
 // Join: what the QR code / share link opens. One screen: name, group, language -> board.
-import { h, clear, api, store, keys, groupShape } from "./util.js";
+import { h, clear, api, ApiError, store, keys, groupShape } from "./util.js";
 import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
 import { groupName } from "./groups.js";
 
+/** @param {HTMLElement} root @param {string} code the join code of the link */
 export async function renderJoin(root, code) {
+  /** @type {{info: any, error: string | null, name: string, group: string | null, busy: boolean}} (info: GET /api/join/{code}) */
   const state = { info: null, error: null, name: store.get("cobord:name", ""), group: null, busy: false };
   const draw = () => {
     clear(root);
@@ -26,7 +29,7 @@ export async function renderJoin(root, code) {
     // While the person types their name, fetch the board's code so the board opens at once.
     setTimeout(() => import("./board.js").catch(() => {}), 0);
   } catch (e) {
-    state.error = e.status === 404 ? t("join_unknown_code") : errorText(e);
+    state.error = e instanceof ApiError && e.status === 404 ? t("join_unknown_code") : errorText(e);
   }
   draw();
 }
@@ -161,7 +164,7 @@ function joinView(state, code, redraw) {
         } catch (ex) {
           state.busy = false;
           submit.disabled = false;
-          err.textContent = ex.status === 404 ? t("join_unknown_code") : errorText(ex);
+          err.textContent = ex instanceof ApiError && ex.status === 404 ? t("join_unknown_code") : errorText(ex);
         }
       },
     },

@@ -1,3 +1,4 @@
+// @ts-check
 // Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
 import { h, fill, api, store, keys, groupShape, now } from "./util.js";
 import { PHASES } from "./schema.js";
@@ -16,10 +17,13 @@ import { privacySection } from "./privacy.js";
 const RESULTS_POLL_MS = 2000;
 
 export class FacilitatorPanel {
+  /** @param {any} app the board (board.js's BoardApp) */
   constructor(app) {
     this.app = app;
     this.open = false;
     this.participants = null;
+    /** @type {string | null} the participant picked in the privacy section (privacy.js), kept across re-renders */
+    this._privacyPick = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
     this._poll = 0;
     this.cfg = null;
@@ -103,17 +107,18 @@ export class FacilitatorPanel {
     const s = this.app.session;
     const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
-    if (this.el.contains(document.activeElement) && document.activeElement.matches("input[type=number], input[type=text]")) {
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {
       // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it
       // (after the blur: moving to the next field defers again, instead of rebuilding under it).
       if (!this._deferred) {
         this._deferred = true;
-        document.activeElement.addEventListener("blur", () => setTimeout(() => { this._deferred = false; this.render(true); }, 0), { once: true });
+        active.addEventListener("blur", () => setTimeout(() => { this._deferred = false; this.render(true); }, 0), { once: true });
       }
       return;
     }
     this._sig = sig;
-    const focusKey = document.activeElement && this.el.contains(document.activeElement) ? document.activeElement.dataset.fk : null;
+    const focusKey = active && this.el.contains(active) ? active.dataset.fk : null;
     const scroll = this.el.scrollTop;
     fill(this.el, this.build());
     this.el.scrollTop = scroll;

@@ -1,3 +1,4 @@
+// @ts-check
 // Facilitator panel: data protection and access (server/privacy_api.py). Revoke a participant's
 // access, erase a participant (their name goes everywhere, their ideas stay), a new join code, a new
 // facilitator link, delete the board. Each action first says what it will do and asks to confirm.
@@ -7,7 +8,7 @@ import { toast, errorText, openSheet, field } from "./ui.js";
 
 const ERASED = "[erased]"; // server/replay_api.py ERASED_NAME
 
-/** The banner text of a board whose socket the server closed (4404: the board was deleted). */
+/** The banner text of a board whose socket the server closed (4404: the board was deleted). @param {number} code */
 export function closedText(code) {
   return code === 4404 ? t("privacy_board_deleted") : t("board_no_access");
 }
@@ -34,7 +35,7 @@ export function confirmAction({ title, text, action, run }) {
   });
 }
 
-/** The panel's "Data protection and access" section. `panel` is the FacilitatorPanel. */
+/** The panel's "Data protection and access" section. @param {import("./panel.js").FacilitatorPanel} panel */
 export function privacySection(panel) {
   const app = panel.app;
   const base = `/api/boards/${encodeURIComponent(app.id)}`;

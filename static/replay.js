@@ -1,3 +1,4 @@
+// @ts-check
 // Replay (facilitator, read-only): the board as it was at any moment of the workshop, drawn by the live
 // board's own Canvas. A Y.Doc with no provider is filled from the replay API:
 //   seek  = GET /replay/state?form=parts&at=<t> or &seq=<n>  (keyframe + merged tail; X-Cobord-Seq = last update included)
@@ -27,6 +28,7 @@ const SPEEDS = [1, 10, 60];
 const PAGE = 1000; // updates per request (the server allows up to 5000)
 const LOW_WATER = 200; // fetch the next page when fewer than this many are buffered
 
+/** @param {HTMLElement} root @param {string} boardId */
 export async function renderReplay(root, boardId) {
   const token = store.get(keys.token(boardId));
   if (!token) return message(root, boardId, t("board_no_access"));
@@ -39,14 +41,15 @@ export async function renderReplay(root, boardId) {
       api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token }).catch(() => ({})),
     ]);
   } catch (e) {
-    if (e.status === 403) return message(root, boardId, t("replay_facilitator_only"));
-    if (e.status === 401) return message(root, boardId, t("board_no_access"));
-    if (e.status === 404) return message(root, boardId, t("board_not_found"));
+    const status = e instanceof ApiError ? e.status : undefined;
+    if (status === 403) return message(root, boardId, t("replay_facilitator_only"));
+    if (status === 401) return message(root, boardId, t("board_no_access"));
+    if (status === 404) return message(root, boardId, t("board_not_found"));
     return message(root, boardId, errorText(e));
   }
   historyStyles();
   const app = new ReplayApp(root, boardId, token, timeline, info || {});
-  window.__cobordReplay = app; // for the browser tests and debugging
+  /** @type {any} */ (window).__cobordReplay = app; // for the browser tests and debugging
   app.loadEvents();
   await app.seek(timeline.end);
 }
@@ -102,6 +105,10 @@ export function splitParts(bytes) {
   if (at !== bytes.length) throw new Error("truncated replay state");
   return parts;
 }
+/**
+ * A ReplayDoc with the live Session's accessors, which the loop below copies onto its prototype.
+ * @typedef {ReplayDoc & Pick<Session, "metaValue" | "settings" | "phase" | "timer" | "resultsData" | "noteList" | "clusterList">} ReplayState
+ */
 for (const k of ["metaValue", "settings", "phase", "timer", "resultsData", "noteList", "clusterList"]) {
   ReplayDoc.prototype[k] = Session.prototype[k];
 }
@@ -120,7 +127,7 @@ class ReplayApp {
     this.end = Math.max(this.start, Number(timeline.end) || 0);
     this.bookmarks = Array.isArray(timeline.bookmarks) ? timeline.bookmarks : [];
     this.count = timeline.updates || 0;
-    this.session = new ReplayDoc([]);
+    this.session = /** @type {ReplayState} */ (new ReplayDoc([]));
     this.session.synced = false; // the canvas fits the board to the screen once the first state is in
     this.t = this.end;
     this.seq = 0;
@@ -137,6 +144,11 @@ class ReplayApp {
     this.eventsRetries = 0;
     this.lastLogged = Number(timeline.last_seq) || 0; // the feed is complete once decoded up to here
     this.follow = false;
+    /** @type {Map<string, string>} texts of notes ("n:<id>") and titles of clusters ("c:<id>"), see learnTexts */
+    this.texts = new Map();
+    this.unit = 1; // seconds per step of the range: set by build() from the timeline's length
+    /** @type {HTMLElement[]} */
+    this.speedBtns = []; // built by build()
     this.canvas = new Canvas(this);
     this.canvas.fitted = false;
     this._frame = (now) => this.frame(now);
@@ -297,6 +309,7 @@ class ReplayApp {
     return span > 0 ? Math.min(1, Math.max(0, (ts - this.start) / span)) : 0;
   }
   clock(ts, seconds = true) {
+    /** @type {Intl.DateTimeFormatOptions} */
     const opts = { hour: "2-digit", minute: "2-digit" };
     if (seconds) opts.second = "2-digit";
     return new Intl.DateTimeFormat(locale(), opts).format(new Date(ts * 1000));
@@ -381,7 +394,6 @@ class ReplayApp {
   /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps
    * the text it had), so the feed can say which note an event is about. */
   learnTexts() {
-    this.texts ||= new Map();
     let learnt = false;
     const learn = (key, value) => {
       if (value && this.texts.get(key) !== value) {
@@ -460,7 +472,7 @@ class ReplayApp {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (gen !== this.gen) return null;
     const old = this.session;
-    this.session = new ReplayDoc(splitParts(bytes));
+    this.session = /** @type {ReplayState} */ (new ReplayDoc(splitParts(bytes)));
     old.doc.destroy();
     this.learnTexts();
     return Number(res.headers.get("X-Cobord-Seq")) || 0;

@@ -1,3 +1,4 @@
+// @ts-check
 // The printable report (/b/{id}/report, facilitator): the Markdown report of the server
 // (GET /export.md?lang=, in the interface language) shown as a document, with the board's picture
 // (GET /export.svg). Laid out for A4 by history.css's print rules: "Print -> PDF" gives a clean file.
@@ -6,6 +7,7 @@ import { t, getLang, onLangChange } from "./i18n.js";
 import { langSwitcher, errorText } from "./ui.js";
 import { ht } from "./history_i18n.js";
 
+/** @param {HTMLElement} root @param {string} boardId */
 export async function renderReport(root, boardId) {
   if (!document.querySelector("link[data-history-css]")) {
     document.head.append(h("link", { rel: "stylesheet", href: "/history.css", dataset: { historyCss: "1" } }));
@@ -49,7 +51,8 @@ export async function renderReport(root, boardId) {
       );
       fill(root, page(boardId, tools, doc));
     } catch (e) {
-      const text = e.status === 403 ? ht("report_facilitator_only") : e.status === 404 ? t("board_not_found") : e.status === 401 ? t("board_no_access") : errorText(e);
+      const status = e instanceof ApiError ? e.status : undefined;
+      const text = status === 403 ? ht("report_facilitator_only") : status === 404 ? t("board_not_found") : status === 401 ? t("board_no_access") : errorText(e);
       fill(root, page(boardId, h("p", { role: "alert" }, text)));
     }
   };

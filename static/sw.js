@@ -1,3 +1,4 @@
+// @ts-check
 // Service worker (scope /): a board opened once opens again without network.
 // - install: keep the app shell (every file of static/, listed in SHELL; tests/test_client_house.py
 //   checks the list against the folder, so a new module cannot be forgotten);
@@ -6,7 +7,8 @@
 //   fall back to the shell (one index.html routes them all); the API answers the board page reads
 //   (board info, my votes, client config, hidden notes, pictures) are kept after each success.
 // The board's document itself is kept by offline.js (localStorage), not here.
-// Not a module and not type-checked (a worker's globals are not the page's).
+// Not a module; type-checked apart from the pages, with a worker's globals (client/tsconfig.sw.json).
+const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const CACHE = "cobord-shell-v1";
 const SHELL = [
   "/",
@@ -64,38 +66,40 @@ const KEPT_API = [
   /^\/api\/boards\/[^/]+\/media\/[^/]+$/,
 ];
 
-self.addEventListener("install", (event) => {
+worker.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
       .then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: "reload" }))))
-      .then(() => self.skipWaiting()),
+      .then(() => worker.skipWaiting()),
   );
 });
 
-self.addEventListener("activate", (event) => {
+worker.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
       .then((names) => Promise.all(names.filter((n) => n.startsWith("cobord-") && n !== CACHE).map((n) => caches.delete(n))))
-      .then(() => self.clients.claim()),
+      .then(() => worker.clients.claim()),
   );
 });
 
+/** @param {URL} url @param {Request} request */
 function kept(url, request) {
   if (request.mode === "navigate") return true;
   if (url.pathname.startsWith("/api/")) return KEPT_API.some((re) => re.test(url.pathname));
   return !url.pathname.startsWith("/ws") && !["/healthz", "/readyz", "/metrics"].includes(url.pathname);
 }
 
-self.addEventListener("fetch", (event) => {
+worker.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || !kept(url, request)) return;
+  if (url.origin !== worker.location.origin || !kept(url, request)) return;
   event.respondWith(networkFirst(request, url));
 });
 
+/** @param {Request} request @param {URL} url @returns {Promise<Response>} */
 async function networkFirst(request, url) {
   const cache = await caches.open(CACHE);
   // The kept copy of an API answer is per URL (tokens come in headers): one device, one person.
