@@ -69,6 +69,11 @@ class ShadowDoc:
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
         self._observed_at_start: frozenset[str] = frozenset()
+        # The last decoded state vector, by its bytes: one update's "after" is the next one's
+        # "before" and the precheck's vector (decoding one is O(clients the board has seen), the
+        # hottest Python of a busy room). Read-only for callers.
+        self._sv_bytes = b""
+        self._sv: dict[int, int] = {}
         for name in roots:
             self.doc.get(name, type=Map)
         if state:
@@ -90,7 +95,8 @@ class ShadowDoc:
         if rest.var_uint() != 0:
             raise PendingUpdate("update depends on changes the server does not have")
         # What is left is the update's whole delete set: every range must name held clocks.
-        held = protocol.decode_state_vector(after)
+        before = self._decoded(self._before)  # (first: the cache holds it, from the last update)
+        held = self._decoded(after)
         for _ in range(rest.var_uint()):
             client = rest.var_uint()
             end = held.get(client, 0)
@@ -98,7 +104,6 @@ class ShadowDoc:
                 clock = rest.var_uint()
                 if clock + rest.var_uint() > end:
                     raise ForeignDelete("update deletes changes the server does not have")
-        before = protocol.decode_state_vector(self._before)
         self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
         self.writers_before = {c: before.get(c, 0) for c in self.writers}
         # Roots this update created were not observed while it applied: report them as created.
@@ -120,7 +125,14 @@ class ShadowDoc:
         return self.doc.get_update(self._before)
 
     def state_vector(self) -> dict[int, int]:
-        return protocol.decode_state_vector(self.doc.get_state())
+        """The shadow's state vector (do not change the dict: it is cached)."""
+        return self._decoded(self.doc.get_state())
+
+    def _decoded(self, state: bytes) -> dict[int, int]:
+        if state != self._sv_bytes:
+            self._sv = protocol.decode_state_vector(state)
+            self._sv_bytes = state
+        return self._sv
 
     def written_since(self, clocks: dict[int, int]) -> bytes:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
