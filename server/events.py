@@ -27,6 +27,10 @@ log = logging.getLogger("cobord.events")
 DECODE_CHUNK = 500  # updates per step: a long backlog never holds the task on one board
 QUEUE_BOARDS = 1024  # boards waiting to be decoded; beyond, a notification is dropped (counted)
 CACHED_DECODERS = 32  # boards whose decoder stays in memory between commits
+# A busy board commits ~100 times a second: decoding after each commit costs a log read, a
+# decode and an events write each time. Waiting this long after a board is queued lets its next
+# commits join the same step (the feed lags the board by at most about this much).
+PACE_SECONDS = 0.5
 
 
 class EventIndexer:
@@ -38,7 +42,7 @@ class EventIndexer:
     ) -> None:
         self.store = store
         self._queue: asyncio.Queue[str] = asyncio.Queue(queue_boards)
-        self._queued: set[str] = set()
+        self._queued: dict[str, float] = {}  # board -> when it was queued (loop time)
         self._decoders: OrderedDict[str, tuple[int, replay.EventDecoder]] = OrderedDict()
         self._cached = cached_decoders
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -71,7 +75,7 @@ class EventIndexer:
         except asyncio.QueueFull:
             self.dropped += 1
             return
-        self._queued.add(board_id)
+        self._queued[board_id] = asyncio.get_running_loop().time()
 
     def forget(self, board_id: str) -> None:
         """Drop the board's decoder (its history was rewritten or deleted)."""
@@ -98,9 +102,16 @@ class EventIndexer:
                     self._waiters.pop(board_id, None)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             board_id = await self._queue.get()
-            self._queued.discard(board_id)
+            # Boards come out in the order they were queued, so these waits overlap: no board
+            # waits more than PACE_SECONDS, however many are queued. A waiter (an export, the
+            # timeline) is not kept waiting.
+            delay = self._queued.get(board_id, 0.0) + PACE_SECONDS - loop.time()
+            if delay > 0 and board_id not in self._waiters:
+                await asyncio.sleep(delay)
+            self._queued.pop(board_id, None)
             try:
                 more = await self.step(board_id)
             except Exception:

@@ -69,8 +69,11 @@ class ReplayApi:
         board, _ = await self.api._auth(request, "facilitator")
         summary = await self.store.log_summary(board.id)
         cursor = await self.store.event_cursor(board.id)
-        if cursor < summary.last_seq:
-            self.indexer.notify(board.id)  # e.g. a log written before this server ran
+        if cursor < summary.last_seq and await self.indexer.settled(board.id, timeout=1.0):
+            # The bookmarks are phase events, decoded in the background (at most PACE_SECONDS
+            # behind a live board; a long log written before this server ran may take longer:
+            # `events_upto` then says how far it is).
+            cursor = await self.store.event_cursor(board.id)
         marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
         return JSONResponse(
             {

@@ -52,6 +52,7 @@ async def test_replay_timeline_state_at_a_time_and_update_stream(server: ServerP
     between = await run_workshop(server, board)
     fac = auth(board["facilitator_token"])
     async with httpx.AsyncClient(base_url=server.http) as http:
+        await _events(http, board)  # bookmarks are phase events: decoded in the background
         timeline = (await http.get(f"/api/boards/{board['id']}/replay", headers=fac)).json()
         assert [b["phase"] for b in timeline["bookmarks"]] == ["ideate", "cluster"]
         # One unit everywhere: integer milliseconds since the epoch.
