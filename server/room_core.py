@@ -196,7 +196,7 @@ class RoomCore(Generic[P]):
         # The byte bound: exact now, then estimated from above (crdt/rules.py BoardState).
         self.board.measure = lambda: len(self.shadow.doc.get_update())
         notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
-        self.board.loaded(len(state), notes.keys(), len(clusters))
+        self.board.loaded(len(state), list(notes), len(clusters))
 
     def close(self) -> None:
         """Observers live in yrs and hold the core and its shadow: drop them, or neither is

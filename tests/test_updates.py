@@ -22,9 +22,12 @@ def random_edits(
     notes = doc.get("notes", type=Map)
     for step in range(steps):
         before = doc.get_state()
+        # The keys are listed before reading the entries, outside the write transaction: reading
+        # a map's entries while its key iterator is alive crashed pycrdt (a segfault, once in CI).
+        names = list(notes)
+        keys = [k for k in names if isinstance(notes.get(k), Map)]
         with doc.transaction():
             action = rng.randrange(7)
-            keys = [k for k in notes.keys() if isinstance(notes[k], Map)]  # noqa: SIM118
             if action == 0 or not keys:
                 notes[f"n{step}"] = Map(
                     {
