@@ -40,3 +40,11 @@ async def decoded_events(
             return body
         assert time.monotonic() < deadline, f"events decoded up to {body['upto']} only"
         await asyncio.sleep(0.02)
+
+
+async def poll_until(check: Any, timeout: float = 10.0) -> None:
+    """Poll an async condition until it holds, failing after `timeout` seconds: for state with no
+    event to await (another process's, a background task's, a store's)."""
+    async with asyncio.timeout(timeout):
+        while not await check():  # noqa: ASYNC110 (nothing to await: the state is elsewhere)
+            await asyncio.sleep(0.02)

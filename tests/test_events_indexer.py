@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from typing import Any
@@ -16,15 +15,7 @@ from server.settings import Settings
 from server.store import make_store
 from server.store.base import BoardRecord, NewUpdate
 from server.store.memory import MemoryStore
-from tests.support import decoded_events
-
-
-async def _until(condition: Any, timeout: float = 10.0) -> None:
-    """Wait for an async condition to hold (polled), failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.01)
+from tests.support import decoded_events, poll_until
 
 
 async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
@@ -43,7 +34,7 @@ async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
                 lambda board, i=i: board.notes_map.__setitem__(f"n{i}", Map({"text": f"{i}"}))
             )
             # No request asks for the feed: the commit alone gets the update decoded.
-            await _until(lambda: _cursor_is(store, room.last_seq))
+            await poll_until(lambda: _cursor_is(store, room.last_seq))
         found = await store.events_after("b1", 0, 100)
         assert [(e.kind, e.target, e.actor) for e in found] == [
             ("note_added", "n0", "server"),

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, ServerProcess, free_port
-from tests.support import service_missing
+from tests.support import poll_until, service_missing
 from tests.yclient import YClient, add_note
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -89,12 +89,6 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def wait_for(check: Any, timeout: float = 10.0) -> None:
-    """Poll an HTTP condition (no event to wait on across processes) until true or timeout."""
-    async with asyncio.timeout(timeout):
-        while not await check():  # noqa: ASYNC110 (another process's state: nothing to await)
-            await asyncio.sleep(0.05)
-
 
 # ---------------------------------------------------------------------------- configuration
 
@@ -135,9 +129,9 @@ async def test_who_is_online_is_shared_and_a_dead_process_drops_out(pair: Any) -
         assert r.status_code == 200
         return bool(r.json()[0]["online"])
 
-    await wait_for(online_on_first)  # Ana is on the second process; the first sees her
+    await poll_until(online_on_first)  # Ana is on the second process; the first sees her
     second.kill()  # SIGKILL: nothing cleans up; her entry must expire (TTL 3 s here)
-    await wait_for(lambda: _not(online_on_first()), timeout=10)
+    await poll_until(lambda: _not(online_on_first()), timeout=10)
     await client.close()
 
 

@@ -14,6 +14,7 @@ import pytest
 from pycrdt import Map
 
 from tests.conftest import ServerProcess, free_port
+from tests.support import poll_until
 from tests.yclient import YClient, add_note
 
 
@@ -166,12 +167,6 @@ async def metric(server: ServerProcess, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-async def wait_for(check: Any, timeout: float = 10.0) -> None:
-    """Poll another process's state (no event crosses the process boundary)."""
-    async with asyncio.timeout(timeout):
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-
 
 async def test_a_posted_note_gets_its_translations_without_anyone_asking(
     make_server: Any, libretranslate: FakeLibreTranslate
@@ -305,7 +300,7 @@ async def test_translator_down_then_back_fills_in_later(make_server: Any) -> Non
     fake: FakeLibreTranslate | None = None
     try:
         await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
-        await wait_for(
+        await poll_until(
             lambda: _at_least(server, "cobord_translate_failures_total", 1)
         )  # it tried and failed
         # The board still answers: a note and a human translation land.
@@ -369,7 +364,7 @@ async def test_two_processes_translate_each_note_once(
                 lost = [await metric(p, "cobord_translate_claims_lost_total") for p in (a, b)]
                 return sorted(lost) == [0, 1]
 
-            await wait_for(one_lost)
+            await poll_until(one_lost)
             libretranslate.hold.set()
             await on_b.wait_until(lambda: len(translations(on_b, "n1")) == 2)
             assert translations(on_b, "n1") == {"nl": MACHINE_NL, "en": MACHINE_EN}
