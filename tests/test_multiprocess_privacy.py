@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from server.privacy_api import BOARD_DELETED, LINK_ROTATED, PERSON_ERASED, PERSON_REVOKED
-from tests.test_multiprocess import auth, pair, redis_server, wait_for
+from tests.support import poll_until
+from tests.test_multiprocess import auth, pair, redis_server
 from tests.yclient import YClient, add_note
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -78,4 +79,4 @@ async def test_privacy_actions_on_one_process_close_sockets_on_the_other(pair: A
             await conn.close()
         return counts == [0, 0, 0, 0]
 
-    await wait_for(nothing_left)
+    await poll_until(nothing_left)
