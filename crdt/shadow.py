@@ -17,6 +17,7 @@ from pycrdt._base import BaseType  # not re-exported; the common base of shared 
 
 from crdt import protocol
 
+RECREATED_MARK = "_recreated"
 # What happened to an entry of a root map ("item") or to a field of such an entry.
 Action = Literal["create", "replace", "delete", "set"]
 
@@ -119,6 +120,15 @@ class ShadowDoc:
         self._observe_new_roots()
         return changes
 
+    def write(self, change: Callable[[Doc[Any]], None]) -> list[Change]:
+        """Server writes on top of the last applied update, as part of it (its net update and
+        its undo cover them); returns what they changed."""
+        self._changes = []
+        with self.doc.transaction(origin="server"):
+            change(self.doc)
+        changes, self._changes = self._changes, []
+        return changes
+
     def net_update(self) -> bytes:
         """The last applied update as the shadow holds it: content that is not visible (deleted
         on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
@@ -188,7 +198,11 @@ class ShadowDoc:
         # "delete" or "replace" of a root entry: put back its last known content.
         previous = committed(change.root, change.item)
         if previous is not None:
-            root[change.item] = Map(previous)
+            root[change.item] = entry = Map(previous)
+            # A field written and removed at once: its id, deleted, is in every delete set that
+            # knows the new entry, so a delete set without it was made before (crdt/crossing.py).
+            entry[RECREATED_MARK] = 0
+            del entry[RECREATED_MARK]
         elif change.had_old and change.old is not None:
             root[change.item] = change.old  # a plain value (meta)
         else:

@@ -34,10 +34,10 @@ from typing import Any, Generic, TypeVar
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import protocol, rules, schema, updates
+from crdt import crossing, protocol, rules, schema, updates
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
-from crdt.shadow import CannotUndo, ForeignDelete, PendingUpdate, ShadowDoc
+from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout.base import FanoutMessage
 from server.refusals import RefusalBudget
 from server.store.base import SnapshotRecord, UpdateRecord
@@ -87,6 +87,9 @@ class Accepted(Generic[P]):
     new_clients: tuple[int, ...] = ()  # Yjs client ids this update is the first to use here
     lost: tuple[tuple[str, str], ...] = ()  # (note id, creator): creations that lost the id
     writers_before: dict[int, int] | None = None  # for creations: writers' clocks before it
+    changes: Sequence[Change] = ()  # what it changed (a re-created note carries them over)
+    # notes this update re-creates after refusing their delete, and that delete's ranges
+    recreated: tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]] = ((), ())
 
 
 class Effects(Generic[P]):
@@ -167,6 +170,7 @@ class RoomCore(Generic[P]):
         # awareness client id -> (clock, state JSON); the server's own state is never set
         self.awareness: dict[int, tuple[int, Any]] = {}
         self.pending: list[Accepted[P]] = []  # accepted, waiting for the next commit
+        self._pending_carries: list[crossing.Carry] = []
         self.committing: list[Accepted[P]] = []  # taken by the driver, not yet committed
         self.failed = False
         self.last_seq = 0
@@ -175,6 +179,8 @@ class RoomCore(Generic[P]):
         self.caught_up_seq = 0
         self.snapshot_seq = 0
         self.updates_since_snapshot = 0
+        # Old entries of notes re-created after a refused delete (crdt/crossing.py)
+        self.recreated = crossing.Recreated()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -262,7 +268,9 @@ class RoomCore(Generic[P]):
                     out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
                 out.send(peer, protocol.encode(protocol.SyncStep2(update)))
-            case protocol.SyncStep2(update=update) | protocol.Update(update=update):
+            case protocol.SyncStep2(update=update):
+                self._receive_update(peer, update, out, whole_state=True)
+            case protocol.Update(update=update):
                 self._receive_update(peer, update, out)
             case protocol.Awareness(payload=payload):
                 self._receive_awareness(peer, payload, out)
@@ -273,15 +281,20 @@ class RoomCore(Generic[P]):
                 out.close(peer, CloseCode.MALFORMED, "auth messages go from server to client")
         return out
 
-    def _receive_update(self, peer: P, update: bytes, out: Effects[P]) -> None:
+    def _receive_update(
+        self, peer: P, update: bytes, out: Effects[P], whole_state: bool = False
+    ) -> None:
+        """`whole_state`: a sync answer, whose delete set is the sender's whole doc's."""
         if update == EMPTY_UPDATE:
             return  # e.g. the SyncStep2 answer of a client that has nothing new
         actor_id = peer.actor.id
         # Missing dependencies, deletes of clocks nobody holds, another's client id: decided from
         # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
         # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
+        info: updates.UpdateInfo | None = None
         try:
-            reason, precheck_writers = updates.precheck(update, self.shadow.state_vector())
+            info = updates.parse(update)
+            reason, precheck_writers = updates.judge(info, self.shadow.state_vector())
         except protocol.ProtocolError:
             reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
         owners = self.client_owners
@@ -290,6 +303,7 @@ class RoomCore(Generic[P]):
         if reason is not None:
             self._refuse(peer, reason, out, rebuild=False)
             return
+        known = self.shadow.state_vector()  # (replaced, not changed, by `apply`)
         try:
             changes = self.shadow.apply(update)
         except (PendingUpdate, ForeignDelete) as exc:
@@ -308,18 +322,30 @@ class RoomCore(Generic[P]):
             new_clients = tuple(client for client in writers if client not in owners)
             for client in new_clients:
                 owners[client] = actor_id
+        carried = (
+            bool(self.recreated)
+            and info is not None
+            and self._carry_over(update, info, known, deletes=not whole_state)
+        )
+        if carried:
+            changes = changes + self.shadow.write(self._carries)
         refusal = rules.check(peer.actor, changes, self.board, len(update))
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
             # garbage-collected) with a server compensation, so the sender converges by itself
             # and its later updates do not depend on anything missing.
             try:
-                net = self.shadow.undo(changes, self._committed_entry)
+                net = self.shadow.undo(changes, self._entry_before)
             except CannotUndo:
                 self._refuse(peer, refusal.reason, out)
                 return
+            recreated = self._remember_recreated(changes, info, net) if info else ((), ())
             self._refuse(peer, refusal.reason, out, rebuild=False)
-            self._enqueue(Accepted(peer, actor_id, net, echo=True, new_clients=new_clients))
+            self._enqueue(
+                Accepted(
+                    peer, actor_id, net, echo=True, new_clients=new_clients, recreated=recreated
+                )
+            )
             return
         peer.refusals = 0
         created: list[str] = []
@@ -337,7 +363,7 @@ class RoomCore(Generic[P]):
             self.board.record_created(created, actor_id)
         self.board.record_changes(changes)  # deleted notes, created and deleted clusters
         data, echo = update, False
-        if self.shadow.unseen or not changes:
+        if self.shadow.unseen or not changes or carried:
             # Writes that lost a concurrent write, or went into something already deleted, are
             # harmless no-ops but their bytes hold their content: store and send the shadow's
             # encoding instead (that content garbage-collected), to the sender too.
@@ -353,8 +379,65 @@ class RoomCore(Generic[P]):
                 deleted_notes=tuple(deleted),
                 new_clients=new_clients,
                 writers_before=dict(self.shadow.writers_before) if created else None,
+                changes=changes,
             )
         )
+
+    def _carry_over(
+        self, update: bytes, info: updates.UpdateInfo, known: dict[int, int], deletes: bool
+    ) -> bool:
+        """Does `update` write into the old entry of a re-created note? Then `_carries` says
+        what to make again on the new one. `deletes`: its delete set is its own (a change's,
+        not a whole doc's, where every client that saw the refused delete lists it)."""
+        if not self.recreated.touches(info.needs, info.deletes if deletes else ()):
+            return False
+        self._pending_carries = self.recreated.carried(update, known, deletes)
+        return bool(self._pending_carries)
+
+    def _carries(self, doc: Doc[Any]) -> None:
+        crossing.carry_over(doc, self._pending_carries)
+        self._pending_carries = []
+
+    def _remember_recreated(
+        self, changes: Sequence[Change], info: updates.UpdateInfo, net: bytes
+    ) -> tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]:
+        """The undo `net` re-creates notes: learn their old entries' items (the real doc still
+        has them). Returns the notes and the delete's ranges, for the other processes to do
+        the same."""
+        notes = tuple(
+            dict.fromkeys(
+                c.item
+                for c in changes
+                if c.root == schema.NOTES and c.action in ("delete", "replace") and c.item
+            )
+        )
+        if not notes:
+            return (), ()
+        ranges = tuple(info.deletes[: crossing.MAX_RANGES])
+        self._learn_old_entries(notes, ranges, net)
+        return notes, ranges
+
+    def _learn_old_entries(
+        self, notes: Sequence[str], ranges: Sequence[tuple[int, int, int]], recreating: bytes
+    ) -> None:
+        """`recreating`: the update that re-creates `notes`, not applied to the real doc yet."""
+        uncommitted = [a.data for a in (*self.committing, *self.pending)]
+        found = crossing.read_note_items(self.doc, uncommitted, ranges, set(notes))
+        self.recreated.track(found, ranges, recreating)
+
+    def _entry_before(self, root: str, item: str) -> dict[str, Any] | None:
+        """An entry as the board had it before the refused update: committed, with what was
+        accepted since on top."""
+        since = (
+            c
+            for a in (*self.committing, *self.pending)
+            for c in a.changes
+            if c.item == item and c.root == root
+        )
+        entry = crossing.overlaid(self._committed_entry(root, item), since)
+        if entry is not None and isinstance(entry.get("translations"), dict):
+            entry["translations"] = Map(entry["translations"])  # a nested map, as clients write it
+        return entry
 
     def _committed_entry(self, root: str, item: str) -> dict[str, Any] | None:
         value = self.doc.get(root, type=Map).get(item)
@@ -585,8 +668,18 @@ class RoomCore(Generic[P]):
             out.broadcast(frame, exclude)
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
             lost = tuple(entry for a in chunk for entry in a.lost)
+            notes = tuple(n for a in chunk for n in a.recreated[0])
+            ranges = tuple(r for a in chunk for r in a.recreated[1])
             out.publish(
-                FanoutMessage(self.instance_id, "update", frame, last_seq, created, lost=lost)
+                FanoutMessage(
+                    self.instance_id,
+                    "update",
+                    frame,
+                    last_seq,
+                    created,
+                    lost=lost,
+                    recreated=(notes, ranges),
+                )
             )
         return out
 
@@ -622,6 +715,9 @@ class RoomCore(Generic[P]):
                 for n, loser in message.lost
                 if self.board.note_authors.get(n, loser) != loser and isinstance(notes.get(n), Map)
             }
+            if message.recreated[0]:
+                # (before the frame deletes the old entries)
+                self._learn_old_entries(*message.recreated, decoded.update)
             self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
             out.broadcast(message.frame, None)
             displaced = {
@@ -662,10 +758,17 @@ class RoomCore(Generic[P]):
         for note_id, actor in authors.items():
             if note_id not in board.note_authors:
                 board.record_created([note_id], actor)
+        carries: list[crossing.Carry] = []
         for update in updates:
             board.record_bytes(len(update))
+            known = self.shadow.state_vector()
             board.record_changes(self.shadow.apply_trusted(update))
+            if self.recreated:
+                # Judged there, aimed at a note this process re-created: carried over here.
+                carries += self.recreated.carried(update, known)
         self.last_seq = max(self.last_seq, last_seq)
+        if carries:
+            self.server_change(lambda board: crossing.carry_over(board.doc, carries))
 
     def apply_log(self, records: Sequence[UpdateRecord], authors: dict[str, str]) -> Effects[P]:
         """A catch-up: committed updates read from the log; clients get what was new to us."""

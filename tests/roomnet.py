@@ -22,6 +22,7 @@ from server.fanout.base import FanoutMessage
 from server.room_core import Effects, Peer, RoomCore
 
 Edit = Callable[[Doc], None]
+EMPTY_UPDATE = b"\x00\x00"
 
 
 class Client:
@@ -54,10 +55,16 @@ class Client:
     def build(self, edit: Edit) -> bytes:
         """Edit the local doc and return the update, without sending it (to send it later,
         concurrently with others')."""
-        before = self.doc.get_state()
-        with self.doc.transaction(origin="local"):
-            edit(self.doc)
-        return self.doc.get_update(before)
+        # The transaction's own update, as a y-websocket provider sends it (its delete set is
+        # this change's, not the whole doc's).
+        built: list[bytes] = []
+        subscription = self.doc.observe(lambda event: built.append(event.update))
+        try:
+            with self.doc.transaction(origin="local"):
+                edit(self.doc)
+        finally:
+            self.doc.unobserve(subscription)
+        return built[0] if built else EMPTY_UPDATE
 
     def change(self, edit: Edit) -> None:
         self.send(protocol.Update(self.build(edit)))
