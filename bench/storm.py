@@ -8,6 +8,8 @@ receiver). After `--storm-at` seconds the attacker (a participant) sends `--coun
 as fast as the server reads them, of one kind:
 
   text     rewrites the facilitator's notes (refused, undone by a server compensation)
+  delete   deletes the facilitator's notes (refused, undone by re-creating each note, whose old
+           entry's items the room then reads, crdt/crossing.py)
   pending  updates that depend on changes the server does not have (refused outright)
 
 To make the server judge all of them, one allowed edit (a move of the attacker's own note) goes
@@ -73,7 +75,20 @@ async def prefill(url: str, notes: int) -> None:
     await ws.close()
 
 
+def own_update(doc: Doc[Any], change: Any) -> bytes:
+    """The transaction's own update, as a y-websocket provider sends it (`get_update(state)`
+    would carry the doc's whole delete set: every earlier forbidden delete again)."""
+    built: list[bytes] = []
+    subscription = doc.observe(lambda event: built.append(event.update))
+    with doc.transaction():
+        change(doc.get("notes", type=Map))
+    doc.unobserve(subscription)
+    return built[0]
+
+
 def forbidden(kind: str, attacker: Doc[Any], ghost: Doc[Any], i: int, notes: int) -> bytes:
+    if kind == "delete":
+        return own_update(attacker, lambda root: root.pop(f"f{(i * 7919) % (notes - 100)}"))
     if kind == "text":
         before = attacker.get_state()
         attacker.get("notes", type=Map)[f"f{(i * 7919) % (notes - 100)}"]["text"] = f"hijacked {i}"
@@ -163,11 +178,9 @@ async def case(args: Any, port: int, board: dict[str, Any], kind: str | None, cu
         update = forbidden(kind or "text", attacker_doc, ghost, i, args.notes)
         frames.append((True, protocol.encode(protocol.Update(update))))
         if not cut and i % 9 == 8:
-            before = attacker_doc.get_state()
-            attacker_doc.get("notes", type=Map)["mine"]["x"] = float(i)
-            frames.append(
-                (False, protocol.encode(protocol.Update(attacker_doc.get_update(before))))
-            )
+            x = float(i)
+            move = own_update(attacker_doc, lambda root, x=x: root["mine"].__setitem__("x", x))
+            frames.append((False, protocol.encode(protocol.Update(move))))
 
     start = time.time() + 1.0
 

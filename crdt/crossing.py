@@ -27,12 +27,14 @@ from crdt.shadow import RECREATED_MARK, Change, Shared
 from crdt.updates import ID, Item, read_items
 
 NOTES_ROOT = "notes"
-# Re-created notes remembered (the oldest are forgotten first), and what one re-creation may
-# read to learn its old entry's items: beyond it, writes aimed at the unread items are lost
-# as before (logged by the room).
+# Re-created notes remembered (the oldest are forgotten first), and how much one re-creation
+# may read to learn its old entry's items (`read_note_items`): a write aimed at an item it
+# could not place is not carried over.
 MAX_NOTES = 256
-MAX_READ_BYTES = 1 << 20
-MAX_ROUNDS = 4
+MAX_READS = 16
+MAX_READ_CLOCKS = 8192  # clocks parsed in all, across reads
+MAX_ROUNDS = 8
+READ_BACK = 512  # clocks read before an item a chain needs
 MAX_RANGES = 256  # of a refused delete's delete set, told to the other processes
 
 
@@ -158,38 +160,53 @@ def read_note_items(
 ) -> list[tuple[Item, Target]]:
     """The items of `notes` (their entries, fields and nested fields, current or overwritten)
     with what each was, read from the updates not committed yet and from `doc` (the committed
-    board) encoded from the clocks the refused update's delete set `deleted` names: the old
-    entries' items. Rounds follow chains into earlier clocks, within MAX_READ_BYTES."""
+    board): first the clock ranges the refused update's delete set `deleted` names (the old
+    entries' items), then, in rounds, the earlier items their origin chains lead to.
+
+    Each read encodes one client's structs from a clock on (yrs: O(that client's writes
+    since), in Rust) and parses only the range wanted; at most MAX_READS of them."""
     index = ItemIndex()
     for data in uncommitted:
         for item in read_items(data, with_deletes=False)[0]:
             index.add(item)
     state = protocol.decode_state_vector(doc.get_state())
-    wanted: dict[int, int] = {}
-    for client, clock, _ in deleted:
-        wanted[client] = min(clock, wanted.get(client, clock))
-    read, found = 0, []
+    deleted = list(deleted)
+    wanted = _ranges((client, clock, clock + length) for client, clock, length in deleted)
+    reads, budget = 0, MAX_READ_CLOCKS
     for _ in range(MAX_ROUNDS):
-        lowered = {c: k for c, k in wanted.items() if k < state.get(c, 0)}
-        if not lowered:
-            break
-        encoded = doc.get_update(_state_vector({**state, **lowered}))
-        read += len(encoded)
-        for item in read_items(encoded, with_deletes=False)[0]:
-            index.add(item)
+        for client, start, end in wanted:
+            if start >= state.get(client, 0) or reads >= MAX_READS or budget <= 0:
+                continue
+            reads += 1
+            end = min(end, start + budget)
+            budget -= end - start
+            encoded = doc.get_update(_state_vector({**state, client: start}))
+            for item in read_items(encoded, with_deletes=False, until=end)[0]:
+                index.add(item)
         resolver = Resolver(index)
-        found = [(item, t) for item in index if (t := resolver.target(item)) and t.note in notes]
-        state.update(lowered)  # what is now read: the next round reads only earlier clocks
-        wanted = {}
-        for client, clock in resolver.missing:
-            if clock < state.get(client, 0):
-                wanted[client] = min(clock, wanted.get(client, clock))
-        if read > MAX_READ_BYTES:
+        for client, clock, length in deleted:  # the old entries' items: chase their chains
+            for item in index.within(client, clock, length):
+                resolver.target(item)
+        # Back from each missing item too: a field moved by the same people in turn has its
+        # earlier values there, so a chain through many hands takes a few rounds, not one each.
+        wanted = _ranges(
+            (client, max(0, clock - READ_BACK), clock + 1) for client, clock in resolver.missing
+        )
+        if not wanted or reads >= MAX_READS or budget <= 0:
             break
-    if not found:
-        resolver = Resolver(index)
-        found = [(item, t) for item in index if (t := resolver.target(item)) and t.note in notes]
-    return found
+    resolver = Resolver(index)
+    return [(item, t) for item in index if (t := resolver.target(item)) and t.note in notes]
+
+
+def _ranges(ranges: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """(client, start, end) reads: ranges of one client closer than READ_BACK are read once."""
+    out: list[tuple[int, int, int]] = []
+    for client, start, end in sorted(ranges):
+        if out and out[-1][0] == client and start <= out[-1][2] + READ_BACK:
+            out[-1] = (client, out[-1][1], max(end, out[-1][2]))
+        else:
+            out.append((client, start, end))
+    return out
 
 
 def _state_vector(clocks: dict[int, int]) -> bytes:
@@ -280,13 +297,13 @@ class Recreated:
         carries: list[Carry] = []
         written: set[Target] = set()
         for item in items:
-            if item.id[1] < known.get(item.id[0], 0):
-                continue
             target = self._aim(item)
             if target is None:
                 continue
-            self._add(item, target, True)  # a later write of the same sender may build on it
             written.add(target)
+            if item.id[1] < known.get(item.id[0], 0):
+                continue  # the doc had it already: carried over then, or not aimed at all
+            self._add(item, target, True)  # a later write of the same sender may build on it
             if item.ref == 8 and item.values:
                 carries.append(Carry("set", target, item.values[-1]))
             elif item.ref == 7 and target.field is not None:

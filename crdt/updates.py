@@ -110,11 +110,13 @@ class Item:
 
 
 def read_items(
-    update: bytes, with_deletes: bool = True
+    update: bytes, with_deletes: bool = True, until: int | None = None
 ) -> tuple[list[Item], list[tuple[int, int, int]]]:
     """The item structs of a v1 update (GC and Skip left out) and its delete set, as
     (client, clock, length); `with_deletes=False` leaves the delete set unread (a whole doc's
-    can be large). Raises ProtocolError for bytes that are not a v1 update."""
+    can be large). `until`: read only the first client's structs that start before this
+    clock (the rest of an encoding, however long, is not parsed). Raises ProtocolError for
+    bytes that are not a v1 update."""
     reader = Reader(update)
     items: list[Item] = []
     for _ in range(_count(reader)):
@@ -122,7 +124,11 @@ def read_items(
         client = reader.var_uint()
         clock = reader.var_uint()
         for _ in range(structs):
+            if until is not None and clock >= until:
+                return items, []
             clock += _read_item(reader, client, clock, items)
+        if until is not None:
+            return items, []
     deletes: list[tuple[int, int, int]] = []
     if not with_deletes:
         return items, deletes

@@ -292,9 +292,10 @@ class RoomCore(Generic[P]):
         # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
         # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
         info: updates.UpdateInfo | None = None
+        known = self.shadow.state_vector()  # (replaced, not changed, by `apply`)
         try:
             info = updates.parse(update)
-            reason, precheck_writers = updates.judge(info, self.shadow.state_vector())
+            reason, precheck_writers = updates.judge(info, known)
         except protocol.ProtocolError:
             reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
         owners = self.client_owners
@@ -303,7 +304,6 @@ class RoomCore(Generic[P]):
         if reason is not None:
             self._refuse(peer, reason, out, rebuild=False)
             return
-        known = self.shadow.state_vector()  # (replaced, not changed, by `apply`)
         try:
             changes = self.shadow.apply(update)
         except (PendingUpdate, ForeignDelete) as exc:
@@ -668,8 +668,12 @@ class RoomCore(Generic[P]):
             out.broadcast(frame, exclude)
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
             lost = tuple(entry for a in chunk for entry in a.lost)
-            notes = tuple(n for a in chunk for n in a.recreated[0])
-            ranges = tuple(r for a in chunk for r in a.recreated[1])
+            recreated: tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]] = ((), ())
+            if any(a.recreated[0] for a in chunk):
+                recreated = (
+                    tuple(n for a in chunk for n in a.recreated[0]),
+                    tuple(r for a in chunk for r in a.recreated[1]),
+                )
             out.publish(
                 FanoutMessage(
                     self.instance_id,
@@ -678,7 +682,7 @@ class RoomCore(Generic[P]):
                     last_seq,
                     created,
                     lost=lost,
-                    recreated=(notes, ranges),
+                    recreated=recreated,
                 )
             )
         return out

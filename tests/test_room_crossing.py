@@ -237,3 +237,22 @@ async def test_the_author_deleting_on_another_process_crossing_a_forbidden_delet
     await a.settle_async()
     for client in (ana, bob, *viewers):
         assert "n" not in client.notes(), client.peer.actor
+
+
+def test_a_field_rewritten_by_many_people_is_still_placed() -> None:
+    """The old entry's x went through twenty writers' hands (an origin chain across clients,
+    read back in rounds): the author's crossing move still lands."""
+    net, c = workshop()
+    for i in range(20):
+        mover = c["fac"] if i % 2 else c["eva"]  # anyone may move a note
+        mover.change(lambda d, i=i: note(d).__setitem__("x", float(i)))
+        net.settle()
+    forbidden = c["bob"].build(delete)
+    allowed = c["ana"].build(move)
+    c["bob"].send(protocol.Update(forbidden))
+    net.commit()
+    c["ana"].send(protocol.Update(allowed))
+    net.settle()
+    assert c["ana"].denied == []
+    final = converged(net, c)
+    assert (final["n"]["x"], final["n"]["y"]) == (321.0, 123.0)
