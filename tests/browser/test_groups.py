@@ -43,7 +43,7 @@ def test_group_labels_per_language_and_rather_not_say(
     fac.wait_for_function(
         "() => (window.__cobord.session.settings().group_labels['Maatschappelijk werker'] || {}).en"
     )
-    section.scroll_into_view_if_needed()
+    section.evaluate("(e) => e.scrollIntoView()")  # re-resolved: a rebuild cannot detach it midway
     shot(fac, "groups-panel-labels")
 
     fr = browser.new_context(**PHONE)

@@ -93,7 +93,7 @@ def test_hide_and_restore_a_note(
         hidden = fac.locator("#panel-hidden")
         expect(hidden).to_contain_text(TEXT)
         expect(hidden).to_contain_text("Attaque personnelle")
-        hidden.scroll_into_view_if_needed()
+        hidden.evaluate("(e) => e.scrollIntoView()")  # re-resolved: a rebuild cannot detach it
         shot(fac, "moderation-03-panel")
         hidden.get_by_role("button").click()
         expect(op.locator(".note", has_text=TEXT)).to_be_visible()
