@@ -20,9 +20,9 @@ from crdt.schema import DEFAULT_SETTINGS
 from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
 from server.room_core import Effects, Peer, RoomCore
+from tests.support import own_update
 
 Edit = Callable[[Doc], None]
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class Client:
@@ -55,16 +55,7 @@ class Client:
     def build(self, edit: Edit) -> bytes:
         """Edit the local doc and return the update, without sending it (to send it later,
         concurrently with others')."""
-        # The transaction's own update, as a y-websocket provider sends it (its delete set is
-        # this change's, not the whole doc's).
-        built: list[bytes] = []
-        subscription = self.doc.observe(lambda event: built.append(event.update))
-        try:
-            with self.doc.transaction(origin="local"):
-                edit(self.doc)
-        finally:
-            self.doc.unobserve(subscription)
-        return built[0] if built else EMPTY_UPDATE
+        return own_update(self.doc, edit)  # as a y-websocket provider sends it
 
     def change(self, edit: Edit) -> None:
         self.send(protocol.Update(self.build(edit)))

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from pycrdt import Doc
+
+EMPTY_UPDATE = b"\x00\x00"
 
 
 def service_missing(reason: str) -> None:
@@ -48,3 +52,17 @@ async def poll_until(check: Any, timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():  # noqa: ASYNC110 (nothing to await: the state is elsewhere)
             await asyncio.sleep(0.02)
+
+
+def own_update(doc: Doc[Any], edit: Callable[[Doc[Any]], Any], origin: str = "local") -> bytes:
+    """Edit `doc` in one transaction and return that transaction's own update: what a
+    y-websocket provider sends (`doc.get_update(state)` would carry the whole doc's delete
+    set, which lists every delete the doc has seen)."""
+    built: list[bytes] = []
+    subscription = doc.observe(lambda event: built.append(event.update))
+    try:
+        with doc.transaction(origin=origin):
+            edit(doc)
+    finally:
+        doc.unobserve(subscription)
+    return built[0] if built else EMPTY_UPDATE

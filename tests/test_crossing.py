@@ -12,15 +12,11 @@ from crdt.crossing import Carry, ItemIndex, Recreated, Target
 from crdt.shadow import Change, Shared
 from crdt.updates import Item, read_items
 from server.fanout.base import FanoutMessage
+from tests import support
 
 
 def own_update(doc: Doc, change: Any) -> bytes:
-    built: list[bytes] = []
-    subscription = doc.observe(lambda event: built.append(event.update))
-    with doc.transaction():
-        change(doc.get("notes", type=Map))
-    doc.unobserve(subscription)
-    return built[0]
+    return support.own_update(doc, lambda d: change(d.get("notes", type=Map)))
 
 
 def item(client: int, clock: int, length: int = 1) -> Item:

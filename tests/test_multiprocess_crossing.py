@@ -20,12 +20,12 @@ from pycrdt import Doc, Map, MapEvent
 
 from crdt import protocol
 from tests.conftest import ServerProcess
+from tests.support import own_update
 from tests.yclient import YClient, add_note
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 FORBIDDEN = "you can only change or delete notes you wrote"
-EMPTY_UPDATE = b"\x00\x00"
 
 
 @pytest.fixture
@@ -52,16 +52,8 @@ def delete(doc: Doc[Any]) -> None:
 
 
 def build(client: YClient, edit: Callable[[Doc[Any]], None]) -> bytes:
-    """Edit the local doc and return the transaction's own update, unsent (tests/roomnet.py
-    `Client.build`): what a y-websocket provider sends."""
-    built: list[bytes] = []
-    subscription = client.doc.observe(lambda event: built.append(event.update))
-    try:
-        with client.doc.transaction(origin="local"):
-            edit(client.doc)
-    finally:
-        client.doc.unobserve(subscription)
-    return built[0] if built else EMPTY_UPDATE
+    """The transaction's own update, unsent: what a y-websocket provider sends."""
+    return own_update(client.doc, edit)
 
 
 class Watched:
