@@ -203,3 +203,37 @@ async def test_node_participant_cannot_edit_a_note_it_did_not_write(
         assert "bo-barrier" in fresh.notes()
     finally:
         await fresh.close()
+
+
+async def test_a_stock_provider_offline_move_crossing_a_forbidden_delete_lands(
+    node: str, make_server: Any
+) -> None:
+    """Ana's phone (stock y-websocket provider) moves her note offline; meanwhile Bo's forbidden
+    delete of it is undone by re-creating the note. Back online, her provider's sync sends the
+    move, aimed at the old entry: it lands on the re-created note, for everyone."""
+    server = make_server()
+    board = server.create_board()
+    ana = server.join(board["join_code"], "Ana")
+    bo = server.join(board["join_code"], "Bo")
+    writer = await YClient(server.url(board["id"], ana["token"])).connect()
+    try:
+        await writer.change(add_note("ana-note", "written by Ana"))  # her note, from her laptop
+    finally:
+        await writer.close()
+    result = await run_node(
+        node,
+        *("--url", server.ws, "--room", board["id"], "--token", ana["token"]),
+        *("--mode", "offline", "--target", "ana-note", "--move-x", "321"),
+        *("--other-token", bo["token"]),
+    )
+    assert result == {
+        "denied": ["you can only change or delete notes you wrote"],
+        "author_x": 321,
+        "other_x": 321,
+    }
+    fresh = await YClient(server.url(board["id"], board["viewer_token"])).connect()
+    try:
+        assert fresh.notes()["ana-note"]["x"] == 321.0
+        assert fresh.notes()["ana-note"]["text"] == "written by Ana"
+    finally:
+        await fresh.close()

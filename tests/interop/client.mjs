@@ -18,6 +18,12 @@
 //   through the server; meanwhile the first waits until the server's undo restores the text, then
 //   moves --target and adds note `<barrier>-own`; print {"denied": […], "local_text": …,
 //   "reverted_text": …, "converge_ms": …, "barrier_seen": true}.
+// offline: (--token: the note's author) wait `synced` and until note --target exists; go offline
+//   (provider.disconnect) and move it to x = --move-x; then a second provider with --other-token
+//   (another participant) deletes the note, is refused, and waits until the server's undo has
+//   re-created it; then the first provider reconnects (its sync sends the offline move, aimed at
+//   the note's old entry); wait until both docs hold the note at x = --move-x; print
+//   {"denied": […], "author_x": …, "other_x": …}.
 import * as Y from 'yjs'
 import { WebsocketProvider, messageAuth } from 'y-websocket'
 import * as authProtocol from 'y-protocols/auth'
@@ -71,10 +77,10 @@ function waitFor (doc, provider, predicate, what) {
   })
 }
 
-function connect (doc) {
+function connect (doc, token = opts.token) {
   const provider = new WebsocketProvider(opts.url, opts.room, doc, {
     WebSocketPolyfill: WebSocket,
-    params: { token: opts.token },
+    params: { token },
     disableBc: true
   })
   providers.push(provider)
@@ -181,7 +187,46 @@ async function refuse () {
   return { denied, local_text: localText, reverted_text: revertedText, converge_ms: convergeMs, barrier_seen: true }
 }
 
-const modes = { converge, refuse }
+function recordDenied (provider, doc, denied, onEach) {
+  provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => { denied.push(reason); onEach() })
+  }
+}
+
+async function offline () {
+  const target = opts.target
+  const moveX = Number(opts['move-x'] ?? 321)
+  if (!target || !opts['other-token']) fail('--target and --other-token are required for --mode offline')
+  const doc = new Y.Doc()
+  const provider = connect(doc)
+  await waitSynced(provider)
+  const notes = doc.getMap('notes')
+  await waitFor(doc, null, () => notes.has(target), 'target note')
+  provider.disconnect() // the phone goes offline; its move waits on the device
+  doc.transact(() => notes.get(target).set('x', moveX))
+
+  const otherDoc = new Y.Doc()
+  const other = connect(otherDoc, opts['other-token'])
+  const denied = []
+  let onDenied = () => {}
+  recordDenied(other, otherDoc, denied, () => onDenied())
+  await waitSynced(other)
+  const otherNotes = otherDoc.getMap('notes')
+  await waitFor(otherDoc, null, () => otherNotes.has(target), 'the other sees the note')
+  phase = 'forbidden delete refused'
+  await new Promise((resolve) => {
+    onDenied = resolve
+    otherDoc.transact(() => otherNotes.delete(target))
+  })
+  await waitFor(otherDoc, null, () => otherNotes.has(target), 'note re-created')
+
+  provider.connect() // back online
+  await waitFor(otherDoc, null, () => otherNotes.get(target)?.get('x') === moveX, 'offline move reaches the other')
+  await waitFor(doc, null, () => notes.get(target)?.get('x') === moveX, 'author converged')
+  return { denied, author_x: notes.get(target).get('x'), other_x: otherNotes.get(target).get('x') }
+}
+
+const modes = { converge, refuse, offline }
 if (!modes[opts.mode]) fail(`unknown --mode ${opts.mode}`)
 modes[opts.mode]().then((result) => {
   clearTimeout(watchdog)
