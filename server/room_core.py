@@ -27,6 +27,7 @@ process holding the winner puts the winner's note back if the loser's structs di
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, Shadow
 from server.fanout.base import FanoutMessage
 from server.refusals import RefusalBudget
 from server.store.base import SnapshotRecord, UpdateRecord
+
+log = logging.getLogger(__name__)
 
 EMPTY_UPDATE = b"\x00\x00"
 # Updates committed together go out as one merged frame, up to this size (then several frames),
@@ -170,7 +173,6 @@ class RoomCore(Generic[P]):
         # awareness client id -> (clock, state JSON); the server's own state is never set
         self.awareness: dict[int, tuple[int, Any]] = {}
         self.pending: list[Accepted[P]] = []  # accepted, waiting for the next commit
-        self._pending_carries: list[crossing.Carry] = []
         self.committing: list[Accepted[P]] = []  # taken by the driver, not yet committed
         self.failed = False
         self.last_seq = 0
@@ -322,13 +324,9 @@ class RoomCore(Generic[P]):
             new_clients = tuple(client for client in writers if client not in owners)
             for client in new_clients:
                 owners[client] = actor_id
-        carried = (
-            bool(self.recreated)
-            and info is not None
-            and self._carry_over(update, info, known, deletes=not whole_state)
-        )
-        if carried:
-            changes = changes + self.shadow.write(self._carries)
+        carries = self._carries_of(update, info, known, not whole_state) if self.recreated else []
+        if carries:
+            changes = changes + self.shadow.write(lambda doc: crossing.carry_over(doc, carries))
         refusal = rules.check(peer.actor, changes, self.board, len(update))
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
@@ -363,7 +361,7 @@ class RoomCore(Generic[P]):
             self.board.record_created(created, actor_id)
         self.board.record_changes(changes)  # deleted notes, created and deleted clusters
         data, echo = update, False
-        if self.shadow.unseen or not changes or carried:
+        if self.shadow.unseen or not changes or carries:
             # Writes that lost a concurrent write, or went into something already deleted, are
             # harmless no-ops but their bytes hold their content: store and send the shadow's
             # encoding instead (that content garbage-collected), to the sender too.
@@ -383,20 +381,26 @@ class RoomCore(Generic[P]):
             )
         )
 
-    def _carry_over(
-        self, update: bytes, info: updates.UpdateInfo, known: dict[int, int], deletes: bool
-    ) -> bool:
-        """Does `update` write into the old entry of a re-created note? Then `_carries` says
-        what to make again on the new one. `deletes`: its delete set is its own (a change's,
-        not a whole doc's, where every client that saw the refused delete lists it)."""
-        if not self.recreated.touches(info.needs, info.deletes if deletes else ()):
-            return False
-        self._pending_carries = self.recreated.carried(update, known, deletes)
-        return bool(self._pending_carries)
-
-    def _carries(self, doc: Doc[Any]) -> None:
-        crossing.carry_over(doc, self._pending_carries)
-        self._pending_carries = []
+    def _carries_of(
+        self,
+        update: bytes,
+        info: updates.UpdateInfo | None,
+        known: dict[int, int],
+        deletes: bool = True,
+    ) -> list[crossing.Carry]:
+        """What `update` wrote into old entries of re-created notes, to make again on the new
+        ones (`info`: the precheck's reading, a cheap first test). `deletes`: its delete set
+        is its own (a change's, not a whole doc's, where every client that saw the refused
+        delete lists it)."""
+        if info is not None and not self.recreated.touches(
+            info.needs, info.deletes if deletes else ()
+        ):
+            return []
+        try:
+            return self.recreated.carried(update, known, deletes)
+        except protocol.ProtocolError:  # yrs took these bytes: our reader should too
+            log.warning("board %s: could not read an update for crossings", self.board_id)
+            return []
 
     def _remember_recreated(
         self, changes: Sequence[Change], info: updates.UpdateInfo, net: bytes
@@ -422,8 +426,11 @@ class RoomCore(Generic[P]):
     ) -> None:
         """`recreating`: the update that re-creates `notes`, not applied to the real doc yet."""
         uncommitted = [a.data for a in (*self.committing, *self.pending)]
-        found = crossing.read_note_items(self.doc, uncommitted, ranges, set(notes))
-        self.recreated.track(found, ranges, recreating)
+        try:
+            found = crossing.read_note_items(self.doc, uncommitted, ranges, set(notes))
+            self.recreated.track(found, ranges, recreating)
+        except protocol.ProtocolError:  # (as in `_carries_of`): the crossings are then lost
+            log.warning("board %s: could not read re-created notes' old entries", self.board_id)
 
     def _entry_before(self, root: str, item: str) -> dict[str, Any] | None:
         """An entry as the board had it before the refused update: committed, with what was
@@ -765,11 +772,11 @@ class RoomCore(Generic[P]):
         carries: list[crossing.Carry] = []
         for update in updates:
             board.record_bytes(len(update))
-            known = self.shadow.state_vector()
+            known = self.shadow.state_vector() if self.recreated else {}
             board.record_changes(self.shadow.apply_trusted(update))
             if self.recreated:
                 # Judged there, aimed at a note this process re-created: carried over here.
-                carries += self.recreated.carried(update, known)
+                carries += self._carries_of(update, None, known)
         self.last_seq = max(self.last_seq, last_seq)
         if carries:
             self.server_change(lambda board: crossing.carry_over(board.doc, carries))
