@@ -173,3 +173,13 @@ def pg_url() -> Iterator[str]:
     yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     # FORCE: a test that failed half-way may have left a connection behind.
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def two(make_server: Any, pg_url: str) -> tuple[ServerProcess, ServerProcess]:
+    """Two `cobord serve` processes of the same boards, sharing PostgreSQL and Redis."""
+    from tests.test_fanout import REDIS_URL, redis_or_skip
+
+    await redis_or_skip()
+    env = {"REDIS_URL": REDIS_URL}
+    return make_server(database_url=pg_url, **env), make_server(database_url=pg_url, **env)

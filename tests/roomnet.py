@@ -190,3 +190,11 @@ class Net:
                 moved = await net.commit_async() or moved
             if not moved:
                 return
+
+
+def two_processes() -> tuple[Net, Net]:
+    """Two cores of one board, linked as by the fan-out, sharing claims."""
+    claims = MemoryClaims()
+    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
+    a.peers, b.peers = [b], [a]
+    return a, b

@@ -24,15 +24,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 NOTE_ID_USED = "that note id was already used"
 
 
-@pytest.fixture
-async def two(make_server: Any, pg_url: str) -> tuple[ServerProcess, ServerProcess]:
-    from tests.test_fanout import REDIS_URL, redis_or_skip
-
-    await redis_or_skip()
-    env = {"REDIS_URL": REDIS_URL}
-    return make_server(database_url=pg_url, **env), make_server(database_url=pg_url, **env)
-
-
 async def stored_updates(pg_url: str, board_id: str) -> list[bytes]:
     conn = await asyncpg.connect(pg_url)
     try:

@@ -28,16 +28,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 FORBIDDEN = "you can only change or delete notes you wrote"
 
 
-@pytest.fixture
-async def two(make_server: Any, pg_url: str) -> tuple[ServerProcess, ServerProcess]:
-    """Process A and process B of the same boards (tests/test_multiprocess_claims.py)."""
-    from tests.test_fanout import REDIS_URL, redis_or_skip
-
-    await redis_or_skip()
-    env = {"REDIS_URL": REDIS_URL}
-    return make_server(database_url=pg_url, **env), make_server(database_url=pg_url, **env)
-
-
 def notes(doc: Doc[Any]) -> Map[Any]:
     return doc.get("notes", type=Map)  # type: ignore[no-any-return]
 

@@ -11,9 +11,8 @@ from pycrdt import Doc, Map
 
 from crdt import protocol
 from crdt.protocol import CloseCode
-from server.claims import MemoryClaims
 from server.room_core import MAX_AWARENESS_IDS, MAX_AWARENESS_STATE_BYTES
-from tests.roomnet import Client, Net
+from tests.roomnet import Client, Net, two_processes
 from tests.test_races import RACES, clusters
 from tests.yclient import add_note
 
@@ -162,11 +161,6 @@ def test_presence_on_an_anonymous_board_carries_no_name_or_group() -> None:
 # ------------------------------------------------------------------ two processes, one board
 
 
-async def two_processes() -> tuple[Net, Net]:
-    claims = MemoryClaims()
-    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
-    a.peers, b.peers = [b], [a]
-    return a, b
 
 
 @pytest.mark.parametrize("ana_id, bob_id", [(1000, 2000), (2000, 1000)])
@@ -176,7 +170,7 @@ async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     """Both creations are accepted locally before either process hears of the other's; the
     claim goes to the first batch stored. Yjs alone would keep the higher client id's note, so
     with Bob's id higher the winner's process puts Ana's note back."""
-    a, b = await two_processes()
+    a, b = two_processes()
     ana = a.client("participant", "p-ana", name="Ana", client_id=ana_id)
     bob = b.client("participant", "p-bob", name="Bob", client_id=bob_id)
     await a.settle_async()
@@ -198,7 +192,7 @@ async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
 
 
 async def test_a_client_id_used_first_on_another_process_cannot_be_taken() -> None:
-    a, b = await two_processes()
+    a, b = two_processes()
     ana = a.client("participant", "p-ana", name="Ana", client_id=4242)
     await a.settle_async()
     ana.change(add_note("ana-1", "mine"))
@@ -214,7 +208,7 @@ async def test_a_client_id_used_first_on_another_process_cannot_be_taken() -> No
 
 
 async def test_notes_deleted_on_another_process_leave_the_quota_there_too() -> None:
-    a, b = await two_processes()
+    a, b = two_processes()
     a.core.board.settings = {**a.core.board.settings, "max_notes_per_participant": 2}
     b.core.board.settings = {**b.core.board.settings, "max_notes_per_participant": 2}
     ana_a = a.client("participant", "p-ana", name="Ana")

@@ -15,8 +15,7 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt import protocol
-from server.claims import MemoryClaims
-from tests.roomnet import Client, Net
+from tests.roomnet import Client, Net, two_processes
 from tests.yclient import add_note
 
 FORBIDDEN = "you can only change or delete notes you wrote"
@@ -164,9 +163,7 @@ async def test_a_move_on_another_process_crossing_a_forbidden_delete_is_not_lost
 ) -> None:
     """Bob's forbidden delete reaches process A, Ana's move process B; the process that
     re-created the note carries the move over when B's commit reaches it."""
-    claims = MemoryClaims()
-    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
-    a.peers, b.peers = [b], [a]
+    a, b = two_processes()
     ana = b.client("participant", "p-ana", name="Ana")
     bob = a.client("participant", "p-bob", name="Bob")
     await a.settle_async()
@@ -219,9 +216,7 @@ def test_a_whole_doc_delete_set_after_the_undo_deletes_nothing() -> None:
 
 
 async def test_the_author_deleting_on_another_process_crossing_a_forbidden_delete() -> None:
-    claims = MemoryClaims()
-    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
-    a.peers, b.peers = [b], [a]
+    a, b = two_processes()
     ana = b.client("participant", "p-ana", name="Ana")
     bob = a.client("participant", "p-bob", name="Bob")
     await a.settle_async()

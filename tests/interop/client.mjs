@@ -148,11 +148,8 @@ async function refuse () {
   const doc = new Y.Doc()
   const provider = connect(doc)
   const denied = []
-  // Record the server's permission-denied reasons (the stock handler only logs them).
   let onDenied = () => {}
-  provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
-    authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => { denied.push(reason); onDenied() })
-  }
+  recordDenied(provider, doc, denied, () => onDenied())
   await waitSynced(provider)
   const notes = doc.getMap('notes')
   await waitFor(doc, null, () => notes.has(target), 'target note')
@@ -187,6 +184,7 @@ async function refuse () {
   return { denied, local_text: localText, reverted_text: revertedText, converge_ms: convergeMs, barrier_seen: true }
 }
 
+/** Record the server's permission-denied reasons (the stock handler only logs them). */
 function recordDenied (provider, doc, denied, onEach) {
   provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
     authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => { denied.push(reason); onEach() })
