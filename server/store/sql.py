@@ -787,6 +787,18 @@ class SqlStore:
             rows = (await conn.execute(query)).all()
         return [VoteRecord(pid, note_id, count) for pid, note_id, count in rows]
 
+    async def _insert_on_board(self, table: sa.Table, row: dict[str, Any], taken: str) -> None:
+        """Insert `row` of a board that must exist; `taken`: the error when its key is used."""
+        async with self._write() as conn:
+            query = sa.select(boards.c.id).where(boards.c.id == row["board_id"])
+            if (await conn.execute(query)).first() is None:
+                raise StoreError(f"unknown board {row['board_id']!r}")
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(table.insert(), row)
+            except IntegrityError as error:
+                raise StoreError(taken) from error
+
     # Media
 
     async def put_media(self, record: MediaRecord) -> None:
@@ -799,15 +811,7 @@ class SqlStore:
             "actor": record.actor,
             "created_at": record.created_at,
         }
-        async with self._write() as conn:
-            known = await conn.execute(sa.select(boards.c.id).where(boards.c.id == record.board_id))
-            if known.first() is None:
-                raise StoreError(f"unknown board {record.board_id!r}")
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(media.insert(), row)
-            except IntegrityError as error:
-                raise StoreError(f"media {record.id!r} already exists") from error
+        await self._insert_on_board(media, row, f"media {record.id!r} already exists")
 
     async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
         query = media.select().where(media.c.board_id == board_id, media.c.id == media_id)
@@ -836,15 +840,7 @@ class SqlStore:
             "reason": record.reason,
             "hidden_at": record.hidden_at,
         }
-        async with self._write() as conn:
-            known = await conn.execute(sa.select(boards.c.id).where(boards.c.id == record.board_id))
-            if known.first() is None:
-                raise StoreError(f"unknown board {record.board_id!r}")
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(hidden_notes.insert(), row)
-            except IntegrityError as error:
-                raise StoreError(f"note {record.note_id!r} is already hidden") from error
+        await self._insert_on_board(hidden_notes, row, f"note {record.note_id!r} is already hidden")
 
     async def hidden_notes(self, board_id: str) -> list[HiddenNoteRecord]:
         query = (

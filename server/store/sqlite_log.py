@@ -9,57 +9,29 @@ process are serialized by the store's write lock, other processes by BEGIN IMMED
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from server.store.base import NewUpdate
+from server.store.sqlite_thread import SqliteThread
 
-BUSY_TIMEOUT_MS = 5000
 
-
-class SqliteLogAppender:
+class SqliteLogAppender(SqliteThread):
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
-        self._path = path
-        self.synchronous = synchronous  # FULL: every group commit is fsynced before it returns
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobord-sqlite-log")
-        self._conn: sqlite3.Connection | None = None  # created and used on the executor's thread
-        self.round_trips = 0  # calls into the thread (tests check: one per batch)
+        # synchronous FULL: every group commit is fsynced before it returns
+        pragmas = ("PRAGMA journal_mode=WAL", f"PRAGMA synchronous={synchronous}")
+        super().__init__(path, "cobord-sqlite-log", (*pragmas, "PRAGMA foreign_keys=ON"))
+        self.synchronous = synchronous
         self.commits = 0
 
     async def append(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
-        loop = asyncio.get_running_loop()
-        self.round_trips += 1
-        return await loop.run_in_executor(self._executor, self._append, board_id, updates)
+        return await self._call(self._append, board_id, updates)
 
     async def pragma(self, name: str) -> Any:
         """The value of a PRAGMA on the appender's own connection (tests, diagnostics)."""
         if not name.isidentifier():
             raise ValueError(name)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, lambda: self._connection().execute(f"PRAGMA {name}").fetchone()[0]
-        )
-
-    async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close)
-        self._executor.shutdown(wait=True)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None)  # we BEGIN ourselves
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                f"PRAGMA synchronous={self.synchronous}",
-                f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
-                "PRAGMA foreign_keys=ON",
-            ):
-                conn.execute(pragma)
-            self._conn = conn
-        return self._conn
+        return await self._call(lambda: self._connection().execute(f"PRAGMA {name}").fetchone()[0])
 
     def _append(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
         conn = self._connection()
@@ -86,8 +58,3 @@ class SqliteLogAppender:
             conn.execute("ROLLBACK")
             raise
         return seqs
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None

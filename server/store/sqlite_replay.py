@@ -11,92 +11,42 @@ behind a group commit (`sqlite_log.py`), and the reverse.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 from server.store.base import SnapshotRecord, UpdateRecord
+from server.store.sqlite_thread import SqliteThread
 
-BUSY_TIMEOUT_MS = 5000
+Loaded = tuple[SnapshotRecord | None, list[UpdateRecord]]
 
 
-class SqliteReplayReader:
+class SqliteReplayReader(SqliteThread):
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobord-replay")
-        self._conn: sqlite3.Connection | None = None  # created and used on the executor's thread
-        self.round_trips = 0
+        super().__init__(path, "cobord-replay", ("PRAGMA query_only=ON",))
 
-    async def load_until_seq(
-        self, board_id: str, seq: int
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        loop = asyncio.get_running_loop()
-        self.round_trips += 1
-        return await loop.run_in_executor(self._executor, self._load_until_seq, board_id, seq)
+    async def load_until_seq(self, board_id: str, seq: int) -> Loaded:
+        return await self._call(self._load_until, board_id, "seq", seq)
 
-    async def load_until_ts(
-        self, board_id: str, until_ts: float
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        loop = asyncio.get_running_loop()
-        self.round_trips += 1
-        return await loop.run_in_executor(self._executor, self._load_until_ts, board_id, until_ts)
+    async def load_until_ts(self, board_id: str, until_ts: float) -> Loaded:
+        return await self._call(self._load_until, board_id, "ts", until_ts)
 
-    async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close)
-        self._executor.shutdown(wait=True)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None)  # we BEGIN ourselves
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA query_only=ON")
-            self._conn = conn
-        return self._conn
-
-    def _load_until_seq(
-        self, board_id: str, seq: int
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+    def _load_until(self, board_id: str, column: Literal["seq", "ts"], bound: float) -> Loaded:
+        """The latest keyframe with `column` <= bound and the updates after it up to the bound,
+        in one read transaction (one WAL snapshot). `column` is one of two literals, never
+        input."""
         conn = self._connection()
         conn.execute("BEGIN")
         try:
             row = conn.execute(
-                "SELECT seq, ts, state FROM snapshots WHERE board_id = ? AND seq <= ?"
+                f"SELECT seq, ts, state FROM snapshots WHERE board_id = ? AND {column} <= ?"
                 " ORDER BY seq DESC LIMIT 1",
-                (board_id, seq),
+                (board_id, bound),
             ).fetchone()
             snapshot = None if row is None else SnapshotRecord(row[0], row[1], bytes(row[2]))
             rows = conn.execute(
                 "SELECT seq, ts, actor, data FROM updates WHERE board_id = ? AND seq > ?"
-                " AND seq <= ? ORDER BY seq",
-                (board_id, snapshot.seq if snapshot else 0, seq),
+                f" AND {column} <= ? ORDER BY seq",
+                (board_id, snapshot.seq if snapshot else 0, bound),
             ).fetchall()
         finally:
             conn.execute("COMMIT")
         return snapshot, [UpdateRecord(q, ts, actor, bytes(data)) for q, ts, actor, data in rows]
-
-    def _load_until_ts(
-        self, board_id: str, until_ts: float
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            row = conn.execute(
-                "SELECT seq, ts, state FROM snapshots WHERE board_id = ? AND ts <= ?"
-                " ORDER BY seq DESC LIMIT 1",
-                (board_id, until_ts),
-            ).fetchone()
-            snapshot = None if row is None else SnapshotRecord(row[0], row[1], bytes(row[2]))
-            rows = conn.execute(
-                "SELECT seq, ts, actor, data FROM updates WHERE board_id = ? AND seq > ?"
-                " AND ts <= ? ORDER BY seq",
-                (board_id, snapshot.seq if snapshot else 0, until_ts),
-            ).fetchall()
-        finally:
-            conn.execute("COMMIT")
-        return snapshot, [UpdateRecord(q, ts, actor, bytes(data)) for q, ts, actor, data in rows]
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
