@@ -88,5 +88,11 @@ def test_hostile_nested_content_never_reaches_the_board(seed: int) -> None:
         assert client.board() == board
     for note in board["notes"].values():
         assert "tags" not in note and "body" not in note
-    assert evil.denied  # the hostile writes were judged and refused
+    # The hostile writes were judged and refused, each for what it is, and for nothing else.
+    assert "a note has no field 'tags'" in evil.denied
+    assert set(evil.denied) | set(ana.denied) <= {
+        "a note has no field 'tags'",  # a new note holding a nested type
+        "participants cannot make this change",  # a nested type set on a note
+        "you can only change or delete notes you wrote",  # someone else's note
+    }
     net.core.close()
