@@ -31,6 +31,7 @@ NOTES_ROOT = "notes"
 # may read to learn its old entry's items (`read_note_items`): a write aimed at an item it
 # could not place is not carried over.
 MAX_NOTES = 256
+MAX_ITEMS_PER_NOTE = 4096  # an old entry's items plus the writes aimed at it since
 MAX_READS = 16
 MAX_READ_CLOCKS = 8192  # clocks parsed in all, across reads
 MAX_ROUNDS = 8
@@ -254,8 +255,9 @@ class Recreated:
             self._forget(next(iter(self._notes)))
 
     def _add(self, item: Item, target: Target, live: bool) -> None:
-        if item.id in self._targets:
-            return
+        ids = self._notes.get(target.note, ())
+        if item.id in self._targets or len(ids) >= MAX_ITEMS_PER_NOTE:
+            return  # (past the bound, a write built on this one is not carried over)
         self._index.add(item)
         self._targets[item.id] = target
         if live:
