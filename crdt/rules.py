@@ -34,6 +34,7 @@ MAX_NOTES_PER_BOARD: Final = 10_000
 MAX_CLUSTERS_PER_BOARD: Final = 1_000
 MAX_BOARD_BYTES: Final = 16 * 1024 * 1024  # the board's encoded size (estimated from above)
 REMEASURE_BYTES: Final = 1024 * 1024
+BOARD_FULL: Final = "the board is full"  # how every refusal over the byte bound begins
 # A note: every field has a type and a size. Texts (the note's and each translation's) are
 # bounded in characters by the board setting `max_note_length` (at most 5000) and in UTF-8 bytes
 # here; at most one translation per board language. So a note never exceeds MAX_NOTE_BYTES.
@@ -245,20 +246,46 @@ def _max_length(ctx: _Context) -> int:
     return int(ctx.board.settings.get("max_note_length", 280))
 
 
-def valid_translation(ctx: _Context) -> str | None:
-    """Anyone may add or replace one translation of any note (the original stays the
-    author's); replacing the whole `translations` map is the author's, like the text."""
-    change, limit = ctx.change, _max_length(ctx)
-    if change.sub is None:
-        value = change.value
-        if isinstance(value, Shared) and value.data == {} and not change.had_old:
-            return None  # anyone may start a note's (empty) translations map
-        if ctx.board.note_authors.get(change.item or "") != ctx.actor.id:
-            return "you can only change or delete notes you wrote"
-        ok = isinstance(value, Shared) and _valid_translations(value.data, limit)
+def _translation_problem(change: Change, limit: int) -> str | None:
+    """What is wrong with one translation written into a note (None: it is within the schema):
+    an entry {text, by, machine} in a board language, its text within `max_note_length`
+    characters and MAX_TEXT_BYTES; removing one entry is always within it."""
+    if change.sub is not None:
+        if change.sub not in LANGUAGES:
+            return f"a translation's language is one of {', '.join(LANGUAGES)}"
+        if change.deleted:
+            return None
+        entries: dict[str, Any] = {change.sub: change.value}
     else:
-        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
-    return None if ok else "a translation is {text, by, machine} with text within the limit"
+        value = change.value.data if isinstance(change.value, Shared) else None
+        if not isinstance(value, dict):
+            return "a note's translations are a map of language -> {text, by, machine}"
+        entries = value
+    for lang, entry in entries.items():
+        if lang not in LANGUAGES:
+            return f"a translation's language is one of {', '.join(LANGUAGES)}"
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if isinstance(text, str) and len(text) > limit:
+            return f"a translation holds at most {limit} characters"
+        if isinstance(text, str) and _utf8_len(text) > MAX_TEXT_BYTES:
+            return f"a translation is at most {MAX_TEXT_BYTES} bytes"
+        if not _valid_translation(entry, limit):
+            return "a translation is {text, by, machine}"
+    return None
+
+
+def valid_translation(ctx: _Context) -> str | None:
+    """Anyone may add, replace or remove one translation of any note (the original stays the
+    author's), and start a note's translations map (with its first entries); replacing an
+    existing whole `translations` map is the author's, like the text."""
+    change = ctx.change
+    if (
+        change.sub is None
+        and change.had_old
+        and ctx.board.note_authors.get(change.item or "") != ctx.actor.id
+    ):
+        return "you can only change or delete notes you wrote"
+    return _translation_problem(change, _max_length(ctx))
 
 
 def text_within_limit(ctx: _Context) -> str | None:
@@ -351,13 +378,9 @@ def media_value(ctx: _Context) -> str | None:
 
 
 def any_translation(ctx: _Context) -> str | None:
-    """The facilitator may replace a note's whole translations map (still within the schema)."""
-    change, limit = ctx.change, _max_length(ctx)
-    if change.sub is None:
-        ok = isinstance(change.value, Shared) and _valid_translations(change.value, limit)
-    else:
-        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
-    return None if ok else "a translation is {text, by, machine} with text within the limit"
+    """The facilitator (and the server's machine translations) may replace a note's whole
+    translations map, still within the schema and `max_note_length`."""
+    return _translation_problem(ctx.change, _max_length(ctx))
 
 
 def refuse(reason: str) -> Condition:
@@ -455,6 +478,8 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         ("*", "*"): ALLOWED,
     },
     "server": {
+        # Machine translations: the server writes them for the board, within the note schema.
+        (NOTES, "set:translations"): (known_note, any_translation),
         (META, "*"): ALLOWED,
         (RESULTS, "*"): ALLOWED,
     },
@@ -487,7 +512,7 @@ def check(
     """`size`: the update's length in bytes (what storing it adds to the board, at most)."""
     if any(c.action != "delete" for c in changes) and board.over_bytes(size):
         # Deleting still works on a full board (and frees room at the next measurement).
-        return Refusal(f"the board is full: at most {(board.max_bytes or 0) / 2**20:g} MiB")
+        return Refusal(f"{BOARD_FULL}: at most {(board.max_bytes or 0) / 2**20:g} MiB")
     new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
     new_clusters = sum(1 for c in changes if c.root == CLUSTERS and c.action == "create")
     for change in changes:

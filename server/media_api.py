@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Map
@@ -26,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import schema
+from crdt import rules, schema
+from crdt.rules import Actor
 from server import media
 from server.api import LANGUAGES, Api, ApiError, _handles_errors, _json
 from server.rooms import Room
@@ -152,9 +154,16 @@ class MediaApi:
         if board.settings.get("anonymous"):
             by = "anonymous" if claims.role == "participant" else claims.role
         entry = {"text": text.strip(), "by": by, "machine": False}
+        actor = Actor(claims.role, claims.actor_id)
         outcome = await self.api._with_room(
-            board.id, lambda room: write_translation(room, note_id, lang, entry)
+            board.id, lambda room: write_translation(room, note_id, lang, entry, actor=actor)
         )
+        if isinstance(outcome, Refused):
+            # Judged like the client's own write (crdt/rules.py): what the socket refuses, this
+            # refuses too, with the same reason.
+            if outcome.reason.startswith(rules.BOARD_FULL):
+                raise ApiError(413, "board_full", outcome.reason)
+            raise ApiError(422, "refused", outcome.reason)
         if outcome == "unknown_note":
             raise ApiError(404, "unknown_note", "No note with this id on the board.")
         if outcome == "original":
@@ -174,13 +183,25 @@ class MediaApi:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str  # the rules' reason (crdt/rules.py), as the socket would send it
+
+
 async def write_translation(
-    room: Room, note_id: str, lang: str, entry: dict[str, Any], *, only_if_missing: bool = False
-) -> str:
-    """Write (or with an empty text, remove) one translation in one server change.
+    room: Room,
+    note_id: str,
+    lang: str,
+    entry: dict[str, Any],
+    *,
+    actor: Actor,
+    only_if_missing: bool = False,
+) -> str | Refused:
+    """Write (or with an empty text, remove) one translation, for `actor`: judged like that
+    client's own write (schema, `max_note_length`, the board's bounds).
 
     `only_if_missing` (machine translations): nothing is written over an existing translation.
-    Returns "ok", "unknown_note", "original" or "kept"."""
+    Returns "ok", "unknown_note", "original", "kept" or a Refused."""
     outcome = "ok"
 
     def change(doc: schema.Board) -> None:
@@ -205,8 +226,8 @@ async def write_translation(
         elif lang in translations:
             del translations[lang]
 
-    await room.apply_server_change(change)
-    return outcome
+    refusal = await room.apply_client_change(actor, change)
+    return Refused(refusal) if refusal is not None else outcome
 
 
 def _refused(exc: media.MediaRefused) -> ApiError:

@@ -42,6 +42,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from crdt import schema
+from crdt.rules import Actor
 from server.rooms import Room
 
 log = logging.getLogger("cobord.translate")
@@ -54,6 +55,7 @@ RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
 CLAIM_TTL_SECONDS = 3600  # a claim outlives any backoff; a dead claimer's notes wait this long
 MAX_TEXT = 2000
+MACHINE = Actor("server", "server")  # who writes machine translations (the log says "server")
 
 WithRoom = Callable[[str, Callable[[Room], Any]], Awaitable[Any]]
 
@@ -417,6 +419,12 @@ async def write_machine_translation(
     the note still reads `source_text` in `source_lang` and has no translation in `lang` (with
     `refresh`: or only a machine one). True if written."""
     written = False
+    # An answer longer than a note may be is cut to the board's length (the rules would refuse
+    # it whole); the rules still judge what is written.
+    limit = int(
+        room.board.settings.get("max_note_length", schema.DEFAULT_SETTINGS["max_note_length"])
+    )
+    text = text[: max(0, limit)]
 
     def change(doc: schema.Board) -> None:
         nonlocal written
@@ -437,5 +445,10 @@ async def write_machine_translation(
         translations[lang] = {"text": text, "by": "machine", "machine": True}
         written = True
 
-    await room.apply_server_change(change)
+    # Judged like a client's write (crdt/rules.py, the server's row: the note schema, the
+    # board's `max_note_length` and byte bound): a translator's answer can be as long as anyone's.
+    refusal = await room.apply_client_change(MACHINE, change)
+    if refusal is not None:
+        log.info("board %s: machine translation of %s refused: %s", room.board_id, note_id, refusal)
+        return False
     return written
