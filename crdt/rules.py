@@ -9,6 +9,7 @@ conditions that must all hold. A change with no entry is refused. Lookup falls b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -42,6 +43,7 @@ MAX_TEXT_BYTES: Final = 8 * 1024
 MAX_SHORT = 64  # color, cluster (an id), lang
 MAX_NAME = 100  # author, a translation's `by`
 MAX_MEDIA_ID = 64
+MEDIA_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_MEDIA_ID}}}")
 MAX_LANG = 8
 MAX_CLUSTER_TITLE = 200  # characters, like a board title
 MAX_NOTE_BYTES: Final = (1 + len(LANGUAGES)) * (MAX_TEXT_BYTES + 4 * MAX_NAME) + 2048
@@ -230,7 +232,7 @@ def _valid_translations(value: Any, limit: int) -> bool:
 
 _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "kind": lambda v: v in NOTE_KINDS,
-    "media": lambda v: _short_str(v, MAX_MEDIA_ID),
+    "media": lambda v: is_media_id(v),
     "x": _is_number,
     "y": _is_number,
     "createdAt": _is_number,
@@ -372,9 +374,17 @@ def kind_value(ctx: _Context) -> str | None:
     return None if ctx.change.value in NOTE_KINDS else "a note's kind is text, photo or voice"
 
 
+def is_media_id(value: Any) -> bool:
+    """An id the server gave an upload: 1-64 URL-safe characters (no spaces, newlines, brackets
+    or parentheses, so it can never open Markdown or HTML structure where it is printed)."""
+    return isinstance(value, str) and MEDIA_ID.fullmatch(value) is not None
+
+
 def media_value(ctx: _Context) -> str | None:
-    ok = _short_str(ctx.change.value, MAX_MEDIA_ID)
-    return None if ok else f"media must be a string of at most {MAX_MEDIA_ID} characters"
+    ok = is_media_id(ctx.change.value)
+    return (
+        None if ok else f"media must be an id of at most {MAX_MEDIA_ID} characters A-Z a-z 0-9 _ -"
+    )
 
 
 def any_translation(ctx: _Context) -> str | None:

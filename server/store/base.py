@@ -295,6 +295,9 @@ class Store(Protocol):
         transaction: concurrent uploads, on any process, never pass it together). The media is
         stored unattached (see `attach_media`)."""
 
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        """Those of these ids that are media of this board (without reading their bytes)."""
+
     async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
         """(board id, media id) of media created before `before_ts` and never seen attached to a
         note, oldest first."""

@@ -340,6 +340,9 @@ class MemoryStore:
                 )
             self._media[(media.board_id, media.id)] = media
 
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        return {i for i in media_ids if (board_id, i) in self._media}
+
     async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
         found = sorted(
             (m.created_at, key)

@@ -848,6 +848,17 @@ class SqlStore:
             except IntegrityError as error:
                 raise StoreError(f"media {record.id!r} already exists") from error
 
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(media_ids))
+        async with self._read() as conn:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                query = sa.select(media.c.id).where(
+                    media.c.board_id == board_id, media.c.id.in_(wanted[start : start + 500])
+                )
+                found.update((await conn.execute(query)).scalars())
+        return found
+
     async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
         query = (
             sa.select(media.c.board_id, media.c.id)
