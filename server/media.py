@@ -28,8 +28,9 @@ MAX_PIXELS: Final = 40_000_000  # decompression-bomb bound (a 40 MP photo is a b
 # JPEG is decoded at a reduced scale (libjpeg's DCT scaling, Pillow's draft mode: 1/2 to 1/8),
 # so a 40 MP photo costs ~10 MP of memory. PNG and WebP have no such mode: every pixel is
 # decoded, 4 bytes each, so they are refused past this many pixels BEFORE decoding (a 154 KB
-# PNG of 6300x6300 would cost ~160 MB raw, ~500 MB in copies). A phone screenshot is < 4 MP.
-MAX_FULL_DECODE_PIXELS: Final = 12_000_000
+# PNG of 6300x6300 cost ~470 MB of peak memory). A phone screenshot is < 4 MP, a tablet's < 6 MP;
+# 8 MP of RGBA peaks at ~80 MB.
+MAX_FULL_DECODE_PIXELS: Final = 8_000_000
 JPEG_QUALITY: Final = 82
 KINDS: Final = ("photo", "voice")
 
@@ -86,8 +87,16 @@ def process_photo(data: bytes) -> Processed:
             if pixels > MAX_PIXELS or (kind != "JPEG" and pixels > MAX_FULL_DECODE_PIXELS):
                 raise MediaRefused(413, "too_many_pixels", "This picture has too many pixels.")
             if kind == "JPEG":
-                # Decode at the smallest DCT scale that still gives MAX_SIDE pixels a side.
-                opened.draft("RGB", (MAX_SIDE, MAX_SIDE))
+                # Decode at the smallest DCT scale (1/2 .. 1/8) that still gives the long side
+                # MAX_SIDE pixels: the thumbnail below needs no more.
+                longest = max(opened.width, opened.height, 1)
+                opened.draft(
+                    "RGB",
+                    (
+                        max(1, MAX_SIDE * opened.width // longest),
+                        max(1, MAX_SIDE * opened.height // longest),
+                    ),
+                )
             opened.load()
     except MediaRefused:
         raise
