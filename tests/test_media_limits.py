@@ -223,7 +223,7 @@ async def test_media_quotas_hold_across_processes(make_server: Any, pg_url: str)
 
 async def test_uploads_never_attached_to_a_note_are_deleted(make_server: Any) -> None:
     """Before the fix an upload nobody attached to a note stayed for good."""
-    server = make_server(COBORD_MEDIA_ORPHAN_MINUTES="0.02")  # 1.2 s; a sweep every second
+    server = make_server(COBORD_MEDIA_ORPHAN_MINUTES="0.05")  # 3 s; a sweep every 1.5 s
     board = server.create_board()
     ana = server.join(board["join_code"], name="Ana")
     writer = await YClient(server.url(board["id"], ana["token"])).connect()
