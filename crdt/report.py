@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 LANGS = ("fr", "nl", "en")
@@ -211,6 +213,8 @@ class ReportInput:
     results: Mapping[str, Any]  # compute_results()
     phases: Sequence[tuple[float, str]] = field(default_factory=list)  # (unix seconds, phase)
     board_id: str = ""  # for the paths of photos (`/api/boards/{id}/media/{media}`)
+    # The media ids that exist on this board: only those are linked (None: not checked).
+    media_ids: frozenset[str] | None = None
     languages: Sequence[str] = LANGS  # the board's languages: translations shown in these
 
 
@@ -255,11 +259,27 @@ def _clock(ts: float) -> str:
 
 
 def _md_text(text: str) -> str:
-    # One line per idea; characters that would start Markdown structure are escaped.
-    flat = " ".join(text.split())
+    # One line per idea (no newline can start a heading); characters that would start Markdown
+    # structure (emphasis, links, images, autolinks, raw HTML, headings, tables) are escaped;
+    # control characters are dropped.
+    flat = " ".join(_printable(text).split())
     for ch in "\\`*_[]<>#|":
         flat = flat.replace(ch, "\\" + ch)
     return flat
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(text: str) -> str:
+    """Without the characters XML 1.0 forbids (and that no report should print): C0 controls
+    other than tab/newline/CR, DEL, lone surrogates, U+FFFE/U+FFFF."""
+    return _CONTROL.sub("", text)
+
+
+def _xml(text: str) -> str:
+    """Text for an SVG text node or attribute: well-formed XML whatever the note holds."""
+    return escape(_printable(text), {'"': "&quot;"})
 
 
 def translations_of(
@@ -301,10 +321,20 @@ def _picture_line(data: ReportInput, note: Mapping[str, Any], indent: str) -> li
     the picture itself is served only to a token of the board."""
     board_note = data.board.get("notes", {}).get(note["note_id"], {})
     media = board_note.get("media")
-    if board_note.get("kind") != "photo" or not media or not data.board_id:
+    if board_note.get("kind") != "photo" or not data.board_id or not _linkable(data, media):
         return []
-    path = f"/api/boards/{data.board_id}/media/{media}"
-    return [f"{indent}![{_md_text(note['text'])}]({path.replace(')', '%29')})"]
+    path = f"/api/boards/{quote(data.board_id, safe='')}/media/{quote(str(media), safe='')}"
+    return [f"{indent}![{_md_text(note['text'])}]({path})"]
+
+
+MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # (crdt/rules.py: what a note's media may be)
+
+
+def _linkable(data: ReportInput, media: Any) -> bool:
+    """A well-formed media id of this board (a note's `media` is the writer's string)."""
+    if not isinstance(media, str) or MEDIA_ID.fullmatch(media) is None:
+        return False
+    return data.media_ids is None or media in data.media_ids
 
 
 def render_markdown(data: ReportInput, lang: str) -> str:
@@ -570,7 +600,7 @@ def render_svg(
             f'<g class="cluster"><rect x="{x0:g}" y="{y0:g}" width="{x1 - x0:g}"'
             f' height="{y1 - y0:g}" rx="14" fill="none" stroke="{color}" stroke-width="3"/>'
             f'<text x="{x0 + 14:g}" y="{y0 + 30:g}" font-size="20" font-weight="700"'
-            f' fill="#222">{escape(cluster.get("title") or "")}</text></g>'
+            f' fill="#222">{_xml(cluster.get("title") or "")}</text></g>'
         )
     for nid, note in sorted(notes.items(), key=lambda kv: (kv[1]["y"], kv[1]["x"], kv[0])):
         x, y = float(note["x"]), float(note["y"])
@@ -586,7 +616,7 @@ def render_svg(
             # The photo fills the top of the note; the caption (then translations) below it.
             body = (
                 f'<image x="{x + 8:g}" y="{y + 8:g}" width="{NOTE_W - 16}" height="64"'
-                f' preserveAspectRatio="xMidYMid meet" href="{escape(picture)}"/>'
+                f' preserveAspectRatio="xMidYMid meet" href="{_xml(picture)}"/>'
             )
             wrapped = [_clip(text, LINE_CHARS + 4)] if text else []
             first_y, font = y + 90, 14
@@ -597,7 +627,7 @@ def render_svg(
                 wrapped = wrapped[: max(1, MAX_LINES - len(others) - 1)]
             first_y, font = y + 28, 16
         lines = "".join(
-            f'<tspan x="{x + 12:g}" dy="{20 if i else 0}">{escape(line)}</tspan>'
+            f'<tspan x="{x + 12:g}" dy="{20 if i else 0}">{_xml(line)}</tspan>'
             for i, line in enumerate(wrapped)
         )
         if wrapped:
@@ -610,8 +640,8 @@ def render_svg(
             mark = "*" if machine else ""
             body += (
                 f'<text class="translation" x="{x + 12:g}" y="{line_y:g}" font-size="12"'
-                f' font-style="italic" fill="#333">{escape(f"[{code}]{mark} ")}'
-                f"{escape(_clip(translated, 30))}</text>"
+                f' font-style="italic" fill="#333">{_xml(f"[{code}]{mark} ")}'
+                f"{_xml(_clip(translated, 30))}</text>"
             )
             line_y += 15
         dots = totals.get(nid, 0)

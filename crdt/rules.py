@@ -9,6 +9,7 @@ conditions that must all hold. A change with no entry is refused. Lookup falls b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -34,6 +35,7 @@ MAX_NOTES_PER_BOARD: Final = 10_000
 MAX_CLUSTERS_PER_BOARD: Final = 1_000
 MAX_BOARD_BYTES: Final = 16 * 1024 * 1024  # the board's encoded size (estimated from above)
 REMEASURE_BYTES: Final = 1024 * 1024
+BOARD_FULL: Final = "the board is full"  # how every refusal over the byte bound begins
 # A note: every field has a type and a size. Texts (the note's and each translation's) are
 # bounded in characters by the board setting `max_note_length` (at most 5000) and in UTF-8 bytes
 # here; at most one translation per board language. So a note never exceeds MAX_NOTE_BYTES.
@@ -41,6 +43,7 @@ MAX_TEXT_BYTES: Final = 8 * 1024
 MAX_SHORT = 64  # color, cluster (an id), lang
 MAX_NAME = 100  # author, a translation's `by`
 MAX_MEDIA_ID = 64
+MEDIA_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_MEDIA_ID}}}")
 MAX_LANG = 8
 MAX_CLUSTER_TITLE = 200  # characters, like a board title
 MAX_NOTE_BYTES: Final = (1 + len(LANGUAGES)) * (MAX_TEXT_BYTES + 4 * MAX_NAME) + 2048
@@ -229,7 +232,7 @@ def _valid_translations(value: Any, limit: int) -> bool:
 
 _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "kind": lambda v: v in NOTE_KINDS,
-    "media": lambda v: _short_str(v, MAX_MEDIA_ID),
+    "media": lambda v: is_media_id(v),
     "x": _is_number,
     "y": _is_number,
     "createdAt": _is_number,
@@ -245,20 +248,46 @@ def _max_length(ctx: _Context) -> int:
     return int(ctx.board.settings.get("max_note_length", 280))
 
 
-def valid_translation(ctx: _Context) -> str | None:
-    """Anyone may add or replace one translation of any note (the original stays the
-    author's); replacing the whole `translations` map is the author's, like the text."""
-    change, limit = ctx.change, _max_length(ctx)
-    if change.sub is None:
-        value = change.value
-        if isinstance(value, Shared) and value.data == {} and not change.had_old:
-            return None  # anyone may start a note's (empty) translations map
-        if ctx.board.note_authors.get(change.item or "") != ctx.actor.id:
-            return "you can only change or delete notes you wrote"
-        ok = isinstance(value, Shared) and _valid_translations(value.data, limit)
+def _translation_problem(change: Change, limit: int) -> str | None:
+    """What is wrong with one translation written into a note (None: it is within the schema):
+    an entry {text, by, machine} in a board language, its text within `max_note_length`
+    characters and MAX_TEXT_BYTES; removing one entry is always within it."""
+    if change.sub is not None:
+        if change.sub not in LANGUAGES:
+            return f"a translation's language is one of {', '.join(LANGUAGES)}"
+        if change.deleted:
+            return None
+        entries: dict[str, Any] = {change.sub: change.value}
     else:
-        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
-    return None if ok else "a translation is {text, by, machine} with text within the limit"
+        value = change.value.data if isinstance(change.value, Shared) else None
+        if not isinstance(value, dict):
+            return "a note's translations are a map of language -> {text, by, machine}"
+        entries = value
+    for lang, entry in entries.items():
+        if lang not in LANGUAGES:
+            return f"a translation's language is one of {', '.join(LANGUAGES)}"
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if isinstance(text, str) and len(text) > limit:
+            return f"a translation holds at most {limit} characters"
+        if isinstance(text, str) and _utf8_len(text) > MAX_TEXT_BYTES:
+            return f"a translation is at most {MAX_TEXT_BYTES} bytes"
+        if not _valid_translation(entry, limit):
+            return "a translation is {text, by, machine}"
+    return None
+
+
+def valid_translation(ctx: _Context) -> str | None:
+    """Anyone may add, replace or remove one translation of any note (the original stays the
+    author's), and start a note's translations map (with its first entries); replacing an
+    existing whole `translations` map is the author's, like the text."""
+    change = ctx.change
+    if (
+        change.sub is None
+        and change.had_old
+        and ctx.board.note_authors.get(change.item or "") != ctx.actor.id
+    ):
+        return "you can only change or delete notes you wrote"
+    return _translation_problem(change, _max_length(ctx))
 
 
 def text_within_limit(ctx: _Context) -> str | None:
@@ -345,19 +374,23 @@ def kind_value(ctx: _Context) -> str | None:
     return None if ctx.change.value in NOTE_KINDS else "a note's kind is text, photo or voice"
 
 
+def is_media_id(value: Any) -> bool:
+    """An id the server gave an upload: 1-64 URL-safe characters (no spaces, newlines, brackets
+    or parentheses, so it can never open Markdown or HTML structure where it is printed)."""
+    return isinstance(value, str) and MEDIA_ID.fullmatch(value) is not None
+
+
 def media_value(ctx: _Context) -> str | None:
-    ok = _short_str(ctx.change.value, MAX_MEDIA_ID)
-    return None if ok else f"media must be a string of at most {MAX_MEDIA_ID} characters"
+    ok = is_media_id(ctx.change.value)
+    return (
+        None if ok else f"media must be an id of at most {MAX_MEDIA_ID} characters A-Z a-z 0-9 _ -"
+    )
 
 
 def any_translation(ctx: _Context) -> str | None:
-    """The facilitator may replace a note's whole translations map (still within the schema)."""
-    change, limit = ctx.change, _max_length(ctx)
-    if change.sub is None:
-        ok = isinstance(change.value, Shared) and _valid_translations(change.value, limit)
-    else:
-        ok = change.sub in LANGUAGES and _valid_translation(change.value, limit)
-    return None if ok else "a translation is {text, by, machine} with text within the limit"
+    """The facilitator (and the server's machine translations) may replace a note's whole
+    translations map, still within the schema and `max_note_length`."""
+    return _translation_problem(ctx.change, _max_length(ctx))
 
 
 def refuse(reason: str) -> Condition:
@@ -455,6 +488,8 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         ("*", "*"): ALLOWED,
     },
     "server": {
+        # Machine translations: the server writes them for the board, within the note schema.
+        (NOTES, "set:translations"): (known_note, any_translation),
         (META, "*"): ALLOWED,
         (RESULTS, "*"): ALLOWED,
     },
@@ -487,7 +522,7 @@ def check(
     """`size`: the update's length in bytes (what storing it adds to the board, at most)."""
     if any(c.action != "delete" for c in changes) and board.over_bytes(size):
         # Deleting still works on a full board (and frees room at the next measurement).
-        return Refusal(f"the board is full: at most {(board.max_bytes or 0) / 2**20:g} MiB")
+        return Refusal(f"{BOARD_FULL}: at most {(board.max_bytes or 0) / 2**20:g} MiB")
     new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
     new_clusters = sum(1 for c in changes if c.root == CLUSTERS and c.action == "create")
     for change in changes:

@@ -26,7 +26,7 @@ from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
 from server.limits import Rate, RateLimiter
-from server.media_api import MediaApi
+from server.media_api import MediaApi, MediaSweeper
 from server.moderation_api import ModerationApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "create": Rate(settings.create_per_minute, burst),
             "join": Rate(settings.join_per_minute, burst),
             "lookup": Rate(settings.lookup_per_minute, burst),
+            "upload": Rate(settings.uploads_per_minute, settings.upload_burst),
         },
         settings.redis_url,
     )
@@ -106,11 +107,11 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
     replay_api = ReplayApi(api, indexer)
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
-    retention = Retention(
-        store, hub, settings.retention_days, closer=closer, forget=indexer.forget
-    )
+    retention = Retention(store, hub, settings.retention_days, closer=closer, forget=indexer.forget)
     translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
     hub.on_room_loaded.append(translator.watch)
+    media_api = MediaApi(api, translator, settings)
+    sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await retention.start()
         indexer.start()
         translator.start(api._with_room)
+        sweeper.start()
         try:
             yield
         finally:
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
                 for conn in list(room.connections):
                     conn.close(1012, "server restart: reconnect")
             await retention.close()
+            await sweeper.close()
             await translator.close()
             await hub.close()
             await indexer.close()
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
         if translator.enabled:
             text += translator.metrics_text()
+        text += media_api.metrics_text()
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def readyz(request: object) -> Response:
@@ -170,7 +174,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *replay_api.routes(),
         *Exports(api, replay_api).routes(),
         *PrivacyApi(api, closer, forget=indexer.forget).routes(),
-        *MediaApi(api, translator).routes(),
+        *media_api.routes(),
         *SuggestApi(api).routes(),
         *ModerationApi(api).routes(),
         *client_routes(settings),

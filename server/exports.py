@@ -93,6 +93,14 @@ class Exports:
             phases=[(e.ts, e.target) for e in phases],
             board_id=board.id,
             languages=_languages(board),
+            # Only media that exist on this board are linked (a note's `media` is a string its
+            # writer chose).
+            media_ids=frozenset(
+                await self.store.existing_media(
+                    board.id,
+                    [n["media"] for n in doc[schema.NOTES].values() if n.get("media")],
+                )
+            ),
         )
 
     async def _pictures(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, str]:

@@ -19,12 +19,18 @@ import warnings
 from dataclasses import dataclass
 from typing import Final
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 MAX_PHOTO_UPLOAD: Final = 4 * 1024 * 1024  # the client sends <= 400 KB; old phones may not shrink
 MAX_VOICE_UPLOAD: Final = 1536 * 1024
 MAX_SIDE: Final = 1600
 MAX_PIXELS: Final = 40_000_000  # decompression-bomb bound (a 40 MP photo is a big phone's)
+# JPEG is decoded at a reduced scale (libjpeg's DCT scaling, Pillow's draft mode: 1/2 to 1/8),
+# so a 40 MP photo costs ~10 MP of memory. PNG and WebP have no such mode: every pixel is
+# decoded, 4 bytes each, so they are refused past this many pixels BEFORE decoding (a 154 KB
+# PNG of 6300x6300 cost ~470 MB of peak memory). A phone screenshot is < 4 MP, a tablet's < 6 MP;
+# 8 MP of RGBA peaks at ~80 MB.
+MAX_FULL_DECODE_PIXELS: Final = 8_000_000
 JPEG_QUALITY: Final = 82
 KINDS: Final = ("photo", "voice")
 
@@ -77,8 +83,20 @@ def process_photo(data: bytes) -> Processed:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data), formats=[kind])
-            if opened.width * opened.height > MAX_PIXELS:
+            pixels = opened.width * opened.height
+            if pixels > MAX_PIXELS or (kind != "JPEG" and pixels > MAX_FULL_DECODE_PIXELS):
                 raise MediaRefused(413, "too_many_pixels", "This picture has too many pixels.")
+            if kind == "JPEG":
+                # Decode at the smallest DCT scale (1/2 .. 1/8) that still gives the long side
+                # MAX_SIDE pixels: the thumbnail below needs no more.
+                longest = max(opened.width, opened.height, 1)
+                opened.draft(
+                    "RGB",
+                    (
+                        max(1, MAX_SIDE * opened.width // longest),
+                        max(1, MAX_SIDE * opened.height // longest),
+                    ),
+                )
             opened.load()
     except MediaRefused:
         raise
@@ -90,9 +108,11 @@ def process_photo(data: bytes) -> Processed:
         Image.DecompressionBombError,
     ) as exc:
         raise MediaRefused(422, "bad_image", "This picture could not be read.") from exc
-    # Upright before the orientation tag is dropped with the rest of the metadata.
-    image: Image.Image = ImageOps.exif_transpose(opened)
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # Shrunk first (the full-size pixels are freed before any copy), then turned upright
+    # before the orientation tag is dropped with the rest of the metadata.
+    orientation = opened.getexif().get(ORIENTATION_TAG)
+    opened.thumbnail((MAX_SIDE, MAX_SIDE))
+    image: Image.Image = _upright(opened, orientation)
     if image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGBA")
         flat = Image.new("RGB", image.size, (255, 255, 255))
@@ -101,9 +121,29 @@ def process_photo(data: bytes) -> Processed:
     elif image.mode != "RGB":
         image = image.convert("RGB")
     out = io.BytesIO()
-    # No exif=, no icc_profile=: only the pixels are written.
+    # Only the pixels are written: no exif=, no icc_profile=, and no `info` (Pillow writes a
+    # JPEG comment, COM, from image.info["comment"] when it is there).
+    image.info = {}
     image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return Processed("image/jpeg", out.getvalue())
+
+
+ORIENTATION_TAG: Final = 0x0112
+_TRANSPOSE: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image, orientation: object) -> Image.Image:
+    """The picture as the camera's EXIF orientation says to show it (on the shrunk pixels)."""
+    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image
 
 
 def process_voice(data: bytes) -> Processed:

@@ -17,31 +17,81 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import Map
+from pycrdt import Doc, Map
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import schema
+from crdt import replay, rules, schema
+from crdt.rules import Actor
 from server import media
 from server.api import LANGUAGES, Api, ApiError, _handles_errors, _json
 from server.rooms import Room
-from server.store.base import BoardRecord, MediaRecord, StoreError
+from server.settings import Settings
+from server.store.base import (
+    BoardRecord,
+    MediaQuota,
+    MediaQuotaExceeded,
+    MediaRecord,
+    Store,
+    StoreError,
+)
 from server.tokens import InvalidToken, TokenClaims
 from server.translate import Translator
+
+log = logging.getLogger("cobord.media")
 
 MAX_TRANSLATION = 2000
 MEDIA_ID_BYTES = 12  # 16 url-safe characters, well under the schema's 64
 
 
 class MediaApi:
-    def __init__(self, api: Api, translator: Translator | None = None) -> None:
+    def __init__(
+        self, api: Api, translator: Translator | None = None, settings: Settings | None = None
+    ) -> None:
         self.api = api
         self.translator = translator or Translator(None)
+        settings = settings or Settings()
+        # A photo's decode holds its pixels (draft mode and the pixel bounds in server/media.py
+        # keep that to tens of MB): at most this many at once per process, off the event loop;
+        # the others wait their turn.
+        self._decodes = asyncio.Semaphore(settings.photo_decodes)
+        self.decoding = 0
+        self.decoding_peak = 0
+        self.decoded = 0
+        self.quota = MediaQuota(
+            settings.media_per_participant,
+            settings.media_bytes_per_participant,
+            settings.media_per_board,
+            settings.media_bytes_per_board,
+        )
+
+    def metrics_text(self) -> str:
+        rows = [
+            ("cobord_photo_decodes_running", "gauge", self.decoding),
+            ("cobord_photo_decodes_peak", "gauge", self.decoding_peak),
+            ("cobord_photo_decodes_total", "counter", self.decoded),
+        ]
+        return "".join(f"# TYPE {name} {kind}\n{name} {value}\n" for name, kind, value in rows)
+
+    async def _process(self, kind: str, data: bytes) -> media.Processed:
+        if kind != "photo":
+            return await asyncio.to_thread(media.process, kind, data)
+        async with self._decodes:
+            self.decoding += 1
+            self.decoding_peak = max(self.decoding_peak, self.decoding)
+            try:
+                return await asyncio.to_thread(media.process, kind, data)
+            finally:
+                self.decoding -= 1
+                self.decoded += 1
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -81,6 +131,9 @@ class MediaApi:
         kind = request.query_params.get("kind", "")
         if kind not in media.KINDS:
             raise ApiError(422, "bad_kind", "'kind' must be 'photo' or 'voice'.")
+        if self.api.limiter is not None:
+            # Per participant (not per address: a room shares one), before any byte is read.
+            await self.api.limiter.check("upload", f"{board.id}:{claims.actor_id}")
         limit = media.MAX_PHOTO_UPLOAD if kind == "photo" else media.MAX_VOICE_UPLOAD
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -91,7 +144,7 @@ class MediaApi:
             if len(body) > limit:  # stop reading: the bound holds whatever the headers said
                 raise _refused(media._too_large("photo" if kind == "photo" else "recording", limit))
         try:
-            processed = await asyncio.to_thread(media.process, kind, bytes(body))
+            processed = await self._process(kind, bytes(body))
         except media.MediaRefused as exc:
             raise _refused(exc) from exc
         media_id = secrets.token_urlsafe(MEDIA_ID_BYTES)
@@ -105,7 +158,9 @@ class MediaApi:
             time.time(),
         )
         try:
-            await self.api.store.put_media(record)
+            await self.api.store.put_media(record, self.quota)
+        except MediaQuotaExceeded as exc:
+            raise _over_quota(exc) from exc
         except StoreError as exc:
             raise ApiError(503, "storage_error", "Saving failed; please try again.") from exc
         return JSONResponse(
@@ -152,9 +207,16 @@ class MediaApi:
         if board.settings.get("anonymous"):
             by = "anonymous" if claims.role == "participant" else claims.role
         entry = {"text": text.strip(), "by": by, "machine": False}
+        actor = Actor(claims.role, claims.actor_id)
         outcome = await self.api._with_room(
-            board.id, lambda room: write_translation(room, note_id, lang, entry)
+            board.id, lambda room: write_translation(room, note_id, lang, entry, actor=actor)
         )
+        if isinstance(outcome, Refused):
+            # Judged like the client's own write (crdt/rules.py): what the socket refuses, this
+            # refuses too, with the same reason.
+            if outcome.reason.startswith(rules.BOARD_FULL):
+                raise ApiError(413, "board_full", outcome.reason)
+            raise ApiError(422, "refused", outcome.reason)
         if outcome == "unknown_note":
             raise ApiError(404, "unknown_note", "No note with this id on the board.")
         if outcome == "original":
@@ -174,13 +236,25 @@ class MediaApi:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str  # the rules' reason (crdt/rules.py), as the socket would send it
+
+
 async def write_translation(
-    room: Room, note_id: str, lang: str, entry: dict[str, Any], *, only_if_missing: bool = False
-) -> str:
-    """Write (or with an empty text, remove) one translation in one server change.
+    room: Room,
+    note_id: str,
+    lang: str,
+    entry: dict[str, Any],
+    *,
+    actor: Actor,
+    only_if_missing: bool = False,
+) -> str | Refused:
+    """Write (or with an empty text, remove) one translation, for `actor`: judged like that
+    client's own write (schema, `max_note_length`, the board's bounds).
 
     `only_if_missing` (machine translations): nothing is written over an existing translation.
-    Returns "ok", "unknown_note", "original" or "kept"."""
+    Returns "ok", "unknown_note", "original", "kept" or a Refused."""
     outcome = "ok"
 
     def change(doc: schema.Board) -> None:
@@ -205,9 +279,91 @@ async def write_translation(
         elif lang in translations:
             del translations[lang]
 
-    await room.apply_server_change(change)
-    return outcome
+    refusal = await room.apply_client_change(actor, change)
+    return Refused(refusal) if refusal is not None else outcome
+
+
+def _over_quota(exc: MediaQuotaExceeded) -> ApiError:
+    who = "You have" if exc.scope == "participant" else "This board has"
+    if exc.what == "count":
+        held = f"{exc.limit} photos and recordings"
+    else:
+        held = f"{exc.limit // (1024 * 1024)} MB of photos and recordings"
+    return ApiError(413, f"media_quota_{exc.scope}", f"{who} reached the limit of {held}.")
 
 
 def _refused(exc: media.MediaRefused) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message)
+
+
+class MediaSweeper:
+    """Deletes uploads never attached to a note once they are `orphan_minutes` old: one task,
+    owned by the app's lifespan (`start`/`close`). Every process may run one: the store deletes
+    a row only while it is still unattached, so two sweepers never disagree.
+
+    An old unattached upload is looked up in its board's committed document (latest keyframe +
+    log) and among its hidden notes: one a note uses is marked attached (kept for good, also
+    for the replay after that note is deleted); the others are deleted."""
+
+    BATCH = 500
+
+    def __init__(self, store: Store, orphan_minutes: float) -> None:
+        self.store = store
+        self.orphan_seconds = orphan_minutes * 60
+        self.deleted = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.orphan_seconds > 0 and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="media-sweeper")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        interval = min(600.0, max(1.0, self.orphan_seconds / 2))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception:  # a failing store must not end the task: next round
+                log.exception("media sweep failed")
+
+    async def sweep(self) -> int:
+        """One round; returns how many uploads were deleted."""
+        found = await self.store.unattached_media(time.time() - self.orphan_seconds, self.BATCH)
+        by_board: dict[str, list[str]] = {}
+        for board_id, media_id in found:
+            by_board.setdefault(board_id, []).append(media_id)
+        deleted = 0
+        for board_id, ids in by_board.items():
+            used = await self._used(board_id)
+            await self.store.attach_media(board_id, [i for i in ids if i in used])
+            gone = await self.store.delete_unattached_media(
+                board_id, [i for i in ids if i not in used]
+            )
+            if gone:
+                log.info("board %s: %d upload(s) never attached to a note deleted", board_id, gone)
+            deleted += gone
+        self.deleted += deleted
+        return deleted
+
+    async def _used(self, board_id: str) -> set[str]:
+        """Media ids the board's notes name: committed ones and hidden ones."""
+        keyframe, tail = await self.store.load(board_id)
+        state = replay.state_at(keyframe.state if keyframe else None, [u.data for u in tail])
+        used = await asyncio.to_thread(_media_of_state, state)
+        for hidden in await self.store.hidden_notes(board_id):
+            if isinstance(hidden.fields.get("media"), str):
+                used.add(hidden.fields["media"])
+        return used
+
+
+def _media_of_state(state: bytes) -> set[str]:
+    doc: Doc[Any] = Doc()
+    doc.apply_update(state)
+    return {note.media for note in schema.Board(doc).notes() if note.media is not None}

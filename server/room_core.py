@@ -463,6 +463,27 @@ class RoomCore(Generic[P]):
         self._enqueue(accepted)
         return accepted
 
+    def client_change(
+        self, actor: Actor, change: Callable[[schema.Board], None]
+    ) -> tuple[Accepted[P] | None, str | None]:
+        """A write the server makes for a client (a translation sent over HTTP, a machine
+        translation of a note): judged by the same rules, schema, `max_note_length` and board
+        bounds as the client's own writes (crdt/rules.py, `actor`'s row). Returns the queued
+        update (None when it changes nothing) or the refusal's reason, with nothing written."""
+        before = self.shadow.doc.get_state()
+        changes = self.shadow.write(lambda doc: change(schema.Board(doc)))
+        update = self.shadow.doc.get_update(before)
+        if update == EMPTY_UPDATE:
+            return None, None
+        refusal = rules.check(actor, changes, self.board, len(update))
+        if refusal is not None:
+            self._rebuild_shadow()  # yrs has no rollback: the shadow forgets the write
+            return None, refusal.reason
+        self.board.record_changes(changes)
+        accepted: Accepted[P] = Accepted(None, actor.id, update, changes=changes)
+        self._enqueue(accepted)
+        return accepted, None
+
     def _shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
         state = self.shadow.doc.get_state()
         change(schema.Board(self.shadow.doc))

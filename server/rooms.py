@@ -245,6 +245,24 @@ class Room:
         self._queued()
         await committed
 
+    async def apply_client_change(
+        self, actor: Actor, change: Callable[[schema.Board], None]
+    ) -> str | None:
+        """A change the server makes for a client (`actor`), judged like the client's own
+        writes (RoomCore.client_change). Returns the refusal's reason (nothing written), or
+        None once it is committed and sent."""
+        accepted, refusal = self.core.client_change(actor, change)
+        if accepted is None:
+            return refusal
+        if self.core.failed:
+            self.core.pending.remove(accepted)
+            raise StorageFailed(self.board_id)
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        accepted.waiter = committed
+        self._queued()
+        await committed
+        return None
+
     # ------------------------------------------------------------------ other processes
 
     def receive_remote(self, message: FanoutMessage) -> None:

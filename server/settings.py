@@ -63,6 +63,18 @@ class Settings:
     max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
     trusted_proxies: frozenset[str] = frozenset()
+    # Media (branch bwrites): photos decoded at once per process (each waits its turn), uploads
+    # per participant (per minute, burst; shared through Redis), what a participant and a board
+    # may keep (count, bytes; 0: no bound), and how old an upload never attached to a note gets
+    # before the server deletes it.
+    photo_decodes: int = 2
+    uploads_per_minute: float = 30.0
+    upload_burst: float = 10.0
+    media_per_participant: int = 60
+    media_bytes_per_participant: int = 40 * 1024 * 1024
+    media_per_board: int = 2000
+    media_bytes_per_board: int = 512 * 1024 * 1024
+    media_orphan_minutes: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -98,6 +110,22 @@ class Settings:
             join_per_minute=float(env.get("COBORD_JOIN_PER_MINUTE", d.join_per_minute)),
             lookup_per_minute=float(env.get("COBORD_LOOKUP_PER_MINUTE", d.lookup_per_minute)),
             rate_limit_burst=float(env.get("COBORD_RATE_LIMIT_BURST", d.rate_limit_burst)),
+            photo_decodes=max(1, int(env.get("COBORD_PHOTO_DECODES", d.photo_decodes))),
+            uploads_per_minute=float(env.get("COBORD_UPLOADS_PER_MINUTE", d.uploads_per_minute)),
+            upload_burst=float(env.get("COBORD_UPLOAD_BURST", d.upload_burst)),
+            media_per_participant=int(
+                env.get("COBORD_MEDIA_PER_PARTICIPANT", d.media_per_participant)
+            ),
+            media_bytes_per_participant=int(
+                env.get("COBORD_MEDIA_BYTES_PER_PARTICIPANT", d.media_bytes_per_participant)
+            ),
+            media_per_board=int(env.get("COBORD_MEDIA_PER_BOARD", d.media_per_board)),
+            media_bytes_per_board=int(
+                env.get("COBORD_MEDIA_BYTES_PER_BOARD", d.media_bytes_per_board)
+            ),
+            media_orphan_minutes=float(
+                env.get("COBORD_MEDIA_ORPHAN_MINUTES", d.media_orphan_minutes)
+            ),
             trusted_proxies=frozenset(
                 ip.strip() for ip in env.get("COBORD_TRUSTED_PROXIES", "").split(",") if ip.strip()
             ),

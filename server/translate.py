@@ -17,6 +17,9 @@ another one) or whose text or language changes is put in its board's queue; no c
 - The translator down, slow (a `TIMEOUT_SECONDS` timeout per request) or answering 5xx/429: the
   note stays in its queue and is retried after a backoff (1 s, doubling, at most 60 s); one log
   line when the translator goes away, one when it is back. The board never waits on any of it.
+- A note is translated once its text has settled (`SETTLE_SECONDS` without a change), within a
+  budget of characters a minute per note author and per board (Redis-shared); over it, the note
+  waits its turn while the others go on. Redirects are not followed (an HTTPError, not retried).
 - Several processes (`REDIS_URL`): every process sees every note; only the one that wins a Redis
   `SET NX` claim on (board, note, text) translates it. Without Redis an in-memory twin.
 """
@@ -33,6 +36,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -42,6 +46,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from crdt import schema
+from crdt.rules import Actor
 from server.rooms import Room
 
 log = logging.getLogger("cobord.translate")
@@ -53,7 +58,17 @@ TIMEOUT_SECONDS = 5.0
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
 CLAIM_TTL_SECONDS = 3600  # a claim outlives any backoff; a dead claimer's notes wait this long
+MAX_CLAIMS = 100_000  # in-memory claims kept (one process)
+# A note is translated once its text has not changed for this long: while someone types, only
+# the settled text is sent, not every keystroke (COBORD_TRANSLATE_SETTLE_SECONDS).
+SETTLE_SECONDS = 1.5
+# What machine translation may cost, in characters sent to the translator per minute (each
+# target language counts): per note author and per board; shared through Redis with REDIS_URL.
+# Over it, the note waits its turn (COBORD_TRANSLATE_CHARS_PER_MINUTE[_PER_PARTICIPANT]).
+CHARS_PER_MINUTE_PER_PARTICIPANT = 6_000
+CHARS_PER_MINUTE_PER_BOARD = 60_000
 MAX_TEXT = 2000
+MACHINE = Actor("server", "server")  # who writes machine translations (the log says "server")
 
 WithRoom = Callable[[str, Callable[[Room], Any]], Awaitable[Any]]
 
@@ -62,30 +77,56 @@ class Unavailable(Exception):
     """The translator did not answer (down, slow, 5xx, 429): try again later."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer we do not use (urllib would turn the POST into a GET to wherever
+    it points and we would store that answer): it comes back as an HTTPError."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 # ------------------------------------------------------------------ claims (one process per note)
 
 
 class Claims(Protocol):
     async def claim(self, key: str) -> bool: ...
 
+    async def release(self, key: str) -> None:
+        """Give a claim back (the note waits for a budget: any process may take it then)."""
+
     async def close(self) -> None: ...
 
 
 class MemoryClaims:
-    """The in-memory twin of RedisClaims (one process)."""
+    """The in-memory twin of RedisClaims (one process). Every claim lives `ttl`, so claims expire
+    in the order they were made: expired ones are dropped from the front, O(1) per claim
+    (amortized), never by rebuilding the table. At most `max_claims` are kept (the oldest go
+    first: at worst a note is translated twice)."""
 
-    def __init__(self, ttl: float = CLAIM_TTL_SECONDS) -> None:
+    def __init__(self, ttl: float = CLAIM_TTL_SECONDS, max_claims: int = MAX_CLAIMS) -> None:
         self.ttl = ttl
-        self._until: dict[str, float] = {}
+        self.max_claims = max_claims
+        self._until: OrderedDict[str, float] = OrderedDict()
 
     async def claim(self, key: str) -> bool:
         now = time.monotonic()
-        if len(self._until) > 10_000:
-            self._until = {k: t for k, t in self._until.items() if t > now}
-        if self._until.get(key, 0.0) > now:
+        until = self._until
+        while until:
+            oldest, expires = next(iter(until.items()))
+            if expires > now and len(until) < self.max_claims:
+                break
+            del until[oldest]
+        if until.get(key, 0.0) > now:
             return False
-        self._until[key] = now + self.ttl
+        until[key] = now + self.ttl
+        until.move_to_end(key)
         return True
+
+    async def release(self, key: str) -> None:
+        self._until.pop(key, None)
 
     async def close(self) -> None:
         pass
@@ -107,6 +148,75 @@ class RedisClaims:
             log.warning("translation claim: Redis unavailable (%s); translating here", exc)
             return True
 
+    async def release(self, key: str) -> None:
+        try:
+            await self.redis.delete(key)
+        except (RedisError, OSError) as exc:  # it expires by itself
+            log.warning("translation claim: Redis unavailable (%s); claim kept", exc)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+# ------------------------------------------------------------------ budgets (characters a minute)
+
+
+class Budget(Protocol):
+    async def spend(self, key: str, amount: int, limit: int) -> float:
+        """Spend `amount` of the `limit` allowed to `key` in the current minute: 0.0 if spent,
+        else the seconds until the next minute (nothing spent)."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryBudget:
+    """One process: a fixed one-minute window per key (the windows of past minutes are dropped
+    as the minute turns, so the table holds this minute's keys only)."""
+
+    def __init__(self) -> None:
+        self._minute = -1
+        self._spent: dict[str, int] = {}
+
+    async def spend(self, key: str, amount: int, limit: int) -> float:
+        now = time.time()
+        minute = int(now // 60)
+        if minute != self._minute:
+            self._minute, self._spent = minute, {}
+        spent = self._spent.get(key, 0)
+        if spent + amount > limit and spent > 0:  # (a single text over the limit still goes)
+            return (minute + 1) * 60 - now
+        self._spent[key] = spent + amount
+        return 0.0
+
+    async def close(self) -> None:
+        pass
+
+
+class RedisBudget:
+    """Every process counts in the same key (INCRBY, expiring after two minutes); an increment
+    that passes the limit is taken back. Redis not answering: the process's own budget."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.local = MemoryBudget()
+
+    async def spend(self, key: str, amount: int, limit: int) -> float:
+        now = time.time()
+        minute = int(now // 60)
+        name = f"cobord:translate:budget:{key}:{minute}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incrby(name, amount)
+                pipe.expire(name, 120)
+                total, _ = await pipe.execute()
+            if int(total) > limit and int(total) > amount:
+                await self.redis.decrby(name, amount)
+                return (minute + 1) * 60 - now
+            return 0.0
+        except (RedisError, OSError) as exc:
+            log.warning("translation budget: Redis unavailable (%s); counting here", exc)
+            return await self.local.spend(key, amount, limit)
+
     async def close(self) -> None:
         await self.redis.aclose()
 
@@ -118,6 +228,7 @@ class RedisClaims:
 class _Job:
     refresh: bool  # the text changed: machine translations are redone too
     generation: int  # bumped when the note is queued again while it is being translated
+    due: float = 0.0  # loop time from which it may be translated (settled text, budget)
     # What was read of the note (and at which generation): a retry after an outage asks the
     # translator again without reloading a board that may have been unloaded meanwhile.
     read: tuple[int, Any] | None = None
@@ -125,7 +236,7 @@ class _Job:
 
 @dataclass
 class _BoardQueue:
-    pending: dict[str, _Job] = field(default_factory=dict)  # note id -> job, in arrival order
+    pending: OrderedDict[str, _Job] = field(default_factory=OrderedDict)  # note id -> job
     task: asyncio.Task[None] | None = None
     failures: int = 0  # consecutive translator failures (backoff)
 
@@ -138,6 +249,8 @@ class Counters:
     failures: int = 0  # requests that failed (then retried)
     dropped: int = 0  # notes not queued: the board's queue was full
     claims_lost: int = 0  # notes another process translates
+    refused: int = 0  # answers not used: a 3xx/4xx (redirects are not followed) or bad JSON
+    over_budget: int = 0  # times a note waited for its author's or its board's budget
 
 
 class Translator:
@@ -148,8 +261,16 @@ class Translator:
         claims: Claims | None = None,
         retry_first: float = RETRY_FIRST_SECONDS,
         retry_max: float = RETRY_MAX_SECONDS,
+        budget: Budget | None = None,
+        settle_seconds: float = SETTLE_SECONDS,
+        chars_per_participant: int = CHARS_PER_MINUTE_PER_PARTICIPANT,
+        chars_per_board: int = CHARS_PER_MINUTE_PER_BOARD,
     ) -> None:
         self.url = url.rstrip("/") if url else None
+        self.budget: Budget = budget or MemoryBudget()
+        self.settle_seconds = settle_seconds
+        self.chars_per_participant = chars_per_participant
+        self.chars_per_board = chars_per_board
         self.timeout = timeout
         self.claims: Claims = claims or MemoryClaims()
         self.retry_first = retry_first
@@ -165,9 +286,25 @@ class Translator:
 
     @classmethod
     def from_env(cls, redis_url: str | None = None) -> Translator:
-        url = os.environ.get("COBORD_TRANSLATE_URL") or None
+        env = os.environ
+        url = env.get("COBORD_TRANSLATE_URL") or None
         claims = RedisClaims(redis_url) if url and redis_url else None
-        return cls(url, claims=claims)
+        budget = RedisBudget(redis_url) if url and redis_url else None
+        return cls(
+            url,
+            claims=claims,
+            budget=budget,
+            settle_seconds=float(env.get("COBORD_TRANSLATE_SETTLE_SECONDS", SETTLE_SECONDS)),
+            chars_per_participant=int(
+                env.get(
+                    "COBORD_TRANSLATE_CHARS_PER_MINUTE_PER_PARTICIPANT",
+                    CHARS_PER_MINUTE_PER_PARTICIPANT,
+                )
+            ),
+            chars_per_board=int(
+                env.get("COBORD_TRANSLATE_CHARS_PER_MINUTE", CHARS_PER_MINUTE_PER_BOARD)
+            ),
+        )
 
     @property
     def enabled(self) -> bool:
@@ -186,6 +323,7 @@ class Translator:
                 await task
         self._boards.clear()
         await self.claims.close()
+        await self.budget.close()
 
     # -------------------------------------------------------------- what gets queued
 
@@ -225,15 +363,18 @@ class Translator:
         if queue is None:
             queue = self._boards[board_id] = _BoardQueue()
         job = queue.pending.get(note_id)
+        # Translated once it has settled: each change pushes it back (typing is not sent).
+        due = asyncio.get_running_loop().time() + self.settle_seconds
         if job is not None:
             job.refresh = job.refresh or refresh
             job.generation += 1
+            job.due = max(job.due, due)
         elif len(queue.pending) >= MAX_PENDING:
             self.counters.dropped += 1
             log.warning("board %s: translation queue full; %s stays as written", board_id, note_id)
             return False
         else:
-            queue.pending[note_id] = _Job(refresh, 0)
+            queue.pending[note_id] = _Job(refresh, 0, due)
         if queue.task is None:
             queue.task = asyncio.get_running_loop().create_task(
                 self._work(board_id, queue), name=f"translate:{board_id}"
@@ -244,11 +385,22 @@ class Translator:
 
     async def _work(self, board_id: str, queue: _BoardQueue) -> None:
         try:
+            loop = asyncio.get_running_loop()
             while queue.pending:
-                note_id, job = next(iter(queue.pending.items()))
+                now = loop.time()
+                ready = next(((n, j) for n, j in queue.pending.items() if j.due <= now), None)
+                if ready is None:  # (at most MAX_PENDING to look at)
+                    await asyncio.sleep(min(j.due for j in queue.pending.values()) - now)
+                    continue
+                note_id, job = ready
                 generation = job.generation
                 try:
-                    await self._translate_note(board_id, note_id, job)
+                    wait = await self._translate_note(board_id, note_id, job)
+                    if wait > 0:  # over a budget: it waits its turn, the others go on
+                        self.counters.over_budget += 1
+                        job.due = loop.time() + wait
+                        queue.pending.move_to_end(note_id)
+                        continue
                 except Unavailable:
                     await self._backoff(queue)
                     continue
@@ -277,7 +429,8 @@ class Translator:
         queue.failures += 1
         await asyncio.sleep(min(self.retry_max, self.retry_first * 2 ** (queue.failures - 1)))
 
-    async def _translate_note(self, board_id: str, note_id: str, job: _Job) -> None:
+    async def _translate_note(self, board_id: str, note_id: str, job: _Job) -> float:
+        """Translate one note; returns 0, or the seconds to wait when a budget is spent."""
         assert self._with_room is not None
         refresh = job.refresh
         if job.read is not None and job.read[0] == job.generation:
@@ -286,22 +439,31 @@ class Translator:
             found = await self._with_room(board_id, lambda room: _read(room, note_id))
             job.read = (job.generation, found)
         if found is None:
-            return
-        text, source, languages, have = found
+            return 0.0
+        text, source, languages, have, author = found
         targets = [
             lang
             for lang in languages
             if lang != source and (lang not in have or (refresh and have[lang]))
         ]
         if not targets:
-            return
+            return 0.0
         digest = hashlib.sha256(f"{source}\0{text}".encode()).hexdigest()[:24]
         key = f"cobord:translate:{board_id}:{note_id}:{digest}"
         if key not in self._owned:
             if not await self.claims.claim(key):
                 self.counters.claims_lost += 1
-                return
+                return 0.0
             self._owned.add(key)
+            # Only the process that translates spends: the author's budget, then the board's.
+            cost = len(text) * len(targets)
+            wait = await self.budget.spend(
+                f"{board_id}:{author}", cost, self.chars_per_participant
+            ) or await self.budget.spend(board_id, cost, self.chars_per_board)
+            if wait > 0:
+                self._owned.discard(key)
+                await self.claims.release(key)
+                return wait
         for target in targets:
             translated = await self._ask(text, source, target)
             if translated is None:
@@ -318,6 +480,8 @@ class Translator:
             else:
                 self.counters.kept += 1
         self._owned.discard(key)
+        return 0.0
+
 
     async def _ask(self, text: str, source: str, target: str) -> str | None:
         """The translation, or None if the translator refuses this one (4xx, bad answer).
@@ -331,7 +495,7 @@ class Translator:
         )
 
         def call() -> Any:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read(1_000_000))
 
         self.counters.requests += 1
@@ -341,11 +505,13 @@ class Translator:
             except urllib.error.HTTPError as exc:
                 if exc.code >= 500 or exc.code == 429:
                     self._failed(source, target, f"HTTP {exc.code}")
+                self.counters.refused += 1
                 log.warning("translator refused %s -> %s: HTTP %s", source, target, exc.code)
                 return None
             except (OSError, TimeoutError) as exc:  # refused, unreachable, timed out
                 self._failed(source, target, str(exc) or type(exc).__name__)
             except ValueError as exc:
+                self.counters.refused += 1
                 log.warning("translator answered %s -> %s with bad JSON: %s", source, target, exc)
                 return None
         if self._down:
@@ -376,13 +542,18 @@ class Translator:
             ("cobord_translate_failures_total", "counter", c.failures),
             ("cobord_translate_dropped_total", "counter", c.dropped),
             ("cobord_translate_claims_lost_total", "counter", c.claims_lost),
+            ("cobord_translate_refused_total", "counter", c.refused),
+            ("cobord_translate_over_budget_total", "counter", c.over_budget),
             ("cobord_translate_pending", "gauge", pending),
         ]
         return "".join(f"# TYPE {name} {kind}\n{name} {value}\n" for name, kind, value in rows)
 
 
-def _read(room: Room, note_id: str) -> tuple[str, str, tuple[str, ...], dict[str, bool]] | None:
-    """(text, language, the board's languages, {lang: machine?} of its translations)."""
+def _read(
+    room: Room, note_id: str
+) -> tuple[str, str, tuple[str, ...], dict[str, bool], str] | None:
+    """(text, language, the board's languages, {lang: machine?} of its translations, the
+    note's author: whose budget it spends)."""
     board = schema.Board(room.doc)
     note = board.notes_map.get(note_id)
     if not isinstance(note, Map):
@@ -400,7 +571,8 @@ def _read(room: Room, note_id: str) -> tuple[str, str, tuple[str, ...], dict[str
     if isinstance(translations, Map):
         for key, entry in translations.items():
             have[key] = bool(isinstance(entry, dict) and entry.get("machine"))
-    return text[:MAX_TEXT], str(lang), languages, have
+    author = room.board.note_authors.get(note_id, "unknown")
+    return text[:MAX_TEXT], str(lang), languages, have, author
 
 
 async def write_machine_translation(
@@ -417,6 +589,12 @@ async def write_machine_translation(
     the note still reads `source_text` in `source_lang` and has no translation in `lang` (with
     `refresh`: or only a machine one). True if written."""
     written = False
+    # An answer longer than a note may be is cut to the board's length (the rules would refuse
+    # it whole); the rules still judge what is written.
+    limit = int(
+        room.board.settings.get("max_note_length", schema.DEFAULT_SETTINGS["max_note_length"])
+    )
+    text = text[: max(0, limit)]
 
     def change(doc: schema.Board) -> None:
         nonlocal written
@@ -437,5 +615,10 @@ async def write_machine_translation(
         translations[lang] = {"text": text, "by": "machine", "machine": True}
         written = True
 
-    await room.apply_server_change(change)
+    # Judged like a client's write (crdt/rules.py, the server's row: the note schema, the
+    # board's `max_note_length` and byte bound): a translator's answer can be as long as anyone's.
+    refusal = await room.apply_client_change(MACHINE, change)
+    if refusal is not None:
+        log.info("board %s: machine translation of %s refused: %s", room.board_id, note_id, refusal)
+        return False
     return written

@@ -46,7 +46,10 @@ export async function saveTranslation(boardId, token, noteId, lang, text) {
     body: JSON.stringify({ text }),
   });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.message || res.statusText);
+  if (!res.ok) {
+    const key = `translation_err_${body.error}`;
+    throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
+  }
   return body;
 }
 

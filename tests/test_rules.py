@@ -216,10 +216,10 @@ def test_kinds_media_and_translations() -> None:
     fac_entry = {"text": "idee", "by": "F", "machine": False}
     allowed(board, FACILITATOR, translate("ph", "nl", fac_entry))
     assert board.attempt(BOB, translate("ph", "en", {"text": "x" * 281, "by": "Bob"})) == (
-        "a translation is {text, by, machine} with text within the limit"
+        "a translation holds at most 280 characters"
     )
     assert board.attempt(BOB, translate("ph", "en", Map({"text": "nested"}))) == (
-        "a translation is {text, by, machine} with text within the limit"
+        "a translation is {text, by, machine}"
     )
     assert board.attempt(BOB, set_field("notes", "ph", "text", "hijack")) == (
         "you can only change or delete notes you wrote"
@@ -350,11 +350,11 @@ def test_texts_are_bounded_in_bytes_and_translations_per_language() -> None:
     allowed(board, ANA, note("n1", translations=Map({})))
     allowed(board, BOB, translate("n1", "nl", {"text": "é" * 4096, "by": "Bob"}))
     assert board.attempt(BOB, translate("n1", "en", {"text": "😀" * 2049, "by": "Bob"})) == (
-        "a translation is {text, by, machine} with text within the limit"
+        "a translation is at most 8192 bytes"
     )
     # One translation per board language: no unbounded set of made-up languages.
     assert board.attempt(BOB, translate("n1", "xx", {"text": "a", "by": "Bob"})) == (
-        "a translation is {text, by, machine} with text within the limit"
+        "a translation's language is one of fr, nl, en"
     )
 
 

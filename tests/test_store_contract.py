@@ -47,6 +47,7 @@ from server.store import (
     make_store,
     upgrade,
 )
+from server.store.base import MediaQuota, MediaQuotaExceeded
 from server.store.sql import normalize_url
 
 OpenStore = Callable[[], Awaitable[Store]]
@@ -646,8 +647,16 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             board_id in getattr(store, name)
             or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store, name))
         )
-        for name in ("_boards", "_updates", "_snapshots", "_authors", "_votes", "_events", "_media",
-                     "_hidden")
+        for name in (
+            "_boards",
+            "_updates",
+            "_snapshots",
+            "_authors",
+            "_votes",
+            "_events",
+            "_media",
+            "_hidden",
+        )
     } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
 
 
@@ -719,6 +728,8 @@ async def test_set_join_code(store: Store) -> None:
         await store.set_join_code(board.id, other.join_code)
     with pytest.raises(StoreError):
         await store.set_join_code(_uid("missing"), "YYY888")
+
+
 # ------------------------------------------------ Media (issue 11: photo and voice notes)
 
 
@@ -758,3 +769,63 @@ async def test_delete_media_of_board_deletes_only_that_board(store: Store) -> No
     assert [await store.get_media(board.id, r.id) for r in mine] == [None, None]
     assert await store.get_media(other.id, theirs.id) == theirs
     assert await store.delete_media_of_board(board.id) == 0
+
+
+# ------------------------------------------------ Media quotas and orphans (issue 20, bwrites)
+
+
+async def test_media_quota_per_participant_and_board_holds_under_concurrency(store: Store) -> None:
+    board = await new_board(store)
+    quota = MediaQuota(per_participant=3, bytes_per_participant=0, per_board=5)
+
+    def record(actor: str, size: int = 10) -> MediaRecord:
+        return MediaRecord(_uid("m"), board.id, "voice", "audio/ogg", b"x" * size, actor, 1.0)
+
+    async def put(actor: str) -> str:
+        try:
+            await store.put_media(record(actor), quota)
+            return "ok"
+        except MediaQuotaExceeded as exc:
+            return f"{exc.scope}:{exc.what}"
+
+    outcomes = await asyncio.gather(*(put("ana") for _ in range(8)))
+    assert sorted(outcomes) == ["ok"] * 3 + ["participant:count"] * 5
+    outcomes = await asyncio.gather(*(put("bob") for _ in range(3)))
+    assert sorted(outcomes) == ["board:count", "ok", "ok"]
+    # Bytes: the board's bound counts every uploader's bytes.
+    other = await new_board(store)
+    by_bytes = MediaQuota(bytes_per_participant=25, bytes_per_board=40)
+    await store.put_media(
+        MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 20, "ana", 1.0), by_bytes
+    )
+    with pytest.raises(MediaQuotaExceeded) as refused:
+        await store.put_media(
+            MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 10, "ana", 1.0), by_bytes
+        )
+    assert (refused.value.scope, refused.value.what, refused.value.limit) == (
+        "participant",
+        "bytes",
+        25,
+    )
+    await store.put_media(
+        MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 20, "bob", 1.0), by_bytes
+    )
+    with pytest.raises(MediaQuotaExceeded, match="board media bytes limit 40"):
+        await store.put_media(
+            MediaRecord(_uid("m"), other.id, "voice", "a", b"x", "cy", 1.0), by_bytes
+        )
+
+
+async def test_unattached_media_listed_attached_kept_the_rest_deleted(store: Store) -> None:
+    board = await new_board(store)
+    old = [MediaRecord(_uid("m"), board.id, "voice", "a", b"x", "ana", 10.0 + i) for i in range(3)]
+    new = MediaRecord(_uid("m"), board.id, "voice", "a", b"x", "ana", 100.0)
+    for record in [*old, new]:
+        await store.put_media(record)
+    found = [(b, m) for b, m in await store.unattached_media(50.0, 100) if b == board.id]
+    assert found == [(board.id, r.id) for r in old]  # oldest first, the new one not yet
+    await store.attach_media(board.id, [old[0].id])
+    assert await store.delete_unattached_media(board.id, [r.id for r in old]) == 2
+    assert await store.get_media(board.id, old[0].id) == old[0]
+    assert await store.get_media(board.id, old[1].id) is None
+    assert [m for b, m in await store.unattached_media(1000.0, 100) if b == board.id] == [new.id]

@@ -103,6 +103,45 @@ class MediaRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaQuota:
+    """What one participant and one board may keep (counts and bytes, 0 = no bound), checked in
+    the same transaction as the insert so several processes share one count."""
+
+    per_participant: int = 0
+    bytes_per_participant: int = 0
+    per_board: int = 0
+    bytes_per_board: int = 0
+
+
+class MediaQuotaExceeded(Exception):
+    """`scope` is "participant" or "board"; `what` is "count" or "bytes"; `limit` the bound."""
+
+    def __init__(self, scope: str, what: str, limit: int) -> None:
+        super().__init__(f"{scope} media {what} limit {limit}")
+        self.scope = scope
+        self.what = what
+        self.limit = limit
+
+
+def check_media_quota(
+    quota: MediaQuota,
+    board: tuple[int, int],
+    participant: tuple[int, int],
+    size: int,
+) -> None:
+    """(count, bytes) held by the board and by the uploader; raise MediaQuotaExceeded if one
+    more upload of `size` bytes would pass a bound."""
+    for scope, (count, held), max_count, max_bytes in (
+        ("participant", participant, quota.per_participant, quota.bytes_per_participant),
+        ("board", board, quota.per_board, quota.bytes_per_board),
+    ):
+        if max_count and count + 1 > max_count:
+            raise MediaQuotaExceeded(scope, "count", max_count)
+        if max_bytes and held + size > max_bytes:
+            raise MediaQuotaExceeded(scope, "bytes", max_bytes)
+
+
+@dataclass(frozen=True, slots=True)
 class HiddenNoteRecord:
     """A note the facilitator took off the board (moderation): out of the shared document, kept
     here for the facilitator and its author until restored (server/moderation_api.py)."""
@@ -248,9 +287,26 @@ class Store(Protocol):
     async def delete_board(self, board_id: str) -> bool:
         """Erase the board and everything about it (log, keyframes, participants, votes, events).
         False if there was no such board."""
+
     # Media (photo and voice notes), stored beside the board: deleting a board deletes them.
-    async def put_media(self, media: MediaRecord) -> None:
-        """Raises StoreError if the board is unknown or the id is taken."""
+    async def put_media(self, media: MediaRecord, quota: MediaQuota | None = None) -> None:
+        """Raises StoreError if the board is unknown or the id is taken, MediaQuotaExceeded if
+        the board or the uploader (`media.actor`) would pass `quota` (checked and inserted in one
+        transaction: concurrent uploads, on any process, never pass it together). The media is
+        stored unattached (see `attach_media`)."""
+
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        """Those of these ids that are media of this board (without reading their bytes)."""
+
+    async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
+        """(board id, media id) of media created before `before_ts` and never seen attached to a
+        note, oldest first."""
+
+    async def attach_media(self, board_id: str, media_ids: Sequence[str]) -> None:
+        """These media are used by a note (or were): never swept as orphans."""
+
+    async def delete_unattached_media(self, board_id: str, media_ids: Sequence[str]) -> int:
+        """Delete those of these media that are still unattached; return how many."""
 
     async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
         """The media only if it belongs to this board (None for another board's id)."""

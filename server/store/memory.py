@@ -20,6 +20,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MediaQuota,
     MediaRecord,
     NewUpdate,
     ParticipantRecord,
@@ -29,6 +30,7 @@ from server.store.base import (
     VoteRecord,
     VoteRefused,
     VoteTally,
+    check_media_quota,
 )
 
 
@@ -61,6 +63,7 @@ class MemoryStore:
         self._event_cursors: dict[str, int] = {}
         self._seq = itertools.count(1)
         self._media: dict[tuple[str, str], MediaRecord] = {}
+        self._attached: set[tuple[str, str]] = set()  # (board, media) seen used by a note
         self._hidden: dict[tuple[str, str], HiddenNoteRecord] = {}
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
@@ -320,13 +323,48 @@ class MemoryStore:
 
     # Media
 
-    async def put_media(self, media: MediaRecord) -> None:
+    async def put_media(self, media: MediaRecord, quota: MediaQuota | None = None) -> None:
         async with self._lock:
             if media.board_id not in self._boards:
                 raise StoreError(f"unknown board {media.board_id!r}")
             if any(key[1] == media.id for key in self._media):
                 raise StoreError(f"media {media.id!r} already exists")
+            if quota is not None:
+                held = [m for (b, _i), m in self._media.items() if b == media.board_id]
+                mine = [m for m in held if m.actor == media.actor]
+                check_media_quota(
+                    quota,
+                    (len(held), sum(len(m.data) for m in held)),
+                    (len(mine), sum(len(m.data) for m in mine)),
+                    len(media.data),
+                )
             self._media[(media.board_id, media.id)] = media
+
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        return {i for i in media_ids if (board_id, i) in self._media}
+
+    async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
+        found = sorted(
+            (m.created_at, key)
+            for key, m in self._media.items()
+            if key not in self._attached and m.created_at < before_ts
+        )
+        return [key for _ts, key in found[:limit]]
+
+    async def attach_media(self, board_id: str, media_ids: Sequence[str]) -> None:
+        async with self._lock:
+            self._attached.update((board_id, i) for i in media_ids if (board_id, i) in self._media)
+
+    async def delete_unattached_media(self, board_id: str, media_ids: Sequence[str]) -> int:
+        async with self._lock:
+            keys = [
+                (board_id, i)
+                for i in media_ids
+                if (board_id, i) in self._media and (board_id, i) not in self._attached
+            ]
+            for key in keys:
+                del self._media[key]
+            return len(keys)
 
     async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
         return self._media.get((board_id, media_id))
@@ -336,6 +374,7 @@ class MemoryStore:
             keys = [key for key in self._media if key[0] == board_id]
             for key in keys:
                 del self._media[key]
+                self._attached.discard(key)
             return len(keys)
 
     # Hidden notes (moderation)

@@ -42,6 +42,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MediaQuota,
     MediaRecord,
     NewUpdate,
     ParticipantRecord,
@@ -50,6 +51,7 @@ from server.store.base import (
     UpdateRecord,
     VoteRecord,
     VoteTally,
+    check_media_quota,
 )
 from server.store.memory import check_vote
 from server.store.sqlite_log import SqliteLogAppender
@@ -243,6 +245,7 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
         revoked=bool(row.revoked),
     )
 
+
 # Migration 0003_media.
 media = sa.Table(
     "media",
@@ -254,6 +257,10 @@ media = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("actor", sa.String, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
+    # Migration 0007_media_quota: bytes held (for quotas without reading the data) and whether a
+    # note was ever seen using it (unattached old uploads are swept).
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("attached", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index("ix_media_board", "board_id"),
 )
 
@@ -801,7 +808,7 @@ class SqlStore:
 
     # Media
 
-    async def put_media(self, record: MediaRecord) -> None:
+    async def put_media(self, record: MediaRecord, quota: MediaQuota | None = None) -> None:
         row = {
             "id": record.id,
             "board_id": record.board_id,
@@ -810,8 +817,80 @@ class SqlStore:
             "data": record.data,
             "actor": record.actor,
             "created_at": record.created_at,
+            "size": len(record.data),
+            "attached": False,
         }
-        await self._insert_on_board(media, row, f"media {record.id!r} already exists")
+        async with self._write() as conn:
+            # The board row's lock (PostgreSQL; SQLite: BEGIN IMMEDIATE) serializes the board's
+            # uploads from the count to COMMIT, on every process.
+            query = sa.select(boards.c.id).where(boards.c.id == record.board_id).with_for_update()
+            if (await conn.execute(query)).first() is None:
+                raise StoreError(f"unknown board {record.board_id!r}")
+            if quota is not None:
+                mine = sa.case((media.c.actor == record.actor, 1), else_=0)
+                mine_bytes = sa.case((media.c.actor == record.actor, media.c.size), else_=0)
+                usage = sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(media.c.size), 0),
+                    sa.func.coalesce(sa.func.sum(mine), 0),
+                    sa.func.coalesce(sa.func.sum(mine_bytes), 0),
+                ).where(media.c.board_id == record.board_id)
+                count, held, my_count, my_held = (await conn.execute(usage)).one()
+                check_media_quota(
+                    quota,
+                    (int(count), int(held)),
+                    (int(my_count), int(my_held)),
+                    len(record.data),
+                )
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(media.insert(), row)
+            except IntegrityError as error:
+                raise StoreError(f"media {record.id!r} already exists") from error
+
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(media_ids))
+        async with self._read() as conn:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                query = sa.select(media.c.id).where(
+                    media.c.board_id == board_id, media.c.id.in_(wanted[start : start + 500])
+                )
+                found.update((await conn.execute(query)).scalars())
+        return found
+
+    async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
+        query = (
+            sa.select(media.c.board_id, media.c.id)
+            .where(media.c.attached.is_(False), media.c.created_at < before_ts)
+            .order_by(media.c.created_at)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [(b, i) for b, i in (await conn.execute(query)).all()]
+
+    async def attach_media(self, board_id: str, media_ids: Sequence[str]) -> None:
+        if not media_ids:
+            return
+        async with self._write() as conn:
+            await conn.execute(
+                media.update()
+                .where(media.c.board_id == board_id, media.c.id.in_(list(media_ids)))
+                .values(attached=True)
+            )
+
+    async def delete_unattached_media(self, board_id: str, media_ids: Sequence[str]) -> int:
+        if not media_ids:
+            return 0
+        async with self._write() as conn:
+            result = await conn.execute(
+                media.delete().where(
+                    media.c.board_id == board_id,
+                    media.c.id.in_(list(media_ids)),
+                    media.c.attached.is_(False),
+                )
+            )
+        return int(result.rowcount)
 
     async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
         query = media.select().where(media.c.board_id == board_id, media.c.id == media_id)
@@ -820,7 +899,12 @@ class SqlStore:
         if row is None:
             return None
         return MediaRecord(
-            row.id, row.board_id, row.kind, row.content_type, bytes(row.data), row.actor,
+            row.id,
+            row.board_id,
+            row.kind,
+            row.content_type,
+            bytes(row.data),
+            row.actor,
             row.created_at,
         )
 
@@ -865,6 +949,10 @@ class SqlStore:
 def _hidden(row: sa.Row[Any]) -> HiddenNoteRecord:
     fields = json.loads(row.fields)
     return HiddenNoteRecord(
-        row.board_id, row.note_id, row.author, fields if isinstance(fields, dict) else {},
-        row.reason, row.hidden_at,
+        row.board_id,
+        row.note_id,
+        row.author,
+        fields if isinstance(fields, dict) else {},
+        row.reason,
+        row.hidden_at,
     )

@@ -335,4 +335,10 @@ export default {
   privacy_delete_confirm: "The board, its notes, votes, participants and whole history will be deleted for good, and everyone will be disconnected. Download what you need first. This cannot be undone.",
   privacy_board_deleted: "This board was deleted by the facilitator.",
   privacy_cancel: "Cancel",
+  // bwrites (#20): uploads and translations refused by a quota, a rate or the board's bounds
+  media_err_media_quota_participant: "You have reached the limit of photos and recordings on this board.",
+  media_err_media_quota_board: "This board has reached its limit of photos and recordings.",
+  media_err_rate_limited: "Too many uploads at once: wait a moment and try again.",
+  translation_err_board_full: "The board is full: this translation cannot be added.",
+  translation_err_refused: "This translation cannot be saved: it is longer than a note may be.",
 };

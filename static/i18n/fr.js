@@ -344,4 +344,10 @@ export default {
   privacy_delete_confirm: "Le tableau, ses notes, ses votes, ses participant·es et tout son historique seront supprimés définitivement, et tout le monde sera déconnecté. Téléchargez d’abord ce dont vous avez besoin. C’est définitif.",
   privacy_board_deleted: "Ce tableau a été supprimé par l’animateur·rice.",
   privacy_cancel: "Annuler",
+  // bwrites (#20): envois et traductions refusés par un quota, un débit ou les limites du tableau
+  media_err_media_quota_participant: "Vous avez atteint la limite de photos et d'enregistrements sur ce tableau.",
+  media_err_media_quota_board: "Ce tableau a atteint sa limite de photos et d'enregistrements.",
+  media_err_rate_limited: "Trop d'envois à la fois : attendez un instant et réessayez.",
+  translation_err_board_full: "Le tableau est plein : cette traduction ne peut pas être ajoutée.",
+  translation_err_refused: "Cette traduction ne peut pas être enregistrée : elle est plus longue qu'une idée ne peut l'être.",
 };

@@ -335,4 +335,10 @@ export default {
   privacy_delete_confirm: "Het bord, de notities, stemmen, deelnemers en de hele geschiedenis worden definitief verwijderd, en iedereen wordt losgekoppeld. Download eerst wat je nodig hebt. Dit kan niet ongedaan worden gemaakt.",
   privacy_board_deleted: "Dit bord is verwijderd door de begeleider.",
   privacy_cancel: "Annuleren",
+  // bwrites (#20): uploads en vertalingen geweigerd door een quotum, een tempo of de grenzen van het bord
+  media_err_media_quota_participant: "Je hebt de limiet van foto's en opnames op dit bord bereikt.",
+  media_err_media_quota_board: "Dit bord heeft zijn limiet van foto's en opnames bereikt.",
+  media_err_rate_limited: "Te veel uploads tegelijk: wacht even en probeer opnieuw.",
+  translation_err_board_full: "Het bord is vol: deze vertaling kan niet worden toegevoegd.",
+  translation_err_refused: "Deze vertaling kan niet worden bewaard: ze is langer dan een notitie mag zijn.",
 };
