@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         tls = tls_files(args.tls_cert, args.tls_key)
-        settings = Settings.from_env(host=args.host, port=args.port, tls=tls is not None, **overrides)
+        settings = Settings.from_env(
+            host=args.host, port=args.port, tls=tls is not None, **overrides
+        )
     except ConfigError as error:
         print(f"cobord: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -63,7 +63,7 @@ class Settings:
     max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
     trusted_proxies: frozenset[str] = frozenset()
-    # `cobord serve --tls-cert/--tls-key`: uvicorn speaks https itself, and links and QR codes say so.
+    # `cobord serve --tls-cert/--tls-key`: uvicorn speaks https, and links and QR codes say so.
     tls: bool = False
 
     @classmethod

@@ -58,10 +58,11 @@ class Caddy:
         self.process.wait(timeout=10)
 
 
-def start_caddy(tmp: Path, upstreams: Sequence[ServerProcess]) -> Caddy:
+def start_caddy(tmp: Path, upstreams: Sequence[ServerProcess], port: int = 0) -> Caddy:
+    """Caddy on https://localhost:`port` (a free one by default) in front of `upstreams`."""
     if CADDY is None:
         service_missing("caddy is not installed (apt-get install caddy)")
-    port = free_port()
+    port = port or free_port()
     data = tmp / "caddy-data"
     config = tmp / "Caddyfile"
     config.write_text(

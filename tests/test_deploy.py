@@ -1,6 +1,7 @@
-"""The sample deploy: Debian's caddy running deploy/Caddyfile (https, `tls internal`) in front of two
-`cobord serve` on PostgreSQL + Redis. Round robin, no sticky sessions: two clients land on different
-processes and see each other; certificates are checked for real (the test trusts Caddy's own CA)."""
+"""The sample deploy: Debian's caddy running deploy/Caddyfile (https, `tls internal`) in front of
+two `cobord serve` on PostgreSQL + Redis. Round robin, no sticky sessions: two clients land on
+different processes and see each other; certificates are checked for real (the test trusts
+Caddy's own CA)."""
 
 from __future__ import annotations
 
