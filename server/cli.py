@@ -19,7 +19,8 @@ SERVE_EPILOG = """environment (see docs/deploy.md for the full table):
   COBORD_MAX_CONNECTIONS_PER_BOARD, COBORD_MAX_LIVE_BOARDS   (500, 1000)
   COBORD_MAX_MESSAGE_BYTES, COBORD_RATE_PER_SECOND, COBORD_RATE_BURST,
   COBORD_OUTBOX_MAX_MESSAGES, COBORD_BATCH_WINDOW_MS, COBORD_SNAPSHOT_EVERY,
-  COBORD_IDLE_UNLOAD_SECONDS   WebSocket and persistence limits (README)"""
+  COBORD_IDLE_UNLOAD_SECONDS   WebSocket and persistence limits (README)
+  COBORD_TLS_CERT, COBORD_TLS_KEY   the same as --tls-cert / --tls-key"""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,6 +75,19 @@ def main(argv: list[str] | None = None) -> None:
         default=int(os.environ.get("COBORD_LIMIT_CONCURRENCY", "0")) or None,
         help="connections + tasks at once before new requests get 503 (default: no limit)",
     )
+    serve.add_argument(
+        "--tls-cert",
+        default=os.environ.get("COBORD_TLS_CERT") or None,
+        metavar="FILE",
+        help="serve https with this PEM certificate (chain) file; needs --tls-key "
+        "(default: $COBORD_TLS_CERT)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        default=os.environ.get("COBORD_TLS_KEY") or None,
+        metavar="FILE",
+        help="the certificate's PEM private key (default: $COBORD_TLS_KEY)",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("--database-url", default=None)
@@ -93,7 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         print("database schema is up to date")
         return
     try:
-        settings = Settings.from_env(host=args.host, port=args.port, **overrides)
+        tls = tls_files(args.tls_cert, args.tls_key)
+        settings = Settings.from_env(
+            host=args.host, port=args.port, tls=tls is not None, **overrides
+        )
     except ConfigError as error:
         print(f"cobord: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -103,7 +120,29 @@ def main(argv: list[str] | None = None) -> None:
         header_timeout=args.header_timeout,
         max_header_bytes=args.max_header_bytes,
         limit_concurrency=args.limit_concurrency,
+        tls=tls,
     )
+
+
+def tls_files(cert: str | None, key: str | None) -> tuple[str, str] | None:
+    """Both files or neither; each readable, and the pair a certificate with its key. Checked before
+    the server starts, so a typo is one clear line and exit status 2, not a traceback at bind."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("--tls-cert and --tls-key go together: give both files, or neither.")
+    import ssl
+
+    for what, path in (("certificate", cert), ("key", key)):
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ConfigError(f"cannot read the TLS {what} file {path!r}.")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as error:
+        raise ConfigError(
+            f"{cert!r} and {key!r} are not a PEM certificate and its private key ({error})."
+        ) from None
+    return cert, key
 
 
 def serve_forever(
@@ -112,6 +151,7 @@ def serve_forever(
     header_timeout: float = 10.0,
     max_header_bytes: int = 16 * 1024,
     limit_concurrency: int | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> None:
     import uvicorn
 
@@ -137,6 +177,8 @@ def serve_forever(
         # X-Forwarded-For is believed only from COBORD_TRUSTED_PROXIES (server/limits.py),
         # not from whoever connects from 127.0.0.1.
         proxy_headers=False,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
 
 

@@ -3,7 +3,7 @@ links (`COBORD_PUBLIC_URL`), and, when the server only listens on a loopback add
 the facilitator (this machine's LAN addresses, `--host 0.0.0.0`).
 
 GET /api/client-config -> {"public_url": str | null, "bound_host": str, "loopback_only": bool,
-                           "lan_addresses": [str], "port": int}
+                           "lan_addresses": [str], "port": int, "scheme": "http" | "https"}
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def client_routes(settings: Settings, env: dict[str, str] | None = None) -> list
                 "loopback_only": loopback_only,
                 "lan_addresses": lan,
                 "port": settings.port,
+                "scheme": "https" if settings.tls else "http",
             }
         )
 

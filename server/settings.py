@@ -75,6 +75,8 @@ class Settings:
     media_per_board: int = 2000
     media_bytes_per_board: int = 512 * 1024 * 1024
     media_orphan_minutes: float = 60.0
+    # `cobord serve --tls-cert/--tls-key`: uvicorn speaks https, and links and QR codes say so.
+    tls: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -405,7 +405,8 @@ class BoardApp {
     const items = [];
     if (this.session.full) items.push(["full", "◷ " + t("board_full_retry")]); // 1013: retrying (session.js)
     else if (this.status === "closed" && this.session.closeCode && this.session.closeCode !== 4403) items.push(["offline", "⚠ " + closedText(this.session.closeCode)]);
-    else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner")]);
+    // Without a secure context there is no service worker: this page cannot be opened again offline.
+    else if (offline || (this.status === "connecting" && this._wasConnected)) items.push(["offline", "⚠ " + t("offline_banner") + (window.isSecureContext ? "" : " " + t("offline_keep_page"))]);
     if (this.status === "connected") this._wasConnected = true;
     if (s.locked) items.push(["locked", t("locked_banner")]);
     const hintOff = !!tabStore.get(keys.hintOff);

@@ -4,6 +4,7 @@
 import { h } from "./util.js";
 import { t } from "./i18n.js";
 import { toast } from "./ui.js";
+import { canRecordHere } from "./reach.js";
 
 export const MAX_SIDE = 1600;
 export const MAX_BYTES = 400 * 1024;
@@ -142,10 +143,33 @@ export function mediaPicker(app) {
     }
   });
 
+  // No microphone in the page without a secure context (plain http on the LAN): the phone's own
+  // recorder app, through a file input, records instead; the server checks it like any voice note.
+  async function attachRecording(/** @type {File} */ file) {
+    status(t("voice_uploading"));
+    try {
+      const up = await uploadMedia(app, "voice", file);
+      attached = { kind: "voice", media: up.id };
+      preview.replaceChildren(h("audio", { class: "note-voice", controls: true, src: mediaUrl(app, up.id), "aria-label": t("voice_note") }));
+    } catch (e) {
+      attached = null;
+      status(String(/** @type {Error} */ (e).message || e));
+      toast(String(/** @type {Error} */ (e).message || e), "warn");
+    }
+  }
+  const voice = canRecordHere()
+    ? [recBtn]
+    : [
+        h("label", { class: "btn", for: "media-voice-file" }, t("voice_record_app")),
+        h("input", { type: "file", accept: "audio/*", capture: "", class: "sr-only", id: "media-voice-file", "aria-describedby": "media-voice-why",
+          onchange: (/** @type {Event} */ e) => { const f = /** @type {HTMLInputElement} */ (e.target).files?.[0]; if (f) attachRecording(f); } }),
+        h("p", { class: "media-why muted", id: "media-voice-why" }, t("voice_insecure")),
+      ];
+
   const el = h("div", { class: "media-picker" },
     h("label", { class: "btn", for: "media-camera" }, t("photo_take")), camera,
     h("label", { class: "btn", for: "media-file" }, t("photo_choose")), picker,
-    recBtn,
+    ...voice,
     preview,
   );
   el.addEventListener("dragover", (e) => e.preventDefault());

@@ -6,7 +6,7 @@ import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
-import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
+import { clientConfig, isSecureOrigin, phoneOrigin, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
 import { suggestionsSection } from "./suggestions.js";
@@ -163,6 +163,7 @@ export class FacilitatorPanel {
     }
     const problem = reachProblem(this.cfg);
     if (problem) join.append(reachHint(problem));
+    join.append(phoneFeatures(phoneOrigin(this.cfg)));
     frag.append(join);
 
     // The facilitator's private link: the panel on another device.
@@ -362,6 +363,22 @@ function draftCounts(session) {
 function draftsWaiting(session) {
   const { drafts, people } = draftCounts(session);
   return h("p", { class: "drafts-waiting", id: "drafts-waiting", role: "status" }, !drafts ? t("drafts_waiting_none") : people === 1 ? t("drafts_waiting_one_person", { n: drafts }) : t("drafts_waiting", { n: drafts, people }));
+}
+
+/** What phones will and will not have at the address they use: the microphone and offline opening
+ * need a secure context (https). @param {string} origin */
+function phoneFeatures(origin) {
+  if (isSecureOrigin(origin)) {
+    return h("p", { class: "reach-features", id: "reach-features", role: "note" }, "✓ ", t("reach_all_features", { origin }));
+  }
+  return h(
+    "div",
+    { class: "reach-features reach-hint", id: "reach-features", role: "note" },
+    h("p", { class: "reach-title" }, "⚠ ", t("reach_plain_http", { origin })),
+    h("p", null, t("reach_have")),
+    h("p", null, t("reach_not_have")),
+    h("p", { class: "muted" }, t("reach_https_how")),
+  );
 }
 
 /** Phones cannot reach a loopback address: say which address to use instead, and how. */
