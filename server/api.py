@@ -453,7 +453,9 @@ class Api:
             )
         settings = board.settings
         if stance == "against" and not settings.get("disagree_marks"):
-            raise ApiError(409, "disagree_off", "\"I disagree\" marks are not in use on this board.")
+            raise ApiError(
+                409, "disagree_off", "\"I disagree\" marks are not in use on this board."
+            )
         if settings.get("phase") != "vote":
             raise ApiError(409, "not_voting", "Voting is not open right now.")
         if settings.get("locked"):

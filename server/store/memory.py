@@ -20,13 +20,13 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MarkRecord,
     MediaRecord,
     NewUpdate,
     ParticipantRecord,
     SnapshotRecord,
     StoreError,
     UpdateRecord,
-    MarkRecord,
     VoteRecord,
     VoteRefused,
     VoteTally,
@@ -302,7 +302,8 @@ class MemoryStore:
             count = mine.get(note_id, 0)
             check_vote(delta, count, sum(mine.values()), budget, max_per_note)
             if delta > 0:
-                check_no_mark_when_dotting(note_id in self._marks.get((board_id, participant_id), ()))
+                marked = self._marks.get((board_id, participant_id), set())
+                check_no_mark_when_dotting(note_id in marked)
             if count + delta:
                 mine[note_id] = count + delta
             else:
