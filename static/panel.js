@@ -245,6 +245,11 @@ export class FacilitatorPanel {
         { class: "panel-sec", "aria-labelledby": "p-votes" },
         h("h3", { id: "p-votes" }, t("panel_votes")),
         h("div", { class: "field-row" }, field(t("panel_budget"), budget), field(t("panel_max_per_note"), perNote)),
+        // branch results: "I disagree" marks, off by default; their own budget
+        toggle("disagree_marks", t("panel_disagree")),
+        settings.disagree_marks
+          ? field(t("panel_disagree_budget"), h("input", { type: "number", min: 0, max: 100, value: String(settings.disagree_budget ?? 2), class: "input-small", "data-fk": "db", onchange: (e) => this.setting({ disagree_budget: Number(e.target.value) }) }))
+          : null,
         field(t("panel_visibility"), vis),
         h(
           "button",
