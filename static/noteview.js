@@ -38,8 +38,8 @@ function noteMetaLine(app, note, listen) {
 }
 
 /** [− take back] n [+ add] with accessible names, plus the total when votes are visible.
- * @param {any} app @param {any} note @param {{big?: boolean}} [opts] */
-export function voteControls(app, note, { big = false } = {}) {
+ * @param {any} app @param {any} note @param {{big?: boolean, disagree?: boolean}} [opts] */
+export function voteControls(app, note, { big = false, disagree = big } = {}) {
   const mine = app.myVotes(note.id);
   const can = app.canVote();
   const total = app.totalVotes(note.id);
@@ -83,8 +83,9 @@ export function voteControls(app, note, { big = false } = {}) {
       },
     }, "+●"),
     total !== null ? h("span", { class: "total-dots", title: t("total_dots", { n: total }) }, h("span", { "aria-hidden": "true" }, t("total_dots_short", { n: total })), h("span", { class: "sr-only" }, t("total_dots", { n: total }))) : null,
-    // On the big controls (the phone's vote list, a note's sheet): a card on the canvas has no room.
-    big ? disagreeButton(app, note, short, can) : null,
+    // On the big controls (the phone's vote list, a note's sheet) and the outline (keyboard and
+    // screen reader): a card on the canvas has no room.
+    disagree ? disagreeButton(app, note, short, can) : null,
   );
 }
 
@@ -95,16 +96,17 @@ function disagreeButton(app, note, short, can) {
   if (!app.disagreeOn || !app.disagreeOn()) return null;
   const marked = app.myMark(note.id);
   const { left, budget } = app.disagreeLeft();
+  const dotted = app.myVotes(note.id) > 0; // one cannot choose an idea and disagree with it
   return h(
     "button",
     {
       type: "button",
       class: `vote-btn disagree-btn${marked ? " is-on" : ""}`,
       "data-fk": `vd:${note.id}`,
-      disabled: !can || app.myVotes(note.id) > 0,
+      disabled: !can || dotted,
       "aria-pressed": marked ? "true" : "false",
       "aria-label": marked ? t("disagree_take_back", { text: short }) : t("disagree_on", { text: short }),
-      title: t("disagree_left", { n: left, budget }),
+      title: dotted ? t("disagree_stance_conflict") : t("disagree_left", { n: left, budget }),
       onclick: (/** @type {Event} */ e) => {
         e.stopPropagation();
         if (marked) app.disagree(note.id, -1);

@@ -105,12 +105,15 @@ def test_disagree_marks_and_results_in_words(
     srv.api("PATCH", f"/api/boards/{bid}/settings", {"votes_visibility": "revealed"}, token=tok)
     srv.api("POST", f"/api/boards/{bid}/phase", {"phase": "results"}, token=tok)
     res = ph.locator(".results")
-    expect(res.locator(".res-who")).to_contain_text("Bewoner : 3 personnes, 3 ont voté")
-    expect(res.locator(".res-who")).to_contain_text("Onderzoeker : 2 personnes, 2 ont voté")
-    expect(res.locator(".res-who")).to_contain_text("Ambtenaar : 1 personne, aucun vote de ce groupe")
+    who = res.locator(".res-who")
+    expect(who).to_contain_text("Bewoner : 3 personnes, 3 ont voté")
+    expect(who).to_contain_text("Onderzoeker : 2 personnes, 2 ont voté")
+    expect(who).to_contain_text("Ambtenaar : 1 personne, aucun vote de ce groupe")
     divisive = res.locator(".res-divisive .res-item", has_text=IDEAS[0])
     expect(divisive).to_contain_text("Bewoner : choisie par 3 sur 3")
-    expect(divisive).to_contain_text("Onderzoeker : choisie par 0 sur 2, 2 sur 2 ne sont pas d'accord")
+    expect(divisive).to_contain_text(
+        "Onderzoeker : choisie par 0 sur 2, 2 sur 2 ne sont pas d'accord"
+    )
     expect(divisive).to_contain_text("Ambtenaar : aucun vote de ce groupe")
     expect(divisive).to_contain_text("pas choisie dans tous les groupes qui ont voté")
     # The bike lane: only Amina disagrees (1 of 3): not divisive; not chosen is not opposed.
@@ -125,7 +128,9 @@ def test_disagree_marks_and_results_in_words(
     shot(ph, "disagree-02-phone-results", full_page=True)
 
     fac_res = fac.locator(".results").first
-    expect(fac_res.locator(".res-who")).to_contain_text("Ambtenaar: 1 persoon, geen stemmen uit deze groep")
+    expect(fac_res.locator(".res-who")).to_contain_text(
+        "Ambtenaar: 1 persoon, geen stemmen uit deze groep"
+    )
     expect(fac_res.locator(".res-divisive .res-item", has_text=IDEAS[0])).to_contain_text(
         "Onderzoeker: gekozen door 0 van 2, 2 van 2 zijn het oneens"
     )
