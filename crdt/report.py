@@ -225,6 +225,8 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "voters": "voters:{g}",
         "against_g": "against:{g}",
         "against": "against_marks",
+        "people_g": "people:{g}",
+        "group_voters_g": "group_voters:{g}",
     },
     "fr": {
         "rank": "rang",
@@ -248,6 +250,8 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "voters": "votant·es pour : {g}",
         "against_g": "pas d'accord : {g}",
         "against": "marques pas d'accord",
+        "people_g": "personnes : {g}",
+        "group_voters_g": "votant·es du groupe : {g}",
     },
     "nl": {
         "rank": "rang",
@@ -271,6 +275,8 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "voters": "stemmers voor: {g}",
         "against_g": "niet akkoord: {g}",
         "against": "niet-akkoordmarkeringen",
+        "people_g": "personen: {g}",
+        "group_voters_g": "stemmers van de groep: {g}",
     },
 }
 
@@ -594,7 +600,8 @@ def results_csv(
     voice_seconds: Mapping[str, float] | None = None,
 ) -> str:
     """One row per note, ranked as in the results: type, text, cluster, dots, the support in plain
-    words, and per group its dots, voters for, "I disagree" marks (when in use) and share.
+    words, and per group its size and voters (the same on every row: what "of m" counts), then on
+    the idea its dots, voters for, "I disagree" marks (when in use) and share.
 
     `type` is text, photo or voice; a photo or voice note without a caption gets a text that says
     what it is ("photo", "voice note, 12 s" with `voice_seconds`). A group with no voters has an
@@ -657,7 +664,8 @@ def results_csv(
         [
             *(h["rank"], h["note_id"], h["type"], h["text"], *language_headers, h["cluster"]),
             *(h["total"], *([h["against"]] if marks else []), h["consensus"], h["divisive"]),
-            *(h["support"], *per_group("dots"), *per_group("voters")),
+            *(h["support"], *per_group("people_g"), *per_group("group_voters_g")),
+            *(*per_group("dots"), *per_group("voters")),
             *(per_group("against_g") if marks else []),
             *per_group("share"),
         ]
@@ -680,6 +688,8 @@ def results_csv(
                 h["yes"] if note["divisive"] else h["no"],
                 neutralise(support_summary(t, note, summaries, marks)),
             ]
+            + [summaries.get(g, {}).get("participants", 0) for g in names]
+            + [summaries.get(g, {}).get("voters", 0) for g in names]
             + [tally.get("dots", 0) for tally in tallies]
             + [tally.get("voters", 0) for tally in tallies]
             + ([tally.get("against", 0) for tally in tallies] if marks else [])

@@ -213,16 +213,16 @@ Heures dans le fuseau horaire Europe/Brussels.
 """
 
 EXPECTED_CSV_FR = (
-    "rang;id de l'idée;type;texte;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
-    '1;n1;texte;Un potager partagé;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
-    '2;n3;texte;Des bancs à l\'ombre;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
-    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
+    "rang;id de l'idée;type;texte;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
+    '1;n1;texte;Un potager partagé;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
+    '2;n3;texte;Des bancs à l\'ombre;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
 EXPECTED_CSV_EN = (
-    'rank,note_id,type,text,cluster,total_dots,against_marks,consensus,divisive,in_words,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e\r\n'
-    '1,n1,text,Un potager partagé,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,1,0,2,1,0,0,0,0,1.000,0.500,\r\n'
-    '2,n3,text,Des bancs à l\'ombre,Nature & parc,3,2,0.000,yes,"habitant·e: chosen by 0 of 2, 2 of 2 disagree; chercheur·e: chosen by 2 of 2; agent·e: no votes from this group",0,3,0,0,2,0,2,0,0,0.000,1.000,\r\n'
-    '3,n2,text,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e: chosen by 0 of 2; agent·e: no votes from this group,1,0,0,1,0,0,0,0,0,0.500,0.000,\r\n'
+    'rank,note_id,type,text,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e\r\n'
+    '1,n1,text,Un potager partagé,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,\r\n'
+    '2,n3,text,Des bancs à l\'ombre,Nature & parc,3,2,0.000,yes,"habitant·e: chosen by 0 of 2, 2 of 2 disagree; chercheur·e: chosen by 2 of 2; agent·e: no votes from this group",2,2,1,2,2,0,0,3,0,0,2,0,2,0,0,0.000,1.000,\r\n'
+    '3,n2,text,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e: chosen by 0 of 2; agent·e: no votes from this group,2,2,1,2,2,0,1,0,0,1,0,0,0,0,0,0.500,0.000,\r\n'
 )
 
 
@@ -364,13 +364,13 @@ TRANSLATED = {
     "n3": {**NOTES["n3"], "lang": "fr"},
 }
 EXPECTED_CSV_FR_LANGS = (
-    "rang;id de l'idée;type;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
-    '1;n1;texte;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;A shared vegetable garden;en;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
-    '2;n3;texte;Des bancs à l\'ombre;fr;Des bancs à l\'ombre;;;;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
-    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
+    "rang;id de l'idée;type;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
+    '1;n1;texte;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;A shared vegetable garden;en;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
+    '2;n3;texte;Des bancs à l\'ombre;fr;Des bancs à l\'ombre;;;;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
 EXPECTED_CSV_EN_LANGS_HEAD = (
-    'rank,note_id,type,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,against_marks,consensus,divisive,in_words,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e'
+    'rank,note_id,type,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e'
 )
 
 
@@ -380,7 +380,7 @@ def test_csv_has_a_column_per_board_language() -> None:
     en = report.results_csv(RESULTS, GROUPS, "en", TRANSLATED, languages).splitlines()
     assert en[0] == EXPECTED_CSV_EN_LANGS_HEAD
     assert en[1] == (
-        '1,n1,text,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,A shared vegetable garden,en,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,1,0,2,1,0,0,0,0,1.000,0.500,'
+        '1,n1,text,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,A shared vegetable garden,en,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,'
     )
     nl = report.results_csv(RESULTS, GROUPS, "nl", TRANSLATED, languages).splitlines()
     assert nl[0].startswith(
@@ -402,16 +402,18 @@ def test_csv_rows_of_photo_and_voice_notes_say_what_they_are() -> None:
     lines = report.results_csv(results, GROUPS, "en", notes, ["fr"], {"n2": 11.6}).splitlines()
     assert lines == [
         "rank,note_id,type,text,language,text:fr,machine_translated,cluster,total_dots,"
-        "consensus,divisive,in_words,dots:habitant·e,dots:chercheur·e,dots:agent·e,"
+        "consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,"
+        "group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,"
+        "dots:habitant·e,dots:chercheur·e,dots:agent·e,"
         "voters:habitant·e,voters:chercheur·e,voters:agent·e,share:habitant·e,"
         "share:chercheur·e,share:agent·e",
         "1,n1,photo,photo,,,,Nature & parc,3,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e:"
-        " chosen by 1 of 2; agent·e: no votes from this group,2,1,0,2,1,0,1.000,0.500,",
+        " chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,1.000,0.500,",
         "2,n3,voice,Des bancs,,,,Nature & parc,3,0.000,no,habitant·e: chosen by 0 of 2;"
-        " chercheur·e: chosen by 2 of 2; agent·e: no votes from this group,0,3,0,0,2,0,0.000,"
-        "1.000,",
+        " chercheur·e: chosen by 2 of 2; agent·e: no votes from this group,2,2,1,2,2,0,0,3,0,0,2,0,"
+        "0.000,1.000,",
         '3,n2,voice,"voice note, 12 s",,,,,1,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e:'
-        " chosen by 0 of 2; agent·e: no votes from this group,1,0,0,1,0,0,0.500,0.000,",
+        " chosen by 0 of 2; agent·e: no votes from this group,2,2,1,2,2,0,1,0,0,1,0,0,0.500,0.000,",
     ]
     fr = report.results_csv(results, GROUPS, "fr", notes, ["fr"]).splitlines()
     assert fr[0].startswith("rang;id de l'idée;type;texte;")
