@@ -9,6 +9,9 @@ import { resultsView } from "./results.js";
 import { clientConfig, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
+
+// The report's time zone (a board setting): the usual ones here; another one can be set by the API.
+const TIME_ZONES = ["Europe/Brussels", "Europe/Amsterdam", "Europe/Paris", "Europe/Luxembourg", "Europe/London", "UTC"];
 import { suggestionsSection } from "./suggestions.js";
 import { groupName, groupSettingsSection } from "./groups.js";
 import { privacySection } from "./privacy.js";
@@ -286,6 +289,15 @@ export class FacilitatorPanel {
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),
+        // branch results: the report's dates and times are written in the board's time zone
+        field(
+          t("panel_time_zone"),
+          h(
+            "select",
+            { "data-fk": "tz", onchange: (e) => this.setting({ time_zone: e.target.value }) },
+            [...new Set([settings.time_zone || "Europe/Brussels", ...TIME_ZONES])].map((z) => h("option", { value: z, selected: (settings.time_zone || "Europe/Brussels") === z }, z)),
+          ),
+        ),
       ),
     );
 

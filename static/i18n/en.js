@@ -369,4 +369,5 @@ export default {
   res_consensus_help: "At the top: the ideas chosen in every group that voted. Each line says how many of a group’s voters chose the idea; a group with no votes is left out.",
   res_divisive_help: "On evidence only: in one group at least 2 people, half or more of its voters, chose it, while in another at least 2 people, half or more of its voters, said “I disagree”. Worth talking about together.",
   res_against_total: "{n} “I disagree”",
+  panel_time_zone: "Time zone of the report",
 };

@@ -378,4 +378,5 @@ export default {
   res_consensus_help: "En haut : les idées choisies dans tous les groupes qui ont voté. Chaque ligne dit combien de votant·es d'un groupe ont choisi l'idée ; un groupe sans vote n'est pas compté.",
   res_divisive_help: "Seulement sur des preuves : dans un groupe au moins 2 personnes, la moitié ou plus de ses votant·es, l'ont choisie, et dans un autre au moins 2 personnes, la moitié ou plus, ont dit « pas d'accord ». À discuter ensemble.",
   res_against_total: "{n} « pas d'accord »",
+  panel_time_zone: "Fuseau horaire du rapport",
 };

@@ -369,4 +369,5 @@ export default {
   res_consensus_help: "Bovenaan: de ideeën die in elke groep die stemde gekozen zijn. Elke regel zegt hoeveel stemmers van een groep het idee kozen; een groep zonder stemmen telt niet mee.",
   res_divisive_help: "Alleen op bewijs: in een groep kozen minstens 2 mensen, de helft of meer van de stemmers, het idee, terwijl in een andere minstens 2 mensen, de helft of meer, „niet akkoord” zeiden. Goed om samen te bespreken.",
   res_against_total: "{n} „niet akkoord”",
+  panel_time_zone: "Tijdzone van het verslag",
 };

@@ -192,8 +192,15 @@ def test_printed_report_keeps_every_number_whole(cobord_server: Any, desktop: An
         for k in range(3):
             srv.api("POST", f"/api/boards/{bid}/votes", {"note_id": f"n{(i * 3 + k) % 12}",
                     "delta": 1}, token=voter["token"])
+    # The report's time zone is a board setting the facilitator picks in the panel.
+    _panel(fac)
+    fac.locator("[data-fk='tz']").select_option("Europe/London")
+    fac.wait_for_function(
+        "() => window.__cobord.session.settings().time_zone === 'Europe/London'"
+    )
     page = fac.context.new_page()
     page.goto(f"{srv.base}/b/{bid}/report")
+    expect(page.locator("#report-doc")).to_contain_text("Tijden in de tijdzone Europe/London.")
     expect(page.locator("#report-doc > ol > li")).to_have_count(12)
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 700, "height": 990})  # about A4 at 96 dpi, less margins
