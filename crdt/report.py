@@ -6,10 +6,14 @@ participants, authors, votes, results and phase changes) and these functions ren
 Definitions used by the report:
 - "backed by every group": consensus >= 1/2, i.e. in every group that voted at least half of its
   voters put a dot on the idea (and at least one group voted);
-- "divisive": the results' own flag (one group's share is more than 0.5 above another's);
+- "divisive": the results' own flag (on evidence: one group backs it, another marked "I
+  disagree"; see crdt/results.py);
 - participation per group: notes posted and dots cast by its members against its size, and how
   many members did neither (a count, never names).
-Author names appear only on boards that are not anonymous. Times are UTC.
+Every share is said with the counts it comes from ("chosen by 4 of 5"); a group with no voters
+says so instead of "0 %". The sentence builders (`support_clause`, `support_summary`,
+`consensus_sentence`, `group_size`) are what every server-side renderer uses.
+Author names appear only on boards that are not anonymous. Times are in the board's time zone.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 LANGS = ("fr", "nl", "en")
 BACKED_BY_ALL = 0.5
+DEFAULT_TIME_ZONE = "Europe/Brussels"
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -39,13 +45,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "unclustered": "Ideas outside clusters",
         "ideas": "Ideas: dots and support per group",
         "dots": "{n} dot|{n} dots",
-        "consensus": "chosen by at least {p} of the voters in every group",
-        "consensus_none": "not chosen in every group",
         "score_help": (
-            "“Chosen by at least X % in every group”:"
-            " in each group that voted, at least that share of its voters gave the idea a dot."
+            "“Chosen by at least X %”: in each group that voted, at least that share of its"
+            " voters gave the idea a dot. A group with no votes is left out."
         ),
-        "support": "{g}: {d}, {p} of its voters",
         "by": "by {name}",
         "backed": "Ideas every group backs",
         "divisive": "Divisive ideas",
@@ -60,10 +63,30 @@ STRINGS: dict[str, dict[str, str]] = {
         "vote": "Voting",
         "results": "Results",
         "untitled": "(untitled)",
-        "times_utc": "Times are UTC.",
         "photo": "Photo",
         "voice": "Voice note",
         "machine": "machine",
+        # branch results: sentences with numbers people can check
+        "voted": "{n} voted|{n} voted",
+        "group_size": "{g}: {people}, {voted}",
+        "chosen_by": "{g}: chosen by {n} of {m}",
+        "against": "{n} of {m} disagrees|{n} of {m} disagree",
+        "silent": "{g}: no votes from this group",
+        "silent_short": "no votes from this group",
+        "consensus_nobody": "no group has voted",
+        "consensus_zero": "not chosen in every group that voted",
+        "consensus_one": "chosen by {p} of the voters of the one group that voted",
+        "consensus_many": (
+            "chosen by at least {p} of the voters in each of the {n} groups that voted"
+        ),
+        "divisive_help": (
+            "An idea divides only on evidence: in one group at least 2 people, half or more of"
+            " its voters, chose it, while in another group at least 2 people, half or more of its"
+            " voters, marked “I disagree”. Not choosing an idea is not opposing it."
+        ),
+        "no_marks": "“I disagree” marks were not in use, so no idea is called divisive.",
+        "times_in": "Times are in the {tz} time zone.",
+        "voice_for": "voice note, {s} s",
     },
     "fr": {
         "colon": " : ",
@@ -76,13 +99,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "unclustered": "Idées hors des groupes d'idées",
         "ideas": "Idées : points et soutien par groupe",
         "dots": "{n} point|{n} points",
-        "consensus": "choisie par au moins {p} des votant·es de chaque groupe",
-        "consensus_none": "pas choisie dans tous les groupes",
         "score_help": (
-            "« Choisie par au moins X % de chaque groupe » : dans chaque groupe qui a voté,"
-            " au moins cette part de ses votant·es a donné un point à l'idée."
+            "« Choisie par au moins X % » : dans chaque groupe qui a voté, au moins cette part"
+            " de ses votant·es a donné un point à l'idée. Un groupe sans vote n'est pas compté."
         ),
-        "support": "{g} : {d}, {p} de ses votant·es",
         "by": "par {name}",
         "backed": "Idées que tous les groupes soutiennent",
         "divisive": "Idées qui divisent",
@@ -97,10 +117,34 @@ STRINGS: dict[str, dict[str, str]] = {
         "vote": "Vote",
         "results": "Résultats",
         "untitled": "(sans titre)",
-        "times_utc": "Heures en UTC.",
         "photo": "Photo",
         "voice": "Note vocale",
         "machine": "automatique",
+        # branch results: sentences with numbers people can check
+        "voted": "{n} a voté|{n} ont voté",
+        "group_size": "{g} : {people}, {voted}",
+        "chosen_by": "{g} : choisie par {n} sur {m}",
+        "against": "{n} sur {m} n'est pas d'accord|{n} sur {m} ne sont pas d'accord",
+        "silent": "{g} : aucun vote de ce groupe",
+        "silent_short": "aucun vote de ce groupe",
+        "consensus_nobody": "aucun groupe n'a voté",
+        "consensus_zero": "pas choisie dans tous les groupes qui ont voté",
+        "consensus_one": "choisie par {p} des votant·es du seul groupe qui a voté",
+        "consensus_many": (
+            "choisie par au moins {p} des votant·es dans chacun des {n} groupes qui ont voté"
+        ),
+        "divisive_help": (
+            "Une idée divise seulement sur des preuves : dans un groupe au moins 2 personnes, la"
+            " moitié ou plus de ses votant·es, l'ont choisie, et dans un autre groupe au moins 2"
+            " personnes, la moitié ou plus de ses votant·es, ont marqué « pas d'accord »."
+            " Ne pas choisir une idée n'est pas s'y opposer."
+        ),
+        "no_marks": (
+            "Les marques « pas d'accord » n'étaient pas utilisées : aucune idée n'est dite"
+            " qui divise."
+        ),
+        "times_in": "Heures dans le fuseau horaire {tz}.",
+        "voice_for": "note vocale, {s} s",
     },
     "nl": {
         "colon": ": ",
@@ -113,13 +157,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "unclustered": "Ideeën buiten clusters",
         "ideas": "Ideeën: stippen en steun per groep",
         "dots": "{n} stip|{n} stippen",
-        "consensus": "gekozen door minstens {p} van de stemmers van elke groep",
-        "consensus_none": "niet in elke groep gekozen",
         "score_help": (
-            "„Gekozen door minstens X % van elke groep”:"
-            " in elke groep die stemde, gaf minstens dat deel van de stemmers het idee een stip."
+            "„Gekozen door minstens X %”: in elke groep die stemde, gaf minstens dat deel van de"
+            " stemmers het idee een stip. Een groep zonder stemmen telt niet mee."
         ),
-        "support": "{g}: {d}, {p} van de stemmers",
         "by": "door {name}",
         "backed": "Ideeën die elke groep steunt",
         "divisive": "Verdeelde ideeën",
@@ -134,10 +175,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "vote": "Stemmen",
         "results": "Resultaten",
         "untitled": "(zonder titel)",
-        "times_utc": "Tijden in UTC.",
         "photo": "Foto",
         "voice": "Spraakbericht",
         "machine": "machine",
+        # branch results: sentences with numbers people can check
+        "voted": "{n} stemde|{n} stemden",
+        "group_size": "{g}: {people}, {voted}",
+        "chosen_by": "{g}: gekozen door {n} van {m}",
+        "against": "{n} van {m} is het oneens|{n} van {m} zijn het oneens",
+        "silent": "{g}: geen stemmen uit deze groep",
+        "silent_short": "geen stemmen uit deze groep",
+        "consensus_nobody": "nog geen enkele groep heeft gestemd",
+        "consensus_zero": "niet gekozen in elke groep die stemde",
+        "consensus_one": "gekozen door {p} van de stemmers in de enige groep die stemde",
+        "consensus_many": (
+            "gekozen door minstens {p} van de stemmers in elk van de {n} groepen die stemden"
+        ),
+        "divisive_help": (
+            "Een idee verdeelt alleen op bewijs: in een groep kozen minstens 2 mensen, de helft of"
+            " meer van de stemmers, het idee, terwijl in een andere groep minstens 2 mensen, de"
+            " helft of meer van de stemmers, „niet akkoord” aanduidden. Een idee niet kiezen is"
+            " er niet tegen zijn."
+        ),
+        "no_marks": "„Niet akkoord”-markeringen waren niet in gebruik: geen idee heet verdeeld.",
+        "times_in": "Tijden in de tijdzone {tz}.",
+        "voice_for": "spraakbericht, {s} s",
     },
 }
 
@@ -158,6 +220,15 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "machine": "machine_translated",
         "yes": "yes",
         "no": "no",
+        # branch results
+        "type": "type",
+        "kinds": "text|photo|voice",
+        "support": "in_words",
+        "voters": "voters:{g}",
+        "against_g": "against:{g}",
+        "against": "against_marks",
+        "people_g": "people:{g}",
+        "group_voters_g": "group_voters:{g}",
     },
     "fr": {
         "rank": "rang",
@@ -174,6 +245,15 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "machine": "traduction automatique",
         "yes": "oui",
         "no": "non",
+        # branch results
+        "type": "type",
+        "kinds": "texte|photo|note vocale",
+        "support": "en mots",
+        "voters": "votant·es pour : {g}",
+        "against_g": "pas d'accord : {g}",
+        "against": "marques pas d'accord",
+        "people_g": "personnes : {g}",
+        "group_voters_g": "votant·es du groupe : {g}",
     },
     "nl": {
         "rank": "rang",
@@ -190,6 +270,15 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
         "machine": "machinevertaling",
         "yes": "ja",
         "no": "nee",
+        # branch results
+        "type": "soort",
+        "kinds": "tekst|foto|spraakbericht",
+        "support": "in woorden",
+        "voters": "stemmers voor: {g}",
+        "against_g": "niet akkoord: {g}",
+        "against": "niet-akkoordmarkeringen",
+        "people_g": "personen: {g}",
+        "group_voters_g": "stemmers van de groep: {g}",
     },
 }
 
@@ -216,6 +305,79 @@ class ReportInput:
     # The media ids that exist on this board: only those are linked (None: not checked).
     media_ids: frozenset[str] | None = None
     languages: Sequence[str] = LANGS  # the board's languages: translations shown in these
+    time_zone: str = DEFAULT_TIME_ZONE  # the board's: dates and times are written in it
+    voice_seconds: Mapping[str, float] = field(default_factory=dict)  # note id -> length
+
+
+def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
+    """`plural`, with more fields to fill than `{n}`."""
+    one, _, other = t[key].partition("|")
+    singular = n == 1 or (n == 0 and t is STRINGS["fr"])
+    return (one if singular else other).format(n=n, **more)
+
+
+def group_size(t: Mapping[str, str], label: str, summary: Mapping[str, int]) -> str:
+    """"residents: 6 people, 5 voted" or "officials: 2 people, no votes from this group"."""
+    people = plural(t, "people", summary.get("participants", 0))
+    voters = summary.get("voters", 0)
+    voted = plural(t, "voted", voters) if voters else t["silent_short"]
+    return t["group_size"].format(g=label, people=people, voted=voted)
+
+
+def support_clause(
+    t: Mapping[str, str],
+    label: str,
+    tally: Mapping[str, Any],
+    voters: int,
+    marks: bool,
+    dots: str = "",
+) -> str:
+    """One group on one idea: "residents: chosen by 4 of 5" (then `dots`, e.g. " (6 dots)"), and
+    ", 2 of 5 disagree" when marks are in use and some were cast; or "officials: no votes from
+    this group". `voters` is the group's voters (the share's denominator), so the numbers can be
+    checked against the group sizes."""
+    if not voters:
+        return t["silent"].format(g=label)
+    clause = t["chosen_by"].format(g=label, n=tally.get("voters", 0), m=voters) + dots
+    against = tally.get("against", 0)
+    if marks and against:
+        clause += ", " + plural_with(t, "against", against, m=voters)
+    return clause
+
+
+def support_summary(
+    t: Mapping[str, str],
+    item: Mapping[str, Any],
+    groups: Mapping[str, Mapping[str, int]],
+    marks: bool,
+) -> str:
+    """Every group on one idea, in one line: "residents: chosen by 4 of 5; social workers: chosen
+    by 0 of 4; officials: no votes from this group"."""
+    by_group = item.get("by_group", {})
+    return "; ".join(
+        support_clause(
+            t, _group_label(g, t), by_group.get(g, {}), summary.get("voters", 0), marks
+        )
+        for g, summary in groups.items()
+    )
+
+
+def consensus_sentence(
+    t: Mapping[str, str],
+    item: Mapping[str, Any],
+    groups: Mapping[str, Mapping[str, int]],
+    lang: str,
+) -> str:
+    """The consensus in plain words, over the groups that voted only."""
+    voting = sum(1 for summary in groups.values() if summary.get("voters", 0))
+    consensus = item.get("consensus")
+    if consensus is None or not voting:
+        return t["consensus_nobody"]
+    if consensus <= 0:
+        return t["consensus_zero"]
+    if voting == 1:
+        return t["consensus_one"].format(p=_pct(consensus, lang))
+    return t["consensus_many"].format(p=_pct(consensus, lang), n=voting)
 
 
 def plural(t: Mapping[str, str], key: str, n: int) -> str:
@@ -227,13 +389,6 @@ def plural(t: Mapping[str, str], key: str, n: int) -> str:
 
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "en"
-
-
-def _score(t: dict[str, str], consensus: float, lang: str) -> str:
-    """Plain words, not "consensus 40 %": the share of voters who chose it in its weakest group."""
-    if consensus <= 0:
-        return t["consensus_none"]
-    return t["consensus"].format(p=_pct(consensus, lang))
 
 
 def _pct(value: float, lang: str) -> str:
@@ -254,8 +409,16 @@ def _author(data: ReportInput, note_id: str) -> str | None:
     return None
 
 
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(ts))
+def time_zone(name: str | None) -> zoneinfo.ZoneInfo:
+    """The board's zone; an unknown name (a machine without that zone) falls back to UTC."""
+    try:
+        return zoneinfo.ZoneInfo(name or DEFAULT_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _local(ts: float, zone: zoneinfo.ZoneInfo, pattern: str) -> str:
+    return datetime.fromtimestamp(ts, zone).strftime(pattern)
 
 
 def _md_text(text: str) -> str:
@@ -343,15 +506,15 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     results = data.results
     groups: dict[str, Any] = dict(results.get("groups", {}))
     notes: list[dict[str, Any]] = list(results.get("notes", []))
+    marks = bool(results.get("disagree_marks"))
+    zone = time_zone(data.time_zone)
     c = t["colon"]
     out: list[str] = [f"# {t['report']}{c}{_md_text(data.title) or t['untitled']}", ""]
-    day = time.strftime("%Y-%m-%d", time.gmtime(data.created_at))
-    out += [f"{t['date']}{c}{day}", ""]
+    out += [f"{t['date']}{c}{_local(data.created_at, zone, '%Y-%m-%d')}", ""]
 
     out += [f"## {t['participants']}", ""]
     for group, summary in groups.items():
-        label = _md_text(_group_label(group, t))
-        out.append(f"- {label}{c}{plural(t, 'people', summary['participants'])}")
+        out.append(f"- {group_size(t, _md_text(_group_label(group, t)), summary)}")
     if not groups:
         out.append(t["none"])
     out.append("")
@@ -363,11 +526,21 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         more = _translation_lines(data, note["note_id"], "  ", lang)
         return "\n".join([line, *more, *(_picture_line(data, note, "  ") if picture else [])])
 
+    def support_lines(item: Mapping[str, Any], indent: str) -> list[str]:
+        lines = []
+        for group, summary in groups.items():
+            tally = item.get("by_group", {}).get(group, {})
+            label = _md_text(_group_label(group, t))
+            dots = f" ({plural(t, 'dots', tally.get('dots', 0))})"
+            clause = support_clause(t, label, tally, summary.get("voters", 0), marks, dots)
+            lines.append(f"{indent}- {clause}")
+        return lines
+
     out += [f"## {t['clusters']}", "", t["score_help"], ""]
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
     for cluster in clusters:
         title = _md_text(cluster["title"]) or t["untitled"]
-        score = _score(t, cluster["consensus"], lang)
+        score = consensus_sentence(t, cluster, groups, lang)
         out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
         in_cluster = [n for n in notes if n.get("cluster") == cluster["cluster_id"]]
         out += [idea_line(n, picture=True) for n in in_cluster] + [""]
@@ -379,24 +552,26 @@ def render_markdown(data: ReportInput, lang: str) -> str:
 
     out += [f"## {t['ideas']}", ""]
     for rank, note in enumerate(notes, start=1):
-        score = _score(t, note["consensus"], lang)
+        score = consensus_sentence(t, note, groups, lang)
         head = f"{rank}. {_idea_text(data, note, t)} — {plural(t, 'dots', note['total'])}, {score}"
         out.append(head)
         out += _translation_lines(data, note["note_id"], "   ", lang)
-        for group, tally in note.get("by_group", {}).items():
-            label = _md_text(_group_label(group, t))
-            dots_ = plural(t, "dots", tally["dots"])
-            support = t["support"].format(g=label, d=dots_, p=_pct(tally["share"], lang))
-            out.append(f"   - {support}")
+        out += support_lines(note, "   ")
     if not notes:
         out.append(t["none"])
     out.append("")
 
-    voted = any(s.get("voters", 0) for s in groups.values())
-    backed = [n for n in notes if voted and n["consensus"] >= BACKED_BY_ALL]
+    backed = [
+        n for n in notes if n["consensus"] is not None and n["consensus"] >= BACKED_BY_ALL
+    ]
     out += [f"## {t['backed']}", ""] + ([idea_line(n) for n in backed] or [t["none"]]) + [""]
     divisive = [n for n in notes if n.get("divisive")]
-    out += [f"## {t['divisive']}", ""] + ([idea_line(n) for n in divisive] or [t["none"]])
+    out += [f"## {t['divisive']}", "", t["divisive_help"] if marks else t["no_marks"], ""]
+    for note in divisive:
+        out.append(idea_line(note))
+        out += support_lines(note, "  ")
+    if marks and not divisive:
+        out.append(t["none"])
     out.append("")
 
     out += [f"## {t['balance']}", ""]
@@ -429,10 +604,10 @@ def render_markdown(data: ReportInput, lang: str) -> str:
 
     out += [f"## {t['timeline']}", ""]
     for ts, phase in data.phases:
-        out.append(f"- {_clock(ts)} {t.get(phase, _md_text(phase))}")
+        out.append(f"- {_local(ts, zone, '%H:%M')} {t.get(phase, _md_text(phase))}")
     if not data.phases:
         out.append(t["none"])
-    out += ["", t["times_utc"], ""]
+    out += ["", t["times_in"].format(tz=_md_text(str(zone))), ""]
     return "\n".join(out)
 
 
@@ -452,22 +627,32 @@ def results_csv(
     lang: str = "en",
     notes: Mapping[str, Any] | None = None,
     languages: Sequence[str] = (),
+    voice_seconds: Mapping[str, float] | None = None,
 ) -> str:
-    """One row per note, ranked as in the results: text, cluster, dots, per-group support.
+    """One row per note, ranked as in the results: type, text, cluster, dots, the support in plain
+    words, and per group its size and voters (the same on every row: what "of m" counts), then on
+    the idea its dots, voters for, "I disagree" marks (when in use) and share.
 
-    With the board's `notes` and `languages`: after the text, the note's language, one column per
-    board language (the original in its own language, a translation in the others, empty if none)
-    and the languages machine-translated. en: `,` and a decimal point; fr/nl: `;` and a decimal
-    comma, headers in that language (what a Belgian Excel opens as columns). Text cells are
-    neutralised against formula injection."""
+    `type` is text, photo or voice; a photo or voice note without a caption gets a text that says
+    what it is ("photo", "voice note, 12 s" with `voice_seconds`). A group with no voters has an
+    empty share (not 0). With the board's `notes` and `languages`: after the text, the note's
+    language, one column per board language (the original in its own language, a translation in
+    the others, empty if none) and the languages machine-translated. en: `,` and a decimal point;
+    fr/nl: `;` and a decimal comma, headers in that language (what a Belgian Excel opens as
+    columns). Text cells are neutralised against formula injection."""
     lang = pick_lang(lang)
     h = CSV_HEADERS[lang]
+    t = STRINGS[lang]
     comma = lang != "en"
+    marks = bool(results.get("disagree_marks"))
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if comma else ",", lineterminator="\r\n")
     per_lang = list(languages) if notes is not None else []
+    kind_names = dict(zip(("text", "photo", "voice"), h["kinds"].split("|"), strict=True))
 
-    def number(value: float) -> str:
+    def number(value: float | None) -> str:
+        if value is None:
+            return ""
         text = f"{value:.3f}"
         return text.replace(".", ",") if comma else text
 
@@ -482,34 +667,63 @@ def results_csv(
         cells.append(" ".join(code for code, (_t, machine) in found.items() if machine))
         return [neutralise(str(cell)) for cell in cells]
 
+    def kind_and_text(note_id: str, text: str) -> tuple[str, str]:
+        kind = (notes or {}).get(note_id, {}).get("kind")
+        kind = kind if kind in ("photo", "voice") else "text"
+        if text or kind == "text":
+            return kind, text
+        seconds = (voice_seconds or {}).get(note_id)
+        if kind == "voice" and seconds is not None:
+            return kind, t["voice_for"].format(s=round(seconds))
+        return kind, t[kind].lower()
+
     cluster_titles = {c["cluster_id"]: c["title"] for c in results.get("clusters", [])}
-    names = list(groups) or list(results.get("groups", {}))
+    summaries: Mapping[str, Mapping[str, int]] = results.get("groups", {})
+    names = list(summaries) or list(groups)
+    labels = [_group_label(g, t) for g in names]
     language_headers = (
         [h["lang"], *(h["text_in"].format(lang=code) for code in per_lang), h["machine"]]
         if per_lang
         else []
     )
+
+    def per_group(key: str) -> list[str]:
+        return [neutralise(h[key].format(g=label)) for label in labels]
+
     writer.writerow(
-        [h["rank"], h["note_id"], h["text"], *language_headers, h["cluster"], h["total"]]
-        + [h["consensus"], h["divisive"]]
-        + [neutralise(h["dots"].format(g=g)) for g in names]
-        + [neutralise(h["share"].format(g=g)) for g in names]
+        [
+            *(h["rank"], h["note_id"], h["type"], h["text"], *language_headers, h["cluster"]),
+            *(h["total"], *([h["against"]] if marks else []), h["consensus"], h["divisive"]),
+            *(h["support"], *per_group("people_g"), *per_group("group_voters_g")),
+            *(*per_group("dots"), *per_group("voters")),
+            *(per_group("against_g") if marks else []),
+            *per_group("share"),
+        ]
     )
     for rank, note in enumerate(results.get("notes", []), start=1):
         by_group = note.get("by_group", {})
+        kind, text = kind_and_text(note["note_id"], note["text"])
+        tallies = [by_group.get(g, {}) for g in names]
         writer.writerow(
             [
                 rank,
                 neutralise(note["note_id"]),
-                neutralise(note["text"]),
+                kind_names[kind],
+                neutralise(text),
                 *in_languages(note["note_id"], note["text"]),
                 neutralise(cluster_titles.get(note.get("cluster"), "")),
                 note["total"],
+                *([note.get("against", 0)] if marks else []),
                 number(note["consensus"]),
                 h["yes"] if note["divisive"] else h["no"],
+                neutralise(support_summary(t, note, summaries, marks)),
             ]
-            + [by_group.get(g, {}).get("dots", 0) for g in names]
-            + [number(by_group.get(g, {}).get("share", 0.0)) for g in names]
+            + [summaries.get(g, {}).get("participants", 0) for g in names]
+            + [summaries.get(g, {}).get("voters", 0) for g in names]
+            + [tally.get("dots", 0) for tally in tallies]
+            + [tally.get("voters", 0) for tally in tallies]
+            + ([tally.get("against", 0) for tally in tallies] if marks else [])
+            + [number(tally.get("share")) for tally in tallies]
         )
     return out.getvalue()
 

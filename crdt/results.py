@@ -1,27 +1,31 @@
-"""Dot-vote results: totals, per declared group, and a cross-group consensus score.
+"""Results of a vote: totals, per declared group, a cross-group consensus, and divisiveness judged
+on evidence ("I disagree" marks), never on a missing dot.
 
-Pure: standard library only, no I/O. The server feeds it the store's votes and the doc's notes and
-clusters, and writes the output into the doc's `results` map (or serves it as JSON).
+Pure: standard library only, no I/O. The server feeds it the store's dots and marks and the doc's
+notes and clusters, and writes the output into the doc's `results` map (or serves it as JSON).
 
 Definitions
 - Groups, in output order: the facilitator's `groups`; then any group a participant declared that is
   not (or no longer) in that list, sorted, so no one's dots disappear; then "" for participants with
   no group, only if there are any.
-- A dot counts only if its note still exists and its voter is a known participant; counts <= 0 are
-  ignored and repeated (participant, note) entries add up.
-- A group's *voters*: its participants who cast at least one (counted) dot anywhere on the board.
-- For each note: `total` dots; per group, its `dots`, its `voters` (members with >= 1 dot on the
-  note) and `share` = voters on the note / the group's voters (0 for a group with no voters).
-- `consensus` = the lowest share among groups with >= 1 voter (0 if no group has voters): a note
-  scores high only if every group that voted backs it.
-- `divisive` = the highest minus the lowest of those shares is more than 0.5: one group backs it,
-  another does not.
-- For each cluster, the same fields over the notes in it: a member is a voter on the cluster if they
-  dotted any of its notes. A note whose `cluster` names no existing cluster belongs to none (and its
-  `cluster` is reported as None).
-- Notes and clusters are ranked by consensus (high first), then total (high first), then id.
+- A dot or mark counts only if its note still exists and its author is a known participant; dot
+  counts <= 0 are ignored and repeated (participant, note) entries add up; a mark counts once.
+- A group's *voters*: its participants who cast at least one counted dot or mark anywhere.
+- For each note, per group: its `dots`, its `voters` (members with >= 1 dot on the note: "for"),
+  `against` (members with an "I disagree" mark on it) and `share` = for-voters / the group's voters,
+  `null` for a group with no voters (it said nothing, so it has no share).
+- `consensus` = the lowest share among groups that have voters (`null` if no group has any): an idea
+  scores high only if every group that voted backs it. A group that did not vote is left out.
+- `divisive` only on evidence: some group backs the idea (>= 2 of its voters chose it and they are
+  >= half of its voters) while another group opposes it (>= 2 of its voters marked "I disagree" and
+  they are >= half of its voters). A group that did not pick an idea has not opposed it, so
+  without marks nothing is divisive.
+- For each cluster, the same fields over the notes in it: a member is "for" the cluster if they
+  dotted any of its notes, "against" if they marked any of them. A note whose `cluster` names no
+  existing cluster belongs to none (and its `cluster` is reported as None).
+- Notes and clusters are ranked by consensus (high first, `null` last), then total, then id.
 
-Shares are computed as exact fractions, so ties and the 0.5 threshold are decided exactly; they are
+Shares are computed as exact fractions, so ties and the 0.5 thresholds are decided exactly; they are
 reported as floats.
 """
 
@@ -34,7 +38,9 @@ from fractions import Fraction
 from typing import Any, TypedDict
 
 NO_GROUP = ""
-DIVISIVE_SPREAD = Fraction(1, 2)
+# Evidence needed on each side before an idea is called divisive.
+DIVISIVE_MIN_PEOPLE = 2
+DIVISIVE_MIN_SHARE = Fraction(1, 2)
 
 
 class GroupSummary(TypedDict):
@@ -45,7 +51,8 @@ class GroupSummary(TypedDict):
 class GroupTally(TypedDict):
     dots: int
     voters: int
-    share: float
+    against: int
+    share: float | None
 
 
 class NoteResult(TypedDict):
@@ -53,8 +60,9 @@ class NoteResult(TypedDict):
     text: str
     cluster: str | None
     total: int
+    against: int
     by_group: dict[str, GroupTally]
-    consensus: float
+    consensus: float | None
     divisive: bool
 
 
@@ -62,8 +70,9 @@ class ClusterResult(TypedDict):
     cluster_id: str
     title: str
     total: int
+    against: int
     by_group: dict[str, GroupTally]
-    consensus: float
+    consensus: float | None
     divisive: bool
 
 
@@ -72,14 +81,15 @@ class _Electorate:
     group_of: dict[str, str]  # participant -> group name
     order: list[str]  # group names, in output order
     participants: dict[str, int]  # group -> members
-    voters: dict[str, int]  # group -> members with at least one counted dot
+    voters: dict[str, int]  # group -> members with at least one counted dot or mark
 
 
 @dataclass(frozen=True, slots=True)
 class _Tally:
     total: int
+    against: int
     by_group: dict[str, GroupTally]
-    consensus: Fraction
+    consensus: Fraction | None
     divisive: bool
 
 
@@ -89,15 +99,20 @@ def compute_results(
     notes: Mapping[str, Mapping[str, Any]],
     clusters: Mapping[str, Mapping[str, Any]],
     groups: Sequence[str],
+    marks: Iterable[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Results of a dot vote; see the module docstring for the definitions.
+    """Results of a vote; see the module docstring for the definitions.
 
-    Shape: {"groups": {name: GroupSummary}, "notes": [NoteResult], "clusters": [ClusterResult]},
-    plain JSON-ready dicts (a plain dict return type, so callers can pass it on as JSON).
+    `marks`: (participant, note) "I disagree" marks, or None when the board does not use them (the
+    output's `disagree_marks` says which, so renderers know whether "against" means anything).
+
+    Shape: {"groups": {name: GroupSummary}, "notes": [NoteResult], "clusters": [ClusterResult],
+    "disagree_marks": bool}, plain JSON-ready dicts.
     """
     group_of = {pid: group or NO_GROUP for pid, group in participants}
     dots = _count_dots(votes, group_of, notes)
-    electorate = _electorate(group_of, groups, dots)
+    against = _count_marks(marks or (), group_of, notes)
+    electorate = _electorate(group_of, groups, dots, against)
 
     cluster_of = {
         note_id: cluster
@@ -108,13 +123,13 @@ def compute_results(
     for note_id, cluster_id in cluster_of.items():
         notes_in[cluster_id].append(note_id)
     note_results = [
-        _note_result(note_id, note, cluster_of.get(note_id), dots[note_id], electorate)
+        _note_result(
+            note_id, note, cluster_of.get(note_id), dots[note_id], against[note_id], electorate
+        )
         for note_id, note in notes.items()
     ]
     cluster_results = [
-        _cluster_result(
-            cluster_id, cluster, [dots[note_id] for note_id in notes_in[cluster_id]], electorate
-        )
+        _cluster_result(cluster_id, cluster, notes_in[cluster_id], dots, against, electorate)
         for cluster_id, cluster in clusters.items()
     ]
     group_summaries: dict[str, GroupSummary] = {
@@ -125,6 +140,7 @@ def compute_results(
         "groups": group_summaries,
         "notes": [r for _, r in sorted(note_results, key=lambda pair: pair[0])],
         "clusters": [r for _, r in sorted(cluster_results, key=lambda pair: pair[0])],
+        "disagree_marks": marks is not None,
     }
 
 
@@ -141,8 +157,22 @@ def _count_dots(
     return dots
 
 
+def _count_marks(
+    marks: Iterable[tuple[str, str]], group_of: Mapping[str, str], notes: Mapping[str, object]
+) -> defaultdict[str, set[str]]:
+    """note -> participants who marked it "I disagree", keeping only the marks that count."""
+    against: defaultdict[str, set[str]] = defaultdict(set)
+    for pid, note_id in marks:
+        if note_id in notes and pid in group_of:
+            against[note_id].add(pid)
+    return against
+
+
 def _electorate(
-    group_of: Mapping[str, str], groups: Sequence[str], dots: Mapping[str, Mapping[str, int]]
+    group_of: Mapping[str, str],
+    groups: Sequence[str],
+    dots: Mapping[str, Mapping[str, int]],
+    against: Mapping[str, set[str]],
 ) -> _Electorate:
     declared = list(dict.fromkeys(groups))
     named = set(group_of.values()) - {NO_GROUP}
@@ -153,39 +183,62 @@ def _electorate(
     for group in group_of.values():
         participants[group] += 1
     voters = dict.fromkeys(order, 0)
-    for pid in {pid for by_pid in dots.values() for pid in by_pid}:
+    cast = {pid for by_pid in dots.values() for pid in by_pid}
+    cast |= {pid for pids in against.values() for pid in pids}
+    for pid in cast:
         voters[group_of[pid]] += 1
     return _Electorate(dict(group_of), order, participants, voters)
 
 
-def _tally(dots_by_pid: Mapping[str, int], electorate: _Electorate) -> _Tally:
-    """Total, per-group figures, consensus and divisiveness of one note or cluster."""
+def _tally(for_pids: Mapping[str, int], against_pids: set[str], electorate: _Electorate) -> _Tally:
+    """Total, per-group figures, consensus and divisiveness of one note or cluster.
+
+    `for_pids`: participant -> dots given; `against_pids`: participants who marked it."""
     dots = dict.fromkeys(electorate.order, 0)
-    voters = dict.fromkeys(electorate.order, 0)
-    for pid, count in dots_by_pid.items():
-        group = electorate.group_of[pid]
-        dots[group] += count
-        voters[group] += 1
-    shares = {
-        g: Fraction(voters[g], electorate.voters[g]) if electorate.voters[g] else Fraction(0)
-        for g in electorate.order
+    backers = dict.fromkeys(electorate.order, 0)
+    opponents = dict.fromkeys(electorate.order, 0)
+    for pid, count in for_pids.items():
+        dots[electorate.group_of[pid]] += count
+        backers[electorate.group_of[pid]] += 1
+    for pid in against_pids:
+        opponents[electorate.group_of[pid]] += 1
+    voted = [g for g in electorate.order if electorate.voters[g]]
+    share = {g: Fraction(backers[g], electorate.voters[g]) for g in voted}
+    against_share = {g: Fraction(opponents[g], electorate.voters[g]) for g in voted}
+    backing = {
+        g for g in voted if backers[g] >= DIVISIVE_MIN_PEOPLE and share[g] >= DIVISIVE_MIN_SHARE
     }
-    # Groups where nobody voted say nothing about support: leave them out of the comparison.
-    counted = [shares[g] for g in electorate.order if electorate.voters[g]]
-    lowest = min(counted, default=Fraction(0))
+    opposing = {
+        g
+        for g in voted
+        if opponents[g] >= DIVISIVE_MIN_PEOPLE and against_share[g] >= DIVISIVE_MIN_SHARE
+    }
+    # Two different groups are needed: one group split in itself is not a divide between groups.
+    divisive = any(b != o for b in backing for o in opposing)
     return _Tally(
         total=sum(dots.values()),
+        against=sum(opponents.values()),
         by_group={
-            g: {"dots": dots[g], "voters": voters[g], "share": float(shares[g])}
+            g: {
+                "dots": dots[g],
+                "voters": backers[g],
+                "against": opponents[g],
+                "share": float(share[g]) if g in share else None,
+            }
             for g in electorate.order
         },
-        consensus=lowest,
-        divisive=bool(counted) and max(counted) - lowest > DIVISIVE_SPREAD,
+        consensus=min(share.values()) if share else None,
+        divisive=divisive,
     )
 
 
-def _rank(tally: _Tally, item_id: str) -> tuple[Fraction, int, str]:
-    return (-tally.consensus, -tally.total, item_id)
+def _rank(tally: _Tally, item_id: str) -> tuple[bool, Fraction, int, str]:
+    consensus = tally.consensus if tally.consensus is not None else Fraction(0)
+    return (tally.consensus is None, -consensus, -tally.total, item_id)
+
+
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _note_result(
@@ -193,16 +246,18 @@ def _note_result(
     note: Mapping[str, Any],
     cluster: str | None,
     dots_by_pid: Mapping[str, int],
+    against_pids: set[str],
     electorate: _Electorate,
-) -> tuple[tuple[Fraction, int, str], NoteResult]:
-    tally = _tally(dots_by_pid, electorate)
+) -> tuple[tuple[bool, Fraction, int, str], NoteResult]:
+    tally = _tally(dots_by_pid, against_pids, electorate)
     result: NoteResult = {
         "note_id": note_id,
         "text": str(note.get("text") or ""),
         "cluster": cluster,
         "total": tally.total,
+        "against": tally.against,
         "by_group": tally.by_group,
-        "consensus": float(tally.consensus),
+        "consensus": _float(tally.consensus),
         "divisive": tally.divisive,
     }
     return _rank(tally, note_id), result
@@ -211,21 +266,27 @@ def _note_result(
 def _cluster_result(
     cluster_id: str,
     cluster: Mapping[str, Any],
-    notes_dots: Iterable[Mapping[str, int]],
+    note_ids: Iterable[str],
+    dots: Mapping[str, Mapping[str, int]],
+    against: Mapping[str, set[str]],
     electorate: _Electorate,
-) -> tuple[tuple[Fraction, int, str], ClusterResult]:
-    # Summing per participant over the cluster's notes makes "dotted any note" a voter.
+) -> tuple[tuple[bool, Fraction, int, str], ClusterResult]:
+    # Summing per participant over the cluster's notes makes "dotted any note" a voter for it, and
+    # the union of marks "marked any note" a voter against it.
     dots_by_pid: dict[str, int] = defaultdict(int)
-    for note_dots in notes_dots:
-        for pid, count in note_dots.items():
+    against_pids: set[str] = set()
+    for note_id in note_ids:
+        for pid, count in dots.get(note_id, {}).items():
             dots_by_pid[pid] += count
-    tally = _tally(dots_by_pid, electorate)
+        against_pids |= against.get(note_id, set())
+    tally = _tally(dots_by_pid, against_pids, electorate)
     result: ClusterResult = {
         "cluster_id": cluster_id,
         "title": str(cluster.get("title") or ""),
         "total": tally.total,
+        "against": tally.against,
         "by_group": tally.by_group,
-        "consensus": float(tally.consensus),
+        "consensus": _float(tally.consensus),
         "divisive": tally.divisive,
     }
     return _rank(tally, cluster_id), result

@@ -51,6 +51,12 @@ DEFAULT_SETTINGS: Final[dict[str, Any]] = {
     "group_labels": {},
     # joining offers "I'd rather not say" (no group) when the facilitator allows it
     "group_optional": False,
+    # "I disagree" marks (branch results): off until the facilitator turns them on; each person
+    # has `disagree_budget` of them, at most one per note, secret until the votes are revealed.
+    "disagree_marks": False,
+    "disagree_budget": 2,
+    # the time zone the report's dates and times are written in (an IANA name)
+    "time_zone": "Europe/Brussels",
 }
 
 

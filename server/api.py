@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 import unicodedata
+import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -432,17 +433,29 @@ class Api:
     # ------------------------------------------------------------------ votes and results
 
     async def vote(self, request: Request) -> Response:
+        """A dot (`stance` absent or "for") or an "I disagree" mark (`stance`: "against"), cast
+        (+1) or taken back (-1); the store checks the budgets atomically."""
         board, claims = await self._auth(request, "participant")
         body = await _json(request)
         note_id, delta = body.get("note_id"), body.get("delta")
+        stance = body.get("stance", "for")
         if (
             not isinstance(note_id, str)
             or not ID_PATTERN.fullmatch(note_id)
             or delta not in (1, -1)
             or isinstance(delta, bool)
+            or stance not in ("for", "against")
         ):
-            raise ApiError(422, "bad_vote", "Send {'note_id': str, 'delta': 1 or -1}.")
+            raise ApiError(
+                422,
+                "bad_vote",
+                "Send {'note_id': str, 'delta': 1 or -1, 'stance': 'for' (default) or 'against'}.",
+            )
         settings = board.settings
+        if stance == "against" and not settings.get("disagree_marks"):
+            raise ApiError(
+                409, "disagree_off", "\"I disagree\" marks are not in use on this board."
+            )
         if settings.get("phase") != "vote":
             raise ApiError(409, "not_voting", "Voting is not open right now.")
         if settings.get("locked"):
@@ -453,26 +466,42 @@ class Api:
             raise ApiError(404, "unknown_note", "No note with this id on this board.")
         assert claims.participant_id is not None
         try:
-            tally = await self.store.cast_vote(
-                board.id,
-                claims.participant_id,
-                note_id,
-                delta,
-                int(settings.get("vote_budget", 3)),
-                int(settings.get("max_votes_per_note", 3)),
-            )
+            if stance == "against":
+                tally = await self.store.cast_mark(
+                    board.id, claims.participant_id, note_id, delta, _disagree_budget(settings)
+                )
+            else:
+                tally = await self.store.cast_vote(
+                    board.id,
+                    claims.participant_id,
+                    note_id,
+                    delta,
+                    int(settings.get("vote_budget", 3)),
+                    int(settings.get("max_votes_per_note", 3)),
+                )
         except VoteRefused as exc:
             raise ApiError(409, exc.code, exc.message) from exc
         await self._publish_results_if_visible(board)
-        return JSONResponse({"note_id": note_id, "mine": tally.mine, "remaining": tally.remaining})
+        return JSONResponse(
+            {"note_id": note_id, "stance": stance, "mine": tally.mine, "remaining": tally.remaining}
+        )
 
     async def my_votes(self, request: Request) -> Response:
         board, claims = await self._auth(request, "participant")
         assert claims.participant_id is not None
         votes = await self.store.votes_of(board.id, claims.participant_id)
+        marks = await self.store.marks_of(board.id, claims.participant_id)
         budget = int(board.settings.get("vote_budget", 3))
+        against_budget = _disagree_budget(board.settings)
         return JSONResponse(
-            {"votes": votes, "budget": budget, "remaining": max(0, budget - sum(votes.values()))}
+            {
+                "votes": votes,
+                "budget": budget,
+                "remaining": max(0, budget - sum(votes.values())),
+                "against": marks,
+                "against_budget": against_budget,
+                "against_remaining": max(0, against_budget - len(marks)),
+            }
         )
 
     async def results(self, request: Request) -> Response:
@@ -485,6 +514,13 @@ class Api:
     async def _compute_results(self, board: BoardRecord) -> dict[str, Any]:
         people = await self.store.list_participants(board.id)
         votes = await self.store.all_votes(board.id)
+        # Marks count while the board uses them; turned off, they leave the results (and come
+        # back if turned on again: nobody can take one back meanwhile).
+        marks = (
+            [(m.participant_id, m.note_id) for m in await self.store.all_marks(board.id)]
+            if board.settings.get("disagree_marks")
+            else None
+        )
 
         def read(room: Room) -> tuple[dict[str, Any], dict[str, Any]]:
             view = schema.Board(room.doc)
@@ -499,6 +535,7 @@ class Api:
             notes,
             clusters,
             board.settings.get("groups", []),
+            marks,
         )
 
     async def _publish_results_if_visible(self, board: BoardRecord) -> None:
@@ -530,6 +567,9 @@ SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
     "joining_open": lambda v: isinstance(v, bool),
     "group_labels": lambda v: _group_labels_ok(v),
     "group_optional": lambda v: isinstance(v, bool),
+    "disagree_marks": lambda v: isinstance(v, bool),
+    "disagree_budget": lambda v: _int_between(v, 0, 100),
+    "time_zone": lambda v: _time_zone_ok(v),
 }
 # Settings the API owns (not in crdt/schema.py's defaults).
 API_DEFAULT_SETTINGS: dict[str, Any] = {"joining_open": True}
@@ -587,8 +627,25 @@ def _attachment(board: BoardRecord, extension: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="cobord-{board.id}.{extension}"'}
 
 
+def _disagree_budget(settings: dict[str, Any]) -> int:
+    return int(settings.get("disagree_budget", schema.DEFAULT_SETTINGS["disagree_budget"]))
+
+
 def _int_between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _time_zone_ok(value: Any) -> bool:
+    """An IANA time zone name this machine knows ("Europe/Brussels", "UTC")."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or value.startswith(("/", ".")):
+        return False
+    if ".." in value or "\\" in value or "\0" in value:
+        return False
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _text_ok(value: Any, limit: int) -> bool:

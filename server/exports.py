@@ -41,6 +41,10 @@ def _languages(board: BoardRecord) -> list[str]:
     return [lang for lang in wanted if lang in report.LANGS]
 
 
+def _time_zone(board: BoardRecord) -> str:
+    return str(board.settings.get("time_zone") or schema.DEFAULT_SETTINGS["time_zone"])
+
+
 def _lang(request: Request) -> str:
     lang = request.query_params.get("lang", "en")
     if lang not in report.LANGS:
@@ -101,7 +105,27 @@ class Exports:
                     [n["media"] for n in doc[schema.NOTES].values() if n.get("media")],
                 )
             ),
+            time_zone=_time_zone(board),
+            voice_seconds=await self._voice_seconds(board, doc),
         )
+
+    async def _voice_seconds(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, float]:
+        """note id -> length of each voice note's recording (at most MAX_PICTURES of them), for
+        the exports' "voice note, 12 s"."""
+        wanted = [
+            (note_id, note["media"])
+            for note_id, note in doc[schema.NOTES].items()
+            if note.get("kind") == "voice" and note.get("media")
+        ][:MAX_PICTURES]
+        lengths: dict[str, float] = {}
+        for note_id, media_id in wanted:
+            record = await self.store.get_media(board.id, media_id)
+            if record is None or record.kind != "voice":
+                continue
+            seconds = media.voice_seconds(record.data, record.content_type)
+            if seconds is not None:
+                lengths[note_id] = seconds
+        return lengths
 
     async def _pictures(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, str]:
         """media id -> a small data: URI of each photo note's picture (at most MAX_PICTURES)."""
@@ -155,7 +179,12 @@ class Exports:
         results = await self.api._compute_results(board)
         doc = await self._doc(board)
         text = report.results_csv(
-            results, board.settings.get("groups", []), lang, doc[schema.NOTES], _languages(board)
+            results,
+            board.settings.get("groups", []),
+            lang,
+            doc[schema.NOTES],
+            _languages(board),
+            await self._voice_seconds(board, doc),
         )
         # Excel opens UTF-8 CSV correctly only with a BOM.
         return Response(

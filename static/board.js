@@ -100,7 +100,7 @@ class BoardApp {
     if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
     // The results phase is one screen for everyone: a page (re)loaded then opens on the results.
     if (!params.get("view") && info.phase === "results") this.view = "results";
-    this.votes = { mine: {}, remaining: null, budget: null };
+    this.votes = { mine: {}, remaining: null, budget: null, against: new Set() };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
     this.lastPhase = null;
@@ -516,7 +516,7 @@ class BoardApp {
     if (this.role !== "participant") return;
     try {
       const r = await api("GET", `/api/boards/${this.id}/votes/mine`, { token: this.token });
-      this.votes = { mine: r.votes || {}, remaining: r.remaining, budget: r.budget };
+      this.votes = { mine: r.votes || {}, remaining: r.remaining, budget: r.budget, against: new Set(r.against || []) };
       this.renderTopbar();
       this.renderMain();
     } catch {
@@ -545,6 +545,38 @@ class BoardApp {
   }
   myVotes(noteId) {
     return this.votes.mine[noteId] || 0;
+  }
+  // ---------- "I disagree" marks (branch results) ----------
+  /** Marks follow the board's setting live (meta.settings): re-read at every render, never cached. */
+  disagreeOn() {
+    return this.role === "participant" && this.session.settings().disagree_marks === true;
+  }
+  /** My marks left: derived from the setting's budget and the marks the server confirmed. */
+  disagreeLeft() {
+    const budget = this.session.settings().disagree_budget ?? 2;
+    return { left: Math.max(0, budget - this.votes.against.size), budget };
+  }
+  myMark(noteId) {
+    return this.votes.against.has(noteId);
+  }
+  async disagree(noteId, delta) {
+    if (!this.canVote()) {
+      toast(t("vote_closed"), "warn");
+      return;
+    }
+    try {
+      const r = await api("POST", `/api/boards/${this.id}/votes`, { token: this.token, body: { note_id: noteId, delta, stance: "against" } });
+      const against = new Set(this.votes.against);
+      if (r.mine) against.add(r.note_id);
+      else against.delete(r.note_id);
+      this.votes.against = against;
+      announce(t("disagree_left", { n: r.remaining, budget: this.disagreeLeft().budget }));
+      this.renderTopbar();
+      this.renderMain();
+    } catch (e) {
+      toast(errorText(e), e instanceof ApiError && e.status === 409 ? "warn" : "error");
+      this.refreshVotes();
+    }
   }
   /** Total dots on a note when the results are visible to us (live / revealed / facilitator). */
   totalVotes(noteId) {

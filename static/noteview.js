@@ -38,8 +38,8 @@ function noteMetaLine(app, note, listen) {
 }
 
 /** [− take back] n [+ add] with accessible names, plus the total when votes are visible.
- * @param {any} app @param {any} note @param {{big?: boolean}} [opts] */
-export function voteControls(app, note, { big = false } = {}) {
+ * @param {any} app @param {any} note @param {{big?: boolean, disagree?: boolean}} [opts] */
+export function voteControls(app, note, { big = false, disagree = big } = {}) {
   const mine = app.myVotes(note.id);
   const can = app.canVote();
   const total = app.totalVotes(note.id);
@@ -83,6 +83,40 @@ export function voteControls(app, note, { big = false } = {}) {
       },
     }, "+●"),
     total !== null ? h("span", { class: "total-dots", title: t("total_dots", { n: total }) }, h("span", { "aria-hidden": "true" }, t("total_dots_short", { n: total })), h("span", { class: "sr-only" }, t("total_dots", { n: total }))) : null,
+    // On the big controls (the phone's vote list, a note's sheet) and the outline (keyboard and
+    // screen reader): a card on the canvas has no room.
+    disagree ? disagreeButton(app, note, short, can) : null,
+  );
+}
+
+/** "I disagree" beside the dots, only while the board uses marks (the setting is read at every
+ * render, so turning it on or off shows or hides it live). Pressed = my mark is on this idea.
+ * @param {any} app @param {any} note @param {string} short @param {boolean} can */
+function disagreeButton(app, note, short, can) {
+  if (!app.disagreeOn || !app.disagreeOn()) return null;
+  const marked = app.myMark(note.id);
+  const { left, budget } = app.disagreeLeft();
+  const dotted = app.myVotes(note.id) > 0; // one cannot choose an idea and disagree with it
+  return h(
+    "button",
+    {
+      type: "button",
+      class: `vote-btn disagree-btn${marked ? " is-on" : ""}`,
+      "data-fk": `vd:${note.id}`,
+      disabled: !can || dotted,
+      "aria-pressed": marked ? "true" : "false",
+      "aria-label": marked ? t("disagree_take_back", { text: short }) : t("disagree_on", { text: short }),
+      title: dotted ? t("disagree_stance_conflict") : t("disagree_left", { n: left, budget }),
+      onclick: (/** @type {Event} */ e) => {
+        e.stopPropagation();
+        if (marked) app.disagree(note.id, -1);
+        else if (left === 0) toast(t("disagree_none_left"), "warn");
+        else app.disagree(note.id, 1);
+      },
+    },
+    h("span", { "aria-hidden": "true" }, "✕ "),
+    t("disagree_btn"),
+    h("span", { class: "disagree-left", "aria-hidden": "true" }, t("disagree_left_short", { left, budget })),
   );
 }
 

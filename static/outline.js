@@ -93,7 +93,9 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
   // What the reader sees of the note too: a translation arriving, or "show original", rebuilds it.
   const shown = shownText(n);
   const sig = [n.text, shown.text, shown.lang, JSON.stringify(n.translations), n.kind, n.media, n.color, n.cluster, n.author, n.lang, canEdit, showVotes, app.myVotes(n.id), app.totalVotes(n.id),
-    app.canVote(), app.votes.remaining === 0, app.isMine(n.id), clusterSig, document.documentElement.lang].join("\u0001");
+    app.canVote(), app.votes.remaining === 0, app.isMine(n.id), clusterSig, document.documentElement.lang,
+    // branch results: the "I disagree" control follows the setting, my mark and my marks left
+    app.disagreeOn(), app.myMark(n.id), app.disagreeLeft().left].join("\u0001");
   const hit = cache.get(n.id);
   if (hit && hit.sig === sig) return hit.el;
   const el = noteItem(app, n, clusters, canEdit, showVotes);
@@ -104,7 +106,7 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
 function noteItem(app, n, clusters, canEdit, showVotes) {
   const li = h("li", { class: `ol-note note-${n.color}` });
   li.append(h("p", { class: "ol-text", lang: shownText(n).lang || undefined }, shownText(n).text), noteMeta(app, n));
-  if (showVotes) li.append(voteControls(app, n));
+  if (showVotes) li.append(voteControls(app, n, { disagree: true }));
   const actions = h("div", { class: "ol-actions" });
   if (canEdit && clusters.length) {
     const id = `mv-${n.id}`;

@@ -9,6 +9,9 @@ import { resultsView } from "./results.js";
 import { clientConfig, isSecureOrigin, phoneOrigin, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
+
+// The report's time zone (a board setting): the usual ones here; another one can be set by the API.
+const TIME_ZONES = ["Europe/Brussels", "Europe/Amsterdam", "Europe/Paris", "Europe/Luxembourg", "Europe/London", "UTC"];
 import { suggestionsSection } from "./suggestions.js";
 import { groupName, groupSettingsSection } from "./groups.js";
 import { privacySection } from "./privacy.js";
@@ -246,6 +249,11 @@ export class FacilitatorPanel {
         { class: "panel-sec", "aria-labelledby": "p-votes" },
         h("h3", { id: "p-votes" }, t("panel_votes")),
         h("div", { class: "field-row" }, field(t("panel_budget"), budget), field(t("panel_max_per_note"), perNote)),
+        // branch results: "I disagree" marks, off by default; their own budget
+        toggle("disagree_marks", t("panel_disagree")),
+        settings.disagree_marks
+          ? field(t("panel_disagree_budget"), h("input", { type: "number", min: 0, max: 100, value: String(settings.disagree_budget ?? 2), class: "input-small", "data-fk": "db", onchange: (e) => this.setting({ disagree_budget: Number(e.target.value) }) }))
+          : null,
         field(t("panel_visibility"), vis),
         h(
           "button",
@@ -282,6 +290,15 @@ export class FacilitatorPanel {
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),
+        // branch results: the report's dates and times are written in the board's time zone
+        field(
+          t("panel_time_zone"),
+          h(
+            "select",
+            { "data-fk": "tz", onchange: (e) => this.setting({ time_zone: e.target.value }) },
+            [...new Set([settings.time_zone || "Europe/Brussels", ...TIME_ZONES])].map((z) => h("option", { value: z, selected: (settings.time_zone || "Europe/Brussels") === z }, z)),
+          ),
+        ),
       ),
     );
 

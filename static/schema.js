@@ -23,5 +23,8 @@ export const DEFAULT_SETTINGS = Object.freeze({
   "max_note_length": 280,
   "max_notes_per_participant": 50,
   "group_labels": {},
-  "group_optional": false
+  "group_optional": false,
+  "disagree_marks": false,
+  "disagree_budget": 2,
+  "time_zone": "Europe/Brussels"
 });

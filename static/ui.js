@@ -113,6 +113,12 @@ const ERROR_KEYS = {
   budget: "vote_budget_spent",
   max_per_note: "vote_max_per_note",
   none_to_remove: "vote_none_to_remove",
+  // branch results: "I disagree" marks
+  disagree_off: "disagree_off",
+  disagree_budget: "disagree_budget_spent",
+  disagree_once: "disagree_once",
+  stance_conflict: "disagree_stance_conflict",
+  no_mark_to_remove: "disagree_none_to_remove",
   unknown_code: "join_unknown_code",
   unknown_board: "board_not_found",
   unauthorized: "board_no_access",

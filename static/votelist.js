@@ -26,6 +26,7 @@ export function renderVoteList(app, wrap) {
       t("votes_left", { left: remaining, budget }),
       remaining === 0 ? h("span", { class: "votelist-none", id: "votes-none-left" }, " — ", t("votes_none_left")) : null,
     ),
+    app.disagreeOn() ? disagreeStatus(app) : null,
     sections
       .filter((sec) => sec.notes.length)
       .map((sec) =>
@@ -52,4 +53,15 @@ export function renderVoteList(app, wrap) {
     const el = wrap.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`);
     if (el instanceof HTMLElement) el.focus({ preventScroll: true });
   }
+}
+
+/** The "I disagree" marks left, in sight like the dots (only while the board uses marks). @param {any} app */
+function disagreeStatus(app) {
+  const { left, budget } = app.disagreeLeft();
+  return h(
+    "p",
+    { class: `votelist-left votelist-disagree${left === 0 ? " is-empty" : ""}`, id: "disagree-status", role: "status" },
+    t("disagree_left", { n: left, budget }),
+    h("span", { class: "help" }, " — ", t("disagree_help")),
+  );
 }

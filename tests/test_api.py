@@ -179,7 +179,9 @@ async def test_votes_budget_max_and_take_back(server: ServerProcess) -> None:
         await open_voting(server, board, vote_budget=3, max_votes_per_note=2)
         for expected in (1, 2):
             r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
-            assert r.json() == {"note_id": "a", "mine": expected, "remaining": 3 - expected}
+            assert r.json() == {
+                "note_id": "a", "stance": "for", "mine": expected, "remaining": 3 - expected
+            }
         r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
         assert r.status_code == 409 and r.json()["error"] == "max_per_note"
         r = await http.post(url, json={"note_id": "b", "delta": 1}, headers=voter)
@@ -187,13 +189,20 @@ async def test_votes_budget_max_and_take_back(server: ServerProcess) -> None:
         r = await http.post(url, json={"note_id": "b", "delta": 1}, headers=voter)
         assert r.status_code == 409 and r.json()["error"] == "budget"
         r = await http.post(url, json={"note_id": "a", "delta": -1}, headers=voter)
-        assert r.json() == {"note_id": "a", "mine": 1, "remaining": 1}
+        assert r.json() == {"note_id": "a", "stance": "for", "mine": 1, "remaining": 1}
         r = await http.post(url, json={"note_id": "nope", "delta": 1}, headers=voter)
         assert r.status_code == 404
         r = await http.post(url, json={"note_id": "a", "delta": 2}, headers=voter)
         assert r.status_code == 422
         mine = await http.get(f"{url}/mine", headers=voter)
-        assert mine.json() == {"votes": {"a": 1, "b": 1}, "budget": 3, "remaining": 1}
+        assert mine.json() == {
+            "votes": {"a": 1, "b": 1},
+            "budget": 3,
+            "remaining": 1,
+            "against": [],
+            "against_budget": 2,
+            "against_remaining": 2,
+        }
         r = await http.post(
             url, json={"note_id": "a", "delta": 1}, headers=auth(board["facilitator_token"])
         )
@@ -220,6 +229,117 @@ async def test_fifty_simultaneous_votes_with_a_budget_of_three_give_three(
         assert all(r.status_code in (200, 409) for r in responses)
         mine = (await http.get(f"{url}/mine", headers=voter)).json()
     assert sum(mine["votes"].values()) == 3 and mine["remaining"] == 0
+
+
+async def test_disagree_marks(server: ServerProcess) -> None:
+    board = server.create_board(groups=["résident", "agent"])
+    await post_notes(server, board, "a", "b", "c")
+    fac = auth(board["facilitator_token"])
+    voter = auth(server.join(board["join_code"], group="résident")["token"])
+    url = f"{server.http}/api/boards/{board['id']}/votes"
+
+    def mark(note: str, delta: int = 1) -> dict[str, Any]:
+        return {"note_id": note, "delta": delta, "stance": "against"}
+
+    async with httpx.AsyncClient() as http:
+        await open_voting(server, board)
+        # Off by default: refused with the exact reason, nothing stored.
+        r = await http.post(url, json=mark("a"), headers=voter)
+        assert (r.status_code, r.json()["error"]) == (409, "disagree_off")
+        r = await http.post(url, json={**mark("a"), "stance": "maybe"}, headers=voter)
+        assert (r.status_code, r.json()["error"]) == (422, "bad_vote")
+        for bad in ({"disagree_marks": "yes"}, {"disagree_budget": -1}, {"disagree_budget": 101},
+                    {"disagree_budget": True}, {"time_zone": "Mars/Olympus"},
+                    {"time_zone": "../../etc/passwd"}):
+            r = await http.patch(f"{server.http}/api/boards/{board['id']}/settings", json=bad,
+                                 headers=fac)
+            assert (r.status_code, r.json()["error"]) == (422, "bad_setting"), bad
+        r = await http.patch(
+            f"{server.http}/api/boards/{board['id']}/settings",
+            json={"disagree_marks": True, "time_zone": "Europe/Amsterdam"},
+            headers=fac,
+        )
+        assert r.status_code == 200 and r.json()["disagree_budget"] == 2
+        assert r.json()["time_zone"] == "Europe/Amsterdam"
+        r = await http.post(url, json=mark("a"), headers=voter)
+        assert r.json() == {"note_id": "a", "stance": "against", "mine": 1, "remaining": 1}
+        r = await http.post(url, json=mark("a"), headers=voter)  # one per person per note
+        assert (r.status_code, r.json()["error"]) == (409, "disagree_once")
+        r = await http.post(url, json=mark("b"), headers=voter)
+        assert r.json()["remaining"] == 0
+        r = await http.post(url, json=mark("c"), headers=voter)  # the budget (2) is spent
+        assert (r.status_code, r.json()["error"]) == (409, "disagree_budget")
+        # Marks are not dots: the dots are all there, but not on a note one disagrees with.
+        r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
+        assert (r.status_code, r.json()["error"]) == (409, "stance_conflict")
+        r = await http.post(url, json={"note_id": "c", "delta": 1}, headers=voter)
+        assert r.json() == {"note_id": "c", "stance": "for", "mine": 1, "remaining": 2}
+        r = await http.post(url, json=mark("b", -1), headers=voter)
+        assert r.json() == {"note_id": "b", "stance": "against", "mine": 0, "remaining": 1}
+        r = await http.post(url, json=mark("b", -1), headers=voter)
+        assert (r.status_code, r.json()["error"]) == (409, "no_mark_to_remove")
+        mine = (await http.get(f"{url}/mine", headers=voter)).json()
+        assert (mine["against"], mine["against_budget"], mine["against_remaining"]) == (["a"], 2, 1)
+        # Secret until revealed, like dots.
+        results = f"{server.http}/api/boards/{board['id']}/results"
+        r = await http.get(results, headers=voter)
+        assert (r.status_code, r.json()["error"]) == (403, "not_revealed")
+        data = (await http.get(results, headers=fac)).json()
+        note_a = next(n for n in data["notes"] if n["note_id"] == "a")
+        assert note_a["by_group"] == {
+            "résident": {"dots": 0, "voters": 0, "against": 1, "share": 0.0},
+            "agent": {"dots": 0, "voters": 0, "against": 0, "share": None},
+        }
+        assert data["disagree_marks"] is True
+        # Turned off: refused again, and the marks leave the results.
+        r = await http.patch(f"{server.http}/api/boards/{board['id']}/settings",
+                             json={"disagree_marks": False}, headers=fac)
+        assert r.status_code == 200
+        r = await http.post(url, json=mark("a", -1), headers=voter)
+        assert (r.status_code, r.json()["error"]) == (409, "disagree_off")
+        data = (await http.get(results, headers=fac)).json()
+        assert data["disagree_marks"] is False
+        assert all(n["against"] == 0 for n in data["notes"])
+
+
+async def _race_marks(servers: list[ServerProcess]) -> None:
+    """60 concurrent "I disagree" requests of one person (budget 2) spread over `servers`:
+    exactly 2 accepted, the rest refused with the budget's or the one-per-note's code."""
+    board = servers[0].create_board()
+    ids = [f"n{i}" for i in range(6)]
+    await post_notes(servers[0], board, *ids)
+    await open_voting(servers[0], board, disagree_marks=True, disagree_budget=2)
+    voter = auth(servers[0].join(board["join_code"])["token"])
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=60), timeout=60) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post(
+                    f"{servers[i % len(servers)].http}/api/boards/{board['id']}/votes",
+                    json={"note_id": ids[i % 6], "delta": 1, "stance": "against"},
+                    headers=voter,
+                )
+                for i in range(60)
+            )
+        )
+        mine = (
+            await http.get(f"{servers[-1].http}/api/boards/{board['id']}/votes/mine", headers=voter)
+        ).json()
+    assert [r.status_code for r in responses].count(200) == 2, [r.text for r in responses]
+    refused = {r.json()["error"] for r in responses if r.status_code != 200}
+    assert refused <= {"disagree_budget", "disagree_once"} and "disagree_budget" in refused
+    assert len(mine["against"]) == 2 and mine["against_remaining"] == 0
+
+
+async def test_concurrent_marks_of_one_person_never_exceed_the_budget(
+    server: ServerProcess,
+) -> None:
+    await _race_marks([server])  # SQLite
+
+
+async def test_concurrent_marks_on_two_processes_never_exceed_the_budget(
+    two: tuple[ServerProcess, ServerProcess],
+) -> None:
+    await _race_marks(list(two))  # PostgreSQL + Redis, requests split over both processes
 
 
 async def test_votes_stay_secret_until_revealed(server: ServerProcess) -> None:

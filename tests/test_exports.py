@@ -1,8 +1,15 @@
 """Exports on a fixed scenario, against hand-written expected content; and the endpoints' access.
 
-The scenario: four participants in two groups (Dirk neither posts nor votes), three notes (one a
-formula-injection attempt), one cluster, five votes. By hand: n1 is dotted by everyone who voted
-(consensus 100 %), n3 only by the researcher (divisive), n2 by half of the residents' voters.
+The scenario: five participants in three groups (Eva, the only agent, neither posts nor votes),
+three notes (one a formula-injection attempt), one cluster, six dot entries and two "I disagree"
+marks. By hand (each group's voters: residents Ana, Ben = 2; researchers Chloé, Dirk = 2; agents
+none):
+- n1: Ana, Ben, Chloé: residents 2 of 2, researchers 1 of 2 -> consensus 1/2, 3 dots;
+- n3: Chloé (2 dots), Dirk (1): researchers 2 of 2; both residents disagree (2 of 2) -> divisive
+  (a group backs it with 2 people, another opposes it with 2), consensus 0, 3 dots;
+- n2: Ben: residents 1 of 2, researchers 0 of 2 -> consensus 0, 1 dot; not divisive (the
+  researchers did not pick it: that is not opposing it).
+The agents' share is null everywhere: "no votes from this group", never "0 %".
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from pycrdt import Map
@@ -23,12 +32,13 @@ from crdt.results import compute_results
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
 
-GROUPS = ["habitant·e", "chercheur·e"]
+GROUPS = ["habitant·e", "chercheur·e", "agent·e"]
 PEOPLE = [
     report.Person("pa", "Ana", "habitant·e"),
     report.Person("pb", "Ben", "habitant·e"),
     report.Person("pc", "Chloé", "chercheur·e"),
     report.Person("pd", "Dirk", "chercheur·e"),
+    report.Person("pe", "Eva", "agent·e"),
 ]
 EVIL = '=HYPERLINK("http://evil.example","clic")'
 NOTES: dict[str, Any] = {
@@ -43,9 +53,19 @@ NOTES: dict[str, Any] = {
     },
 }
 CLUSTERS = {"c1": {"title": "Nature & parc", "x": 0.0, "y": -60.0, "color": "#5b6cff"}}
-VOTES = [("pa", "n1", 1), ("pb", "n1", 1), ("pb", "n2", 1), ("pc", "n1", 1), ("pc", "n3", 2)]
-T0 = 1764590400.0  # 2025-12-01 12:00 UTC
-RESULTS = compute_results([(p.id, p.group) for p in PEOPLE], VOTES, NOTES, CLUSTERS, GROUPS)
+VOTES = [
+    ("pa", "n1", 1),
+    ("pb", "n1", 1),
+    ("pb", "n2", 1),
+    ("pc", "n1", 1),
+    ("pc", "n3", 2),
+    ("pd", "n3", 1),
+]
+MARKS = [("pa", "n3"), ("pb", "n3")]
+T0 = 1764590400.0  # 2025-12-01 12:00 UTC = 13:00 in Brussels (CET)
+RESULTS = compute_results(
+    [(p.id, p.group) for p in PEOPLE], VOTES, NOTES, CLUSTERS, GROUPS, MARKS
+)
 DATA = report.ReportInput(
     title="Parc du Quartier",
     created_at=T0,
@@ -65,17 +85,18 @@ Date: 2025-12-01
 
 ## Participants per group
 
-- habitant·e: 2 people
-- chercheur·e: 2 people
+- habitant·e: 2 people, 2 voted
+- chercheur·e: 2 people, 2 voted
+- agent·e: 1 person, no votes from this group
 
 ## Clusters, those chosen in every group first
 
-“Chosen by at least X % in every group”: in each group that voted, at least that share of its voters gave the idea a dot.
+“Chosen by at least X %”: in each group that voted, at least that share of its voters gave the idea a dot. A group with no votes is left out.
 
-### Nature & parc — 5 dots, chosen by at least 100% of the voters in every group
+### Nature & parc — 6 dots, chosen by at least 100% of the voters in each of the 2 groups that voted
 
 - Un potager partagé (3 dots, by Ana)
-- Des bancs à l'ombre (2 dots, by Chloé)
+- Des bancs à l'ombre (3 dots, by Chloé)
 
 ### Ideas outside clusters
 
@@ -83,15 +104,18 @@ Date: 2025-12-01
 
 ## Ideas: dots and support per group
 
-1. Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group
-   - habitant·e: 2 dots, 100% of its voters
-   - chercheur·e: 1 dot, 100% of its voters
-2. Des bancs à l'ombre — 2 dots, not chosen in every group
-   - habitant·e: 0 dots, 0% of its voters
-   - chercheur·e: 2 dots, 100% of its voters
-3. =HYPERLINK("http://evil.example","clic") — 1 dot, not chosen in every group
-   - habitant·e: 1 dot, 50% of its voters
-   - chercheur·e: 0 dots, 0% of its voters
+1. Un potager partagé — 3 dots, chosen by at least 50% of the voters in each of the 2 groups that voted
+   - habitant·e: chosen by 2 of 2 (2 dots)
+   - chercheur·e: chosen by 1 of 2 (1 dot)
+   - agent·e: no votes from this group
+2. Des bancs à l'ombre — 3 dots, not chosen in every group that voted
+   - habitant·e: chosen by 0 of 2 (0 dots), 2 of 2 disagree
+   - chercheur·e: chosen by 2 of 2 (3 dots)
+   - agent·e: no votes from this group
+3. =HYPERLINK("http://evil.example","clic") — 1 dot, not chosen in every group that voted
+   - habitant·e: chosen by 1 of 2 (1 dot)
+   - chercheur·e: chosen by 0 of 2 (0 dots)
+   - agent·e: no votes from this group
 
 ## Ideas every group backs
 
@@ -99,20 +123,26 @@ Date: 2025-12-01
 
 ## Divisive ideas
 
-- Des bancs à l'ombre (2 dots, by Chloé)
+An idea divides only on evidence: in one group at least 2 people, half or more of its voters, chose it, while in another group at least 2 people, half or more of its voters, marked “I disagree”. Not choosing an idea is not opposing it.
+
+- Des bancs à l'ombre (3 dots, by Chloé)
+  - habitant·e: chosen by 0 of 2 (0 dots), 2 of 2 disagree
+  - chercheur·e: chosen by 2 of 2 (3 dots)
+  - agent·e: no votes from this group
 
 ## Participation per group
 
 - habitant·e: 2 people, 2 notes, 3 dots; 0 did not contribute
-- chercheur·e: 2 people, 1 note, 3 dots; 1 did not contribute
+- chercheur·e: 2 people, 1 note, 4 dots; 0 did not contribute
+- agent·e: 1 person, 0 notes, 0 dots; 1 did not contribute
 
 ## Timeline of the phases
 
-- 12:01 Ideas
-- 12:30 Clustering
-- 12:50 Voting
+- 13:01 Ideas
+- 13:30 Clustering
+- 13:50 Voting
 
-Times are UTC.
+Times are in the Europe/Brussels time zone.
 """
 
 EXPECTED_FR = """\
@@ -122,17 +152,18 @@ Date : 2025-12-01
 
 ## Participant·es par groupe
 
-- habitant·e : 2 personnes
-- chercheur·e : 2 personnes
+- habitant·e : 2 personnes, 2 ont voté
+- chercheur·e : 2 personnes, 2 ont voté
+- agent·e : 1 personne, aucun vote de ce groupe
 
 ## Groupes d'idées, ceux choisis dans tous les groupes d'abord
 
-« Choisie par au moins X % de chaque groupe » : dans chaque groupe qui a voté, au moins cette part de ses votant·es a donné un point à l'idée.
+« Choisie par au moins X % » : dans chaque groupe qui a voté, au moins cette part de ses votant·es a donné un point à l'idée. Un groupe sans vote n'est pas compté.
 
-### Nature & parc — 5 points, choisie par au moins 100 % des votant·es de chaque groupe
+### Nature & parc — 6 points, choisie par au moins 100 % des votant·es dans chacun des 2 groupes qui ont voté
 
 - Un potager partagé (3 points, par Ana)
-- Des bancs à l'ombre (2 points, par Chloé)
+- Des bancs à l'ombre (3 points, par Chloé)
 
 ### Idées hors des groupes d'idées
 
@@ -140,15 +171,18 @@ Date : 2025-12-01
 
 ## Idées : points et soutien par groupe
 
-1. Un potager partagé — 3 points, choisie par au moins 100 % des votant·es de chaque groupe
-   - habitant·e : 2 points, 100 % de ses votant·es
-   - chercheur·e : 1 point, 100 % de ses votant·es
-2. Des bancs à l'ombre — 2 points, pas choisie dans tous les groupes
-   - habitant·e : 0 point, 0 % de ses votant·es
-   - chercheur·e : 2 points, 100 % de ses votant·es
-3. =HYPERLINK("http://evil.example","clic") — 1 point, pas choisie dans tous les groupes
-   - habitant·e : 1 point, 50 % de ses votant·es
-   - chercheur·e : 0 point, 0 % de ses votant·es
+1. Un potager partagé — 3 points, choisie par au moins 50 % des votant·es dans chacun des 2 groupes qui ont voté
+   - habitant·e : choisie par 2 sur 2 (2 points)
+   - chercheur·e : choisie par 1 sur 2 (1 point)
+   - agent·e : aucun vote de ce groupe
+2. Des bancs à l'ombre — 3 points, pas choisie dans tous les groupes qui ont voté
+   - habitant·e : choisie par 0 sur 2 (0 point), 2 sur 2 ne sont pas d'accord
+   - chercheur·e : choisie par 2 sur 2 (3 points)
+   - agent·e : aucun vote de ce groupe
+3. =HYPERLINK("http://evil.example","clic") — 1 point, pas choisie dans tous les groupes qui ont voté
+   - habitant·e : choisie par 1 sur 2 (1 point)
+   - chercheur·e : choisie par 0 sur 2 (0 point)
+   - agent·e : aucun vote de ce groupe
 
 ## Idées que tous les groupes soutiennent
 
@@ -156,35 +190,39 @@ Date : 2025-12-01
 
 ## Idées qui divisent
 
-- Des bancs à l'ombre (2 points, par Chloé)
+Une idée divise seulement sur des preuves : dans un groupe au moins 2 personnes, la moitié ou plus de ses votant·es, l'ont choisie, et dans un autre groupe au moins 2 personnes, la moitié ou plus de ses votant·es, ont marqué « pas d'accord ». Ne pas choisir une idée n'est pas s'y opposer.
+
+- Des bancs à l'ombre (3 points, par Chloé)
+  - habitant·e : choisie par 0 sur 2 (0 point), 2 sur 2 ne sont pas d'accord
+  - chercheur·e : choisie par 2 sur 2 (3 points)
+  - agent·e : aucun vote de ce groupe
 
 ## Participation par groupe
 
 - habitant·e : 2 personnes, 2 idées, 3 points ; 0 sans contribution
-- chercheur·e : 2 personnes, 1 idée, 3 points ; 1 sans contribution
+- chercheur·e : 2 personnes, 1 idée, 4 points ; 0 sans contribution
+- agent·e : 1 personne, 0 idée, 0 point ; 1 sans contribution
 
 ## Déroulé des phases
 
-- 12:01 Idées
-- 12:30 Regroupement
-- 12:50 Vote
+- 13:01 Idées
+- 13:30 Regroupement
+- 13:50 Vote
 
-Heures en UTC.
+Heures dans le fuseau horaire Europe/Brussels.
 """
 
 EXPECTED_CSV_FR = (
-    "rang;id de l'idée;texte;groupe d'idées;points;consensus;divise;points : habitant·e;"
-    "points : chercheur·e;soutien : habitant·e;soutien : chercheur·e\r\n"
-    "1;n1;Un potager partagé;Nature & parc;3;1,000;non;2;1;1,000;1,000\r\n"
-    "2;n3;Des bancs à l'ombre;Nature & parc;2;0,000;oui;0;2;0,000;1,000\r\n"
-    '3;n2;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0,000;non;1;0;0,500;0,000\r\n'
+    "rang;id de l'idée;type;texte;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
+    '1;n1;texte;Un potager partagé;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
+    '2;n3;texte;Des bancs à l\'ombre;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
 EXPECTED_CSV_EN = (
-    "rank,note_id,text,cluster,total_dots,consensus,divisive,dots:habitant·e,dots:chercheur·e,"
-    "share:habitant·e,share:chercheur·e\r\n"
-    "1,n1,Un potager partagé,Nature & parc,3,1.000,no,2,1,1.000,1.000\r\n"
-    "2,n3,Des bancs à l'ombre,Nature & parc,2,0.000,yes,0,2,0.000,1.000\r\n"
-    '3,n2,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0.000,no,1,0,0.500,0.000\r\n'
+    'rank,note_id,type,text,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e\r\n'
+    '1,n1,text,Un potager partagé,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,\r\n'
+    '2,n3,text,Des bancs à l\'ombre,Nature & parc,3,2,0.000,yes,"habitant·e: chosen by 0 of 2, 2 of 2 disagree; chercheur·e: chosen by 2 of 2; agent·e: no votes from this group",2,2,1,2,2,0,0,3,0,0,2,0,2,0,0,0.000,1.000,\r\n'
+    '3,n2,text,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e: chosen by 0 of 2; agent·e: no votes from this group,2,2,1,2,2,0,1,0,0,1,0,0,0,0,0,0.500,0.000,\r\n'
 )
 
 
@@ -198,12 +236,18 @@ def test_markdown_report_in_dutch_translates_every_heading() -> None:
     for line in (
         "# Verslag: Parc du Quartier",
         "## Deelnemers per groep",
-        "### Nature & parc — 5 stippen, gekozen door minstens 100 % van de stemmers van elke groep",
+        "- habitant·e: 2 personen, 2 stemden",
+        "- agent·e: 1 persoon, geen stemmen uit deze groep",
+        "### Nature & parc — 6 stippen, gekozen door minstens 100 % van de stemmers in elk van de"
+        " 2 groepen die stemden",
         '- =HYPERLINK("http://evil.example","clic") (1 stip, door Ben)',
+        "   - habitant·e: gekozen door 0 van 2 (0 stippen), 2 van 2 zijn het oneens",
+        "   - agent·e: geen stemmen uit deze groep",
         "## Ideeën die elke groep steunt",
         "## Verdeelde ideeën",
-        "- chercheur·e: 2 personen, 1 notitie, 3 stippen; 1 droeg niet bij",
-        "- 12:50 Stemmen",
+        "- chercheur·e: 2 personen, 1 notitie, 4 stippen; 0 droegen niet bij",
+        "- 13:50 Stemmen",
+        "Tijden in de tijdzone Europe/Brussels.",
     ):
         assert line in text.splitlines(), line
 
@@ -211,7 +255,7 @@ def test_markdown_report_in_dutch_translates_every_heading() -> None:
 def test_anonymous_report_names_nobody() -> None:
     text = report.render_markdown(replace(DATA, anonymous=True), "en")
     assert "- Un potager partagé (3 dots)" in text.splitlines()
-    for name in ("Ana", "Ben", "Chloé", "Dirk"):
+    for name in ("Ana", "Ben", "Chloé", "Dirk", "Eva"):
         assert name not in text
 
 
@@ -242,7 +286,10 @@ def test_report_gives_each_idea_in_its_language_and_its_translations() -> None:
         "  - [nl] Een gedeelde moestuin",
         "  - [en] A shared vegetable garden (machine)",
     ]
-    ranked = lines.index("1. Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group")
+    ranked = lines.index(
+        "1. Un potager partagé — 3 dots, chosen by at least 50% of the voters in each of the 2"
+        " groups that voted"
+    )
     assert lines[ranked + 1 : ranked + 3] == [
         "   - [nl] Een gedeelde moestuin",
         "   - [en] A shared vegetable garden (machine)",
@@ -269,20 +316,23 @@ def test_report_names_photo_and_voice_notes_and_references_the_picture() -> None
     lines = render(data).splitlines()
     photo = lines.index("- Photo: Un potager partagé (3 dots, by Ana)")
     assert lines[photo + 1] == "  ![Un potager partagé](/api/boards/B1/media/m1)"
-    assert "- Voice note: Des bancs à l'ombre (2 dots, by Chloé)" in lines
-    assert "1. Photo: Un potager partagé — 3 dots, chosen by at least 100% of the voters in every group" in lines
+    assert "- Voice note: Des bancs à l'ombre (3 dots, by Chloé)" in lines
+    assert (
+        "1. Photo: Un potager partagé — 3 dots, chosen by at least 50% of the voters in each of"
+        " the 2 groups that voted"
+    ) in lines
     assert (
         lines.count("  ![Un potager partagé](/api/boards/B1/media/m1)") == 1
     )  # once, in its cluster
     nl = report.render_markdown(data, "nl").splitlines()
     assert (
         "- Foto: Un potager partagé (3 stippen, door Ana)" in nl
-        and "- Spraakbericht: Des bancs à l'ombre (2 stippen, door Chloé)" in nl
+        and "- Spraakbericht: Des bancs à l'ombre (3 stippen, door Chloé)" in nl
     )
     fr = report.render_markdown(data, "fr").splitlines()
     assert (
         "- Photo : Un potager partagé (3 points, par Ana)" in fr
-        and "- Note vocale : Des bancs à l'ombre (2 points, par Chloé)" in fr
+        and "- Note vocale : Des bancs à l'ombre (3 points, par Chloé)" in fr
     )
 
 
@@ -314,19 +364,13 @@ TRANSLATED = {
     "n3": {**NOTES["n3"], "lang": "fr"},
 }
 EXPECTED_CSV_FR_LANGS = (
-    "rang;id de l'idée;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;"
-    "groupe d'idées;points;consensus;divise;points : habitant·e;points : chercheur·e;"
-    "soutien : habitant·e;soutien : chercheur·e\r\n"
-    "1;n1;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;"
-    "A shared vegetable garden;en;Nature & parc;3;1,000;non;2;1;1,000;1,000\r\n"
-    "2;n3;Des bancs à l'ombre;fr;Des bancs à l'ombre;;;;Nature & parc;2;0,000;oui;0;2;0,000;"
-    "1,000\r\n"
-    '3;n2;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;'
-    '"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0,000;non;1;0;0,500;0,000\r\n'
+    "rang;id de l'idée;type;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
+    '1;n1;texte;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;A shared vegetable garden;en;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
+    '2;n3;texte;Des bancs à l\'ombre;fr;Des bancs à l\'ombre;;;;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
 EXPECTED_CSV_EN_LANGS_HEAD = (
-    "rank,note_id,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,"
-    "consensus,divisive,dots:habitant·e,dots:chercheur·e,share:habitant·e,share:chercheur·e"
+    'rank,note_id,type,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e'
 )
 
 
@@ -336,13 +380,47 @@ def test_csv_has_a_column_per_board_language() -> None:
     en = report.results_csv(RESULTS, GROUPS, "en", TRANSLATED, languages).splitlines()
     assert en[0] == EXPECTED_CSV_EN_LANGS_HEAD
     assert en[1] == (
-        "1,n1,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,"
-        "A shared vegetable garden,en,Nature & parc,3,1.000,no,2,1,1.000,1.000"
+        '1,n1,text,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,A shared vegetable garden,en,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,'
     )
     nl = report.results_csv(RESULTS, GROUPS, "nl", TRANSLATED, languages).splitlines()
     assert nl[0].startswith(
-        "rang;id van het idee;tekst;taal;tekst: fr;tekst: nl;tekst: en;machinevertaling;"
+        "rang;id van het idee;soort;tekst;taal;tekst: fr;tekst: nl;tekst: en;machinevertaling;"
     )
+
+
+def test_csv_rows_of_photo_and_voice_notes_say_what_they_are() -> None:
+    """A media note without a caption used to give a blank row with no type; without marks in
+    use there are no "against" columns and nothing is divisive."""
+    notes = {
+        **NOTES,
+        "n1": {**NOTES["n1"], "kind": "photo", "media": "m1", "text": ""},
+        "n2": {**NOTES["n2"], "kind": "voice", "media": "v2", "text": ""},
+        "n3": {**NOTES["n3"], "kind": "voice", "media": "v1", "text": "Des bancs"},
+    }
+    people = [(p.id, p.group) for p in PEOPLE]
+    results = compute_results(people, VOTES, notes, CLUSTERS, GROUPS)  # no marks
+    lines = report.results_csv(results, GROUPS, "en", notes, ["fr"], {"n2": 11.6}).splitlines()
+    assert lines == [
+        "rank,note_id,type,text,language,text:fr,machine_translated,cluster,total_dots,"
+        "consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,"
+        "group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,"
+        "dots:habitant·e,dots:chercheur·e,dots:agent·e,"
+        "voters:habitant·e,voters:chercheur·e,voters:agent·e,share:habitant·e,"
+        "share:chercheur·e,share:agent·e",
+        "1,n1,photo,photo,,,,Nature & parc,3,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e:"
+        " chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,1.000,0.500,",
+        "2,n3,voice,Des bancs,,,,Nature & parc,3,0.000,no,habitant·e: chosen by 0 of 2;"
+        " chercheur·e: chosen by 2 of 2; agent·e: no votes from this group,2,2,1,2,2,0,0,3,0,0,2,0,"
+        "0.000,1.000,",
+        '3,n2,voice,"voice note, 12 s",,,,,1,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e:'
+        " chosen by 0 of 2; agent·e: no votes from this group,2,2,1,2,2,0,1,0,0,1,0,0,0.500,0.000,",
+    ]
+    fr = report.results_csv(results, GROUPS, "fr", notes, ["fr"]).splitlines()
+    assert fr[0].startswith("rang;id de l'idée;type;texte;")
+    assert fr[1].startswith("1;n1;photo;photo;")
+    assert fr[3].startswith("3;n2;note vocale;note vocale;")  # no length known: no number
+    nl = report.results_csv(results, GROUPS, "nl", notes, ["fr"], {"n2": 3.2}).splitlines()
+    assert nl[3].startswith("3;n2;spraakbericht;spraakbericht, 3 s;")
 
 
 def test_every_formula_start_is_neutralised() -> None:
@@ -360,7 +438,7 @@ def test_svg_picture_of_the_board() -> None:
     assert texts == [
         "Un potager partagé3",
         '=HYPERLINK("http://evil.example","clic")1',
-        "Des bancs à l'ombre2",
+        "Des bancs à l'ombre3",
     ]
     titles = ["".join(g.itertext()) for g in root.findall(f"{ns}g[@class='cluster']")]
     assert titles == ["Nature & parc"]
@@ -383,7 +461,7 @@ def test_svg_shows_translations_and_photos() -> None:
     assert set(by_text) == {
         "Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3",
         "Le parc1",
-        "Des bancs à l'ombre2",
+        "Des bancs à l'ombre3",
         "♪",
     }
     first = by_text["Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3"]
@@ -433,7 +511,18 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
     async with httpx.AsyncClient(base_url=server.http) as http:
         r = await http.post(f"/api/boards/{board['id']}/phase", json={"phase": "vote"}, headers=fac)
         assert r.status_code == 200
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings", json={"disagree_marks": True}, headers=fac
+        )
+        assert r.status_code == 200
         ids = {p.id: p.name for p in PEOPLE}
+        for pid, note in MARKS:
+            r = await http.post(
+                f"/api/boards/{board['id']}/votes",
+                json={"note_id": note, "delta": 1, "stance": "against"},
+                headers=auth(joined[ids[pid]]["token"]),
+            )
+            assert r.status_code == 200, r.text
         for pid, note, count in VOTES:
             for _ in range(count):
                 r = await http.post(
@@ -446,7 +535,7 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
             f"/api/boards/{board['id']}/export.md", params={"lang": "fr"}, headers=fac
         )
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
-        day = time.strftime("%Y-%m-%d", time.gmtime())
+        day = datetime.now(ZoneInfo("Europe/Brussels")).strftime("%Y-%m-%d")  # the board's zone
         got = re.sub(r"(?m)^- \d\d:\d\d ", "- HH:MM ", r.text)
         expected = EXPECTED_FR.replace("2025-12-01", day)
         expected = re.sub(r"(?m)^- \d\d:\d\d ", "- HH:MM ", expected)
@@ -456,7 +545,10 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
         nl, en = "[nl] Een gedeelde moestuin", "[en] A shared vegetable garden (automatique)"
         idea = "- Un potager partagé (3 points, par Ana)\n"
         expected = expected.replace(idea, f"{idea}  - {nl}\n  - {en}\n")
-        ranked = "1. Un potager partagé — 3 points, choisie par au moins 100 % des votant·es de chaque groupe\n"
+        ranked = (
+            "1. Un potager partagé — 3 points, choisie par au moins 50 % des votant·es dans"
+            " chacun des 2 groupes qui ont voté\n"
+        )
         expected = expected.replace(ranked, f"{ranked}   - {nl}\n   - {en}\n")
         assert got == expected
 

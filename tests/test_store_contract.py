@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from server.store import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MarkRecord,
     MediaRecord,
     MemoryStore,
     NewUpdate,
@@ -451,6 +452,96 @@ async def test_concurrent_votes_never_exceed_max_per_note(open_store: OpenStore)
     assert await handles[1].votes_of(board.id, me) == {"same": 2}
 
 
+# "I disagree" marks
+
+
+async def test_marks_one_per_note_budget_and_take_back(store: Store) -> None:
+    board = await new_board(store)
+    me = await new_participant(store, board.id)
+    other = await new_participant(store, board.id)
+
+    async def mark(note: str, delta: int = 1, who: str = me) -> VoteTally:
+        return await store.cast_mark(board.id, who, note, delta, budget=2)
+
+    assert await mark("a") == VoteTally(mine=1, remaining=1)
+    with pytest.raises(VoteRefused) as refused:
+        await mark("a")
+    assert refused.value.code == "disagree_once"
+    assert await mark("b") == VoteTally(mine=1, remaining=0)
+    with pytest.raises(VoteRefused) as refused:
+        await mark("c")
+    assert refused.value.code == "disagree_budget"
+    with pytest.raises(VoteRefused) as refused:
+        await mark("c", -1)
+    assert refused.value.code == "no_mark_to_remove"
+    assert await mark("a", -1) == VoteTally(mine=0, remaining=1)
+    assert await mark("c") == VoteTally(mine=1, remaining=0)
+    assert await mark("a", who=other) == VoteTally(mine=1, remaining=1)  # a budget per person
+    assert await store.marks_of(board.id, me) == ["b", "c"]
+    assert await store.all_marks(board.id) == sorted(
+        [MarkRecord(me, "b"), MarkRecord(me, "c"), MarkRecord(other, "a")],
+        key=lambda m: (m.participant_id, m.note_id),
+    )
+    # Marks are not dots: the dot budget is untouched.
+    assert await store.votes_of(board.id, me) == {}
+
+
+async def test_no_dot_and_mark_on_the_same_note(store: Store) -> None:
+    board = await new_board(store)
+    me = await new_participant(store, board.id)
+    await store.cast_vote(board.id, me, "a", 1, budget=3, max_per_note=3)
+    with pytest.raises(VoteRefused) as refused:
+        await store.cast_mark(board.id, me, "a", 1, budget=2)
+    assert refused.value.code == "stance_conflict"
+    await store.cast_mark(board.id, me, "b", 1, budget=2)
+    with pytest.raises(VoteRefused) as refused:
+        await store.cast_vote(board.id, me, "b", 1, budget=3, max_per_note=3)
+    assert refused.value.code == "stance_conflict"
+    # Taking either back stays possible.
+    assert await store.cast_vote(board.id, me, "a", -1, 3, 3) == VoteTally(mine=0, remaining=3)
+    assert await store.cast_mark(board.id, me, "b", -1, 2) == VoteTally(mine=0, remaining=2)
+
+
+async def test_a_mark_needs_a_participant_of_the_board(store: Store) -> None:
+    board = await new_board(store)
+    elsewhere = await new_participant(store, (await new_board(store)).id)
+    for who in (_uid("ghost"), elsewhere):
+        with pytest.raises(StoreError):
+            await store.cast_mark(board.id, who, "a", 1, budget=2)
+    assert await store.all_marks(board.id) == []
+
+
+async def test_concurrent_marks_never_exceed_the_budget_or_one_per_note(
+    open_store: OpenStore,
+) -> None:
+    # Three handles = three engines racing on one participant: 40 marks on 20 notes (each note
+    # twice, interleaved with take-backs of notes never marked), budget 2.
+    handles = [await open_store() for _ in range(3)]
+    board = await new_board(handles[0])
+    me = await new_participant(handles[0], board.id)
+
+    calls = []
+    for i in range(60):
+        delta = -1 if i % 3 == 2 else 1
+        calls.append(handles[i % 3].cast_mark(board.id, me, f"note-{i % 20}", delta, budget=2))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    tallies = [r for r in results if isinstance(r, VoteTally)]
+    refusals = [r for r in results if isinstance(r, VoteRefused)]
+    assert len(tallies) + len(refusals) == 60, results
+    marked = await handles[2].marks_of(board.id, me)
+    # Whatever the interleaving: never more than the budget, never two marks on one note, and
+    # what the store holds is what the accepted calls add up to.
+    assert len(marked) <= 2 and len(set(marked)) == len(marked)
+    assert sum(1 if i % 3 != 2 else -1 for i, _ in _accepted(results)) == len(marked)
+    assert len(marked) == 2  # 40 casts on free notes: the budget fills
+    assert {r.code for r in refusals} <= {"disagree_budget", "disagree_once", "no_mark_to_remove"}
+    assert any(r.code == "disagree_budget" for r in refusals)
+
+
+def _accepted(results: Sequence[object]) -> list[tuple[int, VoteTally]]:
+    return [(i, r) for i, r in enumerate(results) if isinstance(r, VoteTally)]
+
+
 # Construction and migrations (not per backend)
 
 
@@ -653,6 +744,7 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             "_snapshots",
             "_authors",
             "_votes",
+            "_marks",
             "_events",
             "_media",
             "_hidden",
@@ -669,6 +761,7 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
         seqs = await store.append_updates(b.id, [NewUpdate(1.0, p, b"u", created_notes=("n1",))])
         await store.save_snapshot(b.id, SnapshotRecord(seqs[0], 1.0, b"k"))
         await store.cast_vote(b.id, p, "n1", 1, 3, 3)
+        await store.cast_mark(b.id, p, "n2", 1, 2)
         assert await store.save_events(b.id, 0, seqs[0], [_event(seqs[0], 0)])
         await store.put_media(
             MediaRecord(f"m-{b.id}", b.id, "photo", "image/jpeg", b"\xff\xd8", p, 1.0)

@@ -163,7 +163,9 @@ class DuplicateJoinCode(StoreError):
 
 
 class VoteRefused(StoreError):
-    """A vote broke a rule; `code` is one of: "budget", "max_per_note", "none_to_remove"."""
+    """A vote broke a rule; `code` is one of: "budget", "max_per_note", "none_to_remove" (dots);
+    "disagree_budget", "disagree_once", "no_mark_to_remove" ("I disagree" marks); "stance_conflict"
+    (a dot on a note one marked, or a mark on a note one dotted)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -182,6 +184,14 @@ class VoteRecord:
     participant_id: str
     note_id: str
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRecord:
+    """An "I disagree" mark: one per participant per note."""
+
+    participant_id: str
+    note_id: str
 
 
 class Store(Protocol):
@@ -239,6 +249,18 @@ class Store(Protocol):
 
     async def all_votes(self, board_id: str) -> list[VoteRecord]:
         """Every (participant, note, count>0)."""
+
+    # "I disagree" marks: as atomic as dots (the same participant lock), a budget of their own
+    async def cast_mark(
+        self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
+    ) -> VoteTally:
+        """Cast (+1) or take back (-1) the participant's mark on a note (`mine` is 0 or 1).
+        Raises VoteRefused. Never exceeds the budget or one mark per note."""
+
+    async def marks_of(self, board_id: str, participant_id: str) -> list[str]:
+        """The notes this participant marked, sorted."""
+
+    async def all_marks(self, board_id: str) -> list[MarkRecord]: ...
 
     async def updates_after(
         self, board_id: str, after_seq: int, limit: int | None = None

@@ -20,6 +20,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MarkRecord,
     MediaQuota,
     MediaRecord,
     NewUpdate,
@@ -59,6 +60,7 @@ class MemoryStore:
         self._authors: dict[str, dict[str, str]] = {}
         # (board, participant) -> note -> count > 0
         self._votes: dict[tuple[str, str], dict[str, int]] = {}
+        self._marks: dict[tuple[str, str], set[str]] = {}  # (board, participant) -> marked notes
         self._events: dict[str, list[EventRecord]] = {}
         self._event_cursors: dict[str, int] = {}
         self._seq = itertools.count(1)
@@ -272,6 +274,7 @@ class MemoryStore:
             for pid in [p.id for p in self._participants.values() if p.board_id == board_id]:
                 del self._participants[pid]
                 self._votes.pop((board_id, pid), None)
+                self._marks.pop((board_id, pid), None)
             for table in (self._updates, self._snapshots, self._authors, self._events):
                 table.pop(board_id, None)
             self._event_cursors.pop(board_id, None)
@@ -301,6 +304,9 @@ class MemoryStore:
             mine = self._votes.setdefault((board_id, participant_id), {})
             count = mine.get(note_id, 0)
             check_vote(delta, count, sum(mine.values()), budget, max_per_note)
+            if delta > 0:
+                marked = self._marks.get((board_id, participant_id), set())
+                check_no_mark_when_dotting(note_id in marked)
             if count + delta:
                 mine[note_id] = count + delta
             else:
@@ -319,6 +325,40 @@ class MemoryStore:
                 for note_id, count in mine.items()
             ),
             key=lambda v: (v.participant_id, v.note_id),
+        )
+
+    # "I disagree" marks
+
+    async def cast_mark(
+        self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._lock:
+            participant = self._participants.get(participant_id)
+            if participant is None or participant.board_id != board_id:
+                raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+            marked = self._marks.setdefault((board_id, participant_id), set())
+            dots = self._votes.get((board_id, participant_id), {}).get(note_id, 0)
+            check_mark(delta, note_id in marked, len(marked), budget, dots)
+            if delta > 0:
+                marked.add(note_id)
+            else:
+                marked.discard(note_id)
+            return VoteTally(mine=int(note_id in marked), remaining=budget - len(marked))
+
+    async def marks_of(self, board_id: str, participant_id: str) -> list[str]:
+        return sorted(self._marks.get((board_id, participant_id), ()))
+
+    async def all_marks(self, board_id: str) -> list[MarkRecord]:
+        return sorted(
+            (
+                MarkRecord(participant_id=pid, note_id=note_id)
+                for (bid, pid), marked in self._marks.items()
+                if bid == board_id
+                for note_id in marked
+            ),
+            key=lambda m: (m.participant_id, m.note_id),
         )
 
     # Media
@@ -410,3 +450,28 @@ def check_vote(delta: int, mine: int, spent: int, budget: int, max_per_note: int
         raise VoteRefused("budget", f"all {budget} of your dots are spent")
     if mine + delta > max_per_note:
         raise VoteRefused("max_per_note", f"at most {max_per_note} dots per note")
+
+
+def check_mark(delta: int, marked: bool, spent: int, budget: int, dots_on_note: int) -> None:
+    """Raise VoteRefused if casting (+1) or taking back (-1) a mark breaks a rule: one mark per
+    note, the marks budget, and no mark on a note one put dots on (for and against at once says
+    nothing). Shared by both stores."""
+    if delta < 0:
+        if not marked:
+            raise VoteRefused("no_mark_to_remove", "no mark of yours on this note to take back")
+        return
+    if marked:
+        raise VoteRefused("disagree_once", "one \"I disagree\" mark per note")
+    if spent + delta > budget:
+        raise VoteRefused("disagree_budget", f"all {budget} of your \"I disagree\" marks are spent")
+    if dots_on_note > 0:
+        raise VoteRefused(
+            "stance_conflict", "you put dots on this note: take them back to disagree with it"
+        )
+
+
+def check_no_mark_when_dotting(marked: bool) -> None:
+    if marked:
+        raise VoteRefused(
+            "stance_conflict", "you disagree with this note: take your mark back to vote for it"
+        )

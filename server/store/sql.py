@@ -11,8 +11,9 @@ Transactions, and why:
   Sequence values are handed out at INSERT time but become visible at COMMIT, so two processes
   appending to one board could commit seq 11 before seq 10, and a reader catching up with
   `updates_after(10)` would never see 10. Under the lock, per-board seq order is commit order.
-- `cast_vote` on PostgreSQL locks the participant row (SELECT ... FOR UPDATE) before reading their
-  dots, so concurrent votes of one participant are serialized while everyone else's proceed.
+- `cast_vote` and `cast_mark` on PostgreSQL lock the participant row (SELECT ... FOR UPDATE) before
+  reading their dots and marks, so concurrent votes of one participant are serialized (a budget is
+  never exceeded, across processes too) while everyone else's proceed.
 
 The schema is created by Alembic (server/migrations), run from `open()`; the tables below only
 describe it for queries and must stay in step with the migrations.
@@ -42,6 +43,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     LogSummary,
+    MarkRecord,
     MediaQuota,
     MediaRecord,
     NewUpdate,
@@ -53,7 +55,7 @@ from server.store.base import (
     VoteTally,
     check_media_quota,
 )
-from server.store.memory import check_vote
+from server.store.memory import check_mark, check_no_mark_when_dotting, check_vote
 from server.store.sqlite_log import SqliteLogAppender
 from server.store.sqlite_replay import SqliteReplayReader
 
@@ -274,6 +276,15 @@ hidden_notes = sa.Table(
     sa.Column("fields", sa.Text, nullable=False),  # JSON object
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("hidden_at", sa.Double, nullable=False),
+)
+
+# Migration 0006_disagree. The primary key is the rule "one mark per person per note".
+disagree_marks = sa.Table(
+    "disagree_marks",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
+    sa.Column("note_id", sa.String, primary_key=True),
 )
 
 
@@ -702,8 +713,8 @@ class SqlStore:
         async with self._write() as conn:
             # Children first (foreign keys), the board row last.
             for table in (
-                votes, participants, update_log, snapshots, note_authors, events, media,
-                hidden_notes,
+                votes, disagree_marks, participants, update_log, snapshots, note_authors, events,
+                media, hidden_notes,
             ):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
@@ -729,8 +740,76 @@ class SqlStore:
             await self._lock_participant(conn, board_id, participant_id)
             spent, mine = await self._dots(conn, board_id, participant_id, note_id)
             check_vote(delta, mine, spent, budget, max_per_note)
+            if delta > 0:
+                _, marked = await self._marks(conn, board_id, participant_id, note_id)
+                check_no_mark_when_dotting(marked)
             await self._set_dots(conn, board_id, participant_id, note_id, mine, mine + delta)
         return VoteTally(mine=mine + delta, remaining=budget - spent - delta)
+
+    async def cast_mark(
+        self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._write() as conn:
+            # Same serialization as dots: the participant's row lock (PostgreSQL) or BEGIN
+            # IMMEDIATE (SQLite) holds from this read to COMMIT, so the budget check sees every
+            # mark this participant committed, whichever process served it.
+            await self._lock_participant(conn, board_id, participant_id)
+            spent, marked = await self._marks(conn, board_id, participant_id, note_id)
+            _, dots_on_note = await self._dots(conn, board_id, participant_id, note_id)
+            check_mark(delta, marked, spent, budget, dots_on_note)
+            key = (
+                (disagree_marks.c.board_id == board_id)
+                & (disagree_marks.c.participant_id == participant_id)
+                & (disagree_marks.c.note_id == note_id)
+            )
+            if delta > 0:
+                await conn.execute(
+                    disagree_marks.insert().values(
+                        board_id=board_id, participant_id=participant_id, note_id=note_id
+                    )
+                )
+            else:
+                await conn.execute(disagree_marks.delete().where(key))
+        return VoteTally(mine=int(marked) + delta, remaining=budget - spent - delta)
+
+    @staticmethod
+    async def _marks(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
+    ) -> tuple[int, bool]:
+        """(all marks of the participant, whether this note is one of them), in one query."""
+        on_note = sa.case((disagree_marks.c.note_id == note_id, 1), else_=0)
+        query = sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)
+        ).where(
+            disagree_marks.c.board_id == board_id,
+            disagree_marks.c.participant_id == participant_id,
+        )
+        spent, marked = (await conn.execute(query)).one()
+        return int(spent), bool(marked)
+
+    async def marks_of(self, board_id: str, participant_id: str) -> list[str]:
+        query = (
+            sa.select(disagree_marks.c.note_id)
+            .where(
+                disagree_marks.c.board_id == board_id,
+                disagree_marks.c.participant_id == participant_id,
+            )
+            .order_by(disagree_marks.c.note_id)
+        )
+        async with self._read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def all_marks(self, board_id: str) -> list[MarkRecord]:
+        query = (
+            sa.select(disagree_marks.c.participant_id, disagree_marks.c.note_id)
+            .where(disagree_marks.c.board_id == board_id)
+            .order_by(disagree_marks.c.participant_id, disagree_marks.c.note_id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [MarkRecord(pid, note_id) for pid, note_id in rows]
 
     @staticmethod
     async def _lock_participant(conn: AsyncConnection, board_id: str, participant_id: str) -> None:

@@ -156,11 +156,16 @@ def test_results_in_plain_words_with_whole_group_names(
     text = results.inner_text()
     assert not [j for j in JARGON if j in text], text
     # One plain line explains the bars; each idea says what its figure means.
-    expect(results).to_contain_text("Elke balk toont welk deel van de stemmers")
+    expect(results).to_contain_text("Elke regel zegt hoeveel stemmers van een groep het idee kozen")
     expect(results.locator(".res-item").first).to_contain_text(
-        "gekozen door minstens 100% van de stemmers van elke groep die stemde"
+        "gekozen door minstens 100% van de stemmers in elk van de 2 groepen die stemden"
     )
-    expect(results.locator(".res-divisive .res-item")).to_contain_text("niet in elke groep gekozen")
+    # The researcher did not pick the garden: that is not opposing it (no "I disagree" marks), so
+    # it is not divisive; it says so in counts.
+    expect(results.locator(".res-divisive")).to_have_count(0)
+    garden = results.locator(".res-item", has_text="Un potager")
+    expect(garden).to_contain_text("niet gekozen in elke groep die stemde")
+    expect(garden).to_contain_text(f"{LONG_GROUP}: gekozen door 0 van 1")
     for label in fac.evaluate(LABELS):
         assert label["scrollW"] <= label["w"] + 1 and label["overflow"] != "ellipsis", label
     assert LONG_GROUP in [x["text"].lstrip("●▲ ") for x in fac.evaluate(LABELS)]

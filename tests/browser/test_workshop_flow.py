@@ -149,7 +149,8 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     ph.locator(".vote-item", has_text="bancs").locator(".vote-add").tap()
     expect(votes_left).to_contain_text("0 sur 3")
     shot(ph, "flow-07-phone-voted")
-    # Rik (researcher) backs only the benches: the garden becomes divisive, the benches a consensus.
+    # Rik (researcher) backs only the benches: the benches a consensus; the garden is not divisive
+    # (Rik did not pick it, which is not opposing it), it reads "0 of 1" for the researchers.
     bancs_id = ph.locator(".vote-item", has_text="bancs").get_attribute("data-id")
     cobord_server.api(
         "POST",
@@ -162,7 +163,10 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     fac.locator("#reveal-votes").click()
     fac.locator("button[data-fk='ph:results']").click()
     expect(fac.locator(".panel .res-item").first).to_contain_text("bancs")
-    expect(fac.locator(".panel .res-divisive")).to_contain_text("potager")
+    expect(fac.locator(".panel .res-item", has_text="potager")).to_contain_text(
+        "Onderzoeker: gekozen door 0 van 1"
+    )
+    expect(fac.locator(".panel .res-divisive")).to_have_count(0)
     panel(fac, False)
     # The results phase is one screen for everyone: the facilitator lands on it too.
     expect(fac.locator(".board-main .res-item").first).to_contain_text("bancs")
@@ -173,9 +177,11 @@ def test_workshop_flow(cobord_server: Any, phone: Any, desktop: Any) -> None:
     expect(first).to_contain_text("2 gommettes")
     expect(first.locator(".bar-row", has_text="Bewoner")).to_contain_text("100")
     expect(first.locator(".bar-row", has_text="Onderzoeker")).to_contain_text("100")
-    divisive = ph.locator(".res-divisive")
-    expect(divisive).to_contain_text("Un potager partagé")
-    expect(divisive.locator(".bar-row", has_text="Onderzoeker")).to_contain_text("0")
+    garden = ph.locator(".res-item", has_text="Un potager partagé")
+    expect(garden.locator(".bar-row", has_text="Onderzoeker")).to_contain_text(
+        "Onderzoeker : choisie par 0 sur 1"
+    )
+    expect(ph.locator(".res-divisive")).to_have_count(0)
     shot(ph, "flow-09-phone-results", full_page=True)
 
     # The projector view, opened from the panel's link on another computer (a fresh context: the

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_media_quota"
-down_revision: str | Sequence[str] | None = "0005_hidden_notes"
+down_revision: str | Sequence[str] | None = "0006_disagree"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
