@@ -28,6 +28,12 @@ def translations(client: YClient, note_id: str) -> dict[str, Any]:
     return dict(value.to_py() or {}) if isinstance(value, Map) else {}
 
 
+def wanted(client: YClient, note_id: str) -> dict[str, Any]:
+    note = client.doc.get("notes", type=Map).get(note_id)
+    value = note.get("wanted") if isinstance(note, Map) else None
+    return dict(value.to_py() or {}) if isinstance(value, Map) else {}
+
+
 async def test_translation_added_by_anyone_reaches_every_reader(server: ServerProcess) -> None:
     board = server.create_board()
     author = server.join(board["join_code"], name="Awa", lang="fr")
@@ -96,6 +102,29 @@ async def test_translation_added_by_anyone_reaches_every_reader(server: ServerPr
             r = await http.put(url, json={"text": ""}, headers=auth(helper["token"]))
             assert r.status_code == 200
             await reader.wait_until(lambda: "nl" not in translations(reader, "n1"))
+            # Nothing typed and nothing to remove: a clear refusal, not a silent 200 (was 200).
+            r = await http.put(url, json={"text": "  "}, headers=auth(helper["token"]))
+            assert (r.status_code, r.json()["error"]) == (422, "empty_text")
+            # A request for a translation is stored in the note for every reader and process...
+            ask = f"/api/boards/{board['id']}/notes/n1/translation-requests"
+            r = await http.post(f"{ask}/nl", headers=auth(helper["token"]))
+            assert r.json() == {"note_id": "n1", "lang": "nl", "wanted": True}
+            await reader.wait_until(lambda: "nl" in wanted(reader, "n1"))
+            for path, status, code in [
+                (f"{ask}/fr", 422, "same_language"),
+                (f"{ask}/de", 422, "bad_lang"),
+                (f"/api/boards/{board['id']}/notes/zz/translation-requests/nl", 404, "unknown_note"),
+            ]:
+                r = await http.post(path, headers=auth(helper["token"]))
+                assert (r.status_code, r.json()["error"]) == (status, code), path
+            r = await http.post(f"{ask}/nl", headers=auth(board["viewer_token"]))
+            assert r.status_code == 403
+            # ...and a person's translation answers it; then asking again is refused.
+            r = await http.put(url, json={"text": "Meer banken"}, headers=auth(author["token"]))
+            assert r.status_code == 200
+            await reader.wait_until(lambda: "nl" not in wanted(reader, "n1"))
+            r = await http.post(f"{ask}/nl", headers=auth(helper["token"]))
+            assert (r.status_code, r.json()["error"]) == (409, "already_translated")
     finally:
         await writer.close()
         await reader.close()
