@@ -2,8 +2,9 @@
 
 - `POST /api/boards/{id}/media?kind=photo|voice` (participant or facilitator token; raw bytes as the
   body): checked and re-encoded by server/media.py off the event loop, stored beside the board;
-  answers `{"id", "kind", "content_type", "url"}`. The client then creates its note with
-  `kind` and `media` = that id through the document as usual.
+  answers `{"id", "kind", "content_type", "url"}` (+ `seconds` for a recording whose container
+  says how long it lasts). The client then creates its note with `kind`, `media` = that id and,
+  for a voice note, `duration` through the document as usual.
 - `GET /api/boards/{id}/media/{media_id}`: the bytes, only for a token of that board (401 without a
   token, 403 for another board's). The token may come as `?token=` because `<img src>` and
   `<audio src>` cannot send headers.
@@ -129,6 +130,8 @@ class MediaApi:
                 "content_type": processed.content_type,
                 "bytes": len(processed.data),
                 "url": f"/api/boards/{board.id}/media/{media_id}",
+                # the client stores it in the note (`duration`): players show 0:00 otherwise
+                **({"seconds": processed.seconds} if processed.seconds is not None else {}),
             },
             status_code=201,
         )
