@@ -4,6 +4,7 @@
 import { h } from "./util.js";
 import { t } from "./i18n.js";
 import { toast } from "./ui.js";
+import { shownText } from "./translations.js";
 
 export const MAX_SIDE = 1600;
 export const MAX_BYTES = 400 * 1024;
@@ -27,7 +28,8 @@ export function fmtDuration(seconds) {
 export function mediaView(app, note, label = "") {
   if (!note.media) return null;
   if (note.kind === "photo") {
-    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: note.text || t("photo_no_caption"), loading: "lazy", draggable: false });
+    // Its caption in the reader's language (as the text beside it).
+    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: shownText(note).text || t("photo_no_caption"), loading: "lazy", draggable: false });
   }
   if (note.kind === "voice") {
     const stop = (/** @type {Event} */ e) => e.stopPropagation();
