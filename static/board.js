@@ -2,7 +2,7 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, ApiError, store, keys, newId, now, groupShape } from "./util.js";
 import { PHASES } from "./schema.js";
-import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
+import { t, getLang, onLangChange, langName, fmtNumber, isEasyRead } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
@@ -22,6 +22,7 @@ import { tabStore } from "./storage.js";
 import { groupName } from "./groups.js";
 import { tidyBoard, tidyCluster } from "./tidy.js";
 import { closedText } from "./privacy.js";
+import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip, resultSentences } from "./listen.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -142,6 +143,7 @@ class BoardApp {
       this.session.setUser({ ...this.session.localUser, lang: getLang() });
       this.build();
     });
+    initEasyRead(); // the participant's own choice, remembered on this device
     this.canvas = new Canvas(this);
     this.panel = this.role === "facilitator" ? new FacilitatorPanel(this) : null;
     this.extras = new BoardExtras(this); // follow me, moderation, "not sent yet" (extras.js)
@@ -214,9 +216,10 @@ class BoardApp {
     // "+" comes right after the top bar in the tab order (it is drawn at the bottom corner), not
     // after every note of the board.
     this.waitingEl = h("div", { class: "tr-waiting-slot" });
+    this.stepsEl = h("div", { class: "steps-slot" });
     // One banner landmark holds the skip link, the bar, "+" and the translations badge: nothing
     // of the page stays outside a landmark.
-    this.root.append(h("div", { class: "board-app" }, h("header", { class: "topbar-wrap" }, skip, this.topbar, this.fab, this.waitingEl), this.banners, this.draftsEl, this.mainEl));
+    this.root.append(h("div", { class: "board-app" }, h("header", { class: "topbar-wrap" }, skip, this.topbar, this.fab, this.stepsEl, this.waitingEl), this.banners, this.draftsEl, this.mainEl));
     if (this.panel) this.root.append(this.panel.el);
     this._topSig = null;
     this._bannerSig = null;
@@ -335,7 +338,7 @@ class BoardApp {
     const votesLeft = t("votes_left", { left: remaining, budget });
     // Rebuilt only when something shown changed: presence heartbeats must not close the language
     // menu or steal the focus of someone tabbing through the bar.
-    const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang()].join("|");
+    const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang(), isEasyRead()].join("|");
     if (sig === this._topSig) return this.renderTimer();
     this._topSig = sig;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
@@ -372,6 +375,8 @@ class BoardApp {
         this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
           ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_open"))
           : null,
+        this.role !== "viewer" ? listenScreenButton(() => this.screenWords()) : null,
+        this.role !== "viewer" ? easyReadToggle(() => { this._topSig = null; this._bannerSig = null; this.build(); }) : null,
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "data-fk": "panel", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
           : null,
@@ -381,7 +386,36 @@ class BoardApp {
       const el = this.topbar.querySelector(`[data-fk="${focused}"]`);
       if (el) el.focus();
     }
+    // Easy-read: the four steps as pictograms with words, the current one marked.
+    fill(this.stepsEl, isEasyRead() && this.role !== "viewer" ? stepsStrip(phase) : null);
     this.renderTimer();
+  }
+
+  /** What "listen to this screen" says: the step and what to do, then what this view shows. */
+  screenWords() {
+    const s = this.session;
+    const phase = s.phase();
+    /** @type {{text: string, lang?: string}[]} */
+    const out = stepWords(phase);
+    if (this.view === "votes" || (this.role === "participant" && phase === "vote")) {
+      const budget = this.votes.budget ?? s.settings().vote_budget;
+      out.push({ text: t("votes_left", { left: this.votes.remaining ?? budget, budget }) });
+    }
+    if (this.view === "results") {
+      const r = s.resultsData() || this.httpResults;
+      for (const text of this.resultWords(r && r.data)) out.push({ text });
+    }
+    return out;
+  }
+
+  /** The results as plain sentences in the reader's language. @param {any} data */
+  resultWords(data) {
+    const notes = new Map(this.session.noteList().map((n) => [n.id, n]));
+    const name = (/** @type {any} */ item) => {
+      const note = notes.get(item.note_id);
+      return note ? shownText(note).text || noteLabel(note) : item.text || "";
+    };
+    return resultSentences(data, name, (g) => groupName(this.session.settings(), g));
   }
 
   /** "3 ideas wait for a Dutch translation": for readers of that language (someone bilingual may
@@ -533,6 +567,11 @@ class BoardApp {
     const titles = new Map(this.session.clusterList().map((c) => [c.id, shownTitle(c)]));
     const notes = new Map(this.session.noteList().map((n) => [n.id, n]));
     const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings: this.session.settings(), noteTitle: ideaTitle(this, (id) => notes.get(id)) });
+    if (isEasyRead()) {
+      // Counts, not percentages, in short sentences, before the bars.
+      const sentences = this.resultWords(r.data);
+      if (sentences.length) view.querySelector("h2")?.after(h("section", { class: "plain-results", "aria-labelledby": "plain-res-h" }, h("h3", { id: "plain-res-h" }, t("easy_results_heading")), h("ul", null, sentences.map((x) => h("li", null, x)))));
+    }
     if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
     return view;
   }

@@ -5,6 +5,7 @@ import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
 import { groupName } from "./groups.js";
+import { initEasyRead, listenScreenButton, readPage } from "./listen.js";
 
 /** @param {HTMLElement} root @param {string} code the join code of the link */
 export async function renderJoin(root, code) {
@@ -23,6 +24,7 @@ export async function renderJoin(root, code) {
       if (again instanceof HTMLElement) again.focus();
     }
   };
+  initEasyRead();
   onLangChange(draw);
   draw();
   try {
@@ -52,6 +54,8 @@ function joinView(state, code, redraw) {
     { class: "page-head" },
     h("a", { class: "brand", href: "/" }, t("app_name")),
     info ? null : langSwitcher(),
+    // Read aloud: the title, each question and its help, and any message.
+    listenScreenButton(() => readPage(/** @type {HTMLElement} */ (document.querySelector("main.join") || document.body))),
   );
   if (!info) {
     return h(
