@@ -45,8 +45,9 @@ export function listenScreenButton(items) {
     type: "button",
     class: "btn btn-small listen-screen",
     "data-fk": "listen-screen",
+    "aria-label": t("listen_screen"), // the short visible word is part of it
     onclick: () => speak(items().map((i) => ({ text: i.text, lang: i.lang || getLang() }))),
-  }, h("span", { "aria-hidden": "true" }, "🔊 "), t("listen_screen"));
+  }, h("span", { "aria-hidden": "true" }, "🔊 "), t("listen_screen_short"));
 }
 
 /** What a page says, read from its visible headings, labels, help and messages (the join page).

@@ -359,6 +359,7 @@ export default {
   mod_your_note_hidden: "The facilitator hid your note: {text}",
   cluster_titles_legend: "The title in each language",
   cluster_title_in: "Title in {lang}",
+  listen_screen_short: "Listen",
   listen_screen: "Listen to this screen",
   easy_read: "Easy to read",
   easy_read_on: "Easy to read: on",

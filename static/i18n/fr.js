@@ -368,6 +368,7 @@ export default {
   mod_your_note_hidden: "L’animateur ou l’animatrice a masqué votre note : {text}",
   cluster_titles_legend: "Le titre dans chaque langue",
   cluster_title_in: "Titre en {lang}",
+  listen_screen_short: "Écouter",
   listen_screen: "Écouter cet écran",
   easy_read: "Facile à lire",
   easy_read_on: "Facile à lire : activé",

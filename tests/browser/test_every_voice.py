@@ -231,6 +231,28 @@ def test_dutch_phone_votes_on_french_photo_voice_and_text(
     shot(ph, "voice-03-phone-results", full_page=True)
     axe_all(ph, axe_path, "results (phone, nl)")
 
+    # "Listen to this screen": the step, then the results as sentences with counts.
+    ph.evaluate(
+        "() => { window.__said = []; speechSynthesis.speak = (u) => window.__said.push(u.text); }"
+    )
+    ph.get_by_role("button", name="Luisteren naar dit scherm").click()
+    said = ph.evaluate("window.__said")
+    assert said[:1] == ["Stap 4. Zie wat de groep koos."], said
+    assert f"Idee 1: {CAPTION_NL}. 1 stip." in said or "Idee 1: spraaknotitie van Awa, 12 s. 1 stip." in said
+    assert "Onderzoeker: gekozen door 1 van 1." in said and "Bewoner: heeft niet gestemd." in said
+
+    # Easy-read: the participant's own choice, kept on the device: steps as pictograms with
+    # words, sentences with counts instead of percentages.
+    ph.get_by_role("button", name="Makkelijk lezen").click()
+    expect(ph.locator('.steps-strip [aria-current="step"]')).to_have_text("★Resultaten")
+    expect(ph.locator(".plain-results li").first).to_be_visible()
+    expect(ph.locator(".bar-value").first).to_be_hidden()
+    ph.reload()
+    expect(ph.get_by_role("button", name="Makkelijk lezen")).to_have_attribute("aria-pressed", "true")
+    expect(ph.locator(".plain-results")).to_contain_text("Onderzoeker: gekozen door 1 van 1.")
+    shot(ph, "voice-03b-phone-results-easy-read")
+    axe_all(ph, axe_path, "results easy-read (phone, nl)")
+
     # The projector shows the same ideas whole.
     proj = desktop.new_page()
     proj.goto(server.base + "/")
@@ -283,6 +305,21 @@ def test_join_keys_zoom_and_forced_colours(
         )
         assert overflow == [], overflow
         shot(ph, "voice-06-outline-zoom200", full_page=True)
+        # Keyboard: after "Move" the focus stays on that note's Move button (not <body>).
+        ph.locator("#mv-t1").select_option("")
+        ph.locator('[data-fk="mb:t1"]').focus()
+        ph.keyboard.press("Enter")
+        expect(ph.locator(".ol-cluster").last.locator(".ol-note")).to_have_count(1)
+        ph.wait_for_function("() => document.activeElement.dataset.fk === 'mb:t1'")
+        # A note's sheet opened from the canvas and closed with Escape gives the focus back.
+        ph.goto(f"{server.base}/b/{board['id']}")
+        opener = ph.locator('.note[data-id="v1"] .note-open')
+        opener.focus()
+        ph.keyboard.press("Enter")
+        expect(ph.locator("dialog.sheet")).to_be_visible()
+        ph.keyboard.press("Escape")
+        expect(ph.locator("dialog.sheet")).to_have_count(0)
+        ph.wait_for_function("() => document.activeElement.dataset.fk === 'no:v1'")
         server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "vote"}, token=fac_token)
         server.api(
             "PATCH",
