@@ -160,9 +160,7 @@ def note_from_py(note_id: str, data: dict[str, Any]) -> Note:
         media=data.get("media") if isinstance(data.get("media"), str) else None,
         translations=_translations(data.get("translations")),
         duration=_duration(data.get("duration")),
-        wanted=tuple(
-            lang for lang in LANGUAGES if isinstance(data.get("wanted"), dict) and lang in data["wanted"]
-        ),
+        wanted=_wanted(data.get("wanted")),
     )
 
 
@@ -171,10 +169,16 @@ def _duration(value: Any) -> float | None:
     return float(value) if ok else None
 
 
+def _wanted(value: Any) -> tuple[str, ...]:
+    return tuple(lang for lang in LANGUAGES if isinstance(value, dict) and lang in value)
+
+
 def _titles(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    return {lang: value[lang] for lang in LANGUAGES if isinstance(value.get(lang), str) and value[lang]}
+    return {
+        lang: title for lang in LANGUAGES if isinstance(title := value.get(lang), str) and title
+    }
 
 
 def _cluster_json(cluster: Cluster) -> dict[str, Any]:

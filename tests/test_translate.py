@@ -113,7 +113,7 @@ async def test_translation_added_by_anyone_reaches_every_reader(server: ServerPr
             for path, status, code in [
                 (f"{ask}/fr", 422, "same_language"),
                 (f"{ask}/de", 422, "bad_lang"),
-                (f"/api/boards/{board['id']}/notes/zz/translation-requests/nl", 404, "unknown_note"),
+                (ask.replace("/n1/", "/zz/") + "/nl", 404, "unknown_note"),
             ]:
                 r = await http.post(path, headers=auth(helper["token"]))
                 assert (r.status_code, r.json()["error"]) == (status, code), path
@@ -194,7 +194,6 @@ async def metric(server: ServerProcess, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
-
 
 
 async def test_a_posted_note_gets_its_translations_without_anyone_asking(
