@@ -711,7 +711,7 @@ export class Canvas {
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {
         const c = s.clusterList().find((x) => x.id === cluster);
-        announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") }));
+        announce(t("note_moved_announce", { cluster: c ? shownTitle(c) : t("no_cluster") }));
       }
     } else {
       const ddx = drag.nx - drag.ox;
