@@ -22,7 +22,7 @@ import { tabStore } from "./storage.js";
 import { groupName } from "./groups.js";
 import { tidyBoard, tidyCluster } from "./tidy.js";
 import { closedText } from "./privacy.js";
-import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip, resultSentences } from "./listen.js";
+import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip, resultSentences, readPage } from "./listen.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -397,6 +397,8 @@ class BoardApp {
     const phase = s.phase();
     /** @type {{text: string, lang?: string}[]} */
     const out = stepWords(phase);
+    // The banners (offline, locked, the drag hint, private writing) say what holds right now.
+    for (const b of this.banners.querySelectorAll(".banner")) out.push({ text: (b.textContent || "").replace(/[✕⚠✎◷]/g, "").trim() });
     if (this.view === "votes" || (this.role === "participant" && phase === "vote")) {
       const budget = this.votes.budget ?? s.settings().vote_budget;
       out.push({ text: t("votes_left", { left: this.votes.remaining ?? budget, budget }) });
@@ -899,6 +901,7 @@ class BoardApp {
             close();
           },
         },
+        listenScreenButton(() => readPage(form)),
         field(t("composer_text_label"), text),
         count,
         picker ? picker.el : null,

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 from pycrdt import Map
 
-from tests.browser.conftest import PHONE, _context, shot
+from tests.browser.conftest import PHONE, _context, run_axe, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_replay import run_async
 from tests.yclient import YClient, add_note
@@ -118,18 +118,8 @@ def announced(page: Any) -> str:
 
 
 def axe_all(page: Any, axe: Any, where: str) -> None:
-    """Every violation, whatever its impact (the suite's run_axe keeps serious and critical)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(axe.read_text() + "\n;undefined")
-    found = page.evaluate(
-        """async () => {
-            const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return r.violations.map(v => ({id: v.id, impact: v.impact,
-              nodes: v.nodes.slice(0, 4)
-                .map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-        }"""
-    )
+    """Every violation, whatever its impact (test_accessibility keeps serious and critical)."""
+    found = run_axe(page, axe, every_impact=True)
     assert found == [], f"{where}: {found}"
 
 
@@ -167,6 +157,7 @@ def test_dutch_phone_votes_on_french_photo_voice_and_text(
     badge = ph.locator(".tr-waiting")
     expect(badge).to_have_text("⇄ 1 idee wacht op een vertaling in het Nederlands")
     shot(ph, "voice-01-phone-badge")
+    axe_all(ph, axe_path, "canvas with a translations badge (phone, nl)")
 
     fac = open_board(desktop, server.base, board["id"], fac_token)
     fac_badge = fac.locator(".tr-waiting")
@@ -309,6 +300,7 @@ def test_join_keys_zoom_and_forced_colours(cobord_server: Any, browser: Any, axe
         expect(err).not_to_have_text("")
         assert page.evaluate("document.documentElement.scrollWidth") <= 195
         shot(page, "voice-05-join-zoom200", full_page=True)
+        axe_all(page, axe_path, "join page with a message (200 %)")
 
         jan = join(server, board["join_code"], "Jan", group="Onderzoeker", lang="nl")
         ph = open_board(zoomed, server.base, board["id"], jan["token"], "?view=outline")
@@ -322,6 +314,7 @@ def test_join_keys_zoom_and_forced_colours(cobord_server: Any, browser: Any, axe
         )
         assert overflow == [], overflow
         shot(ph, "voice-06-outline-zoom200", full_page=True)
+        axe_all(ph, axe_path, "outline (200 %)")
         # Keyboard: after "Move" the focus stays on that note's Move button (not <body>).
         ph.locator("#mv-t1").select_option("")
         ph.locator('[data-fk="mb:t1"]').focus()
