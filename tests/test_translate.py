@@ -416,3 +416,44 @@ def test_machine_translation_off_without_the_setting(server: ServerProcess) -> N
         headers=auth(board["facilitator_token"]),
     )
     assert (r.status_code, r.json()) == (202, {"queued": False, "reason": "off"})
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_translation_requests_are_shared_across_processes(
+    two: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """A request made through one process is seen by a reader of the other, and by a reader who
+    joins afterwards (it is in the document, not in a process's memory); answering it through the
+    first process clears it everywhere."""
+    first, second = two
+    board = first.create_board()
+    author = first.join(board["join_code"], name="Awa", lang="fr")
+    asker = second.join(board["join_code"], name="Jan", lang="nl")
+    writer = await YClient(first.url(board["id"], author["token"])).connect()
+    reader = await YClient(first.url(board["id"], board["viewer_token"])).connect()
+    try:
+        await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
+        await reader.wait_until(lambda: "n1" in reader.notes())
+        async with httpx.AsyncClient(base_url=second.http) as http:
+            ask = f"/api/boards/{board['id']}/notes/n1/translation-requests/nl"
+            # The note was committed before the reader saw it: the second process loads it.
+            r = await http.post(ask, headers=auth(asker["token"]))
+            assert r.status_code == 200, r.text
+        await reader.wait_until(lambda: "nl" in wanted(reader, "n1"))
+        late = await YClient(second.url(board["id"], board["viewer_token"])).connect()
+        try:
+            await late.wait_until(lambda: "nl" in wanted(late, "n1"))
+            async with httpx.AsyncClient(base_url=first.http) as http:
+                r = await http.put(
+                    f"/api/boards/{board['id']}/notes/n1/translations/nl",
+                    json={"text": "Meer banken"},
+                    headers=auth(asker["token"]),
+                )
+                assert r.status_code == 200, r.text
+            await late.wait_until(lambda: "nl" not in wanted(late, "n1"))
+        finally:
+            await late.close()
+    finally:
+        await writer.close()
+        await reader.close()
