@@ -5,7 +5,7 @@ import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
 import { groupName } from "./groups.js";
-import { initEasyRead, listenScreenButton, readPage } from "./listen.js";
+import { initEasyRead, listenScreenButton, readPage, easyReadToggle } from "./listen.js";
 
 /** @param {HTMLElement} root @param {string} code the join code of the link */
 export async function renderJoin(root, code) {
@@ -56,6 +56,7 @@ function joinView(state, code, redraw) {
     info ? null : langSwitcher(),
     // Read aloud: the title, each question and its help, and any message.
     listenScreenButton(() => readPage(/** @type {HTMLElement} */ (document.querySelector("main.join") || document.body))),
+    easyReadToggle(redraw),
   );
   if (!info) {
     return h(
