@@ -471,10 +471,14 @@ def _translation_lines(data: ReportInput, note_id: str, indent: str, lang: str) 
 
 def _idea_text(data: ReportInput, note: Mapping[str, Any], t: Mapping[str, str]) -> str:
     """A text note's text; a photo or voice note says what it is, then its caption."""
-    kind = data.board.get("notes", {}).get(note["note_id"], {}).get("kind")
+    board_note = data.board.get("notes", {}).get(note["note_id"], {})
+    kind = board_note.get("kind")
     text = _md_text(note["text"])
     if kind in ("photo", "voice"):
         label = t[kind]
+        seconds = board_note.get("duration")
+        if kind == "voice" and isinstance(seconds, int | float) and seconds > 0:
+            label = f"{label} ({max(1, round(seconds))} s)"  # its length, as recorded
         return f"{label}{t['colon']}{text}" if text else label
     return text
 
@@ -538,8 +542,11 @@ def render_markdown(data: ReportInput, lang: str) -> str:
 
     out += [f"## {t['clusters']}", "", t["score_help"], ""]
     clusters: list[dict[str, Any]] = list(results.get("clusters", []))
+    board_clusters: Mapping[str, Any] = data.board.get("clusters", {})
     for cluster in clusters:
-        title = _md_text(cluster["title"]) or t["untitled"]
+        # The title in the report's language when someone wrote it (`titles`), else the main one.
+        titles = board_clusters.get(cluster["cluster_id"], {}).get("titles") or {}
+        title = _md_text(titles.get(lang) or cluster["title"]) or t["untitled"]
         score = consensus_sentence(t, cluster, groups, lang)
         out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
         in_cluster = [n for n in notes if n.get("cluster") == cluster["cluster_id"]]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from crdt.schema import CLUSTERS, LANGUAGES, META, NOTES, RESULTS
+from crdt.schema import CLUSTERS, LANGUAGES, MAX_VOICE_SECONDS, META, NOTES, RESULTS
 from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
@@ -241,6 +241,7 @@ _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "lang": _short_str,
     "author": lambda v: _short_str(v, MAX_NAME),
     "text": lambda v: isinstance(v, str),
+    "duration": lambda v: _is_number(v) and 0 <= v <= MAX_VOICE_SECONDS,
 }
 
 
@@ -331,6 +332,15 @@ def _cluster_title(value: Any) -> bool:
     )
 
 
+def _valid_titles(value: Any) -> bool:
+    """A cluster's `titles`: board language -> a title (a nested Y.Map, or plain JSON)."""
+    if isinstance(value, Shared):
+        value = value.data
+    return isinstance(value, dict) and all(
+        lang in LANGUAGES and _cluster_title(title) for lang, title in value.items()
+    )
+
+
 _CLUSTER_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "title": _cluster_title,
     "x": _is_number,
@@ -344,6 +354,10 @@ def valid_new_cluster(ctx: _Context) -> str | None:
     if not isinstance(cluster, dict):
         return "a cluster must be a map"
     for key, value in cluster.items():
+        if key == "titles":
+            if not _valid_titles(value):
+                return "a cluster's titles map a board language to a title"
+            continue
         check_type = _CLUSTER_TYPES.get(key)
         if check_type is None:
             return f"a cluster has no field {key!r}"
@@ -356,6 +370,41 @@ def cluster_title_value(ctx: _Context) -> str | None:
     if _cluster_title(ctx.change.value):
         return None
     return f"a cluster's title is a string of at most {MAX_CLUSTER_TITLE} characters"
+
+
+def cluster_titles_value(ctx: _Context) -> str | None:
+    """Whoever may set `title` may set `titles` (the map, or one language of it; removing one
+    language is allowed too)."""
+    change = ctx.change
+    if change.sub is None:
+        ok = not change.deleted and _valid_titles(change.value)
+    else:
+        ok = change.sub in LANGUAGES and (change.deleted or _cluster_title(change.value))
+    if ok:
+        return None
+    return f"a cluster's titles map fr, nl or en to at most {MAX_CLUSTER_TITLE} characters"
+
+
+def duration_value(ctx: _Context) -> str | None:
+    if _NOTE_TYPES["duration"](ctx.change.value):
+        return None
+    return f"a voice note's duration is a number of seconds up to {MAX_VOICE_SECONDS}"
+
+
+def wanted_value(ctx: _Context) -> str | None:
+    """`wanted`: language -> when it was asked (ms). The server writes it for
+    POST .../translation-requests/{lang}; the facilitator may clear or set it too."""
+    change = ctx.change
+    if change.sub is None:
+        value = change.value.data if isinstance(change.value, Shared) else change.value
+        ok = (
+            not change.deleted
+            and isinstance(value, dict)
+            and all(k in LANGUAGES and _is_number(v) for k, v in value.items())
+        )
+    else:
+        ok = change.sub in LANGUAGES and (change.deleted or _is_number(change.value))
+    return None if ok else "a note's wanted translations map fr, nl or en to a time"
 
 
 def within_cluster_limit(ctx: _Context) -> str | None:
@@ -450,6 +499,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
         (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
+        (NOTES, "set:duration"): (*_OWN_EDIT, duration_value),
         (NOTES, "set:author"): (*_OWN_EDIT, not_anonymous, author_is_actor),
         (NOTES, "set:translations"): (board_open, known_note, valid_translation),
         (NOTES, "set:x"): _MOVE,
@@ -457,6 +507,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:cluster"): _RECLUSTER,
         (CLUSTERS, "create"): (*_CLUSTER_EDIT, *_NEW_CLUSTER),
         (CLUSTERS, "set:title"): (*_CLUSTER_EDIT, cluster_title_value),
+        (CLUSTERS, "set:titles"): (*_CLUSTER_EDIT, cluster_titles_value),
         (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
@@ -476,10 +527,13 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:kind"): (known_note, kind_value),
         (NOTES, "set:media"): (known_note, media_value),
         (NOTES, "set:translations"): (known_note, any_translation),
+        (NOTES, "set:duration"): (known_note, duration_value),
+        (NOTES, "set:wanted"): (known_note, wanted_value),
         (NOTES, "*"): (refuse("a note has no such field"),),
         (CLUSTERS, "create"): _NEW_CLUSTER,
         (CLUSTERS, "delete"): ALLOWED,
         (CLUSTERS, "set:title"): (cluster_title_value,),
+        (CLUSTERS, "set:titles"): (cluster_titles_value,),
         (CLUSTERS, "set:x"): (number_value,),
         (CLUSTERS, "set:y"): (number_value,),
         (CLUSTERS, "set:color"): (short_string_value,),

@@ -1,8 +1,9 @@
 """The board document: the one place that knows its shape (documented for JS in docs/schema.md).
 
 Root maps of the Yjs doc:
-  notes     note id    -> Map {text, x, y, color, cluster, lang, createdAt, author?}
-  clusters  cluster id -> Map {title, x, y, color}
+  notes     note id    -> Map {text, x, y, color, cluster, lang, createdAt, author?, kind?, media?,
+                              duration?, translations?, wanted?}
+  clusters  cluster id -> Map {title, titles?, x, y, color}
   meta      title, phase, timer, settings           (facilitator and server only)
   results   data, updatedAt                          (server only)
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
@@ -24,9 +25,24 @@ RESULTS: Final = "results"
 ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS)
 
 NOTE_FIELDS: Final = frozenset(
-    {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author", "kind", "media"}
+    {
+        "text",
+        "x",
+        "y",
+        "color",
+        "cluster",
+        "lang",
+        "createdAt",
+        "author",
+        "kind",
+        "media",
+        "duration",
+        "translations",
+        "wanted",
+    }
 )
-CLUSTER_FIELDS: Final = frozenset({"title", "x", "y", "color"})
+CLUSTER_FIELDS: Final = frozenset({"title", "titles", "x", "y", "color"})
+MAX_VOICE_SECONDS: Final = 600  # a voice note's `duration` (the client records at most 60 s)
 LANGUAGES: Final = ("fr", "nl", "en")  # a board's languages, and a note's translations, are these
 
 Phase = Literal["ideate", "cluster", "vote", "results"]
@@ -75,6 +91,10 @@ class Note:
     media: str | None = None  # media id (photo or voice notes)
     # lang -> {"text", "by", "machine"}: other people's translations of this note
     translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duration: float | None = None  # a voice note's length in seconds, as its recorder measured it
+    # languages someone asked a translation into (POST .../translation-requests/{lang}); a
+    # translation written into that language answers the request and removes it
+    wanted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +104,12 @@ class Cluster:
     x: float
     y: float
     color: str
+    # lang -> the title in that language (readers see theirs; `title` stays the main one)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, lang: str | None) -> str:
+        """The title a reader of `lang` sees: theirs when someone wrote it, else the main one."""
+        return (self.titles.get(lang or "") or self.title) if lang else self.title
 
 
 class Board:
@@ -111,16 +137,14 @@ class Board:
                     x=_num(data.get("x")),
                     y=_num(data.get("y")),
                     color=_str(data.get("color")),
+                    titles=_titles(data.get("titles")),
                 )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON projection of the whole board (tests, results, exports)."""
         return {
             NOTES: {note.id: _note_json(note) for note in self.notes()},
-            CLUSTERS: {
-                c.id: {"title": c.title, "x": c.x, "y": c.y, "color": c.color}
-                for c in self.clusters()
-            },
+            CLUSTERS: {c.id: _cluster_json(c) for c in self.clusters()},
             META: self.meta.to_py() or {},
             RESULTS: self.results.to_py() or {},
         }
@@ -141,7 +165,38 @@ def note_from_py(note_id: str, data: dict[str, Any]) -> Note:
         kind=str(data["kind"]) if data.get("kind") in ("photo", "voice") else "text",
         media=data.get("media") if isinstance(data.get("media"), str) else None,
         translations=_translations(data.get("translations")),
+        duration=_duration(data.get("duration")),
+        wanted=_wanted(data.get("wanted")),
     )
+
+
+def _duration(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return float(value) if ok else None
+
+
+def _wanted(value: Any) -> tuple[str, ...]:
+    return tuple(lang for lang in LANGUAGES if isinstance(value, dict) and lang in value)
+
+
+def _titles(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        lang: title for lang in LANGUAGES if isinstance(title := value.get(lang), str) and title
+    }
+
+
+def _cluster_json(cluster: Cluster) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "title": cluster.title,
+        "x": cluster.x,
+        "y": cluster.y,
+        "color": cluster.color,
+    }
+    if cluster.titles:
+        out["titles"] = cluster.titles
+    return out
 
 
 def _translations(value: Any) -> dict[str, dict[str, Any]]:
@@ -176,6 +231,10 @@ def _note_json(note: Note) -> dict[str, Any]:
         out["media"] = note.media
     if note.translations:
         out["translations"] = note.translations
+    if note.duration is not None:
+        out["duration"] = note.duration
+    if note.wanted:
+        out["wanted"] = list(note.wanted)
     return out
 
 

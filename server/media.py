@@ -49,6 +49,7 @@ class MediaRefused(Exception):
 class Processed:
     content_type: str
     data: bytes
+    seconds: float | None = None  # a recording's length, when its container says it
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -159,7 +160,7 @@ def process_voice(data: bytes) -> Processed:
             "too_long",
             f"This recording lasts {seconds:.0f} s; a voice note is at most {MAX_VOICE_SECONDS} s.",
         )
-    return Processed(content_type, data)
+    return Processed(content_type, data, seconds)
 
 
 # ------------------------------------------------------------------ how long a recording lasts

@@ -2,8 +2,9 @@
 
 - `POST /api/boards/{id}/media?kind=photo|voice` (participant or facilitator token; raw bytes as the
   body): checked and re-encoded by server/media.py off the event loop, stored beside the board;
-  answers `{"id", "kind", "content_type", "url"}`. The client then creates its note with
-  `kind` and `media` = that id through the document as usual.
+  answers `{"id", "kind", "content_type", "url"}` (+ `seconds` for a recording whose container
+  says how long it lasts). The client then creates its note with `kind`, `media` = that id and,
+  for a voice note, `duration` through the document as usual.
 - `GET /api/boards/{id}/media/{media_id}`: the bytes, only for a token of that board (401 without a
   token, 403 for another board's). The token may come as `?token=` because `<img src>` and
   `<audio src>` cannot send headers.
@@ -11,7 +12,16 @@
   (server/translate.py) and answer 202 at once; `{"queued": false}` when it is off or busy.
 - `PUT /api/boards/{id}/notes/{note_id}/translations/{lang}` `{"text"}` (participant or
   facilitator): the server writes `translations[lang] = {"text", "by", "machine": false}` into the
-  note with its own change, `by` taken from the token; an empty text removes the translation.
+  note with its own change, `by` taken from the token; an empty text removes the translation (422
+  `empty_text` when there is none to remove: "Translate" with nothing typed is not a success).
+  A translation written into a language answers the requests for it (`wanted[lang]` goes).
+- `POST /api/boards/{id}/notes/{note_id}/translation-requests/{lang}` (participant or
+  facilitator): ask for a translation of the note into `lang`. The server writes
+  `wanted[lang] = <ms>` into the note (a nested map, in the document: stored, shared by every
+  process, seen by every reader); bilingual readers and the facilitator see how many notes wait.
+  Answers `{"note_id", "lang", "wanted": true}`; 409 `already_translated` when a human
+  translation exists, 422 `same_language` for the note's own language. The machine translator,
+  when configured, is asked too.
 """
 
 from __future__ import annotations
@@ -104,6 +114,11 @@ class MediaApi:
                 methods=["PUT"],
             ),
             Route(
+                "/api/boards/{board_id}/notes/{note_id}/translation-requests/{lang}",
+                h(self.request_translation),
+                methods=["POST"],
+            ),
+            Route(
                 "/api/boards/{board_id}/notes/{note_id}/machine-translate",
                 h(self.machine_translate),
                 methods=["POST"],
@@ -170,6 +185,8 @@ class MediaApi:
                 "content_type": processed.content_type,
                 "bytes": len(processed.data),
                 "url": f"/api/boards/{board.id}/media/{media_id}",
+                # the client stores it in the note (`duration`): players show 0:00 otherwise
+                **({"seconds": processed.seconds} if processed.seconds is not None else {}),
             },
             status_code=201,
         )
@@ -223,7 +240,30 @@ class MediaApi:
             raise ApiError(
                 422, "same_language", "This note is written in this language; edit the note."
             )
+        if outcome == "nothing":
+            raise ApiError(422, "empty_text", "Type the translation first.")
         return JSONResponse({"note_id": note_id, "lang": lang, **(entry if text.strip() else {})})
+
+    async def request_translation(self, request: Request) -> Response:
+        board, _claims = await self.api._auth(request, "participant", "facilitator")
+        lang = request.path_params["lang"]
+        note_id = request.path_params["note_id"]
+        if lang not in LANGUAGES:
+            raise ApiError(422, "bad_lang", f"'lang' must be one of {', '.join(LANGUAGES)}.")
+        if board.settings.get("locked"):
+            raise ApiError(409, "locked", "The board is locked.")
+        outcome = await self.api._with_room(
+            board.id, lambda room: write_request(room, note_id, lang, time.time() * 1000)
+        )
+        if outcome == "unknown_note":
+            raise ApiError(404, "unknown_note", "No note with this id on the board.")
+        if outcome == "original":
+            raise ApiError(422, "same_language", "This note is written in this language.")
+        if outcome == "translated":
+            raise ApiError(409, "already_translated", "This note has a translation already.")
+        if self.translator.enabled:
+            self.translator.submit(board.id, note_id)
+        return JSONResponse({"note_id": note_id, "lang": lang, "wanted": True})
 
     async def machine_translate(self, request: Request) -> Response:
         """Ask for machine translations of a note in the background; answers at once (202)."""
@@ -254,7 +294,8 @@ async def write_translation(
     client's own write (schema, `max_note_length`, the board's bounds).
 
     `only_if_missing` (machine translations): nothing is written over an existing translation.
-    Returns "ok", "unknown_note", "original", "kept" or a Refused."""
+    Returns "ok", "unknown_note", "original", "kept", "nothing" (empty text, no translation) or a
+    Refused."""
     outcome = "ok"
 
     def change(doc: schema.Board) -> None:
@@ -269,6 +310,7 @@ async def write_translation(
         translations = note.get("translations")
         if not isinstance(translations, Map):
             if not entry["text"]:
+                outcome = "nothing"
                 return
             note["translations"] = translations = Map()
         if only_if_missing and lang in translations:
@@ -276,8 +318,43 @@ async def write_translation(
             return
         if entry["text"]:
             translations[lang] = dict(entry)
+            wanted = note.get("wanted")
+            # A person's translation answers the request; a machine one leaves it open for one.
+            if not entry.get("machine") and isinstance(wanted, Map) and lang in wanted:
+                del wanted[lang]
         elif lang in translations:
             del translations[lang]
+        else:
+            outcome = "nothing"
+
+    await room.apply_server_change(change)
+    return outcome
+
+
+async def write_request(room: Room, note_id: str, lang: str, at_ms: float) -> str:
+    """Record a request for a translation into `lang` (`wanted[lang]`, kept when already asked).
+    Returns "ok", "unknown_note", "original" or "translated" (a person's translation exists)."""
+    outcome = "ok"
+
+    def change(doc: schema.Board) -> None:
+        nonlocal outcome
+        note = doc.notes_map.get(note_id)
+        if not isinstance(note, Map):
+            outcome = "unknown_note"
+            return
+        if note.get("lang") == lang:
+            outcome = "original"
+            return
+        translations = note.get("translations")
+        existing = translations.get(lang) if isinstance(translations, Map) else None
+        if isinstance(existing, dict) and existing.get("text") and not existing.get("machine"):
+            outcome = "translated"
+            return
+        wanted = note.get("wanted")
+        if not isinstance(wanted, Map):
+            note["wanted"] = wanted = Map()
+        if lang not in wanted:
+            wanted[lang] = float(int(at_ms))
 
     refusal = await room.apply_client_change(actor, change)
     return Refused(refusal) if refusal is not None else outcome

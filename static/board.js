@@ -2,15 +2,15 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, ApiError, store, keys, newId, now, groupShape } from "./util.js";
 import { PHASES } from "./schema.js";
-import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
+import { t, getLang, onLangChange, langName, fmtNumber, isEasyRead } from "./i18n.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
-import { noteMeta, voteControls, COLORS } from "./noteview.js";
+import { noteMeta, voteControls, COLORS, noteLabel, ideaTitle, shownText } from "./noteview.js";
 import { mediaPicker } from "./media.js";
-import { translateForm } from "./translations.js";
+import { translateForm, shownTitle, waitingFor } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
 import { downloadButtons } from "./downloads.js";
@@ -22,6 +22,7 @@ import { tabStore } from "./storage.js";
 import { groupName } from "./groups.js";
 import { tidyBoard, tidyCluster } from "./tidy.js";
 import { closedText } from "./privacy.js";
+import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip, resultSentences, readPage } from "./listen.js";
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
@@ -142,6 +143,7 @@ class BoardApp {
       this.session.setUser({ ...this.session.localUser, lang: getLang() });
       this.build();
     });
+    initEasyRead(); // the participant's own choice, remembered on this device
     this.canvas = new Canvas(this);
     this.panel = this.role === "facilitator" ? new FacilitatorPanel(this) : null;
     this.extras = new BoardExtras(this); // follow me, moderation, "not sent yet" (extras.js)
@@ -200,7 +202,7 @@ class BoardApp {
     if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
-    this.topbar = h("header", { class: "topbar" });
+    this.topbar = h("div", { class: "topbar" });
     this.banners = h("div", { class: "banners" });
     this.mainEl = h("main", { class: `board-main view-${this.view}`, id: "board-main", tabindex: "-1" });
     this.fab = h(
@@ -211,7 +213,13 @@ class BoardApp {
     this.draftsEl = h("section", { class: "drafts", "aria-labelledby": "drafts-h" });
     // Screen-reader and keyboard users land on a link to the list view (the canvas is visual).
     const skip = h("a", { class: "skip-link", href: "?view=outline", onclick: (e) => { e.preventDefault(); this.setView("outline"); } }, t("skip_to_outline"));
-    this.root.append(h("div", { class: "board-app" }, skip, this.topbar, this.banners, this.draftsEl, this.mainEl, this.fab));
+    // "+" comes right after the top bar in the tab order (it is drawn at the bottom corner), not
+    // after every note of the board.
+    this.waitingEl = h("div", { class: "tr-waiting-slot" });
+    this.stepsEl = h("div", { class: "steps-slot" });
+    // One banner landmark holds the skip link, the bar, "+" and the translations badge: nothing
+    // of the page stays outside a landmark.
+    this.root.append(h("div", { class: "board-app" }, h("header", { class: "topbar-wrap" }, skip, this.topbar, this.fab, this.stepsEl, this.waitingEl), this.banners, this.draftsEl, this.mainEl));
     if (this.panel) this.root.append(this.panel.el);
     this._topSig = null;
     this._bannerSig = null;
@@ -267,17 +275,24 @@ class BoardApp {
     if (this.seenNotes && s.synced) {
       const mine = this.mine();
       for (const n of s.noteList()) {
-        if (!this.seenNotes.has(n.id) && !mine.has(n.id)) announce(t("note_new_announce", { text: n.text }));
+        if (!this.seenNotes.has(n.id) && !mine.has(n.id)) announce(t("note_new_announce", { text: noteLabel(n) }));
       }
     }
     if (s.synced) this.seenNotes = ids;
     const phase = s.phase();
     if (this.lastPhase !== null && phase !== this.lastPhase) {
       this.refreshVotes();
-      if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) this.switchView("votes");
-      else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
+      // Said in the reader's language, and what changed on their screen too.
+      announce(t("phase_now_announce", { phase: t(`phase_${phase}`) }));
+      if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) {
+        this.switchView("votes");
+        announce(t("switched_to_votes"));
+      } else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
       if (phase === "results") this._goResults = true;
     }
+    const visibility = s.settings().votes_visibility;
+    if (this.lastVisibility && visibility === "revealed" && this.lastVisibility !== "revealed") announce(t("results_revealed_announce"));
+    this.lastVisibility = visibility;
     if (this._goResults && this.resultsAvailable()) {
       // The facilitator moved to the results: show them (the board stays one tap away).
       this._goResults = false;
@@ -307,6 +322,7 @@ class BoardApp {
     const closedPhase = this.role === "participant" && ["vote", "results"].includes(this.session.phase());
     const canPost = this.canEditBoard() && this.role !== "viewer" && !closedPhase && this.view !== "results" && this.view !== "votes";
     this.fab.hidden = !canPost;
+    this.renderWaiting();
     if (this.panel) this.panel.render();
     if (this.extras) this.extras.afterRender();
   }
@@ -322,7 +338,7 @@ class BoardApp {
     const votesLeft = t("votes_left", { left: remaining, budget });
     // Rebuilt only when something shown changed: presence heartbeats must not close the language
     // menu or steal the focus of someone tabbing through the bar.
-    const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang()].join("|");
+    const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang(), isEasyRead()].join("|");
     if (sig === this._topSig) return this.renderTimer();
     this._topSig = sig;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
@@ -359,6 +375,8 @@ class BoardApp {
         this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
           ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_open"))
           : null,
+        this.role !== "viewer" ? listenScreenButton(() => this.screenWords()) : null,
+        this.role !== "viewer" ? easyReadToggle(() => { this._topSig = null; this._bannerSig = null; this.build(); }) : null,
         this.panel
           ? h("button", { type: "button", class: "btn btn-small btn-accent", "data-fk": "panel", "aria-expanded": String(this.panelOpen), "aria-controls": "fac-panel", onclick: () => this.togglePanel() }, "⚙ ", t("facilitator"))
           : null,
@@ -368,7 +386,65 @@ class BoardApp {
       const el = this.topbar.querySelector(`[data-fk="${focused}"]`);
       if (el) el.focus();
     }
+    // Easy-read: the four steps as pictograms with words, the current one marked.
+    fill(this.stepsEl, isEasyRead() && this.role !== "viewer" ? stepsStrip(phase) : null);
     this.renderTimer();
+  }
+
+  /** What "listen to this screen" says: the step and what to do, then what this view shows. */
+  screenWords() {
+    const s = this.session;
+    const phase = s.phase();
+    /** @type {{text: string, lang?: string}[]} */
+    const out = stepWords(phase);
+    // The banners (offline, locked, the drag hint, private writing) say what holds right now.
+    for (const b of this.banners.querySelectorAll(".banner")) out.push({ text: (b.textContent || "").replace(/[✕⚠✎◷]/g, "").trim() });
+    if (this.view === "votes" || (this.role === "participant" && phase === "vote")) {
+      const budget = this.votes.budget ?? s.settings().vote_budget;
+      out.push({ text: t("votes_left", { left: this.votes.remaining ?? budget, budget }) });
+    }
+    if (this.view === "results") {
+      const r = s.resultsData() || this.httpResults;
+      for (const text of this.resultWords(r && r.data)) out.push({ text });
+    }
+    return out;
+  }
+
+  /** The results as plain sentences in the reader's language. @param {any} data */
+  resultWords(data) {
+    const notes = new Map(this.session.noteList().map((n) => [n.id, n]));
+    const name = (/** @type {any} */ item) => {
+      const note = notes.get(item.note_id);
+      return note ? shownText(note).text || noteLabel(note) : item.text || "";
+    };
+    return resultSentences(data, name, (g) => groupName(this.session.settings(), g));
+  }
+
+  /** "3 ideas wait for a Dutch translation": for readers of that language (someone bilingual may
+   * answer) and, for every language, the facilitator. */
+  renderWaiting() {
+    if (!this.waitingEl || this.role === "viewer") return;
+    const notes = this.session.noteList();
+    const langs = this.isFacilitator() ? this.languages() : [getLang()];
+    const counts = langs.map((l) => [l, waitingFor(notes, l).length]).filter(([, n]) => n > 0);
+    const sig = JSON.stringify(counts) + getLang();
+    if (sig === this._waitingSig) return;
+    this._waitingSig = sig;
+    fill(this.waitingEl, counts.map(([l, n]) =>
+      h("button", { type: "button", class: "btn btn-small tr-waiting", "data-fk": `tw:${l}`, onclick: () => this.openWaiting(String(l)) },
+        "⇄ ", t("translations_waiting", { n: Number(n), lang: langName(String(l)) }))));
+  }
+
+  /** The notes waiting for a translation into `lang`, each with its box (closed until asked). @param {string} lang */
+  openWaiting(lang) {
+    openSheet(t("translations_waiting_heading", { lang: langName(lang) }), (close) => {
+      const list = waitingFor(this.session.noteList(), lang);
+      return h("ul", { class: "waiting-list" }, list.map((n) =>
+        h("li", { class: `note-preview note-${n.color}` },
+          n.text ? h("p", { lang: n.lang || undefined }, n.text) : null,
+          noteMeta(this, n),
+          translateForm(this, n, () => { if (!waitingFor(this.session.noteList(), lang).length) close(); }, lang))));
+    }, { initialFocus: "button" });
   }
 
   togglePanel(open = !this.panelOpen) {
@@ -441,6 +517,9 @@ class BoardApp {
   }
 
   renderMain() {
+    // The results scroll inside <main> and may hold nothing focusable: the region itself is a tab
+    // stop there, so keyboard users can scroll it.
+    this.mainEl.tabIndex = this.view === "results" ? 0 : -1;
     if (this.view !== "canvas") this.canvas.detach();
     if (this.view === "canvas") {
       if (!this.canvas.attached) {
@@ -488,8 +567,14 @@ class BoardApp {
       return h("section", { class: "results" }, h("h2", null, t("results_heading")), h("p", null, t("results_hidden")));
     }
     if (!fromDoc && this.isFacilitator()) this.fetchResults(true);
-    const titles = new Map(this.session.clusterList().map((c) => [c.id, c.title]));
-    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings: this.session.settings() });
+    const titles = new Map(this.session.clusterList().map((c) => [c.id, shownTitle(c)]));
+    const notes = new Map(this.session.noteList().map((n) => [n.id, n]));
+    const view = resultsView(r.data, { groups: this.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings: this.session.settings(), noteTitle: ideaTitle(this, (id) => notes.get(id)) });
+    if (isEasyRead()) {
+      // Counts, not percentages, in short sentences, before the bars.
+      const sentences = this.resultWords(r.data);
+      if (sentences.length) view.querySelector("h2")?.after(h("section", { class: "plain-results", "aria-labelledby": "plain-res-h" }, h("h3", { id: "plain-res-h" }, t("easy_results_heading")), h("ul", null, sentences.map((x) => h("li", null, x)))));
+    }
     if (this.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.id, this.token, "results-downloads"));
     return view;
   }
@@ -608,8 +693,8 @@ class BoardApp {
     }
   }
 
-  /** @param {{text: string, color: string, lang: string, cluster: string, kind?: string, media?: string}} note */
-  postNote({ text, color, lang, cluster, kind = undefined, media = undefined }) {
+  /** @param {{text: string, color: string, lang: string, cluster: string, kind?: string, media?: string, duration?: number}} note */
+  postNote({ text, color, lang, cluster, kind = undefined, media = undefined, duration = undefined }) {
     text = text.trim();
     if (!text && !media) return null;
     const s = this.session;
@@ -640,7 +725,7 @@ class BoardApp {
     const id = newId();
     const pos = this.placeNote(cluster);
     /** @type {Record<string, any>} */
-    const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now(), ...(media ? { kind, media } : {}) };
+    const fields = { text, x: pos.x, y: pos.y, color, cluster: cluster || "", lang, createdAt: now(), ...(media ? { kind, media } : {}), ...(media && typeof duration === "number" ? { duration } : {}) };
     if (!s.settings().anonymous && this.me.name) fields.author = this.me.name;
     this.rememberMine(id);
     const pending = store.get(keys.pending(this.id), []);
@@ -723,7 +808,7 @@ class BoardApp {
     const pos = clusterId ? this.canvas.freeSpotInCluster(clusterId, noteId) : this.canvas.freeSpotOutside(noteId);
     s.updateNote(noteId, { cluster: clusterId || "", x: pos.x, y: pos.y });
     const c = clusterId ? s.clusterList().find((x) => x.id === clusterId) : null;
-    announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") }));
+    announce(t("note_moved_announce", { cluster: c ? shownTitle(c) : t("no_cluster") }));
   }
 
   createCluster(title, at) {
@@ -816,7 +901,7 @@ class BoardApp {
       const langSel = h("select", { name: "lang", onchange: (e) => (lang = e.target.value) }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
       const clusters = s.clusterList();
       const clusterSel = clusters.length
-        ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, c.title || t("cluster_untitled"))))
+        ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, shownTitle(c))))
         : null;
       const draft = !existing && this.draftMode();
       // Photo and voice notes go straight to the board (their bytes are already on the server).
@@ -849,6 +934,7 @@ class BoardApp {
             close();
           },
         },
+        listenScreenButton(() => readPage(form)),
         field(t("composer_text_label"), text),
         count,
         picker ? picker.el : null,
@@ -874,7 +960,7 @@ class BoardApp {
     openSheet(t("note_actions"), (close) => {
       const body = h("div", { class: "note-sheet" });
       body.append(
-        h("div", { class: `note-preview note-${note.color}` }, h("p", { lang: note.lang || undefined }, note.text), noteMeta(this, note)),
+        h("div", { class: `note-preview note-${note.color}` }, shownText(note).text ? h("p", { lang: shownText(note).lang || undefined }, shownText(note).text) : null, noteMeta(this, note)),
       );
       if (this.canVote() || this.myVotes(note.id)) body.append(voteControls(this, note, { big: true }));
       body.append(...this.extras.noteActions(note, close)); // follow me, hide (extras.js)
@@ -883,7 +969,7 @@ class BoardApp {
       if (this.canEditBoard()) {
         const clusters = s.clusterList();
         if (clusters.length) {
-          const sel = h("select", { name: "move" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === note.cluster }, c.title || t("cluster_untitled"))));
+          const sel = h("select", { name: "move" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === note.cluster }, shownTitle(c))));
           body.append(
             h(
               "div",
@@ -905,7 +991,7 @@ class BoardApp {
         );
       }
       return body;
-    }, { initialFocus: this.canVote() ? ".vote-add" : null });
+    }, { initialFocus: this.canVote() ? ".vote-add" : "button" }); // never an empty box (it opens the keyboard)
   }
 
   openClusterSheet(clusterId) {
@@ -914,15 +1000,28 @@ class BoardApp {
     if (!c || !this.canEditBoard()) return;
     openSheet(t("cluster_rename"), (close) => {
       const input = h("input", { type: "text", maxLength: 80, value: c.title });
+      // The title in each board language: readers see theirs (empty: they see the main title).
+      const perLang = this.languages().map((l) => [l, h("input", { type: "text", maxLength: 200, lang: l, value: (c.titles && c.titles[l]) || "", "data-lang": l })]);
       const others = s.clusterList().filter((x) => x.id !== clusterId);
-      const mergeSel = others.length ? h("select", null, others.map((o) => h("option", { value: o.id }, o.title || t("cluster_untitled")))) : null;
+      const mergeSel = others.length ? h("select", null, others.map((o) => h("option", { value: o.id }, shownTitle(o)))) : null;
       return h(
         "div",
         null,
         h(
           "form",
-          { onsubmit: (e) => { e.preventDefault(); s.updateCluster(clusterId, { title: input.value.trim() }); close(); } },
+          {
+            onsubmit: (e) => {
+              e.preventDefault();
+              s.batch(() => {
+                s.updateCluster(clusterId, { title: input.value.trim() });
+                s.setClusterTitles(clusterId, Object.fromEntries(perLang.map(([l, el]) => [l, el.value.trim()])));
+              });
+              close();
+            },
+          },
           field(t("cluster_title_label"), input),
+          h("fieldset", { class: "field cluster-titles" }, h("legend", null, t("cluster_titles_legend")),
+            perLang.map(([l, el]) => field(t("cluster_title_in", { lang: langName(String(l)) }), el))),
           h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, t("save"))),
         ),
         mergeSel

@@ -6,7 +6,8 @@
 import { h, clear, fill, store, debounce } from "./util.js";
 import { t } from "./i18n.js";
 import { announce } from "./ui.js";
-import { noteMeta, voteControls, shownText } from "./noteview.js";
+import { noteMeta, voteControls, shownText, noteLabel } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
@@ -346,7 +347,7 @@ export class Canvas {
     for (const c of clusters) {
       seenC.add(c.id);
       const f = frames.get(c.id);
-      const sig = [c.title, f.x, f.y, f.w, f.h, f.count, canEdit, lang].join("|");
+      const sig = [c.title, JSON.stringify(c.titles), f.x, f.y, f.w, f.h, f.count, canEdit, lang].join("|");
       let el = this.clusterEls.get(c.id);
       if (!el) {
         el = h("section", { class: "cluster", dataset: { id: c.id } });
@@ -358,7 +359,7 @@ export class Canvas {
         el.style.transform = `translate(${f.x}px, ${f.y}px)`;
         el.style.width = `${f.w}px`;
         el.style.height = `${f.h}px`;
-        const title = c.title || t("cluster_untitled");
+        const title = shownTitle(c);
         fill(el, 
           h(
             "header",
@@ -379,7 +380,7 @@ export class Canvas {
       seen.add(n.id);
       const my = app.myVotes(n.id);
       const total = app.totalVotes(n.id);
-      const sig = [n.text, shownText(n).text, n.kind, n.media, JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, s.settings().votes_visibility, phase, lang].join("|");
+      const sig = [n.text, shownText(n).text, n.kind, n.media, n.duration, JSON.stringify(n.wanted), JSON.stringify(n.translations), n.x, n.y, n.color, n.author, n.lang, mine.has(n.id), showVotes, my, total, app.canVote(), app.votes.remaining === 0, s.settings().votes_visibility, phase, lang].join("|");
       let el = this.noteEls.get(n.id);
       if (!el) {
         el = h("article", { class: "note", dataset: { id: n.id } });
@@ -391,7 +392,8 @@ export class Canvas {
         el.className = `note note-${n.color}${mine.has(n.id) ? " is-mine" : ""}`;
         el.style.transform = `translate(${n.x}px, ${n.y}px)`;
         fill(el, 
-          h("button", { type: "button", class: "note-open", dataset: { noteId: n.id }, lang: shownText(n).lang || undefined }, h("span", null, shownText(n).text)),
+          // A photo or voice note without text is named after its kind and author (never an unnamed button).
+          h("button", { type: "button", class: "note-open", dataset: { noteId: n.id, fk: `no:${n.id}` }, lang: shownText(n).lang || undefined, "aria-label": shownText(n).text ? undefined : noteLabel(n) }, h("span", null, shownText(n).text)),
           noteMeta(app, n),
           showVotes ? voteControls(app, n) : null,
         );
@@ -404,6 +406,7 @@ export class Canvas {
       }
     }
     for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
+    this.orderForKeyboard(notes, clusters);
     fitNoteText(refilled);
 
     this.empty.textContent = notes.length ? "" : t("empty_board");
@@ -422,6 +425,20 @@ export class Canvas {
         this._refit = setTimeout(() => this.attached && this.render(), 4100 - idle);
       }
     }
+  }
+
+  /** Tab order = reading order: cluster by cluster (as the outline lists them), then the loose notes,
+   * each top to bottom, left to right; not the order they were posted in. */
+  orderForKeyboard(notes, clusters) {
+    const rank = new Map(clusters.map((c, i) => [c.id, i]));
+    const key = (n) => (rank.has(n.cluster) ? rank.get(n.cluster) : clusters.length);
+    const sorted = [...notes].sort((a, b) => key(a) - key(b) || a.y - b.y || a.x - b.x || (a.id < b.id ? -1 : 1));
+    const want = sorted.map((n) => this.noteEls.get(n.id)).filter(Boolean);
+    const have = [...this.notesLayer.children].filter((el) => el.classList.contains("note"));
+    if (want.length === have.length && want.every((el, i) => el === have[i])) return;
+    const active = document.activeElement;
+    for (const el of want) this.notesLayer.append(el);
+    if (active instanceof HTMLElement && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
   }
 
   anyNoteVisible(notes) {
@@ -694,7 +711,7 @@ export class Canvas {
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {
         const c = s.clusterList().find((x) => x.id === cluster);
-        announce(t("note_moved_announce", { cluster: c ? c.title || t("cluster_untitled") : t("no_cluster") }));
+        announce(t("note_moved_announce", { cluster: c ? shownTitle(c) : t("no_cluster") }));
       }
     } else {
       const ddx = drag.nx - drag.ox;

@@ -17,6 +17,8 @@ import { h, now } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";
 import { NOTE_W, NOTE_H } from "./canvas.js";
+import { noteLabel, shownText } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 
 const MARGIN = 24;
 const MAX_SCALE = 1.25;
@@ -36,12 +38,14 @@ export function currentFocus(session) {
 export function focusLabel(session, f) {
   if (f.kind === "note") {
     const n = session.noteList().find((/** @type {any} */ x) => x.id === f.id);
-    const text = n ? (n.text.length > 40 ? `${n.text.slice(0, 39)}…` : n.text) : "…";
+    // In the reader's language; a photo or voice note without text by its kind and author.
+    const shown = n ? shownText(n).text : "";
+    const text = !n ? "…" : shown ? (shown.length > 40 ? `${shown.slice(0, 39)}…` : shown) : noteLabel(n);
     return t("follow_target_note", { text });
   }
   if (f.kind === "cluster") {
     const c = session.clusterList().find((/** @type {any} */ x) => x.id === f.id);
-    return t("follow_target_cluster", { title: c ? c.title || t("cluster_untitled") : "…" });
+    return t("follow_target_cluster", { title: c ? shownTitle(c) : "…" });
   }
   return t("follow_target_area");
 }

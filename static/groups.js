@@ -3,14 +3,15 @@
 // group string in settings.groups is the group's stable id (stored with each participant, keys of
 // the results), so relabelling never moves anyone's dots.
 import { h } from "./util.js";
-import { t, getLang, langName } from "./i18n.js";
+import { t, getLang, langName, isEasyRead, plainWords } from "./i18n.js";
 
 /** @param {any} settings @param {string} group */
 export function groupName(settings, group) {
   if (!group) return settings && settings.groups && settings.groups.length && settings.group_optional ? t("group_not_said") : t("join_no_group");
   const labels = settings && settings.group_labels && settings.group_labels[group];
   const label = labels && labels[getLang()];
-  return typeof label === "string" && label.trim() ? label : group;
+  const name = typeof label === "string" && label.trim() ? label : group;
+  return isEasyRead() ? plainWords(name) : name;
 }
 
 /**

@@ -60,8 +60,24 @@ export function t(key, params) {
   key = pluralKey(key, params);
   let s = D[current][key];
   if (s === undefined) s = D.en[key] ?? key;
+  if (easyRead && D[current][`${key}_easy`] !== undefined) s = D[current][`${key}_easy`];
   if (params) s = s.replace(/\{(\w+)\}/g, (_, k) => (params[k] === undefined ? `{${k}}` : typeof params[k] === "number" ? fmtNumber(params[k]) : String(params[k])));
-  return s;
+  return easyRead ? plainWords(s) : s;
+}
+
+// Easy-read mode (listen.js switches it): short "_easy" variants of some strings where they exist,
+// and no mid-dot forms ("Habitant·e du quartier" reads "Habitant du quartier").
+let easyRead = false;
+/** @param {boolean} on */
+export function setEasyReadText(on) {
+  easyRead = !!on;
+}
+export function isEasyRead() {
+  return easyRead;
+}
+/** @param {string} s */
+export function plainWords(s) {
+  return s.replace(/(\p{L}+)(?:·\p{L}+)+/gu, "$1");
 }
 
 export function locale() {

@@ -5,15 +5,26 @@ import { t, LANGS, getLang, setLang, langName, onLangChange } from "./i18n.js";
 import { langSwitcher, field, errorText } from "./ui.js";
 import { rememberBoard } from "./home.js";
 import { groupName } from "./groups.js";
+import { initEasyRead, listenScreenButton, readPage, easyReadToggle } from "./listen.js";
 
 /** @param {HTMLElement} root @param {string} code the join code of the link */
 export async function renderJoin(root, code) {
-  /** @type {{info: any, error: string | null, name: string, group: string | null, busy: boolean}} (info: GET /api/join/{code}) */
-  const state = { info: null, error: null, name: store.get("cobord:name", ""), group: null, busy: false };
+  /** @type {{info: any, error: string | null, formError: any, name: string, group: string | null, busy: boolean}} (info: GET /api/join/{code}; formError: a function giving the form's message in the current language) */
+  const state = { info: null, error: null, formError: null, name: store.get("cobord:name", ""), group: null, busy: false };
+  // A redraw (the language changed: arrow keys on the language radios change it at once) keeps
+  // the focus on the same control and the form's message (said again in the new language).
   const draw = () => {
+    const active = document.activeElement;
+    const at = active instanceof HTMLInputElement && root.contains(active) ? { name: active.name, value: active.type === "radio" ? active.value : null } : null;
     clear(root);
     root.append(joinView(state, code, draw));
+    if (at) {
+      const sel = at.value === null ? `input[name="${CSS.escape(at.name)}"]` : `input[name="${CSS.escape(at.name)}"][value="${CSS.escape(at.value)}"]`;
+      const again = root.querySelector(sel);
+      if (again instanceof HTMLElement) again.focus();
+    }
   };
+  initEasyRead();
   onLangChange(draw);
   draw();
   try {
@@ -43,6 +54,9 @@ function joinView(state, code, redraw) {
     { class: "page-head" },
     h("a", { class: "brand", href: "/" }, t("app_name")),
     info ? null : langSwitcher(),
+    // Read aloud: the title, each question and its help, and any message.
+    listenScreenButton(() => readPage(/** @type {HTMLElement} */ (document.querySelector("main.join") || document.body))),
+    easyReadToggle(redraw),
   );
   if (!info) {
     return h(
@@ -72,7 +86,11 @@ function joinView(state, code, redraw) {
       ),
     );
   }
-  const err = h("p", { class: "form-error", role: "alert" });
+  const err = h("p", { class: "form-error", role: "alert" }, state.formError ? state.formError() : "");
+  const say = (/** @type {(() => string) | null} */ message) => {
+    state.formError = message;
+    err.textContent = message ? message() : "";
+  };
   const name = h("input", {
     type: "text",
     name: "name",
@@ -138,15 +156,17 @@ function joinView(state, code, redraw) {
       noValidate: true, // our own messages, in the interface language
       onsubmit: async (e) => {
         e.preventDefault();
-        err.textContent = "";
+        say(null);
         const n = state.name.trim();
         if (!n) {
-          err.textContent = t("join_name_required");
+          say(() => t("join_name_required"));
           name.focus();
           return;
         }
         if (groups.length && state.group === null) {
-          err.textContent = t("join_group_required");
+          say(() => t("join_group_required"));
+          const first = form.querySelector('input[name="group"]');
+          if (first instanceof HTMLElement) first.focus();
           return;
         }
         state.busy = true;
@@ -164,7 +184,7 @@ function joinView(state, code, redraw) {
         } catch (ex) {
           state.busy = false;
           submit.disabled = false;
-          err.textContent = ex instanceof ApiError && ex.status === 404 ? t("join_unknown_code") : errorText(ex);
+          say(() => (ex instanceof ApiError && ex.status === 404 ? t("join_unknown_code") : errorText(ex)));
         }
       },
     },

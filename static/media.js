@@ -5,6 +5,7 @@ import { h } from "./util.js";
 import { t } from "./i18n.js";
 import { toast } from "./ui.js";
 import { canRecordHere } from "./reach.js";
+import { shownText } from "./translations.js";
 
 export const MAX_SIDE = 1600;
 export const MAX_BYTES = 400 * 1024;
@@ -16,14 +17,29 @@ export function mediaUrl(app, mediaId) {
   return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
 }
 
-/** The picture or the player of a note, or null for a text note. @param {any} app @param {any} note */
-export function mediaView(app, note) {
+/** "0:12" for a voice note's stored length. @param {number} seconds */
+export function fmtDuration(seconds) {
+  const s = Math.max(1, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/** The picture or the player of a note, or null for a text note. `label`: the note's name (its
+ * caption or "voice note by Sam, 12 s"), so the player is not one of many identical "audio"s.
+ * @param {any} app @param {any} note @param {string} [label] */
+export function mediaView(app, note, label = "") {
   if (!note.media) return null;
   if (note.kind === "photo") {
-    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: note.text || t("photo_no_caption"), loading: "lazy", draggable: false });
+    // Its caption in the reader's language (as the text beside it).
+    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: shownText(note).text || t("photo_no_caption"), loading: "lazy", draggable: false });
   }
   if (note.kind === "voice") {
-    return h("audio", { class: "note-voice", controls: true, preload: "none", src: mediaUrl(app, note.media), "aria-label": t("voice_note"), onclick: (/** @type {Event} */ e) => e.stopPropagation(), onpointerdown: (/** @type {Event} */ e) => e.stopPropagation() });
+    const stop = (/** @type {Event} */ e) => e.stopPropagation();
+    // A recording from MediaRecorder carries no length in its header (players show 0:00): the
+    // length measured while recording is stored in the note and shown beside the player.
+    const length = typeof note.duration === "number" ? h("span", { class: "voice-length", "aria-hidden": "true" }, fmtDuration(note.duration)) : null;
+    return h("div", { class: "voice-box" },
+      h("audio", { class: "note-voice", controls: true, preload: "metadata", src: mediaUrl(app, note.media), "aria-label": label || t("voice_note"), onclick: stop, onpointerdown: stop }),
+      length);
   }
   return null;
 }
@@ -62,13 +78,13 @@ export async function uploadMedia(app, kind, blob) {
     const key = `media_err_${body.error}`;
     throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
   }
-  return /** @type {{id: string, kind: string, url: string}} */ (body);
+  return /** @type {{id: string, kind: string, url: string, seconds?: number}} */ (body);
 }
 
 /** The composer's photo/voice controls. `value()` is {kind, media} once an upload is done, else null.
  * @param {any} app */
 export function mediaPicker(app) {
-  /** @type {{kind: string, media: string} | null} */
+  /** @type {{kind: string, media: string, duration?: number} | null} */
   let attached = null;
   const preview = h("div", { class: "media-preview", "aria-live": "polite" });
   const status = (/** @type {string} */ text) => { preview.replaceChildren(h("p", { class: "media-status" }, text)); };
@@ -107,6 +123,7 @@ export function mediaPicker(app) {
       const parts = [];
       // One chunk a second (start(1000)): the button says how long it has recorded so far.
       let seconds = 0;
+      const startedAt = performance.now();
       rec.ondataavailable = (e) => {
         if (e.data.size) parts.push(e.data);
         if (rec.state === "recording") {
@@ -124,7 +141,10 @@ export function mediaPicker(app) {
         status(t("voice_uploading"));
         try {
           const up = await uploadMedia(app, "voice", new Blob(parts, { type: rec.mimeType || type || "audio/webm" }));
-          attached = { kind: "voice", media: up.id };
+          // Its length, measured here (the recording's own header has none).
+          const measured = typeof up.seconds === "number" ? up.seconds : (performance.now() - startedAt) / 1000;
+          const duration = Math.min(600, Math.round(measured * 10) / 10);
+          attached = { kind: "voice", media: up.id, duration };
           preview.replaceChildren(h("audio", { class: "note-voice", controls: true, src: mediaUrl(app, up.id), "aria-label": t("voice_note") }));
         } catch (e) {
           attached = null;

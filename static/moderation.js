@@ -6,7 +6,8 @@
 import { h, api } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t, fmtTime } from "./i18n.js";
-import { toast, openSheet, field, errorText } from "./ui.js";
+import { toast, openSheet, field, errorText, announce } from "./ui.js";
+import { noteLabel } from "./noteview.js";
 
 const REFRESH_MS = 5000;
 const MAX_REASON = 200;
@@ -31,8 +32,15 @@ export class Moderation {
     if (this._loading || this.app.role === "viewer") return;
     this._loading = true;
     try {
+      const before = this.hidden === null ? null : new Set(this.hidden.map((/** @type {any} */ n) => n.note_id));
       this.hidden = await api("GET", `${this.base()}/hidden`, { token: this.app.token });
       this._at = Date.now();
+      // Its author is told, in their language, which of their notes the facilitator hid.
+      if (before && this.app.role === "participant") {
+        for (const n of this.hidden || []) {
+          if (!before.has(n.note_id) && this.app.isMine(n.note_id)) announce(t("mod_your_note_hidden", { text: noteLabel(n) }));
+        }
+      }
       // A hidden note of mine must not be posted again from the pending list (it would be refused).
       const ids = new Set((this.hidden || []).map((n) => n.note_id));
       const pending = store.get(keys.pending(this.app.id), []);

@@ -15,12 +15,29 @@ export { COLORS };
 /** The text a reader sees (their language first). @param {any} note */
 export { shownText };
 
+/** A short name for a note, whatever its kind, in the reader's language (its translation first):
+ * what its controls and announcements say. "“Plus de bancs”", "photo — “the queue at the food
+ * bank”", "voice note by Sam, 12 s". @param {any} note @param {number} [max] */
+export function noteLabel(note, max = 60) {
+  const shown = shownText(note);
+  const cut = (/** @type {string} */ s) => (s.length > max ? `${s.slice(0, max - 3)}…` : s);
+  const caption = shown.text ? t("label_quoted", { text: cut(shown.text) }) : "";
+  if (note.kind === "photo") return caption ? t("label_photo", { caption }) : t("label_photo_bare");
+  if (note.kind === "voice") {
+    const secs = typeof note.duration === "number" ? Math.max(1, Math.round(note.duration)) : null;
+    let label = note.author ? t("label_voice_by", { name: note.author }) : t("label_voice");
+    if (secs !== null) label = t("label_with_seconds", { label, n: secs });
+    return caption ? `${label} — ${caption}` : label;
+  }
+  return caption || t("label_empty_note");
+}
+
 /** Photo or voice, the translation line and the listen button, then the meta line.
  * @param {any} app @param {any} note */
 export function noteMeta(app, note) {
-  const extras = [mediaView(app, note), translationToggle(note, () => app.renderMain && app.renderMain())].filter(Boolean);
+  const extras = [mediaView(app, note, noteLabel(note)), translationToggle(note, () => app.renderMain && app.renderMain())].filter(Boolean);
   // The listen button sits on the author line: the card keeps its height for the text.
-  const meta = noteMetaLine(app, note, listenButton(shownText(note)));
+  const meta = noteMetaLine(app, note, listenButton(shownText(note), noteLabel(note)));
   return extras.length ? h("div", { class: "note-extras" }, ...extras, meta) : meta;
 }
 
@@ -53,7 +70,7 @@ export function voteControls(app, note, { big = false, disagree = big } = {}) {
     const label = t("total_dots", { n: total });
     return h("p", { class: "votes" }, h("span", { class: "total-dots", title: label }, h("span", { "aria-hidden": "true" }, `● ${fmtNumber(total)}`), h("span", { class: "sr-only" }, label)));
   }
-  const short = note.text.length > 60 ? `${note.text.slice(0, 57)}…` : note.text;
+  const short = noteLabel(note);
   return h(
     "div",
     { class: `votes${big ? " votes-big" : ""}` },
@@ -66,7 +83,8 @@ export function voteControls(app, note, { big = false, disagree = big } = {}) {
       title: t("vote_remove"),
       onclick: (e) => { e.stopPropagation(); app.vote(note.id, -1); },
     }, "−"),
-    h("span", { class: "my-dots", "aria-label": t("your_dots", { n: mine }) }, "●".repeat(Math.min(mine, 5)) || "○", mine > 5 ? fmtNumber(mine) : ""),
+    // "Your dots: 2" is read as text (an aria-label on a plain span is not announced).
+    h("span", { class: "my-dots" }, h("span", { "aria-hidden": "true" }, "●".repeat(Math.min(mine, 5)) || "○", mine > 5 ? fmtNumber(mine) : ""), h("span", { class: "sr-only" }, t("your_dots", { n: mine }))),
     h("button", {
       type: "button",
       class: "vote-btn vote-add",
@@ -120,3 +138,23 @@ function disagreeButton(app, note, short, can) {
   );
 }
 
+
+/** How an idea is named in the results (screen, panel, projector): its picture or player, its text
+ * in the reader's language (a machine translation marked), or its kind when it has no text.
+ * `media`: {id, token} (an app, or the projector's board id and token).
+ * @param {any} media @param {(id: string) => any} noteOf */
+export function ideaTitle(media, noteOf) {
+  return (/** @type {any} */ item) => {
+    const note = noteOf(item.note_id);
+    if (!note) return item.text || t("label_empty_note");
+    const shown = shownText(note);
+    const label = noteLabel(note);
+    return h(
+      "span",
+      { class: `idea idea-${note.kind || "text"}` },
+      shown.text ? h("span", { class: "idea-text", lang: shown.lang || undefined }, shown.text) : h("span", { class: "idea-text" }, label),
+      shown.translated ? h("span", { class: "tr-tag" }, t(shown.machine ? "translated_machine" : "translated_from", { lang: langName(note.lang) })) : null,
+      mediaView(media, note, label),
+    );
+  };
+}

@@ -4,7 +4,8 @@
 import { speak } from "./speech.js";
 import { h } from "./util.js";
 import { t, getLang, langName, fmtNumber } from "./i18n.js";
-import { noteMeta, voteControls, COLORS, shownText } from "./noteview.js";
+import { noteMeta, voteControls, COLORS, shownText, noteLabel } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 import { field } from "./ui.js";
 import { store, keys } from "./storage.js";
 
@@ -20,7 +21,7 @@ export function renderOutline(app, wrap) {
   const canEdit = app.canEditBoard();
   const showVotes = ["vote", "results"].includes(s.phase()) || Object.keys(app.votes.mine).length > 0;
 
-  const formSig = [canEdit && app.role !== "viewer", app.draftMode(), clusters.map((c) => `${c.id}:${c.title}`).join("|"),
+  const formSig = [canEdit && app.role !== "viewer", app.draftMode(), clusters.map((c) => `${c.id}:${shownTitle(c)}`).join("|"),
     app.languages().join(","), s.settings().max_note_length, document.documentElement.lang].join("\u0001");
   let formSlot = wrap.querySelector(":scope > .ol-form-slot");
   if (!formSlot) {
@@ -48,7 +49,7 @@ export function renderOutline(app, wrap) {
     lists.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { left: app.votes.remaining ?? budget, budget })));
   }
 
-  const sections = clusters.map((c) => ({ id: c.id, title: c.title || t("cluster_untitled"), notes: notes.filter((n) => n.cluster === c.id) }));
+  const sections = clusters.map((c) => ({ id: c.id, title: shownTitle(c), notes: notes.filter((n) => n.cluster === c.id) }));
   const known = new Set(clusters.map((c) => c.id));
   sections.push({ id: "", title: t("no_cluster"), notes: notes.filter((n) => !n.cluster || !known.has(n.cluster)) });
 
@@ -63,7 +64,7 @@ export function renderOutline(app, wrap) {
           "div",
           { class: "ol-head" },
           h("h2", { id: hid }, sec.title, " ", h("span", { class: "count" }, `(${t("notes_count", { n: sec.notes.length })})`)),
-          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", onclick: () => speak(sec.notes.map((n) => shownText(n))) }, "🔊 ", t("listen_cluster")) : null,
+          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", "aria-label": `${t("listen_cluster")}: ${sec.title}`, onclick: () => speak(sec.notes.map((n) => shownText(n))) }, "🔊 ", t("listen_cluster")) : null,
           sec.id && canEdit
             ? h("button", { type: "button", class: "btn btn-small", "data-fk": `cr:${sec.id}`, onclick: () => app.openClusterSheet(sec.id) }, t("cluster_rename"))
             : null,
@@ -89,10 +90,10 @@ const itemCache = new WeakMap();
 function cachedItem(app, n, clusters, canEdit, showVotes) {
   let cache = itemCache.get(app);
   if (!cache) itemCache.set(app, (cache = new Map()));
-  const clusterSig = clusters.map((c) => `${c.id}:${c.title}`).join("|");
+  const clusterSig = clusters.map((c) => `${c.id}:${shownTitle(c)}`).join("|");
   // What the reader sees of the note too: a translation arriving, or "show original", rebuilds it.
   const shown = shownText(n);
-  const sig = [n.text, shown.text, shown.lang, JSON.stringify(n.translations), n.kind, n.media, n.color, n.cluster, n.author, n.lang, canEdit, showVotes, app.myVotes(n.id), app.totalVotes(n.id),
+  const sig = [n.text, shown.text, shown.lang, JSON.stringify(n.translations), JSON.stringify(n.wanted), n.duration, n.kind, n.media, n.color, n.cluster, n.author, n.lang, canEdit, showVotes, app.myVotes(n.id), app.totalVotes(n.id),
     app.canVote(), app.votes.remaining === 0, app.isMine(n.id), clusterSig, document.documentElement.lang,
     // branch results: the "I disagree" control follows the setting, my mark and my marks left
     app.disagreeOn(), app.myMark(n.id), app.disagreeLeft().left].join("\u0001");
@@ -105,7 +106,9 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
 
 function noteItem(app, n, clusters, canEdit, showVotes) {
   const li = h("li", { class: `ol-note note-${n.color}` });
-  li.append(h("p", { class: "ol-text", lang: shownText(n).lang || undefined }, shownText(n).text), noteMeta(app, n));
+  const shown = shownText(n);
+  const label = noteLabel(n);
+  li.append(shown.text ? h("p", { class: "ol-text", lang: shown.lang || undefined }, shown.text) : null, noteMeta(app, n));
   if (showVotes) li.append(voteControls(app, n, { disagree: true }));
   const actions = h("div", { class: "ol-actions" });
   if (canEdit && clusters.length) {
@@ -114,18 +117,18 @@ function noteItem(app, n, clusters, canEdit, showVotes) {
       "select",
       { id, "data-fk": `ms:${n.id}` },
       h("option", { value: "" }, t("no_cluster")),
-      clusters.map((c) => h("option", { value: c.id, selected: c.id === n.cluster }, c.title || t("cluster_untitled"))),
+      clusters.map((c) => h("option", { value: c.id, selected: c.id === n.cluster }, shownTitle(c))),
     );
     actions.append(
-      h("label", { for: id, class: "sr-only" }, `${t("note_move_to")}: ${n.text.slice(0, 60)}`),
+      h("label", { for: id, class: "sr-only" }, `${t("note_move_to")}: ${label}`),
       sel,
-      h("button", { type: "button", class: "btn btn-small", "data-fk": `mb:${n.id}`, onclick: () => app.moveToCluster(n.id, sel.value) }, t("note_move_btn"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
+      h("button", { type: "button", class: "btn btn-small", "data-fk": `mb:${n.id}`, onclick: () => app.moveToCluster(n.id, sel.value) }, t("note_move_btn"), h("span", { class: "sr-only" }, `: ${label}`)),
     );
   }
   if (app.canEditNote(n.id)) {
     actions.append(
-      h("button", { type: "button", class: "btn btn-small", "data-fk": `ed:${n.id}`, onclick: () => app.openComposer(n) }, t("edit"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
-      h("button", { type: "button", class: "btn btn-small btn-danger", "data-fk": `dl:${n.id}`, onclick: () => { if (confirm(t("confirm_delete"))) app.deleteNote(n.id); } }, t("delete"), h("span", { class: "sr-only" }, `: ${n.text.slice(0, 60)}`)),
+      h("button", { type: "button", class: "btn btn-small", "data-fk": `ed:${n.id}`, onclick: () => app.openComposer(n) }, t("edit"), h("span", { class: "sr-only" }, `: ${label}`)),
+      h("button", { type: "button", class: "btn btn-small btn-danger", "data-fk": `dl:${n.id}`, onclick: () => { if (confirm(t("confirm_delete"))) app.deleteNote(n.id); } }, t("delete"), h("span", { class: "sr-only" }, `: ${label}`)),
     );
   }
   if (actions.childNodes.length) li.append(actions);
@@ -139,7 +142,7 @@ function addForm(app, clusters) {
   const text = h("textarea", { id: "outline-new-text", rows: 2, maxLength: max, placeholder: t("composer_ph"), "data-fk": "new-text" });
   const langSel = h("select", { id: "outline-new-lang" }, langs.map((l) => h("option", { value: l, selected: l === getLang() }, langName(l))));
   const clusterSel = clusters.length
-    ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, c.title || t("cluster_untitled"))))
+    ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, shownTitle(c))))
     : null;
   const draft = app.draftMode();
   text.addEventListener("keydown", (e) => {

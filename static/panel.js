@@ -6,6 +6,8 @@ import { t, fmtNumber } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
+import { ideaTitle } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 import { clientConfig, isSecureOrigin, phoneOrigin, publicOrigin, reachProblem } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
@@ -281,12 +283,13 @@ export class FacilitatorPanel {
 
     // Results
     const r = s.resultsData() || app.httpResults;
-    const titles = new Map(s.clusterList().map((c) => [c.id, c.title]));
+    const titles = new Map(s.clusterList().map((c) => [c.id, shownTitle(c)]));
+    const byId = new Map(s.noteList().map((n) => [n.id, n]));
     frag.append(
       h(
         "section",
         { class: "panel-sec" },
-        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings }) : h("p", null, t("results_none")),
+        r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings, noteTitle: ideaTitle(app, (id) => byId.get(id)) }) : h("p", null, t("results_none")),
         h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),

@@ -3,6 +3,8 @@
 // does not fit goes to the next page (arrow keys / Page Up-Down / space, or auto-advance every
 // PAGE_SECONDS). Shows how to join while ideas come in, the notes by cluster, then the results.
 import { mediaView } from "./media.js";
+import { ideaTitle, noteLabel, shownText } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 import { h, fill, store, keys, now, groupShape, api } from "./util.js";
 import { t, onLangChange, fmtNumber } from "./i18n.js";
 import { Session } from "./session.js";
@@ -157,8 +159,9 @@ function view(session, boardId, info, cfg) {
   if (revealed && (phase === "results" || phase === "vote")) {
     sig = `results|${phase}`;
     stage.classList.add("present-results", "results-big");
-    const titles = new Map(clusters.map((c) => [c.id, c.title]));
-    items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id), settings: { ...settings, groups } }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
+    const titles = new Map(clusters.map((c) => [c.id, shownTitle(c)]));
+    const byId = new Map(notes.map((n) => [n.id, n]));
+    items = resultItems(results.data, { groups, clusterTitle: (id) => titles.get(id), settings: { ...settings, groups }, noteTitle: ideaTitle({ id: boardId, token: session.token }, (id) => byId.get(id)) }).map((el) => ({ kind: el.classList.contains("res-item") ? "item" : "head", el: () => el.cloneNode(true) }));
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("results_none")) }];
   } else {
     // Follow me (follow.js): the projector always shows what the facilitator points at, only that.
@@ -170,14 +173,14 @@ function view(session, boardId, info, cfg) {
       stage.classList.add("present-focus");
       items.push({ kind: "head", el: () => h("h2", { class: "present-cl present-focus-head", id: "present-focus" }, "▶ ", focusLabel(session, focus)) });
     }
-    const cols = clusters.map((c) => ({ title: focus && focus.kind === "cluster" ? "" : c.title || t("cluster_untitled"), notes: shown.filter((n) => n.cluster === c.id) })).filter((c) => c.notes.length);
+    const cols = clusters.map((c) => ({ title: focus && focus.kind === "cluster" ? "" : shownTitle(c), notes: shown.filter((n) => n.cluster === c.id) })).filter((c) => c.notes.length);
     const known = new Set(clusters.map((c) => c.id));
     const loose = shown.filter((n) => !n.cluster || !known.has(n.cluster));
     if (loose.length) cols.push({ title: cols.length ? t("no_cluster") : "", notes: loose });
     for (const c of cols) {
       const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;
       if (headEl) items.push({ kind: "head", el: () => headEl() });
-      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: n.lang || undefined }, mediaView({ id: boardId, token: session.token }, n), h("span", { class: "pnote-text" }, n.text)) });
+      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: shownText(n).lang || undefined }, mediaView({ id: boardId, token: session.token }, n, noteLabel(n)), h("span", { class: "pnote-text" }, shownText(n).text)) });
     }
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("present_waiting")) }];
   }

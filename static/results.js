@@ -11,7 +11,7 @@ import { groupName } from "./groups.js";
  * Every share is said with its counts ("chosen by 4 of 5"), the group sizes are shown, and a group with no voters
  * reads "no votes from this group" (never 0 %). The same sentences as the server's report (crdt/report.py).
  */
-export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (id) => id, settings = null } = {}) {
+export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (_id) => "", settings = null, noteTitle = (n) => n.text } = {}) {
   const label = (g) => groupName(settings || { groups }, g);
   if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total && !n.against)) {
     return h("section", { class: "results", "aria-labelledby": "res-h" }, h("h2", { id: "res-h" }, t("results_heading")), h("p", null, t("results_none")));
@@ -32,7 +32,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
       { class: "res-block", "aria-labelledby": "res-cons-h" },
       h("h3", { id: "res-cons-h" }, t("results_consensus")),
       h("p", { class: "help" }, t("res_consensus_help")),
-      h("ol", { class: "res-list" }, consensus.map((n) => resultItem(n, n.text, groupNames, groups, "li", label, data))),
+      h("ol", { class: "res-list" }, consensus.map((n) => resultItem(n, noteTitle(n), groupNames, groups, "li", label, data))),
     ),
     divisive.length
       ? h(
@@ -40,7 +40,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
           { class: "res-block res-divisive", "aria-labelledby": "res-div-h" },
           h("h3", { id: "res-div-h" }, t("results_divisive")),
           h("p", { class: "help" }, t("res_divisive_help")),
-          h("ul", { class: "res-list" }, divisive.map((n) => resultItem(n, n.text, groupNames, groups, "li", label, data))),
+          h("ul", { class: "res-list" }, divisive.map((n) => resultItem(n, noteTitle(n), groupNames, groups, "li", label, data))),
         )
       : null,
     clusters.length
@@ -48,7 +48,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
           "section",
           { class: "res-block", "aria-labelledby": "res-cl-h" },
           h("h3", { id: "res-cl-h" }, t("results_clusters")),
-          h("ol", { class: "res-list" }, clusters.map((c) => resultItem(c, c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"), groupNames, groups, "li", label, data))),
+          h("ol", { class: "res-list" }, clusters.map((c) => resultItem(c, clusterTitle(c.cluster_id) || c.title || t("cluster_untitled"), groupNames, groups, "li", label, data))),
         )
       : null,
   );
@@ -58,7 +58,7 @@ export function resultsView(data, { groups = [], updatedAt = null, big = false, 
  * The same content as a flat list of elements, for the projector's pages: section headings and
  * explanations, then one block per idea (class "res-item"), in ranking order.
  */
-export function resultItems(data, { groups = [], clusterTitle = (id) => id, settings = null } = {}) {
+export function resultItems(data, { groups = [], clusterTitle = (_id) => "", settings = null, noteTitle = (n) => n.text } = {}) {
   const label = (g) => groupName(settings || { groups }, g);
   if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total && !n.against)) return [];
   const groupNames = orderedGroups(data, groups);
@@ -72,9 +72,9 @@ export function resultItems(data, { groups = [], clusterTitle = (id) => id, sett
   };
   const who = whoVoted(data, groupNames, groups, label);
   if (who) out.push(who);
-  section(t("results_consensus"), t("res_consensus_help"), voted.filter((n) => !n.divisive), "", (n) => n.text);
-  section(t("results_divisive"), t("res_divisive_help"), voted.filter((n) => n.divisive), "res-section-divisive", (n) => n.text);
-  section(t("results_clusters"), "", (data.clusters || []).filter((c) => c.total > 0 || c.against > 0), "", (c) => c.title || clusterTitle(c.cluster_id) || t("cluster_untitled"));
+  section(t("results_consensus"), t("res_consensus_help"), voted.filter((n) => !n.divisive), "", noteTitle);
+  section(t("results_divisive"), t("res_divisive_help"), voted.filter((n) => n.divisive), "res-section-divisive", noteTitle);
+  section(t("results_clusters"), "", (data.clusters || []).filter((c) => c.total > 0 || c.against > 0), "", (c) => clusterTitle(c.cluster_id) || c.title || t("cluster_untitled"));
   return out;
 }
 

@@ -254,7 +254,7 @@ export class Session {
     const out = [];
     this.clusters.forEach((m, id) => {
       if (!(m instanceof Y.Map)) return;
-      out.push({ id, title: str(m.get("title")), x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
+      out.push({ id, title: str(m.get("title")), titles: toPlain(m.get("titles")) || null, x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
     });
     out.sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : 1));
     return out;
@@ -299,6 +299,25 @@ export class Session {
       for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
     });
   }
+  /** A cluster's title per language (`titles`, a nested map: one writer per language wins, not
+   * one per map); an empty text removes that language. @param {string} id @param {Record<string, string>} titles */
+  setClusterTitles(id, titles) {
+    const m = this.clusters.get(id);
+    if (!(m instanceof Y.Map)) return;
+    this.doc.transact(() => {
+      let map = m.get("titles");
+      const wanted = Object.entries(titles).filter(([, v]) => v);
+      if (!(map instanceof Y.Map)) {
+        if (!wanted.length) return;
+        map = new Y.Map();
+        m.set("titles", map);
+      }
+      for (const [lang, text] of Object.entries(titles)) {
+        if (text && map.get(lang) !== text) map.set(lang, text);
+        else if (!text && map.has(lang)) map.delete(lang);
+      }
+    });
+  }
   /** Several note moves + cluster changes as one update. */
   batch(fn) {
     this.doc.transact(fn);
@@ -319,6 +338,8 @@ function readNote(id, m) {
     kind: str(m.get("kind")) || "text",
     media: str(m.get("media")),
     translations: toPlain(m.get("translations")) || null,
+    duration: typeof m.get("duration") === "number" ? m.get("duration") : null,
+    wanted: toPlain(m.get("wanted")) || null,
   };
 }
 

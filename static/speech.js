@@ -20,14 +20,16 @@ export function speak(items) {
   return true;
 }
 
-/** A "listen" button for one note (its shown text, in the shown language). @param {{text: string, lang: string}} shown */
-export function listenButton(shown) {
+/** A "listen" button for one note (its shown text, in the shown language), named after the note.
+ * @param {{text: string, lang: string}} shown @param {string} [label] */
+export function listenButton(shown, label = "") {
   if (!("speechSynthesis" in window) || !shown.text) return null;
+  const name = label ? t("listen_note_on", { text: label }) : t("listen_note");
   return h("button", {
     type: "button",
     class: "btn btn-small listen-btn",
-    "aria-label": t("listen_note"),
-    title: t("listen_note"),
+    "aria-label": name,
+    title: name,
     onclick: (/** @type {Event} */ e) => { e.stopPropagation(); speak([shown]); },
   }, "🔊");
 }

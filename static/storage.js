@@ -76,4 +76,5 @@ export const keys = {
   lang: "cobord:lang",
   noteColor: "cobord:color",
   hintOff: "cobord:hint-off",
+  easyRead: "cobord:easy-read", // the participant's own choice, on this device (listen.js)
 };

@@ -1,6 +1,7 @@
 // @ts-check
 // Each reader sees a note in their own language first (marked as a translation), the original one tap away.
-import { h } from "./util.js";
+import { h, api, ApiError } from "./util.js";
+import { errorText } from "./ui.js";
 import { t, getLang, langName } from "./i18n.js";
 
 /** Note ids whose original the reader asked to see. */
@@ -14,6 +15,26 @@ export function shownText(note) {
     return { text: tr.text, lang: want, translated: true, machine: !!tr.machine };
   }
   return { text: note.text, lang: note.lang, translated: false, machine: false };
+}
+
+/** A cluster's title for this reader: theirs (`titles[lang]`) when someone wrote it, else the main one.
+ * @param {any} cluster */
+export function shownTitle(cluster) {
+  if (!cluster) return t("cluster_untitled");
+  const mine = cluster.titles && cluster.titles[getLang()];
+  return (typeof mine === "string" && mine) || cluster.title || t("cluster_untitled");
+}
+
+/** Notes that wait for a person's translation into `lang` (asked for, none written yet).
+ * @param {any[]} notes @param {string} lang */
+export function waitingFor(notes, lang) {
+  return notes.filter((n) => n.wanted && n.wanted[lang] !== undefined && n.lang !== lang && !(n.translations && n.translations[lang] && n.translations[lang].text && !n.translations[lang].machine));
+}
+
+/** Ask for a translation of a note into the reader's language (stored in the note by the server).
+ * @param {any} app @param {any} note */
+export async function requestTranslation(app, note) {
+  return api("POST", `/api/boards/${encodeURIComponent(app.id)}/notes/${encodeURIComponent(note.id)}/translation-requests/${getLang()}`, { token: app.token });
 }
 
 /** The "translated from … · show original" line, or null. @param {any} note @param {() => void} rerender */
@@ -47,37 +68,75 @@ export async function saveTranslation(boardId, token, noteId, lang, text) {
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
+    // The reader's language for the refusals we know (bounds, board full), else the server's words.
     const key = `translation_err_${body.error}`;
-    throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
+    throw new ApiError(res.status, body.error, t(key) !== key ? t(key) : body.message || res.statusText);
   }
   return body;
 }
 
-/** The note sheet's "translate" form: anyone may add or correct the reader's-language translation.
- * @param {any} app @param {any} note @param {() => void} done */
-export function translateForm(app, note, done) {
-  const lang = getLang();
-  if (!note.text || note.lang === lang || app.role === "viewer") return null;
-  const current = (note.translations && note.translations[lang] && note.translations[lang].text) || "";
-  const area = h("textarea", { id: "translate-text", rows: 3, maxLength: 2000, lang }, current);
-  const msg = h("p", { class: "tr-status", "aria-live": "polite" });
-  return h("form", {
+/** The note sheet's translation part: "ask for a translation" (queued for people who can write it)
+ * and "I can translate it", which opens the box (the keyboard opens only when asked for).
+ * @param {any} app @param {any} note @param {() => void} done @param {string} [lang] */
+export function translateForm(app, note, done, lang = getLang()) {
+  if (note.lang === lang || app.role === "viewer" || (!note.text && note.kind !== "voice")) return null;
+  const existing = note.translations && note.translations[lang];
+  const human = !!(existing && existing.text && !existing.machine);
+  const asked = !!(note.wanted && note.wanted[lang] !== undefined);
+  const current = (existing && existing.text) || "";
+  const areaId = `translate-text-${lang}-${note.id}`;
+  const area = h("textarea", { id: areaId, class: "translate-text", rows: 3, maxLength: 2000, lang }, current);
+  const msg = h("p", { class: "tr-status", role: "status" });
+  const form = h("form", {
     class: "translate-form",
+    hidden: true,
     onsubmit: async (/** @type {Event} */ e) => {
       e.preventDefault();
+      const text = /** @type {HTMLTextAreaElement} */ (area).value;
+      if (!text.trim() && !current) {
+        msg.textContent = t("translate_empty");
+        area.focus();
+        return;
+      }
       try {
-        await saveTranslation(app.id, app.token, note.id, lang, /** @type {HTMLTextAreaElement} */ (area).value);
+        await saveTranslation(app.id, app.token, note.id, lang, text);
         msg.textContent = t("translate_saved");
         done();
       } catch (err) {
-        msg.textContent = String(/** @type {Error} */ (err).message || err);
+        msg.textContent = errorText(err);
       }
     },
   },
-    h("label", { for: "translate-text" }, t("translate_heading", { lang: langName(lang) })),
+    h("label", { for: areaId }, t("translate_heading", { lang: langName(lang) })),
     area,
     h("button", { type: "submit", class: "btn" }, t("translate_btn")),
-    msg,
   );
+  const open = h("button", {
+    type: "button",
+    class: "btn tr-open",
+    "aria-expanded": "false",
+    onclick: () => {
+      form.hidden = false;
+      open.setAttribute("aria-expanded", "true");
+      area.focus();
+    },
+  }, t(human ? "translate_correct" : "translate_offer", { lang: langName(lang) }));
+  const ask = human || lang !== getLang()
+    ? null
+    : h("button", {
+        type: "button",
+        class: "btn tr-ask",
+        disabled: asked,
+        onclick: async () => {
+          try {
+            await requestTranslation(app, note);
+            msg.textContent = t("translate_asked", { lang: langName(lang) });
+            ask.disabled = true;
+            ask.textContent = t("translate_asked_short");
+          } catch (err) {
+            msg.textContent = errorText(err);
+          }
+        },
+      }, asked ? t("translate_asked_short") : t("translate_ask", { lang: langName(lang) }));
+  return h("div", { class: "translate-box" }, h("div", { class: "actions tr-actions" }, ask, open), form, msg);
 }
-

@@ -37,7 +37,8 @@ let toastBox = null;
 
 /** Screen-reader announcement (polite live region, visually hidden). */
 export function announce(text) {
-  if (!liveRegion || !liveRegion.isConnected) {
+  if (!liveRegion || !liveRegion.isConnected) liveRegion = document.getElementById("announcer");
+  if (!liveRegion) {
     liveRegion = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "false", id: "announcer" });
     document.body.append(liveRegion);
   }
@@ -49,8 +50,9 @@ export function announce(text) {
 
 /** Visible transient message (also announced through role=status). */
 export function toast(text, kind = "info") {
-  if (!toastBox || !toastBox.isConnected) {
-    toastBox = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
+  if (!toastBox || !toastBox.isConnected) toastBox = document.getElementById("toasts");
+  if (!toastBox) {
+    toastBox = h("div", { class: "toasts", id: "toasts", role: "status", "aria-live": "polite" });
     document.body.append(toastBox);
   }
   const el = h("p", { class: `toast toast-${kind}` }, text);
@@ -76,9 +78,27 @@ export function openSheet(title, build, { onClose, wide = false, initialFocus = 
       if (onClose) onClose();
     }
   };
+  // Where the focus goes back after the sheet: the control that opened it, or, when the board
+  // rebuilt it meanwhile (a Move, a vote), its twin (same data-fk / data-id), else the main area.
+  const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
+  const openerKey = opener ? opener.dataset.fk || null : null;
+  const openerNote = opener ? (opener.closest && opener.closest("[data-id]"))?.getAttribute("data-id") || null : null;
+  const restoreFocus = () => {
+    const now = document.activeElement;
+    if (now && now !== document.body && now.isConnected) return;
+    const twin = (opener && opener.isConnected && opener)
+      || (openerKey && document.querySelector(`[data-fk="${CSS.escape(openerKey)}"]`))
+      || (openerNote && document.querySelector(`[data-id="${CSS.escape(openerNote)}"] button`))
+      || document.getElementById("board-main")
+      || document.querySelector("main");
+    if (twin instanceof HTMLElement) twin.focus({ preventScroll: true });
+  };
   dialog.addEventListener("close", () => {
     dialog.remove();
     if (onClose) onClose();
+    restoreFocus();
+    // The board re-renders on the next frame(s) after a change made from the sheet.
+    requestAnimationFrame(() => requestAnimationFrame(restoreFocus));
   });
   const openedAt = Date.now();
   dialog.addEventListener("click", (e) => {
@@ -127,6 +147,9 @@ const ERROR_KEYS = {
   bad_title: "error_title_required",
   bad_name: "join_name_required",
   bad_group: "join_group_required",
+  joining_closed: "join_closed_reason",
+  empty_text: "translate_empty",
+  already_translated: "translate_already",
 };
 
 export function errorText(e) {

@@ -3,7 +3,8 @@
 // dots left always in sight ("2 of 3 dots left"; "no dots left: remove one to move it").
 import { h, fill } from "./util.js";
 import { t } from "./i18n.js";
-import { voteControls } from "./noteview.js";
+import { voteControls, noteMeta, shownText } from "./noteview.js";
+import { shownTitle } from "./translations.js";
 
 /** @param {any} app @param {HTMLElement} wrap */
 export function renderVoteList(app, wrap) {
@@ -12,7 +13,7 @@ export function renderVoteList(app, wrap) {
   const clusters = s.clusterList();
   const budget = app.votes.budget ?? s.settings().vote_budget;
   const remaining = app.votes.remaining ?? budget;
-  const sections = clusters.map((/** @type {any} */ c) => ({ title: c.title || t("cluster_untitled"), notes: notes.filter((/** @type {any} */ n) => n.cluster === c.id) }));
+  const sections = clusters.map((/** @type {any} */ c) => ({ title: shownTitle(c), notes: notes.filter((/** @type {any} */ n) => n.cluster === c.id) }));
   const known = new Set(clusters.map((/** @type {any} */ c) => c.id));
   sections.push({ title: clusters.length ? t("no_cluster") : "", notes: notes.filter((/** @type {any} */ n) => !n.cluster || !known.has(n.cluster)) });
   const focusKey = wrap.contains(document.activeElement) && document.activeElement instanceof HTMLElement ? document.activeElement.dataset.fk : null;
@@ -37,14 +38,18 @@ export function renderVoteList(app, wrap) {
           h(
             "ul",
             { class: "votelist" },
-            sec.notes.map((/** @type {any} */ n) =>
-              h(
+            sec.notes.map((/** @type {any} */ n) => {
+              // Every kind of note whole: the picture or the player, the text in the reader's
+              // language (marked when translated), who wrote it, then the buttons named after it.
+              const shown = shownText(n);
+              return h(
                 "li",
-                { class: `vote-item note-${n.color}`, "data-id": n.id, lang: n.lang || undefined },
-                h("p", { class: "vote-text" }, n.text),
+                { class: `vote-item note-${n.color}`, "data-id": n.id },
+                shown.text ? h("p", { class: "vote-text", lang: shown.lang || undefined }, shown.text) : null,
+                noteMeta(app, n),
                 voteControls(app, n, { big: true }),
-              ),
-            ),
+              );
+            }),
           ),
         ),
       ),

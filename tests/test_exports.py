@@ -590,3 +590,16 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
             assert r.status_code == 401, ext
     for client in (*clients.values(), f):
         await client.close()
+
+
+def test_report_gives_cluster_titles_in_its_language_and_voice_lengths() -> None:
+    """`titles[lang]` heads a cluster in a report in that language (before: always the main
+    title); a voice note says how long it is (before: "Voice note" only)."""
+    notes = {**NOTES, "n3": {**NOTES["n3"], "kind": "voice", "media": "v1", "duration": 12.4}}
+    clusters = {"c1": {**CLUSTERS["c1"], "titles": {"nl": "Natuur & park"}}}
+    data = replace(DATA, board={"notes": notes, "clusters": clusters})
+    nl = report.render_markdown(data, "nl").splitlines()
+    assert any(line.startswith("### Natuur & park — ") for line in nl), nl
+    assert "- Spraakbericht (12 s): Des bancs à l'ombre (2 stippen, door Chloé)" in nl
+    en = render(data).splitlines()
+    assert any(line.startswith("### Nature & parc — ") for line in en), en

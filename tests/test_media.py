@@ -243,3 +243,5 @@ def test_voice_longer_than_60_s_refused(server: ServerProcess, data: bytes, seco
     # 60 s (and the recorder's last chunk running a little over) is fine.
     ok = upload(server, board["id"], phone["token"], "voice", webm([0, 30_000, 61_000]))
     assert ok.status_code == 201, ok.text
+    # Its length comes back, for the note's `duration` (the player cannot read it: 0:00).
+    assert ok.json()["seconds"] == 61.0

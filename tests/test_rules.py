@@ -420,3 +420,52 @@ def test_cluster_count_is_bounded() -> None:
     board.state.live_clusters -= 1
     allowed(board, ANA, cluster("c1"))
     assert board.state.live_clusters == rules.MAX_CLUSTERS_PER_BOARD
+
+
+@pytest.mark.parametrize("actor", [ANA, FACILITATOR])
+def test_cluster_titles_per_language(actor: Actor) -> None:
+    """`titles` (lang -> title) is set by whoever may set `title`, within the title's bounds, in
+    the board languages only (before: refused as an unknown field, so a Dutch reader had no way
+    to read a cluster in Dutch)."""
+    board = Board()
+    allowed(board, actor, cluster("c1", titles=Map({"nl": "Wonen"})))
+    allowed(board, actor, set_field("clusters", "c1", "titles", Map({"fr": "Logement"})))
+
+    def title(lang: str, value: Any) -> Callable[[Doc], None]:
+        def edit(doc: Doc) -> None:
+            doc.get("clusters", type=Map)["c1"]["titles"][lang] = value
+
+        return edit
+
+    allowed(board, actor, title("en", "Housing"))
+    reason = "a cluster's titles map fr, nl or en to at most 200 characters"
+    assert board.attempt(actor, title("de", "Wohnen")) == reason
+    assert board.attempt(actor, title("nl", "t" * 201)) == reason
+    assert board.attempt(actor, title("nl", 5)) == reason
+    assert board.attempt(actor, cluster("c2", titles=Map({"de": "x"}))) == (
+        "a cluster's titles map a board language to a title"
+    )
+    titles = schema.Board(board.client).to_json()["clusters"]["c1"]["titles"]
+    assert titles == {"fr": "Logement", "en": "Housing"}
+    assert next(schema.Board(board.client).clusters()).title_in("en") == "Housing"
+
+
+def test_voice_duration_and_wanted_translations() -> None:
+    board = Board()
+    allowed(board, ANA, note("v", text="", kind="voice", media="m1", duration=12.4))
+    assert board.attempt(ANA, note("v2", kind="voice", media="m2", duration=601)) == (
+        "a note's duration has the wrong type or size"
+    )
+    assert board.attempt(BOB, set_field("notes", "v", "duration", 3)) == (
+        "you can only change or delete notes you wrote"
+    )
+    # Requests for a translation are written by the server (HTTP), never by a participant.
+    assert board.attempt(BOB, set_field("notes", "v", "wanted", Map({"nl": 1.0}))) == (
+        "participants cannot make this change"
+    )
+    allowed(board, FACILITATOR, set_field("notes", "v", "wanted", Map({"nl": 1.0})))
+    assert board.attempt(FACILITATOR, set_field("notes", "v", "wanted", Map({"de": 1.0}))) == (
+        "a note's wanted translations map fr, nl or en to a time"
+    )
+    read = next(schema.Board(board.client).notes())
+    assert (read.duration, read.wanted) == (12.4, ("nl",))

@@ -28,6 +28,12 @@ def translations(client: YClient, note_id: str) -> dict[str, Any]:
     return dict(value.to_py() or {}) if isinstance(value, Map) else {}
 
 
+def wanted(client: YClient, note_id: str) -> dict[str, Any]:
+    note = client.doc.get("notes", type=Map).get(note_id)
+    value = note.get("wanted") if isinstance(note, Map) else None
+    return dict(value.to_py() or {}) if isinstance(value, Map) else {}
+
+
 async def test_translation_added_by_anyone_reaches_every_reader(server: ServerProcess) -> None:
     board = server.create_board()
     author = server.join(board["join_code"], name="Awa", lang="fr")
@@ -96,6 +102,29 @@ async def test_translation_added_by_anyone_reaches_every_reader(server: ServerPr
             r = await http.put(url, json={"text": ""}, headers=auth(helper["token"]))
             assert r.status_code == 200
             await reader.wait_until(lambda: "nl" not in translations(reader, "n1"))
+            # Nothing typed and nothing to remove: a clear refusal, not a silent 200 (was 200).
+            r = await http.put(url, json={"text": "  "}, headers=auth(helper["token"]))
+            assert (r.status_code, r.json()["error"]) == (422, "empty_text")
+            # A request for a translation is stored in the note for every reader and process...
+            ask = f"/api/boards/{board['id']}/notes/n1/translation-requests"
+            r = await http.post(f"{ask}/nl", headers=auth(helper["token"]))
+            assert r.json() == {"note_id": "n1", "lang": "nl", "wanted": True}
+            await reader.wait_until(lambda: "nl" in wanted(reader, "n1"))
+            for path, status, code in [
+                (f"{ask}/fr", 422, "same_language"),
+                (f"{ask}/de", 422, "bad_lang"),
+                (ask.replace("/n1/", "/zz/") + "/nl", 404, "unknown_note"),
+            ]:
+                r = await http.post(path, headers=auth(helper["token"]))
+                assert (r.status_code, r.json()["error"]) == (status, code), path
+            r = await http.post(f"{ask}/nl", headers=auth(board["viewer_token"]))
+            assert r.status_code == 403
+            # ...and a person's translation answers it; then asking again is refused.
+            r = await http.put(url, json={"text": "Meer banken"}, headers=auth(author["token"]))
+            assert r.status_code == 200
+            await reader.wait_until(lambda: "nl" not in wanted(reader, "n1"))
+            r = await http.post(f"{ask}/nl", headers=auth(helper["token"]))
+            assert (r.status_code, r.json()["error"]) == (409, "already_translated")
     finally:
         await writer.close()
         await reader.close()
@@ -165,7 +194,6 @@ async def metric(server: ServerProcess, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
-
 
 
 async def test_a_posted_note_gets_its_translations_without_anyone_asking(
@@ -388,3 +416,44 @@ def test_machine_translation_off_without_the_setting(server: ServerProcess) -> N
         headers=auth(board["facilitator_token"]),
     )
     assert (r.status_code, r.json()) == (202, {"queued": False, "reason": "off"})
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_translation_requests_are_shared_across_processes(
+    two: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """A request made through one process is seen by a reader of the other, and by a reader who
+    joins afterwards (it is in the document, not in a process's memory); answering it through the
+    first process clears it everywhere."""
+    first, second = two
+    board = first.create_board()
+    author = first.join(board["join_code"], name="Awa", lang="fr")
+    asker = second.join(board["join_code"], name="Jan", lang="nl")
+    writer = await YClient(first.url(board["id"], author["token"])).connect()
+    reader = await YClient(first.url(board["id"], board["viewer_token"])).connect()
+    try:
+        await writer.change(add_note("n1", "Plus de bancs", lang="fr"))
+        await reader.wait_until(lambda: "n1" in reader.notes())
+        async with httpx.AsyncClient(base_url=second.http) as http:
+            ask = f"/api/boards/{board['id']}/notes/n1/translation-requests/nl"
+            # The note was committed before the reader saw it: the second process loads it.
+            r = await http.post(ask, headers=auth(asker["token"]))
+            assert r.status_code == 200, r.text
+        await reader.wait_until(lambda: "nl" in wanted(reader, "n1"))
+        late = await YClient(second.url(board["id"], board["viewer_token"])).connect()
+        try:
+            await late.wait_until(lambda: "nl" in wanted(late, "n1"))
+            async with httpx.AsyncClient(base_url=first.http) as http:
+                r = await http.put(
+                    f"/api/boards/{board['id']}/notes/n1/translations/nl",
+                    json={"text": "Meer banken"},
+                    headers=auth(asker["token"]),
+                )
+                assert r.status_code == 200, r.text
+            await late.wait_until(lambda: "nl" not in wanted(late, "n1"))
+        finally:
+            await late.close()
+    finally:
+        await writer.close()
+        await reader.close()

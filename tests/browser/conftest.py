@@ -152,18 +152,21 @@ def axe_path() -> Path:
     return AXE
 
 
-def run_axe(page: Any, axe: Path) -> list[dict[str, Any]]:
-    """Serious and critical WCAG A/AA violations on the current page."""
+def run_axe(page: Any, axe: Path, every_impact: bool = False) -> list[dict[str, Any]]:
+    """Serious and critical WCAG A/AA violations on the current page (every impact, minor
+    included, with `every_impact`)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # evaluate, not add_script_tag: an inline <script> would be refused by the CSP.
         page.evaluate(axe.read_text() + "\n;undefined")
     result = page.evaluate(
-        """async () => {
+        """async (every) => {
             const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
             const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            return r.violations
+              .filter(v => every || v.impact === 'serious' || v.impact === 'critical')
               .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5)
                 .map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-        }"""
+        }""",
+        every_impact,
     )
     return list(result)

@@ -133,6 +133,12 @@ def test_voice_note_recorded_on_phone_plays_on_desktop(
     seconds = media.voice_seconds(served.content, served.headers["content-type"])
     assert seconds is not None and 0.9 <= seconds <= 30, seconds
     assert len(served.content) > 1000
+    # The note keeps that length (players show 0:00 for a MediaRecorder file): shown and named.
+    length = laptop.locator(".voice-length").first
+    expect(length).to_have_text(re.compile(r"^0:(0[1-9]|[1-5]\d)$"))
+    expect(audio).to_have_attribute(
+        "aria-label", re.compile(r"^voice note by Awa, \d+ s$|^spraaknotitie van Awa, \d+ s$")
+    )
 
 
 def test_translation_shown_to_its_reader_and_read_aloud_in_its_language(
@@ -188,7 +194,9 @@ def test_translation_typed_on_one_phone_shown_to_a_dutch_reader(
     phone2.reload()
     phone2.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
     phone2.locator(".note-open", has_text="Un potager partagé").tap()
-    phone2.fill("#translate-text", "Een gedeelde moestuin")
+    # The box opens when asked for (no keyboard pops up on opening the note).
+    phone2.locator(".tr-open").tap()
+    phone2.fill(".translate-text", "Een gedeelde moestuin")
     phone2.locator(".translate-form button[type=submit]").tap()
     note = laptop.locator(".note", has_text="Een gedeelde moestuin")
     expect(note).to_be_visible()
