@@ -318,16 +318,24 @@ async def write_translation(
             return
         if entry["text"]:
             translations[lang] = dict(entry)
-            wanted = note.get("wanted")
-            # A person's translation answers the request; a machine one leaves it open for one.
-            if not entry.get("machine") and isinstance(wanted, Map) and lang in wanted:
-                del wanted[lang]
         elif lang in translations:
             del translations[lang]
         else:
             outcome = "nothing"
 
-    await room.apply_server_change(change)
+    def answer_request(doc: schema.Board) -> None:
+        note = doc.notes_map.get(note_id)
+        wanted = note.get("wanted") if isinstance(note, Map) else None
+        if isinstance(wanted, Map) and lang in wanted:
+            del wanted[lang]
+
+    refusal = await room.apply_client_change(actor, change)
+    if refusal is not None:
+        return Refused(refusal)
+    # A person's translation answers the request (`wanted` is the server's field, written apart
+    # from the client's judged change); a machine one leaves it open for a person.
+    if outcome == "ok" and entry["text"] and not entry.get("machine"):
+        await room.apply_server_change(answer_request)
     return outcome
 
 
@@ -356,8 +364,8 @@ async def write_request(room: Room, note_id: str, lang: str, at_ms: float) -> st
         if lang not in wanted:
             wanted[lang] = float(int(at_ms))
 
-    refusal = await room.apply_client_change(actor, change)
-    return Refused(refusal) if refusal is not None else outcome
+    await room.apply_server_change(change)
+    return outcome
 
 
 def _over_quota(exc: MediaQuotaExceeded) -> ApiError:

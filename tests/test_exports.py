@@ -600,6 +600,6 @@ def test_report_gives_cluster_titles_in_its_language_and_voice_lengths() -> None
     data = replace(DATA, board={"notes": notes, "clusters": clusters})
     nl = report.render_markdown(data, "nl").splitlines()
     assert any(line.startswith("### Natuur & park — ") for line in nl), nl
-    assert "- Spraakbericht (12 s): Des bancs à l'ombre (2 stippen, door Chloé)" in nl
+    assert "- Spraakbericht (12 s): Des bancs à l'ombre (3 stippen, door Chloé)" in nl
     en = render(data).splitlines()
     assert any(line.startswith("### Nature & parc — ") for line in en), en
