@@ -300,6 +300,9 @@ class RoomCore(Generic[P]):
             reason, precheck_writers = updates.judge(info, known)
         except protocol.ProtocolError:
             reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
+        if info is not None and info.empty_section:
+            self._malformed(peer, out, "malformed update: a client section with no structs")
+            return
         owners = self.client_owners
         if reason is None and any(owners.get(c, actor_id) != actor_id for c in precheck_writers):
             reason = FOREIGN_CLIENT
@@ -311,9 +314,9 @@ class RoomCore(Generic[P]):
         except (PendingUpdate, ForeignDelete) as exc:
             self._refuse(peer, str(exc), out)
             return
-        except (ValueError, RuntimeError):
+        except (ValueError, RuntimeError):  # (a yrs panic comes as MalformedUpdate)
             self._rebuild_shadow()
-            out.close(peer, CloseCode.MALFORMED, "malformed update")
+            self._malformed(peer, out, "malformed update")
             return
         writers = self.shadow.writers
         if any(owners.get(client, actor_id) != actor_id for client in writers):
@@ -481,6 +484,16 @@ class RoomCore(Generic[P]):
         out.send(peer, protocol.encode(protocol.Auth(reason)))
         if peer.refusals >= self.max_refusals or not peer.refusal_budget.spend():
             out.close(peer, CloseCode.FORBIDDEN, "too many refused changes")
+
+    def _malformed(self, peer: P, out: Effects[P], reason: str) -> None:
+        log.info(
+            "board %s: %s from %s:%s: closed",
+            self.board_id,
+            reason,
+            peer.actor.role,
+            peer.actor.id,
+        )
+        out.close(peer, CloseCode.MALFORMED, reason)
 
     def _rebuild_shadow(self) -> None:
         """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
