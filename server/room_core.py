@@ -40,7 +40,7 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout.base import FanoutMessage
-from server.refusals import RefusalBudget
+from server.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)
@@ -56,19 +56,19 @@ MAX_AWARENESS_BYTES = 64 * 1024
 MAX_AWARENESS_STATE_BYTES = 4096  # one client's presence (cursor, name, colour), as JSON
 
 FOREIGN_CLIENT = "that Yjs client id belongs to someone else"
+TOO_MANY_REFUSED = "too many refused changes"
 NOTE_ID_USED = "that note id was already used"
 
 
 class Peer:
     """What the core knows of one connection. The driver's connection class extends it."""
 
-    __slots__ = ("actor", "awareness_ids", "refusal_budget", "refusals")
+    __slots__ = ("actor", "awareness_ids", "refusals")
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
-        self.refusals = 0  # refused updates in a row
-        self.refusal_budget = RefusalBudget()  # and refused updates over time (server/refusals.py)
+        self.refusals = 0  # refused updates in a row (over time: the actor's RefusalBudget)
 
 
 P = TypeVar("P", bound=Peer)
@@ -183,6 +183,9 @@ class RoomCore(Generic[P]):
         self.updates_since_snapshot = 0
         # Old entries of notes re-created after a refused delete (crdt/crossing.py)
         self.recreated = crossing.Recreated()
+        # Refused updates over time, per actor (a participant, not a socket: reconnecting does
+        # not refill it). With several processes the driver also spends a shared one.
+        self.refusal_budgets = RefusalBudgets()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -232,6 +235,9 @@ class RoomCore(Generic[P]):
 
     def join(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
+        if not self.refusal_budgets.allows(peer.actor.id):
+            out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+            return out
         self.connections.add(peer)
         out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
         if self.awareness:
@@ -482,8 +488,20 @@ class RoomCore(Generic[P]):
         peer.refusals += 1
         out.refuse(peer, reason)
         out.send(peer, protocol.encode(protocol.Auth(reason)))
-        if peer.refusals >= self.max_refusals or not peer.refusal_budget.spend():
-            out.close(peer, CloseCode.FORBIDDEN, "too many refused changes")
+        # (Every refusal spends, the one that closes too: a reconnect gets nothing for free.)
+        within = self.refusal_budgets.of(peer.actor.id).spend()
+        if peer.refusals >= self.max_refusals or not within:
+            out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+
+    def cut_off(self, actor_id: str) -> Effects[P]:
+        """The actor's shared refusal budget is spent (on this process or others): close its
+        connections here, and let its next refusal here close at once."""
+        out: Effects[P] = Effects()
+        self.refusal_budgets.empty(actor_id)
+        for peer in self.connections:
+            if peer.actor.id == actor_id:
+                out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+        return out
 
     def _malformed(self, peer: P, out: Effects[P], reason: str) -> None:
         log.info(

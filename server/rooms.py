@@ -30,6 +30,7 @@ from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
+from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.room_core import (
     EMPTY_UPDATE,
     MAX_AWARENESS_BYTES,
@@ -90,6 +91,7 @@ class RoomServices:
     metrics: Metrics
     fanout: Fanout
     claims: Claims = field(default_factory=MemoryClaims)
+    budgets: SharedBudgets = field(default_factory=MemoryBudgets)  # refusals, across processes
     on_commit: Callable[[str], None] | None = None  # after each group commit (server/events.py)
 
 
@@ -101,6 +103,8 @@ class Room:
         self.settings = services.settings
         self.fanout = services.fanout
         self.claims = services.claims
+        self.budgets = services.budgets
+        self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
         self._on_commit = services.on_commit
         self.core: RoomCore[Connection] = RoomCore(
             board_id, board, services.fanout.instance_id, services.settings.max_refusals
@@ -190,7 +194,12 @@ class Room:
                 conn.close(code, reason)
         if not effects.refusals:
             return
+        shared = self.fanout.shared
         for conn, reason in effects.refusals:
+            if shared:  # spent by the committer (one Redis call per actor per window)
+                actor_id = conn.actor.id
+                self._refused[actor_id] = self._refused.get(actor_id, 0) + 1
+                self._wake.set()
             self.metrics.updates_refused += 1
             rules_log.info(
                 "refused update: board=%s actor=%s:%s reason=%s",
@@ -283,6 +292,8 @@ class Room:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._wake.clear()
+            if self._refused:
+                await self._spend_refusals()
             if self.core.pending:
                 last_commit = loop.time()
                 await self._commit_batch()
@@ -348,6 +359,20 @@ class Room:
             return
         if lost:
             self._run(self.core.settle(batch, lost.clients, lost.notes))
+
+    async def _spend_refusals(self) -> None:
+        """With other processes: spend this window's refusals in the budgets every process
+        shares; an actor whose budget is spent is cut off here (the others do the same for
+        their own refusals). Redis unreachable: this process's budgets stand (logged)."""
+        refused, self._refused = self._refused, {}
+        for actor_id, count in refused.items():
+            try:
+                within = await self.budgets.spend(self.board_id, actor_id, count)
+            except BUDGET_ERRORS as exc:
+                log.warning("board %s: shared refusal budget unavailable: %r", self.board_id, exc)
+                return
+            if not within:
+                self._run(self.core.cut_off(actor_id))
 
     async def _snapshot(self) -> None:
         core = self.core

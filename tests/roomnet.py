@@ -19,6 +19,7 @@ from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
+from server.refusals import MemoryBudgets
 from server.room_core import Effects, Peer, RoomCore
 from tests.support import own_update
 
@@ -107,6 +108,7 @@ class Net:
         settings: dict[str, Any] | None = None,
         instance_id: str = "A",
         claims: MemoryClaims | None = None,
+        budgets: MemoryBudgets | None = None,
     ) -> None:
         board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
         self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
@@ -116,6 +118,8 @@ class Net:
         self.claims = claims
         self.peers: list[Net] = []  # other processes of the same board
         self.refusals: list[tuple[Peer, str]] = []
+        self.budgets = budgets  # refusal budgets shared with other processes, if any
+        self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
 
     def client(self, role: str, actor_id: str | None = None, **kwargs: Any) -> Client:
         name = kwargs.pop("name", None)
@@ -139,6 +143,9 @@ class Net:
                 client.closed = (code, reason)
                 self.run(self.core.leave(peer))
         self.refusals += effects.refusals
+        if self.budgets is not None:
+            for peer, _ in effects.refusals:
+                self._refused[peer.actor.id] = self._refused.get(peer.actor.id, 0) + 1
 
     def _to(self, peer: Peer, frame: bytes) -> None:
         client = self.clients.get(peer)
@@ -146,7 +153,13 @@ class Net:
             client.inbox.append(frame)
 
     async def commit_async(self) -> bool:
-        """One group commit, claims settled first when this net has claims (several processes)."""
+        """One group commit, claims settled first when this net has claims (several processes),
+        and this window's refusals spent in the shared budgets (as server/rooms.py does)."""
+        if self.budgets is not None and self._refused:
+            refused, self._refused = self._refused, {}
+            for actor_id, count in refused.items():
+                if not await self.budgets.spend("board", actor_id, count):
+                    self.run(self.core.cut_off(actor_id))
         batch = self.core.take_batch()
         if not batch:
             self.core.committing = []
@@ -193,8 +206,9 @@ class Net:
 
 
 def two_processes() -> tuple[Net, Net]:
-    """Two cores of one board, linked as by the fan-out, sharing claims."""
-    claims = MemoryClaims()
-    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
+    """Two cores of one board, linked as by the fan-out, sharing claims and refusal budgets."""
+    claims, budgets = MemoryClaims(), MemoryBudgets()
+    a = Net(instance_id="A", claims=claims, budgets=budgets)
+    b = Net(instance_id="B", claims=claims, budgets=budgets)
     a.peers, b.peers = [b], [a]
     return a, b
