@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -637,19 +637,56 @@ class RoomCore(Generic[P]):
                 assert peer is not None
                 out.refuse(peer, FOREIGN_CLIENT)
                 out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
-        if not lost_notes:
-            return out
+        if lost_notes:
+            self._undo_creations(batch, lost_notes, NOTE_ID_USED, out)
+        return out
+
+    def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
+        """The notes each participant's updates in `batch` create (what the quota counts)."""
+        requests: dict[str, list[str]] = {}
+        for accepted in batch:
+            sender = accepted.sender
+            if sender is not None and sender.actor.role == "participant" and accepted.created_notes:
+                requests.setdefault(accepted.actor_id, []).extend(accepted.created_notes)
+        return requests
+
+    def live_notes(self) -> Map[Any]:
+        """The notes as the board will have them once what is queued is stored."""
+        notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
+        return notes
+
+    def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
+        """Creations beyond the participant's quota across processes (server/quotas.py):
+        undone on their sender (compensation queued in `batch`) with the quota's reason."""
+        out: Effects[P] = Effects()
+        limit = int(self.board.settings.get("max_notes_per_participant", 50))
+        self._undo_creations(
+            batch, dict.fromkeys(note_ids), f"at most {limit} notes per person", out
+        )
+        return out
+
+    def _undo_creations(
+        self,
+        batch: list[Accepted[P]],
+        undone: Mapping[str, str | None],
+        reason: str,
+        out: Effects[P],
+    ) -> None:
+        """Undo these creations in `batch` (note id -> the owner who won its id elsewhere, or
+        None when it is simply refused), telling each sender why."""
         notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
         for accepted in list(batch):
-            mine = [n for n in accepted.created_notes if n in lost_notes]
+            mine = [n for n in accepted.created_notes if n in undone]
             if not mine:
                 continue
             loser = accepted.actor_id
             accepted.created_notes = tuple(n for n in accepted.created_notes if n not in mine)
-            accepted.lost = tuple((n, loser) for n in mine)
+            accepted.lost = tuple((n, loser) for n in mine if undone[n] is not None)
             for note_id in mine:
                 self.board.record_deleted(note_id)
-                self.board.record_created([note_id], lost_notes[note_id])
+                winner = undone[note_id]
+                if winner is not None:
+                    self.board.record_created([note_id], winner)
             # Delete only what is this creation's: the winner's may already be visible here.
             visible = [
                 n
@@ -668,10 +705,9 @@ class RoomCore(Generic[P]):
                 )
             if accepted.sender is not None:
                 peer = accepted.sender
-                out.refuse(peer, NOTE_ID_USED)
-                out.send(peer, protocol.encode(protocol.Auth(NOTE_ID_USED)))
+                out.refuse(peer, reason)
+                out.send(peer, protocol.encode(protocol.Auth(reason)))
         self.committing = batch
-        return out
 
     def _forget(self, accepted: Accepted[P]) -> None:
         """Take a dropped update out of the board's bookkeeping."""

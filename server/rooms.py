@@ -30,6 +30,7 @@ from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
+from server.quotas import MemoryQuotas, Quotas, gone_notes
 from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.room_core import (
     EMPTY_UPDATE,
@@ -92,6 +93,7 @@ class RoomServices:
     fanout: Fanout
     claims: Claims = field(default_factory=MemoryClaims)
     budgets: SharedBudgets = field(default_factory=MemoryBudgets)  # refusals, across processes
+    quotas: Quotas = field(default_factory=MemoryQuotas)  # notes per participant, across them
     on_commit: Callable[[str], None] | None = None  # after each group commit (server/events.py)
 
 
@@ -104,6 +106,7 @@ class Room:
         self.fanout = services.fanout
         self.claims = services.claims
         self.budgets = services.budgets
+        self.quotas = services.quotas
         self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
         self._on_commit = services.on_commit
         self.core: RoomCore[Connection] = RoomCore(
@@ -359,6 +362,27 @@ class Room:
             return
         if lost:
             self._run(self.core.settle(batch, lost.clients, lost.notes))
+        await self._reserve_quota(batch)
+
+    async def _reserve_quota(self, batch: list[Accepted[Connection]]) -> None:
+        """With other processes: each participant's new notes take slots of their quota in
+        the shared set (server/quotas.py); those beyond it are undone on their senders."""
+        requests = self.core.quota_requests(batch)
+        if not requests:
+            return
+        board = self.core.board
+        limit = int(board.settings.get("max_notes_per_participant", 50))
+        live = set(self.core.live_notes().keys())
+        over: list[str] = []
+        try:
+            for actor_id, notes in requests.items():
+                gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
+                over += await self.quotas.reserve(self.board_id, actor_id, notes, limit, gone)
+        except CLAIM_ERRORS as exc:
+            log.warning("board %s: quota unavailable, local checks only: %r", self.board_id, exc)
+            return
+        if over:
+            self._run(self.core.over_quota(batch, over))
 
     async def _spend_refusals(self) -> None:
         """With other processes: spend this window's refusals in the budgets every process

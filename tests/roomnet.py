@@ -19,6 +19,7 @@ from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
+from server.quotas import MemoryQuotas, gone_notes
 from server.refusals import MemoryBudgets
 from server.room_core import Effects, Peer, RoomCore
 from tests.support import own_update
@@ -109,6 +110,7 @@ class Net:
         instance_id: str = "A",
         claims: MemoryClaims | None = None,
         budgets: MemoryBudgets | None = None,
+        quotas: MemoryQuotas | None = None,
     ) -> None:
         board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
         self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
@@ -119,6 +121,7 @@ class Net:
         self.peers: list[Net] = []  # other processes of the same board
         self.refusals: list[tuple[Peer, str]] = []
         self.budgets = budgets  # refusal budgets shared with other processes, if any
+        self.quotas = quotas  # note quotas shared with them, if any
         self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
 
     def client(self, role: str, actor_id: str | None = None, **kwargs: Any) -> Client:
@@ -170,12 +173,27 @@ class Net:
                 lost = await self.claims.claim("board", request.clients, request.notes)
                 if lost:
                     self.run(self.core.settle(batch, lost.clients, lost.notes))
+        if self.quotas is not None:
+            await self._reserve_quota(batch)
         if not batch:
             self.core.committing = []
             return True
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))
         return True
+
+    async def _reserve_quota(self, batch: list[Any]) -> None:
+        """As server/rooms.py `_reserve_quota`."""
+        assert self.quotas is not None
+        board = self.core.board
+        limit = int(board.settings.get("max_notes_per_participant", 50))
+        live = set(self.core.live_notes().keys())
+        over: list[str] = []
+        for actor_id, notes in self.core.quota_requests(batch).items():
+            gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
+            over += await self.quotas.reserve("board", actor_id, notes, limit, gone)
+        if over:
+            self.run(self.core.over_quota(batch, over))
 
     def commit(self) -> bool:
         batch = self.core.take_batch()
@@ -206,9 +224,10 @@ class Net:
 
 
 def two_processes() -> tuple[Net, Net]:
-    """Two cores of one board, linked as by the fan-out, sharing claims and refusal budgets."""
-    claims, budgets = MemoryClaims(), MemoryBudgets()
-    a = Net(instance_id="A", claims=claims, budgets=budgets)
-    b = Net(instance_id="B", claims=claims, budgets=budgets)
+    """Two cores of one board, linked as by the fan-out, sharing claims, refusal budgets and
+    note quotas."""
+    claims, budgets, quotas = MemoryClaims(), MemoryBudgets(), MemoryQuotas()
+    a = Net(instance_id="A", claims=claims, budgets=budgets, quotas=quotas)
+    b = Net(instance_id="B", claims=claims, budgets=budgets, quotas=quotas)
     a.peers, b.peers = [b], [a]
     return a, b
