@@ -63,10 +63,14 @@ NOTE_ID_USED = "that note id was already used"
 class Peer:
     """What the core knows of one connection. The driver's connection class extends it."""
 
-    __slots__ = ("actor", "awareness_ids", "refusals")
+    __slots__ = ("actor", "awareness_ids", "budget_key", "refusals")
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, budget_key: str | None = None) -> None:
         self.actor = actor
+        # Whose refusal budget this connection spends: its participant's (or the facilitator's);
+        # every viewer shares one token, so the driver gives viewers one per address instead,
+        # or one hostile viewer would cut off every projector.
+        self.budget_key = budget_key or actor.id
         self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
         self.refusals = 0  # refused updates in a row (over time: the actor's RefusalBudget)
 
@@ -235,7 +239,7 @@ class RoomCore(Generic[P]):
 
     def join(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
-        if not self.refusal_budgets.allows(peer.actor.id):
+        if not self.refusal_budgets.allows(peer.budget_key):
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
             return out
         self.connections.add(peer)
@@ -489,17 +493,17 @@ class RoomCore(Generic[P]):
         out.refuse(peer, reason)
         out.send(peer, protocol.encode(protocol.Auth(reason)))
         # (Every refusal spends, the one that closes too: a reconnect gets nothing for free.)
-        within = self.refusal_budgets.of(peer.actor.id).spend()
+        within = self.refusal_budgets.of(peer.budget_key).spend()
         if peer.refusals >= self.max_refusals or not within:
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
 
-    def cut_off(self, actor_id: str) -> Effects[P]:
-        """The actor's shared refusal budget is spent (on this process or others): close its
-        connections here, and let its next refusal here close at once."""
+    def cut_off(self, budget_key: str) -> Effects[P]:
+        """A shared refusal budget is spent (on this process or others): close the connections
+        that spend it here, and let the next refusal or socket here close at once."""
         out: Effects[P] = Effects()
-        self.refusal_budgets.empty(actor_id)
+        self.refusal_budgets.empty(budget_key)
         for peer in self.connections:
-            if peer.actor.id == actor_id:
+            if peer.budget_key == budget_key:
                 out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
         return out
 

@@ -73,8 +73,8 @@ class Connection(Peer):
 
     __slots__ = ("outbox", "tokens", "tokens_at")
 
-    def __init__(self, actor: Actor, outbox: Outbox) -> None:
-        super().__init__(actor)
+    def __init__(self, actor: Actor, outbox: Outbox, budget_key: str | None = None) -> None:
+        super().__init__(actor, budget_key)
         self.outbox = outbox
         self.tokens = 0.0  # rate limit bucket
         self.tokens_at = 0.0
@@ -107,7 +107,7 @@ class Room:
         self.claims = services.claims
         self.budgets = services.budgets
         self.quotas = services.quotas
-        self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
+        self._refused: dict[str, int] = {}  # budget key -> refusals not yet spent in `budgets`
         self._on_commit = services.on_commit
         self.core: RoomCore[Connection] = RoomCore(
             board_id, board, services.fanout.instance_id, services.settings.max_refusals
@@ -199,9 +199,9 @@ class Room:
             return
         shared = self.fanout.shared
         for conn, reason in effects.refusals:
-            if shared:  # spent by the committer (one Redis call per actor per window)
-                actor_id = conn.actor.id
-                self._refused[actor_id] = self._refused.get(actor_id, 0) + 1
+            if shared:  # spent by the committer (one Redis call per budget per window)
+                key = conn.budget_key
+                self._refused[key] = self._refused.get(key, 0) + 1
                 self._wake.set()
             self.metrics.updates_refused += 1
             rules_log.info(

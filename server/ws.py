@@ -85,7 +85,7 @@ class BoardSocket:
             )
             return
         try:
-            await self._join(board_id, actor, person, receive, send)
+            await self._join(board_id, actor, person, slot.address, receive, send)
         finally:
             await self.slots.give_back(slot)
 
@@ -102,6 +102,7 @@ class BoardSocket:
         board_id: str,
         actor: Actor,
         person: ParticipantRecord | None,
+        address: str | None,
         receive: Receive,
         send: Send,
     ) -> None:
@@ -128,7 +129,9 @@ class BoardSocket:
         if person is not None:  # the name the server stamps on presence and checks in `author`
             actor = Actor(actor.role, actor.id, person.name)
         try:
-            await self._serve(room, actor, receive, send)
+            # Viewers share one token: their refusal budget is per address (server/refusals.py).
+            budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
+            await self._serve(room, actor, budget_key, receive, send)
         finally:
             self.hub.release(room)
 
@@ -159,10 +162,12 @@ class BoardSocket:
             return None, (CloseCode.FORBIDDEN, "token of another board")
         return Actor(claims.role, claims.actor_id), (0, "")
 
-    async def _serve(self, room: Room, actor: Actor, receive: Receive, send: Send) -> None:
+    async def _serve(
+        self, room: Room, actor: Actor, budget_key: str, receive: Receive, send: Send
+    ) -> None:
         settings = self.settings
         outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes)
-        conn = Connection(actor, outbox)
+        conn = Connection(actor, outbox, budget_key)
         writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
         self.online.count(room.board_id, actor.id, +1)
         room.join(conn)

@@ -28,9 +28,11 @@ Edit = Callable[[Doc], None]
 
 
 class Client:
-    def __init__(self, net: Net, actor: Actor, client_id: int | None = None) -> None:
+    def __init__(
+        self, net: Net, actor: Actor, client_id: int | None = None, budget_key: str | None = None
+    ) -> None:
         self.net = net
-        self.peer = Peer(actor)
+        self.peer = Peer(actor, budget_key)
         self.doc: Doc[Any] = Doc() if client_id is None else Doc(client_id=client_id)
         self.inbox: list[bytes] = []
         self.received: list[bytes] = []  # every frame the server sent this client
@@ -122,7 +124,7 @@ class Net:
         self.refusals: list[tuple[Peer, str]] = []
         self.budgets = budgets  # refusal budgets shared with other processes, if any
         self.quotas = quotas  # note quotas shared with them, if any
-        self._refused: dict[str, int] = {}  # actor -> refusals not yet spent in `budgets`
+        self._refused: dict[str, int] = {}  # budget key -> refusals not yet spent in `budgets`
 
     def client(self, role: str, actor_id: str | None = None, **kwargs: Any) -> Client:
         name = kwargs.pop("name", None)
@@ -148,7 +150,7 @@ class Net:
         self.refusals += effects.refusals
         if self.budgets is not None:
             for peer, _ in effects.refusals:
-                self._refused[peer.actor.id] = self._refused.get(peer.actor.id, 0) + 1
+                self._refused[peer.budget_key] = self._refused.get(peer.budget_key, 0) + 1
 
     def _to(self, peer: Peer, frame: bytes) -> None:
         client = self.clients.get(peer)

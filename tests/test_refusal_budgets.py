@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -53,10 +54,12 @@ async def test_one_burst_per_actor_and_board_whichever_process_spends(
 async def test_simultaneous_spends_never_pass_the_burst(open_budgets: OpenBudgets) -> None:
     handles = [await open_budgets() for _ in range(4)]
     board_id = board()
+    started = time.monotonic()
     answers = await asyncio.gather(
         *(handles[i % 4].spend(board_id, "p-eve") for i in range(2 * int(refusals.BURST)))
     )
-    assert answers.count(True) == refusals.BURST
+    refilled = (time.monotonic() - started) * refusals.PER_SECOND  # (a loaded machine)
+    assert refusals.BURST <= answers.count(True) <= refusals.BURST + refilled
 
 
 def test_a_processes_table_follows_the_actor_and_stays_bounded(

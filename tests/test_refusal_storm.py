@@ -225,10 +225,29 @@ async def test_the_storm_is_cut_off_across_reconnects_and_processes_a_bystander_
     elapsed = time.monotonic() - started
     # Per socket (before): ten refusals each, 240 in all. Now one budget for Eve everywhere.
     assert denied <= refusals.BURST + 2 * elapsed * refusals.PER_SECOND + 4, (denied, elapsed)
-    assert closed_at_join > rounds // 2
+    assert closed_at_join >= 1  # (how many depends on how fast the budget refilled meanwhile)
     viewer = await YClient(first.url(board_id, board["viewer_token"])).connect()
     await viewer.wait_until(lambda: sum(n.startswith("bea-") for n in viewer.notes()) == rounds)
     assert bea.denied == [] and bea.close_code is None
     assert viewer.notes()["ana-1"]["text"] == "Ana's idea"
     for client in (ana, bea, viewer):
         await client.close()
+
+
+async def test_a_hostile_viewer_does_not_cut_off_the_other_viewers() -> None:
+    """Every viewer of a board shares one token: the budget of a viewer is its address's
+    (server/ws.py gives it), or one hostile viewer would close every projector."""
+    a, b = two_processes()
+    projector = b.client("viewer", budget_key="viewer@192.0.2.10")
+    hostile = a.client("viewer", budget_key="viewer@198.51.100.66")
+    await a.settle_async()
+    for i in range(int(refusals.BURST) + 5):
+        if hostile.closed is not None:
+            hostile = a.client("viewer", budget_key="viewer@198.51.100.66")
+        hostile.change(add_note(f"v{i}", "from a viewer"))
+        await a.settle_async()
+    assert hostile.closed == (protocol.CloseCode.FORBIDDEN, "too many refused changes")
+    assert projector.closed is None
+    late = a.client("viewer", budget_key="viewer@192.0.2.11")
+    await a.settle_async()
+    assert late.closed is None and late.synced and not late.notes()
