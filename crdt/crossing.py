@@ -229,7 +229,13 @@ class Recreated:
         # items that held the note's content when it was re-created (or were written into the
         # old entry since): only their removal is a removal the sender made
         self._live: set[ID] = set()
-        self._marks: dict[str, ID] = {}  # note -> its re-creation's mark (crdt/shadow.py)
+        # note -> the marks of its re-creations in turn (crdt/shadow.py; None: not found), and
+        # item -> which of them replaced its entry. A delete set holding the mark of that
+        # re-creation, or of a later one, was made by someone who had seen the item's entry
+        # replaced: its removal is not theirs (a note re-created twice while a client sends
+        # whole delete sets: issue 20, a bystander refused).
+        self._marks: dict[str, list[ID | None]] = {}
+        self._generation: dict[ID, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self._notes)
@@ -246,24 +252,40 @@ class Recreated:
         by_client: dict[int, list[tuple[int, int]]] = {}
         for client, clock, length in deleted:
             by_client.setdefault(client, []).append((clock, clock + length))
+        added: list[tuple[ID, str]] = []
         for item, target in items:
             client, clock = item.id
             live = any(start <= clock < end for start, end in by_client.get(client, ()))
-            self._add(item, target, live)
-        self._learn_marks(recreating)
+            if self._add(item, target, live):
+                added.append((item.id, target.note))
+        marks = self._learn_marks(recreating)
+        generations: dict[str, int] = {}
+        for note in dict.fromkeys([*(n for _, n in added), *marks]):
+            if note in self._notes:
+                known = self._marks.setdefault(note, [])
+                generations[note] = len(known)
+                known.append(marks.get(note))
+        for id_, note in added:
+            if note in generations:
+                self._generation[id_] = generations[note]
         while len(self._notes) > MAX_NOTES:
             self._forget(next(iter(self._notes)))
 
-    def _add(self, item: Item, target: Target, live: bool) -> None:
+    def _add(self, item: Item, target: Target, live: bool, generation: int | None = None) -> bool:
+        """Track `item` (True if it was not yet); `generation`: the re-creation that replaced
+        its entry, when known now."""
         ids = self._notes.get(target.note, ())
         if item.id in self._targets or len(ids) >= MAX_ITEMS_PER_NOTE:
-            return  # (past the bound, a write built on this one is not carried over)
+            return False  # (past the bound, a write built on this one is not carried over)
         self._index.add(item)
         self._targets[item.id] = target
         if live:
             self._live.add(item.id)
+        if generation is not None:
+            self._generation[item.id] = generation
         self._notes.setdefault(target.note, []).append(item.id)
         self._notes.move_to_end(target.note)
+        return True
 
     def _forget(self, note: str) -> None:
         ids = set(self._notes.pop(note))
@@ -274,6 +296,7 @@ class Recreated:
         self._index = kept
         for id_ in ids:
             del self._targets[id_]
+            self._generation.pop(id_, None)
         self._live -= ids
         self._marks.pop(note, None)
 
@@ -299,30 +322,39 @@ class Recreated:
         carries: list[Carry] = []
         written: set[Target] = set()
         for item in items:
-            target = self._aim(item)
-            if target is None:
+            aimed = self._aim(item)
+            if aimed is None:
                 continue
+            target, generation = aimed
             written.add(target)
             if item.id[1] < known.get(item.id[0], 0):
                 continue  # the doc had it already: carried over then, or not aimed at all
-            self._add(item, target, True)  # a later write of the same sender may build on it
+            # (a later write of the same sender may build on it)
+            self._add(item, target, True, generation)
             if item.ref == 8 and item.values:
                 carries.append(Carry("set", target, item.values[-1]))
             elif item.ref == 7 and target.field is not None:
                 carries.append(Carry("map", target))
         removed: dict[Target, None] = {}
-        seen = self._marked(deletes)
+        seen = self._seen(deletes)
         for client, clock, length in deletes:
             for item in self._index.within(client, clock, length):
                 target = self._targets[item.id]
-                # (an overwritten value is deleted too: not a removal)
-                if item.id in self._live and target not in written and target.note not in seen:
+                # (an overwritten value is deleted too: not a removal; nor is one whose
+                # sender had seen the entry replaced)
+                if (
+                    item.id in self._live
+                    and target not in written
+                    and seen.get(target.note, -1) < self._generation.get(item.id, 0)
+                ):
                     removed[target] = None
         gone = {t.note for t in removed if t.field is None}  # the entry: its fields go with it
         carries += [Carry("delete", t) for t in removed if t.field is None or t.note not in gone]
         return carries
 
-    def _learn_marks(self, recreating: bytes) -> None:
+    def _learn_marks(self, recreating: bytes) -> dict[str, ID]:
+        """The marks `recreating` writes into the new entries: note -> mark."""
+        found: dict[str, ID] = {}
         items = read_items(recreating, with_deletes=False)[0]
         entries: dict[ID, str] = {}
         for item in items:
@@ -336,33 +368,48 @@ class Recreated:
             if item.key == RECREATED_MARK and isinstance(item.parent, tuple):
                 note = entries.get(item.parent)
                 if note is not None and note in self._notes:
-                    self._marks[note] = item.id
+                    found[note] = item.id
+        return found
 
-    def _marked(self, deletes: Sequence[tuple[int, int, int]]) -> set[str]:
-        """Notes whose re-creation's mark these deletes hold."""
+    def _seen(self, deletes: Sequence[tuple[int, int, int]]) -> dict[str, int]:
+        """Note -> the latest of its re-creations whose mark these deletes hold."""
         if not deletes or not self._marks:
-            return set()
+            return {}
         by_client: dict[int, list[tuple[int, int]]] = {}
         for client, clock, length in deletes:
             by_client.setdefault(client, []).append((clock, clock + length))
-        return {
-            note
-            for note, (client, clock) in self._marks.items()
-            if any(start <= clock < end for start, end in by_client.get(client, ()))
-        }
+        seen: dict[str, int] = {}
+        for note, marks in self._marks.items():
+            for generation, mark in enumerate(marks):
+                if mark is not None and any(
+                    start <= mark[1] < end for start, end in by_client.get(mark[0], ())
+                ):
+                    seen[note] = generation
+        return seen
 
-    def _aim(self, item: Item) -> Target | None:
+    def _aim(self, item: Item) -> tuple[Target, int] | None:
+        """What `item` writes into (an old entry's field or sub-key), and the re-creation
+        that replaced that entry."""
         if isinstance(item.parent, tuple):
-            above = self._target_of(item.parent)
-            return above.child(item.key) if above is not None else None
+            above = self._tracked(item.parent)
+            if above is None:
+                return None
+            child = above[0].child(item.key)
+            return (child, above[1]) if child is not None else None
         for link in (item.origin, item.right):
-            if link is not None and (target := self._target_of(link)) is not None:
-                return target if target.field is not None else None  # a root entry: no drop
+            if link is not None and (found := self._tracked(link)) is not None:
+                return found if found[0].field is not None else None  # a root entry: no drop
         return None
 
     def _target_of(self, id_: ID) -> Target | None:
+        found = self._tracked(id_)
+        return found[0] if found is not None else None
+
+    def _tracked(self, id_: ID) -> tuple[Target, int] | None:
         item = self._index.find(id_)
-        return self._targets[item.id] if item is not None else None
+        if item is None:
+            return None
+        return self._targets[item.id], self._generation.get(item.id, 0)
 
 
 def carry_over(doc: Doc[Any], carries: Sequence[Carry]) -> None:

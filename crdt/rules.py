@@ -57,6 +57,9 @@ class BoardState:
     note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
     notes_by_actor: dict[str, int] = field(default_factory=dict)
     live_notes: int = 0  # notes created and not deleted (as this process saw them)
+    # Note ids this process saw deleted (or found gone at load): slots they held in a quota
+    # shared across processes are freed (server/quotas.py).
+    deleted_notes: set[str] = field(default_factory=set)
     live_clusters: int = 0  # clusters created and not deleted (as this process saw them)
     # An upper bound of the board's encoded size: the exact size at load (and at each keyframe)
     # plus every update stored or received since (merging never makes updates larger).
@@ -90,7 +93,9 @@ class BoardState:
         self.live_clusters = clusters
         self.live_notes = 0
         self.notes_by_actor = {}
-        for note_id in live_notes:
+        live = set(live_notes)
+        self.deleted_notes = set(self.note_authors) - live
+        for note_id in live:
             self.live_notes += 1
             author = self.note_authors.get(note_id)
             if author is not None:
@@ -116,6 +121,7 @@ class BoardState:
 
     def record_deleted(self, note_id: str) -> None:
         """A deleted note no longer counts against its author's quota (its id stays used)."""
+        self.deleted_notes.add(note_id)
         author = self.note_authors.get(note_id)
         if author is not None and self.notes_by_actor.get(author, 0) > 0:
             self.notes_by_actor[author] -= 1

@@ -42,6 +42,17 @@ class Shared:
     data: Any
 
 
+class MalformedUpdate(ValueError):
+    """yrs could not take the update (a corrupt one, or one that makes it panic)."""
+
+
+def is_yrs_panic(exc: BaseException) -> bool:
+    """A Rust panic inside yrs, raised by pyo3 as `pyo3_runtime.PanicException`: a
+    BaseException (not an Exception), so only this test tells it from the rest."""
+    kind = type(exc)
+    return kind.__name__ == "PanicException" and kind.__module__ == "pyo3_runtime"
+
+
 class PendingUpdate(Exception):
     """The update depends on changes the server does not have: it cannot be checked."""
 
@@ -83,12 +94,18 @@ class ShadowDoc:
 
     def apply(self, update: bytes) -> list[Change]:
         """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
-        ValueError for a corrupt update; then the shadow must be rebuilt before further use."""
+        ValueError (MalformedUpdate when yrs panics) for a corrupt update; then the shadow must
+        be rebuilt before further use."""
         self._changes = []
         self.unseen = False
         self._before = self.doc.get_state()
         self._observed_at_start = frozenset(self._observed)
-        self.doc.apply_update(update)
+        try:
+            self.doc.apply_update(update)
+        except BaseException as exc:
+            if not is_yrs_panic(exc):
+                raise
+            raise MalformedUpdate("yrs could not apply the update") from None
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
         after = self.doc.get_state()

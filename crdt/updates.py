@@ -37,6 +37,9 @@ class UpdateInfo:
     # ids (client, clock) the update's items refer to: origins, right origins, parent items
     needs: list[tuple[int, int]] = field(default_factory=list)
     skips: bool = False  # a Skip struct: a hole in the update's own history
+    # A client section with no structs: no Yjs or yrs encoder writes one, and yrs panics on
+    # it (BlockSet::exclude) when the client is one the doc already holds.
+    empty_section: bool = False
     deletes: list[tuple[int, int, int]] = field(default_factory=list)  # (client, clock, length)
 
 
@@ -48,6 +51,8 @@ def parse(update: bytes) -> UpdateInfo:
         structs = _count(reader)
         client = reader.var_uint()
         start = clock = reader.var_uint()
+        if not structs:
+            info.empty_section = True
         for _ in range(structs):
             clock += _struct(reader, info)
         if client in info.sections:

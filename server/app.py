@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await store.open()
         await hub.start()
         await socket.online.start()
+        await socket.slots.start()
         await retention.start()
         indexer.start()
         translator.start(api._with_room)
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await indexer.close()
             await closer.aclose()
             await socket.online.close()
+            await socket.slots.close()
             await store.close()
             await limiter.close()
 

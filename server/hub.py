@@ -16,6 +16,8 @@ from server.claims import Claims, make_claims
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.memtrim import release_memory
 from server.metrics import Metrics
+from server.quotas import make_quotas
+from server.refusals import make_budgets
 from server.rooms import Room, RoomServices, board_state_from
 from server.settings import Settings
 from server.store.base import Store
@@ -52,7 +54,13 @@ class Hub:
         self.fanout = fanout or MemoryFanout()
         # Shared across processes with REDIS_URL (who first used a client id, a note id)
         self.claims = claims or make_claims(settings.redis_url if self.fanout.shared else None)
-        self.services = RoomServices(store, settings, self.metrics, self.fanout, self.claims)
+        # Refusals per participant, shared by every process (server/refusals.py)
+        self.budgets = make_budgets(settings.redis_url if self.fanout.shared else None)
+        # Note quotas per participant, shared by every process (server/quotas.py)
+        self.quotas = make_quotas(settings.redis_url if self.fanout.shared else None)
+        self.services = RoomServices(
+            store, settings, self.metrics, self.fanout, self.claims, self.budgets, self.quotas
+        )
         self._loading: dict[str, list[FanoutMessage]] = {}
         self._catch_ups: dict[str, asyncio.Task[None]] = {}  # board id -> its catch-up
         self._catch_up_again: set[str] = set()  # a gap came while its catch-up ran: once more
@@ -302,3 +310,5 @@ class Hub:
             await self._drop(board_id)
         await self.fanout.close()
         await self.claims.close()
+        await self.budgets.close()
+        await self.quotas.close()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -40,7 +40,7 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc
 from server.fanout.base import FanoutMessage
-from server.refusals import RefusalBudget
+from server.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)
@@ -56,19 +56,23 @@ MAX_AWARENESS_BYTES = 64 * 1024
 MAX_AWARENESS_STATE_BYTES = 4096  # one client's presence (cursor, name, colour), as JSON
 
 FOREIGN_CLIENT = "that Yjs client id belongs to someone else"
+TOO_MANY_REFUSED = "too many refused changes"
 NOTE_ID_USED = "that note id was already used"
 
 
 class Peer:
     """What the core knows of one connection. The driver's connection class extends it."""
 
-    __slots__ = ("actor", "awareness_ids", "refusal_budget", "refusals")
+    __slots__ = ("actor", "awareness_ids", "budget_key", "refusals")
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, budget_key: str | None = None) -> None:
         self.actor = actor
+        # Whose refusal budget this connection spends: its participant's (or the facilitator's);
+        # every viewer shares one token, so the driver gives viewers one per address instead,
+        # or one hostile viewer would cut off every projector.
+        self.budget_key = budget_key or actor.id
         self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
-        self.refusals = 0  # refused updates in a row
-        self.refusal_budget = RefusalBudget()  # and refused updates over time (server/refusals.py)
+        self.refusals = 0  # refused updates in a row (over time: the actor's RefusalBudget)
 
 
 P = TypeVar("P", bound=Peer)
@@ -183,6 +187,9 @@ class RoomCore(Generic[P]):
         self.updates_since_snapshot = 0
         # Old entries of notes re-created after a refused delete (crdt/crossing.py)
         self.recreated = crossing.Recreated()
+        # Refused updates over time, per actor (a participant, not a socket: reconnecting does
+        # not refill it). With several processes the driver also spends a shared one.
+        self.refusal_budgets = RefusalBudgets()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -232,6 +239,9 @@ class RoomCore(Generic[P]):
 
     def join(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
+        if not self.refusal_budgets.allows(peer.budget_key):
+            out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+            return out
         self.connections.add(peer)
         out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
         if self.awareness:
@@ -300,6 +310,9 @@ class RoomCore(Generic[P]):
             reason, precheck_writers = updates.judge(info, known)
         except protocol.ProtocolError:
             reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
+        if info is not None and info.empty_section:
+            self._malformed(peer, out, "malformed update: a client section with no structs")
+            return
         owners = self.client_owners
         if reason is None and any(owners.get(c, actor_id) != actor_id for c in precheck_writers):
             reason = FOREIGN_CLIENT
@@ -311,9 +324,9 @@ class RoomCore(Generic[P]):
         except (PendingUpdate, ForeignDelete) as exc:
             self._refuse(peer, str(exc), out)
             return
-        except (ValueError, RuntimeError):
+        except (ValueError, RuntimeError):  # (a yrs panic comes as MalformedUpdate)
             self._rebuild_shadow()
-            out.close(peer, CloseCode.MALFORMED, "malformed update")
+            self._malformed(peer, out, "malformed update")
             return
         writers = self.shadow.writers
         if any(owners.get(client, actor_id) != actor_id for client in writers):
@@ -500,8 +513,30 @@ class RoomCore(Generic[P]):
         peer.refusals += 1
         out.refuse(peer, reason)
         out.send(peer, protocol.encode(protocol.Auth(reason)))
-        if peer.refusals >= self.max_refusals or not peer.refusal_budget.spend():
-            out.close(peer, CloseCode.FORBIDDEN, "too many refused changes")
+        # (Every refusal spends, the one that closes too: a reconnect gets nothing for free.)
+        within = self.refusal_budgets.of(peer.budget_key).spend()
+        if peer.refusals >= self.max_refusals or not within:
+            out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+
+    def cut_off(self, budget_key: str) -> Effects[P]:
+        """A shared refusal budget is spent (on this process or others): close the connections
+        that spend it here, and let the next refusal or socket here close at once."""
+        out: Effects[P] = Effects()
+        self.refusal_budgets.empty(budget_key)
+        for peer in self.connections:
+            if peer.budget_key == budget_key:
+                out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
+        return out
+
+    def _malformed(self, peer: P, out: Effects[P], reason: str) -> None:
+        log.info(
+            "board %s: %s from %s:%s: closed",
+            self.board_id,
+            reason,
+            peer.actor.role,
+            peer.actor.id,
+        )
+        out.close(peer, CloseCode.MALFORMED, reason)
 
     def _rebuild_shadow(self) -> None:
         """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
@@ -627,19 +662,56 @@ class RoomCore(Generic[P]):
                 assert peer is not None
                 out.refuse(peer, FOREIGN_CLIENT)
                 out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
-        if not lost_notes:
-            return out
+        if lost_notes:
+            self._undo_creations(batch, lost_notes, NOTE_ID_USED, out)
+        return out
+
+    def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
+        """The notes each participant's updates in `batch` create (what the quota counts)."""
+        requests: dict[str, list[str]] = {}
+        for accepted in batch:
+            sender = accepted.sender
+            if sender is not None and sender.actor.role == "participant" and accepted.created_notes:
+                requests.setdefault(accepted.actor_id, []).extend(accepted.created_notes)
+        return requests
+
+    def live_notes(self) -> Map[Any]:
+        """The notes as the board will have them once what is queued is stored."""
+        notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
+        return notes
+
+    def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
+        """Creations beyond the participant's quota across processes (server/quotas.py):
+        undone on their sender (compensation queued in `batch`) with the quota's reason."""
+        out: Effects[P] = Effects()
+        limit = int(self.board.settings.get("max_notes_per_participant", 50))
+        self._undo_creations(
+            batch, dict.fromkeys(note_ids), f"at most {limit} notes per person", out
+        )
+        return out
+
+    def _undo_creations(
+        self,
+        batch: list[Accepted[P]],
+        undone: Mapping[str, str | None],
+        reason: str,
+        out: Effects[P],
+    ) -> None:
+        """Undo these creations in `batch` (note id -> the owner who won its id elsewhere, or
+        None when it is simply refused), telling each sender why."""
         notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
         for accepted in list(batch):
-            mine = [n for n in accepted.created_notes if n in lost_notes]
+            mine = [n for n in accepted.created_notes if n in undone]
             if not mine:
                 continue
             loser = accepted.actor_id
             accepted.created_notes = tuple(n for n in accepted.created_notes if n not in mine)
-            accepted.lost = tuple((n, loser) for n in mine)
+            accepted.lost = tuple((n, loser) for n in mine if undone[n] is not None)
             for note_id in mine:
                 self.board.record_deleted(note_id)
-                self.board.record_created([note_id], lost_notes[note_id])
+                winner = undone[note_id]
+                if winner is not None:
+                    self.board.record_created([note_id], winner)
             # Delete only what is this creation's: the winner's may already be visible here.
             visible = [
                 n
@@ -658,10 +730,9 @@ class RoomCore(Generic[P]):
                 )
             if accepted.sender is not None:
                 peer = accepted.sender
-                out.refuse(peer, NOTE_ID_USED)
-                out.send(peer, protocol.encode(protocol.Auth(NOTE_ID_USED)))
+                out.refuse(peer, reason)
+                out.send(peer, protocol.encode(protocol.Auth(reason)))
         self.committing = batch
-        return out
 
     def _forget(self, accepted: Accepted[P]) -> None:
         """Take a dropped update out of the board's bookkeeping."""

@@ -30,6 +30,8 @@ from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
+from server.quotas import MemoryQuotas, Quotas, gone_notes
+from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.room_core import (
     EMPTY_UPDATE,
     MAX_AWARENESS_BYTES,
@@ -71,8 +73,8 @@ class Connection(Peer):
 
     __slots__ = ("outbox", "tokens", "tokens_at")
 
-    def __init__(self, actor: Actor, outbox: Outbox) -> None:
-        super().__init__(actor)
+    def __init__(self, actor: Actor, outbox: Outbox, budget_key: str | None = None) -> None:
+        super().__init__(actor, budget_key)
         self.outbox = outbox
         self.tokens = 0.0  # rate limit bucket
         self.tokens_at = 0.0
@@ -90,6 +92,8 @@ class RoomServices:
     metrics: Metrics
     fanout: Fanout
     claims: Claims = field(default_factory=MemoryClaims)
+    budgets: SharedBudgets = field(default_factory=MemoryBudgets)  # refusals, across processes
+    quotas: Quotas = field(default_factory=MemoryQuotas)  # notes per participant, across them
     on_commit: Callable[[str], None] | None = None  # after each group commit (server/events.py)
 
 
@@ -101,6 +105,9 @@ class Room:
         self.settings = services.settings
         self.fanout = services.fanout
         self.claims = services.claims
+        self.budgets = services.budgets
+        self.quotas = services.quotas
+        self._refused: dict[str, int] = {}  # budget key -> refusals not yet spent in `budgets`
         self._on_commit = services.on_commit
         self.core: RoomCore[Connection] = RoomCore(
             board_id, board, services.fanout.instance_id, services.settings.max_refusals
@@ -190,7 +197,12 @@ class Room:
                 conn.close(code, reason)
         if not effects.refusals:
             return
+        shared = self.fanout.shared
         for conn, reason in effects.refusals:
+            if shared:  # spent by the committer (one Redis call per budget per window)
+                key = conn.budget_key
+                self._refused[key] = self._refused.get(key, 0) + 1
+                self._wake.set()
             self.metrics.updates_refused += 1
             rules_log.info(
                 "refused update: board=%s actor=%s:%s reason=%s",
@@ -301,6 +313,8 @@ class Room:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._wake.clear()
+            if self._refused:
+                await self._spend_refusals()
             if self.core.pending:
                 last_commit = loop.time()
                 await self._commit_batch()
@@ -366,6 +380,41 @@ class Room:
             return
         if lost:
             self._run(self.core.settle(batch, lost.clients, lost.notes))
+        await self._reserve_quota(batch)
+
+    async def _reserve_quota(self, batch: list[Accepted[Connection]]) -> None:
+        """With other processes: each participant's new notes take slots of their quota in
+        the shared set (server/quotas.py); those beyond it are undone on their senders."""
+        requests = self.core.quota_requests(batch)
+        if not requests:
+            return
+        board = self.core.board
+        limit = int(board.settings.get("max_notes_per_participant", 50))
+        live = set(self.core.live_notes().keys())
+        over: list[str] = []
+        try:
+            for actor_id, notes in requests.items():
+                gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
+                over += await self.quotas.reserve(self.board_id, actor_id, notes, limit, gone)
+        except CLAIM_ERRORS as exc:
+            log.warning("board %s: quota unavailable, local checks only: %r", self.board_id, exc)
+            return
+        if over:
+            self._run(self.core.over_quota(batch, over))
+
+    async def _spend_refusals(self) -> None:
+        """With other processes: spend this window's refusals in the budgets every process
+        shares; an actor whose budget is spent is cut off here (the others do the same for
+        their own refusals). Redis unreachable: this process's budgets stand (logged)."""
+        refused, self._refused = self._refused, {}
+        for actor_id, count in refused.items():
+            try:
+                within = await self.budgets.spend(self.board_id, actor_id, count)
+            except BUDGET_ERRORS as exc:
+                log.warning("board %s: shared refusal budget unavailable: %r", self.board_id, exc)
+                return
+            if not within:
+                self._run(self.core.cut_off(actor_id))
 
     async def _snapshot(self) -> None:
         core = self.core

@@ -60,6 +60,12 @@ class Settings:
     lookup_per_minute: float = 300.0
     rate_limit_burst: float = 60.0
     max_connections_per_board: int = 500  # more: close 1013 "board is full"; 0: no limit
+    # Sockets per participant token on a board (a phone, a laptop, a reload: 2-3) and per address
+    # on a board (a whole room behind one NAT). More: close 1013 naming the cap; 0: no limit.
+    # Counted across processes with REDIS_URL; the facilitator is never counted against either
+    # the board's or an address's cap (server/slots.py).
+    max_connections_per_token: int = 4
+    max_connections_per_address: int = 250
     max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs); empty: the socket's peer.
     trusted_proxies: frozenset[str] = frozenset()
@@ -106,6 +112,12 @@ class Settings:
             retention_days=float(env.get("COBORD_RETENTION_DAYS", d.retention_days)),
             max_connections_per_board=int(
                 env.get("COBORD_MAX_CONNECTIONS_PER_BOARD", d.max_connections_per_board)
+            ),
+            max_connections_per_token=int(
+                env.get("COBORD_MAX_CONNECTIONS_PER_TOKEN", d.max_connections_per_token)
+            ),
+            max_connections_per_address=int(
+                env.get("COBORD_MAX_CONNECTIONS_PER_ADDRESS", d.max_connections_per_address)
             ),
             max_live_boards=int(env.get("COBORD_MAX_LIVE_BOARDS", d.max_live_boards)),
             create_per_minute=float(env.get("COBORD_CREATE_PER_MINUTE", d.create_per_minute)),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,9 +20,11 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.fanout.presence import Presence
 from server.hub import Hub, Overloaded, UnknownBoard
+from server.limits import client_ip
 from server.outbox import Outbox
 from server.rooms import Connection, Room
 from server.settings import Settings
+from server.slots import Caps, make_slots, refusal, slot_for
 from server.store.base import ParticipantRecord
 from server.tokens import InvalidToken, TokenSigner, participant_of, standing
 
@@ -44,6 +47,13 @@ class BoardSocket:
             hub.fanout.instance_id, settings.redis_url, settings.presence_ttl_seconds
         )
         self.shutting_down = False  # set on SIGTERM: new sockets are told to reconnect elsewhere
+        # Sockets per token, address and board, on every process (with Redis): server/slots.py
+        self.slots = make_slots(settings.redis_url, settings.presence_ttl_seconds)
+        self.caps = Caps(
+            settings.max_connections_per_token,
+            settings.max_connections_per_address,
+            settings.max_connections_per_board,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -61,6 +71,41 @@ class BoardSocket:
         if refused is not None:
             await send({"type": "websocket.close", "code": refused[0], "reason": refused[1]})
             return
+        slot = slot_for(
+            board_id, uuid.uuid4().hex, actor.role, actor.id, self._address(scope), self.caps
+        )
+        full = await self.slots.take(slot, self.caps)
+        if full is not None:
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CloseCode.TRY_AGAIN_LATER,
+                    "reason": refusal(full, self.caps, slot),
+                }
+            )
+            return
+        try:
+            await self._join(board_id, actor, person, slot.address, receive, send)
+        finally:
+            await self.slots.give_back(slot)
+
+    def _address(self, scope: Scope) -> str:
+        peer = scope.get("client")
+        forwarded = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-for":
+                forwarded = value.decode("latin-1")
+        return client_ip(peer[0] if peer else None, forwarded, self.settings.trusted_proxies)
+
+    async def _join(
+        self,
+        board_id: str,
+        actor: Actor,
+        person: ParticipantRecord | None,
+        address: str | None,
+        receive: Receive,
+        send: Send,
+    ) -> None:
         try:
             room = await self.hub.acquire(board_id, fresh=True)
         except Overloaded:
@@ -84,17 +129,9 @@ class BoardSocket:
         if person is not None:  # the name the server stamps on presence and checks in `author`
             actor = Actor(actor.role, actor.id, person.name)
         try:
-            limit = self.settings.max_connections_per_board
-            if limit and len(room.connections) >= limit:
-                await send(
-                    {
-                        "type": "websocket.close",
-                        "code": CloseCode.TRY_AGAIN_LATER,
-                        "reason": f"board is full ({limit} connections)",
-                    }
-                )
-                return
-            await self._serve(room, actor, receive, send)
+            # Viewers share one token: their refusal budget is per address (server/refusals.py).
+            budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
+            await self._serve(room, actor, budget_key, receive, send)
         finally:
             self.hub.release(room)
 
@@ -125,10 +162,12 @@ class BoardSocket:
             return None, (CloseCode.FORBIDDEN, "token of another board")
         return Actor(claims.role, claims.actor_id), (0, "")
 
-    async def _serve(self, room: Room, actor: Actor, receive: Receive, send: Send) -> None:
+    async def _serve(
+        self, room: Room, actor: Actor, budget_key: str, receive: Receive, send: Send
+    ) -> None:
         settings = self.settings
         outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes)
-        conn = Connection(actor, outbox)
+        conn = Connection(actor, outbox, budget_key)
         writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
         self.online.count(room.board_id, actor.id, +1)
         room.join(conn)

@@ -19,6 +19,8 @@ from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
+from server.quotas import MemoryQuotas, gone_notes
+from server.refusals import MemoryBudgets
 from server.room_core import Effects, Peer, RoomCore
 from tests.support import own_update
 
@@ -26,9 +28,11 @@ Edit = Callable[[Doc], None]
 
 
 class Client:
-    def __init__(self, net: Net, actor: Actor, client_id: int | None = None) -> None:
+    def __init__(
+        self, net: Net, actor: Actor, client_id: int | None = None, budget_key: str | None = None
+    ) -> None:
         self.net = net
-        self.peer = Peer(actor)
+        self.peer = Peer(actor, budget_key)
         self.doc: Doc[Any] = Doc() if client_id is None else Doc(client_id=client_id)
         self.inbox: list[bytes] = []
         self.received: list[bytes] = []  # every frame the server sent this client
@@ -107,6 +111,8 @@ class Net:
         settings: dict[str, Any] | None = None,
         instance_id: str = "A",
         claims: MemoryClaims | None = None,
+        budgets: MemoryBudgets | None = None,
+        quotas: MemoryQuotas | None = None,
     ) -> None:
         board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
         self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
@@ -116,6 +122,9 @@ class Net:
         self.claims = claims
         self.peers: list[Net] = []  # other processes of the same board
         self.refusals: list[tuple[Peer, str]] = []
+        self.budgets = budgets  # refusal budgets shared with other processes, if any
+        self.quotas = quotas  # note quotas shared with them, if any
+        self._refused: dict[str, int] = {}  # budget key -> refusals not yet spent in `budgets`
 
     def client(self, role: str, actor_id: str | None = None, **kwargs: Any) -> Client:
         name = kwargs.pop("name", None)
@@ -139,6 +148,9 @@ class Net:
                 client.closed = (code, reason)
                 self.run(self.core.leave(peer))
         self.refusals += effects.refusals
+        if self.budgets is not None:
+            for peer, _ in effects.refusals:
+                self._refused[peer.budget_key] = self._refused.get(peer.budget_key, 0) + 1
 
     def _to(self, peer: Peer, frame: bytes) -> None:
         client = self.clients.get(peer)
@@ -146,7 +158,13 @@ class Net:
             client.inbox.append(frame)
 
     async def commit_async(self) -> bool:
-        """One group commit, claims settled first when this net has claims (several processes)."""
+        """One group commit, claims settled first when this net has claims (several processes),
+        and this window's refusals spent in the shared budgets (as server/rooms.py does)."""
+        if self.budgets is not None and self._refused:
+            refused, self._refused = self._refused, {}
+            for actor_id, count in refused.items():
+                if not await self.budgets.spend("board", actor_id, count):
+                    self.run(self.core.cut_off(actor_id))
         batch = self.core.take_batch()
         if not batch:
             self.core.committing = []
@@ -157,12 +175,27 @@ class Net:
                 lost = await self.claims.claim("board", request.clients, request.notes)
                 if lost:
                     self.run(self.core.settle(batch, lost.clients, lost.notes))
+        if self.quotas is not None:
+            await self._reserve_quota(batch)
         if not batch:
             self.core.committing = []
             return True
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))
         return True
+
+    async def _reserve_quota(self, batch: list[Any]) -> None:
+        """As server/rooms.py `_reserve_quota`."""
+        assert self.quotas is not None
+        board = self.core.board
+        limit = int(board.settings.get("max_notes_per_participant", 50))
+        live = set(self.core.live_notes().keys())
+        over: list[str] = []
+        for actor_id, notes in self.core.quota_requests(batch).items():
+            gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
+            over += await self.quotas.reserve("board", actor_id, notes, limit, gone)
+        if over:
+            self.run(self.core.over_quota(batch, over))
 
     def commit(self) -> bool:
         batch = self.core.take_batch()
@@ -193,8 +226,10 @@ class Net:
 
 
 def two_processes() -> tuple[Net, Net]:
-    """Two cores of one board, linked as by the fan-out, sharing claims."""
-    claims = MemoryClaims()
-    a, b = Net(instance_id="A", claims=claims), Net(instance_id="B", claims=claims)
+    """Two cores of one board, linked as by the fan-out, sharing claims, refusal budgets and
+    note quotas."""
+    claims, budgets, quotas = MemoryClaims(), MemoryBudgets(), MemoryQuotas()
+    a = Net(instance_id="A", claims=claims, budgets=budgets, quotas=quotas)
+    b = Net(instance_id="B", claims=claims, budgets=budgets, quotas=quotas)
     a.peers, b.peers = [b], [a]
     return a, b

@@ -74,7 +74,7 @@ def test_hostile_nested_content_never_reaches_the_board(seed: int) -> None:
     net.client("facilitator")
     ana = net.client("participant", "p-ana", name="Ana")
     evil = net.client("participant", "p-evil", name="Eve")
-    evil.peer.refusal_budget = Unlimited()
+    net.core.refusal_budgets["p-evil"] = Unlimited()
     for step in range(40):
         hostile_step(rng, rng.choice([evil, evil, ana]), step)
         if rng.random() < 0.5:
