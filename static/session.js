@@ -1,10 +1,12 @@
 // @ts-check
 // The live board document: Yjs doc + y-websocket provider, schema accessors, resync after 4403.
 // Schema (mirrors crdt/ on the server):
-//   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?}>
-//   clusters: Y.Map<clusterId, Y.Map{title, x, y, color}>
+//   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?, deleted?}>
+//   clusters: Y.Map<clusterId, Y.Map{title, x, y, color, deleted?}>
 //   meta:     Y.Map{title, phase, timer: {endsAt, seconds}|null, settings: {...}}   (server only)
 //   results:  Y.Map{data, updatedAt}                                             (server only)
+// Deleting is a field: we write `deleted: true` and the server removes the entry in the same step
+// (docs/schema.md); until its answer arrives (or while offline) such an entry is not shown.
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
 import { DEFAULT_SETTINGS } from "./schema.js";
 import { loadDocState, saveDocState } from "./offline.js";
@@ -241,10 +243,21 @@ export class Session {
     const data = this.results.get("data");
     return data ? { data: toPlain(data), updatedAt: this.results.get("updatedAt") || null } : null;
   }
+  /** A note's map, unless it is absent or marked deleted. @param {string} id */
+  liveNote(id) {
+    const m = this.notes.get(id);
+    return isLive(m) ? m : null;
+  }
+  /** Every live note's id. @returns {string[]} */
+  liveNoteIds() {
+    const out = [];
+    this.notes.forEach((m, id) => { if (isLive(m)) out.push(id); });
+    return out;
+  }
   noteList() {
     const out = [];
     this.notes.forEach((m, id) => {
-      if (!(m instanceof Y.Map)) return;
+      if (!isLive(m)) return;
       out.push(readNote(id, m));
     });
     out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
@@ -253,7 +266,7 @@ export class Session {
   clusterList() {
     const out = [];
     this.clusters.forEach((m, id) => {
-      if (!(m instanceof Y.Map)) return;
+      if (!isLive(m)) return;
       out.push({ id, title: str(m.get("title")), x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
     });
     out.sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : 1));
@@ -276,14 +289,22 @@ export class Session {
     });
   }
   updateNote(id, fields) {
-    const m = this.notes.get(id);
-    if (!(m instanceof Y.Map)) return;
+    const m = this.liveNote(id);
+    if (!m) return;
     this.doc.transact(() => {
       for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
     });
   }
+  /** Deleting is a field (the server then removes the entry): a change someone made to the note
+   * meanwhile is never lost if the server refuses this one. */
   deleteNote(id) {
-    this.doc.transact(() => this.notes.delete(id));
+    const m = this.liveNote(id);
+    if (m) this.doc.transact(() => m.set("deleted", true));
+  }
+  /** As deleteNote (only the facilitator may). */
+  deleteCluster(id) {
+    const m = this.clusters.get(id);
+    if (isLive(m)) this.doc.transact(() => m.set("deleted", true));
   }
   addCluster(id, fields) {
     this.doc.transact(() => {
@@ -294,7 +315,7 @@ export class Session {
   }
   updateCluster(id, fields) {
     const m = this.clusters.get(id);
-    if (!(m instanceof Y.Map)) return;
+    if (!isLive(m)) return;
     this.doc.transact(() => {
       for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
     });
@@ -303,6 +324,12 @@ export class Session {
   batch(fn) {
     this.doc.transact(fn);
   }
+}
+
+/** An entry of `notes` or `clusters` that is shown: a map not marked deleted (boards made before
+ * soft delete have no such field: every entry is live). @param {any} m */
+export function isLive(m) {
+  return m instanceof Y.Map && m.get("deleted") !== true;
 }
 
 function readNote(id, m) {

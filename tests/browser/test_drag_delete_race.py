@@ -42,7 +42,7 @@ WATCH = """(ids) => {
   const denied = s.onDenied;
   s.onDenied = (reason) => { window.__denied.push(reason); denied(reason); };
   const snap = () => window.__log.push(Object.fromEntries(ids.map((id) => {
-    const m = s.notes.get(id);
+    const m = s.liveNote(id);
     return [id, m ? (m.get("cluster") || "") : null];
   })));
   snap();
@@ -147,7 +147,10 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
             f"() => window.__cobord.session.notes.get('{moved}').get('cluster') === '{cluster_id}'"
         )
         bram.evaluate(f"() => window.__cobord.session.deleteNote('{deleted}')")
-        assert bram.evaluate(f"() => !window.__cobord.session.notes.has('{deleted}')")
+        # Deleting is a field: marked at once here, the entry removed by the server's answer.
+        assert bram.evaluate(
+            f"() => window.__cobord.session.notes.get('{deleted}').get('deleted') === true"
+        )
         one, two = (amina, bram) if first == "drag" else (bram, amina)
         one.evaluate(RELEASE)
         holds_all_of(two, one)  # the server has handled the first before the second is sent
@@ -156,6 +159,7 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
         holds_all_of(two, one)
         for page in (amina, bram):
             expect(page.locator(f'.note[data-id="{deleted}"]')).to_have_count(0)
+            page.wait_for_function(f"() => !window.__cobord.session.notes.has('{deleted}')")
             if moved != deleted:
                 assert (
                     page.evaluate(
