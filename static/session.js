@@ -62,6 +62,10 @@ export class Session {
     /** @type {any} */ this.fallback = null;
     /** @type {any} */ this._resyncTimer = 0;
     /** @type {number} */ this.resyncs = 0;
+    /** Permission-denied messages received (a refused delete is one of them). */
+    this.denials = 0;
+    /** Our deletes not yet seen through: note id -> {denials at that moment, retried}. */
+    /** @type {Map<string, {denials: number, retried: boolean}>} */ this._deleting = new Map();
     this._connect(keepOffline);
     // When the device says it lost the network, drop the socket at once (phones keep dead sockets for
     // tens of seconds) and reconnect as soon as it is back, instead of waiting for a timeout.
@@ -109,6 +113,7 @@ export class Session {
     // so a refusal needs no resync: only tell the person why.
     onPermissionDenied(provider, (reason) => {
       if (provider !== this.provider) return;
+      this.denials++;
       this.onDenied(reason);
     });
     provider.on("status", ({ status }) => {
@@ -143,6 +148,7 @@ export class Session {
     });
     doc.on("update", (/** @type {Uint8Array} */ _u, /** @type {any} */ origin) => {
       if (doc !== this.doc) return;
+      if (origin === provider && this._deleting.size) queueMicrotask(() => this._deleteAgainIfLost());
       if (this.keepOffline) this._saveSoon();
       this.onChange({ remote: origin === provider });
     });
@@ -299,7 +305,26 @@ export class Session {
    * meanwhile is never lost if the server refuses this one. */
   deleteNote(id) {
     const m = this.liveNote(id);
-    if (m) this.doc.transact(() => m.set("deleted", true));
+    if (!m) return;
+    this._deleting.set(id, { denials: this.denials, retried: false });
+    this.doc.transact(() => m.set("deleted", true));
+  }
+  /**
+   * A note we deleted is back with no refusal: our `deleted: true` lost the key to someone else's
+   * concurrent (forbidden, undone) one, by Yjs's rule for one key (docs/schema.md). Write it once
+   * more: ours now comes after theirs. A refusal (the board got locked) is left alone.
+   */
+  _deleteAgainIfLost() {
+    for (const [id, entry] of [...this._deleting]) {
+      const m = this.notes.get(id);
+      if (!(m instanceof Y.Map)) this._deleting.delete(id); // removed by the server: done
+      else if (m.get("deleted") === true) continue; // not answered yet
+      else if (entry.retried || this.denials !== entry.denials) this._deleting.delete(id);
+      else {
+        entry.retried = true;
+        this.doc.transact(() => m.set("deleted", true));
+      }
+    }
   }
   /** As deleteNote (only the facilitator may). */
   deleteCluster(id) {

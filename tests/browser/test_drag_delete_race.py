@@ -190,3 +190,45 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
         assert page.evaluate("() => window.__cobord.session.resyncs || 0") == 0
     assert not phone.errors, phone.errors
     assert not desktop.errors, desktop.errors
+
+
+def test_a_delete_that_loses_the_key_to_a_forbidden_one_is_written_again(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    """Bram deletes his note while Amina's client (scripted: the UI offers her no delete) writes
+    a forbidden `deleted: true` under the highest Yjs client id. Yjs keeps her write of the key;
+    the server undoes it, so Bram's is lost with no refusal and the note comes back on his
+    screen: his client sees that and writes the delete once more, which sticks."""
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    bram = open_board(
+        desktop, base, board["id"], join(cobord_server, board["join_code"], "Bram")["token"]
+    )
+    bram.evaluate(
+        "() => window.__cobord.session.addNote('n-b', {text: 'Meer bankjes', x: 0, y: 0,"
+        " color: 'yellow', cluster: '', lang: 'nl', author: 'Bram', createdAt: Date.now()})"
+    )
+    amina = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"]
+    )
+    amina.wait_for_function("() => window.__cobord.session.liveNote('n-b') !== null")
+    bram.evaluate(HOLD)
+    bram.evaluate("() => window.__cobord.session.deleteNote('n-b')")
+    amina.evaluate(
+        "() => { const s = window.__cobord.session; s.doc.clientID = 0xffffffff;"
+        " s.doc.transact(() => s.notes.get('n-b').set('deleted', true)); }"
+    )
+    amina.wait_for_function(
+        "() => window.__cobord.session.denials === 1"
+        " && window.__cobord.session.liveNote('n-b') !== null"
+    )
+    holds_all_of(bram, amina)  # Bram's page has her write, and the server's undo of it
+    bram.evaluate(RELEASE)
+    for page in (bram, amina):
+        page.wait_for_function("() => !window.__cobord.session.notes.has('n-b')")
+        expect(page.locator('.note[data-id="n-b"]')).to_have_count(0)
+    assert bram.evaluate("() => window.__cobord.session.denials") == 0
+    assert amina.evaluate("() => window.__cobord.session.denials") == 1
+    shot(bram, "delete-lost-key-written-again-desktop")
+    assert not phone.errors, phone.errors
+    assert not desktop.errors, desktop.errors
