@@ -8,8 +8,8 @@ receiver). After `--storm-at` seconds the attacker (a participant) sends `--coun
 as fast as the server reads them, of one kind:
 
   text     rewrites the facilitator's notes (refused, undone by a server compensation)
-  delete   deletes the facilitator's notes (refused, undone by re-creating each note, whose old
-           entry's items the room then reads, crdt/crossing.py)
+  delete   deletes the facilitator's notes as a stock client may, the Y.Map entry itself
+           (refused, undone by re-creating each note)
   pending  updates that depend on changes the server does not have (refused outright)
 
 To make the server judge all of them, one allowed edit (a move of the attacker's own note) goes

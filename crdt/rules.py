@@ -248,6 +248,9 @@ _NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "author": lambda v: _short_str(v, MAX_NAME),
     "text": lambda v: isinstance(v, str),
     "duration": lambda v: _is_number(v) and 0 <= v <= MAX_VOICE_SECONDS,
+    # Deleting is a field (docs/schema.md): a note created already deleted (made and deleted
+    # offline, sent as one update) is accepted like any creation, and removed at once.
+    "deleted": lambda v: v is True,
 }
 
 
@@ -352,6 +355,7 @@ _CLUSTER_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "x": _is_number,
     "y": _is_number,
     "color": _short_str,
+    "deleted": lambda v: v is True,
 }
 
 
@@ -448,6 +452,14 @@ def any_translation(ctx: _Context) -> str | None:
     return _translation_problem(ctx.change, _max_length(ctx))
 
 
+def deleted_value(ctx: _Context) -> str | None:
+    """A note or cluster is deleted by writing `deleted: true`; the server then removes the
+    entry in the same step, so no other value (nor taking the field away) means anything."""
+    if ctx.change.value is True and not ctx.change.deleted:
+        return None
+    return "an entry is deleted by writing deleted: true"
+
+
 def refuse(reason: str) -> Condition:
     return lambda ctx: reason
 
@@ -482,6 +494,7 @@ def within_board_limit(ctx: _Context) -> str | None:
 
 
 ALLOWED: Final[tuple[Condition, ...]] = ()
+ONLY_FACILITATOR_DELETES_CLUSTERS: Final = "only the facilitator can delete clusters"
 
 _MOVE: Final = (board_open, known_note, number_value)
 _RECLUSTER: Final = (board_open, known_note, short_string_value)
@@ -502,6 +515,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
             within_board_limit,
         ),
         (NOTES, "delete"): _OWN_EDIT,
+        (NOTES, "set:deleted"): (*_OWN_EDIT, deleted_value),
         (NOTES, "set:text"): (*_OWN_EDIT, text_within_limit),
         (NOTES, "set:color"): (*_OWN_EDIT, short_string_value),
         (NOTES, "set:lang"): (*_OWN_EDIT, short_string_value),
@@ -517,11 +531,13 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
+        (CLUSTERS, "set:deleted"): (refuse(ONLY_FACILITATOR_DELETES_CLUSTERS),),
     },
     # The facilitator may change anything, but notes and clusters keep their schema.
     "facilitator": {
         (NOTES, "create"): (fresh_note, valid_new_note, within_board_limit),
         (NOTES, "delete"): ALLOWED,
+        (NOTES, "set:deleted"): (known_note, deleted_value),
         (NOTES, "set:text"): (known_note, text_within_limit),
         (NOTES, "set:x"): (known_note, number_value),
         (NOTES, "set:y"): (known_note, number_value),
@@ -538,6 +554,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "*"): (refuse("a note has no such field"),),
         (CLUSTERS, "create"): _NEW_CLUSTER,
         (CLUSTERS, "delete"): ALLOWED,
+        (CLUSTERS, "set:deleted"): (deleted_value,),
         (CLUSTERS, "set:title"): (cluster_title_value,),
         (CLUSTERS, "set:titles"): (cluster_titles_value,),
         (CLUSTERS, "set:x"): (number_value,),
@@ -576,11 +593,15 @@ def conditions_for(role: Role, change: Change) -> tuple[Condition, ...] | None:
     return None
 
 
+def _deletes(change: Change) -> bool:
+    return change.action == "delete" or (change.action == "set" and change.field == "deleted")
+
+
 def check(
     actor: Actor, changes: Sequence[Change], board: BoardState, size: int = 0
 ) -> Refusal | None:
     """`size`: the update's length in bytes (what storing it adds to the board, at most)."""
-    if any(c.action != "delete" for c in changes) and board.over_bytes(size):
+    if any(not _deletes(c) for c in changes) and board.over_bytes(size):
         # Deleting still works on a full board (and frees room at the next measurement).
         return Refusal(f"{BOARD_FULL}: at most {(board.max_bytes or 0) / 2**20:g} MiB")
     new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
@@ -599,3 +620,17 @@ def check(
 
 def created_notes(changes: Sequence[Change]) -> list[str]:
     return [c.item for c in changes if c.root == NOTES and c.action == "create" and c.item]
+
+
+def soft_deleted(changes: Sequence[Change]) -> list[tuple[str, str]]:
+    """(root, id) of the notes and clusters these (accepted) changes mark `deleted: true`, or
+    create so marked: the server removes them in the same step."""
+    out: dict[tuple[str, str], None] = {}
+    for c in changes:
+        if c.root not in (NOTES, CLUSTERS) or not c.item:
+            continue
+        marked = c.action == "set" and c.field == "deleted" and not c.deleted and c.value is True
+        created = c.action == "create" and isinstance(c.value, dict)
+        if marked or (created and c.value.get("deleted") is True):
+            out[(c.root, c.item)] = None
+    return list(out)

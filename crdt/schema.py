@@ -2,12 +2,15 @@
 
 Root maps of the Yjs doc:
   notes     note id    -> Map {text, x, y, color, cluster, lang, createdAt, author?, kind?, media?,
-                              duration?, translations?, wanted?}
-  clusters  cluster id -> Map {title, titles?, x, y, color}
+                              duration?, translations?, wanted?, deleted?}
+  clusters  cluster id -> Map {title, titles?, x, y, color, deleted?}
   meta      title, phase, timer, settings           (facilitator and server only)
   results   data, updatedAt                          (server only)
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
 they change as a whole, and plain values keep the JS side simple.
+Deleting is a field: a client writes `deleted: true`, and the server removes the entry in the
+same step (server/room_core.py), so the live doc never holds an entry so marked; readers skip one
+anyway (a client's doc holds it until the server's answer arrives).
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ NOTE_FIELDS: Final = frozenset(
         "duration",
         "translations",
         "wanted",
+        "deleted",
     }
 )
-CLUSTER_FIELDS: Final = frozenset({"title", "titles", "x", "y", "color"})
+CLUSTER_FIELDS: Final = frozenset({"title", "titles", "x", "y", "color", "deleted"})
 MAX_VOICE_SECONDS: Final = 600  # a voice note's `duration` (the client records at most 60 s)
 LANGUAGES: Final = ("fr", "nl", "en")  # a board's languages, and a note's translations, are these
 
@@ -125,12 +129,16 @@ class Board:
     def notes(self) -> Iterator[Note]:
         for note_id, value in self.notes_map.items():
             if isinstance(value, Map):
-                yield note_from_py(note_id, value.to_py() or {})
+                data = value.to_py() or {}
+                if data.get("deleted") is not True:
+                    yield note_from_py(note_id, data)
 
     def clusters(self) -> Iterator[Cluster]:
         for cluster_id, value in self.clusters_map.items():
             if isinstance(value, Map):
                 data = value.to_py() or {}
+                if data.get("deleted") is True:
+                    continue
                 yield Cluster(
                     id=cluster_id,
                     title=_str(data.get("title")),

@@ -8,7 +8,7 @@ rollback). Pure: pycrdt only, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,7 +17,6 @@ from pycrdt._base import BaseType  # not re-exported; the common base of shared 
 
 from crdt import protocol
 
-RECREATED_MARK = "_recreated"
 # What happened to an entry of a root map ("item") or to a field of such an entry.
 Action = Literal["create", "replace", "delete", "set"]
 
@@ -215,11 +214,9 @@ class ShadowDoc:
         # "delete" or "replace" of a root entry: put back its last known content.
         previous = committed(change.root, change.item)
         if previous is not None:
-            root[change.item] = entry = Map(previous)
-            # A field written and removed at once: its id, deleted, is in every delete set that
-            # knows the new entry, so a delete set without it was made before (crdt/crossing.py).
-            entry[RECREATED_MARK] = 0
-            del entry[RECREATED_MARK]
+            # A new entry: writes that crossed the delete name the old one and are lost (only a
+            # stock or hostile client deletes an entry this way; ours write `deleted: true`).
+            root[change.item] = Map(previous)
         elif change.had_old and change.old is not None:
             root[change.item] = change.old  # a plain value (meta)
         else:
@@ -313,6 +310,41 @@ def _changes_of(root: str, event: Any) -> list[Change]:
         )
         for key, info in keys.items()
     ]
+
+
+def overlaid(entry: dict[str, Any] | None, changes: Iterable[Change]) -> dict[str, Any] | None:
+    """An entry's committed content with accepted, not yet committed changes of it made on top
+    (plain values: a nested map's content as a dict)."""
+    for change in changes:
+        if change.action in ("create", "replace"):
+            value = _unwrapped(change.value)
+            entry = dict(value) if isinstance(value, dict) else None
+        elif change.action == "delete":
+            entry = None
+        elif entry is not None and change.field is not None:
+            entry = dict(entry)
+            if change.sub is not None:
+                nested = dict(entry.get(change.field) or {})
+                _put(nested, change.sub, change)
+                entry[change.field] = nested
+            else:
+                _put(entry, change.field, change)
+    return entry
+
+
+def _put(data: dict[str, Any], key: str, change: Change) -> None:
+    if change.deleted:
+        data.pop(key, None)
+    else:
+        data[key] = _unwrapped(change.value)
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, Shared):
+        return value.data
+    if isinstance(value, dict):
+        return {k: _unwrapped(v) for k, v in value.items()}
+    return value
 
 
 def _old(info: dict[str, Any]) -> Any:

@@ -19,10 +19,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from crdt.protocol import ProtocolError, Reader
 
@@ -95,119 +93,6 @@ def judge(info: UpdateInfo, state: Mapping[int, int]) -> tuple[str | None, list[
         if clock + length > held.get(client, 0):
             return "update deletes changes the server does not have", []
     return None, writers
-
-
-ID = tuple[int, int]  # (client, clock)
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One item struct of an update, as written: where it goes and what it holds."""
-
-    id: ID
-    length: int
-    origin: ID | None  # the item it was inserted after (the previous value, for a map key)
-    right: ID | None
-    parent: str | ID | None  # a root's name or a nested type's item; None: as its origin's
-    key: str | None  # the key in its parent map (None when the origins give it)
-    ref: int  # content type (1 deleted, 7 shared type, 8 JSON values...)
-    values: tuple[Any, ...] = ()  # the decoded values of content type 8
-
-
-def read_items(
-    update: bytes, with_deletes: bool = True, until: int | None = None
-) -> tuple[list[Item], list[tuple[int, int, int]]]:
-    """The item structs of a v1 update (GC and Skip left out) and its delete set, as
-    (client, clock, length); `with_deletes=False` leaves the delete set unread (a whole doc's
-    can be large). `until`: read only the first client's structs that start before this
-    clock (the rest of an encoding, however long, is not parsed). Raises ProtocolError for
-    bytes that are not a v1 update."""
-    reader = Reader(update)
-    items: list[Item] = []
-    for _ in range(_count(reader)):
-        structs = _count(reader)
-        client = reader.var_uint()
-        clock = reader.var_uint()
-        for _ in range(structs):
-            if until is not None and clock >= until:
-                return items, []
-            clock += _read_item(reader, client, clock, items)
-        if until is not None:
-            return items, []
-    deletes: list[tuple[int, int, int]] = []
-    if not with_deletes:
-        return items, deletes
-    for _ in range(_count(reader)):
-        client = reader.var_uint()
-        for _ in range(_count(reader)):
-            deletes.append((client, reader.var_uint(), reader.var_uint()))
-    reader.expect_end()
-    return items, deletes
-
-
-def _read_item(reader: Reader, client: int, clock: int, items: list[Item]) -> int:
-    byte = _byte(reader)
-    ref = byte & 0x1F
-    if ref in (_GC, _SKIP):
-        return reader.var_uint()
-    origin = (reader.var_uint(), reader.var_uint()) if byte & 0x80 else None
-    right = (reader.var_uint(), reader.var_uint()) if byte & 0x40 else None
-    parent: str | ID | None = None
-    key = None
-    if not byte & 0xC0:
-        if reader.var_uint() == 1:
-            parent = reader.var_string()
-        else:
-            parent = (reader.var_uint(), reader.var_uint())
-        if byte & 0x20:
-            key = reader.var_string()
-    values: tuple[Any, ...] = ()
-    if ref == 8:
-        values = tuple(_any_value(reader, 0) for _ in range(_count(reader)))
-        length = len(values)
-    else:
-        length = _content(reader, ref)
-    items.append(Item((client, clock), length, origin, right, parent, key, ref, values))
-    return length
-
-
-def _any_value(reader: Reader, depth: int) -> Any:
-    """A lib0 `any` value, as pycrdt gives it (numbers that fit a double are floats)."""
-    if depth > _MAX_NESTING:
-        raise ProtocolError("value nested too deep")
-    tag = _byte(reader)
-    if tag in (127, 126):  # undefined, null
-        return None
-    if tag in (121, 120):
-        return tag == 120
-    if tag == 125:
-        return float(_var_int(reader))
-    if tag in (124, 123, 122):
-        size, fmt = {124: (4, ">f"), 123: (8, ">d"), 122: (8, ">q")}[tag]
-        start = reader.pos
-        _skip(reader, size)
-        number = struct.unpack(fmt, reader.buf[start : reader.pos])[0]
-        return float(number) if tag != 122 or abs(number) < 2**53 else number
-    if tag == 119:
-        return reader.var_string()
-    if tag == 118:
-        return {reader.var_string(): _any_value(reader, depth + 1) for _ in range(_count(reader))}
-    if tag == 117:
-        return [_any_value(reader, depth + 1) for _ in range(_count(reader))]
-    if tag == 116:
-        return reader.var_bytes()
-    raise ProtocolError(f"unknown value tag {tag}")
-
-
-def _var_int(reader: Reader) -> int:
-    """lib0's signed varint: sign in bit 6 of the first byte, 6 then 7 bits per byte."""
-    byte = _byte(reader)
-    negative, number, shift = byte & 0x40, byte & 0x3F, 6
-    while byte & 0x80:
-        byte = _byte(reader)
-        number |= (byte & 0x7F) << shift
-        shift += 7
-    return -number if negative else number
 
 
 def _count(reader: Reader) -> int:

@@ -149,6 +149,14 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     async def metrics(request: object) -> Response:
         connections = sum(len(room.connections) for room in hub.rooms.values())
         text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
+        text += (  # fan-out gaps, catch-ups from the log, and those that found lost updates
+            "# TYPE cobord_fanout_gaps_total counter\n"
+            f"cobord_fanout_gaps_total {hub.gaps}\n"
+            "# TYPE cobord_catch_ups_total counter\n"
+            f"cobord_catch_ups_total {hub.catch_ups}\n"
+            "# TYPE cobord_catch_ups_recovered_total counter\n"
+            f"cobord_catch_ups_recovered_total {hub.recovered}\n"
+        )
         if translator.enabled:
             text += translator.metrics_text()
         text += media_api.metrics_text()

@@ -69,6 +69,7 @@ class Hub:
         self._gaps_while_loading: set[str] = set()
         self.gaps = 0  # fan-out gaps seen (metrics: cobord_fanout_gaps_total)
         self.catch_ups = 0  # catch-ups from the log completed
+        self.recovered = 0  # catch-ups that found updates the fan-out had lost
         self._release_timer: asyncio.TimerHandle | None = None
         self.settings = settings
         self.rooms: dict[str, Room] = {}
@@ -265,7 +266,8 @@ class Hub:
 
     async def _catch_up(self, room: Room, waiter: asyncio.Future[None] | None) -> None:
         try:
-            await room.catch_up()
+            if await room.catch_up():
+                self.recovered += 1
         finally:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)

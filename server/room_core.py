@@ -35,10 +35,10 @@ from typing import Any, Generic, TypeVar
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import crossing, protocol, rules, schema, updates
+from crdt import protocol, rules, schema, updates
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
-from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc
+from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc, overlaid
 from server.fanout.base import FanoutMessage
 from server.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
@@ -94,9 +94,7 @@ class Accepted(Generic[P]):
     new_clients: tuple[int, ...] = ()  # Yjs client ids this update is the first to use here
     lost: tuple[tuple[str, str], ...] = ()  # (note id, creator): creations that lost the id
     writers_before: dict[int, int] | None = None  # for creations: writers' clocks before it
-    changes: Sequence[Change] = ()  # what it changed (a re-created note carries them over)
-    # notes this update re-creates after refusing their delete, and that delete's ranges
-    recreated: tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]] = ((), ())
+    changes: Sequence[Change] = ()  # what it changed (an entry re-created later starts from it)
 
 
 class Effects(Generic[P]):
@@ -185,8 +183,6 @@ class RoomCore(Generic[P]):
         self.caught_up_seq = 0
         self.snapshot_seq = 0
         self.updates_since_snapshot = 0
-        # Old entries of notes re-created after a refused delete (crdt/crossing.py)
-        self.recreated = crossing.Recreated()
         # Refused updates over time, per actor (a participant, not a socket: reconnecting does
         # not refill it). With several processes the driver also spends a shared one.
         self.refusal_budgets = RefusalBudgets()
@@ -280,9 +276,7 @@ class RoomCore(Generic[P]):
                     out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
                 out.send(peer, protocol.encode(protocol.SyncStep2(update)))
-            case protocol.SyncStep2(update=update):
-                self._receive_update(peer, update, out, whole_state=True)
-            case protocol.Update(update=update):
+            case protocol.SyncStep2(update=update) | protocol.Update(update=update):
                 self._receive_update(peer, update, out)
             case protocol.Awareness(payload=payload):
                 self._receive_awareness(peer, payload, out)
@@ -293,10 +287,7 @@ class RoomCore(Generic[P]):
                 out.close(peer, CloseCode.MALFORMED, "auth messages go from server to client")
         return out
 
-    def _receive_update(
-        self, peer: P, update: bytes, out: Effects[P], whole_state: bool = False
-    ) -> None:
-        """`whole_state`: a sync answer, whose delete set is the sender's whole doc's."""
+    def _receive_update(self, peer: P, update: bytes, out: Effects[P]) -> None:
         if update == EMPTY_UPDATE:
             return  # e.g. the SyncStep2 answer of a client that has nothing new
         actor_id = peer.actor.id
@@ -304,10 +295,9 @@ class RoomCore(Generic[P]):
         # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
         # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
         info: updates.UpdateInfo | None = None
-        known = self.shadow.state_vector()  # (replaced, not changed, by `apply`)
         try:
             info = updates.parse(update)
-            reason, precheck_writers = updates.judge(info, known)
+            reason, precheck_writers = updates.judge(info, self.shadow.state_vector())
         except protocol.ProtocolError:
             reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
         if info is not None and info.empty_section:
@@ -337,9 +327,6 @@ class RoomCore(Generic[P]):
             new_clients = tuple(client for client in writers if client not in owners)
             for client in new_clients:
                 owners[client] = actor_id
-        carries = self._carries_of(update, info, known, not whole_state) if self.recreated else []
-        if carries:
-            changes = changes + self.shadow.write(lambda doc: crossing.carry_over(doc, carries))
         refusal = rules.check(peer.actor, changes, self.board, len(update))
         if refusal is not None:
             # Undo it rather than drop it: the update's structs are kept (deleted, their content
@@ -350,15 +337,15 @@ class RoomCore(Generic[P]):
             except CannotUndo:
                 self._refuse(peer, refusal.reason, out)
                 return
-            recreated = self._remember_recreated(changes, info, net) if info else ((), ())
             self._refuse(peer, refusal.reason, out, rebuild=False)
-            self._enqueue(
-                Accepted(
-                    peer, actor_id, net, echo=True, new_clients=new_clients, recreated=recreated
-                )
-            )
+            self._enqueue(Accepted(peer, actor_id, net, echo=True, new_clients=new_clients))
             return
         peer.refusals = 0
+        removed = rules.soft_deleted(changes)
+        if removed:
+            # Deleting is a field: the entry itself goes in the same step, so its content is
+            # garbage-collected out of what is stored and sent from now on.
+            changes = [*changes, *self.shadow.write(_removing(removed))]
         created: list[str] = []
         values: dict[str, Any] = {}
         deleted: list[str] = []
@@ -374,10 +361,11 @@ class RoomCore(Generic[P]):
             self.board.record_created(created, actor_id)
         self.board.record_changes(changes)  # deleted notes, created and deleted clusters
         data, echo = update, False
-        if self.shadow.unseen or not changes or carries:
+        if self.shadow.unseen or not changes or removed:
             # Writes that lost a concurrent write, or went into something already deleted, are
             # harmless no-ops but their bytes hold their content: store and send the shadow's
-            # encoding instead (that content garbage-collected), to the sender too.
+            # encoding instead (that content garbage-collected), to the sender too (who also
+            # lacks the removal of what it marked deleted).
             data, echo = self.shadow.net_update(), True
         self._enqueue(
             Accepted(
@@ -394,57 +382,6 @@ class RoomCore(Generic[P]):
             )
         )
 
-    def _carries_of(
-        self,
-        update: bytes,
-        info: updates.UpdateInfo | None,
-        known: dict[int, int],
-        deletes: bool = True,
-    ) -> list[crossing.Carry]:
-        """What `update` wrote into old entries of re-created notes, to make again on the new
-        ones (`info`: the precheck's reading, a cheap first test). `deletes`: its delete set
-        is its own (a change's, not a whole doc's, where every client that saw the refused
-        delete lists it)."""
-        if info is not None and not self.recreated.touches(
-            info.needs, info.deletes if deletes else ()
-        ):
-            return []
-        try:
-            return self.recreated.carried(update, known, deletes)
-        except protocol.ProtocolError:  # yrs took these bytes: our reader should too
-            log.warning("board %s: could not read an update for crossings", self.board_id)
-            return []
-
-    def _remember_recreated(
-        self, changes: Sequence[Change], info: updates.UpdateInfo, net: bytes
-    ) -> tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]]:
-        """The undo `net` re-creates notes: learn their old entries' items (the real doc still
-        has them). Returns the notes and the delete's ranges, for the other processes to do
-        the same."""
-        notes = tuple(
-            dict.fromkeys(
-                c.item
-                for c in changes
-                if c.root == schema.NOTES and c.action in ("delete", "replace") and c.item
-            )
-        )
-        if not notes:
-            return (), ()
-        ranges = tuple(info.deletes[: crossing.MAX_RANGES])
-        self._learn_old_entries(notes, ranges, net)
-        return notes, ranges
-
-    def _learn_old_entries(
-        self, notes: Sequence[str], ranges: Sequence[tuple[int, int, int]], recreating: bytes
-    ) -> None:
-        """`recreating`: the update that re-creates `notes`, not applied to the real doc yet."""
-        uncommitted = [a.data for a in (*self.committing, *self.pending)]
-        try:
-            found = crossing.read_note_items(self.doc, uncommitted, ranges, set(notes))
-            self.recreated.track(found, ranges, recreating)
-        except protocol.ProtocolError:  # (as in `_carries_of`): the crossings are then lost
-            log.warning("board %s: could not read re-created notes' old entries", self.board_id)
-
     def _entry_before(self, root: str, item: str) -> dict[str, Any] | None:
         """An entry as the board had it before the refused update: committed, with what was
         accepted since on top."""
@@ -454,7 +391,7 @@ class RoomCore(Generic[P]):
             for c in a.changes
             if c.item == item and c.root == root
         )
-        entry = crossing.overlaid(self._committed_entry(root, item), since)
+        entry = overlaid(self._committed_entry(root, item), since)
         if entry is not None and isinstance(entry.get("translations"), dict):
             entry["translations"] = Map(entry["translations"])  # a nested map, as clients write it
         return entry
@@ -767,22 +704,8 @@ class RoomCore(Generic[P]):
             out.broadcast(frame, exclude)
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
             lost = tuple(entry for a in chunk for entry in a.lost)
-            recreated: tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]] = ((), ())
-            if any(a.recreated[0] for a in chunk):
-                recreated = (
-                    tuple(n for a in chunk for n in a.recreated[0]),
-                    tuple(r for a in chunk for r in a.recreated[1]),
-                )
             out.publish(
-                FanoutMessage(
-                    self.instance_id,
-                    "update",
-                    frame,
-                    last_seq,
-                    created,
-                    lost=lost,
-                    recreated=recreated,
-                )
+                FanoutMessage(self.instance_id, "update", frame, last_seq, created, lost=lost)
             )
         return out
 
@@ -818,9 +741,6 @@ class RoomCore(Generic[P]):
                 for n, loser in message.lost
                 if self.board.note_authors.get(n, loser) != loser and isinstance(notes.get(n), Map)
             }
-            if message.recreated[0]:
-                # (before the frame deletes the old entries)
-                self._learn_old_entries(*message.recreated, decoded.update)
             self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
             out.broadcast(message.frame, None)
             displaced = {
@@ -861,17 +781,10 @@ class RoomCore(Generic[P]):
         for note_id, actor in authors.items():
             if note_id not in board.note_authors:
                 board.record_created([note_id], actor)
-        carries: list[crossing.Carry] = []
         for update in updates:
             board.record_bytes(len(update))
-            known = self.shadow.state_vector() if self.recreated else {}
             board.record_changes(self.shadow.apply_trusted(update))
-            if self.recreated:
-                # Judged there, aimed at a note this process re-created: carried over here.
-                carries += self._carries_of(update, None, known)
         self.last_seq = max(self.last_seq, last_seq)
-        if carries:
-            self.server_change(lambda board: crossing.carry_over(board.doc, carries))
 
     def apply_log(self, records: Sequence[UpdateRecord], authors: dict[str, str]) -> Effects[P]:
         """A catch-up: committed updates read from the log; clients get what was new to us."""
@@ -888,6 +801,16 @@ class RoomCore(Generic[P]):
 
     def has_note(self, note_id: str) -> bool:
         return note_id in self.doc.get(schema.NOTES, type=Map)
+
+
+def _removing(entries: Sequence[tuple[str, str]]) -> Callable[[Doc[Any]], None]:
+    def remove(doc: Doc[Any]) -> None:
+        for root, item in entries:
+            parent: Map[Any] = doc.get(root, type=Map)
+            if item in parent:
+                del parent[item]
+
+    return remove
 
 
 def _deleting(note_ids: Sequence[str]) -> Callable[[schema.Board], None]:

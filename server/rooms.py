@@ -288,14 +288,17 @@ class Room:
     def apply_remote_updates(self, updates: list[bytes], last_seq: int) -> None:
         self.core.apply_remote_updates(updates, last_seq)
 
-    async def catch_up(self) -> None:
+    async def catch_up(self) -> bool:
         """After a fan-out gap: read every committed update not known to be in the doc (the log
-        after `caught_up_seq`), apply it, and send clients only what was new to us."""
+        after `caught_up_seq`), apply it, and send clients only what was new to us. True when
+        the log held something the fan-out had not brought (a message was lost)."""
         records = await self.store.updates_after(self.board_id, self.core.caught_up_seq)
         if not records:
-            return
+            return False
         authors = await self.store.note_authors(self.board_id)
-        self._run(self.core.apply_log(records, authors))
+        effects = self.core.apply_log(records, authors)
+        self._run(effects)
+        return bool(effects.broadcasts)
 
     # ------------------------------------------------------------------ group commit
 

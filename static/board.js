@@ -271,7 +271,7 @@ class BoardApp {
   afterDocChange() {
     const s = this.session;
     const ids = new Set();
-    s.notes.forEach((_, id) => ids.add(id));
+    for (const id of s.liveNoteIds()) ids.add(id);
     if (this.seenNotes && s.synced) {
       const mine = this.mine();
       for (const n of s.noteList()) {
@@ -716,7 +716,7 @@ class BoardApp {
     if (this.role === "participant" && limit) {
       const mine = this.mine();
       let count = 0;
-      s.notes.forEach((_, nid) => { if (mine.has(nid)) count++; });
+      for (const nid of s.liveNoteIds()) if (mine.has(nid)) count++;
       if (count >= limit) {
         toast(t("note_limit", { n: limit }), "warn");
         return null;
@@ -803,7 +803,7 @@ class BoardApp {
 
   moveToCluster(noteId, clusterId) {
     const s = this.session;
-    const note = s.notes.get(noteId);
+    const note = s.liveNote(noteId);
     if (!note || !this.canEditBoard()) return;
     const pos = clusterId ? this.canvas.freeSpotInCluster(clusterId, noteId) : this.canvas.freeSpotOutside(noteId);
     s.updateNote(noteId, { cluster: clusterId || "", x: pos.x, y: pos.y });
@@ -851,7 +851,7 @@ class BoardApp {
         s.updateNote(n.id, { cluster: intoId, x: pos.x, y: pos.y });
         this.canvas.reserve(pos);
       }
-      if (this.isFacilitator()) s.clusters.delete(fromId);
+      if (this.isFacilitator()) s.deleteCluster(fromId);
     });
     this.canvas.clearReserved();
   }
@@ -1045,7 +1045,7 @@ class BoardApp {
                   // Its notes stay on the board, unclustered.
                   s.batch(() => {
                     for (const n of s.noteList()) if (n.cluster === clusterId) s.updateNote(n.id, { cluster: "" });
-                    s.clusters.delete(clusterId);
+                    s.deleteCluster(clusterId);
                   });
                   close();
                 },

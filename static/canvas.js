@@ -480,7 +480,7 @@ export class Canvas {
     const beginDrag = (kind, el, id, p) => {
       const s = this.app.session;
       if (kind === "note") {
-        const n = s.notes.get(id);
+        const n = s.liveNote(id);
         if (!n) return false;
         drag = { kind, el, id, ox: n.get("x"), oy: n.get("y"), px: p.x, py: p.y, moved: false };
       } else {

@@ -60,7 +60,7 @@ export class Moderation {
     const s = app.session;
     if (!s.synced || app.role === "viewer") return;
     const present = new Set();
-    s.notes.forEach((/** @type {any} */ _m, /** @type {string} */ id) => { if (app.isMine(id)) present.add(id); });
+    for (const id of s.liveNoteIds()) if (app.isMine(id)) present.add(id);
     const changed = present.size !== this._myPresent.size || [...this._myPresent].some((id) => !present.has(id));
     this._myPresent = present;
     const panelOpen = app.isFacilitator() && app.panel && app.panel.open;

@@ -1,10 +1,12 @@
 // @ts-check
 // The live board document: Yjs doc + y-websocket provider, schema accessors, resync after 4403.
 // Schema (mirrors crdt/ on the server):
-//   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?}>
-//   clusters: Y.Map<clusterId, Y.Map{title, x, y, color}>
+//   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?, deleted?}>
+//   clusters: Y.Map<clusterId, Y.Map{title, x, y, color, deleted?}>
 //   meta:     Y.Map{title, phase, timer: {endsAt, seconds}|null, settings: {...}}   (server only)
 //   results:  Y.Map{data, updatedAt}                                             (server only)
+// Deleting is a field: we write `deleted: true` and the server removes the entry in the same step
+// (docs/schema.md); until its answer arrives (or while offline) such an entry is not shown.
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
 import { DEFAULT_SETTINGS } from "./schema.js";
 import { loadDocState, saveDocState } from "./offline.js";
@@ -60,6 +62,10 @@ export class Session {
     /** @type {any} */ this.fallback = null;
     /** @type {any} */ this._resyncTimer = 0;
     /** @type {number} */ this.resyncs = 0;
+    /** Permission-denied messages received (a refused delete is one of them). */
+    this.denials = 0;
+    /** Our deletes not yet seen through: note id -> {denials at that moment, retried}. */
+    /** @type {Map<string, {denials: number, retried: boolean}>} */ this._deleting = new Map();
     this._connect(keepOffline);
     // When the device says it lost the network, drop the socket at once (phones keep dead sockets for
     // tens of seconds) and reconnect as soon as it is back, instead of waiting for a timeout.
@@ -107,6 +113,7 @@ export class Session {
     // so a refusal needs no resync: only tell the person why.
     onPermissionDenied(provider, (reason) => {
       if (provider !== this.provider) return;
+      this.denials++;
       this.onDenied(reason);
     });
     provider.on("status", ({ status }) => {
@@ -141,6 +148,7 @@ export class Session {
     });
     doc.on("update", (/** @type {Uint8Array} */ _u, /** @type {any} */ origin) => {
       if (doc !== this.doc) return;
+      if (origin === provider && this._deleting.size) queueMicrotask(() => this._deleteAgainIfLost());
       if (this.keepOffline) this._saveSoon();
       this.onChange({ remote: origin === provider });
     });
@@ -241,10 +249,21 @@ export class Session {
     const data = this.results.get("data");
     return data ? { data: toPlain(data), updatedAt: this.results.get("updatedAt") || null } : null;
   }
+  /** A note's map, unless it is absent or marked deleted. @param {string} id */
+  liveNote(id) {
+    const m = this.notes.get(id);
+    return isLive(m) ? m : null;
+  }
+  /** Every live note's id. @returns {string[]} */
+  liveNoteIds() {
+    const out = [];
+    this.notes.forEach((m, id) => { if (isLive(m)) out.push(id); });
+    return out;
+  }
   noteList() {
     const out = [];
     this.notes.forEach((m, id) => {
-      if (!(m instanceof Y.Map)) return;
+      if (!isLive(m)) return;
       out.push(readNote(id, m));
     });
     out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
@@ -253,7 +272,7 @@ export class Session {
   clusterList() {
     const out = [];
     this.clusters.forEach((m, id) => {
-      if (!(m instanceof Y.Map)) return;
+      if (!isLive(m)) return;
       out.push({ id, title: str(m.get("title")), titles: toPlain(m.get("titles")) || null, x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
     });
     out.sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : 1));
@@ -276,14 +295,41 @@ export class Session {
     });
   }
   updateNote(id, fields) {
-    const m = this.notes.get(id);
-    if (!(m instanceof Y.Map)) return;
+    const m = this.liveNote(id);
+    if (!m) return;
     this.doc.transact(() => {
       for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
     });
   }
+  /** Deleting is a field (the server then removes the entry): a change someone made to the note
+   * meanwhile is never lost if the server refuses this one. */
   deleteNote(id) {
-    this.doc.transact(() => this.notes.delete(id));
+    const m = this.liveNote(id);
+    if (!m) return;
+    this._deleting.set(id, { denials: this.denials, retried: false });
+    this.doc.transact(() => m.set("deleted", true));
+  }
+  /**
+   * A note we deleted is back with no refusal: our `deleted: true` lost the key to someone else's
+   * concurrent (forbidden, undone) one, by Yjs's rule for one key (docs/schema.md). Write it once
+   * more: ours now comes after theirs. A refusal (the board got locked) is left alone.
+   */
+  _deleteAgainIfLost() {
+    for (const [id, entry] of [...this._deleting]) {
+      const m = this.notes.get(id);
+      if (!(m instanceof Y.Map)) this._deleting.delete(id); // removed by the server: done
+      else if (m.get("deleted") === true) continue; // not answered yet
+      else if (entry.retried || this.denials !== entry.denials) this._deleting.delete(id);
+      else {
+        entry.retried = true;
+        this.doc.transact(() => m.set("deleted", true));
+      }
+    }
+  }
+  /** As deleteNote (only the facilitator may). */
+  deleteCluster(id) {
+    const m = this.clusters.get(id);
+    if (isLive(m)) this.doc.transact(() => m.set("deleted", true));
   }
   addCluster(id, fields) {
     this.doc.transact(() => {
@@ -294,7 +340,7 @@ export class Session {
   }
   updateCluster(id, fields) {
     const m = this.clusters.get(id);
-    if (!(m instanceof Y.Map)) return;
+    if (!isLive(m)) return;
     this.doc.transact(() => {
       for (const [k, v] of Object.entries(fields)) if (m.get(k) !== v) m.set(k, v);
     });
@@ -322,6 +368,12 @@ export class Session {
   batch(fn) {
     this.doc.transact(fn);
   }
+}
+
+/** An entry of `notes` or `clusters` that is shown: a map not marked deleted (boards made before
+ * soft delete have no such field: every entry is live). @param {any} m */
+export function isLive(m) {
+  return m instanceof Y.Map && m.get("deleted") !== true;
 }
 
 function readNote(id, m) {

@@ -13,7 +13,7 @@
 //   Until the commit lands the answer lacks them: we ask again (0.3 s, then 1 s, 2 s … 8 s).
 // - Any other update the server sends (merged frames, compensations) also proves what it holds.
 // The probe's answer is a normal SyncStep2: the provider applies it (nothing new for it).
-import { Y } from "./session.js";
+import { Y, isLive } from "./session.js";
 import { h } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";
@@ -108,8 +108,8 @@ export class Unsent {
   compute() {
     const app = this.app;
     const out = new Set();
-    app.session.notes.forEach((/** @type {any} */ _m, /** @type {string} */ id) => {
-      if (!app.isMine(id)) return;
+    app.session.notes.forEach((/** @type {any} */ m, /** @type {string} */ id) => {
+      if (!app.isMine(id) || !isLive(m)) return;
       const item = this.itemOf(id);
       if (item && (this.server.get(item.client) || 0) <= item.clock) out.add(id);
     });

@@ -209,8 +209,9 @@ async def test_a_stock_provider_offline_move_crossing_a_forbidden_delete_lands(
     node: str, make_server: Any
 ) -> None:
     """Ana's phone (stock y-websocket provider) moves her note offline; meanwhile Bo's forbidden
-    delete of it is undone by re-creating the note. Back online, her provider's sync sends the
-    move, aimed at the old entry: it lands on the re-created note, for everyone."""
+    delete of it (`deleted: true`, from a stock provider too) is undone by taking the field away.
+    Back online, her provider's sync sends the move into the same live map: it lands, for
+    everyone, with nothing remembered by the server."""
     server = make_server()
     board = server.create_board()
     ana = server.join(board["join_code"], "Ana")
@@ -235,5 +236,6 @@ async def test_a_stock_provider_offline_move_crossing_a_forbidden_delete_lands(
     try:
         assert fresh.notes()["ana-note"]["x"] == 321.0
         assert fresh.notes()["ana-note"]["text"] == "written by Ana"
+        assert "deleted" not in fresh.notes()["ana-note"]
     finally:
         await fresh.close()

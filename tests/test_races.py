@@ -42,11 +42,17 @@ def set_cluster(cluster: str) -> Edit:
 
 
 def delete_note(d: Doc) -> None:
+    """As the web client deletes: by the field (the server removes the entry)."""
+    notes(d)["n"]["deleted"] = True
+
+
+def hard_delete_note(d: Doc) -> None:
+    """As a stock client may: the Y.Map entry itself."""
     del notes(d)["n"]
 
 
 def delete_cluster(d: Doc) -> None:
-    del clusters(d)["c"]
+    clusters(d)["c"]["deleted"] = True
 
 
 def rename(title: str) -> Edit:
@@ -60,6 +66,7 @@ def edit_text(d: Doc) -> None:
 # name: ((who, edit), (who, edit)); "ana" wrote note n, "fac" created cluster c.
 RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
     "move vs delete by the author": (("bob", move(40.0)), ("ana", delete_note)),
+    "move vs hard delete by the author": (("bob", move(40.0)), ("ana", hard_delete_note)),
     "cluster vs delete": (("bob", set_cluster("c")), ("ana", delete_note)),
     "text edit vs move": (("ana", edit_text), ("bob", move(55.0))),
     "move vs move": (("ana", move(10.0)), ("bob", move(20.0))),
@@ -76,6 +83,22 @@ RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
 # Across two processes: the races where a note is edited on one process while another process
 # deletes it, run again with Ana (the author) on the second process.
 DELETE_RACES = [name for name, pair in RACES.items() if delete_note in (pair[0][1], pair[1][1])]
+# Writes that cross a delete the rules refuse (Bob's `deleted: true` of Ana's note, a
+# participant's of the facilitator's cluster) land in the same live map: the refusal goes to the
+# deleter only, and the other side is never refused.
+FORBIDDEN_DELETE_RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
+    "author's move and edit vs another's delete": (
+        ("ana", lambda d: (move(12.0)(d), edit_text(d))),
+        ("bob", delete_note),
+    ),
+    "rename vs a participant's cluster delete": (("fac", rename("Wonen")), ("bob", delete_cluster)),
+}
+REFUSED_ONLY = {
+    "bob": [
+        "you can only change or delete notes you wrote",
+        "only the facilitator can delete clusters",
+    ]
+}
 
 
 def board_of(client: YClient) -> dict[str, Any]:
@@ -91,7 +114,9 @@ async def race_once(
     second: tuple[str, Edit],
     other: ServerProcess | None = None,
     remote: str = "bob",
-) -> None:
+    refused: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """`refused`: who may be refused, and the reasons they may get (else nobody is)."""
     """`other`: a second process (same database, Redis) for `remote` and the fresh joiner."""
     board = server.create_board()
     url = lambda token: server.url(board["id"], token)  # noqa: E731
@@ -138,11 +163,15 @@ async def race_once(
     fresh = await YClient(other_url(board["viewer_token"])).connect()
     expected = board_of(fresh)
     for name, client in clients.items():
-        assert client.denied == [], (name, client.denied)
+        allowed_reasons = (refused or {}).get(name, [])
+        assert all(reason in allowed_reasons for reason in client.denied), (name, client.denied)
+        if refused and name in refused:
+            assert len(client.denied) == 1, client.denied
         assert client.close_code is None
         await client.wait_until(lambda c=client: board_of(c) == expected)
     for client in (*clients.values(), fresh):
         await client.close()
+    return expected
 
 
 @pytest.mark.parametrize("case", list(RACES))
@@ -154,6 +183,19 @@ async def test_concurrent_legitimate_actions_are_never_refused(
         # Alternate which update reaches the server first.
         await race_once(server, *((first, second) if i % 2 == 0 else (second, first)))
 
+
+@pytest.mark.parametrize("case", list(FORBIDDEN_DELETE_RACES))
+async def test_writes_crossing_a_refused_delete_land(server: ServerProcess, case: str) -> None:
+    first, second = FORBIDDEN_DELETE_RACES[case]
+    for i in range(REPEAT):
+        pair = (first, second) if i % 2 == 0 else (second, first)
+        board = await race_once(server, *pair, refused=REFUSED_ONLY)
+        if case.startswith("rename"):
+            assert board["clusters"]["c"]["title"] == "Wonen", board
+        else:
+            note = board["notes"]["n"]
+            assert (note["x"], note["text"]) == (12.0, "rewritten by its author"), board
+            assert "deleted" not in note
 
 @pytest.mark.redis
 @pytest.mark.postgres

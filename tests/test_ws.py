@@ -119,14 +119,19 @@ async def test_bad_tokens_are_closed_with_a_code_and_reason(
 
 
 async def test_unknown_board_is_4404(server: ServerProcess) -> None:
-    board = server.create_board()
-    # A validly signed token naming a board that does not exist.
+    """A validly signed token naming a board that does not exist: 4404, not 4401 (the token
+    is good: the same signer's token for a board that exists connects)."""
     from server.tokens import TokenClaims, TokenSigner
 
-    token = TokenSigner("test-secret").issue(TokenClaims("nope", "facilitator"))
+    signer = TokenSigner("test-secret")  # the server's SECRET_KEY (tests/conftest.py)
+    board = server.create_board()
+    good = signer.issue(TokenClaims(board["id"], "facilitator"))
+    control = await YClient(server.url(board["id"], good)).connect()
+    assert control.synced and control.close_code is None
+    await control.close()
+    token = signer.issue(TokenClaims("nope", "facilitator"))
     client = await YClient(f"{server.ws}/nope?token={token}").connect()
-    assert client.close_code == CloseCode.UNKNOWN_BOARD
-    assert board["id"] != "nope"
+    assert (client.close_code, client.close_reason) == (CloseCode.UNKNOWN_BOARD, "unknown board")
 
 
 @pytest.mark.parametrize(

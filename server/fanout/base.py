@@ -39,10 +39,6 @@ class FanoutMessage:
     # one on another process (server/room_core.py `settle`): undone here; if their structs
     # displace the winner's note elsewhere, the process that holds it puts it back.
     lost: tuple[tuple[str, str], ...] = ()
-    # Notes this frame re-creates after a refused delete, and that delete's ranges (client,
-    # clock, length): a receiver learns the old entries' items before applying the frame, to
-    # carry over writes aimed at them (crdt/crossing.py).
-    recreated: tuple[tuple[str, ...], tuple[tuple[int, int, int], ...]] = ((), ())
 
     def encode(self) -> bytes:
         header = json.dumps(
@@ -53,7 +49,6 @@ class FanoutMessage:
                 "c": self.created,
                 "n": self.number,
                 **({"l": self.lost} if self.lost else {}),
-                **({"r": self.recreated} if self.recreated[0] else {}),
             },
             separators=(",", ":"),
         ).encode()
@@ -74,11 +69,6 @@ class FanoutMessage:
             created = tuple((str(note), str(actor)) for note, actor in header["c"])
             number = int(header.get("n", 0))
             lost = tuple((str(note), str(actor)) for note, actor in header.get("l", ()))
-            notes, ranges = header.get("r", ((), ()))
-            recreated = (
-                tuple(str(note) for note in notes),
-                tuple((int(c), int(k), int(n)) for c, k, n in ranges),
-            )
             return cls(
                 str(header["o"]),
                 kind,
@@ -87,7 +77,6 @@ class FanoutMessage:
                 created,
                 number,
                 lost,
-                recreated,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError(f"bad fan-out message: {exc}") from exc

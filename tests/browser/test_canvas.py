@@ -160,4 +160,14 @@ def test_drag_cluster_moves_its_notes_and_merge(cobord_server: Any, desktop: Any
     )
     expect(page.locator(".cluster", has_text="Mobilité")).to_have_count(0)
     expect(page.locator(".cluster", has_text="Verdure")).to_contain_text("1 notitie")
+    # Deleting is a field: the merged cluster was marked `deleted: true`, the server removed it.
+    page.wait_for_function("(a) => !window.__cobord.session.clusters.has(a)", arg=a)
+    # Delete "Verdure" from its sheet: its note stays, unclustered; the entry leaves the doc.
+    page.locator(".cluster-title", has_text="Verdure").click()
+    page.get_by_role("button", name="Ideeëngroep verwijderen").click()
+    page.wait_for_function("(b) => !window.__cobord.session.clusters.has(b)", arg=b)
+    assert page.evaluate("() => window.__cobord.session.notes.get('n1').get('cluster')") == ""
+    expect(page.locator(".cluster")).to_have_count(0)
+    expect(page.locator('.note[data-id="n1"]')).to_be_visible()
+    shot(page, "canvas-cluster-deleted-desktop")
     assert not desktop.errors, desktop.errors

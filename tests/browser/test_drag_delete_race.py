@@ -42,7 +42,7 @@ WATCH = """(ids) => {
   const denied = s.onDenied;
   s.onDenied = (reason) => { window.__denied.push(reason); denied(reason); };
   const snap = () => window.__log.push(Object.fromEntries(ids.map((id) => {
-    const m = s.notes.get(id);
+    const m = s.liveNote(id);
     return [id, m ? (m.get("cluster") || "") : null];
   })));
   snap();
@@ -147,7 +147,10 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
             f"() => window.__cobord.session.notes.get('{moved}').get('cluster') === '{cluster_id}'"
         )
         bram.evaluate(f"() => window.__cobord.session.deleteNote('{deleted}')")
-        assert bram.evaluate(f"() => !window.__cobord.session.notes.has('{deleted}')")
+        # Deleting is a field: marked at once here, the entry removed by the server's answer.
+        assert bram.evaluate(
+            f"() => window.__cobord.session.notes.get('{deleted}').get('deleted') === true"
+        )
         one, two = (amina, bram) if first == "drag" else (bram, amina)
         one.evaluate(RELEASE)
         holds_all_of(two, one)  # the server has handled the first before the second is sent
@@ -156,6 +159,7 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
         holds_all_of(two, one)
         for page in (amina, bram):
             expect(page.locator(f'.note[data-id="{deleted}"]')).to_have_count(0)
+            page.wait_for_function(f"() => !window.__cobord.session.notes.has('{deleted}')")
             if moved != deleted:
                 assert (
                     page.evaluate(
@@ -184,5 +188,47 @@ def test_phone_drags_a_note_while_its_author_deletes_it(
         no_snap_back(log, "n-z", "n-y", cluster_id)
         assert page.evaluate("() => window.__denied") == []
         assert page.evaluate("() => window.__cobord.session.resyncs || 0") == 0
+    assert not phone.errors, phone.errors
+    assert not desktop.errors, desktop.errors
+
+
+def test_a_delete_that_loses_the_key_to_a_forbidden_one_is_written_again(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    """Bram deletes his note while Amina's client (scripted: the UI offers her no delete) writes
+    a forbidden `deleted: true` under the highest Yjs client id. Yjs keeps her write of the key;
+    the server undoes it, so Bram's is lost with no refusal and the note comes back on his
+    screen: his client sees that and writes the delete once more, which sticks."""
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    bram = open_board(
+        desktop, base, board["id"], join(cobord_server, board["join_code"], "Bram")["token"]
+    )
+    bram.evaluate(
+        "() => window.__cobord.session.addNote('n-b', {text: 'Meer bankjes', x: 0, y: 0,"
+        " color: 'yellow', cluster: '', lang: 'nl', author: 'Bram', createdAt: Date.now()})"
+    )
+    amina = open_board(
+        phone, base, board["id"], join(cobord_server, board["join_code"], "Amina")["token"]
+    )
+    amina.wait_for_function("() => window.__cobord.session.liveNote('n-b') !== null")
+    bram.evaluate(HOLD)
+    bram.evaluate("() => window.__cobord.session.deleteNote('n-b')")
+    amina.evaluate(
+        "() => { const s = window.__cobord.session; s.doc.clientID = 0xffffffff;"
+        " s.doc.transact(() => s.notes.get('n-b').set('deleted', true)); }"
+    )
+    amina.wait_for_function(
+        "() => window.__cobord.session.denials === 1"
+        " && window.__cobord.session.liveNote('n-b') !== null"
+    )
+    holds_all_of(bram, amina)  # Bram's page has her write, and the server's undo of it
+    bram.evaluate(RELEASE)
+    for page in (bram, amina):
+        page.wait_for_function("() => !window.__cobord.session.notes.has('n-b')")
+        expect(page.locator('.note[data-id="n-b"]')).to_have_count(0)
+    assert bram.evaluate("() => window.__cobord.session.denials") == 0
+    assert amina.evaluate("() => window.__cobord.session.denials") == 1
+    shot(bram, "delete-lost-key-written-again-desktop")
     assert not phone.errors, phone.errors
     assert not desktop.errors, desktop.errors

@@ -20,9 +20,10 @@
 //   "reverted_text": …, "converge_ms": …, "barrier_seen": true}.
 // offline: (--token: the note's author) wait `synced` and until note --target exists; go offline
 //   (provider.disconnect) and move it to x = --move-x; then a second provider with --other-token
-//   (another participant) deletes the note, is refused, and waits until the server's undo has
-//   re-created it; then the first provider reconnects (its sync sends the offline move, aimed at
-//   the note's old entry); wait until both docs hold the note at x = --move-x; print
+//   (another participant) deletes the note by writing `deleted: true` (as our web client does), is
+//   refused, and waits until the server's undo has taken the field away; then the first provider
+//   reconnects (its sync sends the offline move, into the same live map); wait until both docs
+//   hold the note at x = --move-x; print
 //   {"denied": […], "author_x": …, "other_x": …}.
 import * as Y from 'yjs'
 import { WebsocketProvider, messageAuth } from 'y-websocket'
@@ -214,9 +215,9 @@ async function offline () {
   phase = 'forbidden delete refused'
   await new Promise((resolve) => {
     onDenied = resolve
-    otherDoc.transact(() => otherNotes.delete(target))
+    otherDoc.transact(() => otherNotes.get(target).set('deleted', true))
   })
-  await waitFor(otherDoc, null, () => otherNotes.has(target), 'note re-created')
+  await waitFor(otherDoc, null, () => otherNotes.get(target)?.get('deleted') === undefined, 'delete undone')
 
   provider.connect() // back online
   await waitFor(otherDoc, null, () => otherNotes.get(target)?.get('x') === moveX, 'offline move reaches the other')
