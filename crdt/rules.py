@@ -302,6 +302,15 @@ def _cluster_title(value: Any) -> bool:
     )
 
 
+def _valid_titles(value: Any) -> bool:
+    """A cluster's `titles`: board language -> a title (a nested Y.Map, or plain JSON)."""
+    if isinstance(value, Shared):
+        value = value.data
+    return isinstance(value, dict) and all(
+        lang in LANGUAGES and _cluster_title(title) for lang, title in value.items()
+    )
+
+
 _CLUSTER_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
     "title": _cluster_title,
     "x": _is_number,
@@ -315,6 +324,10 @@ def valid_new_cluster(ctx: _Context) -> str | None:
     if not isinstance(cluster, dict):
         return "a cluster must be a map"
     for key, value in cluster.items():
+        if key == "titles":
+            if not _valid_titles(value):
+                return "a cluster's titles map a board language to a title"
+            continue
         check_type = _CLUSTER_TYPES.get(key)
         if check_type is None:
             return f"a cluster has no field {key!r}"
@@ -327,6 +340,19 @@ def cluster_title_value(ctx: _Context) -> str | None:
     if _cluster_title(ctx.change.value):
         return None
     return f"a cluster's title is a string of at most {MAX_CLUSTER_TITLE} characters"
+
+
+def cluster_titles_value(ctx: _Context) -> str | None:
+    """Whoever may set `title` may set `titles` (the map, or one language of it; removing one
+    language is allowed too)."""
+    change = ctx.change
+    if change.sub is None:
+        ok = not change.deleted and _valid_titles(change.value)
+    else:
+        ok = change.sub in LANGUAGES and (change.deleted or _cluster_title(change.value))
+    if ok:
+        return None
+    return f"a cluster's titles map fr, nl or en to at most {MAX_CLUSTER_TITLE} characters"
 
 
 def within_cluster_limit(ctx: _Context) -> str | None:
@@ -424,6 +450,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:cluster"): _RECLUSTER,
         (CLUSTERS, "create"): (*_CLUSTER_EDIT, *_NEW_CLUSTER),
         (CLUSTERS, "set:title"): (*_CLUSTER_EDIT, cluster_title_value),
+        (CLUSTERS, "set:titles"): (*_CLUSTER_EDIT, cluster_titles_value),
         (CLUSTERS, "set:x"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
@@ -447,6 +474,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "create"): _NEW_CLUSTER,
         (CLUSTERS, "delete"): ALLOWED,
         (CLUSTERS, "set:title"): (cluster_title_value,),
+        (CLUSTERS, "set:titles"): (cluster_titles_value,),
         (CLUSTERS, "set:x"): (number_value,),
         (CLUSTERS, "set:y"): (number_value,),
         (CLUSTERS, "set:color"): (short_string_value,),

@@ -2,7 +2,7 @@
 
 Root maps of the Yjs doc:
   notes     note id    -> Map {text, x, y, color, cluster, lang, createdAt, author?}
-  clusters  cluster id -> Map {title, x, y, color}
+  clusters  cluster id -> Map {title, titles?, x, y, color}
   meta      title, phase, timer, settings           (facilitator and server only)
   results   data, updatedAt                          (server only)
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
@@ -26,7 +26,7 @@ ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS)
 NOTE_FIELDS: Final = frozenset(
     {"text", "x", "y", "color", "cluster", "lang", "createdAt", "author", "kind", "media"}
 )
-CLUSTER_FIELDS: Final = frozenset({"title", "x", "y", "color"})
+CLUSTER_FIELDS: Final = frozenset({"title", "titles", "x", "y", "color"})
 LANGUAGES: Final = ("fr", "nl", "en")  # a board's languages, and a note's translations, are these
 
 Phase = Literal["ideate", "cluster", "vote", "results"]
