@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         store, hub, settings.retention_days, closer=closer, forget=indexer.forget
     )
     translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
+    suggest_api = SuggestApi(api, settings.redis_url)  # one computation per board, across processes
     hub.on_room_loaded.append(translator.watch)
 
     @contextlib.asynccontextmanager
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await socket.online.close()
             await store.close()
             await limiter.close()
+            await suggest_api.close()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
@@ -171,7 +173,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *Exports(api, replay_api).routes(),
         *PrivacyApi(api, closer, forget=indexer.forget).routes(),
         *MediaApi(api, translator).routes(),
-        *SuggestApi(api).routes(),
+        *suggest_api.routes(),
         *ModerationApi(api).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
