@@ -174,7 +174,7 @@ def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
 
 
 def title_vectors(clusters: Sequence[ClusterText], encoder: str) -> tuple[Vectors, list[bool]]:
-    """A cluster's title (and its titles in other languages) as one vector; has_title per cluster."""
+    """A cluster's title (and its titles in other languages) as one vector; has_title each."""
     as_notes = [
         NoteText(c.id, c.title, None, {k: v for k, v in c.titles.items() if v != c.title})
         for c in clusters
@@ -373,24 +373,24 @@ def suggest(notes: list[NoteText], threshold: float | None = None) -> list[dict[
 # ---- labels: a few keywords per language ---------------------------------------------------
 
 _STOP = {
-    "fr": """a à afin ai aie alors au aucun aussi autre aux avec avoir avons bcp beaucoup bien c ca ça
-        car ce ceci cela celle celles celui cependant ces cet cette chaque chez ci comme comment d dans
-        de des deja déjà depuis donc dont du elle elles en encore entre est et etc été etre être eu eux
-        fait faire faut fois font ici il ils j je jamais jusqu l la le les leur leurs lui m ma mais
-        me meme même mes moi mon n ne ni nos notre nous on ont ou où par parce pas pdt peu peut peux
-        plus pour pourquoi pr quand que quel quelle quelles quels qui quoi rien s sa sans se ses si
-        sont sur svp ta te tes toi ton tous tout toute toutes tres très trop tt tu un une vers vos
-        votre vous y là jamais ya faudrait faut il""",
-    "nl": """aan aub al alle alles als altijd andere ben bij daar dan dat de der deze die dit doen door
-        dus een eens en er geen had heb hebben heeft het hier hij hoe hun ik in is ja je kan kunnen
-        maar me meer men met mij mijn moet moeten na naar niet niets nog nu of om omdat ons onze ook
-        op over te tot u uit van veel voor want waren was wat we wel werd wie wij wil worden zal ze
-        zeer zich zij zijn zo zoals zou zonder graag nooit gewoon""",
-    "en": """a about after all also am an and any are as at be been but by can cant could do does dont
-        for from get got has have he her here his how i if im in into is it its just like me more
-        most my no not of on one or our out please pls so some than that the their them then there
-        these they this to too up us very was we were what when where which who why will with
-        would you your need needs want should""",
+    "fr": """a à afin ai aie alors au aucun aussi autre aux avec avoir avons bcp beaucoup bien c ca
+        ça car ce ceci cela celle celles celui cependant ces cet cette chaque chez ci comme
+        comment d dans de des deja déjà depuis donc dont du elle elles en encore entre est et
+        etc été etre être eu eux fait faire faut fois font ici il ils j je jamais jusqu l la le
+        les leur leurs lui m ma mais me meme même mes moi mon n ne ni nos notre nous on ont ou
+        où par parce pas pdt peu peut peux plus pour pourquoi pr quand que quel quelle quelles
+        quels qui quoi rien s sa sans se ses si sont sur svp ta te tes toi ton tous tout toute
+        toutes tres très trop tt tu un une vers vos votre vous y là jamais ya faudrait faut il""",
+    "nl": """aan aub al alle alles als altijd andere ben bij daar dan dat de der deze die dit doen
+        door dus een eens en er geen had heb hebben heeft het hier hij hoe hun ik in is ja je
+        kan kunnen maar me meer men met mij mijn moet moeten na naar niet niets nog nu of om
+        omdat ons onze ook op over te tot u uit van veel voor want waren was wat we wel werd wie
+        wij wil worden zal ze zeer zich zij zijn zo zoals zou zonder graag nooit gewoon""",
+    "en": """a about after all also am an and any are as at be been but by can cant could do does
+        dont for from get got has have he her here his how i if im in into is it its just like
+        me more most my no not of on one or our out please pls so some than that the their them
+        then there these they this to too up us very was we were what when where which who why
+        will with would you your need needs want should""",
 }
 STOPWORDS = {lang: set(words.split()) for lang, words in _STOP.items()}
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
