@@ -274,3 +274,25 @@ async def redis_gate_held(board_id: str) -> bool:
 @pytest.fixture(autouse=True)
 def _no_leftover_encoders() -> None:
     suggest.ENCODERS.extra.pop("recorder", None)
+
+
+def test_the_panels_write_of_a_cluster_with_titles_passes_the_rules() -> None:
+    """What static/suggestions.js writes on accepting: a cluster with `titles` (plain JSON,
+    board languages only) and its notes moved in, in one update; another language is refused."""
+    from tests.test_rules import FACILITATOR, Board, note
+
+    board = Board()
+    assert board.attempt(FACILITATOR, note("n1")) is None
+
+    def accept(titles: dict[str, str]) -> Any:
+        def edit(doc: Any) -> None:
+            fields = {"title": "Cantine", "x": 0.0, "y": 0.0, "color": "", "titles": titles}
+            doc.get("clusters", type=Map)["c1"] = Map(fields)
+            doc.get("notes", type=Map)["n1"]["cluster"] = "c1"
+
+        return edit
+
+    assert board.attempt(FACILITATOR, accept({"de": "Kantine"})) == (
+        "a cluster's titles map a board language to a title"
+    )
+    assert board.attempt(FACILITATOR, accept({"fr": "Cantine", "nl": "Kantine"})) is None
