@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
     retention = Retention(store, hub, settings.retention_days, closer=closer, forget=indexer.forget)
     translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
+    suggest_api = SuggestApi(api, settings.redis_url)  # one computation per board, across processes
     hub.on_room_loaded.append(translator.watch)
     media_api = MediaApi(api, translator, settings)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await socket.slots.close()
             await store.close()
             await limiter.close()
+            await suggest_api.close()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
@@ -185,7 +187,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *Exports(api, replay_api).routes(),
         *PrivacyApi(api, closer, forget=indexer.forget).routes(),
         *media_api.routes(),
-        *SuggestApi(api).routes(),
+        *suggest_api.routes(),
         *ModerationApi(api).routes(),
         *client_routes(settings),
         Route("/metrics", metrics),

