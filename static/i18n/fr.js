@@ -130,7 +130,6 @@ export default {
   results_hidden: "Les résultats seront visibles quand l’animateur·rice les dévoilera.",
   results_total: "{n} gommettes",
   results_score: "choisie par au moins {pct} des votant·es de chaque groupe qui a voté",
-  results_group_bar: "{group} : {pct} des votant·es l’ont choisie ({voters} personnes, {dots} gommettes)",
   results_updated: "Mis à jour à {time}",
   results_refresh: "Actualiser",
   // facilitator panel
@@ -444,4 +443,10 @@ export default {
   results_divisive_help_easy: "Des groupes ont choisi ces idées, d’autres non. Parlez-en.",
   votelist_help_easy: "« + » donne une gommette. « − » la reprend.",
   easy_results_heading: "En bref",
+  // branch a11y2: singular forms of counted strings (#23). votes_left(_short) agree with the
+  // budget ("1 of 1 dot left"): callers pass n: budget.
+  drafts_heading_one: "Votre brouillon ({n})",
+  note_limit_one: "Vous avez atteint la limite de {n} note.",
+  votes_left_one: "{left} sur {budget} gommette restante",
+  votes_left_short_one: "{left} sur {budget} restante",
 };
