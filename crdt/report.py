@@ -307,6 +307,9 @@ class ReportInput:
     languages: Sequence[str] = LANGS  # the board's languages: translations shown in these
     time_zone: str = DEFAULT_TIME_ZONE  # the board's: dates and times are written in it
     voice_seconds: Mapping[str, float] = field(default_factory=dict)  # note id -> length
+    # The board's `group_labels` ({group: {lang: label}}): a group reads as its label in the
+    # report's language where the facilitator gave one.
+    group_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
@@ -350,13 +353,20 @@ def support_summary(
     item: Mapping[str, Any],
     groups: Mapping[str, Mapping[str, int]],
     marks: bool,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """Every group on one idea, in one line: "residents: chosen by 4 of 5; social workers: chosen
-    by 0 of 4; officials: no votes from this group"."""
+    by 0 of 4; officials: no votes from this group". `names`: group -> how it reads (see
+    `group_label`); a group not in it reads as itself."""
     by_group = item.get("by_group", {})
+    names = names or {}
     return "; ".join(
         support_clause(
-            t, _group_label(g, t), by_group.get(g, {}), summary.get("voters", 0), marks
+            t,
+            names.get(g) or _group_label(g, t),
+            by_group.get(g, {}),
+            summary.get("voters", 0),
+            marks,
         )
         for g, summary in groups.items()
     )
@@ -397,6 +407,28 @@ def _pct(value: float, lang: str) -> str:
 
 def _group_label(group: str, t: Mapping[str, str]) -> str:
     return group if group else t["no_group"]
+
+
+def group_label(
+    group: str, lang: str, labels: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """How a group reads in `lang`: the facilitator's label for it in that language (the board's
+    `group_labels`, as the client's groups.js reads it), else the group itself; "no group" for
+    people who gave none. The group string stays the key of the results: only the words change."""
+    lang = pick_lang(lang)
+    if not group:
+        return STRINGS[lang]["no_group"]
+    per_lang = (labels or {}).get(group)
+    label = per_lang.get(lang) if isinstance(per_lang, Mapping) else None
+    return label if isinstance(label, str) and label.strip() else group
+
+
+def cluster_title(title: str, cluster: Mapping[str, Any] | None, lang: str | None) -> str:
+    """A cluster's title in `lang` when someone wrote it (the board cluster's `titles`), else its
+    main title; no `lang`: the main title."""
+    titles = (cluster or {}).get("titles") if lang else None
+    wanted = titles.get(lang) if isinstance(titles, Mapping) else None
+    return wanted if isinstance(wanted, str) and wanted.strip() else title
 
 
 def _author(data: ReportInput, note_id: str) -> str | None:
@@ -513,12 +545,16 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     marks = bool(results.get("disagree_marks"))
     zone = time_zone(data.time_zone)
     c = t["colon"]
+
+    def name(group: str) -> str:
+        return _md_text(group_label(group, lang, data.group_labels))
+
     out: list[str] = [f"# {t['report']}{c}{_md_text(data.title) or t['untitled']}", ""]
     out += [f"{t['date']}{c}{_local(data.created_at, zone, '%Y-%m-%d')}", ""]
 
     out += [f"## {t['participants']}", ""]
     for group, summary in groups.items():
-        out.append(f"- {group_size(t, _md_text(_group_label(group, t)), summary)}")
+        out.append(f"- {group_size(t, name(group), summary)}")
     if not groups:
         out.append(t["none"])
     out.append("")
@@ -534,7 +570,7 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         lines = []
         for group, summary in groups.items():
             tally = item.get("by_group", {}).get(group, {})
-            label = _md_text(_group_label(group, t))
+            label = name(group)
             dots = f" ({plural(t, 'dots', tally.get('dots', 0))})"
             clause = support_clause(t, label, tally, summary.get("voters", 0), marks, dots)
             lines.append(f"{indent}- {clause}")
@@ -545,8 +581,8 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     board_clusters: Mapping[str, Any] = data.board.get("clusters", {})
     for cluster in clusters:
         # The title in the report's language when someone wrote it (`titles`), else the main one.
-        titles = board_clusters.get(cluster["cluster_id"], {}).get("titles") or {}
-        title = _md_text(titles.get(lang) or cluster["title"]) or t["untitled"]
+        board_cluster = board_clusters.get(cluster["cluster_id"])
+        title = _md_text(cluster_title(cluster["title"], board_cluster, lang)) or t["untitled"]
         score = consensus_sentence(t, cluster, groups, lang)
         out += [f"### {title} — {plural(t, 'dots', cluster['total'])}, {score}", ""]
         in_cluster = [n for n in notes if n.get("cluster") == cluster["cluster_id"]]
@@ -596,7 +632,7 @@ def render_markdown(data: ReportInput, lang: str) -> str:
     for group in list(groups) + sorted(set(by_group) - set(groups)):
         members = by_group.get(group, [])
         row = t["balance_row"].format(
-            g=_md_text(_group_label(group, t)),
+            g=name(group),
             size=plural(t, "people", len(members)),
             notes=plural(t, "notes", sum(posted.get(p.id, 0) for p in members)),
             votes=plural(t, "dots", sum(dots.get(p.id, 0) for p in members)),
@@ -635,6 +671,8 @@ def results_csv(
     notes: Mapping[str, Any] | None = None,
     languages: Sequence[str] = (),
     voice_seconds: Mapping[str, float] | None = None,
+    group_labels: Mapping[str, Mapping[str, str]] | None = None,
+    clusters: Mapping[str, Any] | None = None,
 ) -> str:
     """One row per note, ranked as in the results: type, text, cluster, dots, the support in plain
     words, and per group its size and voters (the same on every row: what "of m" counts), then on
@@ -646,7 +684,9 @@ def results_csv(
     language, one column per board language (the original in its own language, a translation in
     the others, empty if none) and the languages machine-translated. en: `,` and a decimal point;
     fr/nl: `;` and a decimal comma, headers in that language (what a Belgian Excel opens as
-    columns). Text cells are neutralised against formula injection."""
+    columns). Text cells are neutralised against formula injection. Groups read as their
+    `group_labels` in `lang` (headers and words), clusters as their title in `lang` (the board's
+    `clusters`' `titles`) where one was written."""
     lang = pick_lang(lang)
     h = CSV_HEADERS[lang]
     t = STRINGS[lang]
@@ -684,10 +724,14 @@ def results_csv(
             return kind, t["voice_for"].format(s=round(seconds))
         return kind, t[kind].lower()
 
-    cluster_titles = {c["cluster_id"]: c["title"] for c in results.get("clusters", [])}
+    cluster_titles = {
+        c["cluster_id"]: cluster_title(c["title"], (clusters or {}).get(c["cluster_id"]), lang)
+        for c in results.get("clusters", [])
+    }
     summaries: Mapping[str, Mapping[str, int]] = results.get("groups", {})
     names = list(summaries) or list(groups)
-    labels = [_group_label(g, t) for g in names]
+    words = {g: group_label(g, lang, group_labels) for g in names}
+    labels = [words[g] for g in names]
     language_headers = (
         [h["lang"], *(h["text_in"].format(lang=code) for code in per_lang), h["machine"]]
         if per_lang
@@ -723,7 +767,7 @@ def results_csv(
                 *([note.get("against", 0)] if marks else []),
                 number(note["consensus"]),
                 h["yes"] if note["divisive"] else h["no"],
-                neutralise(support_summary(t, note, summaries, marks)),
+                neutralise(support_summary(t, note, summaries, marks, words)),
             ]
             + [summaries.get(g, {}).get("participants", 0) for g in names]
             + [summaries.get(g, {}).get("voters", 0) for g in names]
@@ -785,8 +829,10 @@ def render_svg(
     results: Mapping[str, Any],
     pictures: Mapping[str, str] | None = None,
     languages: Sequence[str] = LANGS,
+    lang: str | None = None,
 ) -> str:
-    """The board as a picture: clusters as titled frames around their notes, notes with their
+    """The board as a picture: clusters as titled frames around their notes (titled in `lang`
+    where a title in it was written; no `lang`: the main titles), notes with their
     text and, below it, their translations in the board's other languages (one line each, smaller,
     `[nl] …`, `*` after a machine one); a photo note shows its picture (`pictures`: media id ->
     data: URI) above its caption, a voice note a ♪ before its caption; dots as a count on each
@@ -821,7 +867,8 @@ def render_svg(
             f'<g class="cluster"><rect x="{x0:g}" y="{y0:g}" width="{x1 - x0:g}"'
             f' height="{y1 - y0:g}" rx="14" fill="none" stroke="{color}" stroke-width="3"/>'
             f'<text x="{x0 + 14:g}" y="{y0 + 30:g}" font-size="20" font-weight="700"'
-            f' fill="#222">{_xml(cluster.get("title") or "")}</text></g>'
+            f' fill="#222">{_xml(cluster_title(str(cluster.get("title") or ""), cluster, lang))}'
+            "</text></g>"
         )
     for nid, note in sorted(notes.items(), key=lambda kv: (kv[1]["y"], kv[1]["x"], kv[0])):
         x, y = float(note["x"]), float(note["y"])

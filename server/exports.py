@@ -45,6 +45,11 @@ def _time_zone(board: BoardRecord) -> str:
     return str(board.settings.get("time_zone") or schema.DEFAULT_SETTINGS["time_zone"])
 
 
+def _group_labels(board: BoardRecord) -> dict[str, dict[str, str]]:
+    labels = board.settings.get("group_labels")
+    return labels if isinstance(labels, dict) else {}
+
+
 def _lang(request: Request) -> str:
     lang = request.query_params.get("lang", "en")
     if lang not in report.LANGS:
@@ -107,6 +112,7 @@ class Exports:
             ),
             time_zone=_time_zone(board),
             voice_seconds=await self._voice_seconds(board, doc),
+            group_labels=_group_labels(board),
         )
 
     async def _voice_seconds(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, float]:
@@ -185,6 +191,8 @@ class Exports:
             doc[schema.NOTES],
             _languages(board),
             await self._voice_seconds(board, doc),
+            _group_labels(board),
+            doc[schema.CLUSTERS],
         )
         # Excel opens UTF-8 CSV correctly only with a BOM.
         return Response(
@@ -201,9 +209,11 @@ class Exports:
 
     async def export_svg(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
+        # Cluster titles in `?lang=` where written; without it, the main titles.
+        lang = _lang(request) if "lang" in request.query_params else None
         doc = await self._doc(board)
         pictures = await self._pictures(board, doc)
         results = await self.api._compute_results(board)
-        svg = report.render_svg(doc, results, pictures, _languages(board))
+        svg = report.render_svg(doc, results, pictures, _languages(board), lang)
         # Inline (not an attachment): opening the link shows the picture in the browser.
         return Response(svg, media_type="image/svg+xml")

@@ -335,7 +335,7 @@ class BoardApp {
     const presence = s.presence();
     const budget = this.votes.budget ?? settings.vote_budget;
     const remaining = this.votes.remaining ?? budget;
-    const votesLeft = t("votes_left", { left: remaining, budget });
+    const votesLeft = t("votes_left", { n: budget, left: remaining, budget });
     // Rebuilt only when something shown changed: presence heartbeats must not close the language
     // menu or steal the focus of someone tabbing through the bar.
     const sig = [title, phase, presence.length, this.view, this.resultsAvailable(), this.panelOpen, remaining, budget, this.role, getLang(), isEasyRead()].join("|");
@@ -370,7 +370,7 @@ class BoardApp {
           ? h("button", { type: "button", class: "tab tab-votes", "data-fk": "votes", onclick: () => this.setView("votes") }, t("view_votes"))
           : null,
         this.role === "participant" && phase === "vote"
-          ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
+          ? h("span", { class: "chip chip-votes", id: "votes-left", title: votesLeft }, h("span", { "aria-hidden": "true" }, "● ", t("votes_left_short", { n: budget, left: remaining, budget })), h("span", { class: "sr-only" }, votesLeft))
           : null,
         this.resultsAvailable() && this.view !== "results" && (this.isFacilitator() || phase === "results" || s.settings().votes_visibility === "revealed")
           ? h("button", { type: "button", class: "tab tab-results", "data-fk": "results", onclick: () => this.setView("results") }, t("results_open"))
@@ -401,7 +401,7 @@ class BoardApp {
     for (const b of this.banners.querySelectorAll(".banner")) out.push({ text: (b.textContent || "").replace(/[✕⚠✎◷]/g, "").trim() });
     if (this.view === "votes" || (this.role === "participant" && phase === "vote")) {
       const budget = this.votes.budget ?? s.settings().vote_budget;
-      out.push({ text: t("votes_left", { left: this.votes.remaining ?? budget, budget }) });
+      out.push({ text: t("votes_left", { n: budget, left: this.votes.remaining ?? budget, budget }) });
     }
     if (this.view === "results") {
       const r = s.resultsData() || this.httpResults;
@@ -620,7 +620,7 @@ class BoardApp {
       this.votes.remaining = r.remaining;
       if (this.votes.budget === null) this.votes.budget = this.session.settings().vote_budget;
       const budget = this.votes.budget;
-      announce(t("votes_left", { left: r.remaining, budget }));
+      announce(t("votes_left", { n: budget, left: r.remaining, budget }));
       this.renderTopbar();
       this.renderMain();
     } catch (e) {

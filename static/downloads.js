@@ -8,7 +8,7 @@ import { toast } from "./ui.js";
 /** @type {{key: string, path: (lang: string) => string, ext: string}[]} */
 export const EXPORTS = [
   { key: "download_report", path: (lang) => `export.md?lang=${lang}`, ext: "md" },
-  { key: "download_picture", path: () => "export.svg", ext: "svg" },
+  { key: "download_picture", path: (lang) => `export.svg?lang=${lang}`, ext: "svg" },
   { key: "download_csv", path: (lang) => `export.csv?lang=${lang}`, ext: "csv" },
   { key: "download_json", path: () => "export.json", ext: "json" },
 ];

@@ -3,7 +3,7 @@
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
 import { speak } from "./speech.js";
 import { h } from "./util.js";
-import { t, getLang, langName, fmtNumber } from "./i18n.js";
+import { t, getLang, langName } from "./i18n.js";
 import { noteMeta, voteControls, COLORS, shownText, noteLabel } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 import { field } from "./ui.js";
@@ -46,7 +46,7 @@ export function renderOutline(app, wrap) {
   const lists = h("div", { class: "ol-lists" });
   if (app.role === "participant" && s.phase() === "vote") {
     const budget = app.votes.budget ?? s.settings().vote_budget;
-    lists.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { left: app.votes.remaining ?? budget, budget })));
+    lists.append(h("p", { class: "outline-votes", "aria-live": "off" }, "● ", t("votes_left", { n: budget, left: app.votes.remaining ?? budget, budget })));
   }
 
   const sections = clusters.map((c) => ({ id: c.id, title: shownTitle(c), notes: notes.filter((n) => n.cluster === c.id) }));
@@ -164,7 +164,7 @@ function addForm(app, clusters) {
       },
     },
     h("h2", { id: "ol-add-h" }, t("add_note")),
-    field(t("composer_text_label"), text, t("composer_chars", { n: fmtNumber(max) })),
+    field(t("composer_text_label"), text, t("composer_chars", { n: max, max })),
     h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
     draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
     h("button", { type: "submit", class: "btn btn-primary", "data-fk": "new-submit" }, draft ? t("composer_keep") : t("composer_send")),

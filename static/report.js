@@ -21,7 +21,7 @@ export async function renderReport(root, boardId) {
     const headers = { Authorization: `Bearer ${token}` };
     try {
       const lang = getLang();
-      const [md, svg] = await Promise.all([fetch(`${base}/export.md?lang=${lang}`, { headers }), fetch(`${base}/export.svg`, { headers })]);
+      const [md, svg] = await Promise.all([fetch(`${base}/export.md?lang=${lang}`, { headers }), fetch(`${base}/export.svg?lang=${lang}`, { headers })]);
       for (const res of [md, svg]) {
         if (!res.ok) throw new ApiError(res.status, res.status === 403 ? "facilitator_only" : "report");
       }

@@ -24,7 +24,7 @@ export function renderVoteList(app, wrap) {
     h(
       "p",
       { class: `votelist-left${remaining === 0 ? " is-empty" : ""}`, id: "votes-status", role: "status" },
-      t("votes_left", { left: remaining, budget }),
+      t("votes_left", { n: budget, left: remaining, budget }),
       remaining === 0 ? h("span", { class: "votelist-none", id: "votes-none-left" }, " — ", t("votes_none_left")) : null,
     ),
     app.disagreeOn() ? disagreeStatus(app) : null,

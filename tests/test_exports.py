@@ -564,6 +564,36 @@ async def test_exports_through_the_server(server: ServerProcess) -> None:
         assert "Nature &amp; parc" in r.text and "Un potager partagé" in r.text
         assert "[nl] Een gedeelde moestuin" in r.text
 
+        # A Dutch reader: the facilitator's Dutch group labels and a Dutch cluster title.
+        r = await http.patch(
+            f"/api/boards/{board['id']}/settings", json={"group_labels": LABELS}, headers=fac
+        )
+        assert r.status_code == 200, r.text
+
+        def dutch_title(doc: Any) -> None:
+            doc.get("clusters", type=Map)["c1"]["titles"] = Map({"nl": "Natuur & park"})
+
+        await f.change(dutch_title)
+        ana = clients["Ana"]  # the server passed it on: it has it
+
+        def ana_sees_title() -> bool:
+            cluster = ana.doc.get("clusters", type=Map).get("c1")
+            titles = cluster.get("titles") if cluster is not None else None
+            return titles is not None and titles.get("nl") == "Natuur & park"
+
+        await ana.wait_until(ana_sees_title)
+        nl_params = {"lang": "nl"}
+        r = await http.get(f"/api/boards/{board['id']}/export.md", params=nl_params, headers=fac)
+        lines = r.text.splitlines()
+        assert "- Bewoner: 2 personen, 2 stemden" in lines
+        assert any(line.startswith("### Natuur & park — 6 stippen") for line in lines)
+        r = await http.get(f"/api/boards/{board['id']}/export.csv", params=nl_params, headers=fac)
+        row = next(csv.reader(io.StringIO(r.text.splitlines()[1]), delimiter=";"))
+        assert row[9] == "Natuur & park"
+        assert row[14].startswith("Bewoner: gekozen door 2 van 2; Onderzoeker: gekozen door 1")
+        r = await http.get(f"/api/boards/{board['id']}/export.svg", params=nl_params, headers=fac)
+        assert "Natuur &amp; park" in r.text and "Nature &amp; parc" not in r.text
+
         before = time.time()
         data = (await http.get(f"/api/boards/{board['id']}/export.json", headers=fac)).json()
         assert data["time_unit"] == "ms"
@@ -603,3 +633,73 @@ def test_report_gives_cluster_titles_in_its_language_and_voice_lengths() -> None
     assert "- Spraakbericht (12 s): Des bancs à l'ombre (3 stippen, door Chloé)" in nl
     en = render(data).splitlines()
     assert any(line.startswith("### Nature & parc — ") for line in en), en
+
+
+# ---------------------------------------------------------------------- the reader's language
+
+# The facilitator's labels (the board setting `group_labels`): no French ones, and none at all
+# for agent·e, which then reads as itself.
+LABELS = {"habitant·e": {"nl": "Bewoner", "en": "Resident"}, "chercheur·e": {"nl": "Onderzoeker"}}
+TITLED = {"c1": {**CLUSTERS["c1"], "titles": {"nl": "Natuur & park"}}}
+
+
+def test_report_names_groups_in_its_language() -> None:
+    """Before: every group read as its French id in every report ("- habitant·e: 2 personen")."""
+    data = replace(DATA, group_labels=LABELS)
+    nl = report.render_markdown(data, "nl").splitlines()
+    for line in (
+        "- Bewoner: 2 personen, 2 stemden",
+        "- Onderzoeker: 2 personen, 2 stemden",
+        "- agent·e: 1 persoon, geen stemmen uit deze groep",
+        "   - Bewoner: gekozen door 0 van 2 (0 stippen), 2 van 2 zijn het oneens",
+        "   - Onderzoeker: gekozen door 2 van 2 (3 stippen)",
+        "  - Bewoner: gekozen door 0 van 2 (0 stippen), 2 van 2 zijn het oneens",
+        "- Bewoner: 2 personen, 2 notities, 3 stippen; 0 droegen niet bij",
+        "- Onderzoeker: 2 personen, 1 notitie, 4 stippen; 0 droegen niet bij",
+    ):
+        assert line in nl, line
+    assert not [line for line in nl if "habitant·e" in line or "chercheur·e" in line]
+    en = report.render_markdown(data, "en").splitlines()
+    assert "- Resident: 2 people, 2 voted" in en
+    assert "- chercheur·e: 2 people, 2 voted" in en  # no English label: the group itself
+    # No French labels: the French report is the one without labels, line for line.
+    assert report.render_markdown(data, "fr") == EXPECTED_FR
+
+
+def test_csv_names_groups_and_clusters_in_its_language() -> None:
+    """Before: the headers and words used the group ids, the cluster column the main title."""
+    lines = report.results_csv(
+        RESULTS, GROUPS, "nl", group_labels=LABELS, clusters=TITLED
+    ).splitlines()
+    assert lines[0] == (
+        "rang;id van het idee;soort;tekst;cluster;stippen;niet-akkoordmarkeringen;consensus;"
+        "verdeeld;in woorden;personen: Bewoner;personen: Onderzoeker;personen: agent·e;"
+        "stemmers van de groep: Bewoner;stemmers van de groep: Onderzoeker;"
+        "stemmers van de groep: agent·e;stippen: Bewoner;stippen: Onderzoeker;stippen: agent·e;"
+        "stemmers voor: Bewoner;stemmers voor: Onderzoeker;stemmers voor: agent·e;"
+        "niet akkoord: Bewoner;niet akkoord: Onderzoeker;niet akkoord: agent·e;steun: Bewoner;"
+        "steun: Onderzoeker;steun: agent·e"
+    )
+    assert lines[1] == (
+        '1;n1;tekst;Un potager partagé;Natuur & park;3;0;0,500;nee;"Bewoner: gekozen door 2 van'
+        ' 2; Onderzoeker: gekozen door 1 van 2; agent·e: geen stemmen uit deze groep";2;2;1;2;2;0;'
+        "2;1;0;2;1;0;0;0;0;1,000;0,500;"
+    )
+    assert lines[3].startswith("3;n2;tekst;")  # outside clusters: still an empty cell
+    assert ';;1;0;0,000;nee;"Bewoner: gekozen door 1 van 2;' in lines[3]
+    # In a language without labels or titles: the groups and the main title, as before.
+    fr = report.results_csv(RESULTS, GROUPS, "fr", group_labels=LABELS, clusters=TITLED)
+    assert fr == EXPECTED_CSV_FR
+
+
+def test_svg_titles_clusters_in_its_language() -> None:
+    """Before: the frame always carried the main title."""
+    ns = "{http://www.w3.org/2000/svg}"
+
+    def titles(lang: str | None) -> list[str]:
+        svg = report.render_svg({"notes": NOTES, "clusters": TITLED}, RESULTS, {}, lang=lang)
+        frames = ET.fromstring(svg).findall(f"{ns}g[@class='cluster']")
+        return ["".join(g.itertext()) for g in frames]
+
+    assert titles("nl") == ["Natuur & park"]
+    assert titles("fr") == ["Nature & parc"] and titles(None) == ["Nature & parc"]

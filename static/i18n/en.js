@@ -123,7 +123,6 @@ export default {
   results_hidden: "Results will show once the facilitator reveals them.",
   results_total: "{n} dots",
   results_score: "chosen by at least {pct} of the voters in every group that voted",
-  results_group_bar: "{group}: {pct} of the voters chose it ({voters} people, {dots} dots)",
   results_updated: "Updated at {time}",
   results_refresh: "Refresh",
   panel_heading: "Facilitation",
@@ -354,8 +353,8 @@ export default {
   disagree_btn: "I disagree",
   disagree_on: "I disagree with: {text}",
   disagree_take_back: "Take back my “I disagree” on: {text}",
-  disagree_left: "{n} of {budget} “I disagree” marks left",
-  disagree_left_one: "{n} of {budget} “I disagree” mark left",
+  disagree_left: "{n} “I disagree” marks left of {budget}",
+  disagree_left_one: "{n} “I disagree” mark left of {budget}",
   disagree_left_short: "{left}/{budget}",
   disagree_none_left: "No “I disagree” marks left: take one back to move it.",
   disagree_budget_spent: "All your “I disagree” marks are used.",
@@ -451,4 +450,10 @@ export default {
   sugg_accept_named: "Make the cluster “{label}”",
   sugg_undo: "Undo the last suggestion accepted",
   sugg_undone: "Undone: the notes are back where they were.",
+  // branch a11y2: singular forms of counted strings (#23). votes_left(_short) agree with the
+  // budget ("1 of 1 dot left"): callers pass n: budget.
+  drafts_heading_one: "Your draft ({n})",
+  note_limit_one: "You have reached the limit of {n} note.",
+  votes_left_one: "{left} of {budget} dot left",
+  votes_left_short_one: "{left} of {budget} left",
 };

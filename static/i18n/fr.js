@@ -130,7 +130,6 @@ export default {
   results_hidden: "Les résultats seront visibles quand l’animateur·rice les dévoilera.",
   results_total: "{n} gommettes",
   results_score: "choisie par au moins {pct} des votant·es de chaque groupe qui a voté",
-  results_group_bar: "{group} : {pct} des votant·es l’ont choisie ({voters} personnes, {dots} gommettes)",
   results_updated: "Mis à jour à {time}",
   results_refresh: "Actualiser",
   // facilitator panel
@@ -460,4 +459,10 @@ export default {
   sugg_accept_named: "Créer le regroupement « {label} »",
   sugg_undo: "Annuler la dernière suggestion acceptée",
   sugg_undone: "Annulé : les notes sont revenues à leur place.",
+  // branch a11y2: singular forms of counted strings (#23). votes_left(_short) agree with the
+  // budget ("1 of 1 dot left"): callers pass n: budget.
+  drafts_heading_one: "Votre brouillon ({n})",
+  note_limit_one: "Vous avez atteint la limite de {n} note.",
+  votes_left_one: "{left} sur {budget} gommette restante",
+  votes_left_short_one: "{left} sur {budget} restante",
 };

@@ -123,7 +123,6 @@ export default {
   results_hidden: "De resultaten verschijnen zodra de begeleider ze onthult.",
   results_total: "{n} stippen",
   results_score: "gekozen door minstens {pct} van de stemmers van elke groep die stemde",
-  results_group_bar: "{group}: {pct} van de stemmers koos dit ({voters} personen, {dots} stippen)",
   results_updated: "Bijgewerkt om {time}",
   results_refresh: "Vernieuwen",
   panel_heading: "Begeleiding",
@@ -354,8 +353,8 @@ export default {
   disagree_btn: "Niet akkoord",
   disagree_on: "Ik ben het niet eens met: {text}",
   disagree_take_back: "Mijn „niet akkoord” intrekken bij: {text}",
-  disagree_left: "Nog {n} van {budget} „niet akkoord”-markeringen",
-  disagree_left_one: "Nog {n} van {budget} „niet akkoord”-markering",
+  disagree_left: "Nog {n} „niet akkoord”-markeringen van {budget}",
+  disagree_left_one: "Nog {n} „niet akkoord”-markering van {budget}",
   disagree_left_short: "{left}/{budget}",
   disagree_none_left: "Geen „niet akkoord”-markeringen meer: trek er een in om ze te verplaatsen.",
   disagree_budget_spent: "Al je „niet akkoord”-markeringen zijn gebruikt.",
@@ -451,4 +450,10 @@ export default {
   sugg_accept_named: "De groep “{label}” maken",
   sugg_undo: "Laatst aanvaarde voorstel ongedaan maken",
   sugg_undone: "Ongedaan gemaakt: de notities staan weer waar ze stonden.",
+  // branch a11y2: singular forms of counted strings (#23). votes_left(_short) agree with the
+  // budget ("1 of 1 dot left"): callers pass n: budget.
+  drafts_heading_one: "Uw kladje ({n})",
+  note_limit_one: "U hebt de limiet van {n} notitie bereikt.",
+  votes_left_one: "Nog {left} van {budget} stip",
+  votes_left_short_one: "nog {left} van {budget}",
 };
