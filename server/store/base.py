@@ -115,6 +115,27 @@ class HiddenNoteRecord:
     hidden_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryRewrite:
+    """New bytes for some rows of a board's history: update seq -> data, keyframe seq -> state."""
+
+    updates: dict[int, bytes] = field(default_factory=dict)
+    keyframes: dict[int, bytes] = field(default_factory=dict)
+
+
+# Given the board's whole log (seq order) and keyframes, the rows to replace; raising refuses the
+# erasure (the store then changes nothing). Pure and synchronous: the store may run it off the
+# event loop, inside its transaction.
+HistoryRewriter = Callable[[list[UpdateRecord], list[SnapshotRecord]], HistoryRewrite]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureCounts:
+    rewritten: int  # update and keyframe rows replaced
+    media: int  # the person's photos and voice notes deleted
+    hidden_notes: int  # hidden notes of theirs whose `author` field was dropped
+
+
 class StoreError(Exception):
     """A store operation failed for a reason the caller can report (not a bug)."""
 
@@ -235,9 +256,14 @@ class Store(Protocol):
         """Refuse the participant's token from now on; with `new_name`, replace their name.
         False if no such participant on this board."""
 
-    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
-        """Replace every logged update and keyframe of the board by `rewrite(bytes)` (erasure),
-        in one transaction; returns how many rows changed."""
+    async def erase_participant(
+        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
+    ) -> ErasureCounts:
+        """Erase one person, in ONE transaction that first holds the board's appends off: the
+        rows `rewrite` returns replace the log's and keyframes'; their name becomes `erased_name`
+        and their token is refused; their media are deleted; their hidden notes lose `author`.
+        If `rewrite` raises, nothing changes and the exception propagates. StoreError if no such
+        participant on this board."""
 
     async def set_join_code(self, board_id: str, join_code: str) -> None:
         """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""
@@ -248,6 +274,7 @@ class Store(Protocol):
     async def delete_board(self, board_id: str) -> bool:
         """Erase the board and everything about it (log, keyframes, participants, votes, events).
         False if there was no such board."""
+
     # Media (photo and voice notes), stored beside the board: deleting a board deletes them.
     async def put_media(self, media: MediaRecord) -> None:
         """Raises StoreError if the board is unknown or the id is taken."""
