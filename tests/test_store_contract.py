@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -763,6 +764,38 @@ async def test_erase_participant_changes_nothing_when_the_rewrite_refuses(store:
         await store.erase_participant(board.id, pid, "[erased]", refuse)
     assert await _erasure_view(store, board, other) == before
     assert await _all_media(store, board.id) == media_before
+
+
+async def test_a_keyframe_built_from_the_log_never_interleaves_with_an_erasure(
+    store: Store,
+) -> None:
+    board, _, pid, _, seqs = await _erasure_fixture(store)
+    started, release = threading.Event(), threading.Event()
+
+    def rewrite(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
+        started.set()
+        release.wait(30)
+        return HistoryRewrite({seqs[1]: b"c-rewritten"}, {})
+
+    erasing = asyncio.create_task(store.erase_participant(board.id, pid, "[erased]", rewrite))
+    assert await asyncio.to_thread(started.wait, 30)
+    seen: list[tuple[int | None, list[bytes]]] = []
+
+    def build(previous: SnapshotRecord | None, tail: list[UpdateRecord]) -> SnapshotRecord:
+        seen.append((previous.seq if previous else None, [u.data for u in tail]))
+        return SnapshotRecord(tail[-1].seq, 3.0, b"built")
+
+    keyframing = asyncio.create_task(store.save_keyframe_from_log(board.id, build))
+    done, _ = await asyncio.wait({keyframing}, timeout=0.5)
+    assert not done and not seen  # it waits for the erasure
+    release.set()
+    await erasing
+    built = await keyframing
+    # Built from the rewritten rows: the latest keyframe and the tail after it.
+    assert seen == [(seqs[0], [b"c-rewritten"])]
+    assert built is not None and built.seq == seqs[1]
+    snapshot, tail = await store.load(board.id)
+    assert snapshot is not None and snapshot.state == b"built" and tail == []
 
 
 async def _all_media(store: Store, board_id: str) -> list[MediaRecord]:

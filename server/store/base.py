@@ -129,6 +129,10 @@ class HistoryRewrite:
 HistoryRewriter = Callable[[list[UpdateRecord], list[SnapshotRecord]], HistoryRewrite]
 
 
+# The latest keyframe (if any) and the updates after it -> the keyframe to save (or None).
+KeyframeBuilder = Callable[[SnapshotRecord | None, list[UpdateRecord]], SnapshotRecord | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureCounts:
     rewritten: int  # update and keyframe rows replaced
@@ -201,6 +205,13 @@ class Store(Protocol):
         at or before it (so everything it covers is older) and the updates after it up to it."""
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None: ...
+
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        """Read the latest keyframe and the log after it, `build` a keyframe from them and save
+        it, never interleaved with `erase_participant` of this board (a keyframe read before an
+        erasure and saved after it would bring the name back). Returns what it built, if any."""
 
     async def note_authors(self, board_id: str) -> dict[str, str]:
         """note id -> actor that created it."""

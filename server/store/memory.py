@@ -21,6 +21,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     HistoryRewriter,
+    KeyframeBuilder,
     LogSummary,
     MediaRecord,
     NewUpdate,
@@ -153,6 +154,20 @@ class MemoryStore:
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
         # A keyframe at a given seq is the same state whoever writes it: keep the first one.
         self._snapshots.setdefault(board_id, {}).setdefault(snapshot.seq, snapshot)
+
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        async with self._lock:  # erase_participant holds it too
+            frames = self._snapshots.get(board_id, {})
+            previous = frames[max(frames)] if frames else None
+            after = previous.seq if previous else 0
+            tail = [u for u in self._updates.get(board_id, []) if u.seq > after]
+            keyframe = build(previous, tail)
+            if keyframe is None:
+                return None
+            self._snapshots.setdefault(board_id, {}).setdefault(keyframe.seq, keyframe)
+            return keyframe
 
     async def note_authors(self, board_id: str) -> dict[str, str]:
         return dict(self._authors.get(board_id, {}))

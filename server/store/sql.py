@@ -43,6 +43,7 @@ from server.store.base import (
     EventRecord,
     HiddenNoteRecord,
     HistoryRewriter,
+    KeyframeBuilder,
     LogSummary,
     MediaRecord,
     NewUpdate,
@@ -466,11 +467,44 @@ class SqlStore:
         latest = latest.order_by(snapshots.c.seq.desc()).limit(1)
         # One read transaction: on SQLite both queries see the same database state.
         async with self._read() as conn:
-            row = (await conn.execute(latest)).first()
-            snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
-            after = snapshot.seq if snapshot else 0
-            tail = await self._updates_after(conn, board_id, after, None, until_ts)
+            return await self._load(conn, board_id, latest, until_ts)
+
+    async def _load(
+        self, conn: AsyncConnection, board_id: str, latest: Any, until_ts: float | None = None
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        row = (await conn.execute(latest)).first()
+        snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
+        after = snapshot.seq if snapshot else 0
+        tail = await self._updates_after(conn, board_id, after, None, until_ts)
         return snapshot, tail
+
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        # PostgreSQL: a shared lock that only an erasure takes exclusively (appends and other
+        # keyframes go on), so a keyframe is never built from rows an erasure has rewritten
+        # since. SQLite: one write transaction (one process at a time writes anyway).
+        latest = (
+            snapshots.select()
+            .where(snapshots.c.board_id == board_id)
+            .order_by(snapshots.c.seq.desc())
+            .limit(1)
+        )
+        async with self._write() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:board, 1))"),
+                    {"board": board_id},
+                )
+            previous, tail = await self._load(conn, board_id, latest)
+            keyframe = await asyncio.to_thread(build, previous, tail)
+            if keyframe is None:
+                return None
+            row = {"board_id": board_id, "seq": keyframe.seq, "ts": keyframe.ts}
+            await conn.execute(
+                self._insert(snapshots).on_conflict_do_nothing(), {**row, "state": keyframe.state}
+            )
+        return keyframe
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
         row = {
@@ -633,11 +667,13 @@ class SqlStore:
     ) -> ErasureCounts:
         async with self._write() as conn:
             if self.dialect == "postgresql":
-                # The lock appends take (`_insert_updates`): no row lands between read and write.
-                await conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:board, 0))"),
-                    {"board": board_id},
-                )
+                # The lock appends take (`_insert_updates`): no row lands between read and write;
+                # and the one keyframes built from the log take shared (save_keyframe_from_log).
+                for key in (0, 1):
+                    await conn.execute(
+                        sa.text(f"SELECT pg_advisory_xact_lock(hashtextextended(:board, {key}))"),
+                        {"board": board_id},
+                    )
             person = participants.c
             found = await conn.execute(
                 sa.select(person.id).where(person.id == participant_id, person.board_id == board_id)
