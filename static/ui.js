@@ -121,6 +121,7 @@ const ERROR_KEYS = {
   bad_title: "error_title_required",
   bad_name: "join_name_required",
   bad_group: "join_group_required",
+  erasure_refused: "error_erasure_refused", // branch erase (#20)
 };
 
 export function errorText(e) {
