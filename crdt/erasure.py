@@ -6,22 +6,26 @@ person created (`ErasureTarget.notes`, from the store's note_authors, so a secon
 same name keeps theirs), and only where the value is their name. Nothing else is touched: not a
 note text that happens to hold the same bytes, not a `lang`, `color` or `phase` equal to the name.
 
-Each stored row (update or keyframe) is decoded with the v1 codec (crdt/yupdate.py), the matching
-values are replaced (same clocks, same lengths: a ContentAny keeps its number of values), and
-the row is encoded again. Which Map and key an Item belongs to is only written when it has no
+Each logged update is decoded with the v1 codec (crdt/yupdate.py), the matching values are
+replaced (same clocks, same lengths: a ContentAny keeps its number of values), and the row is
+encoded again. A keyframe is the log's state at its seq (the whole log is kept): one that holds
+the name is rebuilt by pycrdt from the rewritten log at that seq, which costs a fraction of
+decoding megabytes in Python. Which Map and key an Item belongs to is only written when it has no
 origin; otherwise Yjs takes it from its origin (left) or right origin, which may sit in another
 row: an index of every Item of every row resolves them, as Yjs does when it integrates.
 
 Before anything is handed back, `erase_author` checks its own work and raises `ErasureRefused`
-(nothing to write) unless: every row the codec read it writes back byte for byte; every
-rewritten row applies (pycrdt); the log replayed row by row gives, after each rewritten row and
-at the end, the board the original log gives with only those author values changed, and the same
-state vector; every rewritten keyframe gives its original's board, changed the same way.
+(nothing to write) unless: every row it rewrites, the codec first writes back byte for byte; every
+row applies (pycrdt); the log replayed row by row gives, after each rewritten row (and in their
+notes after each row holding the name's bytes) and at the end, the board the original log gives
+with only those author values changed, and the same state vector; every rebuilt keyframe gives
+its original's board, changed the same way, with the same state vector.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,16 +164,14 @@ def _targets(
 
 def _decode(kind: str, seq: int, data: bytes) -> yupdate.Update:
     try:
-        update = yupdate.decode(data)
+        return yupdate.decode(data)
     except yupdate.CodecError as exc:
         raise ErasureRefused(f"{kind} {seq} cannot be read: {exc}") from exc
-    if yupdate.encode(update) != data:
-        raise ErasureRefused(f"{kind} {seq} cannot be written back exactly by the codec")
-    return update
 
 
 def _board(doc: Doc[Any], roots: Iterable[str]) -> dict[str, Any]:
-    return {root: doc.get(root, type=Map).to_py() for root in roots}
+    # The JSON yrs writes, parsed: ~100x faster than Map.to_py (one transaction per key).
+    return {root: json.loads(str(doc.get(root, type=Map))) for root in roots}
 
 
 def _expected(board: dict[str, Any], target: ErasureTarget) -> dict[str, Any]:
@@ -214,25 +216,21 @@ def erase_author(
     if not target.notes or target.name == target.replacement:
         return out
     logged = [(seq, data, _decode("update", seq, data)) for seq, data in updates]
-    frames = [(seq, data, _decode("keyframe", seq, data)) for seq, data in keyframes]
     index = _Index()
     index.add(u for _, _, u in logged)
-    index.add(u for _, _, u in frames)
     parents = _Parents(index)
-
-    def rewrite(rows: list[tuple[int, bytes, yupdate.Update]], into: dict[int, bytes]) -> None:
-        for seq, _, update in rows:
-            found = list(_targets(update, parents, index, target))
-            for content, i in found:
-                content.values[i] = target.replacement
-            if found:
-                into[seq] = yupdate.encode(update)
-                out.values += len(found)
-
-    # Resolve every parent before any value changes (the index holds the same Item objects).
-    rewrite(logged, out.updates)
-    rewrite(frames, out.keyframes)
-    _check(updates, keyframes, out, target, _roots(u for _, _, u in (*logged, *frames)))
+    for seq, data, update in logged:
+        found = list(_targets(update, parents, index, target))
+        if not found:
+            continue
+        if yupdate.encode(update) != data:
+            # Only a row the codec writes back byte for byte may be rewritten by it.
+            raise ErasureRefused(f"update {seq} cannot be written back exactly by the codec")
+        for content, i in found:
+            content.values[i] = target.replacement
+        out.updates[seq] = yupdate.encode(update)
+        out.values += len(found)
+    _check(updates, keyframes, out, target, _roots(u for _, _, u in logged))
     return out
 
 
@@ -244,32 +242,74 @@ def _check(
     roots: set[str],
 ) -> None:
     # Checkpoints: after every row that changed or holds the name's bytes at all (a value of
-    # theirs that was missed shows there), and at the end.
+    # theirs that was missed shows there), and at the end. A keyframe holding the name is
+    # rebuilt from the rewritten log at its seq (pycrdt: it is that state, encoded) and must give
+    # its original's board with the same authors replaced.
     raw = target.name.encode()
+    theirs = sorted(target.notes)
+    frames = sorted(keyframes)
     before: Doc[Any] = Doc()
     after: Doc[Any] = Doc()
-    for seq, data in updates:
+    for at, (seq, data) in enumerate(updates):
         _apply(before, data, f"update {seq} (as stored)")
         fresh = out.updates.get(seq)
         _apply(after, data if fresh is None else fresh, f"update {seq}")
-        if fresh is not None or raw in data:
+        if fresh is not None:
             _same(before, after, target, roots, f"the log up to update {seq}")
+        elif raw in data:  # a value of theirs missed here would show in their notes
+            _same(before, after, target, {schema.NOTES}, f"the log up to update {seq}", theirs)
+        following = updates[at + 1][0] if at + 1 < len(updates) else None
+        while frames and (following is None or frames[0][0] < following):
+            frame_seq, frame = frames.pop(0)
+            if raw in frame:
+                _rebuild(frame_seq, frame, after, target, roots, out)
     _same(before, after, target, roots, "the whole log")
-    for seq, data in keyframes:
-        fresh = out.keyframes.get(seq)
-        if fresh is None and raw not in data:
-            continue
-        old: Doc[Any] = Doc()
-        new: Doc[Any] = Doc()
-        _apply(old, data, f"keyframe {seq} (as stored)")
-        _apply(new, data if fresh is None else fresh, f"keyframe {seq}")
-        _same(old, new, target, roots, f"keyframe {seq}")
+    if frames:
+        raise ErasureRefused(f"keyframe {frames[0][0]} is not at a seq of the log")
+
+
+def _rebuild(
+    seq: int,
+    frame: bytes,
+    log_state: Doc[Any],
+    target: ErasureTarget,
+    roots: set[str],
+    out: Rewritten,
+) -> None:
+    fresh = log_state.get_update()
+    old: Doc[Any] = Doc()
+    new: Doc[Any] = Doc()
+    _apply(old, frame, f"keyframe {seq} (as stored)")
+    _apply(new, fresh, f"keyframe {seq}")
+    _same(old, new, target, roots, f"keyframe {seq}")
+    if fresh != frame:
+        out.keyframes[seq] = fresh
 
 
 def _same(
-    before: Doc[Any], after: Doc[Any], target: ErasureTarget, roots: set[str], what: str
+    before: Doc[Any],
+    after: Doc[Any],
+    target: ErasureTarget,
+    roots: set[str],
+    what: str,
+    notes: list[str] | None = None,
 ) -> None:
+    """`after` is `before` with the target's authors replaced (only `notes` of it, if given)."""
     if before.get_state() != after.get_state():
         raise ErasureRefused(f"{what}: the rewritten history has other clocks")
-    if _board(after, roots) != _expected(_board(before, roots), target):
+    if notes is None:
+        ok = _board(after, roots) == _expected(_board(before, roots), target)
+    else:
+        ok = _notes(after, notes) == _expected(_notes(before, notes), target)
+    if not ok:
         raise ErasureRefused(f"{what}: the rewritten history gives another board")
+
+
+def _notes(doc: Doc[Any], ids: list[str]) -> dict[str, Any]:
+    notes = doc.get(schema.NOTES, type=Map)
+    found = {}
+    for note_id in ids:
+        note = notes.get(note_id)
+        if isinstance(note, Map):
+            found[note_id] = json.loads(str(note))
+    return {schema.NOTES: found}

@@ -16,6 +16,7 @@ The format (Yjs `encoding.js` / yrs `update.rs`, v1):
                 varUint(1) • varString(root name) | varUint(0) • id ; then varString(sub) if 0x20]
                 • content
   delete_set  = varUint(#clients) • (varUint(client) • varUint(#ranges) • (clock, length)*)*
+                (kept as written, read on demand: `Update.delete_set`)
   id          = varUint(client) • varUint(clock)
 A value in a Map (a note's `author`) is an Item with ContentAny (kind 8): lib0 "any" values.
 """
@@ -217,7 +218,26 @@ Struct: TypeAlias = Gc | Skip | Item
 class Update:
     # one list per client, in the order written; each list's clocks follow on from the first
     clients: list[tuple[int, list[Struct]]] = field(default_factory=list)
-    delete_set: list[tuple[int, list[tuple[int, int]]]] = field(default_factory=list)
+    # The delete set, as written: carried through untouched (a server's net diff repeats the
+    # board's whole delete set, so reading it on every decode would cost most of the time);
+    # `delete_set` reads it when asked.
+    delete_set_bytes: bytes = b"\x00"
+
+    @property
+    def delete_set(self) -> list[tuple[int, list[tuple[int, int]]]]:
+        """(client, [(clock, length), ...]) per client; CodecError if malformed."""
+        r = _Reader(self.delete_set_bytes)
+        out = []
+        for _ in range(r.var_uint()):
+            client = r.var_uint()
+            ranges = []
+            for _ in range(r.var_uint()):
+                start = r.var_uint()
+                ranges.append((start, r.var_uint()))
+            out.append((client, ranges))
+        if r.at != len(r.data):
+            raise CodecError(f"{len(r.data) - r.at} bytes after the update")
+        return out
 
 
 def struct_length(s: Struct) -> int:
@@ -264,6 +284,10 @@ class _Reader:
         return out
 
     def var_uint(self) -> int:
+        at = self.at
+        if at < len(self.data) and self.data[at] < 0x80:  # most are one byte: the fast path
+            self.at = at + 1
+            return self.data[at]
         n, shift = 0, 0
         while True:
             b = self.byte()
@@ -401,15 +425,9 @@ def decode(data: bytes) -> Update:
             structs.append(s)
             clock += length
         update.clients.append((client, structs))
-    for _ in range(r.var_uint()):
-        client = r.var_uint()
-        ranges = []
-        for _ in range(r.var_uint()):
-            start = r.var_uint()
-            ranges.append((start, r.var_uint()))
-        update.delete_set.append((client, ranges))
-    if r.at != len(r.data):
-        raise CodecError(f"{len(r.data) - r.at} bytes after the update")
+    if r.at >= len(r.data):
+        raise CodecError("unexpected end of update: no delete set")
+    update.delete_set_bytes = r.data[r.at :]
     return update
 
 
@@ -423,6 +441,9 @@ class _Writer:
         self.out = bytearray()
 
     def var_uint(self, n: int) -> None:
+        if 0 <= n < 0x80:
+            self.out.append(n)
+            return
         if n < 0:
             raise CodecError("negative varUint")
         while n > 0x7F:
@@ -564,11 +585,5 @@ def encode(update: Update) -> bytes:
                             raise CodecError("a map entry without its key")
                         w.string(s.parent_sub)
                 w.content(s.content)
-    w.var_uint(len(update.delete_set))
-    for client, ranges in update.delete_set:
-        w.var_uint(client)
-        w.var_uint(len(ranges))
-        for start, length in ranges:
-            w.var_uint(start)
-            w.var_uint(length)
+    w.out += update.delete_set_bytes
     return bytes(w.out)

@@ -252,9 +252,11 @@ async def test_an_erasure_that_cannot_be_checked_changes_nothing_and_says_why(
     # A row yrs reads but the codec would not write back byte for byte (its client count in two
     # bytes): stands for any row the erasure cannot rewrite safely.
     with sqlite3.connect(db) as conn:
-        (row,) = conn.execute(
-            "SELECT data FROM updates WHERE board_id = ? ORDER BY seq LIMIT 1", (bid,)
-        ).fetchone()
+        rows = conn.execute(
+            "SELECT data FROM updates WHERE board_id = ? ORDER BY seq", (bid,)
+        ).fetchall()
+        # the row that wrote Bob's note (and so his author value): one the erasure must rewrite
+        (row,) = [r[0] for r in rows if "idée".encode() in r[0]]
         conn.execute(
             "INSERT INTO updates (board_id, ts, actor, data) VALUES (?, 0, 'facilitator', ?)",
             (bid, bytes([row[0] | 0x80, 0]) + bytes(row[1:])),

@@ -202,10 +202,9 @@ def test_erasure_over_random_workshops_changes_exactly_their_authors(
     stored = dict(w.log)
     for seq, data in out.updates.items():
         values += _same_but_erased(stored[seq], data, name)
-    frames = dict(w.keyframes)
-    for seq, data in out.keyframes.items():
-        values += _same_but_erased(frames[seq], data, name)
     assert values == out.values
+    # Keyframes are rebuilt from the rewritten log: checked as boards below.
+    assert set(out.keyframes) <= {seq for seq, _ in w.keyframes}
     # Replayed row by row: every row applies, and every state is the original minus the name.
     before: Doc[Any] = Doc()
     after: Doc[Any] = Doc()
@@ -281,4 +280,6 @@ def test_the_codec_writes_back_every_kind_of_row_a_board_stores() -> None:
         assert yupdate.encode(yupdate.decode(data)) == data
     theirs = frozenset(n for n, p in w.created.items() if p == 1)  # the second Bob
     out = erase_author(w.log, w.keyframes, ErasureTarget("Bob", theirs, ERASED))
-    assert out.values >= 3 and out.updates and out.keyframes
+    assert out.values >= 2 and out.updates and out.keyframes
+    for seq, data in out.keyframes.items():  # a rebuilt keyframe: the original, name replaced
+        _same_but_erased(dict(w.keyframes)[seq], data, "Bob")
