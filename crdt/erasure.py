@@ -219,7 +219,10 @@ def erase_author(
     index = _Index()
     index.add(u for _, _, u in logged)
     parents = _Parents(index)
+    holding: set[int] = set()  # rows with a Map or Array value equal to the name, anywhere
     for seq, data, update in logged:
+        if _holds(update, target.name):
+            holding.add(seq)
         found = list(_targets(update, parents, index, target))
         if not found:
             continue
@@ -230,8 +233,16 @@ def erase_author(
             content.values[i] = target.replacement
         out.updates[seq] = yupdate.encode(update)
         out.values += len(found)
-    _check(updates, keyframes, out, target, _roots(u for _, _, u in logged))
+    _check(updates, keyframes, out, target, _roots(u for _, _, u in logged), holding)
     return out
+
+
+def _holds(update: yupdate.Update, name: str) -> bool:
+    return any(
+        isinstance(s, Item) and isinstance(s.content, ContentAny) and name in s.content.values
+        for _, structs in update.clients
+        for s in structs
+    )
 
 
 def _check(
@@ -240,8 +251,9 @@ def _check(
     out: Rewritten,
     target: ErasureTarget,
     roots: set[str],
+    holding: set[int],
 ) -> None:
-    # Checkpoints: after every row that changed or holds the name's bytes at all (a value of
+    # Checkpoints: after every row that changed or holds a value equal to the name (a value of
     # theirs that was missed shows there), and at the end. A keyframe holding the name is
     # rebuilt from the rewritten log at its seq (pycrdt: it is that state, encoded) and must give
     # its original's board with the same authors replaced.
@@ -256,7 +268,7 @@ def _check(
         _apply(after, data if fresh is None else fresh, f"update {seq}")
         if fresh is not None:
             _same(before, after, target, roots, f"the log up to update {seq}")
-        elif raw in data:  # a value of theirs missed here would show in their notes
+        elif seq in holding:  # a value of theirs missed here would show in their notes
             _same(before, after, target, {schema.NOTES}, f"the log up to update {seq}", theirs)
         following = updates[at + 1][0] if at + 1 < len(updates) else None
         while frames and (following is None or frames[0][0] < following):
