@@ -166,37 +166,3 @@ class EventDecoder:
         self._phase, self._settings = phase, settings
         unique = list(dict.fromkeys(self._found))  # x and y of one move: one event
         return [Event(seq, i, ts, kind, actor, target) for i, (kind, target) in enumerate(unique)]
-
-
-# lib0's "any" encoding tags a string value with 119 ('w'): what a Map value such as a note's
-# `author` is written as by yrs and by Yjs.
-_ANY_STRING = 119
-
-
-def _var_uint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def redact(data: bytes, name: str, replacement: str) -> bytes:
-    """`data` (a v1 update or keyframe) with every string value equal to `name` replaced.
-
-    v1 updates have no byte offsets or lengths above the content level (structs are read one
-    after another; a string's length prefix is its own), so one value can be swapped for another
-    of any length and the update stays valid. Only whole values equal to `name` are touched
-    (tag, length and bytes must all match): a note whose text merely mentions the name is not.
-    """
-    if not name:
-        return data
-    raw = name.encode()
-    old = bytes([_ANY_STRING]) + _var_uint(len(raw)) + raw
-    new_raw = replacement.encode()
-    new = bytes([_ANY_STRING]) + _var_uint(len(new_raw)) + new_raw
-    return data.replace(old, new)

@@ -4,10 +4,14 @@
   live room's clients are closed (4404, "board deleted ..."). The room's final commit and keyframe
   run while it stops, so the rows are deleted once more after it stopped: nothing it flushed stays.
 - `DELETE /api/boards/{id}/participants/{pid}` (facilitator): the person's token is refused at once
-  (HTTP 401; their open sockets are closed with 4401), their name is replaced by `ERASED_NAME` in
-  the participants table and in every logged update and keyframe (`crdt.replay.redact`), and the
-  `author` field of their notes is removed from the live board. Their notes and dots stay, without
-  an author.
+  (HTTP 401; their open sockets are closed with 4401) and the `author` field of their notes is
+  removed from the live board; then, in one store transaction, the `author` values of their notes
+  become `ERASED_NAME` in every logged update and keyframe (`crdt.erasure`, on decoded structure,
+  checked to replay to the same board before anything is written), their name becomes
+  `ERASED_NAME`, their photos and voice notes are deleted and their hidden notes lose `author`.
+  Their notes and dots stay, without an author. If the history cannot be rewritten safely: 409
+  `erasure_refused`, nothing in the store changed, the live authors are put back, the token stays
+  refused.
 - `POST /api/boards/{id}/participants/{pid}/revoke`: the token alone is refused (name kept).
 - `POST /api/boards/{id}/rotate` `{"what": "facilitator" | "join_code"}`: a new facilitator link
   (older facilitator tokens get 401, their sockets 4401) or a new join code (the old one gives 404).
@@ -23,18 +27,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pycrdt import Map
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import replay, schema
+from crdt import erasure, schema
+from crdt.erasure import ErasureTarget
 from crdt.protocol import CloseCode
 from server.api import JOIN_ALPHABET, JOIN_CODE_LENGTH, Api, ApiError, _handles_errors, _json
 from server.closing import CloseOrder, Closer
 from server.hub import Hub
 from server.replay_api import ERASED_NAME
 from server.rooms import Room
-from server.store.base import DuplicateJoinCode, Store
+from server.store.base import (
+    DuplicateJoinCode,
+    HistoryRewrite,
+    SnapshotRecord,
+    Store,
+    UpdateRecord,
+)
 from server.tokens import TokenClaims, token_version
 
 log = logging.getLogger("cobord.privacy")
@@ -103,31 +115,53 @@ class PrivacyApi:
         person = await self._person(board.id, request)
         store = self.api.store
         # Token first: from here on nothing new can arrive under their name.
-        await store.revoke_participant(board.id, person.id, ERASED_NAME)
+        await store.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_ERASED, actor=person.id)
         authors = await store.note_authors(board.id)
-        theirs = [note_id for note_id, actor in authors.items() if actor == person.id]
+        target = ErasureTarget(
+            person.name,
+            frozenset(note_id for note_id, actor in authors.items() if actor == person.id),
+            ERASED_NAME,
+        )
+        # The live board first (committed, and sent to every process, before the log is
+        # rewritten): a keyframe written from it from now on no longer holds the name.
+        dropped = await self.api._with_room(board.id, lambda room: _set_authors(room, target))
 
-        def drop_author(doc: schema.Board) -> None:
-            for note_id in theirs:
-                note = doc.notes_map.get(note_id)
-                if note is not None and "author" in note:
-                    del note["author"]
-
-        async def live(room: Room) -> None:
-            await room.apply_server_change(drop_author)
-
-        await self.api._with_room(board.id, live)  # committed before the log is rewritten
-        rewritten = 0
-        if person.name != ERASED_NAME:
-            rewritten = await store.rewrite_history(
-                board.id, lambda data: replay.redact(data, person.name, ERASED_NAME)
+        def rewrite(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
+            found = erasure.erase_author(
+                [(u.seq, u.data) for u in log], [(f.seq, f.state) for f in frames], target
             )
+            return HistoryRewrite(found.updates, found.keyframes)
+
+        try:
+            counts = await store.erase_participant(board.id, person.id, ERASED_NAME, rewrite)
+        except erasure.ErasureRefused as exc:
+            # Nothing of the history changed: put their name back where the live board had it.
+            await self.api._with_room(board.id, lambda room: _set_authors(room, target, dropped))
+            log.error("board %s: erasure of %s refused: %s", board.id, person.id, exc.reason)
+            raise ApiError(
+                409,
+                "erasure_refused",
+                "The board's history could not be rewritten safely "
+                f"({exc.reason}); nothing was erased and the board is unchanged. "
+                "This person's access stays revoked.",
+            ) from exc
         self.forget(board.id)
         log.info(
-            "board %s: participant %s erased (%d rows rewritten)", board.id, person.id, rewritten
+            "board %s: participant %s erased (%d rows rewritten, %d media deleted)",
+            board.id,
+            person.id,
+            counts.rewritten,
+            counts.media,
         )
-        return JSONResponse({"participant_id": person.id, "erased": True, "rewritten": rewritten})
+        return JSONResponse(
+            {
+                "participant_id": person.id,
+                "erased": True,
+                "rewritten": counts.rewritten,
+                "media_deleted": counts.media,
+            }
+        )
 
     async def rotate(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
@@ -156,6 +190,28 @@ class PrivacyApi:
         self.forget(board.id)
         log.info("board %s deleted by its facilitator", board.id)
         return Response(status_code=204)
+
+
+async def _set_authors(
+    room: Room, target: ErasureTarget, restore: frozenset[str] | None = None
+) -> frozenset[str]:
+    """Drop the target's name from the `author` of their notes on the live board (one server
+    change; the ids of the notes it was dropped from), or with `restore`, put it back there."""
+    changed: set[str] = set()
+
+    def change(doc: schema.Board) -> None:
+        for note_id in target.notes if restore is None else restore:
+            note = doc.notes_map.get(note_id)
+            if not isinstance(note, Map):
+                continue
+            if restore is None and note.get("author") == target.name:
+                del note["author"]
+                changed.add(note_id)
+            elif restore is not None and "author" not in note:
+                note["author"] = target.name
+
+    await room.apply_server_change(change)
+    return frozenset(changed)
 
 
 class Retention:

@@ -45,7 +45,7 @@ from server.room_core import (
     board_state_from,
 )
 from server.settings import Settings
-from server.store.base import NewUpdate, SnapshotRecord, Store
+from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
 
 log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")
@@ -422,9 +422,12 @@ class Room:
     async def _snapshot(self) -> None:
         core = self.core
         try:
-            keyframe = await self._keyframe()
-            if keyframe is not None:
-                await self.store.save_snapshot(self.board_id, keyframe)
+            if self.fanout.shared:
+                keyframe = await self.store.save_keyframe_from_log(self.board_id, _keyframe_of)
+            else:
+                keyframe = core.keyframe()
+                if keyframe is not None:
+                    await self.store.save_snapshot(self.board_id, keyframe)
         except Exception:
             log.exception("board %s: keyframe failed", self.board_id)
             return
@@ -434,18 +437,19 @@ class Room:
             core.board.measured(len(keyframe.state) + sum(len(a.data) for a in queued))
         core.updates_since_snapshot = 0
 
-    async def _keyframe(self) -> SnapshotRecord | None:
-        """Alone, a room's live doc is exactly its committed log. With several processes the
-        live doc may lack a committed update still on its way through Redis, and a keyframe must
-        never drop one: then it is built from the log itself (latest keyframe + tail)."""
-        if not self.fanout.shared:
-            return self.core.keyframe()
-        previous, tail = await self.store.load(self.board_id)
-        if not tail:
-            return None
-        doc: Doc[Any] = Doc()
-        if previous is not None:
-            doc.apply_update(previous.state)
-        for record in tail:
-            doc.apply_update(record.data)
-        return SnapshotRecord(tail[-1].seq, time.time(), doc.get_update())
+
+def _keyframe_of(
+    previous: SnapshotRecord | None, tail: list[UpdateRecord]
+) -> SnapshotRecord | None:
+    """Alone, a room's live doc is exactly its committed log. With several processes the live
+    doc may lack a committed update still on its way through Redis, and a keyframe must never
+    drop one: then it is built from the log itself (latest keyframe + tail), read and saved by
+    the store in one go so that an erasure cannot come between (Store.save_keyframe_from_log)."""
+    if not tail:
+        return None
+    doc: Doc[Any] = Doc()
+    if previous is not None:
+        doc.apply_update(previous.state)
+    for record in tail:
+        doc.apply_update(record.data)
+    return SnapshotRecord(tail[-1].seq, time.time(), doc.get_update())

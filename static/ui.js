@@ -150,6 +150,7 @@ const ERROR_KEYS = {
   joining_closed: "join_closed_reason",
   empty_text: "translate_empty",
   already_translated: "translate_already",
+  erasure_refused: "error_erasure_refused", // branch erase (#20)
 };
 
 export function errorText(e) {

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -29,8 +31,10 @@ from pycrdt import Doc, Map
 from server.store import (
     BoardRecord,
     DuplicateJoinCode,
+    ErasureCounts,
     EventRecord,
     HiddenNoteRecord,
+    HistoryRewrite,
     LogSummary,
     MarkRecord,
     MediaRecord,
@@ -795,20 +799,110 @@ async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
     assert not await store.revoke_participant(board.id, _uid("nobody"))
 
 
-async def test_rewrite_history_changes_the_log_and_keyframes_of_one_board(store: Store) -> None:
-    board = await new_board(store)
-    other = await new_board(store)
+_MEDIA_IDS: dict[str, list[str]] = {}  # board -> media ids put by the erasure fixture
+
+
+async def _erasure_fixture(store: Store) -> tuple[BoardRecord, BoardRecord, str, str, list[int]]:
+    board, other = await new_board(store), await new_board(store)
+    pid, keep = await new_participant(store, board.id), await new_participant(store, board.id)
     seqs = await store.append_updates(
-        board.id, [NewUpdate(1.0, "p", b"a-NAME-b"), NewUpdate(2.0, "p", b"c")]
+        board.id, [NewUpdate(1.0, pid, b"a-NAME-b"), NewUpdate(2.0, pid, b"c")]
     )
     await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 1.0, b"k-NAME"))
     await store.append_updates(other.id, [NewUpdate(1.0, "p", b"NAME")])
-    changed = await store.rewrite_history(board.id, lambda data: data.replace(b"NAME", b"XX"))
-    assert changed == 2
-    assert [u.data for u in await store.updates_after(board.id, 0)] == [b"a-XX-b", b"c"]
-    snapshot, _ = await store.load_until_seq(board.id, seqs[0])
+    for who in (pid, keep):
+        item = dataclasses.replace(_media(board.id), actor=who)
+        await store.put_media(item)
+        _MEDIA_IDS.setdefault(board.id, []).append(item.id)
+        fields = {"text": "x", "author": "Awa"}
+        await store.put_hidden_note(HiddenNoteRecord(board.id, f"h-{who}", who, fields, "", 1.0))
+    return board, other, pid, keep, seqs
+
+
+async def _erasure_view(store: Store, board: BoardRecord, other: BoardRecord) -> Any:
+    snapshot, _ = await store.load_until_seq(board.id, 10**12)
+    return (
+        [u.data for u in await store.updates_after(board.id, 0)],
+        snapshot,
+        [u.data for u in await store.updates_after(other.id, 0)],
+        sorted((p.id, p.name, p.revoked) for p in await store.list_participants(board.id)),
+        sorted((h.note_id, sorted(h.fields)) for h in await store.hidden_notes(board.id)),
+    )
+
+
+async def test_erase_participant_rewrites_rows_and_erases_their_name_media_hidden_authors(
+    store: Store,
+) -> None:
+    board, other, pid, keep, seqs = await _erasure_fixture(store)
+    seen: list[Any] = []
+
+    def rewrite(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
+        seen.append(([u.seq for u in log], [f.seq for f in frames]))
+        return HistoryRewrite({seqs[0]: b"a-XX-b"}, {seqs[0]: b"k-XX"})
+
+    counts = await store.erase_participant(board.id, pid, "[erased]", rewrite)
+    assert counts == ErasureCounts(rewritten=2, media=1, hidden_notes=1)
+    assert seen == [(seqs, [seqs[0]])]  # the whole log of this board, in seq order
+    log, snapshot, other_log, people, hidden = await _erasure_view(store, board, other)
+    assert log == [b"a-XX-b", b"c"] and other_log == [b"NAME"]
     assert snapshot is not None and snapshot.state == b"k-XX"
-    assert [u.data for u in await store.updates_after(other.id, 0)] == [b"NAME"]
+    assert people == sorted([(pid, "[erased]", True), (keep, "Awa", False)])
+    assert hidden == sorted([(f"h-{pid}", ["text"]), (f"h-{keep}", ["author", "text"])])
+    media_left = [m for m in await _all_media(store, board.id) if m.actor in (pid, keep)]
+    assert [m.actor for m in media_left] == [keep]
+    with pytest.raises(StoreError):
+        await store.erase_participant(other.id, keep, "[erased]", rewrite)  # not on that board
+
+
+async def test_erase_participant_changes_nothing_when_the_rewrite_refuses(store: Store) -> None:
+    board, other, pid, _, _ = await _erasure_fixture(store)
+    before = await _erasure_view(store, board, other)
+    media_before = await _all_media(store, board.id)
+
+    def refuse(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
+        raise RuntimeError("row 3 does not decode")
+
+    with pytest.raises(RuntimeError, match="row 3"):
+        await store.erase_participant(board.id, pid, "[erased]", refuse)
+    assert await _erasure_view(store, board, other) == before
+    assert await _all_media(store, board.id) == media_before
+
+
+async def test_a_keyframe_built_from_the_log_never_interleaves_with_an_erasure(
+    store: Store,
+) -> None:
+    board, _, pid, _, seqs = await _erasure_fixture(store)
+    started, release = threading.Event(), threading.Event()
+
+    def rewrite(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
+        started.set()
+        release.wait(30)
+        return HistoryRewrite({seqs[1]: b"c-rewritten"}, {})
+
+    erasing = asyncio.create_task(store.erase_participant(board.id, pid, "[erased]", rewrite))
+    assert await asyncio.to_thread(started.wait, 30)
+    seen: list[tuple[int | None, list[bytes]]] = []
+
+    def build(previous: SnapshotRecord | None, tail: list[UpdateRecord]) -> SnapshotRecord:
+        seen.append((previous.seq if previous else None, [u.data for u in tail]))
+        return SnapshotRecord(tail[-1].seq, 3.0, b"built")
+
+    keyframing = asyncio.create_task(store.save_keyframe_from_log(board.id, build))
+    done, _ = await asyncio.wait({keyframing}, timeout=0.5)
+    assert not done and not seen  # it waits for the erasure
+    release.set()
+    await erasing
+    built = await keyframing
+    # Built from the rewritten rows: the latest keyframe and the tail after it.
+    assert seen == [(seqs[0], [b"c-rewritten"])]
+    assert built is not None and built.seq == seqs[1]
+    snapshot, tail = await store.load(board.id)
+    assert snapshot is not None and snapshot.state == b"built" and tail == []
+
+
+async def _all_media(store: Store, board_id: str) -> list[MediaRecord]:
+    found = [await store.get_media(board_id, i) for i in _MEDIA_IDS.get(board_id, [])]
+    return [m for m in found if m is not None]
 
 
 async def test_set_join_code(store: Store) -> None:

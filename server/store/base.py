@@ -154,6 +154,31 @@ class HiddenNoteRecord:
     hidden_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryRewrite:
+    """New bytes for some rows of a board's history: update seq -> data, keyframe seq -> state."""
+
+    updates: dict[int, bytes] = field(default_factory=dict)
+    keyframes: dict[int, bytes] = field(default_factory=dict)
+
+
+# Given the board's whole log (seq order) and keyframes, the rows to replace; raising refuses the
+# erasure (the store then changes nothing). Pure and synchronous: the store may run it off the
+# event loop, inside its transaction.
+HistoryRewriter = Callable[[list[UpdateRecord], list[SnapshotRecord]], HistoryRewrite]
+
+
+# The latest keyframe (if any) and the updates after it -> the keyframe to save (or None).
+KeyframeBuilder = Callable[[SnapshotRecord | None, list[UpdateRecord]], SnapshotRecord | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureCounts:
+    rewritten: int  # update and keyframe rows replaced
+    media: int  # the person's photos and voice notes deleted
+    hidden_notes: int  # hidden notes of theirs whose `author` field was dropped
+
+
 class StoreError(Exception):
     """A store operation failed for a reason the caller can report (not a bug)."""
 
@@ -230,6 +255,13 @@ class Store(Protocol):
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None: ...
 
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        """Read the latest keyframe and the log after it, `build` a keyframe from them and save
+        it, never interleaved with `erase_participant` of this board (a keyframe read before an
+        erasure and saved after it would bring the name back). Returns what it built, if any."""
+
     async def note_authors(self, board_id: str) -> dict[str, str]:
         """note id -> actor that created it."""
 
@@ -296,9 +328,14 @@ class Store(Protocol):
         """Refuse the participant's token from now on; with `new_name`, replace their name.
         False if no such participant on this board."""
 
-    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
-        """Replace every logged update and keyframe of the board by `rewrite(bytes)` (erasure),
-        in one transaction; returns how many rows changed."""
+    async def erase_participant(
+        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
+    ) -> ErasureCounts:
+        """Erase one person, in ONE transaction that first holds the board's appends off: the
+        rows `rewrite` returns replace the log's and keyframes'; their name becomes `erased_name`
+        and their token is refused; their media are deleted; their hidden notes lose `author`.
+        If `rewrite` raises, nothing changes and the exception propagates. StoreError if no such
+        participant on this board."""
 
     async def set_join_code(self, board_id: str, join_code: str) -> None:
         """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""

@@ -11,14 +11,17 @@ import bisect
 import copy
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    ErasureCounts,
     EventRecord,
     HiddenNoteRecord,
+    HistoryRewriter,
+    KeyframeBuilder,
     LogSummary,
     MarkRecord,
     MediaQuota,
@@ -157,6 +160,20 @@ class MemoryStore:
         # A keyframe at a given seq is the same state whoever writes it: keep the first one.
         self._snapshots.setdefault(board_id, {}).setdefault(snapshot.seq, snapshot)
 
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        async with self._lock:  # erase_participant holds it too
+            frames = self._snapshots.get(board_id, {})
+            previous = frames[max(frames)] if frames else None
+            after = previous.seq if previous else 0
+            tail = [u for u in self._updates.get(board_id, []) if u.seq > after]
+            keyframe = build(previous, tail)
+            if keyframe is None:
+                return None
+            self._snapshots.setdefault(board_id, {}).setdefault(keyframe.seq, keyframe)
+            return keyframe
+
     async def note_authors(self, board_id: str) -> dict[str, str]:
         return dict(self._authors.get(board_id, {}))
 
@@ -229,22 +246,42 @@ class MemoryStore:
             )
             return True
 
-    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
-        async with self._lock:
-            changed = 0
+    async def erase_participant(
+        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
+    ) -> ErasureCounts:
+        async with self._lock:  # appends wait: the rows read are the rows replaced
+            person = self._participants.get(participant_id)
+            if person is None or person.board_id != board_id:
+                raise StoreError(f"unknown participant {participant_id!r}")
             log = self._updates.get(board_id, [])
+            frames = self._snapshots.get(board_id, {})
+            ordered = [frames[seq] for seq in sorted(frames)]
+            plan = await asyncio.to_thread(rewrite, list(log), ordered)  # may raise: no change
+            changed = 0
             for i, update in enumerate(log):
-                data = rewrite(update.data)
-                if data != update.data:
+                data = plan.updates.get(update.seq)
+                if data is not None:
                     log[i] = dataclasses.replace(update, data=data)
                     changed += 1
-            frames = self._snapshots.get(board_id, {})
-            for seq, frame in frames.items():
-                state = rewrite(frame.state)
-                if state != frame.state:
-                    frames[seq] = dataclasses.replace(frame, state=state)
+            for seq, state in plan.keyframes.items():
+                if seq in frames:
+                    frames[seq] = dataclasses.replace(frames[seq], state=state)
                     changed += 1
-            return changed
+            self._participants[participant_id] = dataclasses.replace(
+                person, name=erased_name, revoked=True
+            )
+            theirs = [
+                k for k, m in self._media.items() if k[0] == board_id and m.actor == person.id
+            ]
+            for key in theirs:
+                del self._media[key]
+            hidden = 0
+            for key, note in self._hidden.items():
+                if key[0] == board_id and note.author == person.id and "author" in note.fields:
+                    fields = {k: v for k, v in note.fields.items() if k != "author"}
+                    self._hidden[key] = dataclasses.replace(note, fields=fields)
+                    hidden += 1
+            return ErasureCounts(changed, len(theirs), hidden)
 
     async def set_join_code(self, board_id: str, join_code: str) -> None:
         async with self._lock:

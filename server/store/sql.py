@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
+    ErasureCounts,
     EventRecord,
     HiddenNoteRecord,
+    HistoryRewriter,
+    KeyframeBuilder,
     LogSummary,
     MarkRecord,
     MediaQuota,
@@ -481,11 +484,44 @@ class SqlStore:
         latest = latest.order_by(snapshots.c.seq.desc()).limit(1)
         # One read transaction: on SQLite both queries see the same database state.
         async with self._read() as conn:
-            row = (await conn.execute(latest)).first()
-            snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
-            after = snapshot.seq if snapshot else 0
-            tail = await self._updates_after(conn, board_id, after, None, until_ts)
+            return await self._load(conn, board_id, latest, until_ts)
+
+    async def _load(
+        self, conn: AsyncConnection, board_id: str, latest: Any, until_ts: float | None = None
+    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
+        row = (await conn.execute(latest)).first()
+        snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
+        after = snapshot.seq if snapshot else 0
+        tail = await self._updates_after(conn, board_id, after, None, until_ts)
         return snapshot, tail
+
+    async def save_keyframe_from_log(
+        self, board_id: str, build: KeyframeBuilder
+    ) -> SnapshotRecord | None:
+        # PostgreSQL: a shared lock that only an erasure takes exclusively (appends and other
+        # keyframes go on), so a keyframe is never built from rows an erasure has rewritten
+        # since. SQLite: one write transaction (one process at a time writes anyway).
+        latest = (
+            snapshots.select()
+            .where(snapshots.c.board_id == board_id)
+            .order_by(snapshots.c.seq.desc())
+            .limit(1)
+        )
+        async with self._write() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:board, 1))"),
+                    {"board": board_id},
+                )
+            previous, tail = await self._load(conn, board_id, latest)
+            keyframe = await asyncio.to_thread(build, previous, tail)
+            if keyframe is None:
+                return None
+            row = {"board_id": board_id, "seq": keyframe.seq, "ts": keyframe.ts}
+            await conn.execute(
+                self._insert(snapshots).on_conflict_do_nothing(), {**row, "state": keyframe.state}
+            )
+        return keyframe
 
     async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None:
         row = {
@@ -643,45 +679,87 @@ class SqlStore:
             result = await conn.execute(query)
         return bool(result.rowcount)
 
-    async def rewrite_history(self, board_id: str, rewrite: Callable[[bytes], bytes]) -> int:
-        changed = 0
+    async def erase_participant(
+        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
+    ) -> ErasureCounts:
         async with self._write() as conn:
-            rows = await conn.execute(
-                sa.select(update_log.c.seq, update_log.c.data).where(
-                    update_log.c.board_id == board_id
-                )
+            if self.dialect == "postgresql":
+                # The lock appends take (`_insert_updates`): no row lands between read and write;
+                # and the one keyframes built from the log take shared (save_keyframe_from_log).
+                for key in (0, 1):
+                    await conn.execute(
+                        sa.text(f"SELECT pg_advisory_xact_lock(hashtextextended(:board, {key}))"),
+                        {"board": board_id},
+                    )
+            person = participants.c
+            found = await conn.execute(
+                sa.select(person.id).where(person.id == participant_id, person.board_id == board_id)
             )
-            new_updates = []
-            for seq, data in rows.all():
-                fresh = rewrite(bytes(data))
-                if fresh != bytes(data):
-                    new_updates.append({"s": seq, "d": fresh})
-            if new_updates:
+            if found.first() is None:
+                raise StoreError(f"unknown participant {participant_id!r}")
+            log = [
+                UpdateRecord(r.seq, r.ts, r.actor, bytes(r.data))
+                for r in await conn.execute(
+                    sa.select(update_log)
+                    .where(update_log.c.board_id == board_id)
+                    .order_by(update_log.c.seq)
+                )
+            ]
+            frames = [
+                SnapshotRecord(r.seq, r.ts, bytes(r.state))
+                for r in await conn.execute(
+                    sa.select(snapshots)
+                    .where(snapshots.c.board_id == board_id)
+                    .order_by(snapshots.c.seq)
+                )
+            ]
+            # Decoding and checking a long history takes a while: off the event loop. Raising
+            # leaves the transaction, which rolls back.
+            plan = await asyncio.to_thread(rewrite, log, frames)
+            if plan.updates:
                 await conn.execute(
                     update_log.update()
-                    .where(update_log.c.seq == sa.bindparam("s"))
+                    .where(update_log.c.board_id == board_id, update_log.c.seq == sa.bindparam("s"))
                     .values(data=sa.bindparam("d")),
-                    new_updates,
+                    [{"s": seq, "d": data} for seq, data in plan.updates.items()],
                 )
-            rows = await conn.execute(
-                sa.select(snapshots.c.seq, snapshots.c.state).where(
-                    snapshots.c.board_id == board_id
-                )
-            )
-            new_frames = []
-            for seq, state in rows.all():
-                fresh = rewrite(bytes(state))
-                if fresh != bytes(state):
-                    new_frames.append({"s": seq, "d": fresh})
-            if new_frames:
+            if plan.keyframes:
                 await conn.execute(
                     snapshots.update()
                     .where(snapshots.c.board_id == board_id, snapshots.c.seq == sa.bindparam("s"))
                     .values(state=sa.bindparam("d")),
-                    new_frames,
+                    [{"s": seq, "d": data} for seq, data in plan.keyframes.items()],
                 )
-            changed = len(new_updates) + len(new_frames)
-        return changed
+            await conn.execute(
+                participants.update()
+                .where(person.id == participant_id)
+                .values(name=erased_name, revoked=True)
+            )
+            gone = await conn.execute(
+                media.delete().where(media.c.board_id == board_id, media.c.actor == participant_id)
+            )
+            hidden_rows = await conn.execute(
+                sa.select(hidden_notes.c.note_id, hidden_notes.c.fields).where(
+                    hidden_notes.c.board_id == board_id, hidden_notes.c.author == participant_id
+                )
+            )
+            cleaned = []
+            for note_id, text in hidden_rows.all():
+                fields = json.loads(text)
+                if isinstance(fields, dict) and "author" in fields:
+                    del fields["author"]
+                    cleaned.append({"n": note_id, "f": json.dumps(fields)})
+            if cleaned:
+                await conn.execute(
+                    hidden_notes.update()
+                    .where(
+                        hidden_notes.c.board_id == board_id,
+                        hidden_notes.c.note_id == sa.bindparam("n"),
+                    )
+                    .values(fields=sa.bindparam("f")),
+                    cleaned,
+                )
+        return ErasureCounts(len(plan.updates) + len(plan.keyframes), gone.rowcount, len(cleaned))
 
     async def set_join_code(self, board_id: str, join_code: str) -> None:
         query = boards.update().where(boards.c.id == board_id).values(join_code=join_code)
@@ -713,8 +791,15 @@ class SqlStore:
         async with self._write() as conn:
             # Children first (foreign keys), the board row last.
             for table in (
-                votes, disagree_marks, participants, update_log, snapshots, note_authors, events,
-                media, hidden_notes,
+                votes,
+                disagree_marks,
+                participants,
+                update_log,
+                snapshots,
+                note_authors,
+                events,
+                media,
+                hidden_notes,
             ):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))

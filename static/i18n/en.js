@@ -332,7 +332,7 @@ export default {
   privacy_revoked: "{name} no longer has access.",
   privacy_revoked_tag: "access revoked",
   privacy_erase: "Erase this person",
-  privacy_erase_confirm: "{name} will be disconnected and their name erased everywhere: on the board, in the replay and in the exports. Their ideas and dots stay, without an author. This cannot be undone.",
+  privacy_erase_confirm: "{name} will be disconnected and their name erased everywhere: on the board, in the replay and in the exports. Their photos and voice recordings are deleted. Their ideas and dots stay, without an author. This cannot be undone.",
   privacy_erased: "The participant was erased.",
   privacy_new_code: "New join code",
   privacy_new_code_confirm: "The current code and QR code will stop working; people already on the board stay.",
@@ -458,4 +458,6 @@ export default {
   note_limit_one: "You have reached the limit of {n} note.",
   votes_left_one: "{left} of {budget} dot left",
   votes_left_short_one: "{left} of {budget} left",
+  // branch erase (#20): an erasure refused because the history could not be rewritten safely
+  error_erasure_refused: "The history could not be erased safely, so nothing in it was changed. This person can no longer get in. Ask whoever runs the server to look at its log.",
 };

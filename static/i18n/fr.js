@@ -341,7 +341,7 @@ export default {
   privacy_revoked: "{name} n’a plus accès au tableau.",
   privacy_revoked_tag: "accès retiré",
   privacy_erase: "Effacer cette personne",
-  privacy_erase_confirm: "{name} sera déconnecté·e et son nom effacé partout : sur le tableau, dans le déroulé et dans les exports. Ses idées et ses points restent, sans auteur. C’est définitif.",
+  privacy_erase_confirm: "{name} sera déconnecté·e et son nom effacé partout : sur le tableau, dans le déroulé et dans les exports. Ses photos et messages vocaux sont supprimés. Ses idées et ses points restent, sans auteur. C’est définitif.",
   privacy_erased: "La personne a été effacée.",
   privacy_new_code: "Nouveau code d’accès",
   privacy_new_code_confirm: "Le code et le QR code actuels ne fonctionneront plus ; les personnes déjà sur le tableau y restent.",
@@ -467,4 +467,6 @@ export default {
   note_limit_one: "Vous avez atteint la limite de {n} note.",
   votes_left_one: "{left} sur {budget} gommette restante",
   votes_left_short_one: "{left} sur {budget} restante",
+  // branch erase (#20): an erasure refused because the history could not be rewritten safely
+  error_erasure_refused: "L’historique n’a pas pu être effacé sans risque : rien n’y a été changé. Cette personne ne peut plus entrer. Demandez à qui gère le serveur de consulter son journal.",
 };

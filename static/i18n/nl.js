@@ -332,7 +332,7 @@ export default {
   privacy_revoked: "{name} heeft geen toegang meer.",
   privacy_revoked_tag: "toegang ingetrokken",
   privacy_erase: "Deze persoon wissen",
-  privacy_erase_confirm: "{name} wordt losgekoppeld en de naam wordt overal gewist: op het bord, in het verloop en in de exports. De ideeën en stippen blijven, zonder auteur. Dit kan niet ongedaan worden gemaakt.",
+  privacy_erase_confirm: "{name} wordt losgekoppeld en de naam wordt overal gewist: op het bord, in het verloop en in de exports. Foto’s en spraakberichten worden verwijderd. De ideeën en stippen blijven, zonder auteur. Dit kan niet ongedaan worden gemaakt.",
   privacy_erased: "De deelnemer is gewist.",
   privacy_new_code: "Nieuwe toegangscode",
   privacy_new_code_confirm: "De huidige code en QR-code werken niet meer; wie al op het bord is, blijft.",
@@ -458,4 +458,6 @@ export default {
   note_limit_one: "U hebt de limiet van {n} notitie bereikt.",
   votes_left_one: "Nog {left} van {budget} stip",
   votes_left_short_one: "nog {left} van {budget}",
+  // branch erase (#20): an erasure refused because the history could not be rewritten safely
+  error_erasure_refused: "De geschiedenis kon niet veilig gewist worden; er is niets aan veranderd. Deze persoon kan niet meer binnen. Vraag wie de server beheert om het logboek te bekijken.",
 };
