@@ -212,6 +212,8 @@ class ReportInput:
     phases: Sequence[tuple[float, str]] = field(default_factory=list)  # (unix seconds, phase)
     board_id: str = ""  # for the paths of photos (`/api/boards/{id}/media/{media}`)
     languages: Sequence[str] = LANGS  # the board's languages: translations shown in these
+    # media id -> absolute link that opens that picture alone (made by the server, which signs it)
+    media_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 def plural(t: Mapping[str, str], key: str, n: int) -> str:
@@ -297,13 +299,14 @@ def _idea_text(data: ReportInput, note: Mapping[str, Any], t: Mapping[str, str])
 
 
 def _picture_line(data: ReportInput, note: Mapping[str, Any], indent: str) -> list[str]:
-    """`![caption](/api/boards/{id}/media/{media})` under a photo: the printable report shows it;
-    the picture itself is served only to a token of the board."""
+    """`![caption](link)` under a photo: the printable report shows it. The link is the absolute one
+    the server signed for that picture alone (`media_urls`), else the board-relative path, which
+    only a token of the board opens."""
     board_note = data.board.get("notes", {}).get(note["note_id"], {})
     media = board_note.get("media")
     if board_note.get("kind") != "photo" or not media or not data.board_id:
         return []
-    path = f"/api/boards/{data.board_id}/media/{media}"
+    path = data.media_urls.get(media) or f"/api/boards/{data.board_id}/media/{media}"
     return [f"{indent}![{_md_text(note['text'])}]({path.replace(')', '%29')})"]
 
 
