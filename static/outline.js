@@ -3,7 +3,8 @@
 // post, edit, delete, move to a cluster, vote. New notes are announced by board.js (polite live region).
 import { speak } from "./speech.js";
 import { h } from "./util.js";
-import { t, getLang, langName, fmtNumber } from "./i18n.js";
+import { t, getLang, langName } from "./i18n.js";
+import { guessLang } from "./langguess.js";
 import { noteMeta, voteControls, COLORS, shownText } from "./noteview.js";
 import { field } from "./ui.js";
 import { store, keys } from "./storage.js";
@@ -140,6 +141,15 @@ function addForm(app, clusters) {
     ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, c.title || t("cluster_untitled"))))
     : null;
   const draft = app.draftMode();
+  // The same counter as the composer's, and the language follows the text until one is picked.
+  let langPicked = false;
+  langSel.addEventListener("change", () => (langPicked = true));
+  text.addEventListener("input", () => {
+    const help = form.querySelector(`#${text.id}-help`);
+    if (help) help.textContent = t("composer_chars", { n: Math.max(0, max - text.value.length), max });
+    const g = langPicked ? null : guessLang(text.value, langs);
+    if (g) langSel.value = g;
+  });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.requestSubmit();
   });
@@ -155,11 +165,14 @@ function addForm(app, clusters) {
         const color = store.get(keys.noteColor, COLORS[0]);
         app.postNote({ text: v, color, lang: langSel.value, cluster: clusterSel ? clusterSel.value : "" });
         text.value = "";
+        langPicked = false;
+        langSel.value = langs.includes(getLang()) ? getLang() : langs[0];
+        text.dispatchEvent(new Event("input"));
         text.focus();
       },
     },
     h("h2", { id: "ol-add-h" }, t("add_note")),
-    field(t("composer_text_label"), text, t("composer_chars", { n: fmtNumber(max) })),
+    field(t("composer_text_label"), text, t("composer_chars", { n: max, max })),
     h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
     draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
     h("button", { type: "submit", class: "btn btn-primary", "data-fk": "new-submit" }, draft ? t("composer_keep") : t("composer_send")),

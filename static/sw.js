@@ -29,6 +29,7 @@ const SHELL = [
   "/i18n/fr.js",
   "/i18n/nl.js",
   "/join.js",
+  "/langguess.js",
   "/media.js",
   "/moderation.js",
   "/noteview.js",

@@ -1,7 +1,7 @@
 // @ts-check
 // Each reader sees a note in their own language first (marked as a translation), the original one tap away.
 import { h } from "./util.js";
-import { t, getLang, langName } from "./i18n.js";
+import { t, getLang, langNoun } from "./i18n.js";
 
 /** Note ids whose original the reader asked to see. */
 const showOriginal = new Set();
@@ -22,7 +22,9 @@ export function translationToggle(note, rerender) {
   const hasTr = note.translations && note.translations[getLang()] && note.lang !== getLang();
   if (!hasTr) return null;
   const label = shown.translated
-    ? t(shown.machine ? "translated_machine" : "translated_from", { lang: langName(note.lang) })
+    ? ["fr", "nl", "en"].includes(note.lang)
+      ? t(`${shown.machine ? "translated_machine" : "translated_from"}_${note.lang}`) // whole sentences: "de l’anglais", "du français"
+      : t(shown.machine ? "translated_machine" : "translated_from", { lang: langNoun(note.lang) })
     : t("original_shown");
   return h("p", { class: "tr-line" },
     h("span", { class: "tr-tag" }, label), " ",
@@ -71,7 +73,7 @@ export function translateForm(app, note, done) {
       }
     },
   },
-    h("label", { for: "translate-text" }, t("translate_heading", { lang: langName(lang) })),
+    h("label", { for: "translate-text" }, t("translate_heading", { lang: langNoun(lang) })),
     area,
     h("button", { type: "submit", class: "btn" }, t("translate_btn")),
     msg,

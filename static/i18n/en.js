@@ -335,4 +335,9 @@ export default {
   privacy_delete_confirm: "The board, its notes, votes, participants and whole history will be deleted for good, and everyone will be disconnected. Download what you need first. This cannot be undone.",
   privacy_board_deleted: "This board was deleted by the facilitator.",
   privacy_cancel: "Cancel",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "French", lang_noun_nl: "Dutch", lang_noun_en: "English",
+  translated_from_fr: "Translated from French", translated_from_nl: "Translated from Dutch", translated_from_en: "Translated from English",
+  translated_machine_fr: "Machine translation from French", translated_machine_nl: "Machine translation from Dutch", translated_machine_en: "Machine translation from English",
+  composer_lang_guessed: "Language recognised from the text: {lang}",
 };

@@ -344,4 +344,9 @@ export default {
   privacy_delete_confirm: "Le tableau, ses notes, ses votes, ses participant·es et tout son historique seront supprimés définitivement, et tout le monde sera déconnecté. Téléchargez d’abord ce dont vous avez besoin. C’est définitif.",
   privacy_board_deleted: "Ce tableau a été supprimé par l’animateur·rice.",
   privacy_cancel: "Annuler",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "français", lang_noun_nl: "néerlandais", lang_noun_en: "anglais",
+  translated_from_fr: "Traduit du français", translated_from_nl: "Traduit du néerlandais", translated_from_en: "Traduit de l’anglais",
+  translated_machine_fr: "Traduction automatique du français", translated_machine_nl: "Traduction automatique du néerlandais", translated_machine_en: "Traduction automatique de l’anglais",
+  composer_lang_guessed: "Langue reconnue d’après le texte : {lang}",
 };

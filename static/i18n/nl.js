@@ -335,4 +335,9 @@ export default {
   privacy_delete_confirm: "Het bord, de notities, stemmen, deelnemers en de hele geschiedenis worden definitief verwijderd, en iedereen wordt losgekoppeld. Download eerst wat je nodig hebt. Dit kan niet ongedaan worden gemaakt.",
   privacy_board_deleted: "Dit bord is verwijderd door de begeleider.",
   privacy_cancel: "Annuleren",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "Frans", lang_noun_nl: "Nederlands", lang_noun_en: "Engels",
+  translated_from_fr: "Vertaald uit het Frans", translated_from_nl: "Vertaald uit het Nederlands", translated_from_en: "Vertaald uit het Engels",
+  translated_machine_fr: "Automatische vertaling uit het Frans", translated_machine_nl: "Automatische vertaling uit het Nederlands", translated_machine_en: "Automatische vertaling uit het Engels",
+  composer_lang_guessed: "Taal herkend uit de tekst: {lang}",
 };
