@@ -2,14 +2,15 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, ApiError, store, keys, newId, now, groupShape } from "./util.js";
 import { PHASES } from "./schema.js";
-import { t, getLang, onLangChange, langName, fmtNumber } from "./i18n.js";
+import { t, getLang, onLangChange, langName, langNoun, fmtNumber } from "./i18n.js";
+import { guessLang } from "./langguess.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS } from "./noteview.js";
-import { mediaPicker } from "./media.js";
+import { mediaPicker, mediaAccess } from "./media.js";
 import { translateForm } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
@@ -24,6 +25,9 @@ import { tidyBoard, tidyCluster } from "./tidy.js";
 import { closedText } from "./privacy.js";
 
 const VIEWS = ["outline", "results", "votes"];
+/** Close codes after which this token opens nothing here any more: 4401 (erased, revoked, replaced
+ * facilitator link), 4404 (board deleted). */
+const ACCESS_GONE = new Set([4401, 4404]);
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 
 /** @param {HTMLElement} root @param {string} boardId */
@@ -40,6 +44,7 @@ export async function renderBoard(root, boardId) {
     return noAccess(root, boardId);
   }
   let info;
+  const media = mediaAccess(boardId, token); // pictures need their cookie before they show
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
@@ -53,6 +58,7 @@ export async function renderBoard(root, boardId) {
     // Server unreachable at load: still open the board from what we know; the provider syncs later.
     info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: roleFromToken(token) }, offlineAtLoad: true };
   }
+  await media;
   rememberBoard(boardId, info.title || boardId);
   const app = new BoardApp(root, boardId, token, info);
   /** @type {any} */ (window).__cobord = app; // handy for debugging and the browser tests
@@ -103,7 +109,9 @@ class BoardApp {
     this.votes = { mine: {}, remaining: null, budget: null };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
-    this.lastPhase = null;
+    // The phase the view was chosen from (HTTP at load, perhaps a copy kept offline): when the
+    // document says otherwise, the view follows as for any phase change.
+    this.lastPhase = info.phase || null;
     this.lastPrivate = null;
     this.online = navigator.onLine;
     this.status = "connecting";
@@ -114,8 +122,12 @@ class BoardApp {
       onChange: (ev) => this.onDocChange(ev),
       onStatus: (s) => {
         this.status = s;
+        if (s === "closed" && ACCESS_GONE.has(this.session.closeCode ?? 0)) return this.loseBoard(this.session.closeCode ?? 0);
         this.renderStatus();
-        if (s === "connected") this.refreshVotes();
+        if (s === "connected") {
+          this.refreshVotes();
+          mediaAccess(this.id, this.token, true); // a restarted server, a device that slept an hour
+        }
         if (this.session && this.session.synced) {
           // Back online and synced: what was posted meanwhile went out with the sync.
           const ids = store.get(keys.pending(this.id), []).map((x) => x.id);
@@ -154,6 +166,19 @@ class BoardApp {
       // Once, on creation: the private link that restores this panel anywhere.
       clientConfig().then((cfg) => showFacilitatorLinkOnce(facilitatorLink(boardId, token, cfg), info.title || ""));
     }
+  }
+
+  /**
+   * The server closed our socket for good (4401/4404): this device forgets the board — its copy of
+   * the document, the token, what was waiting to be sent — and says why. Nothing of the board stays
+   * on screen, no "+" (an erased person's phone must not keep everyone's notes).
+   */
+  loseBoard(code) {
+    if (this._lost) return;
+    this._lost = true;
+    this.session.destroy();
+    for (const key of [keys.docState, keys.token, keys.pending, keys.acked, keys.mine]) store.remove(key(this.id));
+    message(this.root, closedText(code));
   }
 
   // ---------- identity and permissions ----------
@@ -197,6 +222,7 @@ class BoardApp {
 
   // ---------- layout ----------
   build() {
+    if (this._lost) return; // the board is gone from this device (loseBoard)
     if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
@@ -242,9 +268,10 @@ class BoardApp {
   }
 
   onDocChange(ev) {
+    if (this._lost) return;
     // Awareness (presence) changes every few seconds per person: they only touch the top bar and the
     // panel, so a keyboard user's place in the outline is never rebuilt under them for that.
-    if (!(ev && ev.awareness)) this._docDirty = true;
+    if (!(ev && (ev.awareness || ev.clock))) this._docDirty = true;
     if (this._raf) return;
     this._raf = requestAnimationFrame(() => {
       this._raf = 0;
@@ -276,7 +303,9 @@ class BoardApp {
       this.refreshVotes();
       if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) this.switchView("votes");
       else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
-      if (phase === "results") this._goResults = true;
+      // Back from the results (to ideas, clusters…): everyone returns to the board and its "+".
+      else if (this.lastPhase === "results" && this.view === "results") this.switchView("canvas");
+      this._goResults = phase === "results";
     }
     if (this._goResults && this.resultsAvailable()) {
       // The facilitator moved to the results: show them (the board stays one tap away).
@@ -780,7 +809,18 @@ class BoardApp {
           ),
         ),
       );
-      const langSel = h("select", { name: "lang", onchange: (e) => (lang = e.target.value) }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
+      // The note's language follows its text (langguess.js) until the person picks one themselves.
+      let langPicked = !!existing;
+      const langSel = h("select", { name: "lang", onchange: (e) => { lang = e.target.value; langPicked = true; guessed.textContent = ""; } }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
+      const guessed = h("p", { class: "help composer-lang-guess", id: "composer-lang-guess", "aria-live": "polite" });
+      text.addEventListener("input", () => {
+        if (langPicked) return;
+        const g = guessLang(text.value, langs);
+        if (!g || g === lang) return;
+        lang = g;
+        langSel.value = g;
+        guessed.textContent = t("composer_lang_guessed", { lang: langNoun(g) });
+      });
       const clusters = s.clusterList();
       const clusterSel = clusters.length
         ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, c.title || t("cluster_untitled"))))
@@ -820,7 +860,7 @@ class BoardApp {
         count,
         picker ? picker.el : null,
         h("fieldset", { class: "field" }, h("legend", null, t("composer_color")), swatches),
-        h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
+        h("div", { class: "field-row" }, h("div", null, field(t("composer_lang"), langSel), guessed), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
         draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
         h(
           "div",
