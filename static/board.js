@@ -64,6 +64,24 @@ export async function renderBoard(root, boardId) {
   /** @type {any} */ (window).__cobord = app; // handy for debugging and the browser tests
 }
 
+/** Drop what the service worker kept of this board (its info with the participants, pictures):
+ * an erased person's phone must not open it again offline. @param {string} boardId */
+async function forgetKeptAnswers(boardId) {
+  if (typeof caches === "undefined") return;
+  const prefix = `${location.origin}/api/boards/${encodeURIComponent(boardId)}`;
+  try {
+    for (const name of await caches.keys()) {
+      if (!name.startsWith("cobord-")) continue;
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        if (request.url === prefix || request.url.startsWith(prefix + "/") || request.url.startsWith(prefix + "?")) await cache.delete(request);
+      }
+    }
+  } catch {
+    /* storage unavailable: nothing kept to forget */
+  }
+}
+
 /** Best effort, for display only (the server decides): our tokens carry {"r": role} before the dot. */
 function roleFromToken(token) {
   try {
@@ -178,6 +196,7 @@ class BoardApp {
     this._lost = true;
     this.session.destroy();
     for (const key of [keys.docState, keys.token, keys.pending, keys.acked, keys.mine]) store.remove(key(this.id));
+    forgetKeptAnswers(this.id);
     message(this.root, closedText(code));
   }
 

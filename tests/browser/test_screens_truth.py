@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from pycrdt import Map
 
 from tests.browser.conftest import shot
-from tests.browser.helpers import new_board, open_board
+from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_replay import run_async
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
@@ -206,6 +206,19 @@ def test_every_screen_tells_the_truth(own_server: ServerProcess, phone: Any, des
         bid,
     )
     assert kept == [None, None, None]
+    # ... nor what the service worker kept of it (its info lists the participants; pictures).
+    assert ph.evaluate(
+        """async (id) => {
+            const until = Date.now() + 15000;
+            while (Date.now() < until) {
+                const c = await caches.open('cobord-shell-v1');
+                if (!(await c.keys()).some(r => r.url.includes('/api/boards/' + id))) return true;
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            return false;
+        }""",
+        bid,
+    )
     shot(ph, "truth-04-phone-erased")
     assert not phone.errors and not desktop.errors, (phone.errors, desktop.errors)
 
@@ -310,3 +323,47 @@ def test_replay_keeps_its_board_and_the_feed_reads_plainly(
         assert sizes["feed"] <= 0.4 * width + 1 and sizes["page"] <= width, sizes
         shot(page, f"truth-06-replay-{width}")
     assert not desktop.errors, desktop.errors
+
+
+def test_a_notes_language_and_its_translation_line_on_a_phone(
+    cobord_server: Any, phone: Any
+) -> None:
+    """A French interface: an English sentence is tagged EN (it was tagged with the interface's
+    language, and read aloud in French); "translated from" names the language in French ("Traduit
+    du English" before); the outline's counter says its limit (it showed "{max}")."""
+    base = cobord_server.base
+    board = new_board(cobord_server, title="Quartier")
+    bid = board["id"]
+    me = join(cobord_server, board["join_code"], "Lina")
+    ws = cobord_server.process.ws
+
+    async def translated_note() -> None:
+        writer = await YClient(f"{ws}/{bid}?token={board['facilitator_token']}").connect()
+        tr = Map({"fr": Map({"text": "Une fête de quartier", "by": "x", "machine": False})})
+        await writer.change(add_note("en1", "A street party", lang="en", translations=tr))
+        await writer.close()
+
+    run_async(translated_note())
+    ph = open_board(phone, base, bid, me["token"])
+    card = ph.locator(".note[data-id='en1']")
+    expect(card.locator(".tr-tag")).to_have_text("Traduit de l’anglais")
+
+    ph.locator(".fab").tap()
+    ph.fill("#composer-text", "We need more benches in the park for older people")
+    expect(ph.locator(".composer select[name=lang]")).to_have_value("en")
+    expect(ph.locator("#composer-lang-guess")).to_have_text(
+        "Langue reconnue d’après le texte : anglais"
+    )
+    shot(ph, "truth-07-phone-language-guessed")
+    ph.locator(".composer button[type=submit]").tap()
+    mine = ph.locator(".note", has_text="We need more benches")
+    expect(mine.locator(".tag")).to_have_text("EN")
+    assert mine.locator(".tag").get_attribute("lang") == "en"
+
+    ph.goto(f"{base}/b/{bid}?view=outline")
+    help_text = ph.locator("#outline-new-text-help")
+    expect(help_text).to_have_text("280 caractères restants (sur 280)")
+    ph.fill("#outline-new-text", "Er moeten meer bankjes in het park komen voor ouderen")
+    expect(help_text).to_have_text("227 caractères restants (sur 280)")
+    expect(ph.locator("#outline-new-lang")).to_have_value("nl")
+    assert not phone.errors, phone.errors
