@@ -220,6 +220,13 @@ def test_every_screen_tells_the_truth(own_server: ServerProcess, phone: Any, des
         bid,
     )
     shot(ph, "truth-04-phone-erased")
+
+    # -- The board deleted: the projector stops showing it (it went on as if live), and says why.
+    call(own_server, "DELETE", f"/api/boards/{bid}", fac_token)
+    gone = "Dit bord is verwijderd door de begeleider."
+    expect(projector.locator("[role=alert]")).to_have_text(gone)
+    expect(projector.locator(".pnote")).to_have_count(0)
+    expect(fac.locator(".note")).to_have_count(0)
     assert not phone.errors and not desktop.errors, (phone.errors, desktop.errors)
 
 
