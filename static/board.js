@@ -25,9 +25,6 @@ import { tidyBoard, tidyCluster } from "./tidy.js";
 import { closedText } from "./privacy.js";
 
 const VIEWS = ["outline", "results", "votes"];
-/** Close codes after which this token opens nothing here any more: 4401 (erased, revoked, replaced
- * facilitator link), 4404 (board deleted). */
-const ACCESS_GONE = new Set([4401, 4404]);
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
 
 /** @param {HTMLElement} root @param {string} boardId */
@@ -140,7 +137,7 @@ class BoardApp {
       onChange: (ev) => this.onDocChange(ev),
       onStatus: (s) => {
         this.status = s;
-        if (s === "closed" && ACCESS_GONE.has(this.session.closeCode ?? 0)) return this.loseBoard(this.session.closeCode ?? 0);
+        if (s === "closed" && this.accessGone(this.session.closeCode ?? 0)) return this.loseBoard(this.session.closeCode ?? 0);
         this.renderStatus();
         if (s === "connected") {
           this.refreshVotes();
@@ -191,6 +188,12 @@ class BoardApp {
    * the document, the token, what was waiting to be sent — and says why. Nothing of the board stays
    * on screen, no "+" (an erased person's phone must not keep everyone's notes).
    */
+  /** A facilitator's 4401 is a replaced link, usually replaced from this very page (privacy.js
+   * stores the new one and reloads): only the banner says it. @param {number} code */
+  accessGone(code) {
+    return code === 4404 || (code === 4401 && this.role !== "facilitator");
+  }
+
   loseBoard(code) {
     if (this._lost) return;
     this._lost = true;
