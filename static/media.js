@@ -37,7 +37,8 @@ export function mediaAccess(boardId, token, force = false) {
   if (known.pending) return known.pending;
   if (!force && known.at && Date.now() - known.at < ACCESS_RENEW_MS) return Promise.resolve(true);
   known.pending = fetch(`/api/boards/${encodeURIComponent(boardId)}/media-access`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, credentials: "same-origin" })
-    .then((res) => {
+    .then(async (res) => {
+      await res.text().catch(() => ""); // read to the end: an unread body keeps the request open
       if (res.ok) known.at = Date.now();
       return res.ok;
     })
