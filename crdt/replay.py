@@ -96,7 +96,20 @@ EVENT_KINDS: tuple[str, ...] = (
     "phase_changed",
     "private_writing_revealed",
     "votes_revealed",
+    # One update that moves (or clusters) several notes — "tidy up", a cluster dragged, two
+    # clusters merged — is one line: target = how many notes.
+    "notes_moved",
+    "notes_clustered",
+    # The server's own note deletions are the facilitator hiding a note (moderation); "deleted"
+    # read "Cobord deleted a note". Its re-creations put a note back (a restored hidden note, an
+    # entry re-created after a forbidden hard delete).
+    "hidden",
+    "restored",
 )
+# per-note kinds that one update may repeat for many notes -> the one event that sums them up
+_MANY_KINDS = {"moved": "notes_moved", "clustered": "notes_clustered"}
+_SERVER_KINDS = {"deleted": "hidden", "note_added": "restored"}
+SERVER_ACTOR = "server"
 _NOTE_FIELD_KINDS = {"text": "text_edited", "x": "moved", "y": "moved", "cluster": "clustered"}
 
 
@@ -165,4 +178,28 @@ class EventDecoder:
             self._found.append(("votes_revealed", ""))
         self._phase, self._settings = phase, settings
         unique = list(dict.fromkeys(self._found))  # x and y of one move: one event
-        return [Event(seq, i, ts, kind, actor, target) for i, (kind, target) in enumerate(unique)]
+        if actor == SERVER_ACTOR:
+            unique = [(_SERVER_KINDS.get(kind, kind), target) for kind, target in unique]
+        return [
+            Event(seq, i, ts, kind, actor, target)
+            for i, (kind, target) in enumerate(_summed(unique))
+        ]
+
+
+def _summed(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Several notes moved (or clustered) by one update: one event, where the first one was, whose
+    target is the count."""
+    counts: dict[str, int] = {}
+    for kind, _ in found:
+        if kind in _MANY_KINDS:
+            counts[kind] = counts.get(kind, 0) + 1
+    out: list[tuple[str, str]] = []
+    summed: set[str] = set()
+    for kind, target in found:
+        if counts.get(kind, 0) < 2:
+            out.append((kind, target))
+        elif kind not in summed:  # the first of them stands for all of them
+            summed.add(kind)
+            out.append((_MANY_KINDS[kind], str(counts[kind])))
+    return out
+

@@ -310,6 +310,9 @@ class ReportInput:
     # The board's `group_labels` ({group: {lang: label}}): a group reads as its label in the
     # report's language where the facilitator gave one.
     group_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # media id -> absolute link that opens that picture alone (made by the server, which signs it)
+    media_urls: Mapping[str, str] = field(default_factory=dict)
+
 
 
 def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
@@ -516,14 +519,17 @@ def _idea_text(data: ReportInput, note: Mapping[str, Any], t: Mapping[str, str])
 
 
 def _picture_line(data: ReportInput, note: Mapping[str, Any], indent: str) -> list[str]:
-    """`![caption](/api/boards/{id}/media/{media})` under a photo: the printable report shows it;
-    the picture itself is served only to a token of the board."""
+    """`![caption](link)` under a photo: the printable report shows it. The link is the absolute one
+    the server signed for that picture alone (`media_urls`), else the board-relative path, which
+    only a token of the board opens."""
     board_note = data.board.get("notes", {}).get(note["note_id"], {})
     media = board_note.get("media")
     if board_note.get("kind") != "photo" or not data.board_id or not _linkable(data, media):
         return []
-    path = f"/api/boards/{quote(data.board_id, safe='')}/media/{quote(str(media), safe='')}"
-    return [f"{indent}![{_md_text(note['text'])}]({path})"]
+    path = data.media_urls.get(media) or (
+        f"/api/boards/{quote(data.board_id, safe='')}/media/{quote(str(media), safe='')}"
+    )
+    return [f"{indent}![{_md_text(note['text'])}]({path.replace(')', '%29')})"]
 
 
 MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # (crdt/rules.py: what a note's media may be)

@@ -593,6 +593,9 @@ def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def meta_of(board: BoardRecord) -> dict[str, Any]:
     return {
         "title": board.title,
+        # Every token holder may show it (GET /api/boards/{id}); in the doc, an open projector or
+        # panel learns a new code live and after a reconnect, like any setting.
+        "join_code": board.join_code,
         "phase": board.settings.get("phase", "ideate"),
         "timer": board.settings.get("timer"),
         "settings": public_settings(board.settings),

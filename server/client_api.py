@@ -4,6 +4,9 @@ the facilitator (this machine's LAN addresses, `--host 0.0.0.0`).
 
 GET /api/client-config -> {"public_url": str | null, "bound_host": str, "loopback_only": bool,
                            "lan_addresses": [str], "port": int, "scheme": "http" | "https"}
+GET /api/time -> {"now": ms since the epoch}, never cached: screens derive their clock offset
+                 from it on every (re)connect, so a timer reads the same on every screen (a `Date`
+                 header has 1 s resolution and may come from a copy the service worker kept).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ipaddress
 import logging
 import os
 import socket
+import time
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -87,4 +91,12 @@ def client_routes(settings: Settings, env: dict[str, str] | None = None) -> list
             }
         )
 
-    return [Route("/api/client-config", client_config, methods=["GET"])]
+    async def server_time(request: Request) -> Response:
+        return JSONResponse(
+            {"now": round(time.time() * 1000)}, headers={"Cache-Control": "no-store"}
+        )
+
+    return [
+        Route("/api/client-config", client_config, methods=["GET"]),
+        Route("/api/time", server_time, methods=["GET"]),
+    ]

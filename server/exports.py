@@ -7,7 +7,9 @@ document's own `createdAt`; the export says so in its `"time_unit"` field.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,6 +18,7 @@ from starlette.routing import Route
 from crdt import report, schema
 from server import media
 from server.api import Api, ApiError, _handles_errors, public_settings
+from server.client_api import ENV_PUBLIC_URL, public_url
 from server.replay_api import ERASED_NAME, ReplayApi
 from server.rooms import Room
 from server.store.base import BoardRecord
@@ -78,9 +81,27 @@ class Exports:
             return schema.Board(room.doc).to_json()
 
         doc: dict[str, Any] = await self.api._with_room(board.id, read)
+        # An export travels further than the room: no code in it that still lets people in.
+        doc.get(schema.META, {}).pop("join_code", None)
         return doc
 
-    async def report_input(self, board: BoardRecord) -> report.ReportInput:
+    def _media_urls(
+        self, request: Request, board: BoardRecord, doc: dict[str, Any]
+    ) -> dict[str, str]:
+        """media id -> an absolute link to each photo that opens that picture alone (a report is
+        read elsewhere, later, by people without a token: a relative path opened nothing)."""
+        origin = public_url(os.environ.get(ENV_PUBLIC_URL)) or str(request.base_url).rstrip("/")
+        signer = self.api.signer
+        return {
+            note["media"]: f"{origin}/api/boards/{quote(board.id)}/media/{quote(note['media'])}"
+            f"?access={signer.media_link(board.id, note['media'])}"
+            for note in doc[schema.NOTES].values()
+            if note.get("kind") == "photo" and isinstance(note.get("media"), str)
+        }
+
+    async def report_input(
+        self, board: BoardRecord, request: Request | None = None
+    ) -> report.ReportInput:
         doc = await self._doc(board)
         people = await self.store.list_participants(board.id)
         votes = await self.store.all_votes(board.id)
@@ -113,6 +134,7 @@ class Exports:
             time_zone=_time_zone(board),
             voice_seconds=await self._voice_seconds(board, doc),
             group_labels=_group_labels(board),
+            media_urls=self._media_urls(request, board, doc) if request is not None else {},
         )
 
     async def _voice_seconds(self, board: BoardRecord, doc: dict[str, Any]) -> dict[str, float]:
@@ -202,7 +224,7 @@ class Exports:
     async def export_md(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
         lang = _lang(request)
-        text = report.render_markdown(await self.report_input(board), lang)
+        text = report.render_markdown(await self.report_input(board, request), lang)
         return Response(
             text, media_type="text/markdown; charset=utf-8", headers=_attachment(board, "md")
         )

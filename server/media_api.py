@@ -5,9 +5,17 @@
   answers `{"id", "kind", "content_type", "url"}` (+ `seconds` for a recording whose container
   says how long it lasts). The client then creates its note with `kind`, `media` = that id and,
   for a voice note, `duration` through the document as usual.
-- `GET /api/boards/{id}/media/{media_id}`: the bytes, only for a token of that board (401 without a
-  token, 403 for another board's). The token may come as `?token=` because `<img src>` and
-  `<audio src>` cannot send headers.
+- `GET /api/boards/{id}/media/{media_id}`: the bytes, for a token of that board in the
+  `Authorization` header (401 without one, 403 for another board's), for the media cookie, or for a
+  report link's `?access=`. `<img src>` and `<audio src>` cannot send headers, and a token in their
+  URL would travel with "copy image address" (a facilitator's is the whole board): pages use the
+  cookie below instead.
+- `POST /api/boards/{id}/media-access` (any token of the board): sets the cookie `cobord_media`,
+  HttpOnly, SameSite=Strict, `Path=/api/boards/{id}/media`, valid MEDIA_ACCESS_SECONDS: it opens
+  this board's pictures and recordings and nothing else. Clients renew it on every (re)connect and
+  before it runs out. Answers `{"expires_at": ms}`.
+- A report's photo links carry `?access=` (`TokenSigner.media_link`): that one picture, no expiry
+  (it goes when the picture or the board is erased).
 - `POST /api/boards/{id}/notes/{note_id}/machine-translate`: queue the note for machine translation
   (server/translate.py) and answer 202 at once; `{"queued": false}` when it is off or busy.
 - `PUT /api/boards/{id}/notes/{note_id}/translations/{lang}` `{"text"}` (participant or
@@ -53,13 +61,14 @@ from server.store.base import (
     Store,
     StoreError,
 )
-from server.tokens import InvalidToken, TokenClaims
 from server.translate import Translator
 
 log = logging.getLogger("cobord.media")
 
 MAX_TRANSLATION = 2000
 MEDIA_ID_BYTES = 12  # 16 url-safe characters, well under the schema's 64
+MEDIA_COOKIE = "cobord_media"
+MEDIA_ACCESS_SECONDS = 3600  # clients renew every 20 min and on reconnect
 
 
 class MediaApi:
@@ -107,6 +116,7 @@ class MediaApi:
         h = _handles_errors
         return [
             Route("/api/boards/{board_id}/media", h(self.upload), methods=["POST"]),
+            Route("/api/boards/{board_id}/media-access", h(self.grant_access), methods=["POST"]),
             Route("/api/boards/{board_id}/media/{media_id}", h(self.download), methods=["GET"]),
             Route(
                 "/api/boards/{board_id}/notes/{note_id}/translations/{lang}",
@@ -125,21 +135,40 @@ class MediaApi:
             ),
         ]
 
-    async def _auth_any(self, request: Request) -> tuple[BoardRecord, TokenClaims]:
-        """Like Api._auth, but the token may also be the `token` query parameter."""
+    async def _may_read_media(self, request: Request) -> BoardRecord:
+        """The board whose media the request may read: a token of it in the header (standing
+        checked as for any API call), its media cookie, or this picture's report link."""
         if "authorization" in request.headers:
-            return await self.api._auth(request)
-        token = request.query_params.get("token", "")
-        if not token:
-            raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
-        try:
-            claims = self.api.signer.verify(token.strip())
-        except InvalidToken as exc:
-            raise ApiError(401, "unauthorized", "Invalid token.") from exc
+            board, _ = await self.api._auth(request)
+            return board
         board = await self.api._board(request.path_params["board_id"])
-        if claims.board_id != board.id:
-            raise ApiError(403, "forbidden", "This token belongs to another board.")
-        return board, claims
+        media_id = request.path_params["media_id"]
+        link = request.query_params.get("access", "")
+        if link and self.api.signer.media_link_ok(link, board.id, media_id):
+            return board
+        cookie = request.cookies.get(MEDIA_COOKIE, "")
+        if cookie and self.api.signer.media_access_ok(cookie, board.id, time.time()):
+            return board
+        if link or cookie:
+            raise ApiError(401, "unauthorized", "This media access is not (or no longer) valid.")
+        raise ApiError(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
+
+    async def grant_access(self, request: Request) -> Response:
+        board, _ = await self.api._auth(request)
+        expires = int(time.time()) + MEDIA_ACCESS_SECONDS
+        response = JSONResponse(
+            {"expires_at": expires * 1000}, headers={"Cache-Control": "no-store"}
+        )
+        response.set_cookie(
+            MEDIA_COOKIE,
+            self.api.signer.issue_media_access(board.id, expires),
+            max_age=MEDIA_ACCESS_SECONDS,
+            path=f"/api/boards/{board.id}/media",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
 
     async def upload(self, request: Request) -> Response:
         board, claims = await self.api._auth(request, "participant", "facilitator")
@@ -192,7 +221,7 @@ class MediaApi:
         )
 
     async def download(self, request: Request) -> Response:
-        board, _claims = await self._auth_any(request)
+        board = await self._may_read_media(request)
         record = await self.api.store.get_media(board.id, request.path_params["media_id"])
         if record is None:
             raise ApiError(404, "unknown_media", "No photo or recording with this id here.")

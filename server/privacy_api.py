@@ -180,6 +180,9 @@ class PrivacyApi:
                     await self.api.store.set_join_code(board.id, code)
                 except DuplicateJoinCode:
                     continue
+                # Mirror it into `meta` (board read afresh under the settings lock): every open
+                # screen shows the new code and QR without a reload.
+                await self.api._save_settings(board, {})
                 return JSONResponse({"join_code": code})
             raise ApiError(503, "no_code", "Could not find a free join code; try again.")
         raise ApiError(422, "bad_what", "'what' must be 'facilitator' or 'join_code'.")

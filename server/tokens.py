@@ -43,6 +43,43 @@ class TokenClaims:
 class TokenSigner:
     def __init__(self, secret_key: str) -> None:
         self._key = hashlib.sha256(b"cobord-token:" + secret_key.encode()).digest()
+        # Media access (below) is signed with its own key: nothing signed for pictures can ever
+        # verify as a board token, whatever its payload.
+        self._media_key = hashlib.sha256(b"cobord-media:" + secret_key.encode()).digest()
+
+    # -- media access: what an <img src> may carry without carrying anyone's rights -------------
+
+    def issue_media_access(self, board_id: str, expires_at: int) -> str:
+        """A short-lived access to the pictures and recordings of one board, nothing else (kept in
+        a cookie scoped to the board's media path)."""
+        body = _b64(json.dumps({"b": board_id, "x": expires_at}, separators=(",", ":")).encode())
+        return f"{body}.{_b64(self._media_sign(body))}"
+
+    def media_access_ok(self, value: str, board_id: str, now: float) -> bool:
+        body, _, signature = value.partition(".")
+        try:
+            if not hmac.compare_digest(_unb64(signature), self._media_sign(body)):
+                return False
+            payload = json.loads(_unb64(body))
+            expires = payload["x"]
+            return (
+                payload["b"] == board_id
+                and isinstance(expires, int)
+                and not isinstance(expires, bool)
+                and now < expires
+            )
+        except (ValueError, KeyError, TypeError):
+            return False
+
+    def media_link(self, board_id: str, media_id: str) -> str:
+        """The `access` of one picture's permanent link (reports): it opens that picture only."""
+        return _b64(self._media_sign(f"link:{board_id}:{media_id}"))[:32]
+
+    def media_link_ok(self, value: str, board_id: str, media_id: str) -> bool:
+        return hmac.compare_digest(value.encode(), self.media_link(board_id, media_id).encode())
+
+    def _media_sign(self, body: str) -> bytes:
+        return hmac.new(self._media_key, body.encode(), hashlib.sha256).digest()
 
     def issue(self, claims: TokenClaims) -> str:
         payload: dict[str, object] = {"b": claims.board_id, "r": claims.role}

@@ -2,14 +2,15 @@
 // The board: canvas (pan/zoom, drag to cluster), outline (lists, keyboard), results, facilitator panel.
 import { h, clear, fill, api, ApiError, store, keys, newId, now, groupShape } from "./util.js";
 import { PHASES } from "./schema.js";
-import { t, getLang, onLangChange, langName, fmtNumber, isEasyRead } from "./i18n.js";
+import { t, getLang, onLangChange, langName, langNoun, fmtNumber, isEasyRead } from "./i18n.js";
+import { guessLang } from "./langguess.js";
 import { langSwitcher, announce, toast, openSheet, errorText, field } from "./ui.js";
 import { Session } from "./session.js";
 import { Canvas, NOTE_W, NOTE_H } from "./canvas.js";
 import { renderOutline } from "./outline.js";
 import { renderVoteList } from "./votelist.js";
 import { noteMeta, voteControls, COLORS, noteLabel, ideaTitle, shownText } from "./noteview.js";
-import { mediaPicker } from "./media.js";
+import { mediaPicker, mediaAccess } from "./media.js";
 import { translateForm, shownTitle, waitingFor } from "./translations.js";
 import { adoptFragmentToken, facilitatorLink, showFacilitatorLinkOnce } from "./faclink.js";
 import { clientConfig } from "./reach.js";
@@ -41,6 +42,7 @@ export async function renderBoard(root, boardId) {
     return noAccess(root, boardId);
   }
   let info;
+  const media = mediaAccess(boardId, token); // pictures need their cookie before they show
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch (e) {
@@ -54,9 +56,28 @@ export async function renderBoard(root, boardId) {
     // Server unreachable at load: still open the board from what we know; the provider syncs later.
     info = { id: boardId, title: "", groups: [], languages: [], participants: [], settings: {}, you: { role: roleFromToken(token) }, offlineAtLoad: true };
   }
+  await media;
   rememberBoard(boardId, info.title || boardId);
   const app = new BoardApp(root, boardId, token, info);
   /** @type {any} */ (window).__cobord = app; // handy for debugging and the browser tests
+}
+
+/** Drop what the service worker kept of this board (its info with the participants, pictures):
+ * an erased person's phone must not open it again offline. @param {string} boardId */
+async function forgetKeptAnswers(boardId) {
+  if (typeof caches === "undefined") return;
+  const prefix = `${location.origin}/api/boards/${encodeURIComponent(boardId)}`;
+  try {
+    for (const name of await caches.keys()) {
+      if (!name.startsWith("cobord-")) continue;
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        if (request.url === prefix || request.url.startsWith(prefix + "/") || request.url.startsWith(prefix + "?")) await cache.delete(request);
+      }
+    }
+  } catch {
+    /* storage unavailable: nothing kept to forget */
+  }
 }
 
 /** Best effort, for display only (the server decides): our tokens carry {"r": role} before the dot. */
@@ -104,7 +125,9 @@ class BoardApp {
     this.votes = { mine: {}, remaining: null, budget: null, against: new Set() };
     this.httpResults = null;
     this.seenNotes = null; // ids already on screen, to announce new ones
-    this.lastPhase = null;
+    // The phase the view was chosen from (HTTP at load, perhaps a copy kept offline): when the
+    // document says otherwise, the view follows as for any phase change.
+    this.lastPhase = info.phase || null;
     this.lastPrivate = null;
     this.online = navigator.onLine;
     this.status = "connecting";
@@ -115,8 +138,12 @@ class BoardApp {
       onChange: (ev) => this.onDocChange(ev),
       onStatus: (s) => {
         this.status = s;
+        if (s === "closed" && this.accessGone(this.session.closeCode ?? 0)) return this.loseBoard(this.session.closeCode ?? 0);
         this.renderStatus();
-        if (s === "connected") this.refreshVotes();
+        if (s === "connected") {
+          this.refreshVotes();
+          mediaAccess(this.id, this.token, true); // a restarted server, a device that slept an hour
+        }
         if (this.session && this.session.synced) {
           // Back online and synced: what was posted meanwhile went out with the sync.
           const ids = store.get(keys.pending(this.id), []).map((x) => x.id);
@@ -156,6 +183,26 @@ class BoardApp {
       // Once, on creation: the private link that restores this panel anywhere.
       clientConfig().then((cfg) => showFacilitatorLinkOnce(facilitatorLink(boardId, token, cfg), info.title || ""));
     }
+  }
+
+  /**
+   * The server closed our socket for good (4401/4404): this device forgets the board — its copy of
+   * the document, the token, what was waiting to be sent — and says why. Nothing of the board stays
+   * on screen, no "+" (an erased person's phone must not keep everyone's notes).
+   */
+  /** A facilitator's 4401 is a replaced link, usually replaced from this very page (privacy.js
+   * stores the new one and reloads): only the banner says it. @param {number} code */
+  accessGone(code) {
+    return code === 4404 || (code === 4401 && this.role !== "facilitator");
+  }
+
+  loseBoard(code) {
+    if (this._lost) return;
+    this._lost = true;
+    this.session.destroy();
+    for (const key of [keys.docState, keys.token, keys.pending, keys.acked, keys.mine]) store.remove(key(this.id));
+    forgetKeptAnswers(this.id);
+    message(this.root, closedText(code));
   }
 
   // ---------- identity and permissions ----------
@@ -199,6 +246,7 @@ class BoardApp {
 
   // ---------- layout ----------
   build() {
+    if (this._lost) return; // the board is gone from this device (loseBoard)
     if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
@@ -250,9 +298,10 @@ class BoardApp {
   }
 
   onDocChange(ev) {
+    if (this._lost) return;
     // Awareness (presence) changes every few seconds per person: they only touch the top bar and the
     // panel, so a keyboard user's place in the outline is never rebuilt under them for that.
-    if (!(ev && ev.awareness)) this._docDirty = true;
+    if (!(ev && (ev.awareness || ev.clock))) this._docDirty = true;
     if (this._raf) return;
     this._raf = requestAnimationFrame(() => {
       this._raf = 0;
@@ -288,7 +337,9 @@ class BoardApp {
         this.switchView("votes");
         announce(t("switched_to_votes"));
       } else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
-      if (phase === "results") this._goResults = true;
+      // Back from the results (to ideas, clusters…): everyone returns to the board and its "+".
+      else if (this.lastPhase === "results" && this.view === "results") this.switchView("canvas");
+      this._goResults = phase === "results";
     }
     const visibility = s.settings().votes_visibility;
     if (this.lastVisibility && visibility === "revealed" && this.lastVisibility !== "revealed") announce(t("results_revealed_announce"));
@@ -898,7 +949,18 @@ class BoardApp {
           ),
         ),
       );
-      const langSel = h("select", { name: "lang", onchange: (e) => (lang = e.target.value) }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
+      // The note's language follows its text (langguess.js) until the person picks one themselves.
+      let langPicked = !!existing;
+      const langSel = h("select", { name: "lang", onchange: (e) => { lang = e.target.value; langPicked = true; guessed.textContent = ""; } }, langs.map((l) => h("option", { value: l, selected: l === lang }, langName(l))));
+      const guessed = h("p", { class: "help composer-lang-guess", id: "composer-lang-guess", "aria-live": "polite" });
+      text.addEventListener("input", () => {
+        if (langPicked) return;
+        const g = guessLang(text.value, langs);
+        if (!g || g === lang) return;
+        lang = g;
+        langSel.value = g;
+        guessed.textContent = t("composer_lang_guessed", { lang: langNoun(g) });
+      });
       const clusters = s.clusterList();
       const clusterSel = clusters.length
         ? h("select", { name: "cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id, selected: c.id === lookingAt }, shownTitle(c))))
@@ -939,7 +1001,7 @@ class BoardApp {
         count,
         picker ? picker.el : null,
         h("fieldset", { class: "field" }, h("legend", null, t("composer_color")), swatches),
-        h("div", { class: "field-row" }, field(t("composer_lang"), langSel), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
+        h("div", { class: "field-row" }, h("div", null, field(t("composer_lang"), langSel), guessed), clusterSel ? field(t("composer_cluster"), clusterSel) : null),
         draft ? h("p", { class: "device-only" }, t("only_on_device")) : null,
         h(
           "div",

@@ -20,7 +20,9 @@ const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
 export const GRID_COLS = 5; // loose notes fill rows of this many cells
-// On touch screens the canvas never zooms out below readable note text (16 px world -> 14 px).
+// On touch screens the board opens, follows and pinches no further out than readable note text
+// (16 px world -> 14 px). "See all" is the exception: asked for, it shows all (an overview; a pinch
+// from there zooms in, never further out).
 const MIN_READABLE_SCALE = 14 / 16;
 function minScale() {
   return typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches ? MIN_READABLE_SCALE : MIN_SCALE;
@@ -104,7 +106,7 @@ export class Canvas {
   }
   zoomAt(px, py, factor) {
     const r = this.viewport.getBoundingClientRect();
-    const s = clamp(this.view.s * factor, minScale(), MAX_SCALE);
+    const s = clamp(this.view.s * factor, Math.min(minScale(), this.view.s), MAX_SCALE);
     const k = s / this.view.s;
     const cx = px - r.left;
     const cy = py - r.top;
@@ -115,14 +117,16 @@ export class Canvas {
     const r = this.viewport.getBoundingClientRect();
     this.zoomAt(r.left + r.width / 2, r.top + r.height / 2, factor);
   }
-  fitAll() {
+  /** @param {{whole?: boolean}} [opts] whole: the person asked to see all ("see all"): everything
+   * fits, whatever the text size; otherwise (opening, following) not below readable text on touch. */
+  fitAll({ whole = false } = {}) {
     const b = this.contentBounds();
     this.measure();
     if (!b) {
       this.view = { x: 20, y: 20, s: 1 };
     } else {
       const m = 24;
-      const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), minScale(), 1);
+      const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), whole ? MIN_SCALE : minScale(), 1);
       // Too wide to fit at a readable size: start at the left edge (reading order), pan for the rest.
       const x = b.w * s > this.size.w - 2 * m ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
       this.view = { s, x, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
@@ -454,7 +458,7 @@ export class Canvas {
     fill(this.tools, 
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1 / 1.25), "aria-label": t("zoom_out"), title: t("zoom_out") }, "−"),
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1.25), "aria-label": t("zoom_in"), title: t("zoom_in") }, "+"),
-      h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll() }, "⤢ ", t("fit_all")),
+      h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll({ whole: true }) }, "⤢ ", t("fit_all")),
       canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
         ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
         : null,
@@ -548,7 +552,7 @@ export class Canvas {
         const dist = Math.hypot(a.x - b.x, a.y - b.y);
         const mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
         const r = vp.getBoundingClientRect();
-        const s = clamp(start.view.s * (dist / (start.dist || 1)), minScale(), MAX_SCALE);
+        const s = clamp(start.view.s * (dist / (start.dist || 1)), Math.min(minScale(), start.view.s), MAX_SCALE);
         const k = s / start.view.s;
         const sx = start.mid.x - r.left;
         const sy = start.mid.y - r.top;

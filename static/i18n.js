@@ -100,8 +100,15 @@ export function fmtDate(ms) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
 }
 
+/** A language's own name ("Français"): for language menus, where people look for their own. */
 export function langName(code) {
   return D[current][`lang_name_${code}`] || code;
+}
+
+/** A language's name in the reader's language, as it stands inside a sentence ("anglais" in French,
+ * "Engels" in Dutch). */
+export function langNoun(code) {
+  return D[current][`lang_noun_${code}`] || langName(code);
 }
 
 /** For tests and tooling: every key of every language. */

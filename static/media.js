@@ -11,10 +11,54 @@ export const MAX_SIDE = 1600;
 export const MAX_BYTES = 400 * 1024;
 export const MAX_VOICE_MS = 60_000;
 
-/** @param {any} app @param {string} mediaId */
+/**
+ * A picture's or recording's address: no token in it. `<img>` cannot send a header, and whatever is in
+ * the URL travels with "copy image address" (a facilitator's token is the whole board). The server
+ * lets it through with a cookie it scoped to this board's media and sets for one hour (mediaAccess).
+ * @param {any} app @param {string} mediaId
+ */
 export function mediaUrl(app, mediaId) {
   // The replay view names its app `${board}:replay` (its own pan/zoom) and keeps the board in boardId.
-  return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}?token=${encodeURIComponent(app.token)}`;
+  return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}`;
+}
+
+const ACCESS_RENEW_MS = 20 * 60 * 1000; // the cookie lasts an hour (server/media_api.py)
+/** board id -> when granted (local ms), the request under way, the renewal timer
+ * @type {Map<string, {at: number, pending: Promise<boolean> | null, timer: any}>} */
+const access = new Map();
+
+/**
+ * Ask the server for this board's media cookie (any token of the board), at most once per renewal
+ * period unless `force` (a reconnect: the server may have restarted with another key, the device
+ * may have slept past the hour). Never throws: offline, the service worker's copies still show.
+ * @param {string} boardId @param {string} token @param {boolean} [force]
+ * @returns {Promise<boolean>}
+ */
+export function mediaAccess(boardId, token, force = false) {
+  const known = access.get(boardId) || { at: 0, pending: null, timer: 0 };
+  if (known.pending) return known.pending;
+  if (!force && known.at && Date.now() - known.at < ACCESS_RENEW_MS) return Promise.resolve(true);
+  known.pending = fetch(`/api/boards/${encodeURIComponent(boardId)}/media-access`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, credentials: "same-origin" })
+    .then(async (res) => {
+      await res.text().catch(() => ""); // read to the end: an unread body keeps the request open
+      if (res.ok) known.at = Date.now();
+      return res.ok;
+    })
+    .catch(() => false)
+    .finally(() => (known.pending = null));
+  access.set(boardId, known);
+  if (!known.timer) known.timer = setInterval(() => mediaAccess(boardId, token, true), ACCESS_RENEW_MS);
+  return known.pending;
+}
+
+/** A picture or recording that failed to load (no cookie yet, or it ran out): get one, try once more.
+ * @param {any} app @param {HTMLMediaElement | HTMLImageElement} el */
+function retryWithAccess(app, el) {
+  if (el.dataset.retried) return;
+  el.dataset.retried = "1";
+  mediaAccess(app.boardId || app.id, app.token, true).then((ok) => {
+    if (ok) el.src = `${el.src.split("#")[0]}#retry`;
+  });
 }
 
 /** "0:12" for a voice note's stored length. @param {number} seconds */
@@ -30,7 +74,7 @@ export function mediaView(app, note, label = "") {
   if (!note.media) return null;
   if (note.kind === "photo") {
     // Its caption in the reader's language (as the text beside it).
-    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: shownText(note).text || t("photo_no_caption"), loading: "lazy", draggable: false });
+    return h("img", { class: "note-photo", src: mediaUrl(app, note.media), alt: shownText(note).text || t("photo_no_caption"), loading: "lazy", draggable: false, onerror: (/** @type {Event} */ e) => retryWithAccess(app, /** @type {HTMLImageElement} */ (e.target)) });
   }
   if (note.kind === "voice") {
     const stop = (/** @type {Event} */ e) => e.stopPropagation();
@@ -38,7 +82,7 @@ export function mediaView(app, note, label = "") {
     // length measured while recording is stored in the note and shown beside the player.
     const length = typeof note.duration === "number" ? h("span", { class: "voice-length", "aria-hidden": "true" }, fmtDuration(note.duration)) : null;
     return h("div", { class: "voice-box" },
-      h("audio", { class: "note-voice", controls: true, preload: "metadata", src: mediaUrl(app, note.media), "aria-label": label || t("voice_note"), onclick: stop, onpointerdown: stop }),
+      h("audio", { class: "note-voice", controls: true, preload: "metadata", src: mediaUrl(app, note.media), "aria-label": label || t("voice_note"), onclick: stop, onpointerdown: stop, onerror: (/** @type {Event} */ e) => retryWithAccess(app, /** @type {HTMLAudioElement} */ (e.target)) }),
       length);
   }
   return null;

@@ -48,7 +48,7 @@ function noteMetaLine(app, note, listen) {
   return h(
     "p",
     { class: "note-meta" },
-    h("span", { class: "who" }, who),
+    h("span", { class: "who", title: who || undefined }, who),
     note.lang ? h("abbr", { class: "tag", title: langName(note.lang), lang: note.lang }, note.lang.toUpperCase()) : null,
     listen,
   );

@@ -4,6 +4,7 @@
 import { speak } from "./speech.js";
 import { h } from "./util.js";
 import { t, getLang, langName } from "./i18n.js";
+import { guessLang } from "./langguess.js";
 import { noteMeta, voteControls, COLORS, shownText, noteLabel } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 import { field } from "./ui.js";
@@ -145,6 +146,15 @@ function addForm(app, clusters) {
     ? h("select", { id: "outline-new-cluster" }, h("option", { value: "" }, t("no_cluster")), clusters.map((c) => h("option", { value: c.id }, shownTitle(c))))
     : null;
   const draft = app.draftMode();
+  // The same counter as the composer's, and the language follows the text until one is picked.
+  let langPicked = false;
+  langSel.addEventListener("change", () => (langPicked = true));
+  text.addEventListener("input", () => {
+    const help = form.querySelector(`#${text.id}-help`);
+    if (help) help.textContent = t("composer_chars", { n: Math.max(0, max - text.value.length), max });
+    const g = langPicked ? null : guessLang(text.value, langs);
+    if (g) langSel.value = g;
+  });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.requestSubmit();
   });
@@ -160,6 +170,9 @@ function addForm(app, clusters) {
         const color = store.get(keys.noteColor, COLORS[0]);
         app.postNote({ text: v, color, lang: langSel.value, cluster: clusterSel ? clusterSel.value : "" });
         text.value = "";
+        langPicked = false;
+        langSel.value = langs.includes(getLang()) ? getLang() : langs[0];
+        text.dispatchEvent(new Event("input"));
         text.focus();
       },
     },

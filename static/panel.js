@@ -71,8 +71,12 @@ export class FacilitatorPanel {
     return `${base}#${frag}`;
   }
 
+  /** The board's code as the document says now (a rotation reaches every open screen), else what
+   * was known at load. */
   joinCode() {
-    return this.app.info.join_code || store.get(keys.joinCode(this.app.id)) || "";
+    const live = this.app.session.metaValue("join_code", "");
+    if (live && live !== store.get(keys.joinCode(this.app.id))) store.set(keys.joinCode(this.app.id), live);
+    return live || this.app.info.join_code || store.get(keys.joinCode(this.app.id)) || "";
   }
 
   async loadParticipants() {
@@ -110,7 +114,7 @@ export class FacilitatorPanel {
   render(force = false) {
     if (!this.open) return;
     const s = this.app.session;
-    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.joinCode(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {

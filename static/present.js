@@ -2,7 +2,7 @@
 // Projector view: read-only, large type, high contrast, no controls. It always fits the screen: what
 // does not fit goes to the next page (arrow keys / Page Up-Down / space, or auto-advance every
 // PAGE_SECONDS). Shows how to join while ideas come in, the notes by cluster, then the results.
-import { mediaView } from "./media.js";
+import { mediaView, mediaAccess } from "./media.js";
 import { ideaTitle, noteLabel, shownText } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 import { h, fill, store, keys, now, groupShape, api } from "./util.js";
@@ -13,6 +13,7 @@ import { groupName } from "./groups.js";
 import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
 import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
+import { closedText } from "./privacy.js";
 
 const PAGE_SECONDS = 12;
 const PAUSE_AFTER_KEY_SECONDS = 60;
@@ -32,16 +33,20 @@ export async function renderPresent(root, boardId) {
     return;
   }
   let info = {};
+  const media = mediaAccess(boardId, token);
   try {
     info = await api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token });
   } catch {
     /* the doc carries what we need */
   }
   const cfg = await clientConfig();
+  await media;
   const state = { page: 0, pages: 1, keyAt: 0, sig: "" };
   let raf = 0;
+  let gone = false;
   const draw = () => {
     raf = 0;
+    if (gone) return;
     const v = view(session, boardId, info, cfg);
     if (v.sig !== state.sig) state.page = 0; // another phase or screen: start at its first page
     state.sig = v.sig;
@@ -51,7 +56,22 @@ export async function renderPresent(root, boardId) {
   const schedule = () => {
     if (!raf) raf = requestAnimationFrame(draw);
   };
-  const session = new Session(boardId, token, { onChange: schedule, onStatus: schedule });
+  const session = new Session(boardId, token, {
+    onChange: schedule,
+    onStatus: (status) => {
+      if (status === "connected") mediaAccess(boardId, token, true);
+      // The board was deleted (4404) or this link no longer opens it (4401): the screen in the
+      // room must not go on showing the board as if it were live.
+      if (status === "closed" && (session.closeCode === 4404 || session.closeCode === 4401)) {
+        session.destroy();
+        window.removeEventListener("resize", schedule);
+        fill(root, h("main", { class: "present" }, h("p", { role: "alert", class: "present-waiting" }, closedText(session.closeCode))));
+        gone = true;
+        return;
+      }
+      schedule();
+    },
+  });
   onLangChange(schedule);
   window.addEventListener("resize", schedule);
   window.addEventListener("keydown", (e) => {
@@ -142,7 +162,10 @@ function view(session, boardId, info, cfg) {
   const groups = settings.groups && settings.groups.length ? settings.groups : info.groups || [];
   const results = session.resultsData();
   const revealed = results && (settings.votes_visibility === "revealed" || settings.votes_visibility === "live");
-  const code = info.join_code || store.get(keys.joinCode(boardId));
+  // The document's code first: a "new join code" reaches an open projector live and after a reconnect.
+  const live = session.metaValue("join_code", "");
+  if (live && live !== store.get(keys.joinCode(boardId))) store.set(keys.joinCode(boardId), live);
+  const code = live || info.join_code || store.get(keys.joinCode(boardId));
 
   const head = h(
     "header",

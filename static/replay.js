@@ -13,6 +13,7 @@ import { Y, Session } from "./session.js";
 import { Canvas } from "./canvas.js";
 import { noteMeta } from "./board.js";
 import { ht, actorName } from "./history_i18n.js";
+import { mediaAccess } from "./media.js";
 
 const FEED_PAGE = 500; // events per request
 const FOLLOW_MS = 3000; // how often a followed live board is asked for news
@@ -37,7 +38,8 @@ export async function renderReplay(root, boardId) {
   let info = {};
   try {
     [timeline, info] = await Promise.all([
-      api("GET", `/api/boards/${encodeURIComponent(boardId)}/replay`, { token }).then(timelineInSeconds),
+      // (the pictures' cookie first: media.js; a failure only leaves the pictures to the device's copies)
+      mediaAccess(boardId, token).then(() => api("GET", `/api/boards/${encodeURIComponent(boardId)}/replay`, { token })).then(timelineInSeconds),
       api("GET", `/api/boards/${encodeURIComponent(boardId)}`, { token }).catch(() => ({})),
     ]);
   } catch (e) {
@@ -388,7 +390,7 @@ class ReplayApp {
 
   eventText(e) {
     if (e.kind === "phase_changed") return ht("ev_phase_changed", { phase: this.phaseName(e.phase) });
-    return ht(`ev_${e.kind}`, { who: actorName(e) });
+    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0 });
   }
 
   /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps

@@ -6,6 +6,7 @@ import { h, fill, store, keys, ApiError } from "./util.js";
 import { t, getLang, onLangChange } from "./i18n.js";
 import { langSwitcher, errorText } from "./ui.js";
 import { ht } from "./history_i18n.js";
+import { mediaAccess } from "./media.js";
 
 /** @param {HTMLElement} root @param {string} boardId */
 export async function renderReport(root, boardId) {
@@ -21,14 +22,14 @@ export async function renderReport(root, boardId) {
     const headers = { Authorization: `Bearer ${token}` };
     try {
       const lang = getLang();
-      const [md, svg] = await Promise.all([fetch(`${base}/export.md?lang=${lang}`, { headers }), fetch(`${base}/export.svg?lang=${lang}`, { headers })]);
+      const [md, svg] = await Promise.all([mediaAccess(boardId, token).then(() => fetch(`${base}/export.md?lang=${lang}`, { headers })), fetch(`${base}/export.svg?lang=${lang}`, { headers })]);
       for (const res of [md, svg]) {
         if (!res.ok) throw new ApiError(res.status, res.status === 403 ? "facilitator_only" : "report");
       }
       const text = await md.text();
       if (pictureUrl) URL.revokeObjectURL(pictureUrl);
       pictureUrl = URL.createObjectURL(new Blob([await svg.arrayBuffer()], { type: "image/svg+xml" }));
-      const blocks = markdown(text, token);
+      const blocks = markdown(text);
       const title = blocks.find((b) => b.tagName === "H1");
       document.title = `${title ? title.textContent : ht("report_title")} — ${t("app_name")}`;
       const figure = h("figure", { class: "report-figure" }, h("img", { src: pictureUrl, alt: ht("report_picture"), id: "report-picture" }), h("figcaption", null, ht("report_picture")));
@@ -71,9 +72,11 @@ function page(boardId, ...children) {
 
 /** The server's report uses a small Markdown subset: # headings, "- " and "1. " lists (nested by
  * two or three spaces), paragraphs, backslash escapes, and under a photo note an indented
- * `![caption](/api/boards/…/media/…)` shown as the picture (fetched with the facilitator's token,
- * on this server only). Text goes in as text nodes, never as HTML. */
-export function markdown(text, token = "") {
+ * `![caption](link)` shown as the picture. The link is the one the server signed for that picture
+ * alone (`?access=`, absolute so the downloaded report works elsewhere); it is loaded from this
+ * server only (its path and query, whatever origin it names). Text goes in as text nodes, never as
+ * HTML. */
+export function markdown(text) {
   const out = [];
   let list = null;
   let sub = null;
@@ -83,8 +86,9 @@ export function markdown(text, token = "") {
     let m;
     if (!line) {
       list = sub = null;
-    } else if ((m = line.match(/^ {2,3}!\[(.*)\]\((\/api\/boards\/[^/\s]+\/media\/[^/\s?#]+)\)$/)) && list) {
-      const src = `${m[2]}?token=${encodeURIComponent(token)}`;
+    } else if ((m = line.match(/^ {2,3}!\[(.*)\]\(((?:https?:\/\/[^/\s()]+)?\/api\/boards\/[^/\s]+\/media\/[^/\s?#()]+(?:\?access=[\w-]+)?)\)$/)) && list) {
+      const link = new URL(m[2], location.origin);
+      const src = link.pathname + link.search;
       list.lastChild.append(h("img", { class: "report-photo", src, alt: unescape(m[1]), loading: "lazy" }));
     } else if ((m = line.match(/^(#{1,3}) (.*)$/))) {
       list = sub = null;

@@ -10,6 +10,7 @@
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
 import { DEFAULT_SETTINGS } from "./schema.js";
 import { loadDocState, saveDocState } from "./offline.js";
+import { syncClock } from "./util.js";
 
 export { Y };
 
@@ -66,6 +67,9 @@ export class Session {
     this.denials = 0;
     /** Our deletes not yet seen through: note id -> {denials at that moment, retried}. */
     /** @type {Map<string, {denials: number, retried: boolean}>} */ this._deleting = new Map();
+    /** Called with each newly opened socket before its first message is read (unsent.js reads the
+     * server's SyncStep1 on every connect). @type {Set<(ws: WebSocket) => void>} */
+    this.socketWatchers = new Set();
     this._connect(keepOffline);
     // When the device says it lost the network, drop the socket at once (phones keep dead sockets for
     // tens of seconds) and reconnect as soon as it is back, instead of waiting for a timeout.
@@ -119,6 +123,10 @@ export class Session {
     provider.on("status", ({ status }) => {
       if (provider !== this.provider) return;
       this.status = status;
+      // Every (re)connect re-derives the server clock: the server may have restarted, the device may
+      // have slept or been offline; a timer must read the same on every screen (util.js syncClock).
+      if (status === "connected") for (const watch of this.socketWatchers) watch(provider.ws);
+      if (status === "connected") syncClock().then((fresh) => fresh && provider === this.provider && this.onChange({ clock: true }));
       this.onStatus(status);
     });
     provider.on("sync", (/** @type {boolean} */ synced) => {

@@ -30,6 +30,7 @@ const SHELL = [
   "/i18n/nl.js",
   "/join.js",
   "/listen.js",
+  "/langguess.js",
   "/media.js",
   "/moderation.js",
   "/noteview.js",

@@ -2,7 +2,7 @@
 // Each reader sees a note in their own language first (marked as a translation), the original one tap away.
 import { h, api, ApiError } from "./util.js";
 import { errorText } from "./ui.js";
-import { t, getLang, langName } from "./i18n.js";
+import { t, getLang, langName, langNoun } from "./i18n.js";
 
 /** Note ids whose original the reader asked to see. */
 const showOriginal = new Set();
@@ -43,7 +43,9 @@ export function translationToggle(note, rerender) {
   const hasTr = note.translations && note.translations[getLang()] && note.lang !== getLang();
   if (!hasTr) return null;
   const label = shown.translated
-    ? t(shown.machine ? "translated_machine" : "translated_from", { lang: langName(note.lang) })
+    ? ["fr", "nl", "en"].includes(note.lang)
+      ? t(`${shown.machine ? "translated_machine" : "translated_from"}_${note.lang}`) // whole sentences: "de l’anglais", "du français"
+      : t(shown.machine ? "translated_machine" : "translated_from", { lang: langNoun(note.lang) })
     : t("original_shown");
   return h("p", { class: "tr-line" },
     h("span", { class: "tr-tag" }, label), " ",
@@ -107,7 +109,7 @@ export function translateForm(app, note, done, lang = getLang()) {
       }
     },
   },
-    h("label", { for: areaId }, t("translate_heading", { lang: langName(lang) })),
+    h("label", { for: areaId }, t("translate_heading", { lang: langNoun(lang) })),
     area,
     h("button", { type: "submit", class: "btn" }, t("translate_btn")),
   );

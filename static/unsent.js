@@ -12,6 +12,7 @@
 //   on that it has made durable; the end clock of that answer per client is what the server holds.
 //   Until the commit lands the answer lacks them: we ask again (0.3 s, then 1 s, 2 s … 8 s).
 // - Any other update the server sends (merged frames, compensations) also proves what it holds.
+// - Updates are read by decoding their structs (heldBy), per client from wherever they start.
 // The probe's answer is a normal SyncStep2: the provider applies it (nothing new for it).
 import { Y, isLive } from "./session.js";
 import { h } from "./util.js";
@@ -43,7 +44,30 @@ function readVarUint(buf, at) {
   }
 }
 
-/** Messages the server sends us that tell what it holds: the state vector it implies, or null. @param {Uint8Array} buf */
+/**
+ * Per Yjs client, the end clock of the structs in an update the server sent. The server's doc holds
+ * those, and (Yjs integrates a client's changes in clock order, and the server only sends what it
+ * committed) everything of that client below them. Decoded to structure: `encodeStateVectorFromUpdate`
+ * is not this, it skips every client whose changes in the update do not start at clock 0 (a probe's
+ * answer about our second note starts at that note's clock), so it proved nothing after a first note.
+ * @param {Uint8Array} update @returns {Map<number, number>}
+ */
+export function heldBy(update) {
+  /** @type {Map<number, number>} */
+  const out = new Map();
+  for (const struct of Y.decodeUpdate(update).structs) {
+    if (struct instanceof Y.Skip) continue; // a hole: says nothing about what the server holds
+    const end = struct.id.clock + struct.length;
+    if ((out.get(struct.id.client) || 0) < end) out.set(struct.id.client, end);
+  }
+  return out;
+}
+
+/**
+ * Messages the server sends us that tell what it holds, or null: `whole` is true for its SyncStep1
+ * (its complete state vector, sent on every connect), false for an update (a lower bound).
+ * @param {Uint8Array} buf @returns {{vector: Map<number, number>, whole: boolean} | null}
+ */
 export function serverKnowledge(buf) {
   try {
     const at = { pos: 0 };
@@ -51,8 +75,8 @@ export function serverKnowledge(buf) {
     const sub = readVarUint(buf, at);
     const len = readVarUint(buf, at);
     const data = buf.subarray(at.pos, at.pos + len);
-    if (sub === 0) return /** @type {Map<number, number>} */ (Y.decodeStateVector(data));
-    if (sub === 1 || sub === 2) return /** @type {Map<number, number>} */ (Y.decodeStateVector(Y.encodeStateVectorFromUpdate(data)));
+    if (sub === 0) return { vector: /** @type {Map<number, number>} */ (Y.decodeStateVector(data)), whole: true };
+    if (sub === 1 || sub === 2) return { vector: heldBy(data), whole: false };
   } catch {
     /* not ours to judge */
   }
@@ -72,19 +96,33 @@ export class Unsent {
     this._probeDelay = FIRST_PROBE_MS;
     this._onMessage = (/** @type {MessageEvent} */ e) => {
       if (!(e.data instanceof ArrayBuffer)) return;
-      const sv = serverKnowledge(new Uint8Array(e.data));
-      if (!sv) return;
-      let grew = false;
-      sv.forEach((clock, client) => {
-        if ((this.server.get(client) || 0) < clock) {
+      const said = serverKnowledge(new Uint8Array(e.data));
+      if (!said) return;
+      let changed = false;
+      if (said.whole) {
+        // On every connect the server states all it holds: that replaces what we believed (a board
+        // restored from a backup, a server that lost its last seconds), it is not merged into it.
+        for (const client of [...this.server.keys()]) {
+          if (!said.vector.has(client)) {
+            this.server.delete(client);
+            changed = true;
+          }
+        }
+      }
+      said.vector.forEach((clock, client) => {
+        const known = this.server.get(client) || 0;
+        if (said.whole ? known !== clock : known < clock) {
           this.server.set(client, clock);
-          grew = true;
+          changed = true;
         }
       });
-      if (!grew) return;
+      if (!changed) return;
       store.set(keys.acked(this.app.id), Object.fromEntries(this.server));
       this.refresh();
     };
+    // Each new socket from its first message on: the server's SyncStep1 on a reconnect re-derives
+    // what it holds (after a render would be too late: it has already arrived).
+    app.session.socketWatchers.add(() => this.watchSocket());
   }
 
   /** The creating item of a note: {client, clock}, or null. @param {string} id */

@@ -61,8 +61,49 @@ export class ApiError extends Error {
   }
 }
 
-/** Server clock minus local clock (ms), learnt from the Date header; keeps timers honest. */
+/**
+ * Server clock minus local clock (ms); keeps timers honest. Derived by `syncClock()` from a fresh
+ * `GET /api/time` on every (re)connect, never from a `Date` header: that one has 1 s resolution and,
+ * after an outage, may belong to an answer the service worker kept from minutes ago.
+ */
 export let clockOffset = 0;
+/** When the offset was last measured (local ms), 0 = never. */
+export let clockSyncedAt = 0;
+let clockSyncing = null;
+
+/**
+ * Measure the offset again: a few round trips, the shortest one wins (its midpoint is the best guess
+ * of when the server read its clock). Keeps the previous offset when the server cannot be reached.
+ * @returns {Promise<boolean>} whether a fresh measure was taken
+ */
+export function syncClock() {
+  if (clockSyncing) return clockSyncing;
+  clockSyncing = (async () => {
+    let best = null;
+    for (let i = 0; i < 3; i++) {
+      const sent = Date.now();
+      let res;
+      try {
+        res = await fetch("/api/time", { cache: "no-store", headers: { Accept: "application/json" } });
+      } catch {
+        break;
+      }
+      const received = Date.now();
+      const body = res.ok ? await res.json().catch(() => null) : null;
+      if (!body || typeof body.now !== "number") break;
+      const rtt = received - sent;
+      if (!best || rtt < best.rtt) best = { rtt, offset: body.now - (sent + received) / 2 };
+      if (rtt < 50) break; // good enough: the error is at most half the round trip
+    }
+    if (!best) return false;
+    clockOffset = best.offset;
+    clockSyncedAt = Date.now();
+    return true;
+  })().finally(() => {
+    clockSyncing = null;
+  });
+  return clockSyncing;
+}
 
 /**
  * @param {string} method @param {string} path @param {{token?: string, body?: any}} [opts]
@@ -78,12 +119,6 @@ export async function api(method, path, { token, body } = {}) {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
-  }
-  const date = res.headers.get("Date");
-  if (date) {
-    const server = Date.parse(date);
-    // The header has 1 s resolution: only correct clearly wrong local clocks.
-    if (!Number.isNaN(server) && Math.abs(server - Date.now()) > 2000) clockOffset = server - Date.now();
   }
   let data = null;
   const text = await res.text();

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import re
+import time
 from typing import Any
 
 import httpx
@@ -11,6 +15,7 @@ from PIL import Image
 
 from server import media
 from tests.conftest import ServerProcess
+from tests.yclient import YClient, add_note
 
 GPS_IFD = 0x8825
 
@@ -68,7 +73,7 @@ def test_png_and_webp_accepted_and_reencoded(server: ServerProcess, fmt: str) ->
     response = upload(server, board["id"], board["facilitator_token"], "photo", out.getvalue())
     assert response.status_code == 201, response.text
     served = httpx.get(
-        f"{server.http}{response.json()['url']}", params={"token": board["viewer_token"]}
+        f"{server.http}{response.json()['url']}", headers=auth(board["viewer_token"])
     )
     assert served.status_code == 200
     assert Image.open(io.BytesIO(served.content)).format == "JPEG"
@@ -142,7 +147,7 @@ def test_voice_types_from_bytes_and_played_back(
     phone = server.join(board["join_code"])
     response = upload(server, board["id"], phone["token"], "voice", data)
     assert response.status_code == 201 and response.json()["content_type"] == content_type
-    served = httpx.get(f"{server.http}{response.json()['url']}", params={"token": phone["token"]})
+    served = httpx.get(f"{server.http}{response.json()['url']}", headers=auth(phone["token"]))
     assert served.status_code == 200 and served.content == data
     assert served.headers["content-type"] == content_type
 
@@ -152,9 +157,10 @@ def test_media_needs_a_token_of_its_board(server: ServerProcess) -> None:
     response = upload(server, board["id"], board["facilitator_token"], "photo", jpeg_with_gps())
     url = f"{server.http}{response.json()['url']}"
     assert httpx.get(url).status_code == 401
-    assert httpx.get(url, params={"token": "forged"}).status_code == 401
     assert httpx.get(url, headers=auth(other["viewer_token"])).status_code == 403
-    assert httpx.get(url, params={"token": other["viewer_token"]}).status_code == 403
+    # A token in the URL opens nothing any more: "copy image address" must not share a token
+    # (the facilitator's is the whole board). Pages use the media cookie instead.
+    assert httpx.get(url, params={"token": board["facilitator_token"]}).status_code == 401
     # Another board's token on its own board's URL does not find this board's media either.
     media_id = response.json()["id"]
     theirs = f"{server.http}/api/boards/{other['id']}/media/{media_id}"
@@ -245,3 +251,69 @@ def test_voice_longer_than_60_s_refused(server: ServerProcess, data: bytes, seco
     assert ok.status_code == 201, ok.text
     # Its length comes back, for the note's `duration` (the player cannot read it: 0:00).
     assert ok.json()["seconds"] == 61.0
+
+
+async def test_media_cookie_and_report_links_open_pictures_only(server: ServerProcess) -> None:
+    """`POST /media-access` sets a cookie scoped to the board's media path that opens its pictures
+    and nothing else; a report's photo link is absolute and its `?access=` opens that picture
+    alone; neither is a board token. (Before: media URLs carried `?token=<facilitator token>`
+    and the report's links were relative, with no access at all.)"""
+    board, other = server.create_board(), server.create_board()
+    phone = server.join(board["join_code"])
+    first = upload(server, board["id"], phone["token"], "photo", jpeg_with_gps()).json()
+    second = upload(server, board["id"], phone["token"], "photo", jpeg_with_gps()).json()
+    theirs = upload(server, other["id"], other["facilitator_token"], "photo", jpeg_with_gps())
+    fac = auth(board["facilitator_token"])
+    base = server.http
+
+    def with_cookie(value: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=base, cookies={"cobord_media": value})
+
+    async with httpx.AsyncClient(base_url=base) as browser:
+        granted = await browser.post(
+            f"/api/boards/{board['id']}/media-access", headers=auth(phone["token"])
+        )
+        assert granted.status_code == 200 and granted.json()["expires_at"] > time.time() * 1000
+        cookie = granted.headers["set-cookie"]
+        assert f"Path=/api/boards/{board['id']}/media" in cookie
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=3600" in cookie
+        assert (await browser.get(first["url"])).status_code == 200
+        assert (await browser.get(second["url"])).status_code == 200
+        value = browser.cookies["cobord_media"]
+        # Not a token: the API refuses it.
+        r = await browser.get(f"/api/boards/{board['id']}", headers=auth(value))
+        assert r.status_code == 401
+    # Another board's media refuses it; so does a tampered one (expiry pushed on, same signature).
+    _, _, signature = value.partition(".")
+    payload = json.dumps({"b": board["id"], "x": 4_000_000_000}, separators=(",", ":"))
+    forged = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    async with with_cookie(value) as http:
+        assert (await http.get(theirs.json()["url"])).status_code == 401
+    async with with_cookie(f"{forged}.{signature}") as http:
+        refused = await http.get(first["url"])
+        assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"
+
+    # A photo note on the board, then the Markdown report: its link is absolute and opens that
+    # picture (no cookie, no token), and only that one.
+    client = await YClient(server.url(board["id"], phone["token"])).connect()
+    watcher = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+    await client.change(add_note("p1", "Le parc", kind="photo", media=first["id"], lang="fr"))
+    await watcher.wait_until(lambda: "p1" in watcher.notes())  # committed, then fanned out
+    for c in (client, watcher):
+        await c.close()
+    async with httpx.AsyncClient(base_url=base) as http:
+        md = await http.get(f"/api/boards/{board['id']}/export.md", headers=fac)
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md.text)
+        assert len(links) == 1 and links[0].startswith(f"{base}/api/boards/{board['id']}/")
+        assert (await http.get(links[0])).status_code == 200
+        access = links[0].partition("?access=")[2]
+        assert access
+        elsewhere = await http.get(f"{second['url']}?access={access}")
+        assert elsewhere.status_code == 401
+        # A revoked person gets no new cookie.
+        person = f"/api/boards/{board['id']}/participants/{phone['participant_id']}"
+        assert (await http.post(person + "/revoke", headers=fac)).status_code == 200
+        r = await http.post(
+            f"/api/boards/{board['id']}/media-access", headers=auth(phone["token"])
+        )
+        assert r.status_code == 401

@@ -261,6 +261,8 @@ async def test_rotate_the_facilitator_link_and_the_join_code(server: ServerProce
         assert await fresh.wait_closed() == 4401
         ok = await YClient(server.url(board["id"], new["Authorization"][7:])).connect()
         assert ok.synced
+        meta = ok.doc.get("meta", type=Map)
+        assert meta.get("join_code") == board["join_code"]  # in the doc from creation on
 
         r = await http.post(
             f"/api/boards/{board['id']}/rotate", json={"what": "join_code"}, headers=new
@@ -270,6 +272,11 @@ async def test_rotate_the_facilitator_link_and_the_join_code(server: ServerProce
         assert code != board["join_code"] and len(code) == 6
         assert (await http.get(f"/api/join/{board['join_code']}")).status_code == 404
         assert (await http.get(f"/api/join/{code}")).json()["board_id"] == board["id"]
+        # An open screen learns the new code live, through the doc (a projector kept the old one
+        # and its QR code for minutes: the code only came from HTTP at load).
+        await ok.wait_until(lambda: meta.get("join_code") == code)
+        r = await http.get(f"/api/boards/{board['id']}/export.json", headers=new)
+        assert code not in r.text  # an export does not carry a code that still lets people in
         r = await http.post(f"/api/boards/{board['id']}/rotate", json={"what": "x"}, headers=new)
         assert r.status_code == 422 and r.json()["error"] == "bad_what"
         await ok.close()

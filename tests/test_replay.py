@@ -145,6 +145,48 @@ def test_phase_events_follow_phase_changes() -> None:
     ]
 
 
+def test_feed_one_line_for_many_moves_and_hiding_in_plain_words() -> None:
+    """The "tidy up" of 69 notes (one update) wrote 69 "moved a note" lines into the feed; the
+    facilitator hiding a note (a server change) read "Cobord deleted a note"."""
+    doc = Doc()
+    notes = doc.get("notes", type=Map)
+    decoder = replay.EventDecoder()
+
+    def step(seq: int, actor: str, edit: Any) -> list[tuple[str, str]]:
+        state = doc.get_state()
+        with doc.transaction():
+            edit()
+        found = decoder.apply(seq, float(seq), actor, doc.get_update(state))
+        return [(e.kind, e.target) for e in found]
+
+    def add_all() -> None:
+        for i in range(69):
+            notes[f"n{i}"] = Map({"text": f"idée {i}", "x": 0.0, "y": 0.0, "cluster": ""})
+
+    assert len(step(1, "Ana", add_all)) == 69  # 69 notes added: one line each, as before
+
+    def tidy() -> None:
+        for i in range(69):
+            notes[f"n{i}"]["x"] = float(i * 220)
+            notes[f"n{i}"]["y"] = float(i * 10)
+
+    assert step(2, "facilitator", tidy) == [("notes_moved", "69")]
+    # One note moved alone keeps its own line (and the note it is about).
+    assert step(3, "Ana", lambda: notes["n1"].__setitem__("x", 5.0)) == [("moved", "n1")]
+
+    def merge() -> None:
+        for i in range(3):
+            notes[f"n{i}"]["cluster"] = "c1"
+            notes[f"n{i}"]["x"] = 1000.0 + i
+
+    assert step(4, "Ben", merge) == [("notes_clustered", "3"), ("notes_moved", "3")]
+    assert step(5, "server", lambda: notes.pop("n7")) == [("hidden", "n7")]
+    assert step(6, "facilitator", lambda: notes.pop("n8")) == [("deleted", "n8")]
+    put_back = lambda: notes.__setitem__("n7", Map({"text": "idée 7", "x": 0.0}))  # noqa: E731
+    assert step(7, "server", put_back) == [("restored", "n7")]
+    assert {"notes_moved", "notes_clustered", "hidden", "restored"} <= set(replay.EVENT_KINDS)
+
+
 # ---------------------------------------------------------------------- exact seeks by seq
 
 OPS = st.lists(
@@ -485,11 +527,10 @@ async def test_a_photo_note_is_in_the_replay_state_and_its_picture_is_served(
             "media": media_id,
         }
         assert (notes["v1"]["kind"], notes["v1"]["media"]) == ("voice", "rec1")
-        # The replay view loads the picture with the facilitator's token.
-        served = await http.get(
-            f"/api/boards/{board['id']}/media/{media_id}",
-            params={"token": board["facilitator_token"]},
-        )
+        # The replay view loads the picture with the board's media cookie (no token in its URL).
+        granted = await http.post(f"/api/boards/{board['id']}/media-access", headers=fac)
+        assert granted.status_code == 200
+        served = await http.get(f"/api/boards/{board['id']}/media/{media_id}")
         assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
         assert Image.open(io.BytesIO(served.content)).size == (40, 30)
         # And the events feed says a note was added, with its caption.

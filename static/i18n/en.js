@@ -460,4 +460,9 @@ export default {
   votes_left_short_one: "{left} of {budget} left",
   // branch erase (#20): an erasure refused because the history could not be rewritten safely
   error_erasure_refused: "The history could not be erased safely, so nothing in it was changed. This person can no longer get in. Ask whoever runs the server to look at its log.",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "French", lang_noun_nl: "Dutch", lang_noun_en: "English",
+  translated_from_fr: "Translated from French", translated_from_nl: "Translated from Dutch", translated_from_en: "Translated from English",
+  translated_machine_fr: "Machine translation from French", translated_machine_nl: "Machine translation from Dutch", translated_machine_en: "Machine translation from English",
+  composer_lang_guessed: "Language recognised from the text: {lang}",
 };

@@ -469,4 +469,9 @@ export default {
   votes_left_short_one: "{left} sur {budget} restante",
   // branch erase (#20): an erasure refused because the history could not be rewritten safely
   error_erasure_refused: "L’historique n’a pas pu être effacé sans risque : rien n’y a été changé. Cette personne ne peut plus entrer. Demandez à qui gère le serveur de consulter son journal.",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "français", lang_noun_nl: "néerlandais", lang_noun_en: "anglais",
+  translated_from_fr: "Traduit du français", translated_from_nl: "Traduit du néerlandais", translated_from_en: "Traduit de l’anglais",
+  translated_machine_fr: "Traduction automatique du français", translated_machine_nl: "Traduction automatique du néerlandais", translated_machine_en: "Traduction automatique de l’anglais",
+  composer_lang_guessed: "Langue reconnue d’après le texte : {lang}",
 };

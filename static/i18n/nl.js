@@ -460,4 +460,9 @@ export default {
   votes_left_short_one: "nog {left} van {budget}",
   // branch erase (#20): an erasure refused because the history could not be rewritten safely
   error_erasure_refused: "De geschiedenis kon niet veilig gewist worden; er is niets aan veranderd. Deze persoon kan niet meer binnen. Vraag wie de server beheert om het logboek te bekijken.",
+  // --- screens branch (#19): language names inside sentences, "translated from", language guess
+  lang_noun_fr: "Frans", lang_noun_nl: "Nederlands", lang_noun_en: "Engels",
+  translated_from_fr: "Vertaald uit het Frans", translated_from_nl: "Vertaald uit het Nederlands", translated_from_en: "Vertaald uit het Engels",
+  translated_machine_fr: "Automatische vertaling uit het Frans", translated_machine_nl: "Automatische vertaling uit het Nederlands", translated_machine_en: "Automatische vertaling uit het Engels",
+  composer_lang_guessed: "Taal herkend uit de tekst: {lang}",
 };

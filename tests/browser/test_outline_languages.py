@@ -70,7 +70,7 @@ def test_outline_refreshes_on_a_translation_and_reads_a_cluster_aloud(
     )
     expect(texts).to_have_text(["Meer bankjes", "A weekly repair café", "Un potager partagé"])
     first = page.locator(".ol-note").filter(has_text="Meer bankjes")
-    expect(first.locator(".tr-tag")).to_have_text("Vertaald uit het Français")
+    expect(first.locator(".tr-tag")).to_have_text("Vertaald uit het Frans")
     shot(page, "outline-translation-nl")
 
     # Read the cluster aloud: top to bottom, each note in the language it is shown in.

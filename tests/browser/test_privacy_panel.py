@@ -83,11 +83,13 @@ def test_privacy_actions_from_the_panel(
     expect(fac.locator("#privacy-person option", has_text="Ana Peeters")).to_have_count(0)
     expect(fac.locator("#fac-panel .pname", has_text="Ana Peeters")).to_have_count(0)
 
-    # Revoke Bram: his screen says he has no access any more; his name stays, marked.
+    # Revoke Bram: his screen says he has no access any more, and no longer shows the board; his
+    # name stays, marked.
     fac.locator("#privacy-person").select_option(bram["participant_id"])
     _confirm(fac, "#privacy-revoke", "Bram wordt losgekoppeld")
     bram_page = others["bram"][1]
-    expect(bram_page.locator(".banner-offline")).to_contain_text("Vous n’avez pas accès")
+    expect(bram_page.locator("[role=alert]")).to_contain_text("Vous n’avez pas accès")
+    expect(bram_page.locator(".note")).to_have_count(0)
     expect(fac.locator("#privacy-person option", has_text="Bram")).to_contain_text(
         "toegang ingetrokken"
     )
@@ -122,8 +124,11 @@ def test_privacy_actions_from_the_panel(
     fac.locator("#confirm-ok").click()
     fac.wait_for_url(f"{base}/")
     cleo_page = others["cleo"][1]
-    banner = cleo_page.locator(".banner-offline")
-    expect(banner).to_have_text("⚠ Ce tableau a été supprimé par l’animateur·rice.")
+    # The board leaves her phone (it stayed on screen under a banner), with the reason.
+    expect(cleo_page.locator("[role=alert]")).to_have_text(
+        "Ce tableau a été supprimé par l’animateur·rice."
+    )
+    expect(cleo_page.locator(".note")).to_have_count(0)
     shot(cleo_page, "privacy-4-participant-sees-deleted")
     r = httpx.get(
         f"{base}/api/boards/{board['id']}", headers={"Authorization": f"Bearer {token}"}

@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
 from tests.browser.helpers import join, new_board, open_board
+from tests.browser.test_replay import run_async
+from tests.yclient import YClient
 
 SCREENS = [(1366, 768), (1920, 1080)]
 LONG_TITLE = (
@@ -34,6 +36,16 @@ def _seed_notes(server: Any, desktop: Any, n: int) -> tuple[dict[str, Any], Any]
         }""",
         n,
     )
+
+    async def held_by_server() -> None:
+        # The notes were only added locally: the votes below need them on the server (under load
+        # a vote arrived first and got 404 unknown_note).
+        url = f"{server.process.ws}/{board['id']}?token={board['viewer_token']}"
+        watcher = await YClient(url).connect()
+        await watcher.wait_until(lambda: len(watcher.notes()) >= n)
+        await watcher.close()
+
+    run_async(held_by_server())
     return board, fac
 
 
