@@ -78,10 +78,10 @@ def test_disagree_marks_and_results_in_words(
     expect(ph.locator("#votes-status")).to_have_text("2 sur 3 gommettes restantes")
     # One cannot choose and disagree at once: the bench's "I disagree" is disabled now.
     expect(bench.locator(".disagree-btn")).to_be_disabled()
-    against = ph.get_by_role("button", name=f"Je ne suis pas d'accord avec : {IDEAS[1]}")
+    against = ph.get_by_role("button", name=f"Je ne suis pas d'accord avec : « {IDEAS[1]} »")
     against.tap()
     expect(status).to_contain_text("1 marque « pas d'accord » sur 2 restante")
-    expect(ph.get_by_role("button", name=f"Retirer mon « pas d'accord » sur : {IDEAS[1]}"))\
+    expect(ph.get_by_role("button", name=f"Retirer mon « pas d'accord » sur : « {IDEAS[1]} »"))\
         .to_have_attribute("aria-pressed", "true")
     expect(ph.locator(".vote-item", has_text=IDEAS[1]).locator(".disagree-left")).to_have_text(
         "1/2"
