@@ -8,7 +8,7 @@ import { toast } from "./ui.js";
 import { COLORS } from "./schema.js";
 import { mediaView } from "./media.js";
 import { listenButton } from "./speech.js";
-import { shownText, translationToggle } from "./translations.js";
+import { shownText, translatedFrom, translationToggle } from "./translations.js";
 
 export { COLORS };
 
@@ -153,7 +153,7 @@ export function ideaTitle(media, noteOf) {
       "span",
       { class: `idea idea-${note.kind || "text"}` },
       shown.text ? h("span", { class: "idea-text", lang: shown.lang || undefined }, shown.text) : h("span", { class: "idea-text" }, label),
-      shown.translated ? h("span", { class: "tr-tag" }, t(shown.machine ? "translated_machine" : "translated_from", { lang: langName(note.lang) })) : null,
+      shown.translated ? h("span", { class: "tr-tag" }, translatedFrom(note, shown.machine)) : null,
       mediaView(media, note, label),
     );
   };

@@ -37,16 +37,20 @@ export async function requestTranslation(app, note) {
   return api("POST", `/api/boards/${encodeURIComponent(app.id)}/notes/${encodeURIComponent(note.id)}/translation-requests/${getLang()}`, { token: app.token });
 }
 
+/** "Translated from English" (or "machine-translated from…") in the reader's words: whole sentences
+ * ("de l’anglais", "du français"), since a language name alone does not agree with the sentence.
+ * @param {any} note @param {boolean} machine */
+export function translatedFrom(note, machine) {
+  const key = machine ? "translated_machine" : "translated_from";
+  return ["fr", "nl", "en"].includes(note.lang) ? t(`${key}_${note.lang}`) : t(key, { lang: langNoun(note.lang) });
+}
+
 /** The "translated from … · show original" line, or null. @param {any} note @param {() => void} rerender */
 export function translationToggle(note, rerender) {
   const shown = shownText(note);
   const hasTr = note.translations && note.translations[getLang()] && note.lang !== getLang();
   if (!hasTr) return null;
-  const label = shown.translated
-    ? ["fr", "nl", "en"].includes(note.lang)
-      ? t(`${shown.machine ? "translated_machine" : "translated_from"}_${note.lang}`) // whole sentences: "de l’anglais", "du français"
-      : t(shown.machine ? "translated_machine" : "translated_from", { lang: langNoun(note.lang) })
-    : t("original_shown");
+  const label = shown.translated ? translatedFrom(note, shown.machine) : t("original_shown");
   return h("p", { class: "tr-line" },
     h("span", { class: "tr-tag" }, label), " ",
     h("button", {

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 from typing import Any
 
@@ -269,9 +271,24 @@ def test_dutch_phone_votes_on_french_photo_voice_and_text(
         [board["id"], board["viewer_token"]],
     )
     proj.goto(f"{server.base}/b/{board['id']}/present")
-    expect(proj.locator(".present-stage audio.note-voice")).to_have_count(1)
-    expect(proj.locator(".present-stage img.note-photo")).to_have_count(1)
-    shot(proj, "voice-04-projector-results")
+    # The results in words take the projector several pages: turn them (arrow key) and collect
+    # what each page shows, until the pager comes back to page 1.
+    expect(proj.locator(".present-stage .res-item").first).to_be_visible()
+    # (A page may be cut again once a picture has loaded: count each medium once, by its address.)
+    found: dict[str, set[str]] = {"audio": set(), "img": set()}
+    for page in range(1, 20):
+        if page > 1:
+            expect(proj.locator("#present-pager")).to_contain_text(str(page))
+        for kind, css in (("audio", "audio.note-voice"), ("img", "img.note-photo")):
+            for element in proj.locator(f".present-stage {css}").all():
+                found[kind].add(element.get_attribute("src") or "")
+        shot(proj, f"voice-04-projector-results-{page}")
+        pager = proj.locator("#present-pager")
+        numbers = re.findall(r"\d+", pager.inner_text()) if pager.is_visible() else []
+        if not numbers or numbers[0] == numbers[-1]:  # one page, or the last one
+            break
+        proj.keyboard.press("ArrowRight")
+    assert {kind: len(srcs) for kind, srcs in found.items()} == {"audio": 1, "img": 1}, found
     assert phone.errors == [] and desktop.errors == []
 
 
