@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-import re
-
 import io
+import re
 from typing import Any
 
 import httpx
