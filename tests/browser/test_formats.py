@@ -206,24 +206,3 @@ def test_translation_typed_on_one_phone_shown_to_a_dutch_reader(
     expect(note.locator(".tr-tag")).to_have_text("Vertaald uit het Frans")
     # The author, reading French, still sees the original.
     expect(mobile.locator(".note-open", has_text="Un potager partagé")).to_be_visible()
-
-
-def test_accepting_a_suggestion_creates_the_cluster(cobord_server: Any, desktop: Any) -> None:
-    board = new_board(cobord_server)
-    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    texts = ["Plus de bancs dans le parc", "Meer zitbanken in het park", "more benches in the park"]
-    for i, text in enumerate(texts):
-        laptop.evaluate(
-            "([id, text]) => window.__cobord.session.addNote(id, {text, x: 0, y: 0,"
-            " color: 'yellow', cluster: '', lang: 'fr', createdAt: Date.now()})",
-            [f"s{i}", text],
-        )
-    button = laptop.locator("button[aria-controls=fac-panel]")
-    if button.get_attribute("aria-expanded") != "true":
-        button.click()
-    laptop.locator("[data-fk=sugg-ask]").click()
-    laptop.locator(".sugg-accept").first.click()
-    laptop.wait_for_function(
-        "() => window.__cobord.session.noteList().filter(n => n.cluster).length === 3"
-    )
-    assert len(laptop.evaluate("() => window.__cobord.session.clusterList()")) == 1

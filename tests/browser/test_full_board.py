@@ -42,8 +42,10 @@ def test_full_board_says_so_and_retries_with_backoff(tmp_path: Path, phone: Any)
         base = server.http
         board = call(base, "/api/boards", {"title": "Plein", "groups": []})
         me = call(base, "/api/join", {"code": board["join_code"], "name": "Lina", "lang": "fr"})
-        # Someone else holds the only place.
-        with connect(server.url(board["id"], board["facilitator_token"])) as holder:
+        # Someone else holds the only place (a participant: the facilitator is never counted
+        # against a board's places, so it always gets in).
+        other = call(base, "/api/join", {"code": board["join_code"], "name": "Omar", "lang": "fr"})
+        with connect(server.url(board["id"], other["token"])) as holder:
             holder.recv(timeout=10)  # the server's SyncStep1: the place is taken
             page = phone.new_page()
             sockets: list[Any] = []

@@ -89,7 +89,10 @@ def test_group_labels_per_language_and_rather_not_say(
         res = amina.locator(".board-main .res-item").first
         expect(res.locator(".bar-row", has_text="Travailleur social")).to_contain_text("100")
         expect(res.locator(".bar-row", has_text="Non précisé")).to_contain_text("100")
-        expect(res.locator(".bar-row", has_text="Bewoner")).to_contain_text("0")
+        # A group none of whose members voted has not opposed the idea: no "0 %", it says so.
+        expect(res.locator(".bar-row", has_text="Bewoner")).to_contain_text(
+            "Bewoner : aucun vote de ce groupe"
+        )
         john_res = john.locator(".board-main .res-item").first
         expect(john_res.locator(".bar-row", has_text="Social worker")).to_be_visible()
         shot(amina, "groups-results-fr")
