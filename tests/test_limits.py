@@ -171,7 +171,7 @@ async def test_a_vote_on_a_deleted_note_can_be_taken_back(server: ServerProcess)
         assert r.status_code == 404  # no new vote on a deleted note
         r = await http.post(url, json={"note_id": "a", "delta": -1}, headers=voter)
         assert r.status_code == 200, r.text
-        assert r.json() == {"note_id": "a", "mine": 0, "remaining": 1}
+        assert r.json() == {"note_id": "a", "stance": "for", "mine": 0, "remaining": 1}
         r = await http.post(url, json={"note_id": "b", "delta": 1}, headers=voter)
         assert r.status_code == 200 and r.json()["remaining"] == 0
 

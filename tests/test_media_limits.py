@@ -234,7 +234,8 @@ async def test_uploads_never_attached_to_a_note_are_deleted(make_server: Any) ->
             await writer.change(add_note("v1", "", kind="voice", media=kept["id"]))
 
             async def status(item: dict[str, Any]) -> int:
-                r = await http.get(item["url"], params={"token": board["viewer_token"]})
+                viewer = {"Authorization": f"Bearer {board['viewer_token']}"}
+                r = await http.get(item["url"], headers=viewer)  # (`?token=` is refused: 401)
                 return r.status_code
 
             async def gone(item: dict[str, Any]) -> bool:
