@@ -147,8 +147,11 @@ class Hub:
         self._gaps_while_loading.discard(board_id)
         try:
             await self.fanout.subscribe(board_id)
-            snapshot, tail = await self.store.load(board_id)
+            # Authors before the log: a note another process commits between the two reads is
+            # then in the log (live) though not yet in `authors`, never in `authors` but absent
+            # from the log, which would read as deleted and free its quota slot (87 of 50 kept).
             authors = await self.store.note_authors(board_id)
+            snapshot, tail = await self.store.load(board_id)
         except BaseException:
             self._loading.pop(board_id, None)
             await self.fanout.unsubscribe(board_id)

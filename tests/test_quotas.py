@@ -121,15 +121,18 @@ async def test_two_real_processes_keep_exactly_the_quota(
     await asyncio.gather(*(_send_all(tab, batch) for tab, batch in zip(tabs, frames, strict=True)))
     viewer = await YClient(second.url(board["id"], board["viewer_token"])).connect()
 
+    # A refusal message can name several notes (the room judges what a sender queued together)
+    # and reaches its sender before the undo reaches the viewer: so wait for the board itself
+    # (100 notes, then the undone ones gone), not for one message per note.
     def settled() -> bool:
-        return sum(len(t.denied) for t in tabs) + len(viewer.notes()) == 100
+        return len(viewer.notes()) == 50 and any(t.denied for t in tabs)
 
     await viewer.wait_until(settled, timeout=30)
-    assert len(viewer.notes()) == 50
     assert {r for t in tabs for r in t.denied} == {"at most 50 notes per person"}
     for tab in tabs:
         await tab.wait_until(lambda t=tab: set(t.notes()) == set(viewer.notes()))  # type: ignore[misc]
         await tab.close()
+    assert len(viewer.notes()) == 50  # still exactly the quota once both tabs agree with it
     await viewer.close()
 
 
