@@ -239,6 +239,9 @@ class _BoardQueue:
     pending: OrderedDict[str, _Job] = field(default_factory=OrderedDict)  # note id -> job
     task: asyncio.Task[None] | None = None
     failures: int = 0  # consecutive translator failures (backoff)
+    # Set when a note is queued: a worker waiting for a note due later (over a budget, still
+    # being typed) looks again, so a note due now does not wait behind it.
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -375,6 +378,7 @@ class Translator:
             return False
         else:
             queue.pending[note_id] = _Job(refresh, 0, due)
+        queue.wake.set()
         if queue.task is None:
             queue.task = asyncio.get_running_loop().create_task(
                 self._work(board_id, queue), name=f"translate:{board_id}"
@@ -390,7 +394,10 @@ class Translator:
                 now = loop.time()
                 ready = next(((n, j) for n, j in queue.pending.items() if j.due <= now), None)
                 if ready is None:  # (at most MAX_PENDING to look at)
-                    await asyncio.sleep(min(j.due for j in queue.pending.values()) - now)
+                    queue.wake.clear()
+                    delay = min(j.due for j in queue.pending.values()) - now
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(queue.wake.wait(), delay)
                     continue
                 note_id, job = ready
                 generation = job.generation
