@@ -329,12 +329,9 @@ async def write_translation(
 
     def change(doc: schema.Board) -> None:
         nonlocal outcome
-        note = doc.notes_map.get(note_id)
-        if not isinstance(note, Map):
-            outcome = "unknown_note"
-            return
-        if note.get("lang") == lang:
-            outcome = "original"
+        note = _note_to_translate(doc, note_id, lang)
+        if isinstance(note, str):
+            outcome = note
             return
         translations = note.get("translations")
         if not isinstance(translations, Map):
@@ -368,6 +365,17 @@ async def write_translation(
     return outcome
 
 
+def _note_to_translate(doc: schema.Board, note_id: str, lang: str) -> Map[Any] | str:
+    """The note to translate into `lang`, or why not: "unknown_note", or "original" (it is
+    written in `lang`)."""
+    note = doc.notes_map.get(note_id)
+    if not isinstance(note, Map):
+        return "unknown_note"
+    if note.get("lang") == lang:
+        return "original"
+    return note
+
+
 async def write_request(room: Room, note_id: str, lang: str, at_ms: float) -> str:
     """Record a request for a translation into `lang` (`wanted[lang]`, kept when already asked).
     Returns "ok", "unknown_note", "original" or "translated" (a person's translation exists)."""
@@ -375,12 +383,9 @@ async def write_request(room: Room, note_id: str, lang: str, at_ms: float) -> st
 
     def change(doc: schema.Board) -> None:
         nonlocal outcome
-        note = doc.notes_map.get(note_id)
-        if not isinstance(note, Map):
-            outcome = "unknown_note"
-            return
-        if note.get("lang") == lang:
-            outcome = "original"
+        note = _note_to_translate(doc, note_id, lang)
+        if isinstance(note, str):
+            outcome = note
             return
         translations = note.get("translations")
         existing = translations.get(lang) if isinstance(translations, Map) else None
