@@ -2,10 +2,17 @@
 WebSockets: two participants and the facilitator each build an update before seeing the other's,
 send them at once, and every client ends equal to a fresh joiner, with no permission-denied.
 
-Each race runs on fresh clients (new random Yjs client ids), so across repetitions either side
-wins the conflict. Before the rules judged what an update writes, the losing side of a write to
-the same key fired an event with no keys and was refused ("participants cannot make this
-change"), cascading into "update depends on changes the server does not have".
+Each race runs on fresh clients (new random Yjs client ids). Before the rules judged what an
+update writes, the losing side of a write to the same key fired an event with no keys and was
+refused ("participants cannot make this change"), cascading into "update depends on changes the
+server does not have".
+
+Here each race runs once end to end (real server, sockets, storage; two processes over PostgreSQL
+and Redis). The matrix itself, every race in both orders on one process and across two, runs in
+process on the room core: tests/test_room_core.py (`test_concurrent_pairs_of_the_race_matrix_*`,
+`test_writes_crossing_a_refused_delete_land_in_either_order`,
+`test_the_race_matrix_across_two_processes_is_never_refused`), and random interleavings in
+tests/test_room_properties.py.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from crdt import protocol
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
 
-REPEAT = 4
 Edit = Callable[[Doc], None]
 
 
@@ -93,12 +99,20 @@ FORBIDDEN_DELETE_RACES: dict[str, tuple[tuple[str, Edit], tuple[str, Edit]]] = {
     ),
     "rename vs a participant's cluster delete": (("fac", rename("Wonen")), ("bob", delete_cluster)),
 }
+# The one refusal each forbidden race gives (to Bob, the deleter).
 REFUSED_ONLY = {
-    "bob": [
-        "you can only change or delete notes you wrote",
-        "only the facilitator can delete clusters",
-    ]
+    "author's move and edit vs another's delete": "you can only change or delete notes you wrote",
+    "rename vs a participant's cluster delete": "only the facilitator can delete clusters",
 }
+
+
+def expected_after_forbidden(case: str, board: dict[str, Any]) -> bool:
+    """The write that crossed the refused delete landed, and the delete did not."""
+    if case.startswith("rename"):
+        cluster = board["clusters"]["c"]
+        return cluster["title"] == "Wonen" and "deleted" not in cluster
+    note = board["notes"]["n"]
+    return (note["x"], note["text"]) == (12.0, "rewritten by its author") and "deleted" not in note
 
 
 def board_of(client: YClient) -> dict[str, Any]:
@@ -179,23 +193,22 @@ async def test_concurrent_legitimate_actions_are_never_refused(
     server: ServerProcess, case: str
 ) -> None:
     first, second = RACES[case]
-    for i in range(REPEAT):
-        # Alternate which update reaches the server first.
-        await race_once(server, *((first, second) if i % 2 == 0 else (second, first)))
+    # Which update reaches the server first alternates over the cases (both orders of each: in
+    # process, tests/test_room_core.py).
+    order = (first, second) if list(RACES).index(case) % 2 == 0 else (second, first)
+    await race_once(server, *order)
 
 
 @pytest.mark.parametrize("case", list(FORBIDDEN_DELETE_RACES))
-async def test_writes_crossing_a_refused_delete_land(server: ServerProcess, case: str) -> None:
-    first, second = FORBIDDEN_DELETE_RACES[case]
-    for i in range(REPEAT):
-        pair = (first, second) if i % 2 == 0 else (second, first)
-        board = await race_once(server, *pair, refused=REFUSED_ONLY)
-        if case.startswith("rename"):
-            assert board["clusters"]["c"]["title"] == "Wonen", board
-        else:
-            note = board["notes"]["n"]
-            assert (note["x"], note["text"]) == (12.0, "rewritten by its author"), board
-            assert "deleted" not in note
+@pytest.mark.parametrize("forbidden_first", [True, False])
+async def test_writes_crossing_a_refused_delete_land(
+    server: ServerProcess, case: str, forbidden_first: bool
+) -> None:
+    legit, forbidden = FORBIDDEN_DELETE_RACES[case]
+    pair = (forbidden, legit) if forbidden_first else (legit, forbidden)
+    board = await race_once(server, *pair, refused={"bob": [REFUSED_ONLY[case]]})
+    assert expected_after_forbidden(case, board), board
+
 
 @pytest.mark.redis
 @pytest.mark.postgres
@@ -209,12 +222,13 @@ async def test_races_across_two_processes_are_never_refused(make_server: Any, pg
     await redis_or_skip()
     first = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
     second = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
-    for case, (one, two) in RACES.items():
-        for i in range(2):
-            pair = (one, two) if i % 2 == 0 else (two, one)
-            try:
-                await race_once(first, *pair, other=second)
-                if case in DELETE_RACES:
-                    await race_once(first, *pair, other=second, remote="ana")
-            except AssertionError as exc:
-                raise AssertionError(case) from exc
+    # Each race once, the order alternating over the cases; the delete races again with Ana on
+    # the other process (both orders of each, in process: tests/test_room_core.py).
+    for i, (case, (one, two)) in enumerate(RACES.items()):
+        pair = (one, two) if i % 2 == 0 else (two, one)
+        try:
+            await race_once(first, *pair, other=second)
+            if case in DELETE_RACES:
+                await race_once(first, *reversed(pair), other=second, remote="ana")
+        except AssertionError as exc:
+            raise AssertionError(case) from exc

@@ -13,7 +13,14 @@ from crdt import protocol
 from crdt.protocol import CloseCode
 from server.room_core import MAX_AWARENESS_IDS, MAX_AWARENESS_STATE_BYTES
 from tests.roomnet import Client, Net, two_processes
-from tests.test_races import RACES, clusters
+from tests.test_races import (
+    DELETE_RACES,
+    FORBIDDEN_DELETE_RACES,
+    RACES,
+    REFUSED_ONLY,
+    clusters,
+    expected_after_forbidden,
+)
 from tests.yclient import add_note
 
 
@@ -116,6 +123,78 @@ def test_concurrent_pairs_of_the_race_matrix_are_never_refused(case: str, first_
         assert client.denied == [], (name, client.denied)
         assert client.closed is None
         assert client.board() == joiner.board(), name
+
+
+def setup_race(clients: dict[str, Client], settle: Any) -> Any:
+    """Ana's note n and the facilitator's cluster c, as tests/test_races.py sets them up."""
+    clients["ana"].change(add_note("n", "une idée"))
+    clients["fac"].change(
+        lambda d: clusters(d).__setitem__(
+            "c", Map({"title": "Cluster", "x": 0.0, "y": 0.0, "color": "blue"})
+        )
+    )
+    return settle()
+
+
+@pytest.mark.parametrize("case", list(FORBIDDEN_DELETE_RACES))
+@pytest.mark.parametrize("forbidden_first", [True, False])
+def test_writes_crossing_a_refused_delete_land_in_either_order(
+    case: str, forbidden_first: bool
+) -> None:
+    """The refused-delete half of the race matrix: the deleter alone is refused, once, with its
+    reason, and the crossing write lands (over real sockets: tests/test_races.py)."""
+    net, c = workshop()
+    setup_race(c, net.settle)
+    legit, forbidden = FORBIDDEN_DELETE_RACES[case]
+    (who1, edit1), (who2, edit2) = (forbidden, legit) if forbidden_first else (legit, forbidden)
+    u1, u2 = c[who1].build(edit1), c[who2].build(edit2)
+    c[who1].send(protocol.Update(u1))
+    c[who2].send(protocol.Update(u2))
+    net.settle()
+    joiner = fresh(net)
+    assert c["bob"].denied == [REFUSED_ONLY[case]]
+    for name, client in c.items():
+        if name != "bob":
+            assert client.denied == [], (name, client.denied)
+        assert client.closed is None
+        assert client.board() == joiner.board(), name
+    assert expected_after_forbidden(case, joiner.board()), joiner.board()
+
+
+def race_across_processes_cases() -> list[tuple[str, bool, str]]:
+    """Every race in both orders with Bob on the second process; the races with a delete again
+    with Ana (the author) there: an edit on one process while another deletes."""
+    cases = [(case, first_wins, "bob") for case in RACES for first_wins in (True, False)]
+    cases += [(case, first_wins, "ana") for case in DELETE_RACES for first_wins in (True, False)]
+    return cases
+
+
+@pytest.mark.parametrize(("case", "first_wins", "remote"), race_across_processes_cases())
+async def test_the_race_matrix_across_two_processes_is_never_refused(
+    case: str, first_wins: bool, remote: str
+) -> None:
+    """Two cores of one board linked as by the fan-out, with shared claims (the real-process
+    run over PostgreSQL and Redis is tests/test_races.py)."""
+    a, b = two_processes()
+    c = {
+        "fac": a.client("facilitator"),
+        "ana": (b if remote == "ana" else a).client("participant", "p-ana", name="Ana"),
+        "bob": (b if remote == "bob" else a).client("participant", "p-bob", name="Bob"),
+    }
+    await a.settle_async()
+    await setup_race(c, a.settle_async)
+    (who1, edit1), (who2, edit2) = RACES[case] if first_wins else reversed(RACES[case])
+    u1, u2 = c[who1].build(edit1), c[who2].build(edit2)
+    c[who1].send(protocol.Update(u1))
+    c[who2].send(protocol.Update(u2))
+    await a.settle_async()
+    joiners = (a.client("viewer", "late-a"), b.client("viewer", "late-b"))
+    await a.settle_async()
+    assert joiners[0].board() == joiners[1].board()
+    for name, client in c.items():
+        assert client.denied == [], (name, client.denied)
+        assert client.closed is None
+        assert client.board() == joiners[0].board(), name
 
 
 def presence(client_id: int, clock: int, state: Any) -> protocol.Awareness:
