@@ -175,11 +175,25 @@ def pg_url() -> Iterator[str]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-async def two(make_server: Any, pg_url: str) -> tuple[ServerProcess, ServerProcess]:
-    """Two `cobord serve` processes of the same boards, sharing PostgreSQL and Redis."""
+@pytest.fixture(scope="session")
+def two(
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two `cobord serve` processes of the same boards, sharing PostgreSQL and Redis (and the
+    suite's SECRET_KEY, so each takes the other's tokens), started once for the session: every
+    test makes its own boards. A test that kills, restarts or configures a process starts its
+    own pair with `make_server`."""
     from tests.test_fanout import REDIS_URL, redis_or_skip
 
-    await redis_or_skip()
-    env = {"REDIS_URL": REDIS_URL}
-    return make_server(database_url=pg_url, **env), make_server(database_url=pg_url, **env)
+    asyncio.run(redis_or_skip())
+    folder = tmp_path_factory.mktemp("two")
+    pair = tuple(
+        ServerProcess(pg_url, {"REDIS_URL": REDIS_URL}, folder / f"server-{i}.log") for i in (1, 2)
+    )
+    try:
+        for proc in pair:
+            proc.start()
+        yield pair[0], pair[1]
+    finally:
+        for proc in pair:
+            proc.stop()

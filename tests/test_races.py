@@ -212,16 +212,14 @@ async def test_writes_crossing_a_refused_delete_land(
 
 @pytest.mark.redis
 @pytest.mark.postgres
-async def test_races_across_two_processes_are_never_refused(make_server: Any, pg_url: str) -> None:
+async def test_races_across_two_processes_are_never_refused(
+    two: tuple[ServerProcess, ServerProcess],
+) -> None:
     """Ana and the facilitator on one process, Bob on the other (PostgreSQL + Redis); then the
     races with a delete again with Ana on the other process: an edit of a note on one process
     while another process deletes it (the author's text edit vs the facilitator's delete, Bob's
     move or cluster vs Ana's delete, in both orders)."""
-    from tests.test_fanout import REDIS_URL, redis_or_skip
-
-    await redis_or_skip()
-    first = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
-    second = make_server(database_url=pg_url, REDIS_URL=REDIS_URL)
+    first, second = two
     # Each race once, the order alternating over the cases; the delete races again with Ana on
     # the other process (both orders of each, in process: tests/test_room_core.py).
     for i, (case, (one, two)) in enumerate(RACES.items()):

@@ -83,10 +83,10 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    # One Chromium for every test in tests/browser/ (a launch per module cost about a second of CPU
-    # each). Package scope, not session: Playwright's sync API runs its own event loop on this
-    # thread while it is started, which would break the asyncio tests collected after tests/browser/;
-    # the package's fixtures end with its last test.
+    # One Chromium for every test in tests/browser/, not one per module. Package scope, not
+    # session: Playwright's sync API runs its own event loop on this thread while it is started,
+    # which would break the asyncio tests collected after tests/browser/; the package's fixtures
+    # end with its last test.
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
