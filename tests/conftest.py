@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import socket
@@ -10,9 +11,9 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -22,6 +23,7 @@ from tests.support import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+T = TypeVar("T")
 START_TIMEOUT = 60.0  # generous: on a shared, loaded machine uvicorn took over 20 s to start
 
 
@@ -152,6 +154,14 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
         proc.stop()
 
 
+def run_aside(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from a session fixture, on a thread of its own: the first test
+    to ask for the fixture may be a browser test, while Playwright's sync API has an event loop
+    running on this thread (asyncio.run() refuses to start there)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(
         host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
@@ -167,12 +177,12 @@ def pg_url() -> Iterator[str]:
     """A fresh database for this session (never the shared `test` one), dropped at the end."""
     name = f"cobord_contract_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        run_aside(_pg_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         service_missing(f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable: {error!r}")
     yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     # FORCE: a test that failed half-way may have left a connection behind.
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_aside(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +195,7 @@ def two(
     own pair with `make_server`."""
     from tests.test_fanout import REDIS_URL, redis_or_skip
 
-    asyncio.run(redis_or_skip())
+    run_aside(redis_or_skip())
     folder = tmp_path_factory.mktemp("two")
     pair = tuple(
         ServerProcess(pg_url, {"REDIS_URL": REDIS_URL}, folder / f"server-{i}.log") for i in (1, 2)

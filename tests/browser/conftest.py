@@ -82,11 +82,12 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    # One Chromium for every test in tests/browser/, not one per module. Package scope, not
-    # session: Playwright's sync API runs its own event loop on this thread while it is started,
-    # which would break the asyncio tests collected after tests/browser/; the package's fixtures
-    # end with its last test.
+def playwright() -> Iterator[Any]:
+    """Playwright, started once for tests/browser/. Package scope, not session: its sync API runs
+    its own event loop on this thread while it is started, which would break the asyncio tests
+    collected after tests/browser/; the package's fixtures end with its last test. A module that
+    needs other Chromium flags launches its own browser from this one (never a second
+    `sync_playwright()`, which refuses to start inside the first's loop)."""
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
@@ -95,9 +96,16 @@ def browser() -> Iterator[Any]:
         service_missing("the playwright Python package is missing")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Any) -> Iterator[Any]:
+    """One Chromium for every test in tests/browser/ (each test has its own contexts), not one per
+    module."""
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 class Errors(list[str]):

@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from server import media
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot
 from tests.browser.helpers import join, new_board, open_board
-from tests.support import service_missing
 from tests.test_media import GPS_IFD, jpeg_with_gps
 
 pytestmark = pytest.mark.browser
@@ -35,15 +34,10 @@ if (window.speechSynthesis) {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
-        yield b
-        b.close()
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+    yield b
+    b.close()
 
 
 def compose(page: Any) -> None:

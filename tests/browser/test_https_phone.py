@@ -53,20 +53,15 @@ def front(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Iterator[tup
 
 
 @pytest.fixture(scope="module")
-def browser(front: tuple[Caddy, Any]) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        service_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def browser(playwright: Any, front: tuple[Caddy, Any]) -> Iterator[Any]:
     caddy, _ = front
     trust = f"--ignore-certificate-errors-spki-list={caddy.spki_hashes()}"
     resolve = f"--host-resolver-rules=MAP {LAN} 127.0.0.1"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, trust, resolve]
-        )
-        yield b
-        b.close()
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, trust, resolve]
+    )
+    yield b
+    b.close()
 
 
 def api(caddy: Caddy, path: str, body: dict[str, Any] | None = None) -> Any:
