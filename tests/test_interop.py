@@ -18,6 +18,7 @@ import pytest
 from pycrdt import Map
 
 from crdt import protocol
+from tests.conftest import ServerProcess
 from tests.support import service_missing
 from tests.yclient import YClient, add_note
 
@@ -101,8 +102,7 @@ def awareness_names(client: YClient) -> set[str]:
     }
 
 
-async def test_node_provider_and_python_client_converge(node: str, make_server: Any) -> None:
-    server = make_server()
+async def test_node_provider_and_python_client_converge(node: str, server: ServerProcess) -> None:
     board = server.create_board()
     ana = server.join(board["join_code"], "py-ana")  # the Python client (presence names: as joined)
     bo = server.join(board["join_code"], "node-bo")  # the Node client
@@ -161,9 +161,8 @@ async def test_node_provider_and_python_client_converge(node: str, make_server: 
 
 
 async def test_node_participant_cannot_edit_a_note_it_did_not_write(
-    node: str, make_server: Any
+    node: str, server: ServerProcess
 ) -> None:
-    server = make_server()
     board = server.create_board()
     ana = server.join(board["join_code"], "Ana")
     bo = server.join(board["join_code"], "Bo")
@@ -206,13 +205,12 @@ async def test_node_participant_cannot_edit_a_note_it_did_not_write(
 
 
 async def test_a_stock_provider_offline_move_crossing_a_forbidden_delete_lands(
-    node: str, make_server: Any
+    node: str, server: ServerProcess
 ) -> None:
     """Ana's phone (stock y-websocket provider) moves her note offline; meanwhile Bo's forbidden
     delete of it (`deleted: true`, from a stock provider too) is undone by taking the field away.
     Back online, her provider's sync sends the move into the same live map: it lands, for
     everyone, with nothing remembered by the server."""
-    server = make_server()
     board = server.create_board()
     ana = server.join(board["join_code"], "Ana")
     bo = server.join(board["join_code"], "Bo")
