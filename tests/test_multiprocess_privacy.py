@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from server.privacy_api import BOARD_DELETED, LINK_ROTATED, PERSON_ERASED, PERSON_REVOKED
+from server.http.privacy import BOARD_DELETED, LINK_ROTATED, PERSON_ERASED, PERSON_REVOKED
 from tests.support import poll_until
 from tests.test_multiprocess import auth, pair, redis_server
 from tests.yclient import YClient, add_note
