@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.fanout.presence import Presence
-from server.http.auth import Access, AccessRefused, Refusal, authenticate
+from server.http.auth import Access, AccessRefused, Refusal
 from server.http.standings import LiveStandings, Mark
 from server.hub import Hub, Overloaded, UnknownBoard
 from server.limits import client_ip
@@ -83,7 +83,7 @@ class BoardSocket:
         token = _query_token(scope)
         mark = self.standings.mark(board_id)
         try:
-            access = await self._check(token, board_id)
+            access = await self.standings.check(self.signer, token, board_id)
         except AccessRefused as exc:
             await _refuse(send, exc)
             return
@@ -103,17 +103,6 @@ class BoardSocket:
             await self._join(board_id, token, access, mark, slot.address, receive, send)
         finally:
             await self.slots.give_back(slot)
-
-    async def _check(self, token: str, board_id: str) -> Access:
-        """The token's access to the board, from the remembered records; a refusal they give is
-        confirmed against the store (a facilitator link newer than the one remembered)."""
-        try:
-            return await authenticate(self.signer, token, board_id, self.standings)
-        except AccessRefused as exc:
-            if exc.kind is not Refusal.REVOKED or not self.standings.remembers(board_id):
-                raise
-        self.standings.drop(board_id)
-        return await authenticate(self.signer, token, board_id, self.standings)
 
     def _address(self, scope: Scope) -> str:
         peer = scope.get("client")
@@ -171,7 +160,7 @@ class BoardSocket:
                 checks += 1
                 mark = self.standings.mark(board_id)
                 try:
-                    access = await self._check(token, board_id)
+                    access = await self.standings.check(self.signer, token, board_id)
                 except AccessRefused as exc:
                     await _refuse(send, exc)
                     return

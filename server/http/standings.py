@@ -26,9 +26,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from server.http.auth import Access, AccessRefused, Refusal, authenticate
 from server.hub import Hub
 from server.rooms import Room
 from server.store.base import BoardRecord, ParticipantRecord, Store
+from server.tokens import TokenSigner
 
 KEEP_SECONDS = 30.0
 
@@ -66,13 +68,17 @@ class LiveStandings:
         else:
             self._kept.pop(board_id, None)
 
-    def remembers(self, board_id: str) -> bool:
-        return self._live(board_id) is not None
-
-    def drop(self, board_id: str) -> None:
-        """Read this board's records again next time (e.g. a refusal to confirm: a facilitator
-        link newer than the one remembered). Checks made meanwhile stay valid."""
-        self._kept.pop(board_id, None)
+    async def check(self, signer: TokenSigner, token: str, board_id: str) -> Access:
+        """`authenticate()` against what is remembered. A refusal for standing is confirmed
+        against the store: a facilitator link rotated on another process a moment ago is newer
+        than the board remembered here until the rotation's order arrives."""
+        try:
+            return await authenticate(signer, token, board_id, self)
+        except AccessRefused as exc:
+            if exc.kind is not Refusal.REVOKED or self._live(board_id) is None:
+                raise
+        self._kept.pop(board_id, None)  # read afresh (checks made meanwhile stay valid)
+        return await authenticate(signer, token, board_id, self)
 
     def mark(self, board_id: str) -> Mark:
         """Taken before a check: what the check's records rely on."""
