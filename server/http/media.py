@@ -135,12 +135,12 @@ class MediaRoutes:
         limit = media.MAX_PHOTO_UPLOAD if kind == "photo" else media.MAX_VOICE_UPLOAD
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _refused(media._too_large("photo" if kind == "photo" else "recording", limit))
+            raise _refused(media.too_large("photo" if kind == "photo" else "recording", limit))
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:  # stop reading: the bound holds whatever the headers said
-                raise _refused(media._too_large("photo" if kind == "photo" else "recording", limit))
+                raise _refused(media.too_large("photo" if kind == "photo" else "recording", limit))
         try:
             processed = await self._process(kind, bytes(body))
         except media.MediaRefused as exc:
