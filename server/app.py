@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -12,7 +11,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -28,6 +27,7 @@ from server.http.exports import ExportRoutes
 from server.http.facilitation import FacilitationRoutes
 from server.http.media import MediaRoutes
 from server.http.moderation import ModerationRoutes
+from server.http.ops import OpsRoutes
 from server.http.privacy import PrivacyRoutes
 from server.http.replay import ReplayRoutes
 from server.http.results import Results
@@ -47,7 +47,6 @@ from server.translate import Translator
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
-READY_TIMEOUT_SECONDS = 2.0
 
 
 def _static_dir() -> Path:
@@ -153,10 +152,10 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
 
-    async def metrics(request: object) -> Response:
+    def room_metrics() -> str:
         connections = sum(len(room.connections) for room in hub.rooms.values())
         text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
-        text += (  # fan-out gaps, catch-ups from the log, and those that found lost updates
+        return text + (  # fan-out gaps, catch-ups from the log, and those that found lost updates
             "# TYPE cobord_fanout_gaps_total counter\n"
             f"cobord_fanout_gaps_total {hub.gaps}\n"
             "# TYPE cobord_catch_ups_total counter\n"
@@ -167,29 +166,17 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "# TYPE cobord_token_check_reads_total counter\n"
             f"cobord_token_check_reads_total {standings.reads}\n"
         )
-        if translator.enabled:
-            text += translator.metrics_text()
-        text += media_routes.metrics_text()
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    async def readyz(request: object) -> Response:
-        """503 with the failing dependency while the database or Redis does not answer."""
-        failing: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await store.get_board("readyz-probe")
-        except Exception as exc:  # any failure of the database means "not ready"
-            failing["database"] = type(exc).__name__
-        try:
-            await hub.fanout.ping()
-        except Exception as exc:
-            failing["redis"] = type(exc).__name__
-        if failing or socket.shutting_down:
-            status = "stopping" if socket.shutting_down and not failing else "unavailable"
-            return JSONResponse({"status": status, "failing": failing}, status_code=503)
-        return JSONResponse({"status": "ready"})
+    def translation_metrics() -> str:
+        return translator.metrics_text() if translator.enabled else ""
 
+    ops = OpsRoutes(
+        http,
+        stopping=lambda: socket.shutting_down,
+        metrics=[room_metrics, translation_metrics, media_routes.metrics_text],
+    )
     routes = [
+        *ops.routes(),
         *BoardRoutes(http, standings).routes(),
         *FacilitationRoutes(http, board_settings, results, socket.online.online).routes(),
         *VoteRoutes(http, results).routes(),
@@ -201,8 +188,6 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *suggestions.routes(),
         *ModerationRoutes(http).routes(),
         *client_routes(settings),
-        Route("/metrics", metrics),
-        Route("/readyz", readyz),
         Route("/", index),
         Route("/j/{code}", index),
         Route("/b/{board_id}", index),

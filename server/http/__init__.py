@@ -7,7 +7,7 @@ context.py      `HttpContext`: what routes share (store, rooms, signer, limiter)
 inputs.py       bounded request readers: JSON bodies, query numbers, ids, visible texts
 board_settings.py  settings types, public view, saving a change and mirroring it into `meta`
 results.py      vote results, computed and published into the document while visible
-boards.py       create a board, look a code up, join, read a board (and /healthz)
+boards.py       create a board, look a code up, join, read a board
 facilitation.py settings, phase, timer, participants
 votes.py        secret dots and "I disagree" marks, results
 replay.py       timeline, state at a time or seq, update stream, events feed
@@ -17,6 +17,7 @@ translations.py translations of notes and requests for them
 privacy.py      erase a board or a person, revoke a token, rotate the link or the code
 moderation.py   hide and restore a note
 suggestions.py  cluster suggestions and accepting one
+ops.py          /healthz, /readyz, /metrics
 client.py       how the web client is reached (public URL, LAN addresses), server time
 security.py     security headers on every response
 guard.py        uvicorn's HTTP protocol with a header timeout and a header size limit

@@ -55,15 +55,11 @@ class BoardRoutes:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/healthz", self.healthz, methods=["GET"]),
             Route("/api/boards", self.create_board, methods=["POST"]),
             Route("/api/join", self.join, methods=["POST"]),
             Route("/api/join/{code}", self.join_info, methods=["GET"]),
             Route("/api/boards/{board_id}", self.get_board, methods=["GET"]),
         ]
-
-    async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
 
     async def create_board(self, request: Request) -> Response:
         await self.http.limit(request, "create")
