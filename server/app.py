@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await closer.aclose()
             await socket.online.close()
             await socket.slots.close()
+            await standings.close()
             await store.close()
             await limiter.close()
             await suggestions.close()

@@ -43,10 +43,13 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.reads = {"get_board": 0, "list_participants": 0, "get_participant": 0}
         self.pause_after_read: asyncio.Event | None = None
+        self.hold_boards: asyncio.Event | None = None  # board reads wait for it, like a slow disk
         self.paused = asyncio.Event()
 
     async def get_board(self, board_id: str) -> BoardRecord | None:
         self.reads["get_board"] += 1
+        if self.hold_boards is not None:
+            await self.hold_boards.wait()
         return await super().get_board(board_id)
 
     async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
@@ -131,6 +134,23 @@ async def test_a_live_boards_sockets_read_its_records_once() -> None:
         access = await second.standings.check(signer, token("participant", "late"), BOARD)
         assert access.person is not None and access.person.name == "Late"
     assert store.reads["get_participant"] == 1
+    second.hub.release(room)
+    await close(second)
+
+
+async def test_sockets_arriving_together_share_one_read() -> None:
+    """200 phones at once on a live board nobody checked a token of yet: one read for all."""
+    store, _, second = await two_processes(people=200)
+    room = await second.hub.acquire(BOARD)
+    store.reads = dict.fromkeys(store.reads, 0)  # the room's own load read the board
+    tokens = [token("participant", f"p{i}") for i in range(200)]
+    store.hold_boards = asyncio.Event()
+    checks = [asyncio.create_task(second.standings.check(signer, t, BOARD)) for t in tokens]
+    await asyncio.sleep(0)  # one loop turn: every check runs to its first wait (no timing)
+    store.hold_boards.set()
+    found = await asyncio.gather(*checks)
+    assert {access.person.id for access in found if access.person} == {f"p{i}" for i in range(200)}
+    assert store.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
     second.hub.release(room)
     await close(second)
 
