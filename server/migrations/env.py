@@ -14,7 +14,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.store.sql import make_engine, metadata, normalize_url
+from server.store.sql import make_engine, normalize_url
+from server.store.tables import metadata
 
 config = context.config
 

@@ -15,8 +15,8 @@ Transactions, and why:
   reading their dots and marks, so concurrent votes of one participant are serialized (a budget is
   never exceeded, across processes too) while everyone else's proceed.
 
-The schema is created by Alembic (server/migrations), run from `open()`; the tables below only
-describe it for queries and must stay in step with the migrations.
+The schema is created by Alembic (server/migrations), run from `open()`; the tables are defined
+once, in server/store/tables.py (a test compares them with the migrations).
 """
 
 from __future__ import annotations
@@ -61,6 +61,19 @@ from server.store.base import (
 from server.store.memory import check_mark, check_no_mark_when_dotting, check_vote
 from server.store.sqlite_log import SqliteLogAppender
 from server.store.sqlite_replay import SqliteReplayReader
+from server.store.tables import (
+    boards,
+    disagree_marks,
+    event_cursors,
+    events,
+    hidden_notes,
+    media,
+    note_authors,
+    participants,
+    snapshots,
+    update_log,
+    votes,
+)
 
 DEFAULT_URL = "sqlite+aiosqlite:///./cobord.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -68,86 +81,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option read by the SQLite "begin" hook: which BEGIN to emit.
 _BEGIN_OPTION = "cobord_sqlite_begin"
 
-metadata = sa.MetaData()
-
-# SQLite only makes INTEGER PRIMARY KEY (not BIGINT) the rowid alias that autoincrements.
-_SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-boards = sa.Table(
-    "boards",
-    metadata,
-    sa.Column("id", sa.String, primary_key=True),
-    sa.Column("title", sa.String, nullable=False),
-    sa.Column("join_code", sa.String, nullable=False),
-    sa.Column("created_at", sa.Double, nullable=False),
-    sa.Column("settings", _JSON_TYPE, nullable=False),
-    sa.UniqueConstraint("join_code", name="uq_boards_join_code"),
-)
-participants = sa.Table(
-    "participants",
-    metadata,
-    sa.Column("id", sa.String, primary_key=True),
-    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), nullable=False),
-    sa.Column("name", sa.String, nullable=False),
-    sa.Column("group_name", sa.String),
-    sa.Column("lang", sa.String),
-    sa.Column("created_at", sa.Double, nullable=False),
-    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Index("ix_participants_board", "board_id"),
-)
-update_log = sa.Table(
-    "updates",
-    metadata,
-    sa.Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("board_id", sa.String, nullable=False),
-    sa.Column("ts", sa.Double, nullable=False),
-    sa.Column("actor", sa.String, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),
-    sa.Index("ix_updates_board_seq", "board_id", "seq"),
-    sqlite_autoincrement=True,
-)
-snapshots = sa.Table(
-    "snapshots",
-    metadata,
-    sa.Column("board_id", sa.String, primary_key=True),
-    sa.Column("seq", sa.BigInteger, primary_key=True),
-    sa.Column("ts", sa.Double, nullable=False),
-    sa.Column("state", sa.LargeBinary, nullable=False),
-)
-note_authors = sa.Table(
-    "note_authors",
-    metadata,
-    sa.Column("board_id", sa.String, primary_key=True),
-    sa.Column("note_id", sa.String, primary_key=True),
-    sa.Column("actor", sa.String, nullable=False),
-)
-votes = sa.Table(
-    "votes",
-    metadata,
-    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
-    sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
-    sa.Column("note_id", sa.String, primary_key=True),
-    sa.Column("count", sa.Integer, nullable=False),
-)
-
-events = sa.Table(
-    "events",
-    metadata,
-    sa.Column("board_id", sa.String, primary_key=True),
-    sa.Column("seq", sa.BigInteger, primary_key=True),
-    sa.Column("idx", sa.Integer, primary_key=True),
-    sa.Column("ts", sa.Double, nullable=False),
-    sa.Column("kind", sa.String, nullable=False),
-    sa.Column("actor", sa.String, nullable=False),
-    sa.Column("target", sa.String, nullable=False),
-)
-event_cursors = sa.Table(
-    "event_cursors",
-    metadata,
-    sa.Column("board_id", sa.String, primary_key=True),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-)
 
 
 def normalize_url(url: str) -> URL:
@@ -251,44 +184,6 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
     )
 
 
-# Migration 0003_media.
-media = sa.Table(
-    "media",
-    metadata,
-    sa.Column("id", sa.String, primary_key=True),
-    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), nullable=False),
-    sa.Column("kind", sa.String, nullable=False),
-    sa.Column("content_type", sa.String, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),
-    sa.Column("actor", sa.String, nullable=False),
-    sa.Column("created_at", sa.Double, nullable=False),
-    # Migration 0007_media_quota: bytes held (for quotas without reading the data) and whether a
-    # note was ever seen using it (unattached old uploads are swept).
-    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("attached", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Index("ix_media_board", "board_id"),
-)
-
-# Migration 0005_hidden_notes.
-hidden_notes = sa.Table(
-    "hidden_notes",
-    metadata,
-    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
-    sa.Column("note_id", sa.String, primary_key=True),
-    sa.Column("author", sa.String, nullable=True),
-    sa.Column("fields", sa.Text, nullable=False),  # JSON object
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("hidden_at", sa.Double, nullable=False),
-)
-
-# Migration 0006_disagree. The primary key is the rule "one mark per person per note".
-disagree_marks = sa.Table(
-    "disagree_marks",
-    metadata,
-    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
-    sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
-    sa.Column("note_id", sa.String, primary_key=True),
-)
 
 
 class SqlStore:
