@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from server.store.ballot_rules import check_mark, check_no_mark_when_dotting, check_vote
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,
@@ -58,7 +59,6 @@ from server.store.base import (
     VoteTally,
     check_media_quota,
 )
-from server.store.memory import check_mark, check_no_mark_when_dotting, check_vote
 from server.store.sqlite_log import SqliteLogAppender
 from server.store.sqlite_replay import SqliteReplayReader
 from server.store.tables import (
