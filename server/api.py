@@ -28,8 +28,8 @@ from starlette.routing import Route
 from crdt import schema
 from crdt.results import compute_results
 from server.hub import Hub, Overloaded, UnknownBoard
-from server.limits import RateLimited, RateLimiter, client_ip
 from server.rooms import Room, StorageFailed
+from server.scale.limits import RateLimited, RateLimiter, client_ip
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,

@@ -25,12 +25,13 @@ from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
 from server.hub import Hub
-from server.limits import Rate, RateLimiter
 from server.media_api import MediaApi, MediaSweeper
 from server.moderation_api import ModerationApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
 from server.rooms import StorageFailed
+from server.scale.limits import Rate, RateLimiter
+from server.scale.redis import connect as connect_redis
 from server.security import SecurityHeaders
 from server.settings import Settings
 from server.store import make_store
@@ -82,9 +83,11 @@ SOCKET_PREFIX = "/ws/"
 def create_app(settings: Settings | None = None) -> CobordApp:
     settings = settings or Settings.from_env()
     store = make_store(settings.database_url, settings.sqlite_synchronous)
-    hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
+    # The process's one Redis pool: every service shared across processes uses it (scale/redis.py)
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    hub = Hub(store, settings, fanout=make_fanout(redis), redis=redis)
     signer = TokenSigner(settings.secret_key)
-    socket = BoardSocket(hub, signer, settings)
+    socket = BoardSocket(hub, signer, settings, redis)
     burst = settings.rate_limit_burst
     limiter = RateLimiter(
         {
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "lookup": Rate(settings.lookup_per_minute, burst),
             "upload": Rate(settings.uploads_per_minute, settings.upload_burst),
         },
-        settings.redis_url,
+        redis,
     )
     api = Api(
         store,
@@ -108,8 +111,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     replay_api = ReplayApi(api, indexer)
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
     retention = Retention(store, hub, settings.retention_days, closer=closer, forget=indexer.forget)
-    translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
-    suggest_api = SuggestApi(api, settings.redis_url)  # one computation per board, across processes
+    translator = Translator.from_env(redis)  # COBORD_TRANSLATE_URL; off without it
+    suggest_api = SuggestApi(api, redis)  # one computation per board, across processes
     hub.on_room_loaded.append(translator.watch)
     media_api = MediaApi(api, translator, settings)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
@@ -142,8 +145,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await socket.online.close()
             await socket.slots.close()
             await store.close()
-            await limiter.close()
             await suggest_api.close()
+            if redis is not None:  # last: everything above may have used it
+                await redis.aclose()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")

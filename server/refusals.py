@@ -27,6 +27,8 @@ from typing import Final, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from server.scale.bucket import TokenBucket
+
 BURST: Final = 20.0
 PER_SECOND: Final = 1.0
 MAX_TRACKED: Final = 10_000  # actors whose budget is not full, per table (oldest dropped first)
@@ -35,35 +37,18 @@ KEY_PREFIX: Final = "cobord:refusals:"
 BUDGET_ERRORS = (RedisError, OSError, TimeoutError)
 
 
-class RefusalBudget:
-    __slots__ = ("_at", "_level")
+class RefusalBudget(TokenBucket):
+    """One actor's budget: the token bucket (server/scale/bucket.py), `BURST` refusals refilled
+    at `PER_SECOND`."""
+
+    __slots__ = ()
 
     def __init__(self, now: float | None = None) -> None:
-        self._level = BURST
-        self._at = time.monotonic() if now is None else now
+        super().__init__(BURST, PER_SECOND, now)
 
     def spend(self, now: float | None = None) -> bool:
         """Take one refusal from the budget; False when it is spent (cut the client off)."""
-        now = time.monotonic() if now is None else now
-        self._level = min(BURST, self._level + (now - self._at) * PER_SECOND)
-        self._at = now
-        if self._level < 1.0:
-            return False
-        self._level -= 1.0
-        return True
-
-    def available(self, now: float | None = None) -> bool:
-        """Could one refusal be taken now (without taking it)?"""
-        now = time.monotonic() if now is None else now
-        return self._level + (now - self._at) * PER_SECOND >= 1.0
-
-    def empty(self, now: float | None = None) -> None:
-        self._level = 0.0
-        self._at = time.monotonic() if now is None else now
-
-    def full(self, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        return self._level + (now - self._at) * PER_SECOND >= BURST
+        return self.take(now)
 
 
 class RefusalBudgets:
@@ -147,10 +132,8 @@ return ok
 
 
 class RedisBudgets:
-    def __init__(self, url: str) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._client = redis  # the process's pool (server/scale/redis.py): not ours to close
         self._spend = self._client.register_script(_SPEND)
 
     async def spend(self, board_id: str, actor_id: str, count: int = 1) -> bool:
@@ -161,8 +144,8 @@ class RedisBudgets:
         return bool(int(answer))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        pass
 
 
-def make_budgets(redis_url: str | None) -> SharedBudgets:
-    return RedisBudgets(redis_url) if redis_url else MemoryBudgets()
+def make_budgets(redis: aioredis.Redis | None) -> SharedBudgets:
+    return RedisBudgets(redis) if redis is not None else MemoryBudgets()

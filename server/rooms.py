@@ -4,7 +4,7 @@
 effects; a `Room` carries them out: frames into each connection's outbox, messages to the
 fan-out, closes, logs and metrics. It owns the tasks and the I/O:
   - the committer (one task per room) takes everything the core queued, claims across processes
-    what is new in it (server/claims.py, only with a shared fan-out), commits it in ONE
+    what is new in it (server/scale/claims.py, only with a shared fan-out), commits it in ONE
     transaction (group commit), and only then lets the core apply it to the real doc and encode
     ONE merged frame for everyone. Persist before broadcast: nothing a client received is lost;
   - keyframes (from the live doc alone, from the log with several processes);
@@ -26,11 +26,9 @@ from pycrdt import Doc
 from crdt import schema
 from crdt.rules import Actor, BoardState
 from crdt.shadow import ShadowDoc
-from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
-from server.quotas import MemoryQuotas, Quotas, gone_notes
 from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.room_core import (
     EMPTY_UPDATE,
@@ -44,6 +42,8 @@ from server.room_core import (
     RoomCore,
     board_state_from,
 )
+from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims
+from server.scale.quotas import MemoryQuotas, Quotas, gone_notes
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
 
@@ -69,15 +69,13 @@ class StorageFailed(Exception):
 
 
 class Connection(Peer):
-    """One WebSocket client of a room: the core's peer, with its outbox and rate bucket."""
+    """One WebSocket client of a room: the core's peer, with its outbox."""
 
-    __slots__ = ("outbox", "tokens", "tokens_at")
+    __slots__ = ("outbox",)
 
     def __init__(self, actor: Actor, outbox: Outbox, budget_key: str | None = None) -> None:
         super().__init__(actor, budget_key)
         self.outbox = outbox
-        self.tokens = 0.0  # rate limit bucket
-        self.tokens_at = 0.0
 
     def close(self, code: int, reason: str) -> None:
         self.outbox.close(code, reason)
@@ -387,7 +385,7 @@ class Room:
 
     async def _reserve_quota(self, batch: list[Accepted[Connection]]) -> None:
         """With other processes: each participant's new notes take slots of their quota in
-        the shared set (server/quotas.py); those beyond it are undone on their senders."""
+        the shared set (server/scale/quotas.py); those beyond it are undone on their senders."""
         requests = self.core.quota_requests(batch)
         if not requests:
             return

@@ -57,6 +57,7 @@ CONCURRENT_REQUESTS = 4  # requests to the translator at once, over all boards
 TIMEOUT_SECONDS = 5.0
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
+REDIS_TIMEOUT_SECONDS = 1.0  # a claim or budget Redis does not answer: decided here
 CLAIM_TTL_SECONDS = 3600  # a claim outlives any backoff; a dead claimer's notes wait this long
 MAX_CLAIMS = 100_000  # in-memory claims kept (one process)
 # A note is translated once its text has not changed for this long: while someone types, only
@@ -137,25 +138,27 @@ class RedisClaims:
     translate anyway (a second machine translation of the same text is not written twice: writes
     never go over an existing one)."""
 
-    def __init__(self, url: str, ttl: int = CLAIM_TTL_SECONDS) -> None:
+    def __init__(self, redis: Redis, ttl: int = CLAIM_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.redis = redis  # the process's pool (server/scale/redis.py): not ours to close
 
     async def claim(self, key: str) -> bool:
         try:
-            return bool(await self.redis.set(key, b"1", nx=True, ex=self.ttl))
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                return bool(await self.redis.set(key, b"1", nx=True, ex=self.ttl))
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("translation claim: Redis unavailable (%s); translating here", exc)
             return True
 
     async def release(self, key: str) -> None:
         try:
-            await self.redis.delete(key)
-        except (RedisError, OSError) as exc:  # it expires by itself
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                await self.redis.delete(key)
+        except (RedisError, OSError, TimeoutError) as exc:  # it expires by itself
             log.warning("translation claim: Redis unavailable (%s); claim kept", exc)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        pass
 
 
 # ------------------------------------------------------------------ budgets (characters a minute)
@@ -196,8 +199,8 @@ class RedisBudget:
     """Every process counts in the same key (INCRBY, expiring after two minutes); an increment
     that passes the limit is taken back. Redis not answering: the process's own budget."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis  # the process's pool (server/scale/redis.py): not ours to close
         self.local = MemoryBudget()
 
     async def spend(self, key: str, amount: int, limit: int) -> float:
@@ -205,20 +208,21 @@ class RedisBudget:
         minute = int(now // 60)
         name = f"cobord:translate:budget:{key}:{minute}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incrby(name, amount)
-                pipe.expire(name, 120)
-                total, _ = await pipe.execute()
-            if int(total) > limit and int(total) > amount:
-                await self.redis.decrby(name, amount)
-                return (minute + 1) * 60 - now
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.incrby(name, amount)
+                    pipe.expire(name, 120)
+                    total, _ = await pipe.execute()
+                if int(total) > limit and int(total) > amount:
+                    await self.redis.decrby(name, amount)
+                    return (minute + 1) * 60 - now
             return 0.0
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("translation budget: Redis unavailable (%s); counting here", exc)
             return await self.local.spend(key, amount, limit)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        pass
 
 
 # ------------------------------------------------------------------ the translator
@@ -288,11 +292,12 @@ class Translator:
         self._closed = False
 
     @classmethod
-    def from_env(cls, redis_url: str | None = None) -> Translator:
+    def from_env(cls, redis: Redis | None = None) -> Translator:
+        """`redis`: the process's pool (server/scale/redis.py), when processes share boards."""
         env = os.environ
         url = env.get("COBORD_TRANSLATE_URL") or None
-        claims = RedisClaims(redis_url) if url and redis_url else None
-        budget = RedisBudget(redis_url) if url and redis_url else None
+        claims = RedisClaims(redis) if url and redis is not None else None
+        budget = RedisBudget(redis) if url and redis is not None else None
         return cls(
             url,
             claims=claims,

@@ -17,11 +17,11 @@ from pycrdt import Doc, Map
 from crdt import protocol
 from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
-from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
-from server.quotas import MemoryQuotas, gone_notes
 from server.refusals import MemoryBudgets
 from server.room_core import Effects, Peer, RoomCore
+from server.scale.claims import MemoryClaims
+from server.scale.quotas import MemoryQuotas, gone_notes
 from tests.support import own_update
 
 Edit = Callable[[Doc], None]

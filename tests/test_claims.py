@@ -7,15 +7,18 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from redis.asyncio import Redis
 
-from server.claims import Claims, Lost, MemoryClaims, RedisClaims
-from tests.test_fanout import REDIS_URL, redis_or_skip
+from server.scale.claims import Claims, Lost, MemoryClaims, RedisClaims
+from tests.test_fanout import redis_or_skip
 
 OpenClaims = Callable[[], Awaitable[Claims]]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def open_claims(request: pytest.FixtureRequest) -> AsyncIterator[OpenClaims]:
+async def open_claims(
+    request: pytest.FixtureRequest, redis_pools: Callable[[], Redis]
+) -> AsyncIterator[OpenClaims]:
     """Handles on one claims space: for Redis, independent clients (as two processes)."""
     opened: list[Claims] = []
     memory = MemoryClaims()
@@ -23,7 +26,7 @@ async def open_claims(request: pytest.FixtureRequest) -> AsyncIterator[OpenClaim
         await redis_or_skip()
 
     async def open_one() -> Claims:
-        claims: Claims = memory if request.param == "memory" else RedisClaims(REDIS_URL, ttl=60)
+        claims: Claims = memory if request.param == "memory" else RedisClaims(redis_pools(), ttl=60)
         opened.append(claims)
         return claims
 
@@ -85,9 +88,9 @@ async def test_nothing_to_claim_costs_nothing(open_claims: OpenClaims) -> None:
 
 
 @pytest.mark.redis
-async def test_redis_claims_expire_with_the_board_hash() -> None:
+async def test_redis_claims_expire_with_the_board_hash(redis_pools: Callable[[], Redis]) -> None:
     await redis_or_skip()
-    claims = RedisClaims(REDIS_URL, ttl=60)
+    claims = RedisClaims(redis_pools(), ttl=60)
     board_id = board()
     try:
         await claims.claim(board_id, {1: "p-ana"}, {})

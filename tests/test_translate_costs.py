@@ -98,10 +98,12 @@ async def metric_at_least(server: Any, name: str, value: float) -> bool:
 
 
 async def test_budget_is_shared_across_processes() -> None:
+    from server.scale.redis import connect
     from tests.test_fanout import REDIS_URL, redis_or_skip
 
     await redis_or_skip()
-    one, two = RedisBudget(REDIS_URL), RedisBudget(REDIS_URL)
+    pools = connect(REDIS_URL), connect(REDIS_URL)  # two processes
+    one, two = RedisBudget(pools[0]), RedisBudget(pools[1])
     key = f"test-{id(one)}"
     try:
         assert await one.spend(key, 60, 100) == 0.0
@@ -111,6 +113,8 @@ async def test_budget_is_shared_across_processes() -> None:
     finally:
         await one.close()
         await two.close()
+        for pool in pools:
+            await pool.aclose()
 
 
 class CountedKey(str):

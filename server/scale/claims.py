@@ -85,10 +85,8 @@ class MemoryClaims:
 class RedisClaims:
     """One pipeline per claim: HSETNX then HGET for each field, and EXPIRE on the board's hash."""
 
-    def __init__(self, url: str, ttl: int = CLAIM_TTL_SECONDS) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+    def __init__(self, redis: aioredis.Redis, ttl: int = CLAIM_TTL_SECONDS) -> None:
+        self._client = redis  # the process's pool (server/scale/redis.py): not ours to close
         self.ttl = ttl
 
     async def claim(
@@ -123,11 +121,11 @@ class RedisClaims:
             await self._client.delete(KEY_PREFIX + board_id)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        pass
 
 
-def make_claims(redis_url: str | None) -> Claims:
-    return RedisClaims(redis_url) if redis_url else MemoryClaims()
+def make_claims(redis: aioredis.Redis | None) -> Claims:
+    return RedisClaims(redis) if redis is not None else MemoryClaims()
 
 
 CLAIM_ERRORS = (RedisError, OSError, TimeoutError)

@@ -9,6 +9,7 @@ twice. If Redis fails, the in-process bucket still applies (a limit never turns 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from server.scale.bucket import TokenBucket
+
 log = logging.getLogger("cobord.limits")
 
 MAX_TRACKED = 100_000  # in-process buckets kept (least recently used dropped first)
+REDIS_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +40,10 @@ class RateLimited(Exception):
 
 
 class RateLimiter:
-    def __init__(self, rates: dict[str, Rate], redis_url: str | None = None) -> None:
+    def __init__(self, rates: dict[str, Rate], redis: Redis | None = None) -> None:
         self.rates = rates
-        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
-        self._redis: Redis | None = (
-            Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-            if redis_url
-            else None
-        )
-
-    async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
+        self._buckets: OrderedDict[tuple[str, str], TokenBucket] = OrderedDict()
+        self._redis = redis  # the process's pool (server/scale/redis.py): not ours to close
 
     async def check(self, action: str, ip: str) -> None:
         """Count one `action` from `ip`; raise RateLimited (with seconds to wait) when over."""
@@ -58,22 +54,18 @@ class RateLimiter:
             try:
                 await self._check_redis(action, ip, rate)
                 return
-            except RedisError as exc:
+            except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("rate limit: Redis unavailable (%s); limiting in this process", exc)
         self._check_local(action, ip, rate)
 
     def _check_local(self, action: str, ip: str, rate: Rate) -> None:
-        now = time.monotonic()
         key = (action, ip)
-        per_second = rate.per_minute / 60.0
-        tokens, stamp = self._buckets.pop(key, (rate.burst, now))
-        tokens = min(rate.burst, tokens + (now - stamp) * per_second)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            raise RateLimited(max(1, math.ceil((1 - tokens) / per_second)))
-        self._buckets[key] = (tokens - 1, now)
+        bucket = self._buckets.pop(key, None) or TokenBucket(rate.burst, rate.per_minute / 60.0)
+        self._buckets[key] = bucket  # most recently used last
         while len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)
+        if not bucket.take():
+            raise RateLimited(max(1, math.ceil(bucket.wait())))
 
     async def _check_redis(self, action: str, ip: str, rate: Rate) -> None:
         # A window long enough to hold the burst at the steady rate.
@@ -82,10 +74,11 @@ class RateLimiter:
         slot = int(now // window)
         key = f"cobord:rate:{action}:{ip}:{slot}"
         assert self._redis is not None
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window + 1)
-            count, _ = await pipe.execute()
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, window + 1)
+                count, _ = await pipe.execute()
         if int(count) > rate.burst:
             raise RateLimited(max(1, math.ceil((slot + 1) * window - now)))
 
