@@ -131,7 +131,7 @@ class Api:
         # Ids are ours (url-safe); anything else (NUL, which PostgreSQL refuses) cannot exist.
         if not ID_PATTERN.fullmatch(board_id):
             raise ApiError(404, "unknown_board", "No board with this id.")
-        board = await self.store.get_board(board_id)
+        board = await self.store.boards.get_board(board_id)
         if board is None:
             raise ApiError(404, "unknown_board", "No board with this id.")
         return board
@@ -190,7 +190,7 @@ class Api:
             async with entry[0], self._settings_lock_across(board.id):
                 board = await self._board(board.id)
                 settings = {**board.settings, **changes}
-                await self.store.update_board_settings(board.id, settings)
+                await self.store.boards.update_board_settings(board.id, settings)
                 board = replace(board, settings=settings)
                 await self._write_meta(board)
         finally:
@@ -248,7 +248,7 @@ class Api:
             code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
             record = BoardRecord(board_id, title, code, time.time(), settings)
             try:
-                await self.store.create_board(record)
+                await self.store.boards.create_board(record)
                 break
             except DuplicateJoinCode:
                 continue
@@ -292,7 +292,7 @@ class Api:
             or not code.strip().isalnum()
         ):
             raise ApiError(400, "bad_request", "'code' must be the board's 6-character code.")
-        board = await self.store.get_board_by_code(code.strip().upper())
+        board = await self.store.boards.get_board_by_code(code.strip().upper())
         if board is None:
             raise ApiError(404, "unknown_code", "No board has this code. Check it with the host.")
         return board
@@ -329,7 +329,7 @@ class Api:
         participant = ParticipantRecord(
             secrets.token_urlsafe(9), board.id, name, group or None, lang, time.time()
         )
-        await self.store.add_participant(participant)
+        await self.store.boards.add_participant(participant)
         token = self.signer.issue(TokenClaims(board.id, "participant", participant.id))
         return JSONResponse(
             {"board_id": board.id, "participant_id": participant.id, "token": token},
@@ -338,7 +338,7 @@ class Api:
 
     async def get_board(self, request: Request) -> Response:
         board, claims = await self._auth(request)
-        participants = await self.store.list_participants(board.id)
+        participants = await self.store.boards.list_participants(board.id)
         me = next((p for p in participants if p.id == claims.participant_id), None)
         if board.settings.get("anonymous") and claims.role != "facilitator":
             # Anonymous: nobody else's name or group reaches a participant (counts are fine).
@@ -404,9 +404,9 @@ class Api:
 
     async def participants(self, request: Request) -> Response:
         board, _ = await self._auth(request, "facilitator")
-        people = await self.store.list_participants(board.id)
-        authors = await self.store.note_authors(board.id)
-        votes = await self.store.all_votes(board.id)
+        people = await self.store.boards.list_participants(board.id)
+        authors = await self.store.log.note_authors(board.id)
+        votes = await self.store.ballots.all_votes(board.id)
         online = await self.online(board.id)
         notes_by: dict[str, int] = {}
         for actor in authors.values():
@@ -467,11 +467,11 @@ class Api:
         assert claims.participant_id is not None
         try:
             if stance == "against":
-                tally = await self.store.cast_mark(
+                tally = await self.store.ballots.cast_mark(
                     board.id, claims.participant_id, note_id, delta, _disagree_budget(settings)
                 )
             else:
-                tally = await self.store.cast_vote(
+                tally = await self.store.ballots.cast_vote(
                     board.id,
                     claims.participant_id,
                     note_id,
@@ -489,8 +489,8 @@ class Api:
     async def my_votes(self, request: Request) -> Response:
         board, claims = await self._auth(request, "participant")
         assert claims.participant_id is not None
-        votes = await self.store.votes_of(board.id, claims.participant_id)
-        marks = await self.store.marks_of(board.id, claims.participant_id)
+        votes = await self.store.ballots.votes_of(board.id, claims.participant_id)
+        marks = await self.store.ballots.marks_of(board.id, claims.participant_id)
         budget = int(board.settings.get("vote_budget", 3))
         against_budget = _disagree_budget(board.settings)
         return JSONResponse(
@@ -512,12 +512,12 @@ class Api:
         return JSONResponse(await self._compute_results(board))
 
     async def _compute_results(self, board: BoardRecord) -> dict[str, Any]:
-        people = await self.store.list_participants(board.id)
-        votes = await self.store.all_votes(board.id)
+        people = await self.store.boards.list_participants(board.id)
+        votes = await self.store.ballots.all_votes(board.id)
         # Marks count while the board uses them; turned off, they leave the results (and come
         # back if turned on again: nobody can take one back meanwhile).
         marks = (
-            [(m.participant_id, m.note_id) for m in await self.store.all_marks(board.id)]
+            [(m.participant_id, m.note_id) for m in await self.store.ballots.all_marks(board.id)]
             if board.settings.get("disagree_marks")
             else None
         )

@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         failing: dict[str, str] = {}
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await store.get_board("readyz-probe")
+                await store.boards.get_board("readyz-probe")
         except Exception as exc:  # any failure of the database means "not ready"
             failing["database"] = type(exc).__name__
         try:

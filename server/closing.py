@@ -104,7 +104,9 @@ class Closer:
         try:
             async with self.hub._lock(board_id):
                 await self.hub._drop(board_id)
-            await self.store.delete_board(board_id)  # what the stopping room flushed on its way out
+            await self.store.boards.delete_board(
+                board_id
+            )  # what the stopping room flushed on its way out
         except Exception:
             log.exception("board %s: dropping the deleted board's room failed", board_id)
 

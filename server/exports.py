@@ -103,10 +103,10 @@ class Exports:
         self, board: BoardRecord, request: Request | None = None
     ) -> report.ReportInput:
         doc = await self._doc(board)
-        people = await self.store.list_participants(board.id)
-        votes = await self.store.all_votes(board.id)
+        people = await self.store.boards.list_participants(board.id)
+        votes = await self.store.ballots.all_votes(board.id)
         await self.replay.indexer.settled(board.id)  # the phase timeline up to date
-        phases = await self.store.events_after(board.id, 0, 1000, kinds=["phase_changed"])
+        phases = await self.store.events.events_after(board.id, 0, 1000, kinds=["phase_changed"])
         return report.ReportInput(
             title=board.title,
             created_at=board.created_at,
@@ -117,7 +117,7 @@ class Exports:
                 for p in people
             ],
             board=doc,
-            authors=await self.store.note_authors(board.id),
+            authors=await self.store.log.note_authors(board.id),
             votes=[(v.participant_id, v.note_id, v.count) for v in votes],
             results=await self.api._compute_results(board),
             phases=[(e.ts, e.target) for e in phases],
@@ -126,7 +126,7 @@ class Exports:
             # Only media that exist on this board are linked (a note's `media` is a string its
             # writer chose).
             media_ids=frozenset(
-                await self.store.existing_media(
+                await self.store.media.existing_media(
                     board.id,
                     [n["media"] for n in doc[schema.NOTES].values() if n.get("media")],
                 )
@@ -147,7 +147,7 @@ class Exports:
         ][:MAX_PICTURES]
         lengths: dict[str, float] = {}
         for note_id, media_id in wanted:
-            record = await self.store.get_media(board.id, media_id)
+            record = await self.store.media.get_media(board.id, media_id)
             if record is None or record.kind != "voice":
                 continue
             seconds = media.voice_seconds(record.data, record.content_type)
@@ -164,7 +164,7 @@ class Exports:
         ][:MAX_PICTURES]
         pictures: dict[str, str] = {}
         for media_id in dict.fromkeys(wanted):
-            record = await self.store.get_media(board.id, media_id)
+            record = await self.store.media.get_media(board.id, media_id)
             if record is None or record.kind != "photo":
                 continue
             uri = await asyncio.to_thread(media.thumbnail_data_uri, record.data)
@@ -175,7 +175,7 @@ class Exports:
     async def export_json(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
         doc = await self._doc(board)
-        people = await self.store.list_participants(board.id)
+        people = await self.store.boards.list_participants(board.id)
         by_group: dict[str, int] = {}
         for person in people:
             by_group[person.group or ""] = by_group.get(person.group or "", 0) + 1

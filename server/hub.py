@@ -144,7 +144,7 @@ class Hub:
         await self.fanout.start(self._deliver, self._resync)
 
     async def _load(self, board_id: str) -> Room:
-        board = await self.store.get_board(board_id)
+        board = await self.store.boards.get_board(board_id)
         if board is None:
             raise UnknownBoard(board_id)
         # Subscribe first, then read the log: whatever another process commits after our read
@@ -156,8 +156,8 @@ class Hub:
             # Authors before the log: a note another process commits between the two reads is
             # then in the log (live) though not yet in `authors`, never in `authors` but absent
             # from the log, which would read as deleted and free its quota slot (87 of 50 kept).
-            authors = await self.store.note_authors(board_id)
-            snapshot, tail = await self.store.load(board_id)
+            authors = await self.store.log.note_authors(board_id)
+            snapshot, tail = await self.store.log.load(board_id)
         except BaseException:
             self._loading.pop(board_id, None)
             await self.fanout.unsubscribe(board_id)

@@ -61,7 +61,7 @@ class ModerationApi:
             raise ApiError(422, "bad_reason", message)
         reason = reason.strip()
         store = self.api.store
-        authors = await store.note_authors(board.id)
+        authors = await store.log.note_authors(board.id)
         stamp = int(time.time() * 1000)
 
         async def take(room: Room) -> dict[str, Any] | None:
@@ -76,7 +76,7 @@ class ModerationApi:
                 board.id, note_id, authors.get(note_id), dict(fields), reason, stamp
             )
             try:
-                await store.put_hidden_note(record)
+                await store.moderation.put_hidden_note(record)
             except StoreError as exc:
                 raise ApiError(409, "already_hidden", "This note is already hidden.") from exc
             gone = {"missing": False}
@@ -90,10 +90,10 @@ class ModerationApi:
             try:
                 await room.apply_server_change(delete)
             except Exception:
-                await store.take_hidden_note(board.id, note_id)  # still on the board
+                await store.moderation.take_hidden_note(board.id, note_id)  # still on the board
                 raise
             if gone["missing"]:
-                await store.take_hidden_note(board.id, note_id)
+                await store.moderation.take_hidden_note(board.id, note_id)
                 return None
             return dict(fields)
 
@@ -106,7 +106,7 @@ class ModerationApi:
         board, _ = await self.api._auth(request, "facilitator")
         note_id = _note_id(request)
         store = self.api.store
-        record = await store.take_hidden_note(board.id, note_id)
+        record = await store.moderation.take_hidden_note(board.id, note_id)
         if record is None:
             raise ApiError(404, "not_hidden", "This note is not hidden.")
 
@@ -123,13 +123,13 @@ class ModerationApi:
                 board.id, lambda room: room.apply_server_change(put_back)
             )
         except Exception:
-            await store.put_hidden_note(record)  # still hidden: keep it
+            await store.moderation.put_hidden_note(record)  # still hidden: keep it
             raise
         return JSONResponse({"note_id": note_id})
 
     async def list_hidden(self, request: Request) -> Response:
         board, claims = await self.api._auth(request, "facilitator", "participant")
-        records = await self.api.store.hidden_notes(board.id)
+        records = await self.api.store.moderation.hidden_notes(board.id)
         if claims.role != "facilitator":
             records = [r for r in records if r.author and r.author == claims.participant_id]
         return JSONResponse([_public(r, claims.participant_id) for r in records])

@@ -61,7 +61,7 @@ LINK_ROTATED = "this facilitator link was replaced by a newer one"
 async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) -> bool:
     """Delete the board everywhere and close its live rooms, on every process (4404); False if
     it did not exist."""
-    existed = await store.delete_board(board_id)
+    existed = await store.boards.delete_board(board_id)
     await closer.close(board_id, CloseOrder(CloseCode.UNKNOWN_BOARD, reason, board_gone=True))
     return existed
 
@@ -98,7 +98,7 @@ class PrivacyApi:
 
     async def _person(self, board_id: str, request: Request) -> Any:
         pid = request.path_params["participant_id"]
-        person = await self.api.store.get_participant(pid)
+        person = await self.api.store.boards.get_participant(pid)
         if person is None or person.board_id != board_id:
             raise ApiError(404, "unknown_participant", "No participant with this id on this board.")
         return person
@@ -106,7 +106,7 @@ class PrivacyApi:
     async def revoke_participant(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
         person = await self._person(board.id, request)
-        await self.api.store.revoke_participant(board.id, person.id)
+        await self.api.store.boards.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_REVOKED, actor=person.id)
         return JSONResponse({"participant_id": person.id, "revoked": True})
 
@@ -115,9 +115,9 @@ class PrivacyApi:
         person = await self._person(board.id, request)
         store = self.api.store
         # Token first: from here on nothing new can arrive under their name.
-        await store.revoke_participant(board.id, person.id)
+        await store.boards.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_ERASED, actor=person.id)
-        authors = await store.note_authors(board.id)
+        authors = await store.log.note_authors(board.id)
         target = ErasureTarget(
             person.name,
             frozenset(note_id for note_id, actor in authors.items() if actor == person.id),
@@ -134,7 +134,9 @@ class PrivacyApi:
             return HistoryRewrite(found.updates, found.keyframes)
 
         try:
-            counts = await store.erase_participant(board.id, person.id, ERASED_NAME, rewrite)
+            counts = await store.privacy.erase_participant(
+                board.id, person.id, ERASED_NAME, rewrite
+            )
         except erasure.ErasureRefused as exc:
             # Nothing of the history changed: put their name back where the live board had it.
             await self.api._with_room(board.id, lambda room: _set_authors(room, target, dropped))
@@ -177,7 +179,7 @@ class PrivacyApi:
             for _ in range(10):
                 code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
                 try:
-                    await self.api.store.set_join_code(board.id, code)
+                    await self.api.store.boards.set_join_code(board.id, code)
                 except DuplicateJoinCode:
                     continue
                 # Mirror it into `meta` (board read afresh under the settings lock): every open
@@ -254,7 +256,7 @@ class Retention:
         """Delete every board whose last activity is older than the retention period."""
         cutoff = time.time() - self.days * 86400
         deleted = []
-        for board_id in await self.store.idle_boards(cutoff):
+        for board_id in await self.store.boards.idle_boards(cutoff):
             if board_id in self.hub.rooms:
                 continue  # live right now: not idle
             if await erase_board(self.store, self.closer, board_id, BOARD_EXPIRED):

@@ -290,10 +290,10 @@ class Room:
         """After a fan-out gap: read every committed update not known to be in the doc (the log
         after `caught_up_seq`), apply it, and send clients only what was new to us. True when
         the log held something the fan-out had not brought (a message was lost)."""
-        records = await self.store.updates_after(self.board_id, self.core.caught_up_seq)
+        records = await self.store.log.updates_after(self.board_id, self.core.caught_up_seq)
         if not records:
             return False
-        authors = await self.store.note_authors(self.board_id)
+        authors = await self.store.log.note_authors(self.board_id)
         effects = self.core.apply_log(records, authors)
         self._run(effects)
         return bool(effects.broadcasts)
@@ -332,7 +332,7 @@ class Room:
             if self.fanout.shared:
                 await self._settle(batch)
             seqs = (
-                await self.store.append_updates(
+                await self.store.log.append_updates(
                     self.board_id,
                     [NewUpdate(a.ts, a.actor_id, a.data, a.created_notes) for a in batch],
                 )
@@ -421,11 +421,11 @@ class Room:
         core = self.core
         try:
             if self.fanout.shared:
-                keyframe = await self.store.save_keyframe_from_log(self.board_id, _keyframe_of)
+                keyframe = await self.store.log.save_keyframe_from_log(self.board_id, _keyframe_of)
             else:
                 keyframe = core.keyframe()
                 if keyframe is not None:
-                    await self.store.save_snapshot(self.board_id, keyframe)
+                    await self.store.log.save_snapshot(self.board_id, keyframe)
         except Exception:
             log.exception("board %s: keyframe failed", self.board_id)
             return
@@ -442,7 +442,7 @@ def _keyframe_of(
     """Alone, a room's live doc is exactly its committed log. With several processes the live
     doc may lack a committed update still on its way through Redis, and a keyframe must never
     drop one: then it is built from the log itself (latest keyframe + tail), read and saved by
-    the store in one go so that an erasure cannot come between (Store.save_keyframe_from_log)."""
+    the store in one go so that an erasure cannot come between (`log.save_keyframe_from_log`)."""
     if not tail:
         return None
     doc: Doc[Any] = Doc()

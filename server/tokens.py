@@ -123,7 +123,7 @@ async def participant_of(store: Store, claims: TokenClaims) -> ParticipantRecord
     """The participant a token names (None for other roles, or when it no longer exists)."""
     if claims.role != "participant" or claims.participant_id is None:
         return None
-    return await store.get_participant(claims.participant_id)
+    return await store.boards.get_participant(claims.participant_id)
 
 
 def standing(

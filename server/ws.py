@@ -144,7 +144,7 @@ class BoardSocket:
         refused. Also the participant's record (read once: the room needs their name)."""
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         claims = self.signer.verify((query.get("token") or [""])[0])
-        board = await self.hub.store.get_board(board_id)
+        board = await self.hub.store.boards.get_board(board_id)
         if board is None:
             return (CloseCode.UNKNOWN_BOARD, "unknown board"), None
         person = await participant_of(self.hub.store, claims)

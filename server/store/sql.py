@@ -82,7 +82,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _BEGIN_OPTION = "cobord_sqlite_begin"
 
 
-
 def normalize_url(url: str) -> URL:
     """Pick the async driver: `postgres(ql)://` -> asyncpg, `sqlite://` -> aiosqlite."""
     parsed = make_url(url)
@@ -184,10 +183,9 @@ def _participant(row: sa.Row[Any]) -> ParticipantRecord:
     )
 
 
-
-
-class SqlStore:
-    """The `Store` over a SQL database; call `open()` before use and `close()` after."""
+class SqlDatabase:
+    """One SQL database: its engine, how a read and a write transaction are opened, and the
+    SQLite fast paths. Every SQL repository of a store shares one."""
 
     def __init__(self, url: str = DEFAULT_URL, sqlite_synchronous: str = "FULL") -> None:
         if sqlite_synchronous not in ("FULL", "NORMAL"):
@@ -196,13 +194,18 @@ class SqlStore:
         self._url = normalize_url(url)
         self._engine: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
-        self._write_lock: asyncio.Lock | None = None
-        self._appender: SqliteLogAppender | None = None  # SQLite files: one-hop group commits
-        self._replay: SqliteReplayReader | None = None  # SQLite files: one-hop replay seeks
+        self.write_lock: asyncio.Lock | None = None
+        self.appender: SqliteLogAppender | None = None  # SQLite files: one-hop group commits
+        self.replay: SqliteReplayReader | None = None  # SQLite files: one-hop replay seeks
 
     @property
     def dialect(self) -> str:
         return self._url.get_backend_name()
+
+    @property
+    def engine(self) -> AsyncEngine | None:
+        """The open engine (None while closed): for diagnostics and tests."""
+        return self._engine
 
     async def open(self) -> None:
         engine = make_engine(self._url, self.sqlite_synchronous)
@@ -214,115 +217,50 @@ class SqlStore:
         self._engine = engine
         # Same pool; only the BEGIN emitted on SQLite differs.
         self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self.write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         database = engine.url.database
         if self.dialect == "sqlite" and database and database != ":memory:":
-            self._appender = SqliteLogAppender(database, self.sqlite_synchronous)
-            self._replay = SqliteReplayReader(database)
+            self.appender = SqliteLogAppender(database, self.sqlite_synchronous)
+            self.replay = SqliteReplayReader(database)
 
     async def close(self) -> None:
-        if self._appender is not None:
-            await self._appender.close()
-            self._appender = None
-        if self._replay is not None:
-            await self._replay.close()
-            self._replay = None
+        if self.appender is not None:
+            await self.appender.close()
+            self.appender = None
+        if self.replay is not None:
+            await self.replay.close()
+            self.replay = None
         if self._engine is not None:
             await self._engine.dispose()
         self._engine = self._writer = None
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[AsyncConnection]:
         if self._engine is None:
             raise StoreError("store is not open")
         async with self._engine.connect() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction, committed on exit (rolled back on error)."""
         if self._writer is None:
             raise StoreError("store is not open")
-        async with self._write_lock or contextlib.nullcontext(), self._writer.begin() as conn:
+        async with self.write_lock or contextlib.nullcontext(), self._writer.begin() as conn:
             yield conn
 
-    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    def insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
         # Both dialects' INSERT have the same ON CONFLICT API.
         if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
 
-    # Boards and participants
 
-    async def create_board(self, board: BoardRecord) -> None:
-        row = {
-            "id": board.id,
-            "title": board.title,
-            "join_code": board.join_code,
-            "created_at": board.created_at,
-            "settings": board.settings,
-        }
-        try:
-            async with self._write() as conn:
-                await conn.execute(boards.insert(), row)
-        except IntegrityError as error:
-            # Tell the two unique keys apart without parsing driver-specific messages.
-            if await self.get_board_by_code(board.join_code) is not None:
-                raise DuplicateJoinCode(f"join code {board.join_code!r} is taken") from error
-            raise StoreError(f"board {board.id!r} already exists") from error
+class SqlUpdateLog:
+    """A board's update log and keyframes (server/store/log.py)."""
 
-    async def get_board(self, board_id: str) -> BoardRecord | None:
-        async with self._read() as conn:
-            row = (await conn.execute(boards.select().where(boards.c.id == board_id))).first()
-        return None if row is None else _board(row)
-
-    async def get_board_by_code(self, join_code: str) -> BoardRecord | None:
-        query = boards.select().where(boards.c.join_code == join_code)
-        async with self._read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _board(row)
-
-    async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None:
-        query = boards.update().where(boards.c.id == board_id).values(settings=settings)
-        async with self._write() as conn:
-            result = await conn.execute(query)
-        if result.rowcount == 0:
-            raise StoreError(f"unknown board {board_id!r}")
-
-    async def add_participant(self, participant: ParticipantRecord) -> None:
-        row = {
-            "id": participant.id,
-            "board_id": participant.board_id,
-            "name": participant.name,
-            "group_name": participant.group,
-            "lang": participant.lang,
-            "created_at": participant.created_at,
-        }
-        try:
-            async with self._write() as conn:
-                await conn.execute(participants.insert(), row)
-        except IntegrityError as error:
-            raise StoreError(
-                f"participant {participant.id!r} exists or board {participant.board_id!r} does not"
-            ) from error
-
-    async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
-        query = participants.select().where(participants.c.id == participant_id)
-        async with self._read() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else _participant(row)
-
-    async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
-        query = (
-            participants.select()
-            .where(participants.c.board_id == board_id)
-            .order_by(participants.c.created_at, participants.c.id)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_participant(row) for row in rows]
-
-    # The update log
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
         if not updates:
@@ -332,15 +270,15 @@ class SqlStore:
         ]
         # Reversed: the batch's first creator of a note wins, as ON CONFLICT DO NOTHING does across
         # batches.
-        if self._appender is not None:
-            async with self._write_lock or contextlib.nullcontext():
-                return await self._appender.append(board_id, updates)
+        if self._db.appender is not None:
+            async with self._db.write_lock or contextlib.nullcontext():
+                return await self._db.appender.append(board_id, updates)
         authors = {n: u.actor for u in reversed(updates) for n in u.created_notes}
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             seqs = await self._insert_updates(conn, board_id, rows)
             if authors:
                 await conn.execute(
-                    self._insert(note_authors).on_conflict_do_nothing(),
+                    self._db.insert(note_authors).on_conflict_do_nothing(),
                     [
                         {"board_id": board_id, "note_id": note_id, "actor": actor}
                         for note_id, actor in authors.items()
@@ -351,7 +289,7 @@ class SqlStore:
     async def _insert_updates(
         self, conn: AsyncConnection, board_id: str, rows: list[dict[str, Any]]
     ) -> list[int]:
-        if self.dialect == "postgresql":
+        if self._db.dialect == "postgresql":
             # Per-board seq order must be commit order (see the module docstring).
             await conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:board, 0))"),
@@ -371,14 +309,14 @@ class SqlStore:
     async def load(
         self, board_id: str, until_ts: float | None = None
     ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        if until_ts is not None and self._replay is not None:
-            return await self._replay.load_until_ts(board_id, until_ts)
+        if until_ts is not None and self._db.replay is not None:
+            return await self._db.replay.load_until_ts(board_id, until_ts)
         latest = snapshots.select().where(snapshots.c.board_id == board_id)
         if until_ts is not None:
             latest = latest.where(snapshots.c.ts <= until_ts)
         latest = latest.order_by(snapshots.c.seq.desc()).limit(1)
         # One read transaction: on SQLite both queries see the same database state.
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             return await self._load(conn, board_id, latest, until_ts)
 
     async def _load(
@@ -402,8 +340,8 @@ class SqlStore:
             .order_by(snapshots.c.seq.desc())
             .limit(1)
         )
-        async with self._write() as conn:
-            if self.dialect == "postgresql":
+        async with self._db.write() as conn:
+            if self._db.dialect == "postgresql":
                 await conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:board, 1))"),
                     {"board": board_id},
@@ -414,7 +352,8 @@ class SqlStore:
                 return None
             row = {"board_id": board_id, "seq": keyframe.seq, "ts": keyframe.ts}
             await conn.execute(
-                self._insert(snapshots).on_conflict_do_nothing(), {**row, "state": keyframe.state}
+                self._db.insert(snapshots).on_conflict_do_nothing(),
+                {**row, "state": keyframe.state},
             )
         return keyframe
 
@@ -426,21 +365,21 @@ class SqlStore:
             "state": snapshot.state,
         }
         # A keyframe at a given seq is the same state whoever writes it: keep the first one.
-        async with self._write() as conn:
-            await conn.execute(self._insert(snapshots).on_conflict_do_nothing(), row)
+        async with self._db.write() as conn:
+            await conn.execute(self._db.insert(snapshots).on_conflict_do_nothing(), row)
 
     async def note_authors(self, board_id: str) -> dict[str, str]:
         query = sa.select(note_authors.c.note_id, note_authors.c.actor).where(
             note_authors.c.board_id == board_id
         )
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return {row.note_id: row.actor for row in rows}
 
     async def updates_after(
         self, board_id: str, after_seq: int, limit: int | None = None
     ) -> list[UpdateRecord]:
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             return await self._updates_after(conn, board_id, after_seq, limit)
 
     @staticmethod
@@ -462,20 +401,18 @@ class SqlStore:
         rows = (await conn.execute(query)).all()
         return [UpdateRecord(seq, ts, actor, bytes(data)) for seq, ts, actor, data in rows]
 
-    # Replay and history
-
     async def load_until_seq(
         self, board_id: str, seq: int
     ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        if self._replay is not None:
-            return await self._replay.load_until_seq(board_id, seq)
+        if self._db.replay is not None:
+            return await self._db.replay.load_until_seq(board_id, seq)
         latest = (
             snapshots.select()
             .where(snapshots.c.board_id == board_id, snapshots.c.seq <= seq)
             .order_by(snapshots.c.seq.desc())
             .limit(1)
         )
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(latest)).first()
             snapshot = None if row is None else SnapshotRecord(row.seq, row.ts, bytes(row.state))
             query = (
@@ -495,7 +432,7 @@ class SqlStore:
         where = update_log.c.board_id == board_id
         count = sa.select(sa.func.count()).select_from(update_log).where(where)
         first = sa.select(update_log.c.seq, update_log.c.ts).where(where)
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             total = int((await conn.execute(count)).scalar_one())
             head = (await conn.execute(first.order_by(update_log.c.seq).limit(1))).first()
             tail = (await conn.execute(first.order_by(update_log.c.seq.desc()).limit(1))).first()
@@ -503,16 +440,425 @@ class SqlStore:
             return LogSummary(0, 0, None, 0, None)
         return LogSummary(total, int(head.seq), head.ts, int(tail.seq), tail.ts)
 
+
+class SqlBoards:
+    """Boards and their participants."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def create_board(self, board: BoardRecord) -> None:
+        row = {
+            "id": board.id,
+            "title": board.title,
+            "join_code": board.join_code,
+            "created_at": board.created_at,
+            "settings": board.settings,
+        }
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(boards.insert(), row)
+        except IntegrityError as error:
+            # Tell the two unique keys apart without parsing driver-specific messages.
+            if await self.get_board_by_code(board.join_code) is not None:
+                raise DuplicateJoinCode(f"join code {board.join_code!r} is taken") from error
+            raise StoreError(f"board {board.id!r} already exists") from error
+
+    async def get_board(self, board_id: str) -> BoardRecord | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(boards.select().where(boards.c.id == board_id))).first()
+        return None if row is None else _board(row)
+
+    async def get_board_by_code(self, join_code: str) -> BoardRecord | None:
+        query = boards.select().where(boards.c.join_code == join_code)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _board(row)
+
+    async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None:
+        query = boards.update().where(boards.c.id == board_id).values(settings=settings)
+        async with self._db.write() as conn:
+            result = await conn.execute(query)
+        if result.rowcount == 0:
+            raise StoreError(f"unknown board {board_id!r}")
+
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        query = boards.update().where(boards.c.id == board_id).values(join_code=join_code)
+        try:
+            async with self._db.write() as conn:
+                result = await conn.execute(query)
+        except IntegrityError as error:
+            raise DuplicateJoinCode(f"join code {join_code!r} is taken") from error
+        if result.rowcount == 0:
+            raise StoreError(f"unknown board {board_id!r}")
+
+    async def idle_boards(self, before_ts: float) -> list[str]:
+        last = (
+            sa.select(update_log.c.ts)
+            .where(update_log.c.board_id == boards.c.id)
+            .order_by(update_log.c.seq.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(boards.c.id)
+            .where(sa.func.coalesce(last, boards.c.created_at) < before_ts)
+            .order_by(boards.c.id)
+        )
+        async with self._db.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def delete_board(self, board_id: str) -> bool:
+        async with self._db.write() as conn:
+            # Children first (foreign keys), the board row last.
+            for table in (
+                votes,
+                disagree_marks,
+                participants,
+                update_log,
+                snapshots,
+                note_authors,
+                events,
+                media,
+                hidden_notes,
+            ):
+                await conn.execute(table.delete().where(table.c.board_id == board_id))
+            await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
+            result = await conn.execute(boards.delete().where(boards.c.id == board_id))
+        return bool(result.rowcount)
+
+    async def add_participant(self, participant: ParticipantRecord) -> None:
+        row = {
+            "id": participant.id,
+            "board_id": participant.board_id,
+            "name": participant.name,
+            "group_name": participant.group,
+            "lang": participant.lang,
+            "created_at": participant.created_at,
+        }
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(participants.insert(), row)
+        except IntegrityError as error:
+            raise StoreError(
+                f"participant {participant.id!r} exists or board {participant.board_id!r} does not"
+            ) from error
+
+    async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
+        query = participants.select().where(participants.c.id == participant_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _participant(row)
+
+    async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
+        query = (
+            participants.select()
+            .where(participants.c.board_id == board_id)
+            .order_by(participants.c.created_at, participants.c.id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_participant(row) for row in rows]
+
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"revoked": True}
+        if new_name is not None:
+            values["name"] = new_name
+        query = (
+            participants.update()
+            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
+            .values(**values)
+        )
+        async with self._db.write() as conn:
+            result = await conn.execute(query)
+        return bool(result.rowcount)
+
+
+class SqlBallots:
+    """Dots and "I disagree" marks, atomic per participant."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def cast_vote(
+        self,
+        board_id: str,
+        participant_id: str,
+        note_id: str,
+        delta: int,
+        budget: int,
+        max_per_note: int,
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._db.write() as conn:
+            # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite, which does not render FOR
+            # UPDATE) serializes this participant's votes from here to COMMIT.
+            await self._lock_participant(conn, board_id, participant_id)
+            spent, mine = await self._dots(conn, board_id, participant_id, note_id)
+            check_vote(delta, mine, spent, budget, max_per_note)
+            if delta > 0:
+                _, marked = await self._marks(conn, board_id, participant_id, note_id)
+                check_no_mark_when_dotting(marked)
+            await self._set_dots(conn, board_id, participant_id, note_id, mine, mine + delta)
+        return VoteTally(mine=mine + delta, remaining=budget - spent - delta)
+
+    @staticmethod
+    async def _lock_participant(conn: AsyncConnection, board_id: str, participant_id: str) -> None:
+        query = (
+            sa.select(participants.c.id)
+            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
+            .with_for_update()
+        )
+        if (await conn.execute(query)).first() is None:
+            raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+
+    @staticmethod
+    async def _dots(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
+    ) -> tuple[int, int]:
+        """(all dots of the participant, their dots on this note), in one query."""
+        on_note = sa.case((votes.c.note_id == note_id, votes.c.count), else_=0)
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(votes.c.count), 0),
+            sa.func.coalesce(sa.func.sum(on_note), 0),
+        ).where(votes.c.board_id == board_id, votes.c.participant_id == participant_id)
+        spent, mine = (await conn.execute(query)).one()
+        return int(spent), int(mine)
+
+    @staticmethod
+    async def _set_dots(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str, old: int, new: int
+    ) -> None:
+        # Under the participant lock nobody else writes these rows, so the plain statement that fits
+        # is enough (no upsert race), and rows never hold 0.
+        key = (
+            (votes.c.board_id == board_id)
+            & (votes.c.participant_id == participant_id)
+            & (votes.c.note_id == note_id)
+        )
+        if old == 0:
+            values = {"board_id": board_id, "participant_id": participant_id, "note_id": note_id}
+            await conn.execute(votes.insert().values(count=new, **values))
+        elif new == 0:
+            await conn.execute(votes.delete().where(key))
+        else:
+            await conn.execute(votes.update().where(key).values(count=new))
+
+    async def votes_of(self, board_id: str, participant_id: str) -> dict[str, int]:
+        query = sa.select(votes.c.note_id, votes.c.count).where(
+            votes.c.board_id == board_id,
+            votes.c.participant_id == participant_id,
+            votes.c.count > 0,
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {note_id: count for note_id, count in rows}
+
+    async def all_votes(self, board_id: str) -> list[VoteRecord]:
+        query = (
+            sa.select(votes.c.participant_id, votes.c.note_id, votes.c.count)
+            .where(votes.c.board_id == board_id, votes.c.count > 0)
+            .order_by(votes.c.participant_id, votes.c.note_id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [VoteRecord(pid, note_id, count) for pid, note_id, count in rows]
+
+    async def cast_mark(
+        self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
+    ) -> VoteTally:
+        if delta not in (1, -1):
+            raise ValueError(f"delta must be +1 or -1, not {delta}")
+        async with self._db.write() as conn:
+            # Same serialization as dots: the participant's row lock (PostgreSQL) or BEGIN
+            # IMMEDIATE (SQLite) holds from this read to COMMIT, so the budget check sees every
+            # mark this participant committed, whichever process served it.
+            await self._lock_participant(conn, board_id, participant_id)
+            spent, marked = await self._marks(conn, board_id, participant_id, note_id)
+            _, dots_on_note = await self._dots(conn, board_id, participant_id, note_id)
+            check_mark(delta, marked, spent, budget, dots_on_note)
+            key = (
+                (disagree_marks.c.board_id == board_id)
+                & (disagree_marks.c.participant_id == participant_id)
+                & (disagree_marks.c.note_id == note_id)
+            )
+            if delta > 0:
+                await conn.execute(
+                    disagree_marks.insert().values(
+                        board_id=board_id, participant_id=participant_id, note_id=note_id
+                    )
+                )
+            else:
+                await conn.execute(disagree_marks.delete().where(key))
+        return VoteTally(mine=int(marked) + delta, remaining=budget - spent - delta)
+
+    @staticmethod
+    async def _marks(
+        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
+    ) -> tuple[int, bool]:
+        """(all marks of the participant, whether this note is one of them), in one query."""
+        on_note = sa.case((disagree_marks.c.note_id == note_id, 1), else_=0)
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)).where(
+            disagree_marks.c.board_id == board_id,
+            disagree_marks.c.participant_id == participant_id,
+        )
+        spent, marked = (await conn.execute(query)).one()
+        return int(spent), bool(marked)
+
+    async def marks_of(self, board_id: str, participant_id: str) -> list[str]:
+        query = (
+            sa.select(disagree_marks.c.note_id)
+            .where(
+                disagree_marks.c.board_id == board_id,
+                disagree_marks.c.participant_id == participant_id,
+            )
+            .order_by(disagree_marks.c.note_id)
+        )
+        async with self._db.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def all_marks(self, board_id: str) -> list[MarkRecord]:
+        query = (
+            sa.select(disagree_marks.c.participant_id, disagree_marks.c.note_id)
+            .where(disagree_marks.c.board_id == board_id)
+            .order_by(disagree_marks.c.participant_id, disagree_marks.c.note_id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [MarkRecord(pid, note_id) for pid, note_id in rows]
+
+
+class SqlMediaLibrary:
+    """Photos and voice notes of a board."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def put_media(self, record: MediaRecord, quota: MediaQuota | None = None) -> None:
+        row = {
+            "id": record.id,
+            "board_id": record.board_id,
+            "kind": record.kind,
+            "content_type": record.content_type,
+            "data": record.data,
+            "actor": record.actor,
+            "created_at": record.created_at,
+            "size": len(record.data),
+            "attached": False,
+        }
+        async with self._db.write() as conn:
+            # The board row's lock (PostgreSQL; SQLite: BEGIN IMMEDIATE) serializes the board's
+            # uploads from the count to COMMIT, on every process.
+            query = sa.select(boards.c.id).where(boards.c.id == record.board_id).with_for_update()
+            if (await conn.execute(query)).first() is None:
+                raise StoreError(f"unknown board {record.board_id!r}")
+            if quota is not None:
+                mine = sa.case((media.c.actor == record.actor, 1), else_=0)
+                mine_bytes = sa.case((media.c.actor == record.actor, media.c.size), else_=0)
+                usage = sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(media.c.size), 0),
+                    sa.func.coalesce(sa.func.sum(mine), 0),
+                    sa.func.coalesce(sa.func.sum(mine_bytes), 0),
+                ).where(media.c.board_id == record.board_id)
+                count, held, my_count, my_held = (await conn.execute(usage)).one()
+                check_media_quota(
+                    quota,
+                    (int(count), int(held)),
+                    (int(my_count), int(my_held)),
+                    len(record.data),
+                )
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(media.insert(), row)
+            except IntegrityError as error:
+                raise StoreError(f"media {record.id!r} already exists") from error
+
+    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(media_ids))
+        async with self._db.read() as conn:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                query = sa.select(media.c.id).where(
+                    media.c.board_id == board_id, media.c.id.in_(wanted[start : start + 500])
+                )
+                found.update((await conn.execute(query)).scalars())
+        return found
+
+    async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
+        query = (
+            sa.select(media.c.board_id, media.c.id)
+            .where(media.c.attached.is_(False), media.c.created_at < before_ts)
+            .order_by(media.c.created_at)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [(b, i) for b, i in (await conn.execute(query)).all()]
+
+    async def attach_media(self, board_id: str, media_ids: Sequence[str]) -> None:
+        if not media_ids:
+            return
+        async with self._db.write() as conn:
+            await conn.execute(
+                media.update()
+                .where(media.c.board_id == board_id, media.c.id.in_(list(media_ids)))
+                .values(attached=True)
+            )
+
+    async def delete_unattached_media(self, board_id: str, media_ids: Sequence[str]) -> int:
+        if not media_ids:
+            return 0
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                media.delete().where(
+                    media.c.board_id == board_id,
+                    media.c.id.in_(list(media_ids)),
+                    media.c.attached.is_(False),
+                )
+            )
+        return int(result.rowcount)
+
+    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
+        query = media.select().where(media.c.board_id == board_id, media.c.id == media_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return MediaRecord(
+            row.id,
+            row.board_id,
+            row.kind,
+            row.content_type,
+            bytes(row.data),
+            row.actor,
+            row.created_at,
+        )
+
+    async def delete_media_of_board(self, board_id: str) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(media.delete().where(media.c.board_id == board_id))
+        return int(result.rowcount)
+
+
+class SqlEvents:
+    """The "who did what" feed decoded from the log, and its cursor."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
     async def event_cursor(self, board_id: str) -> int:
         query = sa.select(event_cursors.c.seq).where(event_cursors.c.board_id == board_id)
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             value = (await conn.execute(query)).scalar_one_or_none()
         return int(value or 0)
 
     async def save_events(
         self, board_id: str, expected_cursor: int, upto_seq: int, events_: Sequence[EventRecord]
     ) -> bool:
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             exists = sa.select(boards.c.id).where(boards.c.id == board_id).with_for_update()
             if (await conn.execute(exists)).first() is None:
                 return False
@@ -555,30 +901,23 @@ class SqlStore:
         if kinds is not None:
             query = query.where(events.c.kind.in_(list(kinds)))
         query = query.order_by(events.c.seq, events.c.idx).limit(max(limit, 0))
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [EventRecord(int(r.seq), r.idx, r.ts, r.kind, r.actor, r.target) for r in rows]
 
-    async def revoke_participant(
-        self, board_id: str, participant_id: str, new_name: str | None = None
-    ) -> bool:
-        values: dict[str, Any] = {"revoked": True}
-        if new_name is not None:
-            values["name"] = new_name
-        query = (
-            participants.update()
-            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
-            .values(**values)
-        )
-        async with self._write() as conn:
-            result = await conn.execute(query)
-        return bool(result.rowcount)
+
+class SqlPrivacy:
+    """Erasing a person: one transaction over the log, keyframes, participants, media and hidden
+    notes."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     async def erase_participant(
         self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
     ) -> ErasureCounts:
-        async with self._write() as conn:
-            if self.dialect == "postgresql":
+        async with self._db.write() as conn:
+            if self._db.dialect == "postgresql":
                 # The lock appends take (`_insert_updates`): no row lands between read and write;
                 # and the one keyframes built from the log take shared (save_keyframe_from_log).
                 for key in (0, 1):
@@ -656,206 +995,16 @@ class SqlStore:
                 )
         return ErasureCounts(len(plan.updates) + len(plan.keyframes), gone.rowcount, len(cleaned))
 
-    async def set_join_code(self, board_id: str, join_code: str) -> None:
-        query = boards.update().where(boards.c.id == board_id).values(join_code=join_code)
-        try:
-            async with self._write() as conn:
-                result = await conn.execute(query)
-        except IntegrityError as error:
-            raise DuplicateJoinCode(f"join code {join_code!r} is taken") from error
-        if result.rowcount == 0:
-            raise StoreError(f"unknown board {board_id!r}")
 
-    async def idle_boards(self, before_ts: float) -> list[str]:
-        last = (
-            sa.select(update_log.c.ts)
-            .where(update_log.c.board_id == boards.c.id)
-            .order_by(update_log.c.seq.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        query = (
-            sa.select(boards.c.id)
-            .where(sa.func.coalesce(last, boards.c.created_at) < before_ts)
-            .order_by(boards.c.id)
-        )
-        async with self._read() as conn:
-            return list((await conn.execute(query)).scalars())
+class SqlHiddenNotes:
+    """Notes the facilitator took off the board (moderation)."""
 
-    async def delete_board(self, board_id: str) -> bool:
-        async with self._write() as conn:
-            # Children first (foreign keys), the board row last.
-            for table in (
-                votes,
-                disagree_marks,
-                participants,
-                update_log,
-                snapshots,
-                note_authors,
-                events,
-                media,
-                hidden_notes,
-            ):
-                await conn.execute(table.delete().where(table.c.board_id == board_id))
-            await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
-            result = await conn.execute(boards.delete().where(boards.c.id == board_id))
-        return bool(result.rowcount)
-
-    # Dot voting
-
-    async def cast_vote(
-        self,
-        board_id: str,
-        participant_id: str,
-        note_id: str,
-        delta: int,
-        budget: int,
-        max_per_note: int,
-    ) -> VoteTally:
-        if delta not in (1, -1):
-            raise ValueError(f"delta must be +1 or -1, not {delta}")
-        async with self._write() as conn:
-            # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite, which does not render FOR
-            # UPDATE) serializes this participant's votes from here to COMMIT.
-            await self._lock_participant(conn, board_id, participant_id)
-            spent, mine = await self._dots(conn, board_id, participant_id, note_id)
-            check_vote(delta, mine, spent, budget, max_per_note)
-            if delta > 0:
-                _, marked = await self._marks(conn, board_id, participant_id, note_id)
-                check_no_mark_when_dotting(marked)
-            await self._set_dots(conn, board_id, participant_id, note_id, mine, mine + delta)
-        return VoteTally(mine=mine + delta, remaining=budget - spent - delta)
-
-    async def cast_mark(
-        self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
-    ) -> VoteTally:
-        if delta not in (1, -1):
-            raise ValueError(f"delta must be +1 or -1, not {delta}")
-        async with self._write() as conn:
-            # Same serialization as dots: the participant's row lock (PostgreSQL) or BEGIN
-            # IMMEDIATE (SQLite) holds from this read to COMMIT, so the budget check sees every
-            # mark this participant committed, whichever process served it.
-            await self._lock_participant(conn, board_id, participant_id)
-            spent, marked = await self._marks(conn, board_id, participant_id, note_id)
-            _, dots_on_note = await self._dots(conn, board_id, participant_id, note_id)
-            check_mark(delta, marked, spent, budget, dots_on_note)
-            key = (
-                (disagree_marks.c.board_id == board_id)
-                & (disagree_marks.c.participant_id == participant_id)
-                & (disagree_marks.c.note_id == note_id)
-            )
-            if delta > 0:
-                await conn.execute(
-                    disagree_marks.insert().values(
-                        board_id=board_id, participant_id=participant_id, note_id=note_id
-                    )
-                )
-            else:
-                await conn.execute(disagree_marks.delete().where(key))
-        return VoteTally(mine=int(marked) + delta, remaining=budget - spent - delta)
-
-    @staticmethod
-    async def _marks(
-        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
-    ) -> tuple[int, bool]:
-        """(all marks of the participant, whether this note is one of them), in one query."""
-        on_note = sa.case((disagree_marks.c.note_id == note_id, 1), else_=0)
-        query = sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)
-        ).where(
-            disagree_marks.c.board_id == board_id,
-            disagree_marks.c.participant_id == participant_id,
-        )
-        spent, marked = (await conn.execute(query)).one()
-        return int(spent), bool(marked)
-
-    async def marks_of(self, board_id: str, participant_id: str) -> list[str]:
-        query = (
-            sa.select(disagree_marks.c.note_id)
-            .where(
-                disagree_marks.c.board_id == board_id,
-                disagree_marks.c.participant_id == participant_id,
-            )
-            .order_by(disagree_marks.c.note_id)
-        )
-        async with self._read() as conn:
-            return list((await conn.execute(query)).scalars())
-
-    async def all_marks(self, board_id: str) -> list[MarkRecord]:
-        query = (
-            sa.select(disagree_marks.c.participant_id, disagree_marks.c.note_id)
-            .where(disagree_marks.c.board_id == board_id)
-            .order_by(disagree_marks.c.participant_id, disagree_marks.c.note_id)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [MarkRecord(pid, note_id) for pid, note_id in rows]
-
-    @staticmethod
-    async def _lock_participant(conn: AsyncConnection, board_id: str, participant_id: str) -> None:
-        query = (
-            sa.select(participants.c.id)
-            .where(participants.c.id == participant_id, participants.c.board_id == board_id)
-            .with_for_update()
-        )
-        if (await conn.execute(query)).first() is None:
-            raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
-
-    @staticmethod
-    async def _dots(
-        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str
-    ) -> tuple[int, int]:
-        """(all dots of the participant, their dots on this note), in one query."""
-        on_note = sa.case((votes.c.note_id == note_id, votes.c.count), else_=0)
-        query = sa.select(
-            sa.func.coalesce(sa.func.sum(votes.c.count), 0),
-            sa.func.coalesce(sa.func.sum(on_note), 0),
-        ).where(votes.c.board_id == board_id, votes.c.participant_id == participant_id)
-        spent, mine = (await conn.execute(query)).one()
-        return int(spent), int(mine)
-
-    @staticmethod
-    async def _set_dots(
-        conn: AsyncConnection, board_id: str, participant_id: str, note_id: str, old: int, new: int
-    ) -> None:
-        # Under the participant lock nobody else writes these rows, so the plain statement that fits
-        # is enough (no upsert race), and rows never hold 0.
-        key = (
-            (votes.c.board_id == board_id)
-            & (votes.c.participant_id == participant_id)
-            & (votes.c.note_id == note_id)
-        )
-        if old == 0:
-            values = {"board_id": board_id, "participant_id": participant_id, "note_id": note_id}
-            await conn.execute(votes.insert().values(count=new, **values))
-        elif new == 0:
-            await conn.execute(votes.delete().where(key))
-        else:
-            await conn.execute(votes.update().where(key).values(count=new))
-
-    async def votes_of(self, board_id: str, participant_id: str) -> dict[str, int]:
-        query = sa.select(votes.c.note_id, votes.c.count).where(
-            votes.c.board_id == board_id,
-            votes.c.participant_id == participant_id,
-            votes.c.count > 0,
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return {note_id: count for note_id, count in rows}
-
-    async def all_votes(self, board_id: str) -> list[VoteRecord]:
-        query = (
-            sa.select(votes.c.participant_id, votes.c.note_id, votes.c.count)
-            .where(votes.c.board_id == board_id, votes.c.count > 0)
-            .order_by(votes.c.participant_id, votes.c.note_id)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [VoteRecord(pid, note_id, count) for pid, note_id, count in rows]
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     async def _insert_on_board(self, table: sa.Table, row: dict[str, Any], taken: str) -> None:
         """Insert `row` of a board that must exist; `taken`: the error when its key is used."""
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             query = sa.select(boards.c.id).where(boards.c.id == row["board_id"])
             if (await conn.execute(query)).first() is None:
                 raise StoreError(f"unknown board {row['board_id']!r}")
@@ -864,115 +1013,6 @@ class SqlStore:
                     await conn.execute(table.insert(), row)
             except IntegrityError as error:
                 raise StoreError(taken) from error
-
-    # Media
-
-    async def put_media(self, record: MediaRecord, quota: MediaQuota | None = None) -> None:
-        row = {
-            "id": record.id,
-            "board_id": record.board_id,
-            "kind": record.kind,
-            "content_type": record.content_type,
-            "data": record.data,
-            "actor": record.actor,
-            "created_at": record.created_at,
-            "size": len(record.data),
-            "attached": False,
-        }
-        async with self._write() as conn:
-            # The board row's lock (PostgreSQL; SQLite: BEGIN IMMEDIATE) serializes the board's
-            # uploads from the count to COMMIT, on every process.
-            query = sa.select(boards.c.id).where(boards.c.id == record.board_id).with_for_update()
-            if (await conn.execute(query)).first() is None:
-                raise StoreError(f"unknown board {record.board_id!r}")
-            if quota is not None:
-                mine = sa.case((media.c.actor == record.actor, 1), else_=0)
-                mine_bytes = sa.case((media.c.actor == record.actor, media.c.size), else_=0)
-                usage = sa.select(
-                    sa.func.count(),
-                    sa.func.coalesce(sa.func.sum(media.c.size), 0),
-                    sa.func.coalesce(sa.func.sum(mine), 0),
-                    sa.func.coalesce(sa.func.sum(mine_bytes), 0),
-                ).where(media.c.board_id == record.board_id)
-                count, held, my_count, my_held = (await conn.execute(usage)).one()
-                check_media_quota(
-                    quota,
-                    (int(count), int(held)),
-                    (int(my_count), int(my_held)),
-                    len(record.data),
-                )
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(media.insert(), row)
-            except IntegrityError as error:
-                raise StoreError(f"media {record.id!r} already exists") from error
-
-    async def existing_media(self, board_id: str, media_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        wanted = list(dict.fromkeys(media_ids))
-        async with self._read() as conn:
-            for start in range(0, len(wanted), 500):  # bounded IN lists
-                query = sa.select(media.c.id).where(
-                    media.c.board_id == board_id, media.c.id.in_(wanted[start : start + 500])
-                )
-                found.update((await conn.execute(query)).scalars())
-        return found
-
-    async def unattached_media(self, before_ts: float, limit: int) -> list[tuple[str, str]]:
-        query = (
-            sa.select(media.c.board_id, media.c.id)
-            .where(media.c.attached.is_(False), media.c.created_at < before_ts)
-            .order_by(media.c.created_at)
-            .limit(limit)
-        )
-        async with self._read() as conn:
-            return [(b, i) for b, i in (await conn.execute(query)).all()]
-
-    async def attach_media(self, board_id: str, media_ids: Sequence[str]) -> None:
-        if not media_ids:
-            return
-        async with self._write() as conn:
-            await conn.execute(
-                media.update()
-                .where(media.c.board_id == board_id, media.c.id.in_(list(media_ids)))
-                .values(attached=True)
-            )
-
-    async def delete_unattached_media(self, board_id: str, media_ids: Sequence[str]) -> int:
-        if not media_ids:
-            return 0
-        async with self._write() as conn:
-            result = await conn.execute(
-                media.delete().where(
-                    media.c.board_id == board_id,
-                    media.c.id.in_(list(media_ids)),
-                    media.c.attached.is_(False),
-                )
-            )
-        return int(result.rowcount)
-
-    async def get_media(self, board_id: str, media_id: str) -> MediaRecord | None:
-        query = media.select().where(media.c.board_id == board_id, media.c.id == media_id)
-        async with self._read() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        return MediaRecord(
-            row.id,
-            row.board_id,
-            row.kind,
-            row.content_type,
-            bytes(row.data),
-            row.actor,
-            row.created_at,
-        )
-
-    async def delete_media_of_board(self, board_id: str) -> int:
-        async with self._write() as conn:
-            result = await conn.execute(media.delete().where(media.c.board_id == board_id))
-        return int(result.rowcount)
-
-    # Hidden notes (moderation)
 
     async def put_hidden_note(self, record: HiddenNoteRecord) -> None:
         row = {
@@ -991,18 +1031,43 @@ class SqlStore:
             .where(hidden_notes.c.board_id == board_id)
             .order_by(hidden_notes.c.hidden_at, hidden_notes.c.note_id)
         )
-        async with self._read() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [_hidden(row) for row in rows]
 
     async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
         where = (hidden_notes.c.board_id == board_id, hidden_notes.c.note_id == note_id)
-        async with self._write() as conn:
+        async with self._db.write() as conn:
             row = (await conn.execute(hidden_notes.select().where(*where))).first()
             if row is None:
                 return None
             await conn.execute(hidden_notes.delete().where(*where))
         return _hidden(row)
+
+
+class SqlStore:
+    """The `Store` over a SQL database: its repositories share one `SqlDatabase`. Call `open()`
+    before use and `close()` after."""
+
+    def __init__(self, url: str = DEFAULT_URL, sqlite_synchronous: str = "FULL") -> None:
+        self.db = SqlDatabase(url, sqlite_synchronous)
+        self.log = SqlUpdateLog(self.db)
+        self.boards = SqlBoards(self.db)
+        self.ballots = SqlBallots(self.db)
+        self.media = SqlMediaLibrary(self.db)
+        self.events = SqlEvents(self.db)
+        self.privacy = SqlPrivacy(self.db)
+        self.moderation = SqlHiddenNotes(self.db)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
 
 
 def _hidden(row: sa.Row[Any]) -> HiddenNoteRecord:
