@@ -42,7 +42,7 @@ from server.room_core import (
     RoomCore,
     board_state_from,
 )
-from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims
+from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
 from server.scale.quotas import MemoryQuotas, Quotas, gone_notes
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
@@ -375,7 +375,9 @@ class Room:
         if request is None:
             return
         try:
-            lost = await self.claims.claim(self.board_id, request.clients, request.notes)
+            lost = await claim_writers(
+                self.claims, self.board_id, request.clients, request.notes
+            )
         except CLAIM_ERRORS as exc:
             log.warning("board %s: claims unavailable, local checks only: %r", self.board_id, exc)
             return
