@@ -18,8 +18,8 @@ another one) or whose text or language changes is put in its board's queue; no c
   note stays in its queue and is retried after a backoff (1 s, doubling, at most 60 s); one log
   line when the translator goes away, one when it is back. The board never waits on any of it.
 - A note is translated once its text has settled (`SETTLE_SECONDS` without a change), within a
-  budget of characters a minute per note author and per board (Redis-shared); over it, the note
-  waits its turn while the others go on. Redirects are not followed (an HTTPError, not retried).
+  budget of characters a minute per note author and per board (token buckets, shared through
+  Redis: server/scale/bucket.py); over it, the note waits its turn while the others go on. Redirects are not followed (an HTTPError, not retried).
 - Several processes (`REDIS_URL`): every process sees every note; only the one that wins the
   claim on (board, note, text) translates it (server/scale/claims.py, the claims protocol the
   rooms use too). Without Redis its in-memory twin.
@@ -34,7 +34,6 @@ import json
 import logging
 import os
 import secrets
-import time
 import urllib.error
 import urllib.request
 import weakref
@@ -50,6 +49,7 @@ from redis.exceptions import RedisError
 from crdt import schema
 from crdt.rules import Actor
 from server.rooms import Room
+from server.scale.bucket import MemoryBuckets, RedisBuckets
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, RedisClaims
 
 log = logging.getLogger("cobord.translate")
@@ -99,57 +99,43 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 class Budget(Protocol):
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        """Spend `amount` of the `limit` allowed to `key` in the current minute: 0.0 if spent,
-        else the seconds until the next minute (nothing spent)."""
+        """Spend `amount` of the `limit` characters a minute allowed to `key`: 0.0 if spent,
+        else the seconds until it could be (nothing spent)."""
 
     async def close(self) -> None: ...
 
 
+def _bucket_of(key: str, amount: int, limit: int) -> tuple[str, float, float, float]:
+    """The token bucket (server/scale/bucket.py) a budget is: `limit` characters, refilled over
+    a minute. A single text over the limit still goes once the bucket is full: it costs all."""
+    return f"translate:{key}", float(limit), limit / 60.0, float(min(amount, limit))
+
+
 class MemoryBudget:
-    """One process: a fixed one-minute window per key (the windows of past minutes are dropped
-    as the minute turns, so the table holds this minute's keys only)."""
+    """One process: a bucket per key, in memory (bounded)."""
 
     def __init__(self) -> None:
-        self._minute = -1
-        self._spent: dict[str, int] = {}
+        self._buckets = MemoryBuckets()
 
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        now = time.time()
-        minute = int(now // 60)
-        if minute != self._minute:
-            self._minute, self._spent = minute, {}
-        spent = self._spent.get(key, 0)
-        if spent + amount > limit and spent > 0:  # (a single text over the limit still goes)
-            return (minute + 1) * 60 - now
-        self._spent[key] = spent + amount
-        return 0.0
+        return self._buckets.take_now(*_bucket_of(key, amount, limit))
 
     async def close(self) -> None:
         pass
 
 
 class RedisBudget:
-    """Every process counts in the same key (INCRBY, expiring after two minutes); an increment
-    that passes the limit is taken back. Redis not answering: the process's own budget."""
+    """Every process takes from the same bucket in Redis. Redis not answering: the process's
+    own budget."""
 
     def __init__(self, redis: Redis) -> None:
-        self.redis = redis  # the process's pool (server/scale/redis.py): not ours to close
+        # On the process's pool (server/scale/redis.py): not ours to close.
+        self._shared = RedisBuckets(redis, REDIS_TIMEOUT_SECONDS)
         self.local = MemoryBudget()
 
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        now = time.time()
-        minute = int(now // 60)
-        name = f"cobord:translate:budget:{key}:{minute}"
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.incrby(name, amount)
-                    pipe.expire(name, 120)
-                    total, _ = await pipe.execute()
-                if int(total) > limit and int(total) > amount:
-                    await self.redis.decrby(name, amount)
-                    return (minute + 1) * 60 - now
-            return 0.0
+            return await self._shared.take(*_bucket_of(key, amount, limit))
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("translation budget: Redis unavailable (%s); counting here", exc)
             return await self.local.spend(key, amount, limit)
