@@ -19,7 +19,8 @@ another one) or whose text or language changes is put in its board's queue; no c
   line when the translator goes away, one when it is back. The board never waits on any of it.
 - A note is translated once its text has settled (`SETTLE_SECONDS` without a change), within a
   budget of characters a minute per note author and per board (token buckets, shared through
-  Redis: server/scale/bucket.py); over it, the note waits its turn while the others go on. Redirects are not followed (an HTTPError, not retried).
+  Redis: server/scale/bucket.py); over it, the note waits its turn while the others go on.
+  Redirects are not followed (an HTTPError, not retried).
 - Several processes (`REDIS_URL`): every process sees every note; only the one that wins the
   claim on (board, note, text) translates it (server/scale/claims.py, the claims protocol the
   rooms use too). Without Redis its in-memory twin.
