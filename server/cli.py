@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.command == "db":
-        from server.store.sql import upgrade
+        from server.store.sql_database import upgrade
 
         settings = Settings.from_env(secret_key="-", **overrides)  # no tokens signed here
         asyncio.run(upgrade(settings.database_url))

@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from server.store import upgrade
-from server.store.sql import make_engine, normalize_url
+from server.store.sql_database import make_engine, normalize_url
 from server.store.tables import metadata
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.support import service_missing

@@ -53,7 +53,7 @@ from server.store import (
     upgrade,
 )
 from server.store.base import MediaQuota, MediaQuotaExceeded
-from server.store.sql import normalize_url
+from server.store.sql_database import normalize_url
 
 OpenStore = Callable[[], Awaitable[Store]]
 

@@ -38,7 +38,8 @@ from server.store.base import (
 )
 from server.store.log import UpdateLog
 from server.store.memory import MemoryStore
-from server.store.sql import DEFAULT_URL, SqlStore, upgrade
+from server.store.sql import SqlStore
+from server.store.sql_database import DEFAULT_URL, upgrade
 
 MEMORY_URL = "memory://"
 
