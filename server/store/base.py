@@ -4,10 +4,6 @@
 Two implementations: `MemoryStore` (the in-memory twin, for tests and benchmarks) and `SqlStore`
 (SQLAlchemy async: SQLite by default, PostgreSQL via asyncpg). One contract suite
 (`tests/test_store_contract.py`) runs against every implementation.
-
-Update log design: `seq` is a single store-wide increasing integer (an autoincrement key), so
-several processes can append to the same board without coordinating; per board, seq order is
-append order.
 """
 
 from __future__ import annotations
