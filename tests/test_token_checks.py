@@ -23,7 +23,7 @@ from server.http.standings import LiveStandings
 from server.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord, ParticipantRecord
-from server.store.memory import MemoryStore
+from server.store.memory import MemoryBoards, MemoryStore, MemoryTables
 from server.tokens import TokenClaims, TokenSigner
 from server.ws import BoardSocket
 from tests.conftest import ServerProcess
@@ -35,15 +35,16 @@ REPLACED = "this facilitator link was replaced by a newer one"
 signer = TokenSigner("test")
 
 
-class CountingStore(MemoryStore):
-    """The in-memory store, counting the reads a token check makes; `pause_after_read` holds
-    the next participant read (its answer already taken) until set."""
+class CountingBoards(MemoryBoards):
+    """The in-memory boards repository, counting the reads a token check makes;
+    `pause_after_read` holds the next participant read (its answer already taken) until set,
+    `hold_boards` holds board reads (like a slow disk) until set."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tables: MemoryTables) -> None:
+        super().__init__(tables)
         self.reads = {"get_board": 0, "list_participants": 0, "get_participant": 0}
         self.pause_after_read: asyncio.Event | None = None
-        self.hold_boards: asyncio.Event | None = None  # board reads wait for it, like a slow disk
+        self.hold_boards: asyncio.Event | None = None
         self.paused = asyncio.Event()
 
     async def get_board(self, board_id: str) -> BoardRecord | None:
@@ -66,6 +67,12 @@ class CountingStore(MemoryStore):
         return person
 
 
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.boards = self.counting = CountingBoards(self.tables)
+
+
 class Process:
     """One server process's parts that token checks involve."""
 
@@ -81,9 +88,11 @@ class Process:
 async def two_processes(people: int = 3) -> tuple[CountingStore, Process, Process]:
     store = CountingStore()
     await store.open()
-    await store.create_board(BoardRecord(BOARD, "t", "CODE00", 0.0, {}))
+    await store.boards.create_board(BoardRecord(BOARD, "t", "CODE00", 0.0, {}))
     for i in range(people):
-        await store.add_participant(ParticipantRecord(f"p{i}", BOARD, f"P{i}", None, None, 0.0))
+        await store.boards.add_participant(
+            ParticipantRecord(f"p{i}", BOARD, f"P{i}", None, None, 0.0)
+        )
     broker = MemoryBroker()
     first, second = Process(store, broker), Process(store, broker)
     for process in (first, second):
@@ -117,23 +126,23 @@ async def test_a_live_boards_sockets_read_its_records_once() -> None:
     # Before (what every socket paid): the board and the participant, read for each check.
     for value in tokens:
         await authenticate(signer, value, BOARD, StoreRecords(store))
-    assert store.reads == {"get_board": 22, "list_participants": 0, "get_participant": 20}
+    assert store.counting.reads == {"get_board": 22, "list_participants": 0, "get_participant": 20}
 
     room = await second.hub.acquire(BOARD)
-    store.reads = dict.fromkeys(store.reads, 0)
+    store.counting.reads = dict.fromkeys(store.counting.reads, 0)
     for _ in range(3):  # three rounds of reconnections
         for value in tokens:
             access = await second.standings.check(signer, value, BOARD)
             assert access.board.id == BOARD
-    assert store.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
+    assert store.counting.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
     assert second.standings.reads == 2
 
     # Someone who joined since (on another process): read once, alone.
-    await store.add_participant(ParticipantRecord("late", BOARD, "Late", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("late", BOARD, "Late", None, None, 0.0))
     for _ in range(3):
         access = await second.standings.check(signer, token("participant", "late"), BOARD)
         assert access.person is not None and access.person.name == "Late"
-    assert store.reads["get_participant"] == 1
+    assert store.counting.reads["get_participant"] == 1
     second.hub.release(room)
     await close(second)
 
@@ -142,15 +151,15 @@ async def test_sockets_arriving_together_share_one_read() -> None:
     """200 phones at once on a live board nobody checked a token of yet: one read for all."""
     store, _, second = await two_processes(people=200)
     room = await second.hub.acquire(BOARD)
-    store.reads = dict.fromkeys(store.reads, 0)  # the room's own load read the board
+    store.counting.reads = dict.fromkeys(store.counting.reads, 0)  # the room loaded: it read
     tokens = [token("participant", f"p{i}") for i in range(200)]
-    store.hold_boards = asyncio.Event()
+    store.counting.hold_boards = asyncio.Event()
     checks = [asyncio.create_task(second.standings.check(signer, t, BOARD)) for t in tokens]
     await asyncio.sleep(0)  # one loop turn: every check runs to its first wait (no timing)
-    store.hold_boards.set()
+    store.counting.hold_boards.set()
     found = await asyncio.gather(*checks)
     assert {access.person.id for access in found if access.person} == {f"p{i}" for i in range(200)}
-    assert store.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
+    assert store.counting.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
     second.hub.release(room)
     await close(second)
 
@@ -164,7 +173,7 @@ async def test_an_order_from_another_process_is_seen_by_the_next_check() -> None
     assert second.standings.current(BOARD, mark)
 
     # The first process revokes: store first, then the order on the board's channel.
-    await store.revoke_participant(BOARD, "p0")
+    await store.boards.revoke_participant(BOARD, "p0")
     await first.closer.close(BOARD, CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="p0"))
 
     assert not second.standings.current(BOARD, mark)  # a socket checked before must re-check
@@ -181,9 +190,9 @@ async def test_a_new_facilitator_link_opens_at_once_on_a_process_that_remembers_
     old, new = token("facilitator"), token("facilitator", version=1)
     await second.standings.check(signer, old, BOARD)
     # Rotated on the first process; its order has not reached the second one yet.
-    board = await store.get_board(BOARD)
+    board = await store.boards.get_board(BOARD)
     assert board is not None
-    await store.update_board_settings(BOARD, {**board.settings, "token_version": 1})
+    await store.boards.update_board_settings(BOARD, {**board.settings, "token_version": 1})
     # The remembered board says version 0: the refusal is confirmed against the store.
     access = await second.standings.check(signer, new, BOARD)
     assert access.claims.version == 1
@@ -204,14 +213,14 @@ async def test_an_order_during_a_check_makes_the_socket_check_again() -> None:
     store, first, second = await two_processes()
     room = await second.hub.acquire(BOARD)
     await second.standings.check(signer, token("viewer"), BOARD)  # the board remembered
-    await store.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
     ana = token("participant", "ana")  # joined since: read alone
-    gate = store.pause_after_read = asyncio.Event()
+    gate = store.counting.pause_after_read = asyncio.Event()
     mark = second.standings.mark(BOARD)
     checking = asyncio.create_task(second.standings.check(signer, ana, BOARD))
-    await store.paused.wait()  # the check holds Ana's record, not revoked
+    await store.counting.paused.wait()  # the check holds Ana's record, not revoked
 
-    await store.revoke_participant(BOARD, "ana")
+    await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
     await first.closer.close(BOARD, order)
     gate.set()
@@ -246,9 +255,9 @@ async def test_a_reloaded_room_reads_the_records_again() -> None:
     await second.hub.unload_idle_now()
     room = await second.hub.acquire(BOARD)
     assert not second.standings.current(BOARD, mark)
-    reads = store.reads["get_board"]
+    reads = store.counting.reads["get_board"]
     await second.standings.check(signer, token("viewer"), BOARD)
-    assert store.reads["get_board"] == reads + 1
+    assert store.counting.reads["get_board"] == reads + 1
     second.hub.release(room)
     await close(second)
 
@@ -269,9 +278,9 @@ async def test_a_fanout_gap_forgets_what_was_remembered() -> None:
     await room_a.apply_server_change(note("seen"))  # its number shows the gap
     assert second.hub.gaps == 1
     assert not second.standings.current(BOARD, mark)
-    reads = store.reads["get_board"]
+    reads = store.counting.reads["get_board"]
     await second.standings.check(signer, token("viewer"), BOARD)
-    assert store.reads["get_board"] == reads + 1
+    assert store.counting.reads["get_board"] == reads + 1
     first.hub.release(room_a)
     second.hub.release(room_b)
     await close(first, second)
@@ -317,7 +326,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
     store, first, second = await two_processes()
     room = await second.hub.acquire(BOARD)  # live on the second process, where Ana connects
     await second.standings.check(signer, token("viewer"), BOARD)
-    await store.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
     socket = BoardSocket(second.hub, signer, Settings(secret_key="test"), second.standings)
     await socket.slots.start()
     sent: list[dict[str, Any]] = []
@@ -337,7 +346,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
         if message["type"] == "websocket.close":
             closed.set()
 
-    gate = store.pause_after_read = asyncio.Event()
+    gate = store.counting.pause_after_read = asyncio.Event()
     scope = {
         "type": "websocket",
         "path": f"/ws/{BOARD}",
@@ -347,8 +356,8 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
         "client": ("127.0.0.1", 5000),
     }
     serving = asyncio.create_task(socket(scope, receive, send))
-    await store.paused.wait()
-    await store.revoke_participant(BOARD, "ana")
+    await store.counting.paused.wait()
+    await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
     await first.closer.close(BOARD, order)
     gate.set()

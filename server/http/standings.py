@@ -107,7 +107,7 @@ class LiveStandings:
         room = self.hub.rooms.get(board_id)
         if room is None or room.failed:  # not live here: nothing can be kept; read what is needed
             self.reads += 1
-            return await self.store.get_board(board_id)
+            return await self.store.boards.get_board(board_id)
         # Sockets arriving together share one read (200 phones at the start of a workshop). A
         # read that began before an order is not shared with checks that began after it.
         key = (board_id, id(room), self.epoch)
@@ -134,8 +134,8 @@ class LiveStandings:
         """The board and all its participants, kept if nothing changed while they were read."""
         epoch = self.epoch
         self.reads += 2
-        board = await self.store.get_board(board_id)
-        people = await self.store.list_participants(board_id) if board is not None else []
+        board = await self.store.boards.get_board(board_id)
+        people = await self.store.boards.list_participants(board_id) if board is not None else []
         if board is not None and self._still(board_id, room, epoch):
             self._prune()
             self._kept[board_id] = _Kept(room, board, {p.id: p for p in people})
@@ -149,7 +149,7 @@ class LiveStandings:
                 return person
         epoch = self.epoch
         self.reads += 1
-        person = await self.store.get_participant(participant_id)
+        person = await self.store.boards.get_participant(participant_id)
         kept = self._live(board_id)
         if (
             person is not None
