@@ -13,8 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.http.errors import EXCEPTION_HANDLERS, ApiError
-from server.limits import RateLimited
 from server.rooms import StorageFailed
+from server.scale.limits import RateLimited
 
 UNAVAILABLE = {"error": "storage_unavailable", "message": "Storage is unavailable; try again."}
 FAILURES: dict[str, Exception] = {
