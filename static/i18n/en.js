@@ -237,6 +237,7 @@ export default {
   photo_uploading: "Sending the photo…",
   photo_attached: "Attached photo",
   photo_no_caption: "Photo without caption",
+  photo_beside_caption: "Photo",
   photo_too_big: "This picture cannot be made small enough.",
   photo_caption: "Caption (optional)",
   voice_record: "Record voice (60 s max)",

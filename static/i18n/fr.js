@@ -246,6 +246,7 @@ export default {
   photo_uploading: "Envoi de la photo…",
   photo_attached: "Photo jointe",
   photo_no_caption: "Photo sans légende",
+  photo_beside_caption: "Photo",
   photo_too_big: "Cette image ne peut pas être assez réduite.",
   photo_caption: "Légende (facultatif)",
   voice_record: "Enregistrer la voix (60 s max)",

@@ -237,6 +237,7 @@ export default {
   photo_uploading: "Foto wordt verstuurd…",
   photo_attached: "Bijgevoegde foto",
   photo_no_caption: "Foto zonder onderschrift",
+  photo_beside_caption: "Foto",
   photo_too_big: "Deze afbeelding kan niet klein genoeg gemaakt worden.",
   photo_caption: "Onderschrift (optioneel)",
   voice_record: "Stem opnemen (max. 60 s)",
