@@ -56,6 +56,7 @@ export default {
   view_outline: "List",
   view_switch: "View",
   fit_all: "Fit all",
+  map_on_screen: "{n} of {total} ideas on screen",
   zoom_in: "Zoom in",
   zoom_out: "Zoom out",
   here_count: "{n} here",

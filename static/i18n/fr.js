@@ -59,6 +59,8 @@ export default {
   view_outline: "Liste",
   view_switch: "Affichage",
   fit_all: "Tout voir",
+  map_on_screen: "{n} idées sur {total} à l’écran",
+  map_on_screen_one: "{n} idée sur {total} à l’écran",
   zoom_in: "Zoomer",
   zoom_out: "Dézoomer",
   here_count: "{n} ici",

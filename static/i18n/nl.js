@@ -56,6 +56,7 @@ export default {
   view_outline: "Lijst",
   view_switch: "Weergave",
   fit_all: "Alles tonen",
+  map_on_screen: "{n} van {total} ideeën in beeld",
   zoom_in: "Inzoomen",
   zoom_out: "Uitzoomen",
   here_count: "{n} aanwezig",

@@ -147,6 +147,8 @@ def test_every_page_state_has_no_axe_violation(
         lien = join(server, board["join_code"], "Lien", group="Bewoner", lang="fr")
         z = open_board(zoomed, server.base, bid, lien["token"])
         audit(z, "results (200 %)", lambda: expect(z.locator(".res-item").first).to_be_visible())
+        z.locator(".tab-canvas").click()
+        audit(z, "canvas in results (200 %)", lambda: expect(z.locator(".note")).to_have_count(3))
         z.goto(f"{server.base}/b/{bid}?view=outline")
         audit(z, "list view (200 %)", lambda: expect(z.locator(".ol-note")).to_have_count(3))
         f = open_board(forced, server.base, bid, lien["token"], "?view=outline")
