@@ -88,7 +88,8 @@ export class CanvasMap {
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, hgt);
-    const box = (/** @type {Rect} */ r) => [(r.x - x0) * k, (r.y - y0) * k, r.w * k, r.h * k];
+    /** @type {(r: Rect) => [number, number, number, number]} */
+    const box = (r) => [(r.x - x0) * k, (r.y - y0) * k, r.w * k, r.h * k];
     g.strokeStyle = "#5b6578";
     g.lineWidth = 1;
     for (const f of frames) g.strokeRect(...box(f));

@@ -57,6 +57,7 @@ export default {
   view_switch: "View",
   fit_all: "Fit all",
   map_on_screen: "{n} of {total} ideas on screen",
+  map_on_screen_one: "{n} of {total} ideas on screen",
   zoom_in: "Zoom in",
   zoom_out: "Zoom out",
   here_count: "{n} here",

@@ -57,6 +57,7 @@ export default {
   view_switch: "Weergave",
   fit_all: "Alles tonen",
   map_on_screen: "{n} van {total} ideeën in beeld",
+  map_on_screen_one: "{n} van {total} ideeën in beeld",
   zoom_in: "Inzoomen",
   zoom_out: "Uitzoomen",
   here_count: "{n} aanwezig",
