@@ -251,6 +251,10 @@ class BoardApp {
   build() {
     if (this._lost) return; // the board is gone from this device (loseBoard)
     if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
+    // A rebuild (language, easy-read) must not drop the keyboard's place: the control that had the
+    // focus gets it back in the new page (by its data-fk key), not <body>.
+    const had = document.activeElement;
+    const keep = had instanceof HTMLElement && this.root.contains(had) ? had.dataset.fk : null;
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
     this.topbar = h("div", { class: "topbar" });
@@ -275,6 +279,10 @@ class BoardApp {
     this._topSig = null;
     this._bannerSig = null;
     this.renderAll();
+    if (keep && !this.root.contains(document.activeElement)) {
+      const again = /** @type {HTMLElement | null} */ (this.root.querySelector(`[data-fk="${CSS.escape(keep)}"]`));
+      if (again) again.focus({ preventScroll: true });
+    }
   }
 
   /** Change the view without taking the focus (the state changed, not the person). */
@@ -502,9 +510,15 @@ class BoardApp {
   }
 
   togglePanel(open = !this.panelOpen) {
+    const inPanel = !!this.panel && this.panel.el.contains(document.activeElement);
     this.panelOpen = open;
     if (this.panel) this.panel.setOpen(open);
     this.renderTopbar();
+    // Closed from inside (✕, Escape): the focus goes back to the button that opens it.
+    if (!open && (inPanel || document.activeElement === document.body)) {
+      const opener = /** @type {HTMLElement | null} */ (this.topbar.querySelector('[data-fk="panel"]'));
+      if (opener) opener.focus();
+    }
   }
 
   tick() {
