@@ -30,7 +30,9 @@ def test_focus_stays_meaningful(cobord_server: Any, phone: Any, desktop: Any) ->
     expect(ph.get_by_role("button", name="Facile à lire")).to_be_focused()
     ph.keyboard.press("Enter")
     expect(ph.locator(".steps-strip")).to_have_count(0)
-    expect(ph.get_by_role("button", name="Facile à lire")).to_have_attribute("aria-pressed", "false")
+    expect(ph.get_by_role("button", name="Facile à lire")).to_have_attribute(
+        "aria-pressed", "false"
+    )
     assert ph.evaluate(FOCUS_KEY) == "easy"
 
     ph.locator(".lang-select").focus()
