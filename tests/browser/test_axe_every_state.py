@@ -213,6 +213,12 @@ def test_every_page_state_has_no_axe_violation(
         audit(z, "results (200 %)", lambda: expect(z.locator(".res-item").first).to_be_visible())
         z.locator(".tab-canvas").click()
         audit(z, "canvas in results (200 %)", lambda: expect(z.locator(".note")).to_have_count(3))
+        # The top bar scrolls away above the canvas: its tools and map are then on screen whole.
+        z.evaluate("() => document.querySelector('.board-app').scrollTo(0, 1e6)")
+        for part in (".canvas-tools", ".viewport"):
+            box = z.locator(part).bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= 422 + 1, (part, box)
+        shot(z, "axe-canvas-in-results--200--scrolled")
         z.goto(f"{server.base}/b/{bid}?view=outline")
         audit(z, "list view (200 %)", lambda: expect(z.locator(".ol-note")).to_have_count(3))
         f = open_board(forced, server.base, bid, lien["token"], "?view=outline")
