@@ -237,5 +237,5 @@ def test_every_page_state_has_no_axe_violation(
 
     assert audit.found == {}, "\n".join(f"{k}: {v}" for k, v in audit.found.items())
     assert audit.spilled == {}, audit.spilled
-    assert len(audit.states) >= 25, audit.states
+    assert len(audit.states) == 31, audit.states
     assert phone.errors == [] and desktop.errors == []
