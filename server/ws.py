@@ -10,23 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from redis.asyncio import Redis
+
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
-from server.fanout.presence import Presence
+from server.http.auth import Access, AccessRefused, Refusal
+from server.http.standings import LiveStandings, Mark
 from server.hub import Hub, Overloaded, UnknownBoard
-from server.limits import client_ip
 from server.outbox import Outbox
 from server.rooms import Connection, Room
+from server.scale.bucket import TokenBucket
+from server.scale.limits import client_ip
+from server.scale.presence import Presence
+from server.scale.slots import Caps, make_slots, refusal, slot_for
 from server.settings import Settings
-from server.slots import Caps, make_slots, refusal, slot_for
-from server.store.base import ParticipantRecord
-from server.tokens import InvalidToken, TokenSigner, participant_of, standing
+from server.tokens import TokenSigner
 
 log = logging.getLogger("cobord.ws")
 
@@ -35,20 +38,39 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 CLOSE_WAIT_SECONDS = 10.0  # how long a closing connection may take to flush its outbox
+# A token is checked again before joining while privacy orders keep coming (each may concern it);
+# past this many checks the socket is told to come back.
+MAX_CHECKS = 8
+
+# How the socket says each refusal of a token (the HTTP API says them its own way).
+REFUSALS: dict[Refusal, tuple[int, str]] = {
+    Refusal.MISSING: (CloseCode.UNAUTHORIZED, "missing token"),
+    Refusal.INVALID: (CloseCode.UNAUTHORIZED, "invalid token"),
+    Refusal.OTHER_BOARD: (CloseCode.FORBIDDEN, "token of another board"),
+    Refusal.UNKNOWN_BOARD: (CloseCode.UNKNOWN_BOARD, "unknown board"),
+}
 
 
 class BoardSocket:
-    def __init__(self, hub: Hub, signer: TokenSigner, settings: Settings) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        signer: TokenSigner,
+        settings: Settings,
+        standings: LiveStandings,
+        redis: Redis | None = None,
+    ) -> None:
         self.hub = hub
         self.signer = signer
         self.settings = settings
+        # The records token checks read, remembered while a board is live here (no database
+        # round trip per socket): server/http/standings.py says why that stays exact.
+        self.standings = standings
         # Who is online, on every process (with Redis); `online.local` counts this process only.
-        self.online = Presence(
-            hub.fanout.instance_id, settings.redis_url, settings.presence_ttl_seconds
-        )
+        self.online = Presence(hub.fanout.instance_id, redis, settings.presence_ttl_seconds)
         self.shutting_down = False  # set on SIGTERM: new sockets are told to reconnect elsewhere
-        # Sockets per token, address and board, on every process (with Redis): server/slots.py
-        self.slots = make_slots(settings.redis_url, settings.presence_ttl_seconds)
+        # Sockets per token, address and board, on every process (with Redis): server/scale/slots.py
+        self.slots = make_slots(redis, settings.presence_ttl_seconds)
         self.caps = Caps(
             settings.max_connections_per_token,
             settings.max_connections_per_address,
@@ -63,17 +85,15 @@ class BoardSocket:
         if self.shutting_down:
             await send({"type": "websocket.close", "code": 1012, "reason": "server restart"})
             return
-        actor, problem = self._authenticate(scope, board_id)
-        if actor is None:
-            await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
+        token = _query_token(scope)
+        mark = self.standings.mark(board_id)
+        try:
+            access = await self.standings.check(self.signer, token, board_id)
+        except AccessRefused as exc:
+            await _refuse(send, exc)
             return
-        refused, person = await self._standing(board_id, scope)
-        if refused is not None:
-            await send({"type": "websocket.close", "code": refused[0], "reason": refused[1]})
-            return
-        slot = slot_for(
-            board_id, uuid.uuid4().hex, actor.role, actor.id, self._address(scope), self.caps
-        )
+        role, actor_id = access.claims.role, access.claims.actor_id
+        slot = slot_for(board_id, uuid.uuid4().hex, role, actor_id, self._address(scope), self.caps)
         full = await self.slots.take(slot, self.caps)
         if full is not None:
             await send(
@@ -85,7 +105,7 @@ class BoardSocket:
             )
             return
         try:
-            await self._join(board_id, actor, person, slot.address, receive, send)
+            await self._join(board_id, token, access, mark, slot.address, receive, send)
         finally:
             await self.slots.give_back(slot)
 
@@ -100,8 +120,9 @@ class BoardSocket:
     async def _join(
         self,
         board_id: str,
-        actor: Actor,
-        person: ParticipantRecord | None,
+        token: str,
+        access: Access,
+        mark: Mark,
         address: str | None,
         receive: Receive,
         send: Send,
@@ -126,41 +147,37 @@ class BoardSocket:
                 }
             )
             return
-        if person is not None:  # the name the server stamps on presence and checks in `author`
-            actor = Actor(actor.role, actor.id, person.name)
         try:
+            # A privacy order (or a fan-out gap) since the check may concern this token: check
+            # again, now that the room is live here. From the last check to `room.join` nothing
+            # awaits, so an order after it finds this socket in the room and closes it.
+            checks = 1
+            while not self.standings.current(board_id, mark):
+                if checks == MAX_CHECKS:
+                    await send(
+                        {
+                            "type": "websocket.close",
+                            "code": CloseCode.TRY_AGAIN_LATER,
+                            "reason": "access changing: try again",
+                        }
+                    )
+                    return
+                checks += 1
+                mark = self.standings.mark(board_id)
+                try:
+                    access = await self.standings.check(self.signer, token, board_id)
+                except AccessRefused as exc:
+                    await _refuse(send, exc)
+                    return
+            claims, person = access.claims, access.person
+            actor = Actor(claims.role, claims.actor_id)
+            if person is not None:  # the name the server stamps on presence and checks in `author`
+                actor = Actor(actor.role, actor.id, person.name)
             # Viewers share one token: their refusal budget is per address (server/refusals.py).
             budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
             await self._serve(room, actor, budget_key, receive, send)
         finally:
             self.hub.release(room)
-
-    async def _standing(
-        self, board_id: str, scope: Scope
-    ) -> tuple[tuple[int, str] | None, ParticipantRecord | None]:
-        """A deleted board, a revoked or unknown participant, a replaced facilitator link:
-        refused. Also the participant's record (read once: the room needs their name)."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        claims = self.signer.verify((query.get("token") or [""])[0])
-        board = await self.hub.store.get_board(board_id)
-        if board is None:
-            return (CloseCode.UNKNOWN_BOARD, "unknown board"), None
-        person = await participant_of(self.hub.store, claims)
-        reason = standing(board, claims, person)
-        return (None if reason is None else (CloseCode.UNAUTHORIZED, reason)), person
-
-    def _authenticate(self, scope: Scope, board_id: str) -> tuple[Actor | None, tuple[int, str]]:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [""])[0]
-        if not token:
-            return None, (CloseCode.UNAUTHORIZED, "missing token")
-        try:
-            claims = self.signer.verify(token)
-        except InvalidToken:
-            return None, (CloseCode.UNAUTHORIZED, "invalid token")
-        if claims.board_id != board_id:
-            return None, (CloseCode.FORBIDDEN, "token of another board")
-        return Actor(claims.role, claims.actor_id), (0, "")
 
     async def _serve(
         self, room: Room, actor: Actor, budget_key: str, receive: Receive, send: Send
@@ -191,8 +208,8 @@ class BoardSocket:
     async def _read(self, room: Room, conn: Connection, receive: Receive) -> None:
         settings = self.settings
         limit = settings.max_message_bytes
-        rate, burst = settings.rate_per_second, settings.rate_burst
-        conn.tokens, conn.tokens_at = burst, time.monotonic()
+        rate = settings.rate_per_second
+        bucket = TokenBucket(settings.rate_burst, rate)  # this socket's messages
         outbox = conn.outbox
         while not outbox.closed:
             await room.wait_capacity()
@@ -208,17 +225,18 @@ class BoardSocket:
             if len(frame) > limit:
                 conn.close(CloseCode.TOO_LARGE, f"message over {limit} bytes")
                 return
-            if rate > 0 and not _take_token(conn, rate, burst):
+            if rate > 0 and not bucket.take():
                 conn.close(CloseCode.RATE_LIMITED, "too many messages: slow down")
                 return
             room.receive(conn, frame)
 
 
-def _take_token(conn: Connection, rate: float, burst: float) -> bool:
-    now = time.monotonic()
-    conn.tokens = min(burst, conn.tokens + (now - conn.tokens_at) * rate)
-    conn.tokens_at = now
-    if conn.tokens < 1.0:
-        return False
-    conn.tokens -= 1.0
-    return True
+def _query_token(scope: Scope) -> str:
+    raw: bytes = scope.get("query_string", b"")
+    tokens: list[str] = parse_qs(raw.decode("latin-1")).get("token") or [""]
+    return tokens[0]
+
+
+async def _refuse(send: Send, exc: AccessRefused) -> None:
+    code, reason = REFUSALS.get(exc.kind, (CloseCode.UNAUTHORIZED, exc.reason))
+    await send({"type": "websocket.close", "code": code, "reason": reason})

@@ -29,7 +29,9 @@ from starlette.routing import Route
 
 from crdt import schema
 from server import suggest
-from server.api import Api, ApiError, _handles_errors, _json
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import read_json
 from server.rooms import Room
 
 log = logging.getLogger("cobord.suggest")
@@ -39,6 +41,7 @@ MAX_TITLE = 80
 MAX_RUNNING = 1  # suggestion computations at once in one process (the machine has other work)
 QUEUE_SECONDS = 10.0  # how long a request waits for its turn in this process before 429
 GATE_SECONDS = 120  # a board's gate expires by itself if its holder dies (Redis)
+REDIS_TIMEOUT_SECONDS = 2.0  # the gate does not answer: the request fails clearly (503)
 KEY_PREFIX = "cobord:suggest:"
 
 
@@ -81,25 +84,27 @@ return 0
 class RedisGate:
     """Several processes: `SET key ticket NX PX`, released only by its own ticket."""
 
-    def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis  # the process's pool (server/scale/redis.py): not ours to close
 
     async def enter(self, board_id: str) -> str | None:
         ticket = secrets.token_hex(8)
-        won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
         return ticket if won else None
 
     async def leave(self, board_id: str, ticket: str) -> None:
-        await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        pass
 
 
-class SuggestApi:
-    def __init__(self, api: Api, redis_url: str | None = None) -> None:
-        self.api = api
-        self.gate: BoardGate = RedisGate(redis_url) if redis_url else MemoryGate()
+class SuggestionRoutes:
+    def __init__(self, http: HttpContext, redis: Redis | None = None) -> None:
+        self.http = http
+        self.gate: BoardGate = RedisGate(redis) if redis is not None else MemoryGate()
         self._running = asyncio.Semaphore(MAX_RUNNING)
         self._leaving: set[asyncio.Task[None]] = set()  # gate releases still under way
 
@@ -109,21 +114,20 @@ class SuggestApi:
         await self.gate.close()
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/cluster-suggestions"
         return [
-            Route(base, h(self.suggestions), methods=["GET"]),
-            Route(base + "/accept", h(self.accept), methods=["POST"]),
+            Route(base, self.suggestions, methods=["GET"]),
+            Route(base + "/accept", self.accept, methods=["POST"]),
         ]
 
     async def suggestions(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         languages = [
             lang
             for lang in board.settings.get("languages", list(schema.LANGUAGES))
             if lang in schema.LANGUAGES
         ]
-        loose, clusters = await self.api._with_room(board.id, read_board)
+        loose, clusters = await self.http.with_room(board.id, read_board)
         result = await self._compute(
             board.id, lambda: suggest.analyse(loose, clusters, languages=languages)
         )
@@ -177,8 +181,8 @@ class SuggestApi:
         task.add_done_callback(self._leaving.discard)
 
     async def accept(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
-        body = await _json(request)
+        board = (await self.http.access(request, "facilitator")).board
+        body = await read_json(request)
         ids = body.get("notes")
         if (
             not isinstance(ids, list)
@@ -229,7 +233,7 @@ class SuggestApi:
         async def apply(room: Room) -> None:
             await room.apply_server_change(change)
 
-        await self.api._with_room(board.id, apply)
+        await self.http.with_room(board.id, apply)
         if missing:
             raise ApiError(404, "unknown_note", f"No note {missing[0]!r} on the board.")
         return JSONResponse({"cluster_id": cluster_id, "notes": ids}, status_code=201)

@@ -2,7 +2,7 @@
 the "who did what" feed.
 
 Nothing here reads the whole log per request:
-- the timeline is three indexed lookups (`Store.log_summary`) plus the stored phase events;
+- the timeline is three indexed lookups (`Store.log.log_summary`) plus the stored phase events;
 - a seek is the latest keyframe at or before the point + at most one keyframe interval;
 - events are decoded as updates are committed, by a background task (server/events.py), and
   stored; a page is one indexed read.
@@ -19,8 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import replay
-from server.api import Api, ApiError, _handles_errors, query_number
 from server.events import EventIndexer
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import query_int, query_number
 from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 
 ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
@@ -47,34 +49,35 @@ def actor_view(
     return {"actor_role": "participant", "actor": name or label, "actor_number": number}
 
 
-class ReplayApi:
-    def __init__(self, api: Api, indexer: EventIndexer | None = None) -> None:
-        self.api = api
-        self.store = api.store
+class ReplayRoutes:
+    def __init__(self, http: HttpContext, indexer: EventIndexer) -> None:
+        self.http = http
+        self.store = http.store
         # Decodes events as updates are committed (server/events.py); requests only read them.
-        self.indexer = indexer or EventIndexer(api.store)
+        self.indexer = indexer
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/replay"
         return [
-            Route(base, h(self.timeline), methods=["GET"]),
-            Route(base + "/state", h(self.state), methods=["GET"]),
-            Route(base + "/updates", h(self.updates), methods=["GET"]),
-            Route(base + "/events", h(self.events), methods=["GET"]),
+            Route(base, self.timeline, methods=["GET"]),
+            Route(base + "/state", self.state, methods=["GET"]),
+            Route(base + "/updates", self.updates, methods=["GET"]),
+            Route(base + "/events", self.events, methods=["GET"]),
         ]
 
     async def timeline(self, request: Request) -> Response:
         """The span of a board, how many updates, and where the phase changed."""
-        board, _ = await self.api._auth(request, "facilitator")
-        summary = await self.store.log_summary(board.id)
-        cursor = await self.store.event_cursor(board.id)
+        board = (await self.http.access(request, "facilitator")).board
+        summary = await self.store.log.log_summary(board.id)
+        cursor = await self.store.events.event_cursor(board.id)
         if cursor < summary.last_seq and await self.indexer.settled(board.id, timeout=1.0):
             # The bookmarks are phase events, decoded in the background (at most PACE_SECONDS
             # behind a live board; a long log written before this server ran may take longer:
             # `events_upto` then says how far it is).
-            cursor = await self.store.event_cursor(board.id)
-        marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
+            cursor = await self.store.events.event_cursor(board.id)
+        marks = await self.store.events.events_after(
+            board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"]
+        )
         return JSONResponse(
             {
                 "start": ms(summary.first_ts if summary.first_ts is not None else board.created_at),
@@ -92,18 +95,18 @@ class ReplayApi:
         as it was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update in it.
         `form=parts`: the same state as the keyframe as stored plus the merged tail, each
         length-prefixed (`replay.encode_parts`), applied in order by the client."""
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         form = request.query_params.get("form", "update")
         if form not in ("update", "parts"):
             raise ApiError(422, "bad_form", "'form' must be 'update' or 'parts'.")
         if "seq" in request.query_params:
-            seq = _int_param(request, "seq", 0, 0, 2**62)
-            keyframe, tail = await self.store.load_until_seq(board.id, seq)
+            seq = query_int(request, "seq", 0, 0, 2**62)
+            keyframe, tail = await self.store.log.load_until_seq(board.id, seq)
         else:
             at = query_number(request, "at", default=None, high=1e14)
             # A microsecond of slack: float noise never drops the update whose `ts` was asked for.
             until = None if at is None else at / 1000 + 1e-6
-            keyframe, tail = await self.store.load(board.id, until_ts=until)
+            keyframe, tail = await self.store.log.load(board.id, until_ts=until)
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
         headers = {"X-Cobord-Seq": str(last_seq)}
         if form == "parts":  # what the replay view asks for: no decoding of the keyframe
@@ -118,10 +121,10 @@ class ReplayApi:
     async def updates(self, request: Request) -> Response:
         """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
         Who did what is included, except on anonymous boards."""
-        board, _ = await self.api._auth(request, "facilitator")
-        after = _int_param(request, "after", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 500, 1, 5000)
-        log = await self.store.updates_after(board.id, after, limit=limit)
+        board = (await self.http.access(request, "facilitator")).board
+        after = query_int(request, "after", 0, 0, 2**62)
+        limit = query_int(request, "limit", 500, 1, 5000)
+        log = await self.store.log.updates_after(board.id, after, limit=limit)
         anonymous = bool(board.settings.get("anonymous"))
         return JSONResponse(
             [
@@ -141,13 +144,13 @@ class ReplayApi:
         A page never ends in the middle of one update's events; `next` is the `after` of the
         next page (null when the page reached the end of what is decoded); `upto` is the seq up
         to which the log is decoded (events of later updates come a moment after their commit)."""
-        board, _ = await self.api._auth(request, "facilitator")
-        after = _int_param(request, "after", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 200, 1, 1000)
+        board = (await self.http.access(request, "facilitator")).board
+        after = query_int(request, "after", 0, 0, 2**62)
+        limit = query_int(request, "limit", 200, 1, 1000)
         # Decoded in the background as updates are committed: a page is one indexed read (plus
         # the cursor), whatever the session's length. `upto`: the log is decoded up to there.
-        cursor = await self.store.event_cursor(board.id)
-        found = await self.store.events_after(board.id, after, limit + 1)
+        cursor = await self.store.events.event_cursor(board.id)
+        found = await self.store.events.events_after(board.id, after, limit + 1)
         more = len(found) > limit
         if more:
             last = found[limit - 1].seq
@@ -164,7 +167,7 @@ class ReplayApi:
     async def _event_views(
         self, board: BoardRecord, found: list[EventRecord]
     ) -> list[dict[str, Any]]:
-        people = await self.store.list_participants(board.id)
+        people = await self.store.boards.list_participants(board.id)
         names = {p.id: p.name for p in people}
         numbers = pseudonyms(people)
         anonymous = bool(board.settings.get("anonymous"))
@@ -189,16 +192,3 @@ def ms(seconds: float) -> int:
     `createdAt`, the timer's `endsAt` and the exports). Rounded up, so that seeking to an event's
     `ts` includes that event."""
     return math.ceil(seconds * 1000)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a whole number.") from exc
-    if not low <= value <= high:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be from {low} to {high}.")
-    return value
