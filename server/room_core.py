@@ -637,6 +637,8 @@ class RoomCore(Generic[P]):
         """Undo these creations in `batch` (note id -> the owner who won its id elsewhere, or
         None when it is simply refused), telling each sender why."""
         notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
+        # id of an undone creation -> its undo (None: nothing of it was visible to delete)
+        undone_by: dict[int, Accepted[P] | None] = {}
         for accepted in list(batch):
             mine = [n for n in accepted.created_notes if n in undone]
             if not mine:
@@ -656,20 +658,41 @@ class RoomCore(Generic[P]):
                 if isinstance(notes.get(n), Map) and _plain(notes[n]) == accepted.created_values[n]
             ]
             compensation = self._shadow_write(_deleting(visible))
-            # Stored and sent as the shadow now holds it: the loser's content collected.
-            if accepted.writers_before is not None:
-                accepted.data = self.shadow.written_since(accepted.writers_before)
-                accepted.echo = True
+            undo: Accepted[P] | None = None
             if compensation is not None:
-                batch.insert(
-                    batch.index(accepted) + 1,
-                    Accepted(accepted.sender, "server", compensation, echo=True),
-                )
+                undo = Accepted(accepted.sender, "server", compensation, echo=True)
+                batch.insert(batch.index(accepted) + 1, undo)
+            undone_by[id(accepted)] = undo
             if accepted.sender is not None:
                 peer = accepted.sender
                 out.refuse(peer, reason)
                 out.send(peer, protocol.encode(protocol.Auth(reason)))
         self.committing = batch
+        if undone_by:
+            self._collect_undone(batch, undone_by)
+
+    def _collect_undone(
+        self, batch: list[Accepted[P]], undone_by: dict[int, Accepted[P] | None]
+    ) -> None:
+        """Store and send each undone creation as it stands once undone: its content
+        garbage-collected. Encoded on a doc that holds the batch up to it and its undo, and
+        nothing after: the live shadow also holds what its sender sent since (queued, not judged
+        yet), which must not go out with this batch (their notes were stored and sent visible
+        one batch early, and a creation among them that loses its note id would reach the other
+        processes without its `lost` mark)."""
+        replay = ShadowDoc(self.doc.get_update())
+        try:
+            for accepted in batch:
+                replay.doc.apply_update(accepted.data)
+                if id(accepted) not in undone_by or accepted.writers_before is None:
+                    continue
+                undo = undone_by[id(accepted)]
+                if undo is not None:
+                    replay.doc.apply_update(undo.data)
+                accepted.data = replay.written_since(accepted.writers_before)
+                accepted.echo = True
+        finally:
+            replay.close()
 
     def _forget(self, accepted: Accepted[P]) -> None:
         """Take a dropped update out of the board's bookkeeping."""
