@@ -27,9 +27,9 @@ from starlette.routing import Route
 
 from crdt import schema
 from crdt.results import compute_results
-from server.hub import Hub, Overloaded, UnknownBoard
 from server.limits import RateLimited, RateLimiter, client_ip
-from server.rooms import Room, StorageFailed
+from server.live.hub import Hub, Overloaded, UnknownBoard
+from server.live.room import Room, StorageFailed
 from server.store.base import (
     BoardRecord,
     DuplicateJoinCode,

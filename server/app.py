@@ -24,13 +24,13 @@ from server.closing import Closer
 from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
-from server.hub import Hub
 from server.limits import Rate, RateLimiter
+from server.live.hub import Hub
+from server.live.room import StorageFailed
 from server.media_api import MediaApi, MediaSweeper
 from server.moderation_api import ModerationApi
 from server.privacy_api import PrivacyApi, Retention
 from server.replay_api import ReplayApi
-from server.rooms import StorageFailed
 from server.security import SecurityHeaders
 from server.settings import Settings
 from server.store import make_store

@@ -3,7 +3,7 @@
 Alone, a room decides both exactly (one shadow doc sees every update in order). With several
 processes (`REDIS_URL`) each sees its own clients first, so two of them could each accept a
 creation of one note id, or let two tokens write under one Yjs client id. Before a batch is
-stored, the room claims what it brings that is new (server/room_core.py `claims_of`): each claim
+stored, the room claims what it brings that is new (server/live/core.py `claims_of`): each claim
 is won by the first claimer and answered with the owner. Two implementations, one contract
 (tests/test_claims.py): `MemoryClaims` (one process, or several in one test) and `RedisClaims`
 (one hash per board, `HSETNX`, the hash expiring `CLAIM_TTL_SECONDS` after its last claim: by

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from crdt.protocol import ProtocolError
 from crdt.rules import Actor
 from server.fanout import FanoutMessage
-from server.hub import Hub
+from server.live.hub import Hub
 from server.store.base import Store
 
 log = logging.getLogger("cobord.closing")

@@ -19,8 +19,8 @@ from crdt import report, schema
 from server import media
 from server.api import Api, ApiError, _handles_errors, public_settings
 from server.client_api import ENV_PUBLIC_URL, public_url
+from server.live.room import Room
 from server.replay_api import ERASED_NAME, ReplayApi
-from server.rooms import Room
 from server.store.base import BoardRecord
 
 TIME_UNIT = "ms"

@@ -51,7 +51,7 @@ from crdt import replay, rules, schema
 from crdt.rules import Actor
 from server import media
 from server.api import LANGUAGES, Api, ApiError, _handles_errors, _json
-from server.rooms import Room
+from server.live.room import Room
 from server.settings import Settings
 from server.store.base import (
     BoardRecord,

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from crdt import schema
 from server.api import ID_PATTERN, Api, ApiError, _handles_errors, _json, _text_ok
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import HiddenNoteRecord, StoreError
 
 MAX_REASON = 200

@@ -37,9 +37,9 @@ from crdt.erasure import ErasureTarget
 from crdt.protocol import CloseCode
 from server.api import JOIN_ALPHABET, JOIN_CODE_LENGTH, Api, ApiError, _handles_errors, _json
 from server.closing import CloseOrder, Closer
-from server.hub import Hub
+from server.live.hub import Hub
+from server.live.room import Room
 from server.replay_api import ERASED_NAME
-from server.rooms import Room
 from server.store.base import (
     DuplicateJoinCode,
     HistoryRewrite,

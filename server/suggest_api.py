@@ -30,7 +30,7 @@ from starlette.routing import Route
 from crdt import schema
 from server import suggest
 from server.api import Api, ApiError, _handles_errors, _json
-from server.rooms import Room
+from server.live.room import Room
 
 log = logging.getLogger("cobord.suggest")
 

@@ -47,7 +47,7 @@ from redis.exceptions import RedisError
 
 from crdt import schema
 from crdt.rules import Actor
-from server.rooms import Room
+from server.live.room import Room
 
 log = logging.getLogger("cobord.translate")
 

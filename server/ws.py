@@ -19,10 +19,10 @@ from urllib.parse import parse_qs
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.fanout.presence import Presence
-from server.hub import Hub, Overloaded, UnknownBoard
 from server.limits import client_ip
-from server.outbox import Outbox
-from server.rooms import Connection, Room
+from server.live.hub import Hub, Overloaded, UnknownBoard
+from server.live.outbox import Outbox
+from server.live.room import Connection, Room
 from server.settings import Settings
 from server.slots import Caps, make_slots, refusal, slot_for
 from server.store.base import ParticipantRecord
@@ -129,7 +129,7 @@ class BoardSocket:
         if person is not None:  # the name the server stamps on presence and checks in `author`
             actor = Actor(actor.role, actor.id, person.name)
         try:
-            # Viewers share one token: their refusal budget is per address (server/refusals.py).
+            # Viewers share one token: their refusal budget is per address (server/live/refusals.py)
             budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
             await self._serve(room, actor, budget_key, receive, send)
         finally:

@@ -4,7 +4,7 @@ talk to a core through bytes, with no socket, no task and no storage.
 `Net` plays the driver: it delivers the core's effects to the clients' inboxes, commits
 batches (numbering them as a store would, keeping every stored byte for inspection), and with
 `link(a, b)` forwards one core's publishes to another (two processes) after settling claims
-with a shared `MemoryClaims`, as server/rooms.py does with Redis.
+with a shared `MemoryClaims`, as server/live/room.py does with Redis.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
+from server.live.core import Effects, Peer, RoomCore
+from server.live.refusals import MemoryBudgets
 from server.quotas import MemoryQuotas, gone_notes
-from server.refusals import MemoryBudgets
-from server.room_core import Effects, Peer, RoomCore
 from tests.support import own_update
 
 Edit = Callable[[Doc], None]
@@ -159,7 +159,7 @@ class Net:
 
     async def commit_async(self) -> bool:
         """One group commit, claims settled first when this net has claims (several processes),
-        and this window's refusals spent in the shared budgets (as server/rooms.py does)."""
+        and this window's refusals spent in the shared budgets (as server/live/room.py does)."""
         if self.budgets is not None and self._refused:
             refused, self._refused = self._refused, {}
             for actor_id, count in refused.items():
@@ -185,7 +185,7 @@ class Net:
         return True
 
     async def _reserve_quota(self, batch: list[Any]) -> None:
-        """As server/rooms.py `_reserve_quota`."""
+        """As server/live/room.py `_reserve_quota`."""
         assert self.quotas is not None
         board = self.core.board
         limit = int(board.settings.get("max_notes_per_participant", 50))

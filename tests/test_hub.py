@@ -10,7 +10,7 @@ from typing import Any
 from pycrdt import Map
 
 from server.fanout import MemoryBroker, MemoryFanout
-from server.hub import Hub
+from server.live.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord
 from server.store.memory import MemoryStore

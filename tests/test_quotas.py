@@ -163,7 +163,7 @@ async def test_two_real_processes_keep_exactly_the_quota(
 
     await viewer.wait_until(settled, timeout=30)
     assert {r for t in tabs for r in t.denied} == {"at most 50 notes per person"}
-    # 50 refusals at once spend Ana's refusal budget (20, server/refusals.py): a tab may be cut
+    # 50 refusals at once spend Ana's refusal budget (20, server/live/refusals.py): a tab may be cut
     # off by design, and then misses the undo of what it sent last (it resyncs on reconnecting).
     for tab in tabs:
         await tab.wait_until(

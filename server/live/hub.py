@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from server.claims import Claims, make_claims
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
+from server.live.refusals import make_budgets
+from server.live.room import Room, RoomServices, board_state_from
 from server.memtrim import release_memory
 from server.metrics import Metrics
 from server.quotas import make_quotas
-from server.refusals import make_budgets
-from server.rooms import Room, RoomServices, board_state_from
 from server.settings import Settings
 from server.store.base import Store
 
@@ -54,7 +54,7 @@ class Hub:
         self.fanout = fanout or MemoryFanout()
         # Shared across processes with REDIS_URL (who first used a client id, a note id)
         self.claims = claims or make_claims(settings.redis_url if self.fanout.shared else None)
-        # Refusals per participant, shared by every process (server/refusals.py)
+        # Refusals per participant, shared by every process (server/live/refusals.py)
         self.budgets = make_budgets(settings.redis_url if self.fanout.shared else None)
         # Note quotas per participant, shared by every process (server/quotas.py)
         self.quotas = make_quotas(settings.redis_url if self.fanout.shared else None)

@@ -4,7 +4,7 @@
 frames to send to every connection (but one), messages to publish to the other processes,
 connections to close (code, reason), refusals to log. What must be stored waits in `pending`;
 the driver takes a batch (`take_batch`), stores it, and reports back (`committed`, or
-`commit_failed`). No asyncio, no storage, no sockets here: server/rooms.py drives it.
+`commit_failed`). No asyncio, no storage, no sockets here: server/live/room.py drives it.
 
 The path of an incoming update (`receive`, synchronous):
   1. apply it to the shadow doc and read what it writes (crdt.shadow);
@@ -40,7 +40,7 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc, overlaid
 from server.fanout.base import FanoutMessage
-from server.refusals import RefusalBudgets
+from server.live.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)

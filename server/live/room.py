@@ -1,4 +1,4 @@
-"""Live boards: the drivers around one board's sans-I/O core (server/room_core.py).
+"""Live boards: the drivers around one board's sans-I/O core (server/live/core.py).
 
 `RoomCore` decides (decode, shadow, rules, compensation, awareness, claims' answers) and returns
 effects; a `Room` carries them out: frames into each connection's outbox, messages to the
@@ -28,11 +28,7 @@ from crdt.rules import Actor, BoardState
 from crdt.shadow import ShadowDoc
 from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
-from server.metrics import Metrics
-from server.outbox import Outbox
-from server.quotas import MemoryQuotas, Quotas, gone_notes
-from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
-from server.room_core import (
+from server.live.core import (
     EMPTY_UPDATE,
     MAX_AWARENESS_BYTES,
     MAX_AWARENESS_IDS,
@@ -44,6 +40,10 @@ from server.room_core import (
     RoomCore,
     board_state_from,
 )
+from server.live.outbox import Outbox
+from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
+from server.metrics import Metrics
+from server.quotas import MemoryQuotas, Quotas, gone_notes
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
 
