@@ -26,7 +26,6 @@ process holding the winner puts the winner's note back if the loser's structs di
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,27 +34,21 @@ from typing import Any, Generic, TypeVar
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import protocol, rules, schema, updates
+from crdt import awareness, protocol, rules, schema
+from crdt.awareness import AwarenessRefused, Presence
+from crdt.judge import EMPTY_UPDATE, FOREIGN_CLIENT, judge
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
-from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc, overlaid
+from crdt.shadow import Change, ShadowDoc, overlaid
 from server.fanout.base import FanoutMessage
 from server.live.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)
 
-EMPTY_UPDATE = b"\x00\x00"
 # Updates committed together go out as one merged frame, up to this size (then several frames),
 # so a burst never becomes one frame larger than clients accept.
 MERGED_FRAME_BYTES = 256 * 1024
-# A browser tab speaks for one awareness client id (a few after reloads); a state is a cursor, a
-# name, a colour. Bounds keep one connection from filling the server's awareness table.
-MAX_AWARENESS_IDS = 8
-MAX_AWARENESS_BYTES = 64 * 1024
-MAX_AWARENESS_STATE_BYTES = 4096  # one client's presence (cursor, name, colour), as JSON
-
-FOREIGN_CLIENT = "that Yjs client id belongs to someone else"
 TOO_MANY_REFUSED = "too many refused changes"
 NOTE_ID_USED = "that note id was already used"
 
@@ -172,8 +165,7 @@ class RoomCore(Generic[P]):
         self.connections: set[P] = set()
         # Yjs client id -> the actor that first wrote with it (nobody may write under another's)
         self.client_owners: dict[int, str] = {self.shadow.doc.client_id: "server"}
-        # awareness client id -> (clock, state JSON); the server's own state is never set
-        self.awareness: dict[int, tuple[int, Any]] = {}
+        self.awareness = Presence()  # awareness client id -> (clock, state)
         self.pending: list[Accepted[P]] = []  # accepted, waiting for the next commit
         self.committing: list[Accepted[P]] = []  # taken by the driver, not yet committed
         self.failed = False
@@ -241,19 +233,15 @@ class RoomCore(Generic[P]):
         self.connections.add(peer)
         out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
         if self.awareness:
-            out.send(peer, self._awareness_frame(list(self.awareness)))
+            out.send(peer, self.awareness.frame())
         return out
 
     def leave(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
         self.connections.discard(peer)
-        gone = [cid for cid in peer.awareness_ids if cid in self.awareness]
+        gone = self.awareness.leave(peer.awareness_ids)
         if gone:
-            states = []
-            for cid in gone:
-                clock, _ = self.awareness.pop(cid)
-                states.append(protocol.AwarenessState(cid, clock + 1, None))
-            frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
+            frame = awareness.encode(gone)
             out.broadcast(frame, peer)
             out.publish(FanoutMessage(self.instance_id, "awareness", frame))
         return out
@@ -282,7 +270,7 @@ class RoomCore(Generic[P]):
                 self._receive_awareness(peer, payload, out)
             case protocol.QueryAwareness():
                 if self.awareness:
-                    out.send(peer, self._awareness_frame(list(self.awareness)))
+                    out.send(peer, self.awareness.frame())
             case protocol.Auth():
                 out.close(peer, CloseCode.MALFORMED, "auth messages go from server to client")
         return out
@@ -291,96 +279,45 @@ class RoomCore(Generic[P]):
         if update == EMPTY_UPDATE:
             return  # e.g. the SyncStep2 answer of a client that has nothing new
         actor_id = peer.actor.id
-        # Missing dependencies, deletes of clocks nobody holds, another's client id: decided from
-        # the update's bytes before the shadow sees it, so such a refusal needs no O(board)
-        # rebuild (a storm of them would stall the board). The checks after `apply` stay as a net.
-        info: updates.UpdateInfo | None = None
-        try:
-            info = updates.parse(update)
-            reason, precheck_writers = updates.judge(info, self.shadow.state_vector())
-        except protocol.ProtocolError:
-            reason, precheck_writers = None, []  # yrs decides below (a malformed update is closed)
-        if info is not None and info.empty_section:
-            self._malformed(peer, out, "malformed update: a client section with no structs")
-            return
-        owners = self.client_owners
-        if reason is None and any(owners.get(c, actor_id) != actor_id for c in precheck_writers):
-            reason = FOREIGN_CLIENT
-        if reason is not None:
-            self._refuse(peer, reason, out, rebuild=False)
-            return
-        try:
-            changes = self.shadow.apply(update)
-        except (PendingUpdate, ForeignDelete) as exc:
-            self._refuse(peer, str(exc), out)
-            return
-        except (ValueError, RuntimeError):  # (a yrs panic comes as MalformedUpdate)
-            self._rebuild_shadow()
-            self._malformed(peer, out, "malformed update")
-            return
-        writers = self.shadow.writers
-        if any(owners.get(client, actor_id) != actor_id for client in writers):
-            self._refuse(peer, FOREIGN_CLIENT, out)
-            return
-        new_clients: tuple[int, ...] = ()
-        if any(client not in owners for client in writers):
-            new_clients = tuple(client for client in writers if client not in owners)
-            for client in new_clients:
-                owners[client] = actor_id
-        refusal = rules.check(peer.actor, changes, self.board, len(update))
-        if refusal is not None:
-            # Undo it rather than drop it: the update's structs are kept (deleted, their content
-            # garbage-collected) with a server compensation, so the sender converges by itself
-            # and its later updates do not depend on anything missing.
-            try:
-                net = self.shadow.undo(changes, self._entry_before)
-            except CannotUndo:
-                self._refuse(peer, refusal.reason, out)
-                return
-            self._refuse(peer, refusal.reason, out, rebuild=False)
-            self._enqueue(Accepted(peer, actor_id, net, echo=True, new_clients=new_clients))
-            return
-        peer.refusals = 0
-        removed = rules.soft_deleted(changes)
-        if removed:
-            # Deleting is a field: the entry itself goes in the same step, so its content is
-            # garbage-collected out of what is stored and sent from now on.
-            changes = [*changes, *self.shadow.write(_removing(removed))]
-        created: list[str] = []
-        values: dict[str, Any] = {}
-        deleted: list[str] = []
-        for change in changes:
-            if change.root != schema.NOTES or not change.item:
-                continue
-            if change.action == "create":
-                created.append(change.item)
-                values[change.item] = change.value
-            elif change.action == "delete":
-                deleted.append(change.item)
-        if created:
-            self.board.record_created(created, actor_id)
-        self.board.record_changes(changes)  # deleted notes, created and deleted clusters
-        data, echo = update, False
-        if self.shadow.unseen or not changes or removed:
-            # Writes that lost a concurrent write, or went into something already deleted, are
-            # harmless no-ops but their bytes hold their content: store and send the shadow's
-            # encoding instead (that content garbage-collected), to the sender too (who also
-            # lacks the removal of what it marked deleted).
-            data, echo = self.shadow.net_update(), True
-        self._enqueue(
-            Accepted(
-                peer,
-                actor_id,
-                data,
-                tuple(created),
-                echo=echo,
-                created_values=values,
-                deleted_notes=tuple(deleted),
-                new_clients=new_clients,
-                writers_before=dict(self.shadow.writers_before) if created else None,
-                changes=changes,
-            )
+        verdict = judge(
+            self.shadow, update, peer.actor, self.board, self.client_owners, self._entry_before
         )
+        for client in verdict.new_clients:
+            self.client_owners[client] = actor_id
+        match verdict.kind:
+            case "malformed":
+                if verdict.rebuild:
+                    self._rebuild_shadow()
+                self._malformed(peer, out, verdict.reason or "malformed update")
+            case "refuse":
+                self._refuse(peer, verdict.reason or "refused", out, rebuild=verdict.rebuild)
+            case "compensate":
+                self._refuse(peer, verdict.reason or "refused", out, rebuild=False)
+                self._enqueue(
+                    Accepted(
+                        peer, actor_id, verdict.data, echo=True, new_clients=verdict.new_clients
+                    )
+                )
+            case "accept":
+                peer.refusals = 0
+                if verdict.created:
+                    self.board.record_created(verdict.created, actor_id)
+                # deleted notes, created and deleted clusters
+                self.board.record_changes(verdict.changes)
+                self._enqueue(
+                    Accepted(
+                        peer,
+                        actor_id,
+                        verdict.data,
+                        verdict.created,
+                        echo=verdict.echo,
+                        created_values=verdict.values,
+                        deleted_notes=verdict.deleted,
+                        new_clients=verdict.new_clients,
+                        writers_before=verdict.writers_before,
+                        changes=verdict.changes,
+                    )
+                )
 
     def _entry_before(self, root: str, item: str) -> dict[str, Any] | None:
         """An entry as the board had it before the refused update: committed, with what was
@@ -491,73 +428,18 @@ class RoomCore(Generic[P]):
     # ------------------------------------------------------------------ awareness
 
     def _receive_awareness(self, peer: P, payload: bytes, out: Effects[P]) -> None:
-        if len(payload) > MAX_AWARENESS_BYTES:
-            out.close(peer, CloseCode.TOO_LARGE, f"awareness over {MAX_AWARENESS_BYTES} bytes")
-            return
+        anonymous = bool(self.board.settings.get("anonymous"))
         try:
-            states = protocol.decode_awareness(payload)
-        except protocol.ProtocolError as exc:
-            out.close(peer, CloseCode.MALFORMED, f"malformed awareness: {exc}")
+            relayed = self.awareness.receive(peer.awareness_ids, peer.actor, anonymous, payload)
+        except AwarenessRefused as refused:
+            out.close(peer, refused.code, refused.reason)
             return
-        states = [self._stamp(peer, entry) for entry in states]
-        if any(
-            entry.state is not None and len(json.dumps(entry.state)) > MAX_AWARENESS_STATE_BYTES
-            for entry in states
-        ):
-            out.close(peer, CloseCode.TOO_LARGE, f"presence over {MAX_AWARENESS_STATE_BYTES} bytes")
-            return
-        relayed = []
-        for entry in states:
-            if entry.client_id not in peer.awareness_ids:
-                if entry.client_id in self.awareness:
-                    continue  # another connection speaks for this id: ignore it
-                if len(peer.awareness_ids) >= MAX_AWARENESS_IDS:
-                    out.close(peer, CloseCode.MALFORMED, "too many awareness client ids")
-                    return
-                peer.awareness_ids.add(entry.client_id)
-            current = self.awareness.get(entry.client_id)
-            if current is not None and entry.clock < current[0]:
-                continue
-            relayed.append(entry)
-            if entry.state is None:
-                self.awareness.pop(entry.client_id, None)
-                peer.awareness_ids.discard(entry.client_id)
-            else:
-                self.awareness[entry.client_id] = (entry.clock, entry.state)
         if not relayed:
             return
         # Always re-encoded: what goes out is the stamped states, never the sender's bytes.
-        frame = protocol.encode(protocol.Awareness(protocol.encode_awareness(relayed)))
+        frame = awareness.encode(relayed)
         out.broadcast(frame, peer)
         out.publish(FanoutMessage(self.instance_id, "awareness", frame))
-
-    def _stamp(self, peer: P, entry: protocol.AwarenessState) -> protocol.AwarenessState:
-        """The server, not the client, says who is present: `user.role` comes from the token,
-        and on an anonymous board a participant's presence carries no name or group."""
-        state = entry.state
-        if not isinstance(state, dict):
-            return entry
-        actor = peer.actor
-        user = state.get("user")
-        user = dict(user) if isinstance(user, dict) else {}
-        if self.board.settings.get("anonymous") and actor.role != "facilitator":
-            user.pop("name", None)
-            user.pop("group", None)
-        elif actor.name is not None:
-            user["name"] = actor.name
-        elif actor.role == "viewer":
-            user.pop("name", None)  # a viewer has no name (it cannot pass for the facilitator)
-            user.pop("group", None)
-        user["role"] = actor.role
-        return protocol.AwarenessState(entry.client_id, entry.clock, {**state, "user": user})
-
-    def _awareness_frame(self, client_ids: list[int]) -> bytes:
-        states = [
-            protocol.AwarenessState(cid, *self.awareness[cid])
-            for cid in client_ids
-            if cid in self.awareness
-        ]
-        return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
 
     # ------------------------------------------------------------------ group commit
 
@@ -773,19 +655,11 @@ class RoomCore(Generic[P]):
             }
             if displaced:
                 self.server_change(_restoring(displaced))
-        elif isinstance(decoded, protocol.Awareness) and message.kind == "awareness":
-            try:
-                states = protocol.decode_awareness(decoded.payload)
-            except protocol.ProtocolError:
-                return out
-            for entry in states:
-                current = self.awareness.get(entry.client_id)
-                if current is not None and entry.clock < current[0]:
-                    continue
-                if entry.state is None:
-                    self.awareness.pop(entry.client_id, None)
-                else:
-                    self.awareness[entry.client_id] = (entry.clock, entry.state)
+        elif (
+            isinstance(decoded, protocol.Awareness)
+            and message.kind == "awareness"
+            and self.awareness.apply_remote(decoded.payload)
+        ):
             out.broadcast(message.frame, None)
         return out
 
@@ -824,16 +698,6 @@ class RoomCore(Generic[P]):
 
     def has_note(self, note_id: str) -> bool:
         return note_id in self.doc.get(schema.NOTES, type=Map)
-
-
-def _removing(entries: Sequence[tuple[str, str]]) -> Callable[[Doc[Any]], None]:
-    def remove(doc: Doc[Any]) -> None:
-        for root, item in entries:
-            parent: Map[Any] = doc.get(root, type=Map)
-            if item in parent:
-                del parent[item]
-
-    return remove
 
 
 def _deleting(note_ids: Sequence[str]) -> Callable[[schema.Board], None]:

@@ -28,18 +28,7 @@ from crdt.rules import Actor, BoardState
 from crdt.shadow import ShadowDoc
 from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
-from server.live.core import (
-    EMPTY_UPDATE,
-    MAX_AWARENESS_BYTES,
-    MAX_AWARENESS_IDS,
-    MAX_AWARENESS_STATE_BYTES,
-    MERGED_FRAME_BYTES,
-    Accepted,
-    Effects,
-    Peer,
-    RoomCore,
-    board_state_from,
-)
+from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
 from server.live.outbox import Outbox
 from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.metrics import Metrics
@@ -51,11 +40,6 @@ log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")
 
 __all__ = [
-    "EMPTY_UPDATE",
-    "MAX_AWARENESS_BYTES",
-    "MAX_AWARENESS_IDS",
-    "MAX_AWARENESS_STATE_BYTES",
-    "MERGED_FRAME_BYTES",
     "Connection",
     "Room",
     "RoomServices",
