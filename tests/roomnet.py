@@ -167,7 +167,7 @@ class Net:
                     self.run(self.core.cut_off(actor_id))
         batch = self.core.take_batch()
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return False
         if self.claims is not None:
             request = self.core.claims_of(batch)
@@ -178,7 +178,7 @@ class Net:
         if self.quotas is not None:
             await self._reserve_quota(batch)
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return True
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))
@@ -200,7 +200,7 @@ class Net:
     def commit(self) -> bool:
         batch = self.core.take_batch()
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return False
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))

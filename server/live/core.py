@@ -1,46 +1,39 @@
 """One board's decisions, sans I/O (as h11 and websockets' protocol objects): bytes in, effects out.
 
-`RoomCore` takes (connection, frame) and returns `Effects`: frames to send to one connection,
-frames to send to every connection (but one), messages to publish to the other processes,
-connections to close (code, reason), refusals to log. What must be stored waits in `pending`;
-the driver takes a batch (`take_batch`), stores it, and reports back (`committed`, or
-`commit_failed`). No asyncio, no storage, no sockets here: server/live/room.py drives it.
+`RoomCore` takes (connection, frame) and returns `Effects` (server/live/effects.py): frames to
+send to one connection, frames to send to every connection (but one), messages to publish to the
+other processes, connections to close (code, reason), refusals to log. What must be stored is
+queued; the driver takes a batch (`take_batch`), stores it, and reports back (`committed`, or
+`commit_failed`). The driver (server/live/room.py) sees methods, never fields. No asyncio, no
+storage, no sockets here.
 
-The path of an incoming update (`receive`, synchronous):
-  1. apply it to the shadow doc and read what it writes (crdt.shadow);
-  2. judge it for the sender's role (crdt.rules); a forbidden write is undone, not dropped: the
-     server's compensation is queued with it, and the net result goes to everyone, the sender
-     included, so every client converges by itself; the sender is told why (auth message);
-  3. queue it (`pending`) for the driver's group commit.
-`committed` applies a stored batch to the real doc and encodes ONE merged frame per chunk, for
-every connection and for the fan-out. The real doc holds committed state only.
-
-With several processes, two things are decided across them (server/claims.py, by the driver,
-between `take_batch` and the store): which token first wrote under a Yjs client id, and which
-creation of a note id came first. `claims_of` says what a batch claims; `settle` applies the
-answers: a connection writing under another token's client id loses what it sent and is closed;
-a creation that lost its note id is undone on its sender and marked `lost` in the fan-out, so the
-process holding the winner puts the winner's note back if the loser's structs displaced it
-(Yjs resolves two creations of one key by client id, not by who came first).
+An incoming update is judged by crdt/judge.py (accept, compensate, refuse); a forbidden write is
+undone, not dropped: the server's compensation is queued with it, and the net result goes to
+everyone, the sender included, so every client converges by itself; the sender is told why
+(auth message). `committed` applies a stored batch to the real doc and encodes ONE merged frame
+per chunk, for every connection and for the fan-out. The real doc holds committed state only.
+Presence is crdt/awareness.py's; what is settled with other processes (claims, quotas, remote
+apply, lost-note repair) is server/live/settle.py's.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic
 
 from pycrdt import Doc, Map, merge_updates
 
 from crdt import awareness, protocol, rules, schema
 from crdt.awareness import AwarenessRefused, Presence
-from crdt.judge import EMPTY_UPDATE, FOREIGN_CLIENT, judge
+from crdt.judge import EMPTY_UPDATE, judge
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
-from crdt.shadow import Change, ShadowDoc, overlaid
+from crdt.shadow import ShadowDoc, overlaid
 from server.fanout.base import FanoutMessage
+from server.live import settle as settlement
+from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer
 from server.live.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
@@ -50,95 +43,6 @@ log = logging.getLogger(__name__)
 # so a burst never becomes one frame larger than clients accept.
 MERGED_FRAME_BYTES = 256 * 1024
 TOO_MANY_REFUSED = "too many refused changes"
-NOTE_ID_USED = "that note id was already used"
-
-
-class Peer:
-    """What the core knows of one connection. The driver's connection class extends it."""
-
-    __slots__ = ("actor", "awareness_ids", "budget_key", "refusals")
-
-    def __init__(self, actor: Actor, budget_key: str | None = None) -> None:
-        self.actor = actor
-        # Whose refusal budget this connection spends: its participant's (or the facilitator's);
-        # every viewer shares one token, so the driver gives viewers one per address instead,
-        # or one hostile viewer would cut off every projector.
-        self.budget_key = budget_key or actor.id
-        self.awareness_ids: set[int] = set()  # awareness client ids this connection speaks for
-        self.refusals = 0  # refused updates in a row (over time: the actor's RefusalBudget)
-
-
-P = TypeVar("P", bound=Peer)
-
-
-@dataclass(slots=True)
-class Accepted(Generic[P]):
-    """An update to store, then send. `waiter` is the driver's (e.g. a future), opaque here."""
-
-    sender: P | None
-    actor_id: str
-    data: bytes
-    created_notes: tuple[str, ...] = ()
-    ts: float = field(default_factory=time.time)
-    echo: bool = False  # also send it to its sender (a compensated update: the sender lacks it)
-    waiter: Any = None
-    created_values: dict[str, Any] = field(default_factory=dict)  # note id -> content as created
-    deleted_notes: tuple[str, ...] = ()
-    new_clients: tuple[int, ...] = ()  # Yjs client ids this update is the first to use here
-    lost: tuple[tuple[str, str], ...] = ()  # (note id, creator): creations that lost the id
-    writers_before: dict[int, int] | None = None  # for creations: writers' clocks before it
-    changes: Sequence[Change] = ()  # what it changed (an entry re-created later starts from it)
-
-
-class Effects(Generic[P]):
-    """What the driver must do, in this order: sends, broadcasts, publishes, closes. Each list
-    is created on its first entry (most frames need one effect or none): test for emptiness."""
-
-    __slots__ = ("broadcasts", "closes", "publishes", "refusals", "sends")
-
-    def __init__(self) -> None:
-        self.sends: list[tuple[P, bytes]] = _NONE
-        self.broadcasts: list[tuple[bytes, P | None]] = _NONE  # (frame, connection left out)
-        self.publishes: list[FanoutMessage] = _NONE
-        self.closes: list[tuple[P, int, str]] = _NONE
-        self.refusals: list[tuple[P, str]] = _NONE  # (connection, reason): for logs and metrics
-
-    def send(self, peer: P, frame: bytes) -> None:
-        if not self.sends:
-            self.sends = []
-        self.sends.append((peer, frame))
-
-    def broadcast(self, frame: bytes, exclude: P | None) -> None:
-        if not self.broadcasts:
-            self.broadcasts = []
-        self.broadcasts.append((frame, exclude))
-
-    def publish(self, message: FanoutMessage) -> None:
-        if not self.publishes:
-            self.publishes = []
-        self.publishes.append(message)
-
-    def close(self, peer: P, code: int, reason: str) -> None:
-        if not self.closes:
-            self.closes = []
-        self.closes.append((peer, code, reason))
-
-    def refuse(self, peer: P, reason: str) -> None:
-        if not self.refusals:
-            self.refusals = []
-        self.refusals.append((peer, reason))
-
-
-# The shared "no effect" value of every Effects list until its first entry (never appended to).
-_NONE: Any = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimRequest:
-    """What a batch claims: first-used Yjs client ids and created note ids, with their actor."""
-
-    clients: dict[int, str]
-    notes: dict[str, str]
 
 
 class RoomCore(Generic[P]):
@@ -181,7 +85,14 @@ class RoomCore(Generic[P]):
 
     # ------------------------------------------------------------------ life cycle
 
-    def load(self, snapshot: SnapshotRecord | None, tail: Sequence[UpdateRecord]) -> None:
+    def load(
+        self,
+        snapshot: SnapshotRecord | None,
+        tail: Sequence[UpdateRecord],
+        max_bytes: int | None = None,
+    ) -> None:
+        """`max_bytes`: the board's byte bound (None: none)."""
+        self.board.max_bytes = max_bytes
         with self.doc.transaction(origin="load"):
             if snapshot is not None:
                 self.doc.apply_update(snapshot.state)
@@ -195,7 +106,7 @@ class RoomCore(Generic[P]):
         self.shadow.close()
         self.shadow = ShadowDoc(state, roots=schema.ROOTS)
         self._own_shadow_client()
-        self._refresh_settings()
+        self.refresh_settings()
         # The byte bound: exact now, then estimated from above (crdt/rules.py BoardState).
         self.board.measure = lambda: len(self.shadow.doc.get_update())
         notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
@@ -211,7 +122,7 @@ class RoomCore(Generic[P]):
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
 
-    def _refresh_settings(self) -> None:
+    def refresh_settings(self) -> None:
         """After a transaction on the real doc: take the settings the server wrote into meta."""
         if not self._meta_changed:
             return
@@ -287,7 +198,7 @@ class RoomCore(Generic[P]):
         match verdict.kind:
             case "malformed":
                 if verdict.rebuild:
-                    self._rebuild_shadow()
+                    self.rebuild_shadow()
                 self._malformed(peer, out, verdict.reason or "malformed update")
             case "refuse":
                 self._refuse(peer, verdict.reason or "refused", out, rebuild=verdict.rebuild)
@@ -343,7 +254,7 @@ class RoomCore(Generic[P]):
     def server_change(self, change: Callable[[schema.Board], None]) -> Accepted[P] | None:
         """A change made by the server itself (meta, results), queued like any update; None
         when it changes nothing."""
-        update = self._shadow_write(change)
+        update = self.shadow_write(change)
         if update is None:
             return None
         accepted: Accepted[P] = Accepted(None, "server", update)
@@ -364,14 +275,14 @@ class RoomCore(Generic[P]):
             return None, None
         refusal = rules.check(actor, changes, self.board, len(update))
         if refusal is not None:
-            self._rebuild_shadow()  # yrs has no rollback: the shadow forgets the write
+            self.rebuild_shadow()  # yrs has no rollback: the shadow forgets the write
             return None, refusal.reason
         self.board.record_changes(changes)
         accepted: Accepted[P] = Accepted(None, actor.id, update, changes=changes)
         self._enqueue(accepted)
         return accepted, None
 
-    def _shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
+    def shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
         state = self.shadow.doc.get_state()
         change(schema.Board(self.shadow.doc))
         update = self.shadow.doc.get_update(state)
@@ -383,7 +294,7 @@ class RoomCore(Generic[P]):
 
     def _refuse(self, peer: P, reason: str, out: Effects[P], rebuild: bool = True) -> None:
         if rebuild:
-            self._rebuild_shadow()
+            self.rebuild_shadow()
         peer.refusals += 1
         out.refuse(peer, reason)
         out.send(peer, protocol.encode(protocol.Auth(reason)))
@@ -412,7 +323,7 @@ class RoomCore(Generic[P]):
         )
         out.close(peer, CloseCode.MALFORMED, reason)
 
-    def _rebuild_shadow(self) -> None:
+    def rebuild_shadow(self) -> None:
         """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
         shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
         for accepted in (*self.committing, *self.pending):
@@ -441,6 +352,35 @@ class RoomCore(Generic[P]):
         out.broadcast(frame, peer)
         out.publish(FanoutMessage(self.instance_id, "awareness", frame))
 
+    # ------------------------------------------------------------------ the driver's view
+
+    def pending_count(self) -> int:
+        """Updates accepted and not yet taken by a commit (the driver's backpressure)."""
+        return len(self.pending)
+
+    def queued(self) -> tuple[Accepted[P], ...]:
+        """Everything accepted and not yet committed: being committed, then pending."""
+        return (*self.committing, *self.pending)
+
+    def withdraw(self, accepted: Accepted[P]) -> None:
+        """Take a queued server change back (the room failed before it was committed)."""
+        self.pending.remove(accepted)
+
+    def keyframe_due(self, every: int) -> bool:
+        return self.updates_since_snapshot >= every
+
+    def unsaved(self) -> bool:
+        """Committed updates no keyframe holds yet (and the room can still write one)."""
+        return bool(self.updates_since_snapshot) and not self.failed
+
+    def keyframe_saved(self, keyframe: SnapshotRecord | None) -> None:
+        """A keyframe was written (None: nothing new to write): the byte estimate is exact
+        again, counted from it."""
+        if keyframe is not None:
+            self.snapshot_seq = keyframe.seq
+            self.board.measured(len(keyframe.state) + sum(len(a.data) for a in self.queued()))
+        self.updates_since_snapshot = 0
+
     # ------------------------------------------------------------------ group commit
 
     def take_batch(self) -> list[Accepted[P]]:
@@ -449,145 +389,31 @@ class RoomCore(Generic[P]):
         self.committing = batch
         return batch
 
+    def nothing_committed(self) -> None:
+        """The batch taken was empty (or emptied by the claims' answers)."""
+        self.committing = []
+
     def claims_of(self, batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
         """What this batch must claim across processes (None: nothing new)."""
-        clients = {c: a.actor_id for a in batch if a.sender is not None for c in a.new_clients}
-        notes = {n: a.actor_id for a in batch for n in a.created_notes}
-        return ClaimRequest(clients, notes) if clients or notes else None
+        return settlement.claims_of(self, batch)
 
     def settle(
         self, batch: list[Accepted[P]], lost_clients: dict[int, str], lost_notes: dict[str, str]
     ) -> Effects[P]:
-        """Apply the claims' answers to `batch` (changed in place) before it is stored.
-
-        A client id another token claimed first: everything its connection sent since is
-        dropped (its structs never reach anyone) and the connection closed. A note id created
-        first elsewhere: this creation is undone (compensation queued in the batch, echoed to
-        the sender, marked `lost` for the winner's process); the note is the winner's."""
-        out: Effects[P] = Effects()
-        if lost_clients:
-            intruders = {a.sender for a in batch if set(a.new_clients) & set(lost_clients)}
-            intruders.discard(None)
-            for client, owner in lost_clients.items():
-                self.client_owners[client] = owner
-            dropped = [a for a in (*batch, *self.pending) if a.sender in intruders]
-            batch[:] = [a for a in batch if a.sender not in intruders]
-            self.pending = [a for a in self.pending if a.sender not in intruders]
-            self.committing = batch
-            for accepted in dropped:
-                self._forget(accepted)
-            self._rebuild_shadow()
-            for peer in intruders:
-                assert peer is not None
-                out.refuse(peer, FOREIGN_CLIENT)
-                out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
-        if lost_notes:
-            self._undo_creations(batch, lost_notes, NOTE_ID_USED, out)
-        return out
+        """Apply the claims' answers to `batch` (changed in place) before it is stored."""
+        return settlement.settle_claims(self, batch, lost_clients, lost_notes)
 
     def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
         """The notes each participant's updates in `batch` create (what the quota counts)."""
-        requests: dict[str, list[str]] = {}
-        for accepted in batch:
-            sender = accepted.sender
-            if sender is not None and sender.actor.role == "participant" and accepted.created_notes:
-                requests.setdefault(accepted.actor_id, []).extend(accepted.created_notes)
-        return requests
+        return settlement.quota_requests(self, batch)
 
     def live_notes(self) -> Map[Any]:
         """The notes as the board will have them once what is queued is stored."""
-        notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
-        return notes
+        return settlement.live_notes(self)
 
     def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
-        """Creations beyond the participant's quota across processes (server/quotas.py):
-        undone on their sender (compensation queued in `batch`) with the quota's reason."""
-        out: Effects[P] = Effects()
-        limit = int(self.board.settings.get("max_notes_per_participant", 50))
-        self._undo_creations(
-            batch, dict.fromkeys(note_ids), f"at most {limit} notes per person", out
-        )
-        return out
-
-    def _undo_creations(
-        self,
-        batch: list[Accepted[P]],
-        undone: Mapping[str, str | None],
-        reason: str,
-        out: Effects[P],
-    ) -> None:
-        """Undo these creations in `batch` (note id -> the owner who won its id elsewhere, or
-        None when it is simply refused), telling each sender why."""
-        notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
-        # id of an undone creation -> its undo (None: nothing of it was visible to delete)
-        undone_by: dict[int, Accepted[P] | None] = {}
-        for accepted in list(batch):
-            mine = [n for n in accepted.created_notes if n in undone]
-            if not mine:
-                continue
-            loser = accepted.actor_id
-            accepted.created_notes = tuple(n for n in accepted.created_notes if n not in mine)
-            accepted.lost = tuple((n, loser) for n in mine if undone[n] is not None)
-            for note_id in mine:
-                self.board.record_deleted(note_id)
-                winner = undone[note_id]
-                if winner is not None:
-                    self.board.record_created([note_id], winner)
-            # Delete only what is this creation's: the winner's may already be visible here.
-            visible = [
-                n
-                for n in mine
-                if isinstance(notes.get(n), Map) and _plain(notes[n]) == accepted.created_values[n]
-            ]
-            compensation = self._shadow_write(_deleting(visible))
-            undo: Accepted[P] | None = None
-            if compensation is not None:
-                undo = Accepted(accepted.sender, "server", compensation, echo=True)
-                batch.insert(batch.index(accepted) + 1, undo)
-            undone_by[id(accepted)] = undo
-            if accepted.sender is not None:
-                peer = accepted.sender
-                out.refuse(peer, reason)
-                out.send(peer, protocol.encode(protocol.Auth(reason)))
-        self.committing = batch
-        if undone_by:
-            self._collect_undone(batch, undone_by)
-
-    def _collect_undone(
-        self, batch: list[Accepted[P]], undone_by: dict[int, Accepted[P] | None]
-    ) -> None:
-        """Store and send each undone creation as it stands once undone: its content
-        garbage-collected. Encoded on a doc that holds the batch up to it and its undo, and
-        nothing after: the live shadow also holds what its sender sent since (queued, not judged
-        yet), which must not go out with this batch (their notes were stored and sent visible
-        one batch early, and a creation among them that loses its note id would reach the other
-        processes without its `lost` mark)."""
-        replay = ShadowDoc(self.doc.get_update())
-        try:
-            for accepted in batch:
-                replay.doc.apply_update(accepted.data)
-                if id(accepted) not in undone_by or accepted.writers_before is None:
-                    continue
-                undo = undone_by[id(accepted)]
-                if undo is not None:
-                    replay.doc.apply_update(undo.data)
-                accepted.data = replay.written_since(accepted.writers_before)
-                accepted.echo = True
-        finally:
-            replay.close()
-
-    def _forget(self, accepted: Accepted[P]) -> None:
-        """Take a dropped update out of the board's bookkeeping."""
-        board = self.board
-        for note_id in accepted.created_notes:
-            if board.note_authors.get(note_id) == accepted.actor_id:
-                board.record_deleted(note_id)
-                del board.note_authors[note_id]
-        for note_id in accepted.deleted_notes:
-            author = board.note_authors.get(note_id)
-            if author is not None:
-                board.notes_by_actor[author] = board.notes_by_actor.get(author, 0) + 1
-                board.live_notes += 1
+        """Creations beyond the participant's quota across processes: undone on their sender."""
+        return settlement.over_quota(self, batch, note_ids)
 
     def committed(self, batch: Sequence[Accepted[P]], last_seq: int) -> Effects[P]:
         """`batch` is stored (its last seq given): into the real doc, then to everyone."""
@@ -597,7 +423,7 @@ class RoomCore(Generic[P]):
         with self.doc.transaction(origin="commit"):
             for accepted in batch:
                 self.doc.apply_update(accepted.data)
-        self._refresh_settings()
+        self.refresh_settings()
         self.committing = []
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
             data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))
@@ -638,23 +464,7 @@ class RoomCore(Generic[P]):
         except protocol.ProtocolError:
             return out
         if isinstance(decoded, protocol.Update) and message.kind == "update":
-            notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
-            # Creations that lost their note id elsewhere: if their structs displace the
-            # winner's note here (a higher Yjs client id wins a key), put the winner's back.
-            contested = {
-                n: _plain(notes[n])
-                for n, loser in message.lost
-                if self.board.note_authors.get(n, loser) != loser and isinstance(notes.get(n), Map)
-            }
-            self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
-            out.broadcast(message.frame, None)
-            displaced = {
-                n: before
-                for n, before in contested.items()
-                if not isinstance(notes.get(n), Map) or _plain(notes[n]) != before
-            }
-            if displaced:
-                self.server_change(_restoring(displaced))
+            settlement.receive_remote_update(self, message, decoded.update, out)
         elif (
             isinstance(decoded, protocol.Awareness)
             and message.kind == "awareness"
@@ -666,58 +476,15 @@ class RoomCore(Generic[P]):
     def apply_remote_updates(
         self, updates: Sequence[bytes], last_seq: int, authors: dict[str, str] | None = None
     ) -> None:
-        """Committed elsewhere: into the real doc and the shadow (idempotent: Yjs ignores what it
-        has). The shadow skips the missing-dependency check: the other process checked. Notes
-        created and deleted there count here too (`authors`: note id -> creator)."""
-        with self.doc.transaction(origin="fanout"):
-            for update in updates:
-                self.doc.apply_update(update)
-        self._refresh_settings()
-        authors = authors or {}
-        board = self.board
-        for note_id, actor in authors.items():
-            if note_id not in board.note_authors:
-                board.record_created([note_id], actor)
-        for update in updates:
-            board.record_bytes(len(update))
-            board.record_changes(self.shadow.apply_trusted(update))
-        self.last_seq = max(self.last_seq, last_seq)
+        """Committed elsewhere: into the real doc and the shadow (server/live/settle.py)."""
+        settlement.apply_remote_updates(self, updates, last_seq, authors)
 
     def apply_log(self, records: Sequence[UpdateRecord], authors: dict[str, str]) -> Effects[P]:
         """A catch-up: committed updates read from the log; clients get what was new to us."""
-        out: Effects[P] = Effects()
-        if not records:
-            return out
-        before = self.doc.get_state()
-        self.apply_remote_updates([r.data for r in records], records[-1].seq, authors)
-        self.caught_up_seq = max(self.caught_up_seq, records[-1].seq)
-        missed = self.doc.get_update(before)
-        if missed != EMPTY_UPDATE:
-            out.broadcast(protocol.encode(protocol.Update(missed)), None)
-        return out
+        return settlement.apply_log(self, records, authors)
 
     def has_note(self, note_id: str) -> bool:
         return note_id in self.doc.get(schema.NOTES, type=Map)
-
-
-def _deleting(note_ids: Sequence[str]) -> Callable[[schema.Board], None]:
-    def delete(board: schema.Board) -> None:
-        for note_id in note_ids:
-            del board.notes_map[note_id]
-
-    return delete
-
-
-def _restoring(notes: dict[str, Any]) -> Callable[[schema.Board], None]:
-    def restore(board: schema.Board) -> None:
-        for note_id, content in notes.items():
-            board.notes_map[note_id] = Map(content)
-
-    return restore
-
-
-def _plain(value: Any) -> Any:
-    return value.to_py() if isinstance(value, Map) else value
 
 
 def _chunks(batch: Sequence[Accepted[P]], max_bytes: int) -> list[list[Accepted[P]]]:
