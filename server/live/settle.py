@@ -1,7 +1,7 @@
 """What a room settles with the other processes of its board (`REDIS_URL`), sans I/O.
 
-Two things are decided across processes (server/claims.py, server/quotas.py, by the driver
-between `take_batch` and the store): which token first wrote under a Yjs client id, and which
+Two things are decided across processes (server/scale/claims.py, server/scale/quotas.py, by the
+driver between `take_batch` and the store): which token first wrote under a Yjs client id, and which
 creation of a note id came first; and each participant's note quota. `claims_of` and
 `quota_requests` say what a batch asks; `settle_claims` and `over_quota` apply the answers: a
 connection writing under another token's client id loses what it sent and is closed; a creation
@@ -91,7 +91,7 @@ def live_notes(core: RoomCore[Any]) -> Map[Any]:
 
 
 def over_quota(core: RoomCore[P], batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
-    """Creations beyond the participant's quota across processes (server/quotas.py):
+    """Creations beyond the participant's quota across processes (server/scale/quotas.py):
     undone on their sender (compensation queued in `batch`) with the quota's reason."""
     out: Effects[P] = Effects()
     limit = int(core.board.settings.get("max_notes_per_participant", 50))
