@@ -395,7 +395,7 @@ class RoomCore(Generic[P]):
 
     def claims_of(self, batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
         """What this batch must claim across processes (None: nothing new)."""
-        return settlement.claims_of(self, batch)
+        return settlement.claims_of(batch)
 
     def settle(
         self, batch: list[Accepted[P]], lost_clients: dict[int, str], lost_notes: dict[str, str]
@@ -405,7 +405,7 @@ class RoomCore(Generic[P]):
 
     def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
         """The notes each participant's updates in `batch` create (what the quota counts)."""
-        return settlement.quota_requests(self, batch)
+        return settlement.quota_requests(batch)
 
     def live_notes(self) -> Map[Any]:
         """The notes as the board will have them once what is queued is stored."""

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 NOTE_ID_USED = "that note id was already used"
 
 
-def claims_of(core: RoomCore[P], batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
+def claims_of(batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
     """What this batch must claim across processes (None: nothing new)."""
     clients = {c: a.actor_id for a in batch if a.sender is not None for c in a.new_clients}
     notes = {n: a.actor_id for a in batch for n in a.created_notes}
@@ -74,7 +74,7 @@ def settle_claims(
     return out
 
 
-def quota_requests(core: RoomCore[P], batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
+def quota_requests(batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
     """The notes each participant's updates in `batch` create (what the quota counts)."""
     requests: dict[str, list[str]] = {}
     for accepted in batch:
