@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pycrdt import Doc, Map, get_update
+from pycrdt import Doc, Map, Subscription, get_update
 from pycrdt._base import BaseType  # not re-exported; the common base of shared types
 
-from crdt import protocol
+from crdt import protocol, updates
 
 # What happened to an entry of a root map ("item") or to a field of such an entry.
 Action = Literal["create", "replace", "delete", "set"]
@@ -80,31 +80,44 @@ class ShadowDoc:
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
         self._observed_at_start: frozenset[str] = frozenset()
-        # The last decoded state vector, by its bytes: one update's "after" is the next one's
-        # "before" and the precheck's vector (decoding one is O(clients the board has seen), the
-        # hottest Python of a busy room). Read-only for callers.
-        self._sv_bytes = b""
-        self._sv: dict[int, int] = {}
         for name in roots:
             self.doc.get(name, type=Map)
         if state:
             self.doc.apply_update(state)
         self._observe_new_roots()
+        # The doc's state vector as a dict, kept up to date from what each transaction adds
+        # (`_on_transaction`): judging an update then costs what the update holds, not what the
+        # board has seen (decoding the vector is O(clients): ~1 µs each, the hottest Python of a
+        # busy room when it was done per update). None: unknown, decoded on the next read.
+        self._clocks: dict[int, int] | None = protocol.decode_state_vector(self.doc.get_state())
+        # The clients the transactions since `apply` began moved forward: client -> clock before.
+        self._advanced: dict[int, int] = {}
+        self._advanced_known = True
+        # The update being applied and what its bytes hold, when the caller has read them already
+        # (the precheck): yrs usually re-encodes a transaction that took a whole update into the
+        # same bytes, so they need not be read twice.
+        self._read: tuple[bytes, updates.UpdateInfo] | None = None
+        self._transactions: Subscription | None = self.doc.observe(self._on_transaction)
 
-    def apply(self, update: bytes) -> list[Change]:
+    def apply(self, update: bytes, read: updates.UpdateInfo | None = None) -> list[Change]:
         """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
         ValueError (MalformedUpdate when yrs panics) for a corrupt update; then the shadow must
-        be rebuilt before further use."""
+        be rebuilt before further use. `read`: `updates.parse(update)`, if the caller has it."""
         self._changes = []
         self.unseen = False
+        self._advanced = {}
+        self._advanced_known = True
         self._before = self.doc.get_state()
         self._observed_at_start = frozenset(self._observed)
+        self._read = None if read is None else (update, read)
         try:
             self.doc.apply_update(update)
         except BaseException as exc:
             if not is_yrs_panic(exc):
                 raise
             raise MalformedUpdate("yrs could not apply the update") from None
+        finally:
+            self._read = None
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
         after = self.doc.get_state()
@@ -112,8 +125,7 @@ class ShadowDoc:
         if rest.var_uint() != 0:
             raise PendingUpdate("update depends on changes the server does not have")
         # What is left is the update's whole delete set: every range must name held clocks.
-        before = self._decoded(self._before)  # (first: the cache holds it, from the last update)
-        held = self._decoded(after)
+        held = self.state_vector()
         for _ in range(rest.var_uint()):
             client = rest.var_uint()
             end = held.get(client, 0)
@@ -121,8 +133,14 @@ class ShadowDoc:
                 clock = rest.var_uint()
                 if clock + rest.var_uint() > end:
                     raise ForeignDelete("update deletes changes the server does not have")
-        self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
-        self.writers_before = {c: before.get(c, 0) for c in self.writers}
+        if self._advanced_known:
+            self.writers_before = dict(self._advanced)
+        else:  # (a transaction's update we could not read: compare whole vectors)
+            before = protocol.decode_state_vector(self._before)
+            self.writers_before = {
+                c: before.get(c, 0) for c, clock in held.items() if clock > before.get(c, 0)
+            }
+        self.writers = list(self.writers_before)
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
@@ -151,14 +169,34 @@ class ShadowDoc:
         return self.doc.get_update(self._before)
 
     def state_vector(self) -> dict[int, int]:
-        """The shadow's state vector (do not change the dict: it is cached)."""
-        return self._decoded(self.doc.get_state())
+        """The shadow's state vector (do not change the dict: it is kept up to date)."""
+        if self._clocks is None:
+            self._clocks = protocol.decode_state_vector(self.doc.get_state())
+        return self._clocks
 
-    def _decoded(self, state: bytes) -> dict[int, int]:
-        if state != self._sv_bytes:
-            self._sv = protocol.decode_state_vector(state)
-            self._sv_bytes = state
-        return self._sv
+    def _on_transaction(self, event: Any) -> None:
+        """After every transaction that changed the doc: the clients it moved forward, read from
+        its own update (the structs it integrated, parked ones that it unblocked included, each
+        client's section running from its clock before to its clock after)."""
+        data = event.update
+        read = self._read
+        try:
+            sections = (
+                read[1].sections
+                if read is not None and data == read[0]
+                else updates.parse(data).sections
+            )
+        except Exception:  # never expected: then the vectors are decoded whole
+            self._clocks = None
+            self._advanced_known = False
+            return
+        clocks = self._clocks
+        advanced = self._advanced
+        for client, (start, end) in sections.items():
+            if clocks is not None:
+                clocks[client] = end
+            if client not in advanced:
+                advanced[client] = start
 
     def written_since(self, clocks: dict[int, int]) -> bytes:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
@@ -229,6 +267,9 @@ class ShadowDoc:
         for root, subscription in self._keep_alive:
             root.unobserve(subscription)
         self._keep_alive.clear()
+        if self._transactions is not None:
+            self.doc.unobserve(self._transactions)
+            self._transactions = None
 
     def _observe_new_roots(self) -> list[str]:
         new = [name for name in self.doc.keys() if name not in self._observed]  # noqa: SIM118 (Doc is not a dict)

@@ -39,6 +39,7 @@ from crdt import protocol, rules, schema, updates
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc, overlaid
+from crdt.sync import SyncFrames
 from server.fanout.base import FanoutMessage
 from server.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
@@ -169,6 +170,8 @@ class RoomCore(Generic[P]):
         self._meta_changed = False
         self._meta_subscription = (meta, meta.observe(self._on_meta_change))
         self.shadow = ShadowDoc(roots=schema.ROOTS)
+        # What joiners get is encoded once per change of the doc, not once per joiner.
+        self.sync_frames = SyncFrames(self.doc)
         self.connections: set[P] = set()
         # Yjs client id -> the actor that first wrote with it (nobody may write under another's)
         self.client_owners: dict[int, str] = {self.shadow.doc.client_id: "server"}
@@ -215,6 +218,7 @@ class RoomCore(Generic[P]):
         meta, subscription = self._meta_subscription
         meta.unobserve(subscription)
         self.shadow.close()
+        self.sync_frames.close()
 
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
@@ -239,7 +243,7 @@ class RoomCore(Generic[P]):
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
             return out
         self.connections.add(peer)
-        out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
+        out.send(peer, self.sync_frames.step1())
         if self.awareness:
             out.send(peer, self._awareness_frame(list(self.awareness)))
         return out
@@ -271,11 +275,11 @@ class RoomCore(Generic[P]):
         match message:
             case protocol.SyncStep1(state_vector=sv):
                 try:
-                    update = self.doc.get_update(sv)
+                    answer = self.sync_frames.step2(sv)
                 except ValueError:
                     out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
-                out.send(peer, protocol.encode(protocol.SyncStep2(update)))
+                out.send(peer, answer)
             case protocol.SyncStep2(update=update) | protocol.Update(update=update):
                 self._receive_update(peer, update, out)
             case protocol.Awareness(payload=payload):
@@ -310,7 +314,7 @@ class RoomCore(Generic[P]):
             self._refuse(peer, reason, out, rebuild=False)
             return
         try:
-            changes = self.shadow.apply(update)
+            changes = self.shadow.apply(update, info)
         except (PendingUpdate, ForeignDelete) as exc:
             self._refuse(peer, str(exc), out)
             return
