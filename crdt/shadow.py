@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pycrdt import Doc, Map, Subscription, get_update
+from pycrdt import Doc, Map, get_update
 from pycrdt._base import BaseType  # not re-exported; the common base of shared types
 
 from crdt import protocol, updates
@@ -85,19 +85,18 @@ class ShadowDoc:
         if state:
             self.doc.apply_update(state)
         self._observe_new_roots()
-        # The doc's state vector as a dict, kept up to date from what each transaction adds
-        # (`_on_transaction`): judging an update then costs what the update holds, not what the
-        # board has seen (decoding the vector is O(clients): ~1 µs each, the hottest Python of a
-        # busy room when it was done per update). None: unknown, decoded on the next read.
-        self._clocks: dict[int, int] | None = protocol.decode_state_vector(self.doc.get_state())
-        # The clients the transactions since `apply` began moved forward: client -> clock before.
-        self._advanced: dict[int, int] = {}
-        self._advanced_known = True
-        # The update being applied and what its bytes hold, when the caller has read them already
-        # (the precheck): yrs usually re-encodes a transaction that took a whole update into the
-        # same bytes, so they need not be read twice.
-        self._read: tuple[bytes, updates.UpdateInfo] | None = None
-        self._transactions: Subscription | None = self.doc.observe(self._on_transaction)
+        # The doc's state vector as a dict, moved forward past each update applied (from the
+        # update's own struct ranges): judging an update then costs what the update holds, not
+        # what the board has seen (decoding the vector is O(clients): ~1 µs each, the hottest
+        # Python of a busy room when it was done per update; a doc observer costs as much in
+        # yrs). Never ahead of the doc; it may lag behind for the server's own client (a write
+        # straight into `doc`): a refusal on clocks is decided again on `state_vector(exact=True)`.
+        self._clocks: dict[int, int] = protocol.decode_state_vector(self.doc.get_state())
+        # Updates yrs parked (missing dependencies), integrated inside some later transaction:
+        # while any waits, the clocks are decoded from the doc after each update.
+        self._parked: list[bytes] = []
+        if state and _has_structs(get_update(state, self.doc.get_state())):
+            self._parked.append(state)
 
     def apply(self, update: bytes, read: updates.UpdateInfo | None = None) -> list[Change]:
         """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
@@ -105,42 +104,27 @@ class ShadowDoc:
         be rebuilt before further use. `read`: `updates.parse(update)`, if the caller has it."""
         self._changes = []
         self.unseen = False
-        self._advanced = {}
-        self._advanced_known = True
         self._before = self.doc.get_state()
         self._observed_at_start = frozenset(self._observed)
-        self._read = None if read is None else (update, read)
         try:
             self.doc.apply_update(update)
         except BaseException as exc:
             if not is_yrs_panic(exc):
                 raise
             raise MalformedUpdate("yrs could not apply the update") from None
-        finally:
-            self._read = None
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
         after = self.doc.get_state()
-        rest = protocol.Reader(get_update(update, after))
-        if rest.var_uint() != 0:
+        remaining = get_update(update, after)
+        if _has_structs(remaining):
             raise PendingUpdate("update depends on changes the server does not have")
-        # What is left is the update's whole delete set: every range must name held clocks.
-        held = self.state_vector()
-        for _ in range(rest.var_uint()):
-            client = rest.var_uint()
-            end = held.get(client, 0)
-            for _ in range(rest.var_uint()):
-                clock = rest.var_uint()
-                if clock + rest.var_uint() > end:
-                    raise ForeignDelete("update deletes changes the server does not have")
-        if self._advanced_known:
-            self.writers_before = dict(self._advanced)
-        else:  # (a transaction's update we could not read: compare whole vectors)
-            before = protocol.decode_state_vector(self._before)
-            self.writers_before = {
-                c: before.get(c, 0) for c, clock in held.items() if clock > before.get(c, 0)
-            }
+        self.writers_before = self._move_clocks(update, read, self._before, after)
         self.writers = list(self.writers_before)
+        # What is left is the update's whole delete set: every range must name held clocks.
+        if _deletes_beyond(remaining, self._clocks) and _deletes_beyond(
+            remaining, self.state_vector(exact=True)
+        ):
+            raise ForeignDelete("update deletes changes the server does not have")
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
@@ -148,7 +132,12 @@ class ShadowDoc:
         """Apply an update already checked elsewhere (committed by another process) and return
         what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
         self._changes = []
+        before = self.doc.get_state()
         self.doc.apply_update(update)
+        after = self.doc.get_state()
+        if _has_structs(get_update(update, after)):
+            self._parked.append(update)
+        self._move_clocks(update, None, before, after)
         changes = self._changes
         self._changes = []
         self._observe_new_roots()
@@ -168,35 +157,38 @@ class ShadowDoc:
         on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
         return self.doc.get_update(self._before)
 
-    def state_vector(self) -> dict[int, int]:
-        """The shadow's state vector (do not change the dict: it is kept up to date)."""
-        if self._clocks is None:
+    def state_vector(self, exact: bool = False) -> dict[int, int]:
+        """The shadow's state vector (do not change the dict). `exact`: decoded from the doc
+        (O(clients)), for the rare decisions the lagging clocks would refuse."""
+        if exact:
             self._clocks = protocol.decode_state_vector(self.doc.get_state())
         return self._clocks
 
-    def _on_transaction(self, event: Any) -> None:
-        """After every transaction that changed the doc: the clients it moved forward, read from
-        its own update (the structs it integrated, parked ones that it unblocked included, each
-        client's section running from its clock before to its clock after)."""
-        data = event.update
-        read = self._read
-        try:
-            sections = (
-                read[1].sections
-                if read is not None and data == read[0]
-                else updates.parse(data).sections
-            )
-        except Exception:  # never expected: then the vectors are decoded whole
-            self._clocks = None
-            self._advanced_known = False
-            return
+    def _move_clocks(
+        self, update: bytes, read: updates.UpdateInfo | None, before: bytes, after: bytes
+    ) -> dict[int, int]:
+        """Move the clocks past `update`, just applied (`before`, `after`: the doc's vectors
+        around it); returns the clients it moved forward, with their clocks before it."""
+        if read is None and not self._parked:
+            try:
+                read = updates.parse(update)
+            except protocol.ProtocolError:
+                read = None  # (yrs took bytes the reader does not: decode the vectors)
+        if read is None or self._parked:
+            old = protocol.decode_state_vector(before)
+            self._clocks = protocol.decode_state_vector(after)
+            self._parked = [p for p in self._parked if _has_structs(get_update(p, after))]
+            return {c: old.get(c, 0) for c, k in self._clocks.items() if k > old.get(c, 0)}
+        # Taken whole, with nothing parked that it could have let in: each client's structs now
+        # end where the update's end (or where they were, for structs the doc already held).
         clocks = self._clocks
-        advanced = self._advanced
-        for client, (start, end) in sections.items():
-            if clocks is not None:
+        moved: dict[int, int] = {}
+        for client, (_start, end) in read.sections.items():
+            known = clocks.get(client, 0)
+            if end > known:
+                moved[client] = known
                 clocks[client] = end
-            if client not in advanced:
-                advanced[client] = start
+        return moved
 
     def written_since(self, clocks: dict[int, int]) -> bytes:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
@@ -267,9 +259,6 @@ class ShadowDoc:
         for root, subscription in self._keep_alive:
             root.unobserve(subscription)
         self._keep_alive.clear()
-        if self._transactions is not None:
-            self.doc.unobserve(self._transactions)
-            self._transactions = None
 
     def _observe_new_roots(self) -> list[str]:
         new = [name for name in self.doc.keys() if name not in self._observed]  # noqa: SIM118 (Doc is not a dict)
@@ -290,6 +279,25 @@ class ShadowDoc:
                 self._changes.extend(_changes_of(root, event))
 
         return on_events
+
+
+def _has_structs(update: bytes) -> bool:
+    """The update (as yrs encodes it) holds structs, not just a delete set."""
+    return protocol.Reader(update).var_uint() != 0
+
+
+def _deletes_beyond(update: bytes, held: dict[int, int]) -> bool:
+    """An update with no structs (as yrs encodes what is left of one) deletes clocks past what
+    `held` holds."""
+    delete_set = protocol.Reader(update)
+    delete_set.var_uint()  # (no structs)
+    for _ in range(delete_set.var_uint()):
+        end = held.get(delete_set.var_uint(), 0)
+        for _ in range(delete_set.var_uint()):
+            clock = delete_set.var_uint()
+            if clock + delete_set.var_uint() > end:
+                return True
+    return False
 
 
 def _changes_of(root: str, event: Any) -> list[Change]:

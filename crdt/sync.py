@@ -29,7 +29,8 @@ class SyncFrames:
         self._step1: bytes | None = None
         self._answers: dict[bytes, bytes] = {}  # state vector asked with -> SyncStep2 frame
         self._answer_bytes = 0
-        # Observed from the first frame on (a board's load is not paid for by an observer).
+        # Observed only while frames are kept: a doc observer costs each transaction an encoding
+        # of what it changed (O(clients) in yrs), so a busy board between joins pays nothing.
         self._subscription: Subscription | None = None
 
     def step1(self) -> bytes:
@@ -57,9 +58,6 @@ class SyncFrames:
 
     def close(self) -> None:
         """Drop the observer (it lives in yrs and holds this object)."""
-        if self._subscription is not None:
-            self._doc.unobserve(self._subscription)
-            self._subscription = None
         self._forget()
 
     def _watch(self) -> None:
@@ -72,6 +70,8 @@ class SyncFrames:
 
     def _forget(self) -> None:
         self._step1 = None
-        if self._answers:
-            self._answers = {}
-            self._answer_bytes = 0
+        self._answers = {}
+        self._answer_bytes = 0
+        if self._subscription is not None:
+            self._doc.unobserve(self._subscription)
+            self._subscription = None
