@@ -193,7 +193,7 @@ class ShadowDoc:
     def written_since(self, clocks: dict[int, int]) -> bytes:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
         content garbage-collected), with the delete set."""
-        vector = {**self.state_vector(), **clocks}
+        vector = {**self.state_vector(exact=True), **clocks}  # (a rare path: exact clocks)
         out = bytearray()
         protocol.write_var_uint(out, len(vector))
         for client, clock in vector.items():
