@@ -174,7 +174,9 @@ class ShadowDoc:
                 read = updates.parse(update)
             except protocol.ProtocolError:
                 read = None  # (yrs took bytes the reader does not: decode the vectors)
-        if read is None or self._parked:
+        # (Exact when the update carries the shadow's own client, whose clock may lag: a client
+        # relaying the server's writes must not pass for a writer under the server's id.)
+        if read is None or self._parked or self.doc.client_id in read.sections:
             old = protocol.decode_state_vector(before)
             self._clocks = protocol.decode_state_vector(after)
             self._parked = [p for p in self._parked if _has_structs(get_update(p, after))]

@@ -183,3 +183,20 @@ def test_a_write_over_the_servers_own_write_is_not_refused() -> None:
     assert len(net.refusals) == refused and ana.denied == []
     assert bob.notes()["n"]["text"] == "mon idée"
     assert net.core.doc.get("notes", type=Map)["n"]["text"] == "mon idée"
+
+
+def test_relaying_the_servers_own_writes_is_not_writing_under_its_id() -> None:
+    """A client's update may carry structs of the server's own client that the server already
+    holds (relayed, e.g. in a sync reply): the server's clock may lag in the shadow's counts,
+    and the sender must not be taken for a writer under the server's Yjs client id."""
+    net = Net()
+    ana = net.client("participant", "p-ana")
+    bob = net.client("participant", "p-bob")
+    ana.change(add_note("n", "une idée"))
+    net.settle()
+    bob.change(lambda d: d.get("notes", type=Map)["n"].__setitem__("text", "HIJACKED"))
+    net.settle()  # the server's compensation: a write of its own client, now in Ana's doc
+    relay = ana.doc.get_update()  # everything Ana holds, the server's write included
+    ana.send(protocol.Update(relay))
+    assert ana.closed is None and ana.denied == []
+    assert net.core.shadow.writers == []
