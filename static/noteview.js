@@ -1,6 +1,6 @@
 // @ts-check
 // How a note is shown wherever it appears (canvas, outline, vote list, replay): its author line and
-// its vote buttons. No imports of board.js: the board, the canvas and the outline all use this.
+// its vote buttons. The board page, the canvas, the outline and the replay all use this.
 import { h } from "./util.js";
 import { t, langName, fmtNumber } from "./i18n.js";
 import { toast } from "./ui.js";

@@ -175,8 +175,8 @@ export class BoardApp {
     this.renderDrafts();
   }
 
-  /** What the browser tests reach as `window.__cobord` (testhook.js): read-only views and a few
-   * actions, named as the tests use them. */
+  /** What the browser tests reach as the page's `__cobord` (testhook.js, behind their flag): the
+   * parts they watch and a few actions, named as the tests use them. */
   testView() {
     const app = this;
     return {

@@ -97,6 +97,7 @@ def with_test_hooks(browser: Any) -> Any:
         return ctx
 
     browser.new_context = new_context
+    browser.new_context_without_test_hooks = plain  # a device like anyone's
     return browser
 
 
