@@ -60,7 +60,7 @@ export function renderVoteList(app, actions, wrap) {
   }
 }
 
-/** The "I disagree" marks left, in sight like the dots (only while the board uses marks). @param {any} app */
+/** The "I disagree" marks left, in sight like the dots (only while the board uses marks). @param {import("./board/state.js").BoardState} app */
 function disagreeStatus(app) {
   const { left, budget } = app.disagreeLeft();
   return h(

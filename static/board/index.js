@@ -1,9 +1,8 @@
 // @ts-check
 // The board page (/b/{id}): find this device's token, ask the server about the board, then open it
 // (board/app.js), or say why not: unknown board, no access, join again.
-import { h, clear, api, ApiError, store, keys } from "../util.js";
+import { api, ApiError, store, keys } from "../util.js";
 import { t } from "../i18n.js";
-import { langSwitcher } from "../ui.js";
 import { mediaAccess } from "../media.js";
 import { adoptFragmentToken } from "../faclink.js";
 import { rememberBoard } from "../home.js";
