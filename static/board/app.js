@@ -133,9 +133,24 @@ export class BoardApp {
       vote: (/** @type {string} */ id, /** @type {number} */ delta) => this.actions.vote(id, delta),
       disagree: (/** @type {string} */ id, /** @type {number} */ delta) => this.actions.disagree(id, delta),
     });
-    this.actions = new BoardController(board, this.canvas, this);
-    // follow me, moderation, "not sent yet" (extras.js)
-    this.extras = new BoardExtras(board, this);
+    const app = this;
+    this.actions = new BoardController(board, this.canvas, {
+      get view() { return app.view; },
+      votesChanged: () => { this.renderTopbar(); this.renderMain(); },
+      resultsChanged: () => {
+        if (this.view === "results") this.renderMain();
+        if (this.panel) this.panel.render();
+      },
+      draftsChanged: () => this.renderDrafts(),
+    });
+    // follow me, moderation, "not sent yet" (extras.js): where they show on this screen
+    this.extras = new BoardExtras(board, {
+      get view() { return app.view; },
+      get canvas() { return app.canvas; },
+      get panel() { return app.panel; },
+      get banners() { return app.banners; },
+      get draftsEl() { return app.draftsEl; },
+    });
     this.sheets = new BoardSheets(board, this.actions, {
       noteActions: (note, close) => this.extras.noteActions(note, close),
       clusterActions: (cluster, close) => this.extras.clusterActions(cluster, close),
@@ -160,19 +175,6 @@ export class BoardApp {
       // Once, on creation: the private link that restores this panel anywhere.
       clientConfig().then((cfg) => showFacilitatorLinkOnce(facilitatorLink(boardId, token, cfg), info.title || ""));
     }
-  }
-
-  // ---------- what the controller tells the screen (controller.js Screen) ----------
-  votesChanged() {
-    this.renderTopbar();
-    this.renderMain();
-  }
-  resultsChanged() {
-    if (this.view === "results") this.renderMain();
-    if (this.panel) this.panel.render();
-  }
-  draftsChanged() {
-    this.renderDrafts();
   }
 
   /** What the browser tests reach as the page's `__cobord` (testhook.js, behind their flag): the
