@@ -167,3 +167,21 @@ def test_components_get_parts_of_the_board_not_its_screen() -> None:
         if p.parent.name != "board" and re.search(r"\bBoardApp\b|\bthis\.app\b", p.read_text())
     )
     assert named == []
+
+
+def test_board_state_only_asks_and_the_controller_draws_no_view() -> None:
+    """static/board/: the state answers questions (no writes to the document, no DOM), the
+    controller writes (no view module, no element built): what changed goes to the screen."""
+    board = STATIC / "board"
+    state = (board / "state.js").resolve()
+    assert {p.name for p in graph()[state]} <= {"util.js", "storage.js"}
+    state_code = state.read_text(encoding="utf-8")
+    writes = re.compile(
+        r"session\.(?:addNote|updateNote|deleteNote|addCluster|updateCluster|deleteCluster"
+        r"|setClusterTitles|setUser|setFallback|batch)\(|\bdocument\.|\bh\("
+    )
+    assert writes.findall(state_code) == []
+    controller = (board / "controller.js").resolve()
+    views = {"canvas.js", "outline.js", "votelist.js", "panel.js", "app.js", "sheets.js"}
+    assert {p.name for p in graph()[controller]} & views == set()
+    assert re.findall(r"\bh\(|\bfill\(|\bdocument\.", controller.read_text(encoding="utf-8")) == []
