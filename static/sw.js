@@ -20,6 +20,7 @@ const SHELL = [
   "/board/sheets.js",
   "/board/state.js",
   "/canvas.js",
+  "/canvasmap.js",
   "/downloads.js",
   "/extras.js",
   "/faclink.js",
