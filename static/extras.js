@@ -1,18 +1,30 @@
 // @ts-check
-// Facilitation features that hook into the board (board.js) and its panel (panel.js) through a few
-// calls, so they live in their own modules: follow me (follow.js), moderation (moderation.js), the
+// Facilitation features that hook into the board (board/app.js) and its panel (panel.js) through a
+// few calls, so they live in their own modules: follow me (follow.js), moderation (moderation.js), the
 // "not sent yet" mark (unsent.js).
 import { Follow } from "./follow.js";
 import { Moderation } from "./moderation.js";
 import { Unsent } from "./unsent.js";
 import { h } from "./util.js";
 
+/**
+ * Where on the board's screen (board/app.js) these features show and move things: the canvas, the
+ * view shown, the facilitator's panel, and the places their bars and trays go.
+ * @typedef {{
+ *   readonly view: string,
+ *   readonly canvas: import("./canvas.js").Canvas,
+ *   readonly panel: import("./panel.js").FacilitatorPanel | null,
+ *   readonly banners?: HTMLElement,
+ *   readonly draftsEl?: HTMLElement,
+ * }} BoardScreen
+ */
+
 export class BoardExtras {
-  /** @param {any} app the BoardApp */
-  constructor(app) {
-    this.follow = new Follow(app);
-    this.moderation = new Moderation(app);
-    this.unsent = new Unsent(app);
+  /** @param {import("./board/state.js").BoardState} board @param {BoardScreen} screen */
+  constructor(board, screen) {
+    this.follow = new Follow(board, screen);
+    this.moderation = new Moderation(board, screen);
+    this.unsent = new Unsent(board, screen);
   }
   /** After every render of the board (canvas, outline…). */
   afterRender() {

@@ -14,6 +14,7 @@ import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
 import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
 import { closedText } from "./privacy.js";
+import { exposeForTests } from "./testhook.js";
 
 const PAGE_SECONDS = 12;
 const PAUSE_AFTER_KEY_SECONDS = 60;
@@ -93,7 +94,7 @@ export async function renderPresent(root, boardId) {
       draw();
     }
   }, 1000);
-  /** @type {any} */ (window).__present = { session, state, draw }; // for the browser tests
+  exposeForTests("__present", { session, state, draw });
   draw();
 }
 

@@ -27,7 +27,7 @@ def test_client_constants_match_the_schema() -> None:
 
 def test_no_module_keeps_its_own_copy() -> None:
     static = SCHEMA_JS.parent
-    for path in static.glob("*.js"):
+    for path in static.rglob("*.js"):
         if path.name == "schema.js":
             continue
         text = path.read_text(encoding="utf-8")
