@@ -202,4 +202,3 @@ def _summed(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
             summed.add(kind)
             out.append((_MANY_KINDS[kind], str(counts[kind])))
     return out
-

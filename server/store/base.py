@@ -187,6 +187,10 @@ class DuplicateJoinCode(StoreError):
     pass
 
 
+class GlossaryFull(StoreError):
+    """The board holds the most flags a glossary may count (crdt/glossary.py MAX_FLAGS)."""
+
+
 class VoteRefused(StoreError):
     """A vote broke a rule; `code` is one of: "budget", "max_per_note", "none_to_remove" (dots);
     "disagree_budget", "disagree_once", "no_mark_to_remove" ("I disagree" marks); "stance_conflict"
@@ -382,3 +386,22 @@ class Store(Protocol):
 
     async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
         """Remove the note from the hidden ones and return it (None if it was not hidden)."""
+
+    # The glossary (issue #21): who flagged a term is kept only so a person counts once per term.
+
+    async def flag_term(
+        self, board_id: str, term_id: str, flagger: str, max_flags: int
+    ) -> tuple[int, bool]:
+        """Record that `flagger` does not understand the term (once: again changes nothing).
+        Returns (the term's count, whether this flag was new). Raises GlossaryFull when the
+        board holds `max_flags` flags and this one is new; StoreError for an unknown board."""
+
+    async def term_flags(self, board_id: str) -> dict[str, int]:
+        """term id -> how many people flagged it (never who)."""
+
+    async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
+        """The human author of the term's explanation in `lang`: the one on record, else
+        `actor` (now on record). First come, first owned, atomically."""
+
+    async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
+        """The explanation in `lang` was removed: the next person to write one owns it."""

@@ -19,6 +19,7 @@ from server.store.base import (
     DuplicateJoinCode,
     ErasureCounts,
     EventRecord,
+    GlossaryFull,
     HiddenNoteRecord,
     HistoryRewriter,
     KeyframeBuilder,
@@ -70,6 +71,8 @@ class MemoryStore:
         self._media: dict[tuple[str, str], MediaRecord] = {}
         self._attached: set[tuple[str, str]] = set()  # (board, media) seen used by a note
         self._hidden: dict[tuple[str, str], HiddenNoteRecord] = {}
+        self._flags: dict[str, dict[str, set[str]]] = {}  # board -> term -> flaggers
+        self._explainers: dict[tuple[str, str, str], str] = {}  # (board, term, lang) -> actor
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
         self._lock = asyncio.Lock()
@@ -319,6 +322,9 @@ class MemoryStore:
                 del self._media[key]
             for key in [k for k in self._hidden if k[0] == board_id]:
                 del self._hidden[key]
+            self._flags.pop(board_id, None)
+            for gloss in [k for k in self._explainers if k[0] == board_id]:
+                del self._explainers[gloss]
             return True
 
     # Dot voting
@@ -473,6 +479,34 @@ class MemoryStore:
         async with self._lock:
             return self._hidden.pop((board_id, note_id), None)
 
+    # The glossary (issue #21)
+
+    async def flag_term(
+        self, board_id: str, term_id: str, flagger: str, max_flags: int
+    ) -> tuple[int, bool]:
+        async with self._lock:
+            if board_id not in self._boards:
+                raise StoreError(f"unknown board {board_id!r}")
+            terms = self._flags.setdefault(board_id, {})
+            flaggers = terms.get(term_id, set())
+            if flagger in flaggers:
+                return len(flaggers), False
+            if sum(len(f) for f in terms.values()) >= max_flags:
+                raise GlossaryFull(f"a board holds at most {max_flags} flags")
+            terms[term_id] = flaggers | {flagger}
+            return len(terms[term_id]), True
+
+    async def term_flags(self, board_id: str) -> dict[str, int]:
+        return {term: len(f) for term, f in self._flags.get(board_id, {}).items()}
+
+    async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
+        async with self._lock:
+            return self._explainers.setdefault((board_id, term_id, lang), actor)
+
+    async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
+        async with self._lock:
+            self._explainers.pop((board_id, term_id, lang), None)
+
 
 def check_vote(delta: int, mine: int, spent: int, budget: int, max_per_note: int) -> None:
     """Raise VoteRefused if adding `delta` to `mine` (of `spent` dots in all) breaks a rule.
@@ -498,9 +532,9 @@ def check_mark(delta: int, marked: bool, spent: int, budget: int, dots_on_note: 
             raise VoteRefused("no_mark_to_remove", "no mark of yours on this note to take back")
         return
     if marked:
-        raise VoteRefused("disagree_once", "one \"I disagree\" mark per note")
+        raise VoteRefused("disagree_once", 'one "I disagree" mark per note')
     if spent + delta > budget:
-        raise VoteRefused("disagree_budget", f"all {budget} of your \"I disagree\" marks are spent")
+        raise VoteRefused("disagree_budget", f'all {budget} of your "I disagree" marks are spent')
     if dots_on_note > 0:
         raise VoteRefused(
             "stance_conflict", "you put dots on this note: take them back to disagree with it"

@@ -42,6 +42,7 @@ from server.store.base import (
     DuplicateJoinCode,
     ErasureCounts,
     EventRecord,
+    GlossaryFull,
     HiddenNoteRecord,
     HistoryRewriter,
     KeyframeBuilder,
@@ -288,6 +289,24 @@ disagree_marks = sa.Table(
     sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
     sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
     sa.Column("note_id", sa.String, primary_key=True),
+)
+
+# Migration 0008_glossary. The primary key of glossary_flags is the rule "a person flags a term
+# once"; `flagger` is read for nothing else (never exported, never sent).
+glossary_flags = sa.Table(
+    "glossary_flags",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("term_id", sa.String, primary_key=True),
+    sa.Column("flagger", sa.String, primary_key=True),
+)
+glossary_explainers = sa.Table(
+    "glossary_explainers",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("term_id", sa.String, primary_key=True),
+    sa.Column("lang", sa.String, primary_key=True),
+    sa.Column("actor", sa.String, nullable=False),
 )
 
 
@@ -800,6 +819,8 @@ class SqlStore:
                 events,
                 media,
                 hidden_notes,
+                glossary_flags,
+                glossary_explainers,
             ):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))
@@ -865,9 +886,7 @@ class SqlStore:
     ) -> tuple[int, bool]:
         """(all marks of the participant, whether this note is one of them), in one query."""
         on_note = sa.case((disagree_marks.c.note_id == note_id, 1), else_=0)
-        query = sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)
-        ).where(
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)).where(
             disagree_marks.c.board_id == board_id,
             disagree_marks.c.participant_id == participant_id,
         )
@@ -1108,6 +1127,62 @@ class SqlStore:
                 return None
             await conn.execute(hidden_notes.delete().where(*where))
         return _hidden(row)
+
+    # The glossary (issue #21)
+
+    async def flag_term(
+        self, board_id: str, term_id: str, flagger: str, max_flags: int
+    ) -> tuple[int, bool]:
+        async with self._write() as conn:
+            # One board's flags at a time (PostgreSQL row lock; SQLite: BEGIN IMMEDIATE), so
+            # the board's bound holds with several processes.
+            query = sa.select(boards.c.id).where(boards.c.id == board_id).with_for_update()
+            if (await conn.execute(query)).first() is None:
+                raise StoreError(f"unknown board {board_id!r}")
+            of_board = glossary_flags.c.board_id == board_id
+            key = of_board & (glossary_flags.c.term_id == term_id)
+            mine = key & (glossary_flags.c.flagger == flagger)
+            added = False
+            if (await conn.execute(sa.select(sa.literal(1)).where(mine))).first() is None:
+                total = sa.select(sa.func.count()).select_from(glossary_flags).where(of_board)
+                if (await conn.execute(total)).scalar_one() >= max_flags:
+                    raise GlossaryFull(f"a board holds at most {max_flags} flags")
+                row = {"board_id": board_id, "term_id": term_id, "flagger": flagger}
+                await conn.execute(glossary_flags.insert(), row)
+                added = True
+            count = sa.select(sa.func.count()).select_from(glossary_flags).where(key)
+            return int((await conn.execute(count)).scalar_one()), added
+
+    async def term_flags(self, board_id: str) -> dict[str, int]:
+        query = (
+            sa.select(glossary_flags.c.term_id, sa.func.count())
+            .where(glossary_flags.c.board_id == board_id)
+            .group_by(glossary_flags.c.term_id)
+        )
+        async with self._read() as conn:
+            return {term: int(n) for term, n in (await conn.execute(query)).all()}
+
+    async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
+        row = {"board_id": board_id, "term_id": term_id, "lang": lang, "actor": actor}
+        key = (
+            (glossary_explainers.c.board_id == board_id)
+            & (glossary_explainers.c.term_id == term_id)
+            & (glossary_explainers.c.lang == lang)
+        )
+        async with self._write() as conn:
+            await conn.execute(self._insert(glossary_explainers).on_conflict_do_nothing(), row)
+            owner = await conn.execute(sa.select(glossary_explainers.c.actor).where(key))
+            return str(owner.scalar_one())
+
+    async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                glossary_explainers.delete().where(
+                    glossary_explainers.c.board_id == board_id,
+                    glossary_explainers.c.term_id == term_id,
+                    glossary_explainers.c.lang == lang,
+                )
+            )
 
 
 def _hidden(row: sa.Row[Any]) -> HiddenNoteRecord:
