@@ -24,6 +24,7 @@ from server.closing import Closer
 from server.events import EventIndexer
 from server.exports import Exports
 from server.fanout import make_fanout
+from server.glossary_api import GlossaryApi
 from server.hub import Hub
 from server.limits import Rate, RateLimiter
 from server.media_api import MediaApi, MediaSweeper
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "join": Rate(settings.join_per_minute, burst),
             "lookup": Rate(settings.lookup_per_minute, burst),
             "upload": Rate(settings.uploads_per_minute, settings.upload_burst),
+            "glossary": Rate(settings.glossary_per_minute, settings.glossary_burst),
         },
         settings.redis_url,
     )
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     suggest_api = SuggestApi(api, settings.redis_url)  # one computation per board, across processes
     hub.on_room_loaded.append(translator.watch)
     media_api = MediaApi(api, translator, settings)
+    glossary_api = GlossaryApi(api, translator)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
 
     @contextlib.asynccontextmanager
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
                     conn.close(1012, "server restart: reconnect")
             await retention.close()
             await sweeper.close()
+            await glossary_api.close()
             await translator.close()
             await hub.close()
             await indexer.close()
@@ -189,6 +193,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *media_api.routes(),
         *suggest_api.routes(),
         *ModerationApi(api).routes(),
+        *glossary_api.routes(),
         *client_routes(settings),
         Route("/metrics", metrics),
         Route("/readyz", readyz),
