@@ -96,7 +96,8 @@ async def test_flags_count_each_person_once_and_name_nobody(server: ServerProces
             # the glossary, the exports or the replay.
             fac = auth(board["facilitator_token"])
             seen: list[bytes] = [writer.doc.get_update(), *viewer.received, r.content]
-            for path in ("export.json", "export.csv", "export.md", "replay/events", "replay/updates"):
+            paths = ("export.json", "export.csv", "export.md", "replay/events", "replay/updates")
+            for path in paths:
                 got = await http.get(f"/api/boards/{board['id']}/{path}", headers=fac)
                 assert got.status_code == 200, path
                 seen.append(got.content)

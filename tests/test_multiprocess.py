@@ -89,7 +89,6 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-
 # ---------------------------------------------------------------------------- configuration
 
 
