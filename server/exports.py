@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import report, schema
+from crdt import glossary, glossary_report, report, schema
 from server import media
 from server.api import Api, ApiError, _handles_errors, public_settings
 from server.client_api import ENV_PUBLIC_URL, public_url
@@ -198,8 +198,16 @@ class Exports:
             "notes": notes,
             "clusters": doc[schema.CLUSTERS],
             "results": await self.api._compute_results(board),
+            # Counts of "I don't understand", never who (crdt/glossary.py)
+            "glossary": [term.to_json() for term in await self._glossary(board)],
         }
         return JSONResponse(body, headers=_attachment(board, "json"))
+
+    async def _glossary(self, board: BoardRecord) -> list[glossary.Term]:
+        terms: list[glossary.Term] = await self.api._with_room(
+            board.id, lambda room: glossary.terms_of(room.doc)
+        )
+        return terms
 
     async def export_csv(self, request: Request) -> Response:
         board, _ = await self.api._auth(request, "facilitator")
@@ -225,6 +233,7 @@ class Exports:
         board, _ = await self.api._auth(request, "facilitator")
         lang = _lang(request)
         text = report.render_markdown(await self.report_input(board, request), lang)
+        text += glossary_report.markdown(await self._glossary(board), lang)
         return Response(
             text, media_type="text/markdown; charset=utf-8", headers=_attachment(board, "md")
         )

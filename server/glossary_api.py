@@ -10,6 +10,7 @@
   "flags", "explanations": {lang: {"text", "machine", "example"?, "by"?}}}]}`, most flagged
   first. A flag is a count: who flagged is in the `glossary_flags` table only, read for nothing
   but "once per person".
+- `GET /api/boards/{id}/glossary/export.csv?lang=` (facilitator): one row per explanation.
 - `PUT /api/boards/{id}/glossary/{term_id}/explanations/{lang}` `{"text", "example"?}`
   (participant or facilitator): write (empty text: remove) the term's explanation in `lang`. A
   participant writes a new one or edits their own; the facilitator edits all (crdt/glossary.py
@@ -37,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import glossary, rules, schema
+from crdt import glossary, glossary_report, rules, schema
 from crdt.rules import Actor
 from crdt.schema import GLOSSARY
 from server.api import ID_PATTERN, Api, ApiError, _handles_errors, _json
@@ -61,6 +62,7 @@ class GlossaryApi:
         base = "/api/boards/{board_id}/glossary"
         return [
             Route(base, h(self.list_terms), methods=["GET"]),
+            Route(f"{base}/export.csv", h(self.export_csv), methods=["GET"]),
             Route(f"{base}/flags", h(self.flag), methods=["POST"]),
             Route(f"{base}/{{term_id}}/explanations/{{lang}}", h(self.explain), methods=["PUT"]),
         ]
@@ -83,6 +85,18 @@ class GlossaryApi:
         board, _claims = await self.api._auth(request)
         terms = await self.api._with_room(board.id, lambda room: glossary.terms_of(room.doc))
         return JSONResponse({"terms": [term.to_json() for term in terms]})
+
+    async def export_csv(self, request: Request) -> Response:
+        """The glossary as CSV (facilitator, like the other exports), `?lang=` fr/nl/en."""
+        board, _claims = await self.api._auth(request, "facilitator")
+        lang = request.query_params.get("lang", "en")
+        terms = await self.api._with_room(board.id, lambda room: glossary.terms_of(room.doc))
+        name = f"glossary-{board.id}.csv"
+        return Response(
+            "\ufeff" + glossary_report.csv_text(terms, lang),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     # ------------------------------------------------------------------ "I don't understand"
 

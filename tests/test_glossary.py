@@ -10,6 +10,7 @@ from pycrdt import Map
 
 from crdt import glossary
 from tests.conftest import ServerProcess
+from tests.support import poll_until
 from tests.test_translate import FakeLibreTranslate
 from tests.yclient import YClient, add_note
 
@@ -120,6 +121,7 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
     writer = await YClient(server.url(board["id"], author["token"])).connect()
     intruder = await YClient(server.url(board["id"], other["token"])).connect()
     base = f"/api/boards/{board['id']}/glossary"
+    fac = auth(board["facilitator_token"])
     try:
         await writer.change(add_note("n1", "Mijn leefloon is te laag", lang="nl"))
         await intruder.wait_until(lambda: "n1" in intruder.notes())
@@ -156,7 +158,6 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
             # Its author edits it; the facilitator edits anyone's; a viewer nothing.
             r = await http.put(url, json={"text": "Een inkomen"}, headers=auth(author["token"]))
             assert r.status_code == 200
-            fac = auth(board["facilitator_token"])
             r = await http.put(url, json={"text": "Leefgeld van het OCMW"}, headers=fac)
             assert r.status_code == 200
             assert r.json()["by"] == "facilitator"
@@ -182,6 +183,56 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
             await writer.wait_until(lambda: explanation(writer, "leefloon", "en") is None)
             r = await http.put(en, json={"text": "Income"}, headers=auth(author["token"]))
             assert r.status_code == 200
+            # Afterwards: the report, the exports and the replay feed hold the glossary.
+            board_url = f"/api/boards/{board['id']}"
+            got = (await http.get(f"{board_url}/export.json", headers=fac)).json()
+            assert got["glossary"] == [
+                {
+                    "id": term_id,
+                    "term": "leefloon",
+                    "lang": "nl",
+                    "flags": 1,
+                    "explanations": {
+                        "nl": {
+                            "text": "Leefgeld van het OCMW",
+                            "machine": False,
+                            "by": "facilitator",
+                        },
+                        "en": {"text": "Income", "machine": False, "by": author["participant_id"]},
+                    },
+                }
+            ]
+            md = (await http.get(f"{board_url}/export.md?lang=nl", headers=fac)).text
+            assert (
+                "## Woordenlijst: woorden die mensen tegenhielden\n\n"
+                "- **leefloon** (nl) — 1 persoon vroeg het\n"
+                "  - nl: Leefgeld van het OCMW\n"
+                "  - en: Income\n"
+            ) in md
+            got_csv = await http.get(f"{base}/export.csv?lang=en", headers=fac)
+            assert got_csv.text.splitlines() == [
+                "\ufeffterm,language,asked,explanation_language,explanation,machine,example",
+                "leefloon,nl,1,nl,Leefgeld van het OCMW,0,",
+                "leefloon,nl,1,en,Income,0,",
+            ]
+            r = await http.get(f"{base}/export.csv", headers=auth(author["token"]))
+            assert r.status_code == 403
+
+            async def feed() -> list[dict[str, Any]]:
+                page = await http.get(f"{board_url}/replay/events", headers=fac)
+                return [e for e in page.json()["events"] if e["kind"] in ("flagged", "explained")]
+
+            await poll_until(lambda: _count_at_least(feed, 6))
+            events = await feed()
+            assert [(e["kind"], e["term"]) for e in events] == [
+                ("flagged", "leefloon"),
+                ("explained", "leefloon"),
+                ("explained", "leefloon"),
+                ("explained", "leefloon"),
+                ("explained", "leefloon"),
+                ("explained", "leefloon"),
+            ]
+            assert other["participant_id"] not in str(events[0])
     finally:
         await writer.close()
         await intruder.close()
@@ -269,3 +320,7 @@ async def test_flags_past_the_rate_get_429(make_server: Any) -> None:
     finally:
         await writer.close()
         await viewer.close()
+
+
+async def _count_at_least(feed: Any, n: int) -> bool:
+    return len(await feed()) >= n
