@@ -52,7 +52,7 @@ from server.store import (
     make_store,
     upgrade,
 )
-from server.store.base import MediaQuota, MediaQuotaExceeded
+from server.store.base import GlossaryFull, MediaQuota, MediaQuotaExceeded
 from server.store.sql import normalize_url
 
 OpenStore = Callable[[], Awaitable[Store]]
@@ -755,6 +755,8 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             "_events",
             "_media",
             "_hidden",
+            "_flags",
+            "_explainers",
         )
     } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
 
@@ -774,6 +776,8 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
             MediaRecord(f"m-{b.id}", b.id, "photo", "image/jpeg", b"\xff\xd8", p, 1.0)
         )
         await store.put_hidden_note(HiddenNoteRecord(b.id, "n2", p, {"text": "x"}, "", 1.0))
+        await store.flag_term(b.id, "t1", p, 10)
+        await store.claim_explanation(b.id, "t1", "nl", p)
     before = await _rows_of(store, board.id)
     assert all(before.values()), before  # the check below can fail: every table held the board
     assert await store.delete_board(board.id)
@@ -785,6 +789,30 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
     # The other board is untouched.
     assert all((await _rows_of(store, keep.id)).values())
     assert await store.votes_of(keep.id, kept_pid) == {"n1": 1}
+
+
+async def test_glossary_flags_count_a_person_once_within_the_board_bound(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    assert await store.flag_term(board.id, "t1", "p1", 3) == (1, True)
+    assert await store.flag_term(board.id, "t1", "p1", 3) == (1, False)  # once per person
+    assert await store.flag_term(board.id, "t1", "p2", 3) == (2, True)
+    assert await store.flag_term(board.id, "t2", "p1", 3) == (1, True)
+    with pytest.raises(GlossaryFull):  # the board holds 3 flags: a new one is refused...
+        await store.flag_term(board.id, "t2", "p2", 3)
+    assert await store.flag_term(board.id, "t1", "p2", 3) == (2, False)  # ...an old one is not
+    assert await store.flag_term(other.id, "t1", "p1", 3) == (1, True)  # bound per board
+    assert await store.term_flags(board.id) == {"t1": 2, "t2": 1}
+    with pytest.raises(StoreError):
+        await store.flag_term("no-such-board", "t1", "p1", 3)
+
+
+async def test_glossary_explanations_first_come_first_owned(store: Store) -> None:
+    board = await new_board(store)
+    assert await store.claim_explanation(board.id, "t1", "nl", "p1") == "p1"
+    assert await store.claim_explanation(board.id, "t1", "nl", "p2") == "p1"
+    assert await store.claim_explanation(board.id, "t1", "fr", "p2") == "p2"
+    await store.release_explanation(board.id, "t1", "nl")
+    assert await store.claim_explanation(board.id, "t1", "nl", "p2") == "p2"
 
 
 async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
