@@ -106,7 +106,7 @@ function cachedItem(app, n, clusters, canEdit, showVotes) {
 }
 
 function noteItem(app, n, clusters, canEdit, showVotes) {
-  const li = h("li", { class: `ol-note note-${n.color}` });
+  const li = h("li", { class: `ol-note note-${n.color}`, dataset: { noteId: n.id } }); // (glossary.js marks its terms)
   const shown = shownText(n);
   const label = noteLabel(n);
   li.append(shown.text ? h("p", { class: "ol-text", lang: shown.lang || undefined }, shown.text) : null, noteMeta(app, n));

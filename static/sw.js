@@ -33,6 +33,7 @@ const SHELL = [
   "/langguess.js",
   "/media.js",
   "/moderation.js",
+  "/glossary.js",
   "/noteview.js",
   "/offline.js",
   "/outline.js",
