@@ -77,9 +77,12 @@ export function readTerms(doc) {
 /** What a reader of `lang` sees: theirs, else a person's in another language. @param {any} term @param {string} lang */
 export function explanationFor(term, lang) {
   const all = term.explanations || {};
-  if (all[lang]) return { lang, ...all[lang] };
-  const human = Object.entries(all).find(([, e]) => !e.machine) || Object.entries(all)[0];
-  return human ? { lang: human[0], ...human[1] } : null;
+  const human = Object.entries(all).find(([, e]) => !e.machine);
+  const found = all[lang] ? [lang, all[lang]] : human || Object.entries(all)[0];
+  if (!found) return null;
+  // A machine translation carries no example: the person's, in their words, goes with it.
+  const example = found[1].example || (human && human[1].example) || "";
+  return { lang: found[0], ...found[1], example };
 }
 
 /** People who explained it (not the machine). @param {any} term */

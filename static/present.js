@@ -183,7 +183,7 @@ function view(session, boardId, info, cfg) {
   const gloss = glossaryView(session); // the facilitator put a term, or the glossary, on the screen
   if (gloss) {
     sig = gloss.sig;
-    stage.classList.add("present-notes", "present-gloss");
+    stage.classList.add("present-gloss");
     items = gloss.items;
   } else if (revealed && (phase === "results" || phase === "vote")) {
     sig = `results|${phase}`;
