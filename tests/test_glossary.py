@@ -324,3 +324,44 @@ async def test_flags_past_the_rate_get_429(make_server: Any) -> None:
 
 async def _count_at_least(feed: Any, n: int) -> bool:
     return len(await feed()) >= n
+
+
+async def test_on_an_anonymous_board_explanations_carry_no_name(server: ServerProcess) -> None:
+    board = server.create_board()
+    fac = auth(board["facilitator_token"])
+    base = f"/api/boards/{board['id']}"
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        r = await http.patch(f"{base}/settings", json={"anonymous": True}, headers=fac)
+        assert r.status_code == 200, r.text
+        person = server.join(board["join_code"], name="Awa Diallo", lang="fr")
+        writer = await YClient(server.url(board["id"], person["token"])).connect()
+        viewer = await YClient(server.url(board["id"], board["viewer_token"])).connect()
+        try:
+            await writer.change(add_note("n1", "Le CPAS aide", lang="fr"))
+            await viewer.wait_until(lambda: "n1" in viewer.notes())
+            body = {"note_id": "n1", "term": "CPAS"}
+            r = await http.post(f"{base}/glossary/flags", json=body, headers=auth(person["token"]))
+            term_id = r.json()["term_id"]
+            r = await http.put(
+                f"{base}/glossary/{term_id}/explanations/fr",
+                json={"text": "Le centre public d'action sociale"},
+                headers=auth(person["token"]),
+            )
+            assert r.json() == {
+                "term_id": term_id,
+                "lang": "fr",
+                "text": "Le centre public d'action sociale",
+                "machine": False,
+            }
+            await viewer.wait_until(lambda: explanation(viewer, "CPAS", "fr") is not None)
+            assert explanation(viewer, "CPAS", "fr") == {
+                "text": "Le centre public d'action sociale",
+                "machine": False,
+            }
+            exported = await http.get(f"{base}/export.json", headers=fac)
+            seen = [viewer.doc.get_update(), *viewer.received, exported.content]
+            for secret in (person["participant_id"], "Awa Diallo"):
+                assert not any(secret.encode() in data for data in seen), secret
+        finally:
+            await writer.close()
+            await viewer.close()

@@ -847,6 +847,8 @@ async def _erasure_fixture(store: Store) -> tuple[BoardRecord, BoardRecord, str,
         _MEDIA_IDS.setdefault(board.id, []).append(item.id)
         fields = {"text": "x", "author": "Awa"}
         await store.put_hidden_note(HiddenNoteRecord(board.id, f"h-{who}", who, fields, "", 1.0))
+        await store.flag_term(board.id, "t1", who, 10)
+        await store.claim_explanation(board.id, f"t-{who}", "nl", who)
     return board, other, pid, keep, seqs
 
 
@@ -858,6 +860,7 @@ async def _erasure_view(store: Store, board: BoardRecord, other: BoardRecord) ->
         [u.data for u in await store.updates_after(other.id, 0)],
         sorted((p.id, p.name, p.revoked) for p in await store.list_participants(board.id)),
         sorted((h.note_id, sorted(h.fields)) for h in await store.hidden_notes(board.id)),
+        await store.term_flags(board.id),
     )
 
 
@@ -874,8 +877,12 @@ async def test_erase_participant_rewrites_rows_and_erases_their_name_media_hidde
     counts = await store.erase_participant(board.id, pid, "[erased]", rewrite)
     assert counts == ErasureCounts(rewritten=2, media=1, hidden_notes=1)
     assert seen == [(seqs, [seqs[0]])]  # the whole log of this board, in seq order
-    log, snapshot, other_log, people, hidden = await _erasure_view(store, board, other)
+    log, snapshot, other_log, people, hidden, flags = await _erasure_view(store, board, other)
     assert log == [b"a-XX-b", b"c"] and other_log == [b"NAME"]
+    # Their "I don't understand" is forgotten; their explanation is nobody's to keep any more.
+    assert flags == {"t1": 1}
+    assert await store.claim_explanation(board.id, f"t-{pid}", "nl", "someone") == "someone"
+    assert await store.claim_explanation(board.id, f"t-{keep}", "nl", "someone") == keep
     assert snapshot is not None and snapshot.state == b"k-XX"
     assert people == sorted([(pid, "[erased]", True), (keep, "Awa", False)])
     assert hidden == sorted([(f"h-{pid}", ["text"]), (f"h-{keep}", ["author", "text"])])

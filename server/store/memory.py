@@ -278,6 +278,12 @@ class MemoryStore:
             ]
             for key in theirs:
                 del self._media[key]
+            # The glossary: their flags are forgotten, their explanations are nobody's now.
+            for flaggers in self._flags.get(board_id, {}).values():
+                flaggers.discard(person.id)
+            for gloss in [k for k, a in self._explainers.items() if k[0] == board_id]:
+                if self._explainers[gloss] == person.id:
+                    del self._explainers[gloss]
             hidden = 0
             for key, note in self._hidden.items():
                 if key[0] == board_id and note.author == person.id and "author" in note.fields:
