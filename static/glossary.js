@@ -10,10 +10,11 @@ import { h, api } from "./util.js";
 import { t, getLang, langName } from "./i18n.js";
 import { toast, openSheet, field, errorText, announce } from "./ui.js";
 import { listenButton } from "./speech.js";
+import { GLOSSARY_BOUNDS } from "./schema.js";
 
-const MAX_TERM = 60;
-const MAX_EXPLANATION = 600;
-const MAX_EXAMPLE = 200;
+const MAX_TERM = GLOSSARY_BOUNDS.term;
+const MAX_EXPLANATION = GLOSSARY_BOUNDS.explanation;
+const MAX_EXAMPLE = GLOSSARY_BOUNDS.example;
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’\-]*/gu;
 
 /** The form terms are compared in, as crdt/glossary.py `fold`: no accents, lower case, one space.
