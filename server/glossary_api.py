@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -46,6 +47,7 @@ from server.rooms import Room
 from server.store.base import GlossaryFull
 from server.translate import Translator
 
+log = logging.getLogger("cobord.glossary")
 SERVER = Actor("server", "server")
 MAX_NOTE_ID = 64
 
@@ -219,6 +221,14 @@ class GlossaryApi:
         if not text and before is None:
             raise ApiError(422, "empty_text", "Type the explanation first.")
         human_before = before is not None and not before.machine
+        if (
+            human_before
+            and claims.role == "participant"
+            and before is not None
+            and before.by not in (None, claims.actor_id)
+        ):
+            # Written by someone else without a record here (the facilitator, in the document).
+            raise ApiError(403, "not_yours", glossary.NOT_YOURS)
         if human_before or text:
             # First come, first owned (atomic in the store, shared by every process).
             owner = await store.claim_explanation(board.id, term_id, lang, claims.actor_id)
@@ -258,11 +268,19 @@ class GlossaryApi:
             return JSONResponse({"term_id": term_id, "lang": lang})
         if self.translator.enabled:
             task = asyncio.create_task(
-                self._translate(board.id, claims.actor_id, term_id, lang, text)
+                self._translate_logged(board.id, claims.actor_id, term_id, lang, text)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return JSONResponse({"term_id": term_id, "lang": lang, **entry})
+
+    async def _translate_logged(
+        self, board_id: str, author: str, term_id: str, source: str, text: str
+    ) -> None:
+        try:
+            await self._translate(board_id, author, term_id, source, text)
+        except Exception:  # a background task: say what failed, never lose it silently
+            log.exception("machine explanations of %s on board %s failed", term_id, board_id)
 
     async def _translate(
         self, board_id: str, author: str, term_id: str, source: str, text: str

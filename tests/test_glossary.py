@@ -167,6 +167,27 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
             en = f"{base}/{term_id}/explanations/en"
             r = await http.put(en, json={"text": "Basic income"}, headers=auth(other["token"]))
             assert r.status_code == 200
+            # The facilitator may write in the document directly; a participant cannot take
+            # that one over through HTTP either.
+            host = await YClient(server.url(board["id"], board["facilitator_token"])).connect()
+            try:
+
+                def by_hand(doc: Any) -> None:
+                    entry = doc.get("glossary", type=Map)[term_id]
+                    entry["explanations"]["fr"] = {
+                        "text": "Revenu d'intégration",
+                        "machine": False,
+                        "by": "facilitator",
+                    }
+
+                await host.change(by_hand)
+                await writer.wait_until(lambda: explanation(writer, "leefloon", "fr") is not None)
+                assert host.denied == []
+            finally:
+                await host.close()
+            fr = f"{base}/{term_id}/explanations/fr"
+            r = await http.put(fr, json={"text": "Mon texte"}, headers=auth(other["token"]))
+            assert (r.status_code, r.json()["error"]) == (403, "not_yours")
             # Bounds and bad input.
             bad = [
                 (url, {"text": "x" * 601}, 422, "bad_text"),
@@ -199,6 +220,11 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
                             "by": "facilitator",
                         },
                         "en": {"text": "Income", "machine": False, "by": author["participant_id"]},
+                        "fr": {
+                            "text": "Revenu d'intégration",
+                            "machine": False,
+                            "by": "facilitator",
+                        },
                     },
                 }
             ]
@@ -207,11 +233,13 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
                 "## Woordenlijst: woorden die mensen tegenhielden\n\n"
                 "- **leefloon** (nl) — 1 persoon vroeg het\n"
                 "  - nl: Leefgeld van het OCMW\n"
+                "  - fr: Revenu d'intégration\n"
                 "  - en: Income\n"
             ) in md
             got_csv = await http.get(f"{base}/export.csv?lang=en", headers=fac)
             assert got_csv.text.splitlines() == [
                 "\ufeffterm,language,asked,explanation_language,explanation,machine,example",
+                "leefloon,nl,1,fr,Revenu d'intégration,0,",
                 "leefloon,nl,1,nl,Leefgeld van het OCMW,0,",
                 "leefloon,nl,1,en,Income,0,",
             ]
@@ -222,10 +250,11 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
                 page = await http.get(f"{board_url}/replay/events", headers=fac)
                 return [e for e in page.json()["events"] if e["kind"] in ("flagged", "explained")]
 
-            await poll_until(lambda: _count_at_least(feed, 6))
+            await poll_until(lambda: _count_at_least(feed, 7))
             events = await feed()
             assert [(e["kind"], e["term"]) for e in events] == [
                 ("flagged", "leefloon"),
+                ("explained", "leefloon"),
                 ("explained", "leefloon"),
                 ("explained", "leefloon"),
                 ("explained", "leefloon"),
