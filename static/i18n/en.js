@@ -163,6 +163,7 @@ export default {
   download_report: "Report (Markdown)",
   download_picture: "Picture of the board (SVG)",
   download_csv: "Table (CSV)",
+  download_glossary: "Glossary (CSV)",
   download_json: "Data (JSON)",
   download_failed: "The download failed.",
   faclink_heading: "Your facilitator link (private)",

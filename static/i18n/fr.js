@@ -172,6 +172,7 @@ export default {
   download_report: "Rapport (Markdown)",
   download_picture: "Image du tableau (SVG)",
   download_csv: "Tableau (CSV)",
+  download_glossary: "Glossaire (CSV)",
   download_json: "Données (JSON)",
   download_failed: "Le téléchargement a échoué.",
   faclink_heading: "Votre lien d’animation (privé)",

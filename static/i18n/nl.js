@@ -163,6 +163,7 @@ export default {
   download_report: "Verslag (Markdown)",
   download_picture: "Afbeelding van het bord (SVG)",
   download_csv: "Tabel (CSV)",
+  download_glossary: "Woordenlijst (CSV)",
   download_json: "Gegevens (JSON)",
   download_failed: "Het downloaden is mislukt.",
   faclink_heading: "Uw begeleiderslink (privé)",
