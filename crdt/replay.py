@@ -242,3 +242,4 @@ def _summed(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
             summed.add(kind)
             out.append((_MANY_KINDS[kind], str(counts[kind])))
     return out
+

@@ -314,6 +314,7 @@ class ReportInput:
     media_urls: Mapping[str, str] = field(default_factory=dict)
 
 
+
 def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
     """`plural`, with more fields to fill than `{n}`."""
     one, _, other = t[key].partition("|")
@@ -322,7 +323,7 @@ def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
 
 
 def group_size(t: Mapping[str, str], label: str, summary: Mapping[str, int]) -> str:
-    """ "residents: 6 people, 5 voted" or "officials: 2 people, no votes from this group"."""
+    """"residents: 6 people, 5 voted" or "officials: 2 people, no votes from this group"."""
     people = plural(t, "people", summary.get("participants", 0))
     voters = summary.get("voters", 0)
     voted = plural(t, "voted", voters) if voters else t["silent_short"]
@@ -611,7 +612,9 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         out.append(t["none"])
     out.append("")
 
-    backed = [n for n in notes if n["consensus"] is not None and n["consensus"] >= BACKED_BY_ALL]
+    backed = [
+        n for n in notes if n["consensus"] is not None and n["consensus"] >= BACKED_BY_ALL
+    ]
     out += [f"## {t['backed']}", ""] + ([idea_line(n) for n in backed] or [t["none"]]) + [""]
     divisive = [n for n in notes if n.get("divisive")]
     out += [f"## {t['divisive']}", "", t["divisive_help"] if marks else t["no_marks"], ""]

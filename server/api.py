@@ -320,7 +320,9 @@ class Api:
                 raise ApiError(422, "bad_group", f"'group' must be one of: {', '.join(groups)}.")
         elif groups and not board.settings.get("group_optional", False):
             # "I'd rather not say" is the facilitator's choice to offer, not the client's to assume.
-            raise ApiError(422, "group_required", f"Choose a group: one of {', '.join(groups)}.")
+            raise ApiError(
+                422, "group_required", f"Choose a group: one of {', '.join(groups)}."
+            )
         lang = body.get("lang")
         if lang is not None and lang not in LANGUAGES:
             raise ApiError(422, "bad_lang", "'lang' must be one of: fr, nl, en.")
@@ -451,7 +453,9 @@ class Api:
             )
         settings = board.settings
         if stance == "against" and not settings.get("disagree_marks"):
-            raise ApiError(409, "disagree_off", '"I disagree" marks are not in use on this board.')
+            raise ApiError(
+                409, "disagree_off", "\"I disagree\" marks are not in use on this board."
+            )
         if settings.get("phase") != "vote":
             raise ApiError(409, "not_voting", "Voting is not open right now.")
         if settings.get("locked"):
@@ -605,7 +609,9 @@ def _write_meta(doc: schema.Board, meta: dict[str, Any]) -> None:
             doc.meta[key] = value
 
 
-def query_number(request: Request, name: str, default: float | None, high: float) -> float | None:
+def query_number(
+    request: Request, name: str, default: float | None, high: float
+) -> float | None:
     """A finite number from 0 to `high` (no nan, inf or 1e400), else 422."""
     raw = request.query_params.get(name)
     if raw is None:

@@ -119,7 +119,9 @@ class ModerationApi:
                 note["translations"] = Map(translations)
 
         try:
-            await self.api._with_room(board.id, lambda room: room.apply_server_change(put_back))
+            await self.api._with_room(
+                board.id, lambda room: room.apply_server_change(put_back)
+            )
         except Exception:
             await store.put_hidden_note(record)  # still hidden: keep it
             raise

@@ -52,7 +52,9 @@ class ServerProcess:
     def start(self) -> None:
         # The suite creates hundreds of boards from 127.0.0.1: per-IP HTTP rate limits are off
         # unless a test sets them (tests/test_limits.py).
-        unlimited = {f"COBORD_{action}_PER_MINUTE": "0" for action in ("CREATE", "JOIN", "LOOKUP")}
+        unlimited = {
+            f"COBORD_{action}_PER_MINUTE": "0" for action in ("CREATE", "JOIN", "LOOKUP")
+        }
         env = {**os.environ, "SECRET_KEY": "test-secret", **unlimited, **self.env}
         self.proc = subprocess.Popen(
             [

@@ -180,10 +180,7 @@ async def test_votes_budget_max_and_take_back(server: ServerProcess) -> None:
         for expected in (1, 2):
             r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
             assert r.json() == {
-                "note_id": "a",
-                "stance": "for",
-                "mine": expected,
-                "remaining": 3 - expected,
+                "note_id": "a", "stance": "for", "mine": expected, "remaining": 3 - expected
             }
         r = await http.post(url, json={"note_id": "a", "delta": 1}, headers=voter)
         assert r.status_code == 409 and r.json()["error"] == "max_per_note"
@@ -251,17 +248,11 @@ async def test_disagree_marks(server: ServerProcess) -> None:
         assert (r.status_code, r.json()["error"]) == (409, "disagree_off")
         r = await http.post(url, json={**mark("a"), "stance": "maybe"}, headers=voter)
         assert (r.status_code, r.json()["error"]) == (422, "bad_vote")
-        for bad in (
-            {"disagree_marks": "yes"},
-            {"disagree_budget": -1},
-            {"disagree_budget": 101},
-            {"disagree_budget": True},
-            {"time_zone": "Mars/Olympus"},
-            {"time_zone": "../../etc/passwd"},
-        ):
-            r = await http.patch(
-                f"{server.http}/api/boards/{board['id']}/settings", json=bad, headers=fac
-            )
+        for bad in ({"disagree_marks": "yes"}, {"disagree_budget": -1}, {"disagree_budget": 101},
+                    {"disagree_budget": True}, {"time_zone": "Mars/Olympus"},
+                    {"time_zone": "../../etc/passwd"}):
+            r = await http.patch(f"{server.http}/api/boards/{board['id']}/settings", json=bad,
+                                 headers=fac)
             assert (r.status_code, r.json()["error"]) == (422, "bad_setting"), bad
         r = await http.patch(
             f"{server.http}/api/boards/{board['id']}/settings",
@@ -301,11 +292,8 @@ async def test_disagree_marks(server: ServerProcess) -> None:
         }
         assert data["disagree_marks"] is True
         # Turned off: refused again, and the marks leave the results.
-        r = await http.patch(
-            f"{server.http}/api/boards/{board['id']}/settings",
-            json={"disagree_marks": False},
-            headers=fac,
-        )
+        r = await http.patch(f"{server.http}/api/boards/{board['id']}/settings",
+                             json={"disagree_marks": False}, headers=fac)
         assert r.status_code == 200
         r = await http.post(url, json=mark("a", -1), headers=voter)
         assert (r.status_code, r.json()["error"]) == (409, "disagree_off")

@@ -261,5 +261,7 @@ def render(lang: str, key: str, **params: Any) -> str:
         ("nl", "res_voted", {"n": 1}, "1 stemde"),
     ],
 )
-def test_singular_forms_read_right(lang: str, key: str, params: dict[str, int], shown: str) -> None:
+def test_singular_forms_read_right(
+    lang: str, key: str, params: dict[str, int], shown: str
+) -> None:
     assert render(lang, key, **params) == shown

@@ -313,5 +313,7 @@ async def test_media_cookie_and_report_links_open_pictures_only(server: ServerPr
         # A revoked person gets no new cookie.
         person = f"/api/boards/{board['id']}/participants/{phone['participant_id']}"
         assert (await http.post(person + "/revoke", headers=fac)).status_code == 200
-        r = await http.post(f"/api/boards/{board['id']}/media-access", headers=auth(phone["token"]))
+        r = await http.post(
+            f"/api/boards/{board['id']}/media-access", headers=auth(phone["token"])
+        )
         assert r.status_code == 401

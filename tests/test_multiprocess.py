@@ -89,6 +89,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+
 # ---------------------------------------------------------------------------- configuration
 
 

@@ -197,7 +197,6 @@ async def test_writes_crossing_a_refused_delete_land(server: ServerProcess, case
             assert (note["x"], note["text"]) == (12.0, "rewritten by its author"), board
             assert "deleted" not in note
 
-
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_races_across_two_processes_are_never_refused(make_server: Any, pg_url: str) -> None:

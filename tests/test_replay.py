@@ -538,8 +538,6 @@ async def test_a_photo_note_is_in_the_replay_state_and_its_picture_is_served(
         events = (await _events(http, board))["events"]  # once the decoder has caught up
         added = [e for e in events if e["kind"] == "note_added"]
         assert [e["note_id"] for e in added] == ["p1", "v1"]
-
-
 async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerProcess) -> None:
     """Private writing ending (the notes appear to all) and votes revealed: one event each, at the
     seq of the update that wrote the setting, with its time and who did it (the facilitator's
@@ -557,8 +555,8 @@ async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerPro
         assert r.status_code == 200
         # Revealed: the notes kept on the device are posted now.
         await writer.wait_until(
-            lambda: (
-                not (writer.doc.get("meta", type=Map).get("settings") or {}).get("private_writing")
+            lambda: not (writer.doc.get("meta", type=Map).get("settings") or {}).get(
+                "private_writing"
             )
         )
         await writer.change(add_note("kept", "Un potager", author="Ana"))

@@ -119,10 +119,7 @@ def test_notes_by_hand(results: dict[str, Any]) -> None:
     assert notes["E"]["cluster"] is None
     assert (notes["E"]["total"], notes["E"]["consensus"], notes["E"]["divisive"]) == (0, 0.0, False)
     assert notes["E"]["by_group"] == {
-        "resident": ZERO,
-        "social": ZERO,
-        "research": ZERO,
-        "": SILENT,
+        "resident": ZERO, "social": ZERO, "research": ZERO, "": SILENT
     }
     assert not any(n["divisive"] for n in results["notes"])
     assert results["disagree_marks"] is False
@@ -233,7 +230,9 @@ def test_a_cluster_voter_is_anyone_who_dotted_any_of_its_notes() -> None:
 # ---------------------------------------------------------------------- divisive on evidence
 
 
-def _evidence_board(res: tuple[int, int, int], soc: tuple[int, int, int]) -> dict[str, Any]:
+def _evidence_board(
+    res: tuple[int, int, int], soc: tuple[int, int, int]
+) -> dict[str, Any]:
     """Residents (6 people), social workers (6) and officials (2, never vote). For each voting
     group (for, against, voters): the first `for` members dot idea "n", the next `against` mark
     it "I disagree", and the rest up to `voters` dot another idea, so they are voters who did

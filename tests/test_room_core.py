@@ -161,6 +161,8 @@ def test_presence_on_an_anonymous_board_carries_no_name_or_group() -> None:
 # ------------------------------------------------------------------ two processes, one board
 
 
+
+
 @pytest.mark.parametrize("ana_id, bob_id", [(1000, 2000), (2000, 1000)])
 async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     ana_id: int, bob_id: int

@@ -294,7 +294,9 @@ async def test_soft_delete_over_real_sockets_and_a_restart(make_server: Any) -> 
     fac = await YClient(url(board["facilitator_token"])).connect()
     landed = {"x": 321.0, "text": "edited offline"}
     for client in (ana, bob, fac):
-        await client.wait_until(lambda c=client: landed.items() <= c.notes().get("n", {}).items())
+        await client.wait_until(
+            lambda c=client: landed.items() <= c.notes().get("n", {}).items()
+        )
     assert ana.denied == [] and "deleted" not in fac.notes()["n"]
 
     async def crossing_delete(deleter: YClient, mover: YClient, note_id: str) -> None:

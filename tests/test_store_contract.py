@@ -530,7 +530,9 @@ async def test_concurrent_marks_never_exceed_the_budget_or_one_per_note(
         # a marked note could empty the budget again, and the final count would depend on order.
         take_back = i % 3 == 2
         note = f"gone-{i}" if take_back else f"note-{i % 20}"
-        calls.append(handles[i % 3].cast_mark(board.id, me, note, -1 if take_back else 1, budget=2))
+        calls.append(
+            handles[i % 3].cast_mark(board.id, me, note, -1 if take_back else 1, budget=2)
+        )
     results = await asyncio.gather(*calls, return_exceptions=True)
     tallies = [r for r in results if isinstance(r, VoteTally)]
     refusals = [r for r in results if isinstance(r, VoteRefused)]

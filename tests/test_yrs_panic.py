@@ -33,7 +33,7 @@ def panicking_update(client_id: int) -> bytes:
 def test_the_frame_is_twelve_bytes() -> None:
     frame = protocol.encode(protocol.Update(panicking_update(CLIENT_ID)))
     assert len(frame) == 12
-    assert frame == bytes.fromhex("0002090100abb8fcd2030000")
+    assert frame == bytes.fromhex("000209" "0100" "abb8fcd203" "0000")
 
 
 def test_yrs_panics_on_it_and_the_shadow_turns_that_into_a_malformed_update() -> None:

@@ -538,9 +538,9 @@ def check_mark(delta: int, marked: bool, spent: int, budget: int, dots_on_note: 
             raise VoteRefused("no_mark_to_remove", "no mark of yours on this note to take back")
         return
     if marked:
-        raise VoteRefused("disagree_once", 'one "I disagree" mark per note')
+        raise VoteRefused("disagree_once", "one \"I disagree\" mark per note")
     if spent + delta > budget:
-        raise VoteRefused("disagree_budget", f'all {budget} of your "I disagree" marks are spent')
+        raise VoteRefused("disagree_budget", f"all {budget} of your \"I disagree\" marks are spent")
     if dots_on_note > 0:
         raise VoteRefused(
             "stance_conflict", "you put dots on this note: take them back to disagree with it"

@@ -895,7 +895,9 @@ class SqlStore:
     ) -> tuple[int, bool]:
         """(all marks of the participant, whether this note is one of them), in one query."""
         on_note = sa.case((disagree_marks.c.note_id == note_id, 1), else_=0)
-        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)).where(
+        query = sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(on_note), 0)
+        ).where(
             disagree_marks.c.board_id == board_id,
             disagree_marks.c.participant_id == participant_id,
         )

@@ -44,11 +44,8 @@ def test_disagree_marks_and_results_in_words(
     others = {
         name: join(srv, board["join_code"], name, group=group)
         for name, group in (
-            ("Bram", "Bewoner"),
-            ("Chris", "Bewoner"),
-            ("Dina", "Onderzoeker"),
-            ("Eli", "Onderzoeker"),
-            ("Fien", "Ambtenaar"),
+            ("Bram", "Bewoner"), ("Chris", "Bewoner"), ("Dina", "Onderzoeker"),
+            ("Eli", "Onderzoeker"), ("Fien", "Ambtenaar"),
         )
     }
     srv.api("POST", f"/api/boards/{bid}/phase", {"phase": "vote"}, token=tok)
@@ -84,9 +81,8 @@ def test_disagree_marks_and_results_in_words(
     against = ph.get_by_role("button", name=f"Je ne suis pas d'accord avec : « {IDEAS[1]} »")
     against.tap()
     expect(status).to_contain_text("1 marque « pas d'accord » sur 2 restante")
-    expect(
-        ph.get_by_role("button", name=f"Retirer mon « pas d'accord » sur : « {IDEAS[1]} »")
-    ).to_have_attribute("aria-pressed", "true")
+    expect(ph.get_by_role("button", name=f"Retirer mon « pas d'accord » sur : « {IDEAS[1]} »"))\
+        .to_have_attribute("aria-pressed", "true")
     expect(ph.locator(".vote-item", has_text=IDEAS[1]).locator(".disagree-left")).to_have_text(
         "1/2"
     )
@@ -96,12 +92,8 @@ def test_disagree_marks_and_results_in_words(
 
     # The others: the residents pick the bench; both researchers disagree with it.
     def cast(name: str, note: str, stance: str = "for") -> None:
-        srv.api(
-            "POST",
-            f"/api/boards/{bid}/votes",
-            {"note_id": note, "delta": 1, "stance": stance},
-            token=others[name]["token"],
-        )
+        srv.api("POST", f"/api/boards/{bid}/votes",
+                {"note_id": note, "delta": 1, "stance": stance}, token=others[name]["token"])
 
     for name in ("Bram", "Chris"):
         cast(name, "n0")
@@ -198,16 +190,14 @@ def test_printed_report_keeps_every_number_whole(cobord_server: Any, desktop: An
     for i in range(4):
         voter = join(srv, board["join_code"], f"P{i}", group=["Bewoner", "Onderzoeker"][i % 2])
         for k in range(3):
-            srv.api(
-                "POST",
-                f"/api/boards/{bid}/votes",
-                {"note_id": f"n{(i * 3 + k) % 12}", "delta": 1},
-                token=voter["token"],
-            )
+            srv.api("POST", f"/api/boards/{bid}/votes", {"note_id": f"n{(i * 3 + k) % 12}",
+                    "delta": 1}, token=voter["token"])
     # The report's time zone is a board setting the facilitator picks in the panel.
     _panel(fac)
     fac.locator("[data-fk='tz']").select_option("Europe/London")
-    fac.wait_for_function("() => window.__cobord.session.settings().time_zone === 'Europe/London'")
+    fac.wait_for_function(
+        "() => window.__cobord.session.settings().time_zone === 'Europe/London'"
+    )
     page = fac.context.new_page()
     page.goto(f"{srv.base}/b/{bid}/report")
     expect(page.locator("#report-doc")).to_contain_text("Tijden in de tijdzone Europe/London.")

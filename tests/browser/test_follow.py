@@ -28,20 +28,10 @@ SETUP = """([clusters]) => {
 }"""
 
 CLUSTERS = [
-    {
-        "id": "cl-mob",
-        "title": "Mobilité",
-        "x": 0,
-        "y": 0,
-        "notes": ["Plus de bus", "Pistes cyclables"],
-    },
-    {
-        "id": "cl-log",
-        "title": "Logement",
-        "x": 2600,
-        "y": 1800,
-        "notes": ["Loyers", "Rénovation", "Colocation"],
-    },
+    {"id": "cl-mob", "title": "Mobilité", "x": 0, "y": 0,
+     "notes": ["Plus de bus", "Pistes cyclables"]},
+    {"id": "cl-log", "title": "Logement", "x": 2600, "y": 1800,
+     "notes": ["Loyers", "Rénovation", "Colocation"]},
 ]
 
 CENTRE_OFFSET = """(id) => {

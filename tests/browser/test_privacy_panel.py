@@ -130,7 +130,9 @@ def test_privacy_actions_from_the_panel(
     )
     expect(cleo_page.locator(".note")).to_have_count(0)
     shot(cleo_page, "privacy-4-participant-sees-deleted")
-    r = httpx.get(f"{base}/api/boards/{board['id']}", headers={"Authorization": f"Bearer {token}"})
+    r = httpx.get(
+        f"{base}/api/boards/{board['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 404
     for ctx, page in others.values():
         assert not ctx.errors, ctx.errors

@@ -1,4 +1,4 @@
-""" "I disagree" marks: one per participant per note, secret until the facilitator reveals, with a
+""""I disagree" marks: one per participant per note, secret until the facilitator reveals, with a
 budget of their own (the board setting `disagree_budget`); deleting a board deletes them.
 
 Revision ID: 0006_disagree
@@ -24,7 +24,9 @@ def upgrade() -> None:
     op.create_table(
         "disagree_marks",
         sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
-        sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
+        sa.Column(
+            "participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True
+        ),
         sa.Column("note_id", sa.String, primary_key=True),
     )
 
