@@ -2,46 +2,52 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.api import Api
-from server.client_api import client_routes
 from server.closing import Closer
 from server.events import EventIndexer
-from server.exports import Exports
 from server.fanout import make_fanout
-from server.glossary_api import GlossaryApi
+from server.http.board_settings import SettingsWriter
+from server.http.boards import BoardRoutes
+from server.http.client import client_routes
+from server.http.context import HttpContext
+from server.http.errors import EXCEPTION_HANDLERS
+from server.http.exports import ExportRoutes
+from server.http.facilitation import FacilitationRoutes
+from server.http.glossary import GlossaryRoutes
+from server.http.media import MediaRoutes
+from server.http.moderation import ModerationRoutes
+from server.http.ops import OpsRoutes
+from server.http.privacy import PrivacyRoutes
+from server.http.replay import ReplayRoutes
+from server.http.results import Results
+from server.http.security import SecurityHeaders
+from server.http.standings import LiveStandings
+from server.http.suggestions import SuggestionRoutes
+from server.http.translations import TranslationRoutes
+from server.http.votes import VoteRoutes
 from server.hub import Hub
 from server.limits import Rate, RateLimiter
-from server.media_api import MediaApi, MediaSweeper
-from server.moderation_api import ModerationApi
-from server.privacy_api import PrivacyApi, Retention
-from server.replay_api import ReplayApi
-from server.rooms import StorageFailed
-from server.security import SecurityHeaders
+from server.media_sweeper import MediaSweeper
+from server.retention import Retention
 from server.settings import Settings
 from server.store import make_store
-from server.suggest_api import SuggestApi
 from server.tokens import TokenSigner
 from server.translate import Translator
 from server.ws import BoardSocket, Receive, Scope, Send
 
 log = logging.getLogger("cobord")
-READY_TIMEOUT_SECONDS = 2.0
 
 
 def _static_dir() -> Path:
@@ -85,7 +91,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     store = make_store(settings.database_url, settings.sqlite_synchronous)
     hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
     signer = TokenSigner(settings.secret_key)
-    socket = BoardSocket(hub, signer, settings)
+    standings = LiveStandings(store, hub)  # what sockets' token checks remember of live boards
+    hub.on_gap.append(standings.forget)
+    socket = BoardSocket(hub, signer, settings, standings)
     burst = settings.rate_limit_burst
     limiter = RateLimiter(
         {
@@ -97,24 +105,20 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         },
         settings.redis_url,
     )
-    api = Api(
-        store,
-        hub,
-        signer,
-        online=socket.online.online,
-        limiter=limiter,
-        trusted_proxies=settings.trusted_proxies,
-    )
+    http = HttpContext(store, hub, signer, limiter, settings.trusted_proxies)
     indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
-    replay_api = ReplayApi(api, indexer)
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
+    closer.on_order.append(standings.forget)
     retention = Retention(store, hub, settings.retention_days, closer=closer, forget=indexer.forget)
     translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
-    suggest_api = SuggestApi(api, settings.redis_url)  # one computation per board, across processes
     hub.on_room_loaded.append(translator.watch)
-    media_api = MediaApi(api, translator, settings)
-    glossary_api = GlossaryApi(api, translator)
+    board_settings = SettingsWriter(http)
+    results = Results(http)
+    # one computation per board, across processes
+    suggestions = SuggestionRoutes(http, settings.redis_url)
+    media_routes = MediaRoutes(http, settings)
+    glossary_routes = GlossaryRoutes(http, translator)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
 
     @contextlib.asynccontextmanager
@@ -125,7 +129,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         await socket.slots.start()
         await retention.start()
         indexer.start()
-        translator.start(api._with_room)
+        translator.start(http.with_room)
         sweeper.start()
         try:
             yield
@@ -138,7 +142,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
                     conn.close(1012, "server restart: reconnect")
             await retention.close()
             await sweeper.close()
-            await glossary_api.close()
+            await glossary_routes.close()
             await translator.close()
             await hub.close()
             await indexer.close()
@@ -147,71 +151,54 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await socket.slots.close()
             await store.close()
             await limiter.close()
-            await suggest_api.close()
+            await suggestions.close()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
 
-    async def metrics(request: object) -> Response:
+    def room_metrics() -> str:
         connections = sum(len(room.connections) for room in hub.rooms.values())
         text = hub.metrics.render(rooms=len(hub.rooms), connections=connections)
-        text += (  # fan-out gaps, catch-ups from the log, and those that found lost updates
+        return text + (  # fan-out gaps, catch-ups from the log, and those that found lost updates
             "# TYPE cobord_fanout_gaps_total counter\n"
             f"cobord_fanout_gaps_total {hub.gaps}\n"
             "# TYPE cobord_catch_ups_total counter\n"
             f"cobord_catch_ups_total {hub.catch_ups}\n"
             "# TYPE cobord_catch_ups_recovered_total counter\n"
             f"cobord_catch_ups_recovered_total {hub.recovered}\n"
+            # store reads made by sockets' token checks (remembered while a board is live)
+            "# TYPE cobord_token_check_reads_total counter\n"
+            f"cobord_token_check_reads_total {standings.reads}\n"
         )
-        if translator.enabled:
-            text += translator.metrics_text()
-        text += media_api.metrics_text()
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    async def readyz(request: object) -> Response:
-        """503 with the failing dependency while the database or Redis does not answer."""
-        failing: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await store.get_board("readyz-probe")
-        except Exception as exc:  # any failure of the database means "not ready"
-            failing["database"] = type(exc).__name__
-        try:
-            await hub.fanout.ping()
-        except Exception as exc:
-            failing["redis"] = type(exc).__name__
-        if failing or socket.shutting_down:
-            status = "stopping" if socket.shutting_down and not failing else "unavailable"
-            return JSONResponse({"status": status, "failing": failing}, status_code=503)
-        return JSONResponse({"status": "ready"})
+    def translation_metrics() -> str:
+        return translator.metrics_text() if translator.enabled else ""
 
+    ops = OpsRoutes(
+        http,
+        stopping=lambda: socket.shutting_down,
+        metrics=[room_metrics, translation_metrics, media_routes.metrics_text],
+    )
     routes = [
-        *api.routes(),
-        *replay_api.routes(),
-        *Exports(api, replay_api).routes(),
-        *PrivacyApi(api, closer, forget=indexer.forget).routes(),
-        *media_api.routes(),
-        *suggest_api.routes(),
-        *ModerationApi(api).routes(),
-        *glossary_api.routes(),
+        *ops.routes(),
+        *BoardRoutes(http, standings).routes(),
+        *FacilitationRoutes(http, board_settings, results, socket.online.online).routes(),
+        *VoteRoutes(http, results).routes(),
+        *ReplayRoutes(http, indexer).routes(),
+        *ExportRoutes(http, results, indexer).routes(),
+        *PrivacyRoutes(http, board_settings, closer, indexer.forget).routes(),
+        *media_routes.routes(),
+        *TranslationRoutes(http, translator).routes(),
+        *suggestions.routes(),
+        *ModerationRoutes(http).routes(),
+        *glossary_routes.routes(),
         *client_routes(settings),
-        Route("/metrics", metrics),
-        Route("/readyz", readyz),
         Route("/", index),
         Route("/j/{code}", index),
         Route("/b/{board_id}", index),
         Route("/b/{board_id}/{view}", index),
         Mount("/", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
-
-    async def storage_unavailable(request: Request, exc: Exception) -> Response:
-        # The database (or a room whose commit failed) does not answer: a clear 503, not a 500.
-        log.warning("%s %s: storage unavailable: %r", request.method, request.url.path, exc)
-        return JSONResponse(
-            {"error": "storage_unavailable", "message": "Storage is unavailable; try again."},
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
 
     # Gzip: the client's JS + CSS go from 287 to ~88 KiB (docs/client.md); sockets bypass it.
     app = Starlette(
@@ -221,12 +208,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             Middleware(SecurityHeaders),
             Middleware(GZipMiddleware, minimum_size=1024),
         ],
-        exception_handlers={
-            SQLAlchemyError: storage_unavailable,
-            StorageFailed: storage_unavailable,
-            OSError: storage_unavailable,
-            TimeoutError: storage_unavailable,
-        },
+        exception_handlers=EXCEPTION_HANDLERS,  # every error -> JSON (server/http/errors.py)
     )
     app.state.settings = settings
     app.state.hub = hub

@@ -155,8 +155,8 @@ def serve_forever(
 ) -> None:
     import uvicorn
 
-    from server import http_guard
     from server.app import create_app
+    from server.http import guard as http_guard
 
     http_guard.configure(header_timeout, max_header_bytes)
     uvicorn.run(

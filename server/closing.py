@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from crdt.protocol import ProtocolError
+from crdt.protocol import CloseCode, ProtocolError
 from crdt.rules import Actor
 from server.fanout import FanoutMessage
 from server.hub import Hub
@@ -57,15 +58,27 @@ class CloseOrder:
         return order
 
 
+async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) -> bool:
+    """Delete the board everywhere and close its live rooms, on every process (4404); False if
+    it did not exist."""
+    existed = await store.delete_board(board_id)
+    await closer.close(board_id, CloseOrder(CloseCode.UNKNOWN_BOARD, reason, board_gone=True))
+    return existed
+
+
 class Closer:
     def __init__(self, store: Store, hub: Hub) -> None:
         self.store = store
         self.hub = hub
         self._tasks: set[asyncio.Task[None]] = set()
+        # Told of every order on a board, here or from another process, before its sockets
+        # close (the sockets' token checks forget what they remembered of the board).
+        self.on_order: list[Callable[[str], None]] = []
         hub.control = self.receive
 
     async def close(self, board_id: str, order: CloseOrder) -> int:
         """Close the selected sockets here and on every other process; how many were here."""
+        self._tell(board_id)
         closed = self._close_here(board_id, order)
         if order.board_gone:
             await self._drop(board_id)
@@ -79,7 +92,9 @@ class Closer:
             order = CloseOrder.decode(message.frame)
         except ProtocolError:
             log.warning("board %s: ignoring a malformed close order", board_id)
+            self._tell(board_id)  # whatever it was, it may have changed someone's standing
             return
+        self._tell(board_id)
         closed = self._close_here(board_id, order)
         log.info(
             "board %s: %d socket(s) closed (%d) for another process", board_id, closed, order.code
@@ -88,6 +103,10 @@ class Closer:
             task = asyncio.create_task(self._drop(board_id), name=f"drop:{board_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _tell(self, board_id: str) -> None:
+        for listener in self.on_order:
+            listener(board_id)
 
     def _close_here(self, board_id: str, order: CloseOrder) -> int:
         room = self.hub.rooms.get(board_id)

@@ -82,6 +82,9 @@ class Hub:
         self.on_room_loaded: list[Callable[[Room], None]] = []
         # Receives "control" fan-out messages (server/closing.py), live room or not.
         self.control: Callable[[str, FanoutMessage], None] | None = None
+        # Told of every fan-out gap (a board's id, or None: every board), which may have lost a
+        # control message (server/http/standings.py forgets what it remembered).
+        self.on_gap: list[Callable[[str | None], None]] = []
 
     def _lock(self, board_id: str) -> asyncio.Lock:
         lock = self._locks.get(board_id)
@@ -245,6 +248,8 @@ class Hub:
     def _resync(self, board_id: str | None) -> None:
         """Fan-out had a gap (on one board, or on all after a reconnect): read the log."""
         self.gaps += 1
+        for listener in self.on_gap:
+            listener(board_id)
         if board_id is None:
             self._gaps_while_loading.update(self._loading)
             for live in list(self.rooms.values()):

@@ -76,7 +76,7 @@ def sniff_audio(data: bytes) -> str | None:
 
 def process_photo(data: bytes) -> Processed:
     if len(data) > MAX_PHOTO_UPLOAD:
-        raise _too_large("photo", MAX_PHOTO_UPLOAD)
+        raise too_large("photo", MAX_PHOTO_UPLOAD)
     kind = sniff_image(data)
     if kind is None:
         raise MediaRefused(415, "not_an_image", "Only JPEG, PNG or WebP pictures are accepted.")
@@ -149,7 +149,7 @@ def _upright(image: Image.Image, orientation: object) -> Image.Image:
 
 def process_voice(data: bytes) -> Processed:
     if len(data) > MAX_VOICE_UPLOAD:
-        raise _too_large("recording", MAX_VOICE_UPLOAD)
+        raise too_large("recording", MAX_VOICE_UPLOAD)
     content_type = sniff_audio(data)
     if content_type is None:
         raise MediaRefused(415, "not_audio", "Only WebM, Ogg or MP4 audio recordings are accepted.")
@@ -321,5 +321,5 @@ def thumbnail_data_uri(data: bytes) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def _too_large(what: str, limit: int) -> MediaRefused:
+def too_large(what: str, limit: int) -> MediaRefused:
     return MediaRefused(413, "too_large", f"This {what} is larger than {limit // 1024} KB.")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 if TYPE_CHECKING:
-    from server.store.base import BoardRecord, ParticipantRecord, Store
+    from server.store.base import BoardRecord, ParticipantRecord
 
 TokenRole = Literal["facilitator", "participant", "viewer"]
 ROLES: tuple[TokenRole, ...] = ("facilitator", "participant", "viewer")
@@ -119,18 +119,12 @@ def token_version(board: BoardRecord) -> int:
     return version if isinstance(version, int) else 0
 
 
-async def participant_of(store: Store, claims: TokenClaims) -> ParticipantRecord | None:
-    """The participant a token names (None for other roles, or when it no longer exists)."""
-    if claims.role != "participant" or claims.participant_id is None:
-        return None
-    return await store.get_participant(claims.participant_id)
-
-
 def standing(
     board: BoardRecord, claims: TokenClaims, person: ParticipantRecord | None
 ) -> str | None:
     """Why a correctly signed token of this board no longer opens it, or None if it does.
-    `person` is `participant_of(claims)`, read once by the caller (which may need it too)."""
+    `person` is the participant the token names (None for other roles, or when it no longer
+    exists), read by the caller (server/http/auth.py), which may need it too."""
     if claims.role == "facilitator" and claims.version != token_version(board):
         return "this facilitator link was replaced by a newer one"
     if claims.role == "participant" and (

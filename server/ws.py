@@ -19,14 +19,15 @@ from urllib.parse import parse_qs
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.fanout.presence import Presence
+from server.http.auth import Access, AccessRefused, Refusal
+from server.http.standings import LiveStandings, Mark
 from server.hub import Hub, Overloaded, UnknownBoard
 from server.limits import client_ip
 from server.outbox import Outbox
 from server.rooms import Connection, Room
 from server.settings import Settings
 from server.slots import Caps, make_slots, refusal, slot_for
-from server.store.base import ParticipantRecord
-from server.tokens import InvalidToken, TokenSigner, participant_of, standing
+from server.tokens import TokenSigner
 
 log = logging.getLogger("cobord.ws")
 
@@ -35,13 +36,29 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 CLOSE_WAIT_SECONDS = 10.0  # how long a closing connection may take to flush its outbox
+# A token is checked again before joining while privacy orders keep coming (each may concern it);
+# past this many checks the socket is told to come back.
+MAX_CHECKS = 8
+
+# How the socket says each refusal of a token (the HTTP API says them its own way).
+REFUSALS: dict[Refusal, tuple[int, str]] = {
+    Refusal.MISSING: (CloseCode.UNAUTHORIZED, "missing token"),
+    Refusal.INVALID: (CloseCode.UNAUTHORIZED, "invalid token"),
+    Refusal.OTHER_BOARD: (CloseCode.FORBIDDEN, "token of another board"),
+    Refusal.UNKNOWN_BOARD: (CloseCode.UNKNOWN_BOARD, "unknown board"),
+}
 
 
 class BoardSocket:
-    def __init__(self, hub: Hub, signer: TokenSigner, settings: Settings) -> None:
+    def __init__(
+        self, hub: Hub, signer: TokenSigner, settings: Settings, standings: LiveStandings
+    ) -> None:
         self.hub = hub
         self.signer = signer
         self.settings = settings
+        # The records token checks read, remembered while a board is live here (no database
+        # round trip per socket): server/http/standings.py says why that stays exact.
+        self.standings = standings
         # Who is online, on every process (with Redis); `online.local` counts this process only.
         self.online = Presence(
             hub.fanout.instance_id, settings.redis_url, settings.presence_ttl_seconds
@@ -63,17 +80,15 @@ class BoardSocket:
         if self.shutting_down:
             await send({"type": "websocket.close", "code": 1012, "reason": "server restart"})
             return
-        actor, problem = self._authenticate(scope, board_id)
-        if actor is None:
-            await send({"type": "websocket.close", "code": problem[0], "reason": problem[1]})
+        token = _query_token(scope)
+        mark = self.standings.mark(board_id)
+        try:
+            access = await self.standings.check(self.signer, token, board_id)
+        except AccessRefused as exc:
+            await _refuse(send, exc)
             return
-        refused, person = await self._standing(board_id, scope)
-        if refused is not None:
-            await send({"type": "websocket.close", "code": refused[0], "reason": refused[1]})
-            return
-        slot = slot_for(
-            board_id, uuid.uuid4().hex, actor.role, actor.id, self._address(scope), self.caps
-        )
+        role, actor_id = access.claims.role, access.claims.actor_id
+        slot = slot_for(board_id, uuid.uuid4().hex, role, actor_id, self._address(scope), self.caps)
         full = await self.slots.take(slot, self.caps)
         if full is not None:
             await send(
@@ -85,7 +100,7 @@ class BoardSocket:
             )
             return
         try:
-            await self._join(board_id, actor, person, slot.address, receive, send)
+            await self._join(board_id, token, access, mark, slot.address, receive, send)
         finally:
             await self.slots.give_back(slot)
 
@@ -100,8 +115,9 @@ class BoardSocket:
     async def _join(
         self,
         board_id: str,
-        actor: Actor,
-        person: ParticipantRecord | None,
+        token: str,
+        access: Access,
+        mark: Mark,
         address: str | None,
         receive: Receive,
         send: Send,
@@ -126,41 +142,37 @@ class BoardSocket:
                 }
             )
             return
-        if person is not None:  # the name the server stamps on presence and checks in `author`
-            actor = Actor(actor.role, actor.id, person.name)
         try:
+            # A privacy order (or a fan-out gap) since the check may concern this token: check
+            # again, now that the room is live here. From the last check to `room.join` nothing
+            # awaits, so an order after it finds this socket in the room and closes it.
+            checks = 1
+            while not self.standings.current(board_id, mark):
+                if checks == MAX_CHECKS:
+                    await send(
+                        {
+                            "type": "websocket.close",
+                            "code": CloseCode.TRY_AGAIN_LATER,
+                            "reason": "access changing: try again",
+                        }
+                    )
+                    return
+                checks += 1
+                mark = self.standings.mark(board_id)
+                try:
+                    access = await self.standings.check(self.signer, token, board_id)
+                except AccessRefused as exc:
+                    await _refuse(send, exc)
+                    return
+            claims, person = access.claims, access.person
+            actor = Actor(claims.role, claims.actor_id)
+            if person is not None:  # the name the server stamps on presence and checks in `author`
+                actor = Actor(actor.role, actor.id, person.name)
             # Viewers share one token: their refusal budget is per address (server/refusals.py).
             budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
             await self._serve(room, actor, budget_key, receive, send)
         finally:
             self.hub.release(room)
-
-    async def _standing(
-        self, board_id: str, scope: Scope
-    ) -> tuple[tuple[int, str] | None, ParticipantRecord | None]:
-        """A deleted board, a revoked or unknown participant, a replaced facilitator link:
-        refused. Also the participant's record (read once: the room needs their name)."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        claims = self.signer.verify((query.get("token") or [""])[0])
-        board = await self.hub.store.get_board(board_id)
-        if board is None:
-            return (CloseCode.UNKNOWN_BOARD, "unknown board"), None
-        person = await participant_of(self.hub.store, claims)
-        reason = standing(board, claims, person)
-        return (None if reason is None else (CloseCode.UNAUTHORIZED, reason)), person
-
-    def _authenticate(self, scope: Scope, board_id: str) -> tuple[Actor | None, tuple[int, str]]:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [""])[0]
-        if not token:
-            return None, (CloseCode.UNAUTHORIZED, "missing token")
-        try:
-            claims = self.signer.verify(token)
-        except InvalidToken:
-            return None, (CloseCode.UNAUTHORIZED, "invalid token")
-        if claims.board_id != board_id:
-            return None, (CloseCode.FORBIDDEN, "token of another board")
-        return Actor(claims.role, claims.actor_id), (0, "")
 
     async def _serve(
         self, room: Room, actor: Actor, budget_key: str, receive: Receive, send: Send
@@ -212,6 +224,17 @@ class BoardSocket:
                 conn.close(CloseCode.RATE_LIMITED, "too many messages: slow down")
                 return
             room.receive(conn, frame)
+
+
+def _query_token(scope: Scope) -> str:
+    raw: bytes = scope.get("query_string", b"")
+    tokens: list[str] = parse_qs(raw.decode("latin-1")).get("token") or [""]
+    return tokens[0]
+
+
+async def _refuse(send: Send, exc: AccessRefused) -> None:
+    code, reason = REFUSALS.get(exc.kind, (CloseCode.UNAUTHORIZED, exc.reason))
+    await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 def _take_token(conn: Connection, rate: float, burst: float) -> bool:

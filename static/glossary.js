@@ -3,7 +3,7 @@
 // anonymously; explanations the board writes together; the terms marked wherever a note uses them
 // (canvas, outline, the note's sheet); the facilitator's "words that stopped people"; the
 // projector's question and glossary page. Flags and explanations go over HTTP
-// (server/glossary_api.py); the document's `glossary` root brings everyone the result live.
+// (server/http/glossary.py); the document's `glossary` root brings everyone the result live.
 // Hooks: BoardExtras (extras.js) calls noteSection / afterRender / panelSection; present.js calls
 // presentView.
 import { h, api } from "./util.js";

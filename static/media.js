@@ -22,7 +22,7 @@ export function mediaUrl(app, mediaId) {
   return `/api/boards/${encodeURIComponent(app.boardId || app.id)}/media/${encodeURIComponent(mediaId)}`;
 }
 
-const ACCESS_RENEW_MS = 20 * 60 * 1000; // the cookie lasts an hour (server/media_api.py)
+const ACCESS_RENEW_MS = 20 * 60 * 1000; // the cookie lasts an hour (server/http/media.py)
 /** board id -> when granted (local ms), the request under way, the renewal timer
  * @type {Map<string, {at: number, pending: Promise<boolean> | null, timer: any}>} */
 const access = new Map();

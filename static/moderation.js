@@ -1,5 +1,5 @@
 // @ts-check
-// Moderation (server/moderation_api.py): the facilitator hides a note with a reason and restores it.
+// Moderation (server/http/moderation.py): the facilitator hides a note with a reason and restores it.
 // A hidden note is out of the shared document: other participants' devices never receive it again.
 // The facilitator sees every hidden note in the panel (with "restore"); its author sees their own in
 // a tray under the top bar, with the reason.

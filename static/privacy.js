@@ -1,12 +1,12 @@
 // @ts-check
-// Facilitator panel: data protection and access (server/privacy_api.py). Revoke a participant's
+// Facilitator panel: data protection and access (server/http/privacy.py). Revoke a participant's
 // access, erase a participant (their name goes everywhere, their ideas stay), a new join code, a new
 // facilitator link, delete the board. Each action first says what it will do and asks to confirm.
 import { h, api, store, keys } from "./util.js";
 import { t } from "./i18n.js";
 import { toast, errorText, openSheet, field } from "./ui.js";
 
-const ERASED = "[erased]"; // server/replay_api.py ERASED_NAME
+const ERASED = "[erased]"; // server/http/replay.py ERASED_NAME
 
 /** The banner text of a board whose socket the server closed (4404: the board was deleted). @param {number} code */
 export function closedText(code) {

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pycrdt import Map
 
-from server.api import JOIN_ALPHABET
+from server.http.boards import JOIN_ALPHABET
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
 

@@ -1,10 +1,10 @@
-"""server/client_api.py: COBORD_PUBLIC_URL parsing and the loopback test."""
+"""server/http/client.py: COBORD_PUBLIC_URL parsing and the loopback test."""
 
 from __future__ import annotations
 
 import pytest
 
-from server.client_api import is_loopback, lan_addresses, public_url
+from server.http.client import is_loopback, lan_addresses, public_url
 
 
 @pytest.mark.parametrize(

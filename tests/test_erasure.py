@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pycrdt import Doc, Map
 
-from server.replay_api import ERASED_NAME
+from server.http.replay import ERASED_NAME
 from tests.conftest import ServerProcess
 from tests.test_media import jpeg_with_gps, upload
 from tests.yclient import YClient, add_note

@@ -1,4 +1,4 @@
-"""Moderation: a hidden note is hidden over the wire (server/moderation_api.py).
+"""Moderation: a hidden note is hidden over the wire (server/http/moderation.py).
 
 Checked on the bytes: what a connected participant receives after the hide, what a fresh joiner
 receives (also after the server restarted and rebuilt the board from its log), and the API's

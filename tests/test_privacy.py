@@ -15,8 +15,9 @@ import httpx
 import pytest
 from pycrdt import Doc, Map
 
-from server.privacy_api import PERSON_ERASED, PERSON_REVOKED, Retention
-from server.replay_api import ERASED_NAME
+from server.http.privacy import PERSON_ERASED, PERSON_REVOKED
+from server.http.replay import ERASED_NAME
+from server.retention import Retention
 from server.store import BoardRecord, MemoryStore, NewUpdate, SqlStore
 from tests.conftest import ServerProcess
 from tests.support import decoded_events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.security import CONTENT_SECURITY_POLICY
+from server.http.security import CONTENT_SECURITY_POLICY
 from tests.conftest import ServerProcess
 
 

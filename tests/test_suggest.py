@@ -16,8 +16,8 @@ from pycrdt import Map
 from redis.asyncio import Redis
 
 from server import suggest
+from server.http.suggestions import KEY_PREFIX
 from server.suggest import ClusterText, NoteText
-from server.suggest_api import KEY_PREFIX
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
 

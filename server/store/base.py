@@ -144,7 +144,7 @@ def check_media_quota(
 @dataclass(frozen=True, slots=True)
 class HiddenNoteRecord:
     """A note the facilitator took off the board (moderation): out of the shared document, kept
-    here for the facilitator and its author until restored (server/moderation_api.py)."""
+    here for the facilitator and its author until restored (server/http/moderation.py)."""
 
     board_id: str
     note_id: str

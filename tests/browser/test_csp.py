@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from server.security import CONTENT_SECURITY_POLICY
+from server.http.security import CONTENT_SECURITY_POLICY
 from tests.browser.helpers import join, new_board, open_board
 
 pytestmark = pytest.mark.browser

@@ -31,36 +31,37 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import schema
-from server.api import ID_PATTERN, Api, ApiError, _handles_errors, _json, _text_ok
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import ID_PATTERN, read_json, text_ok
 from server.rooms import Room
 from server.store.base import HiddenNoteRecord, StoreError
 
 MAX_REASON = 200
 
 
-class ModerationApi:
-    def __init__(self, api: Api) -> None:
-        self.api = api
+class ModerationRoutes:
+    def __init__(self, http: HttpContext) -> None:
+        self.http = http
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}"
         return [
-            Route(f"{base}/notes/{{note_id}}/hide", h(self.hide), methods=["POST"]),
-            Route(f"{base}/notes/{{note_id}}/restore", h(self.restore), methods=["POST"]),
-            Route(f"{base}/hidden", h(self.list_hidden), methods=["GET"]),
+            Route(f"{base}/notes/{{note_id}}/hide", self.hide, methods=["POST"]),
+            Route(f"{base}/notes/{{note_id}}/restore", self.restore, methods=["POST"]),
+            Route(f"{base}/hidden", self.list_hidden, methods=["GET"]),
         ]
 
     async def hide(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         note_id = _note_id(request)
-        body = await _json(request)
+        body = await read_json(request)
         reason = body.get("reason", "")
-        if not (reason == "" or _text_ok(reason, MAX_REASON)):
+        if not (reason == "" or text_ok(reason, MAX_REASON)):
             message = f"'reason' must be a visible text of up to {MAX_REASON} characters."
             raise ApiError(422, "bad_reason", message)
         reason = reason.strip()
-        store = self.api.store
+        store = self.http.store
         authors = await store.note_authors(board.id)
         stamp = int(time.time() * 1000)
 
@@ -97,15 +98,15 @@ class ModerationApi:
                 return None
             return dict(fields)
 
-        taken = await self.api._with_room(board.id, take)
+        taken = await self.http.with_room(board.id, take)
         if taken is None:
             raise ApiError(404, "unknown_note", "No note with this id on this board.")
         return JSONResponse({"note_id": note_id, "reason": reason, "hidden_at": stamp})
 
     async def restore(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         note_id = _note_id(request)
-        store = self.api.store
+        store = self.http.store
         record = await store.take_hidden_note(board.id, note_id)
         if record is None:
             raise ApiError(404, "not_hidden", "This note is not hidden.")
@@ -119,17 +120,16 @@ class ModerationApi:
                 note["translations"] = Map(translations)
 
         try:
-            await self.api._with_room(
-                board.id, lambda room: room.apply_server_change(put_back)
-            )
+            await self.http.with_room(board.id, lambda room: room.apply_server_change(put_back))
         except Exception:
             await store.put_hidden_note(record)  # still hidden: keep it
             raise
         return JSONResponse({"note_id": note_id})
 
     async def list_hidden(self, request: Request) -> Response:
-        board, claims = await self.api._auth(request, "facilitator", "participant")
-        records = await self.api.store.hidden_notes(board.id)
+        access = await self.http.access(request, "facilitator", "participant")
+        board, claims = access.board, access.claims
+        records = await self.http.store.hidden_notes(board.id)
         if claims.role != "facilitator":
             records = [r for r in records if r.author and r.author == claims.participant_id]
         return JSONResponse([_public(r, claims.participant_id) for r in records])

@@ -19,8 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import replay
-from server.api import Api, ApiError, _handles_errors, query_number
 from server.events import EventIndexer
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import query_int, query_number
 from server.store.base import BoardRecord, EventRecord, ParticipantRecord
 
 ERASED_NAME = "[erased]"  # an erased participant's name, everywhere it was (docs/privacy.md)
@@ -47,26 +49,25 @@ def actor_view(
     return {"actor_role": "participant", "actor": name or label, "actor_number": number}
 
 
-class ReplayApi:
-    def __init__(self, api: Api, indexer: EventIndexer | None = None) -> None:
-        self.api = api
-        self.store = api.store
+class ReplayRoutes:
+    def __init__(self, http: HttpContext, indexer: EventIndexer) -> None:
+        self.http = http
+        self.store = http.store
         # Decodes events as updates are committed (server/events.py); requests only read them.
-        self.indexer = indexer or EventIndexer(api.store)
+        self.indexer = indexer
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/replay"
         return [
-            Route(base, h(self.timeline), methods=["GET"]),
-            Route(base + "/state", h(self.state), methods=["GET"]),
-            Route(base + "/updates", h(self.updates), methods=["GET"]),
-            Route(base + "/events", h(self.events), methods=["GET"]),
+            Route(base, self.timeline, methods=["GET"]),
+            Route(base + "/state", self.state, methods=["GET"]),
+            Route(base + "/updates", self.updates, methods=["GET"]),
+            Route(base + "/events", self.events, methods=["GET"]),
         ]
 
     async def timeline(self, request: Request) -> Response:
         """The span of a board, how many updates, and where the phase changed."""
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         summary = await self.store.log_summary(board.id)
         cursor = await self.store.event_cursor(board.id)
         if cursor < summary.last_seq and await self.indexer.settled(board.id, timeout=1.0):
@@ -92,12 +93,12 @@ class ReplayApi:
         as it was then; neither: now. A Yjs v1 update; `X-Cobord-Seq` is the last update in it.
         `form=parts`: the same state as the keyframe as stored plus the merged tail, each
         length-prefixed (`replay.encode_parts`), applied in order by the client."""
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         form = request.query_params.get("form", "update")
         if form not in ("update", "parts"):
             raise ApiError(422, "bad_form", "'form' must be 'update' or 'parts'.")
         if "seq" in request.query_params:
-            seq = _int_param(request, "seq", 0, 0, 2**62)
+            seq = query_int(request, "seq", 0, 0, 2**62)
             keyframe, tail = await self.store.load_until_seq(board.id, seq)
         else:
             at = query_number(request, "at", default=None, high=1e14)
@@ -118,9 +119,9 @@ class ReplayApi:
     async def updates(self, request: Request) -> Response:
         """`?after=<seq>&limit=<n>`: the log from a point on, for playback (base64 updates).
         Who did what is included, except on anonymous boards."""
-        board, _ = await self.api._auth(request, "facilitator")
-        after = _int_param(request, "after", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 500, 1, 5000)
+        board = (await self.http.access(request, "facilitator")).board
+        after = query_int(request, "after", 0, 0, 2**62)
+        limit = query_int(request, "limit", 500, 1, 5000)
         log = await self.store.updates_after(board.id, after, limit=limit)
         anonymous = bool(board.settings.get("anonymous"))
         return JSONResponse(
@@ -141,9 +142,9 @@ class ReplayApi:
         A page never ends in the middle of one update's events; `next` is the `after` of the
         next page (null when the page reached the end of what is decoded); `upto` is the seq up
         to which the log is decoded (events of later updates come a moment after their commit)."""
-        board, _ = await self.api._auth(request, "facilitator")
-        after = _int_param(request, "after", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 200, 1, 1000)
+        board = (await self.http.access(request, "facilitator")).board
+        after = query_int(request, "after", 0, 0, 2**62)
+        limit = query_int(request, "limit", 200, 1, 1000)
         # Decoded in the background as updates are committed: a page is one indexed read (plus
         # the cursor), whatever the session's length. `upto`: the log is decoded up to there.
         cursor = await self.store.event_cursor(board.id)
@@ -191,16 +192,3 @@ def ms(seconds: float) -> int:
     `createdAt`, the timer's `endsAt` and the exports). Rounded up, so that seeking to an event's
     `ts` includes that event."""
     return math.ceil(seconds * 1000)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be a whole number.") from exc
-    if not low <= value <= high:
-        raise ApiError(422, f"bad_{name}", f"'{name}' must be from {low} to {high}.")
-    return value

@@ -17,9 +17,13 @@ from starlette.routing import Route
 
 from crdt import glossary, glossary_report, report, schema
 from server import media
-from server.api import Api, ApiError, _handles_errors, public_settings
-from server.client_api import ENV_PUBLIC_URL, public_url
-from server.replay_api import ERASED_NAME, ReplayApi
+from server.events import EventIndexer
+from server.http.board_settings import public_settings
+from server.http.client import ENV_PUBLIC_URL, public_url
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.replay import ERASED_NAME
+from server.http.results import Results
 from server.rooms import Room
 from server.store.base import BoardRecord
 
@@ -60,27 +64,27 @@ def _lang(request: Request) -> str:
     return lang
 
 
-class Exports:
-    def __init__(self, api: Api, replay: ReplayApi) -> None:
-        self.api = api
-        self.replay = replay
-        self.store = api.store
+class ExportRoutes:
+    def __init__(self, http: HttpContext, results: Results, indexer: EventIndexer) -> None:
+        self.http = http
+        self.results = results
+        self.indexer = indexer  # the phase timeline of the report
+        self.store = http.store
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/export"
         return [
-            Route(base + ".json", h(self.export_json), methods=["GET"]),
-            Route(base + ".csv", h(self.export_csv), methods=["GET"]),
-            Route(base + ".md", h(self.export_md), methods=["GET"]),
-            Route(base + ".svg", h(self.export_svg), methods=["GET"]),
+            Route(base + ".json", self.export_json, methods=["GET"]),
+            Route(base + ".csv", self.export_csv, methods=["GET"]),
+            Route(base + ".md", self.export_md, methods=["GET"]),
+            Route(base + ".svg", self.export_svg, methods=["GET"]),
         ]
 
     async def _doc(self, board: BoardRecord) -> dict[str, Any]:
         def read(room: Room) -> dict[str, Any]:
             return schema.Board(room.doc).to_json()
 
-        doc: dict[str, Any] = await self.api._with_room(board.id, read)
+        doc: dict[str, Any] = await self.http.with_room(board.id, read)
         # An export travels further than the room: no code in it that still lets people in.
         doc.get(schema.META, {}).pop("join_code", None)
         return doc
@@ -91,7 +95,7 @@ class Exports:
         """media id -> an absolute link to each photo that opens that picture alone (a report is
         read elsewhere, later, by people without a token: a relative path opened nothing)."""
         origin = public_url(os.environ.get(ENV_PUBLIC_URL)) or str(request.base_url).rstrip("/")
-        signer = self.api.signer
+        signer = self.http.signer
         return {
             note["media"]: f"{origin}/api/boards/{quote(board.id)}/media/{quote(note['media'])}"
             f"?access={signer.media_link(board.id, note['media'])}"
@@ -105,7 +109,7 @@ class Exports:
         doc = await self._doc(board)
         people = await self.store.list_participants(board.id)
         votes = await self.store.all_votes(board.id)
-        await self.replay.indexer.settled(board.id)  # the phase timeline up to date
+        await self.indexer.settled(board.id)  # the phase timeline up to date
         phases = await self.store.events_after(board.id, 0, 1000, kinds=["phase_changed"])
         return report.ReportInput(
             title=board.title,
@@ -119,7 +123,7 @@ class Exports:
             board=doc,
             authors=await self.store.note_authors(board.id),
             votes=[(v.participant_id, v.note_id, v.count) for v in votes],
-            results=await self.api._compute_results(board),
+            results=await self.results.compute(board),
             phases=[(e.ts, e.target) for e in phases],
             board_id=board.id,
             languages=_languages(board),
@@ -173,7 +177,7 @@ class Exports:
         return pictures
 
     async def export_json(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         doc = await self._doc(board)
         people = await self.store.list_participants(board.id)
         by_group: dict[str, int] = {}
@@ -197,22 +201,22 @@ class Exports:
             "participants_by_group": by_group,
             "notes": notes,
             "clusters": doc[schema.CLUSTERS],
-            "results": await self.api._compute_results(board),
+            "results": await self.results.compute(board),
             # Counts of "I don't understand", never who (crdt/glossary.py)
             "glossary": [term.to_json() for term in await self._glossary(board)],
         }
         return JSONResponse(body, headers=_attachment(board, "json"))
 
     async def _glossary(self, board: BoardRecord) -> list[glossary.Term]:
-        terms: list[glossary.Term] = await self.api._with_room(
+        terms: list[glossary.Term] = await self.http.with_room(
             board.id, lambda room: glossary.terms_of(room.doc)
         )
         return terms
 
     async def export_csv(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         lang = _lang(request)
-        results = await self.api._compute_results(board)
+        results = await self.results.compute(board)
         doc = await self._doc(board)
         text = report.results_csv(
             results,
@@ -230,7 +234,7 @@ class Exports:
         )
 
     async def export_md(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         lang = _lang(request)
         text = report.render_markdown(await self.report_input(board, request), lang)
         text += glossary_report.markdown(await self._glossary(board), lang)
@@ -239,12 +243,12 @@ class Exports:
         )
 
     async def export_svg(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         # Cluster titles in `?lang=` where written; without it, the main titles.
         lang = _lang(request) if "lang" in request.query_params else None
         doc = await self._doc(board)
         pictures = await self._pictures(board, doc)
-        results = await self.api._compute_results(board)
+        results = await self.results.compute(board)
         svg = report.render_svg(doc, results, pictures, _languages(board), lang)
         # Inline (not an attachment): opening the link shows the picture in the browser.
         return Response(svg, media_type="image/svg+xml")

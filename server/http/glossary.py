@@ -42,7 +42,9 @@ from starlette.routing import Route
 from crdt import glossary, glossary_report, rules, schema
 from crdt.rules import Actor
 from crdt.schema import GLOSSARY
-from server.api import ID_PATTERN, Api, ApiError, _handles_errors, _json
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import ID_PATTERN, read_json
 from server.rooms import Room
 from server.store.base import GlossaryFull
 from server.translate import Translator
@@ -52,21 +54,20 @@ SERVER = Actor("server", "server")
 MAX_NOTE_ID = 64
 
 
-class GlossaryApi:
-    def __init__(self, api: Api, translator: Translator) -> None:
-        self.api = api
+class GlossaryRoutes:
+    def __init__(self, http: HttpContext, translator: Translator) -> None:
+        self.http = http
         self.translator = translator
         # Machine translations of explanations run after the answer; owned here (`close`).
         self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/glossary"
         return [
-            Route(base, h(self.list_terms), methods=["GET"]),
-            Route(f"{base}/export.csv", h(self.export_csv), methods=["GET"]),
-            Route(f"{base}/flags", h(self.flag), methods=["POST"]),
-            Route(f"{base}/{{term_id}}/explanations/{{lang}}", h(self.explain), methods=["PUT"]),
+            Route(base, self.list_terms, methods=["GET"]),
+            Route(f"{base}/export.csv", self.export_csv, methods=["GET"]),
+            Route(f"{base}/flags", self.flag, methods=["POST"]),
+            Route(f"{base}/{{term_id}}/explanations/{{lang}}", self.explain, methods=["PUT"]),
         ]
 
     async def close(self) -> None:
@@ -78,21 +79,21 @@ class GlossaryApi:
                 await task
 
     async def _rate(self, board_id: str, actor_id: str) -> None:
-        if self.api.limiter is not None:
-            await self.api.limiter.check("glossary", f"{board_id}:{actor_id}")
+        if self.http.limiter is not None:
+            await self.http.limiter.check("glossary", f"{board_id}:{actor_id}")
 
     # ------------------------------------------------------------------ reading
 
     async def list_terms(self, request: Request) -> Response:
-        board, _claims = await self.api._auth(request)
-        terms = await self.api._with_room(board.id, lambda room: glossary.terms_of(room.doc))
+        board = (await self.http.access(request)).board
+        terms = await self.http.with_room(board.id, lambda room: glossary.terms_of(room.doc))
         return JSONResponse({"terms": [term.to_json() for term in terms]})
 
     async def export_csv(self, request: Request) -> Response:
         """The glossary as CSV (facilitator, like the other exports), `?lang=` fr/nl/en."""
-        board, _claims = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         lang = request.query_params.get("lang", "en")
-        terms = await self.api._with_room(board.id, lambda room: glossary.terms_of(room.doc))
+        terms = await self.http.with_room(board.id, lambda room: glossary.terms_of(room.doc))
         name = f"glossary-{board.id}.csv"
         return Response(
             "\ufeff" + glossary_report.csv_text(terms, lang),
@@ -103,9 +104,10 @@ class GlossaryApi:
     # ------------------------------------------------------------------ "I don't understand"
 
     async def flag(self, request: Request) -> Response:
-        board, claims = await self.api._auth(request, "participant")
+        access = await self.http.access(request, "participant")
+        board, claims = access.board, access.claims
         await self._rate(board.id, claims.actor_id)
-        body = await _json(request)
+        body = await read_json(request)
         note_id = body.get("note_id")
         term = body.get("term")
         if not isinstance(note_id, str) or not 0 < len(note_id) <= MAX_NOTE_ID:
@@ -137,9 +139,9 @@ class GlossaryApi:
                 )
             return found
 
-        lang = await self.api._with_room(board.id, where)
+        lang = await self.http.with_room(board.id, where)
         try:
-            count, _added = await self.api.store.flag_term(
+            count, _added = await self.http.store.flag_term(
                 board.id, term_id, claims.actor_id, glossary.MAX_FLAGS
             )
         except GlossaryFull as exc:
@@ -162,7 +164,7 @@ class GlossaryApi:
             if not isinstance(held, int | float) or held < count:
                 entry["flags"] = float(count)
 
-        refusal = await self.api._with_room(
+        refusal = await self.http.with_room(
             board.id, lambda room: room.apply_client_change(SERVER, write)
         )
         if refusal is not None:
@@ -172,7 +174,8 @@ class GlossaryApi:
     # ------------------------------------------------------------------ explaining
 
     async def explain(self, request: Request) -> Response:
-        board, claims = await self.api._auth(request, "participant", "facilitator")
+        access = await self.http.access(request, "participant", "facilitator")
+        board, claims = access.board, access.claims
         term_id = request.path_params["term_id"]
         lang = request.path_params["lang"]
         if not ID_PATTERN.fullmatch(term_id):
@@ -183,7 +186,7 @@ class GlossaryApi:
         if board.settings.get("locked"):
             raise ApiError(409, "locked", "The board is locked.")
         await self._rate(board.id, claims.actor_id)
-        body = await _json(request)
+        body = await read_json(request)
         text = body.get("text")
         example = body.get("example", "")
         if not isinstance(text, str) or len(text.strip()) > glossary.MAX_EXPLANATION_CHARS:
@@ -205,7 +208,7 @@ class GlossaryApi:
                 f"'example' must be a text of at most {glossary.MAX_EXAMPLE_CHARS} characters.",
             )
         example = example.strip()
-        store = self.api.store
+        store = self.http.store
 
         def current(room: Room) -> tuple[bool, glossary.Explanation | None]:
             entry = room.doc.get(GLOSSARY, type=Map).get(term_id)
@@ -215,7 +218,7 @@ class GlossaryApi:
             held = explanations.get(lang) if isinstance(explanations, Map) else None
             return True, glossary.explanation_from(held)
 
-        exists, before = await self.api._with_room(board.id, current)
+        exists, before = await self.http.with_room(board.id, current)
         if not exists:
             raise ApiError(404, "unknown_term", "No such term in the board's glossary.")
         if not text and before is None:
@@ -256,7 +259,7 @@ class GlossaryApi:
         # The server writes it, judged by the glossary's schema and bounds; the log names the
         # writer (the replay's "explained"), never anyone who flagged.
         writer = Actor("server", claims.actor_id)
-        refusal = await self.api._with_room(
+        refusal = await self.http.with_room(
             board.id, lambda room: room.apply_client_change(writer, write)
         )
         if refusal is not None:
@@ -287,7 +290,7 @@ class GlossaryApi:
     ) -> None:
         """Machine explanations in the board's other languages, where no person explained it,
         each written only if the source explanation still says `text`."""
-        board = await self.api.store.get_board(board_id)
+        board = await self.http.store.get_board(board_id)
         languages = board.settings.get("languages", schema.LANGUAGES) if board else ()
         for target in [lang for lang in languages if lang != source]:
             translated = await self.translator.translate_text(
@@ -316,7 +319,7 @@ class GlossaryApi:
                     explanations[target] = entry
 
             with contextlib.suppress(ApiError):
-                await self.api._with_room(board_id, _judged(write))
+                await self.http.with_room(board_id, _judged(write))
 
 
 def _judged(write: Callable[[schema.Board], None]) -> Callable[[Room], Awaitable[str | None]]:

@@ -29,7 +29,9 @@ from starlette.routing import Route
 
 from crdt import schema
 from server import suggest
-from server.api import Api, ApiError, _handles_errors, _json
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import read_json
 from server.rooms import Room
 
 log = logging.getLogger("cobord.suggest")
@@ -96,9 +98,9 @@ class RedisGate:
         await self._redis.aclose()
 
 
-class SuggestApi:
-    def __init__(self, api: Api, redis_url: str | None = None) -> None:
-        self.api = api
+class SuggestionRoutes:
+    def __init__(self, http: HttpContext, redis_url: str | None = None) -> None:
+        self.http = http
         self.gate: BoardGate = RedisGate(redis_url) if redis_url else MemoryGate()
         self._running = asyncio.Semaphore(MAX_RUNNING)
         self._leaving: set[asyncio.Task[None]] = set()  # gate releases still under way
@@ -109,21 +111,20 @@ class SuggestApi:
         await self.gate.close()
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         base = "/api/boards/{board_id}/cluster-suggestions"
         return [
-            Route(base, h(self.suggestions), methods=["GET"]),
-            Route(base + "/accept", h(self.accept), methods=["POST"]),
+            Route(base, self.suggestions, methods=["GET"]),
+            Route(base + "/accept", self.accept, methods=["POST"]),
         ]
 
     async def suggestions(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         languages = [
             lang
             for lang in board.settings.get("languages", list(schema.LANGUAGES))
             if lang in schema.LANGUAGES
         ]
-        loose, clusters = await self.api._with_room(board.id, read_board)
+        loose, clusters = await self.http.with_room(board.id, read_board)
         result = await self._compute(
             board.id, lambda: suggest.analyse(loose, clusters, languages=languages)
         )
@@ -177,8 +178,8 @@ class SuggestApi:
         task.add_done_callback(self._leaving.discard)
 
     async def accept(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
-        body = await _json(request)
+        board = (await self.http.access(request, "facilitator")).board
+        body = await read_json(request)
         ids = body.get("notes")
         if (
             not isinstance(ids, list)
@@ -229,7 +230,7 @@ class SuggestApi:
         async def apply(room: Room) -> None:
             await room.apply_server_change(change)
 
-        await self.api._with_room(board.id, apply)
+        await self.http.with_room(board.id, apply)
         if missing:
             raise ApiError(404, "unknown_note", f"No note {missing[0]!r} on the board.")
         return JSONResponse({"cluster_id": cluster_id, "notes": ids}, status_code=201)

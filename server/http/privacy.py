@@ -1,4 +1,5 @@
-"""Data protection and access: erase a board or a person, retention, token revocation/rotation.
+"""Data protection and access: erase a board or a person, token revocation and rotation
+(retention: server/retention.py).
 
 - `DELETE /api/boards/{id}` (facilitator): every row of the board goes, in every table, and the
   live room's clients are closed (4404, "board deleted ..."). The room's final commit and keyframe
@@ -19,13 +20,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import secrets
-import time
 from collections.abc import Callable
-from typing import Any
 
 from pycrdt import Map
 from starlette.requests import Request
@@ -35,16 +31,19 @@ from starlette.routing import Route
 from crdt import erasure, schema
 from crdt.erasure import ErasureTarget
 from crdt.protocol import CloseCode
-from server.api import JOIN_ALPHABET, JOIN_CODE_LENGTH, Api, ApiError, _handles_errors, _json
-from server.closing import CloseOrder, Closer
-from server.hub import Hub
-from server.replay_api import ERASED_NAME
+from server.closing import CloseOrder, Closer, erase_board
+from server.http.board_settings import SettingsWriter
+from server.http.boards import JOIN_CODE_TRIES, new_join_code
+from server.http.context import HttpContext
+from server.http.errors import ApiError
+from server.http.inputs import read_json
+from server.http.replay import ERASED_NAME
 from server.rooms import Room
 from server.store.base import (
     DuplicateJoinCode,
     HistoryRewrite,
+    ParticipantRecord,
     SnapshotRecord,
-    Store,
     UpdateRecord,
 )
 from server.tokens import TokenClaims, token_version
@@ -52,32 +51,25 @@ from server.tokens import TokenClaims, token_version
 log = logging.getLogger("cobord.privacy")
 
 BOARD_DELETED = "board deleted by the facilitator"
-BOARD_EXPIRED = "board deleted after the retention period"
 PERSON_ERASED = "participant erased by the facilitator"
 PERSON_REVOKED = "participant access revoked by the facilitator"
 LINK_ROTATED = "this facilitator link was replaced by a newer one"
 
 
-async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) -> bool:
-    """Delete the board everywhere and close its live rooms, on every process (4404); False if
-    it did not exist."""
-    existed = await store.delete_board(board_id)
-    await closer.close(board_id, CloseOrder(CloseCode.UNKNOWN_BOARD, reason, board_gone=True))
-    return existed
-
-
-class PrivacyApi:
+class PrivacyRoutes:
     def __init__(
         self,
-        api: Api,
-        closer: Closer | None = None,
-        forget: Callable[[str], None] | None = None,
+        http: HttpContext,
+        settings: SettingsWriter,
+        closer: Closer,
+        forget: Callable[[str], None],
     ) -> None:
-        self.api = api
-        self.closer = closer or Closer(api.store, api.hub)
+        self.http = http
+        self.settings = settings
+        self.closer = closer
         # Drops what is kept in memory of a board's history (the events decoder's doc, which
         # holds names): called after erasure and deletion.
-        self.forget = forget or (lambda board_id: None)
+        self.forget = forget
 
     async def _close(
         self, board_id: str, reason: str, actor: str | None = None, role: str | None = None
@@ -87,33 +79,32 @@ class PrivacyApi:
         return await self.closer.close(board_id, order)
 
     def routes(self) -> list[Route]:
-        h = _handles_errors
         person = "/api/boards/{board_id}/participants/{participant_id}"
         return [
-            Route("/api/boards/{board_id}", h(self.delete_board), methods=["DELETE"]),
-            Route(person, h(self.erase_participant), methods=["DELETE"]),
-            Route(person + "/revoke", h(self.revoke_participant), methods=["POST"]),
-            Route("/api/boards/{board_id}/rotate", h(self.rotate), methods=["POST"]),
+            Route("/api/boards/{board_id}", self.delete_board, methods=["DELETE"]),
+            Route(person, self.erase_participant, methods=["DELETE"]),
+            Route(person + "/revoke", self.revoke_participant, methods=["POST"]),
+            Route("/api/boards/{board_id}/rotate", self.rotate, methods=["POST"]),
         ]
 
-    async def _person(self, board_id: str, request: Request) -> Any:
+    async def _person(self, board_id: str, request: Request) -> ParticipantRecord:
         pid = request.path_params["participant_id"]
-        person = await self.api.store.get_participant(pid)
+        person = await self.http.store.get_participant(pid)
         if person is None or person.board_id != board_id:
             raise ApiError(404, "unknown_participant", "No participant with this id on this board.")
         return person
 
     async def revoke_participant(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         person = await self._person(board.id, request)
-        await self.api.store.revoke_participant(board.id, person.id)
+        await self.http.store.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_REVOKED, actor=person.id)
         return JSONResponse({"participant_id": person.id, "revoked": True})
 
     async def erase_participant(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
+        board = (await self.http.access(request, "facilitator")).board
         person = await self._person(board.id, request)
-        store = self.api.store
+        store = self.http.store
         # Token first: from here on nothing new can arrive under their name.
         await store.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_ERASED, actor=person.id)
@@ -125,7 +116,7 @@ class PrivacyApi:
         )
         # The live board first (committed, and sent to every process, before the log is
         # rewritten): a keyframe written from it from now on no longer holds the name.
-        dropped = await self.api._with_room(board.id, lambda room: _set_authors(room, target))
+        dropped = await self.http.with_room(board.id, lambda room: _set_authors(room, target))
 
         def rewrite(log: list[UpdateRecord], frames: list[SnapshotRecord]) -> HistoryRewrite:
             found = erasure.erase_author(
@@ -137,7 +128,7 @@ class PrivacyApi:
             counts = await store.erase_participant(board.id, person.id, ERASED_NAME, rewrite)
         except erasure.ErasureRefused as exc:
             # Nothing of the history changed: put their name back where the live board had it.
-            await self.api._with_room(board.id, lambda room: _set_authors(room, target, dropped))
+            await self.http.with_room(board.id, lambda room: _set_authors(room, target, dropped))
             log.error("board %s: erasure of %s refused: %s", board.id, person.id, exc.reason)
             raise ApiError(
                 409,
@@ -164,32 +155,32 @@ class PrivacyApi:
         )
 
     async def rotate(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
-        body = await _json(request)
+        board = (await self.http.access(request, "facilitator")).board
+        body = await read_json(request)
         what = body.get("what")
         if what == "facilitator":
             version = token_version(board) + 1
-            await self.api._save_settings(board, {"token_version": version})
+            await self.settings.save(board, {"token_version": version})
             await self._close(board.id, LINK_ROTATED, role="facilitator")
-            token = self.api.signer.issue(TokenClaims(board.id, "facilitator", version=version))
+            token = self.http.signer.issue(TokenClaims(board.id, "facilitator", version=version))
             return JSONResponse({"facilitator_token": token})
         if what == "join_code":
-            for _ in range(10):
-                code = "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+            for _ in range(JOIN_CODE_TRIES):
+                code = new_join_code()
                 try:
-                    await self.api.store.set_join_code(board.id, code)
+                    await self.http.store.set_join_code(board.id, code)
                 except DuplicateJoinCode:
                     continue
                 # Mirror it into `meta` (board read afresh under the settings lock): every open
                 # screen shows the new code and QR without a reload.
-                await self.api._save_settings(board, {})
+                await self.settings.save(board, {})
                 return JSONResponse({"join_code": code})
             raise ApiError(503, "no_code", "Could not find a free join code; try again.")
         raise ApiError(422, "bad_what", "'what' must be 'facilitator' or 'join_code'.")
 
     async def delete_board(self, request: Request) -> Response:
-        board, _ = await self.api._auth(request, "facilitator")
-        await erase_board(self.api.store, self.closer, board.id, BOARD_DELETED)
+        board = (await self.http.access(request, "facilitator")).board
+        await erase_board(self.http.store, self.closer, board.id, BOARD_DELETED)
         self.forget(board.id)
         log.info("board %s deleted by its facilitator", board.id)
         return Response(status_code=204)
@@ -215,62 +206,3 @@ async def _set_authors(
 
     await room.apply_server_change(change)
     return frozenset(changed)
-
-
-class Retention:
-    """With `COBORD_RETENTION_DAYS`, deletes boards idle longer than that (checked hourly)."""
-
-    def __init__(
-        self,
-        store: Store,
-        hub: Hub,
-        days: float,
-        every_seconds: float = 3600,
-        closer: Closer | None = None,
-        forget: Callable[[str], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.hub = hub
-        self.closer = closer or Closer(store, hub)
-        self.forget = forget or (lambda board_id: None)
-        self.days = days
-        self.every = every_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """A first sweep now (before the server accepts requests), then one every hour."""
-        if self.days > 0:
-            await self.sweep()
-            self._task = asyncio.create_task(self._loop(), name="retention")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def sweep(self) -> list[str]:
-        """Delete every board whose last activity is older than the retention period."""
-        cutoff = time.time() - self.days * 86400
-        deleted = []
-        for board_id in await self.store.idle_boards(cutoff):
-            if board_id in self.hub.rooms:
-                continue  # live right now: not idle
-            if await erase_board(self.store, self.closer, board_id, BOARD_EXPIRED):
-                self.forget(board_id)
-                log.warning(
-                    "board %s deleted: idle for more than %g days (COBORD_RETENTION_DAYS)",
-                    board_id,
-                    self.days,
-                )
-                deleted.append(board_id)
-        return deleted
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("retention sweep failed")
