@@ -32,30 +32,52 @@ function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** @type {Map<string, RegExp>} */
+const patterns = new Map();
+/** A term's whole-word pattern over folded text (kept: a board has at most 300 terms). @param {string} needle */
+function patternOf(needle) {
+  let re = patterns.get(needle);
+  if (!re) {
+    re = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRe(needle).replace(/ /g, "\\s+")}(?![\\p{L}\\p{N}_])`, "gu");
+    if (patterns.size > 1000) patterns.clear();
+    patterns.set(needle, re);
+  }
+  return re;
+}
+
+/** A text folded once, with where each folded character came from. @param {string} text */
+function folded(text) {
+  let out = "";
+  /** @type {number[]} */ const from = [];
+  let i = 0;
+  for (const ch of text) {
+    const f = foldChars(ch);
+    for (let k = 0; k < f.length; k++) {
+      out += f[k];
+      from.push(i);
+    }
+    i += ch.length;
+  }
+  from.push(text.length);
+  return { text: out, from };
+}
+
+/** @param {{text: string, from: number[]}} f @param {string} term @returns {[number, number][]} */
+function findIn(f, term) {
+  const needle = fold(term);
+  if (!needle || !f.text) return [];
+  /** @type {[number, number][]} */ const out = [];
+  for (const m of f.text.matchAll(patternOf(needle))) out.push([f.from[m.index || 0], f.from[(m.index || 0) + m[0].length]]);
+  return out;
+}
+
 /**
  * Where `term` occurs in `text` as whole words, ignoring accents, case and spacing: [start, end)
  * ranges of `text` (crdt/glossary.py `occurs` says whether; this also says where, to mark it).
  * @param {string} term @param {string} text @returns {[number, number][]}
  */
 export function findTerm(term, text) {
-  const needle = fold(term);
-  if (!needle || !text) return [];
-  let folded = "";
-  /** @type {number[]} */ const from = [];
-  let i = 0;
-  for (const ch of text) {
-    const f = foldChars(ch);
-    for (let k = 0; k < f.length; k++) {
-      folded += f[k];
-      from.push(i);
-    }
-    i += ch.length;
-  }
-  from.push(text.length);
-  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRe(needle).replace(/ /g, "\\s+")}(?![\\p{L}\\p{N}_])`, "gu");
-  /** @type {[number, number][]} */ const out = [];
-  for (const m of folded.matchAll(pattern)) out.push([from[m.index || 0], from[(m.index || 0) + m[0].length]]);
-  return out;
+  return text ? findIn(folded(text), term) : [];
 }
 
 /** The board's terms from the document, most flagged first. @param {any} doc */
@@ -98,14 +120,15 @@ function textsOf(note) {
 
 /** @param {any[]} terms @param {any} note */
 export function termsOf(terms, note) {
-  const texts = textsOf(note);
-  return terms.filter((term) => texts.some((x) => findTerm(term.term, x).length));
+  const texts = textsOf(note).map(folded);
+  return terms.filter((term) => texts.some((x) => findIn(x, term.term).length));
 }
 
 /** `text` with the terms it uses marked (<mark>), as nodes. @param {string} text @param {any[]} terms */
 function markedNodes(text, terms) {
   /** @type {[number, number, any][]} */ const ranges = [];
-  for (const term of terms) for (const [a, b] of findTerm(term.term, text)) ranges.push([a, b, term]);
+  const f = folded(text);
+  for (const term of terms) for (const [a, b] of findIn(f, term.term)) ranges.push([a, b, term]);
   ranges.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
   /** @type {(Node|string)[]} */ const out = [];
   let at = 0;
@@ -143,7 +166,9 @@ export class Glossary {
     if (!app.session.doc) return;
     const terms = this.terms();
     const lang = getLang();
-    const sig = JSON.stringify([lang, terms.map((x) => [x.id, x.term, x.flags, x.explanations])]);
+    // What marks depend on: the terms and their explanations, not the live counts (a flag must not
+    // re-mark every note of a big board).
+    const sig = JSON.stringify([lang, terms.map((x) => [x.id, x.term, x.explanations])]);
     const notes = new Map(app.session.noteList().map((/** @type {any} */ n) => [n.id, n]));
     for (const btn of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".note .note-open[data-note-id]"))) {
       const span = /** @type {any} */ (btn.querySelector(":scope > span"));
@@ -171,7 +196,7 @@ export class Glossary {
     this.renderInvite(terms, notes);
     // The panel redraws on its own signature (settings, phase…): the glossary's changes ask for it.
     const focus = app.session.meta && app.session.meta.get("glossary_focus");
-    const panelSig = sig + JSON.stringify(focus || null);
+    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null]);
     if (app.isFacilitator() && app.panel && app.panel.open && panelSig !== this._panelSig) {
       this._panelSig = panelSig;
       app.panel.render(true);
