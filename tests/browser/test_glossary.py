@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Server, _context, shot
+from crdt import glossary
+from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
 from tests.conftest import ServerProcess
@@ -48,7 +49,7 @@ def translating_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_a_phone_asks_the_author_explains_another_phone_reads_it(
-    translating_server: Server, browser: Any
+    translating_server: Server, browser: Any, axe_path: Path
 ) -> None:
     server = translating_server
     base = server.base
@@ -86,6 +87,7 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
             "aria-pressed", "true"
         )
         shot(fr, "glossary-01-fr-phone-picks-a-word")
+        assert run_axe(fr, axe_path, every_impact=True) == []
         fr.locator("#gloss-send").tap()
         expect(fr.locator(".toast", has_text="anonymement")).to_be_visible()
 
@@ -112,6 +114,7 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(term.locator(".gloss-explanation")).to_contain_text("(machine translation)")
         expect(term).to_contain_text("1 person asked")
         shot(en, "glossary-04-en-phone-reads-it")
+        assert run_axe(en, axe_path, every_impact=True) == []
         en.keyboard.press("Escape")
         # The outline lists the note's words with their explanations (screen readers).
         en.goto(f"{base}/b/{board['id']}?view=outline")
@@ -119,6 +122,23 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(words.locator("dt")).to_have_text("leefloon")
         expect(words.locator("dd")).to_contain_text(f"[en] {EXPLANATION}")
         shot(en, "glossary-05-en-phone-outline")
+        assert run_axe(en, axe_path, every_impact=True) == []
+        # The client marks what the server matches: the same words, accents, case and spacing.
+        cases = [
+            ("leefloon", "Mijn Leefloon is laag"),
+            ("épicerie sociale", "l'epicerie   SOCIALE du CPAS"),
+            ("CPAS", "Le cpas, enfin"),
+            ("CPAS", "CPASSE"),
+            ("leef", "leefloon"),
+            ("co-design", "Un atelier de co-design."),
+            ("à", "a"),
+        ]
+        found = en.evaluate(
+            "async (cases) => { const m = await import('/glossary.js');"
+            " return cases.map(([term, text]) => m.findTerm(term, text).length > 0); }",
+            cases,
+        )
+        assert found == [glossary.occurs(term, text) for term, text in cases]
 
         # The facilitator: "1 asked, 1 explained", and the word on the projector.
         fac = open_board(contexts["fac"], base, board["id"], board["facilitator_token"])
