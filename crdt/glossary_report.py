@@ -53,10 +53,12 @@ def markdown(terms: Sequence[Term], lang: str) -> str:
     out = [f"## {t['heading']}", ""]
     for term in terms:
         state = "" if term.explained else f"; {t['unexplained']}"
-        out.append(
-            f"- **{md_text(term.term)}** ({term.lang or '?'}) — {_asked(t, term.flags)}{state}"
-        )
-        order = [lang] + [other for other in term.explanations if other != lang]
+        # (No emphasis: the printable page, static/report.js, renders plain list items.)
+        head = f"“{md_text(term.term)}” ({term.lang or '?'})"
+        out.append(f"- {head} — {_asked(t, term.flags)}{state}")
+        # The reader's language, then people's explanations, then the machine's.
+        others = [o for o in term.explanations if o != lang]
+        order = [lang, *sorted(others, key=lambda o: term.explanations[o].machine)]
         for other in order:
             entry = term.explanations.get(other)
             if entry is None:

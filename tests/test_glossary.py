@@ -231,7 +231,7 @@ async def test_explanations_own_yours_facilitator_all_viewer_nothing(
             md = (await http.get(f"{board_url}/export.md?lang=nl", headers=fac)).text
             assert (
                 "## Woordenlijst: woorden die mensen tegenhielden\n\n"
-                "- **leefloon** (nl) — 1 persoon vroeg het\n"
+                "- “leefloon” (nl) — 1 persoon vroeg het\n"
                 "  - nl: Leefgeld van het OCMW\n"
                 "  - fr: Revenu d'intégration\n"
                 "  - en: Income\n"

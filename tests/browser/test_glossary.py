@@ -159,6 +159,15 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         panel = fac.locator("#panel-glossary")
         panel.locator("#gloss-project-stop").click()
         expect(pro.locator("#present-gloss")).to_have_count(0)
+        # The printable report has the glossary.
+        fac.goto(f"{base}/b/{board['id']}/report")
+        section = fac.locator("h2", has_text="Glossary: words that stopped people")
+        expect(section).to_be_visible()
+        expect(fac.locator("li", has_text="“leefloon” (nl) — 1 person asked")).to_contain_text(
+            EXPLANATION
+        )
+        section.scroll_into_view_if_needed()
+        shot(fac, "glossary-08-printable-report")
 
         # Nobody who flagged is named in what the document brought any other screen (presence,
         # the awareness frames, names who is online: that is not about flags).
