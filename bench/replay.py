@@ -186,7 +186,7 @@ def _set(doc: Doc[Any], note_id: str, **fields: Any) -> None:
 
 async def fill(store: SqlStore, log: list[tuple[float, str, bytes]], every: int) -> int:
     rng = random.Random(3)
-    await store.create_board(BoardRecord(BOARD, "Bench", "BENCH1", log[0][0], {}))
+    await store.boards.create_board(BoardRecord(BOARD, "Bench", "BENCH1", log[0][0], {}))
     keyframe: Doc[Any] = Doc()
     since = 0
     frames = 0
@@ -194,14 +194,14 @@ async def fill(store: SqlStore, log: list[tuple[float, str, bytes]], every: int)
     while i < len(log):
         chunk = log[i : i + rng.randint(1, 8)]
         i += len(chunk)
-        seqs = await store.append_updates(
+        seqs = await store.log.append_updates(
             BOARD, [NewUpdate(ts, actor, data) for ts, actor, data in chunk]
         )
         for _, _, data in chunk:
             keyframe.apply_update(data)
         since += len(chunk)
         if since >= every:
-            await store.save_snapshot(
+            await store.log.save_snapshot(
                 BOARD, SnapshotRecord(seqs[-1], chunk[-1][0], keyframe.get_update())
             )
             frames += 1
@@ -215,7 +215,7 @@ async def decode_all(store: SqlStore) -> int:
     decoder = replay.EventDecoder()
     total = 0
     while True:
-        new = await store.updates_after(BOARD, cursor, limit=DECODE_CHUNK)
+        new = await store.log.updates_after(BOARD, cursor, limit=DECODE_CHUNK)
         if not new:
             return total
         found = [
@@ -223,7 +223,7 @@ async def decode_all(store: SqlStore) -> int:
             for u in new
             for e in decoder.apply(u.seq, u.ts, u.actor, u.data)
         ]
-        assert await store.save_events(BOARD, cursor, new[-1].seq, found)
+        assert await store.events.save_events(BOARD, cursor, new[-1].seq, found)
         cursor = new[-1].seq
         total += len(found)
 
@@ -234,13 +234,13 @@ def p95(values: list[float]) -> float:
 
 async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
     rng = random.Random(11)
-    summary = await store.log_summary(BOARD)
-    seqs = [u.seq for u in await store.updates_after(BOARD, 0)]
+    summary = await store.log.log_summary(BOARD)
+    seqs = [u.seq for u in await store.log.updates_after(BOARD, 0)]
     targets = [rng.choice(seqs) for _ in range(seeks)]
     seek_ms, read_ms, merged_ms = [], [], []
     for seq in targets:
         started = time.perf_counter()
-        keyframe, tail = await store.load_until_seq(BOARD, seq)
+        keyframe, tail = await store.log.load_until_seq(BOARD, seq)
         read = time.perf_counter()
         replay.encode_parts(
             replay.state_parts(keyframe.state if keyframe else None, (u.data for u in tail))
@@ -252,7 +252,7 @@ async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
         # Baseline in the same run, same seqs: the single merged update (form=update, the old
         # seek: the keyframe decoded and re-encoded with its tail).
         started = time.perf_counter()
-        keyframe, tail = await store.load_until_seq(BOARD, seq)
+        keyframe, tail = await store.log.load_until_seq(BOARD, seq)
         replay.state_at(keyframe.state if keyframe else None, (u.data for u in tail))
         merged_ms.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
@@ -261,15 +261,15 @@ async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
     timeline_ms = []
     for _ in range(50):
         started = time.perf_counter()
-        await store.log_summary(BOARD)
-        await store.events_after(BOARD, 0, 1000, kinds=["phase_changed"])
+        await store.log.log_summary(BOARD)
+        await store.events.events_after(BOARD, 0, 1000, kinds=["phase_changed"])
         timeline_ms.append((time.perf_counter() - started) * 1000)
     page_ms = []
     for _ in range(100):
         after = rng.choice(seqs)
         started = time.perf_counter()
-        await store.events_after(BOARD, after, 201)
-        await store.list_participants(BOARD)
+        await store.events.events_after(BOARD, after, 201)
+        await store.boards.list_participants(BOARD)
         page_ms.append((time.perf_counter() - started) * 1000)
     return {
         "updates": summary.count,
@@ -286,8 +286,8 @@ async def measure(store: SqlStore, seeks: int) -> dict[str, Any]:
 
 
 async def storage(store: SqlStore) -> dict[str, Any]:
-    assert store._engine is not None
-    async with store._engine.connect() as conn:
+    assert store.db.engine is not None
+    async with store.db.engine.connect() as conn:
         count, data = (
             await conn.execute(
                 sa.text("SELECT COUNT(*), SUM(LENGTH(data)) FROM updates WHERE board_id = :b"),

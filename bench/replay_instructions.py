@@ -35,12 +35,12 @@ async def main() -> None:
     store = SqlStore(f"sqlite+aiosqlite:///{args.db}")
     await store.open()
     try:
-        summary = await store.log_summary(BOARD)
+        summary = await store.log.log_summary(BOARD)
         rng = random.Random(11)
         seqs = [rng.randint(summary.first_seq, summary.last_seq) for _ in range(args.seeks)]
-        await store.load_until_seq(BOARD, summary.first_seq)  # warm: connection, thread
+        await store.log.load_until_seq(BOARD, summary.first_seq)  # warm: connection, thread
         for seq in seqs:
-            keyframe, tail = await store.load_until_seq(BOARD, seq)
+            keyframe, tail = await store.log.load_until_seq(BOARD, seq)
             state = keyframe.state if keyframe else None
             if args.form == "parts":
                 replay.encode_parts(replay.state_parts(state, (u.data for u in tail)))

@@ -59,7 +59,7 @@ class BoardState:
     notes_by_actor: dict[str, int] = field(default_factory=dict)
     live_notes: int = 0  # notes created and not deleted (as this process saw them)
     # Note ids this process saw deleted (or found gone at load): slots they held in a quota
-    # shared across processes are freed (server/quotas.py).
+    # shared across processes are freed (server/scale/quotas.py).
     deleted_notes: set[str] = field(default_factory=set)
     live_clusters: int = 0  # clusters created and not deleted (as this process saw them)
     live_terms: int = 0  # glossary terms (crdt/glossary.py), as this process saw them

@@ -38,9 +38,10 @@ from server.http.suggestions import SuggestionRoutes
 from server.http.translations import TranslationRoutes
 from server.http.votes import VoteRoutes
 from server.hub import Hub
-from server.limits import Rate, RateLimiter
 from server.media_sweeper import MediaSweeper
 from server.retention import Retention
+from server.scale.limits import Rate, RateLimiter
+from server.scale.redis import connect as connect_redis
 from server.settings import Settings
 from server.store import make_store
 from server.tokens import TokenSigner
@@ -89,11 +90,13 @@ SOCKET_PREFIX = "/ws/"
 def create_app(settings: Settings | None = None) -> CobordApp:
     settings = settings or Settings.from_env()
     store = make_store(settings.database_url, settings.sqlite_synchronous)
-    hub = Hub(store, settings, fanout=make_fanout(settings.redis_url))
+    # The process's one Redis pool: every service shared across processes uses it (scale/redis.py)
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    hub = Hub(store, settings, fanout=make_fanout(redis), redis=redis)
     signer = TokenSigner(settings.secret_key)
     standings = LiveStandings(store, hub)  # what sockets' token checks remember of live boards
     hub.on_gap.append(standings.forget)
-    socket = BoardSocket(hub, signer, settings, standings)
+    socket = BoardSocket(hub, signer, settings, standings, redis)
     burst = settings.rate_limit_burst
     limiter = RateLimiter(
         {
@@ -103,7 +106,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "upload": Rate(settings.uploads_per_minute, settings.upload_burst),
             "glossary": Rate(settings.glossary_per_minute, settings.glossary_burst),
         },
-        settings.redis_url,
+        redis,
     )
     http = HttpContext(store, hub, signer, limiter, settings.trusted_proxies)
     indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
@@ -111,12 +114,12 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
     closer.on_order.append(standings.forget)
     retention = Retention(store, hub, settings.retention_days, closer=closer, forget=indexer.forget)
-    translator = Translator.from_env(settings.redis_url)  # COBORD_TRANSLATE_URL; off without it
+    translator = Translator.from_env(redis)  # COBORD_TRANSLATE_URL; off without it
     hub.on_room_loaded.append(translator.watch)
     board_settings = SettingsWriter(http)
     results = Results(http)
     # one computation per board, across processes
-    suggestions = SuggestionRoutes(http, settings.redis_url)
+    suggestions = SuggestionRoutes(http, redis)
     media_routes = MediaRoutes(http, settings)
     glossary_routes = GlossaryRoutes(http, translator)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
@@ -150,8 +153,9 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await socket.online.close()
             await socket.slots.close()
             await store.close()
-            await limiter.close()
             await suggestions.close()
+            if redis is not None:  # last: everything above may have used it
+                await redis.aclose()
 
     async def index(request: object) -> Response:
         return FileResponse(STATIC_DIR / "index.html")

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.command == "db":
-        from server.store.sql import upgrade
+        from server.store.sql_database import upgrade
 
         settings = Settings.from_env(secret_key="-", **overrides)  # no tokens signed here
         asyncio.run(upgrade(settings.database_url))
@@ -174,7 +174,7 @@ def serve_forever(
         http=http_guard.GuardedHttpToolsProtocol,
         timeout_keep_alive=5,
         limit_concurrency=limit_concurrency,
-        # X-Forwarded-For is believed only from COBORD_TRUSTED_PROXIES (server/limits.py),
+        # X-Forwarded-For is believed only from COBORD_TRUSTED_PROXIES (server/scale/limits.py),
         # not from whoever connects from 127.0.0.1.
         proxy_headers=False,
         ssl_certfile=tls[0] if tls else None,

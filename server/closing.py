@@ -61,7 +61,7 @@ class CloseOrder:
 async def erase_board(store: Store, closer: Closer, board_id: str, reason: str) -> bool:
     """Delete the board everywhere and close its live rooms, on every process (4404); False if
     it did not exist."""
-    existed = await store.delete_board(board_id)
+    existed = await store.boards.delete_board(board_id)
     await closer.close(board_id, CloseOrder(CloseCode.UNKNOWN_BOARD, reason, board_gone=True))
     return existed
 
@@ -123,7 +123,9 @@ class Closer:
         try:
             async with self.hub._lock(board_id):
                 await self.hub._drop(board_id)
-            await self.store.delete_board(board_id)  # what the stopping room flushed on its way out
+            await self.store.boards.delete_board(
+                board_id
+            )  # what the stopping room flushed on its way out
         except Exception:
             log.exception("board %s: dropping the deleted board's room failed", board_id)
 

@@ -3,7 +3,7 @@
 Rooms call `EventIndexer.notify(board_id)` after each group commit (a hook in `RoomServices`);
 one task owns the decoding: it takes boards from a bounded queue (a board is queued once however
 many commits it had meanwhile), decodes the log past the board's event cursor in chunks, and
-stores the events (`Store.save_events`, a compare-and-set on the cursor, so two processes never
+stores the events (`events.save_events`, a compare-and-set on the cursor, so two processes never
 store a stretch twice). The request path only reads stored events: an events page costs one
 indexed read whatever the session's length.
 
@@ -127,27 +127,27 @@ class EventIndexer:
 
     async def step(self, board_id: str) -> bool:
         """Decode and store up to one chunk past the board's cursor; True if more remain."""
-        cursor = await self.store.event_cursor(board_id)
-        new = await self.store.updates_after(board_id, cursor, limit=DECODE_CHUNK)
+        cursor = await self.store.events.event_cursor(board_id)
+        new = await self.store.log.updates_after(board_id, cursor, limit=DECODE_CHUNK)
         if not new:
             return False
         cached = self._decoders.pop(board_id, None)
         if cached is not None and cached[0] == cursor:
             decoder = cached[1]
         else:
-            keyframe, tail = await self.store.load_until_seq(board_id, cursor)
+            keyframe, tail = await self.store.log.load_until_seq(board_id, cursor)
             # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).
             decoder = await asyncio.to_thread(
                 _decoder_at, keyframe.state if keyframe else None, [u.data for u in tail]
             )
         found = await asyncio.to_thread(_decode, decoder, new)
         upto = new[-1].seq
-        if not await self.store.save_events(board_id, cursor, upto, found):
+        if not await self.store.events.save_events(board_id, cursor, upto, found):
             # Another process stored events first (or the board is gone). Where it stopped where
             # we did (both decoded up to the last commit), our decoder is still right: keep it.
-            if await self.store.get_board(board_id) is None:
+            if await self.store.boards.get_board(board_id) is None:
                 return False
-            if await self.store.event_cursor(board_id) != upto:
+            if await self.store.events.event_cursor(board_id) != upto:
                 return True  # start over from its cursor, with a fresh decoder
         else:
             self.decoded += len(new)

@@ -12,13 +12,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from server.claims import Claims, make_claims
+from redis.asyncio import Redis
+
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
 from server.memtrim import release_memory
 from server.metrics import Metrics
-from server.quotas import make_quotas
 from server.refusals import make_budgets
 from server.rooms import Room, RoomServices, board_state_from
+from server.scale.claims import Claims, make_claims
+from server.scale.quotas import make_quotas
 from server.settings import Settings
 from server.store.base import Store
 
@@ -48,16 +50,20 @@ class Hub:
         metrics: Metrics | None = None,
         fanout: Fanout | None = None,
         claims: Claims | None = None,
+        redis: Redis | None = None,
     ) -> None:
+        """`redis`: the process's pool (server/scale/redis.py), when several processes serve the
+        boards; then `fanout` uses it too."""
         self.store = store
         self.metrics = metrics or Metrics()
         self.fanout = fanout or MemoryFanout()
         # Shared across processes with REDIS_URL (who first used a client id, a note id)
-        self.claims = claims or make_claims(settings.redis_url if self.fanout.shared else None)
+        shared = redis if self.fanout.shared else None
+        self.claims = claims or make_claims(shared)
         # Refusals per participant, shared by every process (server/refusals.py)
-        self.budgets = make_budgets(settings.redis_url if self.fanout.shared else None)
-        # Note quotas per participant, shared by every process (server/quotas.py)
-        self.quotas = make_quotas(settings.redis_url if self.fanout.shared else None)
+        self.budgets = make_budgets(shared)
+        # Note quotas per participant, shared by every process (server/scale/quotas.py)
+        self.quotas = make_quotas(shared)
         self.services = RoomServices(
             store, settings, self.metrics, self.fanout, self.claims, self.budgets, self.quotas
         )
@@ -141,7 +147,7 @@ class Hub:
         await self.fanout.start(self._deliver, self._resync)
 
     async def _load(self, board_id: str) -> Room:
-        board = await self.store.get_board(board_id)
+        board = await self.store.boards.get_board(board_id)
         if board is None:
             raise UnknownBoard(board_id)
         # Subscribe first, then read the log: whatever another process commits after our read
@@ -153,8 +159,8 @@ class Hub:
             # Authors before the log: a note another process commits between the two reads is
             # then in the log (live) though not yet in `authors`, never in `authors` but absent
             # from the log, which would read as deleted and free its quota slot (87 of 50 kept).
-            authors = await self.store.note_authors(board_id)
-            snapshot, tail = await self.store.load(board_id)
+            authors = await self.store.log.note_authors(board_id)
+            snapshot, tail = await self.store.log.load(board_id)
         except BaseException:
             self._loading.pop(board_id, None)
             await self.fanout.unsubscribe(board_id)

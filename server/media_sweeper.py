@@ -56,15 +56,17 @@ class MediaSweeper:
 
     async def sweep(self) -> int:
         """One round; returns how many uploads were deleted."""
-        found = await self.store.unattached_media(time.time() - self.orphan_seconds, self.BATCH)
+        found = await self.store.media.unattached_media(
+            time.time() - self.orphan_seconds, self.BATCH
+        )
         by_board: dict[str, list[str]] = {}
         for board_id, media_id in found:
             by_board.setdefault(board_id, []).append(media_id)
         deleted = 0
         for board_id, ids in by_board.items():
             used = await self._used(board_id)
-            await self.store.attach_media(board_id, [i for i in ids if i in used])
-            gone = await self.store.delete_unattached_media(
+            await self.store.media.attach_media(board_id, [i for i in ids if i in used])
+            gone = await self.store.media.delete_unattached_media(
                 board_id, [i for i in ids if i not in used]
             )
             if gone:
@@ -75,10 +77,10 @@ class MediaSweeper:
 
     async def _used(self, board_id: str) -> set[str]:
         """Media ids the board's notes name: committed ones and hidden ones."""
-        keyframe, tail = await self.store.load(board_id)
+        keyframe, tail = await self.store.log.load(board_id)
         state = replay.state_at(keyframe.state if keyframe else None, [u.data for u in tail])
         used = await asyncio.to_thread(_media_of_state, state)
-        for hidden in await self.store.hidden_notes(board_id):
+        for hidden in await self.store.moderation.hidden_notes(board_id):
             if isinstance(hidden.fields.get("media"), str):
                 used.add(hidden.fields["media"])
         return used

@@ -12,14 +12,13 @@ reconnects after each cut-off used to get a fresh budget every time (issue 20: 2
 second, the log growing by megabytes). One process keeps one `RefusalBudget` per actor of a
 board (`RefusalBudgets`, in the room core). With several processes (`REDIS_URL`) the room's
 driver also spends each refusal in a budget shared by every process (`SharedBudgets`: the
-in-memory twin `MemoryBudgets`, and `RedisBudgets`, one hash per (board, actor) refilled by a
-Lua script on Redis's clock); when that one is spent, the actor is cut off on this process too.
+in-memory twin `MemoryBudgets`, and `RedisBudgets`: a shared token bucket per (board, actor),
+server/scale/bucket.py); when that one is spent, the actor is cut off on this process too.
 One contract for both (tests/test_refusal_budgets.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from typing import Final, Protocol
@@ -27,43 +26,27 @@ from typing import Final, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from server.scale.bucket import MemoryBuckets, RedisBuckets, TokenBucket
+
 BURST: Final = 20.0
 PER_SECOND: Final = 1.0
 MAX_TRACKED: Final = 10_000  # actors whose budget is not full, per table (oldest dropped first)
-REDIS_TIMEOUT_SECONDS: Final = 2.0
-KEY_PREFIX: Final = "cobord:refusals:"
+KEY_PREFIX: Final = "refusals:"  # of the shared bucket's key
 BUDGET_ERRORS = (RedisError, OSError, TimeoutError)
 
 
-class RefusalBudget:
-    __slots__ = ("_at", "_level")
+class RefusalBudget(TokenBucket):
+    """One actor's budget: the token bucket (server/scale/bucket.py), `BURST` refusals refilled
+    at `PER_SECOND`."""
+
+    __slots__ = ()
 
     def __init__(self, now: float | None = None) -> None:
-        self._level = BURST
-        self._at = time.monotonic() if now is None else now
+        super().__init__(BURST, PER_SECOND, now)
 
     def spend(self, now: float | None = None) -> bool:
         """Take one refusal from the budget; False when it is spent (cut the client off)."""
-        now = time.monotonic() if now is None else now
-        self._level = min(BURST, self._level + (now - self._at) * PER_SECOND)
-        self._at = now
-        if self._level < 1.0:
-            return False
-        self._level -= 1.0
-        return True
-
-    def available(self, now: float | None = None) -> bool:
-        """Could one refusal be taken now (without taking it)?"""
-        now = time.monotonic() if now is None else now
-        return self._level + (now - self._at) * PER_SECOND >= 1.0
-
-    def empty(self, now: float | None = None) -> None:
-        self._level = 0.0
-        self._at = time.monotonic() if now is None else now
-
-    def full(self, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        return self._level + (now - self._at) * PER_SECOND >= BURST
+        return self.take(now=now)
 
 
 class RefusalBudgets:
@@ -111,58 +94,33 @@ class SharedBudgets(Protocol):
 
 
 class MemoryBudgets:
-    """The twin: one process, or several in one test."""
+    """The twin: one process, or several in one test (the same buckets as Redis's)."""
 
     def __init__(self) -> None:
-        self._boards: dict[str, RefusalBudgets] = {}
+        self._buckets = MemoryBuckets(MAX_TRACKED)
 
     async def spend(self, board_id: str, actor_id: str, count: int = 1) -> bool:
-        budget = self._boards.setdefault(board_id, RefusalBudgets()).of(actor_id)
-        return all([budget.spend() for _ in range(count)])
+        key = f"{board_id}:{actor_id}"
+        return self._buckets.take_now(key, BURST, PER_SECOND, count, drain=True) == 0.0
 
     async def close(self) -> None:
-        self._boards.clear()
-
-
-# KEYS[1]: the actor's hash; ARGV: burst, per second, count. Redis's clock, so processes with
-# skewed clocks share one budget. Returns 1 when `count` could be taken, else 0 (then empty).
-_SPEND = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local burst, rate, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local level = tonumber(redis.call('HGET', KEYS[1], 'level') or burst)
-local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
-level = math.min(burst, level + math.max(0, now - at) * rate)
-local ok = 0
-if level >= count then
-  level = level - count
-  ok = 1
-else
-  level = 0
-end
-redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
-return ok
-"""
+        pass
 
 
 class RedisBudgets:
-    def __init__(self, url: str) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        self._spend = self._client.register_script(_SPEND)
+    """One shared token bucket per (board, actor) (server/scale/bucket.py), drained when a spend
+    does not fit: a cut-off actor starts again from an empty budget."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._buckets = RedisBuckets(redis)  # on the process's pool (server/scale/redis.py)
 
     async def spend(self, board_id: str, actor_id: str, count: int = 1) -> bool:
-        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            answer = await self._spend(
-                keys=[f"{KEY_PREFIX}{board_id}:{actor_id}"], args=[BURST, PER_SECOND, count]
-            )
-        return bool(int(answer))
+        key = f"{KEY_PREFIX}{board_id}:{actor_id}"
+        return await self._buckets.take(key, BURST, PER_SECOND, count, drain=True) == 0.0
 
     async def close(self) -> None:
-        await self._client.aclose()
+        pass
 
 
-def make_budgets(redis_url: str | None) -> SharedBudgets:
-    return RedisBudgets(redis_url) if redis_url else MemoryBudgets()
+def make_budgets(redis: aioredis.Redis | None) -> SharedBudgets:
+    return RedisBudgets(redis) if redis is not None else MemoryBudgets()

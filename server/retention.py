@@ -55,7 +55,7 @@ class Retention:
         """Delete every board whose last activity is older than the retention period."""
         cutoff = time.time() - self.days * 86400
         deleted = []
-        for board_id in await self.store.idle_boards(cutoff):
+        for board_id in await self.store.boards.idle_boards(cutoff):
             if board_id in self.hub.rooms:
                 continue  # live right now: not idle
             if await erase_board(self.store, self.closer, board_id, BOARD_EXPIRED):

@@ -15,7 +15,7 @@ The path of an incoming update (`receive`, synchronous):
 `committed` applies a stored batch to the real doc and encodes ONE merged frame per chunk, for
 every connection and for the fan-out. The real doc holds committed state only.
 
-With several processes, two things are decided across them (server/claims.py, by the driver,
+With several processes, two things are decided across them (server/scale/claims.py, by the driver,
 between `take_batch` and the store): which token first wrote under a Yjs client id, and which
 creation of a note id came first. `claims_of` says what a batch claims; `settle` applies the
 answers: a connection writing under another token's client id loses what it sent and is closed;
@@ -619,7 +619,7 @@ class RoomCore(Generic[P]):
         return notes
 
     def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
-        """Creations beyond the participant's quota across processes (server/quotas.py):
+        """Creations beyond the participant's quota across processes (server/scale/quotas.py):
         undone on their sender (compensation queued in `batch`) with the quota's reason."""
         out: Effects[P] = Effects()
         limit = int(self.board.settings.get("max_notes_per_participant", 50))

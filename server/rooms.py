@@ -4,7 +4,7 @@
 effects; a `Room` carries them out: frames into each connection's outbox, messages to the
 fan-out, closes, logs and metrics. It owns the tasks and the I/O:
   - the committer (one task per room) takes everything the core queued, claims across processes
-    what is new in it (server/claims.py, only with a shared fan-out), commits it in ONE
+    what is new in it (server/scale/claims.py, only with a shared fan-out), commits it in ONE
     transaction (group commit), and only then lets the core apply it to the real doc and encode
     ONE merged frame for everyone. Persist before broadcast: nothing a client received is lost;
   - keyframes (from the live doc alone, from the log with several processes);
@@ -26,11 +26,9 @@ from pycrdt import Doc
 from crdt import schema
 from crdt.rules import Actor, BoardState
 from crdt.shadow import ShadowDoc
-from server.claims import CLAIM_ERRORS, Claims, MemoryClaims
 from server.fanout import Fanout, FanoutMessage
 from server.metrics import Metrics
 from server.outbox import Outbox
-from server.quotas import MemoryQuotas, Quotas, gone_notes
 from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.room_core import (
     EMPTY_UPDATE,
@@ -44,6 +42,8 @@ from server.room_core import (
     RoomCore,
     board_state_from,
 )
+from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
+from server.scale.quotas import MemoryQuotas, Quotas, gone_notes
 from server.settings import Settings
 from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
 
@@ -69,15 +69,13 @@ class StorageFailed(Exception):
 
 
 class Connection(Peer):
-    """One WebSocket client of a room: the core's peer, with its outbox and rate bucket."""
+    """One WebSocket client of a room: the core's peer, with its outbox."""
 
-    __slots__ = ("outbox", "tokens", "tokens_at")
+    __slots__ = ("outbox",)
 
     def __init__(self, actor: Actor, outbox: Outbox, budget_key: str | None = None) -> None:
         super().__init__(actor, budget_key)
         self.outbox = outbox
-        self.tokens = 0.0  # rate limit bucket
-        self.tokens_at = 0.0
 
     def close(self, code: int, reason: str) -> None:
         self.outbox.close(code, reason)
@@ -292,10 +290,10 @@ class Room:
         """After a fan-out gap: read every committed update not known to be in the doc (the log
         after `caught_up_seq`), apply it, and send clients only what was new to us. True when
         the log held something the fan-out had not brought (a message was lost)."""
-        records = await self.store.updates_after(self.board_id, self.core.caught_up_seq)
+        records = await self.store.log.updates_after(self.board_id, self.core.caught_up_seq)
         if not records:
             return False
-        authors = await self.store.note_authors(self.board_id)
+        authors = await self.store.log.note_authors(self.board_id)
         effects = self.core.apply_log(records, authors)
         self._run(effects)
         return bool(effects.broadcasts)
@@ -334,7 +332,7 @@ class Room:
             if self.fanout.shared:
                 await self._settle(batch)
             seqs = (
-                await self.store.append_updates(
+                await self.store.log.append_updates(
                     self.board_id,
                     [NewUpdate(a.ts, a.actor_id, a.data, a.created_notes) for a in batch],
                 )
@@ -377,7 +375,9 @@ class Room:
         if request is None:
             return
         try:
-            lost = await self.claims.claim(self.board_id, request.clients, request.notes)
+            lost = await claim_writers(
+                self.claims, self.board_id, request.clients, request.notes
+            )
         except CLAIM_ERRORS as exc:
             log.warning("board %s: claims unavailable, local checks only: %r", self.board_id, exc)
             return
@@ -387,7 +387,7 @@ class Room:
 
     async def _reserve_quota(self, batch: list[Accepted[Connection]]) -> None:
         """With other processes: each participant's new notes take slots of their quota in
-        the shared set (server/quotas.py); those beyond it are undone on their senders."""
+        the shared set (server/scale/quotas.py); those beyond it are undone on their senders."""
         requests = self.core.quota_requests(batch)
         if not requests:
             return
@@ -423,11 +423,11 @@ class Room:
         core = self.core
         try:
             if self.fanout.shared:
-                keyframe = await self.store.save_keyframe_from_log(self.board_id, _keyframe_of)
+                keyframe = await self.store.log.save_keyframe_from_log(self.board_id, _keyframe_of)
             else:
                 keyframe = core.keyframe()
                 if keyframe is not None:
-                    await self.store.save_snapshot(self.board_id, keyframe)
+                    await self.store.log.save_snapshot(self.board_id, keyframe)
         except Exception:
             log.exception("board %s: keyframe failed", self.board_id)
             return
@@ -444,7 +444,7 @@ def _keyframe_of(
     """Alone, a room's live doc is exactly its committed log. With several processes the live
     doc may lack a committed update still on its way through Redis, and a keyframe must never
     drop one: then it is built from the log itself (latest keyframe + tail), read and saved by
-    the store in one go so that an erasure cannot come between (Store.save_keyframe_from_log)."""
+    the store in one go so that an erasure cannot come between (`log.save_keyframe_from_log`)."""
     if not tail:
         return None
     doc: Doc[Any] = Doc()

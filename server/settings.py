@@ -63,7 +63,7 @@ class Settings:
     # Sockets per participant token on a board (a phone, a laptop, a reload: 2-3) and per address
     # on a board (a whole room behind one NAT). More: close 1013 naming the cap; 0: no limit.
     # Counted across processes with REDIS_URL; the facilitator is never counted against either
-    # the board's or an address's cap (server/slots.py).
+    # the board's or an address's cap (server/scale/slots.py).
     max_connections_per_token: int = 4
     max_connections_per_address: int = 250
     max_live_boards: int = 1000  # per process; more: 503 / close 1013; 0: no limit

@@ -18,10 +18,12 @@ another one) or whose text or language changes is put in its board's queue; no c
   note stays in its queue and is retried after a backoff (1 s, doubling, at most 60 s); one log
   line when the translator goes away, one when it is back. The board never waits on any of it.
 - A note is translated once its text has settled (`SETTLE_SECONDS` without a change), within a
-  budget of characters a minute per note author and per board (Redis-shared); over it, the note
-  waits its turn while the others go on. Redirects are not followed (an HTTPError, not retried).
-- Several processes (`REDIS_URL`): every process sees every note; only the one that wins a Redis
-  `SET NX` claim on (board, note, text) translates it. Without Redis an in-memory twin.
+  budget of characters a minute per note author and per board (token buckets, shared through
+  Redis: server/scale/bucket.py); over it, the note waits its turn while the others go on.
+  Redirects are not followed (an HTTPError, not retried).
+- Several processes (`REDIS_URL`): every process sees every note; only the one that wins the
+  claim on (board, note, text) translates it (server/scale/claims.py, the claims protocol the
+  rooms use too). Without Redis its in-memory twin.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import hashlib
 import json
 import logging
 import os
-import time
+import secrets
 import urllib.error
 import urllib.request
 import weakref
@@ -48,6 +50,8 @@ from redis.exceptions import RedisError
 from crdt import schema
 from crdt.rules import Actor
 from server.rooms import Room
+from server.scale.bucket import MemoryBuckets, RedisBuckets
+from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, RedisClaims
 
 log = logging.getLogger("cobord.translate")
 
@@ -57,8 +61,11 @@ CONCURRENT_REQUESTS = 4  # requests to the translator at once, over all boards
 TIMEOUT_SECONDS = 5.0
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
-CLAIM_TTL_SECONDS = 3600  # a claim outlives any backoff; a dead claimer's notes wait this long
-MAX_CLAIMS = 100_000  # in-memory claims kept (one process)
+REDIS_TIMEOUT_SECONDS = 1.0  # a claim or budget Redis does not answer: decided here
+# Who translates a note: the one claims protocol (server/scale/claims.py), scope = the note's
+# settled text. A claim outlives any backoff; a dead claimer's notes wait this long.
+CLAIM_TTL_SECONDS = 3600
+CLAIM_NAME = "translator"
 # A note is translated once its text has not changed for this long: while someone types, only
 # the settled text is sent, not every keystroke (COBORD_TRANSLATE_SETTLE_SECONDS).
 SETTLE_SECONDS = 1.5
@@ -88,137 +95,54 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-# ------------------------------------------------------------------ claims (one process per note)
-
-
-class Claims(Protocol):
-    async def claim(self, key: str) -> bool: ...
-
-    async def release(self, key: str) -> None:
-        """Give a claim back (the note waits for a budget: any process may take it then)."""
-
-    async def close(self) -> None: ...
-
-
-class MemoryClaims:
-    """The in-memory twin of RedisClaims (one process). Every claim lives `ttl`, so claims expire
-    in the order they were made: expired ones are dropped from the front, O(1) per claim
-    (amortized), never by rebuilding the table. At most `max_claims` are kept (the oldest go
-    first: at worst a note is translated twice)."""
-
-    def __init__(self, ttl: float = CLAIM_TTL_SECONDS, max_claims: int = MAX_CLAIMS) -> None:
-        self.ttl = ttl
-        self.max_claims = max_claims
-        self._until: OrderedDict[str, float] = OrderedDict()
-
-    async def claim(self, key: str) -> bool:
-        now = time.monotonic()
-        until = self._until
-        while until:
-            oldest, expires = next(iter(until.items()))
-            if expires > now and len(until) < self.max_claims:
-                break
-            del until[oldest]
-        if until.get(key, 0.0) > now:
-            return False
-        until[key] = now + self.ttl
-        until.move_to_end(key)
-        return True
-
-    async def release(self, key: str) -> None:
-        self._until.pop(key, None)
-
-    async def close(self) -> None:
-        pass
-
-
-class RedisClaims:
-    """`SET key NX EX ttl`: the first process to ask translates the note. Redis not answering:
-    translate anyway (a second machine translation of the same text is not written twice: writes
-    never go over an existing one)."""
-
-    def __init__(self, url: str, ttl: int = CLAIM_TTL_SECONDS) -> None:
-        self.ttl = ttl
-        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-
-    async def claim(self, key: str) -> bool:
-        try:
-            return bool(await self.redis.set(key, b"1", nx=True, ex=self.ttl))
-        except (RedisError, OSError) as exc:
-            log.warning("translation claim: Redis unavailable (%s); translating here", exc)
-            return True
-
-    async def release(self, key: str) -> None:
-        try:
-            await self.redis.delete(key)
-        except (RedisError, OSError) as exc:  # it expires by itself
-            log.warning("translation claim: Redis unavailable (%s); claim kept", exc)
-
-    async def close(self) -> None:
-        await self.redis.aclose()
-
-
 # ------------------------------------------------------------------ budgets (characters a minute)
 
 
 class Budget(Protocol):
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        """Spend `amount` of the `limit` allowed to `key` in the current minute: 0.0 if spent,
-        else the seconds until the next minute (nothing spent)."""
+        """Spend `amount` of the `limit` characters a minute allowed to `key`: 0.0 if spent,
+        else the seconds until it could be (nothing spent)."""
 
     async def close(self) -> None: ...
 
 
+def _bucket_of(key: str, amount: int, limit: int) -> tuple[str, float, float, float]:
+    """The token bucket (server/scale/bucket.py) a budget is: `limit` characters, refilled over
+    a minute. A single text over the limit still goes once the bucket is full: it costs all."""
+    return f"translate:{key}", float(limit), limit / 60.0, float(min(amount, limit))
+
+
 class MemoryBudget:
-    """One process: a fixed one-minute window per key (the windows of past minutes are dropped
-    as the minute turns, so the table holds this minute's keys only)."""
+    """One process: a bucket per key, in memory (bounded)."""
 
     def __init__(self) -> None:
-        self._minute = -1
-        self._spent: dict[str, int] = {}
+        self._buckets = MemoryBuckets()
 
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        now = time.time()
-        minute = int(now // 60)
-        if minute != self._minute:
-            self._minute, self._spent = minute, {}
-        spent = self._spent.get(key, 0)
-        if spent + amount > limit and spent > 0:  # (a single text over the limit still goes)
-            return (minute + 1) * 60 - now
-        self._spent[key] = spent + amount
-        return 0.0
+        return self._buckets.take_now(*_bucket_of(key, amount, limit))
 
     async def close(self) -> None:
         pass
 
 
 class RedisBudget:
-    """Every process counts in the same key (INCRBY, expiring after two minutes); an increment
-    that passes the limit is taken back. Redis not answering: the process's own budget."""
+    """Every process takes from the same bucket in Redis. Redis not answering: the process's
+    own budget."""
 
-    def __init__(self, url: str) -> None:
-        self.redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    def __init__(self, redis: Redis) -> None:
+        # On the process's pool (server/scale/redis.py): not ours to close.
+        self._shared = RedisBuckets(redis, REDIS_TIMEOUT_SECONDS)
         self.local = MemoryBudget()
 
     async def spend(self, key: str, amount: int, limit: int) -> float:
-        now = time.time()
-        minute = int(now // 60)
-        name = f"cobord:translate:budget:{key}:{minute}"
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incrby(name, amount)
-                pipe.expire(name, 120)
-                total, _ = await pipe.execute()
-            if int(total) > limit and int(total) > amount:
-                await self.redis.decrby(name, amount)
-                return (minute + 1) * 60 - now
-            return 0.0
-        except (RedisError, OSError) as exc:
+            return await self._shared.take(*_bucket_of(key, amount, limit))
+        except (RedisError, OSError, TimeoutError) as exc:
             log.warning("translation budget: Redis unavailable (%s); counting here", exc)
             return await self.local.spend(key, amount, limit)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        pass
 
 
 # ------------------------------------------------------------------ the translator
@@ -275,7 +199,7 @@ class Translator:
         self.chars_per_participant = chars_per_participant
         self.chars_per_board = chars_per_board
         self.timeout = timeout
-        self.claims: Claims = claims or MemoryClaims()
+        self.claims: Claims = claims or MemoryClaims(CLAIM_TTL_SECONDS)
         self.retry_first = retry_first
         self.retry_max = retry_max
         self.counters = Counters()
@@ -283,16 +207,18 @@ class Translator:
         self._with_room: WithRoom | None = None
         self._requests = asyncio.Semaphore(CONCURRENT_REQUESTS)
         self._watching: weakref.WeakKeyDictionary[Room, Any] = weakref.WeakKeyDictionary()
-        self._owned: set[str] = set()  # claims this process holds for notes still in work
+        # claims this process holds for notes still in work: scope -> this claim's ticket
+        self._owned: dict[str, str] = {}
         self._down = False
         self._closed = False
 
     @classmethod
-    def from_env(cls, redis_url: str | None = None) -> Translator:
+    def from_env(cls, redis: Redis | None = None) -> Translator:
+        """`redis`: the process's pool (server/scale/redis.py), when processes share boards."""
         env = os.environ
         url = env.get("COBORD_TRANSLATE_URL") or None
-        claims = RedisClaims(redis_url) if url and redis_url else None
-        budget = RedisBudget(redis_url) if url and redis_url else None
+        claims = RedisClaims(redis, CLAIM_TTL_SECONDS) if url and redis is not None else None
+        budget = RedisBudget(redis) if url and redis is not None else None
         return cls(
             url,
             claims=claims,
@@ -456,20 +382,23 @@ class Translator:
         if not targets:
             return 0.0
         digest = hashlib.sha256(f"{source}\0{text}".encode()).hexdigest()[:24]
-        key = f"cobord:translate:{board_id}:{note_id}:{digest}"
+        key = f"translate:{board_id}:{note_id}:{digest}"
         if key not in self._owned:
-            if not await self.claims.claim(key):
+            # A ticket per claim: even this process, asking again for a text it translated,
+            # finds it taken.
+            ticket = {CLAIM_NAME: secrets.token_hex(8)}
+            if not await self._claim(key, ticket):
                 self.counters.claims_lost += 1
                 return 0.0
-            self._owned.add(key)
+            self._owned[key] = ticket[CLAIM_NAME]
             # Only the process that translates spends: the author's budget, then the board's.
             cost = len(text) * len(targets)
             wait = await self.budget.spend(
                 f"{board_id}:{author}", cost, self.chars_per_participant
             ) or await self.budget.spend(board_id, cost, self.chars_per_board)
             if wait > 0:
-                self._owned.discard(key)
-                await self.claims.release(key)
+                del self._owned[key]
+                await self._release(key, ticket)
                 return wait
         for target in targets:
             translated = await self._ask(text, source, target)
@@ -486,8 +415,24 @@ class Translator:
                 self.counters.translated += 1
             else:
                 self.counters.kept += 1
-        self._owned.discard(key)
+        self._owned.pop(key, None)
         return 0.0
+
+    async def _claim(self, key: str, ticket: dict[str, str]) -> bool:
+        """Won: translate here. Redis not answering: translate anyway (a second machine
+        translation of the same text is not written twice: writes never go over an existing one)."""
+        try:
+            return not await self.claims.claim(key, ticket)
+        except CLAIM_ERRORS as exc:
+            log.warning("translation claim: Redis unavailable (%r); translating here", exc)
+            return True
+
+    async def _release(self, key: str, ticket: dict[str, str]) -> None:
+        try:
+            await self.claims.release(key, ticket)
+        except CLAIM_ERRORS as exc:  # it expires by itself
+            log.warning("translation claim: Redis unavailable (%r); claim kept", exc)
+
 
     async def translate_text(
         self, board_id: str, author: str, text: str, source: str, target: str

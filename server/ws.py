@@ -10,23 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from redis.asyncio import Redis
+
 from crdt.protocol import CloseCode
 from crdt.rules import Actor
-from server.fanout.presence import Presence
 from server.http.auth import Access, AccessRefused, Refusal
 from server.http.standings import LiveStandings, Mark
 from server.hub import Hub, Overloaded, UnknownBoard
-from server.limits import client_ip
 from server.outbox import Outbox
 from server.rooms import Connection, Room
+from server.scale.bucket import TokenBucket
+from server.scale.limits import client_ip
+from server.scale.presence import Presence
+from server.scale.slots import Caps, make_slots, refusal, slot_for
 from server.settings import Settings
-from server.slots import Caps, make_slots, refusal, slot_for
 from server.tokens import TokenSigner
 
 log = logging.getLogger("cobord.ws")
@@ -51,7 +53,12 @@ REFUSALS: dict[Refusal, tuple[int, str]] = {
 
 class BoardSocket:
     def __init__(
-        self, hub: Hub, signer: TokenSigner, settings: Settings, standings: LiveStandings
+        self,
+        hub: Hub,
+        signer: TokenSigner,
+        settings: Settings,
+        standings: LiveStandings,
+        redis: Redis | None = None,
     ) -> None:
         self.hub = hub
         self.signer = signer
@@ -60,12 +67,10 @@ class BoardSocket:
         # round trip per socket): server/http/standings.py says why that stays exact.
         self.standings = standings
         # Who is online, on every process (with Redis); `online.local` counts this process only.
-        self.online = Presence(
-            hub.fanout.instance_id, settings.redis_url, settings.presence_ttl_seconds
-        )
+        self.online = Presence(hub.fanout.instance_id, redis, settings.presence_ttl_seconds)
         self.shutting_down = False  # set on SIGTERM: new sockets are told to reconnect elsewhere
-        # Sockets per token, address and board, on every process (with Redis): server/slots.py
-        self.slots = make_slots(settings.redis_url, settings.presence_ttl_seconds)
+        # Sockets per token, address and board, on every process (with Redis): server/scale/slots.py
+        self.slots = make_slots(redis, settings.presence_ttl_seconds)
         self.caps = Caps(
             settings.max_connections_per_token,
             settings.max_connections_per_address,
@@ -203,8 +208,8 @@ class BoardSocket:
     async def _read(self, room: Room, conn: Connection, receive: Receive) -> None:
         settings = self.settings
         limit = settings.max_message_bytes
-        rate, burst = settings.rate_per_second, settings.rate_burst
-        conn.tokens, conn.tokens_at = burst, time.monotonic()
+        rate = settings.rate_per_second
+        bucket = TokenBucket(settings.rate_burst, rate)  # this socket's messages
         outbox = conn.outbox
         while not outbox.closed:
             await room.wait_capacity()
@@ -220,7 +225,7 @@ class BoardSocket:
             if len(frame) > limit:
                 conn.close(CloseCode.TOO_LARGE, f"message over {limit} bytes")
                 return
-            if rate > 0 and not _take_token(conn, rate, burst):
+            if rate > 0 and not bucket.take():
                 conn.close(CloseCode.RATE_LIMITED, "too many messages: slow down")
                 return
             room.receive(conn, frame)
@@ -235,13 +240,3 @@ def _query_token(scope: Scope) -> str:
 async def _refuse(send: Send, exc: AccessRefused) -> None:
     code, reason = REFUSALS.get(exc.kind, (CloseCode.UNAUTHORIZED, exc.reason))
     await send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-def _take_token(conn: Connection, rate: float, burst: float) -> bool:
-    now = time.monotonic()
-    conn.tokens = min(burst, conn.tokens + (now - conn.tokens_at) * rate)
-    conn.tokens_at = now
-    if conn.tokens < 1.0:
-        return False
-    conn.tokens -= 1.0
-    return True

@@ -27,6 +27,9 @@ import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip
 
 const VIEWS = ["outline", "results", "votes"];
 const isPhone = () => matchMedia("(max-width: 47.99rem)").matches;
+// Where the board opens: the canvas, unless the screen cannot show one whole card at readable size
+// (a phone zoomed to 200 %: 195 CSS px < 200 px card + margins); then the list view (UX.md).
+const homeView = () => (matchMedia("(max-width: 15.49rem)").matches ? "outline" : "canvas");
 
 /** @param {HTMLElement} root @param {string} boardId */
 export async function renderBoard(root, boardId) {
@@ -117,7 +120,7 @@ class BoardApp {
     this.me = info.you || {};
     const params = new URLSearchParams(location.search);
     const asked = params.get("view");
-    this.view = asked && VIEWS.includes(asked) ? asked : "canvas";
+    this.view = asked && VIEWS.includes(asked) ? asked : homeView();
     // A phone in the vote phase opens on the vote list (big buttons), unless a view was asked for.
     if (!params.get("view") && this.role === "participant" && info.phase === "vote" && isPhone()) this.view = "votes";
     // The results phase is one screen for everyone: a page (re)loaded then opens on the results.
@@ -164,7 +167,7 @@ class BoardApp {
     window.addEventListener("offline", () => { this.online = false; this.renderStatus(); });
     window.addEventListener("popstate", () => {
       const v = new URLSearchParams(location.search).get("view");
-      this.setView(v && VIEWS.includes(v) ? v : "canvas", false);
+      this.setView(v && VIEWS.includes(v) ? v : homeView(), false);
     });
     onLangChange(() => {
       this.session.setUser({ ...this.session.localUser, lang: getLang() });
@@ -248,6 +251,10 @@ class BoardApp {
   build() {
     if (this._lost) return; // the board is gone from this device (loseBoard)
     if (this.canvas) this.canvas.detach(); // re-attached to the new main element below
+    // A rebuild (language, easy-read) must not drop the keyboard's place: the control that had the
+    // focus gets it back in the new page (by its data-fk key), not <body>.
+    const had = document.activeElement;
+    const keep = had instanceof HTMLElement && this.root.contains(had) ? had.dataset.fk : null;
     clear(this.root);
     document.title = `${this.session.metaValue("title", this.info.title) || ""} — ${t("app_name")}`;
     this.topbar = h("div", { class: "topbar" });
@@ -272,6 +279,10 @@ class BoardApp {
     this._topSig = null;
     this._bannerSig = null;
     this.renderAll();
+    if (keep && !this.root.contains(document.activeElement)) {
+      const again = /** @type {HTMLElement | null} */ (this.root.querySelector(`[data-fk="${CSS.escape(keep)}"]`));
+      if (again) again.focus({ preventScroll: true });
+    }
   }
 
   /** Change the view without taking the focus (the state changed, not the person). */
@@ -333,12 +344,12 @@ class BoardApp {
       this.refreshVotes();
       // Said in the reader's language, and what changed on their screen too.
       announce(t("phase_now_announce", { phase: t(`phase_${phase}`) }));
-      if (this.role === "participant" && phase === "vote" && this.view === "canvas" && isPhone()) {
+      if (this.role === "participant" && phase === "vote" && (this.view === "canvas" || this.view === homeView()) && isPhone()) {
         this.switchView("votes");
         announce(t("switched_to_votes"));
-      } else if (phase !== "vote" && this.view === "votes") this.switchView("canvas");
+      } else if (phase !== "vote" && this.view === "votes") this.switchView(homeView());
       // Back from the results (to ideas, clusters…): everyone returns to the board and its "+".
-      else if (this.lastPhase === "results" && this.view === "results") this.switchView("canvas");
+      else if (this.lastPhase === "results" && this.view === "results") this.switchView(homeView());
       this._goResults = phase === "results";
     }
     const visibility = s.settings().votes_visibility;
@@ -499,9 +510,15 @@ class BoardApp {
   }
 
   togglePanel(open = !this.panelOpen) {
+    const inPanel = !!this.panel && this.panel.el.contains(document.activeElement);
     this.panelOpen = open;
     if (this.panel) this.panel.setOpen(open);
     this.renderTopbar();
+    // Closed from inside (✕, Escape): the focus goes back to the button that opens it.
+    if (!open && (inPanel || document.activeElement === document.body)) {
+      const opener = /** @type {HTMLElement | null} */ (this.topbar.querySelector('[data-fk="panel"]'));
+      if (opener) opener.focus();
+    }
   }
 
   tick() {

@@ -8,6 +8,7 @@ import { t } from "./i18n.js";
 import { announce } from "./ui.js";
 import { noteMeta, voteControls, shownText, noteLabel } from "./noteview.js";
 import { shownTitle } from "./translations.js";
+import { CanvasMap } from "./canvasmap.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
@@ -20,13 +21,24 @@ const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
 export const GRID_COLS = 5; // loose notes fill rows of this many cells
-// On touch screens the board opens, follows and pinches no further out than readable note text
-// (16 px world -> 14 px). "See all" is the exception: asked for, it shows all (an overview; a pinch
-// from there zooms in, never further out).
-const MIN_READABLE_SCALE = 14 / 16;
+// On touch screens the board opens, follows and pinches no further out than readable note text:
+// the cards' 16 px text is drawn at 16 px at least (UX.md: a phone shows a readable slice, >= 16 px),
+// and their 44 px buttons stay 44 px. The overview map (canvasmap.js) shows where the rest is.
+// "See all" is the exception: asked for, it shows all (an overview; a pinch from there zooms in,
+// never further out).
+const MIN_READABLE_SCALE = 1;
+const coarsePointer = () => typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches;
 function minScale() {
-  return typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches ? MIN_READABLE_SCALE : MIN_SCALE;
+  return coarsePointer() ? MIN_READABLE_SCALE : MIN_SCALE;
 }
+/** The lowest scale the canvas opens or follows at on this device (follow.js uses it too). */
+export function readableScale() {
+  return minScale();
+}
+// A card's listen button is 44 world px: it is shown only where it is a target one can hit (44 CSS
+// px for a finger, 24 for a mouse: WCAG 2.5.8); the note's sheet has it too.
+const LISTEN_PX = 44;
+const minTargetPx = () => (coarsePointer() ? 44 : 24);
 const MAX_SCALE = 2.5;
 const LONG_PRESS_MS = 350;
 
@@ -50,7 +62,8 @@ export class Canvas {
     this.empty = h("p", { class: "canvas-empty" });
     this.tools = h("div", { class: "canvas-tools" });
     this.viewport = h("div", { class: "viewport", "aria-label": t("view_canvas"), role: "region" }, this.world);
-    this.el = h("div", { class: "canvas" }, this.viewport, this.empty, this.tools);
+    this.map = new CanvasMap((p) => this.centreOn(p));
+    this.el = h("div", { class: "canvas" }, this.viewport, this.map.el, this.empty, this.tools);
     this.bindGestures();
     this.applyView();
   }
@@ -85,9 +98,10 @@ export class Canvas {
     const { x, y, s } = this.view;
     this.world.style.transform = `translate3d(${x}px, ${y}px, 0) scale(${s})`;
     this.el.style.setProperty("--zoom", String(s));
-    // Zoomed far out, a card's small buttons (listen) are specks nobody can hit: hidden until
+    // Zoomed out, a card's small buttons (listen) are specks nobody can hit: hidden until
     // zoomed in (the note itself still opens on a tap, with its listen button in the sheet).
-    this.el.classList.toggle("zoomed-out", s < 0.5);
+    this.el.classList.toggle("zoomed-out", LISTEN_PX * s < minTargetPx());
+    this.map.schedule(this.view, this.size);
     this.saveView();
   }
   scheduleView() {
@@ -127,10 +141,30 @@ export class Canvas {
     } else {
       const m = 24;
       const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), whole ? MIN_SCALE : minScale(), 1);
-      // Too wide to fit at a readable size: start at the left edge (reading order), pan for the rest.
-      const x = b.w * s > this.size.w - 2 * m ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
-      this.view = { s, x, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
+      // Too wide to fit at a readable size: start at the top left corner (reading order), pan for
+      // the rest (the map shows where it is).
+      const wide = b.w * s > this.size.w - 2 * m;
+      const x = wide ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
+      this.view = { s, x, y: (wide ? m : Math.max(m, (this.size.h - b.h * s) / 2)) - b.y * s };
     }
+    this.applyView();
+  }
+  /** Bring a world point to the middle of the screen (pan only): a tap on the overview map. */
+  centreOn(p) {
+    this.lastInteraction = Date.now();
+    const s = this.view.s;
+    const m = 24;
+    const b = this.contentBounds();
+    // Never pan past the board's edges (a tap near an edge of the map shows that edge, not a void).
+    const along = (/** @type {number} */ pos, /** @type {number} */ start, /** @type {number} */ len, /** @type {number} */ screen) =>
+      len * s > screen - 2 * m ? clamp(pos, screen - m - (start + len) * s, m - start * s) : pos;
+    let x = this.size.w / 2 - p.x * s;
+    let y = this.size.h / 2 - p.y * s;
+    if (b) {
+      x = along(x, b.x, b.w, this.size.w);
+      y = along(y, b.y, b.h, this.size.h);
+    }
+    this.view = { s, x, y };
     this.applyView();
   }
   /** Make a world point visible (pan only), e.g. a note just posted. */
@@ -412,6 +446,8 @@ export class Canvas {
     for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
     this.orderForKeyboard(notes, clusters);
     fitNoteText(refilled);
+    this.map.setLayout({ notes: notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H, color: n.color })), frames: [...frames.values()] });
+    this.map.schedule(this.view, this.size);
 
     this.empty.textContent = notes.length ? "" : t("empty_board");
     this.empty.hidden = notes.length > 0;
@@ -660,6 +696,20 @@ export class Canvas {
       else if (e.key === "-") this.zoomBy(0.8);
     });
     vp.tabIndex = 0;
+
+    // Tab reaches every note, wherever it is: a note focused from the keyboard is brought on
+    // screen by panning. (The browser would scroll the clipped viewport instead, out of step with
+    // the view: that scroll is taken back.)
+    vp.addEventListener("focusin", (e) => {
+      const el = /** @type {HTMLElement} */ (e.target);
+      const note = el.closest && el.closest(".note");
+      if (!note || !el.matches(":focus-visible")) return;
+      const n = this.app.session.noteList().find((x) => x.id === /** @type {HTMLElement} */ (note).dataset.id);
+      if (n) this.reveal({ x: n.x, y: n.y }, null);
+    });
+    vp.addEventListener("scroll", () => {
+      if (vp.scrollLeft || vp.scrollTop) vp.scrollLeft = vp.scrollTop = 0;
+    });
   }
 
   tap(target) {

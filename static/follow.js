@@ -16,13 +16,12 @@
 import { h, now } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";
-import { NOTE_W, NOTE_H } from "./canvas.js";
+import { NOTE_W, NOTE_H, readableScale } from "./canvas.js";
 import { noteLabel, shownText } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 
 const MARGIN = 24;
 const MAX_SCALE = 1.25;
-const READABLE_TOUCH_SCALE = 14 / 16; // same floor as the canvas on touch screens
 
 /** @typedef {{kind: string, id?: string, rect?: {x: number, y: number, w: number, h: number}, seq: number, at?: number}} Focus */
 
@@ -140,9 +139,8 @@ export class Follow {
     if (!rect) return;
     const c = app.canvas;
     c.measure();
-    const coarse = typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches;
     const fit = Math.min((c.size.w - 2 * MARGIN) / rect.w, (c.size.h - 2 * MARGIN) / rect.h, MAX_SCALE);
-    const scale = Math.max(coarse ? READABLE_TOUCH_SCALE : 0.15, fit);
+    const scale = Math.max(readableScale(), fit); // never below readable text on a phone
     c.view = { s: scale, x: c.size.w / 2 - (rect.x + rect.w / 2) * scale, y: c.size.h / 2 - (rect.y + rect.h / 2) * scale };
     c.applyView();
     c.lastInteraction = Date.now(); // no "fit all" refit right after

@@ -30,6 +30,13 @@ export class FacilitatorPanel {
     /** @type {string | null} the participant picked in the privacy section (privacy.js), kept across re-renders */
     this._privacyPick = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
+    // Escape closes it, as it closes a sheet (the focus goes back to its button: board.js).
+    this.el.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !e.defaultPrevented) {
+        e.preventDefault();
+        app.togglePanel(false);
+      }
+    });
     this._poll = 0;
     this.cfg = null;
     clientConfig().then((cfg) => {
@@ -150,8 +157,9 @@ export class FacilitatorPanel {
       h(
         "div",
         { class: "panel-head" },
-        h("h2", { id: "panel-h", tabindex: "-1" }, t("panel_heading")),
-        h("button", { type: "button", class: "icon-btn", "aria-label": t("close"), onclick: () => app.togglePanel(false) }, "✕"),
+        // data-fk: a re-render (counts arriving) keeps the focus where it was, on the heading too.
+        h("h2", { id: "panel-h", tabindex: "-1", "data-fk": "panel-h" }, t("panel_heading")),
+        h("button", { type: "button", class: "icon-btn", "data-fk": "panel-close", "aria-label": t("close"), onclick: () => app.togglePanel(false) }, "✕"),
       ),
     );
 

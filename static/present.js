@@ -153,6 +153,17 @@ function fillPage(stage, items, from) {
   return i;
 }
 
+/** A note's picture or player; a picture whose caption is printed right beside it is named
+ * "Photo" (its caption read twice in a row otherwise). */
+function projectedMedia(boardId, session, n) {
+  const el = mediaView({ id: boardId, token: session.token }, n, noteLabel(n));
+  if (el instanceof HTMLImageElement && shownText(n).text) {
+    el.alt = t("photo_beside_caption");
+    el.lang = document.documentElement.lang; // the interface's word, inside a note in its own language
+  }
+  return el;
+}
+
 function view(session, boardId, info, cfg) {
   const settings = session.settings();
   const phase = session.phase();
@@ -173,7 +184,8 @@ function view(session, boardId, info, cfg) {
     { class: "present-head" },
     h("h1", { title }, title),
     h("p", { class: "present-pager", id: "present-pager", hidden: true }),
-    h("p", { class: "present-phase" }, t(`phase_${phase}`)),
+    // A heading (not a paragraph): the results' sections (h3) and the clusters (h2) sit under the step.
+    h("h2", { class: "present-phase" }, t(`phase_${phase}`)),
     h("p", { class: "present-timer", id: "present-timer", role: "timer" }, timerText(session)),
   );
 
@@ -209,7 +221,7 @@ function view(session, boardId, info, cfg) {
     for (const c of cols) {
       const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;
       if (headEl) items.push({ kind: "head", el: () => headEl() });
-      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: shownText(n).lang || undefined }, mediaView({ id: boardId, token: session.token }, n, noteLabel(n)), h("span", { class: "pnote-text" }, shownText(n).text)) });
+      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: shownText(n).lang || undefined }, projectedMedia(boardId, session, n), h("span", { class: "pnote-text" }, shownText(n).text)) });
     }
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("present_waiting")) }];
   }

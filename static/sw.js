@@ -16,6 +16,7 @@ const SHELL = [
   "/app.js",
   "/board.js",
   "/canvas.js",
+  "/canvasmap.js",
   "/downloads.js",
   "/extras.js",
   "/faclink.js",

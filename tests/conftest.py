@@ -10,14 +10,16 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from server.scale.redis import connect
 from tests.support import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,3 +185,18 @@ async def two(make_server: Any, pg_url: str) -> tuple[ServerProcess, ServerProce
     await redis_or_skip()
     env = {"REDIS_URL": REDIS_URL}
     return make_server(database_url=pg_url, **env), make_server(database_url=pg_url, **env)
+
+
+@pytest.fixture
+async def redis_pools() -> AsyncIterator[Callable[[], Redis]]:
+    """`redis_pools()` opens one more process's Redis pool (server/scale/redis.py) on the test
+    Redis, 127.0.0.1:6379; all are closed after the test, after what used them."""
+    opened: list[Redis] = []
+
+    def open_one() -> Redis:
+        opened.append(connect("redis://127.0.0.1:6379/0"))
+        return opened[-1]
+
+    yield open_one
+    for redis in opened:
+        await redis.aclose()

@@ -17,11 +17,11 @@ from pycrdt import Doc, Map
 from crdt import protocol
 from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
-from server.claims import MemoryClaims
 from server.fanout.base import FanoutMessage
-from server.quotas import MemoryQuotas, gone_notes
 from server.refusals import MemoryBudgets
 from server.room_core import Effects, Peer, RoomCore
+from server.scale.claims import MemoryClaims, claim_writers
+from server.scale.quotas import MemoryQuotas, gone_notes
 from tests.support import own_update
 
 Edit = Callable[[Doc], None]
@@ -172,7 +172,7 @@ class Net:
         if self.claims is not None:
             request = self.core.claims_of(batch)
             if request is not None:
-                lost = await self.claims.claim("board", request.clients, request.notes)
+                lost = await claim_writers(self.claims, "board", request.clients, request.notes)
                 if lost:
                     self.run(self.core.settle(batch, lost.clients, lost.notes))
         if self.quotas is not None:

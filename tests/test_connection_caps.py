@@ -3,7 +3,7 @@ processes sharing PostgreSQL and Redis, one participant token gets four sockets 
 each process), the fifth is refused 1013 with the cap named, another participant and the
 facilitator still get in, and a full board still lets the facilitator in.
 
-Before server/slots.py the only cap was 'connections of this board on this process': one token
+Before server/scale/slots.py the only cap was 'connections of this board on this process': one token
 opened every slot of both processes (16 here) and the facilitator was refused 1013 "board is
 full (8 connections)" on both (see the commit)."""
 

@@ -31,12 +31,12 @@ async def test_sqlite_synchronous_on_every_writing_connection(
     store = SqlStore(settings.database_url, settings.sqlite_synchronous)
     await store.open()
     try:
-        await store.create_board(BoardRecord("b", "t", "CODE01", 0.0, {}))
-        assert await store.append_updates("b", [NewUpdate(0.0, "a", b"\x00\x00", ())])
-        assert store._appender is not None
-        assert SYNCHRONOUS[int(await store._appender.pragma("synchronous"))] == expected
-        assert store._engine is not None
-        async with store._engine.connect() as conn:
+        await store.boards.create_board(BoardRecord("b", "t", "CODE01", 0.0, {}))
+        assert await store.log.append_updates("b", [NewUpdate(0.0, "a", b"\x00\x00", ())])
+        assert store.db.appender is not None
+        assert SYNCHRONOUS[int(await store.db.appender.pragma("synchronous"))] == expected
+        assert store.db.engine is not None
+        async with store.db.engine.connect() as conn:
             value = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
         assert SYNCHRONOUS[int(value)] == expected
     finally:

@@ -21,7 +21,7 @@ from tests.support import decoded_events, poll_until
 async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
     store = MemoryStore()
     await store.open()
-    await store.create_board(BoardRecord("b1", "t", "CODE01", 0.0, {}))
+    await store.boards.create_board(BoardRecord("b1", "t", "CODE01", 0.0, {}))
     hub = Hub(store, Settings(secret_key="test", idle_unload_seconds=0))
     indexer = EventIndexer(store)
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
@@ -35,7 +35,7 @@ async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
             )
             # No request asks for the feed: the commit alone gets the update decoded.
             await poll_until(lambda: _cursor_is(store, room.last_seq))
-        found = await store.events_after("b1", 0, 100)
+        found = await store.events.events_after("b1", 0, 100)
         # (a note the server itself puts on the board is one it puts back: "restored")
         assert [(e.kind, e.target, e.actor) for e in found] == [
             ("restored", "n0", "server"),
@@ -51,7 +51,7 @@ async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
 
 
 async def _cursor_is(store: MemoryStore, seq: int) -> bool:
-    return await store.event_cursor("b1") >= seq
+    return await store.events.event_cursor("b1") >= seq
 
 
 async def test_an_events_request_reads_only_what_is_decoded(make_server: Any) -> None:
@@ -69,8 +69,8 @@ async def test_an_events_request_reads_only_what_is_decoded(make_server: Any) ->
         before = doc.get_state()
         notes[f"n{i}"] = Map({"text": f"idée {i}", "x": 0.0, "y": 0.0})
         updates.append(NewUpdate(time.time(), "facilitator", doc.get_update(before)))
-    decoded_before = await store.event_cursor(board["id"])  # the board's creation, maybe
-    seqs = await store.append_updates(board["id"], updates)
+    decoded_before = await store.events.event_cursor(board["id"])  # the board's creation, maybe
+    seqs = await store.log.append_updates(board["id"], updates)
     await store.close()
     server.start()
     fac = {"Authorization": f"Bearer {board['facilitator_token']}"}

@@ -63,12 +63,14 @@ Pair = tuple[Fanout, Inbox, Fanout, Inbox]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
+async def pair(
+    request: pytest.FixtureRequest, redis_pools: Callable[[], aioredis.Redis]
+) -> AsyncIterator[Pair]:
     """Two fan-out instances that see each other, like two server processes."""
     if request.param == "redis":
         await redis_or_skip()
-        a: Fanout = RedisFanout(REDIS_URL)
-        b: Fanout = RedisFanout(REDIS_URL)
+        a: Fanout = RedisFanout(redis_pools())
+        b: Fanout = RedisFanout(redis_pools())
     else:
         broker = MemoryBroker()
         a, b = MemoryFanout(broker), MemoryFanout(broker)
@@ -138,11 +140,13 @@ async def test_a_lost_update_is_detected_by_its_number(pair: Pair) -> None:
 
 
 @pytest.mark.redis
-async def test_the_last_update_lost_is_detected_by_a_mark() -> None:
+async def test_the_last_update_lost_is_detected_by_a_mark(
+    redis_pools: Callable[[], aioredis.Redis],
+) -> None:
     """Nothing follows the lost update: the publisher's mark (sent once Redis takes messages
     again) carries its number, and the receiver catches up."""
     await redis_or_skip()
-    a, b = RedisFanout(REDIS_URL), RedisFanout(REDIS_URL)
+    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
     inbox_a, inbox_b = Inbox(), Inbox()
     await a.start(inbox_a.deliver, inbox_a.resync)
     await b.start(inbox_b.deliver, inbox_b.resync)
@@ -175,9 +179,11 @@ def test_message_codec_round_trip_and_garbage() -> None:
 
 
 @pytest.mark.redis
-async def test_redis_reconnect_asks_for_a_resync() -> None:
+async def test_redis_reconnect_asks_for_a_resync(
+    redis_pools: Callable[[], aioredis.Redis],
+) -> None:
     await redis_or_skip()
-    fanout = RedisFanout(REDIS_URL)
+    fanout = RedisFanout(redis_pools())
     inbox = Inbox()
     await fanout.start(inbox.deliver, inbox.resync)
     await fanout.wait_connected()

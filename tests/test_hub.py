@@ -20,7 +20,7 @@ async def make_hub(boards: int) -> tuple[Hub, MemoryStore]:
     store = MemoryStore()
     await store.open()
     for i in range(boards):
-        await store.create_board(BoardRecord(f"b{i}", "t", f"CODE{i:02d}", 0.0, {}))
+        await store.boards.create_board(BoardRecord(f"b{i}", "t", f"CODE{i:02d}", 0.0, {}))
     hub = Hub(store, Settings(secret_key="test", idle_unload_seconds=0))
     await hub.start()
     return hub, store
@@ -62,7 +62,7 @@ async def test_a_gap_is_repaired_even_when_own_commits_moved_last_seq_past_it() 
     shows the gap; B's catch-up must read every seq it has not applied, not only after last_seq."""
     store = MemoryStore()
     await store.open()
-    await store.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
+    await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
     broker = MemoryBroker()
     fan_a, fan_b = MemoryFanout(broker), MemoryFanout(broker)
     settings = Settings(secret_key="test", idle_unload_seconds=0)
@@ -78,7 +78,7 @@ async def test_a_gap_is_repaired_even_when_own_commits_moved_last_seq_past_it() 
     for i in range(5):
         await room_a.apply_server_change(note(f"a{i}"))
         await room_b.apply_server_change(note(f"b{i}"))
-    log_seqs = [r.seq for r in await store.updates_after("b0", 0)]
+    log_seqs = [r.seq for r in await store.log.updates_after("b0", 0)]
     assert room_b.last_seq == log_seqs[-1]  # B's own last commit: past all of A's
     assert not room_b.has_note("a0")  # really lost
     await room_a.apply_server_change(note("a-last"))  # number 6 arrives: 1..5 are missing

@@ -166,14 +166,16 @@ async def test_hidden_stays_hidden_after_a_restart_and_the_board_deletion_takes_
 async def test_store_hidden_notes_round_trip_and_go_with_the_board(store: Store) -> None:  # noqa: F811
     board = await new_board(store)
     record = HiddenNoteRecord(board.id, "n1", "p1", {"text": "é ✓", "x": 1.0}, "spam", 1700.0)
-    await store.put_hidden_note(record)
+    await store.moderation.put_hidden_note(record)
     with pytest.raises(StoreError):
-        await store.put_hidden_note(record)
+        await store.moderation.put_hidden_note(record)
     with pytest.raises(StoreError):
-        await store.put_hidden_note(HiddenNoteRecord("no-board", "n1", None, {}, "", 1.0))
-    assert await store.hidden_notes(board.id) == [record]
-    assert await store.take_hidden_note(board.id, "n1") == record
-    assert await store.take_hidden_note(board.id, "n1") is None
-    await store.put_hidden_note(record)
-    assert await store.delete_board(board.id)
-    assert await store.hidden_notes(board.id) == []
+        await store.moderation.put_hidden_note(
+            HiddenNoteRecord("no-board", "n1", None, {}, "", 1.0)
+        )
+    assert await store.moderation.hidden_notes(board.id) == [record]
+    assert await store.moderation.take_hidden_note(board.id, "n1") == record
+    assert await store.moderation.take_hidden_note(board.id, "n1") is None
+    await store.moderation.put_hidden_note(record)
+    assert await store.boards.delete_board(board.id)
+    assert await store.moderation.hidden_notes(board.id) == []

@@ -325,8 +325,10 @@ async def test_publishing_to_a_stalled_redis_gives_up_in_bounded_time(
     """SIGSTOP: connections stay open but Redis answers nothing (a stall, not a disconnect)."""
     from server.fanout import FanoutMessage, RedisFanout
     from server.fanout.redis import PUBLISH_TIMEOUT_SECONDS
+    from server.scale.redis import connect
 
-    fanout = RedisFanout(redis_server.url)
+    redis = connect(redis_server.url)
+    fanout = RedisFanout(redis)
     received: list[FanoutMessage] = []
     await fanout.start(lambda _b, m: received.append(m), lambda _b: None)
     await fanout.wait_connected()
@@ -341,3 +343,4 @@ async def test_publishing_to_a_stalled_redis_gives_up_in_bounded_time(
     finally:
         redis_server.proc.send_signal(signal.SIGCONT)
         await fanout.close()
+        await redis.aclose()

@@ -2,7 +2,7 @@
 processes sharing PostgreSQL and Redis: a note id created at the same instant on both is accepted
 once and the other creation undone on its sender; a Yjs client id belongs to the token that first
 wrote with it, whichever process it writes through; notes deleted on one process free the quota
-on the other. Each test fails on the code before server/claims.py (see the commit)."""
+on the other. Each test fails on the code before server/scale/claims.py (see the commit)."""
 
 from __future__ import annotations
 

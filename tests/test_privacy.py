@@ -288,10 +288,10 @@ async def test_retention_deletes_idle_boards_at_start(make_server: Any, tmp_path
     store = SqlStore(f"sqlite+aiosqlite:///{db}")
     await store.open()
     now = time.time()
-    await store.create_board(BoardRecord("old", "Vieux", "OLD111", now - 40 * 86400, {}))
-    await store.append_updates("old", [NewUpdate(now - 31 * 86400, "server", b"\x00\x00")])
-    await store.create_board(BoardRecord("recent", "Récent", "NEW111", now - 40 * 86400, {}))
-    await store.append_updates("recent", [NewUpdate(now - 86400, "server", b"\x00\x00")])
+    await store.boards.create_board(BoardRecord("old", "Vieux", "OLD111", now - 40 * 86400, {}))
+    await store.log.append_updates("old", [NewUpdate(now - 31 * 86400, "server", b"\x00\x00")])
+    await store.boards.create_board(BoardRecord("recent", "Récent", "NEW111", now - 40 * 86400, {}))
+    await store.log.append_updates("recent", [NewUpdate(now - 86400, "server", b"\x00\x00")])
     await store.close()
     server = make_server(f"sqlite+aiosqlite:///{db}", COBORD_RETENTION_DAYS="30")
     text = server.log_path.read_text()
@@ -306,13 +306,13 @@ async def test_retention_is_off_by_default(caplog: pytest.LogCaptureFixture) -> 
     from server.settings import Settings
 
     store = MemoryStore()
-    await store.create_board(BoardRecord("old", "Vieux", "OLD111", 0.0, {}))
+    await store.boards.create_board(BoardRecord("old", "Vieux", "OLD111", 0.0, {}))
     settings = Settings.from_env()
     assert settings.retention_days == 0
     hub = Hub(store, settings)
     off = Retention(store, hub, settings.retention_days)
     await off.start()
-    assert await store.get_board("old") is not None
+    assert await store.boards.get_board("old") is not None
     on = Retention(store, hub, 1.0)
     assert await on.sweep() == ["old"]
     await asyncio.gather(off.close(), on.close())

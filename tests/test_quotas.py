@@ -1,9 +1,10 @@
 """The note quota across processes (issue 20, medium): one contract for every `Quotas`
-(server/quotas.py: the in-memory twin and Redis, real), the room cores of two processes in
+(server/scale/quotas.py: the in-memory twin and Redis, real), the room cores of two processes in
 process, and two real `cobord serve` processes sharing PostgreSQL and Redis.
 
-Before server/quotas.py each process counted only what it had seen: two tabs of one participant
-on two processes each posting 50 notes at once with a quota of 50 kept 100 (see the commit)."""
+Before server/scale/quotas.py each process counted only what it had seen: two tabs of one
+participant on two processes each posting 50 notes at once with a quota of 50 kept 100 (see the
+commit)."""
 
 from __future__ import annotations
 
@@ -14,26 +15,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 from pycrdt import Map
+from redis.asyncio import Redis
 
 from crdt import protocol
-from server.quotas import MemoryQuotas, Quotas, RedisQuotas
+from server.scale.quotas import MemoryQuotas, Quotas, RedisQuotas
 from tests.conftest import ServerProcess
 from tests.roomnet import two_processes
-from tests.test_fanout import REDIS_URL, redis_or_skip
+from tests.test_fanout import redis_or_skip
 from tests.yclient import YClient, add_note
 
 OpenQuotas = Callable[[], Awaitable[Quotas]]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def open_quotas(request: pytest.FixtureRequest) -> AsyncIterator[OpenQuotas]:
+async def open_quotas(
+    request: pytest.FixtureRequest, redis_pools: Callable[[], Redis]
+) -> AsyncIterator[OpenQuotas]:
     opened: list[Quotas] = []
     memory = MemoryQuotas()
     if request.param == "redis":
         await redis_or_skip()
 
     async def open_one() -> Quotas:
-        quotas: Quotas = memory if request.param == "memory" else RedisQuotas(REDIS_URL, ttl=60)
+        quotas: Quotas = memory if request.param == "memory" else RedisQuotas(redis_pools(), ttl=60)
         opened.append(quotas)
         return quotas
 

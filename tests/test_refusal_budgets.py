@@ -9,23 +9,28 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from server import refusals
 from server.refusals import MemoryBudgets, RedisBudgets, RefusalBudgets, SharedBudgets
-from tests.test_fanout import REDIS_URL, redis_or_skip
+from tests.test_fanout import redis_or_skip
 
 OpenBudgets = Callable[[], Awaitable[SharedBudgets]]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def open_budgets(request: pytest.FixtureRequest) -> AsyncIterator[OpenBudgets]:
+async def open_budgets(
+    request: pytest.FixtureRequest, redis_pools: Callable[[], Redis]
+) -> AsyncIterator[OpenBudgets]:
     opened: list[SharedBudgets] = []
     memory = MemoryBudgets()
     if request.param == "redis":
         await redis_or_skip()
 
     async def open_one() -> SharedBudgets:
-        budgets: SharedBudgets = memory if request.param == "memory" else RedisBudgets(REDIS_URL)
+        budgets: SharedBudgets = (
+            memory if request.param == "memory" else RedisBudgets(redis_pools())
+        )
         opened.append(budgets)
         return budgets
 

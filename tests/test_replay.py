@@ -263,21 +263,23 @@ async def _check_every_seek(store: Store, updates: list[bytes], every: int, batc
         if isinstance(store, MemoryStore) is False:
             from server.store import BoardRecord
 
-            await store.create_board(BoardRecord(board, "t", "CODE42", 1.0))
+            await store.boards.create_board(BoardRecord(board, "t", "CODE42", 1.0))
         seqs: list[int] = []
         live: Doc[Any] = Doc()
         since = 0
         for start in range(0, len(updates), batch):
             chunk = updates[start : start + batch]
-            seqs += await store.append_updates(board, [NewUpdate(1.0, "p", u) for u in chunk])
+            seqs += await store.log.append_updates(board, [NewUpdate(1.0, "p", u) for u in chunk])
             for u in chunk:
                 live.apply_update(u)
             since += len(chunk)
             if since >= every:  # as the room does: a keyframe after a commit, at its last seq
-                await store.save_snapshot(board, SnapshotRecord(seqs[-1], 2.0, live.get_update()))
+                await store.log.save_snapshot(
+                    board, SnapshotRecord(seqs[-1], 2.0, live.get_update())
+                )
                 since = 0
         for n in range(len(updates) + 1):
-            keyframe, tail = await store.load_until_seq(board, seqs[n - 1] if n else 0)
+            keyframe, tail = await store.log.load_until_seq(board, seqs[n - 1] if n else 0)
             assert len(tail) < every + batch  # at most one keyframe interval of applies
             got: Doc[Any] = Doc()
             got.apply_update(
@@ -538,6 +540,8 @@ async def test_a_photo_note_is_in_the_replay_state_and_its_picture_is_served(
         events = (await _events(http, board))["events"]  # once the decoder has caught up
         added = [e for e in events if e["kind"] == "note_added"]
         assert [e["note_id"] for e in added] == ["p1", "v1"]
+
+
 async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerProcess) -> None:
     """Private writing ending (the notes appear to all) and votes revealed: one event each, at the
     seq of the update that wrote the setting, with its time and who did it (the facilitator's
@@ -555,8 +559,8 @@ async def test_reveals_are_in_the_feed_with_seq_time_and_actor(server: ServerPro
         assert r.status_code == 200
         # Revealed: the notes kept on the device are posted now.
         await writer.wait_until(
-            lambda: not (writer.doc.get("meta", type=Map).get("settings") or {}).get(
-                "private_writing"
+            lambda: (
+                not (writer.doc.get("meta", type=Map).get("settings") or {}).get("private_writing")
             )
         )
         await writer.change(add_note("kept", "Un potager", author="Ana"))

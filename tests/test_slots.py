@@ -1,4 +1,4 @@
-"""One contract for every `Slots` (server/slots.py): the in-memory twin and Redis
+"""One contract for every `Slots` (server/scale/slots.py): the in-memory twin and Redis
 (127.0.0.1:6379, real; several `RedisSlots` are several processes)."""
 
 from __future__ import annotations
@@ -8,24 +8,27 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from redis.asyncio import Redis
 
-from server.slots import Caps, MemorySlots, RedisSlots, Slots, slot_for
+from server.scale.slots import Caps, MemorySlots, RedisSlots, Slots, slot_for
 from tests.support import poll_until
-from tests.test_fanout import REDIS_URL, redis_or_skip
+from tests.test_fanout import redis_or_skip
 
 OpenSlots = Callable[[], Awaitable[Slots]]
 CAPS = Caps(per_token=4, per_address=10, per_board=12)
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def open_slots(request: pytest.FixtureRequest) -> AsyncIterator[OpenSlots]:
+async def open_slots(
+    request: pytest.FixtureRequest, redis_pools: Callable[[], Redis]
+) -> AsyncIterator[OpenSlots]:
     opened: list[Slots] = []
     memory = MemorySlots()
     if request.param == "redis":
         await redis_or_skip()
 
     async def open_one() -> Slots:
-        slots: Slots = memory if request.param == "memory" else RedisSlots(REDIS_URL, ttl=30)
+        slots: Slots = memory if request.param == "memory" else RedisSlots(redis_pools(), ttl=30)
         await slots.start()
         opened.append(slots)
         return slots
@@ -97,9 +100,11 @@ async def test_simultaneous_takes_never_pass_a_cap(open_slots: OpenSlots) -> Non
 
 
 @pytest.mark.redis
-async def test_the_slots_of_a_process_that_died_free_themselves() -> None:
+async def test_the_slots_of_a_process_that_died_free_themselves(
+    redis_pools: Callable[[], Redis],
+) -> None:
     await redis_or_skip()
-    dying, alive = RedisSlots(REDIS_URL, ttl=1.0), RedisSlots(REDIS_URL, ttl=1.0)
+    dying, alive = RedisSlots(redis_pools(), ttl=1.0), RedisSlots(redis_pools(), ttl=1.0)
     await alive.start()
     await dying.start()
     board_id = board()
@@ -122,5 +127,4 @@ async def test_the_slots_of_a_process_that_died_free_themselves() -> None:
 
     await poll_until(four_free, timeout=10.0)  # within the ttl (1 s) and a refresh
     assert await alive.take(live, CAPS) == "token"
-    await alive.close()
-    await dying._client.aclose()
+    await alive.close()  # the dying one's pool is closed by the fixture, as at a process's death

@@ -53,7 +53,7 @@ from server.store import (
     upgrade,
 )
 from server.store.base import GlossaryFull, MediaQuota, MediaQuotaExceeded
-from server.store.sql import normalize_url
+from server.store.sql_database import normalize_url
 
 OpenStore = Callable[[], Awaitable[Store]]
 
@@ -112,7 +112,7 @@ async def new_board(store: Store, **settings: Any) -> BoardRecord:
         created_at=1000.0 + next(_counter),
         settings=settings,
     )
-    await store.create_board(board)
+    await store.boards.create_board(board)
     return board
 
 
@@ -125,7 +125,7 @@ async def new_participant(store: Store, board_id: str, group: str | None = "res"
         lang="fr",
         created_at=2000.0 + next(_counter),
     )
-    await store.add_participant(participant)
+    await store.boards.add_participant(participant)
     return participant.id
 
 
@@ -138,31 +138,31 @@ def batch(n: int, actor: str = "p1", start: int = 0) -> list[NewUpdate]:
 
 async def test_board_by_id_and_by_code(store: Store) -> None:
     board = await new_board(store, groups=["résident·e", "asso"], budget=5)
-    assert await store.get_board(board.id) == board
-    assert await store.get_board_by_code(board.join_code) == board
-    assert await store.get_board(_uid("missing")) is None
-    assert await store.get_board_by_code("NOPE00") is None
+    assert await store.boards.get_board(board.id) == board
+    assert await store.boards.get_board_by_code(board.join_code) == board
+    assert await store.boards.get_board(_uid("missing")) is None
+    assert await store.boards.get_board_by_code("NOPE00") is None
 
 
 async def test_duplicate_join_code_is_refused(store: Store) -> None:
     board = await new_board(store)
     twin = BoardRecord(_uid("board"), "other", board.join_code, 1.0, {})
     with pytest.raises(DuplicateJoinCode):
-        await store.create_board(twin)
-    assert await store.get_board(twin.id) is None
+        await store.boards.create_board(twin)
+    assert await store.boards.get_board(twin.id) is None
     # A reused board id is an error too, but not a join-code clash.
     same_id = BoardRecord(board.id, "other", "ZZ" + board.join_code[:4], 1.0, {})
     with pytest.raises(StoreError) as caught:
-        await store.create_board(same_id)
+        await store.boards.create_board(same_id)
     assert not isinstance(caught.value, DuplicateJoinCode)
 
 
 async def test_update_board_settings(store: Store) -> None:
     board = await new_board(store, budget=3)
     settings = {"budget": 5, "groups": ["bewoner", "habitant·e"], "nested": {"live": True}}
-    await store.update_board_settings(board.id, settings)
+    await store.boards.update_board_settings(board.id, settings)
     settings["budget"] = 99  # the store keeps its own copy
-    updated = await store.get_board(board.id)
+    updated = await store.boards.get_board(board.id)
     assert updated is not None
     assert updated.settings == {
         "budget": 5,
@@ -171,7 +171,7 @@ async def test_update_board_settings(store: Store) -> None:
     }
     assert (updated.title, updated.join_code) == (board.title, board.join_code)
     with pytest.raises(StoreError):
-        await store.update_board_settings(_uid("missing"), {})
+        await store.boards.update_board_settings(_uid("missing"), {})
 
 
 async def test_participants(store: Store) -> None:
@@ -181,17 +181,19 @@ async def test_participants(store: Store) -> None:
     second = await new_participant(store, board.id, group=None)
     await new_participant(store, other.id)
 
-    got = await store.get_participant(second)
+    got = await store.boards.get_participant(second)
     assert got is not None
     assert (got.board_id, got.group, got.lang, got.name) == (board.id, None, "fr", "Awa")
-    assert [p.id for p in await store.list_participants(board.id)] == [first, second]
-    assert await store.get_participant(_uid("missing")) is None
-    assert await store.list_participants(_uid("missing")) == []
+    assert [p.id for p in await store.boards.list_participants(board.id)] == [first, second]
+    assert await store.boards.get_participant(_uid("missing")) is None
+    assert await store.boards.list_participants(_uid("missing")) == []
 
     with pytest.raises(StoreError):  # unknown board
-        await store.add_participant(ParticipantRecord(_uid("p"), _uid("b"), "x", None, None, 1.0))
+        await store.boards.add_participant(
+            ParticipantRecord(_uid("p"), _uid("b"), "x", None, None, 1.0)
+        )
     with pytest.raises(StoreError):  # id taken
-        await store.add_participant(ParticipantRecord(first, board.id, "x", None, None, 1.0))
+        await store.boards.add_participant(ParticipantRecord(first, board.id, "x", None, None, 1.0))
 
 
 # The update log
@@ -200,29 +202,29 @@ async def test_participants(store: Store) -> None:
 async def test_append_keeps_order_and_seqs_increase(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)
-    first = await store.append_updates(board.id, batch(5))
-    between = await store.append_updates(other.id, batch(2))
-    second = await store.append_updates(board.id, batch(3, actor="facilitator", start=5))
+    first = await store.log.append_updates(board.id, batch(5))
+    between = await store.log.append_updates(other.id, batch(2))
+    second = await store.log.append_updates(board.id, batch(3, actor="facilitator", start=5))
 
     assert len(first) == 5 and len(second) == 3
     # Store-wide: one increasing sequence across boards.
     assert first + between + second == sorted(set(first + between + second))
-    snapshot, log = await store.load(board.id)
+    snapshot, log = await store.log.load(board.id)
     assert snapshot is None
     assert log == [
         UpdateRecord(seq, 100.0 + i, "p1" if i < 5 else "facilitator", b"u%d" % i)
         for i, seq in enumerate(first + second)
     ]
-    assert [u.seq for u in (await store.load(other.id))[1]] == between
-    assert await store.append_updates(board.id, []) == []
+    assert [u.seq for u in (await store.log.load(other.id))[1]] == between
+    assert await store.log.append_updates(board.id, []) == []
 
 
 async def test_a_large_batch_keeps_its_order(store: Store) -> None:
     # More rows than one multi-row INSERT takes (SQLAlchemy's insertmanyvalues pages: 1000 rows).
     board = await new_board(store)
-    seqs = await store.append_updates(board.id, batch(2500))
+    seqs = await store.log.append_updates(board.id, batch(2500))
     assert seqs == sorted(set(seqs))
-    _, log = await store.load(board.id)
+    _, log = await store.log.load(board.id)
     assert [(u.seq, u.data) for u in log] == [(seq, b"u%d" % i) for i, seq in enumerate(seqs)]
 
 
@@ -244,13 +246,13 @@ async def test_a_batch_is_one_transaction_with_few_statements(store: Store) -> N
             NewUpdate(ts=1.0, actor="p1", data=b"x%d" % i, created_notes=(f"n{i}",))
             for i in range(50)
         ]
-        seqs = await store.append_updates(board.id, updates)
+        seqs = await store.log.append_updates(board.id, updates)
     finally:
         sa.event.remove(sa.Engine, "commit", on_commit)
         sa.event.remove(sa.Engine, "before_cursor_execute", on_statement)
 
     assert len(seqs) == 50
-    appender = getattr(store, "_appender", None)
+    appender = store.db.appender if isinstance(store, SqlStore) else None
     if appender is not None:
         # SQLite files: the whole batch is one call into the log thread, one COMMIT.
         assert (appender.round_trips, appender.commits) == (1, 1)
@@ -259,27 +261,27 @@ async def test_a_batch_is_one_transaction_with_few_statements(store: Store) -> N
         assert len(commits) == 1  # group commit: one per batch, not per update
         # BEGIN or the board lock, the INSERT, the authors: not one per update.
         assert len(statements) <= 3, statements
-    assert len(await store.note_authors(board.id)) == 50
+    assert len(await store.log.note_authors(board.id)) == 50
 
 
 async def test_load_is_latest_snapshot_plus_tail(store: Store) -> None:
     board = await new_board(store)
-    seqs = await store.append_updates(board.id, batch(3))
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
-    seqs += await store.append_updates(board.id, batch(2, start=3))
+    seqs = await store.log.append_updates(board.id, batch(3))
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
+    seqs += await store.log.append_updates(board.id, batch(2, start=3))
     # An older keyframe saved later does not win: the latest is the highest seq.
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 4.0, b"state-1"))
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[0], 4.0, b"state-1"))
     # Saving the same keyframe again is harmless.
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[1], 5.0, b"state-2"))
 
-    snapshot, tail = await store.load(board.id)
+    snapshot, tail = await store.log.load(board.id)
     assert snapshot == SnapshotRecord(seqs[1], 5.0, b"state-2")
     assert [u.seq for u in tail] == seqs[2:]
     assert [u.data for u in tail] == [b"u2", b"u3", b"u4"]
 
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[-1], 6.0, b"state-5"))
-    assert await store.load(board.id) == (SnapshotRecord(seqs[-1], 6.0, b"state-5"), [])
-    assert await store.load(_uid("missing")) == (None, [])
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[-1], 6.0, b"state-5"))
+    assert await store.log.load(board.id) == (SnapshotRecord(seqs[-1], 6.0, b"state-5"), [])
+    assert await store.log.load(_uid("missing")) == (None, [])
 
 
 async def test_load_until_a_time_is_the_state_then(store: Store) -> None:
@@ -287,23 +289,23 @@ async def test_load_until_a_time_is_the_state_then(store: Store) -> None:
     times = [10.0, 20.0, 30.0, 40.0]
     seqs = []
     for i, ts in enumerate(times):
-        seqs += await store.append_updates(board.id, [NewUpdate(ts, "p1", f"u{i}".encode())])
+        seqs += await store.log.append_updates(board.id, [NewUpdate(ts, "p1", f"u{i}".encode())])
     # A keyframe covering u0..u1, written at t=25.
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[1], 25.0, b"k1"))
-    assert await store.load(board.id, until_ts=5.0) == (None, [])
-    snapshot, tail = await store.load(board.id, until_ts=20.0)
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[1], 25.0, b"k1"))
+    assert await store.log.load(board.id, until_ts=5.0) == (None, [])
+    snapshot, tail = await store.log.load(board.id, until_ts=20.0)
     assert snapshot is None and [u.data for u in tail] == [b"u0", b"u1"]  # keyframe is newer
-    snapshot, tail = await store.load(board.id, until_ts=35.0)
+    snapshot, tail = await store.log.load(board.id, until_ts=35.0)
     assert snapshot is not None and snapshot.state == b"k1"
     assert [u.data for u in tail] == [b"u2"]
-    snapshot, tail = await store.load(board.id, until_ts=1e12)
+    snapshot, tail = await store.log.load(board.id, until_ts=1e12)
     assert snapshot is not None and [u.data for u in tail] == [b"u2", b"u3"]
 
 
 async def test_note_authors(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)
-    await store.append_updates(
+    await store.log.append_updates(
         board.id,
         [
             NewUpdate(1.0, "p1", b"a", created_notes=("n1", "n2")),
@@ -311,21 +313,21 @@ async def test_note_authors(store: Store) -> None:
             NewUpdate(3.0, "p2", b"c", created_notes=("n3", "n1")),  # n1 again: first author wins
         ],
     )
-    await store.append_updates(board.id, [NewUpdate(4.0, "p3", b"d", created_notes=("n2",))])
-    await store.append_updates(other.id, [NewUpdate(5.0, "p9", b"e", created_notes=("n1",))])
-    assert await store.note_authors(board.id) == {"n1": "p1", "n2": "p1", "n3": "p2"}
-    assert await store.note_authors(other.id) == {"n1": "p9"}
-    assert await store.note_authors(_uid("missing")) == {}
+    await store.log.append_updates(board.id, [NewUpdate(4.0, "p3", b"d", created_notes=("n2",))])
+    await store.log.append_updates(other.id, [NewUpdate(5.0, "p9", b"e", created_notes=("n1",))])
+    assert await store.log.note_authors(board.id) == {"n1": "p1", "n2": "p1", "n3": "p2"}
+    assert await store.log.note_authors(other.id) == {"n1": "p9"}
+    assert await store.log.note_authors(_uid("missing")) == {}
 
 
 async def test_updates_after(store: Store) -> None:
     board = await new_board(store)
-    seqs = await store.append_updates(board.id, batch(6))
-    assert [u.seq for u in await store.updates_after(board.id, 0)] == seqs
-    assert [u.seq for u in await store.updates_after(board.id, seqs[2])] == seqs[3:]
-    assert [u.seq for u in await store.updates_after(board.id, seqs[0], limit=2)] == seqs[1:3]
-    assert await store.updates_after(board.id, seqs[-1]) == []
-    assert await store.updates_after(board.id, 0, limit=0) == []
+    seqs = await store.log.append_updates(board.id, batch(6))
+    assert [u.seq for u in await store.log.updates_after(board.id, 0)] == seqs
+    assert [u.seq for u in await store.log.updates_after(board.id, seqs[2])] == seqs[3:]
+    assert [u.seq for u in await store.log.updates_after(board.id, seqs[0], limit=2)] == seqs[1:3]
+    assert await store.log.updates_after(board.id, seqs[-1]) == []
+    assert await store.log.updates_after(board.id, 0, limit=0) == []
 
 
 async def test_concurrent_appends_from_two_handles(open_store: OpenStore) -> None:
@@ -333,14 +335,14 @@ async def test_concurrent_appends_from_two_handles(open_store: OpenStore) -> Non
     board = await new_board(handles[0])
     results = await asyncio.gather(
         *(
-            handles[i % 2].append_updates(board.id, batch(3, actor=f"p{i}", start=3 * i))
+            handles[i % 2].log.append_updates(board.id, batch(3, actor=f"p{i}", start=3 * i))
             for i in range(20)
         )
     )
     seqs = [seq for result in results for seq in result]
     assert len(set(seqs)) == 60
     assert all(result == sorted(result) for result in results)
-    _, log = await handles[1].load(board.id)
+    _, log = await handles[1].log.load(board.id)
     assert [u.seq for u in log] == sorted(seqs)
     # Each batch's updates stay in their order, under their seqs.
     by_seq = {u.seq: u.data for u in log}
@@ -356,7 +358,7 @@ async def test_vote_budget_and_max_per_note(store: Store) -> None:
     me = await new_participant(store, board.id)
 
     async def vote(note: str, delta: int = 1) -> VoteTally:
-        return await store.cast_vote(board.id, me, note, delta, budget=3, max_per_note=2)
+        return await store.ballots.cast_vote(board.id, me, note, delta, budget=3, max_per_note=2)
 
     assert await vote("a") == VoteTally(mine=1, remaining=2)
     assert await vote("a") == VoteTally(mine=2, remaining=1)
@@ -367,7 +369,7 @@ async def test_vote_budget_and_max_per_note(store: Store) -> None:
     with pytest.raises(VoteRefused) as refused:
         await vote("c")
     assert refused.value.code == "budget"
-    assert await store.votes_of(board.id, me) == {"a": 2, "b": 1}
+    assert await store.ballots.votes_of(board.id, me) == {"a": 2, "b": 1}
 
 
 async def test_vote_take_back_and_none_to_remove(store: Store) -> None:
@@ -376,7 +378,7 @@ async def test_vote_take_back_and_none_to_remove(store: Store) -> None:
     other = await new_participant(store, board.id)
 
     async def vote(who: str, note: str, delta: int) -> VoteTally:
-        return await store.cast_vote(board.id, who, note, delta, budget=2, max_per_note=2)
+        return await store.ballots.cast_vote(board.id, who, note, delta, budget=2, max_per_note=2)
 
     with pytest.raises(VoteRefused) as refused:
         await vote(me, "a", -1)
@@ -391,21 +393,21 @@ async def test_vote_take_back_and_none_to_remove(store: Store) -> None:
     # The dot taken back can be spent again.
     assert await vote(me, "a", 1) == VoteTally(mine=2, remaining=0)
 
-    assert await store.votes_of(board.id, me) == {"a": 2}
-    assert sorted(await store.all_votes(board.id), key=lambda v: v.participant_id) == sorted(
-        [VoteRecord(me, "a", 2), VoteRecord(other, "a", 1)], key=lambda v: v.participant_id
-    )
+    assert await store.ballots.votes_of(board.id, me) == {"a": 2}
+    assert sorted(
+        await store.ballots.all_votes(board.id), key=lambda v: v.participant_id
+    ) == sorted([VoteRecord(me, "a", 2), VoteRecord(other, "a", 1)], key=lambda v: v.participant_id)
 
 
 async def test_lowered_budget_refuses_more_but_allows_taking_back(store: Store) -> None:
     board = await new_board(store)
     me = await new_participant(store, board.id)
     for note in "abc":
-        await store.cast_vote(board.id, me, note, 1, budget=3, max_per_note=1)
+        await store.ballots.cast_vote(board.id, me, note, 1, budget=3, max_per_note=1)
     with pytest.raises(VoteRefused) as refused:
-        await store.cast_vote(board.id, me, "d", 1, budget=2, max_per_note=1)
+        await store.ballots.cast_vote(board.id, me, "d", 1, budget=2, max_per_note=1)
     assert refused.value.code == "budget"
-    tally = await store.cast_vote(board.id, me, "a", -1, budget=2, max_per_note=1)
+    tally = await store.ballots.cast_vote(board.id, me, "a", -1, budget=2, max_per_note=1)
     assert tally == VoteTally(mine=0, remaining=0)
 
 
@@ -414,8 +416,8 @@ async def test_vote_needs_a_participant_of_the_board(store: Store) -> None:
     elsewhere = await new_participant(store, (await new_board(store)).id)
     for who in (_uid("ghost"), elsewhere):
         with pytest.raises(StoreError):
-            await store.cast_vote(board.id, who, "a", 1, budget=3, max_per_note=1)
-    assert await store.all_votes(board.id) == []
+            await store.ballots.cast_vote(board.id, who, "a", 1, budget=3, max_per_note=1)
+    assert await store.ballots.all_votes(board.id) == []
 
 
 async def test_concurrent_votes_never_exceed_the_budget(open_store: OpenStore) -> None:
@@ -426,7 +428,7 @@ async def test_concurrent_votes_never_exceed_the_budget(open_store: OpenStore) -
 
     results = await asyncio.gather(
         *(
-            handles[i % 3].cast_vote(board.id, me, f"note-{i}", 1, budget=3, max_per_note=1)
+            handles[i % 3].ballots.cast_vote(board.id, me, f"note-{i}", 1, budget=3, max_per_note=1)
             for i in range(50)
         ),
         return_exceptions=True,
@@ -436,7 +438,7 @@ async def test_concurrent_votes_never_exceed_the_budget(open_store: OpenStore) -
     assert len(tallies) == 3 and len(refusals) == 47, results
     assert {r.code for r in refusals} == {"budget"}
     assert sorted(t.remaining for t in tallies) == [0, 1, 2]
-    assert sum((await handles[2].votes_of(board.id, me)).values()) == 3
+    assert sum((await handles[2].ballots.votes_of(board.id, me)).values()) == 3
 
 
 async def test_concurrent_votes_never_exceed_max_per_note(open_store: OpenStore) -> None:
@@ -446,14 +448,14 @@ async def test_concurrent_votes_never_exceed_max_per_note(open_store: OpenStore)
 
     results = await asyncio.gather(
         *(
-            handles[i % 3].cast_vote(board.id, me, "same", 1, budget=10, max_per_note=2)
+            handles[i % 3].ballots.cast_vote(board.id, me, "same", 1, budget=10, max_per_note=2)
             for i in range(30)
         ),
         return_exceptions=True,
     )
     assert sum(isinstance(r, VoteTally) for r in results) == 2, results
     assert {r.code for r in results if isinstance(r, VoteRefused)} == {"max_per_note"}
-    assert await handles[1].votes_of(board.id, me) == {"same": 2}
+    assert await handles[1].ballots.votes_of(board.id, me) == {"same": 2}
 
 
 # "I disagree" marks
@@ -465,7 +467,7 @@ async def test_marks_one_per_note_budget_and_take_back(store: Store) -> None:
     other = await new_participant(store, board.id)
 
     async def mark(note: str, delta: int = 1, who: str = me) -> VoteTally:
-        return await store.cast_mark(board.id, who, note, delta, budget=2)
+        return await store.ballots.cast_mark(board.id, who, note, delta, budget=2)
 
     assert await mark("a") == VoteTally(mine=1, remaining=1)
     with pytest.raises(VoteRefused) as refused:
@@ -481,29 +483,31 @@ async def test_marks_one_per_note_budget_and_take_back(store: Store) -> None:
     assert await mark("a", -1) == VoteTally(mine=0, remaining=1)
     assert await mark("c") == VoteTally(mine=1, remaining=0)
     assert await mark("a", who=other) == VoteTally(mine=1, remaining=1)  # a budget per person
-    assert await store.marks_of(board.id, me) == ["b", "c"]
-    assert await store.all_marks(board.id) == sorted(
+    assert await store.ballots.marks_of(board.id, me) == ["b", "c"]
+    assert await store.ballots.all_marks(board.id) == sorted(
         [MarkRecord(me, "b"), MarkRecord(me, "c"), MarkRecord(other, "a")],
         key=lambda m: (m.participant_id, m.note_id),
     )
     # Marks are not dots: the dot budget is untouched.
-    assert await store.votes_of(board.id, me) == {}
+    assert await store.ballots.votes_of(board.id, me) == {}
 
 
 async def test_no_dot_and_mark_on_the_same_note(store: Store) -> None:
     board = await new_board(store)
     me = await new_participant(store, board.id)
-    await store.cast_vote(board.id, me, "a", 1, budget=3, max_per_note=3)
+    await store.ballots.cast_vote(board.id, me, "a", 1, budget=3, max_per_note=3)
     with pytest.raises(VoteRefused) as refused:
-        await store.cast_mark(board.id, me, "a", 1, budget=2)
+        await store.ballots.cast_mark(board.id, me, "a", 1, budget=2)
     assert refused.value.code == "stance_conflict"
-    await store.cast_mark(board.id, me, "b", 1, budget=2)
+    await store.ballots.cast_mark(board.id, me, "b", 1, budget=2)
     with pytest.raises(VoteRefused) as refused:
-        await store.cast_vote(board.id, me, "b", 1, budget=3, max_per_note=3)
+        await store.ballots.cast_vote(board.id, me, "b", 1, budget=3, max_per_note=3)
     assert refused.value.code == "stance_conflict"
     # Taking either back stays possible.
-    assert await store.cast_vote(board.id, me, "a", -1, 3, 3) == VoteTally(mine=0, remaining=3)
-    assert await store.cast_mark(board.id, me, "b", -1, 2) == VoteTally(mine=0, remaining=2)
+    assert await store.ballots.cast_vote(board.id, me, "a", -1, 3, 3) == VoteTally(
+        mine=0, remaining=3
+    )
+    assert await store.ballots.cast_mark(board.id, me, "b", -1, 2) == VoteTally(mine=0, remaining=2)
 
 
 async def test_a_mark_needs_a_participant_of_the_board(store: Store) -> None:
@@ -511,8 +515,8 @@ async def test_a_mark_needs_a_participant_of_the_board(store: Store) -> None:
     elsewhere = await new_participant(store, (await new_board(store)).id)
     for who in (_uid("ghost"), elsewhere):
         with pytest.raises(StoreError):
-            await store.cast_mark(board.id, who, "a", 1, budget=2)
-    assert await store.all_marks(board.id) == []
+            await store.ballots.cast_mark(board.id, who, "a", 1, budget=2)
+    assert await store.ballots.all_marks(board.id) == []
 
 
 async def test_concurrent_marks_never_exceed_the_budget_or_one_per_note(
@@ -531,13 +535,13 @@ async def test_concurrent_marks_never_exceed_the_budget_or_one_per_note(
         take_back = i % 3 == 2
         note = f"gone-{i}" if take_back else f"note-{i % 20}"
         calls.append(
-            handles[i % 3].cast_mark(board.id, me, note, -1 if take_back else 1, budget=2)
+            handles[i % 3].ballots.cast_mark(board.id, me, note, -1 if take_back else 1, budget=2)
         )
     results = await asyncio.gather(*calls, return_exceptions=True)
     tallies = [r for r in results if isinstance(r, VoteTally)]
     refusals = [r for r in results if isinstance(r, VoteRefused)]
     assert len(tallies) + len(refusals) == 60, results
-    marked = await handles[2].marks_of(board.id, me)
+    marked = await handles[2].ballots.marks_of(board.id, me)
     # Whatever the interleaving: never more than the budget, never two marks on one note, and
     # what the store holds is what the accepted calls add up to.
     assert len(marked) <= 2 and len(set(marked)) == len(marked)
@@ -584,8 +588,8 @@ async def test_upgrade_then_open_and_reopen(tmp_path: Path) -> None:
         store = SqlStore(url)
         await store.open()
         with contextlib.suppress(DuplicateJoinCode):
-            await store.create_board(BoardRecord("b", "t", "CODE42", 1.0, {}))
-        assert await store.get_board_by_code("CODE42") is not None
+            await store.boards.create_board(BoardRecord("b", "t", "CODE42", 1.0, {}))
+        assert await store.boards.get_board_by_code("CODE42") is not None
         await store.close()
 
 
@@ -631,15 +635,17 @@ async def _snapshot_plus_tail(
     seqs: list[int] = []
     for start in range(0, len(changes), batch_size):
         chunk = changes[start : start + batch_size]
-        seqs += await store.append_updates("b", [NewUpdate(1.0, "p", data) for data in chunk])
+        seqs += await store.log.append_updates("b", [NewUpdate(1.0, "p", data) for data in chunk])
     if split:
         keyframe: Doc[Any] = Doc()
         for data in changes[:split]:
             keyframe.apply_update(data)
-        await store.save_snapshot("b", SnapshotRecord(seqs[split - 1], 2.0, keyframe.get_update()))
-    snapshot, tail = await store.load("b")
+        await store.log.save_snapshot(
+            "b", SnapshotRecord(seqs[split - 1], 2.0, keyframe.get_update())
+        )
+    snapshot, tail = await store.log.load("b")
     loaded = _notes(*([snapshot.state] if snapshot else []), *(u.data for u in tail))
-    replayed = _notes(*(u.data for u in await store.updates_after("b", 0)))
+    replayed = _notes(*(u.data for u in await store.log.updates_after("b", 0)))
     await store.close()
     return loaded, replayed
 
@@ -668,32 +674,32 @@ def test_snapshot_plus_tail_equals_full_replay(
 async def test_load_until_seq_is_the_keyframe_at_or_before_plus_the_interval(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)
-    seqs = await store.append_updates(board.id, batch(6))
-    await store.append_updates(other.id, batch(2))  # interleaved seqs of another board
-    seqs += await store.append_updates(board.id, batch(2, start=6))
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[2], 5.0, b"k3"))
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[5], 6.0, b"k6"))
-    assert await store.load_until_seq(board.id, 0) == (None, [])
-    snapshot, tail = await store.load_until_seq(board.id, seqs[1])
+    seqs = await store.log.append_updates(board.id, batch(6))
+    await store.log.append_updates(other.id, batch(2))  # interleaved seqs of another board
+    seqs += await store.log.append_updates(board.id, batch(2, start=6))
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[2], 5.0, b"k3"))
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[5], 6.0, b"k6"))
+    assert await store.log.load_until_seq(board.id, 0) == (None, [])
+    snapshot, tail = await store.log.load_until_seq(board.id, seqs[1])
     assert snapshot is None and [u.data for u in tail] == [b"u0", b"u1"]
-    snapshot, tail = await store.load_until_seq(board.id, seqs[2])
+    snapshot, tail = await store.log.load_until_seq(board.id, seqs[2])
     assert snapshot == SnapshotRecord(seqs[2], 5.0, b"k3") and tail == []
-    snapshot, tail = await store.load_until_seq(board.id, seqs[4])
+    snapshot, tail = await store.log.load_until_seq(board.id, seqs[4])
     assert snapshot is not None and snapshot.state == b"k3"
     assert [u.data for u in tail] == [b"u3", b"u4"]
-    snapshot, tail = await store.load_until_seq(board.id, seqs[7])
+    snapshot, tail = await store.log.load_until_seq(board.id, seqs[7])
     assert snapshot is not None and snapshot.state == b"k6"
     assert [u.data for u in tail] == [b"u6", b"u7"]
     # A seq between two of this board's (another board's) picks the updates before it.
-    snapshot, tail = await store.load_until_seq(board.id, seqs[6] - 1)
+    snapshot, tail = await store.log.load_until_seq(board.id, seqs[6] - 1)
     assert snapshot is not None and snapshot.state == b"k6" and tail == []
 
 
 async def test_log_summary(store: Store) -> None:
     board = await new_board(store)
-    assert await store.log_summary(board.id) == LogSummary(0, 0, None, 0, None)
-    seqs = await store.append_updates(board.id, batch(4))
-    assert await store.log_summary(board.id) == LogSummary(4, seqs[0], 100.0, seqs[-1], 103.0)
+    assert await store.log.log_summary(board.id) == LogSummary(0, 0, None, 0, None)
+    seqs = await store.log.append_updates(board.id, batch(4))
+    assert await store.log.log_summary(board.id) == LogSummary(4, seqs[0], 100.0, seqs[-1], 103.0)
 
 
 def _event(seq: int, idx: int, kind: str = "moved") -> EventRecord:
@@ -702,41 +708,46 @@ def _event(seq: int, idx: int, kind: str = "moved") -> EventRecord:
 
 async def test_events_are_stored_once_behind_a_cursor(store: Store) -> None:
     board = await new_board(store)
-    assert await store.event_cursor(board.id) == 0
+    assert await store.events.event_cursor(board.id) == 0
     first = [_event(1, 0, "note_added"), _event(1, 1), _event(3, 0, "phase_changed")]
-    assert await store.save_events(board.id, 0, 3, first)
-    assert await store.event_cursor(board.id) == 3
+    assert await store.events.save_events(board.id, 0, 3, first)
+    assert await store.events.event_cursor(board.id) == 3
     # A second writer that read the old cursor is refused and stores nothing.
-    assert not await store.save_events(board.id, 0, 3, first)
-    assert await store.save_events(board.id, 3, 9, [_event(5, 0), _event(9, 0, "phase_changed")])
-    assert not await store.save_events(_uid("missing"), 0, 1, [_event(1, 0)])
-    everything = await store.events_after(board.id, 0, 100)
+    assert not await store.events.save_events(board.id, 0, 3, first)
+    assert await store.events.save_events(
+        board.id, 3, 9, [_event(5, 0), _event(9, 0, "phase_changed")]
+    )
+    assert not await store.events.save_events(_uid("missing"), 0, 1, [_event(1, 0)])
+    everything = await store.events.events_after(board.id, 0, 100)
     assert [(e.seq, e.idx) for e in everything] == [(1, 0), (1, 1), (3, 0), (5, 0), (9, 0)]
     assert everything[0] == EventRecord(1, 0, 1.0, "note_added", "p1", "n1")
-    assert [(e.seq, e.idx) for e in await store.events_after(board.id, 1, 2)] == [(3, 0), (5, 0)]
-    phases = await store.events_after(board.id, 0, 10, kinds=["phase_changed"])
+    assert [(e.seq, e.idx) for e in await store.events.events_after(board.id, 1, 2)] == [
+        (3, 0),
+        (5, 0),
+    ]
+    phases = await store.events.events_after(board.id, 0, 10, kinds=["phase_changed"])
     assert [e.seq for e in phases] == [3, 9]
 
 
 async def test_idle_boards(store: Store) -> None:
     old = await new_board(store)  # created_at ~1000
     active = await new_board(store)
-    await store.append_updates(active.id, [NewUpdate(5000.0, "p1", b"x")])
+    await store.log.append_updates(active.id, [NewUpdate(5000.0, "p1", b"x")])
     quiet = await new_board(store)
-    await store.append_updates(quiet.id, [NewUpdate(3000.0, "p1", b"x")])
-    idle = await store.idle_boards(4000.0)
+    await store.log.append_updates(quiet.id, [NewUpdate(3000.0, "p1", b"x")])
+    idle = await store.boards.idle_boards(4000.0)
     assert old.id in idle and quiet.id in idle and active.id not in idle
 
 
 async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
     """Rows mentioning the board in every table (SQL: read the tables themselves)."""
     if isinstance(store, SqlStore):
-        from server.store import sql
+        from server.store import tables
 
         counts = {}
-        assert store._engine is not None
-        async with store._engine.connect() as conn:
-            for table in sql.metadata.sorted_tables:
+        assert store.db.engine is not None
+        async with store.db.engine.connect() as conn:
+            for table in tables.metadata.sorted_tables:
                 column = table.c.id if table.name == "boards" else table.c.board_id
                 query = sa.select(sa.func.count()).select_from(table).where(column == board_id)
                 counts[table.name] = int((await conn.execute(query)).scalar_one())
@@ -744,23 +755,23 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
     assert isinstance(store, MemoryStore)
     return {
         name: int(
-            board_id in getattr(store, name)
-            or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store, name))
+            board_id in getattr(store.tables, name)
+            or any(isinstance(k, tuple) and k[0] == board_id for k in getattr(store.tables, name))
         )
         for name in (
-            "_boards",
-            "_updates",
-            "_snapshots",
-            "_authors",
-            "_votes",
-            "_marks",
-            "_events",
-            "_media",
-            "_hidden",
-            "_flags",
-            "_explainers",
+            "boards",
+            "updates",
+            "snapshots",
+            "authors",
+            "votes",
+            "marks",
+            "events",
+            "media",
+            "hidden",
+            "flags",
+            "explainers",
         )
-    } | {"participants": sum(p.board_id == board_id for p in store._participants.values())}
+    } | {"participants": sum(p.board_id == board_id for p in store.tables.participants.values())}
 
 
 async def test_delete_board_empties_every_table(store: Store) -> None:
@@ -769,67 +780,73 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
     pid = await new_participant(store, board.id)
     kept_pid = await new_participant(store, keep.id)
     for b, p in ((board, pid), (keep, kept_pid)):
-        seqs = await store.append_updates(b.id, [NewUpdate(1.0, p, b"u", created_notes=("n1",))])
-        await store.save_snapshot(b.id, SnapshotRecord(seqs[0], 1.0, b"k"))
-        await store.cast_vote(b.id, p, "n1", 1, 3, 3)
-        await store.cast_mark(b.id, p, "n2", 1, 2)
-        assert await store.save_events(b.id, 0, seqs[0], [_event(seqs[0], 0)])
-        await store.put_media(
+        seqs = await store.log.append_updates(
+            b.id, [NewUpdate(1.0, p, b"u", created_notes=("n1",))]
+        )
+        await store.log.save_snapshot(b.id, SnapshotRecord(seqs[0], 1.0, b"k"))
+        await store.ballots.cast_vote(b.id, p, "n1", 1, 3, 3)
+        await store.ballots.cast_mark(b.id, p, "n2", 1, 2)
+        assert await store.events.save_events(b.id, 0, seqs[0], [_event(seqs[0], 0)])
+        await store.media.put_media(
             MediaRecord(f"m-{b.id}", b.id, "photo", "image/jpeg", b"\xff\xd8", p, 1.0)
         )
-        await store.put_hidden_note(HiddenNoteRecord(b.id, "n2", p, {"text": "x"}, "", 1.0))
-        await store.flag_term(b.id, "t1", p, 10)
-        await store.claim_explanation(b.id, "t1", "nl", p)
+        await store.moderation.put_hidden_note(
+            HiddenNoteRecord(b.id, "n2", p, {"text": "x"}, "", 1.0)
+        )
+        await store.glossary.flag_term(b.id, "t1", p, 10)
+        await store.glossary.claim_explanation(b.id, "t1", "nl", p)
     before = await _rows_of(store, board.id)
     assert all(before.values()), before  # the check below can fail: every table held the board
-    assert await store.delete_board(board.id)
+    assert await store.boards.delete_board(board.id)
     assert set((await _rows_of(store, board.id)).values()) == {0}
-    assert await store.get_board(board.id) is None
-    assert await store.get_board_by_code(board.join_code) is None
-    assert await store.get_participant(pid) is None
-    assert not await store.delete_board(board.id)
+    assert await store.boards.get_board(board.id) is None
+    assert await store.boards.get_board_by_code(board.join_code) is None
+    assert await store.boards.get_participant(pid) is None
+    assert not await store.boards.delete_board(board.id)
     # The other board is untouched.
     assert all((await _rows_of(store, keep.id)).values())
-    assert await store.votes_of(keep.id, kept_pid) == {"n1": 1}
+    assert await store.ballots.votes_of(keep.id, kept_pid) == {"n1": 1}
 
 
 async def test_glossary_flags_count_a_person_once_within_the_board_bound(store: Store) -> None:
     board, other = await new_board(store), await new_board(store)
-    assert await store.flag_term(board.id, "t1", "p1", 3) == (1, True)
-    assert await store.flag_term(board.id, "t1", "p1", 3) == (1, False)  # once per person
-    assert await store.flag_term(board.id, "t1", "p2", 3) == (2, True)
-    assert await store.flag_term(board.id, "t2", "p1", 3) == (1, True)
+    glossary = store.glossary
+    assert await glossary.flag_term(board.id, "t1", "p1", 3) == (1, True)
+    assert await glossary.flag_term(board.id, "t1", "p1", 3) == (1, False)  # once per person
+    assert await glossary.flag_term(board.id, "t1", "p2", 3) == (2, True)
+    assert await glossary.flag_term(board.id, "t2", "p1", 3) == (1, True)
     with pytest.raises(GlossaryFull):  # the board holds 3 flags: a new one is refused...
-        await store.flag_term(board.id, "t2", "p2", 3)
-    assert await store.flag_term(board.id, "t1", "p2", 3) == (2, False)  # ...an old one is not
-    assert await store.flag_term(other.id, "t1", "p1", 3) == (1, True)  # bound per board
-    assert await store.term_flags(board.id) == {"t1": 2, "t2": 1}
+        await glossary.flag_term(board.id, "t2", "p2", 3)
+    assert await glossary.flag_term(board.id, "t1", "p2", 3) == (2, False)  # ...an old one is not
+    assert await glossary.flag_term(other.id, "t1", "p1", 3) == (1, True)  # bound per board
+    assert await glossary.term_flags(board.id) == {"t1": 2, "t2": 1}
     with pytest.raises(StoreError):
-        await store.flag_term("no-such-board", "t1", "p1", 3)
+        await glossary.flag_term("no-such-board", "t1", "p1", 3)
 
 
 async def test_glossary_explanations_first_come_first_owned(store: Store) -> None:
     board = await new_board(store)
-    assert await store.claim_explanation(board.id, "t1", "nl", "p1") == "p1"
-    assert await store.claim_explanation(board.id, "t1", "nl", "p2") == "p1"
-    assert await store.claim_explanation(board.id, "t1", "fr", "p2") == "p2"
-    await store.release_explanation(board.id, "t1", "nl")
-    assert await store.claim_explanation(board.id, "t1", "nl", "p2") == "p2"
+    glossary = store.glossary
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p1") == "p1"
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p2") == "p1"
+    assert await glossary.claim_explanation(board.id, "t1", "fr", "p2") == "p2"
+    await glossary.release_explanation(board.id, "t1", "nl")
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p2") == "p2"
 
 
 async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)
     pid = await new_participant(store, board.id)
-    assert not await store.revoke_participant(other.id, pid)  # not theirs
-    person = await store.get_participant(pid)
+    assert not await store.boards.revoke_participant(other.id, pid)  # not theirs
+    person = await store.boards.get_participant(pid)
     assert person is not None and not person.revoked
-    assert await store.revoke_participant(board.id, pid)
-    person = await store.get_participant(pid)
+    assert await store.boards.revoke_participant(board.id, pid)
+    person = await store.boards.get_participant(pid)
     assert person is not None and person.revoked and person.name == "Awa"
-    assert await store.revoke_participant(board.id, pid, "[erased]")
-    assert [p.name for p in await store.list_participants(board.id)] == ["[erased]"]
-    assert not await store.revoke_participant(board.id, _uid("nobody"))
+    assert await store.boards.revoke_participant(board.id, pid, "[erased]")
+    assert [p.name for p in await store.boards.list_participants(board.id)] == ["[erased]"]
+    assert not await store.boards.revoke_participant(board.id, _uid("nobody"))
 
 
 _MEDIA_IDS: dict[str, list[str]] = {}  # board -> media ids put by the erasure fixture
@@ -838,31 +855,35 @@ _MEDIA_IDS: dict[str, list[str]] = {}  # board -> media ids put by the erasure f
 async def _erasure_fixture(store: Store) -> tuple[BoardRecord, BoardRecord, str, str, list[int]]:
     board, other = await new_board(store), await new_board(store)
     pid, keep = await new_participant(store, board.id), await new_participant(store, board.id)
-    seqs = await store.append_updates(
+    seqs = await store.log.append_updates(
         board.id, [NewUpdate(1.0, pid, b"a-NAME-b"), NewUpdate(2.0, pid, b"c")]
     )
-    await store.save_snapshot(board.id, SnapshotRecord(seqs[0], 1.0, b"k-NAME"))
-    await store.append_updates(other.id, [NewUpdate(1.0, "p", b"NAME")])
+    await store.log.save_snapshot(board.id, SnapshotRecord(seqs[0], 1.0, b"k-NAME"))
+    await store.log.append_updates(other.id, [NewUpdate(1.0, "p", b"NAME")])
     for who in (pid, keep):
         item = dataclasses.replace(_media(board.id), actor=who)
-        await store.put_media(item)
+        await store.media.put_media(item)
         _MEDIA_IDS.setdefault(board.id, []).append(item.id)
         fields = {"text": "x", "author": "Awa"}
-        await store.put_hidden_note(HiddenNoteRecord(board.id, f"h-{who}", who, fields, "", 1.0))
-        await store.flag_term(board.id, "t1", who, 10)
-        await store.claim_explanation(board.id, f"t-{who}", "nl", who)
+        await store.moderation.put_hidden_note(
+            HiddenNoteRecord(board.id, f"h-{who}", who, fields, "", 1.0)
+        )
+        await store.glossary.flag_term(board.id, "t1", who, 10)
+        await store.glossary.claim_explanation(board.id, f"t-{who}", "nl", who)
     return board, other, pid, keep, seqs
 
 
 async def _erasure_view(store: Store, board: BoardRecord, other: BoardRecord) -> Any:
-    snapshot, _ = await store.load_until_seq(board.id, 10**12)
+    snapshot, _ = await store.log.load_until_seq(board.id, 10**12)
     return (
-        [u.data for u in await store.updates_after(board.id, 0)],
+        [u.data for u in await store.log.updates_after(board.id, 0)],
         snapshot,
-        [u.data for u in await store.updates_after(other.id, 0)],
-        sorted((p.id, p.name, p.revoked) for p in await store.list_participants(board.id)),
-        sorted((h.note_id, sorted(h.fields)) for h in await store.hidden_notes(board.id)),
-        await store.term_flags(board.id),
+        [u.data for u in await store.log.updates_after(other.id, 0)],
+        sorted((p.id, p.name, p.revoked) for p in await store.boards.list_participants(board.id)),
+        sorted(
+            (h.note_id, sorted(h.fields)) for h in await store.moderation.hidden_notes(board.id)
+        ),
+        await store.glossary.term_flags(board.id),
     )
 
 
@@ -876,22 +897,25 @@ async def test_erase_participant_rewrites_rows_and_erases_their_name_media_hidde
         seen.append(([u.seq for u in log], [f.seq for f in frames]))
         return HistoryRewrite({seqs[0]: b"a-XX-b"}, {seqs[0]: b"k-XX"})
 
-    counts = await store.erase_participant(board.id, pid, "[erased]", rewrite)
+    counts = await store.privacy.erase_participant(board.id, pid, "[erased]", rewrite)
     assert counts == ErasureCounts(rewritten=2, media=1, hidden_notes=1)
     assert seen == [(seqs, [seqs[0]])]  # the whole log of this board, in seq order
     log, snapshot, other_log, people, hidden, flags = await _erasure_view(store, board, other)
     assert log == [b"a-XX-b", b"c"] and other_log == [b"NAME"]
     # Their "I don't understand" is forgotten; their explanation is nobody's to keep any more.
     assert flags == {"t1": 1}
-    assert await store.claim_explanation(board.id, f"t-{pid}", "nl", "someone") == "someone"
-    assert await store.claim_explanation(board.id, f"t-{keep}", "nl", "someone") == keep
+    owners = store.glossary
+    assert await owners.claim_explanation(board.id, f"t-{pid}", "nl", "someone") == "someone"
+    assert await owners.claim_explanation(board.id, f"t-{keep}", "nl", "someone") == keep
     assert snapshot is not None and snapshot.state == b"k-XX"
     assert people == sorted([(pid, "[erased]", True), (keep, "Awa", False)])
     assert hidden == sorted([(f"h-{pid}", ["text"]), (f"h-{keep}", ["author", "text"])])
     media_left = [m for m in await _all_media(store, board.id) if m.actor in (pid, keep)]
     assert [m.actor for m in media_left] == [keep]
     with pytest.raises(StoreError):
-        await store.erase_participant(other.id, keep, "[erased]", rewrite)  # not on that board
+        await store.privacy.erase_participant(
+            other.id, keep, "[erased]", rewrite
+        )  # not on that board
 
 
 async def test_erase_participant_changes_nothing_when_the_rewrite_refuses(store: Store) -> None:
@@ -903,7 +927,7 @@ async def test_erase_participant_changes_nothing_when_the_rewrite_refuses(store:
         raise RuntimeError("row 3 does not decode")
 
     with pytest.raises(RuntimeError, match="row 3"):
-        await store.erase_participant(board.id, pid, "[erased]", refuse)
+        await store.privacy.erase_participant(board.id, pid, "[erased]", refuse)
     assert await _erasure_view(store, board, other) == before
     assert await _all_media(store, board.id) == media_before
 
@@ -919,7 +943,9 @@ async def test_a_keyframe_built_from_the_log_never_interleaves_with_an_erasure(
         release.wait(30)
         return HistoryRewrite({seqs[1]: b"c-rewritten"}, {})
 
-    erasing = asyncio.create_task(store.erase_participant(board.id, pid, "[erased]", rewrite))
+    erasing = asyncio.create_task(
+        store.privacy.erase_participant(board.id, pid, "[erased]", rewrite)
+    )
     assert await asyncio.to_thread(started.wait, 30)
     seen: list[tuple[int | None, list[bytes]]] = []
 
@@ -927,7 +953,7 @@ async def test_a_keyframe_built_from_the_log_never_interleaves_with_an_erasure(
         seen.append((previous.seq if previous else None, [u.data for u in tail]))
         return SnapshotRecord(tail[-1].seq, 3.0, b"built")
 
-    keyframing = asyncio.create_task(store.save_keyframe_from_log(board.id, build))
+    keyframing = asyncio.create_task(store.log.save_keyframe_from_log(board.id, build))
     done, _ = await asyncio.wait({keyframing}, timeout=0.5)
     assert not done and not seen  # it waits for the erasure
     release.set()
@@ -936,25 +962,27 @@ async def test_a_keyframe_built_from_the_log_never_interleaves_with_an_erasure(
     # Built from the rewritten rows: the latest keyframe and the tail after it.
     assert seen == [(seqs[0], [b"c-rewritten"])]
     assert built is not None and built.seq == seqs[1]
-    snapshot, tail = await store.load(board.id)
+    snapshot, tail = await store.log.load(board.id)
     assert snapshot is not None and snapshot.state == b"built" and tail == []
 
 
 async def _all_media(store: Store, board_id: str) -> list[MediaRecord]:
-    found = [await store.get_media(board_id, i) for i in _MEDIA_IDS.get(board_id, [])]
+    found = [await store.media.get_media(board_id, i) for i in _MEDIA_IDS.get(board_id, [])]
     return [m for m in found if m is not None]
 
 
 async def test_set_join_code(store: Store) -> None:
     board = await new_board(store)
     other = await new_board(store)
-    await store.set_join_code(board.id, "ZZZ999")
-    assert (await store.get_board_by_code("ZZZ999")) == await store.get_board(board.id)
-    assert await store.get_board_by_code(board.join_code) is None
+    await store.boards.set_join_code(board.id, "ZZZ999")
+    assert (await store.boards.get_board_by_code("ZZZ999")) == await store.boards.get_board(
+        board.id
+    )
+    assert await store.boards.get_board_by_code(board.join_code) is None
     with pytest.raises(DuplicateJoinCode):
-        await store.set_join_code(board.id, other.join_code)
+        await store.boards.set_join_code(board.id, other.join_code)
     with pytest.raises(StoreError):
-        await store.set_join_code(_uid("missing"), "YYY888")
+        await store.boards.set_join_code(_uid("missing"), "YYY888")
 
 
 # ------------------------------------------------ Media (issue 11: photo and voice notes)
@@ -967,23 +995,23 @@ def _media(board_id: str, data: bytes = b"\xff\xd8\xffpicture", kind: str = "pho
 async def test_media_round_trip_only_on_its_board(store: Store) -> None:
     board, other = await new_board(store), await new_board(store)
     record = _media(board.id, data=bytes(range(256)) * 4)
-    await store.put_media(record)
-    assert await store.get_media(board.id, record.id) == record
-    assert await store.get_media(other.id, record.id) is None
-    assert await store.get_media(board.id, "nope") is None
+    await store.media.put_media(record)
+    assert await store.media.get_media(board.id, record.id) == record
+    assert await store.media.get_media(other.id, record.id) is None
+    assert await store.media.get_media(board.id, "nope") is None
 
 
 async def test_media_refused_for_unknown_board_or_taken_id(store: Store) -> None:
     with pytest.raises(StoreError, match="unknown board"):
-        await store.put_media(_media("no-such-board"))
+        await store.media.put_media(_media("no-such-board"))
     board = await new_board(store)
     record = _media(board.id)
-    await store.put_media(record)
+    await store.media.put_media(record)
     with pytest.raises(StoreError, match="already exists"):
-        await store.put_media(
+        await store.media.put_media(
             MediaRecord(record.id, board.id, "voice", "audio/ogg", b"x", "p", 1.0)
         )
-    assert await store.get_media(board.id, record.id) == record
+    assert await store.media.get_media(board.id, record.id) == record
 
 
 async def test_delete_media_of_board_deletes_only_that_board(store: Store) -> None:
@@ -991,11 +1019,11 @@ async def test_delete_media_of_board_deletes_only_that_board(store: Store) -> No
     mine = [_media(board.id), _media(board.id, kind="voice")]
     theirs = _media(other.id)
     for record in [*mine, theirs]:
-        await store.put_media(record)
-    assert await store.delete_media_of_board(board.id) == 2
-    assert [await store.get_media(board.id, r.id) for r in mine] == [None, None]
-    assert await store.get_media(other.id, theirs.id) == theirs
-    assert await store.delete_media_of_board(board.id) == 0
+        await store.media.put_media(record)
+    assert await store.media.delete_media_of_board(board.id) == 2
+    assert [await store.media.get_media(board.id, r.id) for r in mine] == [None, None]
+    assert await store.media.get_media(other.id, theirs.id) == theirs
+    assert await store.media.delete_media_of_board(board.id) == 0
 
 
 # ------------------------------------------------ Media quotas and orphans (issue 20, bwrites)
@@ -1010,7 +1038,7 @@ async def test_media_quota_per_participant_and_board_holds_under_concurrency(sto
 
     async def put(actor: str) -> str:
         try:
-            await store.put_media(record(actor), quota)
+            await store.media.put_media(record(actor), quota)
             return "ok"
         except MediaQuotaExceeded as exc:
             return f"{exc.scope}:{exc.what}"
@@ -1022,11 +1050,11 @@ async def test_media_quota_per_participant_and_board_holds_under_concurrency(sto
     # Bytes: the board's bound counts every uploader's bytes.
     other = await new_board(store)
     by_bytes = MediaQuota(bytes_per_participant=25, bytes_per_board=40)
-    await store.put_media(
+    await store.media.put_media(
         MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 20, "ana", 1.0), by_bytes
     )
     with pytest.raises(MediaQuotaExceeded) as refused:
-        await store.put_media(
+        await store.media.put_media(
             MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 10, "ana", 1.0), by_bytes
         )
     assert (refused.value.scope, refused.value.what, refused.value.limit) == (
@@ -1034,11 +1062,11 @@ async def test_media_quota_per_participant_and_board_holds_under_concurrency(sto
         "bytes",
         25,
     )
-    await store.put_media(
+    await store.media.put_media(
         MediaRecord(_uid("m"), other.id, "voice", "a", b"x" * 20, "bob", 1.0), by_bytes
     )
     with pytest.raises(MediaQuotaExceeded, match="board media bytes limit 40"):
-        await store.put_media(
+        await store.media.put_media(
             MediaRecord(_uid("m"), other.id, "voice", "a", b"x", "cy", 1.0), by_bytes
         )
 
@@ -1048,11 +1076,13 @@ async def test_unattached_media_listed_attached_kept_the_rest_deleted(store: Sto
     old = [MediaRecord(_uid("m"), board.id, "voice", "a", b"x", "ana", 10.0 + i) for i in range(3)]
     new = MediaRecord(_uid("m"), board.id, "voice", "a", b"x", "ana", 100.0)
     for record in [*old, new]:
-        await store.put_media(record)
-    found = [(b, m) for b, m in await store.unattached_media(50.0, 100) if b == board.id]
+        await store.media.put_media(record)
+    found = [(b, m) for b, m in await store.media.unattached_media(50.0, 100) if b == board.id]
     assert found == [(board.id, r.id) for r in old]  # oldest first, the new one not yet
-    await store.attach_media(board.id, [old[0].id])
-    assert await store.delete_unattached_media(board.id, [r.id for r in old]) == 2
-    assert await store.get_media(board.id, old[0].id) == old[0]
-    assert await store.get_media(board.id, old[1].id) is None
-    assert [m for b, m in await store.unattached_media(1000.0, 100) if b == board.id] == [new.id]
+    await store.media.attach_media(board.id, [old[0].id])
+    assert await store.media.delete_unattached_media(board.id, [r.id for r in old]) == 2
+    assert await store.media.get_media(board.id, old[0].id) == old[0]
+    assert await store.media.get_media(board.id, old[1].id) is None
+    assert [m for b, m in await store.media.unattached_media(1000.0, 100) if b == board.id] == [
+        new.id
+    ]

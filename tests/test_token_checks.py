@@ -78,9 +78,11 @@ class Process:
 async def two_processes(people: int = 3) -> tuple[CountingStore, Process, Process]:
     store = CountingStore()
     await store.open()
-    await store.create_board(BoardRecord(BOARD, "t", "CODE00", 0.0, {}))
+    await store.boards.create_board(BoardRecord(BOARD, "t", "CODE00", 0.0, {}))
     for i in range(people):
-        await store.add_participant(ParticipantRecord(f"p{i}", BOARD, f"P{i}", None, None, 0.0))
+        await store.boards.add_participant(
+            ParticipantRecord(f"p{i}", BOARD, f"P{i}", None, None, 0.0)
+        )
     broker = MemoryBroker()
     first, second = Process(store, broker), Process(store, broker)
     for process in (first, second):
@@ -126,7 +128,7 @@ async def test_a_live_boards_sockets_read_its_records_once() -> None:
     assert second.standings.reads == 2
 
     # Someone who joined since (on another process): read once, alone.
-    await store.add_participant(ParticipantRecord("late", BOARD, "Late", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("late", BOARD, "Late", None, None, 0.0))
     for _ in range(3):
         access = await second.standings.check(signer, token("participant", "late"), BOARD)
         assert access.person is not None and access.person.name == "Late"
@@ -144,7 +146,7 @@ async def test_an_order_from_another_process_is_seen_by_the_next_check() -> None
     assert second.standings.current(BOARD, mark)
 
     # The first process revokes: store first, then the order on the board's channel.
-    await store.revoke_participant(BOARD, "p0")
+    await store.boards.revoke_participant(BOARD, "p0")
     await first.closer.close(BOARD, CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="p0"))
 
     assert not second.standings.current(BOARD, mark)  # a socket checked before must re-check
@@ -161,9 +163,9 @@ async def test_a_new_facilitator_link_opens_at_once_on_a_process_that_remembers_
     old, new = token("facilitator"), token("facilitator", version=1)
     await second.standings.check(signer, old, BOARD)
     # Rotated on the first process; its order has not reached the second one yet.
-    board = await store.get_board(BOARD)
+    board = await store.boards.get_board(BOARD)
     assert board is not None
-    await store.update_board_settings(BOARD, {**board.settings, "token_version": 1})
+    await store.boards.update_board_settings(BOARD, {**board.settings, "token_version": 1})
     # The remembered board says version 0: the refusal is confirmed against the store.
     access = await second.standings.check(signer, new, BOARD)
     assert access.claims.version == 1
@@ -184,14 +186,14 @@ async def test_an_order_during_a_check_makes_the_socket_check_again() -> None:
     store, first, second = await two_processes()
     room = await second.hub.acquire(BOARD)
     await second.standings.check(signer, token("viewer"), BOARD)  # the board remembered
-    await store.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
     ana = token("participant", "ana")  # joined since: read alone
     gate = store.pause_after_read = asyncio.Event()
     mark = second.standings.mark(BOARD)
     checking = asyncio.create_task(second.standings.check(signer, ana, BOARD))
     await store.paused.wait()  # the check holds Ana's record, not revoked
 
-    await store.revoke_participant(BOARD, "ana")
+    await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
     await first.closer.close(BOARD, order)
     gate.set()
@@ -297,7 +299,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
     store, first, second = await two_processes()
     room = await second.hub.acquire(BOARD)  # live on the second process, where Ana connects
     await second.standings.check(signer, token("viewer"), BOARD)
-    await store.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
+    await store.boards.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
     socket = BoardSocket(second.hub, signer, Settings(secret_key="test"), second.standings)
     await socket.slots.start()
     sent: list[dict[str, Any]] = []
@@ -328,7 +330,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
     }
     serving = asyncio.create_task(socket(scope, receive, send))
     await store.paused.wait()
-    await store.revoke_participant(BOARD, "ana")
+    await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
     await first.closer.close(BOARD, order)
     gate.set()

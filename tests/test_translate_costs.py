@@ -13,7 +13,8 @@ import httpx
 import pytest
 from pycrdt import Doc, Map
 
-from server.translate import MemoryClaims, RedisBudget
+from server.scale.claims import MemoryClaims
+from server.translate import RedisBudget
 from tests.support import poll_until
 from tests.test_translate import FakeLibreTranslate, asked, libretranslate, translations
 from tests.yclient import YClient, add_note
@@ -98,10 +99,12 @@ async def metric_at_least(server: Any, name: str, value: float) -> bool:
 
 
 async def test_budget_is_shared_across_processes() -> None:
+    from server.scale.redis import connect
     from tests.test_fanout import REDIS_URL, redis_or_skip
 
     await redis_or_skip()
-    one, two = RedisBudget(REDIS_URL), RedisBudget(REDIS_URL)
+    pools = connect(REDIS_URL), connect(REDIS_URL)  # two processes
+    one, two = RedisBudget(pools[0]), RedisBudget(pools[1])
     key = f"test-{id(one)}"
     try:
         assert await one.spend(key, 60, 100) == 0.0
@@ -111,6 +114,8 @@ async def test_budget_is_shared_across_processes() -> None:
     finally:
         await one.close()
         await two.close()
+        for pool in pools:
+            await pool.aclose()
 
 
 class CountedKey(str):
@@ -129,15 +134,16 @@ async def test_memory_claims_cost_o1_per_claim() -> None:
     claims = MemoryClaims(ttl=3600)
     CountedKey.hashes = 0
     for i in range(10_500):
-        assert await claims.claim(CountedKey(f"k{i}"))
-    assert not await claims.claim(CountedKey("k7"))
+        assert await claims.claim(CountedKey(f"k{i}"), {"translator": "one"}) == {}
+    assert await claims.claim(CountedKey("k7"), {"translator": "two"}) == {"translator": "one"}
     assert CountedKey.hashes <= 10 * 10_501
-    # Bounded: past max_claims the oldest go.
-    small = MemoryClaims(ttl=3600, max_claims=100)
+    # Bounded: past max_scopes the oldest go.
+    small = MemoryClaims(ttl=3600, max_scopes=100)
     for i in range(1000):
-        await small.claim(f"s{i}")
-    assert len(small._until) <= 100
-    assert not await small.claim("s999") and await small.claim("s0")
+        await small.claim(f"s{i}", {"translator": "one"})
+    assert len(small._scopes) <= 100
+    assert await small.claim("s999", {"translator": "two"}) == {"translator": "one"}
+    assert await small.claim("s0", {"translator": "two"}) == {}
 
 
 class Redirecting:

@@ -45,11 +45,12 @@ def channel_of(board_id: str) -> str:
 
 
 class RedisFanout:
-    def __init__(self, url: str) -> None:
+    def __init__(self, redis: aioredis.Redis) -> None:
         self.instance_id = secrets.token_hex(8)
         self.shared = True
-        self.url = url
-        self._client: aioredis.Redis | None = None
+        # The process's pool (server/scale/redis.py), shared with the other Redis users: not ours
+        # to close. The listener's subscription holds one of its connections.
+        self._client: aioredis.Redis | None = redis
         self._pubsub: Any = None
         self._boards: set[str] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -69,10 +70,9 @@ class RedisFanout:
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver, self._resync = deliver, resync
-        self._client = aioredis.Redis.from_url(
-            self.url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS
-        )
-        await self._client.ping()  # fail at start-up, not at the first edit
+        assert self._client is not None
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await self._client.ping()  # fail at start-up, not at the first edit
         self._listener = asyncio.create_task(self._listen(), name="fanout:redis")
         self._publisher = asyncio.create_task(self._publish_loop(), name="fanout:publish")
 
@@ -83,9 +83,7 @@ class RedisFanout:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if self._pubsub is not None:
-            await self._pubsub.aclose()
-        if self._client is not None:
-            await self._client.aclose()
+            await self._pubsub.aclose()  # gives its connection back to the pool
 
     async def subscribe(self, board_id: str) -> None:
         """SUBSCRIBE, then publish a probe to ourselves and wait for it: once it is back, Redis

@@ -53,10 +53,10 @@ class StoreRecords:
         self.store = store
 
     async def board(self, board_id: str) -> BoardRecord | None:
-        return await self.store.get_board(board_id)
+        return await self.store.boards.get_board(board_id)
 
     async def participant(self, board_id: str, participant_id: str) -> ParticipantRecord | None:
-        return await self.store.get_participant(participant_id)
+        return await self.store.boards.get_participant(participant_id)
 
 
 @dataclass(frozen=True, slots=True)

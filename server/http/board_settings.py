@@ -149,7 +149,7 @@ class SettingsWriter:
             async with entry[0], self._lock_across(board.id):
                 board = await self.http.board(board.id)
                 settings = {**board.settings, **changes}
-                await self.http.store.update_board_settings(board.id, settings)
+                await self.http.store.boards.update_board_settings(board.id, settings)
                 board = replace(board, settings=settings)
                 await self._write_meta(board)
         finally:

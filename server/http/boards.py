@@ -79,7 +79,7 @@ class BoardRoutes:
             code = new_join_code()
             record = BoardRecord(board_id, title, code, time.time(), settings)
             try:
-                await self.http.store.create_board(record)
+                await self.http.store.boards.create_board(record)
                 break
             except DuplicateJoinCode:
                 continue
@@ -124,7 +124,7 @@ class BoardRoutes:
             or not code.strip().isalnum()
         ):
             raise ApiError(400, "bad_request", "'code' must be the board's 6-character code.")
-        board = await self.http.store.get_board_by_code(code.strip().upper())
+        board = await self.http.store.boards.get_board_by_code(code.strip().upper())
         if board is None:
             raise ApiError(404, "unknown_code", "No board has this code. Check it with the host.")
         return board
@@ -159,7 +159,7 @@ class BoardRoutes:
         participant = ParticipantRecord(
             secrets.token_urlsafe(9), board.id, name, group or None, lang, time.time()
         )
-        await self.http.store.add_participant(participant)
+        await self.http.store.boards.add_participant(participant)
         if self.standings is not None:
             self.standings.joined(participant)
         token = self.http.signer.issue(TokenClaims(board.id, "participant", participant.id))
@@ -171,7 +171,7 @@ class BoardRoutes:
     async def get_board(self, request: Request) -> Response:
         access = await self.http.access(request)
         board, claims = access.board, access.claims
-        participants = await self.http.store.list_participants(board.id)
+        participants = await self.http.store.boards.list_participants(board.id)
         me = next((p for p in participants if p.id == claims.participant_id), None)
         count = len(participants)
         if board.settings.get("anonymous") and claims.role != "facilitator":

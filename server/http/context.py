@@ -22,8 +22,8 @@ from server.http.auth import (
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN
 from server.hub import Hub, Overloaded, UnknownBoard
-from server.limits import RateLimiter, client_ip
 from server.rooms import Room, StorageFailed
+from server.scale.limits import RateLimiter, client_ip
 from server.store.base import BoardRecord, Store
 from server.tokens import TokenSigner
 
@@ -49,7 +49,7 @@ class HttpContext:
         # Ids are ours (url-safe); anything else (NUL, which PostgreSQL refuses) cannot exist.
         if not ID_PATTERN.fullmatch(board_id):
             raise ApiError(404, "unknown_board", "No board with this id.")
-        board = await self.store.get_board(board_id)
+        board = await self.store.boards.get_board(board_id)
         if board is None:
             raise ApiError(404, "unknown_board", "No board with this id.")
         return board

@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.limits import RateLimited
 from server.rooms import StorageFailed
+from server.scale.limits import RateLimited
 
 log = logging.getLogger("cobord")
 

@@ -107,10 +107,10 @@ class ExportRoutes:
         self, board: BoardRecord, request: Request | None = None
     ) -> report.ReportInput:
         doc = await self._doc(board)
-        people = await self.store.list_participants(board.id)
-        votes = await self.store.all_votes(board.id)
+        people = await self.store.boards.list_participants(board.id)
+        votes = await self.store.ballots.all_votes(board.id)
         await self.indexer.settled(board.id)  # the phase timeline up to date
-        phases = await self.store.events_after(board.id, 0, 1000, kinds=["phase_changed"])
+        phases = await self.store.events.events_after(board.id, 0, 1000, kinds=["phase_changed"])
         return report.ReportInput(
             title=board.title,
             created_at=board.created_at,
@@ -121,7 +121,7 @@ class ExportRoutes:
                 for p in people
             ],
             board=doc,
-            authors=await self.store.note_authors(board.id),
+            authors=await self.store.log.note_authors(board.id),
             votes=[(v.participant_id, v.note_id, v.count) for v in votes],
             results=await self.results.compute(board),
             phases=[(e.ts, e.target) for e in phases],
@@ -130,7 +130,7 @@ class ExportRoutes:
             # Only media that exist on this board are linked (a note's `media` is a string its
             # writer chose).
             media_ids=frozenset(
-                await self.store.existing_media(
+                await self.store.media.existing_media(
                     board.id,
                     [n["media"] for n in doc[schema.NOTES].values() if n.get("media")],
                 )
@@ -151,7 +151,7 @@ class ExportRoutes:
         ][:MAX_PICTURES]
         lengths: dict[str, float] = {}
         for note_id, media_id in wanted:
-            record = await self.store.get_media(board.id, media_id)
+            record = await self.store.media.get_media(board.id, media_id)
             if record is None or record.kind != "voice":
                 continue
             seconds = media.voice_seconds(record.data, record.content_type)
@@ -168,7 +168,7 @@ class ExportRoutes:
         ][:MAX_PICTURES]
         pictures: dict[str, str] = {}
         for media_id in dict.fromkeys(wanted):
-            record = await self.store.get_media(board.id, media_id)
+            record = await self.store.media.get_media(board.id, media_id)
             if record is None or record.kind != "photo":
                 continue
             uri = await asyncio.to_thread(media.thumbnail_data_uri, record.data)
@@ -179,7 +179,7 @@ class ExportRoutes:
     async def export_json(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
         doc = await self._doc(board)
-        people = await self.store.list_participants(board.id)
+        people = await self.store.boards.list_participants(board.id)
         by_group: dict[str, int] = {}
         for person in people:
             by_group[person.group or ""] = by_group.get(person.group or "", 0) + 1

@@ -80,9 +80,9 @@ class FacilitationRoutes:
     async def participants(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
         store = self.http.store
-        people = await store.list_participants(board.id)
-        authors = await store.note_authors(board.id)
-        votes = await store.all_votes(board.id)
+        people = await store.boards.list_participants(board.id)
+        authors = await store.log.note_authors(board.id)
+        votes = await store.ballots.all_votes(board.id)
         online = await self.online(board.id)
         notes_by: dict[str, int] = {}
         for actor in authors.values():

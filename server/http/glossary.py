@@ -141,7 +141,7 @@ class GlossaryRoutes:
 
         lang = await self.http.with_room(board.id, where)
         try:
-            count, _added = await self.http.store.flag_term(
+            count, _added = await self.http.store.glossary.flag_term(
                 board.id, term_id, claims.actor_id, glossary.MAX_FLAGS
             )
         except GlossaryFull as exc:
@@ -234,7 +234,7 @@ class GlossaryRoutes:
             raise ApiError(403, "not_yours", glossary.NOT_YOURS)
         if human_before or text:
             # First come, first owned (atomic in the store, shared by every process).
-            owner = await store.claim_explanation(board.id, term_id, lang, claims.actor_id)
+            owner = await store.glossary.claim_explanation(board.id, term_id, lang, claims.actor_id)
             reason = glossary.may_explain(claims.role, claims.actor_id, owner)
             if reason is not None:
                 raise ApiError(403, "not_yours", reason)
@@ -264,10 +264,10 @@ class GlossaryRoutes:
         )
         if refusal is not None:
             if not human_before:
-                await store.release_explanation(board.id, term_id, lang)
+                await store.glossary.release_explanation(board.id, term_id, lang)
             raise _refused(refusal)
         if not text:
-            await store.release_explanation(board.id, term_id, lang)
+            await store.glossary.release_explanation(board.id, term_id, lang)
             return JSONResponse({"term_id": term_id, "lang": lang})
         if self.translator.enabled:
             task = asyncio.create_task(
@@ -290,7 +290,7 @@ class GlossaryRoutes:
     ) -> None:
         """Machine explanations in the board's other languages, where no person explained it,
         each written only if the source explanation still says `text`."""
-        board = await self.http.store.get_board(board_id)
+        board = await self.http.store.boards.get_board(board_id)
         languages = board.settings.get("languages", schema.LANGUAGES) if board else ()
         for target in [lang for lang in languages if lang != source]:
             translated = await self.translator.translate_text(

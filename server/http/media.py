@@ -156,7 +156,7 @@ class MediaRoutes:
             time.time(),
         )
         try:
-            await self.http.store.put_media(record, self.quota)
+            await self.http.store.media.put_media(record, self.quota)
         except MediaQuotaExceeded as exc:
             raise _over_quota(exc) from exc
         except StoreError as exc:
@@ -176,7 +176,7 @@ class MediaRoutes:
 
     async def download(self, request: Request) -> Response:
         board = await self._may_read_media(request)
-        record = await self.http.store.get_media(board.id, request.path_params["media_id"])
+        record = await self.http.store.media.get_media(board.id, request.path_params["media_id"])
         if record is None:
             raise ApiError(404, "unknown_media", "No photo or recording with this id here.")
         return Response(

@@ -62,7 +62,7 @@ class ModerationRoutes:
             raise ApiError(422, "bad_reason", message)
         reason = reason.strip()
         store = self.http.store
-        authors = await store.note_authors(board.id)
+        authors = await store.log.note_authors(board.id)
         stamp = int(time.time() * 1000)
 
         async def take(room: Room) -> dict[str, Any] | None:
@@ -77,7 +77,7 @@ class ModerationRoutes:
                 board.id, note_id, authors.get(note_id), dict(fields), reason, stamp
             )
             try:
-                await store.put_hidden_note(record)
+                await store.moderation.put_hidden_note(record)
             except StoreError as exc:
                 raise ApiError(409, "already_hidden", "This note is already hidden.") from exc
             gone = {"missing": False}
@@ -91,10 +91,10 @@ class ModerationRoutes:
             try:
                 await room.apply_server_change(delete)
             except Exception:
-                await store.take_hidden_note(board.id, note_id)  # still on the board
+                await store.moderation.take_hidden_note(board.id, note_id)  # still on the board
                 raise
             if gone["missing"]:
-                await store.take_hidden_note(board.id, note_id)
+                await store.moderation.take_hidden_note(board.id, note_id)
                 return None
             return dict(fields)
 
@@ -107,7 +107,7 @@ class ModerationRoutes:
         board = (await self.http.access(request, "facilitator")).board
         note_id = _note_id(request)
         store = self.http.store
-        record = await store.take_hidden_note(board.id, note_id)
+        record = await store.moderation.take_hidden_note(board.id, note_id)
         if record is None:
             raise ApiError(404, "not_hidden", "This note is not hidden.")
 
@@ -122,14 +122,14 @@ class ModerationRoutes:
         try:
             await self.http.with_room(board.id, lambda room: room.apply_server_change(put_back))
         except Exception:
-            await store.put_hidden_note(record)  # still hidden: keep it
+            await store.moderation.put_hidden_note(record)  # still hidden: keep it
             raise
         return JSONResponse({"note_id": note_id})
 
     async def list_hidden(self, request: Request) -> Response:
         access = await self.http.access(request, "facilitator", "participant")
         board, claims = access.board, access.claims
-        records = await self.http.store.hidden_notes(board.id)
+        records = await self.http.store.moderation.hidden_notes(board.id)
         if claims.role != "facilitator":
             records = [r for r in records if r.author and r.author == claims.participant_id]
         return JSONResponse([_public(r, claims.participant_id) for r in records])

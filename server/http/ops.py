@@ -45,7 +45,7 @@ class OpsRoutes:
         failing: dict[str, str] = {}
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                await self.http.store.get_board("readyz-probe")
+                await self.http.store.boards.get_board("readyz-probe")
         except Exception as exc:  # any failure of the database means "not ready"
             failing["database"] = type(exc).__name__
         try:

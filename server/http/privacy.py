@@ -89,7 +89,7 @@ class PrivacyRoutes:
 
     async def _person(self, board_id: str, request: Request) -> ParticipantRecord:
         pid = request.path_params["participant_id"]
-        person = await self.http.store.get_participant(pid)
+        person = await self.http.store.boards.get_participant(pid)
         if person is None or person.board_id != board_id:
             raise ApiError(404, "unknown_participant", "No participant with this id on this board.")
         return person
@@ -97,7 +97,7 @@ class PrivacyRoutes:
     async def revoke_participant(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
         person = await self._person(board.id, request)
-        await self.http.store.revoke_participant(board.id, person.id)
+        await self.http.store.boards.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_REVOKED, actor=person.id)
         return JSONResponse({"participant_id": person.id, "revoked": True})
 
@@ -106,9 +106,9 @@ class PrivacyRoutes:
         person = await self._person(board.id, request)
         store = self.http.store
         # Token first: from here on nothing new can arrive under their name.
-        await store.revoke_participant(board.id, person.id)
+        await store.boards.revoke_participant(board.id, person.id)
         await self._close(board.id, PERSON_ERASED, actor=person.id)
-        authors = await store.note_authors(board.id)
+        authors = await store.log.note_authors(board.id)
         target = ErasureTarget(
             person.name,
             frozenset(note_id for note_id, actor in authors.items() if actor == person.id),
@@ -125,7 +125,9 @@ class PrivacyRoutes:
             return HistoryRewrite(found.updates, found.keyframes)
 
         try:
-            counts = await store.erase_participant(board.id, person.id, ERASED_NAME, rewrite)
+            counts = await store.privacy.erase_participant(
+                board.id, person.id, ERASED_NAME, rewrite
+            )
         except erasure.ErasureRefused as exc:
             # Nothing of the history changed: put their name back where the live board had it.
             await self.http.with_room(board.id, lambda room: _set_authors(room, target, dropped))
@@ -168,7 +170,7 @@ class PrivacyRoutes:
             for _ in range(JOIN_CODE_TRIES):
                 code = new_join_code()
                 try:
-                    await self.http.store.set_join_code(board.id, code)
+                    await self.http.store.boards.set_join_code(board.id, code)
                 except DuplicateJoinCode:
                     continue
                 # Mirror it into `meta` (board read afresh under the settings lock): every open

@@ -2,7 +2,7 @@
 the "who did what" feed.
 
 Nothing here reads the whole log per request:
-- the timeline is three indexed lookups (`Store.log_summary`) plus the stored phase events;
+- the timeline is three indexed lookups (`Store.log.log_summary`) plus the stored phase events;
 - a seek is the latest keyframe at or before the point + at most one keyframe interval;
 - events are decoded as updates are committed, by a background task (server/events.py), and
   stored; a page is one indexed read.
@@ -68,14 +68,16 @@ class ReplayRoutes:
     async def timeline(self, request: Request) -> Response:
         """The span of a board, how many updates, and where the phase changed."""
         board = (await self.http.access(request, "facilitator")).board
-        summary = await self.store.log_summary(board.id)
-        cursor = await self.store.event_cursor(board.id)
+        summary = await self.store.log.log_summary(board.id)
+        cursor = await self.store.events.event_cursor(board.id)
         if cursor < summary.last_seq and await self.indexer.settled(board.id, timeout=1.0):
             # The bookmarks are phase events, decoded in the background (at most PACE_SECONDS
             # behind a live board; a long log written before this server ran may take longer:
             # `events_upto` then says how far it is).
-            cursor = await self.store.event_cursor(board.id)
-        marks = await self.store.events_after(board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"])
+            cursor = await self.store.events.event_cursor(board.id)
+        marks = await self.store.events.events_after(
+            board.id, 0, MAX_BOOKMARKS, kinds=["phase_changed"]
+        )
         return JSONResponse(
             {
                 "start": ms(summary.first_ts if summary.first_ts is not None else board.created_at),
@@ -99,12 +101,12 @@ class ReplayRoutes:
             raise ApiError(422, "bad_form", "'form' must be 'update' or 'parts'.")
         if "seq" in request.query_params:
             seq = query_int(request, "seq", 0, 0, 2**62)
-            keyframe, tail = await self.store.load_until_seq(board.id, seq)
+            keyframe, tail = await self.store.log.load_until_seq(board.id, seq)
         else:
             at = query_number(request, "at", default=None, high=1e14)
             # A microsecond of slack: float noise never drops the update whose `ts` was asked for.
             until = None if at is None else at / 1000 + 1e-6
-            keyframe, tail = await self.store.load(board.id, until_ts=until)
+            keyframe, tail = await self.store.log.load(board.id, until_ts=until)
         last_seq = tail[-1].seq if tail else (keyframe.seq if keyframe else 0)
         headers = {"X-Cobord-Seq": str(last_seq)}
         if form == "parts":  # what the replay view asks for: no decoding of the keyframe
@@ -122,7 +124,7 @@ class ReplayRoutes:
         board = (await self.http.access(request, "facilitator")).board
         after = query_int(request, "after", 0, 0, 2**62)
         limit = query_int(request, "limit", 500, 1, 5000)
-        log = await self.store.updates_after(board.id, after, limit=limit)
+        log = await self.store.log.updates_after(board.id, after, limit=limit)
         anonymous = bool(board.settings.get("anonymous"))
         return JSONResponse(
             [
@@ -147,8 +149,8 @@ class ReplayRoutes:
         limit = query_int(request, "limit", 200, 1, 1000)
         # Decoded in the background as updates are committed: a page is one indexed read (plus
         # the cursor), whatever the session's length. `upto`: the log is decoded up to there.
-        cursor = await self.store.event_cursor(board.id)
-        found = await self.store.events_after(board.id, after, limit + 1)
+        cursor = await self.store.events.event_cursor(board.id)
+        found = await self.store.events.events_after(board.id, after, limit + 1)
         more = len(found) > limit
         if more:
             last = found[limit - 1].seq
@@ -165,7 +167,7 @@ class ReplayRoutes:
     async def _event_views(
         self, board: BoardRecord, found: list[EventRecord]
     ) -> list[dict[str, Any]]:
-        people = await self.store.list_participants(board.id)
+        people = await self.store.boards.list_participants(board.id)
         names = {p.id: p.name for p in people}
         numbers = pseudonyms(people)
         anonymous = bool(board.settings.get("anonymous"))

@@ -19,12 +19,12 @@ class Results:
 
     async def compute(self, board: BoardRecord) -> dict[str, Any]:
         store = self.http.store
-        people = await store.list_participants(board.id)
-        votes = await store.all_votes(board.id)
+        people = await store.boards.list_participants(board.id)
+        votes = await store.ballots.all_votes(board.id)
         # Marks count while the board uses them; turned off, they leave the results (and come
         # back if turned on again: nobody can take one back meanwhile).
         marks = (
-            [(m.participant_id, m.note_id) for m in await store.all_marks(board.id)]
+            [(m.participant_id, m.note_id) for m in await store.ballots.all_marks(board.id)]
             if board.settings.get("disagree_marks")
             else None
         )

@@ -102,8 +102,8 @@ class LiveStandings:
             return kept.board
         room, epoch = self.hub.rooms.get(board_id), self.epoch
         self.reads += 2
-        board = await self.store.get_board(board_id)
-        people = await self.store.list_participants(board_id) if board is not None else []
+        board = await self.store.boards.get_board(board_id)
+        people = await self.store.boards.list_participants(board_id) if board is not None else []
         if board is not None and room is not None and self._still(board_id, room, epoch):
             self._prune()
             self._kept[board_id] = _Kept(room, board, {p.id: p for p in people})
@@ -117,7 +117,7 @@ class LiveStandings:
                 return person
         epoch = self.epoch
         self.reads += 1
-        person = await self.store.get_participant(participant_id)
+        person = await self.store.boards.get_participant(participant_id)
         kept = self._live(board_id)
         if (
             person is not None

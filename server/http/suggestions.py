@@ -41,6 +41,7 @@ MAX_TITLE = 80
 MAX_RUNNING = 1  # suggestion computations at once in one process (the machine has other work)
 QUEUE_SECONDS = 10.0  # how long a request waits for its turn in this process before 429
 GATE_SECONDS = 120  # a board's gate expires by itself if its holder dies (Redis)
+REDIS_TIMEOUT_SECONDS = 2.0  # the gate does not answer: the request fails clearly (503)
 KEY_PREFIX = "cobord:suggest:"
 
 
@@ -83,25 +84,27 @@ return 0
 class RedisGate:
     """Several processes: `SET key ticket NX PX`, released only by its own ticket."""
 
-    def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis  # the process's pool (server/scale/redis.py): not ours to close
 
     async def enter(self, board_id: str) -> str | None:
         ticket = secrets.token_hex(8)
-        won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
         return ticket if won else None
 
     async def leave(self, board_id: str, ticket: str) -> None:
-        await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
+        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+            await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        pass
 
 
 class SuggestionRoutes:
-    def __init__(self, http: HttpContext, redis_url: str | None = None) -> None:
+    def __init__(self, http: HttpContext, redis: Redis | None = None) -> None:
         self.http = http
-        self.gate: BoardGate = RedisGate(redis_url) if redis_url else MemoryGate()
+        self.gate: BoardGate = RedisGate(redis) if redis is not None else MemoryGate()
         self._running = asyncio.Semaphore(MAX_RUNNING)
         self._leaving: set[asyncio.Task[None]] = set()  # gate releases still under way
 

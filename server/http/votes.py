@@ -67,11 +67,11 @@ class VoteRoutes:
         store = self.http.store
         try:
             if stance == "against":
-                tally = await store.cast_mark(
+                tally = await store.ballots.cast_mark(
                     board.id, participant_id, note_id, delta, disagree_budget(settings)
                 )
             else:
-                tally = await store.cast_vote(
+                tally = await store.ballots.cast_vote(
                     board.id,
                     participant_id,
                     note_id,
@@ -90,8 +90,8 @@ class VoteRoutes:
         access = await self.http.access(request, "participant")
         board, participant_id = access.board, access.claims.participant_id
         assert participant_id is not None
-        votes = await self.http.store.votes_of(board.id, participant_id)
-        marks = await self.http.store.marks_of(board.id, participant_id)
+        votes = await self.http.store.ballots.votes_of(board.id, participant_id)
+        marks = await self.http.store.ballots.marks_of(board.id, participant_id)
         budget = int(board.settings.get("vote_budget", 3))
         against_budget = disagree_budget(board.settings)
         return JSONResponse(

@@ -1,10 +1,10 @@
 """Alembic environment for Cobord.
 
-Normally run from `server.store.sql` (`SqlStore.open()` or `cobord db upgrade`), which passes an
-open connection in `config.attributes["connection"]`, already inside the transaction (and, on
-PostgreSQL, holding the migration lock) that the upgrade must run in. Without one (the `alembic`
-command line, with an ini file giving `script_location` and `sqlalchemy.url`), it makes its own
-engine from the URL.
+Normally run from `server.store.sql_database` (`SqlStore.open()`, `cobord db upgrade`), which
+passes an open connection in `config.attributes["connection"]`, already inside the transaction
+(and, on PostgreSQL, holding the migration lock) that the upgrade must run in. Without one (the
+`alembic` command line, with an ini file giving `script_location` and `sqlalchemy.url`), it makes
+its own engine from the URL.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.store.sql import make_engine, metadata, normalize_url
+from server.store.sql_database import make_engine, normalize_url
+from server.store.tables import metadata
 
 config = context.config
 

@@ -1,4 +1,7 @@
-"""Storage: the `Store` protocol, its records, and the two implementations.
+"""Storage: the `Store` (a board's update log, server/store/log.py, and one repository per
+concern: boards and participants, ballots, media, events, privacy, moderation), its records, and
+the two implementations: `MemoryStore` (the in-memory twin) and `SqlStore` (tables.py: the
+tables, defined once; ballot_rules.py: the voting rules both apply).
 
 Only the composition root (server/app.py) should pick an implementation, through `make_store`.
 """
@@ -6,20 +9,26 @@ Only the composition root (server/app.py) should pick an implementation, through
 from __future__ import annotations
 
 from server.store.base import (
+    Ballots,
     BoardRecord,
+    Boards,
     DuplicateJoinCode,
     ErasureCounts,
     EventRecord,
+    Events,
     GlossaryFull,
     HiddenNoteRecord,
+    HiddenNotes,
     HistoryRewrite,
     HistoryRewriter,
     KeyframeBuilder,
     LogSummary,
     MarkRecord,
+    MediaLibrary,
     MediaRecord,
     NewUpdate,
     ParticipantRecord,
+    Privacy,
     SnapshotRecord,
     Store,
     StoreError,
@@ -28,8 +37,10 @@ from server.store.base import (
     VoteRefused,
     VoteTally,
 )
+from server.store.log import UpdateLog
 from server.store.memory import MemoryStore
-from server.store.sql import DEFAULT_URL, SqlStore, upgrade
+from server.store.sql import SqlStore
+from server.store.sql_database import DEFAULT_URL, upgrade
 
 MEMORY_URL = "memory://"
 
@@ -47,25 +58,32 @@ def make_store(url: str | None, sqlite_synchronous: str = "FULL") -> Store:
 __all__ = [
     "DEFAULT_URL",
     "MEMORY_URL",
+    "Ballots",
     "BoardRecord",
+    "Boards",
     "DuplicateJoinCode",
     "ErasureCounts",
     "EventRecord",
+    "Events",
     "GlossaryFull",
     "HiddenNoteRecord",
+    "HiddenNotes",
     "HistoryRewrite",
     "HistoryRewriter",
     "KeyframeBuilder",
     "LogSummary",
     "MarkRecord",
+    "MediaLibrary",
     "MediaRecord",
     "MemoryStore",
     "NewUpdate",
     "ParticipantRecord",
+    "Privacy",
     "SnapshotRecord",
     "SqlStore",
     "Store",
     "StoreError",
+    "UpdateLog",
     "UpdateRecord",
     "VoteRecord",
     "VoteRefused",

@@ -1,19 +1,19 @@
-"""The storage seam: records and the `Store` protocol every backend implements.
+"""The storage seam: records, errors, and the protocols every backend implements: the `Store`
+(server/store/log.py's `UpdateLog` and one repository per concern, below).
 
 Two implementations: `MemoryStore` (the in-memory twin, for tests and benchmarks) and `SqlStore`
 (SQLAlchemy async: SQLite by default, PostgreSQL via asyncpg). One contract suite
 (`tests/test_store_contract.py`) runs against every implementation.
-
-Update log design: `seq` is a single store-wide increasing integer (an autoincrement key), so
-several processes can append to the same board without coordinating; per board, seq order is
-append order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from server.store.log import UpdateLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +223,9 @@ class MarkRecord:
     note_id: str
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect and make sure the schema exists (migrations for SQL)."""
+class Boards(Protocol):
+    """Boards and their participants."""
 
-    async def close(self) -> None: ...
-
-    # Boards and participants
     async def create_board(self, board: BoardRecord) -> None:
         """Raises DuplicateJoinCode if the join code is taken."""
 
@@ -239,37 +235,33 @@ class Store(Protocol):
 
     async def update_board_settings(self, board_id: str, settings: dict[str, Any]) -> None: ...
 
+    async def set_join_code(self, board_id: str, join_code: str) -> None:
+        """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""
+
+    async def idle_boards(self, before_ts: float) -> list[str]:
+        """Boards whose last update (or creation, without updates) is older than `before_ts`."""
+
+    async def delete_board(self, board_id: str) -> bool:
+        """Erase the board and everything about it (log, keyframes, participants, votes, events).
+        False if there was no such board."""
+
     async def add_participant(self, participant: ParticipantRecord) -> None: ...
 
     async def get_participant(self, participant_id: str) -> ParticipantRecord | None: ...
 
     async def list_participants(self, board_id: str) -> list[ParticipantRecord]: ...
 
-    # The update log
-    async def append_updates(self, board_id: str, updates: Sequence[NewUpdate]) -> list[int]:
-        """Append all updates in ONE transaction (group commit); return their seqs, in order."""
+    async def revoke_participant(
+        self, board_id: str, participant_id: str, new_name: str | None = None
+    ) -> bool:
+        """Refuse the participant's token from now on; with `new_name`, replace their name.
+        False if no such participant on this board."""
 
-    async def load(
-        self, board_id: str, until_ts: float | None = None
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        """The latest keyframe (if any) and every update after it, in seq order.
 
-        With `until_ts` (replay): the state as it was at that time — the latest keyframe written
-        at or before it (so everything it covers is older) and the updates after it up to it."""
+class Ballots(Protocol):
+    """Dot voting and "I disagree" marks: atomic under concurrency (SQL: one transaction with a
+    row lock / BEGIN IMMEDIATE), across processes too."""
 
-    async def save_snapshot(self, board_id: str, snapshot: SnapshotRecord) -> None: ...
-
-    async def save_keyframe_from_log(
-        self, board_id: str, build: KeyframeBuilder
-    ) -> SnapshotRecord | None:
-        """Read the latest keyframe and the log after it, `build` a keyframe from them and save
-        it, never interleaved with `erase_participant` of this board (a keyframe read before an
-        erasure and saved after it would bring the name back). Returns what it built, if any."""
-
-    async def note_authors(self, board_id: str) -> dict[str, str]:
-        """note id -> actor that created it."""
-
-    # Dot voting: atomic under concurrency (SQL: one transaction with a row lock / BEGIN IMMEDIATE)
     async def cast_vote(
         self,
         board_id: str,
@@ -286,7 +278,6 @@ class Store(Protocol):
     async def all_votes(self, board_id: str) -> list[VoteRecord]:
         """Every (participant, note, count>0)."""
 
-    # "I disagree" marks: as atomic as dots (the same participant lock), a budget of their own
     async def cast_mark(
         self, board_id: str, participant_id: str, note_id: str, delta: int, budget: int
     ) -> VoteTally:
@@ -298,60 +289,10 @@ class Store(Protocol):
 
     async def all_marks(self, board_id: str) -> list[MarkRecord]: ...
 
-    async def updates_after(
-        self, board_id: str, after_seq: int, limit: int | None = None
-    ) -> list[UpdateRecord]:
-        """Updates with seq > after_seq, in seq order (catch-up and replay)."""
 
-    # Replay and history
-    async def load_until_seq(
-        self, board_id: str, seq: int
-    ) -> tuple[SnapshotRecord | None, list[UpdateRecord]]:
-        """The state after exactly the updates up to `seq`: the latest keyframe at or before it
-        and the updates after that keyframe up to `seq` (at most one keyframe interval)."""
+class MediaLibrary(Protocol):
+    """Photo and voice notes, stored beside their board: deleting a board deletes them."""
 
-    async def log_summary(self, board_id: str) -> LogSummary: ...
-
-    async def event_cursor(self, board_id: str) -> int:
-        """The seq up to which the board's log has been decoded into events (0: none)."""
-
-    async def save_events(
-        self, board_id: str, expected_cursor: int, upto_seq: int, events: Sequence[EventRecord]
-    ) -> bool:
-        """Store events and move the cursor from `expected_cursor` to `upto_seq`, atomically.
-        False (nothing stored) if another writer moved the cursor first."""
-
-    async def events_after(
-        self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
-    ) -> list[EventRecord]:
-        """Events with seq > after_seq in (seq, idx) order, optionally only of some kinds."""
-
-    async def revoke_participant(
-        self, board_id: str, participant_id: str, new_name: str | None = None
-    ) -> bool:
-        """Refuse the participant's token from now on; with `new_name`, replace their name.
-        False if no such participant on this board."""
-
-    async def erase_participant(
-        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
-    ) -> ErasureCounts:
-        """Erase one person, in ONE transaction that first holds the board's appends off: the
-        rows `rewrite` returns replace the log's and keyframes'; their name becomes `erased_name`
-        and their token is refused; their media are deleted; their hidden notes lose `author`.
-        If `rewrite` raises, nothing changes and the exception propagates. StoreError if no such
-        participant on this board."""
-
-    async def set_join_code(self, board_id: str, join_code: str) -> None:
-        """Raises DuplicateJoinCode if the code is taken, StoreError for an unknown board."""
-
-    async def idle_boards(self, before_ts: float) -> list[str]:
-        """Boards whose last update (or creation, without updates) is older than `before_ts`."""
-
-    async def delete_board(self, board_id: str) -> bool:
-        """Erase the board and everything about it (log, keyframes, participants, votes, events).
-        False if there was no such board."""
-
-    # Media (photo and voice notes), stored beside the board: deleting a board deletes them.
     async def put_media(self, media: MediaRecord, quota: MediaQuota | None = None) -> None:
         """Raises StoreError if the board is unknown or the id is taken, MediaQuotaExceeded if
         the board or the uploader (`media.actor`) would pass `quota` (checked and inserted in one
@@ -377,7 +318,41 @@ class Store(Protocol):
     async def delete_media_of_board(self, board_id: str) -> int:
         """Delete every media of the board; return how many were deleted."""
 
-    # Hidden notes (moderation); deleting a board deletes them.
+
+class Events(Protocol):
+    """The "who did what" feed, decoded from the log once (server/events.py)."""
+
+    async def event_cursor(self, board_id: str) -> int:
+        """The seq up to which the board's log has been decoded into events (0: none)."""
+
+    async def save_events(
+        self, board_id: str, expected_cursor: int, upto_seq: int, events: Sequence[EventRecord]
+    ) -> bool:
+        """Store events and move the cursor from `expected_cursor` to `upto_seq`, atomically.
+        False (nothing stored) if another writer moved the cursor first."""
+
+    async def events_after(
+        self, board_id: str, after_seq: int, limit: int, kinds: Sequence[str] | None = None
+    ) -> list[EventRecord]:
+        """Events with seq > after_seq in (seq, idx) order, optionally only of some kinds."""
+
+
+class Privacy(Protocol):
+    """Erasing a person (server/privacy_api.py): one transaction over several tables."""
+
+    async def erase_participant(
+        self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
+    ) -> ErasureCounts:
+        """Erase one person, in ONE transaction that first holds the board's appends off: the
+        rows `rewrite` returns replace the log's and keyframes'; their name becomes `erased_name`
+        and their token is refused; their media are deleted; their hidden notes lose `author`.
+        If `rewrite` raises, nothing changes and the exception propagates. StoreError if no such
+        participant on this board."""
+
+
+class HiddenNotes(Protocol):
+    """Notes the facilitator took off the board (moderation); deleting a board deletes them."""
+
     async def put_hidden_note(self, record: HiddenNoteRecord) -> None:
         """Raises StoreError if the board is unknown or the note is already hidden."""
 
@@ -387,7 +362,11 @@ class Store(Protocol):
     async def take_hidden_note(self, board_id: str, note_id: str) -> HiddenNoteRecord | None:
         """Remove the note from the hidden ones and return it (None if it was not hidden)."""
 
-    # The glossary (issue #21): who flagged a term is kept only so a person counts once per term.
+
+class Glossary(Protocol):
+    """The glossary's records (issue #21): who said "I don't understand" a term, kept only so that
+    a person counts once; and who wrote each person's explanation. Deleting a board deletes them;
+    erasing a person forgets theirs."""
 
     async def flag_term(
         self, board_id: str, term_id: str, flagger: str, max_flags: int
@@ -400,8 +379,44 @@ class Store(Protocol):
         """term id -> how many people flagged it (never who)."""
 
     async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
-        """The human author of the term's explanation in `lang`: the one on record, else
-        `actor` (now on record). First come, first owned, atomically."""
+        """The author on record of the term's explanation in `lang`, else `actor` (now on
+        record): first come, first owned, atomically."""
 
     async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
         """The explanation in `lang` was removed: the next person to write one owns it."""
+
+
+class Store(Protocol):
+    """The storage seam: a board's update log (what a room needs, server/store/log.py) and one
+    repository per concern. `make_store` picks the implementation; all its repositories share one
+    database (or one set of in-memory tables)."""
+
+    @property
+    def log(self) -> UpdateLog: ...
+
+    @property
+    def boards(self) -> Boards: ...
+
+    @property
+    def ballots(self) -> Ballots: ...
+
+    @property
+    def media(self) -> MediaLibrary: ...
+
+    @property
+    def events(self) -> Events: ...
+
+    @property
+    def privacy(self) -> Privacy: ...
+
+    @property
+    def moderation(self) -> HiddenNotes: ...
+
+    @property
+    def glossary(self) -> Glossary: ...
+
+
+    async def open(self) -> None:
+        """Connect and make sure the schema exists (migrations for SQL)."""
+
+    async def close(self) -> None: ...

@@ -86,7 +86,10 @@ def test_photo_from_phone_on_desktop_without_exif(
     projector.goto(
         f"{cobord_server.base}/b/{board['id']}/present#v={board['viewer_token']}&c={board['join_code']}"
     )
-    expect(projector.locator(".pnote img.note-photo[alt='Le plan du parc']")).to_be_visible()
+    # The caption is printed beside the picture: the picture is named "Foto" (the caption is not
+    # read twice in a row).
+    projected = projector.locator(".pnote", has_text="Le plan du parc")
+    expect(projected.locator("img.note-photo[alt='Foto']")).to_be_visible()
     assert phone.errors == [] and desktop.errors == []  # type: ignore[attr-defined]
 
 

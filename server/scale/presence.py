@@ -31,22 +31,19 @@ def key_of(board_id: str) -> str:
 
 class Presence:
     def __init__(
-        self, instance_id: str, redis_url: str | None = None, ttl: float = TTL_SECONDS
+        self, instance_id: str, redis: aioredis.Redis | None = None, ttl: float = TTL_SECONDS
     ) -> None:
         self.instance_id = instance_id
         self.ttl = ttl
         self.local: dict[str, dict[str, int]] = {}  # board id -> actor id -> open connections
-        self._url = redis_url
-        self._client: aioredis.Redis | None = None
+        # The process's pool (server/scale/redis.py): not ours to close.
+        self._client: aioredis.Redis | None = redis
         self._gone: set[tuple[str, str]] = set()  # (board, actor) to remove from Redis
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self._url is not None:
-            self._client = aioredis.Redis.from_url(
-                self._url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-            )
+        if self._client is not None:
             self._task = asyncio.create_task(self._sync_loop(), name="presence:redis")
 
     async def close(self) -> None:
@@ -62,7 +59,6 @@ class Presence:
                     for board_id, actors in self.local.items():
                         pipe.zrem(key_of(board_id), *(self._member(a) for a in actors))
                     await pipe.execute()
-            await self._client.aclose()
 
     def count(self, board_id: str, actor_id: str, delta: int) -> None:
         board = self.local.setdefault(board_id, {})

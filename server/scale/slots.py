@@ -177,11 +177,9 @@ return 0
 
 
 class RedisSlots:
-    def __init__(self, url: str, ttl: float = 15.0) -> None:
+    def __init__(self, redis: aioredis.Redis, ttl: float = 15.0) -> None:
         self.ttl = ttl
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+        self._client = redis  # the process's pool (server/scale/redis.py): not ours to close
         self._take = self._client.register_script(_TAKE)
         self._local = MemorySlots()  # this process's sockets: refreshed, and the fallback
         self._live: dict[str, Slot] = {}
@@ -204,7 +202,6 @@ class RedisSlots:
                         pipe.zrem(key, slot.socket_id)
                 await pipe.execute()
         self._live.clear()
-        await self._client.aclose()
 
     async def take(self, slot: Slot, caps: Caps) -> Cap | None:
         keyed = _keys(slot, caps)
@@ -280,5 +277,5 @@ def _keys(slot: Slot, caps: Caps) -> list[tuple[str, int, Cap]]:
     return keyed
 
 
-def make_slots(redis_url: str | None, ttl: float) -> Slots:
-    return RedisSlots(redis_url, ttl) if redis_url else MemorySlots()
+def make_slots(redis: aioredis.Redis | None, ttl: float) -> Slots:
+    return RedisSlots(redis, ttl) if redis is not None else MemorySlots()

@@ -4,8 +4,8 @@ Alone, a room counts exactly (crdt/rules.py `within_note_quota`: one shadow doc 
 creation in order). With several processes (`REDIS_URL`) each counts what it has seen: two
 connections of one participant on two processes, each posting 50 notes at once with a quota of
 50, kept 100 (issue 20). So before a batch is stored, the room reserves a slot for each note a
-participant's update creates (server/rooms.py `_settle`, beside the claims of server/claims.py):
-the set of that participant's live notes on the board, shared; a note beyond the quota is not
+participant's update creates (server/rooms.py `_settle`, beside the claims of claims.py): the
+set of that participant's live notes on the board, shared; a note beyond the quota is not
 reserved and its creation is undone on its sender with the quota's reason.
 
 The set follows the board: each reservation first drops the participant's notes the reserving
@@ -98,10 +98,8 @@ return over
 
 
 class RedisQuotas:
-    def __init__(self, url: str, ttl: int = TTL_SECONDS) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+    def __init__(self, redis: aioredis.Redis, ttl: int = TTL_SECONDS) -> None:
+        self._client = redis  # the process's pool (server/scale/redis.py): not ours to close
         self._reserve = self._client.register_script(_RESERVE)
         self.ttl = ttl
 
@@ -121,11 +119,11 @@ class RedisQuotas:
         return [n.decode() if isinstance(n, bytes) else str(n) for n in over]
 
     async def close(self) -> None:
-        await self._client.aclose()
+        pass
 
 
-def make_quotas(redis_url: str | None) -> Quotas:
-    return RedisQuotas(redis_url) if redis_url else MemoryQuotas()
+def make_quotas(redis: aioredis.Redis | None) -> Quotas:
+    return RedisQuotas(redis) if redis is not None else MemoryQuotas()
 
 
 def gone_notes(

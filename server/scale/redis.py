@@ -1,0 +1,38 @@
+"""One Redis connection pool per process.
+
+With `REDIS_URL`, everything several processes share goes through Redis: the fan-out
+(server/fanout/redis.py), presence and connection slots (presence.py, slots.py), claims and note
+quotas (claims.py, quotas.py), refusal budgets (server/refusals.py), rate limits (limits.py), the
+translator's claims and budgets (server/translate.py) and the suggestion gate
+(server/suggest_api.py). They all use the one client `connect()` returns: the composition root
+(server/app.py) makes it and closes it last, after every user of it has stopped. Its users never
+close it. So a process holds one pool of connections, not one per service (five clients before),
+and each pub/sub subscription borrows one connection of it for as long as it listens.
+
+Bounds: at most `MAX_CONNECTIONS` connections; a command that finds them all busy waits up to
+`CONNECT_TIMEOUT_SECONDS` for one, then fails like an unreachable Redis (every user has a
+fallback or a clear error for that). Commands are bounded by `asyncio.timeout` where they are
+sent, not by a socket read timeout: the pub/sub listener waits on its connection for as long as a
+board stays quiet.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+CONNECT_TIMEOUT_SECONDS: Final = 2.0
+MAX_CONNECTIONS: Final = 64
+
+
+def connect(url: str) -> Redis:
+    """The process's client (one pool) for the Redis at `url`; the caller closes it
+    (`await client.aclose()`), once, after its users."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+    return Redis.from_pool(pool)  # closing the client closes its pool
