@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             await closer.aclose()
             await socket.online.close()
             await socket.slots.close()
+            await standings.close()
             await store.close()
             await suggestions.close()
             if redis is not None:  # last: everything above may have used it
