@@ -211,6 +211,7 @@ class RoomCore(Generic[P]):
         self.board.measure = lambda: len(self.shadow.doc.get_update())
         notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
         self.board.loaded(len(state), list(notes), len(clusters))
+        self.board.live_terms = len(self.doc.get(schema.GLOSSARY, type=Map))
 
     def close(self) -> None:
         """Observers live in yrs and hold the core and its shadow: drop them, or neither is

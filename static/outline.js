@@ -124,7 +124,7 @@ function cachedItem(parts, n, clusters, canEdit, showVotes) {
 
 /** @param {OutlineParts} parts @param {any} n @param {any[]} clusters @param {boolean} canEdit @param {boolean} showVotes */
 function noteItem({ board, actions: act, sheets, rerender }, n, clusters, canEdit, showVotes) {
-  const li = h("li", { class: `ol-note note-${n.color}` });
+  const li = h("li", { class: `ol-note note-${n.color}`, dataset: { noteId: n.id } }); // (glossary.js marks its terms)
   const shown = shownText(n);
   const label = noteLabel(n);
   li.append(shown.text ? h("p", { class: "ol-text", lang: shown.lang || undefined }, shown.text) : null, noteMeta(board, n, rerender));

@@ -394,7 +394,7 @@ class ReplayApp {
 
   eventText(e) {
     if (e.kind === "phase_changed") return ht("ev_phase_changed", { phase: this.phaseName(e.phase) });
-    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0 });
+    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0, term: e.term || "" });
   }
 
   /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps

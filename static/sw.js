@@ -38,6 +38,7 @@ const SHELL = [
   "/langguess.js",
   "/media.js",
   "/moderation.js",
+  "/glossary.js",
   "/noteview.js",
   "/offline.js",
   "/outline.js",
