@@ -31,6 +31,7 @@ from crdt.judge import EMPTY_UPDATE, judge
 from crdt.protocol import CloseCode
 from crdt.rules import Actor, BoardState
 from crdt.shadow import ShadowDoc, overlaid
+from crdt.sync import SyncFrames
 from server.fanout.base import FanoutMessage
 from server.live import settle as settlement
 from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer
@@ -66,6 +67,8 @@ class RoomCore(Generic[P]):
         self._meta_changed = False
         self._meta_subscription = (meta, meta.observe(self._on_meta_change))
         self.shadow = ShadowDoc(roots=schema.ROOTS)
+        # What joiners get is encoded once per change of the doc, not once per joiner.
+        self.sync_frames = SyncFrames(self.doc)
         self.connections: set[P] = set()
         # Yjs client id -> the actor that first wrote with it (nobody may write under another's)
         self.client_owners: dict[int, str] = {self.shadow.doc.client_id: "server"}
@@ -111,6 +114,7 @@ class RoomCore(Generic[P]):
         self.board.measure = lambda: len(self.shadow.doc.get_update())
         notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
         self.board.loaded(len(state), list(notes), len(clusters))
+        self.board.live_terms = len(self.doc.get(schema.GLOSSARY, type=Map))
 
     def close(self) -> None:
         """Observers live in yrs and hold the core and its shadow: drop them, or neither is
@@ -118,6 +122,7 @@ class RoomCore(Generic[P]):
         meta, subscription = self._meta_subscription
         meta.unobserve(subscription)
         self.shadow.close()
+        self.sync_frames.close()
 
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
@@ -142,7 +147,7 @@ class RoomCore(Generic[P]):
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
             return out
         self.connections.add(peer)
-        out.send(peer, protocol.encode(protocol.SyncStep1(self.doc.get_state())))
+        out.send(peer, self.sync_frames.step1())
         if self.awareness:
             out.send(peer, self.awareness.frame())
         return out
@@ -170,11 +175,11 @@ class RoomCore(Generic[P]):
         match message:
             case protocol.SyncStep1(state_vector=sv):
                 try:
-                    update = self.doc.get_update(sv)
+                    answer = self.sync_frames.step2(sv)
                 except ValueError:
                     out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
-                out.send(peer, protocol.encode(protocol.SyncStep2(update)))
+                out.send(peer, answer)
             case protocol.SyncStep2(update=update) | protocol.Update(update=update):
                 self._receive_update(peer, update, out)
             case protocol.Awareness(payload=payload):
