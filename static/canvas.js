@@ -43,8 +43,16 @@ const MAX_SCALE = 2.5;
 const LONG_PRESS_MS = 350;
 
 export class Canvas {
-  constructor(app) {
-    this.app = app;
+  /**
+   * @param {import("./noteview.js").NoteBoard & {isFacilitator(): boolean, canEditBoard(): boolean, resultsAvailable(): boolean, mine(): Set<string>, votes: any}} board
+   *   what the canvas reads: the live board's state (board/state.js) or the replay's read-only stand-in
+   * @param {import("./noteview.js").VoteActions & {openNoteSheet(id: string): void, openClusterSheet(id: string): void, openNewCluster(at?: any): void, tidy(clusterId: string | null): void}} ui
+   *   what its buttons and gestures open or do
+   */
+  constructor(board, ui) {
+    const app = board;
+    this.board = board;
+    this.ui = ui;
     this.attached = false;
     this.lastInteraction = 0;
     this.noteEls = new Map();
@@ -187,7 +195,7 @@ export class Canvas {
     this.flashId = noteId;
   }
   revealCluster(id) {
-    const c = this.app.session.clusterList().find((x) => x.id === id);
+    const c = this.board.session.clusterList().find((x) => x.id === id);
     if (c) this.reveal({ x: c.x + PAD, y: c.y + HEAD }, null);
   }
 
@@ -216,7 +224,7 @@ export class Canvas {
     return frames;
   }
   occupied(skipId) {
-    const s = this.app.session;
+    const s = this.board.session;
     const notes = s.noteList();
     const rects = notes.filter((n) => n.id !== skipId).map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H }));
     return { notes: rects.concat(this.reserved), frames: [...this.frames(notes.filter((n) => n.id !== skipId), s.clusterList()).values()] };
@@ -282,7 +290,7 @@ export class Canvas {
    */
   freeGridCell(skipId) {
     const occ = this.occupied(skipId);
-    const loose = this.app.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
+    const loose = this.board.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
     const x0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.x)) / GRID_X)) : 0;
     const y0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.y)) / GRID_Y)) : 0;
     for (let row = y0; row < y0 + 400; row++) {
@@ -296,7 +304,7 @@ export class Canvas {
   /** Does this loose note overlap a note that was there first (earlier createdAt, then smaller id)? */
   overlapsEarlier(note) {
     const rect = { x: note.x, y: note.y, w: NOTE_W, h: NOTE_H };
-    return this.app.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
+    return this.board.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
   }
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);
@@ -306,7 +314,7 @@ export class Canvas {
    * @param {string} clusterId @param {string | null} [skipId] @param {{x: number, y: number} | null} [near]
    */
   freeSpotInCluster(clusterId, skipId, near = null) {
-    const c = this.app.session.clusterList().find((x) => x.id === clusterId);
+    const c = this.board.session.clusterList().find((x) => x.id === clusterId);
     if (!c) return this.freeSpotNear(this.viewCenter(), skipId);
     const occ = this.occupied(skipId);
     let best = null;
@@ -345,7 +353,7 @@ export class Canvas {
     return { x: center.x, y: center.y };
   }
   clusterAt(p) {
-    const s = this.app.session;
+    const s = this.board.session;
     const frames = this.frames(s.noteList(), s.clusterList());
     let found = "";
     for (const [id, f] of frames) if (p.x >= f.x && p.x <= f.x + f.w && p.y >= f.y && p.y <= f.y + f.h) found = id;
@@ -355,7 +363,7 @@ export class Canvas {
     return this.clusterAt(this.viewCenter());
   }
   contentBounds() {
-    const s = this.app.session;
+    const s = this.board.session;
     const notes = s.noteList();
     const frames = [...this.frames(notes, s.clusterList()).values()];
     const rects = notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H })).concat(frames);
@@ -370,7 +378,7 @@ export class Canvas {
 
   // ---------- rendering ----------
   render() {
-    const app = this.app;
+    const app = this.board;
     const s = app.session;
     const notes = s.noteList();
     const clusters = s.clusterList();
@@ -432,8 +440,8 @@ export class Canvas {
         fill(el, 
           // A photo or voice note without text is named after its kind and author (never an unnamed button).
           h("button", { type: "button", class: "note-open", dataset: { noteId: n.id, fk: `no:${n.id}` }, lang: shownText(n).lang || undefined, "aria-label": shownText(n).text ? undefined : noteLabel(n) }, h("span", null, shownText(n).text)),
-          noteMeta(app, n),
-          showVotes ? voteControls(app, n) : null,
+          noteMeta(app, n, () => this.render()),
+          showVotes ? voteControls(app, this.ui, n) : null,
         );
         refilled.push(el);
       }
@@ -488,18 +496,18 @@ export class Canvas {
   }
 
   renderTools(canEdit) {
-    const sig = `${canEdit}|${document.documentElement.lang}|${this.app.session.phase()}`;
+    const sig = `${canEdit}|${document.documentElement.lang}|${this.board.session.phase()}`;
     if (this.tools._sig === sig) return;
     this.tools._sig = sig;
     fill(this.tools, 
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1 / 1.25), "aria-label": t("zoom_out"), title: t("zoom_out") }, "−"),
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1.25), "aria-label": t("zoom_in"), title: t("zoom_in") }, "+"),
       h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll({ whole: true }) }, "⤢ ", t("fit_all")),
-      canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
-        ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
+      canEdit && (this.board.isFacilitator() || this.board.session.phase() === "cluster")
+        ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.ui.openNewCluster() }, "▭ ", t("new_cluster"))
         : null,
-      canEdit && this.app.isFacilitator()
-        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.app.tidy(null) }, "▦ ", t("tidy_board"))
+      canEdit && this.board.isFacilitator()
+        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.ui.tidy(null) }, "▦ ", t("tidy_board"))
         : null,
     );
   }
@@ -518,7 +526,7 @@ export class Canvas {
     const clusterHeadFrom = (target) => target.closest && target.closest(".cluster-head");
 
     const beginDrag = (kind, el, id, p) => {
-      const s = this.app.session;
+      const s = this.board.session;
       if (kind === "note") {
         const n = s.liveNote(id);
         if (!n) return false;
@@ -550,7 +558,7 @@ export class Canvas {
       start = { x: e.clientX, y: e.clientY, view: { ...this.view }, target: e.target, pointerType: e.pointerType };
       const noteEl = noteElFrom(e.target);
       const head = clusterHeadFrom(e.target);
-      const canEdit = this.app.canEditBoard();
+      const canEdit = this.board.canEditBoard();
       if (e.target.closest && e.target.closest(".votes, .tr-line, .listen-btn, .note-voice")) {
         mode = "tap";
         return;
@@ -704,7 +712,7 @@ export class Canvas {
       const el = /** @type {HTMLElement} */ (e.target);
       const note = el.closest && el.closest(".note");
       if (!note || !el.matches(":focus-visible")) return;
-      const n = this.app.session.noteList().find((x) => x.id === /** @type {HTMLElement} */ (note).dataset.id);
+      const n = this.board.session.noteList().find((x) => x.id === /** @type {HTMLElement} */ (note).dataset.id);
       if (n) this.reveal({ x: n.x, y: n.y }, null);
     });
     vp.addEventListener("scroll", () => {
@@ -716,9 +724,9 @@ export class Canvas {
     if (!target || !target.closest) return;
     if (target.closest(".votes, .tr-line, .listen-btn, .note-voice")) return; // these handle their own click
     const open = target.closest(".note");
-    if (open) return this.app.openNoteSheet(open.dataset.id);
+    if (open) return this.ui.openNoteSheet(open.dataset.id);
     const title = target.closest(".cluster-title");
-    if (title && !title.disabled) return this.app.openClusterSheet(title.dataset.clusterId);
+    if (title && !title.disabled) return this.ui.openClusterSheet(title.dataset.clusterId);
   }
 
   autoPan(e) {
@@ -745,7 +753,7 @@ export class Canvas {
   }
 
   drop(drag) {
-    const app = this.app;
+    const app = this.board;
     const s = app.session;
     for (const el of this.clusterEls.values()) el.classList.remove("drop-target");
     drag.el.classList.remove("dragging");

@@ -14,6 +14,8 @@ import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
 import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
 import { closedText } from "./privacy.js";
+import { exposeForTests } from "./testhook.js";
+import { presentView as glossaryView } from "./glossary.js";
 
 const PAGE_SECONDS = 12;
 const PAUSE_AFTER_KEY_SECONDS = 60;
@@ -93,7 +95,7 @@ export async function renderPresent(root, boardId) {
       draw();
     }
   }, 1000);
-  /** @type {any} */ (window).__present = { session, state, draw }; // for the browser tests
+  exposeForTests("__present", { session, state, draw });
   draw();
 }
 
@@ -191,7 +193,12 @@ function view(session, boardId, info, cfg) {
   const stage = h("div", { class: "present-stage", id: "present-stage" });
   let items = [];
   let sig;
-  if (revealed && (phase === "results" || phase === "vote")) {
+  const gloss = glossaryView(session); // the facilitator put a term, or the glossary, on the screen
+  if (gloss) {
+    sig = gloss.sig;
+    stage.classList.add("present-gloss");
+    items = gloss.items;
+  } else if (revealed && (phase === "results" || phase === "vote")) {
     sig = `results|${phase}`;
     stage.classList.add("present-results", "results-big");
     const titles = new Map(clusters.map((c) => [c.id, shownTitle(c)]));
