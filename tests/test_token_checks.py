@@ -23,7 +23,7 @@ from server.http.standings import LiveStandings
 from server.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord, ParticipantRecord
-from server.store.memory import MemoryStore
+from server.store.memory import MemoryBoards, MemoryStore
 from server.tokens import TokenClaims, TokenSigner
 from server.ws import BoardSocket
 from tests.conftest import ServerProcess
@@ -36,29 +36,37 @@ signer = TokenSigner("test")
 
 
 class CountingStore(MemoryStore):
-    """The in-memory store, counting the reads a token check makes; `pause_after_read` holds
-    the next participant read (its answer already taken) until set."""
+    """The in-memory store, counting the reads a token check makes (its boards repository's);
+    `pause_after_read` holds the next participant read (its answer already taken) until set."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reads = {"get_board": 0, "list_participants": 0, "get_participant": 0}
         self.pause_after_read: asyncio.Event | None = None
         self.paused = asyncio.Event()
+        self.boards = CountingBoards(self)
+
+
+class CountingBoards(MemoryBoards):
+    def __init__(self, store: CountingStore) -> None:
+        super().__init__(store.tables)
+        self.store = store
 
     async def get_board(self, board_id: str) -> BoardRecord | None:
-        self.reads["get_board"] += 1
+        self.store.reads["get_board"] += 1
         return await super().get_board(board_id)
 
     async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
-        self.reads["list_participants"] += 1
+        self.store.reads["list_participants"] += 1
         return await super().list_participants(board_id)
 
     async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
-        self.reads["get_participant"] += 1
+        store = self.store
+        store.reads["get_participant"] += 1
         person = await super().get_participant(participant_id)
-        if self.pause_after_read is not None:
-            gate, self.pause_after_read = self.pause_after_read, None
-            self.paused.set()
+        if store.pause_after_read is not None:
+            gate, store.pause_after_read = store.pause_after_read, None
+            store.paused.set()
             await gate.wait()
         return person
 
