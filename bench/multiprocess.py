@@ -296,6 +296,9 @@ def load(
         "p99_cross_ms": pct(cross, 0.99),
         "max_ms": pct(everything, 1.0),
         "cpu_cores": [round(c, 3) for c in cpu],
+        # #17 target 4: the pair's CPU per delivery against one process's (all servers' CPU over
+        # the run / updates received by any client)
+        "cpu_us_per_delivery": round(sum(cpu) * elapsed / max(1, received) * 1e6, 2),
         "accepted": accepted,
         "redis_publishes_per_update": round(publishes / accepted, 3) if red else None,
     }

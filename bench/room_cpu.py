@@ -76,7 +76,9 @@ async def drain(pending: Any) -> None:
 async def one_run(k: dict[str, Any], connections: int, writers: int, updates: int) -> float:
     store = k["MemoryStore"]()
     await store.open()
-    await store.boards.create_board(k["BoardRecord"]("b", "bench", "CODE", time.time(), {}))
+    # (Stores before the split into repositories had `create_board` on the store itself.)
+    boards = getattr(store, "boards", store)
+    await boards.create_board(k["BoardRecord"]("b", "bench", "CODE", time.time(), {}))
     settings = k["Settings"](secret_key="x", batch_window_ms=0, rate_per_second=0)
     hub = k["Hub"](store, settings, fanout=k["MemoryFanout"]())
     await hub.start()

@@ -32,6 +32,7 @@
 # Env knobs [defaults]: SIZES [20 100 200] REPEAT [200 200] PG_SIZES [100 200] COLDLOAD [1] ANCHORS [1]
 #   ANCHOR_SETS ["yws hocuspocus:20 100 200:200;pycrdt:20 100:"] (servers:sizes:repeat; ...)
 #   MEMORY [1] PROFILE [0] RATE [1] DURATION [20] FULL [5] NOTES [10000] DRAIN [30] STALL [8]
+#   CONNECT [50] (Cobord cases' --connect-concurrency; the anchors' run-matrix.sh always uses 50)
 #   COLD_RUNS [5] SCHEMA [board] BENCH_SOURCE [head|tree] BENCH_COMMIT [HEAD] (with BENCH_SOURCE=head: which commit) SHARED_BENCH [../shared/bench] RESULTS [bench/results]
 #   CLEAN [1] (delete previous results first)  PG_DSN [postgres@127.0.0.1:5432]
 #   QUIET_WAIT [180] QUIET_CORES [0.3]: before each case (and each anchor set) wait up to
@@ -59,6 +60,7 @@ FULL="${FULL:-5}"
 NOTES="${NOTES:-10000}"
 DRAIN="${DRAIN:-30}"
 STALL="${STALL:-8}"
+CONNECT="${CONNECT:-50}"
 COLD_RUNS="${COLD_RUNS:-5}"
 SCHEMA="${SCHEMA:-board}"
 BENCH_SOURCE="${BENCH_SOURCE:-head}"
@@ -245,7 +247,7 @@ run_cobord_case() {
 
 workshop_args() { # clients
   # --schema board: the note schema refuses the harness' free-form extra keys ('mv', 'ts').
-  echo --scenario workshop --schema "$SCHEMA" --clients "$1" --full "$FULL" --rate "$RATE" --duration "$DURATION" --drain "$DRAIN" --stall "$STALL"
+  echo --scenario workshop --schema "$SCHEMA" --clients "$1" --full "$FULL" --rate "$RATE" --duration "$DURATION" --drain "$DRAIN" --stall "$STALL" --connect-concurrency "$CONNECT"
 }
 
 # ---------------------------------------------------------------- main

@@ -94,9 +94,12 @@ class Reader:
         self.pos = 0
 
     def var_uint(self) -> int:
+        buf, pos = self.buf, self.pos
+        if pos < len(buf) and buf[pos] < 0x80:  # most are one byte (counts, small clocks)
+            self.pos = pos + 1
+            return buf[pos]
         value = 0
         shift = 0
-        buf, pos = self.buf, self.pos
         for _ in range(_MAX_VARUINT_BYTES):
             if pos >= len(buf):
                 raise ProtocolError("truncated varUint")

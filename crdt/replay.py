@@ -105,6 +105,10 @@ EVENT_KINDS: tuple[str, ...] = (
     # entry re-created after a forbidden hard delete).
     "hidden",
     "restored",
+    # The glossary (crdt/glossary.py), target = the term: someone said "I don't understand"
+    # (always the server's write: who asked is never in the log), someone explained it.
+    "flagged",
+    "explained",
 )
 # per-note kinds that one update may repeat for many notes -> the one event that sums them up
 _MANY_KINDS = {"moved": "notes_moved", "clustered": "notes_clustered"}
@@ -133,7 +137,9 @@ class EventDecoder:
         self._notes: Map[Any] = self.doc.get(schema.NOTES, type=Map)
         self._clusters: Map[Any] = self.doc.get(schema.CLUSTERS, type=Map)
         self._meta: Map[Any] = self.doc.get(schema.META, type=Map)
+        self._glossary: Map[Any] = self.doc.get(schema.GLOSSARY, type=Map)
         self._found: list[tuple[str, str]] = []
+        self._glossary.observe_deep(self._on_glossary)
         self._notes.observe_deep(lambda events: self._on(events, "note"))
         self._clusters.observe_deep(lambda events: self._on(events, "cluster"))
         self._phase = self._meta.get("phase")
@@ -161,6 +167,40 @@ class EventDecoder:
                     self._found.append((_NOTE_FIELD_KINDS[key], target))
                 elif what == "cluster" and key == "title":
                     self._found.append(("cluster_renamed", target))
+
+    def _on_glossary(self, changes: Any) -> None:
+        for change in changes:
+            path = list(change.path)
+            keys: dict[str, Any] = change.keys
+            if not path:
+                for key, info in keys.items():
+                    value = info.get("newValue")
+                    if (
+                        info.get("action") == "add"
+                        and isinstance(value, Map)
+                        and value.get("flags")
+                    ):
+                        self._found.append(("flagged", self._term(str(key))))
+            elif len(path) == 1 and "flags" in keys:
+                self._found.append(("flagged", self._term(str(path[0]))))
+            elif len(path) == 2 and path[1] == "explanations":
+                for info in keys.values():
+                    value = info.get("newValue")
+                    before = info.get("oldValue")
+                    said = before.get("text") if isinstance(before, dict) else None
+                    # (An undone rewrite puts back the same text: nobody explained anything.)
+                    if (
+                        isinstance(value, dict)
+                        and value.get("text")
+                        and value.get("text") != said
+                        and not value.get("machine")
+                    ):
+                        self._found.append(("explained", self._term(str(path[0]))))
+
+    def _term(self, term_id: str) -> str:
+        entry = self._glossary.get(term_id)
+        term = entry.get("term") if isinstance(entry, Map) else None
+        return term if isinstance(term, str) else term_id
 
     def apply(self, seq: int, ts: float, actor: str, data: bytes) -> list[Event]:
         self._found = []

@@ -466,6 +466,8 @@ def _md_text(text: str) -> str:
     return flat
 
 
+md_text = _md_text  # (public: other report sections, e.g. crdt/glossary_report.py, escape alike)
+
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 

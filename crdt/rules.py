@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from crdt.schema import CLUSTERS, LANGUAGES, MAX_VOICE_SECONDS, META, NOTES, RESULTS
+from crdt import glossary
+from crdt.schema import CLUSTERS, GLOSSARY, LANGUAGES, MAX_VOICE_SECONDS, META, NOTES, RESULTS
 from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
@@ -61,6 +62,7 @@ class BoardState:
     # shared across processes are freed (server/scale/quotas.py).
     deleted_notes: set[str] = field(default_factory=set)
     live_clusters: int = 0  # clusters created and not deleted (as this process saw them)
+    live_terms: int = 0  # glossary terms (crdt/glossary.py), as this process saw them
     # An upper bound of the board's encoded size: the exact size at load (and at each keyframe)
     # plus every update stored or received since (merging never makes updates larger).
     bytes: int = 0
@@ -112,6 +114,10 @@ class BoardState:
                 self.live_clusters += 1
             elif change.root == CLUSTERS and change.action == "delete":
                 self.live_clusters = max(0, self.live_clusters - 1)
+            elif change.root == GLOSSARY and change.action == "create":
+                self.live_terms += 1
+            elif change.root == GLOSSARY and change.action == "delete":
+                self.live_terms = max(0, self.live_terms - 1)
 
     def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
         for note_id in note_ids:
@@ -140,6 +146,7 @@ class _Context:
     board: BoardState
     new_notes: int  # notes this whole update creates (for the quota)
     new_clusters: int = 0  # clusters this whole update creates
+    new_terms: int = 0  # glossary terms this whole update creates
 
 
 # A condition returns None when it holds, else the reason for refusing.
@@ -493,6 +500,62 @@ def within_board_limit(ctx: _Context) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- the glossary (crdt/glossary.py)
+
+
+def valid_new_term(ctx: _Context) -> str | None:
+    value = ctx.change.value
+    if not isinstance(value, dict):
+        return "a glossary term must be a map"
+    if "flags" in value and ctx.actor.role != "server":
+        return FLAGS_ARE_COUNTED
+    nested = value.get("explanations")
+    return glossary.new_term_problem(value, nested.data if isinstance(nested, Shared) else nested)
+
+
+def within_term_limit(ctx: _Context) -> str | None:
+    if ctx.board.live_terms + ctx.new_terms > glossary.MAX_TERMS:
+        return f"a board's glossary holds at most {glossary.MAX_TERMS} terms"
+    return None
+
+
+def explanations_value(ctx: _Context) -> str | None:
+    """A term's explanations: the whole map, or one language of it (removing one is allowed)."""
+    change = ctx.change
+    if change.sub is None:
+        if change.deleted:
+            return None
+        value = change.value.data if isinstance(change.value, Shared) else None
+        return glossary.explanations_problem(value)
+    if change.sub not in LANGUAGES:
+        return "a term's explanations map fr, nl or en to an explanation"
+    return None if change.deleted else glossary.explanation_problem(change.value)
+
+
+def flags_value(ctx: _Context) -> str | None:
+    value = ctx.change.value
+    ok = _is_number(value) and 0 <= value <= glossary.MAX_FLAGS and float(value).is_integer()
+    return None if ok else f"a term's flags are a count from 0 to {glossary.MAX_FLAGS}"
+
+
+def term_value(ctx: _Context) -> str | None:
+    if glossary.visible_text(ctx.change.value, glossary.MAX_TERM_CHARS):
+        return None
+    return f"a term is 1 to {glossary.MAX_TERM_CHARS} characters of visible text"
+
+
+def term_lang_value(ctx: _Context) -> str | None:
+    return None if ctx.change.value in LANGUAGES else "a term's language is one of fr, nl, en"
+
+
+FLAGS_ARE_COUNTED: Final = "a term's flags are counted by the server"
+# Participants explain terms over HTTP (PUT …/glossary/{term}/explanations/{lang}): the server
+# knows who wrote which explanation there (docs/schema.md "The glossary").
+EXPLAIN_OVER_HTTP: Final = (
+    "glossary explanations are written with "
+    "PUT /api/boards/{id}/glossary/{term}/explanations/{lang}"
+)
+
 ALLOWED: Final[tuple[Condition, ...]] = ()
 ONLY_FACILITATOR_DELETES_CLUSTERS: Final = "only the facilitator can delete clusters"
 
@@ -532,6 +595,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:y"): (*_CLUSTER_EDIT, number_value),
         (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
         (CLUSTERS, "set:deleted"): (refuse(ONLY_FACILITATOR_DELETES_CLUSTERS),),
+        (GLOSSARY, "*"): (refuse(EXPLAIN_OVER_HTTP),),
     },
     # The facilitator may change anything, but notes and clusters keep their schema.
     "facilitator": {
@@ -562,6 +626,14 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:color"): (short_string_value,),
         (CLUSTERS, "*"): (refuse("a cluster has no such field"),),
         (RESULTS, "*"): (refuse("results are written by the server only"),),
+        (GLOSSARY, "create"): (valid_new_term, within_term_limit),
+        (GLOSSARY, "delete"): ALLOWED,
+        (GLOSSARY, "set:explanations"): (explanations_value,),
+        (GLOSSARY, "set:term"): (term_value,),
+        (GLOSSARY, "set:lang"): (term_lang_value,),
+        (GLOSSARY, "set:createdAt"): (number_value,),
+        (GLOSSARY, "set:flags"): (refuse(FLAGS_ARE_COUNTED),),
+        (GLOSSARY, "*"): (refuse("a glossary term has no such field"),),
         ("*", "*"): ALLOWED,
     },
     "server": {
@@ -569,6 +641,12 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (NOTES, "set:translations"): (known_note, any_translation),
         (META, "*"): ALLOWED,
         (RESULTS, "*"): ALLOWED,
+        # Terms flagged over HTTP, their counts, and explanations written for a person over
+        # HTTP (who may write which is decided there: crdt/glossary.py `may_explain`) or by
+        # the machine translator: within the glossary's schema and bounds.
+        (GLOSSARY, "create"): (valid_new_term, within_term_limit),
+        (GLOSSARY, "set:flags"): (flags_value,),
+        (GLOSSARY, "set:explanations"): (explanations_value,),
     },
 }
 
@@ -606,11 +684,12 @@ def check(
         return Refusal(f"{BOARD_FULL}: at most {(board.max_bytes or 0) / 2**20:g} MiB")
     new_notes = sum(1 for c in changes if c.root == NOTES and c.action == "create")
     new_clusters = sum(1 for c in changes if c.root == CLUSTERS and c.action == "create")
+    new_terms = sum(1 for c in changes if c.root == GLOSSARY and c.action == "create")
     for change in changes:
         conditions = conditions_for(actor.role, change)
         if conditions is None:
             return Refusal(_NOT_ALLOWED[actor.role])
-        ctx = _Context(actor, change, board, new_notes, new_clusters)
+        ctx = _Context(actor, change, board, new_notes, new_clusters, new_terms)
         for condition in conditions:
             reason = condition(ctx)
             if reason is not None:

@@ -6,6 +6,7 @@ Root maps of the Yjs doc:
   clusters  cluster id -> Map {title, titles?, x, y, color, deleted?}
   meta      title, phase, timer, settings           (facilitator and server only)
   results   data, updatedAt                          (server only)
+  glossary  term id    -> Map {term, lang, createdAt, flags, explanations}   (crdt/glossary.py)
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
 they change as a whole, and plain values keep the JS side simple.
 Deleting is a field: a client writes `deleted: true`, and the server removes the entry in the
@@ -25,7 +26,8 @@ NOTES: Final = "notes"
 CLUSTERS: Final = "clusters"
 META: Final = "meta"
 RESULTS: Final = "results"
-ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS)
+GLOSSARY: Final = "glossary"  # term id -> Map {term, lang, createdAt, flags, explanations}
+ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS, GLOSSARY)
 
 NOTE_FIELDS: Final = frozenset(
     {

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pycrdt import Doc, Map, get_update
 from pycrdt._base import BaseType  # not re-exported; the common base of shared types
 
-from crdt import protocol
+from crdt import protocol, updates
 
 # What happened to an entry of a root map ("item") or to a field of such an entry.
 Action = Literal["create", "replace", "delete", "set"]
@@ -80,21 +80,28 @@ class ShadowDoc:
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
         self._observed_at_start: frozenset[str] = frozenset()
-        # The last decoded state vector, by its bytes: one update's "after" is the next one's
-        # "before" and the precheck's vector (decoding one is O(clients the board has seen), the
-        # hottest Python of a busy room). Read-only for callers.
-        self._sv_bytes = b""
-        self._sv: dict[int, int] = {}
         for name in roots:
             self.doc.get(name, type=Map)
         if state:
             self.doc.apply_update(state)
         self._observe_new_roots()
+        # The doc's state vector as a dict, moved forward past each update applied (from the
+        # update's own struct ranges): judging an update then costs what the update holds, not
+        # what the board has seen (decoding the vector is O(clients): ~1 µs each, the hottest
+        # Python of a busy room when it was done per update; a doc observer costs as much in
+        # yrs). Never ahead of the doc; it may lag behind for the server's own client (a write
+        # straight into `doc`): a refusal on clocks is decided again on `state_vector(exact=True)`.
+        self._clocks: dict[int, int] = protocol.decode_state_vector(self.doc.get_state())
+        # Updates yrs parked (missing dependencies), integrated inside some later transaction:
+        # while any waits, the clocks are decoded from the doc after each update.
+        self._parked: list[bytes] = []
+        if state and _has_structs(get_update(state, self.doc.get_state())):
+            self._parked.append(state)
 
-    def apply(self, update: bytes) -> list[Change]:
+    def apply(self, update: bytes, read: updates.UpdateInfo | None = None) -> list[Change]:
         """Apply `update` and return what it changed. Raises PendingUpdate, ForeignDelete, or
         ValueError (MalformedUpdate when yrs panics) for a corrupt update; then the shadow must
-        be rebuilt before further use."""
+        be rebuilt before further use. `read`: `updates.parse(update)`, if the caller has it."""
         self._changes = []
         self.unseen = False
         self._before = self.doc.get_state()
@@ -108,21 +115,16 @@ class ShadowDoc:
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
         after = self.doc.get_state()
-        rest = protocol.Reader(get_update(update, after))
-        if rest.var_uint() != 0:
+        remaining = get_update(update, after)
+        if _has_structs(remaining):
             raise PendingUpdate("update depends on changes the server does not have")
+        self.writers_before = self._move_clocks(update, read, self._before, after)
+        self.writers = list(self.writers_before)
         # What is left is the update's whole delete set: every range must name held clocks.
-        before = self._decoded(self._before)  # (first: the cache holds it, from the last update)
-        held = self._decoded(after)
-        for _ in range(rest.var_uint()):
-            client = rest.var_uint()
-            end = held.get(client, 0)
-            for _ in range(rest.var_uint()):
-                clock = rest.var_uint()
-                if clock + rest.var_uint() > end:
-                    raise ForeignDelete("update deletes changes the server does not have")
-        self.writers = [c for c, clock in held.items() if clock > before.get(c, 0)]
-        self.writers_before = {c: before.get(c, 0) for c in self.writers}
+        if _deletes_beyond(remaining, self._clocks) and _deletes_beyond(
+            remaining, self.state_vector(exact=True)
+        ):
+            raise ForeignDelete("update deletes changes the server does not have")
         # Roots this update created were not observed while it applied: report them as created.
         return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
 
@@ -130,7 +132,12 @@ class ShadowDoc:
         """Apply an update already checked elsewhere (committed by another process) and return
         what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
         self._changes = []
+        before = self.doc.get_state()
         self.doc.apply_update(update)
+        after = self.doc.get_state()
+        if _has_structs(get_update(update, after)):
+            self._parked.append(update)
+        self._move_clocks(update, None, before, after)
         changes = self._changes
         self._changes = []
         self._observe_new_roots()
@@ -150,20 +157,45 @@ class ShadowDoc:
         on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
         return self.doc.get_update(self._before)
 
-    def state_vector(self) -> dict[int, int]:
-        """The shadow's state vector (do not change the dict: it is cached)."""
-        return self._decoded(self.doc.get_state())
+    def state_vector(self, exact: bool = False) -> dict[int, int]:
+        """The shadow's state vector (do not change the dict). `exact`: decoded from the doc
+        (O(clients)), for the rare decisions the lagging clocks would refuse."""
+        if exact:
+            self._clocks = protocol.decode_state_vector(self.doc.get_state())
+        return self._clocks
 
-    def _decoded(self, state: bytes) -> dict[int, int]:
-        if state != self._sv_bytes:
-            self._sv = protocol.decode_state_vector(state)
-            self._sv_bytes = state
-        return self._sv
+    def _move_clocks(
+        self, update: bytes, read: updates.UpdateInfo | None, before: bytes, after: bytes
+    ) -> dict[int, int]:
+        """Move the clocks past `update`, just applied (`before`, `after`: the doc's vectors
+        around it); returns the clients it moved forward, with their clocks before it."""
+        if read is None and not self._parked:
+            try:
+                read = updates.parse(update)
+            except protocol.ProtocolError:
+                read = None  # (yrs took bytes the reader does not: decode the vectors)
+        # (Exact when the update carries the shadow's own client, whose clock may lag: a client
+        # relaying the server's writes must not pass for a writer under the server's id.)
+        if read is None or self._parked or self.doc.client_id in read.sections:
+            old = protocol.decode_state_vector(before)
+            self._clocks = protocol.decode_state_vector(after)
+            self._parked = [p for p in self._parked if _has_structs(get_update(p, after))]
+            return {c: old.get(c, 0) for c, k in self._clocks.items() if k > old.get(c, 0)}
+        # Taken whole, with nothing parked that it could have let in: each client's structs now
+        # end where the update's end (or where they were, for structs the doc already held).
+        clocks = self._clocks
+        moved: dict[int, int] = {}
+        for client, (_start, end) in read.sections.items():
+            known = clocks.get(client, 0)
+            if end > known:
+                moved[client] = known
+                clocks[client] = end
+        return moved
 
     def written_since(self, clocks: dict[int, int]) -> bytes:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
         content garbage-collected), with the delete set."""
-        vector = {**self.state_vector(), **clocks}
+        vector = {**self.state_vector(exact=True), **clocks}  # (a rare path: exact clocks)
         out = bytearray()
         protocol.write_var_uint(out, len(vector))
         for client, clock in vector.items():
@@ -249,6 +281,25 @@ class ShadowDoc:
                 self._changes.extend(_changes_of(root, event))
 
         return on_events
+
+
+def _has_structs(update: bytes) -> bool:
+    """The update (as yrs encodes it) holds structs, not just a delete set."""
+    return protocol.Reader(update).var_uint() != 0
+
+
+def _deletes_beyond(update: bytes, held: dict[int, int]) -> bool:
+    """An update with no structs (as yrs encodes what is left of one) deletes clocks past what
+    `held` holds."""
+    delete_set = protocol.Reader(update)
+    delete_set.var_uint()  # (no structs)
+    for _ in range(delete_set.var_uint()):
+        end = held.get(delete_set.var_uint(), 0)
+        for _ in range(delete_set.var_uint()):
+            clock = delete_set.var_uint()
+            if clock + delete_set.var_uint() > end:
+                return True
+    return False
 
 
 def _changes_of(root: str, event: Any) -> list[Change]:

@@ -25,6 +25,7 @@ from server.http.context import HttpContext
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.exports import ExportRoutes
 from server.http.facilitation import FacilitationRoutes
+from server.http.glossary import GlossaryRoutes
 from server.http.media import MediaRoutes
 from server.http.moderation import ModerationRoutes
 from server.http.ops import OpsRoutes
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
             "join": Rate(settings.join_per_minute, burst),
             "lookup": Rate(settings.lookup_per_minute, burst),
             "upload": Rate(settings.uploads_per_minute, settings.upload_burst),
+            "glossary": Rate(settings.glossary_per_minute, settings.glossary_burst),
         },
         redis,
     )
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
     # one computation per board, across processes
     suggestions = SuggestionRoutes(http, redis)
     media_routes = MediaRoutes(http, settings)
+    glossary_routes = GlossaryRoutes(http, translator)
     sweeper = MediaSweeper(store, settings.media_orphan_minutes)  # uploads never attached
 
     @contextlib.asynccontextmanager
@@ -142,12 +145,14 @@ def create_app(settings: Settings | None = None) -> CobordApp:
                     conn.close(1012, "server restart: reconnect")
             await retention.close()
             await sweeper.close()
+            await glossary_routes.close()
             await translator.close()
             await hub.close()
             await indexer.close()
             await closer.aclose()
             await socket.online.close()
             await socket.slots.close()
+            await standings.close()
             await store.close()
             await suggestions.close()
             if redis is not None:  # last: everything above may have used it
@@ -191,6 +196,7 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         *TranslationRoutes(http, translator).routes(),
         *suggestions.routes(),
         *ModerationRoutes(http).routes(),
+        *glossary_routes.routes(),
         *client_routes(settings),
         Route("/", index),
         Route("/j/{code}", index),

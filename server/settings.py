@@ -76,6 +76,9 @@ class Settings:
     photo_decodes: int = 2
     uploads_per_minute: float = 30.0
     upload_burst: float = 10.0
+    # "I don't understand" flags and glossary explanations per participant (issue #21)
+    glossary_per_minute: float = 30.0
+    glossary_burst: float = 20.0
     media_per_participant: int = 60
     media_bytes_per_participant: int = 40 * 1024 * 1024
     media_per_board: int = 2000
@@ -127,6 +130,8 @@ class Settings:
             photo_decodes=max(1, int(env.get("COBORD_PHOTO_DECODES", d.photo_decodes))),
             uploads_per_minute=float(env.get("COBORD_UPLOADS_PER_MINUTE", d.uploads_per_minute)),
             upload_burst=float(env.get("COBORD_UPLOAD_BURST", d.upload_burst)),
+            glossary_per_minute=float(env.get("COBORD_GLOSSARY_PER_MINUTE", d.glossary_per_minute)),
+            glossary_burst=float(env.get("COBORD_GLOSSARY_BURST", d.glossary_burst)),
             media_per_participant=int(
                 env.get("COBORD_MEDIA_PER_PARTICIPANT", d.media_per_participant)
             ),

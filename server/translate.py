@@ -434,6 +434,25 @@ class Translator:
             log.warning("translation claim: Redis unavailable (%r); claim kept", exc)
 
 
+    async def translate_text(
+        self, board_id: str, author: str, text: str, source: str, target: str
+    ) -> str | None:
+        """One text outside the notes' queue (a glossary explanation), within the same budgets
+        (its author's, then the board's): the translation, or None when the translator is off,
+        refuses it, does not answer, or a budget is spent (nothing is retried)."""
+        if not self.enabled or self._closed:
+            return None
+        wait = await self.budget.spend(
+            f"{board_id}:{author}", len(text), self.chars_per_participant
+        ) or await self.budget.spend(board_id, len(text), self.chars_per_board)
+        if wait > 0:
+            self.counters.over_budget += 1
+            return None
+        try:
+            return await self._ask(text, source, target)
+        except Unavailable:
+            return None
+
     async def _ask(self, text: str, source: str, target: str) -> str | None:
         """The translation, or None if the translator refuses this one (4xx, bad answer).
         Raises Unavailable if it did not answer (then the note is retried later)."""

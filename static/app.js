@@ -28,7 +28,7 @@ async function route() {
     const { renderReport } = await import("./report.js");
     renderReport(root, decodeURIComponent(m[1]));
   } else if ((m = path.match(/^\/b\/([^/]+)\/?$/))) {
-    const { renderBoard } = await import("./board.js");
+    const { renderBoard } = await import("./board/index.js");
     renderBoard(root, decodeURIComponent(m[1]));
   } else {
     const { renderHome } = await import("./home.js");

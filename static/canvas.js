@@ -8,6 +8,7 @@ import { t } from "./i18n.js";
 import { announce } from "./ui.js";
 import { noteMeta, voteControls, shownText, noteLabel } from "./noteview.js";
 import { shownTitle } from "./translations.js";
+import { CanvasMap } from "./canvasmap.js";
 
 export const NOTE_W = 200;
 export const NOTE_H = 150;
@@ -20,19 +21,38 @@ const CL_MIN_W = 2 * GRID_X + PAD;
 const CL_MIN_H = HEAD + GRID_Y + PAD;
 const MIN_SCALE = 0.15;
 export const GRID_COLS = 5; // loose notes fill rows of this many cells
-// On touch screens the board opens, follows and pinches no further out than readable note text
-// (16 px world -> 14 px). "See all" is the exception: asked for, it shows all (an overview; a pinch
-// from there zooms in, never further out).
-const MIN_READABLE_SCALE = 14 / 16;
+// On touch screens the board opens, follows and pinches no further out than readable note text:
+// the cards' 16 px text is drawn at 16 px at least (UX.md: a phone shows a readable slice, >= 16 px),
+// and their 44 px buttons stay 44 px. The overview map (canvasmap.js) shows where the rest is.
+// "See all" is the exception: asked for, it shows all (an overview; a pinch from there zooms in,
+// never further out).
+const MIN_READABLE_SCALE = 1;
+const coarsePointer = () => typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches;
 function minScale() {
-  return typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches ? MIN_READABLE_SCALE : MIN_SCALE;
+  return coarsePointer() ? MIN_READABLE_SCALE : MIN_SCALE;
 }
+/** The lowest scale the canvas opens or follows at on this device (follow.js uses it too). */
+export function readableScale() {
+  return minScale();
+}
+// A card's listen button is 44 world px: it is shown only where it is a target one can hit (44 CSS
+// px for a finger, 24 for a mouse: WCAG 2.5.8); the note's sheet has it too.
+const LISTEN_PX = 44;
+const minTargetPx = () => (coarsePointer() ? 44 : 24);
 const MAX_SCALE = 2.5;
 const LONG_PRESS_MS = 350;
 
 export class Canvas {
-  constructor(app) {
-    this.app = app;
+  /**
+   * @param {import("./noteview.js").NoteBoard & {isFacilitator(): boolean, canEditBoard(): boolean, resultsAvailable(): boolean, mine(): Set<string>, votes: any}} board
+   *   what the canvas reads: the live board's state (board/state.js) or the replay's read-only stand-in
+   * @param {import("./noteview.js").VoteActions & {openNoteSheet(id: string): void, openClusterSheet(id: string): void, openNewCluster(at?: any): void, tidy(clusterId: string | null): void}} ui
+   *   what its buttons and gestures open or do
+   */
+  constructor(board, ui) {
+    const app = board;
+    this.board = board;
+    this.ui = ui;
     this.attached = false;
     this.lastInteraction = 0;
     this.noteEls = new Map();
@@ -50,7 +70,8 @@ export class Canvas {
     this.empty = h("p", { class: "canvas-empty" });
     this.tools = h("div", { class: "canvas-tools" });
     this.viewport = h("div", { class: "viewport", "aria-label": t("view_canvas"), role: "region" }, this.world);
-    this.el = h("div", { class: "canvas" }, this.viewport, this.empty, this.tools);
+    this.map = new CanvasMap((p) => this.centreOn(p));
+    this.el = h("div", { class: "canvas" }, this.viewport, this.map.el, this.empty, this.tools);
     this.bindGestures();
     this.applyView();
   }
@@ -85,9 +106,10 @@ export class Canvas {
     const { x, y, s } = this.view;
     this.world.style.transform = `translate3d(${x}px, ${y}px, 0) scale(${s})`;
     this.el.style.setProperty("--zoom", String(s));
-    // Zoomed far out, a card's small buttons (listen) are specks nobody can hit: hidden until
+    // Zoomed out, a card's small buttons (listen) are specks nobody can hit: hidden until
     // zoomed in (the note itself still opens on a tap, with its listen button in the sheet).
-    this.el.classList.toggle("zoomed-out", s < 0.5);
+    this.el.classList.toggle("zoomed-out", LISTEN_PX * s < minTargetPx());
+    this.map.schedule(this.view, this.size);
     this.saveView();
   }
   scheduleView() {
@@ -127,10 +149,30 @@ export class Canvas {
     } else {
       const m = 24;
       const s = clamp(Math.min((this.size.w - 2 * m) / b.w, (this.size.h - 2 * m) / b.h), whole ? MIN_SCALE : minScale(), 1);
-      // Too wide to fit at a readable size: start at the left edge (reading order), pan for the rest.
-      const x = b.w * s > this.size.w - 2 * m ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
-      this.view = { s, x, y: Math.max(m, (this.size.h - b.h * s) / 2) - b.y * s };
+      // Too wide to fit at a readable size: start at the top left corner (reading order), pan for
+      // the rest (the map shows where it is).
+      const wide = b.w * s > this.size.w - 2 * m;
+      const x = wide ? m - b.x * s : (this.size.w - b.w * s) / 2 - b.x * s;
+      this.view = { s, x, y: (wide ? m : Math.max(m, (this.size.h - b.h * s) / 2)) - b.y * s };
     }
+    this.applyView();
+  }
+  /** Bring a world point to the middle of the screen (pan only): a tap on the overview map. */
+  centreOn(p) {
+    this.lastInteraction = Date.now();
+    const s = this.view.s;
+    const m = 24;
+    const b = this.contentBounds();
+    // Never pan past the board's edges (a tap near an edge of the map shows that edge, not a void).
+    const along = (/** @type {number} */ pos, /** @type {number} */ start, /** @type {number} */ len, /** @type {number} */ screen) =>
+      len * s > screen - 2 * m ? clamp(pos, screen - m - (start + len) * s, m - start * s) : pos;
+    let x = this.size.w / 2 - p.x * s;
+    let y = this.size.h / 2 - p.y * s;
+    if (b) {
+      x = along(x, b.x, b.w, this.size.w);
+      y = along(y, b.y, b.h, this.size.h);
+    }
+    this.view = { s, x, y };
     this.applyView();
   }
   /** Make a world point visible (pan only), e.g. a note just posted. */
@@ -153,7 +195,7 @@ export class Canvas {
     this.flashId = noteId;
   }
   revealCluster(id) {
-    const c = this.app.session.clusterList().find((x) => x.id === id);
+    const c = this.board.session.clusterList().find((x) => x.id === id);
     if (c) this.reveal({ x: c.x + PAD, y: c.y + HEAD }, null);
   }
 
@@ -182,7 +224,7 @@ export class Canvas {
     return frames;
   }
   occupied(skipId) {
-    const s = this.app.session;
+    const s = this.board.session;
     const notes = s.noteList();
     const rects = notes.filter((n) => n.id !== skipId).map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H }));
     return { notes: rects.concat(this.reserved), frames: [...this.frames(notes.filter((n) => n.id !== skipId), s.clusterList()).values()] };
@@ -248,7 +290,7 @@ export class Canvas {
    */
   freeGridCell(skipId) {
     const occ = this.occupied(skipId);
-    const loose = this.app.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
+    const loose = this.board.session.noteList().filter((n) => !n.cluster && n.id !== skipId);
     const x0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.x)) / GRID_X)) : 0;
     const y0 = loose.length ? Math.min(0, Math.floor(Math.min(...loose.map((n) => n.y)) / GRID_Y)) : 0;
     for (let row = y0; row < y0 + 400; row++) {
@@ -262,7 +304,7 @@ export class Canvas {
   /** Does this loose note overlap a note that was there first (earlier createdAt, then smaller id)? */
   overlapsEarlier(note) {
     const rect = { x: note.x, y: note.y, w: NOTE_W, h: NOTE_H };
-    return this.app.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
+    return this.board.session.noteList().some((o) => o.id !== note.id && (o.createdAt < note.createdAt || (o.createdAt === note.createdAt && o.id < note.id)) && hit({ x: o.x, y: o.y, w: NOTE_W, h: NOTE_H }, rect));
   }
   freeSpotOutside(skipId) {
     return this.freeSpotNear(this.viewCenter(), skipId);
@@ -272,7 +314,7 @@ export class Canvas {
    * @param {string} clusterId @param {string | null} [skipId] @param {{x: number, y: number} | null} [near]
    */
   freeSpotInCluster(clusterId, skipId, near = null) {
-    const c = this.app.session.clusterList().find((x) => x.id === clusterId);
+    const c = this.board.session.clusterList().find((x) => x.id === clusterId);
     if (!c) return this.freeSpotNear(this.viewCenter(), skipId);
     const occ = this.occupied(skipId);
     let best = null;
@@ -311,7 +353,7 @@ export class Canvas {
     return { x: center.x, y: center.y };
   }
   clusterAt(p) {
-    const s = this.app.session;
+    const s = this.board.session;
     const frames = this.frames(s.noteList(), s.clusterList());
     let found = "";
     for (const [id, f] of frames) if (p.x >= f.x && p.x <= f.x + f.w && p.y >= f.y && p.y <= f.y + f.h) found = id;
@@ -321,7 +363,7 @@ export class Canvas {
     return this.clusterAt(this.viewCenter());
   }
   contentBounds() {
-    const s = this.app.session;
+    const s = this.board.session;
     const notes = s.noteList();
     const frames = [...this.frames(notes, s.clusterList()).values()];
     const rects = notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H })).concat(frames);
@@ -336,7 +378,7 @@ export class Canvas {
 
   // ---------- rendering ----------
   render() {
-    const app = this.app;
+    const app = this.board;
     const s = app.session;
     const notes = s.noteList();
     const clusters = s.clusterList();
@@ -398,8 +440,8 @@ export class Canvas {
         fill(el, 
           // A photo or voice note without text is named after its kind and author (never an unnamed button).
           h("button", { type: "button", class: "note-open", dataset: { noteId: n.id, fk: `no:${n.id}` }, lang: shownText(n).lang || undefined, "aria-label": shownText(n).text ? undefined : noteLabel(n) }, h("span", null, shownText(n).text)),
-          noteMeta(app, n),
-          showVotes ? voteControls(app, n) : null,
+          noteMeta(app, n, () => this.render()),
+          showVotes ? voteControls(app, this.ui, n) : null,
         );
         refilled.push(el);
       }
@@ -412,6 +454,8 @@ export class Canvas {
     for (const [id, el] of this.noteEls) if (!seen.has(id)) { el.remove(); this.noteEls.delete(id); }
     this.orderForKeyboard(notes, clusters);
     fitNoteText(refilled);
+    this.map.setLayout({ notes: notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_W, h: NOTE_H, color: n.color })), frames: [...frames.values()] });
+    this.map.schedule(this.view, this.size);
 
     this.empty.textContent = notes.length ? "" : t("empty_board");
     this.empty.hidden = notes.length > 0;
@@ -452,18 +496,18 @@ export class Canvas {
   }
 
   renderTools(canEdit) {
-    const sig = `${canEdit}|${document.documentElement.lang}|${this.app.session.phase()}`;
+    const sig = `${canEdit}|${document.documentElement.lang}|${this.board.session.phase()}`;
     if (this.tools._sig === sig) return;
     this.tools._sig = sig;
     fill(this.tools, 
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1 / 1.25), "aria-label": t("zoom_out"), title: t("zoom_out") }, "−"),
       h("button", { type: "button", class: "tool", onclick: () => this.zoomBy(1.25), "aria-label": t("zoom_in"), title: t("zoom_in") }, "+"),
       h("button", { type: "button", class: "tool tool-text", onclick: () => this.fitAll({ whole: true }) }, "⤢ ", t("fit_all")),
-      canEdit && (this.app.isFacilitator() || this.app.session.phase() === "cluster")
-        ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.app.openNewCluster() }, "▭ ", t("new_cluster"))
+      canEdit && (this.board.isFacilitator() || this.board.session.phase() === "cluster")
+        ? h("button", { type: "button", class: "tool tool-text", onclick: () => this.ui.openNewCluster() }, "▭ ", t("new_cluster"))
         : null,
-      canEdit && this.app.isFacilitator()
-        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.app.tidy(null) }, "▦ ", t("tidy_board"))
+      canEdit && this.board.isFacilitator()
+        ? h("button", { type: "button", class: "tool tool-text", id: "tidy-board", onclick: () => this.ui.tidy(null) }, "▦ ", t("tidy_board"))
         : null,
     );
   }
@@ -482,7 +526,7 @@ export class Canvas {
     const clusterHeadFrom = (target) => target.closest && target.closest(".cluster-head");
 
     const beginDrag = (kind, el, id, p) => {
-      const s = this.app.session;
+      const s = this.board.session;
       if (kind === "note") {
         const n = s.liveNote(id);
         if (!n) return false;
@@ -514,7 +558,7 @@ export class Canvas {
       start = { x: e.clientX, y: e.clientY, view: { ...this.view }, target: e.target, pointerType: e.pointerType };
       const noteEl = noteElFrom(e.target);
       const head = clusterHeadFrom(e.target);
-      const canEdit = this.app.canEditBoard();
+      const canEdit = this.board.canEditBoard();
       if (e.target.closest && e.target.closest(".votes, .tr-line, .listen-btn, .note-voice")) {
         mode = "tap";
         return;
@@ -660,15 +704,29 @@ export class Canvas {
       else if (e.key === "-") this.zoomBy(0.8);
     });
     vp.tabIndex = 0;
+
+    // Tab reaches every note, wherever it is: a note focused from the keyboard is brought on
+    // screen by panning. (The browser would scroll the clipped viewport instead, out of step with
+    // the view: that scroll is taken back.)
+    vp.addEventListener("focusin", (e) => {
+      const el = /** @type {HTMLElement} */ (e.target);
+      const note = el.closest && el.closest(".note");
+      if (!note || !el.matches(":focus-visible")) return;
+      const n = this.board.session.noteList().find((x) => x.id === /** @type {HTMLElement} */ (note).dataset.id);
+      if (n) this.reveal({ x: n.x, y: n.y }, null);
+    });
+    vp.addEventListener("scroll", () => {
+      if (vp.scrollLeft || vp.scrollTop) vp.scrollLeft = vp.scrollTop = 0;
+    });
   }
 
   tap(target) {
     if (!target || !target.closest) return;
     if (target.closest(".votes, .tr-line, .listen-btn, .note-voice")) return; // these handle their own click
     const open = target.closest(".note");
-    if (open) return this.app.openNoteSheet(open.dataset.id);
+    if (open) return this.ui.openNoteSheet(open.dataset.id);
     const title = target.closest(".cluster-title");
-    if (title && !title.disabled) return this.app.openClusterSheet(title.dataset.clusterId);
+    if (title && !title.disabled) return this.ui.openClusterSheet(title.dataset.clusterId);
   }
 
   autoPan(e) {
@@ -695,7 +753,7 @@ export class Canvas {
   }
 
   drop(drag) {
-    const app = this.app;
+    const app = this.board;
     const s = app.session;
     for (const el of this.clusterEls.values()) el.classList.remove("drop-target");
     drag.el.classList.remove("dragging");

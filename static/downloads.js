@@ -11,6 +11,7 @@ export const EXPORTS = [
   { key: "download_picture", path: (lang) => `export.svg?lang=${lang}`, ext: "svg" },
   { key: "download_csv", path: (lang) => `export.csv?lang=${lang}`, ext: "csv" },
   { key: "download_json", path: () => "export.json", ext: "json" },
+  { key: "download_glossary", path: (lang) => `glossary/export.csv?lang=${lang}`, ext: "glossary.csv" },
 ];
 
 /** @param {string} header @param {string} fallback */

@@ -16,13 +16,12 @@
 import { h, now } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";
-import { NOTE_W, NOTE_H } from "./canvas.js";
+import { NOTE_W, NOTE_H, readableScale } from "./canvas.js";
 import { noteLabel, shownText } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 
 const MARGIN = 24;
 const MAX_SCALE = 1.25;
-const READABLE_TOUCH_SCALE = 14 / 16; // same floor as the canvas on touch screens
 
 /** @typedef {{kind: string, id?: string, rect?: {x: number, y: number, w: number, h: number}, seq: number, at?: number}} Focus */
 
@@ -64,10 +63,11 @@ export function focusedNotes(f, notes) {
 
 /** The board's side: the facilitator's commands, the followers' moves, and the bar saying which is which. */
 export class Follow {
-  /** @param {any} app the BoardApp */
-  constructor(app) {
-    this.app = app;
-    this.following = store.get(keys.follow(app.id), true) !== false;
+  /** @param {import("./board/state.js").BoardState} board @param {import("./extras.js").BoardScreen} screen */
+  constructor(board, screen) {
+    this.board = board;
+    this.screen = screen;
+    this.following = store.get(keys.follow(board.id), true) !== false;
     /** @type {number|null} */ this.seenSeq = null;
     /** @type {number|null} */ this.pendingSeq = null;
     this.bar = h("div", { class: "follow-bar", id: "follow-bar", role: "status", hidden: true });
@@ -78,7 +78,7 @@ export class Follow {
   // ---- the facilitator ----
   /** @param {"note"|"cluster"|"area"} kind @param {string|null} id @param {{x: number, y: number, w: number, h: number}|null} [rect] */
   bring(kind, id, rect = null) {
-    const s = this.app.session;
+    const s = this.board.session;
     const prev = currentFocus(s);
     /** @type {Focus} */
     const focus = { kind, seq: (prev ? prev.seq : 0) + 1, at: now() };
@@ -88,12 +88,12 @@ export class Follow {
   }
   /** What the facilitator's canvas shows now, in board units. */
   myView() {
-    const c = this.app.canvas;
+    const c = this.screen.canvas;
     const { x, y, s } = c.view;
     return { x: -x / s, y: -y / s, w: c.size.w / s, h: c.size.h / s };
   }
   stop() {
-    const s = this.app.session;
+    const s = this.board.session;
     s.doc.transact(() => s.meta.set("follow", null));
   }
 
@@ -101,29 +101,30 @@ export class Follow {
   /** @param {boolean} on */
   setFollowing(on) {
     this.following = on;
-    store.set(keys.follow(this.app.id), on);
-    const f = currentFocus(this.app.session);
+    store.set(keys.follow(this.board.id), on);
+    const f = currentFocus(this.board.session);
     this.renderBar(true); // first: the canvas is measured once the bar has its new size
     if (on && f) this.go(f);
   }
 
   /** After every render of the board: move when the focus changed (and we follow), refresh the bar. */
   afterRender() {
-    const app = this.app;
+    const app = this.board;
+    const screen = this.screen;
     const s = app.session;
     if (!s.synced) return;
     const f = currentFocus(s);
     const panelSig = f ? `${f.seq}` : "";
-    if (app.panel && panelSig !== this._panelSig) {
+    if (screen.panel && panelSig !== this._panelSig) {
       this._panelSig = panelSig;
-      app.panel.render(true); // its "stop" button follows the focus
+      screen.panel.render(true); // its "stop" button follows the focus
     }
     if (f && !app.isFacilitator() && f.seq !== this.seenSeq) {
       this.seenSeq = f.seq;
       if (this.following) this.pendingSeq = f.seq;
     }
     this.renderBar(); // first: the bar takes room, the canvas is measured after it
-    if (f && this.pendingSeq === f.seq && app.view === "canvas" && app.canvas.attached) {
+    if (f && this.pendingSeq === f.seq && screen.view === "canvas" && screen.canvas.attached) {
       this.pendingSeq = null;
       this.go(f);
     }
@@ -131,18 +132,17 @@ export class Follow {
 
   /** Centre the canvas on the focus, zoomed to fit it (never below readable text on a phone). @param {Focus} f */
   go(f) {
-    const app = this.app;
-    if (app.view !== "canvas" || !app.canvas.attached) {
+    const screen = this.screen;
+    if (screen.view !== "canvas" || !screen.canvas.attached) {
       this.pendingSeq = f.seq; // done when the canvas shows again
       return;
     }
     const rect = this.rectOf(f);
     if (!rect) return;
-    const c = app.canvas;
+    const c = screen.canvas;
     c.measure();
-    const coarse = typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches;
     const fit = Math.min((c.size.w - 2 * MARGIN) / rect.w, (c.size.h - 2 * MARGIN) / rect.h, MAX_SCALE);
-    const scale = Math.max(coarse ? READABLE_TOUCH_SCALE : 0.15, fit);
+    const scale = Math.max(readableScale(), fit); // never below readable text on a phone
     c.view = { s: scale, x: c.size.w / 2 - (rect.x + rect.w / 2) * scale, y: c.size.h / 2 - (rect.y + rect.h / 2) * scale };
     c.applyView();
     c.lastInteraction = Date.now(); // no "fit all" refit right after
@@ -157,22 +157,23 @@ export class Follow {
 
   /** @param {Focus} f */
   rectOf(f) {
-    const s = this.app.session;
+    const s = this.board.session;
     if (f.kind === "note") {
       const n = s.noteList().find((/** @type {any} */ x) => x.id === f.id);
       return n ? { x: n.x, y: n.y, w: NOTE_W, h: NOTE_H } : null;
     }
     if (f.kind === "cluster") {
-      const frame = this.app.canvas.frames(s.noteList(), s.clusterList()).get(f.id);
+      const frame = this.screen.canvas.frames(s.noteList(), s.clusterList()).get(f.id);
       return frame ? { x: frame.x, y: frame.y, w: frame.w, h: frame.h } : null;
     }
     return f.rect && f.rect.w > 0 && f.rect.h > 0 ? f.rect : null;
   }
 
   renderBar(force = false) {
-    const app = this.app;
+    const app = this.board;
+    const screen = this.screen;
     const f = currentFocus(app.session);
-    if (!this.bar.isConnected && app.banners) app.banners.after(this.bar);
+    if (!this.bar.isConnected && screen.banners) screen.banners.after(this.bar);
     const sig = f ? [f.seq, f.kind, f.id, focusLabel(app.session, f), this.following, app.isFacilitator(), document.documentElement.lang].join("|") : "";
     if (!force && sig === this._barSig) return;
     this._barSig = sig;
@@ -195,17 +196,17 @@ export class Follow {
 
   /** Buttons for the note sheet (facilitator). @param {any} note @param {() => void} close */
   noteAction(note, close) {
-    if (!this.app.isFacilitator()) return null;
+    if (!this.board.isFacilitator()) return null;
     return h("button", { type: "button", class: "btn", id: "follow-note", onclick: () => { this.bring("note", note.id); close(); } }, "▶ ", t("follow_bring_note"));
   }
   /** @param {any} cluster @param {() => void} close */
   clusterAction(cluster, close) {
-    if (!this.app.isFacilitator()) return null;
+    if (!this.board.isFacilitator()) return null;
     return h("div", { class: "actions" }, h("button", { type: "button", class: "btn", id: "follow-cluster", onclick: () => { this.bring("cluster", cluster.id); close(); } }, "▶ ", t("follow_bring_cluster")));
   }
   /** The panel's section (facilitator). */
   panelSection() {
-    const f = currentFocus(this.app.session);
+    const f = currentFocus(this.board.session);
     return h(
       "section",
       { class: "panel-sec", "aria-labelledby": "p-follow" },

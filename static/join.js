@@ -38,7 +38,7 @@ export async function renderJoin(root, code) {
     const langs = state.info.languages && state.info.languages.length ? state.info.languages : LANGS;
     if (!langs.includes(getLang())) setLang(langs[0]);
     // While the person types their name, fetch the board's code so the board opens at once.
-    setTimeout(() => import("./board.js").catch(() => {}), 0);
+    setTimeout(() => import("./board/index.js").catch(() => {}), 0);
   } catch (e) {
     state.error = e instanceof ApiError && e.status === 404 ? t("join_unknown_code") : errorText(e);
   }

@@ -7,6 +7,9 @@ import { toast } from "./ui.js";
 import { canRecordHere } from "./reach.js";
 import { shownText } from "./translations.js";
 
+/** Whose pictures: the board's id (the replay keeps it in `boardId`) and a token that may read them.
+ * @typedef {{id: string, boardId?: string, token: string}} MediaBoard */
+
 export const MAX_SIDE = 1600;
 export const MAX_BYTES = 400 * 1024;
 export const MAX_VOICE_MS = 60_000;
@@ -15,7 +18,7 @@ export const MAX_VOICE_MS = 60_000;
  * A picture's or recording's address: no token in it. `<img>` cannot send a header, and whatever is in
  * the URL travels with "copy image address" (a facilitator's token is the whole board). The server
  * lets it through with a cookie it scoped to this board's media and sets for one hour (mediaAccess).
- * @param {any} app @param {string} mediaId
+ * @param {MediaBoard} app @param {string} mediaId
  */
 export function mediaUrl(app, mediaId) {
   // The replay view names its app `${board}:replay` (its own pan/zoom) and keeps the board in boardId.
@@ -52,7 +55,7 @@ export function mediaAccess(boardId, token, force = false) {
 }
 
 /** A picture or recording that failed to load (no cookie yet, or it ran out): get one, try once more.
- * @param {any} app @param {HTMLMediaElement | HTMLImageElement} el */
+ * @param {MediaBoard} app @param {HTMLMediaElement | HTMLImageElement} el */
 function retryWithAccess(app, el) {
   if (el.dataset.retried) return;
   el.dataset.retried = "1";
@@ -69,7 +72,7 @@ export function fmtDuration(seconds) {
 
 /** The picture or the player of a note, or null for a text note. `label`: the note's name (its
  * caption or "voice note by Sam, 12 s"), so the player is not one of many identical "audio"s.
- * @param {any} app @param {any} note @param {string} [label] */
+ * @param {MediaBoard} app @param {any} note @param {string} [label] */
 export function mediaView(app, note, label = "") {
   if (!note.media) return null;
   if (note.kind === "photo") {
@@ -109,7 +112,7 @@ export async function shrinkImage(file) {
   throw new Error(t("photo_too_big"));
 }
 
-/** POST the bytes; the server's message on refusal. @param {any} app @param {"photo"|"voice"} kind @param {Blob} blob */
+/** POST the bytes; the server's message on refusal. @param {MediaBoard} app @param {"photo"|"voice"} kind @param {Blob} blob */
 export async function uploadMedia(app, kind, blob) {
   const res = await fetch(`/api/boards/${encodeURIComponent(app.id)}/media?kind=${kind}`, {
     method: "POST",
@@ -126,7 +129,7 @@ export async function uploadMedia(app, kind, blob) {
 }
 
 /** The composer's photo/voice controls. `value()` is {kind, media} once an upload is done, else null.
- * @param {any} app */
+ * @param {MediaBoard} app */
 export function mediaPicker(app) {
   /** @type {{kind: string, media: string, duration?: number} | null} */
   let attached = null;

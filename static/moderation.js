@@ -13,9 +13,10 @@ const REFRESH_MS = 5000;
 const MAX_REASON = 200;
 
 export class Moderation {
-  /** @param {any} app the BoardApp */
-  constructor(app) {
-    this.app = app;
+  /** @param {import("./board/state.js").BoardState} board @param {import("./extras.js").BoardScreen} screen */
+  constructor(board, screen) {
+    this.board = board;
+    this.screen = screen;
     /** @type {any[]|null} */ this.hidden = null;
     this._at = 0;
     this._loading = false;
@@ -25,28 +26,28 @@ export class Moderation {
   }
 
   base() {
-    return `/api/boards/${encodeURIComponent(this.app.id)}`;
+    return `/api/boards/${encodeURIComponent(this.board.id)}`;
   }
 
   async load() {
-    if (this._loading || this.app.role === "viewer") return;
+    if (this._loading || this.board.role === "viewer") return;
     this._loading = true;
     try {
       const before = this.hidden === null ? null : new Set(this.hidden.map((/** @type {any} */ n) => n.note_id));
-      this.hidden = await api("GET", `${this.base()}/hidden`, { token: this.app.token });
+      this.hidden = await api("GET", `${this.base()}/hidden`, { token: this.board.token });
       this._at = Date.now();
       // Its author is told, in their language, which of their notes the facilitator hid.
-      if (before && this.app.role === "participant") {
+      if (before && this.board.role === "participant") {
         for (const n of this.hidden || []) {
-          if (!before.has(n.note_id) && this.app.isMine(n.note_id)) announce(t("mod_your_note_hidden", { text: noteLabel(n) }));
+          if (!before.has(n.note_id) && this.board.isMine(n.note_id)) announce(t("mod_your_note_hidden", { text: noteLabel(n) }));
         }
       }
       // A hidden note of mine must not be posted again from the pending list (it would be refused).
       const ids = new Set((this.hidden || []).map((n) => n.note_id));
-      const pending = store.get(keys.pending(this.app.id), []);
-      if (pending.some((/** @type {any} */ p) => ids.has(p.id))) store.set(keys.pending(this.app.id), pending.filter((/** @type {any} */ p) => !ids.has(p.id)));
+      const pending = store.get(keys.pending(this.board.id), []);
+      if (pending.some((/** @type {any} */ p) => ids.has(p.id))) store.set(keys.pending(this.board.id), pending.filter((/** @type {any} */ p) => !ids.has(p.id)));
       this.renderTray();
-      if (this.app.panel) this.app.panel.render(true);
+      if (this.screen.panel) this.screen.panel.render(true);
     } catch {
       /* offline: keep the last list */
     } finally {
@@ -56,14 +57,15 @@ export class Moderation {
 
   /** After every render: notice my notes leaving (hidden) or coming back (restored), keep the lists fresh. */
   afterRender() {
-    const app = this.app;
+    const app = this.board;
+    const screen = this.screen;
     const s = app.session;
     if (!s.synced || app.role === "viewer") return;
     const present = new Set();
     for (const id of s.liveNoteIds()) if (app.isMine(id)) present.add(id);
     const changed = present.size !== this._myPresent.size || [...this._myPresent].some((id) => !present.has(id));
     this._myPresent = present;
-    const panelOpen = app.isFacilitator() && app.panel && app.panel.open;
+    const panelOpen = app.isFacilitator() && screen.panel && screen.panel.open;
     if (this.hidden === null || changed || (panelOpen && Date.now() - this._at > REFRESH_MS)) this.load();
     this.renderTray();
   }
@@ -71,7 +73,7 @@ export class Moderation {
   /** @param {any} note @param {string} reason */
   async hide(note, reason) {
     try {
-      await api("POST", `${this.base()}/notes/${encodeURIComponent(note.id)}/hide`, { token: this.app.token, body: { reason } });
+      await api("POST", `${this.base()}/notes/${encodeURIComponent(note.id)}/hide`, { token: this.board.token, body: { reason } });
       toast(t("mod_hidden_done"));
       this.load();
       return true;
@@ -84,7 +86,7 @@ export class Moderation {
   /** @param {string} noteId */
   async restore(noteId) {
     try {
-      await api("POST", `${this.base()}/notes/${encodeURIComponent(noteId)}/restore`, { token: this.app.token });
+      await api("POST", `${this.base()}/notes/${encodeURIComponent(noteId)}/restore`, { token: this.board.token });
       toast(t("mod_restored"));
       this.load();
     } catch (e) {
@@ -94,7 +96,7 @@ export class Moderation {
 
   /** "Hide this note" in the note sheet (facilitator). @param {any} note @param {() => void} close */
   noteAction(note, close) {
-    if (!this.app.isFacilitator()) return null;
+    if (!this.board.isFacilitator()) return null;
     return h("button", { type: "button", class: "btn", id: "mod-hide", onclick: () => { close(); this.openHide(note); } }, "⊘ ", t("mod_hide"));
   }
 
@@ -140,8 +142,9 @@ export class Moderation {
 
   /** The author's tray: my notes the facilitator hid, and why. */
   renderTray() {
-    const app = this.app;
-    if (!this.tray.isConnected && app.draftsEl) app.draftsEl.after(this.tray);
+    const app = this.board;
+    const screen = this.screen;
+    if (!this.tray.isConnected && screen.draftsEl) screen.draftsEl.after(this.tray);
     const mine = app.isFacilitator() ? [] : (this.hidden || []).filter((n) => n.mine);
     const sig = JSON.stringify([mine.map((n) => [n.note_id, n.text, n.reason]), document.documentElement.lang]);
     if (sig === this._traySig) return;

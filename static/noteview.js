@@ -1,6 +1,6 @@
 // @ts-check
 // How a note is shown wherever it appears (canvas, outline, vote list, replay): its author line and
-// its vote buttons. No imports of board.js: the board, the canvas and the outline all use this.
+// its vote buttons. The board page, the canvas, the outline and the replay all use this.
 import { h } from "./util.js";
 import { t, langName, fmtNumber } from "./i18n.js";
 import { toast } from "./ui.js";
@@ -32,19 +32,33 @@ export function noteLabel(note, max = 60) {
   return caption || t("label_empty_note");
 }
 
+/**
+ * What a note's views read of the board (board/state.js's BoardState, or the replay's read-only
+ * stand-in): its id and token (pictures), whose note it is, my votes and what the results say.
+ * @typedef {{
+ *   id: string, boardId?: string, token: string, role: string, session: any,
+ *   votes: {remaining: number | null},
+ *   isMine(noteId: string): boolean, myVotes(noteId: string): number, canVote(): boolean,
+ *   totalVotes(noteId: string): number | null,
+ *   disagreeOn?(): boolean, disagreeLeft?(): {left: number, budget: number}, myMark?(noteId: string): boolean,
+ * }} NoteBoard
+ * What the vote buttons do (board/controller.js's BoardController).
+ * @typedef {{ vote(noteId: string, delta: number): any, disagree(noteId: string, delta: number): any }} VoteActions
+ */
+
 /** Photo or voice, the translation line and the listen button, then the meta line.
- * @param {any} app @param {any} note */
-export function noteMeta(app, note) {
-  const extras = [mediaView(app, note, noteLabel(note)), translationToggle(note, () => app.renderMain && app.renderMain())].filter(Boolean);
+ * @param {NoteBoard} board @param {any} note @param {() => void} [rerender] draws the view again (the translation toggle) */
+export function noteMeta(board, note, rerender = () => {}) {
+  const extras = [mediaView(board, note, noteLabel(note)), translationToggle(note, rerender)].filter(Boolean);
   // The listen button sits on the author line: the card keeps its height for the text.
-  const meta = noteMetaLine(app, note, listenButton(shownText(note), noteLabel(note)));
+  const meta = noteMetaLine(board, note, listenButton(shownText(note), noteLabel(note)));
   return extras.length ? h("div", { class: "note-extras" }, ...extras, meta) : meta;
 }
 
 /** "by Amina", or "by you" on one's own note (short enough to stay whole on a card).
- * @param {any} app @param {any} note @param {Node | null} listen */
-function noteMetaLine(app, note, listen) {
-  const who = app.isMine(note.id) ? t("note_by_you") : note.author ? t("note_by", { name: note.author }) : "";
+ * @param {NoteBoard} board @param {any} note @param {Node | null} listen */
+function noteMetaLine(board, note, listen) {
+  const who = board.isMine(note.id) ? t("note_by_you") : note.author ? t("note_by", { name: note.author }) : "";
   return h(
     "p",
     { class: "note-meta" },
@@ -55,8 +69,9 @@ function noteMetaLine(app, note, listen) {
 }
 
 /** [− take back] n [+ add] with accessible names, plus the total when votes are visible.
- * @param {any} app @param {any} note @param {{big?: boolean, disagree?: boolean}} [opts] */
-export function voteControls(app, note, { big = false, disagree = big } = {}) {
+ * @param {NoteBoard} board @param {VoteActions} actions @param {any} note @param {{big?: boolean, disagree?: boolean}} [opts] */
+export function voteControls(board, actions, note, { big = false, disagree = big } = {}) {
+  const app = board;
   const mine = app.myVotes(note.id);
   const can = app.canVote();
   const total = app.totalVotes(note.id);
@@ -81,7 +96,7 @@ export function voteControls(app, note, { big = false, disagree = big } = {}) {
       disabled: !can || mine === 0,
       "aria-label": t("vote_remove_on", { text: short }),
       title: t("vote_remove"),
-      onclick: (e) => { e.stopPropagation(); app.vote(note.id, -1); },
+      onclick: (e) => { e.stopPropagation(); actions.vote(note.id, -1); },
     }, "−"),
     // "Your dots: 2" is read as text (an aria-label on a plain span is not announced).
     h("span", { class: "my-dots" }, h("span", { "aria-hidden": "true" }, "●".repeat(Math.min(mine, 5)) || "○", mine > 5 ? fmtNumber(mine) : ""), h("span", { class: "sr-only" }, t("your_dots", { n: mine }))),
@@ -97,21 +112,21 @@ export function voteControls(app, note, { big = false, disagree = big } = {}) {
         e.stopPropagation();
         // No dots left: say so (the button stays usable, not greyed out).
         if (app.votes.remaining === 0) toast(t("votes_none_left"), "warn");
-        else app.vote(note.id, 1);
+        else actions.vote(note.id, 1);
       },
     }, "+●"),
     total !== null ? h("span", { class: "total-dots", title: t("total_dots", { n: total }) }, h("span", { "aria-hidden": "true" }, t("total_dots_short", { n: total })), h("span", { class: "sr-only" }, t("total_dots", { n: total }))) : null,
     // On the big controls (the phone's vote list, a note's sheet) and the outline (keyboard and
     // screen reader): a card on the canvas has no room.
-    disagree ? disagreeButton(app, note, short, can) : null,
+    disagree ? disagreeButton(board, actions, note, short, can) : null,
   );
 }
 
 /** "I disagree" beside the dots, only while the board uses marks (the setting is read at every
  * render, so turning it on or off shows or hides it live). Pressed = my mark is on this idea.
- * @param {any} app @param {any} note @param {string} short @param {boolean} can */
-function disagreeButton(app, note, short, can) {
-  if (!app.disagreeOn || !app.disagreeOn()) return null;
+ * @param {NoteBoard} app @param {VoteActions} actions @param {any} note @param {string} short @param {boolean} can */
+function disagreeButton(app, actions, note, short, can) {
+  if (!app.disagreeOn || !app.disagreeOn() || !app.disagreeLeft || !app.myMark) return null;
   const marked = app.myMark(note.id);
   const { left, budget } = app.disagreeLeft();
   const dotted = app.myVotes(note.id) > 0; // one cannot choose an idea and disagree with it
@@ -127,9 +142,9 @@ function disagreeButton(app, note, short, can) {
       title: dotted ? t("disagree_stance_conflict") : t("disagree_left", { n: left, budget }),
       onclick: (/** @type {Event} */ e) => {
         e.stopPropagation();
-        if (marked) app.disagree(note.id, -1);
+        if (marked) actions.disagree(note.id, -1);
         else if (left === 0) toast(t("disagree_none_left"), "warn");
-        else app.disagree(note.id, 1);
+        else actions.disagree(note.id, 1);
       },
     },
     h("span", { "aria-hidden": "true" }, "✕ "),

@@ -21,15 +21,35 @@ import { privacySection } from "./privacy.js";
 
 const RESULTS_POLL_MS = 2000;
 
+/**
+ * What the panel asks of the board's screen (board/app.js): fresh results (the controller), closing
+ * the panel, the facilitation extras' sections (extras.js), and where suggested clusters go (canvas).
+ * @typedef {{
+ *   fetchResults(throttled?: boolean): void,
+ *   close(): void,
+ *   sections(): Node[],
+ *   place: import("./suggestions.js").SuggestionPlace,
+ *   showCluster(id: string): void,
+ * }} PanelHost
+ */
+
 export class FacilitatorPanel {
-  /** @param {any} app the board (board.js's BoardApp) */
-  constructor(app) {
-    this.app = app;
+  /** @param {import("./board/state.js").BoardState} board @param {PanelHost} host */
+  constructor(board, host) {
+    this.board = board;
+    this.host = host;
     this.open = false;
     this.participants = null;
     /** @type {string | null} the participant picked in the privacy section (privacy.js), kept across re-renders */
     this._privacyPick = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
+    // Escape closes it, as it closes a sheet (the focus goes back to its button: board/app.js).
+    this.el.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !e.defaultPrevented) {
+        e.preventDefault();
+        this.host.close();
+      }
+    });
     this._poll = 0;
     this.cfg = null;
     clientConfig().then((cfg) => {
@@ -45,12 +65,12 @@ export class FacilitatorPanel {
     clearInterval(this._poll);
     if (open) {
       this.loadParticipants();
-      this.app.fetchResults();
+      this.host.fetchResults();
       // The counts stay live while the panel is open (hidden votes never reach the document).
       let ticks = 0;
       this._poll = setInterval(() => {
         if (ticks++ % 3 === 0) this.loadParticipants();
-        this.app.fetchResults(true);
+        this.host.fetchResults(true);
       }, RESULTS_POLL_MS);
       this.render(true);
       const head = this.el.querySelector("h2");
@@ -63,8 +83,8 @@ export class FacilitatorPanel {
    * never reaches a server: it works on the projector's own computer too.
    */
   presentUrl() {
-    const base = `/b/${encodeURIComponent(this.app.id)}/present`;
-    const viewer = store.get(keys.viewer(this.app.id));
+    const base = `/b/${encodeURIComponent(this.board.id)}/present`;
+    const viewer = store.get(keys.viewer(this.board.id));
     if (!viewer) return base;
     const frag = new URLSearchParams({ v: viewer });
     if (this.joinCode()) frag.set("c", this.joinCode());
@@ -74,14 +94,14 @@ export class FacilitatorPanel {
   /** The board's code as the document says now (a rotation reaches every open screen), else what
    * was known at load. */
   joinCode() {
-    const live = this.app.session.metaValue("join_code", "");
-    if (live && live !== store.get(keys.joinCode(this.app.id))) store.set(keys.joinCode(this.app.id), live);
-    return live || this.app.info.join_code || store.get(keys.joinCode(this.app.id)) || "";
+    const live = this.board.session.metaValue("join_code", "");
+    if (live && live !== store.get(keys.joinCode(this.board.id))) store.set(keys.joinCode(this.board.id), live);
+    return live || this.board.info.join_code || store.get(keys.joinCode(this.board.id)) || "";
   }
 
   async loadParticipants() {
     try {
-      this.participants = await api("GET", `/api/boards/${this.app.id}/participants`, { token: this.app.token });
+      this.participants = await api("GET", `/api/boards/${this.board.id}/participants`, { token: this.board.token });
       this.render(); // rebuilt only if the list changed (it is polled)
     } catch {
       /* keep the last list */
@@ -90,7 +110,7 @@ export class FacilitatorPanel {
 
   async call(method, path, body) {
     try {
-      await api(method, `/api/boards/${this.app.id}${path}`, { token: this.app.token, body });
+      await api(method, `/api/boards/${this.board.id}${path}`, { token: this.board.token, body });
       return true;
     } catch (e) {
       toast(errorText(e), "error");
@@ -100,9 +120,9 @@ export class FacilitatorPanel {
   /** A new phase clears a timer that has run out ("time is up" belongs to the phase it timed). */
   async setPhase(phase) {
     // The results phase shows the results to everyone: hidden votes are revealed first.
-    if (phase === "results" && this.app.session.settings().votes_visibility === "hidden") await this.setting({ votes_visibility: "revealed" });
+    if (phase === "results" && this.board.session.settings().votes_visibility === "hidden") await this.setting({ votes_visibility: "revealed" });
     const ok = await this.call("POST", "/phase", { phase });
-    const timer = this.app.session.timer();
+    const timer = this.board.session.timer();
     // Same rounding as the chip: "time is up" shows from half a second before endsAt.
     if (ok && timer && timer.endsAt && Math.round((timer.endsAt - now()) / 1000) <= 0) await this.call("POST", "/timer", { seconds: 0 });
   }
@@ -113,8 +133,8 @@ export class FacilitatorPanel {
   /** Rebuilt only when something it shows changed (keeps focus and typed values stable). */
   render(force = false) {
     if (!this.open) return;
-    const s = this.app.session;
-    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.joinCode(), this.participants, document.documentElement.lang, this.app.httpResults && this.app.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
+    const s = this.board.session;
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.joinCode(), this.participants, document.documentElement.lang, this.board.httpResults && this.board.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {
@@ -138,7 +158,7 @@ export class FacilitatorPanel {
   }
 
   build() {
-    const app = this.app;
+    const app = this.board;
     const s = app.session;
     const settings = s.settings();
     const phase = s.phase();
@@ -150,8 +170,9 @@ export class FacilitatorPanel {
       h(
         "div",
         { class: "panel-head" },
-        h("h2", { id: "panel-h", tabindex: "-1" }, t("panel_heading")),
-        h("button", { type: "button", class: "icon-btn", "aria-label": t("close"), onclick: () => app.togglePanel(false) }, "✕"),
+        // data-fk: a re-render (counts arriving) keeps the focus where it was, on the heading too.
+        h("h2", { id: "panel-h", tabindex: "-1", "data-fk": "panel-h" }, t("panel_heading")),
+        h("button", { type: "button", class: "icon-btn", "data-fk": "panel-close", "aria-label": t("close"), onclick: () => this.host.close() }, "✕"),
       ),
     );
 
@@ -276,13 +297,13 @@ export class FacilitatorPanel {
       ),
     );
 
-    frag.append(...app.extras.panelSections()); // follow me, hidden notes (extras.js)
+    frag.append(...this.host.sections()); // follow me, hidden notes (extras.js)
     // Groups: labels per language, "I'd rather not say"
     frag.append(groupSettingsSection(settings, app.languages(), (patch) => this.setting(patch), () => s.settings()));
 
     // Participants by group, quiet ones first
     frag.append(this.participantsSection());
-    frag.append(suggestionsSection(app));
+    frag.append(suggestionsSection(app, this.host));
     frag.append(privacySection(this));
 
     // Results
@@ -294,7 +315,7 @@ export class FacilitatorPanel {
         "section",
         { class: "panel-sec" },
         r ? resultsView(r.data, { groups: app.groups(), updatedAt: r.updatedAt, clusterTitle: (id) => titles.get(id), settings, noteTitle: ideaTitle(app, (id) => byId.get(id)) }) : h("p", null, t("results_none")),
-        h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => app.fetchResults() }, t("results_refresh")),
+        h("button", { type: "button", class: "btn btn-small", "data-fk": "res-refresh", onclick: () => this.host.fetchResults() }, t("results_refresh")),
         h("h3", { id: "p-downloads" }, t("downloads_heading")),
         downloadButtons(app.id, app.token, "panel-downloads"),
         // branch results: the report's dates and times are written in the board's time zone
@@ -322,7 +343,7 @@ export class FacilitatorPanel {
   }
 
   participantsSection() {
-    const app = this.app;
+    const app = this.board;
     const groups = app.groups();
     const list = this.participants || [];
     const online = new Set(app.session.presence().map((p) => p.name));

@@ -14,6 +14,8 @@ import { qrSvg } from "./qr.js";
 import { clientConfig, publicOrigin } from "./reach.js";
 import { currentFocus, focusLabel, focusedNotes } from "./follow.js";
 import { closedText } from "./privacy.js";
+import { exposeForTests } from "./testhook.js";
+import { presentView as glossaryView } from "./glossary.js";
 
 const PAGE_SECONDS = 12;
 const PAUSE_AFTER_KEY_SECONDS = 60;
@@ -93,7 +95,7 @@ export async function renderPresent(root, boardId) {
       draw();
     }
   }, 1000);
-  /** @type {any} */ (window).__present = { session, state, draw }; // for the browser tests
+  exposeForTests("__present", { session, state, draw });
   draw();
 }
 
@@ -152,6 +154,17 @@ function fillPage(stage, items, from) {
   return i;
 }
 
+/** A note's picture or player; a picture whose caption is printed right beside it is named
+ * "Photo" (its caption read twice in a row otherwise). */
+function projectedMedia(boardId, session, n) {
+  const el = mediaView({ id: boardId, token: session.token }, n, noteLabel(n));
+  if (el instanceof HTMLImageElement && shownText(n).text) {
+    el.alt = t("photo_beside_caption");
+    el.lang = document.documentElement.lang; // the interface's word, inside a note in its own language
+  }
+  return el;
+}
+
 function view(session, boardId, info, cfg) {
   const settings = session.settings();
   const phase = session.phase();
@@ -172,14 +185,20 @@ function view(session, boardId, info, cfg) {
     { class: "present-head" },
     h("h1", { title }, title),
     h("p", { class: "present-pager", id: "present-pager", hidden: true }),
-    h("p", { class: "present-phase" }, t(`phase_${phase}`)),
+    // A heading (not a paragraph): the results' sections (h3) and the clusters (h2) sit under the step.
+    h("h2", { class: "present-phase" }, t(`phase_${phase}`)),
     h("p", { class: "present-timer", id: "present-timer", role: "timer" }, timerText(session)),
   );
 
   const stage = h("div", { class: "present-stage", id: "present-stage" });
   let items = [];
   let sig;
-  if (revealed && (phase === "results" || phase === "vote")) {
+  const gloss = glossaryView(session); // the facilitator put a term, or the glossary, on the screen
+  if (gloss) {
+    sig = gloss.sig;
+    stage.classList.add("present-gloss");
+    items = gloss.items;
+  } else if (revealed && (phase === "results" || phase === "vote")) {
     sig = `results|${phase}`;
     stage.classList.add("present-results", "results-big");
     const titles = new Map(clusters.map((c) => [c.id, shownTitle(c)]));
@@ -203,7 +222,7 @@ function view(session, boardId, info, cfg) {
     for (const c of cols) {
       const headEl = c.title ? (cont = false) => h("h2", { class: "present-cl" }, c.title, h("span", { class: "count" }, ` (${fmtNumber(c.notes.length)})`), cont ? h("span", { class: "count" }, ` — ${t("present_continued")}`) : null) : null;
       if (headEl) items.push({ kind: "head", el: () => headEl() });
-      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: shownText(n).lang || undefined }, mediaView({ id: boardId, token: session.token }, n, noteLabel(n)), h("span", { class: "pnote-text" }, shownText(n).text)) });
+      for (const n of c.notes) items.push({ kind: "note", head: headEl, el: () => h("p", { class: `pnote note-${n.color}`, lang: shownText(n).lang || undefined }, projectedMedia(boardId, session, n), h("span", { class: "pnote-text" }, shownText(n).text)) });
     }
     if (!items.length) items = [{ kind: "head", el: () => h("p", { class: "present-waiting" }, t("present_waiting")) }];
   }

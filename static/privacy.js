@@ -37,7 +37,7 @@ export function confirmAction({ title, text, action, run }) {
 
 /** The panel's "Data protection and access" section. @param {import("./panel.js").FacilitatorPanel} panel */
 export function privacySection(panel) {
-  const app = panel.app;
+  const app = panel.board;
   const base = `/api/boards/${encodeURIComponent(app.id)}`;
   const call = async (method, path, body) => {
     try {

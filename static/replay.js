@@ -11,9 +11,10 @@ import { t, onLangChange, locale, fmtNumber } from "./i18n.js";
 import { langSwitcher, openSheet, errorText } from "./ui.js";
 import { Y, Session } from "./session.js";
 import { Canvas } from "./canvas.js";
-import { noteMeta } from "./board.js";
+import { noteMeta } from "./noteview.js";
 import { ht, actorName } from "./history_i18n.js";
 import { mediaAccess } from "./media.js";
+import { exposeForTests } from "./testhook.js";
 
 const FEED_PAGE = 500; // events per request
 const FOLLOW_MS = 3000; // how often a followed live board is asked for news
@@ -51,7 +52,7 @@ export async function renderReplay(root, boardId) {
   }
   historyStyles();
   const app = new ReplayApp(root, boardId, token, timeline, info || {});
-  /** @type {any} */ (window).__cobordReplay = app; // for the browser tests and debugging
+  exposeForTests("__cobordReplay", app);
   app.loadEvents();
   await app.seek(timeline.end);
 }
@@ -151,7 +152,7 @@ class ReplayApp {
     this.unit = 1; // seconds per step of the range: set by build() from the timeline's length
     /** @type {HTMLElement[]} */
     this.speedBtns = []; // built by build()
-    this.canvas = new Canvas(this);
+    this.canvas = new Canvas(this, this); // reads and (does nothing on) clicks: the methods below
     this.canvas.fitted = false;
     this._frame = (now) => this.frame(now);
     onLangChange(() => this.build());
@@ -200,6 +201,9 @@ class ReplayApp {
   }
   openClusterSheet() {}
   openNewCluster() {}
+  tidy() {}
+  vote() {}
+  disagree() {}
 
   // ---- layout ----
   build() {
@@ -390,7 +394,7 @@ class ReplayApp {
 
   eventText(e) {
     if (e.kind === "phase_changed") return ht("ev_phase_changed", { phase: this.phaseName(e.phase) });
-    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0 });
+    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0, term: e.term || "" });
   }
 
   /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps

@@ -11,6 +11,7 @@ import { groupName } from "./groups.js";
  * Every share is said with its counts ("chosen by 4 of 5"), the group sizes are shown, and a group with no voters
  * reads "no votes from this group" (never 0 %). The same sentences as the server's report (crdt/report.py).
  */
+/** @param {any} data @param {{groups?: string[], updatedAt?: number | null, big?: boolean, clusterTitle?: (id: string) => any, settings?: any, noteTitle?: (n: any) => any}} [opts] */
 export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (_id) => "", settings = null, noteTitle = (n) => n.text } = {}) {
   const label = (g) => groupName(settings || { groups }, g);
   if (!data || !Array.isArray(data.notes) || data.notes.every((n) => !n.total && !n.against)) {

@@ -28,3 +28,10 @@ export const DEFAULT_SETTINGS = Object.freeze({
   "disagree_budget": 2,
   "time_zone": "Europe/Brussels"
 });
+
+/** The glossary's bounds (crdt/glossary.py): a term's characters, an explanation's, an example's. */
+export const GLOSSARY_BOUNDS = Object.freeze({
+  "term": 60,
+  "explanation": 600,
+  "example": 200
+});

@@ -10,6 +10,7 @@
 //   preferences cobord:lang, cobord:color, cobord:name, cobord:group:<board>, cobord:view:<board>,
 //               cobord:follow:<board> (whether this device follows the facilitator)
 //   this tab    cobord:hint-off (sessionStorage)
+//   tests       cobord:test-hooks (set by the browser tests only: testhook.js)
 
 /** @param {Storage | null} area */
 function wrap(area) {
@@ -77,4 +78,5 @@ export const keys = {
   noteColor: "cobord:color",
   hintOff: "cobord:hint-off",
   easyRead: "cobord:easy-read", // the participant's own choice, on this device (listen.js)
+  testHooks: "cobord:test-hooks", // the browser tests' page objects on window (testhook.js)
 };

@@ -22,7 +22,7 @@ function newClusterSpots(notes, clusters, sizes) {
   return sizes.map((_, i) => ({ x: Math.round(right + GAP + i * (width + GAP)), y: Math.round(top) }));
 }
 
-/** One section per board app, kept across panel re-renders. @type {WeakMap<any, HTMLElement>} */
+/** One section per board, kept across panel re-renders. @type {WeakMap<any, HTMLElement>} */
 const sections = new WeakMap();
 
 /** @param {Record<string, string>} label */
@@ -30,8 +30,17 @@ function labelIn(label) {
   return label[getLang()] || Object.values(label)[0] || "";
 }
 
-/** @param {any} app */
-export function suggestionsSection(app) {
+/**
+ * Where accepted suggestions go (canvas.js's geometry) and how a new cluster is shown.
+ * @typedef {{
+ *   freeSpotInCluster(clusterId: string, noteId?: string): {x: number, y: number},
+ *   reserve(pos: {x: number, y: number}): void,
+ *   clearReserved(): void,
+ * }} SuggestionPlace
+ */
+
+/** @param {import("./board/state.js").BoardState} app the board @param {{place: SuggestionPlace, showCluster(id: string): void}} screen */
+export function suggestionsSection(app, screen) {
   const kept = sections.get(app);
   if (kept) return kept;
   const s = app.session;
@@ -58,7 +67,7 @@ export function suggestionsSection(app) {
     /** @type {string[]} */
     let created = [];
     s.batch(() => { created = write(); });
-    app.canvas?.clearReserved?.();
+    screen.place.clearReserved();
     lastStep = { notes: before, clusters: created };
     undoBtn.hidden = false;
   };
@@ -84,8 +93,8 @@ export function suggestionsSection(app) {
     if (!valid.length) return;
     step(valid.map((p) => p.note), () => {
       for (const p of valid) {
-        const pos = app.canvas ? app.canvas.freeSpotInCluster(p.cluster, p.note) : { x: 0, y: 0 };
-        app.canvas?.reserve?.(pos);
+        const pos = screen.place.freeSpotInCluster(p.cluster, p.note);
+        screen.place.reserve(pos);
         s.updateNote(p.note, { cluster: p.cluster, x: pos.x, y: pos.y });
       }
       return [];
@@ -102,7 +111,7 @@ export function suggestionsSection(app) {
     const byId = notesById();
     const groups = chosen.map((g) => ({ ...g, notes: g.notes.filter((/** @type {string} */ id) => byId.has(id)) })).filter((g) => g.notes.length);
     if (!groups.length) return;
-    const langs = typeof app.languages === "function" ? app.languages() : ["fr", "nl", "en"];
+    const langs = app.languages();
     const spots = newClusterSpots(s.noteList(), s.clusterList(), groups.map((g) => g.notes.length));
     step(groups.flatMap((g) => g.notes), () => {
       const created = [];
@@ -122,7 +131,7 @@ export function suggestionsSection(app) {
       return created;
     });
     const first = lastStep?.clusters[0];
-    if (first && app.view === "canvas") app.canvas?.revealCluster?.(first);
+    if (first) screen.showCluster(first);
     shown = { ...shown, suggestions: shown.suggestions.filter((g) => !chosen.includes(g)) };
     render();
     announce(t("sugg_created", { n: groups.length }));

@@ -1,7 +1,7 @@
 // @ts-check
 // "Tidy up": notes in a grid, no overlaps, no holes — for one cluster or for the whole board, as
 // one change (one Yjs transaction: one update, one undo step for everyone).
-// Pure layout here; board.js writes the result in a batch.
+// Pure layout here; board/controller.js writes the result in a batch.
 import { GRID_X, GRID_Y, PAD, HEAD, CLUSTER_COLS, GRID_COLS } from "./canvas.js";
 
 const CLUSTER_GAP = 60; // between cluster frames

@@ -32,7 +32,7 @@ export function waitingFor(notes, lang) {
 }
 
 /** Ask for a translation of a note into the reader's language (stored in the note by the server).
- * @param {any} app @param {any} note */
+ * @param {{id: string, token: string, role?: string}} app @param {any} note */
 export async function requestTranslation(app, note) {
   return api("POST", `/api/boards/${encodeURIComponent(app.id)}/notes/${encodeURIComponent(note.id)}/translation-requests/${getLang()}`, { token: app.token });
 }
@@ -83,7 +83,7 @@ export async function saveTranslation(boardId, token, noteId, lang, text) {
 
 /** The note sheet's translation part: "ask for a translation" (queued for people who can write it)
  * and "I can translate it", which opens the box (the keyboard opens only when asked for).
- * @param {any} app @param {any} note @param {() => void} done @param {string} [lang] */
+ * @param {{id: string, token: string, role?: string}} app @param {any} note @param {() => void} done @param {string} [lang] */
 export function translateForm(app, note, done, lang = getLang()) {
   if (note.lang === lang || app.role === "viewer" || (!note.text && note.kind !== "voice")) return null;
   const existing = note.translations && note.translations[lang];

@@ -84,12 +84,13 @@ export function serverKnowledge(buf) {
 }
 
 export class Unsent {
-  /** @param {any} app the BoardApp */
-  constructor(app) {
-    this.app = app;
+  /** @param {import("./board/state.js").BoardState} board @param {import("./extras.js").BoardScreen} screen */
+  constructor(board, screen) {
+    this.board = board;
+    this.screen = screen;
     /** What the server holds, per Yjs client id (clock); kept on the device, so a reload while
      * offline still knows which notes went out. @type {Map<number, number>} */
-    this.server = new Map(Object.entries(store.get(keys.acked(app.id), {}) || {}).map(([k, v]) => [Number(k), Number(v)]));
+    this.server = new Map(Object.entries(store.get(keys.acked(board.id), {}) || {}).map(([k, v]) => [Number(k), Number(v)]));
     /** @type {Set<string>} */ this.unsent = new Set();
     /** @type {any} */ this._ws = null;
     this._probeTimer = 0;
@@ -117,24 +118,24 @@ export class Unsent {
         }
       });
       if (!changed) return;
-      store.set(keys.acked(this.app.id), Object.fromEntries(this.server));
+      store.set(keys.acked(this.board.id), Object.fromEntries(this.server));
       this.refresh();
     };
     // Each new socket from its first message on: the server's SyncStep1 on a reconnect re-derives
     // what it holds (after a render would be too late: it has already arrived).
-    app.session.socketWatchers.add(() => this.watchSocket());
+    board.session.socketWatchers.add(() => this.watchSocket());
   }
 
   /** The creating item of a note: {client, clock}, or null. @param {string} id */
   itemOf(id) {
-    const m = this.app.session.notes.get(id);
+    const m = this.board.session.notes.get(id);
     const item = m && m._item;
     return item && item.id ? { client: item.id.client, clock: item.id.clock } : null;
   }
 
   /** Follow the provider's current socket (a new one after each reconnect). */
   watchSocket() {
-    const p = this.app.session.provider;
+    const p = this.board.session.provider;
     const ws = p && p.ws;
     if (ws === this._ws) return;
     if (this._ws) this._ws.removeEventListener("message", this._onMessage);
@@ -144,7 +145,7 @@ export class Unsent {
 
   /** Which of my notes the server does not hold yet. */
   compute() {
-    const app = this.app;
+    const app = this.board;
     const out = new Set();
     app.session.notes.forEach((/** @type {any} */ m, /** @type {string} */ id) => {
       if (!app.isMine(id) || !isLive(m)) return;
@@ -179,10 +180,10 @@ export class Unsent {
 
   /** Ask the server what it holds of our unconfirmed notes' clients. Returns true if sent. */
   probe() {
-    const p = this.app.session.provider;
+    const p = this.board.session.provider;
     if (!p || !p.wsconnected || !p.synced || !p.ws || p.ws.readyState !== 1) return false;
     /** @type {Map<number, number>} */
-    const sv = Y.decodeStateVector(Y.encodeStateVector(this.app.session.doc));
+    const sv = Y.decodeStateVector(Y.encodeStateVector(this.board.session.doc));
     for (const id of this.unsent) {
       const item = this.itemOf(id);
       if (item) sv.set(item.client, Math.min(sv.get(item.client) ?? Infinity, item.clock));
@@ -202,7 +203,7 @@ export class Unsent {
 
   /** The mark on the canvas's note cards. */
   mark() {
-    const canvas = this.app.canvas;
+    const canvas = this.screen.canvas;
     if (!canvas) return;
     for (const [id, el] of canvas.noteEls) {
       const unsent = this.unsent.has(id);

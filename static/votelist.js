@@ -6,8 +6,8 @@ import { t } from "./i18n.js";
 import { voteControls, noteMeta, shownText } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 
-/** @param {any} app @param {HTMLElement} wrap */
-export function renderVoteList(app, wrap) {
+/** @param {import("./board/state.js").BoardState} app the board @param {import("./noteview.js").VoteActions} actions @param {HTMLElement} wrap */
+export function renderVoteList(app, actions, wrap) {
   const s = app.session;
   const notes = s.noteList();
   const clusters = s.clusterList();
@@ -46,8 +46,8 @@ export function renderVoteList(app, wrap) {
                 "li",
                 { class: `vote-item note-${n.color}`, "data-id": n.id },
                 shown.text ? h("p", { class: "vote-text", lang: shown.lang || undefined }, shown.text) : null,
-                noteMeta(app, n),
-                voteControls(app, n, { big: true }),
+                noteMeta(app, n, () => renderVoteList(app, actions, wrap)),
+                voteControls(app, actions, n, { big: true }),
               );
             }),
           ),
@@ -60,7 +60,7 @@ export function renderVoteList(app, wrap) {
   }
 }
 
-/** The "I disagree" marks left, in sight like the dots (only while the board uses marks). @param {any} app */
+/** The "I disagree" marks left, in sight like the dots (only while the board uses marks). @param {import("./board/state.js").BoardState} app */
 function disagreeStatus(app) {
   const { left, budget } = app.disagreeLeft();
   return h(

@@ -117,3 +117,71 @@ def test_the_service_worker_is_served_from_the_root_as_javascript(server: Any) -
     assert response.content == (STATIC / "sw.js").read_bytes()
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "worker-src" not in csp
+
+
+# The page objects the browser tests reach (window.__cobord, __cobordReplay, __present) are set in
+# one place, behind the tests' flag; no module of the product reads a window global of its own.
+WINDOW_GLOBAL = re.compile(
+    r"\(\s*window\s*\)\s*(?:\.\s*__|\[)|\bwindow\s*(?:\.\s*__|\[)|\bglobalThis\s*\.\s*__"
+)
+
+
+def product_modules() -> list[Path]:
+    return [p for p in STATIC.rglob("*.js") if "vendor" not in p.parts]
+
+
+def test_the_window_global_finder_finds_them() -> None:
+    for line in [
+        "/** @type {any} */ (window).__cobord = app;",
+        "window.__present = { session };",
+        "if (window.__cobord) go();",
+        "(window)[name] = value;",
+        "window[name] = value;",
+    ]:
+        assert WINDOW_GLOBAL.search(line), line
+    assert not WINDOW_GLOBAL.search('exposeForTests("__cobord", app.testView());')
+
+
+def test_only_testhook_js_touches_window_globals() -> None:
+    offenders = [
+        str(p.relative_to(STATIC))
+        for p in product_modules()
+        if p.name != "testhook.js" and WINDOW_GLOBAL.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+    hook = (STATIC / "testhook.js").read_text(encoding="utf-8")
+    assert "store.get(keys.testHooks) === true" in hook  # behind the tests' flag, nothing else
+
+
+def test_components_get_parts_of_the_board_not_its_screen() -> None:
+    """The board's screen (static/board/app.js, BoardApp) is opened by its page only; the other
+    modules get the board's state, its controller, its sheets or a small host object."""
+    screen = (STATIC / "board" / "app.js").resolve()
+    importers = sorted(
+        str(module.relative_to(STATIC)) for module, targets in graph().items() if screen in targets
+    )
+    assert importers == ["board/index.js"]
+    named = sorted(
+        str(p.relative_to(STATIC))
+        for p in product_modules()
+        if p.parent.name != "board" and re.search(r"\bBoardApp\b|\bthis\.app\b", p.read_text())
+    )
+    assert named == []
+
+
+def test_board_state_only_asks_and_the_controller_draws_no_view() -> None:
+    """static/board/: the state answers questions (no writes to the document, no DOM), the
+    controller writes (no view module, no element built): what changed goes to the screen."""
+    board = STATIC / "board"
+    state = (board / "state.js").resolve()
+    assert {p.name for p in graph()[state]} <= {"util.js", "storage.js"}
+    state_code = state.read_text(encoding="utf-8")
+    writes = re.compile(
+        r"session\.(?:addNote|updateNote|deleteNote|addCluster|updateCluster|deleteCluster"
+        r"|setClusterTitles|setUser|setFallback|batch)\(|\bdocument\.|\bh\("
+    )
+    assert writes.findall(state_code) == []
+    controller = (board / "controller.js").resolve()
+    views = {"canvas.js", "outline.js", "votelist.js", "panel.js", "app.js", "sheets.js"}
+    assert {p.name for p in graph()[controller]} & views == set()
+    assert re.findall(r"\bh\(|\bfill\(|\bdocument\.", controller.read_text(encoding="utf-8")) == []

@@ -1,4 +1,5 @@
-"""static/schema.js mirrors crdt/schema.py: phases, vote visibilities, default settings."""
+"""static/schema.js mirrors crdt/schema.py: phases, vote visibilities, default settings; and the
+glossary's bounds (crdt/glossary.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, get_args
 
-from crdt import schema
+from crdt import glossary, schema
 
 SCHEMA_JS = Path(__file__).resolve().parents[1] / "static" / "schema.js"
 
@@ -23,11 +24,16 @@ def test_client_constants_match_the_schema() -> None:
     assert tuple(constant("PHASES")) == schema.PHASES
     assert tuple(constant("VOTES_VISIBILITY")) == get_args(schema.VotesVisibility)
     assert constant("DEFAULT_SETTINGS") == schema.DEFAULT_SETTINGS
+    assert constant("GLOSSARY_BOUNDS") == {
+        "term": glossary.MAX_TERM_CHARS,
+        "explanation": glossary.MAX_EXPLANATION_CHARS,
+        "example": glossary.MAX_EXAMPLE_CHARS,
+    }
 
 
 def test_no_module_keeps_its_own_copy() -> None:
     static = SCHEMA_JS.parent
-    for path in static.glob("*.js"):
+    for path in static.rglob("*.js"):
         if path.name == "schema.js":
             continue
         text = path.read_text(encoding="utf-8")

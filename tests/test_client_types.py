@@ -22,8 +22,8 @@ SW = STATIC / "sw.js"
 
 
 def _client_sources() -> list[Path]:
-    """Every script the client is made of: static/*.js and the string files (not vendor/)."""
-    return sorted([*STATIC.glob("*.js"), *(STATIC / "i18n").glob("*.js")])
+    """Every script the client is made of: static/**/*.js but the vendored bundle."""
+    return sorted(p for p in STATIC.rglob("*.js") if "vendor" not in p.relative_to(STATIC).parts)
 
 
 def _tsc() -> list[str]:

@@ -64,10 +64,18 @@ def test_same_placeholders() -> None:
             assert got == want, (lang, key, got, want)
 
 
+def client_modules() -> list[Path]:
+    """The client's code (static/ and its folders such as board/), not the dictionaries nor the
+    vendored bundle."""
+    return sorted(
+        p for p in STATIC.rglob("*.js") if not {"i18n", "vendor"} & set(p.relative_to(STATIC).parts)
+    )
+
+
 def test_keys_used_by_the_client_exist() -> None:
     en = load("en")
     used: set[str] = set()
-    for path in STATIC.glob("*.js"):
+    for path in client_modules():
         code = COMMENT.sub("", path.read_text(encoding="utf-8"))
         used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", code))
     assert used, "no t(...) call found"
@@ -169,10 +177,10 @@ def _entries(inner: str) -> dict[str, str]:
 def calls() -> list[tuple[str, str, dict[str, str]]]:
     """Every `t("key", { ... })` of the client: (where, key, params)."""
     found = []
-    for path in sorted(STATIC.glob("*.js")):
+    for path in client_modules():
         code = COMMENT.sub("", path.read_text(encoding="utf-8"))
         for m in CALL.finditer(code):
-            where = f"{path.name}:{code.count(chr(10), 0, m.start()) + 1}"
+            where = f"{path.relative_to(STATIC).as_posix()}:{code.count(chr(10), 0, m.start()) + 1}"
             found.append((where, m.group(1), _entries(_object_literal(code, m.end() - 1))))
     return found
 

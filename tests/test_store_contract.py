@@ -52,7 +52,7 @@ from server.store import (
     make_store,
     upgrade,
 )
-from server.store.base import MediaQuota, MediaQuotaExceeded
+from server.store.base import GlossaryFull, MediaQuota, MediaQuotaExceeded
 from server.store.sql_database import normalize_url
 
 OpenStore = Callable[[], Awaitable[Store]]
@@ -768,6 +768,8 @@ async def _rows_of(store: Store, board_id: str) -> dict[str, int]:
             "events",
             "media",
             "hidden",
+            "flags",
+            "explainers",
         )
     } | {"participants": sum(p.board_id == board_id for p in store.tables.participants.values())}
 
@@ -791,6 +793,8 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
         await store.moderation.put_hidden_note(
             HiddenNoteRecord(b.id, "n2", p, {"text": "x"}, "", 1.0)
         )
+        await store.glossary.flag_term(b.id, "t1", p, 10)
+        await store.glossary.claim_explanation(b.id, "t1", "nl", p)
     before = await _rows_of(store, board.id)
     assert all(before.values()), before  # the check below can fail: every table held the board
     assert await store.boards.delete_board(board.id)
@@ -802,6 +806,32 @@ async def test_delete_board_empties_every_table(store: Store) -> None:
     # The other board is untouched.
     assert all((await _rows_of(store, keep.id)).values())
     assert await store.ballots.votes_of(keep.id, kept_pid) == {"n1": 1}
+
+
+async def test_glossary_flags_count_a_person_once_within_the_board_bound(store: Store) -> None:
+    board, other = await new_board(store), await new_board(store)
+    glossary = store.glossary
+    assert await glossary.flag_term(board.id, "t1", "p1", 3) == (1, True)
+    assert await glossary.flag_term(board.id, "t1", "p1", 3) == (1, False)  # once per person
+    assert await glossary.flag_term(board.id, "t1", "p2", 3) == (2, True)
+    assert await glossary.flag_term(board.id, "t2", "p1", 3) == (1, True)
+    with pytest.raises(GlossaryFull):  # the board holds 3 flags: a new one is refused...
+        await glossary.flag_term(board.id, "t2", "p2", 3)
+    assert await glossary.flag_term(board.id, "t1", "p2", 3) == (2, False)  # ...an old one is not
+    assert await glossary.flag_term(other.id, "t1", "p1", 3) == (1, True)  # bound per board
+    assert await glossary.term_flags(board.id) == {"t1": 2, "t2": 1}
+    with pytest.raises(StoreError):
+        await glossary.flag_term("no-such-board", "t1", "p1", 3)
+
+
+async def test_glossary_explanations_first_come_first_owned(store: Store) -> None:
+    board = await new_board(store)
+    glossary = store.glossary
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p1") == "p1"
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p2") == "p1"
+    assert await glossary.claim_explanation(board.id, "t1", "fr", "p2") == "p2"
+    await glossary.release_explanation(board.id, "t1", "nl")
+    assert await glossary.claim_explanation(board.id, "t1", "nl", "p2") == "p2"
 
 
 async def test_revoke_participant_and_replace_the_name(store: Store) -> None:
@@ -838,6 +868,8 @@ async def _erasure_fixture(store: Store) -> tuple[BoardRecord, BoardRecord, str,
         await store.moderation.put_hidden_note(
             HiddenNoteRecord(board.id, f"h-{who}", who, fields, "", 1.0)
         )
+        await store.glossary.flag_term(board.id, "t1", who, 10)
+        await store.glossary.claim_explanation(board.id, f"t-{who}", "nl", who)
     return board, other, pid, keep, seqs
 
 
@@ -851,6 +883,7 @@ async def _erasure_view(store: Store, board: BoardRecord, other: BoardRecord) ->
         sorted(
             (h.note_id, sorted(h.fields)) for h in await store.moderation.hidden_notes(board.id)
         ),
+        await store.glossary.term_flags(board.id),
     )
 
 
@@ -867,8 +900,13 @@ async def test_erase_participant_rewrites_rows_and_erases_their_name_media_hidde
     counts = await store.privacy.erase_participant(board.id, pid, "[erased]", rewrite)
     assert counts == ErasureCounts(rewritten=2, media=1, hidden_notes=1)
     assert seen == [(seqs, [seqs[0]])]  # the whole log of this board, in seq order
-    log, snapshot, other_log, people, hidden = await _erasure_view(store, board, other)
+    log, snapshot, other_log, people, hidden, flags = await _erasure_view(store, board, other)
     assert log == [b"a-XX-b", b"c"] and other_log == [b"NAME"]
+    # Their "I don't understand" is forgotten; their explanation is nobody's to keep any more.
+    assert flags == {"t1": 1}
+    owners = store.glossary
+    assert await owners.claim_explanation(board.id, f"t-{pid}", "nl", "someone") == "someone"
+    assert await owners.claim_explanation(board.id, f"t-{keep}", "nl", "someone") == keep
     assert snapshot is not None and snapshot.state == b"k-XX"
     assert people == sorted([(pid, "[erased]", True), (keep, "Awa", False)])
     assert hidden == sorted([(f"h-{pid}", ["text"]), (f"h-{keep}", ["author", "text"])])

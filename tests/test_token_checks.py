@@ -23,7 +23,7 @@ from server.http.standings import LiveStandings
 from server.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord, ParticipantRecord
-from server.store.memory import MemoryBoards, MemoryStore
+from server.store.memory import MemoryBoards, MemoryStore, MemoryTables
 from server.tokens import TokenClaims, TokenSigner
 from server.ws import BoardSocket
 from tests.conftest import ServerProcess
@@ -35,40 +35,42 @@ REPLACED = "this facilitator link was replaced by a newer one"
 signer = TokenSigner("test")
 
 
-class CountingStore(MemoryStore):
-    """The in-memory store, counting the reads a token check makes (its boards repository's);
-    `pause_after_read` holds the next participant read (its answer already taken) until set."""
+class CountingBoards(MemoryBoards):
+    """The in-memory boards repository, counting the reads a token check makes;
+    `pause_after_read` holds the next participant read (its answer already taken) until set,
+    `hold_boards` holds board reads (like a slow disk) until set."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tables: MemoryTables) -> None:
+        super().__init__(tables)
         self.reads = {"get_board": 0, "list_participants": 0, "get_participant": 0}
         self.pause_after_read: asyncio.Event | None = None
+        self.hold_boards: asyncio.Event | None = None
         self.paused = asyncio.Event()
-        self.boards = CountingBoards(self)
-
-
-class CountingBoards(MemoryBoards):
-    def __init__(self, store: CountingStore) -> None:
-        super().__init__(store.tables)
-        self.store = store
 
     async def get_board(self, board_id: str) -> BoardRecord | None:
-        self.store.reads["get_board"] += 1
+        self.reads["get_board"] += 1
+        if self.hold_boards is not None:
+            await self.hold_boards.wait()
         return await super().get_board(board_id)
 
     async def list_participants(self, board_id: str) -> list[ParticipantRecord]:
-        self.store.reads["list_participants"] += 1
+        self.reads["list_participants"] += 1
         return await super().list_participants(board_id)
 
     async def get_participant(self, participant_id: str) -> ParticipantRecord | None:
-        store = self.store
-        store.reads["get_participant"] += 1
+        self.reads["get_participant"] += 1
         person = await super().get_participant(participant_id)
-        if store.pause_after_read is not None:
-            gate, store.pause_after_read = store.pause_after_read, None
-            store.paused.set()
+        if self.pause_after_read is not None:
+            gate, self.pause_after_read = self.pause_after_read, None
+            self.paused.set()
             await gate.wait()
         return person
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.boards = self.counting = CountingBoards(self.tables)
 
 
 class Process:
@@ -124,15 +126,15 @@ async def test_a_live_boards_sockets_read_its_records_once() -> None:
     # Before (what every socket paid): the board and the participant, read for each check.
     for value in tokens:
         await authenticate(signer, value, BOARD, StoreRecords(store))
-    assert store.reads == {"get_board": 22, "list_participants": 0, "get_participant": 20}
+    assert store.counting.reads == {"get_board": 22, "list_participants": 0, "get_participant": 20}
 
     room = await second.hub.acquire(BOARD)
-    store.reads = dict.fromkeys(store.reads, 0)
+    store.counting.reads = dict.fromkeys(store.counting.reads, 0)
     for _ in range(3):  # three rounds of reconnections
         for value in tokens:
             access = await second.standings.check(signer, value, BOARD)
             assert access.board.id == BOARD
-    assert store.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
+    assert store.counting.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
     assert second.standings.reads == 2
 
     # Someone who joined since (on another process): read once, alone.
@@ -140,7 +142,24 @@ async def test_a_live_boards_sockets_read_its_records_once() -> None:
     for _ in range(3):
         access = await second.standings.check(signer, token("participant", "late"), BOARD)
         assert access.person is not None and access.person.name == "Late"
-    assert store.reads["get_participant"] == 1
+    assert store.counting.reads["get_participant"] == 1
+    second.hub.release(room)
+    await close(second)
+
+
+async def test_sockets_arriving_together_share_one_read() -> None:
+    """200 phones at once on a live board nobody checked a token of yet: one read for all."""
+    store, _, second = await two_processes(people=200)
+    room = await second.hub.acquire(BOARD)
+    store.counting.reads = dict.fromkeys(store.counting.reads, 0)  # the room loaded: it read
+    tokens = [token("participant", f"p{i}") for i in range(200)]
+    store.counting.hold_boards = asyncio.Event()
+    checks = [asyncio.create_task(second.standings.check(signer, t, BOARD)) for t in tokens]
+    await asyncio.sleep(0)  # one loop turn: every check runs to its first wait (no timing)
+    store.counting.hold_boards.set()
+    found = await asyncio.gather(*checks)
+    assert {access.person.id for access in found if access.person} == {f"p{i}" for i in range(200)}
+    assert store.counting.reads == {"get_board": 1, "list_participants": 1, "get_participant": 0}
     second.hub.release(room)
     await close(second)
 
@@ -196,10 +215,10 @@ async def test_an_order_during_a_check_makes_the_socket_check_again() -> None:
     await second.standings.check(signer, token("viewer"), BOARD)  # the board remembered
     await store.boards.add_participant(ParticipantRecord("ana", BOARD, "Ana", None, None, 0.0))
     ana = token("participant", "ana")  # joined since: read alone
-    gate = store.pause_after_read = asyncio.Event()
+    gate = store.counting.pause_after_read = asyncio.Event()
     mark = second.standings.mark(BOARD)
     checking = asyncio.create_task(second.standings.check(signer, ana, BOARD))
-    await store.paused.wait()  # the check holds Ana's record, not revoked
+    await store.counting.paused.wait()  # the check holds Ana's record, not revoked
 
     await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
@@ -236,9 +255,9 @@ async def test_a_reloaded_room_reads_the_records_again() -> None:
     await second.hub.unload_idle_now()
     room = await second.hub.acquire(BOARD)
     assert not second.standings.current(BOARD, mark)
-    reads = store.reads["get_board"]
+    reads = store.counting.reads["get_board"]
     await second.standings.check(signer, token("viewer"), BOARD)
-    assert store.reads["get_board"] == reads + 1
+    assert store.counting.reads["get_board"] == reads + 1
     second.hub.release(room)
     await close(second)
 
@@ -259,9 +278,9 @@ async def test_a_fanout_gap_forgets_what_was_remembered() -> None:
     await room_a.apply_server_change(note("seen"))  # its number shows the gap
     assert second.hub.gaps == 1
     assert not second.standings.current(BOARD, mark)
-    reads = store.reads["get_board"]
+    reads = store.counting.reads["get_board"]
     await second.standings.check(signer, token("viewer"), BOARD)
-    assert store.reads["get_board"] == reads + 1
+    assert store.counting.reads["get_board"] == reads + 1
     first.hub.release(room_a)
     second.hub.release(room_b)
     await close(first, second)
@@ -327,7 +346,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
         if message["type"] == "websocket.close":
             closed.set()
 
-    gate = store.pause_after_read = asyncio.Event()
+    gate = store.counting.pause_after_read = asyncio.Event()
     scope = {
         "type": "websocket",
         "path": f"/ws/{BOARD}",
@@ -337,7 +356,7 @@ async def test_a_socket_whose_check_crossed_an_order_checks_again_before_joining
         "client": ("127.0.0.1", 5000),
     }
     serving = asyncio.create_task(socket(scope, receive, send))
-    await store.paused.wait()
+    await store.counting.paused.wait()
     await store.boards.revoke_participant(BOARD, "ana")
     order = CloseOrder(CloseCode.UNAUTHORIZED, PERSON_REVOKED, actor="ana")
     await first.closer.close(BOARD, order)

@@ -16,6 +16,7 @@ media.py        photo and voice uploads, reading them back (token, cookie, repor
 translations.py translations of notes and requests for them
 privacy.py      erase a board or a person, revoke a token, rotate the link or the code
 moderation.py   hide and restore a note
+glossary.py     "I don't understand" flags, the glossary, explanations (issue #21)
 suggestions.py  cluster suggestions and accepting one
 ops.py          /healthz, /readyz, /metrics
 client.py       how the web client is reached (public URL, LAN addresses), server time

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crdt import report, schema
+from crdt import glossary, glossary_report, report, schema
 from server import media
 from server.events import EventIndexer
 from server.http.board_settings import public_settings
@@ -202,8 +202,16 @@ class ExportRoutes:
             "notes": notes,
             "clusters": doc[schema.CLUSTERS],
             "results": await self.results.compute(board),
+            # Counts of "I don't understand", never who (crdt/glossary.py)
+            "glossary": [term.to_json() for term in await self._glossary(board)],
         }
         return JSONResponse(body, headers=_attachment(board, "json"))
+
+    async def _glossary(self, board: BoardRecord) -> list[glossary.Term]:
+        terms: list[glossary.Term] = await self.http.with_room(
+            board.id, lambda room: glossary.terms_of(room.doc)
+        )
+        return terms
 
     async def export_csv(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
@@ -229,6 +237,7 @@ class ExportRoutes:
         board = (await self.http.access(request, "facilitator")).board
         lang = _lang(request)
         text = report.render_markdown(await self.report_input(board, request), lang)
+        text += glossary_report.markdown(await self._glossary(board), lang)
         return Response(
             text, media_type="text/markdown; charset=utf-8", headers=_attachment(board, "md")
         )

@@ -178,6 +178,8 @@ class ReplayRoutes:
                 view["cluster_id"] = e.target
             elif e.kind == "phase_changed":
                 view["phase"] = e.target
+            elif e.kind in ("flagged", "explained"):
+                view["term"] = e.target
             elif e.kind in ("notes_moved", "notes_clustered"):
                 view["count"] = int(e.target) if e.target.isdigit() else 0
             elif e.target:

@@ -1,9 +1,10 @@
 """The records a socket's token check reads, remembered while the board is live in this process.
 
 A board's sockets used to read its board row and the token's participant from the database on
-every connection: 200 phones joining at once, 200-400 round trips. Here a live board's records are
-read once (the board and all its participants: two queries) and kept while the room lives; a
-participant who joined since is read alone, once.
+every connection: 200 phones joining at once, 400 round trips. Here a live board's records are
+read once (the board and all its participants: two queries, shared by the sockets that arrive
+while they are read) and kept while the room lives; a participant who joined since is read alone,
+once. A board not live here is read as before (the socket loads it, then checks again).
 
 Why this stays exactly as correct as reading the database each time:
 - Standing only ever changes through a privacy action (revocation, erasure, facilitator-link
@@ -23,6 +24,7 @@ Why this stays exactly as correct as reading the database each time:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -59,6 +61,8 @@ class LiveStandings:
         self.epoch = 0  # changes whenever anything kept may have become wrong
         self.reads = 0  # store reads made (tests and metrics: what the cache saves)
         self._kept: dict[str, _Kept] = {}
+        # Reads under way: (board id, room, epoch) -> the board (its participants get kept)
+        self._reading: dict[tuple[str, int, int], asyncio.Task[BoardRecord | None]] = {}
 
     def forget(self, board_id: str | None) -> None:
         """A close order or a fan-out gap on this board (None: on every board)."""
@@ -100,11 +104,39 @@ class LiveStandings:
         kept = self._live(board_id)
         if kept is not None:
             return kept.board
-        room, epoch = self.hub.rooms.get(board_id), self.epoch
+        room = self.hub.rooms.get(board_id)
+        if room is None or room.failed:  # not live here: nothing can be kept; read what is needed
+            self.reads += 1
+            return await self.store.boards.get_board(board_id)
+        # Sockets arriving together share one read (200 phones at the start of a workshop). A
+        # read that began before an order is not shared with checks that began after it.
+        key = (board_id, id(room), self.epoch)
+        reading = self._reading.get(key)
+        if reading is None:
+            # A task owned here (`close`): it finishes for the others if its first asker leaves.
+            reading = asyncio.get_running_loop().create_task(
+                self._read(board_id, room), name=f"standings:{board_id}"
+            )
+            self._reading[key] = reading
+            reading.add_done_callback(lambda task: self._read_done(key, task))
+        return await asyncio.shield(reading)
+
+    def _read_done(self, key: tuple[str, int, int], task: asyncio.Task[BoardRecord | None]) -> None:
+        self._reading.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: every asker got it already (or left)
+
+    async def close(self) -> None:
+        """Lifespan: wait for the reads under way (two queries at most each)."""
+        await asyncio.gather(*self._reading.values(), return_exceptions=True)
+
+    async def _read(self, board_id: str, room: Room) -> BoardRecord | None:
+        """The board and all its participants, kept if nothing changed while they were read."""
+        epoch = self.epoch
         self.reads += 2
         board = await self.store.boards.get_board(board_id)
         people = await self.store.boards.list_participants(board_id) if board is not None else []
-        if board is not None and room is not None and self._still(board_id, room, epoch):
+        if board is not None and self._still(board_id, room, epoch):
             self._prune()
             self._kept[board_id] = _Kept(room, board, {p.id: p for p in people})
         return board

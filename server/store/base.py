@@ -187,6 +187,10 @@ class DuplicateJoinCode(StoreError):
     pass
 
 
+class GlossaryFull(StoreError):
+    """The board holds the most flags a glossary may count (crdt/glossary.py MAX_FLAGS)."""
+
+
 class VoteRefused(StoreError):
     """A vote broke a rule; `code` is one of: "budget", "max_per_note", "none_to_remove" (dots);
     "disagree_budget", "disagree_once", "no_mark_to_remove" ("I disagree" marks); "stance_conflict"
@@ -359,6 +363,29 @@ class HiddenNotes(Protocol):
         """Remove the note from the hidden ones and return it (None if it was not hidden)."""
 
 
+class Glossary(Protocol):
+    """The glossary's records (issue #21): who said "I don't understand" a term, kept only so that
+    a person counts once; and who wrote each person's explanation. Deleting a board deletes them;
+    erasing a person forgets theirs."""
+
+    async def flag_term(
+        self, board_id: str, term_id: str, flagger: str, max_flags: int
+    ) -> tuple[int, bool]:
+        """Record that `flagger` does not understand the term (once: again changes nothing).
+        Returns (the term's count, whether this flag was new). Raises GlossaryFull when the
+        board holds `max_flags` flags and this one is new; StoreError for an unknown board."""
+
+    async def term_flags(self, board_id: str) -> dict[str, int]:
+        """term id -> how many people flagged it (never who)."""
+
+    async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
+        """The author on record of the term's explanation in `lang`, else `actor` (now on
+        record): first come, first owned, atomically."""
+
+    async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
+        """The explanation in `lang` was removed: the next person to write one owns it."""
+
+
 class Store(Protocol):
     """The storage seam: a board's update log (what a room needs, server/store/log.py) and one
     repository per concern. `make_store` picks the implementation; all its repositories share one
@@ -384,6 +411,9 @@ class Store(Protocol):
 
     @property
     def moderation(self) -> HiddenNotes: ...
+
+    @property
+    def glossary(self) -> Glossary: ...
 
 
     async def open(self) -> None:

@@ -20,6 +20,7 @@ from server.store.base import (
     DuplicateJoinCode,
     ErasureCounts,
     EventRecord,
+    GlossaryFull,
     HiddenNoteRecord,
     HistoryRewriter,
     KeyframeBuilder,
@@ -71,6 +72,8 @@ class MemoryTables:
         self.media: dict[tuple[str, str], MediaRecord] = {}
         self.attached: set[tuple[str, str]] = set()  # (board, media) seen used by a note
         self.hidden: dict[tuple[str, str], HiddenNoteRecord] = {}
+        self.flags: dict[str, dict[str, set[str]]] = {}  # board -> term -> flaggers
+        self.explainers: dict[tuple[str, str, str], str] = {}  # (board, term, lang) -> actor
         # The bodies below have no await inside, so they are atomic on one event loop already; the
         # lock keeps them atomic if one ever gains an await (and says which operations must be).
         self.lock = asyncio.Lock()
@@ -226,6 +229,9 @@ class MemoryBoards:
                 del self._t.media[key]
             for key in [k for k in self._t.hidden if k[0] == board_id]:
                 del self._t.hidden[key]
+            self._t.flags.pop(board_id, None)
+            for gloss in [k for k in self._t.explainers if k[0] == board_id]:
+                del self._t.explainers[gloss]
             return True
 
     async def add_participant(self, participant: ParticipantRecord) -> None:
@@ -473,6 +479,12 @@ class MemoryPrivacy:
             ]
             for key in theirs:
                 del self._t.media[key]
+            # The glossary: their flags are forgotten, their explanations are nobody's now.
+            for flaggers in self._t.flags.get(board_id, {}).values():
+                flaggers.discard(person.id)
+            for gloss in [k for k, a in self._t.explainers.items() if k[0] == board_id]:
+                if self._t.explainers[gloss] == person.id:
+                    del self._t.explainers[gloss]
             hidden = 0
             for key, note in self._t.hidden.items():
                 if key[0] == board_id and note.author == person.id and "author" in note.fields:
@@ -506,6 +518,39 @@ class MemoryHiddenNotes:
             return self._t.hidden.pop((board_id, note_id), None)
 
 
+class MemoryGlossary:
+    """Who flagged which term (once per person) and who wrote which explanation."""
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def flag_term(
+        self, board_id: str, term_id: str, flagger: str, max_flags: int
+    ) -> tuple[int, bool]:
+        async with self._t.lock:
+            if board_id not in self._t.boards:
+                raise StoreError(f"unknown board {board_id!r}")
+            terms = self._t.flags.setdefault(board_id, {})
+            flaggers = terms.get(term_id, set())
+            if flagger in flaggers:
+                return len(flaggers), False
+            if sum(len(f) for f in terms.values()) >= max_flags:
+                raise GlossaryFull(f"a board holds at most {max_flags} flags")
+            terms[term_id] = flaggers | {flagger}
+            return len(terms[term_id]), True
+
+    async def term_flags(self, board_id: str) -> dict[str, int]:
+        return {term: len(f) for term, f in self._t.flags.get(board_id, {}).items()}
+
+    async def claim_explanation(self, board_id: str, term_id: str, lang: str, actor: str) -> str:
+        async with self._t.lock:
+            return self._t.explainers.setdefault((board_id, term_id, lang), actor)
+
+    async def release_explanation(self, board_id: str, term_id: str, lang: str) -> None:
+        async with self._t.lock:
+            self._t.explainers.pop((board_id, term_id, lang), None)
+
+
 class MemoryStore:
     """Every repository over plain dicts; nothing survives the process."""
 
@@ -518,6 +563,7 @@ class MemoryStore:
         self.events = MemoryEvents(self.tables)
         self.privacy = MemoryPrivacy(self.tables)
         self.moderation = MemoryHiddenNotes(self.tables)
+        self.glossary = MemoryGlossary(self.tables)
 
     async def open(self) -> None:
         return None

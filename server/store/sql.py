@@ -2,8 +2,8 @@
 
 One `SqlDatabase` (sql_database.py: the engine, the migrations, how read and write transactions
 are opened, and why) shared by one repository per concern: sql_log.py, sql_boards.py,
-sql_ballots.py, sql_media.py, sql_events.py, sql_privacy.py, sql_moderation.py. The tables are
-defined once, in tables.py.
+sql_ballots.py, sql_media.py, sql_events.py, sql_privacy.py, sql_moderation.py, sql_glossary.py.
+The tables are defined once, in tables.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from server.store.sql_ballots import SqlBallots
 from server.store.sql_boards import SqlBoards
 from server.store.sql_database import DEFAULT_URL, SqlDatabase
 from server.store.sql_events import SqlEvents
+from server.store.sql_glossary import SqlGlossary
 from server.store.sql_log import SqlUpdateLog
 from server.store.sql_media import SqlMediaLibrary
 from server.store.sql_moderation import SqlHiddenNotes
@@ -31,6 +32,7 @@ class SqlStore:
         self.events = SqlEvents(self.db)
         self.privacy = SqlPrivacy(self.db)
         self.moderation = SqlHiddenNotes(self.db)
+        self.glossary = SqlGlossary(self.db)
 
     @property
     def dialect(self) -> str:

@@ -19,6 +19,8 @@ from server.store.tables import (
     disagree_marks,
     event_cursors,
     events,
+    glossary_explainers,
+    glossary_flags,
     hidden_notes,
     media,
     note_authors,
@@ -131,6 +133,8 @@ class SqlBoards:
                 events,
                 media,
                 hidden_notes,
+                glossary_flags,
+                glossary_explainers,
             ):
                 await conn.execute(table.delete().where(table.c.board_id == board_id))
             await conn.execute(event_cursors.delete().where(event_cursors.c.board_id == board_id))

@@ -17,6 +17,8 @@ from server.store.base import (
 )
 from server.store.sql_database import SqlDatabase
 from server.store.tables import (
+    glossary_explainers,
+    glossary_flags,
     hidden_notes,
     media,
     participants,
@@ -91,6 +93,15 @@ class SqlPrivacy:
             gone = await conn.execute(
                 media.delete().where(media.c.board_id == board_id, media.c.actor == participant_id)
             )
+            # The glossary: which terms they did not understand is forgotten (the counts in the
+            # document stay, naming nobody); their explanations are nobody's to keep any more.
+            for table, column in (
+                (glossary_flags, glossary_flags.c.flagger),
+                (glossary_explainers, glossary_explainers.c.actor),
+            ):
+                await conn.execute(
+                    table.delete().where(table.c.board_id == board_id, column == participant_id)
+                )
             hidden_rows = await conn.execute(
                 sa.select(hidden_notes.c.note_id, hidden_notes.c.fields).where(
                     hidden_notes.c.board_id == board_id, hidden_notes.c.author == participant_id

@@ -133,3 +133,22 @@ disagree_marks = sa.Table(
     sa.Column("participant_id", sa.String, sa.ForeignKey("participants.id"), primary_key=True),
     sa.Column("note_id", sa.String, primary_key=True),
 )
+
+# Migration 0008_glossary. The primary key of glossary_flags is the rule "a person flags a term
+# once"; `flagger` is read for nothing else (never exported, never sent).
+glossary_flags = sa.Table(
+    "glossary_flags",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("term_id", sa.String, primary_key=True),
+    sa.Column("flagger", sa.String, primary_key=True),
+)
+# Who wrote each person's explanation (one per term and language): a participant edits their own.
+glossary_explainers = sa.Table(
+    "glossary_explainers",
+    metadata,
+    sa.Column("board_id", sa.String, sa.ForeignKey("boards.id"), primary_key=True),
+    sa.Column("term_id", sa.String, primary_key=True),
+    sa.Column("lang", sa.String, primary_key=True),
+    sa.Column("actor", sa.String, nullable=False),
+)

@@ -81,6 +81,26 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.stop()
 
 
+# The page objects the tests reach (`window.__cobord`, `__cobordReplay`, `__present`) exist only on
+# a device that asks for them (static/testhook.js): every context of a test browser does, before any
+# page script runs. About:blank has no storage (hence the try).
+TEST_HOOKS = "try { localStorage.setItem('cobord:test-hooks', 'true') } catch (e) {}"
+
+
+def with_test_hooks(browser: Any) -> Any:
+    """`browser`, whose every new context asks the pages for their test hooks."""
+    plain = browser.new_context
+
+    def new_context(**options: Any) -> Any:
+        ctx = plain(**options)
+        ctx.add_init_script(TEST_HOOKS)
+        return ctx
+
+    browser.new_context = new_context
+    browser.new_context_without_test_hooks = plain  # a device like anyone's
+    return browser
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     # Module scope, not session: Playwright's sync API runs its own event loop on this thread while
@@ -93,7 +113,7 @@ def browser() -> Iterator[Any]:
         service_missing("the playwright Python package is missing")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = with_test_hooks(p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
         yield b
         b.close()
 

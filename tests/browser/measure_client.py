@@ -34,7 +34,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
 sys.path.insert(0, str(ROOT))  # runs as a script: make `tests` importable
-from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
+from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, PHONE, with_test_hooks  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
 
 ARGS = CHROMIUM_ARGS
@@ -280,7 +280,9 @@ def main() -> None:
     base = args.base or server.http
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = with_test_hooks(
+                p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            )
             board = api(
                 base,
                 "POST",

@@ -32,6 +32,7 @@ def test_download_buttons_save_the_exports(cobord_server: Any, desktop: Any) -> 
             "⤓ Afbeelding van het bord (SVG)",
             "⤓ Tabel (CSV)",
             "⤓ Gegevens (JSON)",
+            "⤓ Woordenlijst (CSV)",
         ]
     )
     with page.expect_download() as info:
@@ -46,11 +47,16 @@ def test_download_buttons_save_the_exports(cobord_server: Any, desktop: Any) -> 
     assert data["board"]["title"] == "Buurtplein"
     assert info.value.suggested_filename.endswith(".json")
     with page.expect_download() as info:
-        page.locator("#panel-downloads button", has_text="CSV").click()
+        page.locator("#panel-downloads button", has_text="Tabel (CSV)").click()
     csv_bytes = Path(info.value.path()).read_bytes()
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
     assert b";" in csv_bytes.splitlines()[0]  # nl: a Belgian Excel splits on ';'
     assert info.value.suggested_filename.endswith(".csv")
+    with page.expect_download() as info:  # the glossary (issue #21), empty: its header
+        page.locator("#panel-downloads button", has_text="Woordenlijst").click()
+    assert Path(info.value.path()).read_bytes().decode("utf-8") == (
+        "\ufeffterm;taal;vragen;taal_uitleg;uitleg;machine;voorbeeld\r\n"
+    )
     # The results view has the same buttons.
     page.locator("button[aria-controls=fac-panel]").click()
     page.locator("button.tab-results").click()

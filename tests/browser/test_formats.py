@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from server import media
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot, with_test_hooks
 from tests.browser.helpers import join, new_board, open_board
 from tests.support import service_missing
 from tests.test_media import GPS_IFD, jpeg_with_gps
@@ -41,7 +41,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+        b = with_test_hooks(
+            p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+        )
         yield b
         b.close()
 
@@ -86,7 +88,10 @@ def test_photo_from_phone_on_desktop_without_exif(
     projector.goto(
         f"{cobord_server.base}/b/{board['id']}/present#v={board['viewer_token']}&c={board['join_code']}"
     )
-    expect(projector.locator(".pnote img.note-photo[alt='Le plan du parc']")).to_be_visible()
+    # The caption is printed beside the picture: the picture is named "Foto" (the caption is not
+    # read twice in a row).
+    projected = projector.locator(".pnote", has_text="Le plan du parc")
+    expect(projected.locator("img.note-photo[alt='Foto']")).to_be_visible()
     assert phone.errors == [] and desktop.errors == []  # type: ignore[attr-defined]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, shot
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, shot, with_test_hooks
 from tests.caddy import Caddy, start_caddy
 from tests.support import service_missing
 
@@ -62,8 +62,10 @@ def browser(front: tuple[Caddy, Any]) -> Iterator[Any]:
     trust = f"--ignore-certificate-errors-spki-list={caddy.spki_hashes()}"
     resolve = f"--host-resolver-rules=MAP {LAN} 127.0.0.1"
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, trust, resolve]
+        b = with_test_hooks(
+            p.chromium.launch(
+                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, trust, resolve]
+            )
         )
         yield b
         b.close()

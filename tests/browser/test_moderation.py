@@ -75,6 +75,11 @@ def test_hide_and_restore_a_note(
         expect(tray).to_contain_text(TEXT)
         expect(tray).to_contain_text("Attaque personnelle")
         expect(op.locator("#hidden-tray")).to_be_hidden()
+        # ... and is told so in a live region (#23), in their language; the other is told nothing.
+        expect(ph.locator("#announcer")).to_contain_text(
+            f"L’animateur ou l’animatrice a masqué votre note : « {TEXT} »"
+        )
+        assert "verborgen" not in (op.locator("#announcer").text_content() or "")
         shot(ph, "moderation-02-author-tray")
         shot(op, "moderation-02-other-phone")
 

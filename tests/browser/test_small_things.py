@@ -1,5 +1,6 @@
 """Smaller things seen in a real room: placeholders are not upper-cased; a new note goes to no
-cluster unless its author picks one, even with a cluster in the middle of the screen."""
+cluster unless its author picks one, even with a cluster in the middle of the screen; the page
+objects the tests use exist only where the tests asked for them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import join, new_board, open_board
 
 
@@ -95,3 +97,36 @@ def test_join_screen_has_one_language_picker(cobord_server: Any, browser: Any) -
         shot(page, "small-join-one-language-picker")
     finally:
         ctx.close()
+
+
+def test_the_page_objects_exist_only_for_the_tests(cobord_server: Any, browser: Any) -> None:
+    """The product reads no global: `window.__cobord` (and the projector's `__present`) exist
+    only on a device that set the tests' flag (static/testhook.js); without it, all works alike."""
+    base = cobord_server.base
+    board = new_board(cobord_server)
+    tests = browser.new_context(**DESKTOP)
+    anyone = browser.new_context_without_test_hooks(**DESKTOP)
+    try:
+        fac = open_board(tests, base, board["id"], board["facilitator_token"])
+        fac.evaluate(
+            "() => window.__cobord.postNote({text: 'Plus de bancs', color: 'yellow', lang: 'fr',"
+            " cluster: ''})"
+        )
+        page = anyone.new_page()
+        page.goto(base + "/")
+        page.evaluate(
+            "([id, t]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(t))",
+            [board["id"], board["facilitator_token"]],
+        )
+        page.goto(f"{base}/b/{board['id']}")
+        expect(page.locator(".note", has_text="Plus de bancs")).to_be_visible()
+        assert page.evaluate("() => typeof window.__cobord") == "undefined"
+        page.goto(f"{base}/b/{board['id']}/present")
+        expect(page.locator(".present-phase")).to_be_visible()
+        assert page.evaluate("() => typeof window.__present") == "undefined"
+        # The same pages on the tests' device do have them.
+        fac.goto(f"{base}/b/{board['id']}/present")
+        fac.wait_for_function("() => typeof window.__present === 'object'")
+    finally:
+        tests.close()
+        anyone.close()

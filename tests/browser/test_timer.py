@@ -26,6 +26,9 @@ def test_new_phase_clears_time_is_up(cobord_server: Any, desktop: Any, phone: An
     )
     expect(fac.locator(".chip-timer")).to_have_text("◷ Tijd is om")
     expect(ph.locator(".chip-timer")).to_have_text("◷ Temps écoulé")
+    # The timer's end is said too (#23), in each reader's language.
+    expect(ph.locator("#announcer")).to_contain_text("Temps écoulé")
+    expect(fac.locator("#announcer")).to_contain_text("Tijd is om")
     fac.locator("button[data-fk='ph:cluster']").click()
     expect(fac.locator(".chip-phase")).to_contain_text("Groeperen")
     expect(fac.locator(".chip-timer")).to_be_hidden()

@@ -1,0 +1,266 @@
+"""The board's glossary: words that stopped people, and the plain-words explanations the board
+writes for them (issue #21; docs/schema.md "The glossary").
+
+The root `glossary` of the board document maps a term id to a Y.Map:
+  term         the word or words as first flagged (1-60 characters of visible text)
+  lang         the language of the note it was flagged in (fr, nl, en)
+  createdAt    ms since the epoch
+  flags        how many people said "I don't understand" (a number the server writes: who
+               flagged is never in the document, only in the server's `glossary_flags` table)
+  explanations Y.Map lang -> {text, machine, example?, by?}: one per board language
+
+A term id is derived from the term's folded form (`term_id`), so the same word flagged on two
+notes (or by two processes at once) is one entry. Matching (`occurs`, `terms_in`) is accent- and
+case-insensitive on whole words: "Leefloon" matches "leefloon", "epicerie sociale" matches
+"Épicerie  sociale".
+
+Pure: no I/O; the rules table (crdt/rules.py) uses the checks below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pycrdt import Doc, Map
+
+from crdt.schema import GLOSSARY, LANGUAGES
+
+TERM_FIELDS: Final = frozenset({"term", "lang", "createdAt", "flags", "explanations"})
+EXPLANATION_FIELDS: Final = frozenset({"text", "machine", "example", "by"})
+MAX_TERM_CHARS: Final = 60
+MAX_TERMS: Final = 300  # terms per board
+MAX_FLAGS: Final = 2_000  # flags per board (all terms together)
+MAX_EXPLANATION_CHARS: Final = 600  # per language
+MAX_EXAMPLE_CHARS: Final = 200
+MAX_BY: Final = 100
+# A term can never be longer than this in UTF-8 (60 characters of at most 4 bytes each).
+MAX_TERM_BYTES: Final = 4 * MAX_TERM_CHARS
+
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_SPACES: Final = re.compile(r"\s+")
+
+
+def visible_text(value: Any, limit: int) -> bool:
+    """A string of 1..limit characters, with something visible, no control characters, no
+    lone surrogates (what a person can read and type)."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        return False
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" for ch in value):
+        return False
+    return any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and not ch.isspace() for ch in value
+    )
+
+
+def fold(text: str) -> str:
+    """The form terms are compared in: no accents, case-folded, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", bare.casefold()).strip()
+
+
+def term_id(term: str) -> str:
+    """The id of a term's entry: the same for every spelling that folds alike."""
+    return "t" + hashlib.sha256(fold(term).encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def occurs(term: str, text: str) -> bool:
+    """Is `term` a whole word (or words) of `text`, ignoring accents, case and spacing?"""
+    needle = fold(term)
+    if not needle:
+        return False
+    pattern = r"(?<!\w)" + re.escape(needle).replace(r"\ ", r"\s+") + r"(?!\w)"
+    return re.search(pattern, fold(text)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    text: str
+    machine: bool = False
+    example: str = ""
+    by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "machine": self.machine}
+        if self.example:
+            out["example"] = self.example
+        if self.by is not None:
+            out["by"] = self.by
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    id: str
+    term: str
+    lang: str | None
+    flags: int
+    created_at: float | None
+    explanations: dict[str, Explanation] = field(default_factory=dict)
+
+    @property
+    def explained(self) -> bool:
+        """Someone (a person, not only the machine) explained it."""
+        return any(not e.machine for e in self.explanations.values())
+
+    def explanation_in(self, lang: str | None) -> Explanation | None:
+        """What a reader of `lang` sees: theirs, else a person's in another language."""
+        if lang in self.explanations:
+            return self.explanations[lang]
+        human = [e for e in self.explanations.values() if not e.machine]
+        return human[0] if human else next(iter(self.explanations.values()), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape (GET …/glossary, exports): a count of flags, never who."""
+        return {
+            "id": self.id,
+            "term": self.term,
+            "lang": self.lang,
+            "flags": self.flags,
+            "explanations": {lang: e.to_json() for lang, e in self.explanations.items()},
+        }
+
+
+def explanation_from(value: Any) -> Explanation | None:
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        return None
+    example = value.get("example")
+    by = value.get("by")
+    return Explanation(
+        text=value["text"],
+        machine=value.get("machine") is True,
+        example=example if isinstance(example, str) else "",
+        by=by if isinstance(by, str) else None,
+    )
+
+
+def term_from_py(term_id_: str, data: Mapping[str, Any]) -> Term | None:
+    term = data.get("term")
+    if not isinstance(term, str) or not term:
+        return None
+    flags: Any = data.get("flags")
+    created: Any = data.get("createdAt")
+    raw = data.get("explanations")
+    explanations: dict[str, Explanation] = {}
+    if isinstance(raw, dict):
+        for lang in LANGUAGES:
+            entry = explanation_from(raw.get(lang))
+            if entry is not None and entry.text:
+                explanations[lang] = entry
+    term_lang = data.get("lang")
+    return Term(
+        id=term_id_,
+        term=term,
+        lang=term_lang if isinstance(term_lang, str) and term_lang in LANGUAGES else None,
+        flags=int(flags) if _count(flags) else 0,
+        created_at=float(created) if _number(created) else None,
+        explanations=explanations,
+    )
+
+
+def terms_of(doc: Doc[Any]) -> list[Term]:
+    """The board's terms, most flagged first (then by term)."""
+    root = doc.get(GLOSSARY, type=Map)
+    out = []
+    for key, value in root.items():
+        if isinstance(value, Map):
+            term = term_from_py(key, value.to_py() or {})
+            if term is not None:
+                out.append(term)
+    return ranked(out)
+
+
+def ranked(terms: Iterable[Term]) -> list[Term]:
+    return sorted(terms, key=lambda t: (-t.flags, fold(t.term), t.id))
+
+
+def terms_in(texts: Iterable[str], terms: Iterable[Term]) -> list[Term]:
+    """The terms that occur in any of `texts` (a note's text and its translations)."""
+    texts = [t for t in texts if t]
+    return [term for term in terms if any(occurs(term.term, text) for text in texts)]
+
+
+# ---------------------------------------------------------------- checks used by crdt/rules.py
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def _count(value: Any) -> bool:
+    return _number(value) and 0 <= value <= MAX_FLAGS and float(value).is_integer()
+
+
+def explanation_problem(value: Any) -> str | None:
+    """What is wrong with one explanation {text, machine, example?, by?} (plain JSON)."""
+    if not isinstance(value, dict) or not set(value) <= EXPLANATION_FIELDS:
+        return "an explanation is {text, machine, example, by}"
+    text = value.get("text")
+    if not visible_text(text, MAX_EXPLANATION_CHARS):
+        return f"an explanation is a visible text of at most {MAX_EXPLANATION_CHARS} characters"
+    example = value.get("example", "")
+    if not (example == "" or visible_text(example, MAX_EXAMPLE_CHARS)):
+        return f"an example is a visible text of at most {MAX_EXAMPLE_CHARS} characters"
+    if not isinstance(value.get("machine", False), bool):
+        return "an explanation's machine is true or false"
+    by = value.get("by")
+    if by is not None and not (isinstance(by, str) and len(by) <= MAX_BY):
+        return f"an explanation's by is a string of at most {MAX_BY} characters"
+    return None
+
+
+def explanations_problem(value: Any) -> str | None:
+    """A term's whole `explanations` map: board language -> explanation."""
+    if not isinstance(value, dict):
+        return "a term's explanations map fr, nl or en to an explanation"
+    for lang, entry in value.items():
+        if lang not in LANGUAGES:
+            return "a term's explanations map fr, nl or en to an explanation"
+        reason = explanation_problem(entry)
+        if reason is not None:
+            return reason
+    return None
+
+
+def new_term_problem(value: Any, explanations: Any) -> str | None:
+    """A new term entry; `explanations` is the plain content of its nested map, if any."""
+    if not isinstance(value, dict):
+        return "a glossary term must be a map"
+    unknown = set(value) - TERM_FIELDS
+    if unknown:
+        return f"a glossary term has no field {sorted(unknown)[0]!r}"
+    if not visible_text(value.get("term"), MAX_TERM_CHARS):
+        return f"a term is 1 to {MAX_TERM_CHARS} characters of visible text"
+    if value.get("lang") not in LANGUAGES:
+        return f"a term's language is one of {', '.join(LANGUAGES)}"
+    if "createdAt" in value and not _number(value["createdAt"]):
+        return "createdAt must be a number"
+    if "flags" in value and not _count(value["flags"]):
+        return f"a term's flags are a count from 0 to {MAX_FLAGS}"
+    if "explanations" in value:
+        return explanations_problem(explanations)
+    return None
+
+
+def may_explain(role: str, actor_id: str, owner: str | None) -> str | None:
+    """May this person write (or remove) the explanation of a term in one language, whose human
+    explanation `owner` wrote (None: none yet, or only a machine one)? None if so, else why not.
+    A participant writes a new one or edits their own; the facilitator edits all; viewers
+    nothing."""
+    if role == "facilitator":
+        return None
+    if role != "participant":
+        return "viewers cannot change the board"
+    if owner is None or owner == actor_id:
+        return None
+    return NOT_YOURS
+
+
+NOT_YOURS: Final = (
+    "someone else explained this term in this language: only they or the facilitator change it"
+)

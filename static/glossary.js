@@ -1,0 +1,482 @@
+// @ts-check
+// The glossary (issue #21; docs/schema.md "The glossary"): "I don't understand" on any note,
+// anonymously; explanations the board writes together; the terms marked wherever a note uses them
+// (canvas, outline, the note's sheet); the facilitator's "words that stopped people"; the
+// projector's question and glossary page. Flags and explanations go over HTTP
+// (server/http/glossary.py); the document's `glossary` root brings everyone the result live.
+// Hooks: BoardExtras (extras.js) calls noteSection / afterRender / panelSection; present.js calls
+// presentView.
+import { h, api } from "./util.js";
+import { t, getLang, langName } from "./i18n.js";
+import { toast, openSheet, field, errorText, announce } from "./ui.js";
+import { listenButton } from "./speech.js";
+import { GLOSSARY_BOUNDS } from "./schema.js";
+
+const MAX_TERM = GLOSSARY_BOUNDS.term;
+const MAX_EXPLANATION = GLOSSARY_BOUNDS.explanation;
+const MAX_EXAMPLE = GLOSSARY_BOUNDS.example;
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’\-]*/gu;
+
+/** The form terms are compared in, as crdt/glossary.py `fold`: no accents, lower case, one space.
+ * @param {string} text */
+export function fold(text) {
+  return foldChars(text).replace(/\s+/gu, " ").trim();
+}
+/** @param {string} text */
+function foldChars(text) {
+  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+/** @param {string} s */
+function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** @type {Map<string, RegExp>} */
+const patterns = new Map();
+/** A term's whole-word pattern over folded text (kept: a board has at most 300 terms). @param {string} needle */
+function patternOf(needle) {
+  let re = patterns.get(needle);
+  if (!re) {
+    re = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRe(needle).replace(/ /g, "\\s+")}(?![\\p{L}\\p{N}_])`, "gu");
+    if (patterns.size > 1000) patterns.clear();
+    patterns.set(needle, re);
+  }
+  return re;
+}
+
+/** A text folded once, with where each folded character came from. @param {string} text */
+function folded(text) {
+  let out = "";
+  /** @type {number[]} */ const from = [];
+  let i = 0;
+  for (const ch of text) {
+    const f = foldChars(ch);
+    for (let k = 0; k < f.length; k++) {
+      out += f[k];
+      from.push(i);
+    }
+    i += ch.length;
+  }
+  from.push(text.length);
+  return { text: out, from };
+}
+
+/** @param {{text: string, from: number[]}} f @param {string} term @returns {[number, number][]} */
+function findIn(f, term) {
+  const needle = fold(term);
+  if (!needle || !f.text) return [];
+  /** @type {[number, number][]} */ const out = [];
+  for (const m of f.text.matchAll(patternOf(needle))) out.push([f.from[m.index || 0], f.from[(m.index || 0) + m[0].length]]);
+  return out;
+}
+
+/**
+ * Where `term` occurs in `text` as whole words, ignoring accents, case and spacing: [start, end)
+ * ranges of `text` (crdt/glossary.py `occurs` says whether; this also says where, to mark it).
+ * @param {string} term @param {string} text @returns {[number, number][]}
+ */
+export function findTerm(term, text) {
+  return text ? findIn(folded(text), term) : [];
+}
+
+/** The board's terms from the document, most flagged first. @param {any} doc */
+export function readTerms(doc) {
+  /** @type {any[]} */ const out = [];
+  if (!doc) return out;
+  doc.getMap("glossary").forEach((/** @type {any} */ m, /** @type {string} */ id) => {
+    const v = m && typeof m.toJSON === "function" ? m.toJSON() : null;
+    if (!v || typeof v.term !== "string" || !v.term) return;
+    /** @type {Record<string, any>} */ const explanations = {};
+    for (const [lang, e] of Object.entries(v.explanations || {})) {
+      if (e && typeof e.text === "string" && e.text) explanations[lang] = e;
+    }
+    out.push({ id, term: v.term, lang: v.lang || "", flags: Number(v.flags) || 0, explanations });
+  });
+  out.sort((a, b) => b.flags - a.flags || fold(a.term).localeCompare(fold(b.term)) || (a.id < b.id ? -1 : 1));
+  return out;
+}
+
+/** What a reader of `lang` sees: theirs, else a person's in another language. @param {any} term @param {string} lang */
+export function explanationFor(term, lang) {
+  const all = term.explanations || {};
+  const human = Object.entries(all).find(([, e]) => !e.machine);
+  const found = all[lang] ? [lang, all[lang]] : human || Object.entries(all)[0];
+  if (!found) return null;
+  // A machine translation carries no example: the person's, in their words, goes with it.
+  const example = found[1].example || (human && human[1].example) || "";
+  return { lang: found[0], ...found[1], example };
+}
+
+/** People who explained it (not the machine). @param {any} term */
+function humanCount(term) {
+  return Object.values(term.explanations || {}).filter((e) => !e.machine).length;
+}
+
+/** The texts of a note a term may be found in: its text and its translations. @param {any} note */
+function textsOf(note) {
+  return [note.text || "", ...Object.values(note.translations || {}).map((e) => (e && e.text) || "")].filter(Boolean);
+}
+
+/** @param {any[]} terms @param {any} note */
+export function termsOf(terms, note) {
+  const texts = textsOf(note).map(folded);
+  return terms.filter((term) => texts.some((x) => findIn(x, term.term).length));
+}
+
+/** `text` with the terms it uses marked (<mark>), as nodes. @param {string} text @param {any[]} terms */
+function markedNodes(text, terms) {
+  /** @type {[number, number, any][]} */ const ranges = [];
+  const f = folded(text);
+  for (const term of terms) for (const [a, b] of findIn(f, term.term)) ranges.push([a, b, term]);
+  ranges.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  /** @type {(Node|string)[]} */ const out = [];
+  let at = 0;
+  for (const [a, b, term] of ranges) {
+    if (a < at) continue; // overlapping: the longer one, first, wins
+    if (a > at) out.push(text.slice(at, a));
+    const shown = explanationFor(term, getLang());
+    out.push(h("mark", { class: "gloss-mark", dataset: { termId: term.id }, title: shown ? shown.text : t("gloss_not_explained") }, text.slice(a, b)));
+    at = b;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
+
+export class Glossary {
+  /** @param {import("./board/state.js").BoardState} board @param {import("./extras.js").BoardScreen} screen */
+  constructor(board, screen) {
+    this.board = board;
+    this.screen = screen;
+    this.invite = h("section", { class: "gloss-invite", id: "gloss-invite", "aria-labelledby": "gloss-invite-h", hidden: true });
+    this._inviteSig = "";
+    this._panelSig = "";
+  }
+
+  base() {
+    return `/api/boards/${encodeURIComponent(this.board.id)}/glossary`;
+  }
+
+  terms() {
+    return readTerms(this.board.session.doc);
+  }
+
+  /** After every render: mark the terms in the notes shown, list them in the outline, invite authors. */
+  afterRender() {
+    const board = this.board;
+    if (!board.session.doc) return;
+    const terms = this.terms();
+    const lang = getLang();
+    // What marks depend on: the terms and their explanations, not the live counts (a flag must not
+    // re-mark every note of a big board).
+    const sig = JSON.stringify([lang, terms.map((x) => [x.id, x.term, x.explanations])]);
+    const notes = new Map(board.session.noteList().map((/** @type {any} */ n) => [n.id, n]));
+    for (const btn of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".note .note-open[data-note-id]"))) {
+      const span = /** @type {any} */ (btn.querySelector(":scope > span"));
+      const note = notes.get(btn.dataset.noteId);
+      if (!span || !note) continue;
+      const text = span.textContent || "";
+      if (span._gloss === sig + text) continue;
+      span._gloss = sig + text;
+      span.replaceChildren(...markedNodes(text, terms));
+    }
+    for (const li of /** @type {NodeListOf<any>} */ (document.querySelectorAll(".ol-note[data-note-id]"))) {
+      const note = notes.get(li.dataset.noteId);
+      if (!note) continue;
+      const textEl = li.querySelector(":scope > .ol-text");
+      const text = textEl ? textEl.textContent || "" : "";
+      if (li._gloss === sig + text) continue;
+      li._gloss = sig + text;
+      if (textEl) textEl.replaceChildren(...markedNodes(text, terms));
+      const old = li.querySelector(":scope > .gloss-list");
+      if (old) old.remove();
+      const used = termsOf(terms, note);
+      // For screen readers (and everyone): the note's terms with their explanations, in words.
+      if (used.length) li.insertBefore(this.termList(used, "gloss-list"), textEl ? textEl.nextSibling : li.firstChild);
+    }
+    this.renderInvite(terms, notes);
+    // The panel redraws on its own signature (settings, phase…): the glossary's changes ask for it.
+    const focus = board.session.meta && board.session.meta.get("glossary_focus");
+    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null]);
+    if (board.isFacilitator() && this.screen.panel && this.screen.panel.open && panelSig !== this._panelSig) {
+      this._panelSig = panelSig;
+      this.screen.panel.render(true);
+    }
+  }
+
+  /** The terms of a note, each with its explanation in the reader's language. @param {any[]} used @param {string} cls */
+  termList(used, cls) {
+    const lang = getLang();
+    return h(
+      "dl",
+      { class: cls, "aria-label": t("gloss_words_heading") },
+      used.flatMap((term) => {
+        const shown = explanationFor(term, lang);
+        return [
+          h("dt", { lang: term.lang || undefined }, term.term),
+          h(
+            "dd",
+            null,
+            shown ? h("span", { lang: shown.lang }, shown.text) : h("span", { class: "muted" }, t("gloss_not_explained")),
+            shown && shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null,
+            shown && shown.example ? h("span", { class: "gloss-example" }, " ", t("gloss_example", { example: shown.example })) : null,
+          ),
+        ];
+      }),
+    );
+  }
+
+  /** In a note's sheet: its terms with their explanations (read aloud, explain), and "I don't
+   * understand". @param {any} note @param {() => void} close */
+  noteSection(note, close) {
+    const board = this.board;
+    const used = termsOf(this.terms(), note);
+    const lang = getLang();
+    const canWrite = board.role === "participant" || board.isFacilitator();
+    const items = used.map((term) => {
+      const shown = explanationFor(term, lang);
+      return h(
+        "li",
+        { class: "gloss-term", dataset: { termId: term.id } },
+        h("p", { class: "gloss-term-head" }, h("mark", { class: "gloss-mark", lang: term.lang || undefined }, term.term), " ", h("span", { class: "muted" }, t("gloss_asked", { n: term.flags }))),
+        shown
+          ? h(
+              "p",
+              { class: "gloss-explanation", lang: shown.lang },
+              shown.text,
+              shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null,
+            )
+          : h("p", { class: "gloss-explanation muted" }, t("gloss_not_explained")),
+        shown && shown.example ? h("p", { class: "gloss-example" }, t("gloss_example", { example: shown.example })) : null,
+        h(
+          "div",
+          { class: "actions" },
+          shown ? listenButton({ text: `${term.term}: ${shown.text}`, lang: shown.lang }, term.term) : null,
+          canWrite ? h("button", { type: "button", class: "btn btn-small gloss-explain-btn", onclick: () => { close(); this.openExplain(term); } }, t("gloss_explain")) : null,
+        ),
+      );
+    });
+    const ask =
+      board.role === "participant" && (note.text || "").trim()
+        ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
+        : null;
+    if (!items.length && !ask) return null;
+    return h(
+      "section",
+      { class: "gloss-sheet", "aria-labelledby": "gloss-sheet-h" },
+      items.length ? h("h3", { id: "gloss-sheet-h" }, t("gloss_words_heading")) : h("h3", { id: "gloss-sheet-h", class: "sr-only" }, t("gloss_dont_understand")),
+      items.length ? h("ul", { class: "gloss-terms" }, items) : null,
+      ask,
+    );
+  }
+
+  /** The words of a note as toggles; adjacent ones picked together make one term. @param {any} note */
+  openFlag(note) {
+    const text = note.text || "";
+    const words = [...text.matchAll(WORD)].map((m) => ({ start: m.index || 0, end: (m.index || 0) + m[0].length, word: m[0] }));
+    const picked = new Set();
+    const whole = fold(text).length <= MAX_TERM;
+    openSheet(t("gloss_pick_heading"), (close) => {
+      const chips = words.map((w, i) =>
+        h("button", {
+          type: "button",
+          class: "gloss-chip",
+          "aria-pressed": "false",
+          lang: note.lang || undefined,
+          dataset: { word: w.word },
+          onclick: (/** @type {Event} */ e) => {
+            const btn = /** @type {HTMLElement} */ (e.currentTarget);
+            if (picked.has(i)) picked.delete(i);
+            else picked.add(i);
+            btn.setAttribute("aria-pressed", picked.has(i) ? "true" : "false");
+          },
+        }, w.word),
+      );
+      const wholeBox = whole ? h("input", { type: "checkbox", id: "gloss-whole" }) : null;
+      return h(
+        "form",
+        {
+          class: "gloss-flag-form",
+          onsubmit: async (/** @type {Event} */ e) => {
+            e.preventDefault();
+            /** @type {string[]} */ const terms = [];
+            if (wholeBox && /** @type {HTMLInputElement} */ (wholeBox).checked) terms.push(text.replace(/\s+/g, " ").trim());
+            else {
+              const order = [...picked].sort((a, b) => a - b);
+              let run = /** @type {number[]} */ ([]);
+              const flush = () => {
+                if (run.length) terms.push(text.slice(words[run[0]].start, words[run[run.length - 1]].end).replace(/\s+/g, " "));
+                run = [];
+              };
+              for (const i of order) {
+                if (run.length && i !== run[run.length - 1] + 1) flush();
+                run.push(i);
+              }
+              flush();
+            }
+            const fit = terms.filter((x) => x.length <= MAX_TERM);
+            if (!fit.length) {
+              toast(t("gloss_pick_none"), "warn");
+              return;
+            }
+            try {
+              for (const term of fit) await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, term } });
+              close();
+              toast(t("gloss_sent"));
+              announce(t("gloss_sent"));
+            } catch (err) {
+              toast(errorText(err), "error");
+            }
+          },
+        },
+        h("p", { class: "muted" }, t("gloss_pick_help")),
+        h("div", { class: "gloss-chips", role: "group", "aria-label": t("gloss_pick_heading") }, chips),
+        wholeBox ? h("label", { class: "check gloss-whole" }, wholeBox, " ", t("gloss_whole_note")) : null,
+        h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary btn-big", id: "gloss-send" }, t("gloss_send"))),
+      );
+    }, { initialFocus: ".gloss-chip" });
+  }
+
+  /** Write (or correct) the explanation of a term in one language. @param {any} term */
+  openExplain(term) {
+    const board = this.board;
+    const langs = board.languages();
+    const mine = getLang();
+    openSheet(t("gloss_explain_heading", { term: term.term }), (close) => {
+      const langSel = h("select", { id: "gloss-lang" }, langs.map((/** @type {string} */ l) => h("option", { value: l, selected: l === mine }, langName(l))));
+      const current = () => term.explanations[/** @type {HTMLSelectElement} */ (langSel).value];
+      const startWith = current();
+      const text = h("textarea", { id: "gloss-text", rows: 4, maxLength: MAX_EXPLANATION, lang: mine }, startWith && !startWith.machine ? startWith.text : "");
+      const example = h("input", { type: "text", id: "gloss-example", maxLength: MAX_EXAMPLE, value: (startWith && startWith.example) || "" });
+      langSel.addEventListener("change", () => {
+        const now = current();
+        /** @type {HTMLTextAreaElement} */ (text).value = now && !now.machine ? now.text : "";
+        text.setAttribute("lang", /** @type {HTMLSelectElement} */ (langSel).value);
+      });
+      return h(
+        "form",
+        {
+          class: "gloss-explain-form",
+          onsubmit: async (/** @type {Event} */ e) => {
+            e.preventDefault();
+            const lang = /** @type {HTMLSelectElement} */ (langSel).value;
+            const body = { text: /** @type {HTMLTextAreaElement} */ (text).value.trim(), example: /** @type {HTMLInputElement} */ (example).value.trim() };
+            try {
+              await api("PUT", `${this.base()}/${encodeURIComponent(term.id)}/explanations/${lang}`, { token: board.token, body });
+              close();
+              toast(t("gloss_saved"));
+            } catch (err) {
+              toast(errorText(err), "error");
+            }
+          },
+        },
+        h("p", { class: "muted" }, t("gloss_asked", { n: term.flags })),
+        field(t("gloss_explain_lang"), langSel),
+        field(t("gloss_explain_text"), text),
+        field(t("gloss_explain_example"), example),
+        h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "gloss-save" }, t("save"))),
+      );
+    }, { initialFocus: "#gloss-text" });
+  }
+
+  /** The author of a note that uses an unexplained term is asked first ("3 people asked what
+   * 'leefloon' means"). @param {any[]} terms @param {Map<string, any>} notes */
+  renderInvite(terms, notes) {
+    const board = this.board;
+    if (!this.invite.isConnected && this.screen.draftsEl) this.screen.draftsEl.after(this.invite);
+    const mine = [...notes.values()].filter((n) => board.isMine(n.id));
+    const waiting = board.role === "participant" ? terms.filter((term) => term.flags > 0 && !humanCount(term) && termsOf([term], { text: mine.map((n) => textsOf(n).join("\n")).join("\n") }).length) : [];
+    const sig = JSON.stringify([waiting.map((x) => [x.id, x.flags]), getLang()]);
+    if (sig === this._inviteSig) return;
+    this._inviteSig = sig;
+    this.invite.hidden = !waiting.length;
+    this.invite.replaceChildren(
+      ...(waiting.length
+        ? [
+            h("h2", { id: "gloss-invite-h", class: "sr-only" }, t("gloss_words_heading")),
+            h("ul", null, waiting.map((term) => h(
+              "li",
+              { dataset: { termId: term.id } },
+              h("span", null, t("gloss_invite", { n: term.flags, term: term.term })),
+              " ",
+              h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.openExplain(term) }, t("gloss_explain")),
+            ))),
+          ]
+        : []),
+    );
+  }
+
+  /** The facilitator's panel: words that stopped people, most flagged first; one button puts a
+   * term (or the whole glossary) on the projector. */
+  panelSection() {
+    const board = this.board;
+    if (!board.isFacilitator() || !board.session.doc) return null;
+    const terms = this.terms();
+    const unexplained = terms.filter((x) => !humanCount(x)).length;
+    const focus = board.session.meta && board.session.meta.get("glossary_focus");
+    const project = (/** @type {any} */ value) => board.session.doc.transact(() => board.session.meta.set("glossary_focus", value));
+    return h(
+      "section",
+      { class: "panel-sec", "aria-labelledby": "p-gloss", id: "panel-glossary" },
+      h("h3", { id: "p-gloss" }, t("gloss_panel_heading", { n: terms.length })),
+      terms.length ? h("p", { class: "muted", id: "gloss-unexplained" }, t("gloss_panel_unexplained", { n: unexplained })) : h("p", { class: "muted" }, t("gloss_panel_none")),
+      terms.length
+        ? h("ol", { class: "gloss-rank" }, terms.map((term) => h(
+            "li",
+            { dataset: { termId: term.id } },
+            h("strong", { lang: term.lang || undefined }, term.term),
+            " ",
+            h("span", { class: "gloss-counts" }, t("gloss_row", { n: term.flags, e: humanCount(term) })),
+            " ",
+            h("button", { type: "button", class: "btn btn-small", "data-fk": `gp:${term.id}`, "aria-pressed": focus && focus.id === term.id ? "true" : "false", onclick: () => project({ id: term.id, at: Date.now() }) }, t("gloss_project"), h("span", { class: "sr-only" }, `: ${term.term}`)),
+            " ",
+            h("button", { type: "button", class: "btn btn-small", onclick: () => this.openExplain(term) }, t("gloss_explain"), h("span", { class: "sr-only" }, `: ${term.term}`)),
+          )))
+        : null,
+      terms.length
+        ? h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", class: "btn btn-small", id: "gloss-project-all", onclick: () => project({ all: true, at: Date.now() }) }, t("gloss_project_all")),
+            focus ? h("button", { type: "button", class: "btn btn-small", id: "gloss-project-stop", onclick: () => project(null) }, t("gloss_project_stop")) : null,
+          )
+        : null,
+    );
+  }
+}
+
+/** The projector (present.js): the question the facilitator put up, or the glossary as a page;
+ * null when neither. @param {any} session @returns {{sig: string, items: any[]} | null} */
+export function presentView(session) {
+  const focus = session.meta && session.meta.get("glossary_focus");
+  if (!focus || typeof focus !== "object") return null;
+  const terms = readTerms(session.doc);
+  const lang = getLang();
+  const line = (/** @type {any} */ term) => {
+    const shown = explanationFor(term, lang);
+    return h(
+      "div",
+      { class: "present-gloss-item" },
+      h("p", { class: "present-gloss-term", lang: term.lang || undefined }, term.term),
+      shown
+        ? h("p", { class: "present-gloss-text", lang: shown.lang }, shown.text, shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null)
+        : h("p", { class: "present-gloss-text muted" }, t("gloss_present_who")),
+      shown && shown.example ? h("p", { class: "gloss-example" }, t("gloss_example", { example: shown.example })) : null,
+    );
+  };
+  if (focus.all) {
+    return {
+      sig: `gloss|all|${focus.at}`,
+      items: [{ kind: "head", el: () => h("h2", { class: "present-cl", id: "present-gloss" }, t("gloss_present_page")) }, ...terms.map((term) => ({ kind: "item", el: () => line(term) }))],
+    };
+  }
+  const term = terms.find((x) => x.id === focus.id);
+  if (!term) return null;
+  return {
+    sig: `gloss|${term.id}|${focus.at}`,
+    items: [
+      { kind: "head", el: () => h("h2", { class: "present-cl present-gloss-question", id: "present-gloss" }, t("gloss_present_question", { term: term.term })) },
+      { kind: "item", el: () => line(term) },
+    ],
+  };
+}
