@@ -10,7 +10,7 @@ Root maps of the Yjs doc:
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
 they change as a whole, and plain values keep the JS side simple.
 Deleting is a field: a client writes `deleted: true`, and the server removes the entry in the
-same step (server/room_core.py), so the live doc never holds an entry so marked; readers skip one
+same step (server/live/core.py), so the live doc never holds an entry so marked; readers skip one
 anyway (a client's doc holds it until the server's answer arrives).
 """
 

@@ -37,7 +37,7 @@ from server.http.standings import LiveStandings
 from server.http.suggestions import SuggestionRoutes
 from server.http.translations import TranslationRoutes
 from server.http.votes import VoteRoutes
-from server.hub import Hub
+from server.live.hub import Hub
 from server.media_sweeper import MediaSweeper
 from server.retention import Retention
 from server.scale.limits import Rate, RateLimiter

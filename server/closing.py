@@ -9,7 +9,6 @@ Alone (no `REDIS_URL`), the publish is a no-op.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from dataclasses import asdict, dataclass
 from crdt.protocol import CloseCode, ProtocolError
 from crdt.rules import Actor
 from server.fanout import FanoutMessage
-from server.hub import Hub
+from server.live.hub import Hub
+from server.live.tasks import TaskSet
 from server.store.base import Store
 
 log = logging.getLogger("cobord.closing")
@@ -70,7 +70,7 @@ class Closer:
     def __init__(self, store: Store, hub: Hub) -> None:
         self.store = store
         self.hub = hub
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()  # drops of deleted boards' rooms, awaited by `aclose`
         # Told of every order on a board, here or from another process, before its sockets
         # close (the sockets' token checks forget what they remembered of the board).
         self.on_order: list[Callable[[str], None]] = []
@@ -100,9 +100,7 @@ class Closer:
             "board %s: %d socket(s) closed (%d) for another process", board_id, closed, order.code
         )
         if order.board_gone and board_id in self.hub.rooms:
-            task = asyncio.create_task(self._drop(board_id), name=f"drop:{board_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start(self._drop(board_id), f"drop:{board_id}")
 
     def _tell(self, board_id: str) -> None:
         for listener in self.on_order:
@@ -121,8 +119,7 @@ class Closer:
         if board_id not in self.hub.rooms:
             return
         try:
-            async with self.hub._lock(board_id):
-                await self.hub._drop(board_id)
+            await self.hub.drop(board_id)
             await self.store.boards.delete_board(
                 board_id
             )  # what the stopping room flushed on its way out
@@ -130,6 +127,4 @@ class Closer:
             log.exception("board %s: dropping the deleted board's room failed", board_id)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from server.closing import Closer, erase_board
-from server.hub import Hub
+from server.live.hub import Hub
 from server.store.base import Store
 
 log = logging.getLogger("cobord.privacy")

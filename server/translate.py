@@ -49,7 +49,7 @@ from redis.exceptions import RedisError
 
 from crdt import schema
 from crdt.rules import Actor
-from server.rooms import Room
+from server.live.room import Room
 from server.scale.bucket import MemoryBuckets, RedisBuckets
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, RedisClaims
 

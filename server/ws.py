@@ -21,9 +21,9 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.http.auth import Access, AccessRefused, Refusal
 from server.http.standings import LiveStandings, Mark
-from server.hub import Hub, Overloaded, UnknownBoard
-from server.outbox import Outbox
-from server.rooms import Connection, Room
+from server.live.hub import Hub, Overloaded, UnknownBoard
+from server.live.outbox import Outbox
+from server.live.room import Connection, Room
 from server.scale.bucket import TokenBucket
 from server.scale.limits import client_ip
 from server.scale.presence import Presence
@@ -173,7 +173,7 @@ class BoardSocket:
             actor = Actor(claims.role, claims.actor_id)
             if person is not None:  # the name the server stamps on presence and checks in `author`
                 actor = Actor(actor.role, actor.id, person.name)
-            # Viewers share one token: their refusal budget is per address (server/refusals.py).
+            # Viewers share one token: their refusal budget is per address (server/live/refusals.py)
             budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
             await self._serve(room, actor, budget_key, receive, send)
         finally:

@@ -4,7 +4,7 @@ talk to a core through bytes, with no socket, no task and no storage.
 `Net` plays the driver: it delivers the core's effects to the clients' inboxes, commits
 batches (numbering them as a store would, keeping every stored byte for inspection), and with
 `link(a, b)` forwards one core's publishes to another (two processes) after settling claims
-with a shared `MemoryClaims`, as server/rooms.py does with Redis.
+with a shared `MemoryClaims`, as server/live/room.py does with Redis.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from crdt import protocol
 from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.fanout.base import FanoutMessage
-from server.refusals import MemoryBudgets
-from server.room_core import Effects, Peer, RoomCore
+from server.live.core import Effects, Peer, RoomCore
+from server.live.refusals import MemoryBudgets
 from server.scale.claims import MemoryClaims, claim_writers
 from server.scale.quotas import MemoryQuotas, gone_notes
 from tests.support import own_update
@@ -159,7 +159,7 @@ class Net:
 
     async def commit_async(self) -> bool:
         """One group commit, claims settled first when this net has claims (several processes),
-        and this window's refusals spent in the shared budgets (as server/rooms.py does)."""
+        and this window's refusals spent in the shared budgets (as server/live/room.py does)."""
         if self.budgets is not None and self._refused:
             refused, self._refused = self._refused, {}
             for actor_id, count in refused.items():
@@ -167,7 +167,7 @@ class Net:
                     self.run(self.core.cut_off(actor_id))
         batch = self.core.take_batch()
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return False
         if self.claims is not None:
             request = self.core.claims_of(batch)
@@ -178,14 +178,14 @@ class Net:
         if self.quotas is not None:
             await self._reserve_quota(batch)
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return True
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))
         return True
 
     async def _reserve_quota(self, batch: list[Any]) -> None:
-        """As server/rooms.py `_reserve_quota`."""
+        """As server/live/room.py `_reserve_quota`."""
         assert self.quotas is not None
         board = self.core.board
         limit = int(board.settings.get("max_notes_per_participant", 50))
@@ -200,7 +200,7 @@ class Net:
     def commit(self) -> bool:
         batch = self.core.take_batch()
         if not batch:
-            self.core.committing = []
+            self.core.nothing_committed()
             return False
         self.stored += [a.data for a in batch]
         self.run(self.core.committed(batch, len(self.stored)))

@@ -10,7 +10,7 @@ import httpx
 from pycrdt import Doc, Map
 
 from server.events import EventIndexer
-from server.hub import Hub
+from server.live.hub import Hub
 from server.settings import Settings
 from server.store import make_store
 from server.store.base import BoardRecord, NewUpdate

@@ -11,7 +11,7 @@ from pycrdt import Doc, Map
 
 from crdt import glossary
 from crdt.rules import BoardState
-from server.room_core import RoomCore
+from server.live.core import RoomCore
 from server.store.base import UpdateRecord
 from tests.roomnet import Net
 from tests.test_rules import ANA, FACILITATOR, SERVER, VIEWER, Board, allowed

@@ -14,7 +14,7 @@ import pytest
 from pycrdt import Array, Doc, Map, Text
 
 from crdt import protocol
-from server.refusals import RefusalBudget
+from server.live.refusals import RefusalBudget
 from tests.roomnet import Client, Net
 
 

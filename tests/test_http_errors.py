@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.http.errors import EXCEPTION_HANDLERS, ApiError
-from server.rooms import StorageFailed
+from server.live.room import StorageFailed
 from server.scale.limits import RateLimited
 
 UNAVAILABLE = {"error": "storage_unavailable", "message": "Storage is unavailable; try again."}

@@ -10,7 +10,7 @@ from typing import Any
 from pycrdt import Map
 
 from server.fanout import MemoryBroker, MemoryFanout
-from server.hub import Hub
+from server.live.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord
 from server.store.memory import MemoryStore
@@ -46,7 +46,7 @@ async def test_unloaded_rooms_and_their_docs_are_freed() -> None:
                 board.notes_map.__setitem__(f"n{k}", Map({"text": "x"})) for k in range(20)
             ]
         )
-        refs += [weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.shadow)]
+        refs += [weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.core.shadow)]
         hub.release(room)
         del room
     await hub.unload_idle_now()

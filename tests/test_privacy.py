@@ -302,7 +302,7 @@ async def test_retention_deletes_idle_boards_at_start(make_server: Any, tmp_path
 
 
 async def test_retention_is_off_by_default(caplog: pytest.LogCaptureFixture) -> None:
-    from server.hub import Hub
+    from server.live.hub import Hub
     from server.settings import Settings
 
     store = MemoryStore()

@@ -1,4 +1,4 @@
-"""One contract for every `SharedBudgets` (server/refusals.py): the in-memory twin and Redis
+"""One contract for every `SharedBudgets` (server/live/refusals.py): the in-memory twin and Redis
 (127.0.0.1:6379, real; several `RedisBudgets` are several processes)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from redis.asyncio import Redis
 
-from server import refusals
-from server.refusals import MemoryBudgets, RedisBudgets, RefusalBudgets, SharedBudgets
+from server.live import refusals
+from server.live.refusals import MemoryBudgets, RedisBudgets, RefusalBudgets, SharedBudgets
 from tests.test_fanout import redis_or_skip
 
 OpenBudgets = Callable[[], Awaitable[SharedBudgets]]

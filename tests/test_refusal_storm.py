@@ -1,7 +1,7 @@
 """A client that keeps sending forbidden edits is cut off even when it slips an allowed edit
 between them (issue 7: "no refusal storm costs the board; abusive clients are still cut off").
 
-Before the refusal budget (server/refusals.py) only ten refusals *in a row* closed a socket, so
+Before the refusal budget (server/live/refusals.py) only ten refusals *in a row* closed a socket, so
 one allowed edit after every nine forbidden ones had the server judge and undo forbidden edits
 forever, each one costing the board a compensation frame to everyone.
 """
@@ -16,8 +16,8 @@ from pycrdt import Doc, Map
 
 from crdt import protocol
 from crdt.rules import Actor
-from server import refusals
-from server.refusals import RefusalBudget
+from server.live import refusals
+from server.live.refusals import RefusalBudget
 from tests.conftest import ServerProcess
 from tests.roomnet import Client, Net, two_processes
 from tests.yclient import YClient, add_note

@@ -10,8 +10,8 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt import protocol
+from crdt.awareness import MAX_AWARENESS_IDS, MAX_AWARENESS_STATE_BYTES
 from crdt.protocol import CloseCode
-from server.room_core import MAX_AWARENESS_IDS, MAX_AWARENESS_STATE_BYTES
 from tests.roomnet import Client, Net, two_processes
 from tests.test_races import RACES, clusters
 from tests.yclient import add_note

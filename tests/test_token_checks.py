@@ -20,7 +20,7 @@ from server.fanout import MemoryBroker, MemoryFanout
 from server.http.auth import AccessRefused, Refusal, StoreRecords, authenticate
 from server.http.privacy import LINK_ROTATED, PERSON_REVOKED
 from server.http.standings import LiveStandings
-from server.hub import Hub
+from server.live.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord, ParticipantRecord
 from server.store.memory import MemoryBoards, MemoryStore, MemoryTables

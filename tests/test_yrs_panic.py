@@ -55,7 +55,7 @@ def test_the_room_closes_4400_and_the_board_is_unharmed(caplog: pytest.LogCaptur
     net.settle()
     eve.change(add_note("eve-1", "before"))
     net.settle()
-    with caplog.at_level(logging.INFO, logger="server.room_core"):
+    with caplog.at_level(logging.INFO, logger="server.live.core"):
         eve.send_raw(protocol.encode(protocol.Update(panicking_update(CLIENT_ID))))
     assert eve.closed == (CloseCode.MALFORMED, REASON)
     lines = [r for r in caplog.records if REASON in r.getMessage()]

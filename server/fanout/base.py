@@ -36,7 +36,7 @@ class FanoutMessage:
     # see a gap when one went missing); any other message carries the current one.
     number: int = 0
     # (note id, creator) pairs of creations in this frame that lost their note id to an earlier
-    # one on another process (server/room_core.py `settle`): undone here; if their structs
+    # one on another process (server/live/core.py `settle`): undone here; if their structs
     # displace the winner's note elsewhere, the process that holds it puts it back.
     lost: tuple[tuple[str, str], ...] = ()
 

@@ -19,7 +19,7 @@ from crdt import schema
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import text_ok
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import BoardRecord
 
 LANGUAGES = ("fr", "nl", "en")

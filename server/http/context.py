@@ -21,8 +21,8 @@ from server.http.auth import (
 )
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN
-from server.hub import Hub, Overloaded, UnknownBoard
-from server.rooms import Room, StorageFailed
+from server.live.hub import Hub, Overloaded, UnknownBoard
+from server.live.room import Room, StorageFailed
 from server.scale.limits import RateLimiter, client_ip
 from server.store.base import BoardRecord, Store
 from server.tokens import TokenSigner

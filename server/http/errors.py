@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.rooms import StorageFailed
+from server.live.room import StorageFailed
 from server.scale.limits import RateLimited
 
 log = logging.getLogger("cobord")

@@ -24,7 +24,7 @@ from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.replay import ERASED_NAME
 from server.http.results import Results
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import BoardRecord
 
 TIME_UNIT = "ms"

@@ -45,7 +45,7 @@ from crdt.schema import GLOSSARY
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN, read_json
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import GlossaryFull
 from server.translate import Translator
 

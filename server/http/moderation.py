@@ -34,7 +34,7 @@ from crdt import schema
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN, read_json, text_ok
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import HiddenNoteRecord, StoreError
 
 MAX_REASON = 200

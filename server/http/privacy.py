@@ -38,7 +38,7 @@ from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json
 from server.http.replay import ERASED_NAME
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import (
     DuplicateJoinCode,
     HistoryRewrite,

@@ -9,7 +9,7 @@ from typing import Any
 from crdt import schema
 from crdt.results import compute_results
 from server.http.context import HttpContext
-from server.rooms import Room
+from server.live.room import Room
 from server.store.base import BoardRecord
 
 

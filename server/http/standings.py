@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 
 from server.http.auth import Access, AccessRefused, Refusal, authenticate
-from server.hub import Hub
-from server.rooms import Room
+from server.live.hub import Hub
+from server.live.room import Room
 from server.store.base import BoardRecord, ParticipantRecord, Store
 from server.tokens import TokenSigner
 

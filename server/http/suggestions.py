@@ -32,7 +32,7 @@ from server import suggest
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json
-from server.rooms import Room
+from server.live.room import Room
 
 log = logging.getLogger("cobord.suggest")
 

@@ -33,7 +33,7 @@ from server.http.board_settings import LANGUAGES
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json
-from server.rooms import Room
+from server.live.room import Room
 from server.translate import Translator
 
 MAX_TRANSLATION = 2000

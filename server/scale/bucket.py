@@ -5,7 +5,7 @@ costs tokens and is refused when fewer are left. Everything rated is rated this 
 - a socket's messages (server/ws.py, `COBORD_RATE_PER_SECOND` / `COBORD_RATE_BURST`): one
   `TokenBucket` per socket, in its process;
 - the HTTP actions of an address (limits.py), shared by every process;
-- a participant's refused updates (server/refusals.py), per process and shared;
+- a participant's refused updates (server/live/refusals.py), per process and shared;
 - the characters a minute sent to the translator per author and per board (server/translate.py),
   shared.
 

@@ -3,11 +3,11 @@
 A claim names something in a scope and an owner; the first owner to claim a name holds it, and
 every later claim of that name is answered with its owner. Two users, one protocol (there were
 two):
-- The room (server/rooms.py `_settle`). Alone, a room decides exactly (one shadow doc sees every
+- The room (server/live/room.py `_settle`). Alone, a room decides exactly (one shadow doc sees every
   update in order). With several processes (`REDIS_URL`) each sees its own clients first, so two
   of them could each accept a creation of one note id, or let two tokens write under one Yjs
   client id. Before a batch is stored the room claims what it brings that is new
-  (server/room_core.py `claims_of`): scope = the board, names `c:<client id>` and `n:<note id>`,
+  (server/live/core.py `claims_of`): scope = the board, names `c:<client id>` and `n:<note id>`,
   owner = the actor; `claim_writers` turns the answer into `Lost`. The same actor claiming again
   wins again.
 - The translator (server/translate.py): one process translates a note's settled text. Scope =

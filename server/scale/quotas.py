@@ -4,7 +4,7 @@ Alone, a room counts exactly (crdt/rules.py `within_note_quota`: one shadow doc 
 creation in order). With several processes (`REDIS_URL`) each counts what it has seen: two
 connections of one participant on two processes, each posting 50 notes at once with a quota of
 50, kept 100 (issue 20). So before a batch is stored, the room reserves a slot for each note a
-participant's update creates (server/rooms.py `_settle`, beside the claims of claims.py): the
+participant's update creates (server/live/room.py `_settle`, beside the claims of claims.py): the
 set of that participant's live notes on the board, shared; a note beyond the quota is not
 reserved and its creation is undone on its sender with the quota's reason.
 

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from server.fanout import Fanout, FanoutMessage, MemoryFanout
+from server.live.refusals import make_budgets
+from server.live.room import Room, RoomServices, board_state_from
+from server.live.tasks import TaskSet
 from server.memtrim import release_memory
 from server.metrics import Metrics
-from server.refusals import make_budgets
-from server.rooms import Room, RoomServices, board_state_from
 from server.scale.claims import Claims, make_claims
 from server.scale.quotas import make_quotas
 from server.settings import Settings
@@ -60,7 +61,7 @@ class Hub:
         # Shared across processes with REDIS_URL (who first used a client id, a note id)
         shared = redis if self.fanout.shared else None
         self.claims = claims or make_claims(shared)
-        # Refusals per participant, shared by every process (server/refusals.py)
+        # Refusals per participant, shared by every process (server/live/refusals.py)
         self.budgets = make_budgets(shared)
         # Note quotas per participant, shared by every process (server/scale/quotas.py)
         self.quotas = make_quotas(shared)
@@ -82,7 +83,8 @@ class Hub:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}  # board id -> handlers holding the room
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
-        self._unloads: set[asyncio.Task[None]] = set()
+        self._unloads = TaskSet()
+        self._background = TaskSet()  # catch-ups (one per board at a time: `_catch_ups`)
         # Called with each room once it is loaded, before it goes live (e.g. machine translation
         # observes its document): features hook in here instead of into the room.
         self.on_room_loaded: list[Callable[[Room], None]] = []
@@ -204,9 +206,7 @@ class Hub:
 
     def _start_unload(self, board_id: str) -> None:
         self._unload_timers.pop(board_id, None)
-        task = asyncio.create_task(self._unload(board_id), name=f"unload:{board_id}")
-        self._unloads.add(task)
-        task.add_done_callback(self._unloads.discard)
+        self._unloads.start(self._unload(board_id), f"unload:{board_id}")
 
     async def _unload(self, board_id: str) -> None:
         async with self._lock(board_id):
@@ -217,6 +217,11 @@ class Hub:
         # take the lock: nobody waits on it, so it can go.
         if not self._users.get(board_id):
             self._locks.pop(board_id, None)
+
+    async def drop(self, board_id: str) -> None:
+        """Stop serving a board now (it was deleted): its room flushes and goes."""
+        async with self._lock(board_id):
+            await self._drop(board_id)
 
     async def _drop(self, board_id: str) -> None:
         room = self.rooms.pop(board_id, None)
@@ -274,7 +279,7 @@ class Hub:
             self._catch_up_again.add(board_id)
             return
         waiter = self._catch_up_waiters.pop(board_id, None)
-        task = asyncio.create_task(self._catch_up(room, waiter), name=f"catch-up:{board_id}")
+        task = self._background.start(self._catch_up(room, waiter), f"catch-up:{board_id}")
         self._catch_ups[board_id] = task
         task.add_done_callback(lambda t: self._catch_up_done(board_id, t))
 
@@ -308,8 +313,7 @@ class Hub:
         for board_id in list(self._unload_timers):
             self._cancel_unload(board_id)
             await self._unload(board_id)
-        for task in list(self._unloads):
-            await task
+        await self._unloads.join()
 
     async def close(self) -> None:
         """Graceful shutdown: commit everything queued and write final keyframes."""
@@ -318,10 +322,8 @@ class Hub:
         for timer in self._unload_timers.values():
             timer.cancel()
         self._unload_timers.clear()
-        for task in list(self._unloads):
-            await task
-        for task in list(self._catch_ups.values()):
-            task.cancel()
+        await self._unloads.join()
+        await self._background.close()  # catch-ups: cancelled, and awaited before the store goes
         for board_id in list(self.rooms):
             await self._drop(board_id)
         await self.fanout.close()

@@ -1,4 +1,4 @@
-"""Live boards: the drivers around one board's sans-I/O core (server/room_core.py).
+"""Live boards: the drivers around one board's sans-I/O core (server/live/core.py).
 
 `RoomCore` decides (decode, shadow, rules, compensation, awareness, claims' answers) and returns
 effects; a `Room` carries them out: frames into each connection's outbox, messages to the
@@ -25,23 +25,11 @@ from pycrdt import Doc
 
 from crdt import schema
 from crdt.rules import Actor, BoardState
-from crdt.shadow import ShadowDoc
 from server.fanout import Fanout, FanoutMessage
+from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
+from server.live.outbox import Outbox
+from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.metrics import Metrics
-from server.outbox import Outbox
-from server.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
-from server.room_core import (
-    EMPTY_UPDATE,
-    MAX_AWARENESS_BYTES,
-    MAX_AWARENESS_IDS,
-    MAX_AWARENESS_STATE_BYTES,
-    MERGED_FRAME_BYTES,
-    Accepted,
-    Effects,
-    Peer,
-    RoomCore,
-    board_state_from,
-)
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
 from server.scale.quotas import MemoryQuotas, Quotas, gone_notes
 from server.settings import Settings
@@ -51,11 +39,6 @@ log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")
 
 __all__ = [
-    "EMPTY_UPDATE",
-    "MAX_AWARENESS_BYTES",
-    "MAX_AWARENESS_IDS",
-    "MAX_AWARENESS_STATE_BYTES",
-    "MERGED_FRAME_BYTES",
     "Connection",
     "Room",
     "RoomServices",
@@ -115,15 +98,12 @@ class Room:
         self._capacity.set()
         self._committer: asyncio.Task[None] | None = None
 
-    # ------------------------------------------------------------------ the core's state
+    # ------------------------------------------------------------------ what readers see
+    # (the committed doc, the board's bookkeeping, who is connected: for HTTP routes and hooks)
 
     @property
     def doc(self) -> Doc[Any]:
         return self.core.doc
-
-    @property
-    def shadow(self) -> ShadowDoc:
-        return self.core.shadow
 
     @property
     def board(self) -> BoardState:
@@ -138,10 +118,6 @@ class Room:
         return self.core.last_seq
 
     @property
-    def caught_up_seq(self) -> int:
-        return self.core.caught_up_seq
-
-    @property
     def failed(self) -> bool:
         return self.core.failed
 
@@ -151,8 +127,7 @@ class Room:
     # ------------------------------------------------------------------ life cycle
 
     def load(self, snapshot: SnapshotRecord | None, tail: list[Any]) -> None:
-        self.core.board.max_bytes = self.settings.max_board_bytes or None
-        self.core.load(snapshot, tail)
+        self.core.load(snapshot, tail, self.settings.max_board_bytes or None)
 
     def start(self) -> None:
         self._committer = asyncio.create_task(self._commit_loop(), name=f"commit:{self.board_id}")
@@ -167,11 +142,11 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
             self._committer = None
-        for accepted in (*core.committing, *core.pending):  # never leave a request waiting
+        for accepted in core.queued():  # never leave a request waiting
             waiter = accepted.waiter
             if waiter is not None and not waiter.done():
                 waiter.set_exception(StorageFailed(self.board_id))
-        if core.updates_since_snapshot and not core.failed:
+        if core.unsaved():
             await self._snapshot()
         core.close()
 
@@ -211,8 +186,9 @@ class Room:
             )
 
     def _queued(self) -> None:
-        if self.core.pending:
-            if len(self.core.pending) >= self.settings.max_pending_updates:
+        pending = self.core.pending_count()
+        if pending:
+            if pending >= self.settings.max_pending_updates:
                 self._capacity.clear()
             self._wake.set()
 
@@ -236,9 +212,9 @@ class Room:
     def receive(self, conn: Connection, frame: bytes) -> None:
         """Handle one frame from `conn`. Never raises for bad input: closes `conn` instead."""
         core = self.core
-        pending = len(core.pending)
+        pending = core.pending_count()
         self._run(core.receive(conn, frame))
-        if len(core.pending) != pending:
+        if core.pending_count() != pending:
             self._queued()
 
     async def apply_server_change(self, change: Callable[[schema.Board], None]) -> None:
@@ -248,7 +224,7 @@ class Room:
         if accepted is None:
             return
         if self.core.failed:
-            self.core.pending.remove(accepted)
+            self.core.withdraw(accepted)
             raise StorageFailed(self.board_id)
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         accepted.waiter = committed
@@ -265,7 +241,7 @@ class Room:
         if accepted is None:
             return refusal
         if self.core.failed:
-            self.core.pending.remove(accepted)
+            self.core.withdraw(accepted)
             raise StorageFailed(self.board_id)
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         accepted.waiter = committed
@@ -278,9 +254,9 @@ class Room:
     def receive_remote(self, message: FanoutMessage) -> None:
         """A frame another process committed (update) or received (awareness): apply and relay.
         Never stored, never republished."""
-        pending = len(self.core.pending)
+        pending = self.core.pending_count()
         self._run(self.core.receive_remote(message))
-        if len(self.core.pending) != pending:
+        if self.core.pending_count() != pending:
             self._queued()  # the core put back a note a lost creation displaced
 
     def apply_remote_updates(self, updates: list[bytes], last_seq: int) -> None:
@@ -316,12 +292,12 @@ class Room:
             self._wake.clear()
             if self._refused:
                 await self._spend_refusals()
-            if self.core.pending:
+            if self.core.pending_count():
                 last_commit = loop.time()
                 await self._commit_batch()
 
     async def _flush(self) -> None:
-        while self.core.pending and not self.core.failed:
+        while self.core.pending_count() and not self.core.failed:
             await self._commit_batch()
 
     async def _commit_batch(self) -> None:
@@ -351,7 +327,7 @@ class Room:
         finally:
             self._capacity.set()
         if not batch:
-            core.committing = []
+            core.nothing_committed()
             return
         metrics = self.metrics
         metrics.commit_seconds.append(time.perf_counter() - started)
@@ -365,7 +341,7 @@ class Room:
             waiter = accepted.waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-        if core.updates_since_snapshot >= self.settings.snapshot_every:
+        if core.keyframe_due(self.settings.snapshot_every):
             await self._snapshot()
 
     async def _settle(self, batch: list[Accepted[Connection]]) -> None:
@@ -431,11 +407,7 @@ class Room:
         except Exception:
             log.exception("board %s: keyframe failed", self.board_id)
             return
-        if keyframe is not None:
-            core.snapshot_seq = keyframe.seq
-            queued = (*core.committing, *core.pending)
-            core.board.measured(len(keyframe.state) + sum(len(a.data) for a in queued))
-        core.updates_since_snapshot = 0
+        core.keyframe_saved(keyframe)
 
 
 def _keyframe_of(
