@@ -28,9 +28,10 @@ from typing import Any, Final
 
 from pycrdt import Doc, Map
 
-from crdt.schema import GLOSSARY, LANGUAGES
+from crdt.schema import GLOSSARY, GLOSSARY_FLAGS, LANGUAGES
 
-TERM_FIELDS: Final = frozenset({"term", "lang", "createdAt", "flags", "explanations"})
+TERM_FIELDS: Final = frozenset({"term", "lang", "createdAt", "explanations"})
+MAX_WRITER_CHARS: Final = 40  # a server process's id in a `glossary_flags` key
 EXPLANATION_FIELDS: Final = frozenset({"text", "machine", "example", "by"})
 MAX_TERM_CHARS: Final = 60
 MAX_TERMS: Final = 300  # terms per board
@@ -139,11 +140,11 @@ def explanation_from(value: Any) -> Explanation | None:
     )
 
 
-def term_from_py(term_id_: str, data: Mapping[str, Any]) -> Term | None:
+def term_from_py(term_id_: str, data: Mapping[str, Any], flags: int = 0) -> Term | None:
+    """A term from its entry's plain content; `flags` its count (`flag_counts`)."""
     term = data.get("term")
     if not isinstance(term, str) or not term:
         return None
-    flags: Any = data.get("flags")
     created: Any = data.get("createdAt")
     raw = data.get("explanations")
     explanations: dict[str, Explanation] = {}
@@ -157,19 +158,47 @@ def term_from_py(term_id_: str, data: Mapping[str, Any]) -> Term | None:
         id=term_id_,
         term=term,
         lang=term_lang if isinstance(term_lang, str) and term_lang in LANGUAGES else None,
-        flags=int(flags) if _count(flags) else 0,
+        flags=flags,
         created_at=float(created) if _number(created) else None,
         explanations=explanations,
     )
 
 
+def flag_key(term_id_: str, writer: str) -> str:
+    """The key under which one server process writes a term's count in `glossary_flags`."""
+    return f"{term_id_}@{writer}"
+
+
+def flag_counts(entries: Mapping[str, Any]) -> dict[str, int]:
+    """Each term's count of flags from the `glossary_flags` root: the largest any process wrote.
+    Every process writes the shared store's count (which only grows) under its own key, so the
+    largest is the latest, and two processes counting at once never overwrite each other."""
+    counts: dict[str, int] = {}
+    for key, value in entries.items():
+        term_id_, at, _writer = str(key).rpartition("@")
+        if at and term_id_ and _count(value):
+            counts[term_id_] = max(counts.get(term_id_, 0), int(value))
+    return counts
+
+
+def flag_key_problem(key: str, value: Any) -> str | None:
+    """A server write into `glossary_flags`: a term id and a writer, and a count."""
+    term_id_, at, writer = key.rpartition("@")
+    if not at or not term_id_ or not 0 < len(writer) <= MAX_WRITER_CHARS or len(term_id_) > 64:
+        return "a glossary flags key is '<term id>@<writer>'"
+    if not _count(value):
+        return f"a term's flags are a count from 0 to {MAX_FLAGS}"
+    return None
+
+
 def terms_of(doc: Doc[Any]) -> list[Term]:
     """The board's terms, most flagged first (then by term)."""
     root = doc.get(GLOSSARY, type=Map)
+    counts = flag_counts(doc.get(GLOSSARY_FLAGS, type=Map).to_py() or {})
     out = []
     for key, value in root.items():
         if isinstance(value, Map):
-            term = term_from_py(key, value.to_py() or {})
+            term = term_from_py(key, value.to_py() or {}, counts.get(key, 0))
             if term is not None:
                 out.append(term)
     return ranked(out)
@@ -240,8 +269,6 @@ def new_term_problem(value: Any, explanations: Any) -> str | None:
         return f"a term's language is one of {', '.join(LANGUAGES)}"
     if "createdAt" in value and not _number(value["createdAt"]):
         return "createdAt must be a number"
-    if "flags" in value and not _count(value["flags"]):
-        return f"a term's flags are a count from 0 to {MAX_FLAGS}"
     if "explanations" in value:
         return explanations_problem(explanations)
     return None

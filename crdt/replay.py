@@ -140,6 +140,8 @@ class EventDecoder:
         self._glossary: Map[Any] = self.doc.get(schema.GLOSSARY, type=Map)
         self._found: list[tuple[str, str]] = []
         self._glossary.observe_deep(self._on_glossary)
+        self._flags: Map[Any] = self.doc.get(schema.GLOSSARY_FLAGS, type=Map)
+        self._flags.observe(self._on_flags)
         self._notes.observe_deep(lambda events: self._on(events, "note"))
         self._clusters.observe_deep(lambda events: self._on(events, "cluster"))
         self._phase = self._meta.get("phase")
@@ -172,18 +174,7 @@ class EventDecoder:
         for change in changes:
             path = list(change.path)
             keys: dict[str, Any] = change.keys
-            if not path:
-                for key, info in keys.items():
-                    value = info.get("newValue")
-                    if (
-                        info.get("action") == "add"
-                        and isinstance(value, Map)
-                        and value.get("flags")
-                    ):
-                        self._found.append(("flagged", self._term(str(key))))
-            elif len(path) == 1 and "flags" in keys:
-                self._found.append(("flagged", self._term(str(path[0]))))
-            elif len(path) == 2 and path[1] == "explanations":
+            if len(path) == 2 and path[1] == "explanations":
                 for info in keys.values():
                     value = info.get("newValue")
                     before = info.get("oldValue")
@@ -196,6 +187,15 @@ class EventDecoder:
                         and not value.get("machine")
                     ):
                         self._found.append(("explained", self._term(str(path[0]))))
+
+    def _on_flags(self, event: Any) -> None:
+        """A count that grew under a process's key (`glossary_flags`): someone flagged the term.
+        (A term created with its first flag is already in the glossary root when its count
+        arrives: the server writes both in one transaction, the term first.)"""
+        for key, info in event.keys.items():
+            new, old = info.get("newValue"), info.get("oldValue")
+            if isinstance(new, int | float) and (not isinstance(old, int | float) or new > old):
+                self._found.append(("flagged", self._term(str(key).rpartition("@")[0])))
 
     def _term(self, term_id: str) -> str:
         entry = self._glossary.get(term_id)

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from crdt import glossary
-from crdt.schema import CLUSTERS, GLOSSARY, LANGUAGES, MAX_VOICE_SECONDS, META, NOTES, RESULTS
+from crdt.schema import (
+    CLUSTERS,
+    GLOSSARY,
+    GLOSSARY_FLAGS,
+    LANGUAGES,
+    MAX_VOICE_SECONDS,
+    META,
+    NOTES,
+    RESULTS,
+)
 from crdt.shadow import Change, Shared
 
 Role = Literal["viewer", "participant", "facilitator", "server"]
@@ -533,9 +542,8 @@ def explanations_value(ctx: _Context) -> str | None:
 
 
 def flags_value(ctx: _Context) -> str | None:
-    value = ctx.change.value
-    ok = _is_number(value) and 0 <= value <= glossary.MAX_FLAGS and float(value).is_integer()
-    return None if ok else f"a term's flags are a count from 0 to {glossary.MAX_FLAGS}"
+    """One server process's count of a term's flags (`glossary_flags`)."""
+    return glossary.flag_key_problem(ctx.change.item or "", ctx.change.value)
 
 
 def term_value(ctx: _Context) -> str | None:
@@ -596,6 +604,7 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (CLUSTERS, "set:color"): (*_CLUSTER_EDIT, short_string_value),
         (CLUSTERS, "set:deleted"): (refuse(ONLY_FACILITATOR_DELETES_CLUSTERS),),
         (GLOSSARY, "*"): (refuse(EXPLAIN_OVER_HTTP),),
+        (GLOSSARY_FLAGS, "*"): (refuse(FLAGS_ARE_COUNTED),),
     },
     # The facilitator may change anything, but notes and clusters keep their schema.
     "facilitator": {
@@ -632,8 +641,8 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         (GLOSSARY, "set:term"): (term_value,),
         (GLOSSARY, "set:lang"): (term_lang_value,),
         (GLOSSARY, "set:createdAt"): (number_value,),
-        (GLOSSARY, "set:flags"): (refuse(FLAGS_ARE_COUNTED),),
         (GLOSSARY, "*"): (refuse("a glossary term has no such field"),),
+        (GLOSSARY_FLAGS, "*"): (refuse(FLAGS_ARE_COUNTED),),
         ("*", "*"): ALLOWED,
     },
     "server": {
@@ -645,7 +654,8 @@ RULES: Final[Mapping[Role, Mapping[tuple[str, str], tuple[Condition, ...]]]] = {
         # HTTP (who may write which is decided there: crdt/glossary.py `may_explain`) or by
         # the machine translator: within the glossary's schema and bounds.
         (GLOSSARY, "create"): (valid_new_term, within_term_limit),
-        (GLOSSARY, "set:flags"): (flags_value,),
+        (GLOSSARY_FLAGS, "create"): (flags_value,),
+        (GLOSSARY_FLAGS, "replace"): (flags_value,),
         (GLOSSARY, "set:explanations"): (explanations_value,),
     },
 }

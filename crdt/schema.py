@@ -6,7 +6,10 @@ Root maps of the Yjs doc:
   clusters  cluster id -> Map {title, titles?, x, y, color, deleted?}
   meta      title, phase, timer, settings           (facilitator and server only)
   results   data, updatedAt                          (server only)
-  glossary  term id    -> Map {term, lang, createdAt, flags, explanations}   (crdt/glossary.py)
+  glossary  term id    -> Map {term, lang, createdAt, explanations}   (crdt/glossary.py)
+  glossary_flags  "{term id}@{writer}" -> a term's count of flags as one server process last
+            read it (server only; the count shown is the largest: a process writes only its
+            own key, so two processes counting at once never overwrite each other)
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
 they change as a whole, and plain values keep the JS side simple.
 Deleting is a field: a client writes `deleted: true`, and the server removes the entry in the
@@ -26,8 +29,9 @@ NOTES: Final = "notes"
 CLUSTERS: Final = "clusters"
 META: Final = "meta"
 RESULTS: Final = "results"
-GLOSSARY: Final = "glossary"  # term id -> Map {term, lang, createdAt, flags, explanations}
-ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS, GLOSSARY)
+GLOSSARY: Final = "glossary"  # term id -> Map {term, lang, createdAt, explanations}
+GLOSSARY_FLAGS: Final = "glossary_flags"  # "{term id}@{writer}" -> count (server only)
+ROOTS: Final = (NOTES, CLUSTERS, META, RESULTS, GLOSSARY, GLOSSARY_FLAGS)
 
 NOTE_FIELDS: Final = frozenset(
     {

@@ -80,10 +80,26 @@ export function findTerm(term, text) {
   return text ? findIn(folded(text), term) : [];
 }
 
+/**
+ * Each term's count of flags: the largest any server process wrote under its own key in
+ * `glossary_flags` ("{term id}@{writer}" -> count; crdt/glossary.py `flag_counts`).
+ * @param {any} doc @returns {Map<string, number>}
+ */
+function flagCounts(doc) {
+  /** @type {Map<string, number>} */ const counts = new Map();
+  doc.getMap("glossary_flags").forEach((/** @type {any} */ value, /** @type {string} */ key) => {
+    const at = key.lastIndexOf("@");
+    const n = Number(value);
+    if (at > 0 && Number.isInteger(n) && n >= 0) counts.set(key.slice(0, at), Math.max(counts.get(key.slice(0, at)) || 0, n));
+  });
+  return counts;
+}
+
 /** The board's terms from the document, most flagged first. @param {any} doc */
 export function readTerms(doc) {
   /** @type {any[]} */ const out = [];
   if (!doc) return out;
+  const counts = flagCounts(doc);
   doc.getMap("glossary").forEach((/** @type {any} */ m, /** @type {string} */ id) => {
     const v = m && typeof m.toJSON === "function" ? m.toJSON() : null;
     if (!v || typeof v.term !== "string" || !v.term) return;
@@ -91,7 +107,7 @@ export function readTerms(doc) {
     for (const [lang, e] of Object.entries(v.explanations || {})) {
       if (e && typeof e.text === "string" && e.text) explanations[lang] = e;
     }
-    out.push({ id, term: v.term, lang: v.lang || "", flags: Number(v.flags) || 0, explanations });
+    out.push({ id, term: v.term, lang: v.lang || "", flags: counts.get(id) || 0, explanations });
   });
   out.sort((a, b) => b.flags - a.flags || fold(a.term).localeCompare(fold(b.term)) || (a.id < b.id ? -1 : 1));
   return out;

@@ -3,6 +3,7 @@ rules of who writes what, and that nobody who flagged is named anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -22,7 +23,10 @@ def auth(token: str) -> dict[str, str]:
 
 
 def terms(client: YClient) -> dict[str, Any]:
-    return dict(client.doc.get("glossary", type=Map).to_py() or {})
+    """The glossary as a client's document holds it, each term with its count of flags."""
+    counts = glossary.flag_counts(client.doc.get("glossary_flags", type=Map).to_py() or {})
+    entries = client.doc.get("glossary", type=Map).to_py() or {}
+    return {key: {**value, "flags": counts.get(key, 0)} for key, value in entries.items()}
 
 
 def explanation(client: YClient, term: str, lang: str) -> dict[str, Any] | None:
@@ -394,3 +398,50 @@ async def test_on_an_anonymous_board_explanations_carry_no_name(server: ServerPr
         finally:
             await writer.close()
             await viewer.close()
+
+
+async def test_flags_on_two_processes_at_once_all_count(
+    two: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """Twenty people flag one word at the same moment, half through each process (PostgreSQL +
+    Redis): every screen, on either process, ends on 20, and so does the API."""
+    first, second = two
+    board = first.create_board(title="Quartier")
+    people = [first.join(board["join_code"], name=f"P{i}", lang="fr") for i in range(20)]
+    author = first.join(board["join_code"], name="Lotte", lang="nl")
+    writer = await YClient(first.url(board["id"], author["token"])).connect()
+    viewers = [
+        await YClient(server.url(board["id"], board["viewer_token"])).connect()
+        for server in (first, second)
+    ]
+    term_id = glossary.term_id("leefloon")
+    try:
+        await writer.change(add_note("n1", NOTE, lang="fr"))
+        for viewer in viewers:
+            await viewer.wait_until(lambda v=viewer: "n1" in v.notes())
+        flag = {"note_id": "n1", "term": "leefloon"}
+        path = f"/api/boards/{board['id']}/glossary/flags"
+        async with (
+            httpx.AsyncClient(base_url=first.http) as one,
+            httpx.AsyncClient(base_url=second.http) as other,
+        ):
+            answers = await asyncio.gather(
+                *(
+                    (one if i % 2 else other).post(path, json=flag, headers=auth(p["token"]))
+                    for i, p in enumerate(people)
+                )
+            )
+            assert [r.status_code for r in answers] == [200] * 20
+            assert sorted(r.json()["flags"] for r in answers) == list(range(1, 21))
+            for viewer in viewers:
+                await viewer.wait_until(
+                    lambda v=viewer: terms(v).get(term_id, {}).get("flags") == 20
+                )
+            for http in (one, other):
+                listed = (
+                    await http.get(path.rsplit("/", 1)[0], headers=auth(author["token"]))
+                ).json()
+                assert [(t["id"], t["flags"]) for t in listed["terms"]] == [(term_id, 20)]
+    finally:
+        for client in (writer, *viewers):
+            await client.close()

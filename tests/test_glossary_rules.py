@@ -75,9 +75,19 @@ def explain(term_id: str, lang: str, value: Any) -> Callable[[Doc], None]:
     return edit
 
 
+def count(key: str, value: Any) -> Callable[[Doc], None]:
+    """A write into `glossary_flags` (one server process's count of a term)."""
+
+    def edit(doc: Doc) -> None:
+        doc.get("glossary_flags", type=Map)[key] = value
+
+    return edit
+
+
 def test_participants_and_viewers_write_nothing_in_the_glossary_directly() -> None:
     board = Board()
-    allowed(board, SERVER, new_term("t1", flags=1.0))
+    allowed(board, SERVER, new_term("t1"))
+    allowed(board, SERVER, count("t1@p1", 1.0))
     reason = board.attempt(ANA, explain("t1", "nl", {"text": "geld", "machine": False}))
     assert reason == (
         "glossary explanations are written with "
@@ -87,6 +97,8 @@ def test_participants_and_viewers_write_nothing_in_the_glossary_directly() -> No
     assert board.attempt(VIEWER, explain("t1", "nl", {"text": "geld"})) == (
         "viewers cannot change the board"
     )
+    assert board.attempt(ANA, count("t1@p1", 0.0)) == "a term's flags are counted by the server"
+    assert board.attempt(VIEWER, count("t1@p1", 0.0)) == "viewers cannot change the board"
 
 
 def test_the_facilitator_writes_within_the_schema_and_never_the_counts() -> None:
@@ -121,24 +133,78 @@ def test_the_facilitator_writes_within_the_schema_and_never_the_counts() -> None
     def set_flags(doc: Doc) -> None:
         doc.get("glossary", type=Map)["t1"]["flags"] = 9.0
 
-    assert board.attempt(FACILITATOR, set_flags) == "a term's flags are counted by the server"
+    assert board.attempt(FACILITATOR, set_flags) == "a glossary term has no such field"
+    reason = board.attempt(FACILITATOR, count("t1@p1", 9.0))
+    assert reason == "a term's flags are counted by the server"
 
 
 def test_the_server_counts_flags_within_bounds() -> None:
     board = Board()
-    allowed(board, SERVER, new_term("t1", flags=1.0))
-
-    def set_flags(value: Any) -> Callable[[Doc], None]:
-        def edit(doc: Doc) -> None:
-            doc.get("glossary", type=Map)["t1"]["flags"] = value
-
-        return edit
-
-    allowed(board, SERVER, set_flags(2.0))
+    allowed(board, SERVER, new_term("t1"))
+    allowed(board, SERVER, count("t1@p1", 1.0))
+    allowed(board, SERVER, count("t1@p1", 2.0))
     for value in (-1.0, 2.5, float(glossary.MAX_FLAGS + 1), "3"):
         assert (
-            board.attempt(SERVER, set_flags(value)) == "a term's flags are a count from 0 to 2000"
+            board.attempt(SERVER, count("t1@p1", value))
+            == "a term's flags are a count from 0 to 2000"
         )
+    for key in ("t1", "@p1", "t1@", "t1@" + "p" * 41):
+        assert (
+            board.attempt(SERVER, count(key, 1.0)) == "a glossary flags key is '<term id>@<writer>'"
+        )
+    assert (
+        board.attempt(SERVER, new_term("t2", flags=1.0)) == "a glossary term has no field 'flags'"
+    )
+
+
+def _two_processes_count_at_once(write: Callable[[Doc, str, float], None]) -> list[int]:
+    """Two processes' docs each write a count without having seen the other's (a flag on each at
+    the same moment: the store says 1 to the first, 2 to the second), then exchange updates.
+    Both client-id orders; what each order's merged doc shows."""
+    shown = []
+    for first_id, second_id in ((1, 2), (2, 1)):
+        base = Doc(client_id=99)
+        new_term("t1")(base)
+        first, second = Doc(client_id=first_id), Doc(client_id=second_id)
+        for doc in (first, second):
+            doc.apply_update(base.get_update())
+        write(first, "p-first", 1.0)
+        write(second, "p-second", 2.0)
+        first.apply_update(second.get_update(first.get_state()))
+        second.apply_update(first.get_update(second.get_state()))
+        counts = [glossary.terms_of(doc)[0].flags for doc in (first, second)]
+        assert counts[0] == counts[1]
+        shown.append(counts[0])
+    return shown
+
+
+def test_two_processes_counting_at_once_never_lose_the_larger_count() -> None:
+    # One shared key (the first design): whichever write Yjs orders last stays, here the 1 in
+    # one of the two client-id orders: the failure this root avoids.
+    def shared_key(doc: Doc, writer: str, value: float) -> None:
+        doc.get("glossary", type=Map)["t1"]["flags_shared"] = value
+
+    def read_shared(doc: Doc) -> int:
+        return int(doc.get("glossary", type=Map)["t1"]["flags_shared"])
+
+    orders = []
+    for first_id, second_id in ((1, 2), (2, 1)):
+        base = Doc(client_id=99)
+        new_term("t1")(base)
+        first, second = Doc(client_id=first_id), Doc(client_id=second_id)
+        for doc in (first, second):
+            doc.apply_update(base.get_update())
+        shared_key(first, "", 1.0)
+        shared_key(second, "", 2.0)
+        first.apply_update(second.get_update(first.get_state()))
+        orders.append(read_shared(first))
+    assert sorted(orders) == [1, 2]
+
+    # One key per process: both orders show 2.
+    def own_key(doc: Doc, writer: str, value: float) -> None:
+        doc.get("glossary_flags", type=Map)[glossary.flag_key("t1", writer)] = value
+
+    assert _two_processes_count_at_once(own_key) == [2, 2]
 
 
 def test_a_board_holds_at_most_300_terms() -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,7 +42,7 @@ from starlette.routing import Route
 
 from crdt import glossary, glossary_report, rules, schema
 from crdt.rules import Actor
-from crdt.schema import GLOSSARY
+from crdt.schema import GLOSSARY, GLOSSARY_FLAGS
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN, read_json
@@ -51,6 +52,8 @@ from server.translate import Translator
 
 log = logging.getLogger("cobord.glossary")
 SERVER = Actor("server", "server")
+# This process's key in `glossary_flags` (crdt/schema.py): random, so it says nothing of anyone.
+WRITER = secrets.token_hex(6)
 MAX_NOTE_ID = 64
 
 
@@ -152,17 +155,20 @@ class GlossaryRoutes:
 
         def write(doc: schema.Board) -> None:
             terms = doc.doc.get(GLOSSARY, type=Map)
-            entry = terms.get(term_id)
-            if not isinstance(entry, Map):
+            if not isinstance(terms.get(term_id), Map):
                 # `explanations` is made with the term, so two first explanations written at
                 # once (two processes) land in one map instead of one map replacing the other.
-                fields = {"term": term, "lang": lang, "createdAt": now, "flags": float(count)}
+                fields = {"term": term, "lang": lang, "createdAt": now}
                 terms[term_id] = Map({**fields, "explanations": Map()})
-                return
-            held = entry.get("flags")
+            # The count goes under this process's own key: another process counting the same
+            # term at the same moment writes its own, and readers show the largest. (One key
+            # for all would keep whichever write Yjs orders last, a smaller count included.)
+            counts = doc.doc.get(GLOSSARY_FLAGS, type=Map)
+            key = glossary.flag_key(term_id, WRITER)
+            held = counts.get(key)
             # Counts only grow: a slower request's smaller count never replaces a larger one.
             if not isinstance(held, int | float) or held < count:
-                entry["flags"] = float(count)
+                counts[key] = float(count)
 
         refusal = await self.http.with_room(
             board.id, lambda room: room.apply_client_change(SERVER, write)
