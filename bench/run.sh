@@ -281,7 +281,7 @@ done
 if [ "$COLDLOAD" = 1 ]; then
   if [ $((NOTES % 1000)) -eq 0 ]; then nl="$((NOTES / 1000))k"; else nl="$NOTES"; fi
   run_cobord_case sqlite "coldload-$nl" 300 "COBORD_RATE_PER_SECOND=0" \
-    --scenario coldload --notes "$NOTES" --cold-runs "$COLD_RUNS"
+    --scenario coldload --schema "$SCHEMA" --notes "$NOTES" --cold-runs "$COLD_RUNS"
 fi
 if [ -n "$PG_SIZES" ]; then
   if pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
