@@ -314,7 +314,6 @@ class ReportInput:
     media_urls: Mapping[str, str] = field(default_factory=dict)
 
 
-
 def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
     """`plural`, with more fields to fill than `{n}`."""
     one, _, other = t[key].partition("|")
@@ -323,7 +322,7 @@ def plural_with(t: Mapping[str, str], key: str, n: int, **more: Any) -> str:
 
 
 def group_size(t: Mapping[str, str], label: str, summary: Mapping[str, int]) -> str:
-    """"residents: 6 people, 5 voted" or "officials: 2 people, no votes from this group"."""
+    """ "residents: 6 people, 5 voted" or "officials: 2 people, no votes from this group"."""
     people = plural(t, "people", summary.get("participants", 0))
     voters = summary.get("voters", 0)
     voted = plural(t, "voted", voters) if voters else t["silent_short"]
@@ -612,9 +611,7 @@ def render_markdown(data: ReportInput, lang: str) -> str:
         out.append(t["none"])
     out.append("")
 
-    backed = [
-        n for n in notes if n["consensus"] is not None and n["consensus"] >= BACKED_BY_ALL
-    ]
+    backed = [n for n in notes if n["consensus"] is not None and n["consensus"] >= BACKED_BY_ALL]
     out += [f"## {t['backed']}", ""] + ([idea_line(n) for n in backed] or [t["none"]]) + [""]
     divisive = [n for n in notes if n.get("divisive")]
     out += [f"## {t['divisive']}", "", t["divisive_help"] if marks else t["no_marks"], ""]
@@ -843,11 +840,12 @@ def render_svg(
     where a title in it was written; no `lang`: the main titles), notes with their
     text and, below it, their translations in the board's other languages (one line each, smaller,
     `[nl] …`, `*` after a machine one); a photo note shows its picture (`pictures`: media id ->
-    data: URI) above its caption, a voice note a ♪ before its caption; dots as a count on each
-    note. Coordinates are the board's own."""
+    data: URI) above its caption, a voice note "♪ voice note, 12 s" above its caption; dots as a
+    count on each note. Coordinates are the board's own."""
     notes: dict[str, Any] = dict(board.get("notes", {}))
     clusters: dict[str, Any] = dict(board.get("clusters", {}))
     pictures = pictures or {}
+    words = STRINGS[lang if lang in STRINGS else "en"]
     totals = {n["note_id"]: n["total"] for n in results.get("notes", [])}
     xs = [float(n["x"]) for n in notes.values()] + [float(c["x"]) for c in clusters.values()]
     ys = [float(n["y"]) for n in notes.values()] + [float(c["y"]) for c in clusters.values()]
@@ -885,8 +883,16 @@ def render_svg(
         picture = pictures.get(str(note.get("media"))) if kind == "photo" else None
         others = translations_of(note, languages)
         text = str(note.get("text", ""))
+        heading = ""  # a voice note's first line: what it is
         if kind == "voice":
-            text = f"♪ {text}".strip()
+            # Said in words, not only a ♪: what it is and how long (its caption after it).
+            seconds = note.get("duration")
+            label = (
+                words["voice_for"].format(s=max(1, round(seconds)))
+                if isinstance(seconds, int | float) and seconds > 0
+                else words["voice"]
+            )
+            heading = f"♪ {label}"
         body = ""
         if picture is not None:
             # The photo fills the top of the note; the caption (then translations) below it.
@@ -894,11 +900,11 @@ def render_svg(
                 f'<image x="{x + 8:g}" y="{y + 8:g}" width="{NOTE_W - 16}" height="64"'
                 f' preserveAspectRatio="xMidYMid meet" href="{_xml(picture)}"/>'
             )
-            wrapped = [_clip(text, LINE_CHARS + 4)] if text else []
+            wrapped = [_clip(text, LINE_CHARS)] if text else []  # (font 14: fits the card)
             first_y, font = y + 90, 14
             others = others[:1]
         else:
-            wrapped = _wrap(text)
+            wrapped = (([heading] if heading else []) + (_wrap(text) if text else []))[:MAX_LINES]
             if others:
                 wrapped = wrapped[: max(1, MAX_LINES - len(others) - 1)]
             first_y, font = y + 28, 16

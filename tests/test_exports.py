@@ -63,9 +63,7 @@ VOTES = [
 ]
 MARKS = [("pa", "n3"), ("pb", "n3")]
 T0 = 1764590400.0  # 2025-12-01 12:00 UTC = 13:00 in Brussels (CET)
-RESULTS = compute_results(
-    [(p.id, p.group) for p in PEOPLE], VOTES, NOTES, CLUSTERS, GROUPS, MARKS
-)
+RESULTS = compute_results([(p.id, p.group) for p in PEOPLE], VOTES, NOTES, CLUSTERS, GROUPS, MARKS)
 DATA = report.ReportInput(
     title="Parc du Quartier",
     created_at=T0,
@@ -215,12 +213,12 @@ Heures dans le fuseau horaire Europe/Brussels.
 EXPECTED_CSV_FR = (
     "rang;id de l'idée;type;texte;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
     '1;n1;texte;Un potager partagé;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
-    '2;n3;texte;Des bancs à l\'ombre;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    "2;n3;texte;Des bancs à l'ombre;Nature & parc;3;2;0,000;oui;\"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe\";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n"
     '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
 EXPECTED_CSV_EN = (
-    'rank,note_id,type,text,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e\r\n'
-    '1,n1,text,Un potager partagé,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,\r\n'
+    "rank,note_id,type,text,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e\r\n"
+    "1,n1,text,Un potager partagé,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,\r\n"
     '2,n3,text,Des bancs à l\'ombre,Nature & parc,3,2,0.000,yes,"habitant·e: chosen by 0 of 2, 2 of 2 disagree; chercheur·e: chosen by 2 of 2; agent·e: no votes from this group",2,2,1,2,2,0,0,3,0,0,2,0,2,0,0,0.000,1.000,\r\n'
     '3,n2,text,"\'=HYPERLINK(""http://evil.example"",""clic"")",,1,0,0.000,no,habitant·e: chosen by 1 of 2; chercheur·e: chosen by 0 of 2; agent·e: no votes from this group,2,2,1,2,2,0,1,0,0,1,0,0,0,0,0,0.500,0.000,\r\n'
 )
@@ -366,12 +364,10 @@ TRANSLATED = {
 EXPECTED_CSV_FR_LANGS = (
     "rang;id de l'idée;type;texte;langue;texte : fr;texte : nl;texte : en;traduction automatique;groupe d'idées;points;marques pas d'accord;consensus;divise;en mots;personnes : habitant·e;personnes : chercheur·e;personnes : agent·e;votant·es du groupe : habitant·e;votant·es du groupe : chercheur·e;votant·es du groupe : agent·e;points : habitant·e;points : chercheur·e;points : agent·e;votant·es pour : habitant·e;votant·es pour : chercheur·e;votant·es pour : agent·e;pas d'accord : habitant·e;pas d'accord : chercheur·e;pas d'accord : agent·e;soutien : habitant·e;soutien : chercheur·e;soutien : agent·e\r\n"
     '1;n1;texte;Un potager partagé;fr;Un potager partagé;Een gedeelde moestuin;A shared vegetable garden;en;Nature & parc;3;0;0,500;non;"habitant·e : choisie par 2 sur 2; chercheur·e : choisie par 1 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;2;1;0;2;1;0;0;0;0;1,000;0,500;\r\n'
-    '2;n3;texte;Des bancs à l\'ombre;fr;Des bancs à l\'ombre;;;;Nature & parc;3;2;0,000;oui;"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d\'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n'
+    "2;n3;texte;Des bancs à l'ombre;fr;Des bancs à l'ombre;;;;Nature & parc;3;2;0,000;oui;\"habitant·e : choisie par 0 sur 2, 2 sur 2 ne sont pas d'accord; chercheur·e : choisie par 2 sur 2; agent·e : aucun vote de ce groupe\";2;2;1;2;2;0;0;3;0;0;2;0;2;0;0;0,000;1,000;\r\n"
     '3;n2;texte;"\'=HYPERLINK(""http://evil.example"",""clic"")";en;;;"\'=HYPERLINK(""http://evil.example"",""clic"")";;;1;0;0,000;non;"habitant·e : choisie par 1 sur 2; chercheur·e : choisie par 0 sur 2; agent·e : aucun vote de ce groupe";2;2;1;2;2;0;1;0;0;1;0;0;0;0;0;0,500;0,000;\r\n'
 )
-EXPECTED_CSV_EN_LANGS_HEAD = (
-    'rank,note_id,type,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e'
-)
+EXPECTED_CSV_EN_LANGS_HEAD = "rank,note_id,type,text,language,text:fr,text:nl,text:en,machine_translated,cluster,total_dots,against_marks,consensus,divisive,in_words,people:habitant·e,people:chercheur·e,people:agent·e,group_voters:habitant·e,group_voters:chercheur·e,group_voters:agent·e,dots:habitant·e,dots:chercheur·e,dots:agent·e,voters:habitant·e,voters:chercheur·e,voters:agent·e,against:habitant·e,against:chercheur·e,against:agent·e,share:habitant·e,share:chercheur·e,share:agent·e"
 
 
 def test_csv_has_a_column_per_board_language() -> None:
@@ -380,7 +376,7 @@ def test_csv_has_a_column_per_board_language() -> None:
     en = report.results_csv(RESULTS, GROUPS, "en", TRANSLATED, languages).splitlines()
     assert en[0] == EXPECTED_CSV_EN_LANGS_HEAD
     assert en[1] == (
-        '1,n1,text,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,A shared vegetable garden,en,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,'
+        "1,n1,text,Un potager partagé,fr,Un potager partagé,Een gedeelde moestuin,A shared vegetable garden,en,Nature & parc,3,0,0.500,no,habitant·e: chosen by 2 of 2; chercheur·e: chosen by 1 of 2; agent·e: no votes from this group,2,2,1,2,2,0,2,1,0,2,1,0,0,0,0,1.000,0.500,"
     )
     nl = report.results_csv(RESULTS, GROUPS, "nl", TRANSLATED, languages).splitlines()
     assert nl[0].startswith(
@@ -462,8 +458,19 @@ def test_svg_shows_translations_and_photos() -> None:
         "Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3",
         "Le parc1",
         "Des bancs à l'ombre3",
-        "♪",
+        "♪ Voice note",
     }
+    # With its length (the `duration` the recorder wrote) and a caption, in the reader's language.
+    said = {**notes, "v": {**notes["v"], "duration": 12.4, "text": "Le banc"}}
+    fr = ET.fromstring(
+        report.render_svg({"notes": said, "clusters": CLUSTERS}, RESULTS, {}, lang="fr")
+    )
+    lines = [
+        [span.text for span in g.iter(f"{ns}tspan")]
+        for g in fr.findall(f"{ns}g[@class='note']")
+        if "".join(g.itertext()).startswith("♪")
+    ]
+    assert lines == [["♪ note vocale, 12 s", "Le banc"]]
     first = by_text["Un potager partagé[nl] Een gedeelde moestuin[en]* A shared vegetable garden3"]
     assert [t.get("font-size") for t in first.findall(f"{ns}text[@class='translation']")] == [
         "12",
