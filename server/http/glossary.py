@@ -27,7 +27,6 @@ anonymity allows).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -47,6 +46,7 @@ from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN, read_json
 from server.live.room import Room
+from server.live.tasks import TaskSet
 from server.store.base import GlossaryFull
 from server.translate import Translator
 
@@ -62,7 +62,7 @@ class GlossaryRoutes:
         self.http = http
         self.translator = translator
         # Machine translations of explanations run after the answer; owned here (`close`).
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     def routes(self) -> list[Route]:
         base = "/api/boards/{board_id}/glossary"
@@ -74,12 +74,7 @@ class GlossaryRoutes:
         ]
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
 
     async def _rate(self, board_id: str, actor_id: str) -> None:
         if self.http.limiter is not None:
@@ -276,11 +271,10 @@ class GlossaryRoutes:
             await store.glossary.release_explanation(board.id, term_id, lang)
             return JSONResponse({"term_id": term_id, "lang": lang})
         if self.translator.enabled:
-            task = asyncio.create_task(
-                self._translate_logged(board.id, claims.actor_id, term_id, lang, text)
+            self._tasks.start(
+                self._translate_logged(board.id, claims.actor_id, term_id, lang, text),
+                name=f"glossary-translate-{board.id}",
             )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
         return JSONResponse({"term_id": term_id, "lang": lang, **entry})
 
     async def _translate_logged(
