@@ -33,6 +33,7 @@ from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json
 from server.live.room import Room
+from server.live.tasks import TaskSet
 
 log = logging.getLogger("cobord.suggest")
 
@@ -106,11 +107,10 @@ class SuggestionRoutes:
         self.http = http
         self.gate: BoardGate = RedisGate(redis) if redis is not None else MemoryGate()
         self._running = asyncio.Semaphore(MAX_RUNNING)
-        self._leaving: set[asyncio.Task[None]] = set()  # gate releases still under way
+        self._leaving = TaskSet()  # gate releases still under way: awaited on close
 
     async def close(self) -> None:
-        if self._leaving:
-            await asyncio.gather(*self._leaving, return_exceptions=True)
+        await self._leaving.join()
         await self.gate.close()
 
     def routes(self) -> list[Route]:
@@ -176,9 +176,7 @@ class SuggestionRoutes:
 
     def _leave(self, board_id: str, ticket: str) -> None:
         """Release from a callback (no await possible there): an owned task."""
-        task = asyncio.get_running_loop().create_task(self._leave_now(board_id, ticket))
-        self._leaving.add(task)
-        task.add_done_callback(self._leaving.discard)
+        self._leaving.start(self._leave_now(board_id, ticket), name=f"suggest-leave-{board_id}")
 
     async def accept(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
