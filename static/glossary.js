@@ -119,9 +119,11 @@ export function explanationFor(term, lang) {
   const human = Object.entries(all).find(([, e]) => !e.machine);
   const found = all[lang] ? [lang, all[lang]] : human || Object.entries(all)[0];
   if (!found) return null;
-  // A machine translation carries no example: the person's, in their words, goes with it.
-  const example = found[1].example || (human && human[1].example) || "";
-  return { lang: found[0], ...found[1], example };
+  // A machine translation carries the example translated with it (marked machine like its text);
+  // one made before examples were translated has none: the person's, in their words, goes with it.
+  const own = found[1].example || "";
+  const example = own || (human && human[1].example) || "";
+  return { lang: found[0], ...found[1], example, exampleLang: own ? found[0] : (human && human[0]) || found[0] };
 }
 
 /** People who explained it (not the machine). @param {any} term */
@@ -235,7 +237,7 @@ export class Glossary {
             null,
             shown ? h("span", { lang: shown.lang }, shown.text) : h("span", { class: "muted" }, t("gloss_not_explained")),
             shown && shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null,
-            shown && shown.example ? h("span", { class: "gloss-example" }, " ", t("gloss_example", { example: shown.example })) : null,
+            shown && shown.example ? h("span", { class: "gloss-example", lang: shown.exampleLang }, " ", t("gloss_example", { example: shown.example })) : null,
           ),
         ];
       }),
@@ -263,7 +265,7 @@ export class Glossary {
               shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null,
             )
           : h("p", { class: "gloss-explanation muted" }, t("gloss_not_explained")),
-        shown && shown.example ? h("p", { class: "gloss-example" }, t("gloss_example", { example: shown.example })) : null,
+        shown && shown.example ? h("p", { class: "gloss-example", lang: shown.exampleLang }, t("gloss_example", { example: shown.example })) : null,
         h(
           "div",
           { class: "actions" },

@@ -306,9 +306,10 @@ async def test_explanations_are_machine_translated_never_over_a_person(
                         }
                     )
                 )
+                # The example goes the same path as the text: translated, marked machine.
                 r = await http.put(
                     f"{base}/{term_id}/explanations/nl",
-                    json={"text": "Geld om van te leven"},
+                    json={"text": "Geld om van te leven", "example": "Ik krijg het sinds maart"},
                     headers=auth(author["token"]),
                 )
                 assert r.status_code == 200
@@ -317,6 +318,7 @@ async def test_explanations_are_machine_translated_never_over_a_person(
                         explanation(client, "leefloon", "en")
                         == {
                             "text": "[en] Geld om van te leven",
+                            "example": "[en] Ik krijg het sinds maart",
                             "machine": True,
                             "by": "machine",
                         }

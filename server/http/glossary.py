@@ -272,24 +272,25 @@ class GlossaryRoutes:
             return JSONResponse({"term_id": term_id, "lang": lang})
         if self.translator.enabled:
             self._tasks.start(
-                self._translate_logged(board.id, claims.actor_id, term_id, lang, text),
+                self._translate_logged(board.id, claims.actor_id, term_id, lang, text, example),
                 name=f"glossary-translate-{board.id}",
             )
         return JSONResponse({"term_id": term_id, "lang": lang, **entry})
 
     async def _translate_logged(
-        self, board_id: str, author: str, term_id: str, source: str, text: str
+        self, board_id: str, author: str, term_id: str, source: str, text: str, example: str
     ) -> None:
         try:
-            await self._translate(board_id, author, term_id, source, text)
+            await self._translate(board_id, author, term_id, source, text, example)
         except Exception:  # a background task: say what failed, never lose it silently
             log.exception("machine explanations of %s on board %s failed", term_id, board_id)
 
     async def _translate(
-        self, board_id: str, author: str, term_id: str, source: str, text: str
+        self, board_id: str, author: str, term_id: str, source: str, text: str, example: str
     ) -> None:
         """Machine explanations in the board's other languages, where no person explained it,
-        each written only if the source explanation still says `text`."""
+        each written only if the source explanation still says `text` (and `example`). The
+        example goes the same path as the text: translated, in the same machine entry."""
         board = await self.http.store.boards.get_board(board_id)
         languages = board.settings.get("languages", schema.LANGUAGES) if board else ()
         for target in [lang for lang in languages if lang != source]:
@@ -298,11 +299,18 @@ class GlossaryRoutes:
             )
             if not translated:
                 continue
-            entry = {
+            entry: dict[str, Any] = {
                 "text": translated[: glossary.MAX_EXPLANATION_CHARS],
                 "machine": True,
                 "by": "machine",
             }
+            if example:
+                said = await self.translator.translate_text(
+                    board_id, author, example, source, target
+                )
+                said = (said or "")[: glossary.MAX_EXAMPLE_CHARS].strip()
+                if glossary.visible_text(said, glossary.MAX_EXAMPLE_CHARS):
+                    entry["example"] = said
 
             def write(
                 doc: schema.Board, target: str = target, entry: dict[str, Any] = entry
@@ -313,7 +321,7 @@ class GlossaryRoutes:
                     return
                 source_now = glossary.explanation_from(explanations.get(source))
                 held = glossary.explanation_from(explanations.get(target))
-                if source_now is None or source_now.text != text:
+                if source_now is None or (source_now.text, source_now.example) != (text, example):
                     return  # the explanation changed meanwhile: its own translation follows
                 if held is None or held.machine:
                     explanations[target] = entry
