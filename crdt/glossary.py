@@ -9,6 +9,11 @@ The root `glossary` of the board document maps a term id to a Y.Map:
                flagged is never in the document, only in the server's `glossary_flags` table)
   explanations Y.Map lang -> {text, machine, example?, by?}: one per board language
 
+"The whole note" is not a term (a note may be longer than a term's 60 characters): it is a
+note-level flag, counted like a term's under the id `note:{note id}` (`note_flag_id`), in the same
+root and the same table, anonymous alike, within the same 2,000 flags per board. Its count is
+shown to the note's author and the facilitator ("3 people did not understand this note").
+
 A term id is derived from the term's folded form (`term_id`), so the same word flagged on two
 notes (or by two processes at once) is one entry. Matching (`occurs`, `terms_in`) is accent- and
 case-insensitive on whole words: "Leefloon" matches "leefloon", "epicerie sociale" matches
@@ -164,28 +169,56 @@ def term_from_py(term_id_: str, data: Mapping[str, Any], flags: int = 0) -> Term
     )
 
 
+NOTE_FLAG_PREFIX: Final = "note:"
+MAX_NOTE_ID_CHARS: Final = 64
+
+
+def note_flag_id(note_id: str) -> str:
+    """The id under which "I don't understand the whole note" is counted (never a term id: those
+    are "t" + hex)."""
+    return NOTE_FLAG_PREFIX + note_id
+
+
 def flag_key(term_id_: str, writer: str) -> str:
     """The key under which one server process writes a term's count in `glossary_flags`."""
     return f"{term_id_}@{writer}"
+
+
+def _largest(entries: Mapping[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key, value in entries.items():
+        flag_id, at, _writer = str(key).rpartition("@")
+        if at and flag_id and _count(value):
+            counts[flag_id] = max(counts.get(flag_id, 0), int(value))
+    return counts
 
 
 def flag_counts(entries: Mapping[str, Any]) -> dict[str, int]:
     """Each term's count of flags from the `glossary_flags` root: the largest any process wrote.
     Every process writes the shared store's count (which only grows) under its own key, so the
     largest is the latest, and two processes counting at once never overwrite each other."""
-    counts: dict[str, int] = {}
-    for key, value in entries.items():
-        term_id_, at, _writer = str(key).rpartition("@")
-        if at and term_id_ and _count(value):
-            counts[term_id_] = max(counts.get(term_id_, 0), int(value))
-    return counts
+    return {key: n for key, n in _largest(entries).items() if not key.startswith(NOTE_FLAG_PREFIX)}
+
+
+def note_flag_counts(entries: Mapping[str, Any]) -> dict[str, int]:
+    """Each note's count of "I don't understand the whole note" (note id -> count), alike."""
+    return {
+        key.removeprefix(NOTE_FLAG_PREFIX): n
+        for key, n in _largest(entries).items()
+        if key.startswith(NOTE_FLAG_PREFIX)
+    }
 
 
 def flag_key_problem(key: str, value: Any) -> str | None:
     """A server write into `glossary_flags`: a term id and a writer, and a count."""
     term_id_, at, writer = key.rpartition("@")
-    if not at or not term_id_ or not 0 < len(writer) <= MAX_WRITER_CHARS or len(term_id_) > 64:
-        return "a glossary flags key is '<term id>@<writer>'"
+    note_id = term_id_.removeprefix(NOTE_FLAG_PREFIX)
+    if note_id != term_id_:
+        ok = 0 < len(note_id) <= MAX_NOTE_ID_CHARS and "@" not in note_id
+    else:
+        ok = 0 < len(term_id_) <= 64
+    if not at or not ok or not 0 < len(writer) <= MAX_WRITER_CHARS:
+        return "a glossary flags key is '<term id>@<writer>' or 'note:<note id>@<writer>'"
     if not _count(value):
         return f"a term's flags are a count from 0 to {MAX_FLAGS}"
     return None

@@ -18,7 +18,7 @@ from typing import Any
 
 from pycrdt import Doc, Map, merge_updates
 
-from crdt import schema
+from crdt import glossary, schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,8 @@ EVENT_KINDS: tuple[str, ...] = (
     # (always the server's write: who asked is never in the log), someone explained it.
     "flagged",
     "explained",
+    # "I don't understand the whole note" (a note-level flag), target = the note; never who.
+    "note_flagged",
 )
 # per-note kinds that one update may repeat for many notes -> the one event that sums them up
 _MANY_KINDS = {"moved": "notes_moved", "clustered": "notes_clustered"}
@@ -195,7 +197,12 @@ class EventDecoder:
         for key, info in event.keys.items():
             new, old = info.get("newValue"), info.get("oldValue")
             if isinstance(new, int | float) and (not isinstance(old, int | float) or new > old):
-                self._found.append(("flagged", self._term(str(key).rpartition("@")[0])))
+                flag_id = str(key).rpartition("@")[0]
+                note_id = flag_id.removeprefix(glossary.NOTE_FLAG_PREFIX)
+                if note_id != flag_id:
+                    self._found.append(("note_flagged", note_id))
+                else:
+                    self._found.append(("flagged", self._term(flag_id)))
 
     def _term(self, term_id: str) -> str:
         entry = self._glossary.get(term_id)
@@ -242,4 +249,3 @@ def _summed(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
             summed.add(kind)
             out.append((_MANY_KINDS[kind], str(counts[kind])))
     return out
-

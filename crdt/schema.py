@@ -9,7 +9,8 @@ Root maps of the Yjs doc:
   glossary  term id    -> Map {term, lang, createdAt, explanations}   (crdt/glossary.py)
   glossary_flags  "{term id}@{writer}" -> a term's count of flags as one server process last
             read it (server only; the count shown is the largest: a process writes only its
-            own key, so two processes counting at once never overwrite each other)
+            own key, so two processes counting at once never overwrite each other);
+            "note:{note id}@{writer}" likewise counts "I don't understand the whole note"
 Values the server writes into `meta` and `results` are plain JSON values, not nested shared types:
 they change as a whole, and plain values keep the JS side simple.
 Deleting is a field: a client writes `deleted: true`, and the server removes the entry in the

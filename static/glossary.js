@@ -80,19 +80,38 @@ export function findTerm(term, text) {
   return text ? findIn(folded(text), term) : [];
 }
 
+const NOTE_FLAG = "note:";
+
 /**
  * Each term's count of flags: the largest any server process wrote under its own key in
- * `glossary_flags` ("{term id}@{writer}" -> count; crdt/glossary.py `flag_counts`).
- * @param {any} doc @returns {Map<string, number>}
+ * `glossary_flags` ("{term id}@{writer}" -> count; crdt/glossary.py `flag_counts`); with `notes`,
+ * each note's count of "I don't understand the whole note" instead ("note:{note id}@{writer}",
+ * `note_flag_counts`).
+ * @param {any} doc @param {boolean} [notes] @returns {Map<string, number>}
  */
-function flagCounts(doc) {
+function flagCounts(doc, notes = false) {
   /** @type {Map<string, number>} */ const counts = new Map();
   doc.getMap("glossary_flags").forEach((/** @type {any} */ value, /** @type {string} */ key) => {
     const at = key.lastIndexOf("@");
     const n = Number(value);
-    if (at > 0 && Number.isInteger(n) && n >= 0) counts.set(key.slice(0, at), Math.max(counts.get(key.slice(0, at)) || 0, n));
+    if (at <= 0 || !Number.isInteger(n) || n < 0) return;
+    let id = key.slice(0, at);
+    if (id.startsWith(NOTE_FLAG) !== notes) return;
+    if (notes) id = id.slice(NOTE_FLAG.length);
+    counts.set(id, Math.max(counts.get(id) || 0, n));
   });
   return counts;
+}
+
+/** How many people did not understand each note as a whole (note id -> count). @param {any} doc */
+export function noteFlags(doc) {
+  return doc ? flagCounts(doc, true) : new Map();
+}
+
+/** A note's words, cut for a line ("Mijn leefloon is te laag voor…"). @param {any} note */
+function excerpt(note) {
+  const text = (note.text || "").replace(/\s+/g, " ").trim();
+  return text.length > 48 ? `${text.slice(0, 47)}…` : text;
 }
 
 /** The board's terms from the document, most flagged first. @param {any} doc */
@@ -212,10 +231,11 @@ export class Glossary {
       // For screen readers (and everyone): the note's terms with their explanations, in words.
       if (used.length) li.insertBefore(this.termList(used, "gloss-list"), textEl ? textEl.nextSibling : li.firstChild);
     }
-    this.renderInvite(terms, notes);
+    const notFollowed = noteFlags(board.session.doc);
+    this.renderInvite(terms, notes, notFollowed);
     // The panel redraws on its own signature (settings, phase…): the glossary's changes ask for it.
     const focus = board.session.meta && board.session.meta.get("glossary_focus");
-    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null]);
+    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null, [...notFollowed]]);
     if (board.isFacilitator() && this.screen.panel && this.screen.panel.open && panelSig !== this._panelSig) {
       this._panelSig = panelSig;
       this.screen.panel.render(true);
@@ -278,11 +298,15 @@ export class Glossary {
       board.role === "participant" && (note.text || "").trim()
         ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
         : null;
-    if (!items.length && !ask) return null;
+    // "3 people did not understand this note": for its author and the facilitator.
+    const whole = board.isFacilitator() || board.isMine(note.id) ? noteFlags(board.session.doc).get(note.id) || 0 : 0;
+    const wholeLine = whole ? h("p", { class: "gloss-note-flags", id: "gloss-note-flags" }, "❓ ", t("gloss_note_asked", { n: whole })) : null;
+    if (!items.length && !ask && !wholeLine) return null;
     return h(
       "section",
       { class: "gloss-sheet", "aria-labelledby": "gloss-sheet-h" },
       items.length ? h("h3", { id: "gloss-sheet-h" }, t("gloss_words_heading")) : h("h3", { id: "gloss-sheet-h", class: "sr-only" }, t("gloss_dont_understand")),
+      wholeLine,
       items.length ? h("ul", { class: "gloss-terms" }, items) : null,
       ask,
     );
@@ -293,7 +317,6 @@ export class Glossary {
     const text = note.text || "";
     const words = [...text.matchAll(WORD)].map((m) => ({ start: m.index || 0, end: (m.index || 0) + m[0].length, word: m[0] }));
     const picked = new Set();
-    const whole = fold(text).length <= MAX_TERM;
     openSheet(t("gloss_pick_heading"), (close) => {
       const chips = words.map((w, i) =>
         h("button", {
@@ -310,7 +333,8 @@ export class Glossary {
           },
         }, w.word),
       );
-      const wholeBox = whole ? h("input", { type: "checkbox", id: "gloss-whole" }) : null;
+      // "The whole note", however long: a note-level flag (crdt/glossary.py `note_flag_id`).
+      const wholeBox = h("input", { type: "checkbox", id: "gloss-whole", "aria-describedby": "gloss-whole-help" });
       return h(
         "form",
         {
@@ -318,26 +342,25 @@ export class Glossary {
           onsubmit: async (/** @type {Event} */ e) => {
             e.preventDefault();
             /** @type {string[]} */ const terms = [];
-            if (wholeBox && /** @type {HTMLInputElement} */ (wholeBox).checked) terms.push(text.replace(/\s+/g, " ").trim());
-            else {
-              const order = [...picked].sort((a, b) => a - b);
-              let run = /** @type {number[]} */ ([]);
-              const flush = () => {
-                if (run.length) terms.push(text.slice(words[run[0]].start, words[run[run.length - 1]].end).replace(/\s+/g, " "));
-                run = [];
-              };
-              for (const i of order) {
-                if (run.length && i !== run[run.length - 1] + 1) flush();
-                run.push(i);
-              }
-              flush();
+            const wholeNote = /** @type {HTMLInputElement} */ (wholeBox).checked;
+            const order = [...picked].sort((a, b) => a - b);
+            let run = /** @type {number[]} */ ([]);
+            const flush = () => {
+              if (run.length) terms.push(text.slice(words[run[0]].start, words[run[run.length - 1]].end).replace(/\s+/g, " "));
+              run = [];
+            };
+            for (const i of order) {
+              if (run.length && i !== run[run.length - 1] + 1) flush();
+              run.push(i);
             }
+            flush();
             const fit = terms.filter((x) => x.length <= MAX_TERM);
-            if (!fit.length) {
-              toast(t("gloss_pick_none"), "warn");
+            if (!fit.length && !wholeNote) {
+              toast(t(terms.length ? "gloss_pick_none" : "gloss_pick_none_whole"), "warn");
               return;
             }
             try {
+              if (wholeNote) await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, whole_note: true } });
               for (const term of fit) await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, term } });
               close();
               toast(t("gloss_sent"));
@@ -349,7 +372,8 @@ export class Glossary {
         },
         h("p", { class: "muted" }, t("gloss_pick_help")),
         h("div", { class: "gloss-chips", role: "group", "aria-label": t("gloss_pick_heading") }, chips),
-        wholeBox ? h("label", { class: "check gloss-whole" }, wholeBox, " ", t("gloss_whole_note")) : null,
+        h("label", { class: "check gloss-whole" }, wholeBox, " ", t("gloss_whole_note")),
+        h("p", { class: "muted gloss-whole-help", id: "gloss-whole-help" }, t("gloss_whole_help")),
         h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary btn-big", id: "gloss-send" }, t("gloss_send"))),
       );
     }, { initialFocus: ".gloss-chip" });
@@ -398,27 +422,34 @@ export class Glossary {
   }
 
   /** The author of a note that uses an unexplained term is asked first ("3 people asked what
-   * 'leefloon' means"). @param {any[]} terms @param {Map<string, any>} notes */
-  renderInvite(terms, notes) {
+   * 'leefloon' means"), and told when people did not understand one of their notes as a whole
+   * ("2 people did not understand your note “…”").
+   * @param {any[]} terms @param {Map<string, any>} notes @param {Map<string, number>} wholeFlags */
+  renderInvite(terms, notes, wholeFlags) {
     const board = this.board;
     if (!this.invite.isConnected && this.screen.draftsEl) this.screen.draftsEl.after(this.invite);
     const mine = [...notes.values()].filter((n) => board.isMine(n.id));
-    const waiting = board.role === "participant" ? terms.filter((term) => term.flags > 0 && !humanCount(term) && termsOf([term], { text: mine.map((n) => textsOf(n).join("\n")).join("\n") }).length) : [];
-    const sig = JSON.stringify([waiting.map((x) => [x.id, x.flags]), getLang()]);
+    const participant = board.role === "participant";
+    const waiting = participant ? terms.filter((term) => term.flags > 0 && !humanCount(term) && termsOf([term], { text: mine.map((n) => textsOf(n).join("\n")).join("\n") }).length) : [];
+    const unclear = participant ? mine.filter((n) => wholeFlags.get(n.id)) : [];
+    const sig = JSON.stringify([waiting.map((x) => [x.id, x.flags]), unclear.map((n) => [n.id, wholeFlags.get(n.id), n.text]), getLang()]);
     if (sig === this._inviteSig) return;
     this._inviteSig = sig;
-    this.invite.hidden = !waiting.length;
+    this.invite.hidden = !waiting.length && !unclear.length;
     this.invite.replaceChildren(
-      ...(waiting.length
+      ...(waiting.length || unclear.length
         ? [
             h("h2", { id: "gloss-invite-h", class: "sr-only" }, t("gloss_words_heading")),
-            h("ul", null, waiting.map((term) => h(
-              "li",
-              { dataset: { termId: term.id } },
-              h("span", null, t("gloss_invite", { n: term.flags, term: term.term })),
-              " ",
-              h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.openExplain(term) }, t("gloss_explain")),
-            ))),
+            h("ul", null, [
+              ...waiting.map((term) => h(
+                "li",
+                { dataset: { termId: term.id } },
+                h("span", null, t("gloss_invite", { n: term.flags, term: term.term })),
+                " ",
+                h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.openExplain(term) }, t("gloss_explain")),
+              )),
+              ...unclear.map((n) => h("li", { class: "gloss-note-invite", dataset: { noteId: n.id } }, t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) }))),
+            ]),
           ]
         : []),
     );
@@ -433,6 +464,9 @@ export class Glossary {
     const unexplained = terms.filter((x) => !humanCount(x)).length;
     const focus = board.session.meta && board.session.meta.get("glossary_focus");
     const project = (/** @type {any} */ value) => board.session.doc.transact(() => board.session.meta.set("glossary_focus", value));
+    // Notes not understood as a whole, most flagged first (notes since deleted are left out).
+    const byId = new Map(board.session.noteList().map((/** @type {any} */ n) => [n.id, n]));
+    const unclear = [...noteFlags(board.session.doc)].filter(([id, n]) => n > 0 && byId.has(id)).sort((a, b) => b[1] - a[1]);
     return h(
       "section",
       { class: "panel-sec", "aria-labelledby": "p-gloss", id: "panel-glossary" },
@@ -458,6 +492,16 @@ export class Glossary {
             h("button", { type: "button", class: "btn btn-small", id: "gloss-project-all", onclick: () => project({ all: true, at: Date.now() }) }, t("gloss_project_all")),
             focus ? h("button", { type: "button", class: "btn btn-small", id: "gloss-project-stop", onclick: () => project(null) }, t("gloss_project_stop")) : null,
           )
+        : null,
+      unclear.length ? h("h4", { id: "gloss-notes-h" }, t("gloss_panel_notes")) : null,
+      unclear.length
+        ? h("ul", { class: "gloss-notes", "aria-labelledby": "gloss-notes-h" }, unclear.map(([id, n]) => h(
+            "li",
+            { dataset: { noteId: id } },
+            h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`),
+            " ",
+            h("span", { class: "gloss-counts" }, t("gloss_note_asked", { n })),
+          )))
         : null,
     );
   }

@@ -447,3 +447,76 @@ async def test_flags_on_two_processes_at_once_all_count(
     finally:
         for client in (writer, *viewers):
             await client.close()
+
+
+async def test_the_whole_note_of_any_length_is_flagged_once_per_person_naming_nobody(
+    server: ServerProcess,
+) -> None:
+    """ "I don't understand the whole note" on a note far past a term's 60 characters: a
+    note-level count, once per person, in the document for the author and the facilitator to
+    see, a "note_flagged" event in the replay, and nobody who asked named anywhere."""
+    board = server.create_board()
+    code = board["join_code"]
+    author = server.join(code, name="Lotte", lang="nl")
+    awa = server.join(code, name="Awa Diallo", lang="fr")
+    sam = server.join(code, name="Sam Peeters", lang="en")
+    long_note = "Het OCMW vraagt een sociaal onderzoek voor het leefloon, " * 4
+    assert len(long_note) > glossary.MAX_TERM_CHARS
+    writer = await YClient(server.url(board["id"], author["token"])).connect()
+    base = f"/api/boards/{board['id']}/glossary"
+    try:
+        await writer.change(add_note("n1", long_note, lang="nl"))
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            # Before this change, the whole of a long note could only go as a term: refused.
+            as_term = {"note_id": "n1", "term": long_note.strip()}
+            r = await http.post(f"{base}/flags", json=as_term, headers=auth(awa["token"]))
+            assert (r.status_code, r.json()["error"]) == (422, "bad_term")
+            whole = {"note_id": "n1", "whole_note": True}
+            r = await http.post(f"{base}/flags", json=whole, headers=auth(awa["token"]))
+            assert r.status_code == 200, r.text
+            assert r.json() == {"note_id": "n1", "whole_note": True, "flags": 1}
+            r = await http.post(f"{base}/flags", json=whole, headers=auth(awa["token"]))
+            assert r.json()["flags"] == 1  # the same person again changes nothing
+            r = await http.post(f"{base}/flags", json=whole, headers=auth(sam["token"]))
+            assert r.json()["flags"] == 2
+
+            def counted() -> dict[str, int]:
+                entries = writer.doc.get("glossary_flags", type=Map).to_py() or {}
+                return glossary.note_flag_counts(entries)
+
+            await writer.wait_until(lambda: counted() == {"n1": 2})
+            bad = [
+                ({"note_id": "zz", "whole_note": True}, 404, "unknown_note"),
+                ({"note_id": "n1", "whole_note": "yes"}, 422, "bad_flag"),
+                ({"note_id": "n1", "whole_note": True, "term": "leefloon"}, 422, "bad_flag"),
+            ]
+            for body, status, error in bad:
+                r = await http.post(f"{base}/flags", json=body, headers=auth(awa["token"]))
+                assert (r.status_code, r.json()["error"]) == (status, error), body
+            r = await http.post(f"{base}/flags", json=whole, headers=auth(board["viewer_token"]))
+            assert r.status_code == 403
+            # Not a term: the glossary lists none.
+            r = await http.get(base, headers=auth(board["viewer_token"]))
+            assert r.json() == {"terms": []}
+            fac = auth(board["facilitator_token"])
+            flagged: list[dict[str, Any]] = []
+
+            async def decoded() -> bool:  # events are decoded a moment after their commit
+                got = await http.get(f"/api/boards/{board['id']}/replay/events", headers=fac)
+                events = got.json()["events"]
+                flagged[:] = [e for e in events if e["kind"] == "note_flagged"]
+                return len(flagged) >= 2
+
+            await poll_until(decoded)
+            assert [(e["note_id"], e["actor"]) for e in flagged] == [("n1", "server")] * 2
+            seen: list[bytes] = [writer.doc.get_update(), *writer.received]
+            for path in ("export.json", "export.csv", "export.md", "replay/events"):
+                got = await http.get(f"/api/boards/{board['id']}/{path}", headers=fac)
+                assert got.status_code == 200, path
+                seen.append(got.content)
+            for person, name in ((awa, "Awa Diallo"), (sam, "Sam Peeters")):
+                for secret in (person["participant_id"], name):
+                    for data in seen:
+                        assert secret.encode() not in data, secret
+    finally:
+        await writer.close()

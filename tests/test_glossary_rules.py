@@ -148,10 +148,9 @@ def test_the_server_counts_flags_within_bounds() -> None:
             board.attempt(SERVER, count("t1@p1", value))
             == "a term's flags are a count from 0 to 2000"
         )
-    for key in ("t1", "@p1", "t1@", "t1@" + "p" * 41):
-        assert (
-            board.attempt(SERVER, count(key, 1.0)) == "a glossary flags key is '<term id>@<writer>'"
-        )
+    bad_key = "a glossary flags key is '<term id>@<writer>' or 'note:<note id>@<writer>'"
+    for key in ("t1", "@p1", "t1@", "t1@" + "p" * 41, "note:@p1", "note:" + "n" * 65 + "@p1"):
+        assert board.attempt(SERVER, count(key, 1.0)) == bad_key, key
     assert (
         board.attempt(SERVER, new_term("t2", flags=1.0)) == "a glossary term has no field 'flags'"
     )
@@ -242,3 +241,23 @@ def test_terms_are_counted_at_load() -> None:
     records = [UpdateRecord(i + 1, 0.0, "facilitator", d) for i, d in enumerate(net.stored)]
     loaded.load(None, records)
     assert loaded.board.live_terms == 2
+
+
+def test_a_whole_note_flag_is_counted_apart_from_the_terms_and_only_by_the_server() -> None:
+    """ "I don't understand the whole note" (any length): `note:{note id}@{writer}` in the same
+    root, read by `note_flag_counts`, never mistaken for a term's count."""
+    board = Board()
+    allowed(board, SERVER, new_term("t1"))
+    allowed(board, SERVER, count("t1@p1", 1.0))
+    long_id = "n" * glossary.MAX_NOTE_ID_CHARS
+    allowed(board, SERVER, count(glossary.flag_key(glossary.note_flag_id("n1"), "p1"), 2.0))
+    allowed(board, SERVER, count(glossary.flag_key(glossary.note_flag_id("n1"), "p2"), 3.0))
+    allowed(board, SERVER, count(glossary.flag_key(glossary.note_flag_id(long_id), "p1"), 1.0))
+    for actor in (ANA, FACILITATOR):
+        reason = board.attempt(actor, count("note:n1@p1", 0.0))
+        assert reason == "a term's flags are counted by the server"
+    assert board.attempt(VIEWER, count("note:n1@p1", 0.0)) == "viewers cannot change the board"
+    entries = board.client.get("glossary_flags", type=Map).to_py() or {}
+    assert glossary.note_flag_counts(entries) == {"n1": 3, long_id: 1}
+    assert glossary.flag_counts(entries) == {"t1": 1}
+    assert [(t.id, t.flags) for t in glossary.terms_of(board.client)] == [("t1", 1)]

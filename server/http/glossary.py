@@ -6,6 +6,9 @@
   "flags"}` with the term's count; the same person flagging the same term again changes
   nothing. 422 `bad_term`, `term_not_in_note`, `glossary_full` (300 terms), `too_many_flags`
   (2,000 per board); 404 `unknown_note`; 429 past the rate.
+  `{"note_id", "whole_note": true}` instead: "I don't understand the whole note", any length:
+  200 `{"note_id", "whole_note": true, "flags"}`, once per person (422 `bad_flag` for both a
+  term and whole_note, or whole_note not true).
 - `GET /api/boards/{id}/glossary` (any token of the board): `{"terms": [{"id", "term", "lang",
   "flags", "explanations": {lang: {"text", "machine", "example"?, "by"?}}}]}`, most flagged
   first. A flag is a count: who flagged is in the `glossary_flags` table only, read for nothing
@@ -110,6 +113,15 @@ class GlossaryRoutes:
         term = body.get("term")
         if not isinstance(note_id, str) or not 0 < len(note_id) <= MAX_NOTE_ID:
             raise ApiError(404, "unknown_note", "No note with this id on the board.")
+        whole = body.get("whole_note", False)
+        if whole is not False:
+            if whole is not True or term is not None:
+                raise ApiError(
+                    422,
+                    "bad_flag",
+                    "Send either 'term' (some words of the note) or 'whole_note': true.",
+                )
+            return await self._flag_note(board.id, claims.actor_id, note_id)
         if not glossary.visible_text(term, glossary.MAX_TERM_CHARS):
             raise ApiError(
                 422,
@@ -171,6 +183,42 @@ class GlossaryRoutes:
         if refusal is not None:
             raise _refused(refusal)
         return JSONResponse({"term_id": term_id, "term": term, "flags": count})
+
+    async def _flag_note(self, board_id: str, actor_id: str, note_id: str) -> Response:
+        """ "I don't understand the whole note", whatever its length: a note-level flag, counted
+        once per person like a term's (`note:{note id}` in the same table and root, within the
+        same 2,000 flags per board); never who."""
+
+        def exists(room: Room) -> None:
+            if "@" in note_id or not isinstance(
+                room.doc.get(schema.NOTES, type=Map).get(note_id), Map
+            ):
+                raise ApiError(404, "unknown_note", "No note with this id on the board.")
+
+        await self.http.with_room(board_id, exists)
+        flag_id = glossary.note_flag_id(note_id)
+        try:
+            count, _added = await self.http.store.glossary.flag_term(
+                board_id, flag_id, actor_id, glossary.MAX_FLAGS
+            )
+        except GlossaryFull as exc:
+            raise ApiError(
+                422, "too_many_flags", f"A board holds at most {glossary.MAX_FLAGS} flags."
+            ) from exc
+
+        def write(doc: schema.Board) -> None:
+            counts = doc.doc.get(GLOSSARY_FLAGS, type=Map)
+            key = glossary.flag_key(flag_id, WRITER)
+            held = counts.get(key)
+            if not isinstance(held, int | float) or held < count:
+                counts[key] = float(count)
+
+        refusal = await self.http.with_room(
+            board_id, lambda room: room.apply_client_change(SERVER, write)
+        )
+        if refusal is not None:
+            raise _refused(refusal)
+        return JSONResponse({"note_id": note_id, "whole_note": True, "flags": count})
 
     # ------------------------------------------------------------------ explaining
 
