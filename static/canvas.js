@@ -559,7 +559,7 @@ export class Canvas {
       const noteEl = noteElFrom(e.target);
       const head = clusterHeadFrom(e.target);
       const canEdit = this.board.canEditBoard();
-      if (e.target.closest && e.target.closest(".votes, .tr-line, .listen-btn, .note-voice")) {
+      if (e.target.closest && e.target.closest(".votes, .tr-line, .listen-btn, .note-voice, .gloss-mark")) {
         mode = "tap";
         return;
       }
@@ -722,7 +722,7 @@ export class Canvas {
 
   tap(target) {
     if (!target || !target.closest) return;
-    if (target.closest(".votes, .tr-line, .listen-btn, .note-voice")) return; // these handle their own click
+    if (target.closest(".votes, .tr-line, .listen-btn, .note-voice, .gloss-mark")) return; // these handle their own click (a marked word: its bubble, glossary.js)
     const open = target.closest(".note");
     if (open) return this.ui.openNoteSheet(open.dataset.id);
     const title = target.closest(".cluster-title");

@@ -145,6 +145,37 @@ export function explanationFor(term, lang) {
   return { lang: found[0], ...found[1], example, exampleLang: own ? found[0] : (human && human[0]) || found[0] };
 }
 
+/**
+ * What reading notes aloud says after each note (the outline's "Listen" of a group, a note's own
+ * listen button): the explanation, in the reader's language, of each glossary term the note uses,
+ * once per reading (after the first note that uses it); terms nobody explained are not read.
+ * @param {any} doc @param {any[]} notes @param {Set<string>} [said] terms already read
+ * @returns {(note: any) => {text: string, lang: string}[]}
+ */
+export function termWords(doc, notes, said = new Set()) {
+  const terms = notes.length ? readTerms(doc) : [];
+  const lang = getLang();
+  return (note) => {
+    /** @type {{text: string, lang: string}[]} */ const out = [];
+    if (!terms.length) return out;
+    for (const term of termsOf(terms, note)) {
+      const shown = explanationFor(term, lang);
+      if (!shown || said.has(term.id)) continue;
+      said.add(term.id);
+      const text = shown.lang === lang ? t("gloss_listen_term", { term: term.term, text: shown.text }) : `${term.term}: ${shown.text}`;
+      out.push({ text, lang: shown.lang });
+    }
+    return out;
+  };
+}
+
+/** Notes read aloud in turn, each followed by its terms' explanations (`termWords`).
+ * @param {any} doc @param {any[]} notes @param {(note: any) => {text: string, lang: string}} shown */
+export function spokenNotes(doc, notes, shown) {
+  const after = termWords(doc, notes);
+  return notes.flatMap((note) => [shown(note), ...after(note)]);
+}
+
 /** People who explained it (not the machine). @param {any} term */
 function humanCount(term) {
   return Object.values(term.explanations || {}).filter((e) => !e.machine).length;
@@ -161,8 +192,11 @@ export function termsOf(terms, note) {
   return terms.filter((term) => texts.some((x) => findIn(x, term.term).length));
 }
 
-/** `text` with the terms it uses marked (<mark>), as nodes. @param {string} text @param {any[]} terms */
-function markedNodes(text, terms) {
+/** `text` with the terms it uses marked, as nodes: <mark> on a card (whose whole text is already
+ * a button: a tap on the word opens its bubble), a real <button> where the text is not inside
+ * one (the outline: reachable from the keyboard). `open(el, termId)` shows the bubble.
+ * @param {string} text @param {any[]} terms @param {(el: HTMLElement, termId: string) => void} open @param {boolean} [asButtons] */
+function markedNodes(text, terms, open, asButtons = false) {
   /** @type {[number, number, any][]} */ const ranges = [];
   const f = folded(text);
   for (const term of terms) for (const [a, b] of findIn(f, term.term)) ranges.push([a, b, term]);
@@ -172,8 +206,17 @@ function markedNodes(text, terms) {
   for (const [a, b, term] of ranges) {
     if (a < at) continue; // overlapping: the longer one, first, wins
     if (a > at) out.push(text.slice(at, a));
-    const shown = explanationFor(term, getLang());
-    out.push(h("mark", { class: "gloss-mark", dataset: { termId: term.id }, title: shown ? shown.text : t("gloss_not_explained") }, text.slice(a, b)));
+    const onclick = (/** @type {Event} */ e) => {
+      e.stopPropagation();
+      e.preventDefault();
+      open(/** @type {HTMLElement} */ (e.currentTarget), term.id);
+    };
+    const label = t("gloss_popup_label", { term: text.slice(a, b) });
+    out.push(
+      asButtons
+        ? h("button", { type: "button", class: "gloss-mark", dataset: { termId: term.id }, "aria-haspopup": "dialog", "aria-expanded": "false", "aria-label": label, onclick }, text.slice(a, b))
+        : h("mark", { class: "gloss-mark", dataset: { termId: term.id }, onclick }, text.slice(a, b)),
+    );
     at = b;
   }
   if (at < text.length) out.push(text.slice(at));
@@ -188,6 +231,85 @@ export class Glossary {
     this.invite = h("section", { class: "gloss-invite", id: "gloss-invite", "aria-labelledby": "gloss-invite-h", hidden: true });
     this._inviteSig = "";
     this._panelSig = "";
+    /** @type {{el: HTMLElement, anchor: HTMLElement, off: () => void} | null} */
+    this.bubble = null;
+    this.openBubble = this.openBubble.bind(this);
+  }
+
+  /** The explanation of a term right where the word is, in the reader's language: a small bubble
+   * anchored to the word, closed by a tap outside, Escape or its ✕ (focus goes back to the word
+   * when it came from the keyboard). A tap on the same word again closes it.
+   * @param {HTMLElement} anchor @param {string} termId */
+  openBubble(anchor, termId) {
+    const again = this.bubble && this.bubble.anchor === anchor;
+    this.closeBubble(false);
+    if (again) return;
+    const term = this.terms().find((x) => x.id === termId);
+    if (!term) return;
+    const shown = explanationFor(term, getLang());
+    const close = () => this.closeBubble(true);
+    const el = h(
+      "div",
+      { class: "gloss-bubble", id: "gloss-bubble", role: "dialog", "aria-label": t("gloss_popup_label", { term: term.term }), "aria-describedby": "gloss-bubble-text", tabindex: "-1" },
+      h("p", { class: "gloss-bubble-term", lang: term.lang || undefined }, term.term),
+      shown
+        ? h("p", { class: "gloss-explanation", id: "gloss-bubble-text", lang: shown.lang }, shown.text, shown.machine ? h("span", { class: "tr-tag" }, " ", t("gloss_machine")) : null)
+        : h("p", { class: "gloss-explanation muted", id: "gloss-bubble-text" }, t("gloss_not_explained")),
+      shown && shown.example ? h("p", { class: "gloss-example", lang: shown.exampleLang }, t("gloss_example", { example: shown.example })) : null,
+      h(
+        "div",
+        { class: "gloss-bubble-actions" },
+        shown ? listenButton({ text: `${term.term}: ${shown.text}`, lang: shown.lang }, term.term) : null,
+        h("button", { type: "button", class: "btn btn-small gloss-bubble-close", onclick: close }, t("close")),
+      ),
+    );
+    document.body.append(el);
+    const r = anchor.getBoundingClientRect();
+    const w = el.offsetWidth;
+    const ht = el.offsetHeight;
+    const left = Math.max(8, Math.min(r.left + r.width / 2 - w / 2, window.innerWidth - w - 8));
+    const below = r.bottom + 8 + ht <= window.innerHeight - 8;
+    el.style.left = `${Math.round(left)}px`;
+    el.style.top = `${Math.round(below ? r.bottom + 8 : Math.max(8, r.top - 8 - ht))}px`;
+    el.classList.toggle("is-above", !below);
+    // The arrow points at the word, wherever the bubble had to shift to stay on screen.
+    el.style.setProperty("--arrow-x", `${Math.round(Math.max(16, Math.min(r.left + r.width / 2 - left, w - 16)))}px`);
+    if (anchor.tagName === "BUTTON") anchor.setAttribute("aria-expanded", "true");
+    const outside = (/** @type {PointerEvent} */ e) => {
+      const target = /** @type {Node} */ (e.target);
+      if (!el.contains(target) && !anchor.contains(target)) this.closeBubble(false);
+    };
+    const key = (/** @type {KeyboardEvent} */ e) => {
+      if (e.key !== "Escape") return;
+      e.stopPropagation();
+      e.preventDefault();
+      close();
+    };
+    document.addEventListener("pointerdown", outside, true);
+    document.addEventListener("keydown", key, true);
+    this.bubble = {
+      el,
+      anchor,
+      off: () => {
+        document.removeEventListener("pointerdown", outside, true);
+        document.removeEventListener("keydown", key, true);
+      },
+    };
+    el.focus({ preventScroll: true });
+  }
+
+  /** @param {boolean} refocus give the focus back to the word (a keyboard close) */
+  closeBubble(refocus) {
+    const b = this.bubble;
+    if (!b) return;
+    this.bubble = null;
+    b.off();
+    b.el.remove();
+    if (b.anchor.tagName === "BUTTON") b.anchor.setAttribute("aria-expanded", "false");
+    if (refocus) {
+      const target = b.anchor.isConnected && b.anchor.tagName === "BUTTON" ? b.anchor : b.anchor.closest("button");
+      if (target instanceof HTMLElement && target.isConnected) target.focus({ preventScroll: true });
+    }
   }
 
   base() {
@@ -215,7 +337,7 @@ export class Glossary {
       const text = span.textContent || "";
       if (span._gloss === sig + text) continue;
       span._gloss = sig + text;
-      span.replaceChildren(...markedNodes(text, terms));
+      span.replaceChildren(...markedNodes(text, terms, this.openBubble));
     }
     for (const li of /** @type {NodeListOf<any>} */ (document.querySelectorAll(".ol-note[data-note-id]"))) {
       const note = notes.get(li.dataset.noteId);
@@ -224,7 +346,7 @@ export class Glossary {
       const text = textEl ? textEl.textContent || "" : "";
       if (li._gloss === sig + text) continue;
       li._gloss = sig + text;
-      if (textEl) textEl.replaceChildren(...markedNodes(text, terms));
+      if (textEl) textEl.replaceChildren(...markedNodes(text, terms, this.openBubble, true));
       const old = li.querySelector(":scope > .gloss-list");
       if (old) old.remove();
       const used = termsOf(terms, note);

@@ -9,6 +9,7 @@ import { COLORS } from "./schema.js";
 import { mediaView } from "./media.js";
 import { listenButton } from "./speech.js";
 import { shownText, translatedFrom, translationToggle } from "./translations.js";
+import { termWords } from "./glossary.js";
 
 export { COLORS };
 
@@ -51,7 +52,7 @@ export function noteLabel(note, max = 60) {
 export function noteMeta(board, note, rerender = () => {}) {
   const extras = [mediaView(board, note, noteLabel(note)), translationToggle(note, rerender)].filter(Boolean);
   // The listen button sits on the author line: the card keeps its height for the text.
-  const meta = noteMetaLine(board, note, listenButton(shownText(note), noteLabel(note)));
+  const meta = noteMetaLine(board, note, listenButton(shownText(note), noteLabel(note), () => termWords(board.session && board.session.doc, [note])(note)));
   return extras.length ? h("div", { class: "note-extras" }, ...extras, meta) : meta;
 }
 

@@ -11,6 +11,7 @@ import { noteMeta, voteControls, COLORS, shownText, noteLabel } from "./noteview
 import { shownTitle } from "./translations.js";
 import { field } from "./ui.js";
 import { store, keys } from "./storage.js";
+import { spokenNotes } from "./glossary.js";
 
 /**
  * Render the outline into `wrap` (a persistent div.outline). The "add a note" form is kept as long as
@@ -80,7 +81,7 @@ export function renderOutline(board, actions, sheets, wrap) {
           "div",
           { class: "ol-head" },
           h("h2", { id: hid }, sec.title, " ", h("span", { class: "count" }, `(${t("notes_count", { n: sec.notes.length })})`)),
-          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", "aria-label": `${t("listen_cluster")}: ${sec.title}`, onclick: () => speak(sec.notes.map((n) => shownText(n))) }, "🔊 ", t("listen_cluster")) : null,
+          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", "aria-label": `${t("listen_cluster")}: ${sec.title}`, onclick: () => speak(spokenNotes(s.doc, sec.notes, shownText)) }, "🔊 ", t("listen_cluster")) : null,
           sec.id && canEdit
             ? h("button", { type: "button", class: "btn btn-small", "data-fk": `cr:${sec.id}`, onclick: () => sheets.openClusterSheet(sec.id) }, t("cluster_rename"))
             : null,

@@ -20,9 +20,11 @@ export function speak(items) {
   return true;
 }
 
-/** A "listen" button for one note (its shown text, in the shown language), named after the note.
- * @param {{text: string, lang: string}} shown @param {string} [label] */
-export function listenButton(shown, label = "") {
+/** A "listen" button for one note (its shown text, in the shown language), named after the note;
+ * `more()` gives what is said after it (the explanations of its glossary terms, glossary.js).
+ * @param {{text: string, lang: string}} shown @param {string} [label]
+ * @param {() => {text: string, lang?: string}[]} [more] */
+export function listenButton(shown, label = "", more = () => []) {
   if (!("speechSynthesis" in window) || !shown.text) return null;
   const name = label ? t("listen_note_on", { text: label }) : t("listen_note");
   return h("button", {
@@ -30,6 +32,6 @@ export function listenButton(shown, label = "") {
     class: "btn btn-small listen-btn",
     "aria-label": name,
     title: name,
-    onclick: (/** @type {Event} */ e) => { e.stopPropagation(); speak([shown]); },
+    onclick: (/** @type {Event} */ e) => { e.stopPropagation(); speak([shown, ...more()]); },
   }, "🔊");
 }

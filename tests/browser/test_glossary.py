@@ -1,9 +1,12 @@
 """The glossary in the browser (issue #21): a phone in French says "I don't understand"
-"leefloon" on a Dutch note; its author, on a desktop, is invited and explains it in Dutch; a
-second phone, in English, sees the word marked and reads the explanation in English
-(machine-translated through a loopback translator, marked as such); the facilitator sees "1
-asked, 1 explained" and puts the word on the projector. Nobody's name or id who flagged reaches
-any other screen. Screenshots at 390x844 and 1366x768 in tests/artifacts/glossary-*.png."""
+"leefloon" and the whole (long) note on a Dutch note; its author, on a desktop, is told both,
+explains the word in Dutch (with an example) and, clicking the marked word, reads it in a bubble;
+a second phone, in English, taps the marked word and reads the explanation and its example in
+English right there (machine-translated through a loopback translator, marked as such), reaches
+the same bubble from the keyboard in the outline, and hears the explanation read after the note;
+the facilitator sees "1 asked, 1 explained", the note nobody understood, and puts the word on the
+projector. Nobody's name or id who flagged reaches any other screen. Screenshots at 390x844 and
+1366x768 in tests/artifacts/glossary-*.png."""
 
 from __future__ import annotations
 
@@ -18,13 +21,16 @@ from crdt import glossary
 from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
+from tests.browser.test_outline_languages import SPEECH_STUB
 from tests.conftest import ServerProcess
 from tests.test_translate import FakeLibreTranslate
 
 pytestmark = pytest.mark.browser
 
-NOTE = "Mijn leefloon is te laag voor de huur"
+# Longer than a term's 60 characters: "the whole note" is a note-level flag, whatever its length.
+NOTE = "Mijn leefloon is te laag voor de huur en de energiefactuur van deze winter"
 EXPLANATION = "Geld van het OCMW om van te leven als je geen werk hebt"
+EXAMPLE = "Ik krijg een leefloon sinds maart"
 
 
 @pytest.fixture
@@ -86,6 +92,8 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(fr.locator(".gloss-chip[data-word=leefloon]")).to_have_attribute(
             "aria-pressed", "true"
         )
+        assert len(NOTE) > glossary.MAX_TERM_CHARS
+        fr.locator("#gloss-whole").check()
         shot(fr, "glossary-01-fr-phone-picks-a-word")
         assert run_axe(fr, axe_path, every_impact=True) == []
         fr.locator("#gloss-send").tap()
@@ -94,21 +102,56 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         # The author is invited first, and explains it in Dutch.
         invite = desk.locator("#gloss-invite")
         expect(invite).to_contain_text("1 persoon vroeg wat “leefloon” betekent")
+        expect(invite.locator(".gloss-note-invite")).to_have_text(
+            f"1 persoon begreep je notitie “{NOTE[:47]}…” niet"
+        )
         shot(desk, "glossary-02-author-invited")
         invite.get_by_role("button").click()
         expect(desk.locator("#gloss-lang")).to_have_value("nl")
         desk.fill("#gloss-text", EXPLANATION)
-        desk.fill("#gloss-example", "Ik krijg een leefloon sinds maart")
+        desk.fill("#gloss-example", EXAMPLE)
         shot(desk, "glossary-03-author-explains")
         desk.locator("#gloss-save").click()
-        expect(invite).to_be_hidden()
+        expect(invite.locator("li[data-term-id]")).to_have_count(0)
+        expect(invite.locator(".gloss-note-invite")).to_be_visible()  # the note stays unclear
+        # The author clicks the marked word on the card: the explanation in a bubble by the word
+        # (theirs, in Dutch), not the note's sheet.
+        desk_mark = desk.locator(".note .gloss-mark", has_text="leefloon")
+        desk_mark.click()
+        bubble = desk.get_by_role("dialog", name="Wat “leefloon” betekent")
+        expect(bubble.locator(".gloss-explanation")).to_have_text(EXPLANATION)
+        expect(bubble.locator(".gloss-example")).to_have_text(f"Voorbeeld: {EXAMPLE}")
+        expect(desk.locator("dialog.sheet")).to_have_count(0)
+        shot(desk, "glossary-03b-desktop-bubble")
+        desk.keyboard.press("Escape")
+        expect(bubble).to_have_count(0)
 
         # A second phone, in English: the word is marked; its sheet gives the explanation in
         # English, machine-translated and marked as such.
+        contexts["en"].add_init_script(SPEECH_STUB)  # headless Chromium has no voices
         en = open_board(contexts["en"], base, board["id"], sam["token"])
         mark = en.locator(".note .gloss-mark", has_text="leefloon")
         expect(mark).to_be_visible()
-        en.locator(".note", has_text="leefloon").locator(".note-open").tap()
+        # A tap on the marked word: its explanation right there, in English, machine-translated
+        # and marked so, with its example translated the same way; not the note's sheet.
+        mark.tap()
+        bubble = en.get_by_role("dialog", name="What “leefloon” means")
+        expect(bubble.locator(".gloss-explanation")).to_have_text(
+            f"[en] {EXPLANATION} (machine translation)"
+        )
+        expect(bubble.locator(".gloss-example")).to_have_text(f"Example: [en] {EXAMPLE}")
+        expect(en.locator("dialog.sheet")).to_have_count(0)
+        box, word = bubble.bounding_box(), mark.bounding_box()
+        assert box is not None and word is not None
+        assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["viewport"]["width"]
+        assert abs(box["y"] - (word["y"] + word["height"])) <= 16  # just under the word (an arrow)
+        shot(en, "glossary-04a-en-phone-bubble")
+        assert run_axe(en, axe_path, every_impact=True) == []
+        en.locator(".topbar").tap(position={"x": 5, "y": 5})  # a tap outside closes it
+        expect(bubble).to_have_count(0)
+        en.locator(".note", has_text="leefloon").locator(".note-open").tap(
+            position={"x": 6, "y": 6}
+        )
         term = en.locator(".gloss-term", has_text="leefloon")
         expect(term.locator(".gloss-explanation")).to_contain_text(f"[en] {EXPLANATION}")
         expect(term.locator(".gloss-explanation")).to_contain_text("(machine translation)")
@@ -123,6 +166,24 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(words.locator("dd")).to_contain_text(f"[en] {EXPLANATION}")
         shot(en, "glossary-05-en-phone-outline")
         assert run_axe(en, axe_path, every_impact=True) == []
+        # From the keyboard: the marked word is a button; Enter opens the bubble, Escape closes
+        # it and gives the focus back to the word.
+        word_button = en.locator(".ol-note .ol-text button.gloss-mark", has_text="leefloon")
+        word_button.focus()
+        en.keyboard.press("Enter")
+        expect(bubble).to_be_visible()
+        expect(word_button).to_have_attribute("aria-expanded", "true")
+        expect(bubble).to_be_focused()
+        en.keyboard.press("Escape")
+        expect(bubble).to_have_count(0)
+        expect(word_button).to_be_focused()
+        # "Listen" reads the group's notes, each followed by the explanation of the glossary
+        # words it uses, in the reader's language.
+        en.locator(".listen-cluster").first.click()
+        en.wait_for_function("() => window.__spoken.length === 2")
+        spoken = en.evaluate("window.__spoken")
+        assert "leefloon" in spoken[0][0].casefold()
+        assert spoken[1] == [f"“leefloon” means: [en] {EXPLANATION}", "en-GB"]
         # The client marks what the server matches: the same words, accents, case and spacing.
         cases = [
             ("leefloon", "Mijn Leefloon is laag"),
@@ -144,9 +205,12 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         fac = open_board(contexts["fac"], base, board["id"], board["facilitator_token"])
         fac.locator("[data-fk=panel]").click()
         panel = fac.locator("#panel-glossary")
-        row = panel.locator("li", has_text="leefloon")
+        row = panel.locator(".gloss-rank li", has_text="leefloon")
         expect(row).to_contain_text("1 asked, 1 explained")
         expect(panel.locator("#gloss-unexplained")).to_have_text("0 still unexplained")
+        expect(panel.locator(".gloss-notes li")).to_have_text(
+            f"“{NOTE[:47]}…” 1 person did not understand this note"
+        )
         panel.evaluate("(e) => e.scrollIntoView()")
         shot(fac, "glossary-06-facilitator-panel")
         row.get_by_role("button", name="On the projector").click()
