@@ -143,7 +143,7 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(en.locator("dialog.sheet")).to_have_count(0)
         box, word = bubble.bounding_box(), mark.bounding_box()
         assert box is not None and word is not None
-        assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["viewport"]["width"]
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"]
         assert abs(box["y"] - (word["y"] + word["height"])) <= 16  # just under the word (an arrow)
         shot(en, "glossary-04a-en-phone-bubble")
         assert run_axe(en, axe_path, every_impact=True) == []
