@@ -80,23 +80,26 @@ export function stepsStrip(phase) {
 /**
  * The results as plain sentences with counts people can check, in ranking order: one sentence for
  * the idea ("Idea 1: … 3 dots.") then one per group ("Residents: chosen by 2 of 4.", or "did
- * not vote"). `name(item)` gives an idea's words (its text in the reader's language, or its kind).
+ * not vote"). `name(item)` gives an idea's words (its text in the reader's language, or its kind);
+ * `after(item)`, what is said right after the idea's sentence (read aloud: the explanations of the
+ * glossary words it uses, each in its language). Sentences without a `lang` are the reader's.
  * @param {any} data @param {(item: any) => string} name @param {(group: string) => string} groupLabel
- * @returns {string[]}
+ * @param {(item: any) => {text: string, lang: string}[]} [after]
+ * @returns {{text: string, lang?: string}[]}
  */
-export function resultSentences(data, name, groupLabel) {
+export function resultSentences(data, name, groupLabel, after = () => []) {
   if (!data || !Array.isArray(data.notes)) return [];
   const groups = Object.keys(data.groups || {});
-  const out = [];
+  /** @type {{text: string, lang?: string}[]} */ const out = [];
   let rank = 0;
   for (const item of data.notes) {
     if (!item.total) continue;
     rank += 1;
-    out.push(t("results_plain_note", { rank, text: name(item), n: item.total }));
+    out.push({ text: t("results_plain_note", { rank, text: name(item), n: item.total }) }, ...after(item));
     for (const g of groups) {
       const of = (data.groups[g] && data.groups[g].voters) || 0;
       const chose = (item.by_group && item.by_group[g] && item.by_group[g].voters) || 0;
-      out.push(of ? t("results_plain_group", { group: groupLabel(g), n: chose, of }) : t("results_plain_group_none", { group: groupLabel(g) }));
+      out.push({ text: of ? t("results_plain_group", { group: groupLabel(g), n: chose, of }) : t("results_plain_group_none", { group: groupLabel(g) }) });
     }
   }
   return out;

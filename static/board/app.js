@@ -24,6 +24,7 @@ import { tabStore } from "../storage.js";
 import { groupName } from "../groups.js";
 import { closedText } from "../privacy.js";
 import { initEasyRead, easyReadToggle, listenScreenButton, stepWords, stepsStrip, resultSentences } from "../listen.js";
+import { termWords } from "../glossary.js";
 import { BoardState } from "./state.js";
 import { BoardController } from "./controller.js";
 import { BoardSheets } from "./sheets.js";
@@ -438,19 +439,23 @@ export class BoardApp {
     }
     if (this.view === "results") {
       const r = s.resultsData() || this.board.httpResults;
-      for (const text of this.resultWords(r && r.data)) out.push({ text });
+      // Each idea, then the explanations of the glossary words it uses (glossary.js).
+      const notes = new Map(s.noteList().map((n) => [n.id, n]));
+      const terms = termWords(s.doc, [...notes.values()]);
+      out.push(...this.resultWords(r && r.data, (item) => (notes.has(item.note_id) ? terms(notes.get(item.note_id)) : [])));
     }
     return out;
   }
 
-  /** The results as plain sentences in the reader's language. @param {any} data */
-  resultWords(data) {
+  /** The results as plain sentences in the reader's language (`after`: see listen.js).
+   * @param {any} data @param {(item: any) => {text: string, lang: string}[]} [after] */
+  resultWords(data, after) {
     const notes = new Map(this.session.noteList().map((n) => [n.id, n]));
     const name = (/** @type {any} */ item) => {
       const note = notes.get(item.note_id);
       return note ? shownText(note).text || noteLabel(note) : item.text || "";
     };
-    return resultSentences(data, name, (g) => groupName(this.session.settings(), g));
+    return resultSentences(data, name, (g) => groupName(this.session.settings(), g), after);
   }
 
   /** "3 ideas wait for a Dutch translation": for readers of that language (someone bilingual may
@@ -595,7 +600,7 @@ export class BoardApp {
     if (isEasyRead()) {
       // Counts, not percentages, in short sentences, before the bars.
       const sentences = this.resultWords(r.data);
-      if (sentences.length) view.querySelector("h2")?.after(h("section", { class: "plain-results", "aria-labelledby": "plain-res-h" }, h("h3", { id: "plain-res-h" }, t("easy_results_heading")), h("ul", null, sentences.map((x) => h("li", null, x)))));
+      if (sentences.length) view.querySelector("h2")?.after(h("section", { class: "plain-results", "aria-labelledby": "plain-res-h" }, h("h3", { id: "plain-res-h" }, t("easy_results_heading")), h("ul", null, sentences.map((x) => h("li", null, x.text)))));
     }
     if (this.board.isFacilitator()) view.append(h("h3", null, t("downloads_heading")), downloadButtons(this.board.id, this.board.token, "results-downloads"));
     return view;

@@ -233,6 +233,28 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         section.scroll_into_view_if_needed()
         shot(fac, "glossary-08-printable-report")
 
+        # The board-wide "Listen to this screen" on the results reads, right after the idea,
+        # the explanation of the glossary word it uses, in the reader's language.
+        note_id = en.evaluate("window.__cobord.session.noteList()[0].id")
+        fac_token = board["facilitator_token"]
+        server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "vote"}, token=fac_token)
+        vote = {"note_id": note_id, "delta": 1}
+        server.api("POST", f"/api/boards/{board['id']}/votes", vote, token=sam["token"])
+        shown = {"votes_visibility": "revealed"}
+        server.api("PATCH", f"/api/boards/{board['id']}/settings", shown, token=fac_token)
+        server.api(
+            "POST", f"/api/boards/{board['id']}/phase", {"phase": "results"}, token=fac_token
+        )
+        en.goto(f"{base}/b/{board['id']}?view=results")
+        expect(en.locator("section.results")).to_be_visible()
+        en.evaluate("window.__spoken = []")
+        en.get_by_role("button", name="Listen to this screen").click()
+        en.wait_for_function("() => window.__spoken.length > 1")
+        spoken = en.evaluate("window.__spoken")
+        idea = next(i for i, (text, _lang) in enumerate(spoken) if text.startswith("Idea 1"))
+        assert "leefloon" in spoken[idea][0].casefold(), spoken
+        assert spoken[idea + 1] == [f"“leefloon” means: [en] {EXPLANATION}", "en-GB"], spoken
+
         # Nobody who flagged is named in what the document brought any other screen (presence,
         # the awareness frames, names who is online: that is not about flags).
         synced = [f for f in author_frames if f[:1] == b"\x00"]
