@@ -114,6 +114,15 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         desk.locator("#gloss-save").click()
         expect(invite.locator("li[data-term-id]")).to_have_count(0)
         expect(invite.locator(".gloss-note-invite")).to_be_visible()  # the note stays unclear
+        # Its sheet tells the author too (the words picked as terms are listed there as well).
+        desk.locator(".note", has_text="leefloon").locator(".note-open").click(
+            position={"x": 4, "y": 4}
+        )
+        expect(desk.locator("#gloss-note-flags")).to_have_text(
+            "❓ 1 persoon begreep deze notitie niet"
+        )
+        desk.keyboard.press("Escape")
+        expect(desk.locator("dialog.sheet")).to_have_count(0)
         # The author clicks the marked word on the card: the explanation in a bubble by the word
         # (theirs, in Dutch), not the note's sheet.
         desk_mark = desk.locator(".note .gloss-mark", has_text="leefloon")
