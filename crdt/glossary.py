@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from pycrdt import Doc, Map
 
-from crdt.schema import GLOSSARY, GLOSSARY_FLAGS, LANGUAGES
+from crdt.schema import GLOSSARY, GLOSSARY_FLAGS, LANGUAGES, NOTES
 
 TERM_FIELDS: Final = frozenset({"term", "lang", "createdAt", "explanations"})
 MAX_WRITER_CHARS: Final = 40  # a server process's id in a `glossary_flags` key
@@ -235,6 +235,28 @@ def terms_of(doc: Doc[Any]) -> list[Term]:
             if term is not None:
                 out.append(term)
     return ranked(out)
+
+
+def unclear_notes(doc: Doc[Any]) -> list[tuple[str, int]]:
+    """(note id, count) of the notes still on the board that people did not understand as a
+    whole, most flagged first (then by id)."""
+    counts = note_flag_counts(doc.get(GLOSSARY_FLAGS, type=Map).to_py() or {})
+    notes = doc.get(NOTES, type=Map)
+    found = [(note_id, n) for note_id, n in counts.items() if n > 0 and note_id in notes]
+    return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def unclear_note_texts(doc: Doc[Any]) -> list[tuple[str, int]]:
+    """`unclear_notes` as (the note's text, or its kind in brackets for a photo or voice note
+    without a caption, count): what the report lists."""
+    notes = doc.get(NOTES, type=Map)
+    out = []
+    for note_id, n in unclear_notes(doc):
+        note = notes.get(note_id)
+        text = note.get("text") if isinstance(note, Map) else None
+        kind = note.get("kind") if isinstance(note, Map) else None
+        out.append((text if isinstance(text, str) and text.strip() else f"({kind or 'note'})", n))
+    return out
 
 
 def ranked(terms: Iterable[Term]) -> list[Term]:

@@ -18,6 +18,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "machine": "machine translation",
         "example": "example",
         "csv_header": "term,language,asked,explanation_language,explanation,machine,example",
+        "notes_heading": "Notes people did not understand",
+        "notes_asked": "{n} person did not understand it|{n} people did not understand it",
     },
     "fr": {
         "heading": "Glossaire : les mots qui ont arrêté des personnes",
@@ -26,6 +28,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "machine": "traduction automatique",
         "example": "exemple",
         "csv_header": "terme;langue;demandes;langue_explication;explication;automatique;exemple",
+        "notes_heading": "Notes que des personnes n’ont pas comprises",
+        "notes_asked": "{n} personne ne l’a pas comprise|{n} personnes ne l’ont pas comprise",
     },
     "nl": {
         "heading": "Woordenlijst: woorden die mensen tegenhielden",
@@ -34,13 +38,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "machine": "machinevertaling",
         "example": "voorbeeld",
         "csv_header": "term;taal;vragen;taal_uitleg;uitleg;machine;voorbeeld",
+        "notes_heading": "Notities die mensen niet begrepen",
+        "notes_asked": "{n} persoon begreep ze niet|{n} personen begrepen ze niet",
     },
 }
 
 
-def _asked(t: dict[str, str], n: int) -> str:
-    one, many = t["asked"].split("|")
+def _asked(t: dict[str, str], n: int, key: str = "asked") -> str:
+    one, many = t[key].split("|")
     return (one if n == 1 else many).format(n=n)
+
+
+def unclear_notes_markdown(notes: Sequence[tuple[str, int]], lang: str) -> str:
+    """The notes people did not understand as a whole ("the whole note": a note-level flag,
+    crdt/glossary.py), as (text, count), most flagged first; empty when none. Counts only."""
+    if not notes:
+        return ""
+    t = STRINGS[pick_lang(lang)]
+    out = [f"## {t['notes_heading']}", ""]
+    for text, n in notes:
+        out.append(f"- “{md_text(text)}” — {_asked(t, n, 'notes_asked')}")
+    return "\n".join([*out, "", ""])
 
 
 def markdown(terms: Sequence[Term], lang: str) -> str:

@@ -509,6 +509,14 @@ async def test_the_whole_note_of_any_length_is_flagged_once_per_person_naming_no
 
             await poll_until(decoded)
             assert [(e["note_id"], e["actor"]) for e in flagged] == [("n1", "server")] * 2
+            # Afterwards: the exports count it (never who).
+            exported = await http.get(f"/api/boards/{board['id']}/export.json", headers=fac)
+            assert exported.json()["notes_not_understood"] == {"n1": 2}
+            md = await http.get(f"/api/boards/{board['id']}/export.md?lang=en", headers=fac)
+            assert "## Notes people did not understand\n\n" in md.text
+            assert f"- “{long_note.strip()}” — 2 people did not understand it\n" in md.text
+            md = await http.get(f"/api/boards/{board['id']}/export.md?lang=nl", headers=fac)
+            assert f"- “{long_note.strip()}” — 2 personen begrepen ze niet\n" in md.text
             seen: list[bytes] = [writer.doc.get_update(), *writer.received]
             for path in ("export.json", "export.csv", "export.md", "replay/events"):
                 got = await http.get(f"/api/boards/{board['id']}/{path}", headers=fac)

@@ -204,6 +204,8 @@ class ExportRoutes:
             "results": await self.results.compute(board),
             # Counts of "I don't understand", never who (crdt/glossary.py)
             "glossary": [term.to_json() for term in await self._glossary(board)],
+            # "I don't understand the whole note": note id -> how many people (never who)
+            "notes_not_understood": dict(await self._unclear(board)),
         }
         return JSONResponse(body, headers=_attachment(board, "json"))
 
@@ -212,6 +214,12 @@ class ExportRoutes:
             board.id, lambda room: glossary.terms_of(room.doc)
         )
         return terms
+
+    async def _unclear(self, board: BoardRecord) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = await self.http.with_room(
+            board.id, lambda room: glossary.unclear_notes(room.doc)
+        )
+        return found
 
     async def export_csv(self, request: Request) -> Response:
         board = (await self.http.access(request, "facilitator")).board
@@ -238,6 +246,10 @@ class ExportRoutes:
         lang = _lang(request)
         text = report.render_markdown(await self.report_input(board, request), lang)
         text += glossary_report.markdown(await self._glossary(board), lang)
+        unclear = await self.http.with_room(
+            board.id, lambda room: glossary.unclear_note_texts(room.doc)
+        )
+        text += glossary_report.unclear_notes_markdown(unclear, lang)
         return Response(
             text, media_type="text/markdown; charset=utf-8", headers=_attachment(board, "md")
         )

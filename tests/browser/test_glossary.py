@@ -239,6 +239,11 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         expect(fac.locator("li", has_text="“leefloon” (nl) — 1 person asked")).to_contain_text(
             EXPLANATION
         )
+        unclear = fac.locator("h2", has_text="Notes people did not understand")
+        expect(unclear).to_be_visible()
+        expect(fac.locator("li", has_text="1 person did not understand it")).to_contain_text(
+            "Mijn leefloon is te laag"
+        )
         section.scroll_into_view_if_needed()
         shot(fac, "glossary-08-printable-report")
 
