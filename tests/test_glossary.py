@@ -444,6 +444,23 @@ async def test_flags_on_two_processes_at_once_all_count(
                     await http.get(path.rsplit("/", 1)[0], headers=auth(author["token"]))
                 ).json()
                 assert [(t["id"], t["flags"]) for t in listed["terms"]] == [(term_id, 20)]
+            # "The whole note" is counted the same way: 20 at once over both processes, 20.
+            whole = {"note_id": "n1", "whole_note": True}
+            answers = await asyncio.gather(
+                *(
+                    (other if i % 2 else one).post(path, json=whole, headers=auth(p["token"]))
+                    for i, p in enumerate(people)
+                )
+            )
+            assert [r.status_code for r in answers] == [200] * 20
+            assert sorted(r.json()["flags"] for r in answers) == list(range(1, 21))
+            for viewer in viewers:
+                await viewer.wait_until(
+                    lambda v=viewer: (
+                        glossary.note_flag_counts(v.doc.get("glossary_flags", type=Map).to_py())
+                        == {"n1": 20}
+                    )
+                )
     finally:
         for client in (writer, *viewers):
             await client.close()
