@@ -285,14 +285,20 @@ export class Glossary {
       e.preventDefault();
       close();
     };
+    // A zoom or a resized window moves the word away from its bubble: it closes.
+    const moved = () => this.closeBubble(false);
     document.addEventListener("pointerdown", outside, true);
     document.addEventListener("keydown", key, true);
+    document.addEventListener("wheel", moved, { capture: true, passive: true });
+    window.addEventListener("resize", moved);
     this.bubble = {
       el,
       anchor,
       off: () => {
         document.removeEventListener("pointerdown", outside, true);
         document.removeEventListener("keydown", key, true);
+        document.removeEventListener("wheel", moved, { capture: true });
+        window.removeEventListener("resize", moved);
       },
     };
     el.focus({ preventScroll: true });

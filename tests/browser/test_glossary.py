@@ -134,6 +134,10 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         shot(desk, "glossary-03b-desktop-bubble")
         desk.keyboard.press("Escape")
         expect(bubble).to_have_count(0)
+        desk_mark.click()  # again; a zoom (the wheel) moves the word away: the bubble closes
+        expect(bubble).to_be_visible()
+        desk.mouse.wheel(0, 120)
+        expect(bubble).to_have_count(0)
 
         # A second phone, in English: the word is marked; its sheet gives the explanation in
         # English, machine-translated and marked as such.
