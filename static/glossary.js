@@ -359,11 +359,11 @@ export class Glossary {
       // For screen readers (and everyone): the note's terms with their explanations, in words.
       if (used.length) li.insertBefore(this.termList(used, "gloss-list"), textEl ? textEl.nextSibling : li.firstChild);
     }
-    const notFollowed = noteFlags(board.session.doc);
-    this.renderInvite(terms, notes, notFollowed);
+    const wholeFlags = noteFlags(board.session.doc);
+    this.renderInvite(terms, notes, wholeFlags);
     // The panel redraws on its own signature (settings, phase…): the glossary's changes ask for it.
     const focus = board.session.meta && board.session.meta.get("glossary_focus");
-    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null, [...notFollowed]]);
+    const panelSig = sig + JSON.stringify([terms.map((x) => x.flags), focus || null, [...wholeFlags]]);
     if (board.isFacilitator() && this.screen.panel && this.screen.panel.open && panelSig !== this._panelSig) {
       this._panelSig = panelSig;
       this.screen.panel.render(true);
