@@ -21,7 +21,6 @@ from crdt import glossary
 from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
-from tests.browser.test_outline_languages import SPEECH_STUB
 from tests.conftest import ServerProcess
 from tests.test_translate import FakeLibreTranslate
 
@@ -31,6 +30,17 @@ pytestmark = pytest.mark.browser
 NOTE = "Mijn leefloon is te laag voor de huur en de energiefactuur van deze winter"
 EXPLANATION = "Geld van het OCMW om van te leven als je geen werk hebt"
 EXAMPLE = "Ik krijg een leefloon sinds maart"
+# A stand-in for the browser's speech synthesizer (headless Chromium has no voices): it records
+# every utterance with its language, in order.
+SPEECH_STUB = """
+window.__spoken = [];
+Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
+  speaking: false, pending: false, paused: false,
+  speak(u) { window.__spoken.push([u.text, u.lang]); },
+  cancel() {}, getVoices() { return []; }, pause() {}, resume() {},
+  addEventListener() {}, removeEventListener() {},
+} });
+"""
 
 
 @pytest.fixture
