@@ -576,7 +576,14 @@ export class Glossary {
                 " ",
                 h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.openExplain(term) }, t("gloss_explain")),
               )),
-              ...unclear.map((n) => h("li", { class: "gloss-note-invite", dataset: { noteId: n.id } }, t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) }))),
+              ...unclear.map((n) => h(
+                "li",
+                { class: "gloss-note-invite", dataset: { noteId: n.id } },
+                h("span", null, t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) })),
+                " ",
+                // Its sheet: the author may say it again in other words.
+                h("button", { type: "button", class: "btn btn-small", onclick: () => this.screen.canvas.ui.openNoteSheet(n.id) }, t("gloss_note_open"), h("span", { class: "sr-only" }, `: ${excerpt(n)}`)),
+              )),
             ]),
           ]
         : []),

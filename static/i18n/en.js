@@ -336,6 +336,7 @@ export default {
   gloss_note_asked_one: "{n} person did not understand this note",
   gloss_note_invite: "{n} people did not understand your note “{text}”",
   gloss_note_invite_one: "{n} person did not understand your note “{text}”",
+  gloss_note_open: "See the note",
   gloss_panel_notes: "Notes people did not understand",
   gloss_whole_help: "However long it is: the author and the facilitator will see that it was not understood.",
   gloss_pick_none_whole: "Tap at least one word, or “The whole note”.",

@@ -346,6 +346,7 @@ export default {
   gloss_note_asked_one: "{n} personne n’a pas compris cette note",
   gloss_note_invite: "{n} personnes n’ont pas compris votre note « {text} »",
   gloss_note_invite_one: "{n} personne n’a pas compris votre note « {text} »",
+  gloss_note_open: "Voir la note",
   gloss_panel_notes: "Notes que des personnes n’ont pas comprises",
   gloss_whole_help: "Quelle que soit sa longueur : l’auteur·rice et l’animateur·rice verront qu’elle n’a pas été comprise.",
   gloss_pick_none_whole: "Touchez au moins un mot, ou « Toute la note ».",

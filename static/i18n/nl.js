@@ -337,6 +337,7 @@ export default {
   gloss_note_asked_one: "{n} persoon begreep deze notitie niet",
   gloss_note_invite: "{n} personen begrepen je notitie “{text}” niet",
   gloss_note_invite_one: "{n} persoon begreep je notitie “{text}” niet",
+  gloss_note_open: "Notitie bekijken",
   gloss_panel_notes: "Notities die mensen niet begrepen",
   gloss_whole_help: "Hoe lang ze ook is: de schrijver en de begeleider zien dat ze niet begrepen werd.",
   gloss_pick_none_whole: "Tik op minstens één woord, of “De hele notitie”.",
