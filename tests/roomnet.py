@@ -21,7 +21,7 @@ from server.fanout.base import FanoutMessage
 from server.live.core import Effects, Peer, RoomCore
 from server.live.refusals import MemoryBudgets
 from server.scale.claims import MemoryClaims, claim_writers
-from server.scale.quotas import MemoryQuotas, gone_notes
+from server.scale.quotas import MemoryQuotas
 from tests.support import own_update
 
 Edit = Callable[[Doc], None]
@@ -187,13 +187,9 @@ class Net:
     async def _reserve_quota(self, batch: list[Any]) -> None:
         """As server/live/room.py `_reserve_quota`."""
         assert self.quotas is not None
-        board = self.core.board
-        limit = int(board.settings.get("max_notes_per_participant", 50))
-        live = set(self.core.live_notes().keys())
         over: list[str] = []
-        for actor_id, notes in self.core.quota_requests(batch).items():
-            gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
-            over += await self.quotas.reserve("board", actor_id, notes, limit, gone)
+        for ask in self.core.quota_asks(batch):
+            over += await self.quotas.reserve("board", ask.actor_id, ask.notes, ask.limit, ask.gone)
         if over:
             self.run(self.core.over_quota(batch, over))
 

@@ -34,7 +34,7 @@ from crdt.shadow import ShadowDoc, overlaid
 from crdt.sync import SyncFrames
 from server.fanout.base import FanoutMessage
 from server.live import settle as settlement
-from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer
+from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer, QuotaAsk
 from server.live.refusals import RefusalBudgets
 from server.store.base import SnapshotRecord, UpdateRecord
 
@@ -359,6 +359,30 @@ class RoomCore(Generic[P]):
 
     # ------------------------------------------------------------------ the driver's view
 
+    def committed_doc(self) -> Doc[Any]:
+        """The committed doc, for readers (HTTP routes, exports): never write into it."""
+        return self.doc
+
+    def board_state(self) -> BoardState:
+        """The board's bookkeeping (authors, counts, settings), for readers."""
+        return self.board
+
+    def peers(self) -> set[P]:
+        """The connections joined, for the driver's broadcasts: never change the set."""
+        return self.connections
+
+    def has_failed(self) -> bool:
+        """A commit failed: the board is no longer served from memory."""
+        return self.failed
+
+    def committed_seq(self) -> int:
+        """The seq of the last update in the doc."""
+        return self.last_seq
+
+    def caught_up_to(self) -> int:
+        """Every update with seq <= this is in the doc: a catch-up reads the log after it."""
+        return self.caught_up_seq
+
     def pending_count(self) -> int:
         """Updates accepted and not yet taken by a commit (the driver's backpressure)."""
         return len(self.pending)
@@ -408,13 +432,10 @@ class RoomCore(Generic[P]):
         """Apply the claims' answers to `batch` (changed in place) before it is stored."""
         return settlement.settle_claims(self, batch, lost_clients, lost_notes)
 
-    def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
-        """The notes each participant's updates in `batch` create (what the quota counts)."""
-        return settlement.quota_requests(batch)
-
-    def live_notes(self) -> Map[Any]:
-        """The notes as the board will have them once what is queued is stored."""
-        return settlement.live_notes(self)
+    def quota_asks(self, batch: Sequence[Accepted[P]]) -> list[QuotaAsk]:
+        """What each participant's new notes in `batch` ask of the shared quota."""
+        live = self.shadow.doc.get(schema.NOTES, type=Map)
+        return settlement.quota_asks(batch, self.board, live)
 
     def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
         """Creations beyond the participant's quota across processes: undone on their sender."""

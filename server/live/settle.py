@@ -3,7 +3,7 @@
 Two things are decided across processes (server/scale/claims.py, server/scale/quotas.py, by the
 driver between `take_batch` and the store): which token first wrote under a Yjs client id, and which
 creation of a note id came first; and each participant's note quota. `claims_of` and
-`quota_requests` say what a batch asks; `settle_claims` and `over_quota` apply the answers: a
+`quota_asks` say what a batch asks; `settle_claims` and `over_quota` apply the answers: a
 connection writing under another token's client id loses what it sent and is closed; a creation
 that lost its note id, or is over the quota, is undone on its sender (and, for a lost id, marked
 `lost` in the fan-out, so the process holding the winner puts the winner's note back if the
@@ -14,7 +14,7 @@ goes into the real doc and the shadow, and into the board's bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Map
@@ -22,9 +22,10 @@ from pycrdt import Map
 from crdt import protocol, schema
 from crdt.judge import EMPTY_UPDATE, FOREIGN_CLIENT
 from crdt.protocol import CloseCode
+from crdt.rules import BoardState
 from crdt.shadow import ShadowDoc
 from server.fanout.base import FanoutMessage
-from server.live.effects import Accepted, ClaimRequest, Effects, P
+from server.live.effects import Accepted, ClaimRequest, Effects, P, QuotaAsk
 from server.store.base import UpdateRecord
 
 if TYPE_CHECKING:
@@ -84,10 +85,24 @@ def quota_requests(batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
     return requests
 
 
-def live_notes(core: RoomCore[Any]) -> Map[Any]:
-    """The notes as the board will have them once what is queued is stored."""
-    notes: Map[Any] = core.shadow.doc.get(schema.NOTES, type=Map)
-    return notes
+def quota_asks(
+    batch: Sequence[Accepted[P]], board: BoardState, live: Container[str]
+) -> list[QuotaAsk]:
+    """What each participant's new notes in `batch` ask of the shared quota; `live`: the notes
+    as the board will have them once what is queued is stored."""
+    limit = int(board.settings.get("max_notes_per_participant", 50))
+    return [
+        QuotaAsk(actor_id, notes, limit, gone_notes(board, live, actor_id))
+        for actor_id, notes in quota_requests(batch).items()
+    ]
+
+
+def gone_notes(board: BoardState, live: Container[str], actor_id: str) -> list[str]:
+    """The actor's notes this process saw deleted and that are not on the board (not "every
+    note it knows of and does not hold": a note committed elsewhere may be known here before
+    its update arrives, and its slot must stay taken)."""
+    authors = board.note_authors
+    return [n for n in board.deleted_notes if authors.get(n) == actor_id and n not in live]
 
 
 def over_quota(core: RoomCore[P], batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
