@@ -429,17 +429,39 @@ class RoomCore(Generic[P]):
     def settle(
         self, batch: list[Accepted[P]], lost_clients: dict[int, str], lost_notes: dict[str, str]
     ) -> Effects[P]:
-        """Apply the claims' answers to `batch` (changed in place) before it is stored."""
-        return settlement.settle_claims(self, batch, lost_clients, lost_notes)
+        """Apply the claims' answers to `batch` (changed in place) before it is stored: a
+        connection writing under another token's client id loses what it sent and is closed; a
+        note id created first elsewhere: this creation is undone (compensation queued in the
+        batch, echoed to the sender, marked `lost` for the winner's process)."""
+        out: Effects[P] = Effects()
+        if lost_clients:
+            self.client_owners.update(lost_clients)
+            self.pending = settlement.drop_foreign_writers(
+                batch, self.pending, lost_clients, self.board, out
+            )
+            self.committing = batch
+            self.rebuild_shadow()
+        if lost_notes:
+            self.committing = batch
+            settlement.undo_creations(
+                batch, lost_notes, settlement.NOTE_ID_USED, *self._undo_parts(), out
+            )
+        return out
 
     def quota_asks(self, batch: Sequence[Accepted[P]]) -> list[QuotaAsk]:
         """What each participant's new notes in `batch` ask of the shared quota."""
-        live = self.shadow.doc.get(schema.NOTES, type=Map)
-        return settlement.quota_asks(batch, self.board, live)
+        return settlement.quota_asks(batch, self.board, set(self._live_notes().keys()))
 
     def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
         """Creations beyond the participant's quota across processes: undone on their sender."""
-        return settlement.over_quota(self, batch, note_ids)
+        out: Effects[P] = Effects()
+        self.committing = batch
+        settlement.over_quota(batch, note_ids, *self._undo_parts(), out)
+        return out
+
+    def _undo_parts(self) -> tuple[BoardState, Map[Any], settlement.Write, Doc[Any]]:
+        """What undoing a creation reads and writes (server/live/settle.py)."""
+        return self.board, self._live_notes(), self.shadow_write, self.doc
 
     def committed(self, batch: Sequence[Accepted[P]], last_seq: int) -> Effects[P]:
         """`batch` is stored (its last seq given): into the real doc, then to everyone."""
@@ -490,7 +512,13 @@ class RoomCore(Generic[P]):
         except protocol.ProtocolError:
             return out
         if isinstance(decoded, protocol.Update) and message.kind == "update":
-            settlement.receive_remote_update(self, message, decoded.update, out)
+            # Lost-note repair (server/live/settle.py): what the update may displace, checked after.
+            contested = settlement.contested(self._live_notes(), self.board, message.lost)
+            self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
+            out.broadcast(message.frame, None)
+            repair = settlement.displaced(self._live_notes(), contested) if contested else None
+            if repair is not None:
+                self.server_change(repair)
         elif (
             isinstance(decoded, protocol.Awareness)
             and message.kind == "awareness"
@@ -502,12 +530,32 @@ class RoomCore(Generic[P]):
     def apply_remote_updates(
         self, updates: Sequence[bytes], last_seq: int, authors: dict[str, str] | None = None
     ) -> None:
-        """Committed elsewhere: into the real doc and the shadow (server/live/settle.py)."""
-        settlement.apply_remote_updates(self, updates, last_seq, authors)
+        """Committed elsewhere: into the real doc and the shadow (idempotent: Yjs ignores what
+        it has), and into the board's bookkeeping (server/live/settle.py `count_remote`)."""
+        with self.doc.transaction(origin="fanout"):
+            for update in updates:
+                self.doc.apply_update(update)
+        self.refresh_settings()
+        settlement.count_remote(self.board, self.shadow, updates, authors or {})
+        self.last_seq = max(self.last_seq, last_seq)
 
     def apply_log(self, records: Sequence[UpdateRecord], authors: dict[str, str]) -> Effects[P]:
         """A catch-up: committed updates read from the log; clients get what was new to us."""
-        return settlement.apply_log(self, records, authors)
+        out: Effects[P] = Effects()
+        if not records:
+            return out
+        before = self.doc.get_state()
+        self.apply_remote_updates([r.data for r in records], records[-1].seq, authors)
+        self.caught_up_seq = max(self.caught_up_seq, records[-1].seq)
+        missed = self.doc.get_update(before)
+        if missed != EMPTY_UPDATE:
+            out.broadcast(protocol.encode(protocol.Update(missed)), None)
+        return out
+
+    def _live_notes(self) -> Map[Any]:
+        """The notes as the board will have them once what is queued is stored."""
+        notes: Map[Any] = self.shadow.doc.get(schema.NOTES, type=Map)
+        return notes
 
     def has_note(self, note_id: str) -> bool:
         return note_id in self.doc.get(schema.NOTES, type=Map)
