@@ -19,7 +19,7 @@ from crdt.rules import Actor, BoardState
 from crdt.schema import DEFAULT_SETTINGS
 from server.fanout.base import FanoutMessage
 from server.live.core import Effects, Peer, RoomCore
-from server.live.refusals import MemoryBudgets
+from server.live.refusals import MemoryBudgets, RefusalBudgets
 from server.scale.claims import MemoryClaims, claim_writers
 from server.scale.quotas import MemoryQuotas
 from tests.support import own_update
@@ -113,9 +113,13 @@ class Net:
         claims: MemoryClaims | None = None,
         budgets: MemoryBudgets | None = None,
         quotas: MemoryQuotas | None = None,
+        max_refusals: int = 10,
+        refusal_budgets: RefusalBudgets | None = None,
     ) -> None:
         board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
-        self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
+        self.core: RoomCore[Peer] = RoomCore(
+            "board", board, instance_id, max_refusals, refusal_budgets
+        )
         self.clients: dict[Peer, Client] = {}
         self.stored: list[bytes] = []  # every update committed, as stored
         self.published: list[FanoutMessage] = []
@@ -135,7 +139,7 @@ class Net:
         for peer, frame in effects.sends:
             self._to(peer, frame)
         for frame, exclude in effects.broadcasts:
-            for peer in self.core.connections:
+            for peer in self.core.peers():
                 if peer is not exclude:
                     self._to(peer, frame)
         for message in effects.publishes:

@@ -237,8 +237,8 @@ def test_terms_are_counted_at_load() -> None:
     fac.change(new_term("t1"))
     fac.change(new_term("t2"))
     net.settle()
-    assert net.core.board.live_terms == 2
+    assert net.core.board_state().live_terms == 2
     loaded: RoomCore[Any] = RoomCore("b", BoardState(settings={}))
     records = [UpdateRecord(i + 1, 0.0, "facilitator", d) for i, d in enumerate(net.stored)]
     loaded.load(None, records)
-    assert loaded.board.live_terms == 2
+    assert loaded.board_state().live_terms == 2

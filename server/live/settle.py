@@ -8,8 +8,9 @@ apply the answers: a connection writing under another token's client id loses wh
 is closed; a creation that lost its note id, or is over the quota, is undone on its sender (and,
 for a lost id, marked `lost` in the fan-out, so the process holding the winner puts the winner's
 note back if the loser's structs displaced it (`contested`, `displaced`): Yjs resolves two
-creations of one key by client id, not by who came first). Remote apply: what another process committed (fan-out) or what the log holds (catch-up)
-goes into the real doc and the shadow, and into the board's bookkeeping (`count_remote`).
+creations of one key by client id, not by who came first). Remote apply: what another process
+committed (fan-out) or what the log holds (catch-up) goes into the real doc and the shadow (by
+the core), and into the board's bookkeeping (`count_remote`).
 
 Nothing here holds or reads the room core: each function is given the parts it reads and writes
 (the batch, the board's bookkeeping, the shadow's notes, a write into the shadow); the core
