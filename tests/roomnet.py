@@ -15,7 +15,8 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from crdt import protocol
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.rules import Actor
 from crdt.schema import DEFAULT_SETTINGS
 from server.fanout.base import FanoutMessage
 from server.live.core import Effects, Peer, RoomCore

@@ -10,7 +10,7 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt import glossary
-from crdt.rules import BoardState
+from crdt.board_state import BoardState
 from server.live.core import RoomCore
 from server.store.base import UpdateRecord
 from tests.roomnet import Net

@@ -68,7 +68,7 @@ def _picture_line(data: ReportInput, note: Mapping[str, Any], indent: str) -> li
     return [f"{indent}![{md_text(note['text'])}]({path.replace(')', '%29')})"]
 
 
-MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # (crdt/rules.py: what a note's media may be)
+MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # (crdt/fields.py: what a note's media may be)
 
 
 def _linkable(data: ReportInput, media: Any) -> bool:

@@ -27,9 +27,10 @@ from pycrdt import Doc, Map, merge_updates
 
 from crdt import awareness, protocol, rules, schema
 from crdt.awareness import AwarenessRefused, Presence
+from crdt.board_state import BoardState
 from crdt.judge import EMPTY_UPDATE, judge
 from crdt.protocol import CloseCode
-from crdt.rules import Actor, BoardState
+from crdt.rules import Actor
 from crdt.shadow import ShadowDoc, overlaid
 from crdt.sync import SyncFrames
 from server.fanout.base import FanoutMessage
@@ -111,7 +112,7 @@ class RoomCore(Generic[P]):
         self._shadow = ShadowDoc(state, roots=schema.ROOTS)
         self._own_shadow_client()
         self.refresh_settings()
-        # The byte bound: exact now, then estimated from above (crdt/rules.py BoardState).
+        # The byte bound: exact now, then estimated from above (crdt/board_state.py).
         self._board.measure = lambda: len(self._shadow.doc.get_update())
         notes, clusters = (self._doc.get(root, type=Map) for root in schema.ROOTS[:2])
         self._board.loaded(len(state), list(notes), len(clusters))

@@ -24,7 +24,8 @@ from typing import Any
 from pycrdt import Doc
 
 from crdt import schema
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.rules import Actor
 from server.fanout import Fanout, FanoutMessage
 from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
 from server.live.outbox import Outbox

@@ -25,9 +25,9 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from crdt import protocol, schema
+from crdt.board_state import BoardState
 from crdt.judge import FOREIGN_CLIENT
 from crdt.protocol import CloseCode
-from crdt.rules import BoardState
 from crdt.shadow import ShadowDoc
 from server.live.effects import Accepted, ClaimRequest, Effects, P, QuotaAsk
 
