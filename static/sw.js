@@ -54,6 +54,8 @@ const SHELL = [
   "/qr.js",
   "/reach.js",
   "/replay.js",
+  "/replaydoc.js",
+  "/replayfeed.js",
   "/report.js",
   "/results.js",
   "/schema.js",
