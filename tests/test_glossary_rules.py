@@ -12,7 +12,7 @@ from pycrdt import Doc, Map
 from crdt import glossary
 from crdt.board_state import BoardState
 from server.live.core import RoomCore
-from server.store.base import UpdateRecord
+from server.store.log import UpdateRecord
 from tests.roomnet import Net
 from tests.test_rules import ANA, FACILITATOR, SERVER, VIEWER, Board, allowed
 

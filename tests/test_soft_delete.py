@@ -22,7 +22,7 @@ from pycrdt import Doc, Map
 from crdt import protocol, rules, schema
 from crdt.replay import EventDecoder, state_at
 from crdt.rules import Actor
-from server.store.base import UpdateRecord
+from server.store.log import UpdateRecord
 from tests.roomnet import Client, Net, two_processes
 from tests.yclient import YClient, add_note
 

@@ -37,7 +37,7 @@ from server.fanout.base import FanoutMessage
 from server.live import settle as settlement
 from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer, QuotaAsk
 from server.live.refusals import RefusalBudgets
-from server.store.base import SnapshotRecord, UpdateRecord
+from server.store.log import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)
 

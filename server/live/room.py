@@ -34,7 +34,8 @@ from server.metrics import Metrics
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
 from server.scale.quotas import MemoryQuotas, Quotas
 from server.settings import Settings
-from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
+from server.store.base import Store
+from server.store.log import NewUpdate, SnapshotRecord, UpdateRecord
 
 log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")

@@ -5,13 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from server.store.base import (
-    KeyframeBuilder,
-    LogSummary,
-    NewUpdate,
-    SnapshotRecord,
-    UpdateRecord,
-)
+from server.store.log import KeyframeBuilder, LogSummary, NewUpdate, SnapshotRecord, UpdateRecord
 from server.store.memory_tables import MemoryTables
 
 

@@ -12,9 +12,8 @@ from server.store.base import (
     HiddenNoteRecord,
     MediaRecord,
     ParticipantRecord,
-    SnapshotRecord,
-    UpdateRecord,
 )
+from server.store.log import SnapshotRecord, UpdateRecord
 
 
 class MemoryTables:
