@@ -1,14 +1,16 @@
 // @ts-check
 // The replay's board at one moment (replay.js): a bare Y.Doc filled from the replay API's bytes and
-// read through the live Session's accessors, so the live board's Canvas draws it as it is. Also
+// read as the live board is (BoardDoc, boarddoc.js), so the live board's Canvas draws it as it is. Also
 // the API's wire shapes: `replay/state?form=parts` (length-prefixed updates), base64 updates, and
 // times in integer milliseconds (docs/formats.md) that the replay counts in seconds.
-import { Y, Session } from "./session.js";
+import { Y } from "./session.js";
+import { BoardDoc } from "./boarddoc.js";
 
-/** The board document at one moment: a bare Y.Doc read through the live Session's accessors. */
-export class ReplayDoc {
+/** The board document at one moment: a bare Y.Doc (no provider, no awareness). */
+export class ReplayDoc extends BoardDoc {
   /** @param {Uint8Array[]} updates applied in order (the keyframe, then the merged tail) */
   constructor(updates) {
+    super();
     this.doc = new Y.Doc();
     this.notes = this.doc.getMap("notes");
     this.clusters = this.doc.getMap("clusters");
@@ -22,17 +24,11 @@ export class ReplayDoc {
   }
 }
 
-/**
- * A ReplayDoc with the live Session's accessors, which the loop below copies onto its prototype.
- * @typedef {ReplayDoc & Pick<Session, "metaValue" | "settings" | "phase" | "timer" | "resultsData" | "noteList" | "clusterList">} ReplayState
- */
-for (const k of ["metaValue", "settings", "phase", "timer", "resultsData", "noteList", "clusterList"]) {
-  ReplayDoc.prototype[k] = Session.prototype[k];
-}
+/** @typedef {ReplayDoc} ReplayState */
 
 /** @param {Uint8Array[]} updates @returns {ReplayState} */
 export function replayState(updates) {
-  return /** @type {ReplayState} */ (new ReplayDoc(updates));
+  return new ReplayDoc(updates);
 }
 
 /**

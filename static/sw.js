@@ -25,6 +25,7 @@ const SHELL = [
   "/board/spoken.js",
   "/board/state.js",
   "/board/topbar.js",
+  "/boarddoc.js",
   "/canvas.js",
   "/canvasmap.js",
   "/downloads.js",
