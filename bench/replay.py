@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from crdt import replay  # noqa: E402
 from server.events import DECODE_CHUNK  # noqa: E402
-from server.store.base import BoardRecord, EventRecord, NewUpdate, SnapshotRecord  # noqa: E402
+from server.store.base import BoardRecord, EventRecord  # noqa: E402
+from server.store.log import NewUpdate, SnapshotRecord  # noqa: E402
 from server.store.sql import SqlStore  # noqa: E402
 
 BOARD = "bench-board"

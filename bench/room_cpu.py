@@ -91,8 +91,8 @@ async def one_run(k: dict[str, Any], connections: int, writers: int, updates: in
         room.join(conn)
         conns.append(conn)
 
-    def pending() -> list[Any]:
-        return room.core.pending if hasattr(room, "core") else room._pending  # type: ignore[no-any-return]
+    def pending() -> int:
+        return room.core.pending_count() if hasattr(room, "core") else len(room._pending)  # type: ignore[no-any-return]
 
     docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
     for i, doc in enumerate(docs):

@@ -23,7 +23,8 @@ from typing import Any, Literal
 from pycrdt import Doc, Map
 
 from crdt import protocol, rules, schema, updates
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.rules import Actor
 from crdt.shadow import CannotUndo, Change, ForeignDelete, PendingUpdate, ShadowDoc
 
 EMPTY_UPDATE = b"\x00\x00"

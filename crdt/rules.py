@@ -8,13 +8,32 @@ conditions that must all hold. A change with no entry is refused. Lookup falls b
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from crdt import glossary
+from crdt.board_state import BoardState
+from crdt.fields import (
+    CLUSTER_TYPES,
+    MAX_CLUSTER_TITLE,
+    MAX_MEDIA_ID,
+    MAX_NAME,
+    MAX_NOTE_BYTES,
+    MAX_SHORT,
+    MAX_TEXT_BYTES,
+    NOTE_KINDS,
+    NOTE_TYPES,
+    cluster_title_ok,
+    is_media_id,
+    is_number,
+    json_bytes,
+    short_str,
+    titles_ok,
+    translation_problem,
+    translations_ok,
+    utf8_len,
+)
 from crdt.schema import (
     CLUSTERS,
     GLOSSARY,
@@ -38,109 +57,11 @@ class Actor:
 
 
 # ---------------------------------------------------------------- bounds (docs/schema.md)
-# A board is bounded in count and in bytes so that a joiner of the largest allowed board always
-# syncs: its first SyncStep2 (the whole board) must fit the outbound queue's byte bound
-# (Settings.outbox_max_bytes, 32 MiB), with room left for the updates that arrive meanwhile.
+# A board is bounded in count and in bytes (crdt/board_state.py `MAX_BOARD_BYTES`) so that a
+# joiner of the largest allowed board always syncs; a field's value by crdt/fields.py.
 MAX_NOTES_PER_BOARD: Final = 10_000
 MAX_CLUSTERS_PER_BOARD: Final = 1_000
-MAX_BOARD_BYTES: Final = 16 * 1024 * 1024  # the board's encoded size (estimated from above)
-REMEASURE_BYTES: Final = 1024 * 1024
 BOARD_FULL: Final = "the board is full"  # how every refusal over the byte bound begins
-# A note: every field has a type and a size. Texts (the note's and each translation's) are
-# bounded in characters by the board setting `max_note_length` (at most 5000) and in UTF-8 bytes
-# here; at most one translation per board language. So a note never exceeds MAX_NOTE_BYTES.
-MAX_TEXT_BYTES: Final = 8 * 1024
-MAX_SHORT = 64  # color, cluster (an id), lang
-MAX_NAME = 100  # author, a translation's `by`
-MAX_MEDIA_ID = 64
-MEDIA_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_MEDIA_ID}}}")
-MAX_LANG = 8
-MAX_CLUSTER_TITLE = 200  # characters, like a board title
-MAX_NOTE_BYTES: Final = (1 + len(LANGUAGES)) * (MAX_TEXT_BYTES + 4 * MAX_NAME) + 2048
-
-
-@dataclass(slots=True)
-class BoardState:
-    """What the rules need to know about a board, kept up to date by the room."""
-
-    settings: Mapping[str, Any]
-    note_authors: dict[str, str] = field(default_factory=dict)  # every note id ever created
-    notes_by_actor: dict[str, int] = field(default_factory=dict)
-    live_notes: int = 0  # notes created and not deleted (as this process saw them)
-    # Note ids this process saw deleted (or found gone at load): slots they held in a quota
-    # shared across processes are freed (server/scale/quotas.py).
-    deleted_notes: set[str] = field(default_factory=set)
-    live_clusters: int = 0  # clusters created and not deleted (as this process saw them)
-    live_terms: int = 0  # glossary terms (crdt/glossary.py), as this process saw them
-    # An upper bound of the board's encoded size: the exact size at load (and at each keyframe)
-    # plus every update stored or received since (merging never makes updates larger).
-    bytes: int = 0
-    max_bytes: int | None = MAX_BOARD_BYTES  # None: no byte bound (a joiner may get 4408)
-    # Gives the exact encoded size of the board including the update being judged (the room
-    # encodes its shadow doc): asked only when the estimate is over the bound, and at most once
-    # per REMEASURE_BYTES of growth, so a stream of updates on a full board stays O(change).
-    measure: Callable[[], int] | None = None
-    measured_at: int = 0  # `bytes` when it was last exact
-
-    def record_bytes(self, size: int) -> None:
-        self.bytes += size
-
-    def measured(self, size: int) -> None:
-        """The exact encoded size, after a keyframe (plus what is not in it yet)."""
-        self.bytes = self.measured_at = size
-
-    def over_bytes(self, size: int) -> bool:
-        """Would storing `size` more bytes pass the bound? (re-measured when worth it)"""
-        if self.max_bytes is None or self.bytes + size <= self.max_bytes:
-            return False
-        if self.measure is not None and self.bytes - self.measured_at >= REMEASURE_BYTES:
-            self.measured(max(0, self.measure() - size))
-        return self.bytes + size > self.max_bytes
-
-    def loaded(self, size: int, live_notes: Iterable[str], clusters: int) -> None:
-        """At load: the exact encoded size, and the counts from the live board (the log's
-        `note_authors` also names deleted notes, which count against no quota)."""
-        self.bytes = self.measured_at = size
-        self.live_clusters = clusters
-        self.live_notes = 0
-        self.notes_by_actor = {}
-        live = set(live_notes)
-        self.deleted_notes = set(self.note_authors) - live
-        for note_id in live:
-            self.live_notes += 1
-            author = self.note_authors.get(note_id)
-            if author is not None:
-                self.notes_by_actor[author] = self.notes_by_actor.get(author, 0) + 1
-
-    def record_changes(self, changes: Sequence[Change]) -> None:
-        """Bookkeeping of an accepted update: deleted notes, created and deleted clusters."""
-        for change in changes:
-            if change.item is None:
-                continue
-            if change.root == NOTES and change.action == "delete":
-                self.record_deleted(change.item)
-            elif change.root == CLUSTERS and change.action == "create":
-                self.live_clusters += 1
-            elif change.root == CLUSTERS and change.action == "delete":
-                self.live_clusters = max(0, self.live_clusters - 1)
-            elif change.root == GLOSSARY and change.action == "create":
-                self.live_terms += 1
-            elif change.root == GLOSSARY and change.action == "delete":
-                self.live_terms = max(0, self.live_terms - 1)
-
-    def record_created(self, note_ids: Sequence[str], actor_id: str) -> None:
-        for note_id in note_ids:
-            self.note_authors[note_id] = actor_id
-        self.notes_by_actor[actor_id] = self.notes_by_actor.get(actor_id, 0) + len(note_ids)
-        self.live_notes += len(note_ids)
-
-    def record_deleted(self, note_id: str) -> None:
-        """A deleted note no longer counts against its author's quota (its id stays used)."""
-        self.deleted_notes.add(note_id)
-        author = self.note_authors.get(note_id)
-        if author is not None and self.notes_by_actor.get(author, 0) > 0:
-            self.notes_by_actor[author] -= 1
-        self.live_notes = max(0, self.live_notes - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,113 +114,29 @@ def known_note(ctx: _Context) -> str | None:
     return None if ctx.change.item in ctx.board.note_authors else "no such note"
 
 
-def _utf8_len(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
 def _text_limit(ctx: _Context, text: Any) -> str | None:
     if not isinstance(text, str):
         return "a note's text must be a string"
     limit = int(ctx.board.settings.get("max_note_length", 280))
     if len(text) > limit:
         return f"a note holds at most {limit} characters"
-    if _utf8_len(text) > MAX_TEXT_BYTES:
+    if utf8_len(text) > MAX_TEXT_BYTES:
         return f"a note's text is at most {MAX_TEXT_BYTES} bytes"
     return None
 
 
-def _is_number(value: Any) -> bool:
-    # Finite and within a JS safe integer (createdAt is Date.now(), in ms).
-    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
-
-
 def number_value(ctx: _Context) -> str | None:
-    return None if _is_number(ctx.change.value) else f"{ctx.change.field} must be a number"
-
-
-def _short_str(value: Any, limit: int = MAX_SHORT) -> bool:
-    return isinstance(value, str) and len(value) <= limit
+    return None if is_number(ctx.change.value) else f"{ctx.change.field} must be a number"
 
 
 def short_string_value(ctx: _Context) -> str | None:
-    if _short_str(ctx.change.value):
+    if short_str(ctx.change.value):
         return None
     return f"{ctx.change.field} must be a string of at most {MAX_SHORT} characters"
 
 
-NOTE_KINDS: Final = ("text", "photo", "voice")
-
-
-def _valid_translation(value: Any, limit: int) -> bool:
-    """{"text": str <= limit, "by": str, "machine": bool} (plain JSON, not a shared type)."""
-    return (
-        isinstance(value, dict)
-        and set(value) <= {"text", "by", "machine"}
-        and isinstance(value.get("text"), str)
-        and len(value["text"]) <= limit
-        and _utf8_len(value["text"]) <= MAX_TEXT_BYTES
-        and _short_str(value.get("by", ""), MAX_NAME)
-        and isinstance(value.get("machine", False), bool)
-    )
-
-
-def _valid_translations(value: Any, limit: int) -> bool:
-    """At most one translation per board language (a nested Y.Map, or plain JSON)."""
-    if isinstance(value, Shared):
-        value = value.data
-    return isinstance(value, dict) and all(
-        lang in LANGUAGES and _valid_translation(entry, limit) for lang, entry in value.items()
-    )
-
-
-_NOTE_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
-    "kind": lambda v: v in NOTE_KINDS,
-    "media": lambda v: is_media_id(v),
-    "x": _is_number,
-    "y": _is_number,
-    "createdAt": _is_number,
-    "color": _short_str,
-    "cluster": _short_str,
-    "lang": _short_str,
-    "author": lambda v: _short_str(v, MAX_NAME),
-    "text": lambda v: isinstance(v, str),
-    "duration": lambda v: _is_number(v) and 0 <= v <= MAX_VOICE_SECONDS,
-    # Deleting is a field (docs/schema.md): a note created already deleted (made and deleted
-    # offline, sent as one update) is accepted like any creation, and removed at once.
-    "deleted": lambda v: v is True,
-}
-
-
 def _max_length(ctx: _Context) -> int:
     return int(ctx.board.settings.get("max_note_length", 280))
-
-
-def _translation_problem(change: Change, limit: int) -> str | None:
-    """What is wrong with one translation written into a note (None: it is within the schema):
-    an entry {text, by, machine} in a board language, its text within `max_note_length`
-    characters and MAX_TEXT_BYTES; removing one entry is always within it."""
-    if change.sub is not None:
-        if change.sub not in LANGUAGES:
-            return f"a translation's language is one of {', '.join(LANGUAGES)}"
-        if change.deleted:
-            return None
-        entries: dict[str, Any] = {change.sub: change.value}
-    else:
-        value = change.value.data if isinstance(change.value, Shared) else None
-        if not isinstance(value, dict):
-            return "a note's translations are a map of language -> {text, by, machine}"
-        entries = value
-    for lang, entry in entries.items():
-        if lang not in LANGUAGES:
-            return f"a translation's language is one of {', '.join(LANGUAGES)}"
-        text = entry.get("text") if isinstance(entry, dict) else None
-        if isinstance(text, str) and len(text) > limit:
-            return f"a translation holds at most {limit} characters"
-        if isinstance(text, str) and _utf8_len(text) > MAX_TEXT_BYTES:
-            return f"a translation is at most {MAX_TEXT_BYTES} bytes"
-        if not _valid_translation(entry, limit):
-            return "a translation is {text, by, machine}"
-    return None
 
 
 def valid_translation(ctx: _Context) -> str | None:
@@ -313,7 +150,7 @@ def valid_translation(ctx: _Context) -> str | None:
         and ctx.board.note_authors.get(change.item or "") != ctx.actor.id
     ):
         return "you can only change or delete notes you wrote"
-    return _translation_problem(change, _max_length(ctx))
+    return translation_problem(change, _max_length(ctx))
 
 
 def text_within_limit(ctx: _Context) -> str | None:
@@ -330,49 +167,18 @@ def valid_new_note(ctx: _Context) -> str | None:
         return "a note's author is the name you joined with"
     for key, value in note.items():
         if key == "translations":
-            if not _valid_translations(value, _max_length(ctx)):
+            if not translations_ok(value, _max_length(ctx)):
                 return "a note's translations must map a language to {text, by, machine}"
             continue
-        check_type = _NOTE_TYPES.get(key)
+        check_type = NOTE_TYPES.get(key)
         if check_type is None:
             return f"a note has no field {key!r}"
         if isinstance(value, Shared) or not check_type(value):
             return f"a note's {key} has the wrong type or size"
     reason = _text_limit(ctx, note.get("text", ""))
-    if reason is None and _json_bytes(note) > MAX_NOTE_BYTES:
+    if reason is None and json_bytes(note) > MAX_NOTE_BYTES:
         return f"a note is at most {MAX_NOTE_BYTES} bytes"
     return reason
-
-
-def _json_bytes(value: Any) -> int:
-    plain = lambda v: v.data if isinstance(v, Shared) else str(v)  # noqa: E731
-    return len(json.dumps(value, ensure_ascii=False, default=plain).encode("utf-8", "replace"))
-
-
-def _cluster_title(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) <= MAX_CLUSTER_TITLE
-        and _utf8_len(value) <= 4 * MAX_CLUSTER_TITLE
-    )
-
-
-def _valid_titles(value: Any) -> bool:
-    """A cluster's `titles`: board language -> a title (a nested Y.Map, or plain JSON)."""
-    if isinstance(value, Shared):
-        value = value.data
-    return isinstance(value, dict) and all(
-        lang in LANGUAGES and _cluster_title(title) for lang, title in value.items()
-    )
-
-
-_CLUSTER_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
-    "title": _cluster_title,
-    "x": _is_number,
-    "y": _is_number,
-    "color": _short_str,
-    "deleted": lambda v: v is True,
-}
 
 
 def valid_new_cluster(ctx: _Context) -> str | None:
@@ -381,10 +187,10 @@ def valid_new_cluster(ctx: _Context) -> str | None:
         return "a cluster must be a map"
     for key, value in cluster.items():
         if key == "titles":
-            if not _valid_titles(value):
+            if not titles_ok(value):
                 return "a cluster's titles map a board language to a title"
             continue
-        check_type = _CLUSTER_TYPES.get(key)
+        check_type = CLUSTER_TYPES.get(key)
         if check_type is None:
             return f"a cluster has no field {key!r}"
         if isinstance(value, Shared) or not check_type(value):
@@ -393,7 +199,7 @@ def valid_new_cluster(ctx: _Context) -> str | None:
 
 
 def cluster_title_value(ctx: _Context) -> str | None:
-    if _cluster_title(ctx.change.value):
+    if cluster_title_ok(ctx.change.value):
         return None
     return f"a cluster's title is a string of at most {MAX_CLUSTER_TITLE} characters"
 
@@ -403,16 +209,16 @@ def cluster_titles_value(ctx: _Context) -> str | None:
     language is allowed too)."""
     change = ctx.change
     if change.sub is None:
-        ok = not change.deleted and _valid_titles(change.value)
+        ok = not change.deleted and titles_ok(change.value)
     else:
-        ok = change.sub in LANGUAGES and (change.deleted or _cluster_title(change.value))
+        ok = change.sub in LANGUAGES and (change.deleted or cluster_title_ok(change.value))
     if ok:
         return None
     return f"a cluster's titles map fr, nl or en to at most {MAX_CLUSTER_TITLE} characters"
 
 
 def duration_value(ctx: _Context) -> str | None:
-    if _NOTE_TYPES["duration"](ctx.change.value):
+    if NOTE_TYPES["duration"](ctx.change.value):
         return None
     return f"a voice note's duration is a number of seconds up to {MAX_VOICE_SECONDS}"
 
@@ -426,10 +232,10 @@ def wanted_value(ctx: _Context) -> str | None:
         ok = (
             not change.deleted
             and isinstance(value, dict)
-            and all(k in LANGUAGES and _is_number(v) for k, v in value.items())
+            and all(k in LANGUAGES and is_number(v) for k, v in value.items())
         )
     else:
-        ok = change.sub in LANGUAGES and (change.deleted or _is_number(change.value))
+        ok = change.sub in LANGUAGES and (change.deleted or is_number(change.value))
     return None if ok else "a note's wanted translations map fr, nl or en to a time"
 
 
@@ -440,19 +246,13 @@ def within_cluster_limit(ctx: _Context) -> str | None:
 
 
 def name_value(ctx: _Context) -> str | None:
-    if _short_str(ctx.change.value, MAX_NAME):
+    if short_str(ctx.change.value, MAX_NAME):
         return None
     return f"{ctx.change.field} must be a string of at most {MAX_NAME} characters"
 
 
 def kind_value(ctx: _Context) -> str | None:
     return None if ctx.change.value in NOTE_KINDS else "a note's kind is text, photo or voice"
-
-
-def is_media_id(value: Any) -> bool:
-    """An id the server gave an upload: 1-64 URL-safe characters (no spaces, newlines, brackets
-    or parentheses, so it can never open Markdown or HTML structure where it is printed)."""
-    return isinstance(value, str) and MEDIA_ID.fullmatch(value) is not None
 
 
 def media_value(ctx: _Context) -> str | None:
@@ -465,7 +265,7 @@ def media_value(ctx: _Context) -> str | None:
 def any_translation(ctx: _Context) -> str | None:
     """The facilitator (and the server's machine translations) may replace a note's whole
     translations map, still within the schema and `max_note_length`."""
-    return _translation_problem(ctx.change, _max_length(ctx))
+    return translation_problem(ctx.change, _max_length(ctx))
 
 
 def deleted_value(ctx: _Context) -> str | None:

@@ -20,7 +20,8 @@ import logging
 from collections import OrderedDict
 
 from crdt import replay
-from server.store.base import EventRecord, Store, UpdateRecord
+from server.store.base import EventRecord, Store
+from server.store.log import UpdateRecord
 
 log = logging.getLogger("cobord.events")
 

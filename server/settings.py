@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from crdt.rules import MAX_BOARD_BYTES
+from crdt.board_state import MAX_BOARD_BYTES
 
 log = logging.getLogger("cobord")
 
@@ -31,7 +31,7 @@ class Settings:
     max_message_bytes: int = 2 * 1024 * 1024  # larger frames: close 4413
     outbox_max_messages: int = 2048  # per connection; overflow: close 4408
     outbox_max_bytes: int = 32 * 1024 * 1024
-    # A board's encoded size (crdt.rules.MAX_BOARD_BYTES): its first sync must fit the outbox
+    # A board's encoded size (crdt.board_state.MAX_BOARD_BYTES): its first sync must fit the outbox
     # above. 0 lifts the bound (then a joiner of a bigger board is closed with 4408).
     max_board_bytes: int = MAX_BOARD_BYTES
     max_pending_updates: int = 5000  # per board, accepted but not yet committed: readers wait

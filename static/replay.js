@@ -6,20 +6,21 @@
 //   feed  = GET /replay/events?after=<seq>        ("who did what" beside the canvas; a click seeks there)
 // "Follow the live board": at the end, new updates and events are fetched every few seconds.
 // Nothing here writes to the board: the canvas gets an app whose every permission says no.
+// Here: the player (seek, play, follow) and its controls; the board at a moment and the API's wire
+// shapes are replaydoc.js's, the feed replayfeed.js's.
 import { h, fill, store, keys, api, ApiError } from "./util.js";
 import { t, onLangChange, locale, fmtNumber } from "./i18n.js";
 import { langSwitcher, openSheet, errorText } from "./ui.js";
-import { Y, Session } from "./session.js";
+import { Y } from "./session.js";
 import { Canvas } from "./canvas.js";
 import { noteMeta } from "./noteview.js";
-import { ht, actorName } from "./history_i18n.js";
+import { ht } from "./history_i18n.js";
 import { mediaAccess } from "./media.js";
 import { exposeForTests } from "./testhook.js";
+import { replayState, splitParts, base64ToBytes, inSeconds, timelineInSeconds } from "./replaydoc.js";
+import { ReplayFeed } from "./replayfeed.js";
 
-const FEED_PAGE = 500; // events per request
 const FOLLOW_MS = 3000; // how often a followed live board is asked for news
-const EVENTS_RETRY_MS = 250; // the feed of the last updates is decoded a moment after their commit
-const EVENTS_RETRIES = 40;
 
 function historyStyles() {
   if (document.querySelector("link[data-history-css]")) return;
@@ -53,7 +54,7 @@ export async function renderReplay(root, boardId) {
   historyStyles();
   const app = new ReplayApp(root, boardId, token, timeline, info || {});
   exposeForTests("__cobordReplay", app);
-  app.loadEvents();
+  app.feed.load();
   await app.seek(timeline.end);
 }
 
@@ -73,49 +74,6 @@ function message(root, boardId, text) {
   );
 }
 
-/** The board document at one moment: a bare Y.Doc read through the live Session's accessors. */
-class ReplayDoc {
-  /** @param {Uint8Array[]} updates applied in order (the keyframe, then the merged tail) */
-  constructor(updates) {
-    this.doc = new Y.Doc();
-    this.notes = this.doc.getMap("notes");
-    this.clusters = this.doc.getMap("clusters");
-    this.meta = this.doc.getMap("meta");
-    this.results = this.doc.getMap("results");
-    this.synced = true;
-    this.fallback = null;
-    Y.transact(this.doc, () => {
-      for (const update of updates) if (update.length) Y.applyUpdate(this.doc, update);
-    });
-  }
-}
-
-/**
- * The body of `replay/state?form=parts`: updates, each after its 4-byte big-endian length.
- * @param {Uint8Array} bytes @returns {Uint8Array[]}
- */
-export function splitParts(bytes) {
-  const parts = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  while (at + 4 <= bytes.length) {
-    const size = view.getUint32(at);
-    at += 4;
-    if (at + size > bytes.length) throw new Error("truncated replay state");
-    parts.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  if (at !== bytes.length) throw new Error("truncated replay state");
-  return parts;
-}
-/**
- * A ReplayDoc with the live Session's accessors, which the loop below copies onto its prototype.
- * @typedef {ReplayDoc & Pick<Session, "metaValue" | "settings" | "phase" | "timer" | "resultsData" | "noteList" | "clusterList">} ReplayState
- */
-for (const k of ["metaValue", "settings", "phase", "timer", "resultsData", "noteList", "clusterList"]) {
-  ReplayDoc.prototype[k] = Session.prototype[k];
-}
-
 class ReplayApp {
   constructor(root, boardId, token, timeline, info) {
     this.root = root;
@@ -130,7 +88,7 @@ class ReplayApp {
     this.end = Math.max(this.start, Number(timeline.end) || 0);
     this.bookmarks = Array.isArray(timeline.bookmarks) ? timeline.bookmarks : [];
     this.count = timeline.updates || 0;
-    this.session = /** @type {ReplayState} */ (new ReplayDoc([]));
+    this.session = replayState([]);
     this.session.synced = false; // the canvas fits the board to the screen once the first state is in
     this.t = this.end;
     this.seq = 0;
@@ -141,14 +99,9 @@ class ReplayApp {
     this.buffer = [];
     this.exhausted = false;
     this.fetching = false;
-    this.events = [];
-    this.eventsNext = 0; // `after` of the next page of events
-    this.eventsDone = false;
-    this.eventsRetries = 0;
-    this.lastLogged = Number(timeline.last_seq) || 0; // the feed is complete once decoded up to here
     this.follow = false;
-    /** @type {Map<string, string>} texts of notes ("n:<id>") and titles of clusters ("c:<id>"), see learnTexts */
-    this.texts = new Map();
+    // "who did what" beside the canvas (replayfeed.js), complete once decoded up to the log's last seq
+    this.feed = new ReplayFeed(this, Number(timeline.last_seq) || 0);
     this.unit = 1; // seconds per step of the range: set by build() from the timeline's length
     /** @type {HTMLElement[]} */
     this.speedBtns = []; // built by build()
@@ -281,7 +234,7 @@ class ReplayApp {
       this.count ? null : h("p", { class: "muted" }, t("replay_empty")),
       this.statusEl,
     );
-    this.feedList = h("ol", { class: "feed-list", id: "replay-feed-list" });
+    const feedList = this.feed.mount();
     this.followBox = h("input", { type: "checkbox", id: "replay-follow", checked: this.follow, onchange: () => this.setFollow(this.followBox.checked) });
     this.liveEl = h("span", { class: "feed-live", hidden: !this.follow }, ht("feed_live"));
     this.feedEl = h(
@@ -289,10 +242,10 @@ class ReplayApp {
       { class: "replay-feed", "aria-labelledby": "replay-feed-heading" },
       h("h2", { id: "replay-feed-heading" }, ht("feed_heading")),
       h("p", { class: "feed-follow" }, this.followBox, h("label", { for: "replay-follow" }, ht("feed_follow")), this.liveEl),
-      this.feedList,
+      feedList,
     );
     fill(this.root, h("div", { class: "board-app replay-app" }, this.topbar, h("div", { class: "replay-body" }, this.mainEl, this.feedEl), bar));
-    this.renderFeed();
+    this.feed.render();
     this.canvas.attach();
     this.canvas.tools._sig = null;
     this.render();
@@ -361,108 +314,7 @@ class ReplayApp {
       else b.removeAttribute("aria-current");
     });
     this.root.querySelector(".replay-app")?.classList.toggle("is-loading", this.loading);
-    this.markFeed();
-  }
-
-  // ---- the "who did what" feed ----
-  async loadEvents() {
-    if (this._eventsLoading || this.eventsDone) return;
-    this._eventsLoading = true;
-    try {
-      let page = null;
-      for (let pages = 0; pages < 20 && !this.eventsDone; pages++) {
-        page = await api("GET", `/api/boards/${encodeURIComponent(this.boardId)}/replay/events?after=${this.eventsNext}&limit=${FEED_PAGE}`, { token: this.token });
-        const fresh = ((page && page.events) || []).map(inSeconds);
-        this.events.push(...fresh);
-        if (fresh.length) this.eventsNext = fresh[fresh.length - 1].seq;
-        if (!page || page.next === null) this.eventsDone = true;
-      }
-      if (this.eventsDone && Number(page?.upto) < this.lastLogged && this.eventsRetries++ < EVENTS_RETRIES) {
-        clearTimeout(this._eventsTimer);
-        this._eventsTimer = setTimeout(() => {
-          this.eventsDone = false;
-          this.loadEvents();
-        }, EVENTS_RETRY_MS);
-      }
-    } catch (e) {
-      this.status(errorText(e));
-    } finally {
-      this._eventsLoading = false;
-      this.renderFeed();
-    }
-  }
-
-  eventText(e) {
-    if (e.kind === "phase_changed") return ht("ev_phase_changed", { phase: this.phaseName(e.phase) });
-    return ht(`ev_${e.kind}`, { who: actorName(e), n: e.count || 0, term: e.term || "" });
-  }
-
-  /** Texts of notes and titles of clusters seen in any state loaded so far (a deleted note keeps
-   * the text it had), so the feed can say which note an event is about. */
-  learnTexts() {
-    let learnt = false;
-    const learn = (key, value) => {
-      if (value && this.texts.get(key) !== value) {
-        if (!this.texts.has(key)) learnt = true;
-        this.texts.set(key, value);
-      }
-    };
-    this.session.notes.forEach((n, id) => typeof n.get === "function" && learn(`n:${id}`, String(n.get("text") || "")));
-    this.session.clusters.forEach((c, id) => typeof c.get === "function" && learn(`c:${id}`, String(c.get("title") || "")));
-    if (learnt && this.feedList) {
-      for (const span of this.feedList.querySelectorAll(".feed-note")) {
-        if (!span.textContent) span.textContent = this.texts.get(span.dataset.key) || "";
-      }
-    }
-  }
-
-  noteText(e) {
-    if (!e.note_id && !e.cluster_id) return "";
-    return (this.texts && this.texts.get(e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id}`)) || "";
-  }
-
-  renderFeed() {
-    if (!this.feedList) return;
-    if (!this.events.length) {
-      fill(this.feedList, h("li", { class: "muted feed-empty" }, ht("feed_empty")));
-      return;
-    }
-    const items = this.events.map((e) =>
-      h(
-        "li",
-        { class: "feed-item", dataset: { seq: String(e.seq), kind: e.kind } },
-        h(
-          "button",
-          { type: "button", onclick: () => this.seekSeq(e.seq, e.ts) },
-          h("time", { datetime: new Date(e.ts * 1000).toISOString() }, this.clock(e.ts)),
-          this.eventText(e),
-          h("span", { class: "feed-note", dataset: { key: e.note_id ? `n:${e.note_id}` : `c:${e.cluster_id || ""}` } }, this.noteText(e)),
-        ),
-      ),
-    );
-    fill(this.feedList, ...items);
-    this._feedMarked = null;
-    this.markFeed();
-  }
-
-  markFeed() {
-    if (!this.feedList || !this.events.length) return;
-    const key = `${this.seq}`;
-    if (this._feedMarked === key) return;
-    this._feedMarked = key;
-    let current = null;
-    for (const li of this.feedList.children) {
-      const seq = Number(li.dataset.seq);
-      li.classList.toggle("is-future", seq > this.seq);
-      li.classList.remove("is-current");
-      if (seq <= this.seq) current = li;
-    }
-    if (current) {
-      current.classList.add("is-current");
-      const box = this.feedList.getBoundingClientRect();
-      const r = current.getBoundingClientRect();
-      if (r.top < box.top || r.bottom > box.bottom) current.scrollIntoView({ block: "nearest" });
-    }
+    this.feed.mark();
   }
 
   /**
@@ -478,9 +330,9 @@ class ReplayApp {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (gen !== this.gen) return null;
     const old = this.session;
-    this.session = /** @type {ReplayState} */ (new ReplayDoc(splitParts(bytes)));
+    this.session = replayState(splitParts(bytes));
     old.doc.destroy();
-    this.learnTexts();
+    this.feed.learnTexts(this.session);
     return Number(res.headers.get("X-Cobord-Seq")) || 0;
   }
 
@@ -527,15 +379,13 @@ class ReplayApp {
           for (const row of rows) {
             Y.applyUpdate(this.session.doc, base64ToBytes(row.update));
             this.seq = row.seq;
-            this.lastLogged = Math.max(this.lastLogged, row.seq);
+            this.feed.grew(row.seq);
             if (row.ts > this.end) this.extendEnd(row.ts);
           }
           this.t = this.end;
-          this.learnTexts();
+          this.feed.learnTexts(this.session);
           this.count += rows.length;
-          this.eventsDone = false;
-          this.eventsRetries = 0;
-          await this.loadEvents();
+          await this.feed.load();
           this.render();
         }
       }
@@ -680,26 +530,4 @@ class ReplayApp {
     } else this.renderControls();
     if (this.playing) requestAnimationFrame(this._frame);
   }
-}
-
-function base64ToBytes(b64) {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-// The API's times are integer milliseconds (docs/formats.md); this view counts in seconds.
-/** @param {any} row */
-function inSeconds(row) {
-  return { ...row, ts: Number(row.ts) / 1000 };
-}
-/** @param {any} timeline */
-function timelineInSeconds(timeline) {
-  return {
-    ...timeline,
-    start: Number(timeline.start) / 1000,
-    end: Number(timeline.end) / 1000,
-    bookmarks: Array.isArray(timeline.bookmarks) ? timeline.bookmarks.map(inSeconds) : [],
-  };
 }

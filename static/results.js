@@ -9,7 +9,7 @@ import { groupName } from "./groups.js";
  *        clusters: [{cluster_id, title, ...same}], disagree_marks}  (server order = consensus ranking)
  * by_group[g] = {dots, voters, against, share}; share is null for a group with no voters, consensus null if no group voted.
  * Every share is said with its counts ("chosen by 4 of 5"), the group sizes are shown, and a group with no voters
- * reads "no votes from this group" (never 0 %). The same sentences as the server's report (crdt/report.py).
+ * reads "no votes from this group" (never 0 %). The same sentences as the server's report (crdt/report/sentences.py).
  */
 /** @param {any} data @param {{groups?: string[], updatedAt?: number | null, big?: boolean, clusterTitle?: (id: string) => any, settings?: any, noteTitle?: (n: any) => any}} [opts] */
 export function resultsView(data, { groups = [], updatedAt = null, big = false, clusterTitle = (_id) => "", settings = null, noteTitle = (n) => n.text } = {}) {

@@ -1,5 +1,6 @@
 // @ts-check
-// The live board document: Yjs doc + y-websocket provider, schema accessors, resync after 4403.
+// The live board document: Yjs doc + y-websocket provider, the writes, resync after 4403; what is
+// read from the document is BoardDoc's (boarddoc.js), shared with the replay.
 // Schema (mirrors crdt/ on the server):
 //   notes:    Y.Map<noteId, Y.Map{text, x, y, color, cluster ("" = none), lang, createdAt, author?, deleted?}>
 //   clusters: Y.Map<clusterId, Y.Map{title, x, y, color, deleted?}>
@@ -9,6 +10,7 @@
 // (docs/schema.md); until its answer arrives (or while offline) such an entry is not shown.
 import { Y, WebsocketProvider, onPermissionDenied } from "/vendor/yjs.bundle.js";
 import { DEFAULT_SETTINGS } from "./schema.js";
+import { BoardDoc, isLive } from "./boarddoc.js";
 import { loadDocState, saveDocState } from "./offline.js";
 import { syncClock } from "./util.js";
 
@@ -28,13 +30,14 @@ export { DEFAULT_SETTINGS }; // from ./schema.js (kept here for older imports)
  * our edits: the refused change only exists locally and would otherwise linger.
  * Listeners: onChange() after any doc change, onStatus(status), onResync().
  */
-export class Session {
+export class Session extends BoardDoc {
   /**
    * @param {string} boardId @param {string} token
    * @param {{onChange?: (ev: any) => void, onStatus?: (s: string) => void, onResync?: () => void, onDenied?: (reason: string) => void, keepOffline?: boolean}} [opts]
    *   keepOffline: keep the board's last state on this device and start from it (offline.js)
    */
   constructor(boardId, token, { onChange, onStatus, onResync, onDenied, keepOffline = false } = {}) {
+    super();
     this.boardId = boardId;
     this.token = token;
     this.onChange = onChange || (() => {});
@@ -56,11 +59,6 @@ export class Session {
     /** @type {any} */ this.doc = null;
     /** @type {any} */ this.provider = null;
     /** @type {any} */ this.awareness = null;
-    /** @type {any} */ this.notes = null;
-    /** @type {any} */ this.clusters = null;
-    /** @type {any} */ this.meta = null;
-    /** @type {any} */ this.results = null;
-    /** @type {any} */ this.fallback = null;
     /** @type {any} */ this._resyncTimer = 0;
     /** @type {number} */ this.resyncs = 0;
     /** Permission-denied messages received (a refused delete is one of them). */
@@ -233,59 +231,7 @@ export class Session {
     this.doc.destroy();
   }
 
-  // ---- reading ----
-  metaValue(key, fallback) {
-    const v = this.meta.get(key);
-    return v === undefined ? fallback : v;
-  }
-  /** What the HTTP API said at load: used until the document has synced its own `meta`.
-   * @param {{phase?: string, settings?: any, title?: string}} [fb] */
-  setFallback({ phase, settings, title } = {}) {
-    this.fallback = { phase, settings, title };
-  }
-  settings() {
-    const fb = (this.fallback && this.fallback.settings) || {};
-    return { ...DEFAULT_SETTINGS, ...fb, ...(toPlain(this.meta.get("settings")) || {}) };
-  }
-  phase() {
-    return this.metaValue("phase", (this.fallback && this.fallback.phase) || "ideate");
-  }
-  timer() {
-    return toPlain(this.meta.get("timer")) || null;
-  }
-  resultsData() {
-    const data = this.results.get("data");
-    return data ? { data: toPlain(data), updatedAt: this.results.get("updatedAt") || null } : null;
-  }
-  /** A note's map, unless it is absent or marked deleted. @param {string} id */
-  liveNote(id) {
-    const m = this.notes.get(id);
-    return isLive(m) ? m : null;
-  }
-  /** Every live note's id. @returns {string[]} */
-  liveNoteIds() {
-    const out = [];
-    this.notes.forEach((m, id) => { if (isLive(m)) out.push(id); });
-    return out;
-  }
-  noteList() {
-    const out = [];
-    this.notes.forEach((m, id) => {
-      if (!isLive(m)) return;
-      out.push(readNote(id, m));
-    });
-    out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
-    return out;
-  }
-  clusterList() {
-    const out = [];
-    this.clusters.forEach((m, id) => {
-      if (!isLive(m)) return;
-      out.push({ id, title: str(m.get("title")), titles: toPlain(m.get("titles")) || null, x: num(m.get("x")), y: num(m.get("y")), color: str(m.get("color")) });
-    });
-    out.sort((a, b) => a.x - b.x || a.y - b.y || (a.id < b.id ? -1 : 1));
-    return out;
-  }
+  // ---- reading (the accessors are BoardDoc's: boarddoc.js) ----
   presence() {
     const out = [];
     this.awareness.getStates().forEach((state, clientId) => {
@@ -376,42 +322,4 @@ export class Session {
   batch(fn) {
     this.doc.transact(fn);
   }
-}
-
-/** An entry of `notes` or `clusters` that is shown: a map not marked deleted (boards made before
- * soft delete have no such field: every entry is live). @param {any} m */
-export function isLive(m) {
-  return m instanceof Y.Map && m.get("deleted") !== true;
-}
-
-function readNote(id, m) {
-  return {
-    id,
-    text: str(m.get("text")),
-    x: num(m.get("x")),
-    y: num(m.get("y")),
-    color: str(m.get("color")) || "yellow",
-    cluster: str(m.get("cluster")),
-    lang: str(m.get("lang")),
-    createdAt: num(m.get("createdAt")),
-    author: m.get("author") === undefined ? null : str(m.get("author")),
-    kind: str(m.get("kind")) || "text",
-    media: str(m.get("media")),
-    translations: toPlain(m.get("translations")) || null,
-    duration: typeof m.get("duration") === "number" ? m.get("duration") : null,
-    wanted: toPlain(m.get("wanted")) || null,
-  };
-}
-
-function str(v) {
-  return typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
-}
-function num(v) {
-  const n = Number(v);
-  return Number.isFinite(n) ? n : 0;
-}
-/** meta values may be plain JSON (set by the server as JSON objects) or nested Y.Maps. */
-export function toPlain(v) {
-  if (v instanceof Y.Map || v instanceof Y.Array) return v.toJSON();
-  return v;
 }

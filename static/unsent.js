@@ -14,7 +14,8 @@
 // - Any other update the server sends (merged frames, compensations) also proves what it holds.
 // - Updates are read by decoding their structs (heldBy), per client from wherever they start.
 // The probe's answer is a normal SyncStep2: the provider applies it (nothing new for it).
-import { Y, isLive } from "./session.js";
+import { Y } from "./session.js";
+import { isLive } from "./boarddoc.js";
 import { h } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";

@@ -15,13 +15,14 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from crdt import protocol
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.rules import Actor
 from crdt.schema import DEFAULT_SETTINGS
 from server.fanout.base import FanoutMessage
 from server.live.core import Effects, Peer, RoomCore
-from server.live.refusals import MemoryBudgets
+from server.live.refusals import MemoryBudgets, RefusalBudgets
 from server.scale.claims import MemoryClaims, claim_writers
-from server.scale.quotas import MemoryQuotas, gone_notes
+from server.scale.quotas import MemoryQuotas
 from tests.support import own_update
 
 Edit = Callable[[Doc], None]
@@ -113,9 +114,13 @@ class Net:
         claims: MemoryClaims | None = None,
         budgets: MemoryBudgets | None = None,
         quotas: MemoryQuotas | None = None,
+        max_refusals: int = 10,
+        refusal_budgets: RefusalBudgets | None = None,
     ) -> None:
         board = BoardState(settings={**DEFAULT_SETTINGS, **(settings or {})})
-        self.core: RoomCore[Peer] = RoomCore("board", board, instance_id)
+        self.core: RoomCore[Peer] = RoomCore(
+            "board", board, instance_id, max_refusals, refusal_budgets
+        )
         self.clients: dict[Peer, Client] = {}
         self.stored: list[bytes] = []  # every update committed, as stored
         self.published: list[FanoutMessage] = []
@@ -135,7 +140,7 @@ class Net:
         for peer, frame in effects.sends:
             self._to(peer, frame)
         for frame, exclude in effects.broadcasts:
-            for peer in self.core.connections:
+            for peer in self.core.peers():
                 if peer is not exclude:
                     self._to(peer, frame)
         for message in effects.publishes:
@@ -187,13 +192,9 @@ class Net:
     async def _reserve_quota(self, batch: list[Any]) -> None:
         """As server/live/room.py `_reserve_quota`."""
         assert self.quotas is not None
-        board = self.core.board
-        limit = int(board.settings.get("max_notes_per_participant", 50))
-        live = set(self.core.live_notes().keys())
         over: list[str] = []
-        for actor_id, notes in self.core.quota_requests(batch).items():
-            gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
-            over += await self.quotas.reserve("board", actor_id, notes, limit, gone)
+        for ask in self.core.quota_asks(batch):
+            over += await self.quotas.reserve("board", ask.actor_id, ask.notes, ask.limit, ask.gone)
         if over:
             self.run(self.core.over_quota(batch, over))
 

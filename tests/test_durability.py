@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from server.settings import ConfigError, Settings
-from server.store.base import BoardRecord, NewUpdate
+from server.store.base import BoardRecord
+from server.store.log import NewUpdate
 from server.store.sql import SqlStore
 from tests.conftest import ROOT, free_port
 

@@ -13,7 +13,8 @@ from server.events import EventIndexer
 from server.live.hub import Hub
 from server.settings import Settings
 from server.store import make_store
-from server.store.base import BoardRecord, NewUpdate
+from server.store.base import BoardRecord
+from server.store.log import NewUpdate
 from server.store.memory import MemoryStore
 from tests.support import decoded_events, poll_until
 

@@ -10,9 +10,9 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt import glossary
-from crdt.rules import BoardState
+from crdt.board_state import BoardState
 from server.live.core import RoomCore
-from server.store.base import UpdateRecord
+from server.store.log import UpdateRecord
 from tests.roomnet import Net
 from tests.test_rules import ANA, FACILITATOR, SERVER, VIEWER, Board, allowed
 
@@ -236,11 +236,11 @@ def test_terms_are_counted_at_load() -> None:
     fac.change(new_term("t1"))
     fac.change(new_term("t2"))
     net.settle()
-    assert net.core.board.live_terms == 2
+    assert net.core.board_state().live_terms == 2
     loaded: RoomCore[Any] = RoomCore("b", BoardState(settings={}))
     records = [UpdateRecord(i + 1, 0.0, "facilitator", d) for i, d in enumerate(net.stored)]
     loaded.load(None, records)
-    assert loaded.board.live_terms == 2
+    assert loaded.board_state().live_terms == 2
 
 
 def test_a_whole_note_flag_is_counted_apart_from_the_terms_and_only_by_the_server() -> None:

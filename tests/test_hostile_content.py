@@ -14,7 +14,7 @@ import pytest
 from pycrdt import Array, Doc, Map, Text
 
 from crdt import protocol
-from server.live.refusals import RefusalBudget
+from server.live.refusals import RefusalBudget, RefusalBudgets
 from tests.roomnet import Client, Net
 
 
@@ -69,12 +69,12 @@ def hostile_step(rng: random.Random, who: Client, step: int) -> None:
 @pytest.mark.parametrize("seed", range(12))
 def test_hostile_nested_content_never_reaches_the_board(seed: int) -> None:
     rng = random.Random(seed)
-    net = Net()
-    net.core.max_refusals = 10**6  # keep the hostile client connected
+    budgets = RefusalBudgets()
+    budgets["p-evil"] = Unlimited()
+    net = Net(max_refusals=10**6, refusal_budgets=budgets)  # keep the hostile client connected
     net.client("facilitator")
     ana = net.client("participant", "p-ana", name="Ana")
     evil = net.client("participant", "p-evil", name="Eve")
-    net.core.refusal_budgets["p-evil"] = Unlimited()
     for step in range(40):
         hostile_step(rng, rng.choice([evil, evil, ana]), step)
         if rng.random() < 0.5:

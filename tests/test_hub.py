@@ -46,7 +46,7 @@ async def test_unloaded_rooms_and_their_docs_are_freed() -> None:
                 board.notes_map.__setitem__(f"n{k}", Map({"text": "x"})) for k in range(20)
             ]
         )
-        refs += [weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.core.shadow)]
+        refs += [weakref.ref(room), weakref.ref(room.doc), weakref.ref(room.core.shadow_doc())]
         hub.release(room)
         del room
     await hub.unload_idle_now()

@@ -8,8 +8,9 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from crdt import schema
+from crdt.board_state import BoardState
 from crdt.judge import FOREIGN_CLIENT, Verdict, judge
-from crdt.rules import Actor, BoardState
+from crdt.rules import Actor
 from crdt.shadow import ShadowDoc
 from tests.support import own_update
 from tests.yclient import add_note

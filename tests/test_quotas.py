@@ -75,7 +75,8 @@ async def test_simultaneous_reservations_never_pass_the_limit(open_quotas: OpenQ
 async def test_two_processes_in_process_keep_exactly_the_quota() -> None:
     a, b = two_processes()
     for net in (a, b):
-        net.core.board.settings = {**net.core.board.settings, "max_notes_per_participant": 5}
+        board = net.core.board_state()
+        board.settings = {**board.settings, "max_notes_per_participant": 5}
     tab_a = a.client("participant", "p-ana", name="Ana")
     tab_b = b.client("participant", "p-ana", name="Ana")
     await a.settle_async()
@@ -109,7 +110,8 @@ async def test_an_undone_creation_stores_none_of_what_its_sender_sent_after_it()
     later creation that loses its note id would reach the other process without its `lost`."""
     a, b = two_processes()
     for net in (a, b):
-        net.core.board.settings = {**net.core.board.settings, "max_notes_per_participant": 3}
+        board = net.core.board_state()
+        board.settings = {**board.settings, "max_notes_per_participant": 3}
     tab_a = a.client("participant", "p-ana", name="Ana")
     tab_b = b.client("participant", "p-ana", name="Ana")
     await a.settle_async()
@@ -129,7 +131,8 @@ async def test_an_undone_creation_stores_none_of_what_its_sender_sent_after_it()
     for data in (*a.stored, *(x.data for x in batch)):
         stored.apply_update(data)
     assert sorted(stored.get("notes", type=Map).to_py() or {}) == ["a0", "a1", "a2"]
-    assert sorted(b.core.doc.get("notes", type=Map).to_py() or {}) == []  # nothing of b1, b2
+    b_notes = b.core.committed_doc().get("notes", type=Map)
+    assert sorted(b_notes.to_py() or {}) == []  # nothing of b1, b2
     await b.settle_async()  # b1 and b2: their own batch, over the quota too
     assert tab_b.denied == ["at most 3 notes per person"] * 3
     assert sorted(tab_b.notes()) == []

@@ -13,7 +13,7 @@ import pytest
 from pycrdt import Map
 
 from crdt import report
-from crdt.rules import is_media_id
+from crdt.fields import is_media_id
 from tests.conftest import ServerProcess
 from tests.test_exports import CLUSTERS, DATA, NOTES
 from tests.yclient import YClient, add_note

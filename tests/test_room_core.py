@@ -262,8 +262,9 @@ async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     for client in (ana, bob, a.client("viewer"), b.client("viewer")):
         await a.settle_async()
         assert client.notes()["same"]["text"] == "Ana's idea", client.peer.actor
-    assert a.core.board.note_authors["same"] == b.core.board.note_authors["same"] == "p-ana"
-    assert a.core.board.notes_by_actor.get("p-bob", 0) == b.core.board.notes_by_actor["p-bob"] == 0
+    board_a, board_b = a.core.board_state(), b.core.board_state()
+    assert board_a.note_authors["same"] == board_b.note_authors["same"] == "p-ana"
+    assert board_a.notes_by_actor.get("p-bob", 0) == board_b.notes_by_actor["p-bob"] == 0
     # The loser's content was never stored or sent readable, on either process.
     for net in (a, b):
         assert all(b"BOB-TAKES-IT" not in data for data in net.stored)
@@ -288,8 +289,9 @@ async def test_a_client_id_used_first_on_another_process_cannot_be_taken() -> No
 
 async def test_notes_deleted_on_another_process_leave_the_quota_there_too() -> None:
     a, b = two_processes()
-    a.core.board.settings = {**a.core.board.settings, "max_notes_per_participant": 2}
-    b.core.board.settings = {**b.core.board.settings, "max_notes_per_participant": 2}
+    for net in (a, b):
+        board = net.core.board_state()
+        board.settings = {**board.settings, "max_notes_per_participant": 2}
     ana_a = a.client("participant", "p-ana", name="Ana")
     await a.settle_async()
     ana_a.change(add_note("n1", "one"))
@@ -302,4 +304,4 @@ async def test_notes_deleted_on_another_process_leave_the_quota_there_too() -> N
     ana_b.change(add_note("n3", "three"))
     await a.settle_async()
     assert ana_b.denied == []
-    assert b.core.board.live_notes == a.core.board.live_notes == 1
+    assert b.core.board_state().live_notes == a.core.board_state().live_notes == 1

@@ -100,7 +100,7 @@ def cost_of_one_move(clients: int, counted: dict[str, int], monkeypatch: Any) ->
     for i, tab in enumerate(tabs):
         sender.send(protocol.Update(own_update(tab, add_note(f"n{i}", "idée"))))
     net.settle()
-    assert len(net.core.shadow.state_vector()) == clients
+    assert len(net.core.shadow_doc().state_vector()) == clients
     update = own_update(tabs[0], lambda d: d.get("notes", type=Map)["n0"].__setitem__("x", 3.0))
     calls = {"var_uint": 0, "decode_state_vector": 0}
     var_uint = protocol.Reader.var_uint
@@ -118,7 +118,7 @@ def cost_of_one_move(clients: int, counted: dict[str, int], monkeypatch: Any) ->
     monkeypatch.setattr(protocol, "decode_state_vector", counting_decode)
     sender.send(protocol.Update(update))
     monkeypatch.undo()
-    assert [a.data for a in net.core.pending] == [update]  # accepted, as is
+    assert [a.data for a in net.core.queued()] == [update]  # accepted, as is
     counted.update(calls)
     return calls["var_uint"]
 
@@ -145,12 +145,12 @@ def test_joiners_share_one_encoded_first_sync_until_the_board_changes() -> None:
     assert first_sync(first) is first_sync(second)  # the same bytes, encoded once
     assert first.notes() == second.notes() == {"n": author.notes()["n"]}
     step1 = [f for f in first.received if isinstance(protocol.decode(f), protocol.SyncStep1)]
-    assert step1 == [protocol.encode(protocol.SyncStep1(net.core.doc.get_state()))]
+    assert step1 == [protocol.encode(protocol.SyncStep1(net.core.committed_doc().get_state()))]
     # A hard delete of a map entry adds no struct (the state vector stays): still a change.
-    vector = net.core.doc.get_state()
+    vector = net.core.committed_doc().get_state()
     author.change(lambda d: d.get("notes", type=Map).__delitem__("n"))
     net.settle()
-    assert net.core.doc.get_state() == vector
+    assert net.core.committed_doc().get_state() == vector
     third = net.client("viewer")
     assert first_sync(third) is not first_sync(first)
     assert third.notes() == author.notes() == {}
@@ -182,7 +182,7 @@ def test_a_write_over_the_servers_own_write_is_not_refused() -> None:
     net.settle()
     assert len(net.refusals) == refused and ana.denied == []
     assert bob.notes()["n"]["text"] == "mon idée"
-    assert net.core.doc.get("notes", type=Map)["n"]["text"] == "mon idée"
+    assert net.core.committed_doc().get("notes", type=Map)["n"]["text"] == "mon idée"
 
 
 def test_relaying_the_servers_own_writes_is_not_writing_under_its_id() -> None:
@@ -199,4 +199,4 @@ def test_relaying_the_servers_own_writes_is_not_writing_under_its_id() -> None:
     relay = ana.doc.get_update()  # everything Ana holds, the server's write included
     ana.send(protocol.Update(relay))
     assert ana.closed is None and ana.denied == []
-    assert net.core.shadow.writers == []
+    assert net.core.shadow_doc().writers == []

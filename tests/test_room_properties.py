@@ -80,8 +80,7 @@ def notes(doc: Doc) -> Map[Any]:
 
 class Board:
     def __init__(self) -> None:
-        self.net = Net()
-        self.net.core.max_refusals = 10**6  # this test sends many forbidden edits on purpose
+        self.net = Net(max_refusals=10**6)  # this test sends many forbidden edits on purpose
         self.clients: list[Client] = []
         for i, role in enumerate(ROLES):
             actor_id = role if role != "participant" else f"p{i}"

@@ -9,7 +9,9 @@ import pytest
 from pycrdt import Doc, Map, Text
 
 from crdt import rules, schema
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.fields import MAX_NOTE_BYTES
+from crdt.rules import Actor
 from crdt.shadow import Change, PendingUpdate, ShadowDoc
 
 ANA = Actor("participant", "ana")
@@ -401,7 +403,7 @@ def test_the_largest_note_is_within_max_note_bytes() -> None:
     before = board.client.get_state()
     allowed(board, FACILITATOR, note("max", text=text, **fields))
     size = len(board.client.get_update(before))
-    assert 4 * 8192 < size <= rules.MAX_NOTE_BYTES
+    assert 4 * 8192 < size <= MAX_NOTE_BYTES
 
 
 def test_board_bytes_are_bounded_deletes_pass_and_a_full_board_is_measured_rarely() -> None:

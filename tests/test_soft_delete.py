@@ -22,7 +22,7 @@ from pycrdt import Doc, Map
 from crdt import protocol, rules, schema
 from crdt.replay import EventDecoder, state_at
 from crdt.rules import Actor
-from server.store.base import UpdateRecord
+from server.store.log import UpdateRecord
 from tests.roomnet import Client, Net, two_processes
 from tests.yclient import YClient, add_note
 
@@ -113,8 +113,8 @@ def test_an_allowed_soft_delete_crossing_a_move_removes_the_note_for_everyone(wh
     assert sync and all(SECRET.encode() not in frame for frame in sync)
     assert all(SECRET.encode() not in data for data in net.stored[stored_before:])
     assert SECRET.encode() not in net.core.keyframe().state
-    assert net.core.board.live_notes == 0
-    assert net.core.board.notes_by_actor["ana"] == 0  # the quota is freed
+    assert net.core.board_state().live_notes == 0
+    assert net.core.board_state().notes_by_actor["ana"] == 0  # the quota is freed
 
 
 def test_the_facilitator_soft_deletes_a_cluster() -> None:
@@ -124,7 +124,7 @@ def test_the_facilitator_soft_deletes_a_cluster() -> None:
     bob.send(protocol.Update(rename))
     net.settle()
     assert net.refusals == []
-    assert net.core.board.live_clusters == 0
+    assert net.core.board_state().live_clusters == 0
     for client in (fac, ana, bob):
         assert client.board()["clusters"] == {}
 
@@ -136,7 +136,7 @@ def test_a_note_made_and_deleted_offline_arrives_removed() -> None:
     assert net.refusals == []
     assert "offline" not in fac.notes() and "offline" not in ana.notes()
     assert SECRET.encode() not in net.stored[-1]
-    assert net.core.board.notes_by_actor["ana"] == 1  # "n" only
+    assert net.core.board_state().notes_by_actor["ana"] == 1  # "n" only
 
 
 @pytest.mark.parametrize("value", [False, "yes", 1.0])
@@ -150,7 +150,7 @@ def test_deleted_is_true_or_nothing(value: Any) -> None:
 
 def test_a_soft_delete_passes_on_a_full_board() -> None:
     net, fac, ana, _bob = board_with_note()
-    board = net.core.board
+    board = net.core.board_state()
     board.max_bytes = board.bytes  # full: nothing more may be stored
     ana.change(lambda d: notes(d)["n"].__setitem__("x", 5.0))
     net.settle()
@@ -164,7 +164,7 @@ def test_a_soft_delete_passes_on_a_full_board() -> None:
 
 def test_a_locked_board_refuses_the_authors_soft_delete() -> None:
     net, fac, ana, _bob = board_with_note()
-    net.core.board.settings = {**net.core.board.settings, "locked": True}
+    net.core.board_state().settings = {**net.core.board_state().settings, "locked": True}
     ana.change(mark_deleted("notes", "n"))
     net.settle()
     assert ana.denied == ["the board is locked"]
@@ -177,14 +177,14 @@ async def test_a_soft_delete_on_one_process_removes_the_note_on_the_other() -> N
     bob = b.client("participant", "bob", name="Bob")
     ana.change(add_note("n", SECRET, author="Ana"))
     await a.settle_async()
-    assert "n" in bob.notes() and b.core.board.live_notes == 1
+    assert "n" in bob.notes() and b.core.board_state().live_notes == 1
     move = bob.build(lambda d: notes(d)["n"].__setitem__("x", 9.0))
     ana.change(mark_deleted("notes", "n"))
     bob.send(protocol.Update(move))
     await a.settle_async()
     assert a.refusals == [] and b.refusals == []
     assert ana.notes() == {} and bob.notes() == {}
-    assert b.core.board.live_notes == 0 and b.core.board.notes_by_actor["ana"] == 0
+    assert b.core.board_state().live_notes == 0 and b.core.board_state().notes_by_actor["ana"] == 0
 
 
 def test_a_hard_delete_of_anothers_note_is_undone_and_loses_what_crossed_it() -> None:
@@ -249,12 +249,12 @@ def test_an_old_log_replays_unchanged() -> None:
     net = Net()
     core = net.core
     for note_id, actor in {"n1": "ana", "n2": "ana", "n3": "bob", "n4": "bob"}.items():
-        core.board.record_created([note_id], actor)  # the note_authors table, at load
+        core.board_state().record_created([note_id], actor)  # the note_authors table, at load
     core.load(None, records)
     ana = net.client("participant", "ana", name="Ana")
     bob = net.client("participant", "bob", name="Bob")
     net.settle()
-    assert schema.Board(core.doc).to_json() == log["states"][-1]
+    assert schema.Board(core.committed_doc()).to_json() == log["states"][-1]
     # Old notes have no `deleted` field: they are live, and delete the new way.
     bob.change(mark_deleted("notes", "n1"))  # Ana's: refused
     ana.change(lambda d: notes(d)["n1"].__setitem__("x", 7.0))

@@ -23,7 +23,9 @@ from server.http.standings import LiveStandings
 from server.live.hub import Hub
 from server.settings import Settings
 from server.store.base import BoardRecord, ParticipantRecord
-from server.store.memory import MemoryBoards, MemoryStore, MemoryTables
+from server.store.memory import MemoryStore
+from server.store.memory_boards import MemoryBoards
+from server.store.memory_tables import MemoryTables
 from server.tokens import TokenClaims, TokenSigner
 from server.ws import BoardSocket
 from tests.conftest import ServerProcess

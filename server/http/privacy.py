@@ -39,13 +39,8 @@ from server.http.errors import ApiError
 from server.http.inputs import read_json
 from server.http.replay import ERASED_NAME
 from server.live.room import Room
-from server.store.base import (
-    DuplicateJoinCode,
-    HistoryRewrite,
-    ParticipantRecord,
-    SnapshotRecord,
-    UpdateRecord,
-)
+from server.store.base import DuplicateJoinCode, HistoryRewrite, ParticipantRecord
+from server.store.log import SnapshotRecord, UpdateRecord
 from server.tokens import TokenClaims, token_version
 
 log = logging.getLogger("cobord.privacy")

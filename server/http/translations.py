@@ -1,7 +1,7 @@
-"""Translations of notes, by people and by the machine translator (server/translate.py).
+"""Translations of notes, by people and by the machine translator (server/translate/).
 
 - `POST /api/boards/{id}/notes/{note_id}/machine-translate`: queue the note for machine translation
-  (server/translate.py) and answer 202 at once; `{"queued": false}` when it is off or busy.
+  (server/translate/) and answer 202 at once; `{"queued": false}` when it is off or busy.
 - `PUT /api/boards/{id}/notes/{note_id}/translations/{lang}` `{"text"}` (participant or
   facilitator): the server writes `translations[lang] = {"text", "by", "machine": false}` into the
   note with its own change, `by` taken from the token; an empty text removes the translation (422

@@ -27,16 +27,17 @@ from pycrdt import Doc, Map, merge_updates
 
 from crdt import awareness, protocol, rules, schema
 from crdt.awareness import AwarenessRefused, Presence
+from crdt.board_state import BoardState
 from crdt.judge import EMPTY_UPDATE, judge
 from crdt.protocol import CloseCode
-from crdt.rules import Actor, BoardState
+from crdt.rules import Actor
 from crdt.shadow import ShadowDoc, overlaid
 from crdt.sync import SyncFrames
 from server.fanout.base import FanoutMessage
 from server.live import settle as settlement
-from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer
+from server.live.effects import Accepted, ClaimRequest, Effects, P, Peer, QuotaAsk
 from server.live.refusals import RefusalBudgets
-from server.store.base import SnapshotRecord, UpdateRecord
+from server.store.log import SnapshotRecord, UpdateRecord
 
 log = logging.getLogger(__name__)
 
@@ -53,38 +54,39 @@ class RoomCore(Generic[P]):
         board: BoardState,
         instance_id: str = "local",
         max_refusals: int = 10,
+        refusal_budgets: RefusalBudgets | None = None,
     ) -> None:
-        self.board_id = board_id
-        self.board = board
-        self.instance_id = instance_id
-        self.max_refusals = max_refusals
-        self.doc: Doc[Any] = Doc()
+        self._board_id = board_id
+        self._board = board
+        self._instance_id = instance_id
+        self._max_refusals = max_refusals
+        self._doc: Doc[Any] = Doc()
         for root in schema.ROOTS:
-            self.doc.get(root, type=Map)
+            self._doc.get(root, type=Map)
         # The rules read the settings the server wrote into `meta` (on every process alike).
-        meta: Map[Any] = self.doc.get(schema.META, type=Map)
+        meta: Map[Any] = self._doc.get(schema.META, type=Map)
         # (Reading the doc inside an observer would re-enter its transaction: just mark it.)
         self._meta_changed = False
         self._meta_subscription = (meta, meta.observe(self._on_meta_change))
-        self.shadow = ShadowDoc(roots=schema.ROOTS)
+        self._shadow = ShadowDoc(roots=schema.ROOTS)
         # What joiners get is encoded once per change of the doc, not once per joiner.
-        self.sync_frames = SyncFrames(self.doc)
-        self.connections: set[P] = set()
+        self._sync_frames = SyncFrames(self._doc)
+        self._connections: set[P] = set()
         # Yjs client id -> the actor that first wrote with it (nobody may write under another's)
-        self.client_owners: dict[int, str] = {self.shadow.doc.client_id: "server"}
-        self.awareness = Presence()  # awareness client id -> (clock, state)
-        self.pending: list[Accepted[P]] = []  # accepted, waiting for the next commit
-        self.committing: list[Accepted[P]] = []  # taken by the driver, not yet committed
-        self.failed = False
-        self.last_seq = 0
+        self._client_owners: dict[int, str] = {self._shadow.doc.client_id: "server"}
+        self._awareness = Presence()  # awareness client id -> (clock, state)
+        self._pending: list[Accepted[P]] = []  # accepted, waiting for the next commit
+        self._committing: list[Accepted[P]] = []  # taken by the driver, not yet committed
+        self._failed = False
+        self._last_seq = 0
         # Every update with seq <= this is in the doc: a catch-up reads the log after it (not
         # after last_seq: our own commits during a fan-out outage move last_seq past the others').
-        self.caught_up_seq = 0
-        self.snapshot_seq = 0
-        self.updates_since_snapshot = 0
+        self._caught_up_seq = 0
+        self._snapshot_seq = 0
+        self._updates_since_snapshot = 0
         # Refused updates over time, per actor (a participant, not a socket: reconnecting does
         # not refill it). With several processes the driver also spends a shared one.
-        self.refusal_budgets = RefusalBudgets()
+        self._refusal_budgets = refusal_budgets or RefusalBudgets()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -95,34 +97,34 @@ class RoomCore(Generic[P]):
         max_bytes: int | None = None,
     ) -> None:
         """`max_bytes`: the board's byte bound (None: none)."""
-        self.board.max_bytes = max_bytes
-        with self.doc.transaction(origin="load"):
+        self._board.max_bytes = max_bytes
+        with self._doc.transaction(origin="load"):
             if snapshot is not None:
-                self.doc.apply_update(snapshot.state)
-                self.snapshot_seq = self.last_seq = snapshot.seq
+                self._doc.apply_update(snapshot.state)
+                self._snapshot_seq = self._last_seq = snapshot.seq
             for record in tail:
-                self.doc.apply_update(record.data)
-                self.last_seq = record.seq
-        self.caught_up_seq = self.last_seq
-        self.updates_since_snapshot = len(tail)
-        state = self.doc.get_update()
-        self.shadow.close()
-        self.shadow = ShadowDoc(state, roots=schema.ROOTS)
+                self._doc.apply_update(record.data)
+                self._last_seq = record.seq
+        self._caught_up_seq = self._last_seq
+        self._updates_since_snapshot = len(tail)
+        state = self._doc.get_update()
+        self._shadow.close()
+        self._shadow = ShadowDoc(state, roots=schema.ROOTS)
         self._own_shadow_client()
         self.refresh_settings()
-        # The byte bound: exact now, then estimated from above (crdt/rules.py BoardState).
-        self.board.measure = lambda: len(self.shadow.doc.get_update())
-        notes, clusters = (self.doc.get(root, type=Map) for root in schema.ROOTS[:2])
-        self.board.loaded(len(state), list(notes), len(clusters))
-        self.board.live_terms = len(self.doc.get(schema.GLOSSARY, type=Map))
+        # The byte bound: exact now, then estimated from above (crdt/board_state.py).
+        self._board.measure = lambda: len(self._shadow.doc.get_update())
+        notes, clusters = (self._doc.get(root, type=Map) for root in schema.ROOTS[:2])
+        self._board.loaded(len(state), list(notes), len(clusters))
+        self._board.live_terms = len(self._doc.get(schema.GLOSSARY, type=Map))
 
     def close(self) -> None:
         """Observers live in yrs and hold the core and its shadow: drop them, or neither is
         freed."""
         meta, subscription = self._meta_subscription
         meta.unobserve(subscription)
-        self.shadow.close()
-        self.sync_frames.close()
+        self._shadow.close()
+        self._sync_frames.close()
 
     def _on_meta_change(self, _event: object) -> None:
         self._meta_changed = True
@@ -132,34 +134,34 @@ class RoomCore(Generic[P]):
         if not self._meta_changed:
             return
         self._meta_changed = False
-        meta = self.doc.get(schema.META, type=Map)
+        meta = self._doc.get(schema.META, type=Map)
         settings = meta.get("settings")
         if isinstance(settings, dict):
             # The phase rides along: posting follows it (crdt/rules.py `posting_phase`).
             phase = meta.get("phase")
-            self.board.settings = {**schema.DEFAULT_SETTINGS, **settings, "phase": phase}
+            self._board.settings = {**schema.DEFAULT_SETTINGS, **settings, "phase": phase}
 
     # ------------------------------------------------------------------ connections
 
     def join(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
-        if not self.refusal_budgets.allows(peer.budget_key):
+        if not self._refusal_budgets.allows(peer.budget_key):
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
             return out
-        self.connections.add(peer)
-        out.send(peer, self.sync_frames.step1())
-        if self.awareness:
-            out.send(peer, self.awareness.frame())
+        self._connections.add(peer)
+        out.send(peer, self._sync_frames.step1())
+        if self._awareness:
+            out.send(peer, self._awareness.frame())
         return out
 
     def leave(self, peer: P) -> Effects[P]:
         out: Effects[P] = Effects()
-        self.connections.discard(peer)
-        gone = self.awareness.leave(peer.awareness_ids)
+        self._connections.discard(peer)
+        gone = self._awareness.leave(peer.awareness_ids)
         if gone:
             frame = awareness.encode(gone)
             out.broadcast(frame, peer)
-            out.publish(FanoutMessage(self.instance_id, "awareness", frame))
+            out.publish(FanoutMessage(self._instance_id, "awareness", frame))
         return out
 
     # ------------------------------------------------------------------ incoming messages
@@ -175,7 +177,7 @@ class RoomCore(Generic[P]):
         match message:
             case protocol.SyncStep1(state_vector=sv):
                 try:
-                    answer = self.sync_frames.step2(sv)
+                    answer = self._sync_frames.step2(sv)
                 except ValueError:
                     out.close(peer, CloseCode.MALFORMED, "malformed state vector")
                     return out
@@ -185,8 +187,8 @@ class RoomCore(Generic[P]):
             case protocol.Awareness(payload=payload):
                 self._receive_awareness(peer, payload, out)
             case protocol.QueryAwareness():
-                if self.awareness:
-                    out.send(peer, self.awareness.frame())
+                if self._awareness:
+                    out.send(peer, self._awareness.frame())
             case protocol.Auth():
                 out.close(peer, CloseCode.MALFORMED, "auth messages go from server to client")
         return out
@@ -196,10 +198,10 @@ class RoomCore(Generic[P]):
             return  # e.g. the SyncStep2 answer of a client that has nothing new
         actor_id = peer.actor.id
         verdict = judge(
-            self.shadow, update, peer.actor, self.board, self.client_owners, self._entry_before
+            self._shadow, update, peer.actor, self._board, self._client_owners, self._entry_before
         )
         for client in verdict.new_clients:
-            self.client_owners[client] = actor_id
+            self._client_owners[client] = actor_id
         match verdict.kind:
             case "malformed":
                 if verdict.rebuild:
@@ -217,9 +219,9 @@ class RoomCore(Generic[P]):
             case "accept":
                 peer.refusals = 0
                 if verdict.created:
-                    self.board.record_created(verdict.created, actor_id)
+                    self._board.record_created(verdict.created, actor_id)
                 # deleted notes, created and deleted clusters
-                self.board.record_changes(verdict.changes)
+                self._board.record_changes(verdict.changes)
                 self._enqueue(
                     Accepted(
                         peer,
@@ -240,7 +242,7 @@ class RoomCore(Generic[P]):
         accepted since on top."""
         since = (
             c
-            for a in (*self.committing, *self.pending)
+            for a in (*self._committing, *self._pending)
             for c in a.changes
             if c.item == item and c.root == root
         )
@@ -250,7 +252,7 @@ class RoomCore(Generic[P]):
         return entry
 
     def _committed_entry(self, root: str, item: str) -> dict[str, Any] | None:
-        value = self.doc.get(root, type=Map).get(item)
+        value = self._doc.get(root, type=Map).get(item)
         if isinstance(value, Map):
             data = value.to_py()
             return dict(data) if isinstance(data, dict) else None
@@ -273,29 +275,29 @@ class RoomCore(Generic[P]):
         translation of a note): judged by the same rules, schema, `max_note_length` and board
         bounds as the client's own writes (crdt/rules.py, `actor`'s row). Returns the queued
         update (None when it changes nothing) or the refusal's reason, with nothing written."""
-        before = self.shadow.doc.get_state()
-        changes = self.shadow.write(lambda doc: change(schema.Board(doc)))
-        update = self.shadow.doc.get_update(before)
+        before = self._shadow.doc.get_state()
+        changes = self._shadow.write(lambda doc: change(schema.Board(doc)))
+        update = self._shadow.doc.get_update(before)
         if update == EMPTY_UPDATE:
             return None, None
-        refusal = rules.check(actor, changes, self.board, len(update))
+        refusal = rules.check(actor, changes, self._board, len(update))
         if refusal is not None:
             self.rebuild_shadow()  # yrs has no rollback: the shadow forgets the write
             return None, refusal.reason
-        self.board.record_changes(changes)
+        self._board.record_changes(changes)
         accepted: Accepted[P] = Accepted(None, actor.id, update, changes=changes)
         self._enqueue(accepted)
         return accepted, None
 
     def shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
-        state = self.shadow.doc.get_state()
-        change(schema.Board(self.shadow.doc))
-        update = self.shadow.doc.get_update(state)
+        state = self._shadow.doc.get_state()
+        change(schema.Board(self._shadow.doc))
+        update = self._shadow.doc.get_update(state)
         return None if update == EMPTY_UPDATE else update
 
     def _enqueue(self, accepted: Accepted[P]) -> None:
-        self.pending.append(accepted)
-        self.board.record_bytes(len(accepted.data))
+        self._pending.append(accepted)
+        self._board.record_bytes(len(accepted.data))
 
     def _refuse(self, peer: P, reason: str, out: Effects[P], rebuild: bool = True) -> None:
         if rebuild:
@@ -304,16 +306,16 @@ class RoomCore(Generic[P]):
         out.refuse(peer, reason)
         out.send(peer, protocol.encode(protocol.Auth(reason)))
         # (Every refusal spends, the one that closes too: a reconnect gets nothing for free.)
-        within = self.refusal_budgets.of(peer.budget_key).spend()
-        if peer.refusals >= self.max_refusals or not within:
+        within = self._refusal_budgets.of(peer.budget_key).spend()
+        if peer.refusals >= self._max_refusals or not within:
             out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
 
     def cut_off(self, budget_key: str) -> Effects[P]:
         """A shared refusal budget is spent (on this process or others): close the connections
         that spend it here, and let the next refusal or socket here close at once."""
         out: Effects[P] = Effects()
-        self.refusal_budgets.empty(budget_key)
-        for peer in self.connections:
+        self._refusal_budgets.empty(budget_key)
+        for peer in self._connections:
             if peer.budget_key == budget_key:
                 out.close(peer, CloseCode.FORBIDDEN, TOO_MANY_REFUSED)
         return out
@@ -321,7 +323,7 @@ class RoomCore(Generic[P]):
     def _malformed(self, peer: P, out: Effects[P], reason: str) -> None:
         log.info(
             "board %s: %s from %s:%s: closed",
-            self.board_id,
+            self._board_id,
             reason,
             peer.actor.role,
             peer.actor.id,
@@ -330,23 +332,23 @@ class RoomCore(Generic[P]):
 
     def rebuild_shadow(self) -> None:
         """Shadow = committed doc + accepted-but-uncommitted updates, without the refused one."""
-        shadow = ShadowDoc(self.doc.get_update(), roots=schema.ROOTS)
-        for accepted in (*self.committing, *self.pending):
+        shadow = ShadowDoc(self._doc.get_update(), roots=schema.ROOTS)
+        for accepted in (*self._committing, *self._pending):
             shadow.apply(accepted.data)
-        self.shadow.close()
-        self.shadow = shadow
+        self._shadow.close()
+        self._shadow = shadow
         self._own_shadow_client()
 
     def _own_shadow_client(self) -> None:
         """The shadow writes the server's changes and compensations: no client may use its id."""
-        self.client_owners.setdefault(self.shadow.doc.client_id, "server")
+        self._client_owners.setdefault(self._shadow.doc.client_id, "server")
 
     # ------------------------------------------------------------------ awareness
 
     def _receive_awareness(self, peer: P, payload: bytes, out: Effects[P]) -> None:
-        anonymous = bool(self.board.settings.get("anonymous"))
+        anonymous = bool(self._board.settings.get("anonymous"))
         try:
-            relayed = self.awareness.receive(peer.awareness_ids, peer.actor, anonymous, payload)
+            relayed = self._awareness.receive(peer.awareness_ids, peer.actor, anonymous, payload)
         except AwarenessRefused as refused:
             out.close(peer, refused.code, refused.reason)
             return
@@ -355,48 +357,76 @@ class RoomCore(Generic[P]):
         # Always re-encoded: what goes out is the stamped states, never the sender's bytes.
         frame = awareness.encode(relayed)
         out.broadcast(frame, peer)
-        out.publish(FanoutMessage(self.instance_id, "awareness", frame))
+        out.publish(FanoutMessage(self._instance_id, "awareness", frame))
 
     # ------------------------------------------------------------------ the driver's view
 
+    def committed_doc(self) -> Doc[Any]:
+        """The committed doc, for readers (HTTP routes, exports): never write into it."""
+        return self._doc
+
+    def board_state(self) -> BoardState:
+        """The board's bookkeeping (authors, counts, settings), for readers."""
+        return self._board
+
+    def shadow_doc(self) -> ShadowDoc:
+        """The shadow (committed doc + what is queued), for tests and measures: never write."""
+        return self._shadow
+
+    def peers(self) -> set[P]:
+        """The connections joined, for the driver's broadcasts: never change the set."""
+        return self._connections
+
+    def has_failed(self) -> bool:
+        """A commit failed: the board is no longer served from memory."""
+        return self._failed
+
+    def committed_seq(self) -> int:
+        """The seq of the last update in the doc."""
+        return self._last_seq
+
+    def caught_up_to(self) -> int:
+        """Every update with seq <= this is in the doc: a catch-up reads the log after it."""
+        return self._caught_up_seq
+
     def pending_count(self) -> int:
         """Updates accepted and not yet taken by a commit (the driver's backpressure)."""
-        return len(self.pending)
+        return len(self._pending)
 
     def queued(self) -> tuple[Accepted[P], ...]:
         """Everything accepted and not yet committed: being committed, then pending."""
-        return (*self.committing, *self.pending)
+        return (*self._committing, *self._pending)
 
     def withdraw(self, accepted: Accepted[P]) -> None:
         """Take a queued server change back (the room failed before it was committed)."""
-        self.pending.remove(accepted)
+        self._pending.remove(accepted)
 
     def keyframe_due(self, every: int) -> bool:
-        return self.updates_since_snapshot >= every
+        return self._updates_since_snapshot >= every
 
     def unsaved(self) -> bool:
         """Committed updates no keyframe holds yet (and the room can still write one)."""
-        return bool(self.updates_since_snapshot) and not self.failed
+        return bool(self._updates_since_snapshot) and not self._failed
 
     def keyframe_saved(self, keyframe: SnapshotRecord | None) -> None:
         """A keyframe was written (None: nothing new to write): the byte estimate is exact
         again, counted from it."""
         if keyframe is not None:
-            self.snapshot_seq = keyframe.seq
-            self.board.measured(len(keyframe.state) + sum(len(a.data) for a in self.queued()))
-        self.updates_since_snapshot = 0
+            self._snapshot_seq = keyframe.seq
+            self._board.measured(len(keyframe.state) + sum(len(a.data) for a in self.queued()))
+        self._updates_since_snapshot = 0
 
     # ------------------------------------------------------------------ group commit
 
     def take_batch(self) -> list[Accepted[P]]:
         """Everything pending, now being committed (the shadow still counts it)."""
-        batch, self.pending = self.pending, []
-        self.committing = batch
+        batch, self._pending = self._pending, []
+        self._committing = batch
         return batch
 
     def nothing_committed(self) -> None:
         """The batch taken was empty (or emptied by the claims' answers)."""
-        self.committing = []
+        self._committing = []
 
     def claims_of(self, batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
         """What this batch must claim across processes (None: nothing new)."""
@@ -405,31 +435,50 @@ class RoomCore(Generic[P]):
     def settle(
         self, batch: list[Accepted[P]], lost_clients: dict[int, str], lost_notes: dict[str, str]
     ) -> Effects[P]:
-        """Apply the claims' answers to `batch` (changed in place) before it is stored."""
-        return settlement.settle_claims(self, batch, lost_clients, lost_notes)
+        """Apply the claims' answers to `batch` (changed in place) before it is stored: a
+        connection writing under another token's client id loses what it sent and is closed; a
+        note id created first elsewhere: this creation is undone (compensation queued in the
+        batch, echoed to the sender, marked `lost` for the winner's process)."""
+        out: Effects[P] = Effects()
+        if lost_clients:
+            self._client_owners.update(lost_clients)
+            self._pending = settlement.drop_foreign_writers(
+                batch, self._pending, lost_clients, self._board, out
+            )
+            self._committing = batch
+            self.rebuild_shadow()
+        if lost_notes:
+            self._committing = batch
+            settlement.undo_creations(
+                batch, lost_notes, settlement.NOTE_ID_USED, *self._undo_parts(), out
+            )
+        return out
 
-    def quota_requests(self, batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
-        """The notes each participant's updates in `batch` create (what the quota counts)."""
-        return settlement.quota_requests(batch)
-
-    def live_notes(self) -> Map[Any]:
-        """The notes as the board will have them once what is queued is stored."""
-        return settlement.live_notes(self)
+    def quota_asks(self, batch: Sequence[Accepted[P]]) -> list[QuotaAsk]:
+        """What each participant's new notes in `batch` ask of the shared quota."""
+        return settlement.quota_asks(batch, self._board, set(self._live_notes().keys()))
 
     def over_quota(self, batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
         """Creations beyond the participant's quota across processes: undone on their sender."""
-        return settlement.over_quota(self, batch, note_ids)
+        out: Effects[P] = Effects()
+        self._committing = batch
+        settlement.over_quota(batch, note_ids, *self._undo_parts(), out)
+        return out
+
+    def _undo_parts(self) -> tuple[BoardState, Map[Any], settlement.Write, Doc[Any]]:
+        """What undoing a creation reads and writes (server/live/settle.py)."""
+        return self._board, self._live_notes(), self.shadow_write, self._doc
 
     def committed(self, batch: Sequence[Accepted[P]], last_seq: int) -> Effects[P]:
         """`batch` is stored (its last seq given): into the real doc, then to everyone."""
         out: Effects[P] = Effects()
-        self.last_seq = last_seq
-        self.updates_since_snapshot += len(batch)
-        with self.doc.transaction(origin="commit"):
+        self._last_seq = last_seq
+        self._updates_since_snapshot += len(batch)
+        with self._doc.transaction(origin="commit"):
             for accepted in batch:
-                self.doc.apply_update(accepted.data)
+                self._doc.apply_update(accepted.data)
         self.refresh_settings()
-        self.committing = []
+        self._committing = []
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
             data = chunk[0].data if len(chunk) == 1 else merge_updates(*(a.data for a in chunk))
             senders = {a.sender for a in chunk}
@@ -441,22 +490,22 @@ class RoomCore(Generic[P]):
             created = tuple((note, a.actor_id) for a in chunk for note in a.created_notes)
             lost = tuple(entry for a in chunk for entry in a.lost)
             out.publish(
-                FanoutMessage(self.instance_id, "update", frame, last_seq, created, lost=lost)
+                FanoutMessage(self._instance_id, "update", frame, last_seq, created, lost=lost)
             )
         return out
 
     def commit_failed(self, batch: Sequence[Accepted[P]]) -> Effects[P]:
         """Nothing of `batch` reached anyone: every client must resync against the store."""
         out: Effects[P] = Effects()
-        self.failed = True
-        self.committing = []
-        for peer in self.connections:
+        self._failed = True
+        self._committing = []
+        for peer in self._connections:
             out.close(peer, CloseCode.INTERNAL_ERROR, "storage error: please reconnect")
         return out
 
     def keyframe(self) -> SnapshotRecord:
         """Alone, a room's live doc is exactly its committed log."""
-        return SnapshotRecord(self.last_seq, time.time(), self.doc.get_update())
+        return SnapshotRecord(self._last_seq, time.time(), self._doc.get_update())
 
     # ------------------------------------------------------------------ other processes
 
@@ -469,11 +518,17 @@ class RoomCore(Generic[P]):
         except protocol.ProtocolError:
             return out
         if isinstance(decoded, protocol.Update) and message.kind == "update":
-            settlement.receive_remote_update(self, message, decoded.update, out)
+            # Lost-note repair (server/live/settle.py): what the update may displace, checked after.
+            contested = settlement.contested(self._live_notes(), self._board, message.lost)
+            self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
+            out.broadcast(message.frame, None)
+            repair = settlement.displaced(self._live_notes(), contested) if contested else None
+            if repair is not None:
+                self.server_change(repair)
         elif (
             isinstance(decoded, protocol.Awareness)
             and message.kind == "awareness"
-            and self.awareness.apply_remote(decoded.payload)
+            and self._awareness.apply_remote(decoded.payload)
         ):
             out.broadcast(message.frame, None)
         return out
@@ -481,15 +536,35 @@ class RoomCore(Generic[P]):
     def apply_remote_updates(
         self, updates: Sequence[bytes], last_seq: int, authors: dict[str, str] | None = None
     ) -> None:
-        """Committed elsewhere: into the real doc and the shadow (server/live/settle.py)."""
-        settlement.apply_remote_updates(self, updates, last_seq, authors)
+        """Committed elsewhere: into the real doc and the shadow (idempotent: Yjs ignores what
+        it has), and into the board's bookkeeping (server/live/settle.py `count_remote`)."""
+        with self._doc.transaction(origin="fanout"):
+            for update in updates:
+                self._doc.apply_update(update)
+        self.refresh_settings()
+        settlement.count_remote(self._board, self._shadow, updates, authors or {})
+        self._last_seq = max(self._last_seq, last_seq)
 
     def apply_log(self, records: Sequence[UpdateRecord], authors: dict[str, str]) -> Effects[P]:
         """A catch-up: committed updates read from the log; clients get what was new to us."""
-        return settlement.apply_log(self, records, authors)
+        out: Effects[P] = Effects()
+        if not records:
+            return out
+        before = self._doc.get_state()
+        self.apply_remote_updates([r.data for r in records], records[-1].seq, authors)
+        self._caught_up_seq = max(self._caught_up_seq, records[-1].seq)
+        missed = self._doc.get_update(before)
+        if missed != EMPTY_UPDATE:
+            out.broadcast(protocol.encode(protocol.Update(missed)), None)
+        return out
+
+    def _live_notes(self) -> Map[Any]:
+        """The notes as the board will have them once what is queued is stored."""
+        notes: Map[Any] = self._shadow.doc.get(schema.NOTES, type=Map)
+        return notes
 
     def has_note(self, note_id: str) -> bool:
-        return note_id in self.doc.get(schema.NOTES, type=Map)
+        return note_id in self._doc.get(schema.NOTES, type=Map)
 
 
 def _chunks(batch: Sequence[Accepted[P]], max_bytes: int) -> list[list[Accepted[P]]]:

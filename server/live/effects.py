@@ -101,4 +101,15 @@ class ClaimRequest:
     notes: dict[str, str]
 
 
-__all__ = ["Accepted", "ClaimRequest", "Effects", "Peer"]
+@dataclass(frozen=True, slots=True)
+class QuotaAsk:
+    """What one participant's new notes in a batch ask of the shared quota
+    (server/scale/quotas.py `reserve`): `gone` are their notes this process saw deleted."""
+
+    actor_id: str
+    notes: list[str]
+    limit: int
+    gone: list[str]
+
+
+__all__ = ["Accepted", "ClaimRequest", "Effects", "Peer", "QuotaAsk"]

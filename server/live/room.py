@@ -24,16 +24,18 @@ from typing import Any
 from pycrdt import Doc
 
 from crdt import schema
-from crdt.rules import Actor, BoardState
+from crdt.board_state import BoardState
+from crdt.rules import Actor
 from server.fanout import Fanout, FanoutMessage
 from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
 from server.live.outbox import Outbox
 from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.metrics import Metrics
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
-from server.scale.quotas import MemoryQuotas, Quotas, gone_notes
+from server.scale.quotas import MemoryQuotas, Quotas
 from server.settings import Settings
-from server.store.base import NewUpdate, SnapshotRecord, Store, UpdateRecord
+from server.store.base import Store
+from server.store.log import NewUpdate, SnapshotRecord, UpdateRecord
 
 log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")
@@ -103,23 +105,23 @@ class Room:
 
     @property
     def doc(self) -> Doc[Any]:
-        return self.core.doc
+        return self.core.committed_doc()
 
     @property
     def board(self) -> BoardState:
-        return self.core.board
+        return self.core.board_state()
 
     @property
     def connections(self) -> set[Connection]:
-        return self.core.connections
+        return self.core.peers()
 
     @property
     def last_seq(self) -> int:
-        return self.core.last_seq
+        return self.core.committed_seq()
 
     @property
     def failed(self) -> bool:
-        return self.core.failed
+        return self.core.has_failed()
 
     def has_note(self, note_id: str) -> bool:
         return self.core.has_note(note_id)
@@ -157,7 +159,7 @@ class Room:
             for conn, frame in effects.sends:
                 conn.outbox.put(frame)
         if effects.broadcasts:
-            connections = self.core.connections
+            connections = self.core.peers()
             for frame, exclude in effects.broadcasts:
                 for conn in connections:
                     if conn is not exclude:
@@ -202,7 +204,7 @@ class Room:
 
     @property
     def empty(self) -> bool:
-        return not self.core.connections
+        return not self.core.peers()
 
     async def wait_capacity(self) -> None:
         """Readers call this before each message: backpressure when commits fall behind."""
@@ -223,7 +225,7 @@ class Room:
         accepted = self.core.server_change(change)
         if accepted is None:
             return
-        if self.core.failed:
+        if self.core.has_failed():
             self.core.withdraw(accepted)
             raise StorageFailed(self.board_id)
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -240,7 +242,7 @@ class Room:
         accepted, refusal = self.core.client_change(actor, change)
         if accepted is None:
             return refusal
-        if self.core.failed:
+        if self.core.has_failed():
             self.core.withdraw(accepted)
             raise StorageFailed(self.board_id)
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -266,7 +268,7 @@ class Room:
         """After a fan-out gap: read every committed update not known to be in the doc (the log
         after `caught_up_seq`), apply it, and send clients only what was new to us. True when
         the log held something the fan-out had not brought (a message was lost)."""
-        records = await self.store.log.updates_after(self.board_id, self.core.caught_up_seq)
+        records = await self.store.log.updates_after(self.board_id, self.core.caught_up_to())
         if not records:
             return False
         authors = await self.store.log.note_authors(self.board_id)
@@ -297,7 +299,7 @@ class Room:
                 await self._commit_batch()
 
     async def _flush(self) -> None:
-        while self.core.pending_count() and not self.core.failed:
+        while self.core.pending_count() and not self.core.has_failed():
             await self._commit_batch()
 
     async def _commit_batch(self) -> None:
@@ -364,17 +366,15 @@ class Room:
     async def _reserve_quota(self, batch: list[Accepted[Connection]]) -> None:
         """With other processes: each participant's new notes take slots of their quota in
         the shared set (server/scale/quotas.py); those beyond it are undone on their senders."""
-        requests = self.core.quota_requests(batch)
-        if not requests:
+        asks = self.core.quota_asks(batch)
+        if not asks:
             return
-        board = self.core.board
-        limit = int(board.settings.get("max_notes_per_participant", 50))
-        live = set(self.core.live_notes().keys())
         over: list[str] = []
         try:
-            for actor_id, notes in requests.items():
-                gone = gone_notes(board.deleted_notes, board.note_authors, live, actor_id)
-                over += await self.quotas.reserve(self.board_id, actor_id, notes, limit, gone)
+            for ask in asks:
+                over += await self.quotas.reserve(
+                    self.board_id, ask.actor_id, ask.notes, ask.limit, ask.gone
+                )
         except CLAIM_ERRORS as exc:
             log.warning("board %s: quota unavailable, local checks only: %r", self.board_id, exc)
             return

@@ -3,34 +3,39 @@
 Two things are decided across processes (server/scale/claims.py, server/scale/quotas.py, by the
 driver between `take_batch` and the store): which token first wrote under a Yjs client id, and which
 creation of a note id came first; and each participant's note quota. `claims_of` and
-`quota_requests` say what a batch asks; `settle_claims` and `over_quota` apply the answers: a
-connection writing under another token's client id loses what it sent and is closed; a creation
-that lost its note id, or is over the quota, is undone on its sender (and, for a lost id, marked
-`lost` in the fan-out, so the process holding the winner puts the winner's note back if the
-loser's structs displaced it: Yjs resolves two creations of one key by client id, not by who came
-first). Remote apply: what another process committed (fan-out) or what the log holds (catch-up)
-goes into the real doc and the shadow, and into the board's bookkeeping.
+`quota_asks` say what a batch asks; `drop_foreign_writers`, `undo_creations` and `over_quota`
+apply the answers: a connection writing under another token's client id loses what it sent and
+is closed; a creation that lost its note id, or is over the quota, is undone on its sender (and,
+for a lost id, marked `lost` in the fan-out, so the process holding the winner puts the winner's
+note back if the loser's structs displaced it (`contested`, `displaced`): Yjs resolves two
+creations of one key by client id, not by who came first). Remote apply: what another process
+committed (fan-out) or what the log holds (catch-up) goes into the real doc and the shadow (by
+the core), and into the board's bookkeeping (`count_remote`).
+
+Nothing here holds or reads the room core: each function is given the parts it reads and writes
+(the batch, the board's bookkeeping, the shadow's notes, a write into the shadow); the core
+(server/live/core.py) keeps its state to itself and calls these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Container, Mapping, Sequence
+from typing import Any
 
-from pycrdt import Map
+from pycrdt import Doc, Map
 
 from crdt import protocol, schema
-from crdt.judge import EMPTY_UPDATE, FOREIGN_CLIENT
+from crdt.board_state import BoardState
+from crdt.judge import FOREIGN_CLIENT
 from crdt.protocol import CloseCode
 from crdt.shadow import ShadowDoc
-from server.fanout.base import FanoutMessage
-from server.live.effects import Accepted, ClaimRequest, Effects, P
-from server.store.base import UpdateRecord
-
-if TYPE_CHECKING:
-    from server.live.core import RoomCore
+from server.live.effects import Accepted, ClaimRequest, Effects, P, QuotaAsk
 
 NOTE_ID_USED = "that note id was already used"
+
+BoardChange = Callable[[schema.Board], None]
+# A server write into the shadow: its update, None when it changes nothing.
+Write = Callable[[BoardChange], bytes | None]
 
 
 def claims_of(batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
@@ -40,38 +45,28 @@ def claims_of(batch: Sequence[Accepted[P]]) -> ClaimRequest | None:
     return ClaimRequest(clients, notes) if clients or notes else None
 
 
-def settle_claims(
-    core: RoomCore[P],
+def drop_foreign_writers(
     batch: list[Accepted[P]],
-    lost_clients: dict[int, str],
-    lost_notes: dict[str, str],
-) -> Effects[P]:
-    """Apply the claims' answers to `batch` (changed in place) before it is stored.
-
-    A client id another token claimed first: everything its connection sent since is
-    dropped (its structs never reach anyone) and the connection closed. A note id created
-    first elsewhere: this creation is undone (compensation queued in the batch, echoed to
-    the sender, marked `lost` for the winner's process); the note is the winner's."""
-    out: Effects[P] = Effects()
-    if lost_clients:
-        intruders = {a.sender for a in batch if set(a.new_clients) & set(lost_clients)}
-        intruders.discard(None)
-        for client, owner in lost_clients.items():
-            core.client_owners[client] = owner
-        dropped = [a for a in (*batch, *core.pending) if a.sender in intruders]
-        batch[:] = [a for a in batch if a.sender not in intruders]
-        core.pending = [a for a in core.pending if a.sender not in intruders]
-        core.committing = batch
-        for accepted in dropped:
-            _forget(core, accepted)
-        core.rebuild_shadow()
-        for peer in intruders:
-            assert peer is not None
-            out.refuse(peer, FOREIGN_CLIENT)
-            out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
-    if lost_notes:
-        _undo_creations(core, batch, lost_notes, NOTE_ID_USED, out)
-    return out
+    pending: Sequence[Accepted[P]],
+    lost_clients: Mapping[int, str],
+    board: BoardState,
+    out: Effects[P],
+) -> list[Accepted[P]]:
+    """A Yjs client id another token claimed first: everything its connection sent since is
+    dropped (its structs never reach anyone: `batch` is changed in place, what stays pending
+    is returned), taken out of the board's bookkeeping, and the connection closed. The core
+    then rebuilds its shadow without it."""
+    intruders = {a.sender for a in batch if set(a.new_clients) & set(lost_clients)}
+    intruders.discard(None)
+    for accepted in (*batch, *pending):
+        if accepted.sender in intruders:
+            _forget(board, accepted)
+    batch[:] = [a for a in batch if a.sender not in intruders]
+    for peer in intruders:
+        assert peer is not None
+        out.refuse(peer, FOREIGN_CLIENT)
+        out.close(peer, CloseCode.FORBIDDEN, FOREIGN_CLIENT)
+    return [a for a in pending if a.sender not in intruders]
 
 
 def quota_requests(batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
@@ -84,31 +79,56 @@ def quota_requests(batch: Sequence[Accepted[P]]) -> dict[str, list[str]]:
     return requests
 
 
-def live_notes(core: RoomCore[Any]) -> Map[Any]:
-    """The notes as the board will have them once what is queued is stored."""
-    notes: Map[Any] = core.shadow.doc.get(schema.NOTES, type=Map)
-    return notes
+def quota_asks(
+    batch: Sequence[Accepted[P]], board: BoardState, live: Container[str]
+) -> list[QuotaAsk]:
+    """What each participant's new notes in `batch` ask of the shared quota; `live`: the notes
+    as the board will have them once what is queued is stored."""
+    limit = int(board.settings.get("max_notes_per_participant", 50))
+    return [
+        QuotaAsk(actor_id, notes, limit, gone_notes(board, live, actor_id))
+        for actor_id, notes in quota_requests(batch).items()
+    ]
 
 
-def over_quota(core: RoomCore[P], batch: list[Accepted[P]], note_ids: Sequence[str]) -> Effects[P]:
+def gone_notes(board: BoardState, live: Container[str], actor_id: str) -> list[str]:
+    """The actor's notes this process saw deleted and that are not on the board (not "every
+    note it knows of and does not hold": a note committed elsewhere may be known here before
+    its update arrives, and its slot must stay taken)."""
+    authors = board.note_authors
+    return [n for n in board.deleted_notes if authors.get(n) == actor_id and n not in live]
+
+
+def over_quota(
+    batch: list[Accepted[P]],
+    note_ids: Sequence[str],
+    board: BoardState,
+    live: Map[Any],
+    write: Write,
+    committed: Doc[Any],
+    out: Effects[P],
+) -> None:
     """Creations beyond the participant's quota across processes (server/scale/quotas.py):
     undone on their sender (compensation queued in `batch`) with the quota's reason."""
-    out: Effects[P] = Effects()
-    limit = int(core.board.settings.get("max_notes_per_participant", 50))
-    _undo_creations(core, batch, dict.fromkeys(note_ids), f"at most {limit} notes per person", out)
-    return out
+    limit = int(board.settings.get("max_notes_per_participant", 50))
+    reason = f"at most {limit} notes per person"
+    undo_creations(batch, dict.fromkeys(note_ids), reason, board, live, write, committed, out)
 
 
-def _undo_creations(
-    core: RoomCore[P],
+def undo_creations(
     batch: list[Accepted[P]],
     undone: Mapping[str, str | None],
     reason: str,
+    board: BoardState,
+    live: Map[Any],
+    write: Write,
+    committed: Doc[Any],
     out: Effects[P],
 ) -> None:
     """Undo these creations in `batch` (note id -> the owner who won its id elsewhere, or
-    None when it is simply refused), telling each sender why."""
-    notes: Map[Any] = core.shadow.doc.get(schema.NOTES, type=Map)
+    None when it is simply refused), telling each sender why. `live`: the shadow's notes;
+    `write`: a server write into the shadow (its update, None when it changes nothing);
+    `committed`: the real doc."""
     # id of an undone creation -> its undo (None: nothing of it was visible to delete)
     undone_by: dict[int, Accepted[P] | None] = {}
     for accepted in list(batch):
@@ -119,17 +139,17 @@ def _undo_creations(
         accepted.created_notes = tuple(n for n in accepted.created_notes if n not in mine)
         accepted.lost = tuple((n, loser) for n in mine if undone[n] is not None)
         for note_id in mine:
-            core.board.record_deleted(note_id)
+            board.record_deleted(note_id)
             winner = undone[note_id]
             if winner is not None:
-                core.board.record_created([note_id], winner)
+                board.record_created([note_id], winner)
         # Delete only what is this creation's: the winner's may already be visible here.
         visible = [
             n
             for n in mine
-            if isinstance(notes.get(n), Map) and _plain(notes[n]) == accepted.created_values[n]
+            if isinstance(live.get(n), Map) and _plain(live[n]) == accepted.created_values[n]
         ]
-        compensation = core.shadow_write(_deleting(visible))
+        compensation = write(_deleting(visible))
         undo: Accepted[P] | None = None
         if compensation is not None:
             undo = Accepted(accepted.sender, "server", compensation, echo=True)
@@ -139,13 +159,12 @@ def _undo_creations(
             peer = accepted.sender
             out.refuse(peer, reason)
             out.send(peer, protocol.encode(protocol.Auth(reason)))
-    core.committing = batch
     if undone_by:
-        _collect_undone(core, batch, undone_by)
+        _collect_undone(committed, batch, undone_by)
 
 
 def _collect_undone(
-    core: RoomCore[P], batch: list[Accepted[P]], undone_by: dict[int, Accepted[P] | None]
+    committed: Doc[Any], batch: list[Accepted[P]], undone_by: dict[int, Accepted[P] | None]
 ) -> None:
     """Store and send each undone creation as it stands once undone: its content
     garbage-collected. Encoded on a doc that holds the batch up to it and its undo, and
@@ -153,7 +172,7 @@ def _collect_undone(
     yet), which must not go out with this batch (their notes were stored and sent visible
     one batch early, and a creation among them that loses its note id would reach the other
     processes without its `lost` mark)."""
-    replay = ShadowDoc(core.doc.get_update())
+    replay = ShadowDoc(committed.get_update())
     try:
         for accepted in batch:
             replay.doc.apply_update(accepted.data)
@@ -168,9 +187,8 @@ def _collect_undone(
         replay.close()
 
 
-def _forget(core: RoomCore[P], accepted: Accepted[P]) -> None:
+def _forget(board: BoardState, accepted: Accepted[P]) -> None:
     """Take a dropped update out of the board's bookkeeping."""
-    board = core.board
     for note_id in accepted.created_notes:
         if board.note_authors.get(note_id) == accepted.actor_id:
             board.record_deleted(note_id)
@@ -182,70 +200,43 @@ def _forget(core: RoomCore[P], accepted: Accepted[P]) -> None:
             board.live_notes += 1
 
 
-def receive_remote_update(
-    core: RoomCore[P], message: FanoutMessage, update: bytes, out: Effects[P]
-) -> None:
-    """An update another process committed: into the docs, relayed to our clients; and the
-    lost-note repair: creations that lost their note id elsewhere, if their structs displace the
-    winner's note here (a higher Yjs client id wins a key), put the winner's back."""
-    notes: Map[Any] = core.shadow.doc.get(schema.NOTES, type=Map)
-    contested = {
-        n: _plain(notes[n])
-        for n, loser in message.lost
-        if core.board.note_authors.get(n, loser) != loser and isinstance(notes.get(n), Map)
+def contested(live: Map[Any], board: BoardState, lost: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Before a remote update is applied: the notes it names as lost creations whose winner's
+    note is here (note id -> its content), for `displaced` to check after."""
+    return {
+        n: _plain(live[n])
+        for n, loser in lost
+        if board.note_authors.get(n, loser) != loser and isinstance(live.get(n), Map)
     }
-    apply_remote_updates(core, [update], message.last_seq, dict(message.created))
-    out.broadcast(message.frame, None)
-    displaced = {
+
+
+def displaced(live: Map[Any], contested: Mapping[str, Any]) -> BoardChange | None:
+    """The lost-note repair: creations that lost their note id elsewhere, if their structs
+    displaced the winner's note here (a higher Yjs client id wins a key), put the winner's back
+    (a server change); None when nothing was displaced."""
+    gone = {
         n: before
         for n, before in contested.items()
-        if not isinstance(notes.get(n), Map) or _plain(notes[n]) != before
+        if not isinstance(live.get(n), Map) or _plain(live[n]) != before
     }
-    if displaced:
-        core.server_change(_restoring(displaced))
+    return _restoring(gone) if gone else None
 
 
-def apply_remote_updates(
-    core: RoomCore[P],
-    updates: Sequence[bytes],
-    last_seq: int,
-    authors: dict[str, str] | None = None,
+def count_remote(
+    board: BoardState, shadow: ShadowDoc, updates: Sequence[bytes], authors: Mapping[str, str]
 ) -> None:
-    """Committed elsewhere: into the real doc and the shadow (idempotent: Yjs ignores what it
-    has). The shadow skips the missing-dependency check: the other process checked. Notes
-    created and deleted there count here too (`authors`: note id -> creator)."""
-    with core.doc.transaction(origin="fanout"):
-        for update in updates:
-            core.doc.apply_update(update)
-    core.refresh_settings()
-    authors = authors or {}
-    board = core.board
+    """Committed elsewhere, into the shadow and the board's bookkeeping (the shadow skips the
+    missing-dependency check: the other process checked). Notes created and deleted there
+    count here too (`authors`: note id -> creator)."""
     for note_id, actor in authors.items():
         if note_id not in board.note_authors:
             board.record_created([note_id], actor)
     for update in updates:
         board.record_bytes(len(update))
-        board.record_changes(core.shadow.apply_trusted(update))
-    core.last_seq = max(core.last_seq, last_seq)
+        board.record_changes(shadow.apply_trusted(update))
 
 
-def apply_log(
-    core: RoomCore[P], records: Sequence[UpdateRecord], authors: dict[str, str]
-) -> Effects[P]:
-    """A catch-up: committed updates read from the log; clients get what was new to us."""
-    out: Effects[P] = Effects()
-    if not records:
-        return out
-    before = core.doc.get_state()
-    apply_remote_updates(core, [r.data for r in records], records[-1].seq, authors)
-    core.caught_up_seq = max(core.caught_up_seq, records[-1].seq)
-    missed = core.doc.get_update(before)
-    if missed != EMPTY_UPDATE:
-        out.broadcast(protocol.encode(protocol.Update(missed)), None)
-    return out
-
-
-def _deleting(note_ids: Sequence[str]) -> Callable[[schema.Board], None]:
+def _deleting(note_ids: Sequence[str]) -> BoardChange:
     def delete(board: schema.Board) -> None:
         for note_id in note_ids:
             del board.notes_map[note_id]
@@ -253,7 +244,7 @@ def _deleting(note_ids: Sequence[str]) -> Callable[[schema.Board], None]:
     return delete
 
 
-def _restoring(notes: dict[str, Any]) -> Callable[[schema.Board], None]:
+def _restoring(notes: dict[str, Any]) -> BoardChange:
     def restore(board: schema.Board) -> None:
         for note_id, content in notes.items():
             board.notes_map[note_id] = Map(content)

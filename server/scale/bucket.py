@@ -6,8 +6,8 @@ costs tokens and is refused when fewer are left. Everything rated is rated this 
   `TokenBucket` per socket, in its process;
 - the HTTP actions of an address (limits.py), shared by every process;
 - a participant's refused updates (server/live/refusals.py), per process and shared;
-- the characters a minute sent to the translator per author and per board (server/translate.py),
-  shared.
+- the characters a minute sent to the translator per author and per board
+  (server/translate/budget.py), shared.
 
 `TokenBucket` is one bucket on the monotonic clock (every method takes an optional `now`, so tests
 drive the clock without sleeping). `SharedBuckets` are buckets by key: `MemoryBuckets` in one

@@ -10,7 +10,7 @@ two):
   (server/live/core.py `claims_of`): scope = the board, names `c:<client id>` and `n:<note id>`,
   owner = the actor; `claim_writers` turns the answer into `Lost`. The same actor claiming again
   wins again.
-- The translator (server/translate.py): one process translates a note's settled text. Scope =
+- The translator (server/translate/): one process translates a note's settled text. Scope =
   the (board, note, text) key, one name, owner = a ticket unique to that claim; released when the
   translation must wait for a budget, so any process may take it then.
 

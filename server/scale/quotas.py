@@ -20,7 +20,7 @@ the last: by then every process has the notes from the log).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 import redis.asyncio as aioredis
@@ -124,12 +124,3 @@ class RedisQuotas:
 
 def make_quotas(redis: aioredis.Redis | None) -> Quotas:
     return RedisQuotas(redis) if redis is not None else MemoryQuotas()
-
-
-def gone_notes(
-    deleted: Iterable[str], note_authors: Mapping[str, str], live: Container[str], actor_id: str
-) -> list[str]:
-    """The actor's notes this process saw deleted and that are not on the board (not "every
-    note it knows of and does not hold": a note committed elsewhere may be known here before
-    its update arrives, and its slot must stay taken)."""
-    return [n for n in deleted if note_authors.get(n) == actor_id and n not in live]

@@ -21,23 +21,25 @@ from server.store.base import (
     HiddenNotes,
     HistoryRewrite,
     HistoryRewriter,
-    KeyframeBuilder,
-    LogSummary,
     MarkRecord,
     MediaLibrary,
     MediaRecord,
-    NewUpdate,
     ParticipantRecord,
     Privacy,
-    SnapshotRecord,
     Store,
     StoreError,
-    UpdateRecord,
     VoteRecord,
     VoteRefused,
     VoteTally,
 )
-from server.store.log import UpdateLog
+from server.store.log import (
+    KeyframeBuilder,
+    LogSummary,
+    NewUpdate,
+    SnapshotRecord,
+    UpdateLog,
+    UpdateRecord,
+)
 from server.store.memory import MemoryStore
 from server.store.sql import SqlStore
 from server.store.sql_database import DEFAULT_URL, upgrade

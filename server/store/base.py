@@ -1,5 +1,6 @@
 """The storage seam: records, errors, and the protocols every backend implements: the `Store`
-(server/store/log.py's `UpdateLog` and one repository per concern, below).
+(server/store/log.py's `UpdateLog`, with the log's own records, and one repository per concern,
+below).
 
 Two implementations: `MemoryStore` (the in-memory twin, for tests and benchmarks) and `SqlStore`
 (SQLAlchemy async: SQLite by default, PostgreSQL via asyncpg). One contract suite
@@ -10,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from server.store.log import UpdateLog
+from server.store.log import SnapshotRecord, UpdateLog, UpdateRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,46 +35,6 @@ class ParticipantRecord:
     lang: str | None
     created_at: float
     revoked: bool = False  # token refused (erasure, or the facilitator revoked it)
-
-
-@dataclass(frozen=True, slots=True)
-class NewUpdate:
-    """An accepted update about to be appended to a board's log."""
-
-    ts: float
-    actor: str  # participant id, "facilitator", "server", ...
-    data: bytes
-    # Note ids this update creates: the store records actor as their author in the same transaction,
-    # so the doc itself need not carry authors (anonymous boards stay anonymous).
-    created_notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateRecord:
-    seq: int
-    ts: float
-    actor: str
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotRecord:
-    """A keyframe: the full document state (a v1 update) after every update up to `seq`."""
-
-    seq: int
-    ts: float
-    state: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class LogSummary:
-    """A board's update log at a glance (indexed reads, no scan of the data)."""
-
-    count: int
-    first_seq: int
-    first_ts: float | None
-    last_seq: int
-    last_ts: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +126,6 @@ class HistoryRewrite:
 # erasure (the store then changes nothing). Pure and synchronous: the store may run it off the
 # event loop, inside its transaction.
 HistoryRewriter = Callable[[list[UpdateRecord], list[SnapshotRecord]], HistoryRewrite]
-
-
-# The latest keyframe (if any) and the updates after it -> the keyframe to save (or None).
-KeyframeBuilder = Callable[[SnapshotRecord | None, list[UpdateRecord]], SnapshotRecord | None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,16 +12,54 @@ order (and, on PostgreSQL, commit order: server/store/sql.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from server.store.base import (
-    KeyframeBuilder,
-    LogSummary,
-    NewUpdate,
-    SnapshotRecord,
-    UpdateRecord,
-)
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    """An accepted update about to be appended to a board's log."""
+
+    ts: float
+    actor: str  # participant id, "facilitator", "server", ...
+    data: bytes
+    # Note ids this update creates: the store records actor as their author in the same transaction,
+    # so the doc itself need not carry authors (anonymous boards stay anonymous).
+    created_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    seq: int
+    ts: float
+    actor: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """A keyframe: the full document state (a v1 update) after every update up to `seq`."""
+
+    seq: int
+    ts: float
+    state: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogSummary:
+    """A board's update log at a glance (indexed reads, no scan of the data)."""
+
+    count: int
+    first_seq: int
+    first_ts: float | None
+    last_seq: int
+    last_ts: float | None
+
+
+# The latest keyframe (if any) and the updates after it -> the keyframe to save (or None).
+KeyframeBuilder = Callable[[SnapshotRecord | None, list[UpdateRecord]], SnapshotRecord | None]
+
 
 
 class UpdateLog(Protocol):

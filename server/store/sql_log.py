@@ -17,13 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.base import (
-    KeyframeBuilder,
-    LogSummary,
-    NewUpdate,
-    SnapshotRecord,
-    UpdateRecord,
-)
+from server.store.log import KeyframeBuilder, LogSummary, NewUpdate, SnapshotRecord, UpdateRecord
 from server.store.sql_database import SqlDatabase
 from server.store.tables import (
     note_authors,

@@ -8,13 +8,8 @@ import json
 
 import sqlalchemy as sa
 
-from server.store.base import (
-    ErasureCounts,
-    HistoryRewriter,
-    SnapshotRecord,
-    StoreError,
-    UpdateRecord,
-)
+from server.store.base import ErasureCounts, HistoryRewriter, StoreError
+from server.store.log import SnapshotRecord, UpdateRecord
 from server.store.sql_database import SqlDatabase
 from server.store.tables import (
     glossary_explainers,

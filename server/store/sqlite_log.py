@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from server.store.base import NewUpdate
+from server.store.log import NewUpdate
 from server.store.sqlite_thread import SqliteThread
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from server.store.base import SnapshotRecord, UpdateRecord
+from server.store.log import SnapshotRecord, UpdateRecord
 from server.store.sqlite_thread import SqliteThread
 
 Loaded = tuple[SnapshotRecord | None, list[UpdateRecord]]

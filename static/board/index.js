@@ -7,7 +7,8 @@ import { mediaAccess } from "../media.js";
 import { adoptFragmentToken } from "../faclink.js";
 import { rememberBoard } from "../home.js";
 import { exposeForTests } from "../testhook.js";
-import { BoardApp, message } from "./app.js";
+import { BoardApp } from "./app.js";
+import { message } from "./gone.js";
 
 /** @param {HTMLElement} root @param {string} boardId */
 export async function renderBoard(root, boardId) {
