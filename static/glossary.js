@@ -114,6 +114,16 @@ function excerpt(note) {
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
 }
 
+/** What a note without text is (a voice note and its length, a photo without caption), in the
+ * reader's language: where other notes are named by their text. @param {any} note */
+function kindName(note) {
+  if (note.kind === "voice") {
+    const label = t("label_voice");
+    return typeof note.duration === "number" ? t("label_with_seconds", { label, n: Math.max(1, Math.round(note.duration)) }) : label;
+  }
+  return t(note.kind === "photo" ? "label_photo_bare" : "label_empty_note");
+}
+
 /** The board's terms from the document, most flagged first. @param {any} doc */
 export function readTerms(doc) {
   /** @type {any[]} */ const out = [];
@@ -422,10 +432,17 @@ export class Glossary {
         ),
       );
     });
+    // "I don't understand" on every note but one's own: with text, pick its words (or the whole
+    // note); a voice note or a photo without caption has no words to pick, so one tap sends the
+    // whole-note flag.
+    const hasText = Boolean((note.text || "").trim());
     const ask =
-      board.role === "participant" && (note.text || "").trim()
-        ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
+      board.role === "participant" && !board.isMine(note.id)
+        ? hasText
+          ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
+          : h("button", { type: "button", class: "btn", id: "gloss-ask", "aria-describedby": "gloss-ask-help", onclick: (/** @type {Event} */ e) => this.flagWholeNote(note, /** @type {HTMLButtonElement} */ (e.currentTarget), close) }, "❓ ", t("gloss_dont_understand_note"))
         : null;
+    const askHelp = ask && !hasText ? h("p", { class: "muted", id: "gloss-ask-help" }, t("gloss_note_only_help")) : null;
     // "3 people did not understand this note": for its author and the facilitator.
     const whole = board.isFacilitator() || board.isMine(note.id) ? noteFlags(board.session.doc).get(note.id) || 0 : 0;
     const wholeLine = whole ? h("p", { class: "gloss-note-flags", id: "gloss-note-flags" }, "❓ ", t("gloss_note_asked", { n: whole })) : null;
@@ -437,7 +454,25 @@ export class Glossary {
       wholeLine,
       items.length ? h("ul", { class: "gloss-terms" }, items) : null,
       ask,
+      askHelp,
     );
+  }
+
+  /** "I don't understand this note" for a note without words to pick (voice, photo without
+   * caption): the whole-note flag, anonymous, once per person (the server counts).
+   * @param {any} note @param {HTMLButtonElement} button @param {() => void} close */
+  async flagWholeNote(note, button, close) {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, whole_note: true } });
+      close();
+      toast(t("gloss_sent"));
+      announce(t("gloss_sent"));
+    } catch (err) {
+      button.disabled = false;
+      toast(errorText(err), "error");
+    }
   }
 
   /** The words of a note as toggles; adjacent ones picked together make one term. @param {any} note */
@@ -579,10 +614,10 @@ export class Glossary {
               ...unclear.map((n) => h(
                 "li",
                 { class: "gloss-note-invite", dataset: { noteId: n.id } },
-                h("span", null, t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) })),
+                h("span", null, excerpt(n) ? t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) }) : t("gloss_note_invite_kind", { n: wholeFlags.get(n.id) || 0, label: kindName(n) })),
                 " ",
                 // Its sheet: the author may say it again in other words.
-                h("button", { type: "button", class: "btn btn-small", onclick: () => this.screen.canvas.ui.openNoteSheet(n.id) }, t("gloss_note_open"), h("span", { class: "sr-only" }, `: ${excerpt(n)}`)),
+                h("button", { type: "button", class: "btn btn-small", onclick: () => this.screen.canvas.ui.openNoteSheet(n.id) }, t("gloss_note_open"), h("span", { class: "sr-only" }, `: ${excerpt(n) || kindName(n)}`)),
               )),
             ]),
           ]
@@ -633,7 +668,7 @@ export class Glossary {
         ? h("ul", { class: "gloss-notes", "aria-labelledby": "gloss-notes-h" }, unclear.map(([id, n]) => h(
             "li",
             { dataset: { noteId: id } },
-            h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`),
+            excerpt(byId.get(id)) ? h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`) : h("span", null, kindName(byId.get(id))),
             " ",
             h("span", { class: "gloss-counts" }, t("gloss_note_asked", { n })),
           )))
