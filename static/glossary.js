@@ -668,7 +668,7 @@ export class Glossary {
         ? h("ul", { class: "gloss-notes", "aria-labelledby": "gloss-notes-h" }, unclear.map(([id, n]) => h(
             "li",
             { dataset: { noteId: id } },
-            excerpt(byId.get(id)) ? h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`) : h("span", null, kindName(byId.get(id))),
+            excerpt(byId.get(id)) ? h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`) : h("span", null, `${kindName(byId.get(id))} —`),
             " ",
             h("span", { class: "gloss-counts" }, t("gloss_note_asked", { n })),
           )))

@@ -10,10 +10,14 @@ projector. Nobody's name or id who flagged reaches any other screen. Screenshots
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -22,7 +26,9 @@ from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, sh
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
 from tests.conftest import ServerProcess
+from tests.test_media import ogg_opus
 from tests.test_translate import FakeLibreTranslate
+from tests.yclient import YClient, add_note
 
 pytestmark = pytest.mark.browser
 
@@ -287,6 +293,130 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         assert any(b"leefloon" in f for f in synced)  # the check below can see the glossary
         for secret in (awa["participant_id"], "Awa Diallo"):
             assert not any(secret.encode() in f for f in synced), secret
+        for name, ctx in contexts.items():
+            assert not ctx.errors, (name, ctx.errors)
+    finally:
+        for ctx in contexts.values():
+            ctx.close()
+
+
+def _upload(server: Server, board_id: str, token: str, kind: str, data: bytes) -> str:
+    r = httpx.post(
+        f"{server.base}/api/boards/{board_id}/media",
+        params={"kind": kind},
+        content=data,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _post_notes(server: Server, board_id: str, token: str, *edits: Any) -> None:
+    """Notes written by a participant's own Yjs client (on a loop in a worker thread: sync
+    Playwright owns this one), seen by a second client before going on."""
+
+    async def post() -> None:
+        client = await YClient(f"{server.process.ws}/{board_id}?token={token}").connect()
+        for edit in edits:
+            await client.change(edit)
+        await client.close()
+        seen = await YClient(f"{server.process.ws}/{board_id}?token={token}").connect()
+        await seen.wait_until(lambda: {"v1", "p1"} <= set(seen.notes()))
+        await seen.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, post()).result(timeout=60)
+
+
+def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
+    cobord_server: Server, browser: Any, axe_path: Path
+) -> None:
+    """A voice note and a photo without caption have no words to pick: a phone in English
+    says "I don't understand this note" on each with one tap (the whole-note flag); their
+    author, on a phone in French, is told which ("voice note, 12 s") and sees the count in the
+    note's sheet, where they are not offered the button; the facilitator, on a phone in Dutch,
+    sees both in the panel."""
+    server = cobord_server
+    board = new_board(server)
+    bid, code = board["id"], board["join_code"]
+    awa = join(server, code, "Awa", lang="fr")
+    sam = join(server, code, "Sam", lang="en")
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 200), (40, 120, 60)).save(picture, format="JPEG")
+    voice = _upload(server, bid, awa["token"], "voice", ogg_opus(12.0))
+    photo = _upload(server, bid, awa["token"], "photo", picture.getvalue())
+    common = {"lang": "fr", "author": "Awa", "createdAt": 1.0}
+    _post_notes(
+        server,
+        bid,
+        awa["token"],
+        add_note("v1", "", kind="voice", media=voice, duration=12.0, **common),
+        add_note("p1", "", kind="photo", media=photo, x=230.0, **common),
+    )
+    contexts = {
+        "en": _context(browser, {**PHONE, "locale": "en-GB"}, "en-phone"),
+        "author": _context(browser, PHONE, "fr-author-phone"),
+        "fac": _context(browser, {**PHONE, "locale": "nl-BE"}, "nl-facilitator-phone"),
+    }
+    try:
+        en = open_board(contexts["en"], server.base, bid, sam["token"])
+        sheet = en.locator("dialog.sheet")
+        for note_id in ("v1", "p1"):
+            en.locator(f'.note[data-id="{note_id}"] .note-open').tap()
+            ask = sheet.get_by_role("button", name="I don't understand this note")
+            expect(ask).to_have_accessible_description(
+                "Nobody will know it was you: its author and the facilitator only see how many"
+                " people did not understand it."
+            )
+            expect(sheet.locator(".gloss-chip")).to_have_count(0)  # no words to pick
+            if note_id == "v1":
+                expect(sheet.locator("audio")).to_have_count(1)
+                shot(en, "glossary-09-en-phone-voice-note-sheet")
+                assert run_axe(en, axe_path, every_impact=True) == []
+            ask.tap()
+            expect(sheet).to_have_count(0)
+            # (the panel below shows that each flag arrived)
+            expect(en.locator(".toast", has_text="Sent, anonymously").last).to_be_visible()
+
+        # The author's phone (the device that posted them): told which notes, by what they are.
+        author = contexts["author"].new_page()
+        author.goto(server.base + "/")
+        author.evaluate(STORE_TOKEN, [bid, awa["token"]])
+        author.evaluate("(id) => localStorage.setItem('cobord:mine:' + id, '[\"v1\",\"p1\"]')", bid)
+        author.goto(f"{server.base}/b/{bid}")
+        invite = author.locator("#gloss-invite")
+        expect(invite.locator('.gloss-note-invite[data-note-id="v1"] > span')).to_have_text(
+            "1 personne n’a pas compris votre note : note vocale, 12 s"
+        )
+        expect(invite.locator('.gloss-note-invite[data-note-id="p1"] > span')).to_have_text(
+            "1 personne n’a pas compris votre note : photo sans légende"
+        )
+        shot(author, "glossary-10-fr-author-phone-told")
+        assert run_axe(author, axe_path, every_impact=True) == []
+        invite.locator('.gloss-note-invite[data-note-id="v1"]').get_by_role(
+            "button", name="Voir la note : note vocale, 12 s"
+        ).tap()
+        expect(author.locator("#gloss-note-flags")).to_have_text(
+            "❓ 1 personne n’a pas compris cette note"
+        )
+        expect(author.locator("#gloss-ask")).to_have_count(0)  # not on one's own note
+        shot(author, "glossary-11-fr-author-phone-voice-sheet")
+
+        # The facilitator's panel, on a phone in Dutch.
+        fac = open_board(contexts["fac"], server.base, bid, board["facilitator_token"])
+        fac.locator("[data-fk=panel]").tap()
+        rows = fac.locator("#panel-glossary .gloss-notes li")
+        expect(rows).to_have_count(2)
+        expect(rows.and_(fac.locator('[data-note-id="v1"]'))).to_have_text(
+            "spraaknotitie, 12 s — 1 persoon begreep deze notitie niet"
+        )
+        expect(rows.and_(fac.locator('[data-note-id="p1"]'))).to_have_text(
+            "foto zonder bijschrift — 1 persoon begreep deze notitie niet"
+        )
+        fac.locator("#panel-glossary").evaluate("(e) => e.scrollIntoView()")
+        shot(fac, "glossary-12-nl-facilitator-phone-panel")
         for name, ctx in contexts.items():
             assert not ctx.errors, (name, ctx.errors)
     finally:
