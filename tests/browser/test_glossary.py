@@ -334,8 +334,8 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
     """A voice note and a photo without caption have no words to pick: a phone in English
     says "I don't understand this note" on each with one tap (the whole-note flag); their
     author, on a phone in French, is told which ("voice note, 12 s") and sees the count in the
-    note's sheet, where they are not offered the button; the facilitator, on a phone in Dutch,
-    sees both in the panel."""
+    note's sheet, where they are not offered the button; the facilitator, on a desktop in Dutch,
+    sees the count in the voice note's sheet and both notes in the panel."""
     server = cobord_server
     board = new_board(server)
     bid, code = board["id"], board["join_code"]
@@ -358,7 +358,7 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
     contexts = {
         "en": _context(browser, {**PHONE, "locale": "en-GB"}, "en-phone"),
         "author": _context(browser, PHONE, "fr-author-phone"),
-        "fac": _context(browser, {**PHONE, "locale": "nl-BE"}, "nl-facilitator-phone"),
+        "fac": _context(browser, DESKTOP, "nl-facilitator-desktop"),
     }
     try:
         en = open_board(contexts["en"], server.base, bid, sam["token"])
@@ -404,9 +404,18 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
         expect(author.locator("#gloss-ask")).to_have_count(0)  # not on one's own note
         shot(author, "glossary-11-fr-author-phone-voice-sheet")
 
-        # The facilitator's panel, on a phone in Dutch.
+        # The facilitator, on a desktop in Dutch: the voice note's sheet says it, and the panel
+        # lists both.
         fac = open_board(contexts["fac"], server.base, bid, board["facilitator_token"])
-        fac.locator("[data-fk=panel]").tap()
+        fac.locator('.note[data-id="v1"] .note-open').click()
+        expect(fac.locator("#gloss-note-flags")).to_have_text(
+            "❓ 1 persoon begreep deze notitie niet"
+        )
+        expect(fac.locator("#gloss-ask")).to_have_count(0)  # a facilitator does not flag
+        shot(fac, "glossary-12-nl-facilitator-desktop-voice-sheet")
+        fac.keyboard.press("Escape")
+        expect(fac.locator("dialog.sheet")).to_have_count(0)
+        fac.locator("[data-fk=panel]").click()
         rows = fac.locator("#panel-glossary .gloss-notes li")
         expect(rows).to_have_count(2)
         expect(rows.and_(fac.locator('[data-note-id="v1"]'))).to_have_text(
@@ -416,7 +425,7 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
             "foto zonder bijschrift — 1 persoon begreep deze notitie niet"
         )
         fac.locator("#panel-glossary").evaluate("(e) => e.scrollIntoView()")
-        shot(fac, "glossary-12-nl-facilitator-phone-panel")
+        shot(fac, "glossary-13-nl-facilitator-desktop-panel")
         for name, ctx in contexts.items():
             assert not ctx.errors, (name, ctx.errors)
     finally:
