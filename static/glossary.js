@@ -360,6 +360,14 @@ export class Glossary {
       if (!note) continue;
       const textEl = li.querySelector(":scope > .ol-text");
       const text = textEl ? textEl.textContent || "" : "";
+      // The list view (keyboard, screen readers) has no note sheet: "I don't understand" is here,
+      // named after its note. The item is kept across renders while the note is unchanged.
+      if (this.mayAsk(note) && !li.querySelector(".gloss-ask-ol")) {
+        let row = li.querySelector(":scope > .ol-actions");
+        if (!row) li.append((row = h("div", { class: "ol-actions" })));
+        const name = excerpt(note) ? t("label_quoted", { text: excerpt(note) }) : kindName(note);
+        row.append(this.askButton(note, () => {}, { class: "btn btn-small gloss-ask-ol", "data-fk": `ga:${note.id}` }, h("span", { class: "sr-only" }, `: ${name}`)));
+      }
       if (li._gloss === sig + text) continue;
       li._gloss = sig + text;
       if (textEl) textEl.replaceChildren(...markedNodes(text, terms, this.openBubble, true));
@@ -432,16 +440,8 @@ export class Glossary {
         ),
       );
     });
-    // "I don't understand" on every note but one's own: with text, pick its words (or the whole
-    // note); a voice note or a photo without caption has no words to pick, so one tap sends the
-    // whole-note flag.
     const hasText = Boolean((note.text || "").trim());
-    const ask =
-      board.role === "participant" && !board.isMine(note.id)
-        ? hasText
-          ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
-          : h("button", { type: "button", class: "btn", id: "gloss-ask", "aria-describedby": "gloss-ask-help", onclick: (/** @type {Event} */ e) => this.flagWholeNote(note, /** @type {HTMLButtonElement} */ (e.currentTarget), close) }, "❓ ", t("gloss_dont_understand_note"))
-        : null;
+    const ask = this.mayAsk(note) ? this.askButton(note, close, { id: "gloss-ask", "aria-describedby": hasText ? undefined : "gloss-ask-help" }) : null;
     const askHelp = ask && !hasText ? h("p", { class: "muted", id: "gloss-ask-help" }, t("gloss_note_only_help")) : null;
     // "3 people did not understand this note": for its author and the facilitator.
     const whole = board.isFacilitator() || board.isMine(note.id) ? noteFlags(board.session.doc).get(note.id) || 0 : 0;
@@ -458,20 +458,40 @@ export class Glossary {
     );
   }
 
+  /** "I don't understand" is for participants, on every note but their own. @param {any} note */
+  mayAsk(note) {
+    return this.board.role === "participant" && !this.board.isMine(note.id);
+  }
+
+  /** "I don't understand" on a note: with text, pick its words (or the whole note); a voice note
+   * or a photo without caption has no words to pick, so one tap sends the whole-note flag.
+   * @param {any} note @param {() => void} close @param {Record<string, any>} attrs @param {...any} more */
+  askButton(note, close, attrs, ...more) {
+    const hasText = Boolean((note.text || "").trim());
+    const onclick = (/** @type {Event} */ e) => {
+      if (!hasText) return this.flagWholeNote(note, /** @type {HTMLButtonElement} */ (e.currentTarget), close);
+      close();
+      this.openFlag(note);
+    };
+    return h("button", { type: "button", class: "btn", ...attrs, onclick }, "❓ ", t(hasText ? "gloss_dont_understand" : "gloss_dont_understand_note"), ...more);
+  }
+
   /** "I don't understand this note" for a note without words to pick (voice, photo without
    * caption): the whole-note flag, anonymous, once per person (the server counts).
    * @param {any} note @param {HTMLButtonElement} button @param {() => void} close */
   async flagWholeNote(note, button, close) {
-    if (button.disabled) return;
-    button.disabled = true;
+    // Busy while sent (a second tap sends nothing), not disabled: a disabled button loses the focus.
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
     try {
       await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, whole_note: true } });
       close();
       toast(t("gloss_sent"));
       announce(t("gloss_sent"));
     } catch (err) {
-      button.disabled = false;
       toast(errorText(err), "error");
+    } finally {
+      button.removeAttribute("aria-busy");
     }
   }
 

@@ -363,22 +363,37 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
     try:
         en = open_board(contexts["en"], server.base, bid, sam["token"])
         sheet = en.locator("dialog.sheet")
-        for note_id in ("v1", "p1"):
-            en.locator(f'.note[data-id="{note_id}"] .note-open').tap()
-            ask = sheet.get_by_role("button", name="I don't understand this note")
-            expect(ask).to_have_accessible_description(
-                "Nobody will know it was you: its author and the facilitator only see how many"
-                " people did not understand it."
-            )
-            expect(sheet.locator(".gloss-chip")).to_have_count(0)  # no words to pick
-            if note_id == "v1":
-                expect(sheet.locator("audio")).to_have_count(1)
-                shot(en, "glossary-09-en-phone-voice-note-sheet")
-                assert run_axe(en, axe_path, every_impact=True) == []
-            ask.tap()
-            expect(sheet).to_have_count(0)
-            # (the panel below shows that each flag arrived)
-            expect(en.locator(".toast", has_text="Sent, anonymously").last).to_be_visible()
+        # The voice note: its sheet from the canvas.
+        en.locator('.note[data-id="v1"] .note-open').tap()
+        ask = sheet.get_by_role("button", name="I don't understand this note")
+        expect(ask).to_have_accessible_description(
+            "Nobody will know it was you: its author and the facilitator only see how many"
+            " people did not understand it."
+        )
+        expect(sheet.locator(".gloss-chip")).to_have_count(0)  # no words to pick
+        expect(sheet.locator("audio")).to_have_count(1)
+        shot(en, "glossary-09-en-phone-voice-note-sheet")
+        assert run_axe(en, axe_path, every_impact=True) == []
+        ask.tap()
+        expect(sheet).to_have_count(0)
+        expect(en.locator(".toast", has_text="Sent, anonymously")).to_be_visible()
+        # The photo: from the keyboard in the list view (which has no note sheet); the button is
+        # named after its note and keeps the focus when the flag comes back.
+        en.goto(f"{server.base}/b/{bid}?view=outline")
+        expect(
+            en.get_by_role("button", name="I don't understand this note : voice note, 12 s")
+        ).to_be_visible()
+        photo_ask = en.get_by_role(
+            "button", name="I don't understand this note : photo without caption"
+        )
+        expect(en.locator(".ol-note").first).not_to_contain_text("null")  # no text, no line
+        photo_ask.focus()
+        en.keyboard.press("Enter")
+        expect(en.locator(".toast", has_text="Sent, anonymously")).to_be_visible()
+        expect(sheet).to_have_count(0)
+        expect(photo_ask).to_be_focused()
+        shot(en, "glossary-09b-en-phone-outline")
+        assert run_axe(en, axe_path, every_impact=True) == []
 
         # The author's phone (the device that posted them): told which notes, by what they are.
         author = contexts["author"].new_page()
