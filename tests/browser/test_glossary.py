@@ -391,6 +391,12 @@ def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
         en.keyboard.press("Enter")
         expect(en.locator(".toast", has_text="Sent, anonymously")).to_be_visible()
         expect(sheet).to_have_count(0)
+        # The count reaches this phone's document (the list renders again): the focus stays.
+        en.wait_for_function(
+            "() => [...window.__cobord.session.doc.getMap('glossary_flags').keys()]"
+            ".some((k) => k.startsWith('note:p1@'))"
+        )
+        en.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r)))")
         expect(photo_ask).to_be_focused()
         shot(en, "glossary-09b-en-phone-outline")
         assert run_axe(en, axe_path, every_impact=True) == []
