@@ -5,8 +5,10 @@ a second phone, in English, taps the marked word and reads the explanation and i
 English right there (machine-translated through a loopback translator, marked as such), reaches
 the same bubble from the keyboard in the outline, and hears the explanation read after the note;
 the facilitator sees "1 asked, 1 explained", the note nobody understood, and puts the word on the
-projector. Nobody's name or id who flagged reaches any other screen. Screenshots at 390x844 and
-1366x768 in tests/artifacts/glossary-*.png."""
+projector. Nobody's name or id who flagged reaches any other screen. A second, short flow: a voice
+note and a photo without caption (no words to pick) are flagged as a whole with one tap, from the
+note's sheet and from the list view's keyboard; their author and the facilitator are told.
+Screenshots at 390x844 and 1366x768 in tests/artifacts/glossary-*.png."""
 
 from __future__ import annotations
 
