@@ -27,7 +27,7 @@ from crdt import schema
 from crdt.rules import Actor, BoardState
 from server.fanout import Fanout, FanoutMessage
 from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
-from server.live.outbox import Outbox
+from server.live.outbox import Outbox, binary_frame
 from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.metrics import Metrics
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
@@ -155,13 +155,14 @@ class Room:
     def _run(self, effects: Effects[Connection]) -> None:
         if effects.sends:
             for conn, frame in effects.sends:
-                conn.outbox.put(frame)
+                conn.outbox.put(frame, binary_frame(frame))
         if effects.broadcasts:
             connections = self.core.connections
             for frame, exclude in effects.broadcasts:
+                wire = binary_frame(frame)  # encoded once, the same bytes for everyone
                 for conn in connections:
                     if conn is not exclude:
-                        conn.outbox.put(frame)
+                        conn.outbox.put(frame, wire)
         if effects.publishes:
             for message in effects.publishes:
                 self.fanout.send(self.board_id, message)  # never waits (bounded queues)
