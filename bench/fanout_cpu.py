@@ -1,0 +1,134 @@
+"""CPU per delivery of the socket fan-out: the straight write against the ASGI writer path.
+
+One process serves N real WebSocket connections through uvicorn with the server's WebSocket
+protocol (server/http/wire.py); readers in another process read and drop every frame. The server
+broadcasts numbered frames to every connection's Outbox (server/live/outbox.py) as a room does
+after a commit, `--rate` broadcasts a second, alternating blocks of `--block` broadcasts between
+the straight write (the frame encoded once, `put(frame, wire)`) and the queue (`put(frame)`: the
+writer task and uvicorn's send, the path before). Both modes run in the same process on the same
+sockets, interleaved, so a busy machine slows both alike. Printed: the server process's CPU per
+delivery (process_time over the block / frames x connections), median and min per mode.
+
+    .venv/bin/python bench/fanout_cpu.py --connections 200 --blocks 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import uvicorn  # noqa: E402
+import uvloop  # noqa: E402
+import websockets  # noqa: E402
+
+from server.http.wire import EXTENSION, WireWebSocketProtocol  # noqa: E402
+from server.live.outbox import Outbox, binary_frame  # noqa: E402
+
+
+def readers(url: str, count: int, ready: Any) -> None:
+    async def main() -> None:
+        sockets = [
+            await websockets.connect(url, max_size=None, compression=None) for _ in range(count)
+        ]
+        ready.set()
+
+        async def drain(ws: Any) -> None:
+            try:
+                async for _ in ws:
+                    pass
+            except websockets.ConnectionClosed:
+                return
+
+        await asyncio.gather(*(drain(ws) for ws in sockets))
+
+    asyncio.run(main())
+
+
+class App:
+    def __init__(self) -> None:
+        self.outboxes: list[tuple[Outbox, Outbox]] = []  # (straight, queue-only) per socket
+        self.writers: list[asyncio.Task[None]] = []
+        self.done = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        wire = scope["extensions"][EXTENSION]
+        # Two outboxes over one socket: only one is used at a time (a mode per block).
+        pair = (Outbox(send, 10_000, 1 << 30, wire), Outbox(send, 10_000, 1 << 30))
+        self.outboxes.append(pair)
+        self.writers += [asyncio.create_task(o.run()) for o in pair]
+        await self.done.wait()
+
+
+async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
+    app = App()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, ws=WireWebSocketProtocol, lifespan="off", log_config=None
+    )
+    config.load()
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(target=readers, args=(f"ws://127.0.0.1:{port}/", args.connections, ready))
+    proc.start()
+    await asyncio.get_running_loop().run_in_executor(None, ready.wait)
+    while len(app.outboxes) < args.connections:
+        await asyncio.sleep(0.05)
+    payload = b"\x00\x02" + bytes(args.bytes - 2)  # the size of a merged Yjs update frame
+    results: dict[str, list[float]] = {"straight": [], "queue": []}
+    interval = 1 / args.rate
+    for block in range(args.blocks * 2):
+        straight = block % 4 in (0, 3)  # straight, queue, queue, straight, ...
+        began = time.process_time()
+        for _ in range(args.block):
+            wire = binary_frame(payload) if straight else None
+            for pair in app.outboxes:
+                pair[0 if straight else 1].put(payload, wire)
+            await asyncio.sleep(interval)
+        spent = time.process_time() - began
+        results["straight" if straight else "queue"].append(
+            spent / (args.block * args.connections) * 1e6
+        )
+    app.done.set()
+    for pair in app.outboxes:
+        for outbox in pair:
+            outbox.close(1000, "")
+    await asyncio.gather(*app.writers, return_exceptions=True)
+    await server.shutdown()
+    proc.join(30)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--blocks", type=int, default=10, help="blocks per mode")
+    parser.add_argument("--block", type=int, default=200, help="broadcasts per block")
+    parser.add_argument("--rate", type=float, default=100.0, help="broadcasts a second")
+    parser.add_argument("--bytes", type=int, default=120)
+    args = parser.parse_args()
+    results = uvloop.run(serve(args))  # the loop uvicorn picks when serving
+    for mode, values in results.items():
+        print(
+            f"{mode:9s} µs CPU per delivery: median {statistics.median(values):.2f} "
+            f"min {min(values):.2f} ({len(values)} blocks of {args.block} x {args.connections})"
+        )
+    ratio = statistics.median(results["straight"]) / statistics.median(results["queue"])
+    print(f"straight / queue: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
