@@ -58,6 +58,8 @@ class App:
         self.outboxes: list[tuple[Outbox, Outbox]] = []  # (straight, queue-only) per socket
         self.writers: list[asyncio.Task[None]] = []
         self.done = asyncio.Event()
+        self.all_in = asyncio.Event()
+        self.expected = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await receive()
@@ -67,11 +69,14 @@ class App:
         pair = (Outbox(send, 10_000, 1 << 30, wire), Outbox(send, 10_000, 1 << 30))
         self.outboxes.append(pair)
         self.writers += [asyncio.create_task(o.run()) for o in pair]
+        if len(self.outboxes) == self.expected:
+            self.all_in.set()
         await self.done.wait()
 
 
 async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     app = App()
+    app.expected = args.connections
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, ws=WireWebSocketProtocol, lifespan="off", log_config=None
     )
@@ -85,8 +90,7 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     proc = ctx.Process(target=readers, args=(f"ws://127.0.0.1:{port}/", args.connections, ready))
     proc.start()
     await asyncio.get_running_loop().run_in_executor(None, ready.wait)
-    while len(app.outboxes) < args.connections:
-        await asyncio.sleep(0.05)
+    await app.all_in.wait()
     payload = b"\x00\x02" + bytes(args.bytes - 2)  # the size of a merged Yjs update frame
     results: dict[str, list[float]] = {"straight": [], "queue": []}
     interval = 1 / args.rate

@@ -272,6 +272,7 @@ def load(
     red = redis.Redis(port=redis_port) if redis_port else None
     publish0 = _publishes(red)
     accepted0 = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers)
+    commits0 = sum(_metric(p, "cobord_commits_total") for _, p in servers)
     cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
     t0 = time.monotonic()
     go.set()
@@ -279,6 +280,7 @@ def load(
     elapsed = time.monotonic() - t0
     cpu = [(cpu_seconds(p.pid) - c) / elapsed for (p, _), c in zip(servers, cpu0, strict=True)]
     accepted = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers) - accepted0
+    commits = sum(_metric(p, "cobord_commits_total") for _, p in servers) - commits0
     publishes = _publishes(red) - publish0
     for w in workers:
         w.join()
@@ -300,6 +302,7 @@ def load(
         # the run / updates received by any client)
         "cpu_us_per_delivery": round(sum(cpu) * elapsed / max(1, received) * 1e6, 2),
         "accepted": accepted,
+        "updates_per_commit": round(accepted / max(1, commits), 2),
         "redis_publishes_per_update": round(publishes / accepted, 3) if red else None,
     }
 

@@ -1,7 +1,8 @@
 """The fast path for broadcast frames (server/http/wire.py, server/live/outbox.py): a frame encoded
 once goes straight to each socket while the socket takes it, through the queue when it does not,
-and a client gets every frame exactly once and in order across the switch. Real uvicorn with the
-server's WebSocket protocol class, real sockets, a real websockets client."""
+and a client gets every frame exactly once and in order across the switch (real uvicorn with the
+server's WebSocket protocol class, real sockets, a real websockets client). Frames relayed from
+another process while a commit is in flight share the commit's write (server/live/room.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ from typing import Any
 import pytest
 import uvicorn
 import websockets
+from pycrdt import Doc, Map
 from websockets.frames import Frame, Opcode
 
+from crdt import protocol
+from crdt.rules import Actor
+from server.fanout import MemoryBroker, MemoryFanout
 from server.http.wire import EXTENSION, WireWebSocketProtocol
+from server.live.hub import Hub
 from server.live.outbox import Outbox, binary_frame
+from server.live.room import Connection
+from server.settings import Settings
+from server.store.base import BoardRecord
+from server.store.memory import MemoryStore
 from tests.conftest import free_port
 
 PAYLOAD = 10_000
@@ -123,3 +133,89 @@ async def test_frames_go_straight_to_the_socket_then_queue_in_order(
     assert direct > 0 and queued == 1
     # Once the writer had drained the queue, frames went straight to the socket again.
     assert (direct_after, queued_after) == (SECOND, 0)
+
+
+def frames_of(data: bytes) -> list[bytes]:
+    """The payloads of unmasked binary frames written one after the other."""
+    frames = []
+    while data:
+        assert data[0] == 0x82
+        length, start = data[1], 2
+        if length == 126:
+            length, start = int.from_bytes(data[2:4], "big"), 4
+        elif length == 127:
+            length, start = int.from_bytes(data[2:10], "big"), 10
+        frames.append(data[start : start + length])
+        data = data[start + length :]
+    return frames
+
+
+async def test_relayed_frames_wait_for_the_commit_in_flight_and_share_its_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two processes (two hubs on one broker, in process). While B commits, the updates A
+    commits reach B: B's clients get them with B's own commit, all in ONE write, in order. With
+    nothing in flight (and no window) a relayed update is written at once."""
+    store = MemoryStore()
+    await store.open()
+    await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
+    broker = MemoryBroker()
+    settings = Settings(secret_key="test", idle_unload_seconds=0, batch_window_ms=0)
+    hubs = [Hub(store, settings, fanout=MemoryFanout(broker)) for _ in range(2)]
+    for hub in hubs:
+        await hub.start()
+    room_a, room_b = [await hub.acquire("b0") for hub in hubs]
+
+    # B's next append waits for `gate` (B's commit in flight); every other append goes through.
+    append = store.log.append_updates
+    gate, entered, armed = asyncio.Event(), asyncio.Event(), [False]
+
+    async def gated(board_id: str, updates: Any) -> list[int]:
+        if armed[0]:
+            armed[0] = False
+            entered.set()
+            await gate.wait()
+        return await append(board_id, updates)
+
+    monkeypatch.setattr(store.log, "append_updates", gated)
+    writes: list[bytes] = []
+
+    def wire(frame: bytes) -> bool:
+        writes.append(frame)
+        return True
+
+    async def refused(message: Any) -> None:
+        raise AssertionError(f"went through the queue: {message}")
+
+    conn = Connection(Actor("viewer", "v"), Outbox(refused, 100, 1 << 20, wire))
+    room_b.join(conn)
+    writes.clear()  # the joiner's first sync
+
+    def note(note_id: str) -> Any:
+        return lambda board: board.notes_map.__setitem__(note_id, Map({"text": note_id}))
+
+    armed[0] = True
+    own = asyncio.create_task(room_b.apply_server_change(note("b")))
+    await entered.wait()
+    for i in range(3):
+        await room_a.apply_server_change(note(f"a{i}"))
+        assert room_b.has_note(f"a{i}")  # in B's doc already, not yet sent
+    assert writes == []
+    gate.set()
+    await own
+    assert len(writes) == 1
+    doc: Doc[Any] = Doc()
+    seen = []
+    for frame in frames_of(writes[0]):
+        message = protocol.decode(frame)
+        assert isinstance(message, protocol.Update)
+        doc.apply_update(message.update)
+        seen.append(sorted(doc.get("notes", type=Map).keys()))
+    assert seen == [["a0"], ["a0", "a1"], ["a0", "a1", "a2"], ["a0", "a1", "a2", "b"]]
+
+    await room_a.apply_server_change(note("a3"))
+    assert len(writes) == 2 and len(frames_of(writes[1])) == 1
+    room_b.leave(conn)
+    for hub, room in zip(hubs, (room_a, room_b), strict=True):
+        hub.release(room)
+        await hub.close()

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import struct
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from crdt.protocol import CloseCode
@@ -87,6 +87,27 @@ class Outbox:
             and len(frame) <= self.max_bytes  # else the queue's bound closes it, as before
             and self._wire(wire)
         ):
+            return
+        self._queue(frame)
+
+    def put_many(self, frames: Sequence[bytes], wire: bytes) -> None:
+        """Several frames at once, in order: `wire` is all of them encoded, one after the other,
+        written in one go if the socket takes it; else each is queued."""
+        if self._closing is not None:
+            return
+        if (
+            self._wire is not None
+            and not self._frames
+            and not self._sending
+            and len(wire) <= self.max_bytes
+            and self._wire(wire)
+        ):
+            return
+        for frame in frames:
+            self._queue(frame)
+
+    def _queue(self, frame: bytes) -> None:
+        if self._closing is not None:
             return
         self._frames.append(frame)
         self._queued_bytes += len(frame)
