@@ -7,7 +7,8 @@ after a commit, `--rate` broadcasts a second, alternating blocks of `--block` br
 the straight write (the frame encoded once, `put(frame, wire)`) and the queue (`put(frame)`: the
 writer task and uvicorn's send, the path before). Both modes run in the same process on the same
 sockets, interleaved, so a busy machine slows both alike. Printed: the server process's CPU per
-delivery (process_time over the block / frames x connections), median and min per mode.
+delivery (process_time over the block / frames x connections), median and min per mode, and the
+kernel's share of it (system time: the write system calls themselves).
 
     .venv/bin/python bench/fanout_cpu.py --connections 200 --blocks 10
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -93,19 +95,20 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     await app.all_in.wait()
     payload = b"\x00\x02" + bytes(args.bytes - 2)  # the size of a merged Yjs update frame
     results: dict[str, list[float]] = {"straight": [], "queue": []}
+    system: dict[str, list[float]] = {"straight": [], "queue": []}
     interval = 1 / args.rate
     for block in range(args.blocks * 2):
         straight = block % 4 in (0, 3)  # straight, queue, queue, straight, ...
-        began = time.process_time()
+        began, began_sys = time.process_time(), os.times().system
         for _ in range(args.block):
             wire = binary_frame(payload) if straight else None
             for pair in app.outboxes:
                 pair[0 if straight else 1].put(payload, wire)
             await asyncio.sleep(interval)
-        spent = time.process_time() - began
-        results["straight" if straight else "queue"].append(
-            spent / (args.block * args.connections) * 1e6
-        )
+        spent, spent_sys = time.process_time() - began, os.times().system - began_sys
+        deliveries = args.block * args.connections
+        results["straight" if straight else "queue"].append(spent / deliveries * 1e6)
+        system["straight" if straight else "queue"].append(spent_sys / deliveries * 1e6)
     app.done.set()
     for pair in app.outboxes:
         for outbox in pair:
@@ -113,7 +116,7 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     await asyncio.gather(*app.writers, return_exceptions=True)
     await server.shutdown()
     proc.join(30)
-    return results
+    return {**results, **{f"{mode} (system)": values for mode, values in system.items()}}
 
 
 def main() -> None:
@@ -127,7 +130,7 @@ def main() -> None:
     results = uvloop.run(serve(args))  # the loop uvicorn picks when serving
     for mode, values in results.items():
         print(
-            f"{mode:9s} µs CPU per delivery: median {statistics.median(values):.2f} "
+            f"{mode:18s} µs CPU per delivery: median {statistics.median(values):.2f} "
             f"min {min(values):.2f} ({len(values)} blocks of {args.block} x {args.connections})"
         )
     ratio = statistics.median(results["straight"]) / statistics.median(results["queue"])
