@@ -273,6 +273,7 @@ def load(
     publish0 = _publishes(red)
     accepted0 = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers)
     commits0 = sum(_metric(p, "cobord_commits_total") for _, p in servers)
+    writes0 = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers)
     cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
     t0 = time.monotonic()
     go.set()
@@ -281,6 +282,7 @@ def load(
     cpu = [(cpu_seconds(p.pid) - c) / elapsed for (p, _), c in zip(servers, cpu0, strict=True)]
     accepted = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers) - accepted0
     commits = sum(_metric(p, "cobord_commits_total") for _, p in servers) - commits0
+    writes = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers) - writes0
     publishes = _publishes(red) - publish0
     for w in workers:
         w.join()
@@ -303,6 +305,8 @@ def load(
         "cpu_us_per_delivery": round(sum(cpu) * elapsed / max(1, received) * 1e6, 2),
         "accepted": accepted,
         "updates_per_commit": round(accepted / max(1, commits), 2),
+        # socket writes to clients per update received by a client (frames share writes)
+        "writes_per_delivery": round(writes / max(1, received), 3),
         "redis_publishes_per_update": round(publishes / accepted, 3) if red else None,
     }
 

@@ -201,9 +201,12 @@ async def test_relayed_frames_wait_for_the_commit_in_flight_and_share_its_write(
         await room_a.apply_server_change(note(f"a{i}"))
         assert room_b.has_note(f"a{i}")  # in B's doc already, not yet sent
     assert writes == []
+    metrics = hubs[1].metrics
+    counted = (metrics.fanout_writes, metrics.fanout_frames)
     gate.set()
     await own
     assert len(writes) == 1
+    assert (metrics.fanout_writes, metrics.fanout_frames) == (counted[0] + 1, counted[1] + 4)
     doc: Doc[Any] = Doc()
     seen = []
     for frame in frames_of(writes[0]):

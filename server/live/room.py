@@ -219,6 +219,9 @@ class Room:
         """Frames to every connection (but the one each leaves out), encoded once: several
         frames go to a connection in one write."""
         connections = self.core.connections
+        metrics = self.metrics
+        metrics.fanout_writes += len(connections)  # one per connection (less the left out)
+        metrics.fanout_frames += len(connections) * len(broadcasts)
         if len(broadcasts) == 1:
             frame, exclude = broadcasts[0]
             wire = binary_frame(frame)  # encoded once, the same bytes for everyone
