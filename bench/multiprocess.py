@@ -274,6 +274,7 @@ def load(
     accepted0 = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers)
     commits0 = sum(_metric(p, "cobord_commits_total") for _, p in servers)
     writes0 = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers)
+    frames0 = sum(_metric(p, "cobord_fanout_frames_total") for _, p in servers)
     cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
     t0 = time.monotonic()
     go.set()
@@ -283,6 +284,7 @@ def load(
     accepted = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers) - accepted0
     commits = sum(_metric(p, "cobord_commits_total") for _, p in servers) - commits0
     writes = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers) - writes0
+    frames = sum(_metric(p, "cobord_fanout_frames_total") for _, p in servers) - frames0
     publishes = _publishes(red) - publish0
     for w in workers:
         w.join()
@@ -307,6 +309,7 @@ def load(
         "updates_per_commit": round(accepted / max(1, commits), 2),
         # socket writes to clients per update received by a client (frames share writes)
         "writes_per_delivery": round(writes / max(1, received), 3),
+        "frames_per_delivery": round(frames / max(1, received), 3),
         "redis_publishes_per_update": round(publishes / accepted, 3) if red else None,
     }
 
