@@ -11,6 +11,12 @@ delivery (process_time over the block / frames x connections), median and min pe
 kernel's share of it (system time: the write system calls themselves).
 
     .venv/bin/python bench/fanout_cpu.py --connections 200 --blocks 10
+
+Instructions (user space; the machine's load does not change them), one mode per run, the
+difference between two lengths divided by the deliveries it adds (here 40 x 50):
+
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p .venv/bin/python \
+        bench/fanout_cpu.py --connections 50 --mode straight|queue --blocks 1 --block 20|60
 """
 
 from __future__ import annotations
@@ -97,8 +103,8 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"straight": [], "queue": []}
     system: dict[str, list[float]] = {"straight": [], "queue": []}
     interval = 1 / args.rate
-    for block in range(args.blocks * 2):
-        straight = block % 4 in (0, 3)  # straight, queue, queue, straight, ...
+    for block in range(args.blocks * (2 if args.mode == "both" else 1)):
+        straight = block % 4 in (0, 3) if args.mode == "both" else args.mode == "straight"
         began, began_sys = time.process_time(), os.times().system
         for _ in range(args.block):
             wire = binary_frame(payload) if straight else None
@@ -126,15 +132,19 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=200, help="broadcasts per block")
     parser.add_argument("--rate", type=float, default=100.0, help="broadcasts a second")
     parser.add_argument("--bytes", type=int, default=120)
+    parser.add_argument("--mode", choices=["both", "straight", "queue"], default="both")
     args = parser.parse_args()
     results = uvloop.run(serve(args))  # the loop uvicorn picks when serving
     for mode, values in results.items():
+        if not values:
+            continue
         print(
             f"{mode:18s} µs CPU per delivery: median {statistics.median(values):.2f} "
             f"min {min(values):.2f} ({len(values)} blocks of {args.block} x {args.connections})"
         )
-    ratio = statistics.median(results["straight"]) / statistics.median(results["queue"])
-    print(f"straight / queue: {ratio:.2f}")
+    if args.mode == "both":
+        ratio = statistics.median(results["straight"]) / statistics.median(results["queue"])
+        print(f"straight / queue: {ratio:.2f}")
 
 
 if __name__ == "__main__":
