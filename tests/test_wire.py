@@ -222,3 +222,58 @@ async def test_relayed_frames_wait_for_the_commit_in_flight_and_share_its_write(
     for hub, room in zip(hubs, (room_a, room_b), strict=True):
         hub.release(room)
         await hub.close()
+
+
+async def test_within_the_window_relayed_frames_share_one_write_at_its_end() -> None:
+    """B's batching window (1 s here): the first update relayed after a quiet spell is written at
+    once; the next ones within the window wait for its end and go out together, in order."""
+    store = MemoryStore()
+    await store.open()
+    await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
+    broker = MemoryBroker()
+    hubs = [
+        Hub(
+            store,
+            Settings(secret_key="test", idle_unload_seconds=0, batch_window_ms=window),
+            fanout=MemoryFanout(broker),
+        )
+        for window in (0, 1000)
+    ]
+    for hub in hubs:
+        await hub.start()
+    room_a, room_b = [await hub.acquire("b0") for hub in hubs]
+    writes: list[bytes] = []
+    second = asyncio.Event()
+
+    def wire(frame: bytes) -> bool:
+        writes.append(frame)
+        if len(writes) == 2:
+            second.set()
+        return True
+
+    conn = Connection(Actor("viewer", "v"), Outbox(_unused, 100, 1 << 20, wire))
+    room_b.join(conn)
+    writes.clear()
+    for i in range(3):
+        await room_a.apply_server_change(
+            lambda board, i=i: board.notes_map.__setitem__(f"a{i}", Map({"text": "x"}))
+        )
+        assert room_b.has_note(f"a{i}")
+    assert len(writes) == 1 and len(frames_of(writes[0])) == 1  # at once: a quiet spell before
+    async with asyncio.timeout(30):
+        await second.wait()  # the window's end
+    doc: Doc[Any] = Doc()
+    for frame in frames_of(writes[0]) + frames_of(writes[1]):
+        message = protocol.decode(frame)
+        assert isinstance(message, protocol.Update)
+        doc.apply_update(message.update)
+    assert len(frames_of(writes[1])) == 2
+    assert sorted(doc.get("notes", type=Map).keys()) == ["a0", "a1", "a2"]
+    room_b.leave(conn)
+    for hub, room in zip(hubs, (room_a, room_b), strict=True):
+        hub.release(room)
+        await hub.close()
+
+
+async def _unused(message: Any) -> None:
+    raise AssertionError(f"went through the queue: {message}")
