@@ -8,7 +8,8 @@ the straight write (the frame encoded once, `put(frame, wire)`) and the queue (`
 writer task and uvicorn's send, the path before). Both modes run in the same process on the same
 sockets, interleaved, so a busy machine slows both alike. Printed: the server process's CPU per
 delivery (process_time over the block / frames x connections), median and min per mode, and the
-kernel's share of it (system time: the write system calls themselves).
+kernel's share of it (system time: the write system calls themselves). `--mode shared`: two
+frames per broadcast (a relayed frame and a commit's), as two writes or as one (`put_many`).
 
     .venv/bin/python bench/fanout_cpu.py --connections 200 --blocks 10
 
@@ -100,21 +101,34 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     await asyncio.get_running_loop().run_in_executor(None, ready.wait)
     await app.all_in.wait()
     payload = b"\x00\x02" + bytes(args.bytes - 2)  # the size of a merged Yjs update frame
-    results: dict[str, list[float]] = {"straight": [], "queue": []}
-    system: dict[str, list[float]] = {"straight": [], "queue": []}
+    # shared: two frames per broadcast, as two straight writes or as one
+    names = ("separate", "shared") if args.mode == "shared" else ("straight", "queue")
+    alternate = args.mode in ("both", "shared")
+    results: dict[str, list[float]] = {name: [] for name in names}
+    system: dict[str, list[float]] = {name: [] for name in names}
     interval = 1 / args.rate
-    for block in range(args.blocks * (2 if args.mode == "both" else 1)):
-        straight = block % 4 in (0, 3) if args.mode == "both" else args.mode == "straight"
+    for block in range(args.blocks * (2 if alternate else 1)):
+        first = block % 4 in (0, 3) if alternate else args.mode == names[0]
+        name = names[0] if first else names[1]
         began, began_sys = time.process_time(), os.times().system
         for _ in range(args.block):
-            wire = binary_frame(payload) if straight else None
-            for pair in app.outboxes:
-                pair[0 if straight else 1].put(payload, wire)
+            if args.mode == "shared":
+                wire = binary_frame(payload)
+                for pair in app.outboxes:
+                    if first:
+                        pair[0].put(payload, wire)
+                        pair[0].put(payload, wire)
+                    else:
+                        pair[0].put_many((payload, payload), wire + wire)
+            else:
+                wire = binary_frame(payload) if first else None
+                for pair in app.outboxes:
+                    pair[0 if first else 1].put(payload, wire)
             await asyncio.sleep(interval)
         spent, spent_sys = time.process_time() - began, os.times().system - began_sys
-        deliveries = args.block * args.connections
-        results["straight" if straight else "queue"].append(spent / deliveries * 1e6)
-        system["straight" if straight else "queue"].append(spent_sys / deliveries * 1e6)
+        deliveries = args.block * args.connections * (2 if args.mode == "shared" else 1)
+        results[name].append(spent / deliveries * 1e6)
+        system[name].append(spent_sys / deliveries * 1e6)
     app.done.set()
     for pair in app.outboxes:
         for outbox in pair:
@@ -122,7 +136,7 @@ async def serve(args: argparse.Namespace) -> dict[str, list[float]]:
     await asyncio.gather(*app.writers, return_exceptions=True)
     await server.shutdown()
     proc.join(30)
-    return {**results, **{f"{mode} (system)": values for mode, values in system.items()}}
+    return {**results, **{f"{name} (system)": values for name, values in system.items()}}
 
 
 def main() -> None:
@@ -132,7 +146,12 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=200, help="broadcasts per block")
     parser.add_argument("--rate", type=float, default=100.0, help="broadcasts a second")
     parser.add_argument("--bytes", type=int, default=120)
-    parser.add_argument("--mode", choices=["both", "straight", "queue"], default="both")
+    parser.add_argument(
+        "--mode",
+        choices=["both", "straight", "queue", "shared"],
+        default="both",
+        help="shared: two frames per broadcast, two writes against one (put_many)",
+    )
     args = parser.parse_args()
     results = uvloop.run(serve(args))  # the loop uvicorn picks when serving
     for mode, values in results.items():
@@ -142,9 +161,10 @@ def main() -> None:
             f"{mode:18s} µs CPU per delivery: median {statistics.median(values):.2f} "
             f"min {min(values):.2f} ({len(values)} blocks of {args.block} x {args.connections})"
         )
-    if args.mode == "both":
-        ratio = statistics.median(results["straight"]) / statistics.median(results["queue"])
-        print(f"straight / queue: {ratio:.2f}")
+    if args.mode in ("both", "shared"):
+        first, second = list(results)[:2]
+        ratio = statistics.median(results[first]) / statistics.median(results[second])
+        print(f"{first} / {second}: {ratio:.2f}")
 
 
 if __name__ == "__main__":
