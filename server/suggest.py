@@ -25,7 +25,8 @@ import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,25 @@ class ClusterText:
 
 
 # ---- encoders ------------------------------------------------------------------------------
+
+_BLAS_LOCK = threading.Lock()
+_blas_limit: Any = None
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread while suggestions are computed. Left alone, OpenBLAS starts one
+    thread per core and they spin-wait for each other: on a busy 2-core machine 200 notes took
+    1.4 s of CPU instead of 0.22 s (bench/suggest_quality.py --cost-only), and the server has
+    other work for the second core. threadpoolctl is what makes `USE(threads=1)` hold as well."""
+    global _blas_limit
+    with _BLAS_LOCK:
+        if _blas_limit is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_limit = ThreadpoolController().limit  # finds numpy's BLAS once
+    with _blas_limit(limits=1, user_api="blas"):
+        yield
 
 
 class _Encoders:
@@ -294,6 +314,16 @@ def analyse(
     params: Params = PARAMS,
 ) -> dict[str, Any]:
     """{"placements": [{note, cluster, confidence}], "suggestions": [{label, notes}]}."""
+    with one_blas_thread():
+        return _analyse(loose, clusters, languages, params)
+
+
+def _analyse(
+    loose: Sequence[NoteText],
+    clusters: Sequence[ClusterText],
+    languages: Sequence[str],
+    params: Params,
+) -> dict[str, Any]:
     loose = [n for n in loose if n.text.strip()][:MAX_NOTES]
     budget = MAX_NOTES - len(loose)
     kept: list[ClusterText] = []

@@ -151,6 +151,34 @@ def test_one_request_does_bounded_work() -> None:
     assert max(len(t) for t in seen) <= suggest.MAX_TEXT
 
 
+def test_numpy_runs_one_blas_thread_while_suggesting() -> None:
+    """OpenBLAS left alone runs a thread per core (spinning on a busy machine: 6x the CPU for
+    200 notes); analyse() holds it to one, and gives the threads back afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        info = threadpoolctl.threadpool_info()
+        return [i["num_threads"] for i in info if i["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and max(before) == 2  # the failure can happen: two threads
+        seen: list[list[int]] = []
+
+        def probe(texts: list[str]) -> np.ndarray[Any, Any]:
+            seen.append(blas_threads())
+            return np.eye(len(texts), 8, dtype=np.float32) + 0.1
+
+        suggest.ENCODERS.extra["probe"] = probe
+        try:
+            notes = [NoteText(f"n{i}", f"note {i}", "fr", {}) for i in range(4)]
+            suggest.analyse(notes, (), params=suggest.Params(encoder="probe"))
+        finally:
+            del suggest.ENCODERS.extra["probe"]
+        assert seen == [[1] * len(before)]
+        assert blas_threads() == before
+
+
 async def test_suggestions_facilitator_only_placements_and_accept_with_titles(
     server: ServerProcess,
 ) -> None:
