@@ -175,13 +175,40 @@ def _clip(text: str) -> str:
     return " ".join(text.split())[:MAX_TEXT]
 
 
-def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
-    """One unit vector per note: its text and (some of) its translations, averaged."""
+def common_language(notes: Sequence[NoteText]) -> str | None:
+    """The language in which most notes can be read (their own text or a translation): a note's
+    vector is taken from its text and its translation INTO this language, so that as many notes
+    as possible are compared in one language. None when no note says its language."""
+    count: Counter[str] = Counter()
+    for note in notes:
+        langs = {lang for lang, text in note.translations.items() if text.strip()}
+        if note.lang and note.text.strip():
+            langs.add(note.lang)
+        count.update(langs)
+    if not count:
+        return None
+    return min(count, key=lambda lang: (-count[lang], lang))
+
+
+def _translations(note: NoteText, pivot: str | None) -> list[str]:
+    """At most MAX_TRANSLATIONS of a note's translations: the one into `pivot` first, then the
+    others by language name (deterministic whatever the board's order)."""
+    if note.lang is not None and note.lang == pivot:
+        order = sorted(note.translations)
+    else:
+        order = sorted(note.translations, key=lambda lang: (lang != pivot, lang))
+    texts = [note.translations[lang] for lang in order if lang != note.lang]
+    return [t for t in texts if t.strip()][:MAX_TRANSLATIONS]
+
+
+def note_vectors(notes: Sequence[NoteText], encoder: str, pivot: str | None = None) -> Vectors:
+    """One unit vector per note: its text and (some of) its translations, averaged; the
+    translation into `pivot` (default: common_language(notes)) is preferred."""
+    pivot = common_language(notes) if pivot is None else pivot
     texts: list[str] = []
     owners: list[int] = []
     for i, note in enumerate(notes):
-        own = [note.text, *list(note.translations.values())[:MAX_TRANSLATIONS]]
-        for text in own:
+        for text in [note.text, *_translations(note, pivot)]:
             if text.strip():
                 texts.append(_clip(text))
                 owners.append(i)
@@ -193,14 +220,17 @@ def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
     return _normalise(out)
 
 
-def title_vectors(clusters: Sequence[ClusterText], encoder: str) -> tuple[Vectors, list[bool]]:
-    """A cluster's title (and its titles in other languages) as one vector; has_title each."""
+def title_vectors(
+    clusters: Sequence[ClusterText], encoder: str, pivot: str | None = None
+) -> tuple[Vectors, list[bool]]:
+    """A cluster's title (and its title in `pivot`, the notes' common language) as one vector;
+    has_title each."""
     as_notes = [
         NoteText(c.id, c.title, None, {k: v for k, v in c.titles.items() if v != c.title})
         for c in clusters
     ]
     has = [bool(c.title.strip() or any(v.strip() for v in c.titles.values())) for c in clusters]
-    return note_vectors(as_notes, encoder), has
+    return note_vectors(as_notes, encoder, pivot), has
 
 
 # ---- grouping ------------------------------------------------------------------------------
@@ -334,7 +364,8 @@ def _analyse(
     if not loose:
         return {"placements": [], "suggestions": []}
     member_notes = [n for c in kept for n in c.notes]
-    vectors = note_vectors([*loose, *member_notes], params.encoder)
+    pivot = common_language([*loose, *member_notes])
+    vectors = note_vectors([*loose, *member_notes], params.encoder, pivot)
     mean = vectors.mean(axis=0) if params.center and len(vectors) > 1 else None
     vectors = _centered(vectors, mean)
     loose_v = vectors[: len(loose)]
@@ -344,7 +375,7 @@ def _analyse(
         for c in kept:
             members.append(vectors[at : at + len(c.notes)])
             at += len(c.notes)
-        titles, has_title = title_vectors(kept, params.encoder)
+        titles, has_title = title_vectors(kept, params.encoder, pivot)
         titles = _centered(titles, mean)
         placements = [
             Placement(loose[i].id, kept[c].id, conf)

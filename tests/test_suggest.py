@@ -65,6 +65,11 @@ def test_labelled_workshops_are_many_varied_and_trilingual() -> None:
         assert min(lengths) < 30 and max(lengths) > 100, w["id"]  # short and long
         assert set(w["clusters"]) == {n["label"] for n in w["notes"]}
         assert all(w["facilitator_lang"] in t for t in w["clusters"].values())
+    for w in shops.values():  # the board's translations: English for every FR/NL note
+        for n in w["notes"]:
+            expected = set() if n["lang"] == "en" else {"en"}
+            assert set(n.get("translations", {})) == expected, n["id"]
+            assert all(t.strip() and t != n["text"] for t in n.get("translations", {}).values())
 
 
 def test_pairwise_f1_counts_pairs() -> None:
@@ -149,6 +154,47 @@ def test_one_request_does_bounded_work() -> None:
     titles = 20 * (1 + suggest.MAX_TRANSLATIONS)
     assert len(seen) <= suggest.MAX_NOTES * (1 + suggest.MAX_TRANSLATIONS) + titles
     assert max(len(t) for t in seen) <= suggest.MAX_TEXT
+
+
+def test_a_note_is_read_with_its_translation_into_the_boards_common_language() -> None:
+    """Most notes can be read in English (their text or a translation): a French note is
+    embedded with its English translation, whatever order its translations come in; a note with
+    no English one takes its first translation by language name."""
+    board = [
+        NoteText(
+            "a", "la cantine est trop chère", "fr", {"nl": "kantine te duur", "en": "canteen"}
+        ),
+        NoteText("b", "lunch is cold", "en", {"fr": "le repas est froid"}),
+        NoteText("c", "te veel huiswerk", "nl", {"en": "too much homework", "fr": "devoirs"}),
+        NoteText("d", "école fermée", "fr", {"nl": "school dicht"}),
+        NoteText("e", "open later", "en", {}),
+        NoteText("f", "more books", "en", {}),
+    ]
+    assert suggest.common_language(board) == "en"  # en 5 notes, fr 4, nl 3
+    assert suggest.common_language([NoteText("x", "?", None, {})]) is None
+    seen: list[str] = []
+
+    def recorder(texts: list[str]) -> np.ndarray[Any, Any]:
+        seen.extend(texts)
+        return np.eye(len(texts), 8, dtype=np.float32) + 0.1
+
+    suggest.ENCODERS.extra["recorder"] = recorder
+    try:
+        suggest.note_vectors(board, "recorder")
+    finally:
+        del suggest.ENCODERS.extra["recorder"]
+    assert seen == [
+        "la cantine est trop chère",
+        "canteen",
+        "lunch is cold",
+        "le repas est froid",
+        "te veel huiswerk",
+        "too much homework",
+        "école fermée",
+        "school dicht",
+        "open later",
+        "more books",
+    ]
 
 
 def test_numpy_runs_one_blas_thread_while_suggesting() -> None:
