@@ -57,6 +57,10 @@ class Params:
     place_prob: float = 0.8  # ...and this confidence (softmax over the clusters' scores)
     temperature: float = 0.02
     rounds: int = 3  # placed notes join their cluster and the rest is scored again, this often
+    # A topic with no cluster yet: loose notes that gather among themselves (new_topics) into a
+    # group of new_topic_size or more at this mean similarity are not placed (None: always placed).
+    new_topic_threshold: float | None = None
+    new_topic_size: int = 4
 
 
 PARAMS = Params()
@@ -262,6 +266,74 @@ def average_linkage(sim: Vectors, threshold: float) -> list[list[int]]:
     return [g for g, keep in zip(groups, alive, strict=True) if keep and g]
 
 
+def constrained_linkage(
+    sim: Vectors, groups: list[list[int]], seeded: list[bool], threshold: float
+) -> list[tuple[list[int], bool]]:
+    """Average linkage from the given groups (rows of `sim`), two seeded groups never merged:
+    -> (rows, seeded) for each final group."""
+    k, n = len(groups), len(sim)
+    groups = [list(g) for g in groups]
+    seeded = list(seeded)
+    if k < 2:
+        return list(zip(groups, seeded, strict=True))
+    member = np.zeros((k, n))
+    for gi, rows in enumerate(groups):
+        member[gi, rows] = 1.0
+    sizes = member.sum(axis=1)
+    link = (member @ sim.astype(np.float64) @ member.T) / np.outer(sizes, sizes)
+    is_seeded = np.asarray(seeded)
+    link[np.ix_(is_seeded, is_seeded)] = -np.inf
+    np.fill_diagonal(link, -np.inf)
+    alive = np.ones(k, dtype=bool)
+    while alive.sum() > 1:
+        a, b = np.unravel_index(int(np.argmax(link)), link.shape)
+        if link[a, b] < threshold:
+            break
+        merged = (link[a] * sizes[a] + link[b] * sizes[b]) / (sizes[a] + sizes[b])
+        link[a], link[:, a] = merged, merged
+        sizes[a] += sizes[b]
+        is_seeded[a] = is_seeded[a] or is_seeded[b]
+        if is_seeded[a]:
+            link[a, is_seeded], link[is_seeded, a] = -np.inf, -np.inf
+        link[a, a] = -np.inf
+        alive[b] = False
+        link[b, :], link[:, b] = -np.inf, -np.inf
+        groups[a] += groups[b]
+        groups[b] = []
+    return [(groups[i], bool(is_seeded[i])) for i in range(k) if alive[i]]
+
+
+def new_topics(
+    loose: Vectors,
+    members: list[Vectors],
+    titles: Vectors,
+    has_title: list[bool],
+    threshold: float,
+    size: int,
+) -> set[int]:
+    """Loose notes (indexes) that seem to make a topic of their own: average linkage over the
+    loose notes and the clusters (each cluster's notes and title one group from the start, two
+    clusters never merged) leaves them in a group of `size` or more with no cluster in it."""
+    blocks: list[Vectors] = [loose]
+    groups: list[list[int]] = [[i] for i in range(len(loose))]
+    seeded = [False] * len(loose)
+    at = len(loose)
+    for c, m in enumerate(members):
+        block = np.concatenate([m, titles[c : c + 1]]) if has_title[c] else m
+        if not len(block):
+            continue
+        blocks.append(block)
+        groups.append(list(range(at, at + len(block))))
+        seeded.append(True)
+        at += len(block)
+    vectors = np.concatenate(blocks)
+    out: set[int] = set()
+    for rows, has_cluster in constrained_linkage(vectors @ vectors.T, groups, seeded, threshold):
+        if not has_cluster and len(rows) >= size:
+            out |= set(rows)
+    return out
+
+
 def _centered(vectors: Vectors, mean: Vectors | None) -> Vectors:
     return vectors if mean is None else _normalise(vectors - mean)
 
@@ -377,9 +449,20 @@ def _analyse(
             at += len(c.notes)
         titles, has_title = title_vectors(kept, params.encoder, pivot)
         titles = _centered(titles, mean)
+        unclustered: set[int] = set()
+        if params.new_topic_threshold is not None:
+            unclustered = new_topics(
+                loose_v,
+                members,
+                titles,
+                has_title,
+                params.new_topic_threshold,
+                params.new_topic_size,
+            )
         placements = [
             Placement(loose[i].id, kept[c].id, conf)
             for i, c, conf in place(loose_v, members, titles, has_title, params)
+            if i not in unclustered
         ]
     placed = {pl.note for pl in placements}
     rest = [i for i, n in enumerate(loose) if n.id not in placed]

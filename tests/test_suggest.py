@@ -197,6 +197,58 @@ def test_a_note_is_read_with_its_translation_into_the_boards_common_language() -
     ]
 
 
+def test_a_topic_without_cluster_is_suggested_not_pushed_into_the_nearest_cluster() -> None:
+    """Four loose notes share a topic that has no cluster yet and lean towards cluster A: without
+    looking for new topics they are all placed in A (the failure); with it they stay loose and
+    come back as one new-group suggestion, while A's and B's own notes are still placed."""
+    basis = np.eye(8)
+    lean = {"A": basis[0], "B": basis[1], "C": 0.6 * basis[0] + 0.8 * basis[2]}
+
+    def topics(texts: list[str]) -> np.ndarray[Any, Any]:
+        rows = []
+        for text in texts:  # each text near its topic's direction, a little noise of its own
+            rng = np.random.default_rng(sum(map(ord, text)))
+            rows.append(lean[text[0]] + rng.normal(scale=0.05, size=8))
+        return np.asarray(rows, dtype=np.float32)
+
+    def note(text: str) -> NoteText:
+        return NoteText(text, text, "en", {})
+
+    clusters = [
+        ClusterText("cA", "A title", {}, [note("A1"), note("A2")]),
+        ClusterText("cB", "B title", {}, [note("B1"), note("B2")]),
+    ]
+    loose = [note(t) for t in ["A3", "A4", "B3", "C1", "C2", "C3", "C4"]]
+    suggest.ENCODERS.extra["topics"] = topics
+    try:
+        pushed = suggest.analyse(loose, clusters, params=suggest.Params(encoder="topics"))
+        params = suggest.Params(encoder="topics", new_topic_threshold=0.5, new_topic_size=3)
+        kept = suggest.analyse(loose, clusters, params=params)
+    finally:
+        del suggest.ENCODERS.extra["topics"]
+    placed = {p["note"]: p["cluster"] for p in pushed["placements"]}
+    assert placed == {"A3": "cA", "A4": "cA", "B3": "cB", **{f"C{i}": "cA" for i in range(1, 5)}}
+    assert pushed["suggestions"] == []
+    placed = {p["note"]: p["cluster"] for p in kept["placements"]}
+    assert placed == {"A3": "cA", "A4": "cA", "B3": "cB"}
+    assert [sorted(s["notes"]) for s in kept["suggestions"]] == [["C1", "C2", "C3", "C4"]]
+
+
+def test_two_clusters_never_merge_in_the_constrained_linkage() -> None:
+    sim = np.array(
+        [
+            [1.0, 0.9, 0.8, 0.1],
+            [0.9, 1.0, 0.8, 0.1],
+            [0.8, 0.8, 1.0, 0.7],
+            [0.1, 0.1, 0.7, 1.0],
+        ]
+    )
+    groups = suggest.constrained_linkage(sim, [[0], [1], [2], [3]], [True, True, False, False], 0.5)
+    assert sorted((sorted(g), s) for g, s in groups) == [([0, 2], True), ([1], True), ([3], False)]
+    free = suggest.constrained_linkage(sim, [[0], [1], [2], [3]], [False] * 4, 0.5)
+    assert sorted(sorted(g) for g, _ in free) == [[0, 1, 2], [3]]
+
+
 def test_numpy_runs_one_blas_thread_while_suggesting() -> None:
     """OpenBLAS left alone runs a thread per core (spinning on a busy machine: 6x the CPU for
     200 notes); analyse() holds it to one, and gives the threads back afterwards."""
