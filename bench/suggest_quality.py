@@ -232,10 +232,15 @@ def best_scratch(
     return max(sorted(configs), key=lambda cfg: statistics.fmean(table[(w, *cfg)] for w in train))
 
 
+def _order(cfg: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Configurations in a fixed order (None, for "not looked for", first)."""
+    return tuple(float("-inf") if x is None else x for x in cfg)
+
+
 def best_placement(
     table: dict[tuple[Any, ...], tuple[float, ...]], train: list[str]
 ) -> tuple[Any, ...]:
-    configs = sorted({k[1:] for k in table})
+    configs = sorted({k[1:] for k in table}, key=_order)
 
     def figures(cfg: tuple[Any, ...]) -> tuple[float, ...]:
         rows = [table[(w, *cfg)] for w in train]

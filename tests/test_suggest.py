@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -221,8 +222,9 @@ def test_a_topic_without_cluster_is_suggested_not_pushed_into_the_nearest_cluste
     loose = [note(t) for t in ["A3", "A4", "B3", "C1", "C2", "C3", "C4"]]
     suggest.ENCODERS.extra["topics"] = topics
     try:
-        pushed = suggest.analyse(loose, clusters, params=suggest.Params(encoder="topics"))
-        params = suggest.Params(encoder="topics", new_topic_threshold=0.5, new_topic_size=3)
+        blind = suggest.Params(encoder="topics", place_min=-1.0, new_topic_threshold=None)
+        pushed = suggest.analyse(loose, clusters, params=blind)
+        params = replace(blind, new_topic_threshold=0.5, new_topic_size=3)
         kept = suggest.analyse(loose, clusters, params=params)
     finally:
         del suggest.ENCODERS.extra["topics"]
@@ -232,6 +234,54 @@ def test_a_topic_without_cluster_is_suggested_not_pushed_into_the_nearest_cluste
     placed = {p["note"]: p["cluster"] for p in kept["placements"]}
     assert placed == {"A3": "cA", "A4": "cA", "B3": "cB"}
     assert [sorted(s["notes"]) for s in kept["suggestions"]] == [["C1", "C2", "C3", "C4"]]
+
+
+def test_playground_notes_without_a_cluster_become_a_new_group() -> None:
+    """The board of the panel's browser test, with the real encoder: clusters for meals and
+    homework; four loose notes about each of those and four about the playground, which has no
+    cluster. Placing blindly pushed all four playground notes into the two clusters; the shipped
+    parameters place the meals and homework notes right and offer the playground as a new group."""
+
+    def n(note_id: str, text: str, lang: str) -> NoteText:
+        return NoteText(note_id, text, lang, {})
+
+    clusters = [
+        ClusterText(
+            "c-meals",
+            "Cantine",
+            {},
+            [
+                n("m1", "la cantine est trop chère pour les familles", "fr"),
+                n("m2", "warme maaltijden op school zijn te duur", "nl"),
+            ],
+        ),
+        ClusterText(
+            "c-home",
+            "Devoirs",
+            {},
+            [
+                n("h1", "trop de devoirs le soir pour les petits", "fr"),
+                n("h2", "huiswerkklas na school voor kinderen", "nl"),
+            ],
+        ),
+    ]
+    loose = [
+        n("l1", "les repas de la cantine sont froids", "fr"),
+        n("l2", "lunch at school is too expensive", "en"),
+        n("l3", "minder huiswerk in het weekend", "nl"),
+        n("l4", "I cant help my kids with their homework", "en"),
+        n("p1", "la cour de récré est trop petite et en béton", "fr"),
+        n("p2", "meer groen en schaduw op de speelplaats", "nl"),
+        n("p3", "the playground is too small, all concrete", "en"),
+        n("p4", "des arbres dans la cour de récréation", "fr"),
+    ]
+    right = {"l1": "c-meals", "l2": "c-meals", "l3": "c-home", "l4": "c-home"}
+    blind = replace(suggest.PARAMS, place_min=-1.0, new_topic_threshold=None)
+    pushed = {p["note"] for p in suggest.analyse(loose, clusters, params=blind)["placements"]}
+    assert {"p1", "p2", "p3", "p4"} <= pushed  # the failure: a new topic spread over old clusters
+    result = suggest.analyse(loose, clusters)
+    assert {p["note"]: p["cluster"] for p in result["placements"]} == right
+    assert [sorted(s["notes"]) for s in result["suggestions"]] == [["p1", "p2", "p3", "p4"]]
 
 
 def test_two_clusters_never_merge_in_the_constrained_linkage() -> None:
