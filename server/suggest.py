@@ -49,22 +49,22 @@ CACHE_SIZE = 8192  # embeddings kept per process (text -> vector), least recentl
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Defaults: chosen on all five workshops (notes alone, no translation) by
+    """Defaults: chosen on all six workshops (notes alone, no translation) by
     bench/suggest_quality.py, with the same criterion as its leave-one-workshop-out runs, whose
     figures are the quality reported in the README: placements right >= 85 % of the time and at
     most half of a topic that has no cluster yet pushed into the others."""
 
     encoder: str = "use"
     center: bool = True
-    threshold: float = 0.05  # average linkage stops below this mean (centred) similarity
+    threshold: float = 0.025  # average linkage stops below this mean (centred) similarity
     title_weight: float = 0.4  # share of a cluster's title in its score (the rest: its notes)
-    place_min: float = 0.0  # a placement needs at least this score (-1: no floor)...
-    place_prob: float = 0.8  # ...and this confidence (softmax over the clusters' scores)
-    temperature: float = 0.02
+    place_min: float = -1.0  # a placement needs at least this score (-1: no floor)...
+    place_prob: float = 0.5  # ...and this confidence (softmax over the clusters' scores)
+    temperature: float = 0.05
     rounds: int = 3  # placed notes join their cluster and the rest is scored again, this often
     # A topic with no cluster yet: loose notes that gather among themselves (new_topics) into a
     # group of new_topic_size or more at this mean similarity are not placed (None: always placed).
-    new_topic_threshold: float | None = 0.15
+    new_topic_threshold: float | None = 0.05
     new_topic_size: int = 4
 
 
