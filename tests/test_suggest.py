@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,11 @@ def test_labelled_workshops_are_many_varied_and_trilingual() -> None:
         assert min(lengths) < 30 and max(lengths) > 100, w["id"]  # short and long
         assert set(w["clusters"]) == {n["label"] for n in w["notes"]}
         assert all(w["facilitator_lang"] in t for t in w["clusters"].values())
+    for w in shops.values():  # the board's translations: English for every FR/NL note
+        for n in w["notes"]:
+            expected = set() if n["lang"] == "en" else {"en"}
+            assert set(n.get("translations", {})) == expected, n["id"]
+            assert all(t.strip() and t != n["text"] for t in n.get("translations", {}).values())
 
 
 def test_pairwise_f1_counts_pairs() -> None:
@@ -149,6 +155,176 @@ def test_one_request_does_bounded_work() -> None:
     titles = 20 * (1 + suggest.MAX_TRANSLATIONS)
     assert len(seen) <= suggest.MAX_NOTES * (1 + suggest.MAX_TRANSLATIONS) + titles
     assert max(len(t) for t in seen) <= suggest.MAX_TEXT
+
+
+def test_a_note_is_read_with_its_translation_into_the_boards_common_language() -> None:
+    """Most notes can be read in English (their text or a translation): a French note is
+    embedded with its English translation, whatever order its translations come in; a note with
+    no English one takes its first translation by language name."""
+    board = [
+        NoteText(
+            "a", "la cantine est trop chère", "fr", {"nl": "kantine te duur", "en": "canteen"}
+        ),
+        NoteText("b", "lunch is cold", "en", {"fr": "le repas est froid"}),
+        NoteText("c", "te veel huiswerk", "nl", {"en": "too much homework", "fr": "devoirs"}),
+        NoteText("d", "école fermée", "fr", {"nl": "school dicht"}),
+        NoteText("e", "open later", "en", {}),
+        NoteText("f", "more books", "en", {}),
+    ]
+    assert suggest.common_language(board) == "en"  # en 5 notes, fr 4, nl 3
+    assert suggest.common_language([NoteText("x", "?", None, {})]) is None
+    seen: list[str] = []
+
+    def recorder(texts: list[str]) -> np.ndarray[Any, Any]:
+        seen.extend(texts)
+        return np.eye(len(texts), 8, dtype=np.float32) + 0.1
+
+    suggest.ENCODERS.extra["recorder"] = recorder
+    try:
+        suggest.note_vectors(board, "recorder")
+    finally:
+        del suggest.ENCODERS.extra["recorder"]
+    assert seen == [
+        "la cantine est trop chère",
+        "canteen",
+        "lunch is cold",
+        "le repas est froid",
+        "te veel huiswerk",
+        "too much homework",
+        "école fermée",
+        "school dicht",
+        "open later",
+        "more books",
+    ]
+
+
+def test_a_topic_without_cluster_is_suggested_not_pushed_into_the_nearest_cluster() -> None:
+    """Four loose notes share a topic that has no cluster yet and lean towards cluster A: without
+    looking for new topics they are all placed in A (the failure); with it they stay loose and
+    come back as one new-group suggestion, while A's and B's own notes are still placed."""
+    basis = np.eye(8)
+    lean = {"A": basis[0], "B": basis[1], "C": 0.6 * basis[0] + 0.8 * basis[2]}
+
+    def topics(texts: list[str]) -> np.ndarray[Any, Any]:
+        rows = []
+        for text in texts:  # each text near its topic's direction, a little noise of its own
+            rng = np.random.default_rng(sum(map(ord, text)))
+            rows.append(lean[text[0]] + rng.normal(scale=0.05, size=8))
+        return np.asarray(rows, dtype=np.float32)
+
+    def note(text: str) -> NoteText:
+        return NoteText(text, text, "en", {})
+
+    clusters = [
+        ClusterText("cA", "A title", {}, [note("A1"), note("A2")]),
+        ClusterText("cB", "B title", {}, [note("B1"), note("B2")]),
+    ]
+    loose = [note(t) for t in ["A3", "A4", "B3", "C1", "C2", "C3", "C4"]]
+    suggest.ENCODERS.extra["topics"] = topics
+    try:
+        blind = suggest.Params(encoder="topics", place_min=-1.0, new_topic_threshold=None)
+        pushed = suggest.analyse(loose, clusters, params=blind)
+        params = replace(blind, new_topic_threshold=0.5, new_topic_size=3)
+        kept = suggest.analyse(loose, clusters, params=params)
+    finally:
+        del suggest.ENCODERS.extra["topics"]
+    placed = {p["note"]: p["cluster"] for p in pushed["placements"]}
+    assert placed == {"A3": "cA", "A4": "cA", "B3": "cB", **{f"C{i}": "cA" for i in range(1, 5)}}
+    assert pushed["suggestions"] == []
+    placed = {p["note"]: p["cluster"] for p in kept["placements"]}
+    assert placed == {"A3": "cA", "A4": "cA", "B3": "cB"}
+    assert [sorted(s["notes"]) for s in kept["suggestions"]] == [["C1", "C2", "C3", "C4"]]
+
+
+def test_playground_notes_without_a_cluster_become_a_new_group() -> None:
+    """The board of the panel's browser test, with the real encoder: clusters for meals and
+    homework; four loose notes about each of those and four about the playground, which has no
+    cluster. Placing blindly pushed all four playground notes into the two clusters; the shipped
+    parameters place the meals and homework notes right and offer the playground as a new group."""
+
+    def n(note_id: str, text: str, lang: str) -> NoteText:
+        return NoteText(note_id, text, lang, {})
+
+    clusters = [
+        ClusterText(
+            "c-meals",
+            "Cantine",
+            {},
+            [
+                n("m1", "la cantine est trop chère pour les familles", "fr"),
+                n("m2", "warme maaltijden op school zijn te duur", "nl"),
+            ],
+        ),
+        ClusterText(
+            "c-home",
+            "Devoirs",
+            {},
+            [
+                n("h1", "trop de devoirs le soir pour les petits", "fr"),
+                n("h2", "huiswerkklas na school voor kinderen", "nl"),
+            ],
+        ),
+    ]
+    loose = [
+        n("l1", "les repas de la cantine sont froids", "fr"),
+        n("l2", "lunch at school is too expensive", "en"),
+        n("l3", "minder huiswerk in het weekend", "nl"),
+        n("l4", "I cant help my kids with their homework", "en"),
+        n("p1", "la cour de récré est trop petite et en béton", "fr"),
+        n("p2", "meer groen en schaduw op de speelplaats", "nl"),
+        n("p3", "the playground is too small, all concrete", "en"),
+        n("p4", "des arbres dans la cour de récréation", "fr"),
+    ]
+    right = {"l1": "c-meals", "l2": "c-meals", "l3": "c-home", "l4": "c-home"}
+    blind = replace(suggest.PARAMS, place_min=-1.0, new_topic_threshold=None)
+    pushed = {p["note"] for p in suggest.analyse(loose, clusters, params=blind)["placements"]}
+    assert {"p1", "p2", "p3", "p4"} <= pushed  # the failure: a new topic spread over old clusters
+    result = suggest.analyse(loose, clusters)
+    assert {p["note"]: p["cluster"] for p in result["placements"]} == right
+    assert [sorted(s["notes"]) for s in result["suggestions"]] == [["p1", "p2", "p3", "p4"]]
+
+
+def test_two_clusters_never_merge_in_the_constrained_linkage() -> None:
+    sim = np.array(
+        [
+            [1.0, 0.9, 0.8, 0.1],
+            [0.9, 1.0, 0.8, 0.1],
+            [0.8, 0.8, 1.0, 0.7],
+            [0.1, 0.1, 0.7, 1.0],
+        ]
+    )
+    groups = suggest.constrained_linkage(sim, [[0], [1], [2], [3]], [True, True, False, False], 0.5)
+    assert sorted((sorted(g), s) for g, s in groups) == [([0, 2], True), ([1], True), ([3], False)]
+    free = suggest.constrained_linkage(sim, [[0], [1], [2], [3]], [False] * 4, 0.5)
+    assert sorted(sorted(g) for g, _ in free) == [[0, 1, 2], [3]]
+
+
+def test_numpy_runs_one_blas_thread_while_suggesting() -> None:
+    """OpenBLAS left alone runs a thread per core (spinning on a busy machine: 6x the CPU for
+    200 notes); analyse() holds it to one, and gives the threads back afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        info = threadpoolctl.threadpool_info()
+        return [i["num_threads"] for i in info if i["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and max(before) == 2  # the failure can happen: two threads
+        seen: list[list[int]] = []
+
+        def probe(texts: list[str]) -> np.ndarray[Any, Any]:
+            seen.append(blas_threads())
+            return np.eye(len(texts), 8, dtype=np.float32) + 0.1
+
+        suggest.ENCODERS.extra["probe"] = probe
+        try:
+            notes = [NoteText(f"n{i}", f"note {i}", "fr", {}) for i in range(4)]
+            suggest.analyse(notes, (), params=suggest.Params(encoder="probe"))
+        finally:
+            del suggest.ENCODERS.extra["probe"]
+        assert seen == [[1] * len(before)]
+        assert blas_threads() == before
 
 
 async def test_suggestions_facilitator_only_placements_and_accept_with_titles(
