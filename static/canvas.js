@@ -210,6 +210,11 @@ export class Canvas {
 
 
   // ---------- rendering ----------
+  /** A card drawn again at the next render, even if what it shows has not changed (a dragged
+   * note put back where it was, or moved). @param {any} el */
+  redrawNext(el) {
+    el._sig = null;
+  }
   render() {
     const app = this.board;
     const s = app.session;

@@ -257,7 +257,7 @@ export class CanvasGestures {
     const c = this.canvas;
     drag.el.classList.remove("dragging");
     drag.el.style.translate = "";
-    if (drag.kind === "note") drag.el._sig = null;
+    if (drag.kind === "note") c.redrawNext(drag.el);
     if (drag.members) for (const n of drag.members) { const el = c.noteEls.get(n.id); if (el) el.style.translate = ""; }
     for (const el of c.clusterEls.values()) el.classList.remove("drop-target");
     c.render();
@@ -281,7 +281,7 @@ export class CanvasGestures {
       const pos = cluster
         ? c.place.freeSpotInCluster(cluster, drag.id, cluster === was ? center : null)
         : c.place.freeSpotNear(center, drag.id, { visibleFirst: false });
-      drag.el._sig = null;
+      c.redrawNext(drag.el);
       s.updateNote(drag.id, { x: pos.x, y: pos.y, cluster });
       if (cluster !== was) {
         const into = s.clusterList().find((x) => x.id === cluster);

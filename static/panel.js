@@ -43,7 +43,7 @@ export class FacilitatorPanel {
     this.open = false;
     this.participants = null;
     /** @type {string | null} the participant picked in the privacy section (privacy.js), kept across re-renders */
-    this._privacyPick = null;
+    this.privacyPick = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
     // Escape closes it, as it closes a sheet (the focus goes back to its button: board/app.js).
     this.el.addEventListener("keydown", (e) => {
