@@ -272,6 +272,9 @@ def load(
     red = redis.Redis(port=redis_port) if redis_port else None
     publish0 = _publishes(red)
     accepted0 = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers)
+    commits0 = sum(_metric(p, "cobord_commits_total") for _, p in servers)
+    writes0 = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers)
+    frames0 = sum(_metric(p, "cobord_fanout_frames_total") for _, p in servers)
     cpu0 = [cpu_seconds(p.pid) for p, _ in servers]
     t0 = time.monotonic()
     go.set()
@@ -279,6 +282,9 @@ def load(
     elapsed = time.monotonic() - t0
     cpu = [(cpu_seconds(p.pid) - c) / elapsed for (p, _), c in zip(servers, cpu0, strict=True)]
     accepted = sum(_metric(p, "cobord_updates_accepted_total") for _, p in servers) - accepted0
+    commits = sum(_metric(p, "cobord_commits_total") for _, p in servers) - commits0
+    writes = sum(_metric(p, "cobord_fanout_writes_total") for _, p in servers) - writes0
+    frames = sum(_metric(p, "cobord_fanout_frames_total") for _, p in servers) - frames0
     publishes = _publishes(red) - publish0
     for w in workers:
         w.join()
@@ -300,6 +306,10 @@ def load(
         # the run / updates received by any client)
         "cpu_us_per_delivery": round(sum(cpu) * elapsed / max(1, received) * 1e6, 2),
         "accepted": accepted,
+        "updates_per_commit": round(accepted / max(1, commits), 2),
+        # socket writes to clients per update received by a client (frames share writes)
+        "writes_per_delivery": round(writes / max(1, received), 3),
+        "frames_per_delivery": round(frames / max(1, received), 3),
         "redis_publishes_per_update": round(publishes / accepted, 3) if red else None,
     }
 

@@ -48,6 +48,15 @@ def copy_renamed(tree: Path, into: Path) -> None:
 
 def kit(server: str, crdt: str) -> dict[str, Any]:
     def module(name: str) -> Any:
+        # The live modules moved under server/live/ (#16: hub, outbox, rooms -> room); a
+        # --before tree may predate that.
+        moved = {"hub": "live.hub", "outbox": "live.outbox", "rooms": "live.room"}
+        short = name.removeprefix(f"{server}.")
+        if short in moved:
+            try:
+                return importlib.import_module(f"{server}.{moved[short]}")
+            except ModuleNotFoundError:
+                pass
         return importlib.import_module(name)
 
     return {

@@ -246,16 +246,38 @@ def unclear_notes(doc: Doc[Any]) -> list[tuple[str, int]]:
     return sorted(found, key=lambda item: (-item[1], item[0]))
 
 
-def unclear_note_texts(doc: Doc[Any]) -> list[tuple[str, int]]:
-    """`unclear_notes` as (the note's text, or its kind in brackets for a photo or voice note
-    without a caption, count): what the report lists."""
+@dataclass(frozen=True, slots=True)
+class UnclearNote:
+    """A note people did not understand as a whole, as the report lists it: its text, or (a
+    voice note or a photo without caption) what it is, then how many people."""
+
+    text: str  # "" when it has none
+    kind: str  # "text", "photo" or "voice"
+    seconds: float | None  # a voice note's length
+    flags: int
+
+
+def unclear_note_texts(doc: Doc[Any]) -> list[UnclearNote]:
+    """`unclear_notes` as the report lists them (`UnclearNote`), most flagged first."""
     notes = doc.get(NOTES, type=Map)
     out = []
     for note_id, n in unclear_notes(doc):
         note = notes.get(note_id)
-        text = note.get("text") if isinstance(note, Map) else None
-        kind = note.get("kind") if isinstance(note, Map) else None
-        out.append((text if isinstance(text, str) and text.strip() else f"({kind or 'note'})", n))
+        fields = note.to_py() if isinstance(note, Map) else None
+        fields = fields if isinstance(fields, dict) else {}
+        text = fields.get("text")
+        kind = fields.get("kind")
+        seconds = fields.get("duration")
+        out.append(
+            UnclearNote(
+                text=text.strip() if isinstance(text, str) else "",
+                kind=kind if kind in ("photo", "voice") else "text",
+                seconds=float(seconds)
+                if isinstance(seconds, int | float) and not isinstance(seconds, bool)
+                else None,
+                flags=n,
+            )
+        )
     return out
 
 

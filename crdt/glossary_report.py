@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from crdt.glossary import Term
+from crdt.glossary import Term, UnclearNote
 from crdt.report import md_text, neutralise, pick_lang
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -20,6 +20,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "csv_header": "term,language,asked,explanation_language,explanation,machine,example",
         "notes_heading": "Notes people did not understand",
         "notes_asked": "{n} person did not understand it|{n} people did not understand it",
+        "voice": "voice note",
+        "voice_for": "voice note, {s} s",
+        "photo": "photo without caption",
+        "empty": "empty note",
     },
     "fr": {
         "heading": "Glossaire : les mots qui ont arrêté des personnes",
@@ -30,6 +34,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "csv_header": "terme;langue;demandes;langue_explication;explication;automatique;exemple",
         "notes_heading": "Notes que des personnes n’ont pas comprises",
         "notes_asked": "{n} personne ne l’a pas comprise|{n} personnes ne l’ont pas comprise",
+        "voice": "note vocale",
+        "voice_for": "note vocale, {s} s",
+        "photo": "photo sans légende",
+        "empty": "note vide",
     },
     "nl": {
         "heading": "Woordenlijst: woorden die mensen tegenhielden",
@@ -40,6 +48,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "csv_header": "term;taal;vragen;taal_uitleg;uitleg;machine;voorbeeld",
         "notes_heading": "Notities die mensen niet begrepen",
         "notes_asked": "{n} persoon begreep ze niet|{n} personen begrepen ze niet",
+        "voice": "spraaknotitie",
+        "voice_for": "spraaknotitie, {s} s",
+        "photo": "foto zonder bijschrift",
+        "empty": "lege notitie",
     },
 }
 
@@ -49,16 +61,25 @@ def _asked(t: dict[str, str], n: int, key: str = "asked") -> str:
     return (one if n == 1 else many).format(n=n)
 
 
-def unclear_notes_markdown(notes: Sequence[tuple[str, int]], lang: str) -> str:
+def unclear_notes_markdown(notes: Sequence[UnclearNote], lang: str) -> str:
     """The notes people did not understand as a whole ("the whole note": a note-level flag,
-    crdt/glossary.py), as (text, count), most flagged first; empty when none. Counts only."""
+    crdt/glossary.py), most flagged first; empty when none. Counts only. A note with text is
+    quoted; a voice note or a photo without caption is named by what it is."""
     if not notes:
         return ""
     t = STRINGS[pick_lang(lang)]
     out = [f"## {t['notes_heading']}", ""]
-    for text, n in notes:
-        out.append(f"- “{md_text(text)}” — {_asked(t, n, 'notes_asked')}")
+    for note in notes:
+        out.append(f"- {_note_name(t, note)} — {_asked(t, note.flags, 'notes_asked')}")
     return "\n".join([*out, "", ""])
+
+
+def _note_name(t: dict[str, str], note: UnclearNote) -> str:
+    if note.text:
+        return f"“{md_text(note.text)}”"
+    if note.kind == "voice" and note.seconds:
+        return t["voice_for"].format(s=max(1, round(note.seconds)))
+    return t[{"voice": "voice", "photo": "photo"}.get(note.kind, "empty")]
 
 
 def markdown(terms: Sequence[Term], lang: str) -> str:

@@ -157,6 +157,7 @@ def serve_forever(
 
     from server.app import create_app
     from server.http import guard as http_guard
+    from server.http.wire import WireWebSocketProtocol
 
     http_guard.configure(header_timeout, max_header_bytes)
     uvicorn.run(
@@ -172,6 +173,8 @@ def serve_forever(
         access_log=False,
         log_config=None,  # server.logs configured the (token-redacting) handler
         http=http_guard.GuardedHttpToolsProtocol,
+        # A frame encoded once per broadcast goes straight to each socket (server/http/wire.py)
+        ws=WireWebSocketProtocol,
         timeout_keep_alive=5,
         limit_concurrency=limit_concurrency,
         # X-Forwarded-For is believed only from COBORD_TRUSTED_PROXIES (server/scale/limits.py),

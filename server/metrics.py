@@ -19,6 +19,10 @@ class Metrics:
     commits: int = 0
     connections_opened: int = 0
     memory_releases: int = 0  # times freed memory was handed back to the OS after unloads
+    # Fan-out to every connection of a room: writes asked of the outboxes, and the frames they
+    # carried (a write carries several when relayed frames waited for a commit: server/live/room.py)
+    fanout_writes: int = 0
+    fanout_frames: int = 0
     connections_closed: dict[int, int] = field(default_factory=dict)  # close code -> count
     commit_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     commit_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
@@ -45,6 +49,10 @@ class Metrics:
             f"cobord_updates_refused_total {self.updates_refused}",
             "# TYPE cobord_commits_total counter",
             f"cobord_commits_total {self.commits}",
+            "# TYPE cobord_fanout_writes_total counter",
+            f"cobord_fanout_writes_total {self.fanout_writes}",
+            "# TYPE cobord_fanout_frames_total counter",
+            f"cobord_fanout_frames_total {self.fanout_frames}",
             "# TYPE cobord_memory_releases_total counter",
             f"cobord_memory_releases_total {self.memory_releases}",
             "# TYPE cobord_commit_seconds summary",

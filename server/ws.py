@@ -21,8 +21,9 @@ from crdt.protocol import CloseCode
 from crdt.rules import Actor
 from server.http.auth import Access, AccessRefused, Refusal
 from server.http.standings import LiveStandings, Mark
+from server.http.wire import EXTENSION as WIRE
 from server.live.hub import Hub, Overloaded, UnknownBoard
-from server.live.outbox import Outbox
+from server.live.outbox import Outbox, WireWrite
 from server.live.room import Connection, Room
 from server.scale.bucket import TokenBucket
 from server.scale.limits import client_ip
@@ -105,7 +106,9 @@ class BoardSocket:
             )
             return
         try:
-            await self._join(board_id, token, access, mark, slot.address, receive, send)
+            # uvicorn with server/http/wire.py: frames encoded once go straight to the socket
+            wire: WireWrite | None = scope.get("extensions", {}).get(WIRE)
+            await self._join(board_id, token, access, mark, slot.address, receive, send, wire)
         finally:
             await self.slots.give_back(slot)
 
@@ -126,6 +129,7 @@ class BoardSocket:
         address: str | None,
         receive: Receive,
         send: Send,
+        wire: WireWrite | None = None,
     ) -> None:
         try:
             room = await self.hub.acquire(board_id, fresh=True)
@@ -175,15 +179,21 @@ class BoardSocket:
                 actor = Actor(actor.role, actor.id, person.name)
             # Viewers share one token: their refusal budget is per address (server/live/refusals.py)
             budget_key = f"viewer@{address}" if actor.role == "viewer" else actor.id
-            await self._serve(room, actor, budget_key, receive, send)
+            await self._serve(room, actor, budget_key, receive, send, wire)
         finally:
             self.hub.release(room)
 
     async def _serve(
-        self, room: Room, actor: Actor, budget_key: str, receive: Receive, send: Send
+        self,
+        room: Room,
+        actor: Actor,
+        budget_key: str,
+        receive: Receive,
+        send: Send,
+        wire: WireWrite | None = None,
     ) -> None:
         settings = self.settings
-        outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes)
+        outbox = Outbox(send, settings.outbox_max_messages, settings.outbox_max_bytes, wire)
         conn = Connection(actor, outbox, budget_key)
         writer = asyncio.create_task(outbox.run(), name=f"writer:{room.board_id}")
         self.online.count(room.board_id, actor.id, +1)

@@ -114,6 +114,16 @@ function excerpt(note) {
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
 }
 
+/** What a note without text is (a voice note and its length, a photo without caption), in the
+ * reader's language: where other notes are named by their text. @param {any} note */
+function kindName(note) {
+  if (note.kind === "voice") {
+    const label = t("label_voice");
+    return typeof note.duration === "number" ? t("label_with_seconds", { label, n: Math.max(1, Math.round(note.duration)) }) : label;
+  }
+  return t(note.kind === "photo" ? "label_photo_bare" : "label_empty_note");
+}
+
 /** The board's terms from the document, most flagged first. @param {any} doc */
 export function readTerms(doc) {
   /** @type {any[]} */ const out = [];
@@ -350,6 +360,14 @@ export class Glossary {
       if (!note) continue;
       const textEl = li.querySelector(":scope > .ol-text");
       const text = textEl ? textEl.textContent || "" : "";
+      // The list view (keyboard, screen readers) has no note sheet: "I don't understand" is here,
+      // named after its note. The item is kept across renders while the note is unchanged.
+      if (this.mayAsk(note) && !li.querySelector(".gloss-ask-ol")) {
+        let row = li.querySelector(":scope > .ol-actions");
+        if (!row) li.append((row = h("div", { class: "ol-actions" })));
+        const name = excerpt(note) ? t("label_quoted", { text: excerpt(note) }) : kindName(note);
+        row.append(this.askButton(note, () => {}, { class: "btn btn-small gloss-ask-ol", "data-fk": `ga:${note.id}` }, h("span", { class: "sr-only" }, `: ${name}`)));
+      }
       if (li._gloss === sig + text) continue;
       li._gloss = sig + text;
       if (textEl) textEl.replaceChildren(...markedNodes(text, terms, this.openBubble, true));
@@ -422,10 +440,9 @@ export class Glossary {
         ),
       );
     });
-    const ask =
-      board.role === "participant" && (note.text || "").trim()
-        ? h("button", { type: "button", class: "btn", id: "gloss-ask", onclick: () => { close(); this.openFlag(note); } }, "❓ ", t("gloss_dont_understand"))
-        : null;
+    const hasText = Boolean((note.text || "").trim());
+    const ask = this.mayAsk(note) ? this.askButton(note, close, { id: "gloss-ask", "aria-describedby": hasText ? undefined : "gloss-ask-help" }) : null;
+    const askHelp = ask && !hasText ? h("p", { class: "muted", id: "gloss-ask-help" }, t("gloss_note_only_help")) : null;
     // "3 people did not understand this note": for its author and the facilitator.
     const whole = board.isFacilitator() || board.isMine(note.id) ? noteFlags(board.session.doc).get(note.id) || 0 : 0;
     const wholeLine = whole ? h("p", { class: "gloss-note-flags", id: "gloss-note-flags" }, "❓ ", t("gloss_note_asked", { n: whole })) : null;
@@ -437,7 +454,45 @@ export class Glossary {
       wholeLine,
       items.length ? h("ul", { class: "gloss-terms" }, items) : null,
       ask,
+      askHelp,
     );
+  }
+
+  /** "I don't understand" is for participants, on every note but their own. @param {any} note */
+  mayAsk(note) {
+    return this.board.role === "participant" && !this.board.isMine(note.id);
+  }
+
+  /** "I don't understand" on a note: with text, pick its words (or the whole note); a voice note
+   * or a photo without caption has no words to pick, so one tap sends the whole-note flag.
+   * @param {any} note @param {() => void} close @param {Record<string, any>} attrs @param {...any} more */
+  askButton(note, close, attrs, ...more) {
+    const hasText = Boolean((note.text || "").trim());
+    const onclick = (/** @type {Event} */ e) => {
+      if (!hasText) return this.flagWholeNote(note, /** @type {HTMLButtonElement} */ (e.currentTarget), close);
+      close();
+      this.openFlag(note);
+    };
+    return h("button", { type: "button", class: "btn", ...attrs, onclick }, "❓ ", t(hasText ? "gloss_dont_understand" : "gloss_dont_understand_note"), ...more);
+  }
+
+  /** "I don't understand this note" for a note without words to pick (voice, photo without
+   * caption): the whole-note flag, anonymous, once per person (the server counts).
+   * @param {any} note @param {HTMLButtonElement} button @param {() => void} close */
+  async flagWholeNote(note, button, close) {
+    // Busy while sent (a second tap sends nothing), not disabled: a disabled button loses the focus.
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
+    try {
+      await api("POST", `${this.base()}/flags`, { token: this.board.token, body: { note_id: note.id, whole_note: true } });
+      close();
+      toast(t("gloss_sent"));
+      announce(t("gloss_sent"));
+    } catch (err) {
+      toast(errorText(err), "error");
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
   }
 
   /** The words of a note as toggles; adjacent ones picked together make one term. @param {any} note */
@@ -579,10 +634,10 @@ export class Glossary {
               ...unclear.map((n) => h(
                 "li",
                 { class: "gloss-note-invite", dataset: { noteId: n.id } },
-                h("span", null, t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) })),
+                h("span", null, excerpt(n) ? t("gloss_note_invite", { n: wholeFlags.get(n.id) || 0, text: excerpt(n) }) : t("gloss_note_invite_kind", { n: wholeFlags.get(n.id) || 0, label: kindName(n) })),
                 " ",
                 // Its sheet: the author may say it again in other words.
-                h("button", { type: "button", class: "btn btn-small", onclick: () => this.screen.canvas.ui.openNoteSheet(n.id) }, t("gloss_note_open"), h("span", { class: "sr-only" }, `: ${excerpt(n)}`)),
+                h("button", { type: "button", class: "btn btn-small", onclick: () => this.screen.canvas.ui.openNoteSheet(n.id) }, t("gloss_note_open"), h("span", { class: "sr-only" }, `: ${excerpt(n) || kindName(n)}`)),
               )),
             ]),
           ]
@@ -633,7 +688,7 @@ export class Glossary {
         ? h("ul", { class: "gloss-notes", "aria-labelledby": "gloss-notes-h" }, unclear.map(([id, n]) => h(
             "li",
             { dataset: { noteId: id } },
-            h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`),
+            excerpt(byId.get(id)) ? h("span", { lang: byId.get(id).lang || undefined }, `“${excerpt(byId.get(id))}”`) : h("span", null, `${kindName(byId.get(id))} —`),
             " ",
             h("span", { class: "gloss-counts" }, t("gloss_note_asked", { n })),
           )))

@@ -128,7 +128,9 @@ function noteItem({ board, actions: act, sheets, rerender }, n, clusters, canEdi
   const li = h("li", { class: `ol-note note-${n.color}`, dataset: { noteId: n.id } }); // (glossary.js marks its terms)
   const shown = shownText(n);
   const label = noteLabel(n);
-  li.append(shown.text ? h("p", { class: "ol-text", lang: shown.lang || undefined }, shown.text) : null, noteMeta(board, n, rerender));
+  // (append() writes a null as the text "null": a voice note or a bare photo has no text line)
+  if (shown.text) li.append(h("p", { class: "ol-text", lang: shown.lang || undefined }, shown.text));
+  li.append(noteMeta(board, n, rerender));
   if (showVotes) li.append(voteControls(board, act, n, { disagree: true }));
   const actions = h("div", { class: "ol-actions" });
   if (canEdit && clusters.length) {

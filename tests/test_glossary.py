@@ -545,3 +545,61 @@ async def test_the_whole_note_of_any_length_is_flagged_once_per_person_naming_no
                         assert secret.encode() not in data, secret
     finally:
         await writer.close()
+
+
+async def test_a_voice_note_or_a_bare_photo_is_flagged_whole_and_named_by_its_kind(
+    server: ServerProcess,
+) -> None:
+    """A voice note and a photo without caption have no words: a term cannot be flagged in
+    them, the whole note can (once per person), and the report names them by what they are, in
+    its language, where a note with text is quoted."""
+    board = server.create_board()
+    code = board["join_code"]
+    author = server.join(code, name="Awa", lang="fr")
+    sam = server.join(code, name="Sam", lang="en")
+    writer = await YClient(server.url(board["id"], author["token"])).connect()
+    base = f"/api/boards/{board['id']}/glossary"
+    fac = auth(board["facilitator_token"])
+    try:
+        await writer.change(add_note("v1", "", kind="voice", media="m-voice", duration=11.6))
+        await writer.change(add_note("p1", "", kind="photo", media="m-photo"))
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            as_term = {"note_id": "v1", "term": "note"}
+            r = await http.post(f"{base}/flags", json=as_term, headers=auth(sam["token"]))
+            assert (r.status_code, r.json()["error"]) == (422, "term_not_in_note")
+            for note_id in ("v1", "p1"):
+                whole = {"note_id": note_id, "whole_note": True}
+                for _ in range(2):  # the same person twice counts once
+                    r = await http.post(f"{base}/flags", json=whole, headers=auth(sam["token"]))
+                    assert r.status_code == 200, r.text
+                    assert r.json() == {"note_id": note_id, "whole_note": True, "flags": 1}
+
+            def counted() -> dict[str, int]:
+                entries = writer.doc.get("glossary_flags", type=Map).to_py() or {}
+                return glossary.note_flag_counts(entries)
+
+            await writer.wait_until(lambda: counted() == {"v1": 1, "p1": 1})
+            exported = await http.get(f"/api/boards/{board['id']}/export.json", headers=fac)
+            assert exported.json()["notes_not_understood"] == {"p1": 1, "v1": 1}
+            expected = {
+                "fr": (
+                    "- note vocale, 12 s — 1 personne ne l’a pas comprise\n",
+                    "- photo sans légende — 1 personne ne l’a pas comprise\n",
+                ),
+                "nl": (
+                    "- spraaknotitie, 12 s — 1 persoon begreep ze niet\n",
+                    "- foto zonder bijschrift — 1 persoon begreep ze niet\n",
+                ),
+                "en": (
+                    "- voice note, 12 s — 1 person did not understand it\n",
+                    "- photo without caption — 1 person did not understand it\n",
+                ),
+            }
+            for lang, lines in expected.items():
+                md = await http.get(f"/api/boards/{board['id']}/export.md?lang={lang}", headers=fac)
+                section = md.text.split("\n## ")[-1]
+                for line in lines:
+                    assert line in section, (lang, section)
+                assert "“”" not in section and "(voice)" not in section
+    finally:
+        await writer.close()

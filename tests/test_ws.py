@@ -197,8 +197,15 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     writer = await connect(server, board, board["facilitator_token"])
     reader = await connect(server, board, board["viewer_token"])
     # The slow client stops reading: websockets stops reading the socket once 1 frame is queued.
+    # Its own keepalive is off (unread, the server's pongs never reach it). The server's is on:
+    # it cuts the slow client with 1011 about 40 s after its last pong, and the 4408 can only be
+    # written once the client reads again, so the stream below must be over well before that.
     slow = await websockets.connect(
-        server.url(board["id"], board["viewer_token"]), max_queue=1, compression=None, max_size=None
+        server.url(board["id"], board["viewer_token"]),
+        max_queue=1,
+        compression=None,
+        max_size=None,
+        ping_interval=None,
     )
     # 30 MB: more than the kernel's socket buffers on both sides can absorb, so the server's
     # transport pauses and the slow client's outbox (50 frames) overflows.
@@ -212,8 +219,10 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     def cluster(i: int) -> Any:
         return lambda doc: doc.get("scratch", type=Map).__setitem__(f"c{i}", payload)
 
-    def clusters() -> dict[str, Any]:
-        return dict(reader.doc.get("scratch", type=Map).to_py() or {})
+    def clusters() -> Map[Any]:
+        # The keys, not `to_py()`: copying up to 30 MB of values at each frame made this test's
+        # own client the bottleneck (40-90 s on a loaded machine, past the keepalive above).
+        return reader.doc.get("scratch", type=Map)
 
     for i in range(count):
         await writer.change(cluster(i))

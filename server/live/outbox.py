@@ -5,14 +5,20 @@ Why a queue and a writer task per connection (and not direct sends from the room
 whole room's fan-out. With a queue, the room only appends (no await, no task per message); the
 writer drains. The bound is the overflow policy: a client that falls behind by more than
 `max_messages` frames or `max_bytes` is closed with 4408 and resyncs when it reconnects.
+
+The fast path (server/http/wire.py): when nothing is queued or being sent and the transport takes
+more, `put` writes the frame's wire bytes (encoded once per broadcast by the room) straight to the
+socket: no writer wake-up, no per-connection encoding. Order is kept: anything queued, or a frame
+the writer has taken and not yet written, sends every later frame down the queue too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from crdt.protocol import CloseCode
@@ -20,6 +26,20 @@ from crdt.protocol import CloseCode
 log = logging.getLogger("cobord.ws")
 
 AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+# Writes one encoded WebSocket frame now, or returns False (then the frame goes through `send`).
+WireWrite = Callable[[bytes], bool]
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """One unmasked, final, binary WebSocket frame (RFC 6455 5.2), as a server sends it."""
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", 0x82, length)
+    elif length < 65536:
+        head = struct.pack("!BBH", 0x82, 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x82, 127, length)
+    return head + payload
 
 
 class Outbox:
@@ -28,14 +48,20 @@ class Outbox:
         "_frames",
         "_queued_bytes",
         "_send",
+        "_sending",
         "_waiter",
+        "_wire",
         "close_code",
         "max_bytes",
         "max_messages",
     )
 
-    def __init__(self, send: AsgiSend, max_messages: int, max_bytes: int) -> None:
+    def __init__(
+        self, send: AsgiSend, max_messages: int, max_bytes: int, wire: WireWrite | None = None
+    ) -> None:
         self._send = send
+        self._wire = wire
+        self._sending = False  # the writer holds a frame it has not written yet
         self._frames: deque[bytes] = deque()
         self._queued_bytes = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -48,8 +74,39 @@ class Outbox:
     def closed(self) -> bool:
         return self._closing is not None
 
-    def put(self, frame: bytes) -> None:
-        """Queue one frame; never waits. Overflow closes the connection with 4408."""
+    def put(self, frame: bytes, wire: bytes | None = None) -> None:
+        """Send one frame now if the socket takes it, else queue it; never waits. `wire`: the
+        frame already encoded (`binary_frame`). Overflow closes with 4408."""
+        if self._closing is not None:
+            return
+        if (
+            wire is not None
+            and self._wire is not None
+            and not self._frames
+            and not self._sending
+            and len(frame) <= self.max_bytes  # else the queue's bound closes it, as before
+            and self._wire(wire)
+        ):
+            return
+        self._queue(frame)
+
+    def put_many(self, frames: Sequence[bytes], wire: bytes) -> None:
+        """Several frames at once, in order: `wire` is all of them encoded, one after the other,
+        written in one go if the socket takes it; else each is queued."""
+        if self._closing is not None:
+            return
+        if (
+            self._wire is not None
+            and not self._frames
+            and not self._sending
+            and len(wire) <= self.max_bytes
+            and self._wire(wire)
+        ):
+            return
+        for frame in frames:
+            self._queue(frame)
+
+    def _queue(self, frame: bytes) -> None:
         if self._closing is not None:
             return
         self._frames.append(frame)
@@ -84,7 +141,9 @@ class Outbox:
                     frame = frames.popleft()
                     self._queued_bytes -= len(frame)
                     message["bytes"] = frame
+                    self._sending = True
                     await send(message)
+                    self._sending = False
                 if self._closing is not None:
                     code, reason = self._closing
                     await send({"type": "websocket.close", "code": code, "reason": reason})

@@ -28,7 +28,7 @@ from crdt.board_state import BoardState
 from crdt.rules import Actor
 from server.fanout import Fanout, FanoutMessage
 from server.live.core import Accepted, Effects, Peer, RoomCore, board_state_from
-from server.live.outbox import Outbox
+from server.live.outbox import Outbox, binary_frame
 from server.live.refusals import BUDGET_ERRORS, MemoryBudgets, SharedBudgets
 from server.metrics import Metrics
 from server.scale.claims import CLAIM_ERRORS, Claims, MemoryClaims, claim_writers
@@ -99,6 +99,13 @@ class Room:
         self._capacity = asyncio.Event()
         self._capacity.set()
         self._committer: asyncio.Task[None] | None = None
+        # Frames to everyone (relayed from other processes, presence) that came while a commit
+        # was in flight or within a window of the last frames out: they go out with the next
+        # commit's frame, or at the window's end, in one write per connection.
+        self._held: list[tuple[bytes, Connection | None]] = []
+        self._committing = False
+        self._last_out = -1e9  # loop time frames last went out to everyone
+        self._window = services.settings.batch_window_ms / 1000
 
     # ------------------------------------------------------------------ what readers see
     # (the committed doc, the board's bookkeeping, who is connected: for HTTP routes and hooks)
@@ -144,6 +151,7 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
             self._committer = None
+        self._release_held()
         for accepted in core.queued():  # never leave a request waiting
             waiter = accepted.waiter
             if waiter is not None and not waiter.done():
@@ -154,16 +162,20 @@ class Room:
 
     # ------------------------------------------------------------------ carrying out effects
 
-    def _run(self, effects: Effects[Connection]) -> None:
+    def _run(self, effects: Effects[Connection], commit: bool = False) -> None:
+        """`commit`: these are a commit's effects; what was held goes out with them."""
         if effects.sends:
             for conn, frame in effects.sends:
-                conn.outbox.put(frame)
-        if effects.broadcasts:
-            connections = self.core.peers()
-            for frame, exclude in effects.broadcasts:
-                for conn in connections:
-                    if conn is not exclude:
-                        conn.outbox.put(frame)
+                conn.outbox.put(frame, binary_frame(frame))
+        if effects.broadcasts or (commit and self._held):
+            if commit:
+                held, self._held = self._held, []  # the window counts from the commit's start
+                self._broadcast([*held, *effects.broadcasts])
+            elif self._holds():
+                self._held += effects.broadcasts
+                self._wake.set()
+            else:
+                self._broadcast(effects.broadcasts)
         if effects.publishes:
             for message in effects.publishes:
                 self.fanout.send(self.board_id, message)  # never waits (bounded queues)
@@ -186,6 +198,50 @@ class Room:
                 conn.actor.id,
                 reason,
             )
+
+    def _holds(self) -> bool:
+        """Whether a frame to everyone must wait for the committer (see `_held`)."""
+        if self._committer is None:
+            return False
+        if self._committing or self._held:
+            return True
+        now = asyncio.get_running_loop().time()
+        if now - self._last_out < self._window:
+            return True
+        self._last_out = now
+        return False
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        if held:
+            self._last_out = asyncio.get_running_loop().time()
+            self._broadcast(held)
+
+    def _broadcast(self, broadcasts: list[tuple[bytes, Connection | None]]) -> None:
+        """Frames to every connection (but the one each leaves out), encoded once: several
+        frames go to a connection in one write."""
+        connections = self.core.peers()
+        metrics = self.metrics
+        metrics.fanout_writes += len(connections)  # one per connection (less the left out)
+        metrics.fanout_frames += len(connections) * len(broadcasts)
+        if len(broadcasts) == 1:
+            frame, exclude = broadcasts[0]
+            wire = binary_frame(frame)  # encoded once, the same bytes for everyone
+            for conn in connections:
+                if conn is not exclude:
+                    conn.outbox.put(frame, wire)
+            return
+        frames = [frame for frame, _ in broadcasts]
+        wires = [binary_frame(frame) for frame in frames]
+        everything = b"".join(wires)
+        excluded = {exclude for _, exclude in broadcasts if exclude is not None}
+        for conn in connections:
+            if conn not in excluded:
+                conn.outbox.put_many(frames, everything)
+                continue
+            mine = [i for i, (_, exclude) in enumerate(broadcasts) if exclude is not conn]
+            if mine:
+                conn.outbox.put_many([frames[i] for i in mine], b"".join(wires[i] for i in mine))
 
     def _queued(self) -> None:
         pending = self.core.pending_count()
@@ -279,24 +335,26 @@ class Room:
     # ------------------------------------------------------------------ group commit
 
     async def _commit_loop(self) -> None:
-        # At most one commit (and one merged frame per client) per window. An update that comes
-        # after a quiet spell is committed at once; on a busy board the updates of the rest of
-        # the window join the next commit, so each client gets one frame (one writer wake-up)
-        # instead of several.
-        window = self.settings.batch_window_ms / 1000
+        # At most one commit (and one write per client) per window. An update that comes after
+        # a quiet spell is committed at once; on a busy board the updates of the rest of the
+        # window join the next commit, so each client gets one write instead of several. What
+        # arrives while a commit is in flight is the next batch (natural group commit); frames
+        # relayed from other processes and presence wait for the commit or the window's end
+        # (`_held`), so a client's writes do not grow with the number of processes.
         loop = asyncio.get_running_loop()
-        last_commit = -window
         while True:
             await self._wake.wait()
-            wait = last_commit + window - loop.time()
+            wait = self._last_out + self._window - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._wake.clear()
             if self._refused:
                 await self._spend_refusals()
             if self.core.pending_count():
-                last_commit = loop.time()
+                self._last_out = loop.time()
                 await self._commit_batch()
+            else:
+                self._release_held()
 
     async def _flush(self) -> None:
         while self.core.pending_count() and not self.core.has_failed():
@@ -306,6 +364,7 @@ class Room:
         core = self.core
         batch = core.take_batch()
         started = time.perf_counter()
+        self._committing = True
         try:
             if self.fanout.shared:
                 await self._settle(batch)
@@ -321,22 +380,26 @@ class Room:
             # Nothing of this batch reached anyone. Close every client so they resync against
             # the store, and stop serving this board from memory.
             log.exception("board %s: commit failed; closing its connections", self.board_id)
+            self._committing = False
+            self._release_held()
             self._run(core.commit_failed(batch))
             for accepted in batch:
                 if accepted.waiter is not None:
                     accepted.waiter.set_exception(StorageFailed(self.board_id))
             return
         finally:
+            self._committing = False
             self._capacity.set()
         if not batch:
             core.nothing_committed()
+            self._release_held()
             return
         metrics = self.metrics
         metrics.commit_seconds.append(time.perf_counter() - started)
         metrics.commit_sizes.append(len(batch))
         metrics.commits += 1
         metrics.updates_accepted += len(batch)
-        self._run(core.committed(batch, seqs[-1]))
+        self._run(core.committed(batch, seqs[-1]), commit=True)
         if self._on_commit is not None:
             self._on_commit(self.board_id)
         for accepted in batch:

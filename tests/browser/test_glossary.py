@@ -5,15 +5,21 @@ a second phone, in English, taps the marked word and reads the explanation and i
 English right there (machine-translated through a loopback translator, marked as such), reaches
 the same bubble from the keyboard in the outline, and hears the explanation read after the note;
 the facilitator sees "1 asked, 1 explained", the note nobody understood, and puts the word on the
-projector. Nobody's name or id who flagged reaches any other screen. Screenshots at 390x844 and
-1366x768 in tests/artifacts/glossary-*.png."""
+projector. Nobody's name or id who flagged reaches any other screen. A second, short flow: a voice
+note and a photo without caption (no words to pick) are flagged as a whole with one tap, from the
+note's sheet and from the list view's keyboard; their author and the facilitator are told.
+Screenshots at 390x844 and 1366x768 in tests/artifacts/glossary-*.png."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -22,7 +28,9 @@ from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, sh
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
 from tests.conftest import ServerProcess
+from tests.test_media import ogg_opus
 from tests.test_translate import FakeLibreTranslate
+from tests.yclient import YClient, add_note
 
 pytestmark = pytest.mark.browser
 
@@ -287,6 +295,160 @@ def test_a_phone_asks_the_author_explains_another_phone_reads_it(
         assert any(b"leefloon" in f for f in synced)  # the check below can see the glossary
         for secret in (awa["participant_id"], "Awa Diallo"):
             assert not any(secret.encode() in f for f in synced), secret
+        for name, ctx in contexts.items():
+            assert not ctx.errors, (name, ctx.errors)
+    finally:
+        for ctx in contexts.values():
+            ctx.close()
+
+
+def _upload(server: Server, board_id: str, token: str, kind: str, data: bytes) -> str:
+    r = httpx.post(
+        f"{server.base}/api/boards/{board_id}/media",
+        params={"kind": kind},
+        content=data,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _post_notes(server: Server, board_id: str, token: str, *edits: Any) -> None:
+    """Notes written by a participant's own Yjs client (on a loop in a worker thread: sync
+    Playwright owns this one), seen by a second client before going on."""
+
+    async def post() -> None:
+        client = await YClient(f"{server.process.ws}/{board_id}?token={token}").connect()
+        for edit in edits:
+            await client.change(edit)
+        await client.close()
+        seen = await YClient(f"{server.process.ws}/{board_id}?token={token}").connect()
+        await seen.wait_until(lambda: {"v1", "p1"} <= set(seen.notes()))
+        await seen.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, post()).result(timeout=60)
+
+
+def test_a_voice_note_and_a_bare_photo_can_be_not_understood_too(
+    cobord_server: Server, browser: Any, axe_path: Path
+) -> None:
+    """A voice note and a photo without caption have no words to pick: a phone in English
+    says "I don't understand this note" on each with one tap (the whole-note flag); their
+    author, on a phone in French, is told which ("voice note, 12 s") and sees the count in the
+    note's sheet, where they are not offered the button; the facilitator, on a desktop in Dutch,
+    sees the count in the voice note's sheet and both notes in the panel."""
+    server = cobord_server
+    board = new_board(server)
+    bid, code = board["id"], board["join_code"]
+    awa = join(server, code, "Awa", lang="fr")
+    sam = join(server, code, "Sam", lang="en")
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 200), (40, 120, 60)).save(picture, format="JPEG")
+    voice = _upload(server, bid, awa["token"], "voice", ogg_opus(12.0))
+    photo = _upload(server, bid, awa["token"], "photo", picture.getvalue())
+    common = {"lang": "fr", "author": "Awa", "createdAt": 1.0}
+    _post_notes(
+        server,
+        bid,
+        awa["token"],
+        add_note("v1", "", kind="voice", media=voice, duration=12.0, **common),
+        add_note("p1", "", kind="photo", media=photo, x=230.0, **common),
+    )
+    contexts = {
+        "en": _context(browser, {**PHONE, "locale": "en-GB"}, "en-phone"),
+        "author": _context(browser, PHONE, "fr-author-phone"),
+        "fac": _context(browser, DESKTOP, "nl-facilitator-desktop"),
+    }
+    try:
+        en = open_board(contexts["en"], server.base, bid, sam["token"])
+        sheet = en.locator("dialog.sheet")
+        # The voice note: its sheet from the canvas.
+        en.locator('.note[data-id="v1"] .note-open').tap()
+        ask = sheet.get_by_role("button", name="I don't understand this note")
+        expect(ask).to_have_accessible_description(
+            "Nobody will know it was you: its author and the facilitator only see how many"
+            " people did not understand it."
+        )
+        expect(sheet.locator(".gloss-chip")).to_have_count(0)  # no words to pick
+        expect(sheet.locator("audio")).to_have_count(1)
+        shot(en, "glossary-09-en-phone-voice-note-sheet")
+        assert run_axe(en, axe_path, every_impact=True) == []
+        ask.tap()
+        expect(sheet).to_have_count(0)
+        expect(en.locator(".toast", has_text="Sent, anonymously")).to_be_visible()
+        # The photo: from the keyboard in the list view (which has no note sheet); the button is
+        # named after its note and keeps the focus when the flag comes back.
+        en.goto(f"{server.base}/b/{bid}?view=outline")
+        expect(
+            en.get_by_role("button", name="I don't understand this note : voice note, 12 s")
+        ).to_be_visible()
+        photo_ask = en.get_by_role(
+            "button", name="I don't understand this note : photo without caption"
+        )
+        expect(en.locator(".ol-note").first).not_to_contain_text("null")  # no text, no line
+        photo_ask.focus()
+        en.keyboard.press("Enter")
+        expect(en.locator(".toast", has_text="Sent, anonymously")).to_be_visible()
+        expect(sheet).to_have_count(0)
+        # The count reaches this phone's document (the list renders again): the focus stays.
+        en.wait_for_function(
+            "() => [...window.__cobord.session.doc.getMap('glossary_flags').keys()]"
+            ".some((k) => k.startsWith('note:p1@'))"
+        )
+        en.evaluate("() => new Promise((r) => requestAnimationFrame(() => setTimeout(r)))")
+        expect(photo_ask).to_be_focused()
+        shot(en, "glossary-09b-en-phone-outline")
+        assert run_axe(en, axe_path, every_impact=True) == []
+
+        # The author's phone (the device that posted them): told which notes, by what they are.
+        author = contexts["author"].new_page()
+        author.goto(server.base + "/")
+        author.evaluate(STORE_TOKEN, [bid, awa["token"]])
+        author.evaluate("(id) => localStorage.setItem('cobord:mine:' + id, '[\"v1\",\"p1\"]')", bid)
+        author.goto(f"{server.base}/b/{bid}")
+        invite = author.locator("#gloss-invite")
+        expect(invite.locator('.gloss-note-invite[data-note-id="v1"] > span')).to_have_text(
+            "1 personne n’a pas compris votre note : note vocale, 12 s"
+        )
+        expect(invite.locator('.gloss-note-invite[data-note-id="p1"] > span')).to_have_text(
+            "1 personne n’a pas compris votre note : photo sans légende"
+        )
+        shot(author, "glossary-10-fr-author-phone-told")
+        assert run_axe(author, axe_path, every_impact=True) == []
+        invite.locator('.gloss-note-invite[data-note-id="v1"]').get_by_role(
+            "button", name="Voir la note : note vocale, 12 s"
+        ).tap()
+        expect(author.locator("#gloss-note-flags")).to_have_text(
+            "❓ 1 personne n’a pas compris cette note"
+        )
+        expect(author.locator("#gloss-ask")).to_have_count(0)  # not on one's own note
+        shot(author, "glossary-11-fr-author-phone-voice-sheet")
+
+        # The facilitator, on a desktop in Dutch: the voice note's sheet says it, and the panel
+        # lists both.
+        fac = open_board(contexts["fac"], server.base, bid, board["facilitator_token"])
+        fac.locator('.note[data-id="v1"] .note-open').click()
+        expect(fac.locator("#gloss-note-flags")).to_have_text(
+            "❓ 1 persoon begreep deze notitie niet"
+        )
+        expect(fac.locator("#gloss-ask")).to_have_count(0)  # a facilitator does not flag
+        shot(fac, "glossary-12-nl-facilitator-desktop-voice-sheet")
+        fac.keyboard.press("Escape")
+        expect(fac.locator("dialog.sheet")).to_have_count(0)
+        fac.locator("[data-fk=panel]").click()
+        rows = fac.locator("#panel-glossary .gloss-notes li")
+        expect(rows).to_have_count(2)
+        expect(rows.and_(fac.locator('[data-note-id="v1"]'))).to_have_text(
+            "spraaknotitie, 12 s — 1 persoon begreep deze notitie niet"
+        )
+        expect(rows.and_(fac.locator('[data-note-id="p1"]'))).to_have_text(
+            "foto zonder bijschrift — 1 persoon begreep deze notitie niet"
+        )
+        fac.locator("#panel-glossary").evaluate("(e) => e.scrollIntoView()")
+        shot(fac, "glossary-13-nl-facilitator-desktop-panel")
         for name, ctx in contexts.items():
             assert not ctx.errors, (name, ctx.errors)
     finally:
