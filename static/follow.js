@@ -16,7 +16,8 @@
 import { h, now } from "./util.js";
 import { store, keys } from "./storage.js";
 import { t } from "./i18n.js";
-import { NOTE_W, NOTE_H, readableScale } from "./canvas.js";
+import { readableScale } from "./canvas.js";
+import { NOTE_W, NOTE_H } from "./placement.js";
 import { noteLabel, shownText } from "./noteview.js";
 import { shownTitle } from "./translations.js";
 
@@ -163,7 +164,7 @@ export class Follow {
       return n ? { x: n.x, y: n.y, w: NOTE_W, h: NOTE_H } : null;
     }
     if (f.kind === "cluster") {
-      const frame = this.screen.canvas.frames(s.noteList(), s.clusterList()).get(f.id);
+      const frame = this.screen.canvas.place.frames(s.noteList(), s.clusterList()).get(f.id);
       return frame ? { x: frame.x, y: frame.y, w: frame.w, h: frame.h } : null;
     }
     return f.rect && f.rect.w > 0 && f.rect.h > 0 ? f.rect : null;

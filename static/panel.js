@@ -1,29 +1,31 @@
 // @ts-check
-// Facilitator panel: QR + code, phases, timer, lock, private writing, votes, participants, results.
-import { h, fill, api, store, keys, groupShape, now } from "./util.js";
+// Facilitator panel: the panel itself (open, closed, kept live, rebuilt without losing the focus or
+// a typed value) and its controls: phases, timer, lock, private writing, anonymous, votes, results,
+// downloads, replay. Its other sections come from their own modules: join (invite.js), the private
+// link (faclink.js), groups, participants, suggestions, data protection.
+import { h, fill, api, now } from "./util.js";
 import { PHASES } from "./schema.js";
-import { t, fmtNumber } from "./i18n.js";
+import { t } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
-import { qrSvg } from "./qr.js";
 import { resultsView } from "./results.js";
 import { ideaTitle } from "./noteview.js";
 import { shownTitle } from "./translations.js";
-import { clientConfig, isSecureOrigin, phoneOrigin, publicOrigin, reachProblem } from "./reach.js";
+import { clientConfig } from "./reach.js";
 import { facilitatorLink, facilitatorLinkBlock } from "./faclink.js";
 import { downloadButtons } from "./downloads.js";
+import { joinCode, joinSection } from "./invite.js";
+import { participantsSection, draftCounts, draftsWaiting } from "./participants.js";
+import { suggestionsSection } from "./suggestions.js";
+import { groupSettingsSection } from "./groups.js";
+import { privacySection } from "./privacy.js";
 
 // The report's time zone (a board setting): the usual ones here; another one can be set by the API.
 const TIME_ZONES = ["Europe/Brussels", "Europe/Amsterdam", "Europe/Paris", "Europe/Luxembourg", "Europe/London", "UTC"];
-import { suggestionsSection } from "./suggestions.js";
-import { groupName, groupSettingsSection } from "./groups.js";
-import { privacySection } from "./privacy.js";
-
-
 const RESULTS_POLL_MS = 2000;
 
 /**
  * What the panel asks of the board's screen (board/app.js): fresh results (the controller), closing
- * the panel, the facilitation extras' sections (extras.js), and where suggested clusters go (canvas).
+ * the panel, the facilitation extras' sections (extras.js), and where suggested clusters go (the canvas's placement.js).
  * @typedef {{
  *   fetchResults(throttled?: boolean): void,
  *   close(): void,
@@ -41,7 +43,7 @@ export class FacilitatorPanel {
     this.open = false;
     this.participants = null;
     /** @type {string | null} the participant picked in the privacy section (privacy.js), kept across re-renders */
-    this._privacyPick = null;
+    this.privacyPick = null;
     this.el = h("aside", { class: "panel", id: "fac-panel", "aria-labelledby": "panel-h", hidden: true });
     // Escape closes it, as it closes a sheet (the focus goes back to its button: board/app.js).
     this.el.addEventListener("keydown", (e) => {
@@ -76,27 +78,6 @@ export class FacilitatorPanel {
       const head = this.el.querySelector("h2");
       if (head) head.focus();
     }
-  }
-
-  /**
-   * The projector link carries the read-only viewer token (and the join code) in its #fragment, which
-   * never reaches a server: it works on the projector's own computer too.
-   */
-  presentUrl() {
-    const base = `/b/${encodeURIComponent(this.board.id)}/present`;
-    const viewer = store.get(keys.viewer(this.board.id));
-    if (!viewer) return base;
-    const frag = new URLSearchParams({ v: viewer });
-    if (this.joinCode()) frag.set("c", this.joinCode());
-    return `${base}#${frag}`;
-  }
-
-  /** The board's code as the document says now (a rotation reaches every open screen), else what
-   * was known at load. */
-  joinCode() {
-    const live = this.board.session.metaValue("join_code", "");
-    if (live && live !== store.get(keys.joinCode(this.board.id))) store.set(keys.joinCode(this.board.id), live);
-    return live || this.board.info.join_code || store.get(keys.joinCode(this.board.id)) || "";
   }
 
   async loadParticipants() {
@@ -134,7 +115,7 @@ export class FacilitatorPanel {
   render(force = false) {
     if (!this.open) return;
     const s = this.board.session;
-    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), this.joinCode(), this.participants, document.documentElement.lang, this.board.httpResults && this.board.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
+    const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), joinCode(this.board), this.participants, document.documentElement.lang, this.board.httpResults && this.board.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {
@@ -162,8 +143,6 @@ export class FacilitatorPanel {
     const s = app.session;
     const settings = s.settings();
     const phase = s.phase();
-    const code = this.joinCode();
-    const link = code ? `${publicOrigin(this.cfg)}/j/${encodeURIComponent(code)}` : "";
     const frag = document.createDocumentFragment();
 
     frag.append(
@@ -176,25 +155,8 @@ export class FacilitatorPanel {
       ),
     );
 
-    // Join: big QR + code
-    const join = h("section", { class: "panel-sec", "aria-labelledby": "p-join" }, h("h3", { id: "p-join" }, t("panel_join")));
-    if (code) {
-      join.append(
-        h("div", { class: "qr", role: "img", "aria-label": t("qr_label", { link }) }, qrSvg(link)),
-        h("p", { class: "join-code" }, h("span", { class: "muted" }, t("panel_join_code"), " "), h("strong", { class: "code" }, code)),
-        h("p", { class: "join-link" }, link),
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "btn btn-small", onclick: async () => { try { await navigator.clipboard.writeText(link); toast(t("panel_copied")); } catch { toast(link); } } }, t("panel_copy_link")),
-          h("a", { class: "btn btn-small", href: this.presentUrl(), target: "_blank", rel: "noopener" }, t("panel_present")),
-        ),
-      );
-    }
-    const problem = reachProblem(this.cfg);
-    if (problem) join.append(reachHint(problem));
-    join.append(phoneFeatures(phoneOrigin(this.cfg)));
-    frag.append(join);
+    // Join: big QR + code, the projector's link, what phones will reach (invite.js)
+    frag.append(joinSection(app, this.cfg));
 
     // The facilitator's private link: the panel on another device.
     frag.append(
@@ -302,7 +264,7 @@ export class FacilitatorPanel {
     frag.append(groupSettingsSection(settings, app.languages(), (patch) => this.setting(patch), () => s.settings()));
 
     // Participants by group, quiet ones first
-    frag.append(this.participantsSection());
+    frag.append(participantsSection(app, this.participants));
     frag.append(suggestionsSection(app, this.host));
     frag.append(privacySection(this));
 
@@ -342,99 +304,4 @@ export class FacilitatorPanel {
     return frag;
   }
 
-  participantsSection() {
-    const app = this.board;
-    const groups = app.groups();
-    const list = this.participants || [];
-    const online = new Set(app.session.presence().map((p) => p.name));
-    const sec = h("section", { class: "panel-sec", "aria-labelledby": "p-people" }, h("h3", { id: "p-people" }, t("panel_participants"), ` (${fmtNumber(list.length)})`));
-    if (!list.length) {
-      sec.append(h("p", { class: "muted" }, t("panel_nobody")));
-      return sec;
-    }
-    const byGroup = new Map();
-    for (const g of groups) byGroup.set(g, []);
-    for (const p of list) {
-      const g = p.group || "";
-      if (!byGroup.has(g)) byGroup.set(g, []);
-      byGroup.get(g).push(p);
-    }
-    for (const [g, people] of byGroup) {
-      if (!people.length) continue;
-      const quiet = people.filter((p) => !p.notes && !p.votes);
-      people.sort((a, b) => (a.notes || 0) + (a.votes || 0) - ((b.notes || 0) + (b.votes || 0)));
-      sec.append(
-        h(
-          "div",
-          { class: "people-group" },
-          h("h4", null, h("span", { class: "shape", "aria-hidden": "true" }, groupShape(groups, g)), " ", groupName(app.session.settings(), g), ` (${fmtNumber(people.length)})`,
-            quiet.length ? h("span", { class: "badge badge-quiet" }, `${t("panel_not_contributed")}: ${fmtNumber(quiet.length)}`) : null),
-          h(
-            "ul",
-            { class: "people" },
-            people.map((p) => {
-              const isOnline = p.online ?? online.has(p.name);
-              const silent = !p.notes && !p.votes;
-              return h(
-                "li",
-                { class: silent ? "is-quiet" : "" },
-                h("span", { class: `dot ${isOnline ? "on" : "off"}`, "aria-hidden": "true" }),
-                h("span", { class: "sr-only" }, isOnline ? t("panel_online") : t("panel_offline")),
-                h("span", { class: "pname" }, p.name),
-                p.lang ? h("span", { class: "tag", lang: p.lang }, p.lang.toUpperCase()) : null,
-                silent ? h("span", { class: "badge badge-quiet" }, t("panel_not_contributed")) : h("span", { class: "muted" }, `${t("notes_count", { n: p.notes || 0 })}, ${t("results_total", { n: p.votes || 0 })}`),
-              );
-            }),
-          ),
-        ),
-      );
-    }
-    return sec;
-  }
-}
-
-/** Drafts waiting on participants' devices (their presence carries a count, never a text). */
-function draftCounts(session) {
-  let drafts = 0;
-  let people = 0;
-  for (const p of session.presence()) {
-    const n = p.role === "participant" && Number.isInteger(p.drafts) && p.drafts > 0 ? p.drafts : 0;
-    drafts += n;
-    if (n) people += 1;
-  }
-  return { drafts, people };
-}
-
-function draftsWaiting(session) {
-  const { drafts, people } = draftCounts(session);
-  return h("p", { class: "drafts-waiting", id: "drafts-waiting", role: "status" }, !drafts ? t("drafts_waiting_none") : people === 1 ? t("drafts_waiting_one_person", { n: drafts }) : t("drafts_waiting", { n: drafts, people }));
-}
-
-/** What phones will and will not have at the address they use: the microphone and offline opening
- * need a secure context (https). @param {string} origin */
-function phoneFeatures(origin) {
-  if (isSecureOrigin(origin)) {
-    return h("p", { class: "reach-features", id: "reach-features", role: "note" }, "✓ ", t("reach_all_features", { origin }));
-  }
-  return h(
-    "div",
-    { class: "reach-features reach-hint", id: "reach-features", role: "note" },
-    h("p", { class: "reach-title" }, "⚠ ", t("reach_plain_http", { origin })),
-    h("p", null, t("reach_have")),
-    h("p", null, t("reach_not_have")),
-    h("p", { class: "muted" }, t("reach_https_how")),
-  );
-}
-
-/** Phones cannot reach a loopback address: say which address to use instead, and how. */
-function reachHint(problem) {
-  return h(
-    "div",
-    { class: "reach-hint", id: "reach-hint", role: "note" },
-    h("p", { class: "reach-title" }, "⚠ ", t("reach_heading")),
-    h("p", null, t("reach_loopback", { host: location.host })),
-    problem.urls.length ? h("p", null, t("reach_use_lan"), " ", problem.urls.map((u, i) => [i ? ", " : "", h("code", null, u)])) : null,
-    problem.bound ? h("p", null, t("reach_restart")) : null,
-    h("p", { class: "muted" }, t("reach_public")),
-  );
 }

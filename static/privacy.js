@@ -55,9 +55,9 @@ export function privacySection(panel) {
     const pick = h(
       "select",
       { id: "privacy-person", "data-fk": "pv-person" },
-      people.map((p) => h("option", { value: p.participant_id, selected: p.participant_id === panel._privacyPick }, p.revoked ? `${p.name} (${t("privacy_revoked_tag")})` : p.name)),
+      people.map((p) => h("option", { value: p.participant_id, selected: p.participant_id === panel.privacyPick }, p.revoked ? `${p.name} (${t("privacy_revoked_tag")})` : p.name)),
     );
-    pick.addEventListener("change", () => (panel._privacyPick = pick.value));
+    pick.addEventListener("change", () => (panel.privacyPick = pick.value));
     const chosen = () => people.find((p) => p.participant_id === pick.value) || people[0];
     sec.append(
       field(t("privacy_person"), pick),
@@ -98,7 +98,7 @@ export function privacySection(panel) {
               run: async () => {
                 if (!(await call("DELETE", `/participants/${encodeURIComponent(p.participant_id)}`))) return false;
                 toast(t("privacy_erased"));
-                panel._privacyPick = null;
+                panel.privacyPick = null;
                 panel.loadParticipants();
                 return true;
               },

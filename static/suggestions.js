@@ -8,7 +8,7 @@ import { h, api, newId } from "./util.js";
 import { t, getLang } from "./i18n.js";
 import { toast, announce, errorText } from "./ui.js";
 import { tidyCluster } from "./tidy.js";
-import { GRID_X, PAD, CLUSTER_COLS, NOTE_W } from "./canvas.js";
+import { GRID_X, PAD, CLUSTER_COLS, NOTE_W } from "./placement.js";
 
 const GAP = 60; // between new cluster frames
 
@@ -31,7 +31,7 @@ function labelIn(label) {
 }
 
 /**
- * Where accepted suggestions go (canvas.js's geometry) and how a new cluster is shown.
+ * Where accepted suggestions go (placement.js) and how a new cluster is shown.
  * @typedef {{
  *   freeSpotInCluster(clusterId: string, noteId?: string): {x: number, y: number},
  *   reserve(pos: {x: number, y: number}): void,

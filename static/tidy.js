@@ -2,7 +2,7 @@
 // "Tidy up": notes in a grid, no overlaps, no holes — for one cluster or for the whole board, as
 // one change (one Yjs transaction: one update, one undo step for everyone).
 // Pure layout here; board/controller.js writes the result in a batch.
-import { GRID_X, GRID_Y, PAD, HEAD, CLUSTER_COLS, GRID_COLS } from "./canvas.js";
+import { GRID_X, GRID_Y, PAD, HEAD, CLUSTER_COLS, GRID_COLS } from "./placement.js";
 
 const CLUSTER_GAP = 60; // between cluster frames
 const ROW_WIDTH = 3 * (CLUSTER_COLS * GRID_X + PAD + CLUSTER_GAP); // clusters per row of the board

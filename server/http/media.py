@@ -1,7 +1,7 @@
 """Photo and voice notes: upload, and reading them back (a token, a cookie, or a report link).
 
 - `POST /api/boards/{id}/media?kind=photo|voice` (participant or facilitator token; raw bytes as the
-  body): checked and re-encoded by server/media.py off the event loop, stored beside the board;
+  body): checked and re-encoded by server/media/ off the event loop, stored beside the board;
   answers `{"id", "kind", "content_type", "url"}` (+ `seconds` for a recording whose container
   says how long it lasts). The client then creates its note with `kind`, `media` = that id and,
   for a voice note, `duration` through the document as usual.
@@ -48,9 +48,9 @@ MEDIA_ACCESS_SECONDS = 3600  # clients renew every 20 min and on reconnect
 class MediaRoutes:
     def __init__(self, http: HttpContext, settings: Settings) -> None:
         self.http = http
-        # A photo's decode holds its pixels (draft mode and the pixel bounds in server/media.py
-        # keep that to tens of MB): at most this many at once per process, off the event loop;
-        # the others wait their turn.
+        # A photo's decode holds its pixels (draft mode and the pixel bounds of
+        # server/media/photo.py keep that to tens of MB): at most this many at once per process,
+        # off the event loop; the others wait their turn.
         self._decodes = asyncio.Semaphore(settings.photo_decodes)
         self.decoding = 0
         self.decoding_peak = 0

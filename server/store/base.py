@@ -51,7 +51,7 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class MediaRecord:
-    """A photo or voice recording of a board, already checked and re-encoded by server/media.py."""
+    """A photo or voice recording of a board, already checked and re-encoded by server/media/."""
 
     id: str
     board_id: str

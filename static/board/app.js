@@ -121,8 +121,10 @@ export class BoardApp {
       vote: (/** @type {string} */ id, /** @type {number} */ delta) => this.actions.vote(id, delta),
       disagree: (/** @type {string} */ id, /** @type {number} */ delta) => this.actions.disagree(id, delta),
     });
-    this.actions = new BoardController(board, this.canvas, {
+    this.actions = new BoardController(board, this.canvas.place, {
       get view() { return app.view; },
+      reveal: (pos, id) => this.canvas.reveal(pos, id),
+      fitAll: () => this.canvas.fitAll(),
       votesChanged: () => { this.topbar.render(); this.renderMain(); },
       resultsChanged: () => {
         if (this.view === "results") this.renderMain();
@@ -149,7 +151,7 @@ export class BoardApp {
           fetchResults: (throttled) => this.actions.fetchResults(throttled),
           close: () => this.togglePanel(false),
           sections: () => this.extras.panelSections(),
-          place: this.canvas,
+          place: this.canvas.place,
           showCluster: (id) => { if (this.view === "canvas") this.canvas.revealCluster(id); },
         })
       : null;

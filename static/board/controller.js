@@ -10,24 +10,12 @@ import { tidyBoard, tidyCluster } from "../tidy.js";
 import { shownTitle } from "../translations.js";
 
 /**
- * Where notes and clusters go on the board (canvas.js's geometry).
- * @typedef {{
- *   freeSpotInCluster(clusterId: string, noteId?: string): {x: number, y: number},
- *   freeGridCell(noteId: string | null): {x: number, y: number},
- *   freeSpotOutside(noteId: string): {x: number, y: number},
- *   freeClusterSpot(): {x: number, y: number},
- *   overlapsEarlier(note: any): boolean,
- *   reserve(pos: {x: number, y: number}): void,
- *   clearReserved(): void,
- *   reveal(pos: {x: number, y: number}, id: string): void,
- *   fitAll(): void,
- * }} Placement
- */
-
-/**
- * What the controller tells the screen (board/app.js).
+ * What the controller tells the screen (board/app.js): what changed, and where to look (a note
+ * just posted is brought on screen; a tidied board is shown whole).
  * @typedef {{
  *   readonly view: string,
+ *   reveal(pos: {x: number, y: number}, id: string): void,
+ *   fitAll(): void,
  *   votesChanged(): void,
  *   resultsChanged(): void,
  *   draftsChanged(): void,
@@ -35,7 +23,7 @@ import { shownTitle } from "../translations.js";
  */
 
 export class BoardController {
-  /** @param {import("./state.js").BoardState} board @param {Placement} place @param {Screen} screen */
+  /** @param {import("./state.js").BoardState} board @param {import("../placement.js").Placement} place where notes and clusters go @param {Screen} screen */
   constructor(board, place, screen) {
     this.board = board;
     this.session = board.session;
@@ -183,7 +171,7 @@ export class BoardController {
     s.addNote(id, fields);
     this.confirmSoon([id]);
     announce(t("note_posted"));
-    this.place.reveal(pos, id);
+    this.screen.reveal(pos, id);
     return id;
   }
 
@@ -321,7 +309,7 @@ export class BoardController {
       for (const [id, pos] of plan.notes) s.updateNote(id, pos);
     });
     announce(t(clusterId ? "tidied_cluster" : "tidied_board"));
-    if (!clusterId && this.screen.view === "canvas") this.place.fitAll();
+    if (!clusterId && this.screen.view === "canvas") this.screen.fitAll();
   }
 
   /** @param {string} fromId @param {string} intoId */
