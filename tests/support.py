@@ -66,3 +66,25 @@ def own_update(doc: Doc[Any], edit: Callable[[Doc[Any]], Any], origin: str = "lo
     finally:
         doc.unobserve(subscription)
     return built[0] if built else EMPTY_UPDATE
+
+
+
+async def drop_pubsub(admin: Any, pid: int | None = None, timeout: float = 10.0) -> int:
+    """Drop the pub/sub connections of one process (default: this one) on the test Redis, by id,
+    once it has one (it may still be reconnecting from the last drop). `CLIENT KILL TYPE pubsub`
+    would drop every process's, those of the tests running beside this one (another xdist worker,
+    another checkout's suite) too. Returns how many were dropped."""
+    from server.scale.redis import client_name
+
+    name = client_name(pid)
+    ids: list[str] = []
+
+    async def listening() -> bool:
+        clients = await admin.client_list(_type="pubsub")
+        ids[:] = [c["id"] for c in clients if c.get("name") == name]
+        return bool(ids)
+
+    await poll_until(listening, timeout)
+    for client_id in ids:
+        await admin.client_kill_filter(_id=client_id)
+    return len(ids)
