@@ -27,6 +27,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 T = TypeVar("T")
 START_TIMEOUT = 60.0  # generous: on a shared, loaded machine uvicorn took over 20 s to start
+BIND_TRIES = 3
+
+
+# The suite runs in parallel processes (pytest-xdist, `-n auto --dist loadfile` in pyproject.toml):
+# its tests mostly wait on sockets, subprocesses and Chromium, so more workers than the machine's 2
+# cores pay. `--dist loadfile` keeps a file's tests in one worker, so its module fixtures and each
+# worker's session servers (`server`, `two`, the browser tests' server and Chromium) are shared.
+# Nothing here is shared between workers: every server has its own port, SQLite file or
+# PostgreSQL database; Redis keys carry board ids; pub/sub connections are dropped by process.
+WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: WORKERS for the suite or several files, none (this process) for one file; a
+    number in PYTEST_XDIST_AUTO_NUM_WORKERS wins (`-n 0` on the command line too)."""
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen:
+        return int(chosen)
+    files = {arg.split("::", 1)[0] for arg in config.args}
+    if len(files) == 1 and Path(next(iter(files))).is_file():
+        return 0  # starting workers costs more than it saves here
+    return WORKERS
 
 
 def free_port() -> int:
@@ -54,6 +76,20 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self) -> None:
+        """Start the process and wait until it listens. On its first start, a port that
+        something else took between `free_port()` and the bind (a client socket of a test
+        running beside this one) is given up for another, a bounded number of times; a restart
+        keeps its port (its clients reconnect there)."""
+        tries = 1 if self.proc is not None else BIND_TRIES
+        for _ in range(tries):
+            if self._start_once():
+                return
+            self.port = free_port()
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def _start_once(self) -> bool:
+        """True once the process listens; False if its port was taken; raises otherwise."""
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         # The suite creates hundreds of boards from 127.0.0.1: per-IP HTTP rate limits are off
         # unless a test sets them (tests/test_limits.py).
         unlimited = {
@@ -78,23 +114,38 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        ready = threading.Event()
+        ready, listening = threading.Event(), threading.Event()
         # A thread copies the server's output to its log file (so the pipe never fills) and
         # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
         self._pump_thread = threading.Thread(
-            target=self._pump, args=(self.proc, ready), daemon=True
+            target=self._pump, args=(self.proc, ready, listening), daemon=True
         )
         self._pump_thread.start()
-        if not ready.wait(START_TIMEOUT) or self.proc.poll() is not None:
-            raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+        ready.wait(START_TIMEOUT)
+        if listening.is_set():
+            return True
+        if ready.is_set():  # its output ended: it exited, or is exiting
+            self.proc.wait(timeout=10)
+            self._pump_thread.join(timeout=10)
+            with self.log_path.open("rb") as log:
+                log.seek(logged)
+                if b"address already in use" in log.read():
+                    return False
+        else:  # never listened in START_TIMEOUT: not left running behind the failed test
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
-    def _pump(self, proc: subprocess.Popen[bytes], ready: threading.Event) -> None:
+    def _pump(
+        self, proc: subprocess.Popen[bytes], ready: threading.Event, listening: threading.Event
+    ) -> None:
         assert proc.stdout is not None
         with self.log_path.open("ab") as log:
             for line in proc.stdout:
                 log.write(line)
                 log.flush()
                 if b"Uvicorn running on" in line:
+                    listening.set()
                     ready.set()
         proc.stdout.close()
         ready.set()  # exited: let start() see it
