@@ -197,8 +197,15 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
     writer = await connect(server, board, board["facilitator_token"])
     reader = await connect(server, board, board["viewer_token"])
     # The slow client stops reading: websockets stops reading the socket once 1 frame is queued.
+    # No keepalive pings from it: a client that reads nothing never sees their pongs, and on a
+    # loaded machine the 300 notes outlast its ping timeout (it closed itself, 1011, before the
+    # server had closed it).
     slow = await websockets.connect(
-        server.url(board["id"], board["viewer_token"]), max_queue=1, compression=None, max_size=None
+        server.url(board["id"], board["viewer_token"]),
+        max_queue=1,
+        compression=None,
+        max_size=None,
+        ping_interval=None,
     )
     # 30 MB: more than the kernel's socket buffers on both sides can absorb, so the server's
     # transport pauses and the slow client's outbox (50 frames) overflows.
