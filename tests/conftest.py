@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from server.scale.redis import connect
 from tests.support import service_missing
+from tests.zygote import Forked, Zygote
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
@@ -65,6 +66,24 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(ROOT / package, quiet=1, rx=re.compile(r"node_modules"))
 
 
+_zygotes: list[Zygote] = []  # this worker's, started on first use
+
+
+def _zygote() -> Zygote | None:
+    """This worker's zygote (tests/zygote.py), or None: COBORD_TEST_ZYGOTE=0 starts every server
+    as a fresh `python -m server.cli serve` instead."""
+    if os.environ.get("COBORD_TEST_ZYGOTE", "1") == "0":
+        return None
+    if not _zygotes or not _zygotes[-1].alive:
+        _zygotes.append(Zygote(str(ROOT)))
+    return _zygotes[-1]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for zygote in _zygotes:  # after every fixture, so after every server it started stopped
+        zygote.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,7 +98,7 @@ class ServerProcess:
         self.env = env
         self.port = free_port()
         self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | Forked | None = None
 
     @property
     def http(self) -> str:
@@ -110,24 +129,19 @@ class ServerProcess:
             f"COBORD_{action}_PER_MINUTE": "0" for action in ("CREATE", "JOIN", "LOOKUP")
         }
         env = {**os.environ, "SECRET_KEY": "test-secret", **unlimited, **self.env}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self.database_url,
-                "--log-level",
-                "info",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        args = ["serve", "--port", str(self.port), "--database-url", self.database_url]
+        args += ["--log-level", "info"]
+        zygote = _zygote()
+        if zygote is not None:  # `cobord serve`, forked from a process that imported it once
+            self.proc = zygote.spawn(args, env, str(ROOT))
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         ready, listening = threading.Event(), threading.Event()
         # A thread copies the server's output to its log file (so the pipe never fills) and
         # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
@@ -151,7 +165,10 @@ class ServerProcess:
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def _pump(
-        self, proc: subprocess.Popen[bytes], ready: threading.Event, listening: threading.Event
+        self,
+        proc: subprocess.Popen[bytes] | Forked,
+        ready: threading.Event,
+        listening: threading.Event,
     ) -> None:
         assert proc.stdout is not None
         with self.log_path.open("ab") as log:
