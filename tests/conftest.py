@@ -32,10 +32,10 @@ BIND_TRIES = 3
 REQUEST_TIMEOUT = 30.0  # a bound, not a pause (httpx's default 5 s failed under parallel load)
 
 
-# The suite runs in parallel processes (pytest-xdist, `-n auto --dist loadfile` in pyproject.toml):
+# The suite runs in parallel processes (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml):
 # its tests mostly wait on sockets, subprocesses and Chromium, so more workers than the machine's 2
-# cores pay. `--dist loadfile` keeps a file's tests in one worker, so its module fixtures and each
-# worker's session servers (`server`, `two`, the browser tests' server and Chromium) are shared.
+# cores pay. Each worker has its session servers (`server`, `two`, the browser tests' server and
+# Chromium); a file with module fixtures stays in one worker (pytest_collection_modifyitems).
 # Nothing here is shared between workers: every server has its own port, SQLite file or
 # PostgreSQL database; Redis keys carry board ids; pub/sub connections are dropped by process.
 WORKERS = 4
@@ -51,6 +51,19 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     if len(files) == 1 and Path(next(iter(files))).is_file():
         return 0  # starting workers costs more than it saves here
     return WORKERS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`--dist loadgroup`: tests are handed to the workers one at a time (the long ones cannot
+    pile up behind one worker), except a file whose tests share a module- or class-scoped fixture
+    (a server, a page): its tests form one group, run by one worker, so the fixture starts once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if scopes & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 def pytest_configure(config: pytest.Config) -> None:

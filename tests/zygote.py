@@ -30,6 +30,7 @@ import traceback
 from typing import IO, Any
 
 MAX_MESSAGE = 1 << 20  # a request: arguments and environment
+FORK_TIMEOUT = 60.0  # the first request waits for the zygote's imports (20 s seen under load)
 
 
 # ---------------------------------------------------------------- the zygote (its own process)
@@ -206,10 +207,10 @@ class Zygote:
             os.close(write_end)
         with self._changed:
             if not self._changed.wait_for(
-                lambda: request_id in self._started or not self._alive, timeout=30
+                lambda: request_id in self._started or not self._alive, timeout=FORK_TIMEOUT
             ):
                 os.close(read_end)
-                raise RuntimeError("the zygote did not fork a server in 30 s")
+                raise RuntimeError(f"the zygote did not fork a server in {FORK_TIMEOUT} s")
             if request_id not in self._started:
                 os.close(read_end)
                 raise RuntimeError("the zygote exited")
