@@ -22,11 +22,79 @@ from redis.asyncio import Redis
 
 from server.scale.redis import connect
 from tests.support import service_missing
+from tests.zygote import Forked, Zygote
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 T = TypeVar("T")
 START_TIMEOUT = 60.0  # generous: on a shared, loaded machine uvicorn took over 20 s to start
+BIND_TRIES = 3
+REQUEST_TIMEOUT = 30.0  # a bound, not a pause (httpx's default 5 s failed under parallel load)
+
+
+# The suite runs in parallel processes (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml):
+# its tests mostly wait on sockets, subprocesses and Chromium, so more workers than the machine's 2
+# cores pay. Each worker has its session servers (`server`, `two`, the browser tests' server and
+# Chromium); a file with module fixtures stays in one worker (pytest_collection_modifyitems).
+# Nothing here is shared between workers: every server has its own port, SQLite file or
+# PostgreSQL database; Redis keys carry board ids; pub/sub connections are dropped by process.
+WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: WORKERS for the suite or several files, none (this process) for one file; a
+    number in PYTEST_XDIST_AUTO_NUM_WORKERS wins (`-n 0` on the command line too)."""
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen:
+        return int(chosen)
+    files = {arg.split("::", 1)[0] for arg in config.args}
+    if len(files) == 1 and Path(next(iter(files))).is_file():
+        return 0  # starting workers costs more than it saves here
+    return WORKERS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`--dist loadgroup`: tests are handed to the workers one at a time (the long ones cannot
+    pile up behind one worker), except a file whose tests share a module- or class-scoped fixture
+    (a server, a page): its tests form one group, run by one worker, so the fixture starts once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if scopes & {"module", "class"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the project's modules once, before the workers start (the controller does it):
+    with PYTHONDONTWRITEBYTECODE set, every server process and worker would compile server/ and
+    crdt/ from source again (about 0.1 s CPU of each of the suite's ~100 server starts)."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+    import re
+
+    for package in ("server", "crdt", "tests"):
+        compileall.compile_dir(ROOT / package, quiet=1, rx=re.compile(r"node_modules"))
+
+
+_zygotes: list[Zygote] = []  # this worker's, started on first use
+
+
+def _zygote() -> Zygote | None:
+    """This worker's zygote (tests/zygote.py), or None: COBORD_TEST_ZYGOTE=0 starts every server
+    as a fresh `python -m server.cli serve` instead."""
+    if os.environ.get("COBORD_TEST_ZYGOTE", "1") == "0":
+        return None
+    if not _zygotes or not _zygotes[-1].alive:
+        _zygotes.append(Zygote(str(ROOT)))
+    return _zygotes[-1]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for zygote in _zygotes:  # after every fixture, so after every server it started stopped
+        zygote.close()
 
 
 def free_port() -> int:
@@ -43,7 +111,7 @@ class ServerProcess:
         self.env = env
         self.port = free_port()
         self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | Forked | None = None
 
     @property
     def http(self) -> str:
@@ -54,47 +122,74 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self) -> None:
+        """Start the process and wait until it listens. On its first start, a port that
+        something else took between `free_port()` and the bind (a client socket of a test
+        running beside this one) is given up for another, a bounded number of times; a restart
+        keeps its port (its clients reconnect there)."""
+        tries = 1 if self.proc is not None else BIND_TRIES
+        for _ in range(tries):
+            if self._start_once():
+                return
+            self.port = free_port()
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def _start_once(self) -> bool:
+        """True once the process listens; False if its port was taken; raises otherwise."""
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         # The suite creates hundreds of boards from 127.0.0.1: per-IP HTTP rate limits are off
         # unless a test sets them (tests/test_limits.py).
         unlimited = {
             f"COBORD_{action}_PER_MINUTE": "0" for action in ("CREATE", "JOIN", "LOOKUP")
         }
         env = {**os.environ, "SECRET_KEY": "test-secret", **unlimited, **self.env}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self.database_url,
-                "--log-level",
-                "info",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        ready = threading.Event()
+        args = ["serve", "--port", str(self.port), "--database-url", self.database_url]
+        args += ["--log-level", "info"]
+        zygote = _zygote()
+        if zygote is not None:  # `cobord serve`, forked from a process that imported it once
+            self.proc = zygote.spawn(args, env, str(ROOT))
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        ready, listening = threading.Event(), threading.Event()
         # A thread copies the server's output to its log file (so the pipe never fills) and
         # signals readiness when uvicorn reports it: we wait on that event, not on a sleep.
         self._pump_thread = threading.Thread(
-            target=self._pump, args=(self.proc, ready), daemon=True
+            target=self._pump, args=(self.proc, ready, listening), daemon=True
         )
         self._pump_thread.start()
-        if not ready.wait(START_TIMEOUT) or self.proc.poll() is not None:
-            raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+        ready.wait(START_TIMEOUT)
+        if listening.is_set():
+            return True
+        if ready.is_set():  # its output ended: it exited, or is exiting
+            self.proc.wait(timeout=10)
+            self._pump_thread.join(timeout=10)
+            with self.log_path.open("rb") as log:
+                log.seek(logged)
+                if b"address already in use" in log.read():
+                    return False
+        else:  # never listened in START_TIMEOUT: not left running behind the failed test
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
-    def _pump(self, proc: subprocess.Popen[bytes], ready: threading.Event) -> None:
+    def _pump(
+        self,
+        proc: subprocess.Popen[bytes] | Forked,
+        ready: threading.Event,
+        listening: threading.Event,
+    ) -> None:
         assert proc.stdout is not None
         with self.log_path.open("ab") as log:
             for line in proc.stdout:
                 log.write(line)
                 log.flush()
                 if b"Uvicorn running on" in line:
+                    listening.set()
                     ready.set()
         proc.stdout.close()
         ready.set()  # exited: let start() see it
@@ -116,12 +211,18 @@ class ServerProcess:
             self._pump_thread.join(timeout=10)
 
     def create_board(self, **body: Any) -> dict[str, Any]:
-        response = httpx.post(f"{self.http}/api/boards", json={"title": "Test", **body})
+        response = httpx.post(
+            f"{self.http}/api/boards", json={"title": "Test", **body}, timeout=REQUEST_TIMEOUT
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
     def join(self, code: str, name: str = "Ana", **body: Any) -> dict[str, Any]:
-        response = httpx.post(f"{self.http}/api/join", json={"code": code, "name": name, **body})
+        response = httpx.post(
+            f"{self.http}/api/join",
+            json={"code": code, "name": name, **body},
+            timeout=REQUEST_TIMEOUT,
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 

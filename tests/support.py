@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import hashlib
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +27,19 @@ def service_missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required service missing under CI=true: {reason}")
     pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` across processes: the suite's parallel workers (xdist)
+    that would install the same node_modules at once (`npm ci` deletes what another is writing)
+    take turns, and the second finds the first's install done. The lock file is outside the
+    folder (npm ci empties node_modules), one per folder path."""
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"cobord-tests-{digest}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 async def decoded_events(
@@ -66,3 +84,24 @@ def own_update(doc: Doc[Any], edit: Callable[[Doc[Any]], Any], origin: str = "lo
     finally:
         doc.unobserve(subscription)
     return built[0] if built else EMPTY_UPDATE
+
+
+async def drop_pubsub(admin: Any, pid: int | None = None, timeout: float = 10.0) -> int:
+    """Drop the pub/sub connections of one process (default: this one) on the test Redis, by id,
+    once it has one (it may still be reconnecting from the last drop). `CLIENT KILL TYPE pubsub`
+    would drop every process's, those of the tests running beside this one (another xdist worker,
+    another checkout's suite) too. Returns how many were dropped."""
+    from server.scale.redis import client_name
+
+    name = client_name(pid)
+    ids: list[str] = []
+
+    async def listening() -> bool:
+        clients = await admin.client_list(_type="pubsub")
+        ids[:] = [c["id"] for c in clients if c.get("name") == name]
+        return bool(ids)
+
+    await poll_until(listening, timeout)
+    for client_id in ids:
+        await admin.client_kill_filter(_id=client_id)
+    return len(ids)

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support import service_missing
+from tests.support import folder_lock, service_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "static"
@@ -32,17 +32,18 @@ def _tsc() -> list[str]:
     if node is None or npm is None:
         service_missing("node/npm is not installed (needed to type-check the client with tsc)")
     assert node is not None and npm is not None
-    if not TSC.exists():
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=CLIENT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+    with folder_lock(CLIENT):  # parallel workers: one npm ci at a time, then it is there
         if not TSC.exists():
-            service_missing(f"npm ci failed in {CLIENT}: {done.stderr[-2000:]}")
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=CLIENT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if not TSC.exists():
+                service_missing(f"npm ci failed in {CLIENT}: {done.stderr[-2000:]}")
     return [node, str(TSC), "-p", str(CLIENT / "tsconfig.json")]
 
 

@@ -19,7 +19,7 @@ from pycrdt import Map
 from crdt import protocol
 from server.fanout import FanoutMessage, MemoryBroker, MemoryFanout, RedisFanout
 from server.fanout.base import Fanout
-from tests.support import service_missing
+from tests.support import drop_pubsub, service_missing
 from tests.yclient import YClient, add_note
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -189,7 +189,8 @@ async def test_redis_reconnect_asks_for_a_resync(
     await fanout.wait_connected()
     admin = aioredis.Redis.from_url(REDIS_URL)
     try:
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        # This process's pub/sub connection only (the fan-out's): not other tests' processes.
+        assert await drop_pubsub(admin) == 1
         async with asyncio.timeout(10):
             await inbox.resynced.wait()
         assert inbox.resyncs >= 1
@@ -263,9 +264,9 @@ async def test_two_processes_share_a_board(two: tuple[Any, Any]) -> None:
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_nothing_is_lost_across_a_redis_gap(two: tuple[Any, Any]) -> None:
-    """Every pub/sub connection is dropped, then notes are written at once: what the first
-    process publishes before the second has subscribed again (>= 0.1 s of backoff) is gone from
-    Redis. The second process's metrics show the loss was real (a catch-up found updates the
+    """Both processes' pub/sub connections are dropped, then notes are written at once: what the
+    first process publishes before the second has subscribed again (>= 0.1 s of backoff) is gone
+    from Redis. The second process's metrics show the loss was real (a catch-up found updates the
     fan-out had not brought), and its client still gets every note, from the log."""
     # The session's two processes (tests/conftest.py): they share the suite's SECRET_KEY, so the
     # second takes the first's tokens.
@@ -284,7 +285,9 @@ async def test_nothing_is_lost_across_a_redis_gap(two: tuple[Any, Any]) -> None:
         # publishes (a slow box): try again, a bounded number of times.
         gaps = counter(second, "cobord_fanout_gaps_total")
         for _ in range(5):
-            await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            # Both processes' pub/sub connections, and no one else's (other tests run beside).
+            assert await drop_pubsub(admin, first.proc.pid) == 1
+            assert await drop_pubsub(admin, second.proc.pid) == 1
             for _ in range(10):
                 await writer.change(add_note(f"n{written}", f"idea {written}"))
                 written += 1

@@ -423,9 +423,11 @@ async def test_flags_on_two_processes_at_once_all_count(
             await viewer.wait_until(lambda v=viewer: "n1" in v.notes())
         flag = {"note_id": "n1", "term": "leefloon"}
         path = f"/api/boards/{board['id']}/glossary/flags"
+        # A bound of 30 s per request, not httpx's 5 s: the twenty at once on a loaded machine
+        # (two processes, PostgreSQL, Redis, other tests beside them) timed out twice at 5 s.
         async with (
-            httpx.AsyncClient(base_url=first.http) as one,
-            httpx.AsyncClient(base_url=second.http) as other,
+            httpx.AsyncClient(base_url=first.http, timeout=30) as one,
+            httpx.AsyncClient(base_url=second.http, timeout=30) as other,
         ):
             answers = await asyncio.gather(
                 *(

@@ -19,7 +19,7 @@ from pycrdt import Map
 
 from crdt import protocol
 from tests.conftest import ServerProcess
-from tests.support import service_missing
+from tests.support import folder_lock, service_missing
 from tests.yclient import YClient, add_note
 
 pytestmark = pytest.mark.node
@@ -37,17 +37,18 @@ def node() -> str:
     if node_bin is None or npm_bin is None:
         service_missing("node/npm is not installed (needed for the yjs/y-websocket interop test)")
     assert node_bin is not None and npm_bin is not None
-    if not (INTEROP / "node_modules" / "y-websocket").is_dir():
-        done = subprocess.run(
-            [npm_bin, "ci", "--no-audit", "--no-fund"],
-            cwd=INTEROP,
-            capture_output=True,
-            text=True,
-            timeout=NPM_CI_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            service_missing(f"npm ci failed in {INTEROP}: {done.stderr[-2000:]}")
+    with folder_lock(INTEROP):  # parallel workers: one npm ci at a time, then it is there
+        if not (INTEROP / "node_modules" / "y-websocket").is_dir():
+            done = subprocess.run(
+                [npm_bin, "ci", "--no-audit", "--no-fund"],
+                cwd=INTEROP,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_TIMEOUT,
+                check=False,
+            )
+            if done.returncode != 0:
+                service_missing(f"npm ci failed in {INTEROP}: {done.stderr[-2000:]}")
     return node_bin
 
 

@@ -191,7 +191,7 @@ async def test_repeated_refusals_close_with_4403(server: ServerProcess) -> None:
 async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: Any) -> None:
     # (No board byte bound: 30 MB of content must go through; see tests/test_board_bounds.py.)
     server = make_server(
-        COBORD_OUTBOX_MAX_MESSAGES="50", COBORD_RATE_PER_SECOND="0", COBORD_MAX_BOARD_BYTES="0"
+        COBORD_OUTBOX_MAX_MESSAGES="20", COBORD_RATE_PER_SECOND="0", COBORD_MAX_BOARD_BYTES="0"
     )
     board = server.create_board()
     writer = await connect(server, board, board["facilitator_token"])
@@ -208,9 +208,11 @@ async def test_slow_consumer_is_closed_without_stalling_the_others(make_server: 
         ping_interval=None,
     )
     # 30 MB: more than the kernel's socket buffers on both sides can absorb, so the server's
-    # transport pauses and the slow client's outbox (50 frames) overflows.
-    payload = "x" * 100_000
-    count = 300
+    # transport pauses and the slow client's outbox (20 frames) overflows. In 100 notes of 300 KB,
+    # not 300 of 100 KB: on a loaded machine 300 round trips outlasted the server's keepalive
+    # ping timeout (40 s), which closed the slow client first (1011), before its outbox overflowed.
+    payload = "x" * 300_000
+    count = 100
 
     # The writer waits for the reading client to see each note: the fan-out must keep flowing to
     # it while the slow client reads nothing.

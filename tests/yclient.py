@@ -17,7 +17,9 @@ from websockets.asyncio.client import ClientConnection
 
 from crdt import protocol
 
-TIMEOUT = 10.0
+# A bound on a wait for an event, never a pause: generous, as the suite's parallel workers share
+# two cores (and the machine may be shared too).
+TIMEOUT = 20.0
 
 
 class YClient:

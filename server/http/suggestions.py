@@ -18,7 +18,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pycrdt import Map
 from redis.asyncio import Redis
@@ -28,12 +28,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import schema
-from server import suggest
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json
 from server.live.room import Room
 from server.live.tasks import TaskSet
+
+if TYPE_CHECKING:
+    # Imported where a suggestion is asked for: it brings numpy and the encoder, which a server
+    # start (and every test server) would otherwise load for nothing.
+    from server import suggest
 
 log = logging.getLogger("cobord.suggest")
 
@@ -127,6 +131,8 @@ class SuggestionRoutes:
             for lang in board.settings.get("languages", list(schema.LANGUAGES))
             if lang in schema.LANGUAGES
         ]
+        from server import suggest
+
         loose, clusters = await self.http.with_room(board.id, read_board)
         result = await self._compute(
             board.id, lambda: suggest.analyse(loose, clusters, languages=languages)
@@ -247,6 +253,8 @@ def _plain(value: Any) -> Any:
 
 def read_board(room: Room) -> tuple[list[suggest.NoteText], list[suggest.ClusterText]]:
     """The loose notes (in no existing cluster) and the clusters with their notes."""
+    from server import suggest
+
     board = schema.Board(room.doc)
     clusters: dict[str, suggest.ClusterText] = {}
     for cluster_id, value in board.clusters_map.items():

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.support import service_missing
+from tests.support import folder_lock, service_missing
 
 try:
     from playwright.sync_api import expect as _expect
@@ -166,19 +166,20 @@ AXE = ROOT / "client" / "node_modules" / "axe-core" / "axe.min.js"
 
 @pytest.fixture(scope="session")
 def axe_path() -> Path:
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            service_missing("axe-core is not installed and npm is missing (cd client && npm ci)")
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=ROOT / "client",
-            check=False,
-            capture_output=True,
-            timeout=300,
-        )
+    with folder_lock(ROOT / "client"):  # parallel workers: one npm ci at a time
         if not AXE.exists():
-            service_missing("npm ci in client/ failed: axe-core unavailable")
+            npm = shutil.which("npm")
+            if npm is None:
+                service_missing("axe-core is missing and so is npm (cd client && npm ci)")
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=ROOT / "client",
+                check=False,
+                capture_output=True,
+                timeout=300,
+            )
+            if not AXE.exists():
+                service_missing("npm ci in client/ failed: axe-core unavailable")
     return AXE
 
 
