@@ -287,26 +287,3 @@ def test_printable_report(cobord_server: Any, desktop: Any, axe_path: Any, tmp_p
     )
     other.goto(f"{base}/b/{board['id']}/report")
     expect(other.get_by_role("alert")).to_contain_text("animateur·rice")  # FR chosen above
-
-
-def test_history_strings_complete(cobord_server: Any, desktop: Any) -> None:
-    """Every key of the feed and report strings exists, non-empty, in FR, NL and EN, and every
-    `ht("...")` key used by the client is defined (an event kind too: `ev_<kind>`)."""
-    import re
-    from pathlib import Path
-
-    from crdt.replay import EVENT_KINDS
-
-    page = desktop.new_page()
-    page.goto(cobord_server.base + "/")
-    strings = page.evaluate("async () => (await import('/history_i18n.js')).HISTORY_STRINGS")
-    fr, nl, en = (set(strings[lang]) for lang in ("fr", "nl", "en"))
-    assert fr == nl == en, {"only fr": fr - en, "only nl": nl - en, "only en": en - fr}
-    for lang in ("fr", "nl", "en"):
-        assert all(str(v).strip() for v in strings[lang].values()), lang
-    static = Path(__file__).resolve().parents[2] / "static"
-    used: set[str] = set()
-    for path in static.glob("*.js"):
-        used |= set(re.findall(r"\bht\(\s*\"([a-z0-9_]+)\"", path.read_text()))
-    used |= {f"ev_{kind}" for kind in EVENT_KINDS}
-    assert sorted(k for k in used if k not in en) == []
