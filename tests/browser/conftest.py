@@ -81,6 +81,39 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.stop()
 
 
+# The public address of `configured_server` (what a reverse proxy would serve it at).
+PUBLIC_URL = "https://atelier.example.org"
+
+
+@pytest.fixture(scope="package")
+def configured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server, for the tests that need configuration the shared one lacks, where that
+    configuration does not touch the other tests' checks: a public address (COBORD_PUBLIC_URL,
+    test_reach) and machine translation through a LibreTranslate-API fake on loopback
+    (test_glossary). Started once for tests/browser/, not once per test; every test makes its
+    own boards."""
+    from tests.test_translate import FakeLibreTranslate
+
+    folder = tmp_path_factory.mktemp("configured-server")
+    fake = FakeLibreTranslate()
+    process = ServerProcess(
+        f"sqlite+aiosqlite:///{folder}/cobord.db",
+        {
+            "SECRET_KEY": "browser-test-secret",
+            "COBORD_PUBLIC_URL": PUBLIC_URL + "/",
+            "COBORD_TRANSLATE_URL": fake.url,
+            "COBORD_TRANSLATE_SETTLE_SECONDS": "0.2",
+        },
+        folder / "server.log",
+    )
+    process.start()
+    try:
+        yield Server(process)
+    finally:
+        process.stop()
+        fake.stop()
+
+
 # The page objects the tests reach (`window.__cobord`, `__cobordReplay`, `__present`) exist only on
 # a device that asks for them (static/testhook.js): every context of a test browser does, before any
 # page script runs. About:blank has no storage (hence the try).
