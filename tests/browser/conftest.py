@@ -81,6 +81,39 @@ def cobord_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.stop()
 
 
+# The public address of `configured_server` (what a reverse proxy would serve it at).
+PUBLIC_URL = "https://atelier.example.org"
+
+
+@pytest.fixture(scope="package")
+def configured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server, for the tests that need configuration the shared one lacks, where that
+    configuration does not touch the other tests' checks: a public address (COBORD_PUBLIC_URL,
+    test_reach) and machine translation through a LibreTranslate-API fake on loopback
+    (test_glossary). Started once for tests/browser/, not once per test; every test makes its
+    own boards."""
+    from tests.test_translate import FakeLibreTranslate
+
+    folder = tmp_path_factory.mktemp("configured-server")
+    fake = FakeLibreTranslate()
+    process = ServerProcess(
+        f"sqlite+aiosqlite:///{folder}/cobord.db",
+        {
+            "SECRET_KEY": "browser-test-secret",
+            "COBORD_PUBLIC_URL": PUBLIC_URL + "/",
+            "COBORD_TRANSLATE_URL": fake.url,
+            "COBORD_TRANSLATE_SETTLE_SECONDS": "0.2",
+        },
+        folder / "server.log",
+    )
+    process.start()
+    try:
+        yield Server(process)
+    finally:
+        process.stop()
+        fake.stop()
+
+
 # The page objects the tests reach (`window.__cobord`, `__cobordReplay`, `__present`) exist only on
 # a device that asks for them (static/testhook.js): every context of a test browser does, before any
 # page script runs. About:blank has no storage (hence the try).
@@ -88,11 +121,17 @@ TEST_HOOKS = "try { localStorage.setItem('cobord:test-hooks', 'true') } catch (e
 
 
 def with_test_hooks(browser: Any) -> Any:
-    """`browser`, whose every new context asks the pages for their test hooks."""
+    """`browser`, whose every new context asks the pages for their test hooks, and runs no
+    service worker unless asked to (`service_workers="allow"`; the `phone` and `desktop` of a
+    test marked `service_worker`). The worker (static/sw.js) matters offline only: online it
+    fetches from the network first, so the pages look the same; but each fresh context installed
+    it, fetching and storing the whole app shell (53 files) again, about a sixth of the browser
+    tests' CPU. The tests of offline opening, of the screens after a restart and of https ask
+    for it."""
     plain = browser.new_context
 
     def new_context(**options: Any) -> Any:
-        ctx = plain(**options)
+        ctx = plain(**{"service_workers": "block", **options})
         ctx.add_init_script(TEST_HOOKS)
         return ctx
 
@@ -141,16 +180,26 @@ def _context(browser: Any, options: dict[str, Any], name: str) -> Any:
     return ctx
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "service_worker: the test's phone and desktop run the service worker"
+    )
+
+
+def _service_worker(request: pytest.FixtureRequest) -> dict[str, str]:
+    return {"service_workers": "allow"} if request.node.get_closest_marker("service_worker") else {}
+
+
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    ctx = _context(browser, PHONE, "phone")
+def phone(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    ctx = _context(browser, {**PHONE, **_service_worker(request)}, "phone")
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
-def desktop(browser: Any) -> Iterator[Any]:
-    ctx = _context(browser, DESKTOP, "desktop")
+def desktop(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    ctx = _context(browser, {**DESKTOP, **_service_worker(request)}, "desktop")
     yield ctx
     ctx.close()
 

@@ -6,14 +6,12 @@ from typing import Any
 
 
 def open_board(context: Any, base: str, board_id: str, token: str, query: str = "") -> Any:
-    """Open a board in a context holding `token` (as the home/join pages would have stored it)."""
+    """Open a board in a context holding `token`, in one navigation: the board page keeps a token
+    handed to it in the address's #fragment (the private link's way, static/faclink.js) in
+    localStorage, where the home and join pages put theirs, and drops it from the address. (Going
+    to the home page first to write localStorage cost a second page load per board opened.)"""
     page = context.new_page()
-    page.goto(base + "/")
-    page.evaluate(
-        "([id, token]) => localStorage.setItem('cobord:token:' + id, JSON.stringify(token))",
-        [board_id, token],
-    )
-    page.goto(f"{base}/b/{board_id}{query}")
+    page.goto(f"{base}/b/{board_id}{query}#k={token}")
     page.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
     return page
 

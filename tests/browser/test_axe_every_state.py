@@ -1,9 +1,9 @@
 """axe-core finds no violation of ANY impact (minor and moderate included, best practices too) on
 every page state a workshop goes through (#23), on a 390 x 844 phone and a 1366 x 768 laptop:
 home, join (and join with a message), the board in each phase (ideas, cluster, vote, results) on
-both, a note's sheet, the composer, the list view, the vote list, the results (phone, easy-read,
-projector), the facilitator panel with its privacy section, the replay, the report, 200 % zoom and
-forced colours.
+both, a note's sheet, the composer, the list view (ideas and vote), the vote list, the results
+(phone, easy-read, projector), the projector in each phase, the facilitator panel (ideas with its
+privacy section, vote), the replay, the report, 200 % zoom and forced colours.
 
 All states are visited before the one assertion, so a failure lists every state that fails (not
 only the first).
@@ -170,6 +170,19 @@ def test_every_page_state_has_no_axe_violation(
         "vote: canvas (desktop)",
         lambda: expect(fac.locator(".note .votes").first).to_be_visible(),
     )
+    # (test_accessibility audited these three, serious and critical only, on a board of its own.)
+    fac.get_by_role("button", name="⚙ Begeleiding").click()
+    audit(fac, "vote: panel (desktop)", lambda: expect(fac.locator(".panel")).to_be_visible())
+    fac.get_by_role("button", name="⚙ Begeleiding").click()
+    audit(
+        proj,
+        "projector: vote",
+        lambda: expect(proj.locator(".present-phase")).to_have_text("Stemmen"),
+    )
+    ph.goto(f"{server.base}/b/{bid}?view=outline")
+    audit(ph, "vote: list view (phone)", lambda: expect(ph.locator(".ol-note")).to_have_count(3))
+    ph.goto(f"{server.base}/b/{bid}")
+    expect(ph.locator(".vote-item")).to_have_count(3)
 
     # --- Reveal, results: phone, easy-read, projector, replay, report.
     server.api(
@@ -237,5 +250,5 @@ def test_every_page_state_has_no_axe_violation(
 
     assert audit.found == {}, "\n".join(f"{k}: {v}" for k, v in audit.found.items())
     assert audit.spilled == {}, audit.spilled
-    assert len(audit.states) == 31, audit.states
+    assert len(audit.states) == 34, audit.states
     assert phone.errors == [] and desktop.errors == []

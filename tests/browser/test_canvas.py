@@ -17,7 +17,7 @@ def view(page: Any) -> dict[str, float]:
     return dict(page.evaluate("() => ({...window.__cobord.canvas.view})"))
 
 
-def test_pinch_pan_and_fit(cobord_server: Any, phone: Any) -> None:
+def test_pinch_pan_fit_and_a_locked_board_on_a_phone(cobord_server: Any, phone: Any) -> None:
     board = new_board(cobord_server)
     ph = open_board(
         phone,
@@ -82,31 +82,8 @@ def test_pinch_pan_and_fit(cobord_server: Any, phone: Any) -> None:
                  && r.top >= v.top - 1 && r.bottom <= v.bottom + 1; })"""
     )
     shot(ph, "canvas-02-phone-fit-all")
-    assert not phone.errors, phone.errors
 
-
-def test_wheel_zoom_and_keyboard_pan(cobord_server: Any, desktop: Any) -> None:
-    board = new_board(cobord_server)
-    page = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    box = page.locator(".viewport").bounding_box()
-    page.mouse.move(box["x"] + 300, box["y"] + 300)
-    scale = view(page)["s"]
-    page.mouse.wheel(0, -400)
-    page.wait_for_function("(s) => window.__cobord.canvas.view.s > s", arg=scale)
-    x = view(page)["x"]
-    page.locator(".viewport").focus()
-    page.keyboard.press("ArrowLeft")
-    page.wait_for_function("(x) => window.__cobord.canvas.view.x > x", arg=x)
-
-
-def test_locked_board_is_read_only_for_participants(cobord_server: Any, phone: Any) -> None:
-    board = new_board(cobord_server)
-    ph = open_board(
-        phone,
-        cobord_server.base,
-        board["id"],
-        join(cobord_server, board["join_code"], "Amina")["token"],
-    )
+    # The facilitator locks the board: read-only for the participant, until unlocked.
     expect(ph.locator(".fab")).to_be_visible()
     cobord_server.api(
         "PATCH",
@@ -128,9 +105,22 @@ def test_locked_board_is_read_only_for_participants(cobord_server: Any, phone: A
     assert not phone.errors, phone.errors
 
 
-def test_drag_cluster_moves_its_notes_and_merge(cobord_server: Any, desktop: Any) -> None:
+def test_wheel_zoom_keyboard_pan_and_a_cluster_dragged_merged_deleted(
+    cobord_server: Any, desktop: Any
+) -> None:
     board = new_board(cobord_server)
     page = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    box = page.locator(".viewport").bounding_box()
+    page.mouse.move(box["x"] + 300, box["y"] + 300)
+    scale = view(page)["s"]
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("(s) => window.__cobord.canvas.view.s > s", arg=scale)
+    x = view(page)["x"]
+    page.locator(".viewport").focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("(x) => window.__cobord.canvas.view.x > x", arg=x)
+
+    # A cluster dragged moves its notes; merged into another; deleted.
     a = page.evaluate("() => window.__cobord.createCluster('Mobilité', {x: 0, y: 0})")
     b = page.evaluate("() => window.__cobord.createCluster('Verdure', {x: 0, y: 400})")
     page.evaluate(

@@ -36,48 +36,17 @@ def _post(page: Any, text: str) -> str:
     return note_id
 
 
-def test_results_phase_is_one_screen_for_everyone(
+def test_hidden_votes_and_live_panel_then_one_results_screen_for_everyone(
     cobord_server: Any, phone: Any, desktop: Any
 ) -> None:
+    """One board, a phone and the facilitator: in the vote phase hidden votes say so on the
+    facilitator's board while the panel's counts follow the votes; then the results phase is one
+    screen for everyone (also after a reload)."""
     board = new_board(cobord_server)
     amina = join(cobord_server, board["join_code"], "Amina")
     ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
     fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    note = _post(ph, "Plus de bancs au parc")
-    fac.wait_for_function("() => window.__cobord.session.noteList().length === 1")
-    _phase(cobord_server, board, "vote")
-    _vote(cobord_server, board, amina["token"], note)
-    # The facilitator moves to the results (votes still hidden): everyone lands on the results.
-    fac.locator("button[aria-controls=fac-panel]").click()
-    fac.locator("button[data-fk='ph:results']").click()
-    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
-    expect(fac.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
-    fac.locator("button[aria-controls=fac-panel]").click()
-    # No "Results" pill beside a "Results" button: each visible control of the bar has its own name.
-    for page in (ph, fac):
-        page.locator(".tab-canvas").click()  # back to the board
-        expect(page.locator(".board-main .canvas")).to_be_visible()
-        texts = page.locator(".topbar .chip, .topbar button:visible").all_inner_texts()
-        texts = [" ".join(x.split()) for x in texts if x.strip()]
-        assert len(texts) == len(set(texts)), texts
-    shot(ph, "display-results-phone-topbar")
-    # A phone that reloads in the results phase opens on the same results screen as everyone.
-    ph.goto(f"{cobord_server.base}/b/{board['id']}")
-    ph.wait_for_function(SYNCED)
-    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
-    assert ph.evaluate("() => window.__cobord.view") == "results"
-    shot(ph, "display-results-phone-reloaded")
-    assert not phone.errors and not desktop.errors
-
-
-def test_hidden_votes_on_the_facilitator_board_and_live_panel(
-    cobord_server: Any, phone: Any, desktop: Any
-) -> None:
-    board = new_board(cobord_server)
-    amina = join(cobord_server, board["join_code"], "Amina")
-    ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
-    fac = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    first = _post(ph, "Des bancs")
+    first = _post(ph, "Plus de bancs au parc")
     _post(ph, "Un potager")
     fac.wait_for_function("() => window.__cobord.session.noteList().length === 2")
     _phase(cobord_server, board, "vote")
@@ -97,6 +66,28 @@ def test_hidden_votes_on_the_facilitator_board_and_live_panel(
     expect(fac.locator(".panel .res-item").first).to_contain_text("2 stippen")
     expect(fac.locator(".note .votes-hidden")).to_have_count(2)  # still hidden on the board
     shot(fac, "display-hidden-votes-live-panel")
+
+    # The facilitator moves to the results (votes still hidden), from the panel (open): everyone
+    # lands on the results.
+    fac.locator("button[data-fk='ph:results']").click()
+    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    expect(fac.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    fac.locator("button[aria-controls=fac-panel]").click()
+    # No "Results" pill beside a "Results" button: each visible control of the bar has its own name.
+    for page in (ph, fac):
+        page.locator(".tab-canvas").click()  # back to the board
+        expect(page.locator(".board-main .canvas")).to_be_visible()
+        texts = page.locator(".topbar .chip, .topbar button:visible").all_inner_texts()
+        texts = [" ".join(x.split()) for x in texts if x.strip()]
+        assert len(texts) == len(set(texts)), texts
+    shot(ph, "display-results-phone-topbar")
+    # A phone that reloads in the results phase opens on the same results screen as everyone.
+    ph.goto(f"{cobord_server.base}/b/{board['id']}")
+    ph.wait_for_function(SYNCED)
+    expect(ph.locator(".board-main .res-item").first).to_contain_text("Plus de bancs")
+    assert ph.evaluate("() => window.__cobord.view") == "results"
+    shot(ph, "display-results-phone-reloaded")
+    assert not phone.errors and not desktop.errors
 
 
 def test_note_sheet_names_and_vote_focus(cobord_server: Any, phone: Any, desktop: Any) -> None:

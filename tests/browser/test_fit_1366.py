@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.browser.conftest import shot
 from tests.browser.helpers import new_board, open_board
 
@@ -30,35 +28,36 @@ def _assert_inside(page: Any, selector: str) -> None:
         assert not b["clippedText"], b
 
 
-@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
-def test_topbar_fits_1366_in_every_phase(cobord_server: Any, desktop: Any, lang: str) -> None:
+def test_topbar_in_every_phase_and_the_replay_back_button_fit_1366(
+    cobord_server: Any, desktop: Any
+) -> None:
+    """One board with a long title, one facilitator page: in each language, the top bar through
+    the four phases (panel closed and open); then the replay's header in each language."""
     board = new_board(cobord_server, title=LONG_TITLE)
     page = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    page.evaluate("(l) => localStorage.setItem('cobord:lang', JSON.stringify(l))", lang)
-    page.reload()
-    page.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
-    assert page.evaluate("innerWidth") == 1366
-    for phase in ("ideate", "cluster", "vote", "results"):
-        cobord_server.api(
-            "POST",
-            f"/api/boards/{board['id']}/phase",
-            {"phase": phase},
-            token=board["facilitator_token"],
-        )
-        page.wait_for_function("(p) => window.__cobord.session.phase() === p", arg=phase)
-        if page.locator(".tab-canvas").count():  # the results phase opens the results
-            page.locator(".tab-canvas").click()
-        _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
-        page.locator("button[aria-controls=fac-panel]").click()
-        _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
-        _assert_inside(page, ".panel-head button")
-        page.locator("button[aria-controls=fac-panel]").click()
-    shot(page, f"fit-1366-topbar-{lang}")
+    for lang in ("nl", "fr", "en"):
+        page.evaluate("(l) => localStorage.setItem('cobord:lang', JSON.stringify(l))", lang)
+        page.reload()
+        page.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+        assert page.evaluate("innerWidth") == 1366
+        for phase in ("ideate", "cluster", "vote", "results"):
+            cobord_server.api(
+                "POST",
+                f"/api/boards/{board['id']}/phase",
+                {"phase": phase},
+                token=board["facilitator_token"],
+            )
+            page.wait_for_function("(p) => window.__cobord.session.phase() === p", arg=phase)
+            if page.locator(".tab-canvas").count():  # the results phase opens the results
+                page.locator(".tab-canvas").click()
+            _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
+            page.locator("button[aria-controls=fac-panel]").click()
+            _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
+            _assert_inside(page, ".panel-head button")
+            page.locator("button[aria-controls=fac-panel]").click()
+        shot(page, f"fit-1366-topbar-{lang}")
 
-
-def test_replay_back_button_fits_1366(cobord_server: Any, desktop: Any) -> None:
-    board = new_board(cobord_server, title=LONG_TITLE)
-    page = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    # The replay's "back to the board" button.
     for lang in ("nl", "fr", "en"):
         page.evaluate("(l) => localStorage.setItem('cobord:lang', JSON.stringify(l))", lang)
         page.goto(f"{cobord_server.base}/b/{board['id']}/replay")

@@ -47,7 +47,7 @@ def compose(page: Any) -> None:
     expect(page.locator(".media-picker")).to_be_visible()
 
 
-def test_photo_from_phone_on_desktop_without_exif(
+def test_non_image_refused_then_photo_from_phone_on_desktop_without_exif(
     cobord_server: Any, phone: Any, desktop: Any, tmp_path: Path
 ) -> None:
     board = new_board(cobord_server)
@@ -55,9 +55,18 @@ def test_photo_from_phone_on_desktop_without_exif(
     phone.grant_permissions(["camera", "microphone"])
     mobile = open_board(phone, cobord_server.base, board["id"], me["token"])
     laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
+    # A file that is not a picture is refused with a message in the composer, in the phone's
+    # language (French here), from the server's error code.
+    bogus = tmp_path / "notes.png"
+    bogus.write_bytes(b"%PDF-1.7 pretending to be a picture")
+    compose(mobile)
+    mobile.set_input_files("#media-file", str(bogus))
+    expect(mobile.locator(".media-status")).to_have_text(
+        "Seules les images JPEG, PNG ou WebP sont acceptées."
+    )
+    # A real photo (with GPS in its EXIF) is taken.
     photo = tmp_path / "plan.jpg"
     photo.write_bytes(jpeg_with_gps((3000, 2000)))
-    compose(mobile)
     mobile.set_input_files("#media-file", str(photo))
     expect(mobile.locator(".media-preview img.note-photo")).to_be_visible()
     mobile.fill("#composer-text", "Le plan du parc")
@@ -87,22 +96,6 @@ def test_photo_from_phone_on_desktop_without_exif(
     projected = projector.locator(".pnote", has_text="Le plan du parc")
     expect(projected.locator("img.note-photo[alt='Foto']")).to_be_visible()
     assert phone.errors == [] and desktop.errors == []  # type: ignore[attr-defined]
-
-
-def test_non_image_refused_with_a_message_in_the_composer(
-    cobord_server: Any, phone: Any, tmp_path: Path
-) -> None:
-    board = new_board(cobord_server)
-    me = join(cobord_server, board["join_code"], "Awa")
-    mobile = open_board(phone, cobord_server.base, board["id"], me["token"])
-    bogus = tmp_path / "notes.png"
-    bogus.write_bytes(b"%PDF-1.7 pretending to be a picture")
-    compose(mobile)
-    mobile.set_input_files("#media-file", str(bogus))
-    # In the phone's language (French here), from the server's error code.
-    expect(mobile.locator(".media-status")).to_have_text(
-        "Seules les images JPEG, PNG ou WebP sont acceptées."
-    )
 
 
 def test_voice_note_recorded_on_phone_plays_on_desktop(
@@ -143,7 +136,7 @@ def test_voice_note_recorded_on_phone_plays_on_desktop(
     )
 
 
-def test_translation_shown_to_its_reader_and_read_aloud_in_its_language(
+def test_translations_shown_to_their_reader_read_aloud_and_typed_on_a_phone(
     cobord_server: Any, phone: Any, desktop: Any
 ) -> None:
     board = new_board(cobord_server)
@@ -175,22 +168,11 @@ def test_translation_shown_to_its_reader_and_read_aloud_in_its_language(
     spoken = laptop.evaluate("() => window.__spoken")
     assert spoken == [{"text": "Plus de bancs au parc", "lang": "fr-BE"}]
 
-
-def test_translation_typed_on_one_phone_shown_to_a_dutch_reader(
-    cobord_server: Any, phone: Any, desktop: Any
-) -> None:
-    board = new_board(cobord_server)
-    awa = join(cobord_server, board["join_code"], "Awa", lang="fr")
-    mobile = open_board(phone, cobord_server.base, board["id"], awa["token"])
-    laptop = open_board(desktop, cobord_server.base, board["id"], board["facilitator_token"])
-    laptop.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
-    laptop.reload()
-    laptop.wait_for_function("() => window.__cobord && window.__cobord.session.synced")
+    # A translation typed on one phone, shown to the Dutch reader.
     compose(mobile)
     mobile.fill("#composer-text", "Un potager partagé")
     mobile.locator(".composer button[type=submit]").tap()
     # A second phone reading Dutch adds the translation from the note's sheet.
-    jan = join(cobord_server, board["join_code"], "Jan", lang="nl")
     phone2 = open_board(phone, cobord_server.base, board["id"], jan["token"])
     phone2.evaluate("() => localStorage.setItem('cobord:lang', JSON.stringify('nl'))")
     phone2.reload()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,7 @@ from crdt import glossary
 from tests.browser.conftest import DESKTOP, PHONE, Server, _context, run_axe, shot
 from tests.browser.helpers import join, new_board, open_board
 from tests.browser.test_moderation import STORE_TOKEN, record_frames
-from tests.conftest import ServerProcess
 from tests.test_media import ogg_opus
-from tests.test_translate import FakeLibreTranslate
 from tests.yclient import YClient, add_note
 
 pytestmark = pytest.mark.browser
@@ -52,24 +49,10 @@ Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
 
 
 @pytest.fixture
-def translating_server(tmp_path: Path) -> Iterator[Server]:
-    """A server with machine translation through a LibreTranslate-API fake on loopback."""
-    fake = FakeLibreTranslate()
-    process = ServerProcess(
-        f"sqlite+aiosqlite:///{tmp_path}/cobord.db",
-        {
-            "SECRET_KEY": "browser-test-secret",
-            "COBORD_TRANSLATE_URL": fake.url,
-            "COBORD_TRANSLATE_SETTLE_SECONDS": "0.2",
-        },
-        tmp_path / "server.log",
-    )
-    process.start()
-    try:
-        yield Server(process)
-    finally:
-        process.stop()
-        fake.stop()
+def translating_server(configured_server: Server) -> Server:
+    """A server with machine translation through a LibreTranslate-API fake on loopback: the
+    package's `configured_server` (started once, not once per test)."""
+    return configured_server
 
 
 def test_a_phone_asks_the_author_explains_another_phone_reads_it(

@@ -99,7 +99,7 @@ def test_phone_behind_caddy_has_every_feature_and_plain_http_says_what_it_lacks(
         "/api/join",
         {"code": board["join_code"], "name": "Awa", "group": "Habitant", "lang": "fr"},
     )
-    phone = browser.new_context(**PHONE)
+    phone = browser.new_context(**PHONE, service_workers="allow")  # offline opening
     phone.grant_permissions(["microphone"], origin=caddy.origin)
     mobile = open_at(phone, caddy.origin, board["id"], awa["token"])
     # The service worker registers and takes over (offline opening works at this address).

@@ -33,7 +33,9 @@ CARD = """(text) => {
 }"""
 
 
-def test_composer_counts_and_never_cuts(cobord_server: Any, phone: Any) -> None:
+def test_composer_counts_and_never_cuts_then_cards_show_short_notes_whole_and_open_long_ones(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
     board = new_board(cobord_server)
     page = open_board(
         phone,
@@ -65,20 +67,12 @@ def test_composer_counts_and_never_cuts(cobord_server: Any, phone: Any) -> None:
     expect(field).to_have_count(0)
     assert page.evaluate("() => window.__cobord.session.noteList()[0].text") == LONG
 
-
-def test_cards_show_short_notes_whole_and_open_long_ones(
-    cobord_server: Any, phone: Any, desktop: Any
-) -> None:
-    board = new_board(cobord_server)
-    amina = join(cobord_server, board["join_code"], "Amina")
+    # Cards: Bram's short note whole with its author line uncut; Amina's long note cut on its
+    # card and whole once opened.
     bram = join(cobord_server, board["join_code"], "Bram", lang="nl")
-    page = open_board(phone, cobord_server.base, board["id"], amina["token"])
     other = open_board(desktop, cobord_server.base, board["id"], bram["token"])
     other.evaluate(
         "(t) => window.__cobord.postNote({text: t, color: 'blue', lang: 'fr', cluster: ''})", SHORT
-    )
-    page.evaluate(
-        "(t) => window.__cobord.postNote({text: t, color: 'yellow', lang: 'fr', cluster: ''})", LONG
     )
     page.wait_for_function("() => window.__cobord.session.noteList().length === 2")
     page.locator(".tool-text", has_text="Tout voir").tap()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import shot
 from tests.browser.helpers import join, new_board, open_board
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.service_worker]
 
 
 def post(page: Any, text: str) -> None:

@@ -3,32 +3,14 @@ on a loopback address, the facilitator is told which LAN address to open and how
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import PUBLIC_URL, Server
 from tests.browser.helpers import new_board, open_board
-from tests.conftest import ServerProcess
 
-PUBLIC = "https://atelier.example.org"
-
-
-@pytest.fixture
-def public_server(tmp_path: Path) -> Iterator[Server]:
-    process = ServerProcess(
-        f"sqlite+aiosqlite:///{tmp_path}/cobord.db",
-        {"SECRET_KEY": "browser-test-secret", "COBORD_PUBLIC_URL": PUBLIC + "/"},
-        tmp_path / "server.log",
-    )
-    process.start()
-    try:
-        yield Server(process)
-    finally:
-        process.stop()
+PUBLIC = PUBLIC_URL
 
 
 def test_loopback_without_public_url_explains(cobord_server: Any, desktop: Any) -> None:
@@ -53,7 +35,8 @@ def test_loopback_without_public_url_explains(cobord_server: Any, desktop: Any) 
     )
 
 
-def test_public_url_for_links_and_qr(public_server: Server, browser: Any) -> None:
+def test_public_url_for_links_and_qr(configured_server: Server, browser: Any) -> None:
+    public_server = configured_server
     cfg = public_server.api("GET", "/api/client-config")
     assert cfg["public_url"] == PUBLIC
     board = new_board(public_server)

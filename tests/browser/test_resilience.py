@@ -1,4 +1,5 @@
-"""The client recovers from a refused edit, and its dictionary is complete in FR, NL and EN."""
+"""The client recovers from a refused edit and keeps a typist's text while others post; its
+dictionaries are complete in FR, NL and EN; touch drags on a phone; anonymous notes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.browser
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
-def test_refused_edit_is_rolled_back(cobord_server: Any, phone: Any, desktop: Any) -> None:
+def test_refused_edit_is_rolled_back_and_typing_in_outline_is_not_interrupted(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
     base = cobord_server.base
     board = new_board(cobord_server)
     amina = open_board(
@@ -54,8 +57,28 @@ def test_refused_edit_is_rolled_back(cobord_server: Any, phone: Any, desktop: An
     expect(amina.locator(".note", has_text="Na de weigering")).to_be_visible()
     assert not desktop.errors, desktop.errors
 
+    # Someone typing a note in the outline keeps focus and text while others post.
+    lotte = join(cobord_server, board["join_code"], "Lotte", lang="nl")
+    page = open_board(desktop, base, board["id"], lotte["token"], "?view=outline")
+    text = page.locator("#outline-new-text")
+    text.click()
+    page.keyboard.type("Een half ")
+    amina.locator(".fab").tap()
+    amina.fill("#composer-text", "Pendant ce temps")
+    amina.locator(".composer button[type=submit]").tap()
+    expect(page.locator(".ol-note", has_text="Pendant ce temps")).to_be_visible()
+    expect(text).to_be_focused()
+    page.keyboard.type("idee")
+    expect(text).to_have_value("Een half idee")
+    assert not desktop.errors, desktop.errors
 
-def test_dictionary_complete(cobord_server: Any, desktop: Any) -> None:
+
+def test_dictionary_and_history_strings_complete(cobord_server: Any, desktop: Any) -> None:
+    """Every key of the interface dictionary and of the feed and report strings exists,
+    non-empty, in FR, NL and EN (as the browser loads them), and every `t("...")` and `ht("...")`
+    key used by the client is defined (an event kind too: `ev_<kind>`)."""
+    from crdt.replay import EVENT_KINDS
+
     page = desktop.new_page()
     page.goto(cobord_server.base + "/")
     dictionary = page.evaluate(
@@ -71,6 +94,18 @@ def test_dictionary_complete(cobord_server: Any, desktop: Any) -> None:
         used |= set(re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", path.read_text()))
     missing = sorted(k for k in used if k not in en)
     assert not missing, missing
+
+    # The history strings (static/history_i18n.js).
+    strings = page.evaluate("async () => (await import('/history_i18n.js')).HISTORY_STRINGS")
+    fr, nl, en = (set(strings[lang]) for lang in ("fr", "nl", "en"))
+    assert fr == nl == en, {"only fr": fr - en, "only nl": nl - en, "only en": en - fr}
+    for lang in ("fr", "nl", "en"):
+        assert all(str(v).strip() for v in strings[lang].values()), lang
+    used = set()
+    for path in STATIC.glob("*.js"):
+        used |= set(re.findall(r"\bht\(\s*\"([a-z0-9_]+)\"", path.read_text()))
+    used |= {f"ev_{kind}" for kind in EVENT_KINDS}
+    assert sorted(k for k in used if k not in en) == []
 
 
 def test_phone_long_press_drags_note_into_cluster(cobord_server: Any, phone: Any) -> None:
@@ -129,28 +164,6 @@ def test_phone_long_press_drags_note_into_cluster(cobord_server: Any, phone: Any
         == cluster_id
     )
     assert not phone.errors, phone.errors
-
-
-def test_typing_in_outline_is_not_interrupted(cobord_server: Any, desktop: Any, phone: Any) -> None:
-    """Someone typing a note in the outline keeps focus and text while others post and vote."""
-    base = cobord_server.base
-    board = new_board(cobord_server)
-    lotte = join(cobord_server, board["join_code"], "Lotte", lang="nl")
-    page = open_board(desktop, base, board["id"], lotte["token"], "?view=outline")
-    other = open_board(
-        phone, base, board["id"], join(cobord_server, board["join_code"], "Omar")["token"]
-    )
-    text = page.locator("#outline-new-text")
-    text.click()
-    page.keyboard.type("Een half ")
-    other.locator(".fab").tap()
-    other.fill("#composer-text", "Pendant ce temps")
-    other.locator(".composer button[type=submit]").tap()
-    expect(page.locator(".ol-note", has_text="Pendant ce temps")).to_be_visible()
-    expect(text).to_be_focused()
-    page.keyboard.type("idee")
-    expect(text).to_have_value("Een half idee")
-    assert not desktop.errors, desktop.errors
 
 
 def test_anonymous_board_notes_carry_no_author(cobord_server: Any, phone: Any) -> None:

@@ -74,6 +74,7 @@ def post(page: Any, text: str) -> None:
     page.locator(".composer button[type=submit]").tap()
 
 
+@pytest.mark.service_worker
 def test_every_screen_tells_the_truth(own_server: ServerProcess, phone: Any, desktop: Any) -> None:
     base = own_server.http
     board = httpx.post(

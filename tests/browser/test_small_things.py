@@ -8,11 +8,15 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import DESKTOP, shot
 from tests.browser.helpers import join, new_board, open_board
 
 
-def test_code_placeholder_is_not_upper_cased(cobord_server: Any, phone: Any) -> None:
+def test_home_unknown_board_and_join_screens_on_a_phone(cobord_server: Any, phone: Any) -> None:
+    """One phone, screens that need no board of its own: the home page's code placeholder is not
+    upper-cased; an unknown board says it does not exist; the join screen has one language
+    picker (which switches the interface too: last, the phone speaks Dutch after it)."""
+    # The code placeholder is not upper-cased (the typed code is).
     page = phone.new_page()
     page.goto(cobord_server.base + "/")
     field = page.locator(".code-input").first
@@ -20,8 +24,36 @@ def test_code_placeholder_is_not_upper_cased(cobord_server: Any, phone: Any) -> 
     assert field.evaluate("e => getComputedStyle(e, '::placeholder').textTransform") == "none"
     assert field.evaluate("e => getComputedStyle(e).textTransform") == "uppercase"  # typed code
 
+    # An unknown board says it does not exist (a fresh phone: no token for it at all).
+    page.goto(cobord_server.base + "/b/doesNotExist1")
+    expect(page.get_by_text("Ce tableau n’existe pas (ou il a été supprimé).")).to_be_visible()
+    expect(page.get_by_text("accès", exact=False)).to_have_count(0)
 
-def test_new_note_goes_to_no_cluster_by_default(cobord_server: Any, phone: Any) -> None:
+    # The join screen has one language picker.
+    board = new_board(cobord_server)
+    page.goto(f"{cobord_server.base}/j/{board['join_code']}")
+    expect(page.get_by_role("heading", name="Rejoindre « Atelier »")).to_be_visible()
+    assert page.locator(".lang-switch, .lang-select").count() == 0
+    langs = page.locator("input[name=lang]")
+    expect(langs).to_have_count(3)
+    page.get_by_label("Nederlands").check()  # the one picker switches the interface too
+    expect(page.get_by_role("heading", name="Deelnemen aan “Atelier”")).to_be_visible()
+    transforms = page.evaluate(
+        """() => [...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
+            .map(e => getComputedStyle(e, '::placeholder').textTransform)"""
+    )
+    assert all(x == "none" for x in transforms), transforms
+    shot(page, "small-join-one-language-picker")
+    assert not phone.errors, phone.errors
+
+
+def test_a_new_note_goes_to_no_cluster_and_posting_follows_the_phase(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    """One board: a phone's new note goes to no cluster unless its author picks one, even with a
+    cluster in the middle of the screen; then a participant's "+" goes when the vote starts."""
+    import httpx
+
     board = new_board(cobord_server)
     ph = open_board(
         phone,
@@ -47,18 +79,7 @@ def test_new_note_goes_to_no_cluster_by_default(cobord_server: Any, phone: Any) 
     )
     assert cluster == ""
 
-
-def test_an_unknown_board_says_it_does_not_exist(cobord_server: Any, phone: Any) -> None:
-    page = phone.new_page()
-    page.goto(cobord_server.base + "/b/doesNotExist1")  # a fresh phone: no token at all
-    expect(page.get_by_text("Ce tableau n’existe pas (ou il a été supprimé).")).to_be_visible()
-    expect(page.get_by_text("accès", exact=False)).to_have_count(0)
-
-
-def test_posting_follows_the_phase(cobord_server: Any, desktop: Any) -> None:
-    import httpx
-
-    board = new_board(cobord_server)
+    # Posting follows the phase.
     page = open_board(
         desktop,
         cobord_server.base,
@@ -73,30 +94,6 @@ def test_posting_follows_the_phase(cobord_server: Any, desktop: Any) -> None:
     )
     assert r.status_code == 200, r.text
     expect(page.locator(".fab")).to_be_hidden()
-
-
-def test_join_screen_has_one_language_picker(cobord_server: Any, browser: Any) -> None:
-    from tests.browser.conftest import PHONE, shot
-
-    board = new_board(cobord_server)
-    ctx = browser.new_context(**PHONE)
-    try:
-        page = ctx.new_page()
-        page.goto(f"{cobord_server.base}/j/{board['join_code']}")
-        expect(page.get_by_role("heading", name="Rejoindre « Atelier »")).to_be_visible()
-        assert page.locator(".lang-switch, .lang-select").count() == 0
-        langs = page.locator("input[name=lang]")
-        expect(langs).to_have_count(3)
-        page.get_by_label("Nederlands").check()  # the one picker switches the interface too
-        expect(page.get_by_role("heading", name="Deelnemen aan “Atelier”")).to_be_visible()
-        transforms = page.evaluate(
-            """() => [...document.querySelectorAll('input[placeholder], textarea[placeholder]')]
-                .map(e => getComputedStyle(e, '::placeholder').textTransform)"""
-        )
-        assert all(x == "none" for x in transforms), transforms
-        shot(page, "small-join-one-language-picker")
-    finally:
-        ctx.close()
 
 
 def test_the_page_objects_exist_only_for_the_tests(cobord_server: Any, browser: Any) -> None:

@@ -38,11 +38,35 @@ def _board_with_notes(server: Any, desktop: Any, n: int) -> tuple[dict[str, Any]
     return board, fac
 
 
-def test_phone_votes_from_a_list(cobord_server: Any, phone: Any, desktop: Any) -> None:
+def test_phone_canvas_keeps_text_readable_then_votes_from_a_list(
+    cobord_server: Any, phone: Any, desktop: Any
+) -> None:
+    """One board of 30 notes: the phone's canvas in the ideas phase, then the vote phase opened on
+    the phone (a page opened in that phase)."""
     board, _fac = _board_with_notes(cobord_server, desktop, 30)
+    amina = join(cobord_server, board["join_code"], "Amina")
+    ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
+    expect(ph.locator(".note")).to_have_count(30)
+    font_js = """() => {
+            const e = document.querySelector('.note-open');
+            return parseFloat(getComputedStyle(e).fontSize) * window.__cobord.canvas.view.s;
+        }"""
+    font = ph.evaluate(font_js)  # as opened: readable (16 px as drawn, UX.md)
+    assert font >= 16, font
+    ph.get_by_role("button", name="Tout voir").click()
+    # Asked for, "see all" shows all 30 (it stopped at readable text and hid most of them).
+    ph.wait_for_function(
+        """() => { const v = document.querySelector('.viewport').getBoundingClientRect();
+             return [...document.querySelectorAll('.note')].filter(n => {
+               const r = n.getBoundingClientRect();
+               return r.left >= v.left - 1 && r.right <= v.right + 1
+                   && r.top >= v.top - 1 && r.bottom <= v.bottom + 1; }).length === 30; }"""
+    )
+    shot(ph, "vote-phone-canvas-fit-all")
+    ph.close()
+
     tok = board["facilitator_token"]
     cobord_server.api("POST", f"/api/boards/{board['id']}/phase", {"phase": "vote"}, token=tok)
-    amina = join(cobord_server, board["join_code"], "Amina")
     ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
     expect(ph.locator(".vote-item")).to_have_count(30)
     status = ph.locator("#votes-status")
@@ -71,26 +95,3 @@ def test_phone_votes_from_a_list(cobord_server: Any, phone: Any, desktop: Any) -
     # Taking one back frees it.
     first.locator(".vote-remove").tap()
     expect(status).to_have_text("1 sur 3 gommettes restantes")
-
-
-def test_phone_canvas_keeps_text_readable(cobord_server: Any, phone: Any, desktop: Any) -> None:
-    board, _fac = _board_with_notes(cobord_server, desktop, 30)
-    amina = join(cobord_server, board["join_code"], "Amina")
-    ph = open_board(phone, cobord_server.base, board["id"], amina["token"])
-    expect(ph.locator(".note")).to_have_count(30)
-    font_js = """() => {
-            const e = document.querySelector('.note-open');
-            return parseFloat(getComputedStyle(e).fontSize) * window.__cobord.canvas.view.s;
-        }"""
-    font = ph.evaluate(font_js)  # as opened: readable (16 px as drawn, UX.md)
-    assert font >= 16, font
-    ph.get_by_role("button", name="Tout voir").click()
-    # Asked for, "see all" shows all 30 (it stopped at readable text and hid most of them).
-    ph.wait_for_function(
-        """() => { const v = document.querySelector('.viewport').getBoundingClientRect();
-             return [...document.querySelectorAll('.note')].filter(n => {
-               const r = n.getBoundingClientRect();
-               return r.left >= v.left - 1 && r.right <= v.right + 1
-                   && r.top >= v.top - 1 && r.bottom <= v.bottom + 1; }).length === 30; }"""
-    )
-    shot(ph, "vote-phone-canvas-fit-all")
