@@ -48,8 +48,12 @@ def test_topbar_in_every_phase_and_the_replay_back_button_fit_1366(
                 token=board["facilitator_token"],
             )
             page.wait_for_function("(p) => window.__cobord.session.phase() === p", arg=phase)
-            if page.locator(".tab-canvas").count():  # the results phase opens the results
+            if phase == "results":
+                # The results phase opens the results once they are fetched: wait for that switch
+                # (its "board" tab), then go back to the board, so no rebuild races the click.
+                page.wait_for_function("() => !!document.querySelector('.topbar .tab-canvas')")
                 page.locator(".tab-canvas").click()
+                page.wait_for_function("() => !!document.querySelector('.topbar .tab-outline')")
             _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
             page.locator("button[aria-controls=fac-panel]").click()
             _assert_inside(page, ".topbar button, .topbar .chip, .topbar select")
