@@ -247,28 +247,8 @@ def title_vectors(
 
 def average_linkage(sim: Vectors, threshold: float) -> list[list[int]]:
     """Merge the two most similar groups (mean pairwise similarity) while it is >= threshold."""
-    n = len(sim)
-    groups: list[list[int]] = [[i] for i in range(n)]
-    if n < 2:
-        return groups
-    link = sim.astype(np.float64).copy()
-    np.fill_diagonal(link, -np.inf)
-    sizes = np.ones(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.sum() > 1:
-        a, b = np.unravel_index(int(np.argmax(link)), link.shape)
-        if link[a, b] < threshold:
-            break
-        # Lance-Williams update for average linkage.
-        merged = (link[a] * sizes[a] + link[b] * sizes[b]) / (sizes[a] + sizes[b])
-        link[a], link[:, a] = merged, merged
-        link[a, a] = -np.inf
-        sizes[a] += sizes[b]
-        alive[b] = False
-        link[b, :], link[:, b] = -np.inf, -np.inf
-        groups[a] += groups[b]
-        groups[b] = []
-    return [g for g, keep in zip(groups, alive, strict=True) if keep and g]
+    singletons = [[i] for i in range(len(sim))]
+    return [rows for rows, _ in constrained_linkage(sim, singletons, [False] * len(sim), threshold)]
 
 
 def constrained_linkage(
@@ -294,6 +274,7 @@ def constrained_linkage(
         a, b = np.unravel_index(int(np.argmax(link)), link.shape)
         if link[a, b] < threshold:
             break
+        # Lance-Williams update for average linkage.
         merged = (link[a] * sizes[a] + link[b] * sizes[b]) / (sizes[a] + sizes[b])
         link[a], link[:, a] = merged, merged
         sizes[a] += sizes[b]

@@ -19,6 +19,11 @@ class MemoryBallots:
     def __init__(self, tables: MemoryTables) -> None:
         self._t = tables
 
+    def _check_participant(self, board_id: str, participant_id: str) -> None:
+        participant = self._t.participants.get(participant_id)
+        if participant is None or participant.board_id != board_id:
+            raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+
     async def cast_vote(
         self,
         board_id: str,
@@ -31,9 +36,7 @@ class MemoryBallots:
         if delta not in (1, -1):
             raise ValueError(f"delta must be +1 or -1, not {delta}")
         async with self._t.lock:
-            participant = self._t.participants.get(participant_id)
-            if participant is None or participant.board_id != board_id:
-                raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+            self._check_participant(board_id, participant_id)
             mine = self._t.votes.setdefault((board_id, participant_id), {})
             count = mine.get(note_id, 0)
             check_vote(delta, count, sum(mine.values()), budget, max_per_note)
@@ -66,9 +69,7 @@ class MemoryBallots:
         if delta not in (1, -1):
             raise ValueError(f"delta must be +1 or -1, not {delta}")
         async with self._t.lock:
-            participant = self._t.participants.get(participant_id)
-            if participant is None or participant.board_id != board_id:
-                raise StoreError(f"unknown participant {participant_id!r} on board {board_id!r}")
+            self._check_participant(board_id, participant_id)
             marked = self._t.marks.setdefault((board_id, participant_id), set())
             dots = self._t.votes.get((board_id, participant_id), {}).get(note_id, 0)
             check_mark(delta, note_id in marked, len(marked), budget, dots)
