@@ -20,9 +20,10 @@ from crdt import protocol
 from crdt.rules import Actor
 from server.fanout import MemoryBroker, MemoryFanout
 from server.http.wire import EXTENSION, WireWebSocketProtocol
+from server.live import room as room_module
 from server.live.hub import Hub
 from server.live.outbox import Outbox, binary_frame
-from server.live.room import Connection
+from server.live.room import Connection, Room
 from server.settings import Settings
 from server.store.base import BoardRecord
 from server.store.memory import MemoryStore
@@ -150,60 +151,89 @@ def frames_of(data: bytes) -> list[bytes]:
     return frames
 
 
+class GatedPair:
+    """Two processes of board b0 (two hubs on one in-process broker) and a viewer on B whose
+    socket takes every frame straight (`writes`); B's next append can be made to hang until
+    `gate` is set (B's commit in flight)."""
+
+    def __init__(
+        self, hubs: list[Hub], rooms: list[Room], conn: Connection, writes: list[bytes]
+    ) -> None:
+        self.hubs, self.conn, self.writes = hubs, conn, writes
+        self.room_a, self.room_b = rooms
+        self.gate, self._entered, self._armed = asyncio.Event(), asyncio.Event(), False
+
+    @classmethod
+    async def start(cls, monkeypatch: pytest.MonkeyPatch) -> GatedPair:
+        store = MemoryStore()
+        await store.open()
+        await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
+        broker = MemoryBroker()
+        settings = Settings(secret_key="test", idle_unload_seconds=0, batch_window_ms=0)
+        hubs = [Hub(store, settings, fanout=MemoryFanout(broker)) for _ in range(2)]
+        for hub in hubs:
+            await hub.start()
+        rooms = [await hub.acquire("b0") for hub in hubs]
+
+        async def refused(message: Any) -> None:
+            raise AssertionError(f"went through the queue: {message}")
+
+        writes: list[bytes] = []
+
+        def wire(frame: bytes) -> bool:
+            writes.append(frame)
+            return True
+
+        conn = Connection(Actor("viewer", "v"), Outbox(refused, 100, 1 << 20, wire))
+        pair = cls(hubs, rooms, conn, writes)
+        append = store.log.append_updates
+
+        async def gated(board_id: str, updates: Any) -> list[int]:
+            if pair._armed:
+                pair._armed = False
+                pair._entered.set()
+                await pair.gate.wait()
+            return await append(board_id, updates)
+
+        monkeypatch.setattr(store.log, "append_updates", gated)
+        pair.room_b.join(pair.conn)
+        pair.writes.clear()  # the joiner's first sync
+        return pair
+
+    async def commit_on_b_hangs(self) -> asyncio.Task[None]:
+        """B commits a note of its own; returns once that commit hangs on `gate`."""
+        self._armed = True
+        own = asyncio.create_task(self.room_b.apply_server_change(note("b")))
+        await self._entered.wait()
+        return own
+
+    async def close(self) -> None:
+        self.room_b.leave(self.conn)
+        for hub, room in zip(self.hubs, (self.room_a, self.room_b), strict=True):
+            hub.release(room)
+            await hub.close()
+
+
+def note(note_id: str) -> Any:
+    return lambda board: board.notes_map.__setitem__(note_id, Map({"text": note_id}))
+
+
 async def test_relayed_frames_wait_for_the_commit_in_flight_and_share_its_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two processes (two hubs on one broker, in process). While B commits, the updates A
     commits reach B: B's clients get them with B's own commit, all in ONE write, in order. With
     nothing in flight (and no window) a relayed update is written at once."""
-    store = MemoryStore()
-    await store.open()
-    await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
-    broker = MemoryBroker()
-    settings = Settings(secret_key="test", idle_unload_seconds=0, batch_window_ms=0)
-    hubs = [Hub(store, settings, fanout=MemoryFanout(broker)) for _ in range(2)]
-    for hub in hubs:
-        await hub.start()
-    room_a, room_b = [await hub.acquire("b0") for hub in hubs]
-
-    # B's next append waits for `gate` (B's commit in flight); every other append goes through.
-    append = store.log.append_updates
-    gate, entered, armed = asyncio.Event(), asyncio.Event(), [False]
-
-    async def gated(board_id: str, updates: Any) -> list[int]:
-        if armed[0]:
-            armed[0] = False
-            entered.set()
-            await gate.wait()
-        return await append(board_id, updates)
-
-    monkeypatch.setattr(store.log, "append_updates", gated)
-    writes: list[bytes] = []
-
-    def wire(frame: bytes) -> bool:
-        writes.append(frame)
-        return True
-
-    async def refused(message: Any) -> None:
-        raise AssertionError(f"went through the queue: {message}")
-
-    conn = Connection(Actor("viewer", "v"), Outbox(refused, 100, 1 << 20, wire))
-    room_b.join(conn)
-    writes.clear()  # the joiner's first sync
-
-    def note(note_id: str) -> Any:
-        return lambda board: board.notes_map.__setitem__(note_id, Map({"text": note_id}))
-
-    armed[0] = True
-    own = asyncio.create_task(room_b.apply_server_change(note("b")))
-    await entered.wait()
+    pair = await GatedPair.start(monkeypatch)
+    room_a, room_b, writes = pair.room_a, pair.room_b, pair.writes
+    own = await pair.commit_on_b_hangs()
     for i in range(3):
         await room_a.apply_server_change(note(f"a{i}"))
         assert room_b.has_note(f"a{i}")  # in B's doc already, not yet sent
     assert writes == []
-    metrics = hubs[1].metrics
+    metrics = pair.hubs[1].metrics
     counted = (metrics.fanout_writes, metrics.fanout_frames)
-    gate.set()
+    pair.gate.set()
     await own
     assert len(writes) == 1
     assert (metrics.fanout_writes, metrics.fanout_frames) == (counted[0] + 1, counted[1] + 4)
@@ -218,10 +248,29 @@ async def test_relayed_frames_wait_for_the_commit_in_flight_and_share_its_write(
 
     await room_a.apply_server_change(note("a3"))
     assert len(writes) == 2 and len(frames_of(writes[1])) == 1
-    room_b.leave(conn)
-    for hub, room in zip(hubs, (room_a, room_b), strict=True):
-        hub.release(room)
-        await hub.close()
+    await pair.close()
+
+
+async def test_held_relays_are_bounded_while_a_commit_takes_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While B's commit hangs, relayed frames are held for its write only up to MAX_HELD_FRAMES
+    (2 here): the second goes out at once with the first, in one write; the third waits for B's
+    commit. Without the bound all three would wait (writes == [] until the commit)."""
+    monkeypatch.setattr(room_module, "MAX_HELD_FRAMES", 2)
+    pair = await GatedPair.start(monkeypatch)
+    room_a, writes = pair.room_a, pair.writes
+    own = await pair.commit_on_b_hangs()
+    await room_a.apply_server_change(note("a0"))
+    assert writes == []
+    await room_a.apply_server_change(note("a1"))
+    assert [len(frames_of(w)) for w in writes] == [2]
+    await room_a.apply_server_change(note("a2"))
+    assert len(writes) == 1
+    pair.gate.set()
+    await own
+    assert [len(frames_of(w)) for w in writes] == [2, 2]  # a2 with B's own commit
+    await pair.close()
 
 
 async def test_within_the_window_relayed_frames_share_one_write_at_its_end() -> None:

@@ -39,6 +39,9 @@ from server.store.log import NewUpdate, SnapshotRecord, UpdateRecord
 
 log = logging.getLogger("cobord.rooms")
 rules_log = logging.getLogger("cobord.rules")
+# Frames to everyone held back to share the next commit's write (`Room._held`): past this many
+# (a commit that takes long while other processes keep relaying), they go out at once.
+MAX_HELD_FRAMES = 256
 
 __all__ = [
     "Connection",
@@ -173,7 +176,10 @@ class Room:
                 self._broadcast([*held, *effects.broadcasts])
             elif self._holds():
                 self._held += effects.broadcasts
-                self._wake.set()
+                if len(self._held) >= MAX_HELD_FRAMES:  # a long commit: do not let them pile up
+                    self._release_held()
+                else:
+                    self._wake.set()
             else:
                 self._broadcast(effects.broadcasts)
         if effects.publishes:
