@@ -295,8 +295,7 @@ class Hub:
         self._catch_ups.pop(board_id, None)
         if task.cancelled():
             return
-        if task.exception() is not None:
-            log.error("board %s: catch-up failed", board_id, exc_info=task.exception())
+        # A failure is logged by the TaskSet (task "catch-up:{board_id}").
         self.catch_ups += 1
         room = self.rooms.get(board_id)
         if board_id in self._catch_up_again:
