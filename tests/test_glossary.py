@@ -429,18 +429,27 @@ async def test_flags_on_two_processes_at_once_all_count(
             httpx.AsyncClient(base_url=first.http, timeout=30) as one,
             httpx.AsyncClient(base_url=second.http, timeout=30) as other,
         ):
-            answers = await asyncio.gather(
-                *(
-                    (one if i % 2 else other).post(path, json=flag, headers=auth(p["token"]))
-                    for i, p in enumerate(people)
+            async def twenty_at_once(body: dict[str, Any], odd: httpx.AsyncClient) -> None:
+                """Each person flags once, half through each process: counts 1..20, none lost."""
+                even = other if odd is one else one
+                answers = await asyncio.gather(
+                    *(
+                        (odd if i % 2 else even).post(path, json=body, headers=auth(p["token"]))
+                        for i, p in enumerate(people)
+                    )
                 )
-            )
-            assert [r.status_code for r in answers] == [200] * 20
-            assert sorted(r.json()["flags"] for r in answers) == list(range(1, 21))
+                assert [r.status_code for r in answers] == [200] * 20
+                assert sorted(r.json()["flags"] for r in answers) == list(range(1, 21))
+
+            await twenty_at_once(flag, one)
             for viewer in viewers:
                 await viewer.wait_until(
                     lambda v=viewer: terms(v).get(term_id, {}).get("flags") == 20
                 )
+            # Each process counted under its own key (two processes sharing one key overwrite
+            # each other's counts: a board showed 18 of 20).
+            keys = viewers[0].doc.get("glossary_flags", type=Map).to_py() or {}
+            assert len({key.rpartition("@")[2] for key in keys}) == 2, keys
             for http in (one, other):
                 listed = (
                     await http.get(path.rsplit("/", 1)[0], headers=auth(author["token"]))
@@ -448,14 +457,7 @@ async def test_flags_on_two_processes_at_once_all_count(
                 assert [(t["id"], t["flags"]) for t in listed["terms"]] == [(term_id, 20)]
             # "The whole note" is counted the same way: 20 at once over both processes, 20.
             whole = {"note_id": "n1", "whole_note": True}
-            answers = await asyncio.gather(
-                *(
-                    (other if i % 2 else one).post(path, json=whole, headers=auth(p["token"]))
-                    for i, p in enumerate(people)
-                )
-            )
-            assert [r.status_code for r in answers] == [200] * 20
-            assert sorted(r.json()["flags"] for r in answers) == list(range(1, 21))
+            await twenty_at_once(whole, other)
             for viewer in viewers:
                 await viewer.wait_until(
                     lambda v=viewer: (

@@ -55,8 +55,6 @@ from server.translate import Translator
 
 log = logging.getLogger("cobord.glossary")
 SERVER = Actor("server", "server")
-# This process's key in `glossary_flags` (crdt/schema.py): random, so it says nothing of anyone.
-WRITER = secrets.token_hex(6)
 MAX_NOTE_ID = 64
 
 
@@ -64,6 +62,11 @@ class GlossaryRoutes:
     def __init__(self, http: HttpContext, translator: Translator) -> None:
         self.http = http
         self.translator = translator
+        # This process's key in `glossary_flags` (crdt/schema.py): random, so it says nothing of
+        # anyone. Drawn when the app is built, not at import: processes forked from one that had
+        # imported this module (a preloading server, the tests' zygote) would otherwise share
+        # one key, and their counts would overwrite each other (a board showed 18 of 20 flags).
+        self.writer = secrets.token_hex(6)
         # Machine translations of explanations run after the answer; owned here (`close`).
         self._tasks = TaskSet()
 
@@ -171,7 +174,7 @@ class GlossaryRoutes:
             # term at the same moment writes its own, and readers show the largest. (One key
             # for all would keep whichever write Yjs orders last, a smaller count included.)
             counts = doc.doc.get(GLOSSARY_FLAGS, type=Map)
-            key = glossary.flag_key(term_id, WRITER)
+            key = glossary.flag_key(term_id, self.writer)
             held = counts.get(key)
             # Counts only grow: a slower request's smaller count never replaces a larger one.
             if not isinstance(held, int | float) or held < count:
@@ -208,7 +211,7 @@ class GlossaryRoutes:
 
         def write(doc: schema.Board) -> None:
             counts = doc.doc.get(GLOSSARY_FLAGS, type=Map)
-            key = glossary.flag_key(flag_id, WRITER)
+            key = glossary.flag_key(flag_id, self.writer)
             held = counts.get(key)
             if not isinstance(held, int | float) or held < count:
                 counts[key] = float(count)
