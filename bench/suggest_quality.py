@@ -389,11 +389,49 @@ def cost(shops: list[Workshop], params: Params) -> Iterator[str]:
         )
 
 
+def neighbours(shops: list[Workshop], encoders: list[str]) -> Iterator[str]:
+    """How often a note's nearest other note (centred cosine) is of its own topic, per workshop:
+    no parameter at all, so nothing to tune; what the encoder alone can tell apart. Three readings
+    of a note: its text alone, averaged with its English translation (as the server reads it with
+    USE), and its English version alone (as it reads it with an English-only encoder)."""
+    yield "| encoder | reading | " + " | ".join(w.id for w in shops) + " |"
+    yield "|---|---|" + "---|" * len(shops)
+    readings = {
+        "text": lambda n: NoteText(n["id"], n["text"], n["lang"], {}),
+        "text + English": lambda n: NoteText(
+            n["id"], n["text"], n["lang"], dict(n.get("translations", {}))
+        ),
+        "English alone": lambda n: NoteText(
+            n["id"], n.get("translations", {}).get("en", n["text"]), "en", {}
+        ),
+    }
+    for enc in encoders:
+        for name, read in readings.items():
+            if enc in suggest.ENGLISH_ONLY and name != "English alone":
+                continue
+            rates = []
+            for w in shops:
+                notes = [read(n) for n in w.notes]
+                v = suggest.note_vectors(notes, enc, "en")
+                v = suggest._normalise(v - v.mean(axis=0))
+                sim = v @ v.T
+                np.fill_diagonal(sim, -np.inf)
+                label = [n["label"] for n in w.notes]
+                nearest = sim.argmax(axis=1)
+                rates.append(statistics.fmean(label[i] == label[j] for i, j in enumerate(nearest)))
+            yield f"| {enc} | {name} | " + " | ".join(f"{r:.2f}" for r in rates) + " |"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--encoders", default="use")
     ap.add_argument("--draws", type=int, default=6)
     ap.add_argument("--cost-only", action="store_true")
+    ap.add_argument(
+        "--neighbours",
+        action="store_true",
+        help="only the nearest-neighbour rate per encoder and reading of the notes (no tuning)",
+    )
     ap.add_argument(
         "--translations",
         choices=["without", "with", "both"],
@@ -403,6 +441,10 @@ def main() -> None:
     args = ap.parse_args()
     shops = load()
     encoders = args.encoders.split(",")
+    if args.neighbours:
+        for line in neighbours(shops, encoders):
+            print(line, flush=True)
+        return
     if not args.cost_only:
         settings = {"without": [False], "with": [True], "both": [False, True]}[args.translations]
         for translated in settings:

