@@ -564,8 +564,11 @@ def group(
 
 
 def suggest(notes: list[NoteText], threshold: float | None = None) -> list[dict[str, Any]]:
-    """From scratch: groups of notes (no clusters yet)."""
-    p = PARAMS if threshold is None else replace(PARAMS, threshold=threshold)
+    """From scratch: groups of notes (no clusters yet); `threshold` for whichever encoder reads."""
+    p = PARAMS
+    if threshold is not None:
+        fallback = p.fallback and replace(p.fallback, threshold=threshold)
+        p = replace(p, threshold=threshold, fallback=fallback)
     result: list[dict[str, Any]] = analyse(notes, (), params=p)["suggestions"]
     return result
 
