@@ -268,7 +268,10 @@ def run_axe(page: Any, axe: Path, every_impact: bool = False) -> list[dict[str, 
     result = page.evaluate(
         """async (every) => {
             const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            // Only the violations are read: axe then details no passing or inapplicable node
+            // (about 30 % of an axe run's time on the board page).
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                               resultTypes: ['violations']});
             return r.violations
               .filter(v => every || v.impact === 'serious' || v.impact === 'critical')
               .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5)
