@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support import folder_lock, service_missing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +22,10 @@ TSC = CLIENT / "node_modules" / "typescript" / "bin" / "tsc"
 PAGES = CLIENT / "tsconfig.json"
 WORKER = CLIENT / "tsconfig.sw.json"
 SW = STATIC / "sw.js"
+# One worker runs this file (pytest-xdist `--dist loadgroup`): `_checked` below is a cache of this
+# process, and the type-check and coverage tests handed to two workers checked the pages twice
+# (about 6 s of CPU each time).
+pytestmark = pytest.mark.xdist_group("tsc")
 
 
 def _client_sources() -> list[Path]:

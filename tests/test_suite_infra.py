@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import ServerProcess
+from tests.conftest import ROOT, ServerProcess
 
 
 def test_a_server_whose_port_was_taken_starts_on_another(tmp_path: Path) -> None:
@@ -28,3 +30,31 @@ def test_a_server_whose_port_was_taken_starts_on_another(tmp_path: Path) -> None
             assert httpx.get(f"{proc.http}/healthz").status_code == 200
         finally:
             proc.stop()
+
+
+def test_a_grouped_test_carries_its_group_to_the_scheduler() -> None:
+    """`--dist loadgroup` keeps a group in one worker only if the group reaches the scheduler in
+    the test's node id (`id@group`); with pytest 9 and xdist 3.8 it did not (tests/conftest.py
+    `_name_group_in_node_id`), and every grouped file was spread over the workers."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "1",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_client_types.py::test_every_client_module_says_ts_check",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "PASSED tests/test_client_types.py::test_every_client_module_says_ts_check@tsc" in (
+        done.stdout
+    ), done.stdout[-3000:]

@@ -31,6 +31,32 @@ except ImportError:  # the `browser` fixture reports it (skip locally, fail unde
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# The features Playwright's launch disables (`disabledFeatures` in its chromiumSwitches, 1.65):
+# Chromium reads only the last --disable-features on its command line, so ours must repeat them
+# (tests/browser/test_chromium_flags.py fails when a Playwright upgrade adds one).
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+]
+# Headless Chromium (156) is the whole browser: every context's window loads the address bar's
+# popups as two WebUI pages (chrome://omnibox-popup.top-chrome/ and its omnibox_popup_aim.html),
+# each in a renderer of its own that nobody looks at. They were about a quarter of a browser
+# test's CPU (test_workshop_flow: 16.9 s with them, 12.6 s without, the whole tree's CPU).
+UNSEEN_BROWSER_UI = ["WebUIOmniboxPopup", "WebUIOmniboxAimPopup"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,6 +64,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + UNSEEN_BROWSER_UI),
 ]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -241,7 +268,10 @@ def run_axe(page: Any, axe: Path, every_impact: bool = False) -> list[dict[str, 
     result = page.evaluate(
         """async (every) => {
             const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            // Only the violations are read: axe then details no passing or inapplicable node
+            // (about 30 % of an axe run's time on the board page).
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                               resultTypes: ['violations']});
             return r.violations
               .filter(v => every || v.impact === 'serious' || v.impact === 'critical')
               .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5)
