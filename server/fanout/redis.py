@@ -188,7 +188,7 @@ class RedisFanout:
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                 if conn is None:
-                    conn = self._publishing = await pool.get_connection()
+                    conn = self._publishing = await pool.get_connection()  # type: ignore[no-untyped-call]
                 commands = [("PUBLISH", channel_of(b), m.encode()) for b, m in batch]
                 await conn.send_packed_command(conn.pack_commands(commands))
                 for _ in batch:
