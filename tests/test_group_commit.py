@@ -150,6 +150,22 @@ async def test_what_arrives_during_a_commit_is_the_next_batch_one_write_each(
     await board.close()
 
 
+async def test_after_a_quiet_spell_an_update_is_committed_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No timer and no extra turns when the board was idle: the committer starts the commit in
+    the loop turn after the update came (the turns that gather a batch are for a busy board)."""
+    board = await Board.start(monkeypatch)
+    for text in ("a", "b"):  # the second comes after the first's commit, the board idle again
+        board.entered.clear()
+        board.send(0, text)
+        await asyncio.sleep(0)
+        assert board.entered.is_set()
+        await board.settled()
+    assert list(board.room.metrics.commit_sizes) == [1, 1]
+    await board.close()
+
+
 async def test_updates_read_during_a_commits_broadcast_join_the_next_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

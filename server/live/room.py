@@ -354,13 +354,15 @@ class Room:
         # wait for the next commit or at most `_hold` (`_held`), so a client gets one write
         # per commit whatever the number of processes and of people moving their pointer.
         loop = asyncio.get_running_loop()
-        committed = False  # the last turn committed: the board is busy
+        busy = False  # something arrived while the last commit was in flight
         while True:
-            await self._wake.wait()
+            if not self._wake.is_set():
+                busy = False  # idle: what comes next is committed at once
+                await self._wake.wait()
             wait = self._last_out + self._window - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            elif committed:
+            elif busy:
                 await asyncio.sleep(0)  # the loop polls the sockets (their callbacks run)
                 await asyncio.sleep(0)  # the reader tasks they woke hand us their frames
             self._wake.clear()
@@ -369,9 +371,9 @@ class Room:
             if self.core.pending_count():
                 self._last_out = loop.time()
                 await self._commit_batch()
-                committed = True
+                busy = True
                 continue
-            committed = False
+            busy = False
             if self._held:
                 due = self._last_out + self._hold - loop.time()
                 if due > 0:
