@@ -37,7 +37,6 @@ PUBLISH_TIMEOUT_SECONDS = 2.0
 OUTGOING_UPDATES_MAX = 10_000
 OUTGOING_AWARENESS_MAX = 2_000
 MARK_RETRY_SECONDS = 1.0
-PUBLISH_BATCH = 64  # messages pipelined in one write
 LOCK_SECONDS = 10.0  # a lock holder that died frees it after this
 
 
@@ -66,7 +65,6 @@ class RedisFanout:
         self._outgoing_ready = asyncio.Event()
         self._marks: set[str] = set()  # boards whose receivers must hear our current number
         self._publisher: asyncio.Task[None] | None = None
-        self._publishing: Any = None  # the publisher's own connection, taken from the pool
         self.drop_next = 0  # tests: this many of the next updates are lost, as on a failed publish
         self.lost = 0  # updates that never reached Redis (receivers catch up from the log)
 
@@ -84,7 +82,6 @@ class RedisFanout:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self._drop_publishing()
         if self._pubsub is not None:
             await self._pubsub.aclose()  # gives its connection back to the pool
 
@@ -143,9 +140,7 @@ class RedisFanout:
             return False
 
     async def _publish_loop(self) -> None:
-        """Updates first, then awareness; after a loss, marks until Redis takes them. What is
-        queued goes out in one pipelined write (up to PUBLISH_BATCH) on the publisher's own
-        connection: one round trip, no pool hand-off per message."""
+        """Updates first, then awareness; after a loss, marks until Redis takes them."""
         while True:
             if self._marks and not self._updates and not self._awareness:
                 with contextlib.suppress(TimeoutError):
@@ -155,20 +150,11 @@ class RedisFanout:
                 await self._outgoing_ready.wait()
             self._outgoing_ready.clear()
             while self._updates or self._awareness:
-                batch: list[tuple[str, FanoutMessage]] = []
-                while (self._updates or self._awareness) and len(batch) < PUBLISH_BATCH:
-                    board_id, message = (self._updates or self._awareness).popleft()
-                    if message.kind == "update" and self.drop_next > 0:
-                        self.drop_next -= 1  # lost, as on a failed publish
-                        self.lost += 1
-                        self._marks.add(board_id)
-                        continue
-                    batch.append((board_id, message))
-                if batch and not await self._publish_many(batch):
-                    for board_id, message in batch:
-                        if message.kind == "update":
-                            self.lost += 1
-                            self._marks.add(board_id)
+                board_id, message = (self._updates or self._awareness).popleft()
+                delivered = await self._publish_now(board_id, message)
+                if not delivered and message.kind == "update":
+                    self.lost += 1
+                    self._marks.add(board_id)
             for board_id in list(self._marks):
                 if board_id not in self._boards:
                     self._marks.discard(board_id)
@@ -178,33 +164,6 @@ class RedisFanout:
                     self._marks.discard(board_id)
                 else:
                     break
-
-    async def _publish_many(self, batch: list[tuple[str, FanoutMessage]]) -> bool:
-        """PUBLISH each, pipelined on the publisher's connection, bounded in time. False (logged)
-        when it failed: then any of them may be lost (the connection is dropped)."""
-        assert self._client is not None
-        pool = self._client.connection_pool
-        conn = self._publishing
-        try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                if conn is None:
-                    conn = self._publishing = await pool.get_connection()  # type: ignore[no-untyped-call]
-                commands = [("PUBLISH", channel_of(b), m.encode()) for b, m in batch]
-                await conn.send_packed_command(conn.pack_commands(commands))
-                for _ in batch:
-                    await conn.read_response()
-            return True
-        except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("board %s: publish to Redis failed: %r", batch[0][0], exc)
-            await self._drop_publishing()
-            return False
-
-    async def _drop_publishing(self) -> None:
-        conn, self._publishing = self._publishing, None
-        if conn is not None and self._client is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await conn.disconnect()
-            await self._client.connection_pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
