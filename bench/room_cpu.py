@@ -12,7 +12,12 @@ versions run in the same process, interleaved (old, new, new, old, ...): the tre
 
     .venv/bin/python bench/room_cpu.py --before /tmp/tree-at-old-commit --repeat 12
 
-(`git archive <commit> | tar -x -C /tmp/tree-at-old-commit` gives such a tree.)
+(`git archive <commit> | tar -x -C /tmp/tree-at-old-commit` gives such a tree.) Without
+`--before`, the current tree alone. Instructions per update (the machine's load does not change
+them): the difference between two lengths, divided by the updates it adds (here 800):
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p .venv/bin/python \
+        bench/room_cpu.py --writers 20|200 --repeat 1 --updates 400|1200
 """
 
 from __future__ import annotations
@@ -135,20 +140,23 @@ async def one_run(k: dict[str, Any], connections: int, writers: int, updates: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--before", type=Path, required=True, help="source tree to compare with")
+    parser.add_argument("--before", type=Path, help="source tree to compare with (default: none)")
     parser.add_argument("--repeat", type=int, default=12)
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--writers", type=int, default=20)
     parser.add_argument("--updates", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        copy_renamed(args.before.resolve(), Path(folder))
-        sys.path[:0] = [folder, str(ROOT)]
-        kits = {"before": kit("server_before", "crdt_before"), "after": kit("server", "crdt")}
+        sys.path.insert(0, str(ROOT))
+        kits = {"after": kit("server", "crdt")}
+        if args.before is not None:
+            copy_renamed(args.before.resolve(), Path(folder))
+            sys.path[:0] = [folder]
+            kits = {"before": kit("server_before", "crdt_before"), **kits}
         print(f"load average before: {os.getloadavg()}")
-        results: dict[str, list[float]] = {"before": [], "after": []}
+        results: dict[str, list[float]] = {name: [] for name in kits}
         for r in range(args.repeat):
-            order = ("before", "after") if r % 2 == 0 else ("after", "before")
+            order = list(kits) if r % 2 == 0 else list(kits)[::-1]
             for name in order:
                 cost = asyncio.run(
                     one_run(kits[name], args.connections, args.writers, args.updates)

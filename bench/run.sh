@@ -21,7 +21,8 @@
 #   5. bench/memory.py (100 boards x 200 notes, unload, RSS) with the default allocator, with
 #      MALLOC_ARENA_MAX=2 + MALLOC_TRIM_THRESHOLD_, and (an experiment, bench/trim_launch.py) with
 #      gc.collect() + malloc_trim(0) injected after each unload;
-#   6. PROFILE=1: one extra c200 run with py-spy attached (not used for the figures);
+#   6. PROFILE=1: one extra run (PROFILE_CLIENTS clients, 200) with py-spy attached (not used for
+#      the figures);
 #   7. bench/summarize.py -> results/summary.md.
 #
 # Rate limit: the coldload prefill writes 10,000 updates through ONE socket (up to 2,000 in
@@ -54,6 +55,7 @@ ANCHORS="${ANCHORS:-1}"
 ANCHOR_SETS="${ANCHOR_SETS:-yws hocuspocus:20 100 200:200;pycrdt:20 100:}"
 MEMORY="${MEMORY:-1}"
 PROFILE="${PROFILE:-0}"
+PROFILE_CLIENTS="${PROFILE_CLIENTS:-200}"
 RATE="${RATE:-1}"
 DURATION="${DURATION:-20}"
 FULL="${FULL:-5}"
@@ -327,14 +329,14 @@ if [ "$PROFILE" = 1 ]; then
     "$ROOT/.venv/bin/pip" install -q py-spy || die "pip install py-spy failed"
   fi
   tmp="$(mktemp -d "$WORK/case.XXXXXX")"
-  base="$RESULTS/cobord-sqlite-profile-c200"
+  base="$RESULTS/cobord-sqlite-profile-c$PROFILE_CLIENTS"
   wait_quiet
-  log "== profile: c200 with py-spy (10 s, from 8 s after start)"
+  log "== profile: c$PROFILE_CLIENTS with py-spy (10 s, from 8 s after start)"
   if start_cobord "sqlite+aiosqlite:///$tmp/cobord.db" "$RESULTS/cobord-sqlite.server.log"; then
     read -r board token < <(create_board)
     (cd "$HARNESS" && timeout 240 node bench.mjs --url "ws://127.0.0.1:$PORT/ws" --room "$board" \
       --query "token=$token" --server-pid "$SERVER_PID" --server-name cobord-sqlite-profiled \
-      --out "$base.json" $(workshop_args 200) >/dev/null 2>"$base.txt") &
+      --out "$base.json" $(workshop_args "$PROFILE_CLIENTS") >/dev/null 2>"$base.txt") &
     bench_pid=$!
     sleep 8  # connect phase (~1-2 s) + settle: sample the posting phase
     "$ROOT/.venv/bin/py-spy" record --pid "$SERVER_PID" --duration 10 --format raw \

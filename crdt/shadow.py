@@ -73,7 +73,8 @@ class ShadowDoc:
         # pycrdt drops a subscription when its shared-type object is garbage collected: keep both.
         self._keep_alive: list[Any] = []
         self._changes: list[Change] = []
-        self._before = b"\x00"
+        self._before: bytes | None = b"\x00"  # the doc's vector before the last `apply`
+        self._after = b"\x00"  # and after it
         self.writers: list[int] = []  # Yjs client ids whose structs the last update carried
         self.writers_before: dict[int, int] = {}  # their clocks before it
         # The last update wrote something that is not visible (it lost a concurrent write, or
@@ -104,7 +105,11 @@ class ShadowDoc:
         be rebuilt before further use. `read`: `updates.parse(update)`, if the caller has it."""
         self._changes = []
         self.unseen = False
-        self._before = self.doc.get_state()
+        read = self._read(update, read)
+        # The doc's vector before the update, for `net_update` and `undo` (rare): encoding it is
+        # O(clients the board has seen), so it is taken only when the clocks cannot give it
+        # afterwards (see `_vector_before`).
+        self._before = None if self._fast(read) else self.doc.get_state()
         self._observed_at_start = frozenset(self._observed)
         try:
             self.doc.apply_update(update)
@@ -115,6 +120,7 @@ class ShadowDoc:
         # A Yjs update whose dependencies are missing is parked by yrs and integrated later, inside
         # some other sender's transaction: refuse it now, or it would bypass the rules then.
         after = self.doc.get_state()
+        self._after = after
         remaining = get_update(update, after)
         if _has_structs(remaining):
             raise PendingUpdate("update depends on changes the server does not have")
@@ -132,16 +138,31 @@ class ShadowDoc:
         """Apply an update already checked elsewhere (committed by another process) and return
         what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
         self._changes = []
-        before = self.doc.get_state()
+        read = self._read(update, None)
+        before = None if self._fast(read) else self.doc.get_state()
         self.doc.apply_update(update)
         after = self.doc.get_state()
         if _has_structs(get_update(update, after)):
             self._parked.append(update)
-        self._move_clocks(update, None, before, after)
+        self._move_clocks(update, read, before, after)
         changes = self._changes
         self._changes = []
         self._observe_new_roots()
         return changes
+
+    def _read(self, update: bytes, read: updates.UpdateInfo | None) -> updates.UpdateInfo | None:
+        """The update's struct ranges per client, read before it is applied (None: nothing
+        parked would let the clocks move from them alone, or the reader cannot read it)."""
+        if read is not None or self._parked:
+            return read
+        try:
+            return updates.parse(update)
+        except protocol.ProtocolError:
+            return None  # (yrs took bytes the reader does not: decode the vectors)
+
+    def _fast(self, read: updates.UpdateInfo | None) -> bool:
+        """The clocks move by the update's own ranges alone (`_move_clocks`' fast path)."""
+        return read is not None and not self._parked and self.doc.client_id not in read.sections
 
     def write(self, change: Callable[[Doc[Any]], None]) -> list[Change]:
         """Server writes on top of the last applied update, as part of it (its net update and
@@ -155,7 +176,16 @@ class ShadowDoc:
     def net_update(self) -> bytes:
         """The last applied update as the shadow holds it: content that is not visible (deleted
         on arrival) is garbage-collected, so it is neither stored nor relayed readable."""
-        return self.doc.get_update(self._before)
+        return self.doc.get_update(self._vector_before())
+
+    def _vector_before(self) -> bytes:
+        """The doc's vector before the last `apply`. On the fast path it was not taken: the
+        update moved exactly the clients of its own ranges (`writers_before`: their clocks
+        before it), every other client stands where the vector after it says."""
+        if self._before is None:
+            vector = {**protocol.decode_state_vector(self._after), **self.writers_before}
+            self._before = _encode_vector(vector)
+        return self._before
 
     def state_vector(self, exact: bool = False) -> dict[int, int]:
         """The shadow's state vector (do not change the dict). `exact`: decoded from the doc
@@ -165,19 +195,17 @@ class ShadowDoc:
         return self._clocks
 
     def _move_clocks(
-        self, update: bytes, read: updates.UpdateInfo | None, before: bytes, after: bytes
+        self, update: bytes, read: updates.UpdateInfo | None, before: bytes | None, after: bytes
     ) -> dict[int, int]:
         """Move the clocks past `update`, just applied (`before`, `after`: the doc's vectors
-        around it); returns the clients it moved forward, with their clocks before it."""
-        if read is None and not self._parked:
-            try:
-                read = updates.parse(update)
-            except protocol.ProtocolError:
-                read = None  # (yrs took bytes the reader does not: decode the vectors)
+        around it; `before` is needed only off the fast path, `_fast`); returns the clients it
+        moved forward, with their clocks before it."""
         # (Exact when the update carries the shadow's own client, whose clock may lag: a client
         # relaying the server's writes must not pass for a writer under the server's id.)
         if read is None or self._parked or self.doc.client_id in read.sections:
-            old = protocol.decode_state_vector(before)
+            # (`before` not taken: a trusted update that yrs parked, whose caller does not use
+            # what moved; the clocks as they were stand in for it.)
+            old = protocol.decode_state_vector(before) if before is not None else self._clocks
             self._clocks = protocol.decode_state_vector(after)
             self._parked = [p for p in self._parked if _has_structs(get_update(p, after))]
             return {c: old.get(c, 0) for c, k in self._clocks.items() if k > old.get(c, 0)}
@@ -196,12 +224,7 @@ class ShadowDoc:
         """What these clients wrote from these clocks on, as the shadow holds it now (deleted
         content garbage-collected), with the delete set."""
         vector = {**self.state_vector(exact=True), **clocks}  # (a rare path: exact clocks)
-        out = bytearray()
-        protocol.write_var_uint(out, len(vector))
-        for client, clock in vector.items():
-            protocol.write_var_uint(out, client)
-            protocol.write_var_uint(out, clock)
-        return self.doc.get_update(bytes(out))
+        return self.doc.get_update(_encode_vector(vector))
 
     def undo(
         self, changes: list[Change], committed: Callable[[str, str], dict[str, Any] | None]
@@ -215,7 +238,7 @@ class ShadowDoc:
                 self._undo_one(change, committed)
         self._changes = []
         self._observe_new_roots()
-        return self.doc.get_update(self._before)
+        return self.doc.get_update(self._vector_before())
 
     def _undo_one(
         self, change: Change, committed: Callable[[str, str], dict[str, Any] | None]
@@ -281,6 +304,16 @@ class ShadowDoc:
                 self._changes.extend(_changes_of(root, event))
 
         return on_events
+
+
+def _encode_vector(vector: dict[int, int]) -> bytes:
+    """A state vector as Yjs encodes it: count, then (client, clock) pairs."""
+    out = bytearray()
+    protocol.write_var_uint(out, len(vector))
+    for client, clock in vector.items():
+        protocol.write_var_uint(out, client)
+        protocol.write_var_uint(out, clock)
+    return bytes(out)
 
 
 def _has_structs(update: bytes) -> bool:

@@ -38,9 +38,13 @@ class Settings:
     rate_per_second: float = 200.0  # messages per connection; 0 disables; over: close 4429
     rate_burst: float = 2000.0
     max_refusals: int = 10  # refused updates in a row before close 4403
-    # Fan-out batching: at most one commit, and one merged frame per client, per window per board
-    # (the first update after a quiet spell goes at once).
-    batch_window_ms: float = 10.0
+    # Group commit: 0 = natural group commit (commit at once when idle; what arrives while a
+    # commit is in flight is the next batch); > 0: at most one commit per board per window.
+    batch_window_ms: float = 0.0
+    # Frames to everyone that are not this process's commits (presence, frames relayed from
+    # other processes) wait for the next commit's write, at most this long after the last frames
+    # out (the first after a quiet spell goes at once): one write per client instead of two.
+    relay_window_ms: float = 10.0
     # Persistence
     snapshot_every: int = 500  # updates between keyframes
     idle_unload_seconds: float = 30.0
@@ -104,6 +108,7 @@ class Settings:
             rate_burst=float(env.get("COBORD_RATE_BURST", d.rate_burst)),
             snapshot_every=int(env.get("COBORD_SNAPSHOT_EVERY", d.snapshot_every)),
             batch_window_ms=float(env.get("COBORD_BATCH_WINDOW_MS", d.batch_window_ms)),
+            relay_window_ms=float(env.get("COBORD_RELAY_WINDOW_MS", d.relay_window_ms)),
             idle_unload_seconds=float(env.get("COBORD_IDLE_UNLOAD_SECONDS", d.idle_unload_seconds)),
             sqlite_synchronous=env.get("COBORD_SQLITE_SYNCHRONOUS", d.sqlite_synchronous).upper(),
             presence_ttl_seconds=float(

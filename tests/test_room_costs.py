@@ -200,3 +200,31 @@ def test_relaying_the_servers_own_writes_is_not_writing_under_its_id() -> None:
     ana.send(protocol.Update(relay))
     assert ana.closed is None and ana.denied == []
     assert net.core.shadow_doc().writers == []
+
+
+def test_an_update_costs_one_encoding_of_the_docs_vector_and_its_net_update_stays_exact() -> None:
+    """Encoding the doc's state vector is O(clients the board has seen): applying an update
+    takes it once (after the update), not twice; the vector before it, which net_update and
+    undo need, is rebuilt from the clocks only when asked, and it is the one the doc had."""
+    writers = [Doc() for _ in range(30)]
+    shadow = ShadowDoc(roots=("notes",))
+    for i, doc in enumerate(writers):
+        shadow.apply(own_update(doc, add_note(f"n{i}", "idea")))
+    encode = shadow.doc.get_state
+    calls = []
+
+    def counted() -> bytes:
+        calls.append(1)
+        return encode()
+
+    for n, doc in enumerate(writers):
+        before = encode()
+        update = own_update(
+            doc, lambda d, n=n: d.get("notes", type=Map)[f"n{n}"].__setitem__("x", float(n))
+        )
+        shadow.doc.get_state = counted  # type: ignore[method-assign]
+        calls.clear()
+        shadow.apply(update)
+        shadow.doc.get_state = encode  # type: ignore[method-assign]
+        assert len(calls) == 1
+        assert shadow.net_update() == shadow.doc.get_update(before)

@@ -169,7 +169,9 @@ class GatedPair:
         await store.open()
         await store.boards.create_board(BoardRecord("b0", "t", "CODE00", 0.0, {}))
         broker = MemoryBroker()
-        settings = Settings(secret_key="test", idle_unload_seconds=0, batch_window_ms=0)
+        settings = Settings(
+            secret_key="test", idle_unload_seconds=0, batch_window_ms=0, relay_window_ms=0
+        )
         hubs = [Hub(store, settings, fanout=MemoryFanout(broker)) for _ in range(2)]
         for hub in hubs:
             await hub.start()

@@ -25,6 +25,10 @@ _OPEN = State.OPEN
 
 
 class WireWebSocketProtocol(WebSocketsSansIOProtocol):
+    # Whether the transport is over its high-water mark (uvicorn keeps it in an asyncio.Event
+    # for its own send; a plain attribute is cheaper to read on the hot path).
+    paused = False
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # absent when the handshake was refused
@@ -32,15 +36,27 @@ class WireWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None and not self.conn.extensions:
             scope["extensions"][EXTENSION] = self.write_frame
 
+    def pause_writing(self) -> None:
+        self.paused = True
+        super().pause_writing()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        super().resume_writing()
+
     def write_frame(self, frame: bytes) -> bool:
-        """Write one encoded frame (outbox.py `binary_frame`) now; False: not written, queue it."""
+        """Write one encoded frame (outbox.py `binary_frame`) now; False: not written, queue it.
+
+        Called once per connection per broadcast: plain attributes first (`paused` instead of
+        uvicorn's `writable` event)."""
+        transport = self.transport
         if (
             self.close_sent
+            or self.paused
             or self.disconnected
-            or not self.writable.is_set()
+            or transport.is_closing()
             or self.conn.state is not _OPEN
-            or self.transport.is_closing()
         ):
             return False
-        self.transport.write(frame)
+        transport.write(frame)
         return True

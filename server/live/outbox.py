@@ -49,6 +49,7 @@ class Outbox:
         "_queued_bytes",
         "_send",
         "_sending",
+        "_straight",
         "_waiter",
         "_wire",
         "close_code",
@@ -62,6 +63,9 @@ class Outbox:
         self._send = send
         self._wire = wire
         self._sending = False  # the writer holds a frame it has not written yet
+        # `wire` while a frame may go straight to the socket (nothing queued or being sent, not
+        # closing), else None: one slot read per frame on the fan-out's hot path.
+        self._straight = wire
         self._frames: deque[bytes] = deque()
         self._queued_bytes = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -77,15 +81,12 @@ class Outbox:
     def put(self, frame: bytes, wire: bytes | None = None) -> None:
         """Send one frame now if the socket takes it, else queue it; never waits. `wire`: the
         frame already encoded (`binary_frame`). Overflow closes with 4408."""
-        if self._closing is not None:
-            return
+        straight = self._straight
         if (
-            wire is not None
-            and self._wire is not None
-            and not self._frames
-            and not self._sending
+            straight is not None
+            and wire is not None
             and len(frame) <= self.max_bytes  # else the queue's bound closes it, as before
-            and self._wire(wire)
+            and straight(wire)
         ):
             return
         self._queue(frame)
@@ -93,15 +94,8 @@ class Outbox:
     def put_many(self, frames: Sequence[bytes], wire: bytes) -> None:
         """Several frames at once, in order: `wire` is all of them encoded, one after the other,
         written in one go if the socket takes it; else each is queued."""
-        if self._closing is not None:
-            return
-        if (
-            self._wire is not None
-            and not self._frames
-            and not self._sending
-            and len(wire) <= self.max_bytes
-            and self._wire(wire)
-        ):
+        straight = self._straight
+        if straight is not None and len(wire) <= self.max_bytes and straight(wire):
             return
         for frame in frames:
             self._queue(frame)
@@ -109,6 +103,7 @@ class Outbox:
     def _queue(self, frame: bytes) -> None:
         if self._closing is not None:
             return
+        self._straight = None  # later frames queue behind this one
         self._frames.append(frame)
         self._queued_bytes += len(frame)
         if len(self._frames) > self.max_messages or self._queued_bytes > self.max_bytes:
@@ -121,6 +116,7 @@ class Outbox:
     def close(self, code: int, reason: str) -> None:
         """Ask the writer to send what is queued, then the close frame, and stop."""
         if self._closing is None:
+            self._straight = None
             self._closing = (code, reason[:120])  # a close reason must fit in 123 bytes
             self.close_code = code
             self._wake()
@@ -148,10 +144,12 @@ class Outbox:
                     code, reason = self._closing
                     await send({"type": "websocket.close", "code": code, "reason": reason})
                     return
+                self._straight = self._wire  # all written: frames may go straight again
                 self._waiter = asyncio.get_running_loop().create_future()
                 await self._waiter
                 self._waiter = None
         except OSError:
             # The peer went away (uvicorn raises ClientDisconnected, an OSError): nothing to send.
             self._closing = self._closing or (CloseCode.GOING_AWAY, "")
+            self._straight = None
             frames.clear()

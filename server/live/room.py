@@ -108,7 +108,9 @@ class Room:
         self._held: list[tuple[bytes, Connection | None]] = []
         self._committing = False
         self._last_out = -1e9  # loop time frames last went out to everyone
-        self._window = services.settings.batch_window_ms / 1000
+        self._window = services.settings.batch_window_ms / 1000  # between commits
+        # how long frames that are not our commits may wait for one (never less than the above)
+        self._hold = max(self._window, services.settings.relay_window_ms / 1000)
 
     # ------------------------------------------------------------------ what readers see
     # (the committed doc, the board's bookkeeping, who is connected: for HTTP routes and hooks)
@@ -212,7 +214,7 @@ class Room:
         if self._committing or self._held:
             return True
         now = asyncio.get_running_loop().time()
-        if now - self._last_out < self._window:
+        if now - self._last_out < self._hold:
             return True
         self._last_out = now
         return False
@@ -341,25 +343,46 @@ class Room:
     # ------------------------------------------------------------------ group commit
 
     async def _commit_loop(self) -> None:
-        # At most one commit (and one write per client) per window. An update that comes after
-        # a quiet spell is committed at once; on a busy board the updates of the rest of the
-        # window join the next commit, so each client gets one write instead of several. What
-        # arrives while a commit is in flight is the next batch (natural group commit); frames
-        # relayed from other processes and presence wait for the commit or the window's end
-        # (`_held`), so a client's writes do not grow with the number of processes.
+        # Natural group commit (window 0, the default): an update that comes after a quiet
+        # spell is committed at once; what arrives while a commit (its fsync, then its
+        # broadcast) is in flight is the next batch. Before taking that batch the loop gets two
+        # turns (a socket's bytes reach its reader task on the second): updates that reached
+        # our sockets during the broadcast join it instead of waiting for one more commit, so
+        # a busy board commits (and writes to each client) fewer times, with no timer.
+        # A window (> 0) further spaces commits: at most one per window.
+        # Frames to everyone that are not our commits (relays from other processes, presence)
+        # wait for the next commit or at most `_hold` (`_held`), so a client gets one write
+        # per commit whatever the number of processes and of people moving their pointer.
         loop = asyncio.get_running_loop()
+        busy = False  # something arrived while the last commit was in flight
         while True:
-            await self._wake.wait()
+            if not self._wake.is_set():
+                busy = False  # idle: what comes next is committed at once
+                await self._wake.wait()
             wait = self._last_out + self._window - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            elif busy:
+                await asyncio.sleep(0)  # the loop polls the sockets (their callbacks run)
+                await asyncio.sleep(0)  # the reader tasks they woke hand us their frames
             self._wake.clear()
             if self._refused:
                 await self._spend_refusals()
             if self.core.pending_count():
                 self._last_out = loop.time()
                 await self._commit_batch()
-            else:
+                busy = True
+                continue
+            busy = False
+            if self._held:
+                due = self._last_out + self._hold - loop.time()
+                if due > 0:
+                    try:
+                        async with asyncio.timeout(due):
+                            await self._wake.wait()
+                        continue  # an update (it takes the held frames along) or refusals
+                    except TimeoutError:
+                        pass
                 self._release_held()
 
     async def _flush(self) -> None:
