@@ -23,8 +23,13 @@ class SqlStore:
     """The `Store` over a SQL database: its repositories share one `SqlDatabase`. Call `open()`
     before use and `close()` after."""
 
-    def __init__(self, url: str = DEFAULT_URL, sqlite_synchronous: str = "FULL") -> None:
-        self.db = SqlDatabase(url, sqlite_synchronous)
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        sqlite_synchronous: str = "FULL",
+        max_connections: int | None = None,
+    ) -> None:
+        self.db = SqlDatabase(url, sqlite_synchronous, max_connections)
         self.log = SqlUpdateLog(self.db)
         self.boards = SqlBoards(self.db)
         self.ballots = SqlBallots(self.db)

@@ -85,8 +85,15 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: URL, sqlite_synchronous: str = "FULL") -> AsyncEngine:
-    engine = create_async_engine(url)
+def make_engine(
+    url: URL, sqlite_synchronous: str = "FULL", max_connections: int | None = None
+) -> AsyncEngine:
+    """`max_connections`: at most that many open connections (None: SQLAlchemy's pool, 5 kept and 10
+    more in a burst); a PostgreSQL server refuses connections past its own `max_connections`."""
+    if max_connections is None or url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url)
+    else:
+        engine = create_async_engine(url, pool_size=max_connections, max_overflow=0)
     if engine.dialect.name == "sqlite":
 
         def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -135,10 +142,16 @@ class SqlDatabase:
     """One SQL database: its engine, how a read and a write transaction are opened, and the
     SQLite fast paths. Every SQL repository of a store shares one."""
 
-    def __init__(self, url: str = DEFAULT_URL, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        sqlite_synchronous: str = "FULL",
+        max_connections: int | None = None,
+    ) -> None:
         if sqlite_synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"sqlite_synchronous: FULL or NORMAL, not {sqlite_synchronous!r}")
         self.sqlite_synchronous = sqlite_synchronous
+        self.max_connections = max_connections
         self._url = normalize_url(url)
         self._engine: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
@@ -156,7 +169,7 @@ class SqlDatabase:
         return self._engine
 
     async def open(self) -> None:
-        engine = make_engine(self._url, self.sqlite_synchronous)
+        engine = make_engine(self._url, self.sqlite_synchronous, self.max_connections)
         try:
             await _upgrade_engine(engine)
         except BaseException:
