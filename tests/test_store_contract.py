@@ -1094,3 +1094,32 @@ async def test_unattached_media_listed_attached_kept_the_rest_deleted(store: Sto
     assert [m for b, m in await store.media.unattached_media(1000.0, 100) if b == board.id] == [
         new.id
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("cap", [None, 2])
+async def test_max_connections_caps_the_pool(pg_url: str, cap: int | None) -> None:
+    # Eight queries that overlap (each holds its connection 0.2 s in the server): SQLAlchemy's
+    # default pool opens a connection for each; with max_connections the rest wait for one.
+    store = SqlStore(pg_url, max_connections=cap)
+    await store.open()
+    try:
+        engine = store.db.engine
+        assert engine is not None
+        connects = 0
+
+        def count(*_: object) -> None:
+            nonlocal connects
+            connects += 1
+
+        await engine.dispose()  # the migrations' connection is not part of the burst
+        sa.event.listen(engine.sync_engine, "connect", count)
+
+        async def hold() -> None:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT pg_sleep(0.2)"))
+
+        await asyncio.gather(*(hold() for _ in range(8)))
+        assert connects == (8 if cap is None else cap)
+    finally:
+        await store.close()
