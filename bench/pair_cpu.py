@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pycrdt import Doc, Map
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from room_cpu import writer_frames  # noqa: E402  (bench/, the script's own directory)
 
 from crdt import protocol  # noqa: E402
 from crdt.rules import Actor  # noqa: E402
@@ -74,21 +74,11 @@ async def one_run(processes: int, connections: int, writers: int, updates: int) 
         room = rooms[i % processes]
         room.join(conn)
         conns.append((room, conn))
-    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
-    for i, doc in enumerate(docs):
-        with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
+    seeds, frames = writer_frames(protocol, writers, updates)
+    for i, seed in enumerate(seeds):
         room, conn = conns[i]
-        room.receive(conn, protocol.encode(protocol.Update(doc.get_update())))
+        room.receive(conn, seed)
     await drain(rooms)
-    frames = []
-    for n in range(updates):
-        i = n % writers
-        doc = docs[i]
-        before = doc.get_state()
-        with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"]["x"] = float(n)
-        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
     gc.collect()
     started = time.process_time()
     for n, (i, frame) in enumerate(frames):

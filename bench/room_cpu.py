@@ -77,6 +77,28 @@ def kit(server: str, crdt: str) -> dict[str, Any]:
     }
 
 
+def writer_frames(
+    protocol: Any, writers: int, updates: int
+) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+    """Each writer's note (one frame per writer), then `updates` moves of those notes, the writers
+    in turn: (writer, frame). `protocol` is the codec of the tree measured (crdt.protocol)."""
+    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
+    seeds = []
+    for i, doc in enumerate(docs):
+        with doc.transaction():
+            doc.get("notes", type=Map)[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
+        seeds.append(protocol.encode(protocol.Update(doc.get_update())))
+    frames = []
+    for n in range(updates):
+        i = n % writers
+        doc = docs[i]
+        before = doc.get_state()
+        with doc.transaction():
+            doc.get("notes", type=Map)[f"n{i}"]["x"] = float(n)
+        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
+    return seeds, frames
+
+
 async def noop(_message: Any) -> None:
     pass
 
@@ -108,20 +130,10 @@ async def one_run(k: dict[str, Any], connections: int, writers: int, updates: in
     def pending() -> int:
         return room.core.pending_count() if hasattr(room, "core") else len(room._pending)  # type: ignore[no-any-return]
 
-    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
-    for i, doc in enumerate(docs):
-        with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
-        room.receive(conns[i], protocol.encode(protocol.Update(doc.get_update())))
+    seeds, frames = writer_frames(protocol, writers, updates)
+    for i, seed in enumerate(seeds):
+        room.receive(conns[i], seed)
     await drain(pending)
-    frames = []
-    for n in range(updates):
-        i = n % writers
-        doc = docs[i]
-        before = doc.get_state()
-        with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"]["x"] = float(n)
-        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
     gc.collect()
     started = time.process_time()
     for n, (i, frame) in enumerate(frames):
