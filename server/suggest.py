@@ -170,9 +170,7 @@ class _Encoders:
     def _raw(self, name: str, texts: list[str]) -> Vectors:
         if name in self.extra:
             return self.extra[name](texts)
-        if name == "use":
-            return np.asarray(self._model("use").encode(texts), dtype=np.float32)
-        if name in ENGLISH_ONLY:
+        if name == "use" or name in ENGLISH_ONLY:
             return np.asarray(self._model(name).encode(texts), dtype=np.float32)
         if name == "e5":
             # "query: " is e5's prefix for symmetric tasks (clustering, similarity).
