@@ -89,6 +89,13 @@ def test_photo_note_shown_in_the_replay_and_the_report_with_translations(
     # it loaded with the board's media cookie.
     src = photo.get_attribute("src") or ""
     assert src == f"/api/boards/{board['id']}/media/{media_id}"
+    # The canvas fits the board to the screen once the first state is in (canvas.js `fitted`):
+    # before that render the photo can be drawn at the initial scale (seen: 27 x 10 px in a full
+    # run under load), so the size is read after the fit.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.note-photo'); "
+        "return i && i.getBoundingClientRect().width >= 100; }"
+    )
     box = photo.bounding_box()
     assert box is not None and box["width"] >= 100 and box["height"] >= 60, box
     # The translated note's text keeps room beside its extras (it was squeezed to 0 px).
