@@ -155,11 +155,14 @@ async function refuse () {
   const notes = doc.getMap('notes')
   await waitFor(doc, null, () => notes.has(target), 'target note')
   phase = 'permission denied'
+  // The text is read when the refusal arrives, in its own message handler: ws hands every frame of
+  // one TCP read to its handlers before any promise continues, and the server's undo may follow the
+  // refusal in the same read (a commit can be that quick).
+  let localText = null
   await new Promise((resolve) => {
-    onDenied = resolve
+    onDenied = () => { localText = notes.get(target).get('text'); resolve() }
     doc.transact(() => notes.get(target).set('text', 'hijacked by node'))
   })
-  const localText = notes.get(target).get('text')
   // The server undoes the refused change for everyone, the sender included: the stock provider
   // converges back by itself (no reload, no reconnect), then its allowed edits go through.
   const refusedAt = Date.now()
