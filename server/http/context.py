@@ -22,7 +22,7 @@ from server.http.auth import (
 from server.http.errors import ApiError
 from server.http.inputs import ID_PATTERN
 from server.live.hub import Hub, Overloaded, UnknownBoard
-from server.live.room import Room, StorageFailed
+from server.live.room import Room
 from server.scale.limits import RateLimiter, client_ip
 from server.store.base import BoardRecord, Store
 from server.tokens import TokenSigner
@@ -85,10 +85,9 @@ class HttpContext:
                 503, "overloaded", "This server holds too many live boards; try again later."
             ) from exc
         try:
+            # A failed commit (StorageFailed) becomes 503 storage_unavailable (http/errors.py).
             result = use(room)
             return await result if inspect.isawaitable(result) else result
-        except StorageFailed as exc:
-            raise ApiError(503, "storage_error", "Saving failed; please try again.") from exc
         finally:
             self.hub.release(room)
 

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from server import media
 from server.http.context import HttpContext
 from server.http.errors import ApiError
+from server.live.room import StorageFailed
 from server.settings import Settings
 from server.store.base import (
     BoardRecord,
@@ -160,7 +161,7 @@ class MediaRoutes:
         except MediaQuotaExceeded as exc:
             raise _over_quota(exc) from exc
         except StoreError as exc:
-            raise ApiError(503, "storage_error", "Saving failed; please try again.") from exc
+            raise StorageFailed(str(exc)) from exc  # 503 storage_unavailable (http/errors.py)
         return JSONResponse(
             {
                 "id": media_id,
