@@ -17,7 +17,8 @@ from pycrdt import Map
 from redis.asyncio import Redis
 
 from server import suggest
-from server.http.suggestions import KEY_PREFIX
+from server.http.suggestions import gate_scope
+from server.scale.claims import KEY_PREFIX
 from server.suggest import ClusterText, NoteText
 from tests.conftest import ServerProcess
 from tests.yclient import YClient, add_note
@@ -443,7 +444,7 @@ async def test_one_computation_per_board_across_processes(
 async def redis_gate_held(board_id: str) -> bool:
     redis = Redis.from_url("redis://127.0.0.1:6379/0")
     try:
-        return bool(await redis.exists(KEY_PREFIX + board_id))
+        return bool(await redis.exists(KEY_PREFIX + gate_scope(board_id)))
     finally:
         await redis.aclose()
 

@@ -18,11 +18,10 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pycrdt import Map
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,6 +32,7 @@ from server.http.errors import ApiError
 from server.http.inputs import read_json
 from server.live.room import Room
 from server.live.tasks import TaskSet
+from server.scale.claims import CLAIM_ERRORS, Claims, make_claims
 
 if TYPE_CHECKING:
     # Imported where a suggestion is asked for: it brings numpy and the encoder, which a server
@@ -45,71 +45,23 @@ MAX_ACCEPT = 500
 MAX_TITLE = 80
 MAX_RUNNING = 1  # suggestion computations at once in one process (the machine has other work)
 QUEUE_SECONDS = 10.0  # how long a request waits for its turn in this process before 429
-GATE_SECONDS = 120  # a board's gate expires by itself if its holder dies (Redis)
-REDIS_TIMEOUT_SECONDS = 2.0  # the gate does not answer: the request fails clearly (503)
-KEY_PREFIX = "cobord:suggest:"
+GATE_SECONDS = 120  # a board's gate expires by itself if its holder dies
 
 
-class BoardGate(Protocol):
-    async def enter(self, board_id: str) -> str | None:
-        """A ticket if nobody is computing this board's suggestions; None otherwise."""
-
-    async def leave(self, board_id: str, ticket: str) -> None: ...
-
-    async def close(self) -> None: ...
+def gate_scope(board_id: str) -> str:
+    """The claims scope of one board's suggestion computation (one name in it, GATE_NAME)."""
+    return f"suggest:{board_id}"
 
 
-class MemoryGate:
-    """One process: a set of the boards being computed."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, str] = {}
-
-    async def enter(self, board_id: str) -> str | None:
-        if board_id in self._held:
-            return None
-        ticket = secrets.token_hex(8)
-        self._held[board_id] = ticket
-        return ticket
-
-    async def leave(self, board_id: str, ticket: str) -> None:
-        if self._held.get(board_id) == ticket:
-            del self._held[board_id]
-
-    async def close(self) -> None:
-        self._held.clear()
-
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
-class RedisGate:
-    """Several processes: `SET key ticket NX PX`, released only by its own ticket."""
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis  # the process's pool (server/scale/redis.py): not ours to close
-
-    async def enter(self, board_id: str) -> str | None:
-        ticket = secrets.token_hex(8)
-        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            won = await self._redis.set(KEY_PREFIX + board_id, ticket, nx=True, ex=GATE_SECONDS)
-        return ticket if won else None
-
-    async def leave(self, board_id: str, ticket: str) -> None:
-        async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            await self._redis.eval(_RELEASE, 1, KEY_PREFIX + board_id, ticket)
-
-    async def close(self) -> None:
-        pass
+GATE_NAME = "computing"
 
 
 class SuggestionRoutes:
     def __init__(self, http: HttpContext, redis: Redis | None = None) -> None:
         self.http = http
-        self.gate: BoardGate = RedisGate(redis) if redis is not None else MemoryGate()
+        # One computation per board, across processes: whoever claims the board's gate first
+        # computes (the one claims protocol, server/scale/claims.py; a ticket per request).
+        self.gate: Claims = make_claims(redis, GATE_SECONDS)
         self._running = asyncio.Semaphore(MAX_RUNNING)
         self._leaving = TaskSet()  # gate releases still under way: awaited on close
 
@@ -143,11 +95,12 @@ class SuggestionRoutes:
         """`work()` in a thread, one per board at a time and MAX_RUNNING per process. The gate and
         the slot are given back when the THREAD ends, not when this request does: a caller who
         hangs up cannot start a second computation beside one still running."""
+        ticket = secrets.token_hex(8)
         try:
-            ticket = await self.gate.enter(board_id)
-        except (RedisError, OSError, TimeoutError) as exc:
+            taken = await self.gate.claim(gate_scope(board_id), {GATE_NAME: ticket})
+        except CLAIM_ERRORS as exc:
             raise ApiError(503, "unavailable", "Suggestions are unavailable; try again.") from exc
-        if ticket is None:
+        if taken:
             raise _busy(
                 "suggestions_busy", "Suggestions for this board are being computed; wait for them."
             )
@@ -176,8 +129,8 @@ class SuggestionRoutes:
 
     async def _leave_now(self, board_id: str, ticket: str) -> None:
         try:
-            await self.gate.leave(board_id, ticket)
-        except (RedisError, OSError, TimeoutError) as exc:  # the key expires by itself
+            await self.gate.release(gate_scope(board_id), {GATE_NAME: ticket})
+        except CLAIM_ERRORS as exc:  # the claim expires by itself
             log.warning("releasing the suggestion gate of %s failed: %r", board_id, exc)
 
     def _leave(self, board_id: str, ticket: str) -> None:

@@ -1,8 +1,8 @@
 """First come, first owned, across processes: the one claims protocol.
 
 A claim names something in a scope and an owner; the first owner to claim a name holds it, and
-every later claim of that name is answered with its owner. Two users, one protocol (there were
-two):
+every later claim of that name is answered with its owner. Three users, one protocol (there were
+three):
 - The room (server/live/room.py `_settle`). Alone, a room decides exactly (one shadow doc sees every
   update in order). With several processes (`REDIS_URL`) each sees its own clients first, so two
   of them could each accept a creation of one note id, or let two tokens write under one Yjs
@@ -13,6 +13,9 @@ two):
 - The translator (server/translate/): one process translates a note's settled text. Scope =
   the (board, note, text) key, one name, owner = a ticket unique to that claim; released when the
   translation must wait for a budget, so any process may take it then.
+- The suggestion gate (server/http/suggestions.py): one computation per board. Scope
+  `suggest:<board>`, one name, owner = a ticket per request; released when the computing thread
+  ends, and expires by itself (its own, short `ttl`) if the process dies first.
 
 A scope lives `ttl` seconds after the last claim that won something in it, then every claim in it
 is gone (the room: by then every process has the creations through the fan-out or the log; the

@@ -4,7 +4,7 @@ With `REDIS_URL`, everything several processes share goes through Redis: the fan
 (server/fanout/redis.py), presence and connection slots (presence.py, slots.py), claims and note
 quotas (claims.py, quotas.py), refusal budgets (server/live/refusals.py), rate limits
 (limits.py), the translator's claims and budgets (server/translate/) and the suggestion gate
-(server/suggest_api.py). They all use the one client `connect()` returns: the composition root
+(server/http/suggestions.py). They all use the one client `connect()` returns: the composition root
 (server/app.py) makes it and closes it last, after every user of it has stopped. Its users never
 close it. So a process holds one pool of connections, not one per service (five clients before),
 and each pub/sub subscription borrows one connection of it for as long as it listens.
