@@ -165,7 +165,8 @@ def serve_forever(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
-        # Each connection would compress each update again (x2.5 CPU, bench/floor.md): off.
+        # Deflate would compress each frame again for each connection (a frame is encoded once
+        # and the same bytes go to everyone): off.
         ws_per_message_deflate=False,
         # Our own limit answers 4413 with a reason; uvicorn's (1009, no reason) sits well above it.
         ws_max_size=settings.max_message_bytes + 1024 * 1024,

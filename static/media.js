@@ -121,7 +121,7 @@ export async function uploadMedia(app, kind, blob) {
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
-    // The reader's language for the refusals we know (server/media.py's codes), else the server's words.
+    // The reader's language for the refusals we know (server/media/upload.py's codes), else the server's words.
     const key = `media_err_${body.error}`;
     throw new Error(t(key) !== key ? t(key) : body.message || res.statusText);
   }

@@ -179,7 +179,7 @@ async def test_oversized_frame_is_4413(make_server: Any) -> None:
 
 
 async def test_repeated_refusals_close_with_4403(server: ServerProcess) -> None:
-    # Refusal budgets are per board (server/refusals.py): the shared server is enough.
+    # Refusal budgets are per board (server/live/refusals.py): the shared server is enough.
     board = server.create_board()
     viewer = await connect(server, board, board["viewer_token"])
     for i in range(10):

@@ -23,7 +23,7 @@ from server.http.results import Results
 
 MAX_TIMER_SECONDS = 86400
 
-# board id -> participant id -> open sockets, on every process (server/fanout/presence.py)
+# board id -> participant id -> open sockets, on every process (server/scale/presence.py)
 Online = Callable[[str], Awaitable[dict[str, int]]]
 
 

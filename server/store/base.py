@@ -294,7 +294,7 @@ class Events(Protocol):
 
 
 class Privacy(Protocol):
-    """Erasing a person (server/privacy_api.py): one transaction over several tables."""
+    """Erasing a person (server/http/privacy.py): one transaction over several tables."""
 
     async def erase_participant(
         self, board_id: str, participant_id: str, erased_name: str, rewrite: HistoryRewriter
