@@ -1,15 +1,19 @@
-"""The values a note's and a cluster's fields may hold: types and bounds (docs/schema.md), checked
-by the rules (crdt/rules.py) for every change and by nothing else. No roles here: what a value
-may be, not who may write it."""
+"""The values a note's, a cluster's and a board setting's fields may hold: types and bounds
+(docs/schema.md). The rules (crdt/rules.py) check notes and clusters for every change; the API
+(server/http/board_settings.py) checks settings, which the server alone writes into `meta`;
+static/schema.js mirrors SETTING_BOUNDS (tests/test_client_schema.py). No roles here: what a
+value may be, not who may write it."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
+import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-from crdt.schema import LANGUAGES, MAX_VOICE_SECONDS
+from crdt.schema import LANGUAGES, MAX_VOICE_SECONDS, VotesVisibility
 from crdt.shadow import Change, Shared
 
 # A note: every field has a type and a size. Texts (the note's and each translation's) are
@@ -144,3 +148,97 @@ def is_media_id(value: Any) -> bool:
     """An id the server gave an upload: 1-64 URL-safe characters (no spaces, newlines, brackets
     or parentheses, so it can never open Markdown or HTML structure where it is printed)."""
     return isinstance(value, str) and MEDIA_ID.fullmatch(value) is not None
+
+
+def text_ok(value: Any, limit: int) -> bool:
+    """A str of valid Unicode (no lone surrogate: pycrdt panics on one), no control characters,
+    at most `limit` characters once stripped, and something visible in it (not only
+    zero-width or formatting characters)."""
+    if not isinstance(value, str) or len(value) > 4 * limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    value = value.strip()
+    if not 0 < len(value) <= limit:
+        return False
+    categories = [unicodedata.category(c) for c in value]
+    if any(cat == "Cc" or cat == "Cs" for cat in categories):
+        return False
+    return any(cat[0] not in "CZM" for cat in categories)
+
+
+# Board settings (crdt/schema.py DEFAULT_SETTINGS holds their defaults).
+MAX_GROUPS: Final = 20
+MAX_GROUP_NAME: Final = 60
+# The whole numbers a setting may be: (lowest, highest), both allowed.
+SETTING_BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
+    "vote_budget": (0, 100),
+    "max_votes_per_note": (1, 100),
+    "max_note_length": (1, 5000),
+    "max_notes_per_participant": (1, 1000),
+    "disagree_budget": (0, 100),
+}
+
+
+def _whole_number_in(bounds: tuple[int, int]) -> Callable[[Any], bool]:
+    low, high = bounds
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def time_zone_ok(value: Any) -> bool:
+    """An IANA time zone name this machine knows ("Europe/Brussels", "UTC")."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64 or value.startswith(("/", ".")):
+        return False
+    if ".." in value or "\\" in value or "\0" in value:
+        return False
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def groups_ok(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_GROUPS
+        and all(text_ok(g, MAX_GROUP_NAME) for g in value)
+        and len({g.strip() for g in value}) == len(value)
+    )
+
+
+def group_labels_ok(value: Any) -> bool:
+    """{group: {lang: label}}: at most MAX_GROUPS groups, labels in the board languages only."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_GROUPS
+        and all(
+            text_ok(group, MAX_GROUP_NAME)
+            and isinstance(labels, dict)
+            and set(labels) <= set(LANGUAGES)
+            and all(text_ok(label, MAX_GROUP_NAME) for label in labels.values())
+            for group, labels in value.items()
+        )
+    )
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+SETTING_TYPES: Final[Mapping[str, Callable[[Any], bool]]] = {
+    **{name: _whole_number_in(bounds) for name, bounds in SETTING_BOUNDS.items()},
+    "anonymous": _flag,
+    "votes_visibility": lambda v: v in get_args(VotesVisibility),
+    "locked": _flag,
+    "private_writing": _flag,
+    "groups": groups_ok,
+    "languages": lambda v: isinstance(v, list) and bool(v) and all(x in LANGUAGES for x in v),
+    "joining_open": _flag,
+    "group_labels": group_labels_ok,
+    "group_optional": _flag,
+    "disagree_marks": _flag,
+    "time_zone": time_zone_ok,
+}

@@ -9,6 +9,7 @@ import { t, getLang, langName } from "./i18n.js";
 import { guessLang } from "./langguess.js";
 import { noteMeta, voteControls, COLORS, shownText, noteLabel } from "./noteview.js";
 import { shownTitle } from "./translations.js";
+import { DEFAULT_SETTINGS } from "./schema.js";
 import { field } from "./ui.js";
 import { store, keys } from "./storage.js";
 import { spokenNotes } from "./glossary.js";
@@ -160,7 +161,7 @@ function noteItem({ board, actions: act, sheets, rerender }, n, clusters, canEdi
 /** @param {OutlineParts} parts @param {any[]} clusters */
 function addForm({ board, actions }, clusters) {
   const s = board.session;
-  const max = s.settings().max_note_length || 280;
+  const max = s.settings().max_note_length || DEFAULT_SETTINGS.max_note_length;
   const langs = board.languages();
   const text = h("textarea", { id: "outline-new-text", rows: 2, maxLength: max, placeholder: t("composer_ph"), "data-fk": "new-text" });
   const langSel = h("select", { id: "outline-new-lang" }, langs.map((l) => h("option", { value: l, selected: l === getLang() }, langName(l))));

@@ -4,7 +4,7 @@
 // downloads, replay. Its other sections come from their own modules: join (invite.js), the private
 // link (faclink.js), groups, participants, suggestions, data protection.
 import { h, fill, api, now } from "./util.js";
-import { PHASES } from "./schema.js";
+import { PHASES, VOTES_VISIBILITY, DEFAULT_SETTINGS, SETTING_BOUNDS } from "./schema.js";
 import { t } from "./i18n.js";
 import { toast, errorText, field } from "./ui.js";
 import { resultsView } from "./results.js";
@@ -225,12 +225,14 @@ export class FacilitatorPanel {
     );
 
     // Votes
-    const budget = h("input", { type: "number", min: 1, max: 50, value: String(settings.vote_budget), class: "input-small", "data-fk": "vb", onchange: (e) => this.setting({ vote_budget: Number(e.target.value) }) });
-    const perNote = h("input", { type: "number", min: 1, max: 50, value: String(settings.max_votes_per_note), class: "input-small", "data-fk": "vm", onchange: (e) => this.setting({ max_votes_per_note: Number(e.target.value) }) });
+    /** @param {string} name */
+    const bounds = (name) => ({ min: SETTING_BOUNDS[name][0], max: SETTING_BOUNDS[name][1] });
+    const budget = h("input", { type: "number", ...bounds("vote_budget"), value: String(settings.vote_budget), class: "input-small", "data-fk": "vb", onchange: (e) => this.setting({ vote_budget: Number(e.target.value) }) });
+    const perNote = h("input", { type: "number", ...bounds("max_votes_per_note"), value: String(settings.max_votes_per_note), class: "input-small", "data-fk": "vm", onchange: (e) => this.setting({ max_votes_per_note: Number(e.target.value) }) });
     const vis = h(
       "select",
       { "data-fk": "vv", onchange: (e) => this.setting({ votes_visibility: e.target.value }) },
-      ["hidden", "live", "revealed"].map((v) => h("option", { value: v, selected: settings.votes_visibility === v }, t(`vis_${v}`))),
+      VOTES_VISIBILITY.map((v) => h("option", { value: v, selected: settings.votes_visibility === v }, t(`vis_${v}`))),
     );
     frag.append(
       h(
@@ -241,7 +243,7 @@ export class FacilitatorPanel {
         // branch results: "I disagree" marks, off by default; their own budget
         toggle("disagree_marks", t("panel_disagree")),
         settings.disagree_marks
-          ? field(t("panel_disagree_budget"), h("input", { type: "number", min: 0, max: 100, value: String(settings.disagree_budget ?? 2), class: "input-small", "data-fk": "db", onchange: (e) => this.setting({ disagree_budget: Number(e.target.value) }) }))
+          ? field(t("panel_disagree_budget"), h("input", { type: "number", ...bounds("disagree_budget"), value: String(settings.disagree_budget ?? DEFAULT_SETTINGS.disagree_budget), class: "input-small", "data-fk": "db", onchange: (e) => this.setting({ disagree_budget: Number(e.target.value) }) }))
           : null,
         field(t("panel_visibility"), vis),
         h(

@@ -1,4 +1,5 @@
-"""A board's settings: their types, the public view of them, and saving a change.
+"""A board's settings: the public view of them and saving a change (what each may hold:
+crdt/fields.py SETTING_TYPES).
 
 Settings live in the board's row; the server mirrors them into the document's `meta` (the room's
 rules read them there, and every open screen sees them live).
@@ -8,84 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import zoneinfo
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from crdt import schema
+from crdt.fields import SETTING_TYPES
 from server.http.context import HttpContext
 from server.http.errors import ApiError
-from server.http.inputs import text_ok
 from server.live.room import Room
 from server.store.base import BoardRecord
 
-LANGUAGES = ("fr", "nl", "en")
-MAX_NAME = 60
-MAX_GROUPS = 20
-
-
-def _int_between(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _time_zone_ok(value: Any) -> bool:
-    """An IANA time zone name this machine knows ("Europe/Brussels", "UTC")."""
-    if not isinstance(value, str) or not 0 < len(value) <= 64 or value.startswith(("/", ".")):
-        return False
-    if ".." in value or "\\" in value or "\0" in value:
-        return False
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
-
-
-def groups_ok(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) <= MAX_GROUPS
-        and all(text_ok(g, MAX_NAME) for g in value)
-        and len({g.strip() for g in value}) == len(value)
-    )
-
-
-def _group_labels_ok(value: Any) -> bool:
-    """{group: {lang: label}}: at most MAX_GROUPS groups, labels in the board languages only."""
-    return (
-        isinstance(value, dict)
-        and len(value) <= MAX_GROUPS
-        and all(
-            text_ok(group, MAX_NAME)
-            and isinstance(labels, dict)
-            and set(labels) <= set(LANGUAGES)
-            and all(text_ok(label, MAX_NAME) for label in labels.values())
-            for group, labels in value.items()
-        )
-    )
-
-
-SETTING_TYPES: dict[str, Callable[[Any], bool]] = {
-    "vote_budget": lambda v: _int_between(v, 0, 100),
-    "max_votes_per_note": lambda v: _int_between(v, 1, 100),
-    "anonymous": lambda v: isinstance(v, bool),
-    "votes_visibility": lambda v: v in ("hidden", "live", "revealed"),
-    "locked": lambda v: isinstance(v, bool),
-    "private_writing": lambda v: isinstance(v, bool),
-    "groups": groups_ok,
-    "languages": lambda v: isinstance(v, list) and bool(v) and all(x in LANGUAGES for x in v),
-    "max_note_length": lambda v: _int_between(v, 1, 5000),
-    "max_notes_per_participant": lambda v: _int_between(v, 1, 1000),
-    "joining_open": lambda v: isinstance(v, bool),
-    "group_labels": _group_labels_ok,
-    "group_optional": lambda v: isinstance(v, bool),
-    "disagree_marks": lambda v: isinstance(v, bool),
-    "disagree_budget": lambda v: _int_between(v, 0, 100),
-    "time_zone": _time_zone_ok,
-}
 # Settings the API owns (not in crdt/schema.py's defaults).
 API_DEFAULT_SETTINGS: dict[str, Any] = {"joining_open": True}
 

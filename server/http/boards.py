@@ -19,25 +19,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import schema
-from server.http.board_settings import (
-    LANGUAGES,
-    MAX_GROUPS,
-    MAX_NAME,
-    SETTING_TYPES,
-    groups_ok,
-    meta_of,
-    public_settings,
-    write_meta,
-)
+from crdt.fields import MAX_GROUP_NAME, MAX_GROUPS, SETTING_TYPES, groups_ok, text_ok
+from crdt.schema import LANGUAGES
+from server.http.board_settings import meta_of, public_settings, write_meta
 from server.http.context import HttpContext
 from server.http.errors import ApiError
-from server.http.inputs import read_json, text_field, text_ok
+from server.http.inputs import read_json, text_field
 from server.http.standings import LiveStandings
 from server.store.base import BoardRecord, DuplicateJoinCode, ParticipantRecord
 from server.tokens import TokenClaims
 
 # No look-alikes: no 0/O, 1/I/L.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+MAX_NAME = 60  # a participant's name, in characters
 JOIN_CODE_LENGTH = 6
 JOIN_CODE_TRIES = 10
 MAX_TITLE = 200
@@ -141,11 +135,11 @@ class BoardRoutes:
         groups = board.settings.get("groups", [])
         group = body.get("group")
         if group is not None:
-            if not text_ok(group, MAX_NAME):
+            if not text_ok(group, MAX_GROUP_NAME):
                 raise ApiError(
                     422,
                     "bad_group",
-                    f"'group' must be a visible text of up to {MAX_NAME} characters.",
+                    f"'group' must be a visible text of up to {MAX_GROUP_NAME} characters.",
                 )
             group = group.strip()
             if groups and group not in groups:
@@ -207,7 +201,7 @@ def _groups(value: Any) -> list[str]:
             422,
             "bad_groups",
             f"'groups' must be a list of up to {MAX_GROUPS} different visible names"
-            f" of up to {MAX_NAME} characters.",
+            f" of up to {MAX_GROUP_NAME} characters.",
         )
     return [g.strip() for g in value]
 

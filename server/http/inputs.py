@@ -8,34 +8,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from typing import Any
 
 from starlette.requests import Request
 
+from crdt.fields import text_ok
 from server.http.errors import ApiError
 
 MAX_JSON_BYTES = 64 * 1024  # request bodies of the JSON endpoints; larger: 413
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def text_ok(value: Any, limit: int) -> bool:
-    """A str of valid Unicode (no lone surrogate: pycrdt panics on one), no control characters,
-    at most `limit` characters once stripped, and something visible in it (not only
-    zero-width or formatting characters)."""
-    if not isinstance(value, str) or len(value) > 4 * limit:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    value = value.strip()
-    if not 0 < len(value) <= limit:
-        return False
-    categories = [unicodedata.category(c) for c in value]
-    if any(cat == "Cc" or cat == "Cs" for cat in categories):
-        return False
-    return any(cat[0] not in "CZM" for cat in categories)
 
 
 def text_field(body: dict[str, Any], key: str, limit: int, required: bool = False) -> str:

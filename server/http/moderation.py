@@ -31,9 +31,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt import schema
+from crdt.fields import text_ok
 from server.http.context import HttpContext
 from server.http.errors import ApiError
-from server.http.inputs import ID_PATTERN, read_json, text_ok
+from server.http.inputs import ID_PATTERN, read_json
 from server.live.room import Room
 from server.store.base import HiddenNoteRecord, StoreError
 

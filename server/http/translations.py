@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from crdt import rules, schema
 from crdt.rules import Actor
-from server.http.board_settings import LANGUAGES
+from crdt.schema import LANGUAGES
 from server.http.context import HttpContext
 from server.http.errors import ApiError
 from server.http.inputs import read_json

@@ -8,6 +8,7 @@ import { t } from "../i18n.js";
 import { announce, toast, errorText } from "../ui.js";
 import { tidyBoard, tidyCluster } from "../tidy.js";
 import { shownTitle } from "../translations.js";
+import { DEFAULT_SETTINGS } from "../schema.js";
 
 /**
  * What the controller tells the screen (board/app.js): what changed, and where to look (a note
@@ -134,7 +135,7 @@ export class BoardController {
     text = text.trim();
     if (!text && !media) return null;
     const s = this.session;
-    const max = s.settings().max_note_length || 280;
+    const max = s.settings().max_note_length || DEFAULT_SETTINGS.max_note_length;
     text = text.slice(0, max);
     if (b.draftMode()) {
       const drafts = store.get(keys.drafts(b.id), []);

@@ -10,6 +10,7 @@ import { noteMeta, voteControls, COLORS, shownText } from "../noteview.js";
 import { mediaPicker } from "../media.js";
 import { translateForm, shownTitle, waitingFor } from "../translations.js";
 import { groupName } from "../groups.js";
+import { DEFAULT_SETTINGS } from "../schema.js";
 import { store, keys } from "../util.js";
 import { readPage, listenScreenButton } from "../listen.js";
 
@@ -38,7 +39,7 @@ export class BoardSheets {
     const b = this.board;
     const s = this.session;
     const settings = s.settings();
-    const max = settings.max_note_length || 280;
+    const max = settings.max_note_length || DEFAULT_SETTINGS.max_note_length;
     const langs = b.languages();
     let color = existing ? existing.color : store.get(keys.noteColor, "yellow");
     let lang = existing ? existing.lang || getLang() : langs.includes(getLang()) ? getLang() : langs[0];
