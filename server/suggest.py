@@ -57,7 +57,7 @@ ENGLISH_ONLY = frozenset({"minilm", "minilm-fp32", "minilm-bf16", "minilm-int8"}
 class Params:
     """Defaults (USE_PARAMS): chosen on all six workshops (notes alone, no translation) by
     bench/suggest_quality.py, with the same criterion as its leave-one-workshop-out runs, whose
-    figures are the quality reported in the README: placements right >= 85 % of the time and at
+    figures are the quality reported in docs/api.md: placements right >= 85 % of the time and at
     most half of a topic that has no cluster yet pushed into the others. ENGLISH_PARAMS: the same,
     for all-MiniLM-L6-v2 on the workshops' English versions (notes with their translations)."""
 

@@ -571,7 +571,7 @@ def test_with_the_english_encoder_translated_notes_group_by_topic() -> None:
     """With the optional extra installed, the health workshop with its English translations is read
     in English by all-MiniLM-L6-v2 and its from-scratch suggestions reach pairwise F1 0.65 (USE on
     the same notes: 0.43). A guard against regressions, not the quality: the shipped parameters
-    were chosen on all six workshops, health included (the README gives the left-out figures)."""
+    were chosen on all six workshops, health included (docs/api.md gives the left-out figures)."""
     from server import minilm
 
     if not minilm.available():
