@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -123,10 +125,33 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         zygote.close()
 
 
+PORTS_PER_WORKER = 2_000
+_port_turn = itertools.count(random.randrange(PORTS_PER_WORKER))
+
+
+def worker_ports() -> range:
+    """This worker's own block of ports, below the kernel's ephemeral range (32768 on). A test
+    that kills a process and starts it again on the same port (a Redis outage, a server crash)
+    leaves that port free meanwhile: asked with port 0, the kernel handed it to another worker's
+    new process, and the restarted servers then spoke to the other test's Redis."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    start = 10_000 + (index % 10) * PORTS_PER_WORKER
+    return range(start, start + PORTS_PER_WORKER)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """The next free port of this worker's block (in turn, so a freed port is not reused soon)."""
+    ports = worker_ports()
+    for _ in ports:
+        port = ports.start + next(_port_turn) % len(ports)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports}")
 
 
 class ServerProcess:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import ROOT, ServerProcess
+from tests.conftest import ROOT, ServerProcess, free_port, worker_ports
 
 
 def test_a_server_whose_port_was_taken_starts_on_another(tmp_path: Path) -> None:
@@ -58,3 +59,19 @@ def test_a_grouped_test_carries_its_group_to_the_scheduler() -> None:
     assert "PASSED tests/test_client_types.py::test_every_client_module_says_ts_check@tsc" in (
         done.stdout
     ), done.stdout[-3000:]
+
+
+def test_each_worker_has_its_own_ports_outside_the_kernels_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A killed Redis or server is started again on its port; until then no other worker, and no
+    client socket (the kernel's ephemeral range), may be handed that port."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    blocks = []
+    for worker in ("gw0", "gw1", "gw2", "gw3"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        blocks.append(set(worker_ports()))
+        port = free_port()
+        assert port in blocks[-1]
+    assert all(a.isdisjoint(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+    assert max(max(b) for b in blocks) < low or min(min(b) for b in blocks) > high
