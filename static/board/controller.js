@@ -34,14 +34,20 @@ export class BoardController {
     this.pendingReplayed = new Set();
     this._fetchingResults = false;
     this._resultsAt = 0;
+    /** Votes and marks this page has written: a read of my votes sent before one may answer after it. */
+    this._voteWrites = 0;
   }
 
   // ---------- votes ----------
   async refreshVotes() {
     const b = this.board;
     if (b.role !== "participant") return;
+    const writes = this._voteWrites;
     try {
       const r = await api("GET", `/api/boards/${b.id}/votes/mine`, { token: b.token });
+      // A vote was answered while this read was on its way: the read may not hold it. Read again
+      // rather than show a dot taken back (the phase change's read crossing the first vote).
+      if (this._voteWrites !== writes) return this.refreshVotes();
       b.votes = { mine: r.votes || {}, remaining: r.remaining, budget: r.budget, against: new Set(r.against || []) };
       this.screen.votesChanged();
     } catch {
@@ -57,6 +63,7 @@ export class BoardController {
     }
     try {
       const r = await api("POST", `/api/boards/${b.id}/votes`, { token: b.token, body: { note_id: noteId, delta } });
+      this._voteWrites += 1;
       b.votes.mine = { ...b.votes.mine, [r.note_id]: r.mine };
       if (!r.mine) delete b.votes.mine[r.note_id];
       b.votes.remaining = r.remaining;
@@ -78,6 +85,7 @@ export class BoardController {
     }
     try {
       const r = await api("POST", `/api/boards/${b.id}/votes`, { token: b.token, body: { note_id: noteId, delta, stance: "against" } });
+      this._voteWrites += 1;
       const against = new Set(b.votes.against);
       if (r.mine) against.add(r.note_id);
       else against.delete(r.note_id);
