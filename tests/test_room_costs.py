@@ -287,3 +287,30 @@ async def test_a_relayed_update_builds_no_pycrdt_events_and_counts_stay_exact(
     assert ana.notes().keys() == bob.notes().keys() == {"n"}
     expected = (1, {"p-ana": 1, "p-bob": 0}, 0, {"m", "k"})
     assert counts_of(a) == counts_of(b) == expected
+
+
+def test_the_first_syncs_observer_is_dropped_after_the_commit_not_inside_it(
+    monkeypatch: Any,
+) -> None:
+    """Joiners' frames are kept while the doc is observed; the first change drops them, and the
+    observer goes after the commit's transaction: dropped inside its own callback, yrs keeps
+    building a cleanup event (two state vectors, O(clients)) for every later transaction."""
+    net = Net()
+    author = net.client("participant", "p-ana")
+    author.change(add_note("n", "une idée"))
+    net.settle()
+    net.client("viewer")  # its first sync is kept: the doc is observed
+    doc = net.core.committed_doc()
+    dropped_in_transaction: list[bool] = []
+    unobserve = doc.unobserve
+
+    def recording(subscription: Any) -> None:
+        dropped_in_transaction.append(doc._txn is not None)
+        unobserve(subscription)
+
+    monkeypatch.setattr(doc, "unobserve", recording)
+    author.change(lambda d: d.get("notes", type=Map)["n"].__setitem__("x", 3.0))
+    net.settle()
+    assert dropped_in_transaction == [False]
+    late = net.client("viewer")
+    assert late.notes()["n"]["x"] == 3.0

@@ -105,6 +105,7 @@ class RoomCore(Generic[P]):
             for record in tail:
                 self._doc.apply_update(record.data)
                 self._last_seq = record.seq
+        self._sync_frames.release()
         self._caught_up_seq = self._last_seq
         self._updates_since_snapshot = len(tail)
         state = self._doc.get_update()
@@ -477,6 +478,7 @@ class RoomCore(Generic[P]):
         with self._doc.transaction(origin="commit"):
             for accepted in batch:
                 self._doc.apply_update(accepted.data)
+        self._sync_frames.release()
         self.refresh_settings()
         self._committing = []
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
@@ -541,6 +543,7 @@ class RoomCore(Generic[P]):
         with self._doc.transaction(origin="fanout"):
             for update in updates:
                 self._doc.apply_update(update)
+        self._sync_frames.release()
         self.refresh_settings()
         settlement.count_remote(self._board, self._shadow, updates, authors or {})
         self._last_seq = max(self._last_seq, last_seq)
