@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -173,9 +174,38 @@ async def test_the_last_update_lost_is_detected_by_a_mark(
 def test_message_codec_round_trip_and_garbage() -> None:
     sent = FanoutMessage("abc", "awareness", b"\x01\x02\x00\x00", 7, (("n", "p"),), 12)
     assert FanoutMessage.decode(sent.encode()) == sent
-    for garbage in (b"", b"\x05{}", b"\x02{}", b"\x0b" + b'{"k":"x"}' + b"xx"):
+    header = b'{"o":"a","k":"update","s":1,"c":[],"n":1}'
+    assert FanoutMessage.decode(bytes([len(header)]) + header + b"\x00").last_seq == 1
+    trailing = bytes([len(header) + 2]) + header + b" x\x00"  # characters after the JSON
+    for garbage in (
+        b"",
+        b"\x05{}",
+        b"\x02{}",
+        b"\x0b" + b'{"k":"x"}' + b"xx",
+        trailing,
+    ):
         with pytest.raises(protocol.ProtocolError):
             FanoutMessage.decode(garbage)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        FanoutMessage("0123456789abcdef", "update", b"\x00\x02\x02\x00\x00", 41, (), 9),
+        FanoutMessage('a "quoted" \u00e9', "mark", b"", 0, (), 3),
+        FanoutMessage("b", "update", b"\x00", 2, (("n", "p-ana"),), 1, (("m", "p-bob"),)),
+    ],
+)
+def test_the_header_is_the_json_every_version_reads(sent: FanoutMessage) -> None:
+    """Processes of two versions share a board's channel during a rolling upgrade: the header
+    is written byte for byte as `json.dumps` wrote it (however it is built now)."""
+    header = {"o": sent.origin, "k": sent.kind, "s": sent.last_seq, "c": sent.created}
+    header["n"] = sent.number
+    if sent.lost:
+        header["l"] = sent.lost
+    text = json.dumps(header, separators=(",", ":")).encode()
+    assert sent.encode() == bytes([len(text)]) + text + sent.frame
+    assert FanoutMessage.decode(sent.encode()) == sent
 
 
 @pytest.mark.redis

@@ -521,7 +521,11 @@ class RoomCore(Generic[P]):
             return out
         if isinstance(decoded, protocol.Update) and message.kind == "update":
             # Lost-note repair (server/live/settle.py): what the update may displace, checked after.
-            contested = settlement.contested(self._live_notes(), self._board, message.lost)
+            contested = (
+                settlement.contested(self._live_notes(), self._board, message.lost)
+                if message.lost
+                else {}
+            )
             self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
             out.broadcast(message.frame, None)
             repair = settlement.displaced(self._live_notes(), contested) if contested else None
