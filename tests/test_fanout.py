@@ -331,3 +331,42 @@ async def test_nothing_is_lost_across_a_redis_gap(two: tuple[Any, Any]) -> None:
     with contextlib.suppress(Exception):
         await writer.close()
     await reader.close()
+
+
+@pytest.mark.redis
+async def test_a_process_does_not_decode_its_own_messages_coming_back(
+    redis_pools: Callable[[], aioredis.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pub/sub sends each message to every subscriber, its publisher too: the publisher tells
+    its own from the header's first bytes and drops them undecoded."""
+    await redis_or_skip()
+    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
+    inbox_a, inbox_b = Inbox(), Inbox()
+    await a.start(inbox_a.deliver, inbox_a.resync)
+    await b.start(inbox_b.deliver, inbox_b.resync)
+    try:
+        await a.wait_connected()
+        await b.wait_connected()
+        board = uuid.uuid4().hex
+        await subscribed(a, board)
+        await subscribed(b, board)
+        decoded: list[str] = []
+        decode = FanoutMessage.decode
+
+        def counting(data: bytes) -> FanoutMessage:
+            message = decode(data)
+            decoded.append(message.origin)
+            return message
+
+        monkeypatch.setattr(FanoutMessage, "decode", counting)
+        for seq in (1, 2, 3):
+            a.send(board, message(a.instance_id, last_seq=seq))
+        await inbox_b.wait_for(3)
+        b.send(board, message(b.instance_id, last_seq=4))
+        await inbox_a.wait_for(1)  # after A's own three, in the channel's order
+        assert sorted(decoded) == sorted([a.instance_id] * 3 + [b.instance_id])
+        assert [m.last_seq for _, m in inbox_b.messages] == [1, 2, 3]
+        assert [m.last_seq for _, m in inbox_a.messages] == [4]
+    finally:
+        await a.close()
+        await b.close()

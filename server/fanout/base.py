@@ -107,6 +107,15 @@ _JSON_DECODER = json.JSONDecoder()
 _quoted = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it
 
 
+def is_from(data: bytes, origin: str) -> bool:
+    """Whether an encoded message was published by `origin`, read without decoding it (its
+    header's JSON begins with the origin: `{"o":"<origin>",`)."""
+    start = 1
+    while start <= len(data) and data[start - 1] & 0x80:  # (past the header's length)
+        start += 1
+    return data.startswith(b'{"o":' + _quoted(origin).encode() + b",", start)
+
+
 # Called for every message from ANOTHER instance, with the board id.
 Deliver = Callable[[str, FanoutMessage], None]
 # Called after a gap: the board (None: every board, after a reconnect) must catch up from the log.
