@@ -198,6 +198,9 @@ class ShadowDoc:
         with self.doc.transaction(origin="server"):
             change(self.doc)
         changes, self._changes = self._changes, []
+        # A root the server created is observed now: an update looks for new roots only when
+        # it names one (`_may_add_roots`), and later writes into this one must be judged.
+        self._observe_new_roots()
         return changes
 
     def net_update(self) -> bytes:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Map
 
-from crdt import protocol
+from crdt import protocol, updates
 from crdt import shadow as shadow_module
-from crdt.shadow import ShadowDoc
+from crdt.shadow import Change, ShadowDoc
 from tests.roomnet import Net, two_processes
 from tests.support import own_update
 from tests.test_updates import random_edits
@@ -314,3 +314,16 @@ def test_the_first_syncs_observer_is_dropped_after_the_commit_not_inside_it(
     assert dropped_in_transaction == [False]
     late = net.client("viewer")
     assert late.notes()["n"]["x"] == 3.0
+
+
+def test_a_root_the_server_creates_is_judged_from_then_on() -> None:
+    """An update looks for roots it does not observe only when it names one as a parent: a
+    root the server's own write created is observed at once, so that a later write into it
+    that names no root (its items' parents are given by their origins) is still judged."""
+    shadow = ShadowDoc(roots=("notes",))
+    shadow.write(lambda doc: doc.get("extra", type=Map).__setitem__("k", Map({"a": 1})))
+    writer: Doc[Any] = Doc()
+    writer.apply_update(shadow.doc.get_update())
+    update = own_update(writer, lambda d: d.get("extra", type=Map)["k"].__setitem__("a", 2))
+    assert updates.parse(update).roots == set()  # (names no root: its origin gives its parent)
+    assert shadow.apply(update) == [Change("extra", "set", "k", "a", 2, 1, True)]

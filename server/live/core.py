@@ -292,7 +292,7 @@ class RoomCore(Generic[P]):
 
     def shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
         state = self._shadow.doc.get_state()
-        change(schema.Board(self._shadow.doc))
+        self._shadow.write(lambda doc: change(schema.Board(doc)))
         update = self._shadow.doc.get_update(state)
         return None if update == EMPTY_UPDATE else update
 
