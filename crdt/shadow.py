@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pycrdt import Doc, Map, get_update
-from pycrdt._base import BaseType  # not re-exported; the common base of shared types
+from pycrdt._base import (  # not re-exported
+    BaseType,  # the common base of shared types
+    observe_deep_callback,  # pycrdt's wrapping of deep events into its event classes
+)
 
 from crdt import protocol, updates
 
@@ -81,6 +84,9 @@ class ShadowDoc:
         # went into a deleted entry): its raw bytes still hold that content, unjudged.
         self.unseen = False
         self._observed_at_start: frozenset[str] = frozenset()
+        # While an update committed elsewhere is applied (`apply_trusted`): only what the
+        # board's bookkeeping reads is taken from the events (see `_make_observer`).
+        self._trusted = False
         for name in roots:
             self.doc.get(name, type=Map)
         if state:
@@ -132,22 +138,37 @@ class ShadowDoc:
         ):
             raise ForeignDelete("update deletes changes the server does not have")
         # Roots this update created were not observed while it applied: report them as created.
-        return self._changes + [Change(root, "create") for root in self._observe_new_roots()]
+        new_roots = self._observe_new_roots() if self._may_add_roots(read) else []
+        return self._changes + [Change(root, "create") for root in new_roots]
 
     def apply_trusted(self, update: bytes) -> list[Change]:
         """Apply an update already checked elsewhere (committed by another process) and return
-        what became visible, so the board's bookkeeping (notes alive, per author) follows it."""
+        what the board's bookkeeping follows: entries created, replaced or deleted in a root
+        map (notes alive, per author; clusters; glossary terms). Changes inside an entry are
+        not reported: nothing judges this update here, and building pycrdt's events for them
+        was most of what relaying an update cost (a note move is such a change)."""
         self._changes = []
         read = self._read(update, None)
-        before = None if self._fast(read) else self.doc.get_state()
-        self.doc.apply_update(update)
-        after = self.doc.get_state()
-        if _has_structs(get_update(update, after)):
-            self._parked.append(update)
-        self._move_clocks(update, read, before, after)
+        fast = self._fast(read)
+        before = None if fast else self.doc.get_state()
+        self._trusted = True
+        try:
+            self.doc.apply_update(update)
+        finally:
+            self._trusted = False
+        # Whether yrs parked part of it: read from its bytes when the clocks say every struct
+        # it refers to is held (then yrs integrates it whole); else from the doc (O(clients)).
+        if fast and read is not None and updates.judge(read, self._clocks)[0] is None:
+            self._move_clocks(update, read, None, b"")
+        else:
+            after = self.doc.get_state()
+            if _has_structs(get_update(update, after)):
+                self._parked.append(update)
+            self._move_clocks(update, read, before, after)
         changes = self._changes
         self._changes = []
-        self._observe_new_roots()
+        if self._may_add_roots(read):
+            self._observe_new_roots()
         return changes
 
     def _read(self, update: bytes, read: updates.UpdateInfo | None) -> updates.UpdateInfo | None:
@@ -160,6 +181,12 @@ class ShadowDoc:
         except protocol.ProtocolError:
             return None  # (yrs took bytes the reader does not: decode the vectors)
 
+    def _may_add_roots(self, read: updates.UpdateInfo | None) -> bool:
+        """Whether the doc may hold a root not observed yet after this update: a root comes
+        into a doc through a struct that names it as its parent (read from the update), or
+        through a parked update integrated later (then every root is looked at)."""
+        return read is None or bool(self._parked) or not read.roots <= self._observed
+
     def _fast(self, read: updates.UpdateInfo | None) -> bool:
         """The clocks move by the update's own ranges alone (`_move_clocks`' fast path)."""
         return read is not None and not self._parked and self.doc.client_id not in read.sections
@@ -171,6 +198,9 @@ class ShadowDoc:
         with self.doc.transaction(origin="server"):
             change(self.doc)
         changes, self._changes = self._changes, []
+        # A root the server created is observed now: an update looks for new roots only when
+        # it names one (`_may_add_roots`), and later writes into this one must be judged.
+        self._observe_new_roots()
         return changes
 
     def net_update(self) -> bytes:
@@ -281,8 +311,8 @@ class ShadowDoc:
         """Drop the observers: they live in yrs and hold this object, so without this a shadow
         would never be freed (the cycle passes through Rust, out of the garbage collector's
         sight)."""
-        for root, subscription in self._keep_alive:
-            root.unobserve(subscription)
+        for _root, subscription in self._keep_alive:
+            subscription.drop()
         self._keep_alive.clear()
 
     def _observe_new_roots(self) -> list[str]:
@@ -291,7 +321,10 @@ class ShadowDoc:
             # Untyped roots (created by a peer) are observed as maps: for other kinds the event
             # still fires, with no keys, which is enough to know the root was touched.
             root: Map[Any] = self.doc.get(name, type=Map)
-            subscription = root.observe_deep(self._make_observer(name))
+            # Subscribed on pycrdt's integrated type, not through `observe_deep`, which wraps
+            # every event (its target, keys and path as Python objects) before calling back:
+            # an update committed elsewhere needs none of that (`_make_observer`).
+            subscription = root.integrated.observe_deep(self._make_observer(name))
             self._keep_alive.append((root, subscription))
             self._observed.add(name)
         return new
@@ -303,7 +336,17 @@ class ShadowDoc:
                     self.unseen = True
                 self._changes.extend(_changes_of(root, event))
 
-        return on_events
+        def on_raw_events(events: list[Any]) -> None:
+            if not self._trusted:
+                observe_deep_callback(on_events, self.doc, 1, events)
+                return
+            # Committed elsewhere: only entries created, replaced or deleted in the root map
+            # itself (an event with no path); their values are not read.
+            for event in events:
+                if not event.path:
+                    self._changes.extend(_entries_of(root, event))
+
+        return on_raw_events
 
 
 def _encode_vector(vector: dict[int, int]) -> bytes:
@@ -335,6 +378,15 @@ def _deletes_beyond(update: bytes, held: dict[int, int]) -> bool:
     return False
 
 
+_ROOT_ACTIONS: dict[str, Action] = {"add": "create", "update": "replace", "delete": "delete"}
+
+
+def _entries_of(root: str, event: Any) -> list[Change]:
+    """A root map's own event (pycrdt's raw event): its entries created, replaced, deleted."""
+    keys: dict[str, dict[str, Any]] = getattr(event, "keys", None) or {}
+    return [Change(root, _ROOT_ACTIONS[info["action"]], key) for key, info in keys.items()]
+
+
 def _changes_of(root: str, event: Any) -> list[Change]:
     path = list(event.path)
     if hasattr(event, "keys") and not event.keys:
@@ -348,11 +400,10 @@ def _changes_of(root: str, event: Any) -> list[Change]:
         field = str(path[1]) if len(path) > 1 else None
         return [Change(root, "set" if item is not None else "replace", item, field)]
     if not path:
-        actions: dict[str, Action] = {"add": "create", "update": "replace", "delete": "delete"}
         return [
             Change(
                 root,
-                actions[info["action"]],
+                _ROOT_ACTIONS[info["action"]],
                 key,
                 None,
                 _plain(info.get("newValue")),

@@ -39,6 +39,9 @@ class UpdateInfo:
     # it (BlockSet::exclude) when the client is one the doc already holds.
     empty_section: bool = False
     deletes: list[tuple[int, int, int]] = field(default_factory=list)  # (client, clock, length)
+    # Root types its items name as their parent (an update brings a new root into a doc only
+    # this way: the shadow looks for new roots only when one is named here).
+    roots: set[str] = field(default_factory=set)
 
 
 def parse(update: bytes) -> UpdateInfo:
@@ -118,7 +121,7 @@ def _struct(reader: Reader, info: UpdateInfo) -> int:
         info.needs.append((reader.var_uint(), reader.var_uint()))
     if not byte & 0xC0:
         if reader.var_uint() == 1:
-            reader.var_string()  # a root type's name
+            info.roots.add(reader.var_string())  # a root type's name
         else:
             info.needs.append((reader.var_uint(), reader.var_uint()))
         if byte & 0x20:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -173,9 +174,38 @@ async def test_the_last_update_lost_is_detected_by_a_mark(
 def test_message_codec_round_trip_and_garbage() -> None:
     sent = FanoutMessage("abc", "awareness", b"\x01\x02\x00\x00", 7, (("n", "p"),), 12)
     assert FanoutMessage.decode(sent.encode()) == sent
-    for garbage in (b"", b"\x05{}", b"\x02{}", b"\x0b" + b'{"k":"x"}' + b"xx"):
+    header = b'{"o":"a","k":"update","s":1,"c":[],"n":1}'
+    assert FanoutMessage.decode(bytes([len(header)]) + header + b"\x00").last_seq == 1
+    trailing = bytes([len(header) + 2]) + header + b" x\x00"  # characters after the JSON
+    for garbage in (
+        b"",
+        b"\x05{}",
+        b"\x02{}",
+        b"\x0b" + b'{"k":"x"}' + b"xx",
+        trailing,
+    ):
         with pytest.raises(protocol.ProtocolError):
             FanoutMessage.decode(garbage)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        FanoutMessage("0123456789abcdef", "update", b"\x00\x02\x02\x00\x00", 41, (), 9),
+        FanoutMessage('a "quoted" \u00e9', "mark", b"", 0, (), 3),
+        FanoutMessage("b", "update", b"\x00", 2, (("n", "p-ana"),), 1, (("m", "p-bob"),)),
+    ],
+)
+def test_the_header_is_the_json_every_version_reads(sent: FanoutMessage) -> None:
+    """Processes of two versions share a board's channel during a rolling upgrade: the header
+    is written byte for byte as `json.dumps` wrote it (however it is built now)."""
+    header = {"o": sent.origin, "k": sent.kind, "s": sent.last_seq, "c": sent.created}
+    header["n"] = sent.number
+    if sent.lost:
+        header["l"] = sent.lost
+    text = json.dumps(header, separators=(",", ":")).encode()
+    assert sent.encode() == bytes([len(text)]) + text + sent.frame
+    assert FanoutMessage.decode(sent.encode()) == sent
 
 
 @pytest.mark.redis
@@ -301,3 +331,42 @@ async def test_nothing_is_lost_across_a_redis_gap(two: tuple[Any, Any]) -> None:
     with contextlib.suppress(Exception):
         await writer.close()
     await reader.close()
+
+
+@pytest.mark.redis
+async def test_a_process_does_not_decode_its_own_messages_coming_back(
+    redis_pools: Callable[[], aioredis.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pub/sub sends each message to every subscriber, its publisher too: the publisher tells
+    its own from the header's first bytes and drops them undecoded."""
+    await redis_or_skip()
+    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
+    inbox_a, inbox_b = Inbox(), Inbox()
+    await a.start(inbox_a.deliver, inbox_a.resync)
+    await b.start(inbox_b.deliver, inbox_b.resync)
+    try:
+        await a.wait_connected()
+        await b.wait_connected()
+        board = uuid.uuid4().hex
+        await subscribed(a, board)
+        await subscribed(b, board)
+        decoded: list[str] = []
+        decode = FanoutMessage.decode
+
+        def counting(data: bytes) -> FanoutMessage:
+            message = decode(data)
+            decoded.append(message.origin)
+            return message
+
+        monkeypatch.setattr(FanoutMessage, "decode", counting)
+        for seq in (1, 2, 3):
+            a.send(board, message(a.instance_id, last_seq=seq))
+        await inbox_b.wait_for(3)
+        b.send(board, message(b.instance_id, last_seq=4))
+        await inbox_a.wait_for(1)  # after A's own three, in the channel's order
+        assert sorted(decoded) == sorted([a.instance_id] * 3 + [b.instance_id])
+        assert [m.last_seq for _, m in inbox_b.messages] == [1, 2, 3]
+        assert [m.last_seq for _, m in inbox_a.messages] == [4]
+    finally:
+        await a.close()
+        await b.close()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from crdt.protocol import ProtocolError, Reader, write_var_bytes
+from crdt.protocol import ProtocolError, Reader, write_var_uint
 
 # "probe": a message to ourselves that proves a subscription is live; never delivered.
 # "mark": carries only the publisher's update counter, so a receiver can tell that the last
@@ -25,8 +25,11 @@ Kind = Literal["update", "awareness", "probe", "mark", "control"]
 KINDS = ("update", "awareness", "probe", "mark", "control")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FanoutMessage:
+    """Not frozen: a frozen dataclass's `__init__` and `dataclasses.replace` cost ~3x as much,
+    and every message is built twice (sent, received). Treat it as immutable."""
+
     origin: str  # instance id of the publishing process
     kind: Kind
     frame: bytes  # the y-websocket frame, exactly as sent to clients
@@ -41,19 +44,26 @@ class FanoutMessage:
     lost: tuple[tuple[str, str], ...] = ()
 
     def encode(self) -> bytes:
-        header = json.dumps(
-            {
+        if self.created or self.lost:
+            header = {
                 "o": self.origin,
                 "k": self.kind,
                 "s": self.last_seq,
                 "c": self.created,
                 "n": self.number,
-                **({"l": self.lost} if self.lost else {}),
-            },
-            separators=(",", ":"),
-        ).encode()
+            }
+            if self.lost:
+                header["l"] = self.lost
+            text = _HEADER.encode(header)
+        else:  # most messages: the same JSON, written directly
+            text = (
+                f'{{"o":{_quoted(self.origin)},"k":{_quoted(self.kind)},"s":{int(self.last_seq)},'
+                f'"c":[],"n":{int(self.number)}}}'
+            )
+        data = text.encode()
         out = bytearray()
-        write_var_bytes(out, header)
+        write_var_uint(out, len(data))
+        out += data
         out += self.frame
         return bytes(out)
 
@@ -62,24 +72,48 @@ class FanoutMessage:
         """Raises ProtocolError on anything that is not a message of ours."""
         reader = Reader(data)
         try:
-            header = json.loads(reader.var_bytes())
+            text = reader.var_bytes().decode()
+            header, end = _JSON_DECODER.raw_decode(text)
+            if end != len(text):
+                raise ValueError("trailing characters after the header")
             kind = header["k"]
             if kind not in KINDS:
                 raise ProtocolError(f"unknown fan-out kind {kind!r}")
-            created = tuple((str(note), str(actor)) for note, actor in header["c"])
-            number = int(header.get("n", 0))
-            lost = tuple((str(note), str(actor)) for note, actor in header.get("l", ()))
+            # (Most messages create nothing and lose nothing: no tuple built for them.)
+            created = header["c"]
+            if created:
+                created = tuple((str(note), str(actor)) for note, actor in created)
+            lost = header.get("l")
+            if lost:
+                lost = tuple((str(note), str(actor)) for note, actor in lost)
             return cls(
                 str(header["o"]),
                 kind,
                 data[reader.pos :],
                 int(header["s"]),
-                created,
-                number,
-                lost,
+                created or (),
+                int(header.get("n", 0)),
+                lost or (),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError(f"bad fan-out message: {exc}") from exc
+
+
+# The header's JSON, as `json.dumps(..., separators=(",", ":"))` writes it (which builds an
+# encoder per call), and read back without `json.loads`' detours (encoding detection, trailing
+# whitespace): a relayed update is encoded once and decoded by every other process.
+_HEADER = json.JSONEncoder(separators=(",", ":"))
+_JSON_DECODER = json.JSONDecoder()
+_quoted = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it
+
+
+def is_from(data: bytes, origin: str) -> bool:
+    """Whether an encoded message was published by `origin`, read without decoding it (its
+    header's JSON begins with the origin: `{"o":"<origin>",`)."""
+    start = 1
+    while start <= len(data) and data[start - 1] & 0x80:  # (past the header's length)
+        start += 1
+    return data.startswith(b'{"o":' + _quoted(origin).encode() + b",", start)
 
 
 # Called for every message from ANOTHER instance, with the board id.
@@ -104,7 +138,8 @@ class Numbering:
             number = self.sent[board_id] = self.sent.get(board_id, 0) + 1
         else:
             number = self.sent.get(board_id, 0)
-        return replace(message, number=number)
+        m = message
+        return FanoutMessage(m.origin, m.kind, m.frame, m.last_seq, m.created, number, m.lost)
 
     def check(self, board_id: str, message: FanoutMessage) -> bool:
         """True when `message` shows that something from its origin went missing."""

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from crdt.protocol import ProtocolError
-from server.fanout.base import Deliver, FanoutMessage, Numbering, Resync
+from server.fanout.base import Deliver, FanoutMessage, Numbering, Resync, is_from
 
 log = logging.getLogger("cobord.fanout")
 
@@ -232,12 +232,15 @@ class RedisFanout:
             return
         if not channel.startswith(CHANNEL_PREFIX):
             return
+        board_id = channel[len(CHANNEL_PREFIX) :]
+        data = message["data"]
+        if not self._probes and is_from(data, self.instance_id):
+            return  # pub/sub echoes our own publishes: only a probe of ours is awaited
         try:
-            decoded = FanoutMessage.decode(message["data"])
+            decoded = FanoutMessage.decode(data)
         except ProtocolError:
             log.warning("ignoring a malformed fan-out message on %s", channel)
             return
-        board_id = channel[len(CHANNEL_PREFIX) :]
         if decoded.origin == self.instance_id:
             probe = self._probes.get(board_id)
             if probe is not None:

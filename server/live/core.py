@@ -105,6 +105,7 @@ class RoomCore(Generic[P]):
             for record in tail:
                 self._doc.apply_update(record.data)
                 self._last_seq = record.seq
+        self._sync_frames.release()
         self._caught_up_seq = self._last_seq
         self._updates_since_snapshot = len(tail)
         state = self._doc.get_update()
@@ -291,7 +292,7 @@ class RoomCore(Generic[P]):
 
     def shadow_write(self, change: Callable[[schema.Board], None]) -> bytes | None:
         state = self._shadow.doc.get_state()
-        change(schema.Board(self._shadow.doc))
+        self._shadow.write(lambda doc: change(schema.Board(doc)))
         update = self._shadow.doc.get_update(state)
         return None if update == EMPTY_UPDATE else update
 
@@ -477,6 +478,7 @@ class RoomCore(Generic[P]):
         with self._doc.transaction(origin="commit"):
             for accepted in batch:
                 self._doc.apply_update(accepted.data)
+        self._sync_frames.release()
         self.refresh_settings()
         self._committing = []
         for chunk in _chunks(batch, MERGED_FRAME_BYTES):
@@ -519,7 +521,11 @@ class RoomCore(Generic[P]):
             return out
         if isinstance(decoded, protocol.Update) and message.kind == "update":
             # Lost-note repair (server/live/settle.py): what the update may displace, checked after.
-            contested = settlement.contested(self._live_notes(), self._board, message.lost)
+            contested = (
+                settlement.contested(self._live_notes(), self._board, message.lost)
+                if message.lost
+                else {}
+            )
             self.apply_remote_updates([decoded.update], message.last_seq, dict(message.created))
             out.broadcast(message.frame, None)
             repair = settlement.displaced(self._live_notes(), contested) if contested else None
@@ -541,6 +547,7 @@ class RoomCore(Generic[P]):
         with self._doc.transaction(origin="fanout"):
             for update in updates:
                 self._doc.apply_update(update)
+        self._sync_frames.release()
         self.refresh_settings()
         settlement.count_remote(self._board, self._shadow, updates, authors or {})
         self._last_seq = max(self._last_seq, last_seq)
