@@ -8,8 +8,9 @@ store a stretch twice). The request path only reads stored events: an events pag
 indexed read whatever the session's length.
 
 Each board's decoder (a doc holding the state at its cursor) is kept in a small LRU, so the next
-commit's events cost only its own updates; a decoder is rebuilt from the nearest keyframe when
-another process moved the cursor, after erasure (`forget`), or after it fell out of the LRU.
+commit's events cost only its own updates; when another process moved the cursor, the decoder is
+brought there by the updates in between; it is rebuilt from the nearest keyframe when it is far
+behind, after erasure (`forget`), or after it fell out of the LRU.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class EventIndexer:
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # notifications lost to a full queue (the next commit re-queues)
         self.decoded = 0  # updates decoded
+        self.rebuilt = 0  # decoders built from a keyframe and the log (not brought forward)
 
     def start(self) -> None:
         if self._task is None:
@@ -132,15 +134,7 @@ class EventIndexer:
         new = await self.store.log.updates_after(board_id, cursor, limit=DECODE_CHUNK)
         if not new:
             return False
-        cached = self._decoders.pop(board_id, None)
-        if cached is not None and cached[0] == cursor:
-            decoder = cached[1]
-        else:
-            keyframe, tail = await self.store.log.load_until_seq(board_id, cursor)
-            # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).
-            decoder = await asyncio.to_thread(
-                _decoder_at, keyframe.state if keyframe else None, [u.data for u in tail]
-            )
+        decoder = await self._decoder_at(board_id, cursor)
         found = await asyncio.to_thread(_decode, decoder, new)
         upto = new[-1].seq
         if not await self.store.events.save_events(board_id, cursor, upto, found):
@@ -156,6 +150,28 @@ class EventIndexer:
         while len(self._decoders) > self._cached:
             self._decoders.popitem(last=False)
         return len(new) == DECODE_CHUNK
+
+
+    async def _decoder_at(self, board_id: str, cursor: int) -> replay.EventDecoder:
+        """A decoder holding the board as of `cursor`. The cached one is brought there by the
+        updates between (another process stored their events: with several processes the
+        cursor moves by turns, and rebuilding from the keyframe each time cost a whole board
+        per step); a far one, or none, is rebuilt from the nearest keyframe."""
+        cached = self._decoders.pop(board_id, None)
+        if cached is not None and cached[0] == cursor:
+            return cached[1]
+        if cached is not None and cached[0] < cursor <= cached[0] + DECODE_CHUNK:
+            seq, decoder = cached
+            missed = await self.store.log.updates_after(board_id, seq, limit=cursor - seq)
+            if missed and missed[-1].seq >= cursor:
+                await asyncio.to_thread(_decode, decoder, [u for u in missed if u.seq <= cursor])
+                return decoder
+        keyframe, tail = await self.store.log.load_until_seq(board_id, cursor)
+        self.rebuilt += 1
+        # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).
+        return await asyncio.to_thread(
+            _decoder_at, keyframe.state if keyframe else None, [u.data for u in tail]
+        )
 
 
 def _decoder_at(keyframe: bytes | None, tail: list[bytes]) -> replay.EventDecoder:

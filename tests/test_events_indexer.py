@@ -51,6 +51,28 @@ async def test_events_are_stored_after_each_commit_and_decoded_once() -> None:
         await indexer.close()
 
 
+async def test_two_processes_indexing_by_turns_bring_their_decoders_forward() -> None:
+    """With several processes each indexes after its own commits, so the stored cursor moves by
+    turns: a process's decoder is then behind it, and is brought forward by the updates in
+    between instead of being rebuilt from the keyframe (a whole board) at every step."""
+    store = MemoryStore()
+    await store.open()
+    await store.boards.create_board(BoardRecord("b1", "t", "CODE01", 0.0, {}))
+    first, second = EventIndexer(store), EventIndexer(store)
+    doc: Doc[Any] = Doc()
+    notes = doc.get("notes", type=Map)
+    for i in range(6):
+        before = doc.get_state()
+        notes[f"n{i}"] = Map({"text": f"{i}", "x": 0.0, "y": 0.0})
+        update = NewUpdate(time.time(), "facilitator", doc.get_update(before))
+        await store.log.append_updates("b1", [update])
+        assert await (first, second)[i % 2].step("b1") is False
+    found = await store.events.events_after("b1", 0, 100)
+    assert [(e.kind, e.target) for e in found] == [("note_added", f"n{i}") for i in range(6)]
+    assert (first.rebuilt, second.rebuilt) == (1, 1)  # each built once, then brought forward
+    assert (first.decoded, second.decoded) == (3, 3)  # each stored its own turns' events
+
+
 async def _cursor_is(store: MemoryStore, seq: int) -> bool:
     return await store.events.event_cursor("b1") >= seq
 
