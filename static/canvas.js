@@ -70,7 +70,7 @@ export class Canvas {
     this.attached = true;
     this.measure();
     if (!this._ro && "ResizeObserver" in window) {
-      this._ro = new ResizeObserver(() => this.measure());
+      this._ro = new ResizeObserver(() => this.resized());
     }
     if (this._ro) this._ro.observe(this.viewport);
     fitNoteText([...this.noteEls.values()]); // laid out while detached: measure again
@@ -89,6 +89,18 @@ export class Canvas {
   measure() {
     const r = this.viewport.getBoundingClientRect();
     if (r.width > 0) this.size = { w: r.width, h: r.height };
+  }
+  /** The viewport's size changed. The opening fit was computed on the size of that moment, which
+   * may not be the page's final layout (the replay's feed column arriving beside it): while nobody
+   * has moved the view since (every pan or zoom sets a new `view`), fit again. */
+  resized() {
+    const before = this.size;
+    this.measure();
+    const changed = before.w !== this.size.w || before.h !== this.size.h;
+    if (changed && this._openingView === this.view) {
+      this.fitAll();
+      this._openingView = this.view;
+    }
   }
 
   // ---------- coordinates ----------
@@ -301,6 +313,7 @@ export class Canvas {
     if (!this.fitted && s.synced) {
       this.fitted = true;
       if (notes.length) this.fitAll();
+      this._openingView = this.view;
     } else if (notes.length && !this.anyNoteVisible(notes)) {
       // Everything moved away (someone re-arranged the board): bring it back rather than show
       // emptiness — but not under the fingers of someone who is panning right now.
