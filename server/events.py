@@ -151,7 +151,6 @@ class EventIndexer:
             self._decoders.popitem(last=False)
         return len(new) == DECODE_CHUNK
 
-
     async def _decoder_at(self, board_id: str, cursor: int) -> replay.EventDecoder:
         """A decoder holding the board as of `cursor`. The cached one is brought there by the
         updates between (another process stored their events: with several processes the
