@@ -6,7 +6,7 @@
 //   strings), no mid-dot forms, counts instead of percentages, and the steps as pictograms with words.
 import { h, store, keys } from "./util.js";
 import { t, getLang, setEasyReadText, isEasyRead } from "./i18n.js";
-import { speak } from "./speech.js";
+import { speak, speakerIcon } from "./speech.js";
 import { PHASES } from "./schema.js";
 
 /** Switch easy-read from what this device remembers (call before the first render). */
@@ -47,7 +47,7 @@ export function listenScreenButton(items) {
     "data-fk": "listen-screen",
     "aria-label": t("listen_screen"), // the short visible word is part of it
     onclick: () => speak(items().map((i) => ({ text: i.text, lang: i.lang || getLang() }))),
-  }, h("span", { "aria-hidden": "true" }, "🔊 "), t("listen_screen_short"));
+  }, speakerIcon(), " ", t("listen_screen_short"));
 }
 
 /** What a page says, read from its visible headings, labels, help and messages (the join page).

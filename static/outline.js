@@ -3,7 +3,7 @@
 // post, edit, delete, move to a cluster, vote. New notes are announced by board/board.js (polite live region).
 // It reads the board (board/state.js), acts through the controller (board/controller.js) and opens
 // the sheets (board/sheets.js).
-import { speak } from "./speech.js";
+import { speak, speakerIcon } from "./speech.js";
 import { h } from "./util.js";
 import { t, getLang, langName } from "./i18n.js";
 import { guessLang } from "./langguess.js";
@@ -82,7 +82,7 @@ export function renderOutline(board, actions, sheets, wrap) {
           "div",
           { class: "ol-head" },
           h("h2", { id: hid }, sec.title, " ", h("span", { class: "count" }, `(${t("notes_count", { n: sec.notes.length })})`)),
-          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", "aria-label": `${t("listen_cluster")}: ${sec.title}`, onclick: () => speak(spokenNotes(s.doc, sec.notes, shownText)) }, "🔊 ", t("listen_cluster")) : null,
+          sec.notes.length && "speechSynthesis" in window ? h("button", { type: "button", class: "btn btn-small listen-cluster", "aria-label": `${t("listen_cluster")}: ${sec.title}`, onclick: () => speak(spokenNotes(s.doc, sec.notes, shownText)) }, speakerIcon(), " ", t("listen_cluster")) : null,
           sec.id && canEdit
             ? h("button", { type: "button", class: "btn btn-small", "data-fk": `cr:${sec.id}`, onclick: () => sheets.openClusterSheet(sec.id) }, t("cluster_rename"))
             : null,

@@ -164,7 +164,12 @@ def test_translations_shown_to_their_reader_read_aloud_and_typed_on_a_phone(
     expect(note.locator(".tr-tag")).to_have_text("Vertaald uit het Frans")
     note.locator(".tr-toggle").click()
     expect(laptop.locator(".note", has_text="Plus de bancs au parc")).to_be_visible()
-    laptop.locator(".note", has_text="Plus de bancs au parc").locator(".listen-btn").click()
+    listen = laptop.locator(".note", has_text="Plus de bancs au parc").locator(".listen-btn")
+    # The speaker is drawn, not an emoji (an empty box on a computer without an emoji font).
+    icon = listen.locator("svg.icon").bounding_box()
+    assert icon is not None and icon["width"] >= 16, icon
+    assert listen.inner_text().strip() == ""
+    listen.click()
     spoken = laptop.evaluate("() => window.__spoken")
     assert spoken == [{"text": "Plus de bancs au parc", "lang": "fr-BE"}]
 
