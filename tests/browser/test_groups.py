@@ -80,27 +80,29 @@ def test_group_labels_per_language_and_rather_not_say(
         )
         for page in (amina, john, rik):
             page.wait_for_function("() => window.__cobord.session.noteList().length === 1")
-        # Amina's read of her votes on the phase change is answered by the server before her first
-        # vote and reaches her page after it (as on a slow network): her dot must still show.
-        held: list[tuple[Any, Any]] = []
+        # Amina's read of her votes on the phase change reaches her page after her first vote, with
+        # the server's answer from before it (as on a slow network): her dot must still show.
+        token = amina.evaluate("() => window.__cobord.session.token")
+        votes_url = f"/api/boards/{board['id']}/votes/mine"
+        before_vote = cobord_server.api("GET", votes_url, token=token)
+        assert before_vote["votes"] == {}
+        held: list[Any] = []
 
         def hold_first_read(route: Any) -> None:
             if held:
                 route.continue_()
             else:
-                held.append((route, route.fetch()))
+                held.append(route)  # the browser's request waits here, unanswered
 
-        amina.route("**/votes/mine", hold_first_read)
+        amina.route("**" + votes_url, hold_first_read)
         fac.locator("button[data-fk='ph:vote']").click()
         for page in (amina, rik):
             page.wait_for_function("() => window.__cobord.canVote()")
             page.evaluate("(id) => window.__cobord.vote(id, 1)", note)
             page.wait_for_function("(id) => window.__cobord.myVotes(id) === 1", arg=note)
         assert len(held) == 1
-        stale_route, stale = held[0]
-        assert stale.json()["votes"] == {}  # the server answered before the vote
-        with amina.expect_request("**/votes/mine", timeout=10_000):  # read again, once answered
-            stale_route.fulfill(response=stale)
+        with amina.expect_request("**" + votes_url, timeout=10_000):  # read again, once answered
+            held[0].fulfill(json=before_vote)
         amina.wait_for_function("(id) => window.__cobord.myVotes(id) === 1", arg=note)
         fac.locator("button[data-fk='ph:results']").click()
         res = amina.locator(".board-main .res-item").first
