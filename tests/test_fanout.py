@@ -86,6 +86,29 @@ async def pair(
     await b.close()
 
 
+RedisPair = tuple[RedisFanout, Inbox, RedisFanout, Inbox, str]
+
+
+@pytest.fixture
+async def redis_pair(redis_pools: Callable[[], aioredis.Redis]) -> AsyncIterator[RedisPair]:
+    """Two Redis fan-outs, both subscribed to one new board (its id comes last)."""
+    await redis_or_skip()
+    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
+    inbox_a, inbox_b = Inbox(), Inbox()
+    await a.start(inbox_a.deliver, inbox_a.resync)
+    await b.start(inbox_b.deliver, inbox_b.resync)
+    try:
+        await a.wait_connected()
+        await b.wait_connected()
+        board = uuid.uuid4().hex
+        await subscribed(a, board)
+        await subscribed(b, board)
+        yield a, inbox_a, b, inbox_b, board
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def subscribed(fanout: Fanout, board: str) -> None:
     await fanout.subscribe(board)  # returns once messages on the board reach this instance
 
@@ -141,34 +164,19 @@ async def test_a_lost_update_is_detected_by_its_number(pair: Pair) -> None:
 
 
 @pytest.mark.redis
-async def test_the_last_update_lost_is_detected_by_a_mark(
-    redis_pools: Callable[[], aioredis.Redis],
-) -> None:
+async def test_the_last_update_lost_is_detected_by_a_mark(redis_pair: RedisPair) -> None:
     """Nothing follows the lost update: the publisher's mark (sent once Redis takes messages
     again) carries its number, and the receiver catches up."""
-    await redis_or_skip()
-    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
-    inbox_a, inbox_b = Inbox(), Inbox()
-    await a.start(inbox_a.deliver, inbox_a.resync)
-    await b.start(inbox_b.deliver, inbox_b.resync)
-    try:
-        await a.wait_connected()
-        await b.wait_connected()
-        board = uuid.uuid4().hex
-        await subscribed(a, board)
-        await subscribed(b, board)
-        a.send(board, message(a.instance_id, last_seq=1))
-        await inbox_b.wait_for(1)
-        a.drop_next = 1
-        a.send(board, message(a.instance_id, last_seq=2))
-        async with asyncio.timeout(5):
-            await inbox_b.resynced.wait()
-        assert inbox_b.gaps == [board]
-        assert [m.number for _, m in inbox_b.messages] == [1]  # update 2 never arrived
-        assert a.lost == 1
-    finally:
-        await a.close()
-        await b.close()
+    a, _inbox_a, _b, inbox_b, board = redis_pair
+    a.send(board, message(a.instance_id, last_seq=1))
+    await inbox_b.wait_for(1)
+    a.drop_next = 1
+    a.send(board, message(a.instance_id, last_seq=2))
+    async with asyncio.timeout(5):
+        await inbox_b.resynced.wait()
+    assert inbox_b.gaps == [board]
+    assert [m.number for _, m in inbox_b.messages] == [1]  # update 2 never arrived
+    assert a.lost == 1
 
 
 def test_message_codec_round_trip_and_garbage() -> None:
@@ -335,40 +343,27 @@ async def test_nothing_is_lost_across_a_redis_gap(two: tuple[Any, Any]) -> None:
 
 @pytest.mark.redis
 async def test_a_process_does_not_decode_its_own_messages_coming_back(
-    redis_pools: Callable[[], aioredis.Redis], monkeypatch: pytest.MonkeyPatch
+    redis_pair: RedisPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pub/sub sends each message to every subscriber, its publisher too: the publisher tells
     its own from the header's first bytes and drops them undecoded."""
-    await redis_or_skip()
-    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
-    inbox_a, inbox_b = Inbox(), Inbox()
-    await a.start(inbox_a.deliver, inbox_a.resync)
-    await b.start(inbox_b.deliver, inbox_b.resync)
-    try:
-        await a.wait_connected()
-        await b.wait_connected()
-        board = uuid.uuid4().hex
-        await subscribed(a, board)
-        await subscribed(b, board)
-        decoded: list[str] = []
-        decode = FanoutMessage.decode
+    a, inbox_a, b, inbox_b, board = redis_pair
+    decoded: list[str] = []
+    decode = FanoutMessage.decode
 
-        def counting(data: bytes) -> FanoutMessage:
-            message = decode(data)
-            # (B's subscription probe may still be on its way to A: it is B's, and not counted.)
-            if message.kind != "probe":
-                decoded.append(message.origin)
-            return message
+    def counting(data: bytes) -> FanoutMessage:
+        message = decode(data)
+        # (B's subscription probe may still be on its way to A: it is B's, and not counted.)
+        if message.kind != "probe":
+            decoded.append(message.origin)
+        return message
 
-        monkeypatch.setattr(FanoutMessage, "decode", counting)
-        for seq in (1, 2, 3):
-            a.send(board, message(a.instance_id, last_seq=seq))
-        await inbox_b.wait_for(3)
-        b.send(board, message(b.instance_id, last_seq=4))
-        await inbox_a.wait_for(1)  # after A's own three, in the channel's order
-        assert sorted(decoded) == sorted([a.instance_id] * 3 + [b.instance_id])
-        assert [m.last_seq for _, m in inbox_b.messages] == [1, 2, 3]
-        assert [m.last_seq for _, m in inbox_a.messages] == [4]
-    finally:
-        await a.close()
-        await b.close()
+    monkeypatch.setattr(FanoutMessage, "decode", counting)
+    for seq in (1, 2, 3):
+        a.send(board, message(a.instance_id, last_seq=seq))
+    await inbox_b.wait_for(3)
+    b.send(board, message(b.instance_id, last_seq=4))
+    await inbox_a.wait_for(1)  # after A's own three, in the channel's order
+    assert sorted(decoded) == sorted([a.instance_id] * 3 + [b.instance_id])
+    assert [m.last_seq for _, m in inbox_b.messages] == [1, 2, 3]
+    assert [m.last_seq for _, m in inbox_a.messages] == [4]
