@@ -262,7 +262,7 @@ async def test_a_batch_is_one_transaction_with_few_statements(store: Store) -> N
     assert len(seqs) == 50
     appender = store.db.appender if isinstance(store, SqlStore) else None
     if appender is not None:
-        # SQLite files: the whole batch is one call into the log thread, one COMMIT.
+        # SQLite files: one call into the log thread, one COMMIT; PostgreSQL: one statement.
         assert (appender.round_trips, appender.commits) == (1, 1)
         assert statements == []
     elif not isinstance(store, MemoryStore):  # nothing to count in memory
@@ -1120,6 +1120,82 @@ async def test_max_connections_caps_the_pool(pg_url: str, cap: int | None) -> No
                 await conn.execute(sa.text("SELECT pg_sleep(0.2)"))
 
         await asyncio.gather(*(hold() for _ in range(8)))
-        assert connects == (8 if cap is None else cap)
+        # The log appender keeps one connection of the budget for itself.
+        assert connects == (8 if cap is None else cap - 1)
     finally:
+        await store.close()
+
+
+# The PostgreSQL log appender (server/store/pg_log.py)
+
+
+async def _pg_conn(pg_url: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(pg_url)
+
+
+@pytest.mark.postgres
+async def test_an_append_takes_the_board_lock_before_it_draws_a_seq(pg_url: str) -> None:
+    # The reason for the lock: a seq drawn before it could commit after a later seq, and a reader
+    # catching up from that later seq would never see it. Another writer holds the board's lock
+    # with a seq drawn and not committed: the append must wait without drawing one.
+    store = SqlStore(pg_url)
+    await store.open()
+    other, watcher = await _pg_conn(pg_url), await _pg_conn(pg_url)
+    try:
+        board = await new_board(store)
+        await store.log.append_updates(board.id, batch(1))  # the appender is connected
+        held = other.transaction()
+        await held.start()
+        await other.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", board.id)
+        first = await other.fetchval(
+            "INSERT INTO updates (board_id, ts, actor, data) VALUES ($1, 1.0, 'x', '\\x00') "
+            "RETURNING seq",
+            board.id,
+        )
+        append = asyncio.ensure_future(store.log.append_updates(board.id, batch(3)))
+        # Watched from outside the held transaction, which sees one snapshot of pg_stat_activity.
+        while not await watcher.fetchval(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'cobord-log'"
+        ):
+            assert not append.done(), append
+            await asyncio.sleep(0.01)  # polling the server's lock table: there is no event
+        assert await other.fetchval("SELECT last_value FROM updates_seq_seq") == first
+        await held.commit()
+        seqs = await append
+        assert seqs == sorted(seqs) and seqs[0] > first
+    finally:
+        await other.close()
+        await watcher.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_the_appender_reconnects_after_its_connection_is_killed(pg_url: str) -> None:
+    store = SqlStore(pg_url)
+    await store.open()
+    admin = await _pg_conn(pg_url)
+    try:
+        board = await new_board(store)
+        await asyncio.gather(*(store.log.append_updates(board.id, batch(1)) for _ in range(4)))
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'cobord-log' AND datname = current_database()"
+        )
+        assert killed == 2  # both of its connections were open
+        outcomes = await asyncio.gather(
+            *(store.log.append_updates(board.id, batch(1)) for _ in range(4)),
+            return_exceptions=True,
+        )
+        # A batch sent on a killed connection fails (the room closes its clients, who resync);
+        # the next appends reconnect.
+        assert all(isinstance(o, list | Exception) for o in outcomes)
+        seqs = await store.log.append_updates(board.id, batch(2))
+        assert len(seqs) == 2
+        _, log = await store.log.load(board.id)
+        assert [u.seq for u in log][-2:] == seqs
+    finally:
+        await admin.close()
         await store.close()

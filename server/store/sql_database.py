@@ -36,6 +36,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from server.store.base import (
     StoreError,
 )
+from server.store.pg_log import PgLogAppender
 from server.store.sqlite_log import SqliteLogAppender
 from server.store.sqlite_replay import SqliteReplayReader
 
@@ -156,7 +157,12 @@ class SqlDatabase:
         self._engine: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
         self.write_lock: asyncio.Lock | None = None
-        self.appender: SqliteLogAppender | None = None  # SQLite files: one-hop group commits
+        # One-round-trip group commits: SQLite files (a thread of its own), PostgreSQL (connections
+        # of its own, taken out of `max_connections`; none when that budget is a single one).
+        self.appender: SqliteLogAppender | PgLogAppender | None = None
+        self._append_connections = 0
+        if self.dialect == "postgresql" and (max_connections is None or max_connections > 1):
+            self._append_connections = 2 if max_connections is None else 1
         self.replay: SqliteReplayReader | None = None  # SQLite files: one-hop replay seeks
 
     @property
@@ -169,7 +175,10 @@ class SqlDatabase:
         return self._engine
 
     async def open(self) -> None:
-        engine = make_engine(self._url, self.sqlite_synchronous, self.max_connections)
+        budget = self.max_connections
+        if budget is not None:
+            budget -= self._append_connections
+        engine = make_engine(self._url, self.sqlite_synchronous, budget)
         try:
             await _upgrade_engine(engine)
         except BaseException:
@@ -183,6 +192,9 @@ class SqlDatabase:
         if self.dialect == "sqlite" and database and database != ":memory:":
             self.appender = SqliteLogAppender(database, self.sqlite_synchronous)
             self.replay = SqliteReplayReader(database)
+        if self._append_connections:
+            dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.appender = PgLogAppender(dsn, self._append_connections)
 
     async def close(self) -> None:
         if self.appender is not None:
