@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.closing import Closer
-from server.events import EventIndexer
+from server.events import CLAIM_SECONDS, EventIndexer
 from server.fanout import make_fanout
 from server.http.board_settings import SettingsWriter
 from server.http.boards import BoardRoutes
@@ -40,6 +40,7 @@ from server.http.votes import VoteRoutes
 from server.live.hub import Hub
 from server.media_sweeper import MediaSweeper
 from server.retention import Retention
+from server.scale.claims import make_claims
 from server.scale.limits import Rate, RateLimiter
 from server.scale.redis import connect as connect_redis
 from server.settings import Settings
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> CobordApp:
         redis,
     )
     http = HttpContext(store, hub, signer, limiter, settings.trusted_proxies)
-    indexer = EventIndexer(store)  # the events feed, decoded as updates are committed
+    # The events feed, decoded as updates are committed (by one process per board under Redis).
+    indexer = EventIndexer(store, claims=make_claims(redis, CLAIM_SECONDS) if redis else None)
     hub.services = dataclasses.replace(hub.services, on_commit=indexer.notify)
     closer = Closer(store, hub)  # closes a board's / a person's sockets on every process
     closer.on_order.append(standings.forget)

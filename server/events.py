@@ -7,6 +7,14 @@ stores the events (`events.save_events`, a compare-and-set on the cursor, so two
 store a stretch twice). The request path only reads stored events: an events page costs one
 indexed read whatever the session's length.
 
+With several processes (`REDIS_URL`) one of them indexes a board: the process that claims it
+(server/scale/claims.py, scope `events:<board>`, renewed at each step, lapsing `CLAIM_SECONDS` after
+the owner's last step, when another takes over). Every process is told of every commit, its own
+and those relayed to it, so the owner keeps up alone; without the claim each process decoded every
+update (its own turns, and the other's to bring its decoder forward). A process that waits for
+the feed (`settled`) steps itself, and so does any process while Redis is down: the cursor's
+compare-and-set keeps the stored events right whoever steps.
+
 Each board's decoder (a doc holding the state at its cursor) is kept in a small LRU, so the next
 commit's events cost only its own updates; when another process moved the cursor, the decoder is
 brought there by the updates in between; it is rebuilt from the nearest keyframe when it is far
@@ -18,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import OrderedDict
 
 from crdt import replay
+from server.scale.claims import CLAIM_ERRORS, Claims
 from server.store.base import EventRecord, Store
 from server.store.log import UpdateRecord
 
@@ -33,6 +43,8 @@ CACHED_DECODERS = 32  # boards whose decoder stays in memory between commits
 # decode and an events write each time. Waiting this long after a board is queued lets its next
 # commits join the same step (the feed lags the board by at most about this much).
 PACE_SECONDS = 0.5
+CLAIM_SECONDS = 5  # a board's indexing claim lapses this long after its owner's last step
+CLAIM_NAME = "indexer"
 
 
 class EventIndexer:
@@ -41,8 +53,11 @@ class EventIndexer:
         store: Store,
         queue_boards: int = QUEUE_BOARDS,
         cached_decoders: int = CACHED_DECODERS,
+        claims: Claims | None = None,
     ) -> None:
         self.store = store
+        self._claims = claims  # None: the only process (nothing to share)
+        self._ticket = secrets.token_hex(8)  # this indexer's name in the claims
         self._queue: asyncio.Queue[str] = asyncio.Queue(queue_boards)
         self._queued: dict[str, float] = {}  # board -> when it was queued (loop time)
         self._decoders: OrderedDict[str, tuple[int, replay.EventDecoder]] = OrderedDict()
@@ -52,6 +67,7 @@ class EventIndexer:
         self.dropped = 0  # notifications lost to a full queue (the next commit re-queues)
         self.decoded = 0  # updates decoded
         self.rebuilt = 0  # decoders built from a keyframe and the log (not brought forward)
+        self.left = 0  # steps left to the process that holds the board's claim
 
     def start(self) -> None:
         if self._task is None:
@@ -130,6 +146,9 @@ class EventIndexer:
 
     async def step(self, board_id: str) -> bool:
         """Decode and store up to one chunk past the board's cursor; True if more remain."""
+        if not await self._indexes(board_id):
+            self.left += 1
+            return False
         cursor = await self.store.events.event_cursor(board_id)
         new = await self.store.log.updates_after(board_id, cursor, limit=DECODE_CHUNK)
         if not new:
@@ -150,6 +169,16 @@ class EventIndexer:
         while len(self._decoders) > self._cached:
             self._decoders.popitem(last=False)
         return len(new) == DECODE_CHUNK
+
+    async def _indexes(self, board_id: str) -> bool:
+        """Whether this process indexes the board (see the module docstring)."""
+        if self._claims is None or board_id in self._waiters:
+            return True
+        try:
+            taken = await self._claims.claim(f"events:{board_id}", {CLAIM_NAME: self._ticket})
+        except CLAIM_ERRORS:
+            return True
+        return not taken
 
     async def _decoder_at(self, board_id: str, cursor: int) -> replay.EventDecoder:
         """A decoder holding the board as of `cursor`. The cached one is brought there by the

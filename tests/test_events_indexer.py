@@ -7,10 +7,13 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from pycrdt import Doc, Map
 
-from server.events import EventIndexer
+from server.events import CLAIM_SECONDS, EventIndexer
 from server.live.hub import Hub
+from server.scale import claims as claims_module
+from server.scale.claims import MemoryClaims
 from server.settings import Settings
 from server.store import make_store
 from server.store.base import BoardRecord
@@ -71,6 +74,48 @@ async def test_two_processes_indexing_by_turns_bring_their_decoders_forward() ->
     assert [(e.kind, e.target) for e in found] == [("note_added", f"n{i}") for i in range(6)]
     assert (first.rebuilt, second.rebuilt) == (1, 1)  # each built once, then brought forward
     assert (first.decoded, second.decoded) == (3, 3)  # each stored its own turns' events
+
+
+async def test_with_several_processes_one_indexes_a_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both processes are told of every commit; the one that claimed the board decodes it, the
+    other leaves it (before the claim each decoded every update: its own turns, and the other's
+    to bring its decoder forward). When the owner stops stepping its claim lapses and the other
+    takes over; a process waiting for the feed (an export) steps itself."""
+    store = MemoryStore()
+    await store.open()
+    await store.boards.create_board(BoardRecord("b1", "t", "CODE01", 0.0, {}))
+    shared = MemoryClaims(CLAIM_SECONDS)  # what Redis is to two processes
+    first, second = EventIndexer(store, claims=shared), EventIndexer(store, claims=shared)
+    doc: Doc[Any] = Doc()
+    notes = doc.get("notes", type=Map)
+
+    async def commit(i: int) -> None:
+        before = doc.get_state()
+        notes[f"n{i}"] = Map({"text": f"{i}", "x": 0.0, "y": 0.0})
+        await store.log.append_updates("b1", [NewUpdate(time.time(), "p", doc.get_update(before))])
+
+    for i in range(6):  # each commit is told to both; who steps first alternates
+        await commit(i)
+        for indexer in (first, second) if i % 2 == 0 else (second, first):
+            assert await indexer.step("b1") is False
+    # Without the claim: (3, 3, 0), and each brought its decoder forward over the other's three.
+    assert (first.decoded, second.decoded, second.left) == (6, 0, 6)
+    assert (first.rebuilt, second.rebuilt) == (1, 0)
+    # The owner stops (its process went away): its claim lapses, the other indexes from there.
+    now = claims_module.time.monotonic()
+    monkeypatch.setattr(claims_module.time, "monotonic", lambda: now + CLAIM_SECONDS + 1)
+    await commit(6)
+    assert await second.step("b1") is False
+    assert (second.decoded, await first.step("b1"), first.left) == (1, False, 1)
+    # An export on the process that does not own the board waits for the feed: it steps itself.
+    await commit(7)
+    first.start()
+    try:
+        assert await first.settled("b1") is True
+    finally:
+        await first.close()
+    found = await store.events.events_after("b1", 0, 100)
+    assert [(e.kind, e.target) for e in found] == [("note_added", f"n{i}") for i in range(8)]
 
 
 async def _cursor_is(store: MemoryStore, seq: int) -> bool:

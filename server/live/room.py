@@ -324,6 +324,8 @@ class Room:
         self._run(self.core.receive_remote(message))
         if self.core.pending_count() != pending:
             self._queued()  # the core put back a note a lost creation displaced
+        if message.kind == "update" and self._on_commit is not None:
+            self._on_commit(self.board_id)  # committed by another process: the feed follows it
 
     def apply_remote_updates(self, updates: list[bytes], last_seq: int) -> None:
         self.core.apply_remote_updates(updates, last_seq)
