@@ -9,32 +9,60 @@ there. Each fast path has its own thread, so a replay read never waits behind a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
+Job = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # its caller was cancelled meanwhile: nobody waits for this
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class SqliteThread:
     def __init__(self, path: str, name: str, pragmas: Sequence[str]) -> None:
         self._path = path
         self._pragmas = pragmas
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._conn: sqlite3.Connection | None = None  # created and used on the executor's thread
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._conn: sqlite3.Connection | None = None  # created and used on the thread
         self.round_trips = 0  # calls into the thread (tests check: one per operation)
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.round_trips += 1
-        return await loop.run_in_executor(self._executor, function, *args)
+        if not self._thread.is_alive():
+            self._thread.start()  # first call: the loop the results go to is running now
+        self._jobs.put((future, function, args))
+        return await future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, function, args = job
+            result, error = None, None
+            try:
+                result = function(*args)
+            except BaseException as exc:  # handed to the caller, as an executor does
+                error = exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to tell
+                future.get_loop().call_soon_threadsafe(_settle, future, result, error)
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._close)
-        self._executor.shutdown(wait=True)
+        if self._thread.is_alive():
+            await self._call(self._close)
+            self._jobs.put(None)
+            await asyncio.to_thread(self._thread.join)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
