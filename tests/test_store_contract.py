@@ -1135,14 +1135,29 @@ async def _pg_conn(pg_url: str) -> Any:
     return await asyncpg.connect(pg_url)
 
 
+@pytest.fixture
+async def lone_pg_url(pg_url: str) -> AsyncIterator[str]:
+    """A database of its own: no session server appends there (they would draw seqs from the
+    same sequence and hold log connections of their own)."""
+    base, _, _ = pg_url.rpartition("/")
+    name = f"cobord_lone_{uuid.uuid4().hex[:12]}"
+    admin = await _pg_conn(f"{base}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{base}/{name}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 @pytest.mark.postgres
-async def test_an_append_takes_the_board_lock_before_it_draws_a_seq(pg_url: str) -> None:
+async def test_an_append_takes_the_board_lock_before_it_draws_a_seq(lone_pg_url: str) -> None:
     # The reason for the lock: a seq drawn before it could commit after a later seq, and a reader
     # catching up from that later seq would never see it. Another writer holds the board's lock
     # with a seq drawn and not committed: the append must wait without drawing one.
-    store = SqlStore(pg_url)
+    store = SqlStore(lone_pg_url)
     await store.open()
-    other, watcher = await _pg_conn(pg_url), await _pg_conn(pg_url)
+    other, watcher = await _pg_conn(lone_pg_url), await _pg_conn(lone_pg_url)
     try:
         board = await new_board(store)
         await store.log.append_updates(board.id, batch(1))  # the appender is connected
@@ -1173,10 +1188,10 @@ async def test_an_append_takes_the_board_lock_before_it_draws_a_seq(pg_url: str)
 
 
 @pytest.mark.postgres
-async def test_the_appender_reconnects_after_its_connection_is_killed(pg_url: str) -> None:
-    store = SqlStore(pg_url)
+async def test_the_appender_reconnects_after_its_connection_is_killed(lone_pg_url: str) -> None:
+    store = SqlStore(lone_pg_url)
     await store.open()
-    admin = await _pg_conn(pg_url)
+    admin = await _pg_conn(lone_pg_url)
     try:
         board = await new_board(store)
         await asyncio.gather(*(store.log.append_updates(board.id, batch(1)) for _ in range(4)))
