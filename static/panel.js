@@ -52,6 +52,21 @@ export class FacilitatorPanel {
         this.host.close();
       }
     });
+    // A rebuild between a press and its release replaces the pressed control, and the browser then
+    // fires no click: the tap is lost (during a vote the live counts rebuild the panel often).
+    // So a rebuild waits while a pointer is down on the panel, and follows its release.
+    this._pressed = false;
+    this._stale = false;
+    this.el.addEventListener("pointerdown", () => { this._pressed = true; });
+    const released = () => {
+      if (!this._pressed) return;
+      this._pressed = false;
+      // After the click that this release fires (same task), then the rebuild it waited for.
+      if (this._stale) setTimeout(() => { this._stale = false; this.render(true); }, 0);
+    };
+    document.addEventListener("pointerup", released, true);
+    document.addEventListener("pointercancel", released, true);
+    window.addEventListener("blur", released); // released outside the window: no pointerup comes
     this._poll = 0;
     this.cfg = null;
     clientConfig().then((cfg) => {
@@ -117,6 +132,10 @@ export class FacilitatorPanel {
     const s = this.board.session;
     const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), joinCode(this.board), this.participants, document.documentElement.lang, this.board.httpResults && this.board.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
+    if (this._pressed) {
+      this._stale = true;
+      return;
+    }
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {
       // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it
