@@ -6,7 +6,7 @@
 import { h, fill, api, now } from "./util.js";
 import { PHASES, VOTES_VISIBILITY, DEFAULT_SETTINGS, SETTING_BOUNDS } from "./schema.js";
 import { t } from "./i18n.js";
-import { toast, errorText, field } from "./ui.js";
+import { toast, errorText, field, PressGuard } from "./ui.js";
 import { resultsView } from "./results.js";
 import { ideaTitle } from "./noteview.js";
 import { shownTitle } from "./translations.js";
@@ -52,21 +52,8 @@ export class FacilitatorPanel {
         this.host.close();
       }
     });
-    // A rebuild between a press and its release replaces the pressed control, and the browser then
-    // fires no click: the tap is lost (during a vote the live counts rebuild the panel often).
-    // So a rebuild waits while a pointer is down on the panel, and follows its release.
-    this._pressed = false;
-    this._stale = false;
-    this.el.addEventListener("pointerdown", () => { this._pressed = true; });
-    const released = () => {
-      if (!this._pressed) return;
-      this._pressed = false;
-      // After the click that this release fires (same task), then the rebuild it waited for.
-      if (this._stale) setTimeout(() => { this._stale = false; this.render(true); }, 0);
-    };
-    document.addEventListener("pointerup", released, true);
-    document.addEventListener("pointercancel", released, true);
-    window.addEventListener("blur", released); // released outside the window: no pointerup comes
+    // Not rebuilt between a press and its release (the live counts change on every vote).
+    this._press = new PressGuard(this.el, () => this.render(true));
     this._poll = 0;
     this.cfg = null;
     clientConfig().then((cfg) => {
@@ -132,10 +119,7 @@ export class FacilitatorPanel {
     const s = this.board.session;
     const sig = JSON.stringify([s.settings(), s.phase(), s.timer(), joinCode(this.board), this.participants, document.documentElement.lang, this.board.httpResults && this.board.httpResults.updatedAt, s.results.get("updatedAt"), s.presence().length, draftCounts(s)]);
     if (!force && sig === this._sig) return;
-    if (this._pressed) {
-      this._stale = true;
-      return;
-    }
+    if (this._press.defer()) return;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     if (active && this.el.contains(active) && active.matches("input[type=number], input[type=text]")) {
       // Don't yank a field from under the facilitator's fingers; refresh once the focus has left it

@@ -1,5 +1,6 @@
 // @ts-check
-// Shared widgets: language switch, toasts, polite announcements, modal sheets.
+// Shared widgets: language switch, toasts, polite announcements, modal sheets; rebuilds that wait
+// for a press to end.
 import { h, clear } from "./util.js";
 import { LANGS, getLang, setLang, t, langName } from "./i18n.js";
 
@@ -171,6 +172,34 @@ export function field(labelText, input, help) {
     input,
     help ? h("p", { class: "help", id: helpId }, help) : null,
   );
+}
+
+/** Rebuilding a region between a press and its release replaces the pressed control, and the
+ * browser then fires no click: the tap is lost. Regions rebuilt on live changes (the facilitator
+ * panel on every vote, the outline and the vote list on every note) ask `defer()` first: true
+ * while a pointer is down in the region, and `rerender` then runs once, after the release (and
+ * after the click it fires). */
+export class PressGuard {
+  /** @param {HTMLElement} el @param {() => void} rerender */
+  constructor(el, rerender) {
+    this.pressed = false;
+    this.owed = false;
+    el.addEventListener("pointerdown", () => { this.pressed = true; });
+    const released = () => {
+      if (!this.pressed) return;
+      this.pressed = false;
+      if (this.owed) setTimeout(() => { this.owed = false; rerender(); }, 0);
+    };
+    document.addEventListener("pointerup", released, true);
+    document.addEventListener("pointercancel", released, true);
+    window.addEventListener("blur", released); // released outside the window: no pointerup comes
+  }
+
+  /** Whether a rebuild must wait (it is then owed, after the release). */
+  defer() {
+    if (this.pressed) this.owed = true;
+    return this.pressed;
+  }
 }
 
 export { clear };

@@ -8,7 +8,7 @@
 // gets those parts it uses, not this screen.
 import { h, clear, fill, store, keys } from "../util.js";
 import { t, getLang, onLangChange } from "../i18n.js";
-import { announce, toast } from "../ui.js";
+import { announce, toast, PressGuard } from "../ui.js";
 import { Session } from "../session.js";
 import { Canvas } from "../canvas.js";
 import { renderOutline } from "../outline.js";
@@ -207,6 +207,8 @@ export class BoardApp {
     this.topbar.mount();
     const banners = this.bannerBar.mount();
     this.mainEl = h("main", { class: `board-main view-${this.view}`, id: "board-main", tabindex: "-1" });
+    // The outline, the vote list and the results are rebuilt on live changes: never under a press.
+    this.press = new PressGuard(this.mainEl, () => this.renderMain());
     this.fab = h(
       "button",
       { type: "button", class: "fab", "aria-label": t("add_note"), title: t("add_note"), onclick: () => this.sheets.openComposer() },
@@ -345,6 +347,7 @@ export class BoardApp {
   }
 
   renderMain() {
+    if (this.view !== "canvas" && this.press && this.press.defer()) return; // (the canvas updates in place)
     // The results scroll inside <main> and may hold nothing focusable: the region itself is a tab
     // stop there, so keyboard users can scroll it.
     this.mainEl.tabIndex = this.view === "results" ? 0 : -1;
