@@ -176,7 +176,8 @@ class EventIndexer:
             return True
         try:
             taken = await self._claims.claim(f"events:{board_id}", {CLAIM_NAME: self._ticket})
-        except CLAIM_ERRORS:
+        except CLAIM_ERRORS as exc:
+            log.warning("board %s: events claim unanswered (%r); indexing here", board_id, exc)
             return True
         return not taken
 
