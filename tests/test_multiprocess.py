@@ -34,9 +34,10 @@ OUTAGE_SECONDS = 3.0
 class RedisServer:
     """A redis-server of our own (no persistence), which a test may kill and start again."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *options: str) -> None:
         self.port = free_port()
         self.folder = folder
+        self.options = options  # more redis-server options (`--requirepass`, `--unixsocket`)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,7 +51,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 *(binary, "--port", str(self.port), "--save", "", "--appendonly", "no"),
-                *("--daemonize", "no", "--dir", str(self.folder)),
+                *("--daemonize", "no", "--dir", str(self.folder), *self.options),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

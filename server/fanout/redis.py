@@ -1,15 +1,19 @@
 """Fan-out over Redis pub/sub: one channel per board, `cobord:board:<id>`.
 
 Pub/sub delivers at most once: a message published while this process was disconnected is lost.
-So after every (re)connection the listener asks the hub to resync, and each room catches up from
+So after every reconnection the listener asks the hub to resync, and each room catches up from
 the updates table by seq — the log, not Redis, is the source of truth. Updates are numbered per
 board by their publisher (base.Numbering): a receiver that sees a number skipped (a publish that
 failed or timed out, a queue entry dropped) catches that board up too.
 
 Outgoing messages wait in two bounded queues drained by one task: updates, and awareness (which
-may be dropped: clients resend their presence). Each publish has a timeout, so a stalled Redis
-costs at most that per message; after any loss a "mark" carrying our current number is published
-once Redis answers again, so even the last update lost is detected.
+may be dropped: clients resend their presence). What is queued is published in one pipelined
+write; each such batch has a timeout, so a stalled Redis costs at most that; after any loss a
+"mark" carrying our current number is published once Redis answers again, so even the last update
+lost is detected.
+
+Publishing and listening go over two connections of our own (server/fanout/resp.py: the hot path,
+without redis-py's per-message layers); locks and pings use the process's redis-py pool.
 """
 
 from __future__ import annotations
@@ -20,20 +24,23 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from crdt.protocol import ProtocolError
 from server.fanout.base import Deliver, FanoutMessage, Numbering, Resync, is_from
+from server.fanout.resp import RespConnection
 
 log = logging.getLogger("cobord.fanout")
 
 CHANNEL_PREFIX = "cobord:board:"
+CHANNEL_PREFIX_BYTES = CHANNEL_PREFIX.encode()
 RECONNECT_SECONDS = (0.1, 0.25, 0.5)
-PROBE_TIMEOUT_SECONDS = 5.0
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 PUBLISH_TIMEOUT_SECONDS = 2.0
+PUBLISH_BATCH_MAX = 256  # messages written at once, their replies awaited together
 OUTGOING_UPDATES_MAX = 10_000
 OUTGOING_AWARENESS_MAX = 2_000
 MARK_RETRY_SECONDS = 1.0
@@ -49,22 +56,23 @@ class RedisFanout:
         self.instance_id = secrets.token_hex(8)
         self.shared = True
         # The process's pool (server/scale/redis.py), shared with the other Redis users: not ours
-        # to close. The listener's subscription holds one of its connections.
+        # to close. Our two connections are opened with its settings.
         self._client: aioredis.Redis | None = redis
-        self._pubsub: Any = None
+        self._publisher: RespConnection | None = None
+        self._opening = asyncio.Lock()
+        self._subscriber: RespConnection | None = None
         self._boards: set[str] = set()
         self._listener: asyncio.Task[None] | None = None
         self._deliver: Deliver | None = None
         self._resync: Resync | None = None
         self._connected = asyncio.Event()
-        self._probes: dict[str, asyncio.Event] = {}  # board id -> set when our probe came back
         self._instance_channel = "cobord:instance:" + self.instance_id
         self.numbering = Numbering()
         self._updates: deque[tuple[str, FanoutMessage]] = deque()
         self._awareness: deque[tuple[str, FanoutMessage]] = deque(maxlen=OUTGOING_AWARENESS_MAX)
         self._outgoing_ready = asyncio.Event()
         self._marks: set[str] = set()  # boards whose receivers must hear our current number
-        self._publisher: asyncio.Task[None] | None = None
+        self._publish_task: asyncio.Task[None] | None = None
         self.drop_next = 0  # tests: this many of the next updates are lost, as on a failed publish
         self.lost = 0  # updates that never reached Redis (receivers catch up from the log)
 
@@ -74,43 +82,51 @@ class RedisFanout:
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
             await self._client.ping()  # fail at start-up, not at the first edit
         self._listener = asyncio.create_task(self._listen(), name="fanout:redis")
-        self._publisher = asyncio.create_task(self._publish_loop(), name="fanout:publish")
+        self._publish_task = asyncio.create_task(self._publish_loop(), name="fanout:publish")
+        # No board loads before its messages can reach us: a board subscribed before the first
+        # connection would miss what was published between its load and that connection.
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await self._connected.wait()
+        except TimeoutError:
+            await self.close()
+            raise RedisConnectionError("Redis did not confirm the fan-out's subscription") from None
 
     async def close(self) -> None:
-        for task in (self._listener, self._publisher):
+        for task in (self._listener, self._publish_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        if self._pubsub is not None:
-            await self._pubsub.aclose()  # gives its connection back to the pool
+        for connection in (self._publisher, self._subscriber):
+            if connection is not None:
+                connection.close()
 
     async def subscribe(self, board_id: str) -> None:
-        """SUBSCRIBE, then publish a probe to ourselves and wait for it: once it is back, Redis
-        has processed the subscription, so nothing committed after this returns is missed."""
+        """Returns once Redis has confirmed the SUBSCRIBE: nothing published on the board after
+        this returns is missed (while disconnected, the listener subscribes it on reconnect)."""
         self._boards.add(board_id)
         self.numbering.forget(board_id)
-        if self._pubsub is None or not self._connected.is_set():
+        subscriber = self._subscriber
+        if subscriber is None or not self._connected.is_set():
             return  # the listener subscribes every board on (re)connect, then asks for a resync
-        probe = self._probes.setdefault(board_id, asyncio.Event())
         try:
-            await self._pubsub.subscribe(channel_of(board_id))
-            await self._publish_now(board_id, FanoutMessage(self.instance_id, "probe", b""))
-            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-                await probe.wait()
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await subscriber.command("SUBSCRIBE", channel_of(board_id))
         except (RedisError, OSError, TimeoutError):
             log.warning("board %s: Redis subscription not confirmed", board_id)
-        finally:
-            self._probes.pop(board_id, None)
 
     async def unsubscribe(self, board_id: str) -> None:
         self._boards.discard(board_id)
-        if self._pubsub is not None and self._connected.is_set():
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.unsubscribe(channel_of(board_id))
+        subscriber = self._subscriber
+        if subscriber is not None and self._connected.is_set():
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await subscriber.command("UNSUBSCRIBE", channel_of(board_id))
 
     async def publish(self, board_id: str, message: FanoutMessage) -> None:
-        await self._publish_now(board_id, self.numbering.stamp(board_id, message))
+        stamped = self.numbering.stamp(board_id, message)
+        await self._publish_batch([(board_id, stamped)])
 
     def send(self, board_id: str, message: FanoutMessage) -> None:
         message = self.numbering.stamp(board_id, message)
@@ -125,19 +141,38 @@ class RedisFanout:
             self._awareness.append((board_id, message))
         self._outgoing_ready.set()
 
-    async def _publish_now(self, board_id: str, message: FanoutMessage) -> bool:
-        """One PUBLISH, bounded in time. False (logged) when it failed: the message is lost."""
-        assert self._client is not None
-        if message.kind == "update" and self.drop_next > 0:
-            self.drop_next -= 1
-            return False
+    async def _publisher_connection(self) -> RespConnection:
+        async with self._opening:  # (the loop and publish() may both find it closed)
+            if self._publisher is None or self._publisher.closed.is_set():
+                assert self._client is not None
+                self._publisher = await RespConnection.open_like(self._client)
+            return self._publisher
+
+    async def _publish_batch(self, batch: list[tuple[str, FanoutMessage]]) -> list[bool]:
+        """PUBLISH each message, pipelined, bounded in time together. For each: whether Redis
+        took it (a failure is logged once: the message is lost)."""
+        taken = [False] * len(batch)
+        sent: list[tuple[int, asyncio.Future[object]]] = []
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._client.publish(channel_of(board_id), message.encode())
-            return True
+                publisher = self._publisher
+                if publisher is None or publisher.closed.is_set():
+                    publisher = await self._publisher_connection()
+                for index, (board_id, message) in enumerate(batch):
+                    if message.kind == "update" and self.drop_next > 0:
+                        self.drop_next -= 1
+                        continue
+                    reply = publisher.request("PUBLISH", channel_of(board_id), message.encode())
+                    sent.append((index, reply))
+                for index, reply in sent:
+                    await reply
+                    taken[index] = True
         except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("board %s: publish to Redis failed: %r", board_id, exc)
-            return False
+            log.warning("publish to Redis failed: %r", exc)
+            for _, reply in sent:  # nobody waits for the rest any more
+                if not reply.cancel() and not reply.cancelled():
+                    reply.exception()
+        return taken
 
     async def _publish_loop(self) -> None:
         """Updates first, then awareness; after a loss, marks until Redis takes them."""
@@ -150,17 +185,20 @@ class RedisFanout:
                 await self._outgoing_ready.wait()
             self._outgoing_ready.clear()
             while self._updates or self._awareness:
-                board_id, message = (self._updates or self._awareness).popleft()
-                delivered = await self._publish_now(board_id, message)
-                if not delivered and message.kind == "update":
-                    self.lost += 1
-                    self._marks.add(board_id)
+                batch: list[tuple[str, FanoutMessage]] = []
+                while (self._updates or self._awareness) and len(batch) < PUBLISH_BATCH_MAX:
+                    batch.append((self._updates or self._awareness).popleft())
+                outcome = await self._publish_batch(batch)
+                for (board_id, message), taken in zip(batch, outcome, strict=True):
+                    if not taken and message.kind == "update":
+                        self.lost += 1
+                        self._marks.add(board_id)
             for board_id in list(self._marks):
                 if board_id not in self._boards:
                     self._marks.discard(board_id)
                     continue
                 mark = self.numbering.stamp(board_id, FanoutMessage(self.instance_id, "mark", b""))
-                if await self._publish_now(board_id, mark):
+                if (await self._publish_batch([(board_id, mark)]))[0]:
                     self._marks.discard(board_id)
                 else:
                     break
@@ -196,56 +234,52 @@ class RedisFanout:
         while True:
             assert self._client is not None
             try:
-                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                # Our own channel keeps the connection subscribed even with no board loaded, and
-                # carries the reconnect probe. One SUBSCRIBE command for every channel.
-                await self._pubsub.subscribe(
-                    self._instance_channel, *(channel_of(board) for board in self._boards)
-                )
+                subscriber = await RespConnection.open_like(self._client, self._on_message)
+                self._subscriber = subscriber
+                # Our own channel keeps the connection subscribed (and named in CLIENT LIST as
+                # pub/sub) even with no board loaded.
+                subscribed: set[str] = set()
+                channels = [self._instance_channel]
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    while channels:  # (boards loaded while we wait are subscribed too)
+                        await subscriber.command("SUBSCRIBE", *channels, replies=len(channels))
+                        subscribed.update(channels)
+                        channels = [
+                            channel_of(board)
+                            for board in self._boards
+                            if channel_of(board) not in subscribed
+                        ]
                 if attempt:
-                    self.numbering.seen.clear()  # the resync below reads everything we missed
-                    # We may have missed messages while disconnected. Catch up only once our probe
-                    # comes back: then Redis has processed the SUBSCRIBE, and nothing committed
-                    # after the catch-up read can slip between the two.
-                    await self._client.publish(self._instance_channel, b"resync")
+                    # We may have missed messages while disconnected. Redis has confirmed every
+                    # SUBSCRIBE: nothing committed after the catch-up read can slip between.
+                    self.numbering.seen.clear()
+                    if self._resync is not None:
+                        self._resync(None)
                 self._connected.set()
                 attempt = 0
-                async for message in self._pubsub.listen():
-                    self._on_message(message)
-            except (RedisError, OSError):
+                await subscriber.closed.wait()
+                raise RedisConnectionError("the subscriber's connection closed")
+            except (RedisError, OSError, TimeoutError):
                 self._connected.clear()
+                if self._subscriber is not None:
+                    self._subscriber.close()
                 delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
                 attempt += 1
                 log.warning("Redis fan-out disconnected; retrying in %.1f s", delay)
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.aclose()
                 await asyncio.sleep(delay)  # reconnect backoff (not a test synchronisation)
 
-    def _on_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") != "message" or self._deliver is None:
-            return
-        channel = message["channel"]
-        channel = channel.decode() if isinstance(channel, bytes) else str(channel)
-        if channel == self._instance_channel:
-            if self._resync is not None:
-                self._resync(None)
-            return
-        if not channel.startswith(CHANNEL_PREFIX):
-            return
-        board_id = channel[len(CHANNEL_PREFIX) :]
-        data = message["data"]
-        if not self._probes and is_from(data, self.instance_id):
-            return  # pub/sub echoes our own publishes: only a probe of ours is awaited
+    def _on_message(self, channel: bytes, data: bytes) -> None:
+        if self._deliver is None or not channel.startswith(CHANNEL_PREFIX_BYTES):
+            return  # (our instance channel carries nothing for us any more)
+        if is_from(data, self.instance_id):
+            return  # pub/sub echoes our own publishes
+        board_id = channel[len(CHANNEL_PREFIX_BYTES) :].decode()
         try:
             decoded = FanoutMessage.decode(data)
         except ProtocolError:
-            log.warning("ignoring a malformed fan-out message on %s", channel)
+            log.warning("ignoring a malformed fan-out message on %r", channel)
             return
-        if decoded.origin == self.instance_id:
-            probe = self._probes.get(board_id)
-            if probe is not None:
-                probe.set()
-        elif decoded.kind != "probe":
+        if decoded.kind != "probe":  # (probes: sent by earlier versions to themselves)
             gap = self.numbering.check(board_id, decoded)
             if decoded.kind != "mark":
                 self._deliver(board_id, decoded)
