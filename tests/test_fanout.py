@@ -367,3 +367,27 @@ async def test_a_process_does_not_decode_its_own_messages_coming_back(
     assert sorted(decoded) == sorted([a.instance_id] * 3 + [b.instance_id])
     assert [m.last_seq for _, m in inbox_b.messages] == [1, 2, 3]
     assert [m.last_seq for _, m in inbox_a.messages] == [4]
+
+
+@pytest.mark.redis
+async def test_a_board_subscribed_right_after_start_misses_nothing(
+    redis_pools: Callable[[], aioredis.Redis],
+) -> None:
+    """`start` returns once the listener's subscription is confirmed: a board loaded at once
+    (the first socket of a fresh process) hears everything published after its `subscribe`."""
+    await redis_or_skip()
+    a, b = RedisFanout(redis_pools()), RedisFanout(redis_pools())
+    inbox_b = Inbox()
+    await a.start(Inbox().deliver, Inbox().resync)
+    board = uuid.uuid4().hex
+    await a.subscribe(board)
+    try:
+        await b.start(inbox_b.deliver, inbox_b.resync)
+        await b.subscribe(board)
+        a.send(board, message(a.instance_id, last_seq=1))
+        await inbox_b.wait_for(1)
+        assert [m.number for _, m in inbox_b.messages] == [1]
+        assert inbox_b.gaps == []
+    finally:
+        await a.close()
+        await b.close()
