@@ -98,7 +98,9 @@ class EventIndexer:
 
     def forget(self, board_id: str) -> None:
         """Drop the board's decoder (its history was rewritten or deleted)."""
-        self._decoders.pop(board_id, None)
+        cached = self._decoders.pop(board_id, None)
+        if cached is not None:
+            cached[1].close()
 
     async def settled(self, board_id: str, timeout: float = 5.0) -> bool:
         """Wait (without decoding here) until the task has decoded the board's log as it is now;
@@ -160,14 +162,16 @@ class EventIndexer:
             # Another process stored events first (or the board is gone). Where it stopped where
             # we did (both decoded up to the last commit), our decoder is still right: keep it.
             if await self.store.boards.get_board(board_id) is None:
+                decoder.close()
                 return False
             if await self.store.events.event_cursor(board_id) != upto:
+                decoder.close()
                 return True  # start over from its cursor, with a fresh decoder
         else:
             self.decoded += len(new)
         self._decoders[board_id] = (upto, decoder)
         while len(self._decoders) > self._cached:
-            self._decoders.popitem(last=False)
+            self._decoders.popitem(last=False)[1][1].close()
         return len(new) == DECODE_CHUNK
 
     async def _indexes(self, board_id: str) -> bool:
@@ -195,6 +199,8 @@ class EventIndexer:
             if missed and missed[-1].seq >= cursor:
                 await asyncio.to_thread(_decode, decoder, [u for u in missed if u.seq <= cursor])
                 return decoder
+        if cached is not None:
+            cached[1].close()
         keyframe, tail = await self.store.log.load_until_seq(board_id, cursor)
         self.rebuilt += 1
         # Loading a big keyframe into a doc takes ~100 ms: off the event loop (rooms).

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
+import weakref
 from typing import Any
 
 import httpx
@@ -153,3 +155,28 @@ async def test_an_events_request_reads_only_what_is_decoded(make_server: Any) ->
         page = await decoded_events(http, board["id"], board["facilitator_token"], limit=1000)
         added = [e["note_id"] for e in page["events"] if e["kind"] == "note_added"]
         assert added == [f"n{i}" for i in range(300)]
+
+
+async def test_a_decoder_out_of_the_cache_is_freed() -> None:
+    """A decoder's observers live in yrs and hold it: one evicted from the cache (or forgotten)
+    is closed, or every board indexed once would stay in memory for good."""
+    store = MemoryStore()
+    await store.open()
+    indexer = EventIndexer(store, cached_decoders=1)
+    doc: Doc[Any] = Doc()
+    notes = doc.get("notes", type=Map)
+    for board_id in ("b1", "b2"):
+        await store.boards.create_board(BoardRecord(board_id, "t", f"CODE{board_id}", 0.0, {}))
+        before = doc.get_state()
+        notes[board_id] = Map({"text": "x"})
+        update = NewUpdate(time.time(), "p1", doc.get_update(before))
+        await store.log.append_updates(board_id, [update])
+    await indexer.step("b1")
+    first = weakref.ref(indexer._decoders["b1"][1])
+    await indexer.step("b2")  # evicts b1's
+    gc.collect()
+    assert first() is None
+    second = weakref.ref(indexer._decoders["b2"][1])
+    indexer.forget("b2")
+    gc.collect()
+    assert second() is None
