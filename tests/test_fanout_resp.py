@@ -5,6 +5,8 @@ settings (password, Unix socket, client name) carried over."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from server.fanout import redis as fanout_redis
+from server.fanout.base import FanoutMessage
+from server.fanout.redis import RedisFanout
 from server.fanout.resp import PENDING_MAX, RespConnection
 from server.scale.redis import client_name, connect
 from tests.test_fanout import redis_or_skip
@@ -131,4 +136,68 @@ async def test_password_socket_and_name_come_from_the_pool(tmp_path: Path) -> No
     finally:
         for pool in pools:
             await pool.aclose()
+        server.stop()
+
+
+async def test_a_message_that_fails_does_not_hold_the_ones_behind_it(
+    redis_pools: Callable[[], aioredis.Redis], caplog: pytest.LogCaptureFixture
+) -> None:
+    await redis_or_skip()
+    heard: list[bytes] = []
+    second = asyncio.Event()
+
+    def on_message(_channel: bytes, data: bytes) -> None:
+        if data == b"bad":
+            raise ValueError("a handler's bug")
+        heard.append(data)
+        second.set()
+
+    pool = redis_pools()
+    subscriber = await RespConnection.open_like(pool, on_message)
+    publisher = await RespConnection.open_like(pool)
+    try:
+        await subscriber.command("SUBSCRIBE", "cobord:t:bad")
+        # Both in one write: they may well arrive in one read.
+        await asyncio.gather(
+            publisher.request("PUBLISH", "cobord:t:bad", b"bad"),
+            publisher.request("PUBLISH", "cobord:t:bad", b"good"),
+        )
+        async with asyncio.timeout(5):
+            await second.wait()
+        assert heard == [b"good"]
+        assert "a fan-out message could not be handled" in caplog.text
+    finally:
+        subscriber.close()
+        publisher.close()
+
+
+async def test_a_stalled_redis_costs_a_timeout_and_a_fresh_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that stops answering (SIGSTOP): the batch fails after the publish timeout and its
+    connection is dropped with what it still buffers; once Redis answers, a new one is used."""
+    monkeypatch.setattr(fanout_redis, "PUBLISH_TIMEOUT_SECONDS", 0.5)
+    server = RedisServer(tmp_path)
+    server.start()
+    assert server.proc is not None
+    pool = connect(server.url)
+    fanout = RedisFanout(pool)
+    try:
+        await fanout.start(lambda *_: None, lambda *_: None)
+        update = FanoutMessage(fanout.instance_id, "update", b"\x00\x02\x00\x00")
+        assert await fanout._publish_batch([("b", update)]) == [True]
+        stalled = fanout._publisher
+        assert stalled is not None
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            assert await fanout._publish_batch([("b", update)]) == [False]
+            async with asyncio.timeout(5):
+                await stalled.closed.wait()  # aborted, not left to buffer
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        assert await fanout._publish_batch([("b", update)]) == [True]
+        assert fanout._publisher is not stalled
+    finally:
+        await fanout.close()
+        await pool.aclose()
         server.stop()

@@ -153,6 +153,7 @@ class RedisFanout:
         took it (a failure is logged once: the message is lost)."""
         taken = [False] * len(batch)
         sent: list[tuple[int, asyncio.Future[object]]] = []
+        publisher: RespConnection | None = None
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                 publisher = self._publisher
@@ -169,6 +170,8 @@ class RedisFanout:
                     taken[index] = True
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("publish to Redis failed: %r", exc)
+            if isinstance(exc, TimeoutError) and publisher is not None:
+                publisher.abort()  # what it still holds is lost anyway: receivers catch up
             for _, reply in sent:  # nobody waits for the rest any more
                 if not reply.cancel() and not reply.cancelled():
                     reply.exception()

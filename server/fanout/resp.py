@@ -17,6 +17,7 @@ other connections.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+
+log = logging.getLogger("cobord.fanout")
 
 OnMessage = Callable[[bytes, bytes], None]
 
@@ -102,7 +105,10 @@ class RespConnection(asyncio.Protocol):
                 and len(reply) == 3
                 and reply[0] == b"message"
             ):
-                self._on_message(reply[1], reply[2])
+                try:
+                    self._on_message(reply[1], reply[2])
+                except Exception:  # one bad message must not stall the ones behind it
+                    log.exception("a fan-out message could not be handled")
             elif self._pending:
                 entry = self._pending[0]
                 entry[1] -= 1
@@ -154,3 +160,9 @@ class RespConnection(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection and whatever it has not sent yet (a Redis that stopped answering
+        must not grow our write buffer: the next command opens a fresh connection)."""
+        if self._transport is not None:
+            self._transport.abort()
