@@ -66,6 +66,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + UNSEEN_BROWSER_UI),
 ]
+# The suite's browsers only (not tests/browser/measure_client.py, which times frames): flags that
+# change how Chromium spreads its work over processes and threads, not what a page shows or does.
+# --process-per-site: the pages of one context (the same site, 127.0.0.1) share one renderer
+# instead of a new renderer process per page (a test opens up to a dozen pages); contexts still
+# never share one. --num-raster-threads=1: tiles are rastered on one worker thread, not several
+# competing for the VM's two cores. Measured on five browser tests (test_placement, test_groups,
+# test_screens_truth; `-n 0`, CPU of everything they start, cpuacct cgroup): 60.4 and 60.8 s
+# before, 47.4-56.8 s with either flag, 49.7-51.1 s with both (the machine shared, so noisy).
+SUITE_ONLY_ARGS = ["--process-per-site", "--num-raster-threads=1"]
+SUITE_ARGS = CHROMIUM_ARGS + SUITE_ONLY_ARGS
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -189,7 +199,7 @@ def playwright() -> Iterator[Any]:
 def browser(playwright: Any) -> Iterator[Any]:
     """One Chromium for every test in tests/browser/ (each test has its own contexts), not one per
     module."""
-    b = with_test_hooks(playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+    b = with_test_hooks(playwright.chromium.launch(executable_path=CHROMIUM, args=SUITE_ARGS))
     yield b
     b.close()
 

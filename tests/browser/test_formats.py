@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from server import media
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, shot, with_test_hooks
+from tests.browser.conftest import CHROMIUM, SUITE_ARGS, shot, with_test_hooks
 from tests.browser.helpers import join, new_board, open_board
 from tests.test_media import GPS_IFD, jpeg_with_gps
 
@@ -36,7 +36,7 @@ if (window.speechSynthesis) {
 @pytest.fixture(scope="module")
 def browser(playwright: Any) -> Iterator[Any]:
     b = with_test_hooks(
-        playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+        playwright.chromium.launch(executable_path=CHROMIUM, args=[*SUITE_ARGS, *MEDIA_ARGS])
     )
     yield b
     b.close()

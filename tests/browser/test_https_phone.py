@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, shot, with_test_hooks
+from tests.browser.conftest import CHROMIUM, DESKTOP, PHONE, SUITE_ARGS, shot, with_test_hooks
 from tests.caddy import Caddy, start_caddy
 from tests.support import service_missing
 
@@ -59,7 +59,7 @@ def browser(playwright: Any, front: tuple[Caddy, Any]) -> Iterator[Any]:
     resolve = f"--host-resolver-rules=MAP {LAN} 127.0.0.1"
     b = with_test_hooks(
         playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, trust, resolve]
+            executable_path=CHROMIUM, args=[*SUITE_ARGS, *MEDIA_ARGS, trust, resolve]
         )
     )
     yield b
