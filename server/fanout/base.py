@@ -17,7 +17,8 @@ from typing import Literal, Protocol
 
 from crdt.protocol import ProtocolError, Reader, write_var_uint
 
-# "probe": a message to ourselves that proves a subscription is live; never delivered.
+# "probe": a message an earlier version sent to itself to prove a subscription live (now Redis'
+# SUBSCRIBE confirmation does); still decoded during a rolling upgrade, never delivered.
 # "mark": carries only the publisher's update counter, so a receiver can tell that the last
 # updates it was sent went missing (sent after a failed publish, and periodically).
 # "control": an order to every process serving the board (server/closing.py: close sockets).
