@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import ssl
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from server.fanout.base import FanoutMessage
 from server.fanout.redis import RedisFanout
 from server.fanout.resp import PENDING_MAX, RespConnection
 from server.scale.redis import client_name, connect
+from tests.conftest import free_port
+from tests.support import service_missing
 from tests.test_fanout import redis_or_skip
 from tests.test_multiprocess import RedisServer
 
@@ -200,4 +205,52 @@ async def test_a_stalled_redis_costs_a_timeout_and_a_fresh_connection(
     finally:
         await fanout.close()
         await pool.aclose()
+        server.stop()
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA of our own and a certificate for 127.0.0.1 it signed: (ca, cert, key)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        service_missing("openssl is not installed")
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, request = folder / "redis.pem", folder / "redis.key", folder / "redis.csr"
+    extensions = folder / "san.cnf"
+    extensions.write_text("subjectAltName=IP:127.0.0.1\n")
+
+    def run(*args: str | Path) -> None:
+        subprocess.run([openssl, *map(str, args)], check=True, capture_output=True)
+
+    new_key = ("-newkey", "rsa:2048", "-nodes")
+    run("req", "-x509", *new_key, "-days", "1", "-subj", "/CN=cobord-test-ca", "-keyout", ca_key,
+        "-out", ca)  # fmt: skip
+    run("req", *new_key, "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", request)
+    run("x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+        "-days", "1", "-out", cert, "-extfile", extensions)  # fmt: skip
+    return ca, cert, key
+
+
+async def test_tls_settings_come_from_the_url(tmp_path: Path) -> None:
+    """`rediss://` with the deployer's CA: our connections verify the server as redis-py's
+    pool does, and refuse one the CA did not sign."""
+    ca, cert, key = make_certificates(tmp_path)
+    tls_port = free_port()
+    server = RedisServer(
+        tmp_path,
+        *("--tls-port", str(tls_port), "--tls-cert-file", str(cert), "--tls-key-file", str(key)),
+        *("--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no"),
+    )
+    server.start()
+    trusted = connect(f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={ca}")
+    untrusted = connect(f"rediss://127.0.0.1:{tls_port}/0")  # the system's CAs only
+    try:
+        assert await trusted.ping()
+        connection = await RespConnection.open_like(trusted)
+        assert await connection.command("CLIENT", "GETNAME") == client_name().encode()
+        connection.close()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await RespConnection.open_like(untrusted)
+    finally:
+        await trusted.aclose()
+        await untrusted.aclose()
         server.stop()

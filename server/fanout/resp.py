@@ -68,7 +68,7 @@ class RespConnection(asyncio.Protocol):
                     lambda: connection,
                     options.get("host", "localhost"),
                     options.get("port", 6379),
-                    ssl=ssl.create_default_context() if tls else None,
+                    ssl=tls_context(options) if tls else None,
                 )
             try:
                 if options.get("password") is not None:
@@ -166,3 +166,18 @@ class RespConnection(asyncio.Protocol):
         must not grow our write buffer: the next command opens a fresh connection)."""
         if self._transport is not None:
             self._transport.abort()
+
+
+def tls_context(options: dict[str, Any]) -> ssl.SSLContext:
+    """The TLS settings a `rediss://` URL gives redis-py (`ssl_ca_certs`, `ssl_cert_reqs`,
+    `ssl_check_hostname`, `ssl_certfile`, `ssl_keyfile`), for our connections too."""
+    context = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
+    if options.get("ssl_certfile"):
+        context.load_cert_chain(options["ssl_certfile"], options.get("ssl_keyfile"))
+    required = options.get("ssl_cert_reqs", "required")
+    if required in ("none", ssl.CERT_NONE):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif options.get("ssl_check_hostname") is False:
+        context.check_hostname = False
+    return context
