@@ -6,8 +6,9 @@ quotas (claims.py, quotas.py), refusal budgets (server/live/refusals.py), rate l
 (limits.py), the translator's claims and budgets (server/translate/) and the suggestion gate
 (server/http/suggestions.py). They all use the one client `connect()` returns: the composition root
 (server/app.py) makes it and closes it last, after every user of it has stopped. Its users never
-close it. So a process holds one pool of connections, not one per service (five clients before),
-and each pub/sub subscription borrows one connection of it for as long as it listens.
+close it. So a process holds one pool of connections, not one per service (five clients before).
+The fan-out's hot path is the exception: it publishes and listens on two connections of its own
+(server/fanout/resp.py), opened with this pool's settings.
 
 Bounds: at most `MAX_CONNECTIONS` connections; a command that finds them all busy waits up to
 `CONNECT_TIMEOUT_SECONDS` for one, then fails like an unreachable Redis (every user has a
