@@ -142,6 +142,10 @@ class RedisFanout:
         self._outgoing_ready.set()
 
     async def _publisher_connection(self) -> RespConnection:
+        """The open publishing connection, or a new one."""
+        publisher = self._publisher
+        if publisher is not None and not publisher.closed.is_set():
+            return publisher
         async with self._opening:  # (the loop and publish() may both find it closed)
             if self._publisher is None or self._publisher.closed.is_set():
                 assert self._client is not None
@@ -156,9 +160,7 @@ class RedisFanout:
         publisher: RespConnection | None = None
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                publisher = self._publisher
-                if publisher is None or publisher.closed.is_set():
-                    publisher = await self._publisher_connection()
+                publisher = await self._publisher_connection()
                 for index, (board_id, message) in enumerate(batch):
                     if message.kind == "update" and self.drop_next > 0:
                         self.drop_next -= 1
@@ -242,7 +244,7 @@ class RedisFanout:
                 # Our own channel keeps the connection subscribed (and named in CLIENT LIST as
                 # pub/sub) even with no board loaded.
                 subscribed: set[str] = set()
-                channels = [self._instance_channel]
+                channels = [self._instance_channel, *map(channel_of, self._boards)]
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                     while channels:  # (boards loaded while we wait are subscribed too)
                         await subscriber.command("SUBSCRIBE", *channels, replies=len(channels))
