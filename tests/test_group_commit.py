@@ -128,7 +128,7 @@ def test_natural_group_commit_is_the_default(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("COBORD_BATCH_WINDOW_MS", raising=False)
     monkeypatch.delenv("COBORD_RELAY_WINDOW_MS", raising=False)
     settings = Settings.from_env(secret_key="x")
-    assert (settings.batch_window_ms, settings.relay_window_ms) == (0, 10)
+    assert (settings.batch_window_ms, settings.relay_window_ms) == (0, 25)
 
 
 async def test_what_arrives_during_a_commit_is_the_next_batch_one_write_each(
