@@ -7,6 +7,12 @@
 - a header size limit: more than `max_header_bytes` before the end of the headers (a 60 KB
   request or upgrade line) gets 431 and is closed, instead of no answer at all.
 
+Refused, a connection is closed the way a browser can read the answer (a "lingering close", as
+Apache and nginx do): the answer, then our end of the stream (FIN), then what the client still
+sends is read and dropped until it closes, for at most `LINGER_SECONDS` and `LINGER_BYTES`. Closing
+at once with part of a 60 KB request unread makes the kernel answer with a reset, and a reset
+throws the 431 away on the client's side before it is read (seen on a loaded machine).
+
 `configure()` sets the class-wide limits before uvicorn starts (uvicorn creates the protocol).
 """
 
@@ -19,6 +25,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT = 10.0
 MAX_HEADER_BYTES = 16 * 1024
+LINGER_SECONDS = 2.0  # a refused connection is read (and dropped) at most this long...
+LINGER_BYTES = 1024 * 1024  # ...and at most this much, then closed whatever remains
 
 
 def configure(header_timeout: float, max_header_bytes: int) -> None:
@@ -33,6 +41,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._tail = b""  # the last bytes seen, to find a header end split across two reads
         self._in_headers = True  # from connecting until the first request's headers end
         self._header_timer: asyncio.TimerHandle | None = None
+        self._lingering: int | None = None  # refused: bytes dropped since the answer
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -43,6 +52,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering += len(data)
+            if self._lingering > LINGER_BYTES:
+                self.transport.close()
+            return
         if self._in_headers:
             # Count only up to the end of the headers: a body that arrives in the same read
             # (a photo upload, a JSON body) is not header bytes.
@@ -90,4 +104,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
             + body
         )
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._lingering = 0
+        self.transport.write_eof()  # the client reads the answer, then the end
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)  # (a no-op once closed)
+
+    def eof_received(self) -> None:
+        if self._lingering is not None:
+            self.transport.close()  # the client is done sending: nothing left to reset
+            return
+        super().eof_received()
