@@ -227,6 +227,12 @@ class Zygote:
         return self._alive and self._proc.poll() is None
 
     def close(self) -> None:
+        # shutdown, not only close: the reader thread is blocked in recv() on this socket, and a
+        # close() alone neither wakes it nor ends the connection (the kernel keeps the socket open
+        # while recv() holds it), so the zygote never read its end and close() waited out the
+        # 10 s timeout below, at the end of every worker.
+        with contextlib.suppress(OSError):
+            self._control.shutdown(socket.SHUT_RDWR)
         self._control.close()
         try:
             self._proc.wait(timeout=10)
