@@ -45,7 +45,7 @@ class Settings:
     # other processes) wait for the next commit's write, at most this long after the last frames
     # out (the first after a quiet spell goes at once): one write per client instead of two.
     # 25, not 10: with two processes (bench/multiprocess.py, 200 clients) a relayed frame then
-    # rides with a commit's write more often (0.54 -> 0.43 writes per delivery), 1.31x -> 1.23x
+    # rides with a commit's write more often (0.54 -> 0.43 writes per delivery), 1.31x -> 1.22x
     # the CPU per delivery of one process, p50 and p99 no worse (bench/README.md, 2026-12-08).
     relay_window_ms: float = 25.0
     # Persistence
