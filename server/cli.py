@@ -9,13 +9,6 @@ import sys
 
 from server.settings import ConfigError, Settings
 
-# How often Python makes the thread holding the GIL hand it over (its default: 5 ms). The SQLite
-# writer's thread (server/store/sqlite_thread.py) needs the GIL back after each commit's fsync to
-# hand the result to the event loop; behind a busy loop it waited up to the whole interval, and
-# every update of the batch waited with it. At 0.5 ms, 200 clients: fan-out p50 lower in 5 of 6
-# interleaved pairs and level in one (mean 3.30 against 3.62 ms), CPU no higher (bench/README.md).
-GIL_SWITCH_SECONDS = 0.0005
-
 SERVE_EPILOG = """environment (see docs/deploy.md for the full table):
   DATABASE_URL        SQLite (default ./cobord.db) or postgresql://user:pass@host/db
   SECRET_KEY          signs tokens; required and shared with several processes
@@ -167,7 +160,6 @@ def serve_forever(
     from server.http.wire import WireWebSocketProtocol
 
     http_guard.configure(header_timeout, max_header_bytes)
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
