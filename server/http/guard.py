@@ -40,7 +40,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._tail = b""  # the last bytes seen, to find a header end split across two reads
         self._in_headers = True  # from connecting until the first request's headers end
-        self._header_timer: asyncio.TimerHandle | None = None
+        # The connection's one deadline: the headers' (408), then, once refused, the linger's.
+        self._deadline: asyncio.TimerHandle | None = None
         self._lingering: int | None = None  # refused: bytes dropped since the answer
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -48,7 +49,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._start_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self._cancel_deadline()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -79,25 +80,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
-        self._cancel_header_timer()
+        self._cancel_deadline()
         super().on_headers_complete()
 
     def _start_header_timer(self) -> None:
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(HEADER_TIMEOUT, self._header_timeout)
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(HEADER_TIMEOUT, self._header_timeout)
 
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     def _header_timeout(self) -> None:
-        self._header_timer = None
+        self._deadline = None
         if self._in_headers and not self.transport.is_closing():
             self._refuse(408, "Request Timeout")
 
     def _refuse(self, status: int, reason: str) -> None:
-        self._cancel_header_timer()
+        self._cancel_deadline()
         body = f"{reason}\n".encode()
         self.transport.write(
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -109,7 +110,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._lingering = 0
         self.transport.write_eof()  # the client reads the answer, then the end
-        self.loop.call_later(LINGER_SECONDS, self.transport.close)  # (a no-op once closed)
+        # Cancelled if the client closes first (connection_lost).
+        self._deadline = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def eof_received(self) -> None:
         if self._lingering is not None:
