@@ -27,6 +27,7 @@ import asyncio
 import gc
 import importlib
 import os
+import random
 import re
 import shutil
 import statistics
@@ -99,6 +100,40 @@ def writer_frames(
     return seeds, frames
 
 
+def board_frames(
+    protocol: Any, writers: int, updates: int
+) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+    """The shared harness's workshop mix under `--schema board` (its lib/clients.mjs): each
+    update creates a note {text, x, y} (70 %) or moves one of the writer's own notes, setting
+    x, y and text (30 %), the writers in turn; one note per writer first (the seeds)."""
+    rng = random.Random(1)
+    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
+    own: list[list[str]] = [[] for _ in range(writers)]
+    seeds = []
+    for i, doc in enumerate(docs):
+        with doc.transaction():
+            doc.get("notes", type=Map)[f"n{i}.0"] = Map({"text": "idea", "x": 0, "y": 0})
+        own[i].append(f"n{i}.0")
+        seeds.append(protocol.encode(protocol.Update(doc.get_update())))
+    frames = []
+    for n in range(updates):
+        i = n % writers
+        doc = docs[i]
+        notes = doc.get("notes", type=Map)
+        before = doc.get_state()
+        x, y = rng.randrange(4000), rng.randrange(3000)
+        with doc.transaction():
+            if rng.random() < 0.7:
+                key = f"n{i}.{n}"
+                notes[key] = Map({"text": f"idea {n} of {i}", "x": x, "y": y})
+                own[i].append(key)
+            else:
+                note = notes[rng.choice(own[i])]
+                note["x"], note["y"], note["text"] = x, y, f"moved {n}"
+        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
+    return seeds, frames
+
+
 async def noop(_message: Any) -> None:
     pass
 
@@ -109,7 +144,9 @@ async def drain(pending: Any) -> None:
         await asyncio.sleep(0)
 
 
-async def one_run(k: dict[str, Any], connections: int, writers: int, updates: int) -> float:
+async def one_run(
+    k: dict[str, Any], connections: int, writers: int, updates: int, mix: str = "moves"
+) -> float:
     store = k["MemoryStore"]()
     await store.open()
     # (Stores before the split into repositories had `create_board` on the store itself.)
@@ -130,7 +167,8 @@ async def one_run(k: dict[str, Any], connections: int, writers: int, updates: in
     def pending() -> int:
         return room.core.pending_count() if hasattr(room, "core") else len(room._pending)  # type: ignore[no-any-return]
 
-    seeds, frames = writer_frames(protocol, writers, updates)
+    make = board_frames if mix == "board" else writer_frames
+    seeds, frames = make(protocol, writers, updates)
     for i, seed in enumerate(seeds):
         room.receive(conns[i], seed)
     await drain(pending)
@@ -157,6 +195,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--writers", type=int, default=20)
     parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument(
+        "--mix",
+        choices=("moves", "board"),
+        default="moves",
+        help="moves: each writer moves its one note; board: the harness's creations and moves",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         sys.path.insert(0, str(ROOT))
@@ -171,7 +215,7 @@ def main() -> None:
             order = list(kits) if r % 2 == 0 else list(kits)[::-1]
             for name in order:
                 cost = asyncio.run(
-                    one_run(kits[name], args.connections, args.writers, args.updates)
+                    one_run(kits[name], args.connections, args.writers, args.updates, args.mix)
                 )
                 results[name].append(cost)
         print(f"load average after: {os.getloadavg()}")
@@ -179,7 +223,7 @@ def main() -> None:
         print(
             f"{name}: median {statistics.median(values):.1f} µs CPU per update (min "
             f"{min(values):.1f}, max {max(values):.1f}, n={len(values)}; {args.connections} "
-            f"connections, {args.writers} writers, {args.updates} updates)"
+            f"connections, {args.writers} writers, {args.updates} updates, mix {args.mix})"
         )
 
 
