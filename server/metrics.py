@@ -6,6 +6,7 @@ Counters are plain integers bumped on the hot path; commit latency keeps the las
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -65,4 +66,18 @@ class Metrics:
         sizes = self.commit_sizes
         mean = sum(sizes) / len(sizes) if sizes else 0.0
         lines += ["# TYPE cobord_commit_batch_mean gauge", f"cobord_commit_batch_mean {mean:.2f}"]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *_collector_lines()]) + "\n"
+
+
+def _collector_lines() -> list[str]:
+    """The garbage collector's passes per generation (a full pass stops the whole process), and
+    the objects left out of them (frozen at start-up: server/cli.py)."""
+    return [
+        "# TYPE cobord_gc_collections_total counter",
+        *(
+            f'cobord_gc_collections_total{{generation="{generation}"}} {stats["collections"]}'
+            for generation, stats in enumerate(gc.get_stats())
+        ),
+        "# TYPE cobord_gc_frozen_objects gauge",
+        f"cobord_gc_frozen_objects {gc.get_freeze_count()}",
+    ]
