@@ -44,11 +44,17 @@ def build(client: YClient, edit: Any) -> bytes:
 async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     two: tuple[ServerProcess, ServerProcess], pg_url: str, ana_id: int, bob_id: int
 ) -> None:
+    """Once per order of the Yjs client ids over real processes; the race in both orders of
+    arrival, deterministically, in process: tests/test_room_core.py
+    `test_a_note_id_created_at_once_on_two_processes_is_accepted_once`.
+
+    Over real processes the scheduler decides the arrival. When one process's commit reaches
+    the other before the other's creation is judged there (a busy machine), the claim does not
+    decide: the later creation is a replace the rules refuse (its Yjs client id is the higher)
+    or a write Yjs itself discards (the lower). The outcome is the same (one text kept
+    everywhere, the other never stored readable) but not the race this test is for: then it
+    runs again, with a new note id, until the claim has decided (at most `ATTEMPTS` times)."""
     first, second = two
-    # Once per order of the Yjs client ids over real processes; the race in both orders of
-    # arrival, deterministically, in process: tests/test_room_core.py
-    # `test_a_note_id_created_at_once_on_two_processes_is_accepted_once`.
-    attempt = 0
     board = first.create_board()
     code = board["join_code"]
     ana = YClient(
@@ -57,37 +63,72 @@ async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     bob = YClient(
         second.url(board["id"], first.join(code, "Bob")["token"]), Doc(client_id=bob_id)
     )
-    await ana.connect()
-    await bob.connect()
-    texts = {"ana": f"ANA-IDEA-{attempt}", "bob": f"BOB-IDEA-{attempt}"}
-    ua = build(ana, add_note("same", texts["ana"]))
-    ub = build(bob, add_note("same", texts["bob"]))
-    await asyncio.gather(ana.send(protocol.Update(ua)), bob.send(protocol.Update(ub)))
-    await ana.change(add_note("after-ana", "marker"))
-    await bob.change(add_note("after-bob", "marker"))
     clients = {"ana": ana, "bob": bob}
+    joiners: list[YClient] = []
+    try:
+        await ana.connect()
+        await bob.connect()
+        reasons = []
+        for attempt in range(ATTEMPTS):
+            reason = await _race_once(first, second, board, clients, joiners, pg_url, attempt)
+            reasons.append(reason)
+            if reason == NOTE_ID_USED:
+                break
+        assert reasons[-1] == NOTE_ID_USED, reasons
+    finally:
+        for client in (*clients.values(), *joiners):
+            await client.close()
+
+
+ATTEMPTS = 4
+REPLACE_REFUSED = "participants cannot make this change"  # crdt/rules.py, a participant's row
+
+
+async def _race_once(
+    first: ServerProcess,
+    second: ServerProcess,
+    board: dict[str, Any],
+    clients: dict[str, YClient],
+    joiners: list[YClient],
+    pg_url: str,
+    attempt: int,
+) -> str:
+    """Ana (first process) and Bob (second) create the same note id at once; returns how the
+    loser's creation was undone, after checking that exactly one was kept everywhere."""
+    ana, bob = clients["ana"], clients["bob"]
+    denied_before = {name: len(c.denied) for name, c in clients.items()}
+    note, after_ana, after_bob = f"same-{attempt}", f"after-ana-{attempt}", f"after-bob-{attempt}"
+    texts = {"ana": f"ANA-IDEA-{attempt}", "bob": f"BOB-IDEA-{attempt}"}
+    ua = build(ana, add_note(note, texts["ana"]))
+    ub = build(bob, add_note(note, texts["bob"]))
+    await asyncio.gather(ana.send(protocol.Update(ua)), bob.send(protocol.Update(ub)))
+    await ana.change(add_note(after_ana, "marker"))
+    await bob.change(add_note(after_bob, "marker"))
     for client in clients.values():
-        await client.wait_until(lambda c=client: {"after-ana", "after-bob"} <= set(c.notes()))
-    denied = {name: c.denied for name, c in clients.items()}
-    # Exactly one creation was refused, on its own sender, with the reason.
-    assert sorted(denied.values()) == [[], [NOTE_ID_USED]], denied
-    winner = "ana" if not denied["ana"] else "bob"
-    loser = "bob" if winner == "ana" else "ana"
-    joiners = [
+        await client.wait_until(lambda c=client: {after_ana, after_bob} <= set(c.notes()))
+    denied = {name: c.denied[denied_before[name] :] for name, c in clients.items()}
+    refused = [name for name, reasons in denied.items() if reasons]
+    assert len(refused) <= 1, denied
+    if refused:  # by the claim or by the rules, on its own sender
+        loser = refused[0]
+        assert denied[loser] in ([NOTE_ID_USED], [REPLACE_REFUSED]), denied
+    else:  # discarded by Yjs: of two concurrent writes to a key it keeps the higher client id's
+        loser = min(clients, key=lambda name: clients[name].doc.client_id)
+    winner = "bob" if loser == "ana" else "ana"
+    joiners += [
         await YClient(server.url(board["id"], board["viewer_token"])).connect()
         for server in (first, second)
     ]
     for client in (*clients.values(), *joiners):
         await client.wait_until(
-            lambda c=client, t=texts[winner]: c.notes().get("same", {}).get("text") == t
+            lambda c=client, t=texts[winner]: c.notes().get(note, {}).get("text") == t
         )
     # The loser's text never reached the log readable, nor the winner's screen.
     assert all(
         texts[loser].encode() not in data for data in await stored_updates(pg_url, board["id"])
     )
     assert all(texts[loser].encode() not in frame for frame in clients[winner].received)
-    for client in (*clients.values(), *joiners):
-        await client.close()
+    return denied[loser][0] if denied[loser] else "discarded by Yjs"
 
 
 async def test_a_client_id_used_on_one_process_cannot_be_taken_through_the_other(
