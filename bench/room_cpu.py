@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,24 @@ def kit(server: str, crdt: str) -> dict[str, Any]:
     }
 
 
-def writer_frames(
-    protocol: Any, writers: int, updates: int
-) -> tuple[list[bytes], list[tuple[int, bytes]]]:
-    """Each writer's note (one frame per writer), then `updates` moves of those notes, the writers
-    in turn: (writer, frame). `protocol` is the codec of the tree measured (crdt.protocol)."""
+Frames = tuple[list[bytes], list[tuple[int, bytes]]]
+
+
+def _frames(
+    protocol: Any,
+    writers: int,
+    updates: int,
+    seed: Callable[[Map[Any], int], None],
+    edit: Callable[[Map[Any], int, int], None],
+) -> Frames:
+    """Each writer's first write (`seed(notes, writer)`, one frame per writer), then `updates`
+    writes (`edit(notes, writer, n)`), the writers in turn: (writer, frame). `protocol` is the
+    codec of the tree measured (crdt.protocol)."""
     docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
     seeds = []
     for i, doc in enumerate(docs):
         with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
+            seed(doc.get("notes", type=Map), i)
         seeds.append(protocol.encode(protocol.Update(doc.get_update())))
     frames = []
     for n in range(updates):
@@ -95,43 +104,44 @@ def writer_frames(
         doc = docs[i]
         before = doc.get_state()
         with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}"]["x"] = float(n)
+            edit(doc.get("notes", type=Map), i, n)
         frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
     return seeds, frames
 
 
-def board_frames(
-    protocol: Any, writers: int, updates: int
-) -> tuple[list[bytes], list[tuple[int, bytes]]]:
+def writer_frames(protocol: Any, writers: int, updates: int) -> Frames:
+    """Each writer creates one note, then moves it."""
+
+    def seed(notes: Map[Any], i: int) -> None:
+        notes[f"n{i}"] = Map({"text": "idea", "x": 0.0, "y": 0.0})
+
+    def move(notes: Map[Any], i: int, n: int) -> None:
+        notes[f"n{i}"]["x"] = float(n)
+
+    return _frames(protocol, writers, updates, seed, move)
+
+
+def board_frames(protocol: Any, writers: int, updates: int) -> Frames:
     """The shared harness's workshop mix under `--schema board` (its lib/clients.mjs): each
     update creates a note {text, x, y} (70 %) or moves one of the writer's own notes, setting
-    x, y and text (30 %), the writers in turn; one note per writer first (the seeds)."""
+    x, y and text (30 %); one note per writer first."""
     rng = random.Random(1)
-    docs: list[Doc[Any]] = [Doc() for _ in range(writers)]
     own: list[list[str]] = [[] for _ in range(writers)]
-    seeds = []
-    for i, doc in enumerate(docs):
-        with doc.transaction():
-            doc.get("notes", type=Map)[f"n{i}.0"] = Map({"text": "idea", "x": 0, "y": 0})
+
+    def seed(notes: Map[Any], i: int) -> None:
+        notes[f"n{i}.0"] = Map({"text": "idea", "x": 0, "y": 0})
         own[i].append(f"n{i}.0")
-        seeds.append(protocol.encode(protocol.Update(doc.get_update())))
-    frames = []
-    for n in range(updates):
-        i = n % writers
-        doc = docs[i]
-        notes = doc.get("notes", type=Map)
-        before = doc.get_state()
+
+    def create_or_move(notes: Map[Any], i: int, n: int) -> None:
         x, y = rng.randrange(4000), rng.randrange(3000)
-        with doc.transaction():
-            if rng.random() < 0.7:
-                key = f"n{i}.{n}"
-                notes[key] = Map({"text": f"idea {n} of {i}", "x": x, "y": y})
-                own[i].append(key)
-            else:
-                note = notes[rng.choice(own[i])]
-                note["x"], note["y"], note["text"] = x, y, f"moved {n}"
-        frames.append((i, protocol.encode(protocol.Update(doc.get_update(before)))))
-    return seeds, frames
+        if rng.random() < 0.7:
+            notes[f"n{i}.{n}"] = Map({"text": f"idea {n} of {i}", "x": x, "y": y})
+            own[i].append(f"n{i}.{n}")
+        else:
+            note = notes[rng.choice(own[i])]
+            note["x"], note["y"], note["text"] = x, y, f"moved {n}"
+
+    return _frames(protocol, writers, updates, seed, create_or_move)
 
 
 async def noop(_message: Any) -> None:

@@ -22,6 +22,8 @@ from tests.yclient import YClient, add_note
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 NOTE_ID_USED = "that note id was already used"
+REPLACE_REFUSED = "participants cannot make this change"  # crdt/rules.py, a participant's row
+ATTEMPTS = 4  # races run until the claim decides one (tests below)
 
 
 async def stored_updates(pg_url: str, board_id: str) -> list[bytes]:
@@ -78,10 +80,6 @@ async def test_a_note_id_created_at_once_on_two_processes_is_accepted_once(
     finally:
         for client in (*clients.values(), *joiners):
             await client.close()
-
-
-ATTEMPTS = 4
-REPLACE_REFUSED = "participants cannot make this change"  # crdt/rules.py, a participant's row
 
 
 async def _race_once(
